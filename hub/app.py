@@ -1,0 +1,89 @@
+"""The hub's Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, jsonify, request, send_from_directory
+from werkzeug.exceptions import HTTPException
+
+from .config import HubConfig
+from .db import Database
+from .errors import StoreHubError
+from .events import EventHub
+
+log = logging.getLogger(__name__)
+UI_DIR = Path(__file__).resolve().parent.parent / "handheld_ui"
+
+
+class HubContext:
+    """What a running hub app holds: its config, database and live-event fan-out."""
+
+    def __init__(self, config: HubConfig):
+        self.config = config
+        config.ensure_dirs()
+        self.db = Database(config.db_path)
+        self.db.migrate()
+        self.secret_key = config.secret_key()
+        self.events = EventHub(self.db)
+
+
+def create_app(config: HubConfig | None = None) -> Flask:
+    from .api import BLUEPRINTS
+    from .api.framework import API_PREFIX, check_all_declared
+
+    config = config or HubConfig()
+    app = Flask(__name__, static_folder=None)
+    app.config["TESTING"] = config.testing
+    app.config["JSON_SORT_KEYS"] = False
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    ctx = HubContext(config)
+    app.extensions["storehub"] = ctx
+    app.secret_key = ctx.secret_key
+
+    for bp in BLUEPRINTS:
+        app.register_blueprint(bp, url_prefix=API_PREFIX)
+    check_all_declared(app)
+
+    @app.errorhandler(StoreHubError)
+    def _domain_error(exc: StoreHubError):
+        return jsonify(exc.to_dict()), exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return jsonify({"error": {"code": code, "message": exc.description, "details": None}}), exc.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return jsonify({"error": {"code": "internal_error", "message": "internal error", "details": None}}), 500
+
+    @app.after_request
+    def _headers(resp):
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "no-referrer")
+        if request.path.startswith(API_PREFIX):
+            resp.headers.setdefault("Cache-Control", "no-store")
+        return resp
+
+    @app.get("/")
+    def _index():
+        return send_from_directory(UI_DIR, "index.html")
+
+    @app.get("/<path:name>")
+    def _ui_file(name: str):
+        if name.startswith("api/"):
+            return jsonify({"error": {"code": "not_found", "message": f"no route /{name}", "details": None}}), 404
+        resp = send_from_directory(UI_DIR, name)
+        if name in ("sw.js", "index.html"):
+            resp.headers["Cache-Control"] = "no-cache"
+        return resp
+
+    return app
+
+
+def hub_context(app: Flask) -> HubContext:
+    return app.extensions["storehub"]

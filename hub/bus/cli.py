@@ -1,0 +1,176 @@
+"""CLI: ``storehub bus``, ``storehub broker`` and ``storehub devices ...``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+
+def _data_dir_option(f):
+    return click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="STOREHUB_DATA_DIR",
+                        default=None, help="Hub data directory (default: $STOREHUB_DATA_DIR or ./storehub-data)")(f)
+
+
+def _resolve_url(data_dir: Path | None, mqtt_url: str | None) -> str:
+    if mqtt_url:
+        return mqtt_url
+    from ..config import HubConfig
+
+    cfg = HubConfig(data_dir=Path(data_dir).resolve()) if data_dir else HubConfig()
+    hub_json = cfg.data_dir / "mqtt" / "hub-mqtt.json"
+    if hub_json.exists():
+        return json.loads(hub_json.read_text())["url"]
+    raise click.ClickException("no broker: pass --mqtt URL (or provision devices into <data-dir>/mqtt first)")
+
+
+@click.command("bus")
+@_data_dir_option
+@click.option("--mqtt", "mqtt_url", default=None, envvar="STOREHUB_MQTT_URL",
+              help="Broker URL, e.g. mqtt://user:pass@127.0.0.1:1883 (mqtts:// for TLS, ?protocol=311 for 3.1.1)")
+@click.option("--client-id", default=None, help="Fixed MQTT client id (default storehub-hub-<store>)")
+@click.option("--advertise", default=None, envvar="STOREHUB_ADVERTISE_ADDRESS",
+              help="LAN address to advertise the hub API and broker on with mDNS (off when unset)")
+@click.option("--api-port", default=8000, show_default=True, type=int, envvar="STOREHUB_API_PORT",
+              help="Hub API port to advertise")
+@click.option("--supervise", is_flag=True, help="Run the bus as a child and restart it if it ever crashes")
+def bus_command(data_dir, mqtt_url, client_id, advertise, api_port, supervise):
+    """Run the hub's one device-bus process (MQTT → registry, events, alerts)."""
+    from .process import BusLockError, run
+
+    url = _resolve_url(data_dir, mqtt_url)
+    if supervise:
+        argv = [a for a in sys.argv[1:] if a != "--supervise"]
+        sys.exit(_supervise([sys.executable, "-m", "hub.cli", *argv]))
+    from ..config import HubConfig
+
+    d = Path(data_dir).resolve() if data_dir else HubConfig().data_dir
+    try:
+        sys.exit(run(d, url, client_id=client_id, advertise=advertise, api_port=api_port))
+    except BusLockError as exc:
+        raise click.ClickException(str(exc))
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _supervise(argv: list[str]) -> int:
+    """Keep one bus child running: restart it (with back-off) when it dies; SIGTERM stops both.
+
+    Nothing is lost across a restart: the child acks only committed messages."""
+    import signal
+    import subprocess
+    import time
+
+    stopping = {"now": False}
+    child: dict = {"p": None}
+
+    def _stop(*_):
+        stopping["now"] = True
+        if child["p"] is not None and child["p"].poll() is None:
+            child["p"].terminate()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    delay = 1.0
+    while not stopping["now"]:
+        started = time.monotonic()
+        child["p"] = subprocess.Popen(argv, preexec_fn=_die_with_parent)
+        rc = child["p"].wait()
+        if stopping["now"] or rc == 0:
+            return 0
+        if time.monotonic() - started > 60:
+            delay = 1.0
+        click.echo(f"storehub bus exited with {rc}; restarting in {delay:.0f}s", err=True)
+        time.sleep(delay)
+        delay = min(delay * 2, 30.0)
+    return 0
+
+
+@click.command("broker")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=1884, show_default=True, type=int)
+def broker_command(host, port):
+    """Embedded MQTT broker (amqtt) for the demo and development; production uses Mosquitto."""
+    from .broker import run
+
+    sys.exit(run(host, port))
+
+
+@click.group("devices")
+def devices_group():
+    """Store devices on the MQTT bus."""
+
+
+@devices_group.command("provision")
+@_data_dir_option
+@click.option("--device", "device_id", required=True, help="Device id, [a-z0-9-]{1,64}")
+@click.option("--kind", type=click.Choice(["scanner", "scale", "printer", "rfid", "shelf"]), required=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Where to write passwd, acl and devices/<id>.json (default <data-dir>/mqtt)")
+@click.option("--store", "store_id", default=None, help="Store id (default: the hub's)")
+@click.option("--broker-host", default="127.0.0.1", show_default=True, help="Address devices use for the broker")
+@click.option("--broker-port", default=None, type=int, help="Default 1883, or 8883 with --tls")
+@click.option("--tls", is_flag=True, help="Devices connect over TLS (mqtts://)")
+@click.option("--ca-file", default=None, help="CA certificate path for the device config")
+@click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--acl-file", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@click.option("--rotate", is_flag=True, help="Give the device a new password")
+def provision_command(data_dir, device_id, kind, out, store_id, broker_host, broker_port, tls, ca_file,
+                      password_file, acl_file, rotate):
+    """Create or update a device's broker account, the ACL file and the device's agent config."""
+    from .. import settings
+    from ..store import open_db
+    from ..timeutil import now_iso
+    from . import registry
+    from .provision import provision
+
+    cfg, db = open_db(data_dir)
+    store_id = store_id or settings.get(db.read(), "store_id")
+    out = out or cfg.data_dir / "mqtt"
+    try:
+        p = provision(device_id=device_id, kind=kind, store_id=store_id, out=out, broker_host=broker_host,
+                      broker_port=broker_port or (8883 if tls else 1883), tls=tls, ca_file=ca_file,
+                      password_file=password_file, acl_file=acl_file, rotate=rotate)
+    except ValueError as exc:
+        raise click.ClickException(str(exc))
+    with db.write() as conn:
+        registry.provision(conn, device_id, kind, now_iso())
+    db.close()
+    click.echo(f"provisioned {device_id} ({kind}): config {p.config_path}")
+    click.echo(f"password file {p.password_file} ({p.hasher}), ACL {p.acl_file}; hub account in {out}/hub-mqtt.json")
+    click.echo("reload Mosquitto (SIGHUP) so it reads the new files")
+
+
+@devices_group.command("discover")
+@click.option("--timeout", default=3.0, show_default=True, type=float)
+@click.option("--interface", default=None, help="Browse on this interface address only")
+def discover_command(timeout, interface):
+    """Find StoreHub hubs and brokers on the LAN (mDNS)."""
+    from .discovery import discover
+
+    for f in discover(timeout, interface=interface):
+        click.echo(json.dumps({"service": f.service, "store": f.store_id, "url": f.url, "api": f.api, "tls": f.tls}))
+
+
+@devices_group.command("list")
+@_data_dir_option
+def list_command(data_dir):
+    """Devices the hub knows, with online state and counters."""
+    from ..store import open_db
+    from . import registry
+
+    _cfg, db = open_db(data_dir)
+    items, _total = registry.list_devices(db.read(), limit=500)
+    for d in items:
+        click.echo(f"{d['id']:24} {d['kind'] or '?':8} {'online ' if d['online'] else 'offline'} "
+                   f"last_seen={d['last_seen'] or '-'} events={d['events_total']} rejected={d['rejected_total']}")

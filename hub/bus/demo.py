@@ -1,0 +1,11 @@
+"""Demo components of the device bus: the embedded broker (the hub's ``serve --mqtt`` starts the bus)."""
+
+from __future__ import annotations
+
+
+def components(ctx) -> list:
+    from hub.demo import Component
+
+    return [Component("mqtt-broker (amqtt)", ctx.storehub("broker", "--host", ctx.mqtt_host,
+                                                          "--port", str(ctx.mqtt_port)),
+                      wait_port=ctx.mqtt_port, url=f"{ctx.mqtt_url} (embedded, demo only)")]

@@ -1,0 +1,240 @@
+"""Count sessions: creation, scope, counters and zones, the state machine.
+
+States::
+
+    open ──close──▶ review ──approve──▶ approved
+      │  ◀─reopen──┘   │
+      └──cancel──▶ cancelled ◀──cancel─┘
+
+Counting (scans, RFID sweeps) happens while ``open``; recounts of selected lines
+while in ``review``; only ``approve`` posts to the ledger, once (see approval.py).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from .. import audit, catalog, locations, outbox
+from ..errors import Conflict, NotFound, Unprocessable, ValidationError
+from ..ids import new_id
+from ..timeutil import now_iso
+
+KINDS = ("full", "cycle")
+MODES = ("blind", "guided")
+UNCOUNTED = ("zero", "exclude")
+STATUSES = ("open", "review", "approved", "cancelled")
+
+DEFAULT_RSSI_FLOOR_DBM = -65.0
+DEFAULT_MIN_READS = 2
+
+
+def _session_row(conn: sqlite3.Connection, session_id: str) -> sqlite3.Row:
+    row = conn.execute("SELECT * FROM count_sessions WHERE id = ?", (session_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no count session {session_id}", code="count_session_not_found")
+    return row
+
+
+def get(conn: sqlite3.Connection, session_id: str) -> dict[str, Any]:
+    d = dict(_session_row(conn, session_id))
+    d["scope"] = json.loads(d["scope"])
+    d["task_ids"] = json.loads(d["task_ids"]) if d["task_ids"] else []
+    d["summary"] = json.loads(d["summary"]) if d["summary"] else None
+    d.pop("create_key", None)
+    d.pop("approve_key", None)
+    d["counters"] = [dict(r) for r in conn.execute(
+        "SELECT c.user_id, u.display_name, c.zone_location_id, z.code AS zone_code, c.current_location_id,"
+        " l.code AS current_location_code, c.joined_at FROM count_counters c"
+        " LEFT JOIN users u ON u.id = c.user_id LEFT JOIN locations z ON z.id = c.zone_location_id"
+        " LEFT JOIN locations l ON l.id = c.current_location_id WHERE c.session_id = ? ORDER BY c.joined_at",
+        (session_id,))]
+    return d
+
+
+def list_sessions(conn: sqlite3.Connection, *, status: str | None = None, limit: int = 50,
+                  offset: int = 0) -> tuple[list[dict], int]:
+    where, args = "", []
+    if status:
+        where, args = " WHERE status = ?", [status]
+    total = conn.execute(f"SELECT COUNT(*) FROM count_sessions{where}", args).fetchone()[0]
+    rows = conn.execute(
+        f"SELECT id, name, kind, mode, status, created_by, created_at, closed_at, approved_at FROM count_sessions{where}"
+        " ORDER BY created_at DESC LIMIT ? OFFSET ?", args + [limit, offset]).fetchall()
+    return [dict(r) for r in rows], total
+
+
+def require_status(session: dict | sqlite3.Row, *allowed: str) -> None:
+    if session["status"] not in allowed:
+        raise Conflict(f"count session is {session['status']}, needs {' or '.join(allowed)}",
+                       code="count_session_state", details={"status": session["status"], "allowed": list(allowed)})
+
+
+# ---------------------------------------------------------------------------------------------- scope
+
+def clean_scope(conn: sqlite3.Connection, scope: dict | None) -> dict[str, list[str]]:
+    scope = scope or {}
+    out = {"location_ids": [], "categories": [], "item_ids": []}
+    for loc_id in scope.get("location_ids") or []:
+        locations.get(conn, loc_id)
+        out["location_ids"].append(loc_id)
+    known = set(catalog.categories(conn))
+    for cat in scope.get("categories") or []:
+        if cat not in known:
+            raise ValidationError(f"no item has category {cat!r}", code="unknown_category", details={"category": cat})
+        out["categories"].append(cat)
+    for item_id in scope.get("item_ids") or []:
+        if conn.execute("SELECT 1 FROM items WHERE id = ?", (item_id,)).fetchone() is None:
+            raise NotFound(f"no item {item_id}", code="item_not_found")
+        out["item_ids"].append(item_id)
+    return out
+
+
+class Scope:
+    """Membership tests for a session's scope (locations as subtrees; categories OR item list)."""
+
+    def __init__(self, conn: sqlite3.Connection, scope: dict[str, list[str]]):
+        self.location_ids: set[str] | None = None
+        if scope.get("location_ids"):
+            ids: set[str] = set()
+            for loc in scope["location_ids"]:
+                ids.update(locations.subtree_ids(conn, loc))
+            self.location_ids = ids
+        self.categories = set(scope.get("categories") or [])
+        self.item_ids = set(scope.get("item_ids") or [])
+
+    def has_location(self, location_id: str) -> bool:
+        return self.location_ids is None or location_id in self.location_ids
+
+    def has_item(self, item: dict | sqlite3.Row) -> bool:
+        if not self.categories and not self.item_ids:
+            return True
+        return item["id"] in self.item_ids or item["category"] in self.categories
+
+    def item_sql(self) -> tuple[str, list[Any]]:
+        """A WHERE fragment over ``items i`` selecting in-scope items."""
+        if not self.categories and not self.item_ids:
+            return "1", []
+        parts, args = [], []
+        if self.categories:
+            parts.append(f"i.category IN ({','.join('?' * len(self.categories))})")
+            args += sorted(self.categories)
+        if self.item_ids:
+            parts.append(f"i.id IN ({','.join('?' * len(self.item_ids))})")
+            args += sorted(self.item_ids)
+        return "(" + " OR ".join(parts) + ")", args
+
+
+def scope_of(conn: sqlite3.Connection, session_id: str) -> Scope:
+    return Scope(conn, json.loads(_session_row(conn, session_id)["scope"]))
+
+
+# ---------------------------------------------------------------------------------------------- lifecycle
+
+def create(conn: sqlite3.Connection, *, name: str, kind: str = "full", mode: str = "blind", uncounted: str = "zero",
+           scope: dict | None = None, rssi_floor_dbm: float | None = None, min_reads: int | None = None,
+           task_ids: list[str] | None = None, actor: str, device: str | None = None,
+           idempotency_key: str | None = None) -> tuple[dict[str, Any], bool]:
+    """Open a count session. Returns (session, created); the same key returns the first session."""
+    if idempotency_key:
+        row = conn.execute("SELECT id FROM count_sessions WHERE create_key = ?", (idempotency_key,)).fetchone()
+        if row:
+            return get(conn, row[0]), False
+    if kind not in KINDS or mode not in MODES or uncounted not in UNCOUNTED:
+        raise ValidationError("kind, mode or uncounted policy not recognised", code="invalid_count_session",
+                              details={"kind": KINDS, "mode": MODES, "uncounted": UNCOUNTED})
+    name = (name or "").strip()
+    if not name or len(name) > 120:
+        raise ValidationError("a count needs a name (at most 120 characters)", code="invalid_count_session")
+    floor = DEFAULT_RSSI_FLOOR_DBM if rssi_floor_dbm is None else float(rssi_floor_dbm)
+    if not -128 <= floor <= 20:
+        raise ValidationError("rssi_floor_dbm must be between -128 and 20", code="invalid_count_session")
+    reads = DEFAULT_MIN_READS if min_reads is None else int(min_reads)
+    if reads < 1:
+        raise ValidationError("min_reads must be at least 1", code="invalid_count_session")
+    clean = clean_scope(conn, scope)
+    sid = new_id()
+    ts = now_iso()
+    conn.execute(
+        "INSERT INTO count_sessions(id, name, kind, mode, status, uncounted, scope, rssi_floor_dbm, min_reads, task_ids,"
+        " create_key, created_by, created_at) VALUES (?,?,?,?,'open',?,?,?,?,?,?,?,?)",
+        (sid, name, kind, mode, uncounted, json.dumps(clean), floor, reads,
+         json.dumps(task_ids) if task_ids else None, idempotency_key, actor, ts))
+    if task_ids:
+        conn.executemany("UPDATE count_tasks SET status = 'in_session', session_id = ? WHERE id = ? AND status = 'open'",
+                         [(sid, t) for t in task_ids])
+    audit.log(conn, actor=actor, device=device, action="count.create", target=sid,
+              details={"name": name, "kind": kind, "mode": mode, "scope": clean})
+    outbox.record(conn, "count.session", {"id": sid, "status": "open", "name": name, "kind": kind, "ts": ts})
+    return get(conn, sid), True
+
+
+def join(conn: sqlite3.Connection, session_id: str, *, user_id: str, zone_location_id: str | None = None,
+         actor: str, device: str | None = None) -> dict[str, Any]:
+    """A counter joins (or changes zone). Zones must lie inside the session's scope."""
+    s = _session_row(conn, session_id)
+    require_status(s, "open", "review")
+    if zone_location_id is not None:
+        locations.get(conn, zone_location_id)
+        if not Scope(conn, json.loads(s["scope"])).has_location(zone_location_id):
+            raise Unprocessable("that zone is outside this count's scope", code="location_out_of_scope")
+    conn.execute(
+        "INSERT INTO count_counters(session_id, user_id, zone_location_id, joined_at) VALUES (?,?,?,?)"
+        " ON CONFLICT(session_id, user_id) DO UPDATE SET zone_location_id = excluded.zone_location_id",
+        (session_id, user_id, zone_location_id, now_iso()))
+    audit.log(conn, actor=actor, device=device, action="count.join", target=session_id,
+              details={"user_id": user_id, "zone_location_id": zone_location_id})
+    return get(conn, session_id)
+
+
+def counter_of(conn: sqlite3.Connection, session_id: str, user_id: str) -> dict[str, Any] | None:
+    row = conn.execute("SELECT * FROM count_counters WHERE session_id = ? AND user_id = ?",
+                       (session_id, user_id)).fetchone()
+    return dict(row) if row else None
+
+
+def close(conn: sqlite3.Connection, session_id: str, *, actor: str, device: str | None = None) -> dict[str, Any]:
+    """Stop counting and move to review. Lines for in-scope stock nobody counted get their snapshot now."""
+    s = _session_row(conn, session_id)
+    if s["status"] == "review":
+        return get(conn, session_id)
+    require_status(s, "open")
+    from .expected import snapshot_uncounted
+
+    added = snapshot_uncounted(conn, session_id)
+    ts = now_iso()
+    conn.execute("UPDATE count_sessions SET status = 'review', closed_by = ?, closed_at = ? WHERE id = ?",
+                 (actor, ts, session_id))
+    conn.execute("UPDATE rfid_sweeps SET ended_at = ? WHERE session_id = ? AND ended_at IS NULL", (ts, session_id))
+    audit.log(conn, actor=actor, device=device, action="count.close", target=session_id,
+              details={"uncounted_lines_added": added})
+    outbox.record(conn, "count.session", {"id": session_id, "status": "review", "ts": ts})
+    return get(conn, session_id)
+
+
+def reopen(conn: sqlite3.Connection, session_id: str, *, actor: str, device: str | None = None) -> dict[str, Any]:
+    s = _session_row(conn, session_id)
+    require_status(s, "review")
+    conn.execute("UPDATE count_sessions SET status = 'open', closed_by = NULL, closed_at = NULL WHERE id = ?",
+                 (session_id,))
+    audit.log(conn, actor=actor, device=device, action="count.reopen", target=session_id)
+    outbox.record(conn, "count.session", {"id": session_id, "status": "open", "ts": now_iso()})
+    return get(conn, session_id)
+
+
+def cancel(conn: sqlite3.Connection, session_id: str, *, actor: str, device: str | None = None,
+           reason: str = "") -> dict[str, Any]:
+    s = _session_row(conn, session_id)
+    if s["status"] == "cancelled":
+        return get(conn, session_id)
+    require_status(s, "open", "review")
+    ts = now_iso()
+    conn.execute("UPDATE count_sessions SET status = 'cancelled', cancelled_by = ?, cancelled_at = ? WHERE id = ?",
+                 (actor, ts, session_id))
+    conn.execute("UPDATE rfid_sweeps SET ended_at = ? WHERE session_id = ? AND ended_at IS NULL", (ts, session_id))
+    conn.execute("UPDATE count_tasks SET status = 'open', session_id = NULL WHERE session_id = ? AND status = 'in_session'",
+                 (session_id,))
+    audit.log(conn, actor=actor, device=device, action="count.cancel", target=session_id, details={"reason": reason})
+    outbox.record(conn, "count.session", {"id": session_id, "status": "cancelled", "ts": ts})
+    return get(conn, session_id)
