@@ -1,0 +1,198 @@
+"""``storehub agent <kind>`` and ``storehub sim <kind>``.
+
+Other areas add their own kinds with ``agent.add_command(...)`` / ``sim.add_command(...)``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import click
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+
+
+def _parse_opts(pairs: tuple[str, ...]) -> dict:
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise click.BadParameter(f"{pair!r}: use KEY=VALUE", param_hint="-o")
+        k, v = pair.split("=", 1)
+        try:
+            out[k] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k] = v
+    return out
+
+
+def agent_options(f):
+    """Options every agent takes; the kind-specific ones go in ``-o KEY=VALUE`` or the config file."""
+    for opt in reversed([
+        click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     help="JSON or TOML config file (see docs/devices.md)"),
+        click.option("--store", help="Store id"),
+        click.option("--device", help="This device's id ([a-z0-9-]{1,64})"),
+        click.option("--broker", envvar="STOREHUB_MQTT_URL", help="mqtt://host:port (default: mDNS, else 127.0.0.1:1883)"),
+        click.option("--username"), click.option("--password", envvar="STOREHUB_MQTT_PASSWORD"),
+        click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path),
+                     help="Where the event buffer and job journal live"),
+        click.option("-o", "--option", "opts", multiple=True, help="Kind-specific KEY=VALUE (repeatable)"),
+        click.option("--log-level", default="INFO", show_default=True),
+    ]):
+        f = opt(f)
+    return f
+
+
+def build_config(config_file, store, device, broker, username, password, state_dir, opts, extra=None):
+    from .common.config import load
+
+    try:
+        return load(config_file, store=store, device=device, broker=broker, username=username, password=password,
+                    state_dir=state_dir, options={**(extra or {}), **_parse_opts(opts)})
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(str(exc))
+
+
+@click.group()
+def agent():
+    """Run a device agent next to its hardware (bridges it to the hub's MQTT bus)."""
+
+
+@click.group()
+def sim():
+    """Simulated devices speaking the real wire protocols (for tests and the demo)."""
+
+
+@agent.command("scale")
+@agent_options
+@click.option("--port", help="Serial port, or 'auto' to probe")
+@click.option("--protocol", type=click.Choice(["auto", "mt-sics", "toledo-8217"]))
+def agent_scale(config_file, store, device, broker, username, password, state_dir, opts, log_level, port, protocol):
+    """Serial scale (MT-SICS, Toledo 8217): publishes stable weights, answers cmd/tare and cmd/zero."""
+    _setup_logging(log_level)
+    from .scale.agent import ScaleAgent
+
+    cfg = build_config(config_file, store, device, broker, username, password, state_dir, opts,
+                       {"port": port, "protocol": protocol})
+    ScaleAgent(cfg).run_forever()
+
+
+@sim.command("scale")
+@click.option("--protocol", type=click.Choice(["mt-sics", "toledo-8217"]), default="mt-sics", show_default=True)
+@click.option("--link", required=True, help="Create this symlink to the pty (the agent's --port)")
+@click.option("--log-level", default="INFO")
+def sim_scale(protocol, link, log_level):
+    """A scale on a pseudo-terminal; the load changes every few seconds."""
+    _setup_logging(log_level)
+    from .sim.scale import run
+
+    run(protocol, link)
+
+
+@agent.command("printer")
+@agent_options
+@click.option("--connection", help="tcp://host:9100 | serial:///dev/ttyUSB0?baudrate=19200 | usb://04b8:0202")
+def agent_printer(config_file, store, device, broker, username, password, state_dir, opts, log_level, connection):
+    """ESC/POS printer: cmd/print {document} prints once per request_id; reports paper/offline."""
+    _setup_logging(log_level)
+    from .printer.agent import PrinterAgent
+
+    cfg = build_config(config_file, store, device, broker, username, password, state_dir, opts,
+                       {"connection": connection})
+    try:
+        a = PrinterAgent(cfg)
+    except ValueError as exc:
+        raise click.ClickException(str(exc))
+    a.run_forever()
+
+
+@agent.command("scanner")
+@agent_options
+@click.option("--mode", type=click.Choice(["evdev", "serial"]))
+@click.option("--input", "input_dev", help="evdev device path or name:<part of its name>")
+@click.option("--layout", help="Keyboard layout the scanner is set to (us, uk, de, be, fr)")
+@click.option("--port", help="Serial/CDC port")
+def agent_scanner(config_file, store, device, broker, username, password, state_dir, opts, log_level, mode,
+                  input_dev, layout, port):
+    """Barcode scanner (keyboard wedge via evdev, or serial/CDC): publishes evt/scan."""
+    _setup_logging(log_level)
+    from .scanner.agent import ScannerAgent
+
+    cfg = build_config(config_file, store, device, broker, username, password, state_dir, opts,
+                       {"mode": mode, "input": input_dev, "layout": layout, "port": port})
+    try:
+        a = ScannerAgent(cfg)
+    except ValueError as exc:
+        raise click.ClickException(str(exc))
+    a.run_forever()
+
+
+@sim.command("printer")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=9100, show_default=True, type=int, help="TCP port (0: any free port)")
+@click.option("--out-dir", required=True, type=click.Path(file_okay=False), help="Jobs land here as JSON + PNG")
+@click.option("--http-port", type=int, default=None, help="Serve a page showing the printed jobs")
+@click.option("--log-level", default="INFO")
+def sim_printer(host, port, out_dir, http_port, log_level):
+    """An ESC/POS network printer that decodes each job into text, barcodes, QR codes and a PNG."""
+    _setup_logging(log_level)
+    from .sim.printer import run
+
+    run(host, port, out_dir, http_port)
+
+
+@sim.command("scanner")
+@click.option("--link", required=True, help="Create this symlink to the pty (the agent's --port)")
+@click.option("--code", "codes", multiple=True, help="Codes to scan in turn (AIM prefix included)")
+@click.option("--interval", default=5.0, show_default=True, type=float)
+@click.option("--log-level", default="INFO")
+def sim_scanner(link, codes, interval, log_level):
+    """A serial/CDC scanner on a pseudo-terminal sending codes with a CR LF suffix."""
+    _setup_logging(log_level)
+    from .sim.serial_scanner import run
+
+    run(link, list(codes) or ["]E05901234123457", "]E096385074"], interval)
+
+
+@sim.command("wedge")
+@click.argument("text")
+@click.option("--layout", default="us", show_default=True)
+def sim_wedge(text, layout):
+    """Print the evdev (type, code, value) events a keyboard-wedge scanner on LAYOUT sends for TEXT."""
+    from .scanner.keystrokes import keystrokes
+
+    text = text.replace("\\x1d", "\x1d")
+    try:
+        events = keystrokes(text, layout)
+    except ValueError as exc:
+        raise click.ClickException(str(exc))
+    for ev in events:
+        click.echo(json.dumps(ev))
+
+
+@sim.command("shelf")
+@click.option("--store", required=True)
+@click.option("--device", "devices_", multiple=True, required=True, help="Shelf sensor id (repeatable)")
+@click.option("--broker", default="mqtt://127.0.0.1:1883", show_default=True)
+@click.option("--interval", default=10.0, show_default=True, type=float)
+@click.option("--log-level", default="INFO")
+def sim_shelf(store, devices_, broker, interval, log_level):
+    """Shelf sensors (ESP32 + HX711) publishing exactly like firmware_configs/esphome/shelf-sensor.yaml."""
+    _setup_logging(log_level)
+    from .sim.shelf import run
+
+    run(store, list(devices_), broker, interval)
+
+
+# RFID readers live in devices/rfid (stocktake area).
+from .rfid.cli import agent_rfid, sim_rfid  # noqa: E402
+
+agent.add_command(agent_rfid)
+sim.add_command(sim_rfid)

@@ -1,0 +1,1 @@
+"""ESC/POS printers: documents → blocks → python-escpos bytes; the ``storehub agent printer`` process."""

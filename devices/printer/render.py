@@ -1,0 +1,81 @@
+"""Blocks → ESC/POS bytes with python-escpos (rendered on ``Dummy``, sent in one write).
+
+Text: ASCII/Latin through code page PC437 (``ESC t 0``, as python-escpos emits it); when the printer is set
+up for Chinese (``cjk=True``; most printers sold in China) CJK text is sent as GB18030 inside Kanji mode
+(``FS &`` … ``FS .``). Barcodes use the printer's own renderer (``GS k``: EAN-13 as function A m=2,
+NUL-terminated; Code 128 as function B m=73) and QR codes the native ``GS ( k`` commands.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+from escpos.printer import Dummy
+
+from .documents import Block
+
+FS_KANJI_ON, FS_KANJI_OFF = b"\x1c&", b"\x1c."
+
+
+def encode_text(text: str, cjk: bool) -> bytes:
+    if all(ord(c) < 128 for c in text):
+        return text.encode("ascii")
+    out = bytearray()
+    in_kanji = False
+    for ch in text:
+        try:
+            b = ch.encode("cp437")
+            if in_kanji:
+                out += FS_KANJI_OFF
+                in_kanji = False
+            out += b
+            continue
+        except UnicodeEncodeError:
+            pass
+        if cjk:
+            if not in_kanji:
+                out += FS_KANJI_ON
+                in_kanji = True
+            out += ch.encode("gb18030")
+        else:
+            out += b"?"
+    if in_kanji:
+        out += FS_KANJI_OFF
+    return bytes(out)
+
+
+def render(blocks: list[Block], *, profile: str = "TM-T88V", width: int = 42, cjk: bool = False,
+           copies: int = 1) -> bytes:
+    p = Dummy(profile=profile)
+    for _ in range(copies):
+        p.hw("INIT")
+        p._raw(b"\x1bt\x00")                                   # code page PC437
+        for b in blocks:
+            if b.kind == "text":
+                p.set(align=b.align, bold=b.bold, double_height=b.size == 2, double_width=b.size == 2,
+                      normal_textsize=b.size == 1)
+                p._raw(encode_text(b.text, cjk) + b"\n")
+            elif b.kind == "rule":
+                p.set(align="left", bold=False, normal_textsize=True)
+                p._raw(b"-" * width + b"\n")
+            elif b.kind == "barcode":
+                with contextlib.redirect_stdout(io.StringIO()):      # python-escpos print()s its renderer choice
+                    if b.symbology == "ean13":
+                        p.barcode(b.text, "EAN13", function_type="A")
+                    elif b.symbology == "ean8":
+                        p.barcode(b.text, "EAN8", function_type="A")
+                    else:
+                        p.barcode("{B" + b.text, "CODE128", function_type="B")
+                p.set(align="left")
+            elif b.kind == "qr":
+                p.set(align="center")
+                p.qr(b.text, native=True, size=6)
+                p.set(align="left")
+            elif b.kind == "feed":
+                p.ln(int(b.extra.get("lines", 1)))
+            elif b.kind == "cut":
+                p.cut()
+            elif b.kind == "drawer":
+                p.cashdraw(2)
+    return p.output

@@ -1,0 +1,1 @@
+"""Fixed RFID readers: the ``storehub agent rfid`` bridge (LLRP, Zebra, Impinj) and its sources."""

@@ -1,0 +1,1 @@
+"""Barcode scanners: keyboard-wedge (evdev) and serial/CDC, publishing ``evt/scan``."""
