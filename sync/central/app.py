@@ -1,0 +1,40 @@
+"""The central's Flask app factory (served by gunicorn via ``storehub central serve``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, jsonify
+from sqlalchemy.engine import Engine
+
+from .config import CentralConfig
+from .db import make_engine, migrate
+
+
+@dataclass
+class CentralContext:
+    config: CentralConfig
+    engine: Engine
+
+
+def create_app(config: CentralConfig | None = None, *, engine: Engine | None = None) -> Flask:
+    config = config or CentralConfig()
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = engine or make_engine(config.db_url)
+    migrate(engine)
+    app = Flask(__name__, template_folder="../templates")
+    app.config.update(SECRET_KEY=config.secret_key(), SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
+                      SESSION_COOKIE_SECURE=config.secure_cookies, SESSION_COOKIE_NAME="storehub_central",
+                      MAX_CONTENT_LENGTH=64 * 1024 * 1024, TESTING=config.testing)
+    app.extensions["central"] = CentralContext(config, engine)
+
+    from . import api_sync, read_api, views
+    app.register_blueprint(api_sync.bp)
+    app.register_blueprint(read_api.bp)
+    app.register_blueprint(views.bp)
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify({"ok": True})
+
+    return app

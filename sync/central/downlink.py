@@ -1,0 +1,150 @@
+"""Centrally authored changes that flow down to hubs.
+
+Every change gets the next ``version`` from the single ``downlink_head`` row,
+taken under a row lock in the same transaction that stores the change — so
+versions are assigned in commit order and a hub that has read everything up to
+``V`` can never later miss a change numbered below ``V`` (a plain sequence would
+allow that: two transactions can commit out of number order).
+
+Kinds (``key`` in brackets):
+  item [sku]           full item, validated with the hub's own ``catalog.validate_item``
+  setting [key]        ``{"value": ...}``
+  user [username]      role, display name, language, scrypt hashes of PIN/password, active
+  promotion [id]       ``{"name", "skus", "percent_off"|"price_minor", "starts", "ends", "active"}``
+  policy [overrides]   what stores may override locally (see docs/sync.md)
+Scope ``*`` reaches every store, otherwise the one store named."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.engine import Engine
+
+from hub import catalog
+from hub.errors import ValidationError
+from hub.ids import new_id
+from hub.timeutil import now_iso, parse_iso
+from hub.users import LANGUAGES, ROLES, hash_secret, validate_password, validate_pin
+
+from . import schema as t
+
+KINDS = ("item", "setting", "user", "promotion", "policy")
+DEFAULT_POLICY = {"item_fields": ["price_minor", "safety_stock", "reorder_point"],
+                  "settings": ["store_name", "language", "gs_substitute", "rcn_layouts"]}
+OVERRIDABLE_ITEM_FIELDS = {"price_minor", "safety_stock", "reorder_point", "active", "name_zh", "name_en"}
+PROTECTED_SETTINGS = {"store_id"}
+
+
+def _latest(conn, kind: str, key: str, scope: str | None = None):
+    q = select(t.downlink_changes).where(t.downlink_changes.c.kind == kind, t.downlink_changes.c.key == key)
+    if scope is not None:
+        q = q.where(t.downlink_changes.c.scope == scope)
+    return conn.execute(q.order_by(t.downlink_changes.c.version.desc()).limit(1)).mappings().first()
+
+
+def validate(kind: str, key: str, payload: dict[str, Any], conn=None) -> tuple[str, dict[str, Any]]:
+    """Check a change; returns (key, payload) to store."""
+    if kind not in KINDS:
+        raise ValidationError(f"kind must be one of {', '.join(KINDS)}", code="invalid_kind")
+    if not isinstance(payload, dict):
+        raise ValidationError("payload must be an object")
+    if kind == "item":
+        clean = catalog.validate_item(payload)
+        prior = _latest(conn, "item", clean["sku"]) if conn is not None else None
+        clean["id"] = payload.get("id") or (prior["payload"]["id"] if prior else new_id())
+        return clean["sku"], clean
+    if kind == "setting":
+        if not key or key in PROTECTED_SETTINGS or "value" not in payload:
+            raise ValidationError("a setting needs a key (not store_id) and a value", code="invalid_setting")
+        return key, {"value": payload["value"]}
+    if kind == "user":
+        username = (payload.get("username") or key or "").strip()
+        role = payload.get("role")
+        if not username or role not in ROLES or payload.get("language", "en") not in LANGUAGES:
+            raise ValidationError("a user needs username, role and a known language", code="invalid_user")
+        out = {"username": username, "role": role, "display_name": payload.get("display_name") or username,
+               "language": payload.get("language", "en"), "active": bool(payload.get("active", True))}
+        prior = _latest(conn, "user", username) if conn is not None else None
+        out["id"] = payload.get("id") or (prior["payload"]["id"] if prior else new_id())
+        for plain, hashed, check in (("pin", "pin_hash", validate_pin), ("password", "password_hash", validate_password)):
+            if payload.get(plain) is not None:
+                out[hashed] = hash_secret(check(payload[plain]))
+            elif payload.get(hashed):
+                out[hashed] = payload[hashed]
+            elif prior and prior["payload"].get(hashed):
+                out[hashed] = prior["payload"][hashed]
+        if role in ("manager", "admin") and not out.get("password_hash"):
+            raise ValidationError(f"a {role} needs a password", code="password_required")
+        if not out.get("pin_hash") and not out.get("password_hash"):
+            raise ValidationError("give a PIN or a password", code="no_credential")
+        return username, out
+    if kind == "promotion":
+        pid = str(payload.get("id") or key or "").strip()
+        skus = payload.get("skus")
+        if not pid or not isinstance(skus, list) or not skus:
+            raise ValidationError("a promotion needs an id and a list of skus", code="invalid_promotion")
+        if ("percent_off" in payload) == ("price_minor" in payload):
+            raise ValidationError("give exactly one of percent_off or price_minor", code="invalid_promotion")
+        v = payload.get("percent_off", payload.get("price_minor"))
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0 or ("percent_off" in payload and v > 100):
+            raise ValidationError("percent_off 0..100 or price_minor >= 0 (whole numbers)", code="invalid_promotion")
+        for f in ("starts", "ends"):
+            if payload.get(f):
+                parse_iso(payload[f])
+        return pid, {**payload, "id": pid, "skus": [str(s) for s in skus], "active": bool(payload.get("active", True))}
+    # policy
+    fields = payload.get("item_fields", [])
+    sets = payload.get("settings", [])
+    if not isinstance(fields, list) or set(fields) - OVERRIDABLE_ITEM_FIELDS or not isinstance(sets, list) \
+            or set(sets) & PROTECTED_SETTINGS:
+        raise ValidationError(f"item_fields must be a subset of {sorted(OVERRIDABLE_ITEM_FIELDS)}; "
+                              "settings a list (never store_id)", code="invalid_policy")
+    return "overrides", {"item_fields": sorted(set(fields)), "settings": sorted(set(sets))}
+
+
+def author(engine: Engine, kind: str, payload: dict[str, Any], *, key: str = "", scope: str = "*",
+           author: str = "system:central") -> dict[str, Any]:
+    """Store one change; returns it with its version."""
+    with engine.begin() as conn:
+        if scope != "*" and conn.execute(select(t.stores.c.store_id).where(t.stores.c.store_id == scope)).first() is None:
+            raise ValidationError(f"no store {scope}", code="unknown_store")
+        key, clean = validate(kind, key, payload, conn)
+        head = conn.execute(select(t.downlink_head.c.version).where(t.downlink_head.c.id == 1).with_for_update()).scalar()
+        version = head + 1
+        conn.execute(update(t.downlink_head).where(t.downlink_head.c.id == 1).values(version=version))
+        row = {"version": version, "scope": scope, "kind": kind, "key": key, "payload": clean, "author": author,
+               "created_at": now_iso()}
+        conn.execute(t.downlink_changes.insert().values(**row))
+    return row
+
+
+def changes_for(engine: Engine, store_id: str, after: int, limit: int = 500) -> dict[str, Any]:
+    with engine.connect() as conn:
+        c = t.downlink_changes.c
+        # Head first: every version <= head is committed (head moves in the same transaction).
+        latest = conn.execute(select(t.downlink_head.c.version).where(t.downlink_head.c.id == 1)).scalar() or 0
+        rows = conn.execute(select(c.version, c.kind, c.key, c.payload, c.scope)
+                            .where(c.version > after, c.version <= latest, or_(c.scope == "*", c.scope == store_id))
+                            .order_by(c.version).limit(limit)).mappings().all()
+    changes = [dict(r) for r in rows]
+    # When nothing more is visible to this store, let it jump to the head so it reports the version it runs.
+    upto = changes[-1]["version"] if len(changes) == limit else latest
+    return {"changes": changes, "through": upto, "latest": latest}
+
+
+def report_applied(engine: Engine, store_id: str, version: int) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(t.stores).where(t.stores.c.store_id == store_id)
+                     .values(downlink_version=version, downlink_reported_at=now_iso()))
+
+
+def current_policy(engine: Engine) -> dict[str, Any]:
+    with engine.connect() as conn:
+        r = _latest(conn, "policy", "overrides", "*")
+    return r["payload"] if r else dict(DEFAULT_POLICY)
+
+
+def head(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(func.max(t.downlink_head.c.version))).scalar() or 0

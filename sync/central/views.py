@@ -1,0 +1,260 @@
+"""Head-office web views: server-rendered HTML, SVG charts, filters, CSV export.
+
+Login with a head-office user's password sets a signed session cookie
+(HttpOnly, SameSite=Lax, Secure behind TLS); state-changing forms carry a CSRF
+token bound to the session. Every report page takes its filters from the query
+string and ``?format=csv`` returns exactly the rows of its main table."""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+from datetime import date, timedelta
+from urllib.parse import urlencode
+
+from flask import (Blueprint, Response, abort, current_app, redirect, render_template, request, session, url_for)
+
+from . import office, reports
+from .charts import bar_chart, line_chart
+
+bp = Blueprint("central_views", __name__)
+
+NAV = [("/", "Stores"), ("/stock", "Stock"), ("/movements", "Sales & movements"), ("/low-stock", "Low stock"),
+       ("/counts", "Counts & shrink"), ("/orders", "Orders")]
+
+
+def _engine():
+    return current_app.extensions["central"].engine
+
+
+def _csrf() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    return session["csrf"]
+
+
+def _check_csrf() -> None:
+    sent = request.form.get("csrf", "")
+    if not sent or not secrets.compare_digest(sent, session.get("csrf", "")):
+        abort(400, "CSRF token missing or wrong")
+
+
+def _user():
+    uid = session.get("uid")
+    return office.get_user(_engine(), uid) if uid else None
+
+
+@bp.before_request
+def _require_login():
+    if request.endpoint in ("central_views.login",):
+        return None
+    if _user() is None:
+        return redirect(url_for("central_views.login", next=request.full_path.rstrip("?")))
+    return None
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    error = None
+    nxt = request.values.get("next") or "/"
+    if not nxt.startswith("/") or nxt.startswith("//"):
+        nxt = "/"
+    if request.method == "POST":
+        _check_csrf()
+        try:
+            u = office.check_password(_engine(), request.form.get("username", "").strip(),
+                                      request.form.get("password", ""))
+        except office.Locked as exc:
+            return render_template("central_login.html", title="Log in", user=None, csrf=_csrf(), next=nxt,
+                                   error=str(exc)), 429
+        if u:
+            session.clear()
+            session["uid"] = u["id"]
+            session["csrf"] = secrets.token_urlsafe(24)
+            return redirect(nxt)
+        current_app.logger.warning("head-office login failed for %r", request.form.get("username"))
+        error = "Wrong username or password."
+    return render_template("central_login.html", title="Log in", user=None, csrf=_csrf(), next=nxt, error=error), \
+        (401 if error else 200)
+
+
+@bp.post("/logout")
+def logout():
+    _check_csrf()
+    session.clear()
+    return redirect(url_for("central_views.login"))
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+class BadFilter(ValueError):
+    pass
+
+
+def _date_range() -> tuple[date, date]:
+    try:
+        end = date.fromisoformat(request.args["end"]) if request.args.get("end") else reports.today()
+        start = date.fromisoformat(request.args["start"]) if request.args.get("start") else end - timedelta(days=29)
+    except ValueError:
+        raise BadFilter("dates are YYYY-MM-DD")
+    if start > end:
+        raise BadFilter("start is after end")
+    if (end - start).days > 3700:
+        raise BadFilter("at most ten years at once")
+    return start, end
+
+
+def _f(name, label, options=None, type_=None, value=None):
+    return {"name": name, "label": label, "options": options, "type": type_,
+            "value": value if value is not None else request.args.get(name, "")}
+
+
+def _csv(rows: list[dict], columns: list[str], name: str) -> Response:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore")
+    w.writeheader()
+    w.writerows(rows)
+    return Response("\ufeff" + buf.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+
+
+def _page(title: str, *, tables, charts=(), filters=(), error=None, status=200):
+    q = {k: v for k, v in request.args.items() if k != "format" and v}
+    q["format"] = "csv"
+    return render_template("central_report.html", title=title, user=_user(), nav=NAV, active=request.path,
+                           csrf=_csrf(), tables=tables, charts=list(charts), filters=list(filters), error=error,
+                           csv_query=urlencode(q)), status
+
+
+def _render(title, name, build):
+    """Run ``build() -> (main_rows, columns, tables, charts, filters)``; HTML or CSV."""
+    try:
+        rows, columns, tables, charts, filters = build()
+    except BadFilter as exc:
+        return _page(title, tables=[], error=str(exc), status=400)
+    if request.args.get("format") == "csv":
+        return _csv(rows, columns, name)
+    return _page(title, tables=tables, charts=charts, filters=filters)
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+@bp.get("/")
+def overview():
+    def build():
+        rows = reports.stores_overview(_engine())
+        cols = ["store_id", "name", "status", "last_contact", "sync_lag_s", "data_age_s", "acked_seq", "events",
+                "gaps", "duplicates_ignored", "downlink_version", "downlink_head", "devices", "devices_offline",
+                "alerts_open"]
+        charts = [bar_chart([r["store_id"] for r in rows], [r["sync_lag_s"] or 0 for r in rows],
+                            title="Sync lag by store (seconds since last contact)", unit=" s")]
+        al = reports.open_alerts(_engine())
+        dev = reports.offline_devices(_engine())
+        tables = [{"title": "All stores", "columns": cols, "rows": rows},
+                  {"title": "Open alerts", "columns": ["store_id", "severity", "message", "raised_ts"], "rows": al},
+                  {"title": "Devices offline", "columns": ["store_id", "device_id", "device_kind", "last_seen_ts"],
+                   "rows": dev}]
+        return rows, cols, tables, charts, []
+    return _render("All stores at a glance", "stores", build)
+
+
+@bp.get("/stock")
+def stock():
+    def build():
+        a = request.args
+        rows = reports.stock_by_item(_engine(), sku=a.get("q") or None, category=a.get("category") or None,
+                                     store=a.get("store") or None)
+        cols = ["sku", "name_en", "name_zh", "unit", "store_id", "on_hand", "reserved", "available", "reorder_point"]
+        per_store: dict[str, int] = {}
+        for r in rows:
+            per_store[r["store_id"]] = per_store.get(r["store_id"], 0) + r["on_hand"]
+        charts = []
+        if a.get("q") and rows:
+            charts.append(bar_chart([f"{r['store_id']} {r['sku']}" for r in rows[:30]],
+                                    [r["on_hand"] for r in rows[:30]], title="On hand by store"))
+        filters = [_f("q", "SKU or name"), _f("category", "Category", reports.categories(_engine())),
+                   _f("store", "Store", reports.store_ids(_engine()))]
+        return rows, cols, [{"title": "Stock by item across stores", "columns": cols, "rows": rows}], charts, filters
+    return _render("Stock by item", "stock", build)
+
+
+@bp.get("/movements")
+def movements():
+    def build():
+        start, end = _date_range()
+        store, kind = request.args.get("store") or None, request.args.get("kind") or None
+        rows = reports.movements_by_day(_engine(), start=start, end=end, store=store, kind=kind)
+        cols = ["day", "store_id", "kind", "lines", "qty_each", "qty_g", "value_minor"]
+        days = [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
+        sales: dict[str, dict[str, float]] = {}
+        lines: dict[str, dict[str, float]] = {}
+        for r in rows:
+            if r["kind"] == "sale":
+                sales.setdefault(r["store_id"], {})[r["day"]] = r["value_minor"] / 100
+            lines.setdefault(r["kind"], {})
+            lines[r["kind"]][r["day"]] = lines[r["kind"]].get(r["day"], 0) + r["lines"]
+        charts = [line_chart(days, {s: [v.get(d, 0) for d in days] for s, v in sorted(sales.items())[:8]},
+                             title="Sales value per day by store (major units)"),
+                  line_chart(days, {k: [v.get(d, 0) for d in days] for k, v in sorted(lines.items())},
+                             title="Movement lines per day by kind")]
+        filters = [_f("start", "From", type_="date", value=start.isoformat()),
+                   _f("end", "To", type_="date", value=end.isoformat()),
+                   _f("store", "Store", reports.store_ids(_engine())),
+                   _f("kind", "Kind", ["sale", "receive", "return", "adjust", "count", "transfer_out", "transfer_in",
+                                       "writeoff", "reserve", "release", "pick"])]
+        return rows, cols, [{"title": "Movements per day", "columns": cols, "rows": rows}], charts, filters
+    return _render("Sales and movements over time", "movements", build)
+
+
+@bp.get("/low-stock")
+def low_stock():
+    def build():
+        store, cat = request.args.get("store") or None, request.args.get("category") or None
+        low, transfers = reports.low_stock(_engine(), store=store, category=cat)
+        cols = ["sku", "name_en", "name_zh", "unit", "store_id", "on_hand", "reorder_point"]
+        tcols = ["sku", "name_en", "unit", "from", "to", "qty"]
+        filters = [_f("store", "Store", reports.store_ids(_engine())),
+                   _f("category", "Category", reports.categories(_engine()))]
+        if request.args.get("table") == "transfers":
+            return transfers, tcols, [], [], filters
+        tables = [{"title": "At or below reorder point", "columns": cols, "rows": low},
+                  {"title": "Suggested transfers between stores (CSV: add table=transfers)", "columns": tcols,
+                   "rows": transfers}]
+        return low, cols, tables, [], filters
+    return _render("Low stock and suggested transfers", "low-stock", build)
+
+
+@bp.get("/counts")
+def counts():
+    def build():
+        start, end = _date_range()
+        rows = reports.count_accuracy(_engine(), start=start, end=end, store=request.args.get("store") or None)
+        cols = ["store_id", "sessions", "lines", "lines_exact", "line_accuracy_pct", "shrink_cost_minor",
+                "gain_cost_minor", "writeoff_cost_minor", "expected_cost_minor"]
+        charts = [bar_chart([r["store_id"] for r in rows], [r["line_accuracy_pct"] or 0 for r in rows],
+                            title="Count line accuracy by store", unit=" %"),
+                  bar_chart([r["store_id"] for r in rows],
+                            [(r["shrink_cost_minor"] + r["writeoff_cost_minor"]) / 100 for r in rows],
+                            title="Shrink and write-offs at cost (major units)")]
+        filters = [_f("start", "From", type_="date", value=start.isoformat()),
+                   _f("end", "To", type_="date", value=end.isoformat()),
+                   _f("store", "Store", reports.store_ids(_engine()))]
+        return rows, cols, [{"title": "Stock-count accuracy and shrink", "columns": cols, "rows": rows}], charts, filters
+    return _render("Stock-count accuracy and shrink", "counts", build)
+
+
+@bp.get("/orders")
+def orders():
+    def build():
+        start, end = _date_range()
+        rows = reports.order_fulfilment(_engine(), start=start, end=end, store=request.args.get("store") or None)
+        cols = ["store_id", "orders", "fulfilled", "cancelled", "ready_median_min", "fulfil_median_min",
+                "fulfil_p90_min"]
+        charts = [bar_chart([r["store_id"] for r in rows], [r["fulfil_median_min"] or 0 for r in rows],
+                            title="Median minutes from order to collection/shipping", unit=" min")]
+        filters = [_f("start", "From", type_="date", value=start.isoformat()),
+                   _f("end", "To", type_="date", value=end.isoformat()),
+                   _f("store", "Store", reports.store_ids(_engine()))]
+        return rows, cols, [{"title": "Order fulfilment times", "columns": cols, "rows": rows}], charts, filters
+    return _render("Order fulfilment times", "orders", build)

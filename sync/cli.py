@@ -1,0 +1,259 @@
+"""``storehub central ...`` (the aggregator) and ``storehub sync ...`` (the hub's worker)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+_dir_opt = click.option("--dir", "central_dir", type=click.Path(file_okay=False, path_type=Path),
+                        envvar="STOREHUB_CENTRAL_DIR", default=None,
+                        help="Central data directory (embedded SQLite, cookie key)")
+_db_opt = click.option("--db", "db_url", envvar="STOREHUB_CENTRAL_DB", default=None,
+                       help="Database URL, e.g. postgresql+psycopg://user@host/db (default: SQLite in --dir)")
+
+
+def _config(central_dir, db_url, **kw):
+    from .central.config import CentralConfig
+
+    return CentralConfig(**({"data_dir": central_dir} if central_dir else {}), db_url=db_url, **kw)
+
+
+def _engine(central_dir, db_url):
+    from .central.db import make_engine, migrate
+
+    cfg = _config(central_dir, db_url)
+    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(cfg.db_url)
+    migrate(engine)
+    return cfg, engine
+
+
+@click.group("central")
+def central():
+    """The central aggregator for all stores."""
+
+
+@central.command("init-db")
+@_dir_opt
+@_db_opt
+def init_db(central_dir, db_url):
+    """Create or upgrade the central schema (Alembic)."""
+    cfg, engine = _engine(central_dir, db_url)
+    click.echo(f"central schema up to date at {engine.url.render_as_string(hide_password=True)}")
+
+
+@central.command("serve")
+@_dir_opt
+@_db_opt
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--port", default=8100, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int)
+@click.option("--certfile", default=None, help="TLS certificate (serve https directly)")
+@click.option("--keyfile", default=None)
+@click.option("--secure-cookies/--no-secure-cookies", default=False)
+def serve(central_dir, db_url, host, port, workers, certfile, keyfile, secure_cookies):
+    """Serve the sync endpoints, head-office views and read API with gunicorn."""
+    from .central.serve import run
+
+    run(_config(central_dir, db_url, secure_cookies=secure_cookies or bool(certfile)), host, port, workers,
+        certfile=certfile, keyfile=keyfile)
+
+
+@central.command("add-store")
+@_dir_opt
+@_db_opt
+@click.argument("store_id")
+@click.option("--name", default="")
+@click.option("--hub-data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write the credential into this hub's data directory")
+@click.option("--central-url", default=None, help="URL the hub uses to reach this central (with --hub-data-dir)")
+@click.option("--exist-ok", is_flag=True, help="If the store exists, issue it a new secret")
+def add_store(central_dir, db_url, store_id, name, hub_data_dir, central_url, exist_ok):
+    """Register a store and issue its credential (printed once, or written to the hub)."""
+    from .central import stores
+    from .state import write_credentials
+
+    _cfg, engine = _engine(central_dir, db_url)
+    try:
+        secret = stores.add_store(engine, store_id, name)
+    except stores.StoreExists:
+        if not exist_ok:
+            raise click.ClickException(f"store {store_id} exists (use --exist-ok to issue a new secret)")
+        secret = stores.rotate_secret(engine, store_id)
+    except ValueError as exc:
+        raise click.ClickException(str(exc))
+    if hub_data_dir:
+        if not central_url:
+            raise click.ClickException("--central-url is required with --hub-data-dir")
+        p = write_credentials(hub_data_dir, central_url=central_url, store_id=store_id, secret=secret)
+        click.echo(f"store {store_id} registered; credential written to {p}")
+    else:
+        click.echo(f"store {store_id} registered; secret (shown once): {secret}")
+
+
+@central.command("add-user")
+@_dir_opt
+@_db_opt
+@click.argument("username")
+@click.option("--role", type=click.Choice(["viewer", "admin"]), default="viewer", show_default=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def add_user(central_dir, db_url, username, role, password):
+    """Add a head-office user (password login to the views and read API)."""
+    from hub.errors import StoreHubError
+
+    from .central import office
+
+    _cfg, engine = _engine(central_dir, db_url)
+    try:
+        office.add_user(engine, username, password, role)
+    except StoreHubError as exc:
+        raise click.ClickException(exc.message)
+    click.echo(f"head-office user {username} ({role}) added")
+
+
+@central.command("publish")
+@_dir_opt
+@_db_opt
+@click.argument("kind", type=click.Choice(["item", "setting", "user", "promotion", "policy"]))
+@click.argument("payload")
+@click.option("--key", default="", help="Setting key / promotion id (items are keyed by sku)")
+@click.option("--scope", default="*", show_default=True, help="'*' for every store, or one store id")
+def publish(central_dir, db_url, kind, payload, key, scope):
+    """Author a change for the stores (PAYLOAD is JSON), e.g. publish item '{"sku":...}'."""
+    from hub.errors import StoreHubError
+
+    from .central import downlink
+
+    _cfg, engine = _engine(central_dir, db_url)
+    try:
+        row = downlink.author(engine, kind, json.loads(payload), key=key, scope=scope, author="cli")
+    except (StoreHubError, ValueError) as exc:
+        raise click.ClickException(getattr(exc, "message", str(exc)))
+    click.echo(f"published {kind} {row['key']} as version {row['version']} to {scope}")
+
+
+@central.command("stores")
+@_dir_opt
+@_db_opt
+def list_stores(central_dir, db_url):
+    """Stores with their sync position."""
+    from .central import stores
+
+    _cfg, engine = _engine(central_dir, db_url)
+    for s in stores.list_stores(engine):
+        click.echo(f"{s['store_id']:16} hw={s['hw_seq']:<10} events={s['events_total']:<10} "
+                   f"last_push={s['last_push_at'] or '-'} downlink={s['downlink_version']}")
+
+
+@central.command("partitions")
+@_dir_opt
+@_db_opt
+@click.option("--detach", "detach", default=None, metavar="YYYY-MM",
+              help="Detach this month's events partition (archive it, then drop it yourself)")
+def partitions_cmd(central_dir, db_url, detach):
+    """List the monthly partitions of the event log (PostgreSQL), or detach one."""
+    from datetime import date
+
+    from .central.db import detach_month, partitions
+
+    _cfg, engine = _engine(central_dir, db_url)
+    if detach:
+        try:
+            y, m = (int(x) for x in detach.split("-"))
+            click.echo(f"detached {detach_month(engine, date(y, m, 1))}")
+        except ValueError as exc:
+            raise click.ClickException(str(exc))
+        return
+    for name in partitions(engine):
+        click.echo(name)
+
+
+# --- hub side ---------------------------------------------------------------------------------
+
+_hub_dir = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="STOREHUB_DATA_DIR",
+                        default=None, help="Hub data directory")
+
+
+@click.group("sync")
+def sync():
+    """The hub's link to the central aggregator."""
+
+
+@sync.command("configure")
+@_hub_dir
+@click.option("--central", "central_url", required=True, help="Central base URL (https:// in production)")
+@click.option("--secret", required=True, help="The store secret issued by `storehub central add-store`")
+@click.option("--ca-bundle", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="CA bundle to verify the central's certificate")
+def configure(data_dir, central_url, secret, ca_bundle):
+    """Store the central URL and this store's credential (file mode 0600)."""
+    from hub import settings
+    from hub.store import open_db
+
+    from .state import write_credentials
+
+    cfg, db = open_db(data_dir)
+    store_id = settings.get(db.read(), "store_id")
+    p = write_credentials(cfg.data_dir, central_url=central_url, store_id=store_id, secret=secret,
+                          ca_bundle=str(Path(ca_bundle).resolve()) if ca_bundle else None)
+    click.echo(f"sync configured for store {store_id} -> {central_url} ({p})")
+
+
+@sync.command("run")
+@_hub_dir
+@click.option("--once", is_flag=True, help="Push and pull until caught up, then exit")
+@click.option("--batch-size", type=int, default=None)
+@click.option("--retention-days", type=float, default=None)
+@click.option("--max-backoff", "max_backoff_s", type=float, default=None, help="Longest wait between retries (s)")
+@click.option("--idle-poll", "idle_poll_s", type=float, default=None, help="Wait when caught up (s)")
+def run(data_dir, once, batch_size, retention_days, max_backoff_s, idle_poll_s):
+    """Run the sync worker (push outbox, pull downlink) until stopped."""
+    from hub import settings
+    from hub.store import open_db
+
+    from .worker import SingleInstance, SyncError, SyncWorker, config_from_data_dir
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s sync %(levelname)s %(message)s")
+    cfg, db = open_db(data_dir)
+    wcfg = config_from_data_dir(cfg.data_dir, batch_size=batch_size, retention_days=retention_days,
+                                max_backoff_s=max_backoff_s, idle_poll_s=idle_poll_s,
+                                base_backoff_s=min(1.0, max_backoff_s) if max_backoff_s else None)
+    local_store = settings.get(db.read(), "store_id")
+    if local_store != wcfg.store_id:
+        raise click.ClickException(f"credential is for store {wcfg.store_id} but this hub is {local_store}")
+    with SingleInstance(cfg.data_dir):
+        worker = SyncWorker(db, wcfg)
+        if once:
+            try:
+                while worker.step():
+                    pass
+            except SyncError as exc:
+                raise click.ClickException(str(exc))
+            click.echo(json.dumps(_status(db)))
+            return
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *a: stop.set())
+        signal.signal(signal.SIGINT, lambda *a: stop.set())
+        worker.run(stop)
+
+
+def _status(db):
+    from .worker import status
+
+    return status(db)
+
+
+@sync.command("status")
+@_hub_dir
+def sync_status(data_dir):
+    """Cursor, pending rows, last acknowledgement and downlink version."""
+    from hub.store import open_db
+
+    _cfg, db = open_db(data_dir)
+    click.echo(json.dumps(_status(db), indent=2))

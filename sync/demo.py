@@ -1,0 +1,56 @@
+"""Demo wiring: the central on embedded SQLite and the hub's sync worker.
+
+``components`` provisions before anything starts: the central database under
+``<data-dir>/central`` (migrated), the demo store registered with a fresh
+credential written straight into the hub's ``sync.json`` (so nobody copies a
+secret by hand), a head-office login, and a welcome promotion on the downlink."""
+
+from __future__ import annotations
+
+from hub.demo import Component, DemoContext
+
+OFFICE_USER = ("office", "office-demo-2026")
+
+
+def provision(ctx: DemoContext) -> None:
+    from sqlalchemy import select
+
+    from .central import downlink, office, stores
+    from .central import schema as t
+    from .central.db import make_engine, migrate
+    from .state import write_credentials
+
+    central_dir = ctx.data_dir / "central"
+    central_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(f"sqlite:///{central_dir / 'central.db'}")
+    try:
+        migrate(engine)
+        try:
+            secret = stores.add_store(engine, ctx.store_id, "StoreHub 演示超市 Demo Supermarket")
+        except stores.StoreExists:
+            secret = stores.rotate_secret(engine, ctx.store_id)
+        write_credentials(ctx.data_dir, central_url=ctx.central_url, store_id=ctx.store_id, secret=secret)
+        with engine.connect() as conn:
+            have_user = conn.execute(select(t.office_users.c.id).where(
+                t.office_users.c.username == OFFICE_USER[0])).first()
+        if not have_user:
+            office.add_user(engine, OFFICE_USER[0], OFFICE_USER[1], "admin")
+        if downlink.head(engine) == 0:
+            downlink.author(engine, "policy", dict(downlink.DEFAULT_POLICY), author="demo")
+            downlink.author(engine, "setting", {"value": "欢迎光临 Welcome to the StoreHub demo"},
+                            key="receipt_footer", author="demo")
+    finally:
+        engine.dispose()
+
+
+def components(ctx: DemoContext) -> list[Component]:
+    provision(ctx)
+    central_dir = ctx.data_dir / "central"
+    return [
+        Component(f"central (head office login {OFFICE_USER[0]} / {OFFICE_USER[1]})",
+                  ctx.storehub("central", "serve", "--dir", str(central_dir), "--host", "0.0.0.0",
+                               "--port", str(ctx.central_port), "--workers", "1"),
+                  wait_port=ctx.central_port, url=ctx.central_url + "/"),
+        Component("sync worker", ctx.storehub("sync", "run", "--data-dir", str(ctx.data_dir), "--idle-poll", "2",
+                                              "--max-backoff", "30")),
+    ]

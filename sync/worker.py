@@ -1,0 +1,259 @@
+"""The hub's sync worker: pushes the outbox up, pulls the downlink, never blocks sales.
+
+Loop: read up to ``batch_size`` outbox rows after the cursor on a *read*
+connection (WAL snapshot; the hub's writers are never waited on), gzip them, POST
+them with the store credential, and only when the central acknowledges move the
+cursor to its ``acked_through`` in a tiny write transaction. Any failure
+(connection refused, timeout, 5xx, bad credential) backs off exponentially with
+jitter and the next attempt starts again from the stored cursor — after a crash
+or SIGKILL too, because the cursor lives in the hub database. Then it pulls the
+downlink and applies it (``sync.downlink.apply_page``). Acknowledged rows older
+than ``retention_days`` are deleted in small chunks to bound the SD card.
+
+One worker per data directory (an exclusive ``flock`` on ``sync.lock``)."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import random
+import threading
+import time
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Callable
+
+import requests
+
+from hub import outbox
+from hub.db import Database
+from hub.timeutil import iso, now_iso, utcnow
+
+from . import downlink, state
+from .protocol import auth_headers, encode
+
+log = logging.getLogger("storehub.sync")
+
+
+@dataclass
+class WorkerConfig:
+    central_url: str
+    store_id: str
+    secret: str
+    ca_bundle: str | None = None          # path to a CA bundle for https; None = system CAs
+    batch_size: int = 1000
+    retention_days: float = 7.0
+    base_backoff_s: float = 1.0
+    max_backoff_s: float = 60.0
+    idle_poll_s: float = 2.0
+    heartbeat_s: float = 30.0
+    timeout_s: float = 30.0
+    prune_chunk: int = 5000
+
+
+class SyncError(Exception):
+    def __init__(self, message: str, *, status: int | None = None, permanent: bool = False):
+        super().__init__(message)
+        self.status = status
+        self.permanent = permanent
+
+
+def backoff_delay(failures: int, base: float, cap: float, rng: Callable[[], float] = random.random) -> float:
+    """Exponential back-off with "equal jitter": half the step fixed, half random."""
+    step = min(cap, base * (2 ** max(0, failures - 1)))
+    return step / 2 + rng() * step / 2
+
+
+class SyncWorker:
+    def __init__(self, db: Database, cfg: WorkerConfig, session: requests.Session | None = None):
+        self.db = db
+        self.cfg = cfg
+        self.http = session or requests.Session()
+        self.http.verify = cfg.ca_bundle or True
+        self.failures = 0
+        self._last_contact = 0.0
+        self.base = cfg.central_url.rstrip("/") + f"/sync/v1/stores/{cfg.store_id}"
+
+    # --- HTTP ---------------------------------------------------------------------------------
+    def _request(self, method: str, path: str, **kw) -> dict[str, Any]:
+        headers = {**auth_headers(self.cfg.store_id, self.cfg.secret), **kw.pop("headers", {})}
+        try:
+            r = self.http.request(method, self.base + path, headers=headers, timeout=self.cfg.timeout_s, **kw)
+        except requests.RequestException as exc:
+            raise SyncError(f"{type(exc).__name__}: {exc}") from exc
+        if r.status_code != 200:
+            try:
+                err = r.json()["error"]
+                msg = f"{err.get('code')}: {err.get('message')}"
+            except Exception:
+                msg = r.text[:200]
+            raise SyncError(f"HTTP {r.status_code} {msg}", status=r.status_code, permanent=400 <= r.status_code < 500)
+        return r.json()
+
+    # --- uplink -------------------------------------------------------------------------------
+    def cursor(self) -> int:
+        return int(state.get(self.db.read(), "uplink_cursor", 0))
+
+    def pending_count(self) -> int:
+        return self.db.read().execute("SELECT COUNT(*) FROM outbox WHERE seq > ?", (self.cursor(),)).fetchone()[0]
+
+    def push_once(self, *, heartbeat: bool = False) -> int:
+        """Push one batch; returns the number of rows the acknowledgement covered (0 = nothing to do)."""
+        conn = self.db.read()
+        after = int(state.get(conn, "uplink_cursor", 0))
+        events = outbox.pending(conn, after, self.cfg.batch_size)
+        if not events and not heartbeat:
+            return 0
+        through = events[-1]["seq"] if events else after
+        body = encode({"store_id": self.cfg.store_id, "after": after, "through": through, "events": events,
+                       "downlink_version": downlink.version(conn)})
+        ack = self._request("POST", "/events", data=body,
+                            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+        acked = int(ack["acked_through"])
+        with self.db.write() as wconn:
+            state.put(wconn, "uplink_cursor", acked)
+            state.put(wconn, "last_ack_at", now_iso())
+            state.put(wconn, "last_error", None)
+        if acked < after:
+            log.warning("central acknowledged only up to %s (< cursor %s): resending from there", acked, after)
+        self._last_contact = time.monotonic()
+        return max(0, acked - after)
+
+    def catch_up(self, window: int = 2) -> int:
+        """Push a backlog with up to ``window`` batches in flight (the next batch is read,
+        encoded and sent while the central still applies the previous one).
+
+        Batch k+1 starts where batch k ends, so if it arrives first the central keeps
+        it above a gap and acknowledges only the contiguous mark; the cursor becomes
+        the highest acknowledgement of the round. Returns rows acknowledged."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        conn = self.db.read()
+        start = after = int(state.get(conn, "uplink_cursor", 0))
+        dv = downlink.version(conn)
+        best = start
+        with ThreadPoolExecutor(max_workers=window) as pool:
+            inflight = []
+            while True:
+                events = outbox.pending(conn, after, self.cfg.batch_size)
+                if events:
+                    through = events[-1]["seq"]
+                    body = encode({"store_id": self.cfg.store_id, "after": after, "through": through,
+                                   "events": events, "downlink_version": dv})
+                    inflight.append(pool.submit(self._request, "POST", "/events", data=body, headers={
+                        "Content-Type": "application/json", "Content-Encoding": "gzip"}))
+                    after = through
+                if inflight and (len(inflight) >= window or not events):
+                    best = max(best, int(inflight.pop(0).result()["acked_through"]))
+                if not events and not inflight:
+                    break
+        if best > start:
+            with self.db.write() as wconn:
+                state.put(wconn, "uplink_cursor", best)
+                state.put(wconn, "last_ack_at", now_iso())
+                state.put(wconn, "last_error", None)
+            self._last_contact = time.monotonic()
+        return best - start
+
+    def prune(self) -> int:
+        """Delete acknowledged outbox rows older than the retention (a chunk at a time)."""
+        cutoff = iso(utcnow() - timedelta(days=self.cfg.retention_days))
+        with self.db.write() as conn:
+            cur = int(state.get(conn, "uplink_cursor", 0))
+            n = conn.execute(
+                "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE seq <= ? AND ts < ? ORDER BY seq LIMIT ?)",
+                (cur, cutoff, self.cfg.prune_chunk)).rowcount
+        return n
+
+    # --- downlink -----------------------------------------------------------------------------
+    def pull_once(self) -> int:
+        """Fetch and apply one downlink page; returns how many changes it carried."""
+        current = downlink.version(self.db.read())
+        page = self._request("GET", "/downlink", params={"after": current, "limit": 500})
+        through = int(page["through"])
+        if through <= current:
+            return 0
+        result = downlink.apply_page(self.db, page["changes"], through)
+        for rej in result["rejected"]:
+            log.warning("downlink change %s rejected: %s", rej["version"], rej["error"])
+        self._request("POST", "/downlink/applied", data=encode({"version": result["version"]}),
+                      headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+        return len(page["changes"]) or 1
+
+    # --- loop ---------------------------------------------------------------------------------
+    def step(self) -> bool:
+        """One round of work; returns True if there may be more to do right away."""
+        if self.pending_count() > 2 * self.cfg.batch_size:
+            self.catch_up()
+        pushed = self.push_once(heartbeat=time.monotonic() - self._last_contact > self.cfg.heartbeat_s)
+        pulled = self.pull_once()
+        self.prune()
+        self.failures = 0
+        return pushed > 0 and self.pending_count() > 0 or pulled > 0
+
+    def run(self, stop: threading.Event | None = None) -> None:
+        stop = stop or threading.Event()
+        log.info("sync worker for store %s -> %s", self.cfg.store_id, self.cfg.central_url)
+        while not stop.is_set():
+            try:
+                more = self.step()
+                if not more:
+                    stop.wait(self.cfg.idle_poll_s)
+            except SyncError as exc:
+                self._failed(exc, stop)
+            except Exception as exc:       # a bug must not kill the loop; it is logged and retried
+                log.exception("sync step failed")
+                self._failed(SyncError(repr(exc)), stop)
+
+    def _failed(self, exc: SyncError, stop: threading.Event) -> None:
+        self.failures += 1
+        delay = backoff_delay(self.failures, self.cfg.base_backoff_s, self.cfg.max_backoff_s)
+        log.warning("sync failed (%s, attempt %d); retrying in %.1fs", exc, self.failures, delay)
+        try:
+            with self.db.write() as conn:
+                state.put(conn, "last_error", {"at": now_iso(), "message": str(exc)[:500], "failures": self.failures})
+        except Exception:
+            log.exception("could not record sync error")
+        stop.wait(delay)
+
+
+def status(db: Database) -> dict[str, Any]:
+    conn = db.read()
+    st = state.all_state(conn)
+    cur = int(st.get("uplink_cursor", 0))
+    row = conn.execute("SELECT COUNT(*), MIN(ts) FROM outbox WHERE seq > ?", (cur,)).fetchone()
+    return {"uplink_cursor": cur, "pending": row[0], "oldest_pending_ts": row[1],
+            "last_ack_at": st.get("last_ack_at"), "last_error": st.get("last_error"),
+            "downlink_version": int(st.get("downlink_version", 0)),
+            "outbox_max_seq": conn.execute("SELECT COALESCE(MAX(seq),0) FROM outbox").fetchone()[0]}
+
+
+class SingleInstance:
+    """Exclusive lock so two workers never push for the same hub at once."""
+
+    def __init__(self, data_dir: Path):
+        self.path = Path(data_dir) / "sync.lock"
+        self.fh = None
+
+    def __enter__(self):
+        self.fh = open(self.path, "a")
+        try:
+            fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.fh.close()
+            raise SystemExit(f"another sync worker holds {self.path}")
+        return self
+
+    def __exit__(self, *exc):
+        fcntl.flock(self.fh, fcntl.LOCK_UN)
+        self.fh.close()
+
+
+def config_from_data_dir(data_dir: Path, **overrides) -> WorkerConfig:
+    cred = state.read_credentials(data_dir)
+    if not cred:
+        raise SystemExit(f"no {state.CREDENTIAL_FILE} in {data_dir}: run `storehub sync configure` "
+                         "(or `storehub central add-store --hub-data-dir`) first")
+    return WorkerConfig(central_url=cred["central_url"], store_id=cred["store_id"], secret=cred["secret"],
+                        ca_bundle=cred.get("ca_bundle"), **{k: v for k, v in overrides.items() if v is not None})
