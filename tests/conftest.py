@@ -1,0 +1,108 @@
+"""Shared fixtures: a hub on a temporary data directory, users of each role, API helpers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from hub.app import create_app
+from hub.config import HubConfig
+from hub.ledger import new_key
+
+ROOT = Path(__file__).resolve().parent.parent
+PINS = {"associate": "1111", "supervisor": "2222"}
+PASSWORDS = {"manager": "manager-pass-123", "admin": "admin-pass-1234"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def data_dir(tmp_path) -> Path:
+    d = tmp_path / "hub"
+    d.mkdir()
+    return d
+
+
+@pytest.fixture
+def app(data_dir):
+    from hub import users
+    from hub.store import initialise
+
+    application = create_app(HubConfig(data_dir=data_dir, testing=True))
+    ctx = application.extensions["storehub"]
+    initialise(ctx.db, store_id="test-store", store_name="Test Store", currency="CNY", language="en")
+    with ctx.db.write() as conn:
+        for role, pin in PINS.items():
+            users.create(conn, username=role, role=role, pin=pin, badge=f"BADGE-{role}", secret_key=ctx.secret_key)
+        for role, pw in PASSWORDS.items():
+            users.create(conn, username=role, role=role, password=pw, pin="9999" if role == "manager" else None,
+                         secret_key=ctx.secret_key)
+    yield application
+    ctx.db.close()
+
+
+@pytest.fixture
+def hubctx(app):
+    return app.extensions["storehub"]
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def login(client, role: str) -> str:
+    body = {"user": role, "pin": PINS[role]} if role in PINS else {"user": role, "password": PASSWORDS[role]}
+    r = client.post("/api/v1/auth/login", json=body)
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()["token"]
+
+
+@pytest.fixture
+def auth(client):
+    """auth('manager') -> headers with a bearer token for that role."""
+    cache: dict[str, dict] = {}
+
+    def _headers(role: str = "associate") -> dict:
+        if role not in cache:
+            cache[role] = {"Authorization": f"Bearer {login(client, role)}"}
+        return cache[role]
+
+    return _headers
+
+
+@pytest.fixture
+def sample(hubctx):
+    """A small store: two bins and three items (one by weight)."""
+    from hub import catalog, locations
+
+    with hubctx.db.write() as conn:
+        store = locations.get_by_code(conn, "STORE")
+        area = locations.create(conn, code="FLOOR", name="Sales floor", kind="area", parent_id=store["id"], walk_seq=1, actor="test")
+        aisle = locations.create(conn, code="A01", name="Aisle 1", kind="aisle", parent_id=area["id"], walk_seq=10, actor="test")
+        bin1 = locations.create(conn, code="A01-01", name="Aisle 1 bin 1", kind="bin", parent_id=aisle["id"], walk_seq=11, actor="test")
+        bin2 = locations.create(conn, code="A01-02", name="Aisle 1 bin 2", kind="bin", parent_id=aisle["id"], walk_seq=12, actor="test")
+        milk = catalog.create_item(conn, {"sku": "MILK-1L", "name_en": "Milk 1L", "name_zh": "牛奶 1升", "unit": "each",
+                                          "price_minor": 1250, "cost_minor": 800, "gtins": ["5901234123457"],
+                                          "unit_weight_g": 1030}, actor="test")
+        rice = catalog.create_item(conn, {"sku": "RICE-5KG", "name_en": "Rice 5kg", "name_zh": "大米 5公斤", "unit": "each",
+                                          "price_minor": 4990, "cost_minor": 3500, "gtins": ["96385074"]}, actor="test")
+        apples = catalog.create_item(conn, {"sku": "APPLE", "name_en": "Apples", "name_zh": "苹果", "unit": "kg",
+                                            "price_minor": 1200, "cost_minor": 700, "variable_measure": True, "plu": "4131",
+                                            "gtins": ["2302148000002"]}, actor="test")
+    return {"bin1": bin1, "bin2": bin2, "aisle": aisle, "area": area, "store": store,
+            "milk": milk, "rice": rice, "apples": apples}
+
+
+def key() -> str:
+    return new_key()

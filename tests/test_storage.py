@@ -1,0 +1,100 @@
+"""Storage: migrations from empty and from every earlier version, backup and restore, demo seed."""
+
+import sqlite3
+import subprocess
+import sys
+
+from hub import ledger
+from hub.db import Database, migrate, migration_files
+from hub.ledger import MovementRequest
+
+
+def test_migrations_from_empty_database(tmp_path):
+    db = Database(tmp_path / "a.db")
+    applied = db.migrate()
+    assert applied == [v for v, _, _ in migration_files()]
+    assert db.migrate() == []  # idempotent
+    assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+
+
+def test_migrations_from_each_previous_version_keep_data(tmp_path):
+    versions = [v for v, _, _ in migration_files()]
+    for i, v in enumerate(versions):
+        path = tmp_path / f"v{v}.db"
+        conn = sqlite3.connect(path, isolation_level=None)
+        migrate(conn, target=v)
+        conn.execute("INSERT INTO settings(key, value, updated_at) VALUES ('store_id', '\"s-1\"', '2026-01-01T00:00:00Z')")
+        conn.execute("INSERT INTO items(id, sku, name_en, unit, price_minor, created_at, updated_at)"
+                     " VALUES ('i1', 'SKU1', 'Thing', 'each', 100, 'x', 'x')")
+        rest = migrate(conn)
+        assert rest == versions[i + 1:]
+        assert conn.execute("SELECT sku FROM items").fetchone()[0] == "SKU1"
+        assert conn.execute("SELECT value FROM settings WHERE key='store_id'").fetchone()[0] == '"s-1"'
+        conn.close()
+
+
+def test_backup_and_restore_round_trip(hubctx, sample, tmp_path, data_dir):
+    with hubctx.db.write() as c:
+        ledger.post(c, MovementRequest("receive", sample["milk"]["id"], sample["bin1"]["id"], 12, "delivery", "t", "k-1"))
+    backup = tmp_path / "backup.db"
+    r = subprocess.run([sys.executable, "-m", "hub.cli", "backup", "--data-dir", str(data_dir), str(backup)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    with hubctx.db.write() as c:  # a change after the backup...
+        ledger.post(c, MovementRequest("sale", sample["milk"]["id"], sample["bin1"]["id"], 5, "sale", "t", "k-2"))
+    other = tmp_path / "restored"
+    r = subprocess.run([sys.executable, "-m", "hub.cli", "restore", "--data-dir", str(other), str(backup)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    restored = Database(other / "hub.db")
+    conn = restored.read()
+    assert ledger.stock_of(conn, sample["milk"]["id"], sample["bin1"]["id"])["on_hand"] == 12
+    assert conn.execute("SELECT COUNT(*) FROM users").fetchone()[0] == 4
+    assert ledger.fold(conn) == ledger.projection(conn)
+    restored.close()
+
+
+def test_restore_refuses_a_file_that_is_not_a_hub_backup(tmp_path):
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"definitely not sqlite" * 100)
+    r = subprocess.run([sys.executable, "-m", "hub.cli", "restore", "--data-dir", str(tmp_path / "d"), str(junk)],
+                       capture_output=True, text=True)
+    assert r.returncode != 0
+    assert not (tmp_path / "d" / "hub.db").exists() or sqlite3.connect(tmp_path / "d" / "hub.db").execute(
+        "SELECT COUNT(*) FROM sqlite_master").fetchone()[0] == 0
+
+
+def test_demo_seed_is_a_believable_store(tmp_path):
+    from hub.demo import seed_store
+
+    creds = seed_store(tmp_path / "demo", "demo-1")
+    db = Database(tmp_path / "demo" / "hub.db")
+    c = db.read()
+    assert c.execute("SELECT COUNT(*) FROM items").fetchone()[0] >= 2000
+    cats = {r[0] for r in c.execute("SELECT DISTINCT category FROM items")}
+    assert {"grocery", "produce", "household", "apparel"} <= cats
+    assert c.execute("SELECT COUNT(*) FROM items WHERE name_zh = '' OR name_en = ''").fetchone()[0] == 0
+    assert c.execute("SELECT COUNT(*) FROM items WHERE unit = 'kg' AND variable_measure = 1 AND plu IS NOT NULL").fetchone()[0] > 10
+    from biip.gtin import Gtin
+    for (g,) in c.execute("SELECT gtin FROM item_gtins"):
+        Gtin.parse(g)  # raises on a wrong check digit
+    assert c.execute("SELECT value FROM settings WHERE key='currency'").fetchone()[0] == '"CNY"'
+    walk = [r[0] for r in c.execute("SELECT walk_seq FROM locations WHERE kind='bin' ORDER BY walk_seq")]
+    assert len(walk) == len(set(walk)) and len(walk) > 100
+    assert ledger.fold(c) == ledger.projection(c)
+    assert {u for u, _, _ in creds} >= {"wang", "zhao", "chen"}
+    again = seed_store(tmp_path / "demo", "demo-1")  # idempotent
+    assert again == creds
+    assert c.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 2074
+    db.close()
+
+
+def test_users_add_cli(tmp_path):
+    d = str(tmp_path / "h")
+    ok = subprocess.run([sys.executable, "-m", "hub.cli", "users", "add", "mei", "--role", "associate", "--pin", "4821",
+                         "--data-dir", d], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    bad = subprocess.run([sys.executable, "-m", "hub.cli", "users", "add", "boss", "--role", "manager", "--pin", "4821",
+                          "--data-dir", d], capture_output=True, text=True)
+    assert bad.returncode == 1 and "password_required" in bad.stderr
