@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask, jsonify, request, send_from_directory
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
 from .config import HubConfig
@@ -15,6 +16,14 @@ from .events import EventHub
 
 log = logging.getLogger(__name__)
 UI_DIR = Path(__file__).resolve().parent.parent / "handheld_ui"
+
+
+class NoFlaskSession(SecureCookieSessionInterface):
+    """The hub keeps its own sessions (:mod:`hub.sessions`: hashed tokens, CSRF); Flask's signed-cookie
+    session is never used, so it is not opened on every request."""
+
+    def open_session(self, app, request):
+        return self.make_null_session(app)
 
 
 class HubContext:
@@ -42,6 +51,7 @@ def create_app(config: HubConfig | None = None) -> Flask:
     ctx = HubContext(config)
     app.extensions["storehub"] = ctx
     app.secret_key = ctx.secret_key
+    app.session_interface = NoFlaskSession()
 
     for bp in BLUEPRINTS:
         app.register_blueprint(bp, url_prefix=API_PREFIX)
