@@ -1,15 +1,12 @@
-"""Reader-side pieces: the simulator's payloads read back by the adapters, the LLRP source, the agent's folding."""
+"""Reader-side pieces: the simulator's payloads read back by the adapters, the agent's folding (LLRP: test_rfid_llrp.py)."""
 
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
-import socket
 import time
 
 from devices.rfid.agent import Folder
-from devices.rfid.llrp import TAG_CONTENT, LlrpSource
 from devices.sim import rfid as simrfid
 from hub import epc, rfid_formats
 from hub.bus import contract
@@ -60,39 +57,6 @@ def test_agent_folder_keeps_every_read():
     out = f.drain()
     assert sorted((x["antenna"], x["count"]) for x in out) == [(1, 700), (2, 5)]
     assert f.drain() == [] and f.raw == 705
-
-
-def test_llrp_source_reads_sllurp_reports_and_reconnects():
-    src = LlrpSource("127.0.0.1", port=1)
-    got, errors = [], []
-    src.bind(got.extend, lambda hb: None, errors.append)
-    assert TAG_CONTENT["EnableAntennaID"] and TAG_CONTENT["EnablePeakRSSI"] and TAG_CONTENT["EnableFirstSeenTimestamp"]
-    cfg = src.config()
-    assert cfg["reconnect"] is True and cfg["tag_content_selector"]["EnableTagSeenCount"]
-    src.on_report(None, [{'AntennaID': 1, 'EPC': b'3005fb63ac1f3841ec880467', 'EPC-96': b'3005fb63ac1f3841ec880467',
-                          'FirstSeenTimestampUTC': 1385585041558537, 'PeakRSSI': -50, 'TagSeenCount': 1}])
-    assert got == [rfid_formats.TagRead("3005FB63AC1F3841EC880467", 1, -50.0, 1, 1385585041558, 1385585041558)]
-    src.stop_inventory()
-    src.on_report(None, [{'EPC-96': b'3005fb63ac1f3841ec880467', 'FirstSeenTimestampUTC': 1, 'TagSeenCount': 1}])
-    assert len(got) == 1                                          # paused by cmd/stop_inventory
-    # nothing listens on the port (or sllurp is not installed): the error is reported and it keeps trying
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    src = LlrpSource("127.0.0.1", port=port)
-    errors = []
-    src.bind(got.extend, lambda hb: None, errors.append)
-    src.start()
-    end = time.monotonic() + 8
-    while len([e for e in errors if e]) < 2 and time.monotonic() < end:
-        time.sleep(0.05)
-    src.stop()
-    real = [e for e in errors if e]
-    assert len(real) >= 2, errors
-    if importlib.util.find_spec("sllurp") is None:
-        assert "storehub[llrp]" in real[0]
-    else:
-        assert f"127.0.0.1:{port}" in real[0]
 
 
 def test_demo_count_tags_the_hubs_shelf_stock(tmp_path):

@@ -8,8 +8,8 @@ hub a couple of events a second, not a thousand messages.
 
 Sources (``--source``):
 
-``llrp``          an LLRP reader over TCP 5084 via sllurp (optional extra ``llrp``;
-                  imported only here), reconnecting with back-off.
+``llrp``          an LLRP reader over TCP 5084 (``-o host=...``; our own LLRP client, no sllurp),
+                  reconnecting with back-off.
 ``zebra-mqtt``    a Zebra FX/ATR reader's IoT Connector publishing to an MQTT topic
                   (``-o topic=...``, ``-o mgmt_topic=...`` for heartbeats).
 ``impinj-mqtt``   an Impinj R700 publishing to its ``eventTopic``.
@@ -238,9 +238,22 @@ def make_source(name: str, opts: dict, cfg: AgentConfig) -> Source:
     if name == "llrp":
         from .llrp import LlrpSource
 
-        return LlrpSource(opts["host"], port=int(opts.get("port", 5084)),
-                          antennas=[int(a) for a in opts.get("antennas", [1])],
-                          tx_power_dbm=opts.get("tx_power_dbm"))
+        if "host" not in opts:
+            raise ValueError("llrp needs -o host=<the reader's address>")
+        if "tx_power_dbm" in opts:
+            raise ValueError("the LLRP source leaves transmit power to the reader's own configuration; "
+                             "drop tx_power_dbm")
+        ants = opts.get("antennas", 0)
+        if isinstance(ants, (int, str)):
+            ants = [a for a in str(ants).split(",") if a.strip()]
+        try:
+            ants = [int(a) for a in ants]
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"antennas: a number or a list of numbers, not {opts.get('antennas')!r}") from exc
+        return LlrpSource(str(opts["host"]), port=int(opts.get("port", 5084)), antennas=ants,
+                          report_ms=int(opts.get("report_ms", 1000)),
+                          report_every_n_tags=int(opts.get("report_every_n_tags", 200)),
+                          keepalive_ms=int(opts.get("keepalive_ms", 10_000)))
     if name in ("zebra-mqtt", "impinj-mqtt"):
         if "topic" not in opts:
             raise ValueError(f"{name} needs -o topic=<the reader's tag event topic>")

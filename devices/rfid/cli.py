@@ -16,7 +16,7 @@ from ..cli import _setup_logging, agent_options, build_config
               help="How the reader delivers tag reads")
 @click.option("--batch-ms", default=500, show_default=True, type=int, help="How often folded reads are published")
 def agent_rfid(config_file, store, device, broker, username, password, state_dir, opts, log_level, source, batch_ms):
-    """Fixed RFID reader → evt/tags. LLRP via sllurp (extra 'llrp', -o host=...), Zebra/Impinj via their MQTT
+    """Fixed RFID reader → evt/tags. LLRP (-o host=... [-o antennas=1,2]), Zebra/Impinj via their MQTT
     topic (-o topic=...) or the R700 HTTP stream (-o url=...)."""
     _setup_logging(log_level)
     from .agent import RfidAgent, make_source
