@@ -132,8 +132,8 @@ def _epc_hex(value: Any) -> str:
     if not isinstance(value, str):
         raise FormatError("EPC is not a string")
     e = value.strip().upper()
-    if not e or len(e) % 2 or len(e) > 128 or not _HEX.issuperset(e):
-        raise FormatError(f"EPC {value[:40]!r} is not whole bytes of hex")
+    if not e or len(e) % 4 or len(e) > 128 or not _HEX.issuperset(e):
+        raise FormatError(f"EPC {value[:40]!r} is not whole 16-bit words of hex")   # Gen2 EPCs are word-aligned
     return e
 
 
@@ -408,7 +408,8 @@ def aggregate(reads: Iterable[TagRead]) -> list[dict]:
                 a[3] = r.last_ms
     out = []
     for (epc, ant), (rssi, cnt, first, last) in acc.items():
-        d = {"epc": epc, "antenna": ant, "count": cnt, "first_seen": ms_iso(first), "last_seen": ms_iso(last)}
-        d["rssi_dbm"] = rssi if rssi is not None else 0
-        out.append(d)
+        # an unknown RSSI stays null: 0 would be the strongest possible read, passing every floor and
+        # winning the zone by strongest antenna
+        out.append({"epc": epc, "antenna": ant, "count": cnt, "first_seen": ms_iso(first), "last_seen": ms_iso(last),
+                    "rssi_dbm": rssi})
     return out

@@ -100,7 +100,7 @@ def test_sllurp_documented_dicts():
     p = rf.parse("llrp", SLLURP_DOC)
     (r,) = p.reads
     assert r == rf.TagRead("3005FB63AC1F3841EC880467", 1, -50.0, 1, 1385585041558, 1385585041558)  # µs -> ms
-    p = rf.parse_llrp([{"EPC-96": b"3005fb63ac1f3841ec880467"}, {"EPC": "30", "FirstSeenTimestampUTC": 1}])
+    p = rf.parse_llrp([{"EPC-96": b"3005fb63ac1f3841ec880467"}, {"EPC": "3000", "FirstSeenTimestampUTC": 1}])
     assert len(p.errors) == 1 and "tag_content_selector" in p.errors[0] and len(p.reads) == 1
 
 
@@ -132,3 +132,20 @@ def test_timestamp_fast_path_matches_general_parser():
             iso = head + "." + (digits + "000000")[:6] + rest[len(digits):]
         expected = int(datetime.fromisoformat(iso).timestamp() * 1000)
         assert rf.ts_ms(t) == expected, t
+
+
+def test_unknown_rssi_stays_null_through_the_bridge_and_odd_epcs_are_refused():
+    """Zebra SIMPLE mode sends no peakRssi: the folded evt/tags read says null (not 0 dBm, which would pass
+    every RSSI floor and win the zone), the contract accepts it and the hub reads it back as unknown."""
+    simple = {"data": {"eventNum": 1, "format": "epc", "idHex": "3034257bf7194e4000001a85"},
+              "timestamp": "2026-03-28T07:20:13.028+0000", "type": "SIMPLE"}
+    reads = rf.parse_zebra(simple).reads
+    assert [r.rssi for r in reads] == [None]
+    folded = rf.aggregate(reads + [reads[0]._replace(antenna=2, rssi=-70.0)])
+    assert sorted((r["antenna"], r["rssi_dbm"]) for r in folded) == [(0, None), (2, -70.0)]
+    ev = contract.make_event("tags", reads=folded)
+    back = rf.parse_storehub(json.dumps(ev))
+    assert back.errors == [] and sorted((r.antenna, r.rssi) for r in back.reads) == [(0, None), (2, -70.0)]
+    # EPCs are whole 16-bit words (Gen2): 3 bytes is a broken read, refused here rather than by the contract
+    odd = rf.parse_zebra({**simple, "data": {**simple["data"], "idHex": "3034ab"}})
+    assert odd.reads == [] and "16-bit words" in odd.errors[0]

@@ -104,7 +104,10 @@ class RfidAgent(DeviceAgent):
         self.source.start()
         try:
             while not self.stopping.wait(self.batch_s):
-                self.publish_folded()
+                try:
+                    self.publish_folded()
+                except ValueError as exc:       # a read the contract refuses: log it, never stop the loop
+                    log.error("folded reads not published: %s", exc)
         finally:
             self.source.stop()
             self.publish_folded()

@@ -176,7 +176,8 @@ _READ = {
     "properties": {
         "epc": {"type": "string", "pattern": r"^([0-9A-Fa-f]{4}){1,32}$"},
         "antenna": {"type": "integer", "minimum": 0, "maximum": 255},
-        "rssi_dbm": {"type": "number", "minimum": -128, "maximum": 20},
+        "rssi_dbm": {"type": ["number", "null"], "minimum": -128, "maximum": 20,
+                     "description": "peak RSSI; null when the reader does not report one"},
         "count": {"type": "integer", "minimum": 1, "maximum": 10**9},
         "first_seen": _TS,
         "last_seen": _TS,
