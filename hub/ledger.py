@@ -15,9 +15,10 @@ system catches up) and reported by ``negative_stock``, never hidden.
 
 from __future__ import annotations
 
+import importlib
 import sqlite3
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from . import outbox
 from .errors import Conflict, NotFound, ValidationError
@@ -38,6 +39,23 @@ MOVEMENT_KINDS: dict[str, tuple[int | None, int]] = {
     "release": (0, -1),
     "pick": (-1, -1),   # reserved stock leaves the shelf for an order
 }
+
+
+# Called as ``hook(conn, movement)`` inside the same transaction, after a new movement that adds
+# stock on hand (qty_delta > 0: receive, return, transfer_in, adjust/count up). Named as
+# "module:function" and imported on first use, so every process that posts stock runs them.
+# hub.orders.backorders reserves the arrived stock for waiting back-ordered lines.
+STOCK_IN_HOOKS: list[str] = ["hub.orders.backorders:on_stock_in"]
+_hook_fns: dict[str, Callable[[sqlite3.Connection, dict[str, Any]], None]] = {}
+
+
+def _stock_in(conn: sqlite3.Connection, movement: dict[str, Any]) -> None:
+    for name in STOCK_IN_HOOKS:
+        fn = _hook_fns.get(name)
+        if fn is None:
+            mod, _, attr = name.partition(":")
+            fn = _hook_fns[name] = getattr(importlib.import_module(mod), attr)
+        fn(conn, dict(movement))
 
 
 @dataclass(frozen=True)
@@ -134,6 +152,8 @@ def post(conn: sqlite3.Connection, req: MovementRequest) -> dict[str, Any]:
         "reason": req.reason, "ref": req.ref, "actor": req.actor, "device": req.device, "ts": ts,
     }
     outbox.record(conn, "movement", movement, ts=ts)
+    if qty_delta > 0:
+        _stock_in(conn, movement)
     movement.update(_stock_of(conn, req.item_id, req.location_id), duplicate=False)
     return movement
 

@@ -128,10 +128,12 @@ def test_partial_stock_splits_by_default(client, auth, hubctx, shop):
     # payment follows the goods: nobody is charged twice, nothing is owed back yet
     assert child["paid_minor"] == 2 * 1250 and o["paid_minor"] == 5 * 1250 + 2 * 4990
     assert o["refund_due_minor"] == 0 and child["refund_due_minor"] == 0
-    # stock arrives: the back-order is allocated
+    # stock arrives: the back-order is allocated in the same transaction, nothing left to retry
     receive(hubctx.db, shop["milk"]["id"], shop["bin2"]["id"], 4)
+    child = client.get(f"/api/v1/orders/{child['id']}", headers=auth()).get_json()
+    assert child["status"] == "allocated" and child["lines"][0]["reserved"] == 2
     r = client.post("/api/v1/orders/backorders/retry", headers=auth("supervisor")).get_json()
-    assert r["allocated"] == [child["id"]]
+    assert r["allocated"] == []
 
 
 def test_backorder_policy_holds_the_whole_order(client, auth, hubctx, shop):
@@ -142,10 +144,13 @@ def test_backorder_policy_holds_the_whole_order(client, auth, hubctx, shop):
     assert o["status"] == "backordered" and o["children"] == []
     assert _stock(hubctx, shop["milk"], shop["bin1"])["reserved"] == 0
     assert _stock(hubctx, shop["rice"], shop["bin3"])["reserved"] == 0
+    # on request, what is there is held for the waiting order (oldest first); it still waits for the rest
     assert client.post("/api/v1/orders/backorders/retry", headers=auth("supervisor")).get_json()["allocated"] == []
+    held = client.get(f"/api/v1/orders/{o['id']}", headers=auth()).get_json()
+    assert held["status"] == "backordered" and [ln["reserved"] for ln in held["lines"]] == [5, 1]
     receive(hubctx.db, shop["milk"]["id"], shop["bin2"]["id"], 4)
-    assert client.post("/api/v1/orders/backorders/retry", headers=auth("supervisor")).get_json()["allocated"] == [o["id"]]
     assert client.get(f"/api/v1/orders/{o['id']}", headers=auth()).get_json()["status"] == "allocated"
+    assert _stock(hubctx, shop["milk"], shop["bin2"])["reserved"] == 3 + 4
 
 
 def test_cancel_releases_reservations_and_records_refund(client, auth, hubctx, shop):

@@ -10,7 +10,6 @@ by the store's ``orders.partial_policy``."""
 from __future__ import annotations
 
 import sqlite3
-from collections import defaultdict
 from typing import Any
 
 from .. import audit, ledger, outbox
@@ -26,14 +25,20 @@ def _ref(conn: sqlite3.Connection, order_id: str) -> str:
 
 
 def reserve_line(conn: sqlite3.Connection, order_id: str, line_id: str, item_id: str, need: int, *, actor: str,
-                 device: str | None = None, prefer_location: str | None = None) -> int:
-    """Reserve up to ``need`` of an item for a line, walking locations in walk order. Returns the qty reserved."""
+                 device: str | None = None, prefer_location: str | None = None, only_location: str | None = None,
+                 reason: str | None = None) -> int:
+    """Reserve up to ``need`` of an item for a line, walking locations in walk order (or at
+    ``only_location`` alone). Returns the qty reserved."""
     if need <= 0:
         return 0
-    rows = conn.execute(
-        "SELECT s.location_id, s.on_hand - s.reserved AS avail FROM stock s JOIN locations l ON l.id = s.location_id "
-        "WHERE s.item_id = ? AND s.on_hand - s.reserved > 0 ORDER BY (s.location_id = ?) DESC, l.walk_seq, l.code",
-        (item_id, prefer_location or "")).fetchall()
+    sql = ("SELECT s.location_id, s.on_hand - s.reserved AS avail FROM stock s JOIN locations l ON l.id = s.location_id "
+           "WHERE s.item_id = ? AND s.on_hand - s.reserved > 0")
+    args: list[Any] = [item_id]
+    if only_location is not None:
+        sql += " AND s.location_id = ?"
+        args.append(only_location)
+    rows = conn.execute(sql + " ORDER BY (s.location_id = ?) DESC, l.walk_seq, l.code",
+                        args + [prefer_location or ""]).fetchall()
     got = 0
     ref = _ref(conn, order_id)
     for r in rows:
@@ -41,7 +46,7 @@ def reserve_line(conn: sqlite3.Connection, order_id: str, line_id: str, item_id:
         if take <= 0:
             break
         alloc_id = new_id()
-        ledger.post(conn, MovementRequest("reserve", item_id, r["location_id"], take, f"order {ref}", actor,
+        ledger.post(conn, MovementRequest("reserve", item_id, r["location_id"], take, reason or f"order {ref}", actor,
                                           f"order-alloc:{alloc_id}", device, order_id))
         conn.execute("INSERT INTO order_allocations(id, order_id, line_id, item_id, location_id, qty, created_at)"
                      " VALUES (?,?,?,?,?,?,?)", (alloc_id, order_id, line_id, item_id, r["location_id"], take, now_iso()))
@@ -115,9 +120,12 @@ def allocate(conn: sqlite3.Connection, order_id: str, *, actor: str, device: str
         model.set_status(conn, order_id, "allocated", actor=actor, device=device, details={"split_to": child})
         model.set_status(conn, child, "backordered", actor=actor, device=device, details={"split_from": order_id})
         return {"order_id": order_id, "status": "allocated", "child_order_id": child, "short": shortages}
-    release_order(conn, order_id, actor=actor, device=device, reason=f"order {order['ref']} back-ordered")
     if order["status"] == "new":
+        # policy "backorder" (or nothing at all in stock): the whole order waits and holds nothing yet;
+        # stock arriving later is reserved for it oldest first (hub.orders.backorders)
+        release_order(conn, order_id, actor=actor, device=device, reason=f"order {order['ref']} back-ordered")
         model.set_status(conn, order_id, "backordered", actor=actor, device=device, details={"short": shortages})
+    # an order already back-ordered keeps what it holds and goes on waiting for the rest
     return {"order_id": order_id, "status": "backordered", "child_order_id": None, "short": shortages}
 
 
@@ -160,14 +168,8 @@ def split_off(conn: sqlite3.Connection, order_id: str, line_qtys: dict[str, int]
 
 
 def retry_backorders(conn: sqlite3.Connection, *, actor: str, device: str | None = None) -> list[str]:
-    """Allocate back-ordered orders (oldest first) whose stock has come in. Returns the allocated ids."""
-    done = []
-    for row in conn.execute("SELECT id FROM orders WHERE status = 'backordered' ORDER BY created_at").fetchall():
-        need: dict[str, int] = defaultdict(int)
-        for ln in conn.execute("SELECT item_id, qty, id FROM order_lines WHERE order_id = ? AND status IN ('open','allocated')",
-                               (row["id"],)):
-            need[ln["item_id"]] += ln["qty"] - reserved_for_line(conn, ln["id"])
-        if all(ledger.on_hand_total(conn, item)["available"] >= q for item, q in need.items()):
-            if allocate(conn, row["id"], actor=actor, device=device, allow_split=False)["status"] == "allocated":
-                done.append(row["id"])
-    return done
+    """Hand the stock available now to back-ordered lines, oldest first (see ``backorders.retry``).
+    Returns the orders that became allocated."""
+    from . import backorders
+
+    return backorders.retry(conn, actor=actor, device=device)

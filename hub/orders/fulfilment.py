@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import nullcontext
 from typing import Any
 
 from .. import audit, ledger, outbox
@@ -11,7 +12,7 @@ from ..errors import Conflict, Unprocessable, ValidationError
 from ..ids import new_id
 from ..ledger import MovementRequest
 from ..timeutil import now_iso
-from . import allocation, model, picking, scanning
+from . import allocation, backorders, model, picking, scanning
 
 DISPOSITIONS = ("restock", "writeoff")
 
@@ -169,8 +170,10 @@ def record_return(conn: sqlite3.Connection, order_id: str, *, client_key: str, l
             "SELECT location_id FROM order_allocations WHERE line_id = ? AND qty_picked > 0 ORDER BY created_at LIMIT 1",
             (ln["id"],)).fetchone()[0]
         key = f"{client_key}:{n}"
-        ledger.post(conn, MovementRequest("return", ln["item_id"], loc, qty, f"order {order['ref']} return: {reason}",
-                                          actor, f"order-return:{key}", device, order_id))
+        # goods coming back only to be written off never become available to back-orders
+        with (backorders.suppressed() if disposition == "writeoff" else nullcontext()):
+            ledger.post(conn, MovementRequest("return", ln["item_id"], loc, qty, f"order {order['ref']} return: {reason}",
+                                              actor, f"order-return:{key}", device, order_id))
         if disposition == "writeoff":
             ledger.post(conn, MovementRequest("writeoff", ln["item_id"], loc, qty,
                                               f"order {order['ref']} return written off: {reason}", actor,
