@@ -59,7 +59,7 @@ def create_app(config: HubConfig | None = None) -> Flask:
 
     @app.errorhandler(StoreHubError)
     def _domain_error(exc: StoreHubError):
-        return jsonify(exc.to_dict()), exc.status
+        return jsonify(exc.to_dict()), exc.status, exc.headers()
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

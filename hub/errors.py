@@ -20,6 +20,10 @@ class StoreHubError(Exception):
     def to_dict(self) -> dict:
         return {"error": {"code": self.code, "message": self.message, "details": self.details}}
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers that go with this error (none by default)."""
+        return {}
+
 
 class ValidationError(StoreHubError):
     status = 400
@@ -54,5 +58,11 @@ class Unprocessable(StoreHubError):
 
 
 class TooManyAttempts(StoreHubError):
+    """Refused for now; ``details["retry_after_s"]`` says how long (sent as ``Retry-After`` too)."""
+
     status = 429
     code = "too_many_attempts"
+
+    def headers(self) -> dict[str, str]:
+        wait = self.details.get("retry_after_s") if isinstance(self.details, dict) else None
+        return {"Retry-After": str(int(wait))} if isinstance(wait, int) and wait > 0 else {}

@@ -27,6 +27,7 @@ def test_wrong_pin_locks_out_after_repeated_failures(client):
     r = client.post("/api/v1/auth/login", json={"user": "associate", "pin": "1111"})
     assert r.status_code == 429
     assert r.get_json()["error"]["details"]["retry_after_s"] > 0
+    assert int(r.headers["Retry-After"]) == r.get_json()["error"]["details"]["retry_after_s"]
 
 
 def test_login_validation(client):

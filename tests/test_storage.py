@@ -98,3 +98,20 @@ def test_users_add_cli(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "hub.cli", "users", "add", "boss", "--role", "manager", "--pin", "4821",
                           "--data-dir", d], capture_output=True, text=True)
     assert bad.returncode == 1 and "password_required" in bad.stderr
+
+
+def test_a_core_migration_added_later_reaches_a_hub_already_on_later_versions(tmp_path):
+    """0002 (login throttle) was added after 0010-0050 shipped: a hub that has those gets it on the next start."""
+    import shutil
+
+    older = tmp_path / "migrations"
+    older.mkdir()
+    for _v, _name, path in migration_files():
+        if _v != 2:
+            shutil.copy(path, older / path.name)
+    conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
+    migrate(conn, directory=older)
+    assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name='login_throttle'").fetchone()
+    assert migrate(conn) == [2]
+    assert conn.execute("SELECT COUNT(*) FROM login_throttle").fetchone()[0] == 0
+    conn.close()

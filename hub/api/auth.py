@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, make_response, request
 
-from .. import audit, sessions, settings, users
+from .. import audit, login_throttle, sessions, settings, users
 from ..errors import TooManyAttempts, Unauthorized
 from .context import db, hub
 from .framework import COOKIE_NAME, CSRF_COOKIE, current_credential, endpoint
@@ -40,13 +40,19 @@ USER_SCHEMA = {"type": "object", "properties": {"id": {"type": "string"}, "usern
 def login(body):
     ctx = hub()
     dev = body.get("device") or g.device
+    # Per-source back-off (client address and device id) on top of the per-user lockout.
+    sources = login_throttle.sources(request.remote_addr, [g.device, body.get("device")])
     failure = None
     with db().write() as conn:
         try:
+            login_throttle.check(conn, sources, device=dev)
             user = users.authenticate(conn, secret_key=ctx.secret_key, username=body.get("user"), pin=body.get("pin"),
                                       password=body.get("password"), badge=body.get("badge"), device=dev)
+        except login_throttle.LoginThrottled as exc:
+            failure = exc  # the refusal is recorded: commit, then refuse
         except (Unauthorized, TooManyAttempts) as exc:
             failure = exc  # the failed attempt is recorded: commit, then refuse
+            login_throttle.record_failure(conn, sources, device=dev)
         else:
             token = sessions.create(conn, user["id"], kind="token", device=dev)
             cookie = sessions.create(conn, user["id"], kind="cookie", device=dev)

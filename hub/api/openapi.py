@@ -48,6 +48,9 @@ def build(app) -> dict[str, Any]:
                 responses[str(code)] = responses.pop("200") if code != 200 else responses["200"]
                 continue
             responses[str(code)] = {"description": _DESCR.get(code, "Error"), **err}
+            if code == 429:
+                responses["429"]["headers"] = {"Retry-After": {
+                    "description": "Seconds to wait before trying again", "schema": {"type": "integer", "minimum": 1}}}
         op["responses"] = responses
         if ep.public:
             op["security"] = []
