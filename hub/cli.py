@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -57,12 +58,15 @@ def serve(data_dir, host, port, workers, mqtt_url):
 @_data_dir_option
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def backup(data_dir, file):
-    """Online backup of the hub database to FILE (SQLite backup API)."""
-    from .store import open_db
+    """Online backup of the hub database and its secret key to FILE (SQLite backup API; file mode 0600)."""
+    from .store import backup as backup_hub, open_db
 
-    _cfg, db = open_db(data_dir)
-    db.backup_to(file)
-    click.echo(f"backed up to {file}")
+    cfg, db = open_db(data_dir)
+    try:
+        backup_hub(cfg, db, file)
+    finally:
+        db.close()
+    click.echo(f"backed up to {file} (it holds the hub's secret key: keep it as safe as the hub)")
 
 
 @main.command()
@@ -71,18 +75,18 @@ def backup(data_dir, file):
 def restore(data_dir, file):
     """Replace the hub database with the backup FILE (stop the hub first)."""
     from .config import HubConfig
-    from .db import restore_from
+    from .store import open_db, restore as restore_hub
 
     cfg = HubConfig(data_dir=Path(data_dir).resolve()) if data_dir else HubConfig()
-    cfg.ensure_dirs()
     try:
-        restore_from(file, cfg.db_path)
-    except ValueError as exc:
+        had_key = restore_hub(cfg, file)
+    except (ValueError, sqlite3.DatabaseError) as exc:
         raise click.ClickException(str(exc))
-    from .store import open_db
-
-    open_db(cfg.data_dir)  # apply any newer migrations to the restored data
+    _cfg, db = open_db(cfg.data_dir)  # apply any newer migrations to the restored data
+    db.close()
     click.echo(f"restored {file} into {cfg.db_path}")
+    if not had_key:
+        click.echo("warning: this backup carries no secret key; staff badges must be enrolled again", err=True)
 
 
 @main.command()

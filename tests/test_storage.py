@@ -52,7 +52,19 @@ def test_backup_and_restore_round_trip(hubctx, sample, tmp_path, data_dir):
     assert ledger.stock_of(conn, sample["milk"]["id"], sample["bin1"]["id"])["on_hand"] == 12
     assert conn.execute("SELECT COUNT(*) FROM users").fetchone()[0] == 4
     assert ledger.fold(conn) == ledger.projection(conn)
+    # "A restored hub has everything": the secret key under which badge codes are HMAC'd comes along, so
+    # staff badges still log in on a new box; the key does not stay behind as a table in hub.db.
+    assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name='storehub_backup_secret'").fetchone()
     restored.close()
+    assert (other / "secret.key").read_bytes() == (data_dir / "secret.key").read_bytes()
+    assert oct(backup.stat().st_mode & 0o777) == "0o600"
+    from hub.app import create_app
+    from hub.config import HubConfig
+
+    app2 = create_app(HubConfig(data_dir=other, testing=True))
+    r = app2.test_client().post("/api/v1/auth/login", json={"badge": "BADGE-associate"})
+    assert r.status_code == 200, r.get_json()
+    app2.extensions["storehub"].db.close()
 
 
 def test_restore_refuses_a_file_that_is_not_a_hub_backup(tmp_path):
