@@ -41,6 +41,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from .. import settings
 from ..timeutil import now_iso
 from . import commands, contract, deadletters, handlers, registry
+from .adapters import Adapters
 from .handlers import DeviceEvent
 
 log = logging.getLogger("storehub.bus")
@@ -123,8 +124,9 @@ class Bus:
     def __init__(self, db, mqtt_url: str, *, store_id: str | None = None, client_id: str | None = None,
                  batch_ms: float = 3.0, max_batch: int = 2000, silence_check_s: float = 10.0,
                  command_poll_s: float = 0.2, session_expiry_s: int = SESSION_EXPIRY_S,
-                 on_commit: Callable[[list[_Msg]], None] | None = None):
+                 on_commit: Callable[[list[_Msg]], None] | None = None, adapters: "Adapters | None" = None):
         self.db = db
+        self.adapters = adapters or Adapters()
         self.url = BrokerURL.parse(mqtt_url)
         conn = db.read()
         self.store_id = store_id or settings.get(conn, "store_id")
@@ -171,10 +173,11 @@ class Bus:
         self.stats.connects += 1
         log.info("bus: connected to %s as %s (session present: %s)", self.url.redacted(), self.client_id,
                  getattr(flags, "session_present", None))
-        if self.url.protocol == mqtt.MQTTv5:
-            client.subscribe(self._sub_filter, options=SubscribeOptions(qos=contract.QOS, noLocal=True))
-        else:
-            client.subscribe(self._sub_filter, qos=contract.QOS)
+        for flt in [self._sub_filter, *self.adapters.subscriptions()]:
+            if self.url.protocol == mqtt.MQTTv5:
+                client.subscribe(flt, options=SubscribeOptions(qos=contract.QOS, noLocal=True))
+            else:
+                client.subscribe(flt, qos=contract.QOS)
         self.connected.set()
 
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties=None):
@@ -204,6 +207,10 @@ class Bus:
     # ------------------------------------------------------------------ applying
     def _decode(self, m: _Msg):
         """Validate outside the write transaction. Returns (kind, topic, data) or raises ContractError."""
+        if self.adapters.esphome and not m.topic.startswith(contract.ROOT + "/"):
+            adapted = self.adapters.translate(self.store_id, m.topic, m.payload, contract.utc_ts())
+            if adapted is not None:
+                return adapted
         t = contract.parse_topic(m.topic, self.store_id)
         if t.channel == "status":
             return t, contract.decode_status(m.payload, t.device_id)
@@ -521,7 +528,10 @@ def run(data_dir: Path, mqtt_url: str, *, client_id: str | None = None, advertis
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg, db = open_db(data_dir)
     lock = acquire_lock(cfg.data_dir)
-    bus = Bus(db, mqtt_url, client_id=client_id)
+    adapters = Adapters.load(cfg.data_dir / "mqtt" / "adapters.json")
+    if adapters.esphome:
+        log.info("bus: ESPHome adapters for %s", ", ".join(f"{a.prefix} -> {a.device}" for a in adapters.esphome))
+    bus = Bus(db, mqtt_url, client_id=client_id, adapters=adapters)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
     signal.signal(signal.SIGINT, lambda *a: stop.set())

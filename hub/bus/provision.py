@@ -94,10 +94,15 @@ def acl_text(store_id: str, hub_user: str) -> str:
         f"pattern write {root}/dev/%u/evt/+",
         f"pattern write {root}/dev/%u/result",
         f"pattern read {root}/dev/%u/cmd/+",
+        "# Stock ESPHome nodes (hub/bus/adapters.py): their default topic prefix is their own name.",
+        "pattern write %u/status",
+        "pattern write %u/sensor/+/state",
         "",
-        "# The hub's bus: everything for this store.",
+        "# The hub's bus: everything for this store, and the ESPHome nodes' status and sensor states.",
         f"user {hub_user}",
         f"topic readwrite {root}/#",
+        "topic read +/status",
+        "topic read +/sensor/+/state",
         "",
     ])
 
@@ -158,6 +163,8 @@ def provision(*, device_id: str, kind: str, store_id: str, out: Path, broker_hos
     hub_user = hub_username(store_id)
     if device_id == hub_user:
         raise ValueError("that device id is the hub's own account")
+    if device_id in (contract.ROOT, "homeassistant", "esphome"):
+        raise ValueError(f"device id {device_id!r} is reserved (a device may publish under its own name)")
     ensure_hub_account(out, store_id, password_file=password_file, broker_host=broker_host, broker_port=broker_port,
                        tls=tls, use_tool=use_tool)
     cfg_path = out / "devices" / f"{device_id}.json"
