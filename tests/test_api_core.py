@@ -94,3 +94,13 @@ def test_openapi_lists_every_route(app, client):
                 declared.add((path, m.lower()))
     documented = {(p, m) for p, ops in doc["paths"].items() for m in ops}
     assert declared == documented
+
+
+def test_openapi_document_is_valid_for_its_declared_version(client):
+    """The route schemas are JSON Schema 2020-12 (``type: [..., "null"]``), which OpenAPI 3.1 allows and 3.0 does
+    not: the document must declare 3.1 and pass the OpenAPI meta-schema."""
+    import schemathesis
+
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert doc["openapi"].startswith("3.1.")
+    schemathesis.openapi.from_dict(doc).validate()   # raises on an invalid document

@@ -58,7 +58,7 @@ def build(app) -> dict[str, Any]:
             op["x-min-role"] = ep.role
         paths.setdefault(ep.openapi_path, {})[ep.method.lower()] = op
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {"title": "StoreHub hub API", "version": __version__,
                  "description": "The store hub's HTTP API. Money in integer minor units; weights in grams; times UTC."},
         "servers": [{"url": "/"}],
