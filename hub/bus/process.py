@@ -285,6 +285,16 @@ class Bus:
 
     def _apply_one(self, conn, m: _Msg, topic: contract.Topic, data, now: str, activity) -> str:
         dev = topic.device_id
+        # A retained status/info replayed on (re)subscribe, or an `offline` Will published by the broker,
+        # says nothing about the device being alive now: it must not refresh last_seen or clear silence.
+        seen = not m.retain and not (topic.channel == "status" and data == "offline")
+        if not seen:
+            if topic.channel == "status":
+                registry.set_status(conn, dev, data, now, seen=False)
+            elif topic.channel == "info":
+                registry.apply_info(conn, dev, data, now, seen=False)
+            if topic.channel in ("status", "info"):
+                return "applied"
         act = activity.get(dev)
         if act is None:
             act = activity[dev] = registry.Activity()

@@ -46,13 +46,17 @@ def provision(conn: sqlite3.Connection, device_id: str, kind: str, now: str) -> 
     conn.execute("UPDATE devices SET kind = COALESCE(kind, ?), provisioned_at = ? WHERE id = ?", (kind, now, device_id))
 
 
-def set_status(conn: sqlite3.Connection, device_id: str, status: str, now: str) -> bool:
-    """Apply a status message; returns True when the device changed state."""
+def set_status(conn: sqlite3.Connection, device_id: str, status: str, now: str, *, seen: bool = True) -> bool:
+    """Apply a status message; returns True when the device changed state.
+
+    ``seen=False`` (a retained status replayed by the broker, or an ``offline`` Will the broker sends for a
+    dead device) changes the state without making the device "last seen" now."""
     ensure(conn, device_id, now)
     online = 1 if status == "online" else 0
-    cur = conn.execute("UPDATE devices SET online = ?, status_changed_at = ?, last_seen = ? WHERE id = ? AND online != ?",
-                       (online, now, now, device_id, online))
-    conn.execute("UPDATE devices SET last_seen = ? WHERE id = ?", (now, device_id))
+    cur = conn.execute("UPDATE devices SET online = ?, status_changed_at = ? WHERE id = ? AND online != ?",
+                       (online, now, device_id, online))
+    if seen:
+        conn.execute("UPDATE devices SET last_seen = ? WHERE id = ?", (now, device_id))
     changed = cur.rowcount > 0
     first = conn.execute("SELECT status_changed_at FROM devices WHERE id = ?", (device_id,)).fetchone()[0] is None
     if first:  # a first 'offline' is still a state we have now learnt
@@ -61,20 +65,23 @@ def set_status(conn: sqlite3.Connection, device_id: str, status: str, now: str) 
         outbox.record(conn, "device.status", {"device_id": device_id, "status": status}, ts=now)
     if online:
         alerts.clear(conn, "device_offline", device_id, now=now)
-        alerts.clear(conn, "device_silent", device_id, now=now)
+        if seen:
+            alerts.clear(conn, "device_silent", device_id, now=now)
     elif changed or first:
         alerts.raise_alert(conn, "device_offline", device_id, f"device {device_id} went offline",
                            severity="warning", now=now)
     return changed
 
 
-def apply_info(conn: sqlite3.Connection, device_id: str, info: dict, now: str) -> bool:
+def apply_info(conn: sqlite3.Connection, device_id: str, info: dict, now: str, *, seen: bool = True) -> bool:
+    """Apply a (retained) info; ``seen=False`` for the broker's replay of the retained copy."""
     ensure(conn, device_id, now)
     before = conn.execute("SELECT info FROM devices WHERE id = ?", (device_id,)).fetchone()[0]
     text = json.dumps(info, sort_keys=True, ensure_ascii=False)
-    conn.execute("UPDATE devices SET kind = ?, model = ?, firmware = ?, capabilities = ?, info = ?, last_seen = ? "
-                 "WHERE id = ?", (info["kind"], info["model"], info["firmware"],
-                                  json.dumps(info.get("capabilities", [])), text, now, device_id))
+    conn.execute("UPDATE devices SET kind = ?, model = ?, firmware = ?, capabilities = ?, info = ?,"
+                 " last_seen = CASE WHEN ? THEN ? ELSE last_seen END WHERE id = ?",
+                 (info["kind"], info["model"], info["firmware"], json.dumps(info.get("capabilities", [])), text,
+                  1 if seen else 0, now, device_id))
     health = {k: info[k] for k in ("battery_pct", "paper", "error") if k in info}
     if health:
         apply_health(conn, device_id, health, now)
