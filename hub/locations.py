@@ -30,7 +30,8 @@ def validate_code(code: str) -> str:
 
 
 def create(conn: sqlite3.Connection, *, code: str, name: str, kind: str, parent_id: str | None = None,
-           walk_seq: int = 0, actor: str, location_id: str | None = None, audit_it: bool = True) -> dict[str, Any]:
+           walk_seq: int = 0, actor: str, location_id: str | None = None, audit_it: bool = True,
+           device: str | None = None) -> dict[str, Any]:
     code = validate_code(code)
     if kind not in KINDS:
         raise ValidationError(f"kind must be one of {', '.join(KINDS)}", code="invalid_location_kind")
@@ -52,7 +53,7 @@ def create(conn: sqlite3.Connection, *, code: str, name: str, kind: str, parent_
     loc = get(conn, loc_id)
     outbox.record(conn, "location.upsert", loc)
     if audit_it:
-        audit.log(conn, actor=actor, action="location.create", target=loc_id, details={"code": code})
+        audit.log(conn, actor=actor, device=device, action="location.create", target=loc_id, details={"code": code})
     return loc
 
 

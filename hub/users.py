@@ -81,7 +81,7 @@ def public(row: sqlite3.Row | dict) -> dict[str, Any]:
 
 def create(conn: sqlite3.Connection, *, username: str, role: str, secret_key: bytes, display_name: str | None = None,
            pin: str | None = None, password: str | None = None, badge: str | None = None, language: str = "en",
-           actor: str = "system:cli", user_id: str | None = None) -> dict[str, Any]:
+           actor: str = "system:cli", user_id: str | None = None, device: str | None = None) -> dict[str, Any]:
     username = (username or "").strip()
     if not username or len(username) > 64 or any(c.isspace() for c in username):
         raise ValidationError("username: 1-64 characters, no spaces", code="invalid_username")
@@ -109,7 +109,8 @@ def create(conn: sqlite3.Connection, *, username: str, role: str, secret_key: by
     )
     user = get(conn, uid)
     outbox.record(conn, "user.upsert", user)
-    audit.log(conn, actor=actor, action="user.create", target=uid, details={"username": username, "role": role})
+    audit.log(conn, actor=actor, device=device, action="user.create", target=uid,
+              details={"username": username, "role": role})
     return user
 
 
@@ -124,11 +125,13 @@ def list_all(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     return [public(r) for r in conn.execute("SELECT * FROM users ORDER BY username")]
 
 
-def set_language(conn: sqlite3.Connection, user_id: str, language: str, *, actor: str) -> dict[str, Any]:
+def set_language(conn: sqlite3.Connection, user_id: str, language: str, *, actor: str,
+                 device: str | None = None) -> dict[str, Any]:
     if language not in LANGUAGES:
         raise ValidationError(f"language must be one of {', '.join(LANGUAGES)}", code="invalid_language")
     conn.execute("UPDATE users SET language = ? WHERE id = ?", (language, user_id))
-    audit.log(conn, actor=actor, action="user.language", target=user_id, details={"language": language})
+    audit.log(conn, actor=actor, device=device, action="user.language", target=user_id,
+              details={"language": language})
     return get(conn, user_id)
 
 

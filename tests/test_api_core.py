@@ -104,3 +104,36 @@ def test_openapi_document_is_valid_for_its_declared_version(client):
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.1.")
     schemathesis.openapi.from_dict(doc).validate()   # raises on an invalid document
+
+
+def test_every_list_is_paginated(client, auth, sample):
+    """Lists answer {items, total, limit, offset, next_offset} and honour limit/offset."""
+    h = auth("manager")
+    with_location = {"code": "BIN-X", "name": "x", "kind": "bin", "parent_id": sample["aisle"]["id"], "walk_seq": 99}
+    assert client.post("/api/v1/locations", json=with_location, headers=h).status_code == 201
+    for path in ("/api/v1/locations", "/api/v1/users", "/api/v1/items"):
+        full = client.get(path, headers=h).get_json()
+        assert full["total"] >= 3, path
+        first = client.get(path + "?limit=2&offset=0", headers=h).get_json()
+        assert len(first["items"]) == 2 and first["next_offset"] == 2 and first["total"] == full["total"], path
+        rest = client.get(f"{path}?limit=500&offset=2", headers=h).get_json()
+        assert first["items"] + rest["items"] == full["items"] and rest["next_offset"] is None, path
+        assert client.get(path + "?limit=0", headers=h).status_code == 400, path
+    neg = client.get("/api/v1/stock/negative?limit=1", headers=h).get_json()
+    assert neg["limit"] == 1 and neg["total"] == 0 and neg["next_offset"] is None
+
+
+def test_audit_entries_name_the_device(client, auth, sample):
+    """'who, what, when, which device' for every state-changing API call, not only stock and items."""
+    h = {**auth("admin"), "X-Device-Id": "office-pc-2"}
+    client.post("/api/v1/locations", json={"code": "BIN-D", "name": "d", "kind": "bin", "parent_id": sample["aisle"]["id"]},
+                headers=h)
+    client.post("/api/v1/users", json={"username": "newbie", "role": "associate", "pin": "4321"}, headers=h)
+    client.put("/api/v1/auth/me/language", json={"language": "zh-CN"}, headers=h)
+    log = client.get("/api/v1/audit?limit=10", headers=auth("manager")).get_json()["items"]
+    by_action: dict = {}
+    for e in log:                       # newest first: keep the newest entry per action
+        by_action.setdefault(e["action"], e)
+    for action in ("location.create", "user.create", "user.language"):
+        assert by_action[action]["device"] == "office-pc-2", action
+        assert by_action[action]["actor"] and by_action[action]["ts"].endswith("Z")

@@ -184,7 +184,13 @@ export default {
     // Locations change rarely: keep the last list on the device so receiving works while the hub is away.
     const fetchLocations = async () => {
       try {
-        const all = (await ctx.api.get('/locations')).items.filter((l) => l.kind === 'bin' || l.kind === 'area')
+        const listed = [];
+        for (let offset = 0; offset !== null && listed.length < 20000;) {   // the list is paged: follow it
+          const pageOf = await ctx.api.get('/locations', { limit: 500, offset });
+          listed.push(...pageOf.items);
+          offset = pageOf.next_offset;
+        }
+        const all = listed.filter((l) => l.kind === 'bin' || l.kind === 'area')
           .map(({ id, code, name, kind }) => ({ id, code, name, kind }));
         localStorage.setItem('storehub.locations', JSON.stringify(all));
         return all;

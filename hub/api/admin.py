@@ -5,16 +5,16 @@ from __future__ import annotations
 from flask import Blueprint
 
 from .. import audit, settings, users
-from .context import actor, db, hub
+from .context import actor, db, device, hub
 from .framework import PAGINATION_QUERY, endpoint, page
 
 bp = Blueprint("admin", __name__)
 
 
-@endpoint(bp, "GET", "/users", summary="Staff accounts", role="manager")
-def list_users():
+@endpoint(bp, "GET", "/users", summary="Staff accounts", role="manager", query=dict(PAGINATION_QUERY))
+def list_users(query):
     items = users.list_all(db().read())
-    return page(items, len(items), max(len(items), 1), 0)
+    return page(items[query["offset"]:query["offset"] + query["limit"]], len(items), query["limit"], query["offset"])
 
 
 @endpoint(bp, "POST", "/users", summary="Add a staff account", role="admin", statuses=[201, 409],
@@ -28,7 +28,7 @@ def list_users():
                                "badge": {"type": "string", "minLength": 4, "maxLength": 128}}})
 def add_user(body):
     with db().write() as conn:
-        return users.create(conn, secret_key=hub().secret_key, actor=actor(), **body), 201
+        return users.create(conn, secret_key=hub().secret_key, actor=actor(), device=device(), **body), 201
 
 
 @endpoint(bp, "GET", "/audit", summary="Audit log, newest first", role="manager",

@@ -94,4 +94,4 @@ def me():
                 "properties": {"language": {"type": "string", "enum": list(users.LANGUAGES)}}})
 def set_language(body):
     with db().write() as conn:
-        return users.set_language(conn, g.user["user_id"], body["language"], actor=g.actor)
+        return users.set_language(conn, g.user["user_id"], body["language"], actor=g.actor, device=g.device)

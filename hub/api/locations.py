@@ -3,16 +3,17 @@ from __future__ import annotations
 from flask import Blueprint
 
 from .. import ledger, locations
-from .context import actor, db
-from .framework import endpoint
+from .context import actor, db, device
+from .framework import PAGINATION_QUERY, endpoint, page
 
 bp = Blueprint("locations", __name__)
 
 
-@endpoint(bp, "GET", "/locations", summary="All locations in walk order", role="associate")
-def list_locations():
+@endpoint(bp, "GET", "/locations", summary="Locations in walk order (paged: follow next_offset)", role="associate",
+          query=dict(PAGINATION_QUERY))
+def list_locations(query):
     items = locations.list_all(db().read())
-    return {"items": items, "total": len(items)}
+    return page(items[query["offset"]:query["offset"] + query["limit"]], len(items), query["limit"], query["offset"])
 
 
 @endpoint(bp, "POST", "/locations", summary="Create a location", role="manager", statuses=[201, 409],
@@ -24,7 +25,7 @@ def list_locations():
                                "walk_seq": {"type": "integer", "minimum": 0, "maximum": 10**9}}})
 def create_location(body):
     with db().write() as conn:
-        return locations.create(conn, actor=actor(), **body), 201
+        return locations.create(conn, actor=actor(), device=device(), **body), 201
 
 
 @endpoint(bp, "GET", "/locations/<location_id>", summary="A location, its path and its stock", role="associate")

@@ -7,7 +7,7 @@ from flask import Blueprint
 from .. import audit, ledger
 from ..ledger import MovementRequest
 from .context import actor, db, device
-from .framework import endpoint, page
+from .framework import PAGINATION_QUERY, endpoint, page
 
 bp = Blueprint("stock", __name__)
 
@@ -82,7 +82,8 @@ def list_movements(query):
     return {"items": rows, "next_before_seq": rows[-1]["seq"] if len(rows) == query["limit"] else None}
 
 
-@endpoint(bp, "GET", "/stock/negative", summary="Item × location pairs with negative on-hand", role="supervisor")
-def negative():
+@endpoint(bp, "GET", "/stock/negative", summary="Item × location pairs with negative on-hand", role="supervisor",
+          query=dict(PAGINATION_QUERY))
+def negative(query):
     rows = ledger.negative_stock(db().read())
-    return page(rows, len(rows), max(len(rows), 1), 0)
+    return page(rows[query["offset"]:query["offset"] + query["limit"]], len(rows), query["limit"], query["offset"])
