@@ -137,3 +137,19 @@ def test_audit_entries_name_the_device(client, auth, sample):
     for action in ("location.create", "user.create", "user.language"):
         assert by_action[action]["device"] == "office-pc-2", action
         assert by_action[action]["actor"] and by_action[action]["ts"].endswith("Z")
+
+
+def test_expired_sessions_are_purged_and_refused(client, hubctx):
+    from datetime import timedelta
+
+    from hub import sessions
+
+    with hubctx.db.write() as conn:
+        uid = conn.execute("SELECT id FROM users WHERE username='associate'").fetchone()[0]
+        old = sessions.create(conn, uid, kind="token", ttl=timedelta(seconds=-1))
+    r = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {old['token']}"})
+    assert r.status_code == 401
+    assert client.post("/api/v1/auth/login", json={"user": "associate", "pin": "1111"}).status_code == 200
+    conn = hubctx.db.read()
+    assert conn.execute("SELECT COUNT(*) FROM sessions WHERE expires_at < strftime('%Y-%m-%dT%H:%M:%fZ','now')").fetchone()[0] == 0
+    assert conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 2   # the new token + cookie

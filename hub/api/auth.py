@@ -54,6 +54,7 @@ def login(body):
             failure = exc  # the failed attempt is recorded: commit, then refuse
             login_throttle.record_failure(conn, sources, device=dev)
         else:
+            sessions.purge_expired(conn)  # keeps the table to the last TOKEN_TTL of logins
             token = sessions.create(conn, user["id"], kind="token", device=dev)
             cookie = sessions.create(conn, user["id"], kind="cookie", device=dev)
     if failure is not None:
