@@ -81,6 +81,9 @@ def test_killed_agent_is_marked_offline_by_its_will(tmp_path):
             w.status("scanner-9", "online", timeout=20)
             info = json.loads(w.wait_for(lambda t, p: t.endswith("scanner-9/info"))[1])
             contract.decode_info(json.dumps(info))
+            # the birth and info go out at connect, before the serial port is open; opening it flushes its
+            # input (pyserial), so scan only once the agent says it holds the port (info gains "port")
+            w.wait_for(lambda t, p: t.endswith("scanner-9/info") and b'"port"' in p)
             sim.scan("]E05901234123457")
             assert w.wait_events("scanner-9", "scan", 1)[0]["code"] == "]E05901234123457"
             proc.send_signal(signal.SIGKILL)

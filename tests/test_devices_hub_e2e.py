@@ -53,6 +53,9 @@ def test_agents_and_simulators_against_the_hub_bus(tmp_path, data_dir):
             assert kinds == {"scale-1": "scale", "printer-1": "printer", "scanner-1": "scanner",
                              "shelf-a01-01": "shelf"}
 
+            # the scanner agent holds its port (opening it flushes input) once its info names the port
+            wait_until(lambda: '"port"' in (db.read().execute("SELECT info FROM devices WHERE id = 'scanner-1'")
+                                            .fetchone()[0] or ""), 20)
             scanner.scan("]E05901234123457")
             shelf.load(3000.0)
             wait_until(lambda: registry.get(db.read(), "scale-1").get("event_counts", {}).get("weight", 0) >= 1)

@@ -154,7 +154,8 @@ def test_serial_scanner_agent_on_a_pty(tmp_path):
         t.start()
         try:
             w.status("scanner-1", "online")
-            time.sleep(0.3)                        # the agent has the port open
+            # the agent has the port open (opening flushes its input): its info says so
+            w.wait_for(lambda t, p: t.endswith("scanner-1/info") and b'"port"' in p)
             sim.scan("]E05901234123457")
             sim.scan(b"]C1010950110153000317\x1d10ABC")      # GS intact over CDC
             sim.scan("]d2010950110153000317|21SER")          # substitute turned back into GS
