@@ -183,7 +183,7 @@ def test_wedge_agent_grabs_a_uinput_keyboard(tmp_path):
     agent.start()
     t.start()
     try:
-        time.sleep(1.0)
+        w.wait_for(lambda t, p: t.endswith("scanner-1/info") and b'"input"' in p)   # grabbed: info names it
         for ty, code, val in keystrokes("]E05901234123457", "us"):
             ui.write(ty, code, val)
         ui.syn()
