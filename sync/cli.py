@@ -57,11 +57,24 @@ def init_db(central_dir, db_url):
 @click.option("--certfile", default=None, help="TLS certificate (serve https directly)")
 @click.option("--keyfile", default=None)
 @click.option("--secure-cookies/--no-secure-cookies", default=False)
-def serve(central_dir, db_url, host, port, workers, certfile, keyfile, secure_cookies):
+@click.option("--max-event-future-hours", type=float, default=None,
+              help="Refuse hub events timed more than this far ahead of the central's clock (default 48, "
+                   "env STOREHUB_CENTRAL_MAX_EVENT_FUTURE_HOURS)")
+@click.option("--earliest-event-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Refuse hub events timed before this date (default 2020-01-01, env STOREHUB_CENTRAL_EARLIEST_EVENT_DATE)")
+def serve(central_dir, db_url, host, port, workers, certfile, keyfile, secure_cookies, max_event_future_hours,
+          earliest_event_date):
     """Serve the sync endpoints, head-office views and read API with gunicorn."""
     from .central.serve import run
 
-    run(_config(central_dir, db_url, secure_cookies=secure_cookies or bool(certfile)), host, port, workers,
+    kw = {}
+    if max_event_future_hours is not None:
+        if max_event_future_hours < 0:
+            raise click.BadParameter("must be >= 0", param_hint="--max-event-future-hours")
+        kw["max_event_future_hours"] = max_event_future_hours
+    if earliest_event_date is not None:
+        kw["earliest_event_date"] = earliest_event_date.date()
+    run(_config(central_dir, db_url, secure_cookies=secure_cookies or bool(certfile), **kw), host, port, workers,
         certfile=certfile, keyfile=keyfile)
 
 

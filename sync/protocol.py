@@ -1,11 +1,15 @@
 """The sync wire protocol, shared by the hub worker and the central.
 
 Uplink  ``POST {central}/sync/v1/stores/{store_id}/events``
-    body: gzip-compressed JSON ``{"store_id", "after", "through", "events": [...], "downlink_version"}``
+    body: gzip-compressed JSON ``{"store_id", "after", "through", "events": [...], "downlink_version", "timezone"}``
     where the hub asserts that ``events`` are *all* of its outbox rows with
     ``after < seq <= through`` (a seq missing from that range never existed).
-    reply: ``{"acked_through": H, "applied": n, "duplicates": d}`` — ``H`` is the
-    central's contiguous high-water mark for the store: every seq ``<= H`` is stored.
+    reply: ``{"acked_through": H, "applied": n, "duplicates": d, "rejected": [...]}`` — ``H`` is
+    the central's contiguous high-water mark for the store: every seq ``<= H`` is stored
+    (``rejected``: the events of the range refused for their time, each with seq, id, kind,
+    ts, code and message; they are covered by ``H`` and kept by the central, never folded).
+    ``timezone`` is the store's IANA zone (hub setting ``timezone``): the central's daily
+    figures use the store's local day.
 
 Downlink ``GET {central}/sync/v1/stores/{store_id}/downlink?after=V&limit=N``
     reply: ``{"changes": [{"version", "kind", "key", "payload"}...], "latest": L}``
@@ -107,6 +111,9 @@ def validate_batch(doc: Any, store_id: str) -> dict[str, Any]:
             raise ProtocolError(f"event {seq}: ts is required")
         if not isinstance(e.get("payload"), dict):
             raise ProtocolError(f"event {seq}: payload must be an object")
+    tz = doc.get("timezone")
+    if tz is not None and (not isinstance(tz, str) or not 0 < len(tz) <= 64):
+        raise ProtocolError("timezone must be an IANA zone name (e.g. Asia/Shanghai)")
     dv = doc.get("downlink_version")
     if dv is not None and (not _is_int(dv) or dv < 0):
         raise ProtocolError("downlink_version must be a non-negative integer")

@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 import requests
 
-from hub import outbox
+from hub import outbox, settings
 from hub.db import Database
 from hub.timeutil import iso, now_iso, utcnow
 
@@ -107,7 +107,7 @@ class SyncWorker:
             return 0
         through = events[-1]["seq"] if events else after
         body = encode({"store_id": self.cfg.store_id, "after": after, "through": through, "events": events,
-                       "downlink_version": downlink.version(conn)})
+                       "downlink_version": downlink.version(conn), "timezone": store_timezone(conn)})
         ack = self._request("POST", "/events", data=body,
                             headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
         acked = int(ack["acked_through"])
@@ -115,6 +115,7 @@ class SyncWorker:
             state.put(wconn, "uplink_cursor", acked)
             state.put(wconn, "last_ack_at", now_iso())
             state.put(wconn, "last_error", None)
+            record_rejected(wconn, ack.get("rejected") or [])
         if acked < after:
             log.warning("central acknowledged only up to %s (< cursor %s): resending from there", acked, after)
         self._last_contact = time.monotonic()
@@ -132,7 +133,9 @@ class SyncWorker:
         conn = self.db.read()
         start = after = int(state.get(conn, "uplink_cursor", 0))
         dv = downlink.version(conn)
+        tz = store_timezone(conn)
         best = start
+        rejected: list[dict[str, Any]] = []
         with ThreadPoolExecutor(max_workers=window) as pool:
             inflight = []
             while True:
@@ -140,19 +143,22 @@ class SyncWorker:
                 if events:
                     through = events[-1]["seq"]
                     body = encode({"store_id": self.cfg.store_id, "after": after, "through": through,
-                                   "events": events, "downlink_version": dv})
+                                   "events": events, "downlink_version": dv, "timezone": tz})
                     inflight.append(pool.submit(self._request, "POST", "/events", data=body, headers={
                         "Content-Type": "application/json", "Content-Encoding": "gzip"}))
                     after = through
                 if inflight and (len(inflight) >= window or not events):
-                    best = max(best, int(inflight.pop(0).result()["acked_through"]))
+                    ack = inflight.pop(0).result()
+                    best = max(best, int(ack["acked_through"]))
+                    rejected += ack.get("rejected") or []
                 if not events and not inflight:
                     break
-        if best > start:
+        if best > start or rejected:
             with self.db.write() as wconn:
                 state.put(wconn, "uplink_cursor", best)
                 state.put(wconn, "last_ack_at", now_iso())
                 state.put(wconn, "last_error", None)
+                record_rejected(wconn, rejected)
             self._last_contact = time.monotonic()
         return best - start
 
@@ -218,6 +224,41 @@ class SyncWorker:
         stop.wait(delay)
 
 
+REJECTED_KEPT = 1000
+
+
+def store_timezone(conn) -> str | None:
+    """The store's IANA timezone (hub setting ``timezone``) sent with every push."""
+    tz = settings.get(conn, "timezone")
+    return tz if isinstance(tz, str) and tz else None
+
+
+def record_rejected(conn, rejected: list[dict[str, Any]]) -> int:
+    """Remember the events the central refused for their time (``sync_state.uplink_rejected``, by seq,
+    the newest ``REJECTED_KEPT``) and count them (``uplink_rejected_total``). A seq reported again (a
+    replay, or every acknowledgement of a range holding it) is not counted twice. Returns how many were new."""
+    if not rejected:
+        return 0
+    kept = {int(k): v for k, v in (state.get(conn, "uplink_rejected", {}) or {}).items()}
+    dropped_through = int(state.get(conn, "uplink_rejected_dropped_through", 0))   # older entries trimmed
+    new = 0
+    for r in rejected:
+        seq = int(r["seq"])
+        if seq in kept or seq <= dropped_through:
+            continue
+        kept[seq] = {k: r.get(k) for k in ("id", "kind", "ts", "code", "message")} | {"recorded_at": now_iso()}
+        new += 1
+        log.warning("central refused outbox seq %s (%s %s): %s", seq, r.get("kind"), r.get("ts"), r.get("message"))
+    if new:
+        order = sorted(kept)
+        if len(order) > REJECTED_KEPT:
+            state.put(conn, "uplink_rejected_dropped_through", order[-REJECTED_KEPT - 1])
+            order = order[-REJECTED_KEPT:]
+        state.put(conn, "uplink_rejected", {str(k): kept[k] for k in order})
+        state.put(conn, "uplink_rejected_total", int(state.get(conn, "uplink_rejected_total", 0)) + new)
+    return new
+
+
 def status(db: Database) -> dict[str, Any]:
     conn = db.read()
     st = state.all_state(conn)
@@ -226,6 +267,9 @@ def status(db: Database) -> dict[str, Any]:
     return {"uplink_cursor": cur, "pending": row[0], "oldest_pending_ts": row[1],
             "last_ack_at": st.get("last_ack_at"), "last_error": st.get("last_error"),
             "downlink_version": int(st.get("downlink_version", 0)),
+            "rejected_total": int(st.get("uplink_rejected_total", 0)),
+            "rejected": [{"seq": int(k), **v} for k, v in sorted((st.get("uplink_rejected") or {}).items(),
+                                                                  key=lambda kv: int(kv[0]))][-20:],
             "outbox_max_seq": conn.execute("SELECT COALESCE(MAX(seq),0) FROM outbox").fetchone()[0]}
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, jsonify, request
 
 from ..protocol import STORE_HEADER, ProtocolError, decode, validate_batch
-from . import downlink, ingest, stores
+from . import downlink, ingest, projections, stores
 
 bp = Blueprint("central_sync", __name__, url_prefix="/sync/v1")
 
@@ -34,7 +34,12 @@ def _authenticate():
 def push_events(store_id):
     try:
         batch = validate_batch(decode(request.get_data(), request.headers.get("Content-Encoding")), store_id)
-        ack = ingest.apply_batch(_engine(), store_id, batch)
+        ctx = current_app.extensions["central"]
+        tz = batch.get("timezone")
+        ack = ingest.apply_batch(ctx.engine, store_id, batch, bounds=ctx.config.event_bounds(),
+                                 timezone_name=tz if projections.is_zone(tz) else None)
+        for r in ack["rejected"]:
+            current_app.logger.warning("sync: store %s event seq %s refused: %s", store_id, r["seq"], r["message"])
     except ProtocolError as exc:
         current_app.logger.warning("sync: bad batch from %s: %s", store_id, exc)
         return _err(409 if exc.code == "seq_reused" else 400, exc.code, str(exc))

@@ -5,7 +5,17 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
+
+
+def _env_float(name: str, default: float) -> float:
+    v = os.environ.get(name)
+    return float(v) if v else default
+
+
+def _env_date(name: str, default: str) -> date:
+    return date.fromisoformat(os.environ.get(name) or default)
 
 
 def default_dir() -> Path:
@@ -19,11 +29,21 @@ class CentralConfig:
     secure_cookies: bool = False
     testing: bool = False
     token_ttl_hours: int = 12
+    # Accepted hub event times: not after now + max_event_future_hours, not before earliest_event_date.
+    # Outside that an event is refused (kept in rejected_events), so no store can make the central
+    # create partitions for arbitrary months.
+    max_event_future_hours: float = field(default_factory=lambda: _env_float("STOREHUB_CENTRAL_MAX_EVENT_FUTURE_HOURS", 48.0))
+    earliest_event_date: date = field(default_factory=lambda: _env_date("STOREHUB_CENTRAL_EARLIEST_EVENT_DATE", "2020-01-01"))
 
     def __post_init__(self):
         self.data_dir = Path(self.data_dir)
         if not self.db_url:
             self.db_url = os.environ.get("STOREHUB_CENTRAL_DB") or f"sqlite:///{self.data_dir / 'central.db'}"
+
+    def event_bounds(self):
+        from .ingest import EventBounds
+
+        return EventBounds(earliest=self.earliest_event_date, max_future_hours=self.max_event_future_hours)
 
     def secret_key(self) -> bytes:
         self.data_dir.mkdir(parents=True, exist_ok=True)

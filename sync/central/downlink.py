@@ -57,6 +57,9 @@ def validate(kind: str, key: str, payload: dict[str, Any], conn=None) -> tuple[s
     if kind == "setting":
         if not key or key in PROTECTED_SETTINGS or "value" not in payload:
             raise ValidationError("a setting needs a key (not store_id) and a value", code="invalid_setting")
+        from ..downlink import check_setting
+
+        check_setting(key, payload["value"])
         return key, {"value": payload["value"]}
     if kind == "user":
         username = (payload.get("username") or key or "").strip()

@@ -13,19 +13,29 @@ If ``after <= hw`` the high-water mark moves to ``through`` (and swallows any
 waiting ranges it now touches). Otherwise the batch's events are stored and
 folded, its range is kept in ``store_ranges`` and the hole ``(hw, after]`` is a
 visible gap; the acknowledgement stays at ``hw`` so the hub resends from there
-and the resent rows already present are ignored."""
+and the resent rows already present are ignored.
+
+Event time: an event is filed under the month of its hub time, so a hub could make
+the central create partitions for any month. Times before ``EventBounds.earliest``
+or more than ``max_future_hours`` ahead of the central's clock (and unreadable
+times) are refused one by one: such an event is kept in ``rejected_events`` with a
+code and message, never folded, and covered by the high-water mark like any other
+(the rest of the batch applies; one bad clock reading never blocks a hub). Every
+acknowledgement lists the refused events of its range, replays included, so the hub
+records them even if an earlier acknowledgement was lost."""
 
 from __future__ import annotations
 
 import json
 import re
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Engine
 
-from hub.timeutil import now_iso, parse_iso
+from hub.timeutil import iso, parse_iso, utcnow
 
 from ..protocol import ProtocolError
 from . import projections
@@ -37,17 +47,62 @@ class UnknownStore(Exception):
     pass
 
 
-_UTC_TS = re.compile(r"^(\d{4})-(\d{2})-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
+_UTC_TS = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$")
+
+
+@dataclass(frozen=True)
+class EventBounds:
+    """The accepted window of hub event times (see the module docstring)."""
+    earliest: date = date(2020, 1, 1)
+    max_future_hours: float = 48.0
+
+    def window(self, now: datetime) -> tuple[str, str]:
+        """(lowest, highest) accepted UTC time as comparable ``YYYY-MM-DDTHH:MM:SS`` text."""
+        hi = now.astimezone(timezone.utc) + timedelta(hours=self.max_future_hours)
+        return self.earliest.isoformat() + "T00:00:00", hi.strftime("%Y-%m-%dT%H:%M:%S")
+
+
+DEFAULT_BOUNDS = EventBounds()
+
+
+def _when(ts: str) -> tuple[date, str]:
+    """(month, UTC time as ``YYYY-MM-DDTHH:MM:SS``) of a hub timestamp; ValueError if unreadable."""
+    m = _UTC_TS.match(ts)              # the hub's own format: UTC with Z (fast path)
+    if m:
+        d = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))     # ValueError for 2026-13-40
+        return d.replace(day=1), ts[:19]
+    dt = parse_iso(ts).astimezone(timezone.utc)
+    return dt.date().replace(day=1), dt.strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _month(ts: str) -> date:
-    m = _UTC_TS.match(ts)              # the hub's own format: UTC with Z (fast path)
-    if m and 1 <= int(m.group(2)) <= 12:
-        return date(int(m.group(1)), int(m.group(2)), 1)
     try:
-        return parse_iso(ts).date().replace(day=1)
-    except ValueError as exc:
+        return _when(ts)[0]
+    except (ValueError, OverflowError) as exc:
         raise ProtocolError(f"bad event ts {ts!r}", "bad_ts") from exc
+
+
+def classify(events: list[dict], bounds: EventBounds, now: datetime) -> tuple[dict[int, date], dict[int, tuple[str, str]]]:
+    """Split events into accepted ({seq: month}) and refused ({seq: (code, message)}). Pure."""
+    lo, hi = bounds.window(now)
+    months: dict[int, date] = {}
+    refused: dict[int, tuple[str, str]] = {}
+    for e in events:
+        ts = e["ts"]
+        try:
+            month, key = _when(ts)
+        except (ValueError, OverflowError):
+            refused[e["seq"]] = ("bad_ts", f"event time {ts[:60]!r} is not an ISO-8601 time")
+            continue
+        if key < lo:
+            refused[e["seq"]] = ("ts_too_old", f"event time {ts} is before the earliest accepted date "
+                                               f"{bounds.earliest.isoformat()} (hub clock not set?)")
+        elif key > hi:
+            refused[e["seq"]] = ("ts_in_future", f"event time {ts} is more than {bounds.max_future_hours:g} h ahead "
+                                                 f"of the central's clock ({iso(now)})")
+        else:
+            months[e["seq"]] = month
+    return months, refused
 
 
 def _insert_events(conn, store_id: str, fresh: list[dict], months: dict[int, date], received: str) -> set[int]:
@@ -77,7 +132,7 @@ class SeqReused(ProtocolError):
     """A replayed seq carries a different event than the one stored (e.g. a hub restored from an old backup)."""
 
 
-def _check_same_events(conn, store_id: str, dups: list[dict]) -> None:
+def _check_same_events(conn, store_id: str, dups: list[dict], with_rejected: bool = False) -> None:
     """A duplicate must be the same outbox row (same event id) — otherwise the hub is reusing
     seqs and acknowledging would silently drop its new events. Runs only on replays."""
     if not dups:
@@ -85,6 +140,10 @@ def _check_same_events(conn, store_id: str, dups: list[dict]) -> None:
     lo, hi = dups[0]["seq"], dups[-1]["seq"]
     stored = dict(conn.execute(select(t.events.c.seq, t.events.c.event_id).where(
         t.events.c.store_id == store_id, t.events.c.seq >= lo, t.events.c.seq <= hi)).all())
+    if with_rejected:
+        stored.update(conn.execute(select(t.rejected_events.c.seq, t.rejected_events.c.event_id).where(
+            t.rejected_events.c.store_id == store_id, t.rejected_events.c.seq >= lo,
+            t.rejected_events.c.seq <= hi)).all())
     bad = [e["seq"] for e in dups if e["seq"] in stored and stored[e["seq"]] != e["id"][:40]]
     if bad:
         raise SeqReused(f"seq {bad[0]} (and {len(bad) - 1} more) already stored with a different event: "
@@ -92,30 +151,59 @@ def _check_same_events(conn, store_id: str, dups: list[dict]) -> None:
                         "seq_reused")
 
 
-def apply_batch(engine: Engine, store_id: str, batch: dict[str, Any]) -> dict[str, Any]:
-    """Store a validated batch (see ``protocol.validate_batch``); returns the acknowledgement."""
-    received = now_iso()
+def _refused_in_range(conn, store_id: str, after: int, through: int) -> list[dict[str, Any]]:
+    r = t.rejected_events
+    return [{"seq": x.seq, "id": x.event_id, "kind": x.kind, "ts": x.hub_ts, "code": x.code, "message": x.message}
+            for x in conn.execute(select(r.c.seq, r.c.event_id, r.c.kind, r.c.hub_ts, r.c.code, r.c.message).where(
+                r.c.store_id == store_id, r.c.seq > after, r.c.seq <= through).order_by(r.c.seq))]
+
+
+def apply_batch(engine: Engine, store_id: str, batch: dict[str, Any], *, bounds: EventBounds | None = None,
+                now: datetime | None = None, timezone_name: str | None = None) -> dict[str, Any]:
+    """Store a validated batch (see ``protocol.validate_batch``); returns the acknowledgement.
+
+    ``timezone_name`` is the store's IANA zone as the hub reports it (already checked by the caller)."""
+    now = now or utcnow()
+    received = iso(now)
     after, through = batch["after"], batch["through"]
     evs = batch["events"]
-    months = {e["seq"]: _month(e["ts"]) for e in evs}
+    months, refused = classify(evs, bounds or DEFAULT_BOUNDS, now)
     ensure_partitions(engine, set(months.values()))
     with engine.begin() as conn:
         st = conn.execute(select(t.stores).where(t.stores.c.store_id == store_id).with_for_update()).mappings().first()
         if st is None or not st["active"]:
             raise UnknownStore(store_id)
         hw = st["hw_seq"]
+        tz = timezone_name or st["timezone"]
         fresh = [e for e in evs if e["seq"] > hw]
+        if fresh and st["rejected_total"] and st["max_seq"] > hw:
+            # refused before while waiting above a gap: a replay, not a new event
+            before = {r[0] for r in conn.execute(select(t.rejected_events.c.seq).where(
+                t.rejected_events.c.store_id == store_id, t.rejected_events.c.seq >= fresh[0]["seq"],
+                t.rejected_events.c.seq <= fresh[-1]["seq"]))}
+            fresh = [e for e in fresh if e["seq"] not in before]
         duplicates = len(evs) - len(fresh)
+        good = [e for e in fresh if e["seq"] not in refused]
+        bad = [e for e in fresh if e["seq"] in refused]
         inserted: list[dict] = []
-        if fresh:
-            new_seqs = _insert_events(conn, store_id, fresh, months, received)
-            inserted = [e for e in fresh if e["seq"] in new_seqs]
-            duplicates += len(fresh) - len(inserted)
+        newly_refused: set[int] = set()
+        if good:
+            new_seqs = _insert_events(conn, store_id, good, months, received)
+            inserted = [e for e in good if e["seq"] in new_seqs]
+        if bad:
+            ins = projections._insert(conn, t.rejected_events)
+            newly_refused = set(conn.execute(ins.on_conflict_do_nothing(index_elements=["store_id", "seq"])
+                                             .returning(t.rejected_events.c.seq), [
+                {"store_id": store_id, "seq": e["seq"], "event_id": e["id"][:40], "kind": e["kind"][:64],
+                 "hub_ts": e["ts"][:40], "code": refused[e["seq"]][0], "message": refused[e["seq"]][1],
+                 "received_at": received, "payload": e["payload"]} for e in bad]).scalars().all())
+        duplicates += len(fresh) - len(inserted) - len(newly_refused)
         if duplicates:
-            new = {e["seq"] for e in inserted}
-            _check_same_events(conn, store_id, [e for e in evs if e["seq"] not in new])
+            new = {e["seq"] for e in inserted} | newly_refused
+            _check_same_events(conn, store_id, [e for e in evs if e["seq"] not in new],
+                               with_rejected=bool(st["rejected_total"] or newly_refused))
         if inserted:
-            projections.apply(conn, store_id, projections.fold(inserted))
+            projections.apply(conn, store_id, projections.fold(inserted, tz=tz))
 
         # coverage (ranges can only be waiting above hw if something above hw was ever stored)
         if after <= hw:
@@ -146,6 +234,10 @@ def apply_batch(engine: Engine, store_id: str, batch: dict[str, Any]) -> dict[st
             "events_total": t.stores.c.events_total + len(inserted),
             "duplicates_total": t.stores.c.duplicates_total + duplicates,
         }
+        if newly_refused:
+            values["rejected_total"] = t.stores.c.rejected_total + len(newly_refused)
+        if timezone_name and timezone_name != st["timezone"]:
+            values["timezone"] = timezone_name
         if inserted:
             newest = max(e["ts"] for e in inserted)
             if st["last_event_ts"] is None or newest > st["last_event_ts"]:
@@ -154,7 +246,10 @@ def apply_batch(engine: Engine, store_id: str, batch: dict[str, Any]) -> dict[st
             values["downlink_version"] = batch["downlink_version"]
             values["downlink_reported_at"] = received
         conn.execute(update(t.stores).where(t.stores.c.store_id == store_id).values(**values))
-    return {"acked_through": hw, "applied": len(inserted), "duplicates": duplicates, "received_at": received}
+        rejected = (_refused_in_range(conn, store_id, after, through)
+                    if (st["rejected_total"] or newly_refused) and through > after else [])
+    return {"acked_through": hw, "applied": len(inserted), "duplicates": duplicates,
+            "rejected": rejected, "received_at": received}
 
 
 def gaps(engine: Engine, store_id: str) -> list[tuple[int, int]]:

@@ -1,6 +1,6 @@
 """Fold newly stored hub events into the central's projections.
 
-Pure part: ``fold(events)`` turns a list of *new* events (never seen before — the
+Pure part: ``fold(events, tz)`` turns a list of *new* events (never seen before — the
 caller guarantees that) into row deltas. Additive projections (stock, daily
 movements) are commutative, so reordering between batches cannot change them;
 last-writer projections (items, locations, devices) only move forward by seq."""
@@ -12,8 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from sqlalchemy import func
 from sqlalchemy.engine import Connection
+
+from hub.timeutil import parse_iso
 
 from . import schema as t
 
@@ -33,8 +37,40 @@ class Folded:
     counts: dict[str, dict] = field(default_factory=dict)
 
 
-def _day(ts: str) -> date:
-    return date.fromisoformat(ts[:10])
+def local_day(ts: str, tz: ZoneInfo | None, _cache: dict | None = None) -> date:
+    """The store's calendar day of a UTC hub time (``tz`` None: the UTC day).
+
+    Offsets change on whole minutes, so a per-fold cache keyed by the minute is exact."""
+    if tz is None:
+        return date.fromisoformat(ts[:10]) if ts.endswith("Z") else parse_iso(ts).date()
+    key = ts[:16]
+    if _cache is not None and key in _cache:
+        return _cache[key]
+    d = parse_iso(ts).astimezone(tz).date()
+    if _cache is not None:
+        _cache[key] = d
+    return d
+
+
+def is_zone(name: str | None) -> bool:
+    """An IANA zone name this machine knows (``UTC`` included)."""
+    if not name or not isinstance(name, str):
+        return False
+    try:
+        ZoneInfo(name)
+        return True
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+
+
+def zone(name: str | None) -> ZoneInfo | None:
+    """ZoneInfo for an IANA name; None for UTC or a name this machine does not know."""
+    if not name or name in ("UTC", "Etc/UTC"):
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def _first(p: dict, *names: str) -> Any:
@@ -45,8 +81,10 @@ def _first(p: dict, *names: str) -> Any:
     return None
 
 
-def fold(events: list[dict]) -> Folded:
+def fold(events: list[dict], tz: str | None = None) -> Folded:
+    """``tz``: the store's IANA timezone; daily figures fall on the store's local day (times stay UTC)."""
     f = Folded()
+    zi, day_cache = zone(tz), {}
     for e in sorted(events, key=lambda e: e["seq"]):
         kind, p, seq, ts = e["kind"], e["payload"], e["seq"], e["ts"]
         if kind == "movement":
@@ -58,7 +96,7 @@ def fold(events: list[dict]) -> Folded:
             s = f.stock[(item, loc)]
             s[0] += qd
             s[1] += rd
-            d = f.daily[(_day(p.get("ts") or ts), item, mkind)]
+            d = f.daily[(local_day(ts, zi, day_cache), item, mkind)]     # ts: the validated event time
             d[0] += 1
             d[1] += qd
             d[2] += abs(qd)

@@ -208,7 +208,7 @@ def stock(query):
        params={"start": {"type": "string", "format": "date"}, "end": {"type": "string", "format": "date"},
                "store": STORE_Q, "kind": {"type": "string", "maxLength": 32}})
 def movements_daily(query):
-    end = query.get("end") or reports.today()
+    end = query.get("end") or reports.today(_engine(), query.get("store"))
     start = query.get("start") or end - timedelta(days=29)
     if start > end:
         return _err(400, "bad_query", "start is after end")

@@ -1,10 +1,15 @@
 """Head-office figures from the central's projections (used by the HTML views,
-their CSV exports and the read API). Every function returns plain rows."""
+their CSV exports and the read API). Every function returns plain rows.
+
+Days are each store's local calendar days (``stores.timezone``, reported by the
+hub with every push): ``daily_movements`` is folded on the local day at ingest,
+and the date filters of counts and orders convert each store's UTC times to its
+own day. Times themselves stay UTC."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from statistics import median
 from typing import Any
 
@@ -14,6 +19,7 @@ from sqlalchemy.engine import Engine
 from hub.timeutil import parse_iso, utcnow
 
 from . import schema as t
+from .projections import local_day, zone
 from .transfers import Level, suggest
 
 LATE_S = 5 * 60          # no contact for 5 minutes: late
@@ -49,6 +55,7 @@ def stores_overview(engine: Engine, now: datetime | None = None) -> list[dict[st
             "acked_seq": s["hw_seq"], "events": s["events_total"], "duplicates_ignored": s["duplicates_total"],
             "gaps": gaps.get(s["store_id"], 0), "downlink_version": s["downlink_version"], "downlink_head": head,
             "devices": d_total, "devices_offline": int(d_off or 0), "alerts_open": al.get(s["store_id"], 0),
+            "events_refused": s["rejected_total"], "timezone": s["timezone"],
         })
     return out
 
@@ -154,11 +161,9 @@ def movements_by_day(engine: Engine, *, start: date, end: date, store: str | Non
 def count_accuracy(engine: Engine, *, start: date, end: date, store: str | None = None) -> list[dict[str, Any]]:
     """Per store: approved count sessions, line accuracy, shrink and gain at cost; write-offs from the ledger."""
     c = t.count_sessions
-    q = (select(c.c.store_id, func.count().label("sessions"), func.sum(c.c.lines).label("lines"),
-                func.sum(c.c.lines_exact).label("lines_exact"), func.sum(c.c.shrink_cost_minor).label("shrink"),
-                func.sum(c.c.gain_cost_minor).label("gain"), func.sum(c.c.expected_cost_minor).label("expected"))
-         .where(c.c.approved_ts >= start.isoformat(), c.c.approved_ts < (end.isoformat() + "T99"))
-         .group_by(c.c.store_id))
+    lo, hi = _utc_prefilter(start, end)
+    q = (select(c.c.store_id, c.c.approved_ts, c.c.lines, c.c.lines_exact, c.c.shrink_cost_minor, c.c.gain_cost_minor,
+                c.c.expected_cost_minor).where(c.c.approved_ts >= lo, c.c.approved_ts < hi))
     d, i = t.daily_movements, t.store_items
     w = (select(d.c.store_id, func.sum(d.c.qty * func.coalesce(i.c.cost_minor, 0)).label("cost"),
                 func.max(i.c.unit).label("unit"))
@@ -168,17 +173,22 @@ def count_accuracy(engine: Engine, *, start: date, end: date, store: str | None 
         q, w = q.where(c.c.store_id == store), w.where(d.c.store_id == store)
     writeoffs: dict[str, int] = defaultdict(int)
     with engine.connect() as conn:
-        rows = conn.execute(q).mappings().all()
+        zones = store_zones(conn)
+        agg: dict[str, list[int]] = {}
+        for r in conn.execute(q).mappings():
+            if not start <= local_day(r["approved_ts"], zones.get(r["store_id"])) <= end:
+                continue
+            a = agg.setdefault(r["store_id"], [0, 0, 0, 0, 0, 0])
+            for n, k in enumerate(("lines", "lines_exact", "shrink_cost_minor", "gain_cost_minor", "expected_cost_minor")):
+                a[n] += int(r[k] or 0)
+            a[5] += 1
         for r in conn.execute(w).mappings():
             writeoffs[r["store_id"]] += round(int(r["cost"] or 0) / (1000 if r["unit"] == "kg" else 1))
     out = {}
-    for r in rows:
-        lines = int(r["lines"] or 0)
-        out[r["store_id"]] = {"store_id": r["store_id"], "sessions": int(r["sessions"]), "lines": lines,
-                              "lines_exact": int(r["lines_exact"] or 0),
-                              "line_accuracy_pct": round(100.0 * int(r["lines_exact"] or 0) / lines, 1) if lines else None,
-                              "shrink_cost_minor": -int(r["shrink"] or 0), "gain_cost_minor": int(r["gain"] or 0),
-                              "expected_cost_minor": int(r["expected"] or 0)}
+    for sid, (lines, exact, shrink, gain, expected, sessions) in agg.items():
+        out[sid] = {"store_id": sid, "sessions": sessions, "lines": lines, "lines_exact": exact,
+                    "line_accuracy_pct": round(100.0 * exact / lines, 1) if lines else None,
+                    "shrink_cost_minor": -shrink, "gain_cost_minor": gain, "expected_cost_minor": expected}
     for sid, cost in writeoffs.items():
         out.setdefault(sid, {"store_id": sid, "sessions": 0, "lines": 0, "lines_exact": 0, "line_accuracy_pct": None,
                              "shrink_cost_minor": 0, "gain_cost_minor": 0, "expected_cost_minor": 0})
@@ -203,13 +213,14 @@ def order_fulfilment(engine: Engine, *, start: date, end: date, store: str | Non
         q = q.where(o.c.store_id == store)
     orders: dict[tuple[str, str], dict[str, str]] = defaultdict(dict)
     with engine.connect() as conn:
+        zones = store_zones(conn)
         for r in conn.execute(q):
             orders[(r.store_id, r.order_id)][r.status] = r.first_ts
     per: dict[str, dict[str, list]] = defaultdict(lambda: {"ready": [], "done": [], "orders": [], "cancelled": []})
-    lo, hi = start.isoformat(), end.isoformat() + "T99"
+    lo, hi = _utc_prefilter(start, end)
     for (sid, _oid), st in orders.items():
         created = st.get("new") or st.get("backordered")
-        if not created or not lo <= created < hi:
+        if not created or not lo <= created < hi or not start <= local_day(created, zones.get(sid)) <= end:
             continue
         p = per[sid]
         p["orders"].append(1)
@@ -242,5 +253,25 @@ def store_ids(engine: Engine) -> list[str]:
         return [r[0] for r in conn.execute(select(t.stores.c.store_id).order_by(t.stores.c.store_id))]
 
 
-def today() -> date:
-    return datetime.now(timezone.utc).date()
+def store_zones(conn) -> dict[str, Any]:
+    """store id -> ZoneInfo (None = UTC) from the timezone each hub reports."""
+    return {r[0]: zone(r[1]) for r in conn.execute(select(t.stores.c.store_id, t.stores.c.timezone))}
+
+
+def _utc_prefilter(start: date, end: date) -> tuple[str, str]:
+    """UTC text bounds wide enough for every zone's [start, end] local days (UTC-12 … UTC+14)."""
+    return (start - timedelta(days=1)).isoformat(), (end + timedelta(days=2)).isoformat()
+
+
+def today(engine: Engine | None = None, store: str | None = None, now: datetime | None = None) -> date:
+    """Today as the store sees it (the latest local date among all stores when none is named;
+    UTC when no store is known)."""
+    now = now or datetime.now(timezone.utc)
+    if engine is None:
+        return now.date()
+    with engine.connect() as conn:
+        zones = store_zones(conn)
+    if store:
+        zones = {store: zones.get(store)}
+    days = [now.astimezone(z).date() if z else now.date() for z in zones.values()]
+    return max(days) if days else now.date()

@@ -28,6 +28,24 @@ stores = Table(
     Column("last_event_ts", String(32)),                           # hub ts of the newest stored event
     Column("downlink_version", BigInteger, nullable=False, default=0),  # version the hub reports it runs
     Column("downlink_reported_at", String(32)),
+    Column("rejected_total", BigInteger, nullable=False, server_default="0"),   # events refused for their time
+    Column("timezone", String(64), nullable=False, server_default="UTC"),     # IANA zone the hub reports
+)
+
+# Events refused for their time (outside the accepted window, or unreadable): kept here, never
+# filed under a month partition, never folded into projections; covered by the high-water mark
+# like any stored event, so they are neither lost nor counted twice.
+rejected_events = Table(
+    "rejected_events", metadata,
+    Column("store_id", String(64), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("event_id", String(40), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("hub_ts", String(40), nullable=False),
+    Column("code", String(32), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("received_at", String(32), nullable=False),
+    Column("payload", JSON, nullable=False),
 )
 
 # Covered ranges above the high-water mark, waiting for the gap below them to fill.

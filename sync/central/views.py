@@ -94,7 +94,7 @@ class BadFilter(ValueError):
 
 def _date_range() -> tuple[date, date]:
     try:
-        end = date.fromisoformat(request.args["end"]) if request.args.get("end") else reports.today()
+        end = date.fromisoformat(request.args["end"]) if request.args.get("end") else reports.today(_engine(), request.args.get("store") or None)
         start = date.fromisoformat(request.args["start"]) if request.args.get("start") else end - timedelta(days=29)
     except ValueError:
         raise BadFilter("dates are YYYY-MM-DD")
@@ -145,8 +145,8 @@ def overview():
     def build():
         rows = reports.stores_overview(_engine())
         cols = ["store_id", "name", "status", "last_contact", "sync_lag_s", "data_age_s", "acked_seq", "events",
-                "gaps", "duplicates_ignored", "downlink_version", "downlink_head", "devices", "devices_offline",
-                "alerts_open"]
+                "gaps", "duplicates_ignored", "events_refused", "timezone", "downlink_version", "downlink_head",
+                "devices", "devices_offline", "alerts_open"]
         charts = [bar_chart([r["store_id"] for r in rows], [r["sync_lag_s"] or 0 for r in rows],
                             title="Sync lag by store (seconds since last contact)", unit=" s")]
         al = reports.open_alerts(_engine())
