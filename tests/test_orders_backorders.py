@@ -217,3 +217,26 @@ def test_parallel_arrivals_never_promise_a_piece_twice(client, auth, hubctx, sho
     assert held == [3, 3, 3, 3, 3, 1]
     assert [_get(client, auth, oid)["status"] for oid in waiting] == ["allocated"] * 5 + ["backordered"]
     _consistent(hubctx)
+
+
+def test_a_return_key_replayed_on_another_order_is_a_conflict(client, auth, hubctx, shop):
+    done = []
+    for ext in ("W-r1", "W-r2"):
+        o = _order(client, auth, ext, [{"sku": "RICE-5KG", "qty": 1}])
+        pl = client.post("/api/v1/pick-lists", json={"order_ids": [o["id"]]}, headers=auth("supervisor")).get_json()
+        t = client.get(f"/api/v1/pick-lists/{pl['id']}", headers=auth()).get_json()["tasks"][0]
+        assert client.post(f"/api/v1/pick-tasks/{t['id']}/pick", headers=auth(), json={
+            "client_key": key(), "location_code": "SHL-B01-01", "item_code": "96385074"}).status_code == 200
+        assert client.post(f"/api/v1/orders/{o['id']}/pack/scan", json={"code": "96385074", "client_key": key()},
+                           headers=auth()).status_code == 200
+        for step in ("pack", "ready"):
+            assert client.post(f"/api/v1/orders/{o['id']}/{step}", json={}, headers=auth()).status_code == 200
+        assert client.post("/api/v1/orders/handover", json={"code": o["code"]}, headers=auth()).status_code == 200
+        done.append(_get(client, auth, o["id"]))
+    ck = key()
+    body = lambda o: {"client_key": ck, "lines": [{"line_id": o["lines"][0]["id"], "qty": 1, "disposition": "restock",  # noqa: E731
+                                                   "reason": "changed mind"}]}
+    assert client.post(f"/api/v1/orders/{done[0]['id']}/returns", json=body(done[0]), headers=auth("supervisor")).status_code == 200
+    r = client.post(f"/api/v1/orders/{done[1]['id']}/returns", json=body(done[1]), headers=auth("supervisor"))
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "idempotency_conflict"
+    assert _get(client, auth, done[1]["id"])["status"] == "collected"        # the second return was not swallowed

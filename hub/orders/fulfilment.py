@@ -140,7 +140,11 @@ def record_return(conn: sqlite3.Connection, order_id: str, *, client_key: str, l
     (``return`` then ``writeoff``, so the ledger shows both). The refund due grows by their value."""
     if not client_key or len(client_key) > 190:
         raise ValidationError("client_key is required", code="invalid_client_key")
-    if conn.execute("SELECT 1 FROM order_returns WHERE client_key = ?", (f"{client_key}:0",)).fetchone():
+    prev = conn.execute("SELECT order_id FROM order_returns WHERE client_key = ?", (f"{client_key}:0",)).fetchone()
+    if prev is not None:
+        if prev["order_id"] != order_id:
+            raise Conflict("client_key already used for a return of another order", code="idempotency_conflict",
+                           details={"order_id": prev["order_id"]})
         return {**model.get_order(conn, order_id), "duplicate": True}
     order = model.get_order(conn, order_id)
     if order["status"] not in model.HANDED_OVER:
