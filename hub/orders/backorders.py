@@ -92,8 +92,8 @@ def complete_from_stock(conn: sqlite3.Connection, order_id: str, *, served_item:
         if need[ln["id"]] > 0:
             got = allocation.reserve_line(conn, order_id, ln["id"], ln["item_id"], need[ln["id"]], actor=actor,
                                           device=device, reason=reason)
-            if got < need[ln["id"]]:
-                return False       # per-location stock disagreed with the total; the caller's savepoint decides
+            if got < need[ln["id"]]:   # cannot happen: free stock at positive locations >= the item's total
+                raise RuntimeError(f"order {order_id}: reserved {got} of {need[ln['id']]} although the total was free")
     return True
 
 
