@@ -115,6 +115,12 @@ def test_shelf_sensor_units_and_alerts(bus, sample, client, auth, hubctx):
     # a late, older reading does not override the newer one
     feed(bus, (ev_topic("shelf-a1", "shelf"), contract.make_event("shelf", grams=9000.0, ts=ts[0])))
     assert shelf.get_binding(hubctx.db.read(), "shelf-a1")["level"] == "empty"
+    # ...nor does one sent with another UTC offset: 18:00:01+08:00 is 10:00:01Z, older than ts[2]
+    late = contract.make_event("shelf", grams=9000.0, ts="2026-11-22T18:00:01+08:00")
+    feed(bus, (ev_topic("shelf-a1", "shelf"), late))
+    assert shelf.get_binding(hubctx.db.read(), "shelf-a1")["level"] == "empty"
+    assert hubctx.db.read().execute("SELECT ts FROM device_events_processed WHERE event_id = ?",
+                                    (late["id"],)).fetchone()[0] == "2026-11-22T10:00:01.000Z"
     feed(bus, (ev_topic("shelf-a1", "shelf"), contract.make_event("shelf", grams=40 + 1030 * 8, ts=ts[3])))
     assert client.get("/api/v1/alerts", headers=h).get_json()["total"] == 0
     closed = client.get("/api/v1/alerts?open=false", headers=h).get_json()["items"]

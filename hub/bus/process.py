@@ -39,7 +39,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from .. import settings
-from ..timeutil import now_iso
+from ..timeutil import iso, now_iso, parse_iso
 from . import commands, contract, deadletters, handlers, registry
 from .adapters import Adapters
 from .handlers import DeviceEvent
@@ -309,6 +309,9 @@ class Bus:
         if topic.channel == "result":
             commands.apply_result(conn, dev, data, now)
             return "applied"
+        # Devices may send any UTC offset (+08:00, +0000, nanoseconds); stored times are one UTC form,
+        # so handlers can order them (shelf readings compare ts) and reports agree.
+        data["ts"] = iso(parse_iso(data["ts"]))
         cur = conn.execute(
             "INSERT OR IGNORE INTO device_events_processed(device_id, event_id, event_type, ts, received_at)"
             " VALUES (?,?,?,?,?)", (dev, data["id"], topic.name, data["ts"], now))
