@@ -9,7 +9,9 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import psycopg
 import requests
@@ -42,6 +44,24 @@ class PgSchema:
     def drop(self) -> None:
         with psycopg.connect(PG_DSN, autocommit=True) as c:
             c.execute(f'DROP SCHEMA IF EXISTS "{self.name}" CASCADE')
+
+
+@contextmanager
+def central_db_url(kind: str, tmp_path: Path, prefix: str) -> Iterator[str]:
+    """A central database to test against: ``kind`` "postgres" (a fresh schema, dropped afterwards;
+    skipped if PostgreSQL is not reachable) or "sqlite" (a file under ``tmp_path``)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{tmp_path / 'central.db'}"
+        return
+    import pytest
+
+    if not pg_available():
+        pytest.skip("PostgreSQL not reachable")
+    schema = PgSchema(prefix)
+    try:
+        yield schema.url
+    finally:
+        schema.drop()
 
 
 def make_hub(data_dir: Path, store_id: str):

@@ -21,59 +21,51 @@ from sync.central.read_api import ROUTES, openapi_document
 from sync.central.transfers import Level, suggest
 from sync.worker import SyncWorker, WorkerConfig
 
-from sync_support import PgSchema, ThreadedCentral, hub_totals, make_hub, pg_available, sell
+from sync_support import ThreadedCentral, central_db_url, hub_totals, make_hub, sell
 
 
 @pytest.fixture(params=["postgres", "sqlite"])
 def central(request, tmp_path):
-    if request.param == "postgres":
-        if not pg_available():
-            pytest.skip("PostgreSQL not reachable")
-        schema = PgSchema("syncv")
-        url = schema.url
-    else:
-        schema, url = None, f"sqlite:///{tmp_path / 'central.db'}"
-    engine = make_engine(url)
-    app = create_app(CentralConfig(data_dir=tmp_path / "central", testing=True), engine=engine)
-    server = ThreadedCentral(app)
-    office.add_user(engine, "olivia", "office-pass-123", "viewer")
-    office.add_user(engine, "adam", "admin-pass-1234", "admin")
-    hubs = {}
-    for sid, n in (("store-a", 300), ("store-b", 120)):
-        secret = stores.add_store(engine, sid)
-        cfg, db, ctx = make_hub(tmp_path / sid, sid)
-        sell(db, ctx, n)
-        hubs[sid] = (db, ctx, SyncWorker(db, WorkerConfig(central_url=server.url, store_id=sid, secret=secret)))
-    # store-a runs low on milk (reorder point 20); store-b has plenty
-    db, ctx, _ = hubs["store-a"]
-    with db.write() as conn:
-        for loc in ctx["bins"]:
-            on = ledger.stock_of(conn, ctx["items"][0], loc)["on_hand"]
-            ledger.post(conn, MovementRequest("writeoff", ctx["items"][0], loc, on - 5, "damaged", "test", ledger.new_key()))
-        # facts exactly as the order, bus and stocktake modules record them
-        outbox.record(conn, "order.created", {"id": "o1", "ref": "A-1", "status": "new", "created_at": "2026-11-20T09:00:00.000Z"})
-        outbox.record(conn, "order.status", {"order_id": "o1", "ref": "A-1", "from": "picked", "to": "ready",
-                                             "actor": "u", "ts": "2026-11-20T09:20:00.000Z"})
-        outbox.record(conn, "order.status", {"order_id": "o1", "ref": "A-1", "from": "ready", "to": "collected",
-                                             "actor": "u", "ts": "2026-11-20T10:00:00.000Z"})
-        outbox.record(conn, "device.status", {"device_id": "scale-1", "status": "offline"})
-        outbox.record(conn, "device.info", {"device_id": "scale-1", "kind": "scale", "model": "X"})
-        outbox.record(conn, "alert.raised", {"id": "al1", "kind": "device_offline", "subject": "scale-1",
-                                             "severity": "critical", "message": "scale-1 is offline"})
-        outbox.record(conn, "count.approved", {"session_id": "cs1", "approved_by": "u", "ts": "2026-11-21T08:00:00.000Z",
-                                               "totals": {"lines": 40, "lines_exact": 36, "shrink_cost_minor": -4200,
-                                                          "gain_cost_minor": 300, "expected_cost_minor": 100000}})
-    for db, ctx, w in hubs.values():
-        while w.push_once():
-            pass
-    client = app.test_client()
-    yield {"engine": engine, "client": client, "hubs": hubs, "app": app}
-    server.close()
-    for db, _, _ in hubs.values():
-        db.close()
-    engine.dispose()
-    if schema:
-        schema.drop()
+    with central_db_url(request.param, tmp_path, "syncv") as url:
+        engine = make_engine(url)
+        app = create_app(CentralConfig(data_dir=tmp_path / "central", testing=True), engine=engine)
+        server = ThreadedCentral(app)
+        office.add_user(engine, "olivia", "office-pass-123", "viewer")
+        office.add_user(engine, "adam", "admin-pass-1234", "admin")
+        hubs = {}
+        for sid, n in (("store-a", 300), ("store-b", 120)):
+            secret = stores.add_store(engine, sid)
+            cfg, db, ctx = make_hub(tmp_path / sid, sid)
+            sell(db, ctx, n)
+            hubs[sid] = (db, ctx, SyncWorker(db, WorkerConfig(central_url=server.url, store_id=sid, secret=secret)))
+        # store-a runs low on milk (reorder point 20); store-b has plenty
+        db, ctx, _ = hubs["store-a"]
+        with db.write() as conn:
+            for loc in ctx["bins"]:
+                on = ledger.stock_of(conn, ctx["items"][0], loc)["on_hand"]
+                ledger.post(conn, MovementRequest("writeoff", ctx["items"][0], loc, on - 5, "damaged", "test", ledger.new_key()))
+            # facts exactly as the order, bus and stocktake modules record them
+            outbox.record(conn, "order.created", {"id": "o1", "ref": "A-1", "status": "new", "created_at": "2026-11-20T09:00:00.000Z"})
+            outbox.record(conn, "order.status", {"order_id": "o1", "ref": "A-1", "from": "picked", "to": "ready",
+                                                 "actor": "u", "ts": "2026-11-20T09:20:00.000Z"})
+            outbox.record(conn, "order.status", {"order_id": "o1", "ref": "A-1", "from": "ready", "to": "collected",
+                                                 "actor": "u", "ts": "2026-11-20T10:00:00.000Z"})
+            outbox.record(conn, "device.status", {"device_id": "scale-1", "status": "offline"})
+            outbox.record(conn, "device.info", {"device_id": "scale-1", "kind": "scale", "model": "X"})
+            outbox.record(conn, "alert.raised", {"id": "al1", "kind": "device_offline", "subject": "scale-1",
+                                                 "severity": "critical", "message": "scale-1 is offline"})
+            outbox.record(conn, "count.approved", {"session_id": "cs1", "approved_by": "u", "ts": "2026-11-21T08:00:00.000Z",
+                                                   "totals": {"lines": 40, "lines_exact": 36, "shrink_cost_minor": -4200,
+                                                              "gain_cost_minor": 300, "expected_cost_minor": 100000}})
+        for db, ctx, w in hubs.values():
+            while w.push_once():
+                pass
+        client = app.test_client()
+        yield {"engine": engine, "client": client, "hubs": hubs, "app": app}
+        server.close()
+        for db, _, _ in hubs.values():
+            db.close()
+        engine.dispose()
 
 
 def login(client, user="olivia", pw="office-pass-123"):

@@ -20,34 +20,26 @@ from sync.central.config import CentralConfig
 from sync.central.db import make_engine, migrate
 from sync.worker import SyncWorker, WorkerConfig
 
-from sync_support import (CentralProcess, PgSchema, ThreadedCentral, make_hub, pg_available, storehub, wait_until)
+from sync_support import CentralProcess, ThreadedCentral, central_db_url, make_hub, storehub, wait_until
 
 STORE = "store-dl"
 
 
 @pytest.fixture(params=["postgres", "sqlite"])
 def env(request, tmp_path):
-    if request.param == "postgres":
-        if not pg_available():
-            pytest.skip("PostgreSQL not reachable")
-        schema = PgSchema("syncd")
-        url = schema.url
-    else:
-        schema, url = None, f"sqlite:///{tmp_path / 'central.db'}"
-    engine = make_engine(url)
-    app = create_app(CentralConfig(data_dir=tmp_path / "central", testing=True), engine=engine)
-    server = ThreadedCentral(app)
-    secret = stores.add_store(engine, STORE)
-    stores.add_store(engine, "other-store")
-    cfg, db, ctx = make_hub(tmp_path / "hub", STORE)
-    worker = SyncWorker(db, WorkerConfig(central_url=server.url, store_id=STORE, secret=secret))
-    yield {"engine": engine, "db": db, "ctx": ctx, "worker": worker, "url": url, "hub_dir": tmp_path / "hub",
-           "secret": secret}
-    server.close()
-    db.close()
-    engine.dispose()
-    if schema:
-        schema.drop()
+    with central_db_url(request.param, tmp_path, "syncd") as url:
+        engine = make_engine(url)
+        app = create_app(CentralConfig(data_dir=tmp_path / "central", testing=True), engine=engine)
+        server = ThreadedCentral(app)
+        secret = stores.add_store(engine, STORE)
+        stores.add_store(engine, "other-store")
+        cfg, db, ctx = make_hub(tmp_path / "hub", STORE)
+        worker = SyncWorker(db, WorkerConfig(central_url=server.url, store_id=STORE, secret=secret))
+        yield {"engine": engine, "db": db, "ctx": ctx, "worker": worker, "url": url, "hub_dir": tmp_path / "hub",
+               "secret": secret}
+        server.close()
+        db.close()
+        engine.dispose()
 
 
 def pull_all(worker):

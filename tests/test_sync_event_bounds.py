@@ -21,7 +21,7 @@ from sync.central.db import make_engine, migrate, partitions
 from sync.protocol import validate_batch
 from sync.worker import SyncWorker, WorkerConfig, status
 
-from sync_support import PgSchema, ThreadedCentral, central_totals, make_hub, pg_available
+from sync_support import PgSchema, ThreadedCentral, central_db_url, central_totals, make_hub, pg_available
 
 NOW = parse_iso("2026-11-20T12:00:00Z")
 
@@ -39,19 +39,12 @@ def push(engine, after, through, events, **kw):
 
 @pytest.fixture(params=["postgres", "sqlite"])
 def engine(request, tmp_path):
-    if request.param == "postgres":
-        if not pg_available():
-            pytest.skip("PostgreSQL not reachable")
-        schema = PgSchema("syncb")
-        eng = make_engine(schema.url)
-    else:
-        schema, eng = None, make_engine(f"sqlite:///{tmp_path / 'central.db'}")
-    migrate(eng)
-    stores.add_store(eng, "s1", "Store 1", secret="shs_test-secret-1")
-    yield eng
-    eng.dispose()
-    if schema:
-        schema.drop()
+    with central_db_url(request.param, tmp_path, "syncb") as url:
+        eng = make_engine(url)
+        migrate(eng)
+        stores.add_store(eng, "s1", "Store 1", secret="shs_test-secret-1")
+        yield eng
+        eng.dispose()
 
 
 def _refused(engine):

@@ -12,7 +12,7 @@ from sync.central.db import make_engine, migrate, partitions
 from sync.protocol import ProtocolError, auth_headers, decode, encode, validate_batch
 from sync.worker import backoff_delay
 
-from sync_support import PgSchema, central_totals, pg_available
+from sync_support import central_db_url, central_totals
 
 
 def ev(seq, kind="movement", ts="2026-11-20T10:00:00.000Z", **payload):
@@ -28,20 +28,12 @@ def batch(after, through, seqs=None, store="s1", **kw):
 
 @pytest.fixture(params=["postgres", "sqlite"])
 def engine(request, tmp_path):
-    if request.param == "postgres":
-        if not pg_available():
-            pytest.skip("PostgreSQL not reachable")
-        schema = PgSchema("syncp")
-        eng = make_engine(schema.url)
-    else:
-        schema = None
-        eng = make_engine(f"sqlite:///{tmp_path / 'central.db'}")
-    migrate(eng)
-    stores.add_store(eng, "s1", "Store 1", secret="shs_test-secret-1")
-    yield eng
-    eng.dispose()
-    if schema:
-        schema.drop()
+    with central_db_url(request.param, tmp_path, "syncp") as url:
+        eng = make_engine(url)
+        migrate(eng)
+        stores.add_store(eng, "s1", "Store 1", secret="shs_test-secret-1")
+        yield eng
+        eng.dispose()
 
 
 def test_validate_batch_rejects_bad_input():

@@ -19,7 +19,7 @@ from sync.central.downlink import author
 from sync.protocol import ProtocolError, validate_batch
 from sync.worker import SyncWorker, WorkerConfig
 
-from sync_support import PgSchema, ThreadedCentral, make_hub, pg_available
+from sync_support import ThreadedCentral, central_db_url, make_hub
 
 NOW = parse_iso("2026-11-21T03:00:00Z")
 
@@ -38,18 +38,11 @@ def test_fold_puts_movements_on_the_local_day():
 
 @pytest.fixture(params=["postgres", "sqlite"])
 def engine(request, tmp_path):
-    if request.param == "postgres":
-        if not pg_available():
-            pytest.skip("PostgreSQL not reachable")
-        schema = PgSchema("synctz")
-        eng = make_engine(schema.url)
-    else:
-        schema, eng = None, make_engine(f"sqlite:///{tmp_path / 'central.db'}")
-    migrate(eng)
-    yield eng
-    eng.dispose()
-    if schema:
-        schema.drop()
+    with central_db_url(request.param, tmp_path, "synctz") as url:
+        eng = make_engine(url)
+        migrate(eng)
+        yield eng
+        eng.dispose()
 
 
 def _sell_at(db, ctx, ts: str, monkeypatch, qty: int = 1) -> None:
