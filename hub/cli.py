@@ -30,13 +30,20 @@ def main() -> None:
 @click.option("--currency", default=None, help="ISO 4217 code, e.g. CNY")
 @click.option("--language", type=click.Choice(["en", "zh-CN"]), default=None)
 @click.option("--region", default=None, help="Barcode region for in-store labels (ISO 3166 alpha-2)")
-def init(data_dir, store_id, store_name, currency, language, region):
+@click.option("--timezone", default=None, help="The store's IANA timezone, e.g. Asia/Shanghai (its business day)")
+def init(data_dir, store_id, store_name, currency, language, region, timezone):
     """Create (or update) a hub data directory."""
+    from .errors import ValidationError
     from .store import initialise, open_db
 
     cfg, db = open_db(data_dir)
-    s = initialise(db, store_id=store_id, store_name=store_name, currency=currency, language=language, region=region)
-    click.echo(f"hub data in {cfg.data_dir} for store {s['store_id']} ({s['currency']}, {s['language']})")
+    try:
+        s = initialise(db, store_id=store_id, store_name=store_name, currency=currency, language=language,
+                       region=region, timezone=timezone)
+    except ValidationError as exc:
+        raise click.UsageError(exc.message) from None
+    click.echo(f"hub data in {cfg.data_dir} for store {s['store_id']} ({s['currency']}, {s['language']},"
+               f" {s['timezone']})")
 
 
 @main.command()

@@ -9,6 +9,7 @@ import json
 import sqlite3
 from typing import Any
 
+from .errors import ValidationError
 from .timeutil import now_iso
 
 DEFAULTS: dict[str, Any] = {
@@ -40,9 +41,23 @@ def get_all(conn: sqlite3.Connection) -> dict[str, Any]:
     return out
 
 
+def validate(key: str, value: Any) -> None:
+    """Refuse a value of a shape the hub relies on: ``timezone`` must be an IANA zone this machine knows
+    (the central folds the store's daily figures on its local day)."""
+    if key == "timezone":
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, TypeError):
+            raise ValidationError(f"timezone {value!r} is not an IANA zone name (e.g. Asia/Shanghai)",
+                                  code="invalid_setting") from None
+
+
 def put(conn: sqlite3.Connection, key: str, value: Any) -> None:
     if not conn.in_transaction:
         raise RuntimeError("settings.put outside a write transaction")
+    validate(key, value)
     conn.execute(
         "INSERT INTO settings(key, value, updated_at) VALUES (?,?,?) "
         "ON CONFLICT(key) DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at",

@@ -24,7 +24,7 @@ def open_db(data_dir: Path | str | None = None) -> tuple[HubConfig, Database]:
 
 
 def initialise(db: Database, *, store_id: str, store_name: str | None = None, currency: str | None = None,
-               language: str | None = None, region: str | None = None) -> dict:
+               language: str | None = None, region: str | None = None, timezone: str | None = None) -> dict:
     """Write the store's settings and its root location. Safe to run again."""
     with db.write() as conn:
         settings.put(conn, "store_id", store_id)
@@ -36,6 +36,8 @@ def initialise(db: Database, *, store_id: str, store_name: str | None = None, cu
             settings.put(conn, "language", language)
         if region:
             settings.put(conn, "barcode_region", region)
+        if timezone:
+            settings.put(conn, "timezone", timezone)
         if locations.get_by_code(conn, "STORE") is None:
             locations.create(conn, code="STORE", name=store_name or store_id, kind="store", actor="system:init")
         return settings.get_all(conn)

@@ -65,23 +65,10 @@ def _apply_item(conn, p: dict[str, Any], pol: dict) -> None:
     catalog.update_item(conn, item_id, data, actor=ACTOR)
 
 
-def check_setting(key: str, value: Any) -> None:
-    """Settings with a shape the hub relies on: ``timezone`` must be an IANA zone this hub knows
-    (the central's daily figures follow it)."""
-    if key == "timezone":
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, TypeError):
-            raise ValidationError(f"timezone {value!r} is not an IANA zone name (e.g. Asia/Shanghai)",
-                                  code="invalid_setting") from None
-
-
 def _apply_setting(conn, key: str, value: Any, pol: dict) -> None:
     if key == "store_id":
         raise ValidationError("store_id is never set from the central")
-    check_setting(key, value)
+    settings.validate(key, value)
     if key in pol["settings"] and "value" in _overrides(conn, "setting", key):
         _remember_central(conn, "setting", key, "value", value)
         return
@@ -196,7 +183,7 @@ def set_override(conn: sqlite3.Connection, entity: str, key: str, field: str, va
     elif entity == "setting":
         if field != "value" or key not in pol["settings"]:
             raise Forbidden(f"the central's policy does not let stores override setting {key}", code="override_not_allowed")
-        check_setting(key, value)
+        settings.validate(key, value)
         central = settings.get(conn, key)
         settings.put(conn, key, value)
     else:

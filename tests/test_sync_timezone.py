@@ -119,3 +119,25 @@ def test_timezone_is_checked(engine):
     with pytest.raises(ValidationError):
         author(engine, kind="setting", key="timezone", payload={"value": "Mars/Olympus"}, author="hq")
     author(engine, kind="setting", key="timezone", payload={"value": "Europe/Berlin"}, author="hq")
+
+
+def test_hub_timezone_is_set_by_init_and_checked_on_every_write(tmp_path):
+    from click.testing import CliRunner
+
+    from hub.cli import main
+    from hub.store import open_db
+
+    r = CliRunner()
+    out = r.invoke(main, ["init", "--data-dir", str(tmp_path), "--store", "ny-9", "--timezone", "America/New_York"])
+    assert out.exit_code == 0 and "America/New_York" in out.output, out.output
+    out = r.invoke(main, ["init", "--data-dir", str(tmp_path), "--timezone", "Mars/Olympus"])
+    assert out.exit_code == 2 and "Mars/Olympus" in out.output and "IANA" in out.output
+    _cfg, db = open_db(tmp_path)
+    try:
+        assert settings.get(db.read(), "timezone") == "America/New_York"        # the bad value changed nothing
+        with pytest.raises(ValidationError):
+            with db.write() as conn:
+                settings.put(conn, "timezone", "UTC+8")
+        assert settings.get(db.read(), "timezone") == "America/New_York"
+    finally:
+        db.close()

@@ -22,6 +22,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import Engine
 
 from hub import catalog
+from hub import settings as hub_settings
 from hub.errors import ValidationError
 from hub.ids import new_id
 from hub.timeutil import now_iso, parse_iso
@@ -57,9 +58,7 @@ def validate(kind: str, key: str, payload: dict[str, Any], conn=None) -> tuple[s
     if kind == "setting":
         if not key or key in PROTECTED_SETTINGS or "value" not in payload:
             raise ValidationError("a setting needs a key (not store_id) and a value", code="invalid_setting")
-        from ..downlink import check_setting
-
-        check_setting(key, payload["value"])
+        hub_settings.validate(key, payload["value"])
         return key, {"value": payload["value"]}
     if kind == "user":
         username = (payload.get("username") or key or "").strip()
