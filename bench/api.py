@@ -65,11 +65,11 @@ def client(port: int, token: str, paths: list[str], deadline: float, out: "mp.Qu
 
 
 def main() -> None:
-    from hub.demo import seed_store
+    from hub.demo.runner import seed_store
 
     data = Path(tempfile.mkdtemp(prefix="storehub-bench-api-"))
     seed_store(data, "bench-store")
-    from hub.db import Database
+    from hub.kernel.db import Database
 
     db = Database(data / "hub.db")
     gtins = [r[0] for r in db.read().execute("SELECT gtin FROM item_gtins")]

@@ -1,8 +1,8 @@
 """Barcode benchmark (issue "Hub core", barcode resolution and catalog CSV).
 
 In-process figures, no HTTP (bench/api.py measures the HTTP lookup under gunicorn):
-* ``parse_ean13_per_s``, ``parse_gs1_per_s``, ``parse_digital_link_per_s``: hub.barcode.parse throughput.
-* ``resolve_p50_ms`` / ``resolve_p99_ms``: hub.scan.resolve (parse + indexed lookups + stock) over a
+* ``parse_ean13_per_s``, ``parse_gs1_per_s``, ``parse_digital_link_per_s``: hub.identify.barcode.parse throughput.
+* ``resolve_p50_ms`` / ``resolve_p99_ms``: hub.identify.resolve.resolve (parse + indexed lookups + stock) over a
   catalog of 50,000 items, random known EAN-13s and variable-measure labels.
 * ``csv_import_rows_per_s`` / ``csv_export_rows_per_s``: catalog CSV import (validate + apply) and export.
 
@@ -24,9 +24,11 @@ sys.path.insert(0, str(ROOT))
 
 from biip.checksums import gs1_standard_check_digit  # noqa: E402
 
-from hub import catalog_csv, scan, settings  # noqa: E402
-from hub.barcode import ParseOptions, parse  # noqa: E402
-from hub.db import Database  # noqa: E402
+from hub.inventory import catalog_csv  # noqa: E402
+from hub.identify import resolve as scan
+from hub.kernel import settings
+from hub.identify.barcode import ParseOptions, parse  # noqa: E402
+from hub.kernel.db import Database  # noqa: E402
 
 N_ITEMS = 50_000
 

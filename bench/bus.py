@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 import paho.mqtt.client as mqtt  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
-from hub.bus import contract  # noqa: E402
+from hub.protocol import contract  # noqa: E402
 from hub.bus.mosquitto import Mosquitto, port_open  # noqa: E402
 from hub.bus.process import Bus  # noqa: E402
 from hub.store import initialise, open_db  # noqa: E402
@@ -157,7 +157,7 @@ import sys, time
 sys.path.insert(0, sys.argv[4])
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
-from hub.bus import contract
+from hub.protocol import contract
 port, rate, seconds = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="dev-latency-scanner", protocol=mqtt.MQTTv311)
 c.connect("127.0.0.1", port)

@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hub import catalog, ledger, locations  # noqa: E402
-from hub.db import Database  # noqa: E402
-from hub.ledger import MovementRequest  # noqa: E402
+from hub.inventory import catalog, ledger, locations  # noqa: E402
+from hub.kernel.db import Database  # noqa: E402
+from hub.inventory.ledger import MovementRequest  # noqa: E402
 from hub.store import initialise  # noqa: E402
 
 N_ITEMS = 50_000
@@ -79,7 +79,7 @@ def main() -> None:
     # and build the projection from their fold in SQL (the same fold the tests
     # compare against), instead of spending two minutes on the write path.
     t0 = time.perf_counter()
-    from hub.ids import new_id
+    from hub.protocol.ids import new_id
 
     batch = 50_000
     with db.write() as c:

@@ -27,9 +27,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from hub import catalog, ledger, locations  # noqa: E402
-from hub.db import Database  # noqa: E402
-from hub.ledger import MovementRequest, new_key  # noqa: E402
+from hub.inventory import catalog, ledger, locations  # noqa: E402
+from hub.kernel.db import Database  # noqa: E402
+from hub.inventory.ledger import MovementRequest, new_key  # noqa: E402
 from hub.orders import allocation, intake, picking  # noqa: E402
 from hub.store import initialise  # noqa: E402
 

@@ -2,7 +2,7 @@
 
 * ``reads_per_s``: ten fixed readers at full rate (Zebra IoT Connector JSON, one
   MQTT message per read — the adapter's worst case) parsed by
-  ``hub.rfid_formats`` and folded by ``TagIngest`` into one open session,
+  ``hub.protocol.rfid_formats`` and folded by ``TagIngest`` into one open session,
   flushed to SQLite every 1 s of input. Each reader sweeps 5,000 tags in zones
   of 200 (2 s per zone), so a tag in the field is read several times a second. Timed: parse + fold + flush. Target
   ≥ 20,000 raw reads/s sustained. ``rss_mb_start``/``rss_mb_end`` show memory
@@ -29,9 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from devices.sim.rfid import SweepSimulator, Zone, render  # noqa: E402
-from hub import catalog, epc, ledger, locations, rfid_formats  # noqa: E402
-from hub.db import Database  # noqa: E402
-from hub.ledger import MovementRequest  # noqa: E402
+from hub.inventory import catalog, ledger, locations  # noqa: E402
+from hub.protocol import epc, rfid_formats
+from hub.kernel.db import Database  # noqa: E402
+from hub.inventory.ledger import MovementRequest  # noqa: E402
 from hub.stocktake import rfid, sessions, variance  # noqa: E402
 from hub.store import initialise  # noqa: E402
 
@@ -196,9 +197,9 @@ def scan_round_trip(n: int = 100) -> dict:
     from playwright.sync_api import sync_playwright
     from werkzeug.serving import make_server
 
-    from hub import users
+    from hub.auth import users
     from hub.app import create_app
-    from hub.config import HubConfig
+    from hub.kernel.config import HubConfig
 
     import logging
 

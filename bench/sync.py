@@ -40,8 +40,8 @@ EVENTS_PER_PUSH = 20
 
 
 def build_backlog(db, ctx, n: int) -> None:
-    from hub import ledger
-    from hub.ledger import MovementRequest
+    from hub.inventory import ledger
+    from hub.inventory.ledger import MovementRequest
 
     done = 0
     while done < n:

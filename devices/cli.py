@@ -51,7 +51,7 @@ def agent_options(f):
 
 
 def build_config(config_file, store, device, broker, username, password, state_dir, opts, extra=None):
-    from .common.config import load
+    from devices.common.config import load
 
     try:
         return load(config_file, store=store, device=device, broker=broker, username=username, password=password,
@@ -77,7 +77,7 @@ def sim():
 def agent_scale(config_file, store, device, broker, username, password, state_dir, opts, log_level, port, protocol):
     """Serial scale (MT-SICS, Toledo 8217): publishes stable weights, answers cmd/tare and cmd/zero."""
     _setup_logging(log_level)
-    from .scale.agent import ScaleAgent
+    from devices.scale.agent import ScaleAgent
 
     cfg = build_config(config_file, store, device, broker, username, password, state_dir, opts,
                        {"port": port, "protocol": protocol})
@@ -91,7 +91,7 @@ def agent_scale(config_file, store, device, broker, username, password, state_di
 def sim_scale(protocol, link, log_level):
     """A scale on a pseudo-terminal; the load changes every few seconds."""
     _setup_logging(log_level)
-    from .sim.scale import run
+    from devices.sim.scale import run
 
     run(protocol, link)
 
@@ -102,7 +102,7 @@ def sim_scale(protocol, link, log_level):
 def agent_printer(config_file, store, device, broker, username, password, state_dir, opts, log_level, connection):
     """ESC/POS printer: cmd/print {document} prints once per request_id; reports paper/offline."""
     _setup_logging(log_level)
-    from .printer.agent import PrinterAgent
+    from devices.printer.agent import PrinterAgent
 
     cfg = build_config(config_file, store, device, broker, username, password, state_dir, opts,
                        {"connection": connection})
@@ -123,7 +123,7 @@ def agent_scanner(config_file, store, device, broker, username, password, state_
                   input_dev, layout, port):
     """Barcode scanner (keyboard wedge via evdev, or serial/CDC): publishes evt/scan."""
     _setup_logging(log_level)
-    from .scanner.agent import ScannerAgent
+    from devices.scanner.agent import ScannerAgent
 
     cfg = build_config(config_file, store, device, broker, username, password, state_dir, opts,
                        {"mode": mode, "input": input_dev, "layout": layout, "port": port})
@@ -143,7 +143,7 @@ def agent_scanner(config_file, store, device, broker, username, password, state_
 def sim_printer(host, port, out_dir, http_port, log_level):
     """An ESC/POS network printer that decodes each job into text, barcodes, QR codes and a PNG."""
     _setup_logging(log_level)
-    from .sim.printer import run
+    from devices.sim.printer import run
 
     run(host, port, out_dir, http_port)
 
@@ -156,7 +156,7 @@ def sim_printer(host, port, out_dir, http_port, log_level):
 def sim_scanner(link, codes, interval, log_level):
     """A serial/CDC scanner on a pseudo-terminal sending codes with a CR LF suffix."""
     _setup_logging(log_level)
-    from .sim.serial_scanner import run
+    from devices.sim.serial_scanner import run
 
     run(link, list(codes) or ["]E05901234123457", "]E096385074"], interval)
 
@@ -166,7 +166,7 @@ def sim_scanner(link, codes, interval, log_level):
 @click.option("--layout", default="us", show_default=True)
 def sim_wedge(text, layout):
     """Print the evdev (type, code, value) events a keyboard-wedge scanner on LAYOUT sends for TEXT."""
-    from .scanner.keystrokes import keystrokes
+    from devices.scanner.keystrokes import keystrokes
 
     text = text.replace("\\x1d", "\x1d")
     try:
@@ -186,13 +186,13 @@ def sim_wedge(text, layout):
 def sim_shelf(store, devices_, broker, interval, log_level):
     """Shelf sensors (ESP32 + HX711) publishing exactly like firmware_configs/esphome/shelf-sensor.yaml."""
     _setup_logging(log_level)
-    from .sim.shelf import run
+    from devices.sim.shelf import run
 
     run(store, list(devices_), broker, interval)
 
 
 # RFID readers live in devices/rfid (stocktake area).
-from .rfid.cli import agent_rfid, sim_rfid  # noqa: E402
+from devices.rfid.cli import agent_rfid, sim_rfid  # noqa: E402
 
 agent.add_command(agent_rfid)
 sim.add_command(sim_rfid)

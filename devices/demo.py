@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 def _port(preferred: int) -> int:
-    from hub.demo import port_free
+    from hub.demo.runner import port_free
 
     if port_free(preferred):
         return preferred
@@ -25,9 +25,9 @@ UNIT_WEIGHT_G = 500
 def bind_shelves(data_dir) -> list[str]:
     """Bind the simulated shelf sensors to demo items/bins once, so the hub turns their grams into units
     and raises low-stock / empty-shelf alerts. Returns what was bound (or why not)."""
-    from hub import catalog, locations
+    from hub.inventory import catalog, locations
     from hub.bus import shelf
-    from hub.errors import StoreHubError
+    from hub.kernel.errors import StoreHubError
     from hub.store import open_db
 
     _cfg, db = open_db(data_dir)
@@ -56,8 +56,8 @@ def bind_shelves(data_dir) -> list[str]:
 
 
 def components(ctx) -> list:
-    from hub.demo import Component
-    from hub.demo_data import gtin13
+    from hub.demo.runner import Component
+    from hub.demo.data import gtin13
 
     for line in bind_shelves(ctx.data_dir):
         print(f"demo: shelf sensor {line}", flush=True)

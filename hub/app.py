@@ -9,17 +9,17 @@ from flask import Flask, jsonify, request, send_from_directory
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
-from .config import HubConfig
-from .db import Database
-from .errors import StoreHubError
-from .events import EventHub
+from hub.kernel.config import HubConfig
+from hub.kernel.db import Database
+from hub.kernel.errors import StoreHubError
+from hub.kernel.events import EventHub
 
 log = logging.getLogger(__name__)
 UI_DIR = Path(__file__).resolve().parent.parent / "handheld_ui"
 
 
 class NoFlaskSession(SecureCookieSessionInterface):
-    """The hub keeps its own sessions (:mod:`hub.sessions`: hashed tokens, CSRF); Flask's signed-cookie
+    """The hub keeps its own sessions (:mod:`hub.auth.sessions`: hashed tokens, CSRF); Flask's signed-cookie
     session is never used, so it is not opened on every request."""
 
     def open_session(self, app, request):
@@ -39,8 +39,8 @@ class HubContext:
 
 
 def create_app(config: HubConfig | None = None) -> Flask:
-    from .api import BLUEPRINTS
-    from .api.framework import API_PREFIX, check_all_declared
+    from hub.api import BLUEPRINTS
+    from hub.http.framework import API_PREFIX, check_all_declared
 
     config = config or HubConfig()
     app = Flask(__name__, static_folder=None)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__
+from hub import __version__
 
 
 def _data_dir_option(f):
@@ -33,8 +33,8 @@ def main() -> None:
 @click.option("--timezone", default=None, help="The store's IANA timezone, e.g. Asia/Shanghai (its business day)")
 def init(data_dir, store_id, store_name, currency, language, region, timezone):
     """Create (or update) a hub data directory."""
-    from .errors import ValidationError
-    from .store import initialise, open_db
+    from hub.kernel.errors import ValidationError
+    from hub.store import initialise, open_db
 
     cfg, db = open_db(data_dir)
     try:
@@ -54,8 +54,8 @@ def init(data_dir, store_id, store_name, currency, language, region, timezone):
 @click.option("--mqtt", "mqtt_url", default=None, envvar="STOREHUB_MQTT_URL", help="Broker URL, e.g. mqtt://127.0.0.1:1883")
 def serve(data_dir, host, port, workers, mqtt_url):
     """Serve the hub API and handheld app with gunicorn."""
-    from .serve import run
-    from .store import open_db
+    from hub.serve import run
+    from hub.store import open_db
 
     cfg, _db = open_db(data_dir)
     run(cfg.data_dir, host, port, workers, mqtt_url)
@@ -66,7 +66,7 @@ def serve(data_dir, host, port, workers, mqtt_url):
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def backup(data_dir, file):
     """Online backup of the hub database and its secret key to FILE (SQLite backup API; file mode 0600)."""
-    from .store import backup as backup_hub, open_db
+    from hub.store import backup as backup_hub, open_db
 
     cfg, db = open_db(data_dir)
     try:
@@ -81,8 +81,8 @@ def backup(data_dir, file):
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def restore(data_dir, file):
     """Replace the hub database with the backup FILE (stop the hub first)."""
-    from .config import HubConfig
-    from .store import open_db, restore as restore_hub
+    from hub.kernel.config import HubConfig
+    from hub.store import open_db, restore as restore_hub
 
     cfg = HubConfig(data_dir=Path(data_dir).resolve()) if data_dir else HubConfig()
     try:
@@ -105,7 +105,7 @@ def restore(data_dir, file):
 @click.option("--central-port", default=8100, show_default=True, type=int)
 def demo(data_dir, store_id, hub_port, mqtt_port, central_port):
     """Run the demo store: hub, simulated devices, broker and central, seeded with a supermarket."""
-    from .demo import run_demo
+    from hub.demo.runner import run_demo
 
     sys.exit(run_demo(data_dir.resolve(), store_id, hub_port, mqtt_port, central_port))
 
@@ -126,9 +126,9 @@ def users():
 @click.option("--language", type=click.Choice(["en", "zh-CN"]), default="en")
 def users_add(data_dir, name, role, pin, password, badge, display_name, language):
     """Add a user with a PIN (floor staff) and/or a password (managers, admins)."""
-    from . import users as users_mod
-    from .errors import StoreHubError
-    from .store import open_db
+    from hub.auth import users as users_mod
+    from hub.kernel.errors import StoreHubError
+    from hub.store import open_db
 
     cfg, db = open_db(data_dir)
     try:
@@ -144,8 +144,8 @@ def users_add(data_dir, name, role, pin, password, badge, display_name, language
 @users.command("list")
 @_data_dir_option
 def users_list(data_dir):
-    from . import users as users_mod
-    from .store import open_db
+    from hub.auth import users as users_mod
+    from hub.store import open_db
 
     _cfg, db = open_db(data_dir)
     for u in users_mod.list_all(db.read()):
@@ -165,8 +165,8 @@ def _register_optional_commands() -> None:
 COMMAND_MODULES: list[tuple[str, str]] = [
     ("hub.stocktake.cli", "epc_group"),
     ("hub.stocktake.cli", "stocktake_group"),
-    ("hub.barcode_cli", "barcode_group"),
-    ("hub.barcode_cli", "catalog_group"),
+    ("hub.identify.cli", "barcode_group"),
+    ("hub.identify.cli", "catalog_group"),
     ("devices.cli", "agent"),
     ("devices.cli", "sim"),
     ("sync.cli", "central"),

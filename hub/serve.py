@@ -11,7 +11,7 @@ from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
-from .config import HubConfig
+from hub.kernel.config import HubConfig
 
 
 class GunicornApp(BaseApplication):
@@ -32,7 +32,7 @@ class GunicornApp(BaseApplication):
 
 
 def _hub_app(config: HubConfig):
-    from .app import create_app
+    from hub.app import create_app
 
     return create_app(config)
 

@@ -6,9 +6,10 @@ import os
 import sqlite3
 from pathlib import Path
 
-from . import locations, settings
-from .config import HubConfig
-from .db import Database, restore_from
+from hub.inventory import locations
+from hub.kernel import settings
+from hub.kernel.config import HubConfig
+from hub.kernel.db import Database, restore_from
 
 # The hub's secret key (badge HMACs, cookie signing) is a file beside hub.db, not a row in it; a backup
 # carries it in this table of the backup file so a hub restored onto a new box still accepts its badges.

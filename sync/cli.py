@@ -19,13 +19,13 @@ _db_opt = click.option("--db", "db_url", envvar="STOREHUB_CENTRAL_DB", default=N
 
 
 def _config(central_dir, db_url, **kw):
-    from .central.config import CentralConfig
+    from sync.central.config import CentralConfig
 
     return CentralConfig(**({"data_dir": central_dir} if central_dir else {}), db_url=db_url, **kw)
 
 
 def _engine(central_dir, db_url):
-    from .central.db import make_engine, migrate
+    from sync.central.db import make_engine, migrate
 
     cfg = _config(central_dir, db_url)
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
@@ -65,7 +65,7 @@ def init_db(central_dir, db_url):
 def serve(central_dir, db_url, host, port, workers, certfile, keyfile, secure_cookies, max_event_future_hours,
           earliest_event_date):
     """Serve the sync endpoints, head-office views and read API with gunicorn."""
-    from .central.serve import run
+    from sync.central.serve import run
 
     kw = {}
     if max_event_future_hours is not None:
@@ -89,8 +89,8 @@ def serve(central_dir, db_url, host, port, workers, certfile, keyfile, secure_co
 @click.option("--exist-ok", is_flag=True, help="If the store exists, issue it a new secret")
 def add_store(central_dir, db_url, store_id, name, hub_data_dir, central_url, exist_ok):
     """Register a store and issue its credential (printed once, or written to the hub)."""
-    from .central import stores
-    from .state import write_credentials
+    from sync.central import stores
+    from hub.synclink.state import write_credentials
 
     _cfg, engine = _engine(central_dir, db_url)
     try:
@@ -118,9 +118,9 @@ def add_store(central_dir, db_url, store_id, name, hub_data_dir, central_url, ex
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def add_user(central_dir, db_url, username, role, password):
     """Add a head-office user (password login to the views and read API)."""
-    from hub.errors import StoreHubError
+    from hub.kernel.errors import StoreHubError
 
-    from .central import office
+    from sync.central import office
 
     _cfg, engine = _engine(central_dir, db_url)
     try:
@@ -139,9 +139,9 @@ def add_user(central_dir, db_url, username, role, password):
 @click.option("--scope", default="*", show_default=True, help="'*' for every store, or one store id")
 def publish(central_dir, db_url, kind, payload, key, scope):
     """Author a change for the stores (PAYLOAD is JSON), e.g. publish item '{"sku":...}'."""
-    from hub.errors import StoreHubError
+    from hub.kernel.errors import StoreHubError
 
-    from .central import downlink
+    from sync.central import downlink
 
     _cfg, engine = _engine(central_dir, db_url)
     try:
@@ -156,7 +156,7 @@ def publish(central_dir, db_url, kind, payload, key, scope):
 @_db_opt
 def list_stores(central_dir, db_url):
     """Stores with their sync position."""
-    from .central import stores
+    from sync.central import stores
 
     _cfg, engine = _engine(central_dir, db_url)
     for s in stores.list_stores(engine):
@@ -173,7 +173,7 @@ def partitions_cmd(central_dir, db_url, detach):
     """List the monthly partitions of the event log (PostgreSQL), or detach one."""
     from datetime import date
 
-    from .central.db import detach_month, partitions
+    from sync.central.db import detach_month, partitions
 
     _cfg, engine = _engine(central_dir, db_url)
     if detach:
@@ -206,10 +206,10 @@ def sync():
               help="CA bundle to verify the central's certificate")
 def configure(data_dir, central_url, secret, ca_bundle):
     """Store the central URL and this store's credential (file mode 0600)."""
-    from hub import settings
+    from hub.kernel import settings
     from hub.store import open_db
 
-    from .state import write_credentials
+    from hub.synclink.state import write_credentials
 
     cfg, db = open_db(data_dir)
     store_id = settings.get(db.read(), "store_id")
@@ -227,10 +227,10 @@ def configure(data_dir, central_url, secret, ca_bundle):
 @click.option("--idle-poll", "idle_poll_s", type=float, default=None, help="Wait when caught up (s)")
 def run(data_dir, once, batch_size, retention_days, max_backoff_s, idle_poll_s):
     """Run the sync worker (push outbox, pull downlink) until stopped."""
-    from hub import settings
+    from hub.kernel import settings
     from hub.store import open_db
 
-    from .worker import SingleInstance, SyncError, SyncWorker, config_from_data_dir
+    from sync.worker import SingleInstance, SyncError, SyncWorker, config_from_data_dir
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s sync %(levelname)s %(message)s")
     cfg, db = open_db(data_dir)
@@ -257,7 +257,7 @@ def run(data_dir, once, batch_size, retention_days, max_backoff_s, idle_poll_s):
 
 
 def _status(db):
-    from .worker import status
+    from sync.worker import status
 
     return status(db)
 

@@ -7,7 +7,7 @@ secret by hand), a head-office login, and a welcome promotion on the downlink.""
 
 from __future__ import annotations
 
-from hub.demo import Component, DemoContext
+from hub.demo.runner import Component, DemoContext
 
 OFFICE_USER = ("office", "office-demo-2026")
 
@@ -15,10 +15,10 @@ OFFICE_USER = ("office", "office-demo-2026")
 def provision(ctx: DemoContext) -> None:
     from sqlalchemy import select
 
-    from .central import downlink, office, stores
-    from .central import schema as t
-    from .central.db import make_engine, migrate
-    from .state import write_credentials
+    from sync.central import downlink, office, stores
+    from sync.central import schema as t
+    from sync.central.db import make_engine, migrate
+    from hub.synclink.state import write_credentials
 
     central_dir = ctx.data_dir / "central"
     central_dir.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,7 @@ cursor to its ``acked_through`` in a tiny write transaction. Any failure
 (connection refused, timeout, 5xx, bad credential) backs off exponentially with
 jitter and the next attempt starts again from the stored cursor — after a crash
 or SIGKILL too, because the cursor lives in the hub database. Then it pulls the
-downlink and applies it (``sync.downlink.apply_page``). Acknowledged rows older
+downlink and applies it (``hub.synclink.downlink.apply_page``). Acknowledged rows older
 than ``retention_days`` are deleted in small chunks to bound the SD card.
 
 One worker per data directory (an exclusive ``flock`` on ``sync.lock``)."""
@@ -26,12 +26,12 @@ from typing import Any, Callable
 
 import requests
 
-from hub import outbox, settings
-from hub.db import Database
-from hub.timeutil import iso, now_iso, utcnow
+from hub.kernel import outbox, settings
+from hub.kernel.db import Database
+from hub.protocol.timeutil import iso, now_iso, utcnow
 
-from . import downlink, state
-from .protocol import auth_headers, encode
+from hub.synclink import downlink, state
+from sync.protocol import auth_headers, encode
 
 log = logging.getLogger("storehub.sync")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from hub.bus import contract
+from hub.protocol import contract
 from hub.bus.process import Bus
 from hub.store import initialise, open_db
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from hub.app import create_app
-from hub.config import HubConfig
-from hub.ledger import new_key
+from hub.kernel.config import HubConfig
+from hub.inventory.ledger import new_key
 
 
 # ---------------------------------------------------------------- leaving the test process
@@ -57,7 +57,7 @@ def data_dir(tmp_path) -> Path:
 
 @pytest.fixture
 def app(data_dir):
-    from hub import users
+    from hub.auth import users
     from hub.store import initialise
 
     application = create_app(HubConfig(data_dir=data_dir, testing=True))
@@ -106,7 +106,7 @@ def auth(client):
 @pytest.fixture
 def sample(hubctx):
     """A small store: two bins and three items (one by weight)."""
-    from hub import catalog, locations
+    from hub.inventory import catalog, locations
 
     with hubctx.db.write() as conn:
         store = locations.get_by_code(conn, "STORE")

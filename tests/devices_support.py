@@ -136,7 +136,7 @@ class Watcher:
 
     def command(self, device: str, action: str, body: dict | None = None, timeout: float = 10.0) -> dict:
         """Send a command (QoS 1) and wait for its result."""
-        from hub.bus import contract
+        from hub.protocol import contract
 
         rid = (body or {}).get("request_id") or uuid.uuid4().hex
         payload = contract.make_command(action, rid, **{k: v for k, v in (body or {}).items() if k != "request_id"})

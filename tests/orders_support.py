@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from biip.checksums import gs1_standard_check_digit
 
-from hub import catalog, ledger, locations
-from hub.ledger import MovementRequest
-from hub.ledger import new_key as key
+from hub.inventory import catalog, ledger, locations
+from hub.inventory.ledger import MovementRequest
+from hub.inventory.ledger import new_key as key
 
 
 def receive(db, item_id: str, location_id: str, qty: int) -> None:
@@ -59,7 +59,7 @@ class PrintRig:
         from devices.common.config import AgentConfig
         from devices.printer.agent import PrinterAgent
         from devices.sim.printer import PrinterSim
-        from hub import settings
+        from hub.kernel import settings
         from hub.bus.process import Bus
         from tests.devices_support import PrivateMosquitto
 

@@ -66,8 +66,8 @@ def central_db_url(kind: str, tmp_path: Path, prefix: str) -> Iterator[str]:
 
 def make_hub(data_dir: Path, store_id: str):
     """A hub with one bin and two items, opening stock received."""
-    from hub import catalog, ledger, locations
-    from hub.ledger import MovementRequest
+    from hub.inventory import catalog, ledger, locations
+    from hub.inventory.ledger import MovementRequest
     from hub.store import initialise, open_db
 
     cfg, db = open_db(data_dir)
@@ -87,8 +87,8 @@ def make_hub(data_dir: Path, store_id: str):
 
 def sell(db, ctx, n: int, *, per_txn: int = 200, counts: bool = True) -> None:
     """n movements: mostly sales, some counts (a zero count confirms the book)."""
-    from hub import ledger
-    from hub.ledger import MovementRequest
+    from hub.inventory import ledger
+    from hub.inventory.ledger import MovementRequest
 
     done = 0
     while done < n:

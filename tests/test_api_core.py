@@ -142,7 +142,7 @@ def test_audit_entries_name_the_device(client, auth, sample):
 def test_expired_sessions_are_purged_and_refused(client, hubctx):
     from datetime import timedelta
 
-    from hub import sessions
+    from hub.auth import sessions
 
     with hubctx.db.write() as conn:
         uid = conn.execute("SELECT id FROM users WHERE username='associate'").fetchone()[0]

@@ -13,11 +13,11 @@ from datetime import timedelta
 import pytest
 from werkzeug.serving import make_server
 
-from hub import login_throttle
+from hub.auth import login_throttle
 from hub.app import create_app
-from hub.config import HubConfig
-from hub.login_throttle import FREE_FAILURES, Source
-from hub.timeutil import utcnow
+from hub.kernel.config import HubConfig
+from hub.auth.login_throttle import FREE_FAILURES, Source
+from hub.protocol.timeutil import utcnow
 
 from tests.conftest import PINS
 

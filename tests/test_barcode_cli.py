@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from hub.barcode import RESULT_KEYS
+from hub.identify.barcode import RESULT_KEYS
 from hub.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -70,7 +70,7 @@ def test_cli_runner_errors(code, err):
 
 
 def test_cli_uses_the_hubs_settings_when_given_a_data_dir(tmp_path):
-    from hub import settings
+    from hub.kernel import settings
     from hub.store import initialise, open_db
 
     _cfg, db = open_db(tmp_path / "hub")

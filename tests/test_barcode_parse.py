@@ -1,4 +1,4 @@
-"""hub.barcode.parse: reference vectors, GS1 General Specifications examples, store layouts, bad input."""
+"""hub.identify.barcode.parse: reference vectors, GS1 General Specifications examples, store layouts, bad input."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.barcode import BUILTIN_LAYOUTS, RESULT_KEYS, BarcodeError, ParseOptions, compile_layout, parse
-from hub.errors import ValidationError
+from hub.identify.barcode import BUILTIN_LAYOUTS, RESULT_KEYS, BarcodeError, ParseOptions, compile_layout, parse
+from hub.kernel.errors import ValidationError
 
 VECTORS = json.loads(Path("/work/shared/reference/vectors.json").read_text())
 GS = "\x1d"

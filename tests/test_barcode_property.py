@@ -7,10 +7,12 @@ import string
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from hub import catalog, scan, settings
-from hub.barcode import BarcodeError, ParseOptions, parse
-from hub.db import Database
-from hub.errors import NotFound, StoreHubError
+from hub.inventory import catalog
+from hub.identify import resolve as scan
+from hub.kernel import settings
+from hub.identify.barcode import BarcodeError, ParseOptions, parse
+from hub.kernel.db import Database
+from hub.kernel.errors import NotFound, StoreHubError
 
 GS = "\x1d"
 EANS = ["5901234123457", "4006381333931", "9501101531000", "0614141000036", "96385074", "10614141000033"]

@@ -8,8 +8,10 @@ from urllib.parse import quote
 import pytest
 
 from conftest import key
-from hub import ledger, scan, settings
-from hub.ledger import MovementRequest
+from hub.inventory import ledger
+from hub.identify import resolve as scan
+from hub.kernel import settings
+from hub.inventory.ledger import MovementRequest
 
 RESOLVE_KEYS = {"kind", "code", "parsed", "item", "location", "order_ref", "qty", "weight_g"}
 
@@ -67,7 +69,7 @@ def test_resolve_variable_measure_weight_region_no(client, auth, sample, hubctx)
     # NO rules: 23 + item 021482 + 1.086 kg; the base GTIN differs from the catalog's, so the PLU decides.
     r = get_resolve(client, auth, "2302148210869")
     assert r.status_code == 404 and r.get_json()["error"]["code"] == "unknown_code"
-    from hub import catalog
+    from hub.inventory import catalog
     with hubctx.db.write() as conn:
         catalog.update_item(conn, sample["apples"]["id"], {"plu": "21482"}, actor="test")
     body = get_resolve(client, auth, "2302148210869").get_json()
@@ -75,7 +77,7 @@ def test_resolve_variable_measure_weight_region_no(client, auth, sample, hubctx)
 
 
 def test_resolve_us_price_label_by_plu(client, auth, hubctx, sample):
-    from hub import catalog
+    from hub.inventory import catalog
     with hubctx.db.write() as conn:
         settings.put(conn, "barcode_region", "US")
         settings.put(conn, "currency", "USD")

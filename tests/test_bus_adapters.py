@@ -10,7 +10,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from hub.bus import contract
+from hub.protocol import contract
 from hub.bus.adapters import Adapters, EsphomeAdapter
 from hub.bus.mosquitto import Mosquitto
 from hub.bus.provision import provision

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from hub.bus import commands, contract, shelf
+from hub.bus import commands, shelf
+from hub.protocol import contract
 from hub.bus.process import Bus, _Msg
 
 STORE = "test-store"

@@ -8,14 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hub.bus import contract as c
+from hub.protocol import contract as c
 from tests.conftest import ROOT
 
 
 def test_docs_show_exactly_the_schemas_of_the_contract():
     text = (ROOT / "docs" / "mqtt.md").read_text(encoding="utf-8")
     start, end = text.index(c.DOC_BEGIN), text.index(c.DOC_END) + len(c.DOC_END)
-    assert text[start:end] == c.schemas_markdown(), "run: python -m hub.bus.contract docs/mqtt.md"
+    assert text[start:end] == c.schemas_markdown(), "run: python -m hub.protocol.contract docs/mqtt.md"
     for name in c.all_schemas():
         assert f"#### `{name}`" in text
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from hub.bus import contract
+from hub.protocol import contract
 from hub.bus.mosquitto import Mosquitto
 from tests.bus_support import STORE, Device, make_hub_db, start_bus, wait_until
 from tests.conftest import free_port
@@ -123,7 +123,7 @@ def test_embedded_amqtt_broker_for_the_demo(tmp_path, db):
     import subprocess
 
     from hub.bus.demo import components
-    from hub.demo import DemoContext
+    from hub.demo.runner import DemoContext
     from tests.conftest import ROOT
 
     port = free_port()

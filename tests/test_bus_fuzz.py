@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.bus import contract
+from hub.protocol import contract
 from hub.bus.mosquitto import Mosquitto
 from hub.bus.process import Bus, _Msg
 from tests.bus_support import STORE, Device, make_hub_db, start_bus, wait_until

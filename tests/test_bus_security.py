@@ -12,7 +12,7 @@ import textwrap
 
 import pytest
 
-from hub.bus import contract
+from hub.protocol import contract
 from hub.bus.mosquitto import Mosquitto
 from hub.bus.provision import pbkdf2_sha512_hash, provision, verify_pbkdf2_sha512
 from tests.bus_support import STORE, Device, make_hub_db, start_bus, wait_until

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from ui_support import hub_server, login, phone, shot, ui_browser  # noqa: F401
 
-from hub.bus import commands, contract
+from hub.bus import commands
+from hub.protocol import contract
 from tests.test_ui_a11y import _audit  # the shell's contrast / names / target-size audit
 from hub.bus.process import Bus, _Msg
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from hub import catalog, catalog_csv
+from hub.inventory import catalog, catalog_csv
 from hub.cli import main
 from hub.store import initialise, open_db
 

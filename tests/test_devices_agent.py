@@ -19,7 +19,7 @@ from devices.common.config import AgentConfig, load
 from devices.scanner.agent import ScannerAgent
 from devices.sim.serial_scanner import SerialScannerSim
 from devices_support import SHARED_BROKER, PrivateMosquitto, Watcher, unique_store
-from hub.bus import contract
+from hub.protocol import contract
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

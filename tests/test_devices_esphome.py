@@ -14,7 +14,7 @@ import yaml
 
 from devices.sim.shelf import ShelfSensorSim
 from devices_support import SHARED_BROKER, Watcher, unique_store
-from hub.bus import contract
+from hub.protocol import contract
 
 ROOT = Path(__file__).resolve().parent.parent
 ESPHOME = ROOT / ".venv-esphome" / "bin" / "esphome"

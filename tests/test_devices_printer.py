@@ -20,7 +20,7 @@ from devices.printer.render import render
 from devices.sim.escpos_decode import EscposDecoder, PrinterState, decode
 from devices.sim.printer import PrinterSim
 from devices_support import SHARED_BROKER, Watcher, unique_store
-from hub.bus import contract
+from hub.protocol import contract
 
 VECTORS = json.loads(Path("/work/shared/reference/vectors.json").read_text())["escpos_python_escpos_3_1"]
 

@@ -18,7 +18,7 @@ from devices.sim.pty import EchoDevice
 from devices.sim.scale import ScaleSim
 from devices.sim.serial_scanner import SerialScannerSim
 from devices_support import SHARED_BROKER, Watcher, unique_store
-from hub.bus import contract
+from hub.protocol import contract
 
 VECTORS = json.loads(Path("/work/shared/reference/vectors.json").read_text())
 

@@ -20,7 +20,7 @@ from devices.scanner.serial_reader import LineSplitter
 from devices.scanner.wedge import WedgeDecoder
 from devices.sim.serial_scanner import SerialScannerSim
 from devices_support import SHARED_BROKER, Watcher, unique_store
-from hub.bus import contract
+from hub.protocol import contract
 
 K = 1          # EV_KEY
 SYN = (0, 0, 0)

@@ -14,7 +14,7 @@ from epcpy import get_gs1_key, hex_to_tag_encodable
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub import epc
+from hub.protocol import epc
 from hub.cli import main
 
 SHARED = Path("/work/shared/reference/vectors.json")

@@ -5,10 +5,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub import ledger
-from hub.db import Database
-from hub.errors import Conflict, ValidationError
-from hub.ledger import MovementRequest
+from hub.inventory import ledger
+from hub.kernel.db import Database
+from hub.kernel.errors import Conflict, ValidationError
+from hub.inventory.ledger import MovementRequest
 from tests.conftest import key
 
 
@@ -159,7 +159,7 @@ def test_projection_equals_fold_with_concurrent_writers(hubctx, sample):
 
 
 def test_unit_cannot_change_once_an_item_has_movements(hubctx, sample):
-    from hub import catalog
+    from hub.inventory import catalog
 
     with hubctx.db.write() as c:
         catalog.update_item(c, sample["rice"]["id"], {"unit": "kg"}, actor="t")  # no stock yet: allowed

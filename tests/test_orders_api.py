@@ -8,8 +8,9 @@ from datetime import timedelta
 
 import pytest
 
-from hub import ledger, settings
-from hub.timeutil import iso, utcnow
+from hub.inventory import ledger
+from hub.kernel import settings
+from hub.protocol.timeutil import iso, utcnow
 from tests.orders_support import order_body, receive, store
 
 

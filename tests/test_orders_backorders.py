@@ -8,9 +8,10 @@ import threading
 
 import pytest
 
-from hub import ledger, settings
-from hub.ledger import MovementRequest
-from hub.ledger import new_key as key
+from hub.inventory import ledger
+from hub.kernel import settings
+from hub.inventory.ledger import MovementRequest
+from hub.inventory.ledger import new_key as key
 from tests.orders_support import order_body, receive, store
 
 

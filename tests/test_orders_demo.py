@@ -1,6 +1,6 @@
 """The demo store starts with orders to pick: every channel, one in review, one split with a back-order."""
 
-from hub.demo_data import seed_catalog
+from hub.demo.data import seed_catalog
 from hub.orders.demo import seed_orders
 from hub.store import initialise, open_db
 

@@ -10,8 +10,8 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from hub import ledger
-from hub.ledger import new_key as key
+from hub.inventory import ledger
+from hub.inventory.ledger import new_key as key
 from tests.conftest import PINS, free_port
 from tests.orders_support import order_body, store
 

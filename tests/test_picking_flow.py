@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hub import ledger
-from hub.ledger import new_key as key
+from hub.inventory import ledger
+from hub.inventory.ledger import new_key as key
 from tests.orders_support import order_body, price_label, store
 
 

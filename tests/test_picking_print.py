@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.ledger import new_key as key
+from hub.inventory.ledger import new_key as key
 from tests.bus_support import wait_until
 from tests.orders_support import PrintRig, order_body, store
 

@@ -111,8 +111,8 @@ def test_order_picked_packed_printed_and_collected_on_the_handheld(phone, hub_se
 def test_short_pick_substitute_offline_replay_and_sla_alerts(phone, hub_server, tmp_path):
     from datetime import timedelta
 
-    from hub import ledger
-    from hub.timeutil import iso, utcnow
+    from hub.inventory import ledger
+    from hub.protocol.timeutil import iso, utcnow
 
     ctx = hub_server.app.extensions["storehub"]
     shop = store(ctx, hub_server.sample)

@@ -10,8 +10,9 @@ import pytest
 from devices.common.config import AgentConfig
 from devices.rfid.agent import RfidAgent, VendorMqttSource
 from devices.sim import rfid as simrfid
-from hub import catalog, epc, locations
-from hub.bus import contract
+from hub.inventory import catalog, locations
+from hub.protocol import epc
+from hub.protocol import contract
 from hub.bus.mosquitto import Mosquitto
 from hub.stocktake import rfid, sessions, variance
 from tests.bus_support import STORE, Device, make_hub_db, start_bus, wait_until

@@ -8,8 +8,8 @@ import time
 
 from devices.rfid.agent import Folder
 from devices.sim import rfid as simrfid
-from hub import epc, rfid_formats
-from hub.bus import contract
+from hub.protocol import epc, rfid_formats
+from hub.protocol import contract
 
 
 def test_simulator_sweeps_with_repeats_strays_and_misses():
@@ -62,7 +62,7 @@ def test_agent_folder_keeps_every_read():
 def test_demo_count_tags_the_hubs_shelf_stock(tmp_path):
     """``storehub demo`` opens a guided RFID count; the simulated reader tags what the books say is on four
     bins, so a sweep reads nearly all of it and the review shows the ~2% it never read as losses."""
-    from hub.demo import seed_store
+    from hub.demo.runner import seed_store
     from hub.stocktake import demo, rfid, variance
     from hub.store import open_db
 

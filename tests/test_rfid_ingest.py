@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from hub import epc, ledger
-from hub.ledger import MovementRequest
-from hub.rfid_formats import TagRead
+from hub.protocol import epc
+from hub.inventory import ledger
+from hub.inventory.ledger import MovementRequest
+from hub.protocol.rfid_formats import TagRead
 from hub.stocktake import approval, rfid, sessions, variance
 from tests.conftest import key
 
@@ -169,7 +170,7 @@ def test_reader_busy_and_sweep_location_scope(hubctx, store):
     sid = open_sweep(hubctx, store)
     with hubctx.db.write() as conn:
         other, _ = sessions.create(conn, name="Other", actor="sup", scope={"location_ids": [store["bin1"]["id"]]})
-    from hub.errors import Conflict, Unprocessable
+    from hub.kernel.errors import Conflict, Unprocessable
 
     with pytest.raises(Conflict):
         with hubctx.db.write() as conn:

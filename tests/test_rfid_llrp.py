@@ -18,7 +18,7 @@ from devices.common.config import AgentConfig
 from devices.rfid import llrp_codec
 from devices.rfid.agent import RfidAgent, make_source
 from devices.rfid.llrp import LlrpSource
-from hub.rfid_formats import TagRead
+from hub.protocol.rfid_formats import TagRead
 
 EPC = "3034257BF7194E4000001A85"
 FIRST_US = 1_385_585_041_558_537

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from hub import ledger
-from hub.ledger import MovementRequest
+from hub.inventory import ledger
+from hub.inventory.ledger import MovementRequest
 from tests.conftest import key
 
 P = "/api/v1/stocktake"
@@ -245,7 +245,7 @@ def test_variance_review_recount_approval_posts_once(client, auth, stocked, hubc
 
 
 def test_large_variance_needs_a_manager(client, auth, stocked, hubctx):
-    from hub import settings
+    from hub.kernel import settings
 
     with hubctx.db.write() as conn:
         settings.put(conn, "stocktake_supervisor_limit_minor", 1000)
@@ -316,7 +316,7 @@ def test_supervisor_sees_live_scans(client, auth, stocked, hubctx):
 
 def test_chinese_scale_label_counts_its_weight(client, auth, stocked, hubctx):
     """A CN in-store label (23 + PLU 04131 + price 015.00 CNY): apples at 12.00/kg → 1,250 g counted."""
-    from hub import settings
+    from hub.kernel import settings
 
     with hubctx.db.write() as conn:
         settings.put(conn, "barcode_region", "CN")

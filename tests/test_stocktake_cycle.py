@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
-from hub import catalog, ledger, settings
-from hub.ledger import MovementRequest
+from hub.inventory import catalog, ledger
+from hub.kernel import settings
+from hub.inventory.ledger import MovementRequest
 from hub.stocktake import approval, cycle, reports, scans, sessions
 from tests.conftest import key
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from ui_support import hub_server, login, phone, scan, shot, ui_browser  # noqa: F401
 
-from hub import epc, ledger
-from hub.ledger import MovementRequest
+from hub.protocol import epc
+from hub.inventory import ledger
+from hub.inventory.ledger import MovementRequest
 from hub.stocktake import rfid, sessions
-from hub.rfid_formats import TagRead
+from hub.protocol.rfid_formats import TagRead
 from tests.conftest import key
 
 pytestmark = pytest.mark.browser

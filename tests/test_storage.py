@@ -4,9 +4,9 @@ import sqlite3
 import subprocess
 import sys
 
-from hub import ledger
-from hub.db import Database, migrate, migration_files
-from hub.ledger import MovementRequest
+from hub.inventory import ledger
+from hub.kernel.db import Database, migrate, migration_files
+from hub.inventory.ledger import MovementRequest
 
 
 def test_migrations_from_empty_database(tmp_path):
@@ -59,7 +59,7 @@ def test_backup_and_restore_round_trip(hubctx, sample, tmp_path, data_dir):
     assert (other / "secret.key").read_bytes() == (data_dir / "secret.key").read_bytes()
     assert oct(backup.stat().st_mode & 0o777) == "0o600"
     from hub.app import create_app
-    from hub.config import HubConfig
+    from hub.kernel.config import HubConfig
 
     app2 = create_app(HubConfig(data_dir=other, testing=True))
     r = app2.test_client().post("/api/v1/auth/login", json={"badge": "BADGE-associate"})
@@ -78,7 +78,7 @@ def test_restore_refuses_a_file_that_is_not_a_hub_backup(tmp_path):
 
 
 def test_demo_seed_is_a_believable_store(tmp_path):
-    from hub.demo import seed_store
+    from hub.demo.runner import seed_store
 
     creds = seed_store(tmp_path / "demo", "demo-1")
     db = Database(tmp_path / "demo" / "hub.db")

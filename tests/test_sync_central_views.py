@@ -11,8 +11,9 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from hub import ledger, outbox
-from hub.ledger import MovementRequest
+from hub.inventory import ledger
+from hub.kernel import outbox
+from hub.inventory.ledger import MovementRequest
 from sync.central import office, stores
 from sync.central.app import create_app
 from sync.central.config import CentralConfig

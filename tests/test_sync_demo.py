@@ -7,8 +7,8 @@ import sys
 
 from conftest import free_port
 
-from hub.demo import DemoContext
-from sync import state
+from hub.demo.runner import DemoContext
+from hub.synclink import state
 from sync.demo import OFFICE_USER, components
 
 from sync_support import wait_until
@@ -39,7 +39,7 @@ def test_demo_components_provision_and_sync(tmp_path):
         _cfg, db = reopen(data)
         from sync.worker import status
         wait_until(lambda: status(db)["pending"] == 0 and status(db)["downlink_version"] == 2, 60, 0.3, "demo sync")
-        from hub import settings
+        from hub.kernel import settings
         assert settings.get(db.read(), "receipt_footer").startswith("欢迎光临")
         s = requests.Session()
         page = s.get(ctx.central_url + "/login").text

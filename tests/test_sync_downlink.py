@@ -10,10 +10,11 @@ import time
 import pytest
 from conftest import free_port
 
-from hub import catalog, settings
-from hub.errors import Forbidden
-from sync import downlink as hub_downlink
-from sync import state
+from hub.inventory import catalog
+from hub.kernel import settings
+from hub.kernel.errors import Forbidden
+from hub.synclink import downlink as hub_downlink
+from hub.synclink import state
 from sync.central import downlink, stores
 from sync.central.app import create_app
 from sync.central.config import CentralConfig
@@ -68,7 +69,7 @@ def test_changes_flow_down_and_version_is_reported(env):
     assert (tea["sku"], tea["price_minor"], tea["gtins"]) == ("TEA-100", 1500, ["04006381333931"])
     assert settings.get(conn, "store_name") == "Shanghai Road 1"       # the other store's value did not arrive
     assert settings.get(conn, "promotions")["tea-week"]["percent_off"] == 10
-    from hub import users
+    from hub.auth import users
     row = conn.execute("SELECT * FROM users WHERE username = 'zhou'").fetchone()
     assert row["role"] == "associate" and users.verify_secret("4321", row["pin_hash"])
     assert hub_downlink.version(conn) == head
@@ -137,7 +138,7 @@ def test_a_change_the_hub_cannot_take_is_rejected_not_blocking(env):
 
 
 def test_central_validates_what_it_publishes(env):
-    from hub.errors import ValidationError
+    from hub.kernel.errors import ValidationError
 
     e = env["engine"]
     for kind, payload, key in (("item", {**ITEM, "price_minor": -1}, ""), ("setting", {"value": "x"}, "store_id"),

@@ -9,10 +9,10 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from hub import ledger
-from hub.ledger import MovementRequest
-from hub.timeutil import iso, parse_iso, utcnow
-from sync import state
+from hub.inventory import ledger
+from hub.inventory.ledger import MovementRequest
+from hub.protocol.timeutil import iso, parse_iso, utcnow
+from hub.synclink import state
 from sync.central import ingest, stores
 from sync.central import schema as t
 from sync.central.app import create_app

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from hub.cli import main
-from sync import state
+from hub.synclink import state
 from sync.central import stores
 from sync.central.app import create_app
 from sync.central.config import CentralConfig

@@ -103,7 +103,7 @@ def test_holes_declared_by_the_hub_are_covered(engine):
 
 def test_clock_skew_and_months(engine):
     # the hub clock jumped back a year: order still follows seq; each event lands in its own month partition
-    from hub.timeutil import parse_iso
+    from hub.protocol.timeutil import parse_iso
 
     now = parse_iso("2026-11-30T20:00:00Z")        # the central's clock; a store's may run a few hours ahead
     evs = [ev(1, ts="2026-11-30T23:59:59.000Z"), ev(2, ts="2025-11-01T00:00:00.000Z"), ev(3, ts="2026-12-01T00:00:00Z")]

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from conftest import free_port
 
-from sync import state
+from hub.synclink import state
 from sync.central import stores
 from sync.central.db import make_engine, migrate
 from sync.worker import SyncWorker, WorkerConfig, status

@@ -8,10 +8,11 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from hub import ledger, settings
-from hub.errors import ValidationError
-from hub.ledger import MovementRequest
-from hub.timeutil import parse_iso
+from hub.inventory import ledger
+from hub.kernel import settings
+from hub.kernel.errors import ValidationError
+from hub.inventory.ledger import MovementRequest
+from hub.protocol.timeutil import parse_iso
 from sync.central import ingest, projections, reports, stores
 from sync.central import schema as t
 from sync.central.db import make_engine, migrate

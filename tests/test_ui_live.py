@@ -10,9 +10,9 @@ import pytest
 import requests
 from ui_support import hub_server, login, phone, ui_browser  # noqa: F401
 
-from hub import ledger
-from hub.api import live
-from hub.ledger import MovementRequest
+from hub.inventory import ledger
+from hub.http import live
+from hub.inventory.ledger import MovementRequest
 
 
 def _receive(hub_server, qty, key, item="milk", loc="bin1"):

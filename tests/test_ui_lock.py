@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from ui_support import hub_server, login, phone, scan, shot, ui_browser  # noqa: F401
 
-from hub import settings
+from hub.kernel import settings
 
 pytestmark = pytest.mark.browser
 

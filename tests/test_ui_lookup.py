@@ -16,8 +16,8 @@ def _item_open(page, name="Milk 1L"):
 
 
 def test_scan_anywhere_opens_item_with_price_and_stock(phone, hub_server):
-    from hub import ledger
-    from hub.ledger import MovementRequest
+    from hub.inventory import ledger
+    from hub.inventory.ledger import MovementRequest
 
     s = hub_server.sample
     with hub_server.db.write() as conn:

@@ -27,12 +27,12 @@ from typing import Callable
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from hub.bus import contract
-from hub.ids import new_id
-from hub.timeutil import now_iso
+from hub.protocol import contract
+from hub.protocol.ids import new_id
+from hub.protocol.timeutil import now_iso
 
-from .buffer import DiskBuffer
-from .config import AgentConfig
+from devices.common.buffer import DiskBuffer
+from devices.common.config import AgentConfig
 
 log = logging.getLogger("storehub.agent")
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
-from hub.bus import contract
+from hub.protocol import contract
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ _KEYS = {"store", "device", "broker", "username", "password", "ca_file", "state_
 
 
 def from_provisioned(data: dict) -> dict:
-    """Accept the file ``storehub devices provision`` writes (``hub.bus.contract.device_config``)."""
+    """Accept the file ``storehub devices provision`` writes (``hub.protocol.contract.device_config``)."""
     mqtt = data.get("mqtt") or {}
     out = {k: v for k, v in data.items() if k in _KEYS}
     out.update({"store": data.get("store_id"), "device": data.get("device_id"), "broker": mqtt.get("url"),

@@ -10,12 +10,12 @@ Options:
 
 from __future__ import annotations
 
-from ..common.agent import CommandError, DeviceAgent
-from ..common.config import AgentConfig
-from .connection import PrinterOffline, close_quietly, open_printer, query_status
-from .documents import DocumentError, layout
-from .journal import Journal, doc_hash
-from .render import render
+from devices.common.agent import CommandError, DeviceAgent
+from devices.common.config import AgentConfig
+from devices.printer.connection import PrinterOffline, close_quietly, open_printer, query_status
+from devices.printer.documents import DocumentError, layout
+from devices.printer.journal import Journal, doc_hash
+from devices.printer.render import render
 
 
 class PrinterAgent(DeviceAgent):

@@ -14,7 +14,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from hub.timeutil import now_iso
+from hub.protocol.timeutil import now_iso
 
 
 def doc_hash(doc: dict) -> str:

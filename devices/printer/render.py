@@ -13,7 +13,7 @@ import io
 
 from escpos.printer import Dummy
 
-from .documents import Block
+from devices.printer.documents import Block
 
 FS_KANJI_ON, FS_KANJI_OFF = b"\x1c&", b"\x1c."
 

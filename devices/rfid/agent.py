@@ -26,11 +26,11 @@ import threading
 import time
 from typing import Callable
 
-from hub import rfid_formats
-from hub.rfid_formats import TagRead
+from hub.protocol import rfid_formats
+from hub.protocol.rfid_formats import TagRead
 
-from ..common.agent import CommandError, DeviceAgent
-from ..common.config import AgentConfig
+from devices.common.agent import CommandError, DeviceAgent
+from devices.common.config import AgentConfig
 
 log = logging.getLogger("storehub.agent.rfid")
 
@@ -239,7 +239,7 @@ class ImpinjStreamSource(Source):
 
 def make_source(name: str, opts: dict, cfg: AgentConfig) -> Source:
     if name == "llrp":
-        from .llrp import LlrpSource
+        from devices.rfid.llrp import LlrpSource
 
         if "host" not in opts:
             raise ValueError("llrp needs -o host=<the reader's address>")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..cli import _setup_logging, agent_options, build_config
+from devices.cli import _setup_logging, agent_options, build_config
 
 
 @click.command("rfid")
@@ -19,7 +19,7 @@ def agent_rfid(config_file, store, device, broker, username, password, state_dir
     """Fixed RFID reader → evt/tags. LLRP (-o host=... [-o antennas=1,2]), Zebra/Impinj via their MQTT
     topic (-o topic=...) or the R700 HTTP stream (-o url=...)."""
     _setup_logging(log_level)
-    from .agent import RfidAgent, make_source
+    from devices.rfid.agent import RfidAgent, make_source
 
     cfg = build_config(config_file, store, device, broker, username, password, state_dir, opts)
     try:
@@ -47,7 +47,7 @@ def agent_rfid(config_file, store, device, broker, username, password, state_dir
 def sim_rfid(broker, store, reader, fmt, tags, zones, rate, dwell, duration, hub_data_dir, log_level):
     """A fixed reader sweeping a demo store: thousands of tags, repeats, stray reads from the next zone."""
     _setup_logging(log_level)
-    from ..sim.rfid import demo_store, run, synthetic_gtins, zones_from_hub
+    from devices.sim.rfid import demo_store, run, synthetic_gtins, zones_from_hub
 
     zs = (zones_from_hub(hub_data_dir, tags=tags, zones=zones) if hub_data_dir
           else demo_store(synthetic_gtins(max(1, tags // 10)), zones=zones, tags=tags))

@@ -9,7 +9,7 @@ One connection at a time, owned by one thread:
 3. DELETE_ROSPEC 0 (whatever a previous client left), ADD_ROSPEC (our ROSpec: every antenna asked for, a
    TagReportContentSelector with antenna, peak RSSI, first/last seen and seen count — the default report
    content leaves them out), ENABLE_ROSPEC, START_ROSPEC;
-4. RO_ACCESS_REPORT → tag dicts → :func:`hub.rfid_formats.parse_llrp` → the agent's folder.
+4. RO_ACCESS_REPORT → tag dicts → :func:`hub.protocol.rfid_formats.parse_llrp` → the agent's folder.
 
 A dropped or refused connection, a malformed frame or a failed request is reported as the agent's
 ``error`` and retried forever with exponential back-off (``retry_min_s`` doubling to ``retry_max_s``).
@@ -24,10 +24,10 @@ import socket
 import threading
 import time
 
-from hub import rfid_formats
+from hub.protocol import rfid_formats
 
-from . import llrp_codec as C
-from .agent import Source
+from devices.rfid import llrp_codec as C
+from devices.rfid.agent import Source
 
 log = logging.getLogger("storehub.agent.rfid.llrp")
 

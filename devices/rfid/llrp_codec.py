@@ -12,7 +12,7 @@ whose length the type fixes (no length field, so an unknown TV cannot be skipped
 
 Decoded tag reports are dicts with sllurp's key names (``EPC-96`` or ``EPC`` as lowercase hex bytes,
 ``AntennaID``, ``PeakRSSI``, ``FirstSeenTimestampUTC``/``LastSeenTimestampUTC`` in µs, ``TagSeenCount``), so
-:func:`hub.rfid_formats.parse_llrp` reads them exactly as it reads sllurp's callbacks.
+:func:`hub.protocol.rfid_formats.parse_llrp` reads them exactly as it reads sllurp's callbacks.
 """
 
 from __future__ import annotations

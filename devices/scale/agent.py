@@ -15,10 +15,10 @@ import time
 
 import serial
 
-from ..common.agent import CommandError, DeviceAgent
-from ..common.config import AgentConfig
-from .driver import ScaleDriver, ScaleError, detect
-from .protocols import PROTOCOLS
+from devices.common.agent import CommandError, DeviceAgent
+from devices.common.config import AgentConfig
+from devices.scale.driver import ScaleDriver, ScaleError, detect
+from devices.scale.protocols import PROTOCOLS
 
 DEFAULT_PORTS = ["/dev/serial/by-id/*", "/dev/ttyUSB*", "/dev/ttyACM*"]
 

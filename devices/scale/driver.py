@@ -10,7 +10,7 @@ import time
 
 import serial
 
-from .protocols import PROTOCOLS, Reading, ScaleProtocol, parse_reply
+from devices.scale.protocols import PROTOCOLS, Reading, ScaleProtocol, parse_reply
 
 log = logging.getLogger(__name__)
 

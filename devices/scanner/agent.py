@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import serial
 
-from ..common.agent import DeviceAgent
-from ..common.config import AgentConfig
-from .codes import ScanError, to_scan_event
-from .layouts import LAYOUTS
-from .serial_reader import LineSplitter
-from .wedge import WedgeDecoder, find_devices, iter_codes, open_device
+from devices.common.agent import DeviceAgent
+from devices.common.config import AgentConfig
+from devices.scanner.codes import ScanError, to_scan_event
+from devices.scanner.layouts import LAYOUTS
+from devices.scanner.serial_reader import LineSplitter
+from devices.scanner.wedge import WedgeDecoder, find_devices, iter_codes, open_device
 
 
 class ScannerAgent(DeviceAgent):

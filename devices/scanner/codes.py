@@ -1,6 +1,6 @@
 """From the characters a scanner sent to an ``evt/scan`` payload.
 
-The hub's barcode parser (``hub.barcode.parse``) reads AIM identifiers itself, so ``code`` keeps the AIM
+The hub's barcode parser (``hub.identify.barcode.parse``) reads AIM identifiers itself, so ``code`` keeps the AIM
 prefix exactly as scanned; ``symbology`` repeats the AIM id (ISO/IEC 15424, e.g. ``]E0``) for display.
 FNC1 separators must reach the hub as GS (0x1D): a scanner set to send a printable substitute (``|``, ``^]``…,
 because Ctrl+] is lost by many keyboard stacks) has it turned back into GS here — only in GS1 symbologies

@@ -4,7 +4,7 @@ Used by the wedge-scanner simulator and the tests (it builds the exact ``(type, 
 
 from __future__ import annotations
 
-from . import layouts as L
+from devices.scanner import layouts as L
 
 EV_KEY, EV_SYN, EV_MSC = 1, 0, 4
 

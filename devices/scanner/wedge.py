@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Iterable, Iterator
 
-from . import layouts as L
+from devices.scanner import layouts as L
 
 log = logging.getLogger(__name__)
 

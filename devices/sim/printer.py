@@ -26,9 +26,9 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from hub.timeutil import now_iso
+from hub.protocol.timeutil import now_iso
 
-from .escpos_decode import EscposDecoder, Job, PrinterState
+from devices.sim.escpos_decode import EscposDecoder, Job, PrinterState
 
 log = logging.getLogger(__name__)
 

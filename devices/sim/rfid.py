@@ -22,8 +22,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Iterator
 
-from hub.epc import check_digit, encode_sgtin96
-from hub.rfid_formats import TagRead, aggregate, ms_iso
+from hub.protocol.epc import check_digit, encode_sgtin96
+from hub.protocol.rfid_formats import TagRead, aggregate, ms_iso
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def render(fmt: str, reads: list[TagRead], *, reader: str = "sim-rfid", event_nu
             return [json.dumps(evs, separators=(",", ":")).encode()]
         return [json.dumps(e, separators=(",", ":")).encode() for e in evs]
     if fmt == "storehub":
-        from hub.bus import contract
+        from hub.protocol import contract
 
         agg = aggregate(reads)
         return [contract.encode(contract.make_event("tags", reads=agg[i:i + 2000])) for i in range(0, len(agg), 2000)]
@@ -161,7 +161,7 @@ def run(*, broker: str, store: str, reader: str, fmt: str, zones: list[Zone], ra
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
-    from hub.bus import contract
+    from hub.protocol import contract
     from hub.bus.process import BrokerURL
 
     url = BrokerURL.parse(broker)

@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 
-from .pty import PtyDevice
+from devices.sim.pty import PtyDevice
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from .pty import PtyDevice
+from devices.sim.pty import PtyDevice
 
 
 class SerialScannerSim(PtyDevice):

@@ -25,7 +25,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import contract
+from hub.protocol import contract
 
 OBJECT_ID_RE = re.compile(r"[a-z0-9_]{1,64}")
 

@@ -11,9 +11,9 @@ import json
 import sqlite3
 from typing import Any
 
-from .. import outbox
-from ..ids import new_id
-from ..timeutil import now_iso
+from hub.kernel import outbox
+from hub.protocol.ids import new_id
+from hub.protocol.timeutil import now_iso
 
 KINDS = ("device_offline", "device_silent", "device_error", "paper_out", "low_battery", "low_stock", "empty_shelf")
 SEVERITIES = ("info", "warning", "critical")
@@ -57,7 +57,7 @@ def clear(conn: sqlite3.Connection, kind: str, subject: str, *, now: str | None 
 
 
 def acknowledge(conn: sqlite3.Connection, alert_id: str, *, actor: str) -> dict:
-    from ..errors import NotFound
+    from hub.kernel.errors import NotFound
 
     if conn.execute("SELECT 1 FROM alerts WHERE id = ?", (alert_id,)).fetchone() is None:
         raise NotFound(f"no alert {alert_id}")

@@ -1,6 +1,6 @@
 """The hub's own event handlers: scans, weights, shelf sensors and device health.
 
-Each stores what the device said; domain code may then act on it (``hub.scan``
+Each stores what the device said; domain code may then act on it (``hub.identify.resolve``
 resolves scanned codes when that module is present)."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import logging
 import sqlite3
 import time
 
-from .. import outbox, settings
-from . import registry, shelf
-from .handlers import DeviceEvent, register
+from hub.kernel import outbox, settings
+from hub.bus import registry, shelf
+from hub.bus.handlers import DeviceEvent, register
 
 log = logging.getLogger("storehub.bus")
 
@@ -22,9 +22,9 @@ _OPTS: dict = {"at": 0.0, "value": None}
 
 
 def _scan_module():
-    """``hub.scan`` if present (kept optional: the bus stores scans either way)."""
+    """``hub.identify.resolve`` if present (kept optional: the bus stores scans either way)."""
     try:
-        return importlib.import_module("hub.scan")
+        return importlib.import_module("hub.identify.resolve")
     except ImportError:
         return None
 
@@ -40,7 +40,7 @@ def _parse_options(conn: sqlite3.Connection, mod):
 
 
 def resolve_code(conn: sqlite3.Connection, code: str) -> tuple[str | None, dict | None]:
-    """Resolve a scanned code through ``hub.scan.resolve``; never fails the scan itself."""
+    """Resolve a scanned code through ``hub.identify.resolve.resolve``; never fails the scan itself."""
     mod = _scan_module()
     fn = getattr(mod, "resolve", None) if mod else None
     if fn is None:

@@ -17,7 +17,7 @@ def _data_dir_option(f):
 def _resolve_url(data_dir: Path | None, mqtt_url: str | None) -> str:
     if mqtt_url:
         return mqtt_url
-    from ..config import HubConfig
+    from hub.kernel.config import HubConfig
 
     cfg = HubConfig(data_dir=Path(data_dir).resolve()) if data_dir else HubConfig()
     hub_json = cfg.data_dir / "mqtt" / "hub-mqtt.json"
@@ -38,13 +38,13 @@ def _resolve_url(data_dir: Path | None, mqtt_url: str | None) -> str:
 @click.option("--supervise", is_flag=True, help="Run the bus as a child and restart it if it ever crashes")
 def bus_command(data_dir, mqtt_url, client_id, advertise, api_port, supervise):
     """Run the hub's one device-bus process (MQTT → registry, events, alerts)."""
-    from .process import BusLockError, run
+    from hub.bus.process import BusLockError, run
 
     url = _resolve_url(data_dir, mqtt_url)
     if supervise:
         argv = [a for a in sys.argv[1:] if a != "--supervise"]
         sys.exit(_supervise([sys.executable, "-m", "hub.cli", *argv]))
-    from ..config import HubConfig
+    from hub.kernel.config import HubConfig
 
     d = Path(data_dir).resolve() if data_dir else HubConfig().data_dir
     try:
@@ -101,7 +101,7 @@ def _supervise(argv: list[str]) -> int:
 @click.option("--port", default=1884, show_default=True, type=int)
 def broker_command(host, port):
     """Embedded MQTT broker (amqtt) for the demo and development; production uses Mosquitto."""
-    from .broker import run
+    from hub.bus.broker import run
 
     sys.exit(run(host, port))
 
@@ -128,11 +128,11 @@ def devices_group():
 def provision_command(data_dir, device_id, kind, out, store_id, broker_host, broker_port, tls, ca_file,
                       password_file, acl_file, rotate):
     """Create or update a device's broker account, the ACL file and the device's agent config."""
-    from .. import settings
-    from ..store import open_db
-    from ..timeutil import now_iso
-    from . import registry
-    from .provision import provision
+    from hub.kernel import settings
+    from hub.store import open_db
+    from hub.protocol.timeutil import now_iso
+    from hub.bus import registry
+    from hub.bus.provision import provision
 
     cfg, db = open_db(data_dir)
     store_id = store_id or settings.get(db.read(), "store_id")
@@ -156,7 +156,7 @@ def provision_command(data_dir, device_id, kind, out, store_id, broker_host, bro
 @click.option("--interface", default=None, help="Browse on this interface address only")
 def discover_command(timeout, interface):
     """Find StoreHub hubs and brokers on the LAN (mDNS)."""
-    from .discovery import discover
+    from hub.bus.discovery import discover
 
     for f in discover(timeout, interface=interface):
         click.echo(json.dumps({"service": f.service, "store": f.store_id, "url": f.url, "api": f.api, "tls": f.tls}))
@@ -166,8 +166,8 @@ def discover_command(timeout, interface):
 @_data_dir_option
 def list_command(data_dir):
     """Devices the hub knows, with online state and counters."""
-    from ..store import open_db
-    from . import registry
+    from hub.store import open_db
+    from hub.bus import registry
 
     _cfg, db = open_db(data_dir)
     items, _total = registry.list_devices(db.read(), limit=500)

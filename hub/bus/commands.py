@@ -12,11 +12,11 @@ import json
 import sqlite3
 from typing import Any
 
-from .. import audit
-from ..errors import NotFound, ValidationError
-from ..ids import new_id
-from ..timeutil import now_iso
-from . import contract
+from hub.kernel import audit
+from hub.kernel.errors import NotFound, ValidationError
+from hub.protocol.ids import new_id
+from hub.protocol.timeutil import now_iso
+from hub.protocol import contract
 
 
 def send_command(conn: sqlite3.Connection, device_id: str, action: str, payload: dict[str, Any] | None = None, *,
@@ -71,7 +71,7 @@ def apply_result(conn: sqlite3.Connection, device_id: str, result: dict, now: st
     status = "ok" if result["ok"] else "failed"
     conn.execute("UPDATE device_commands SET status = ?, result_at = ?, error = ?, result = ? WHERE request_id = ?",
                  (status, now, result.get("error"), json.dumps(result, ensure_ascii=False), result["request_id"]))
-    from .. import outbox
+    from hub.kernel import outbox
 
     outbox.record(conn, "device.command_result", {"request_id": result["request_id"], "device_id": device_id,
                                                   "ok": result["ok"], "error": result.get("error")}, ts=now)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def components(ctx) -> list:
-    from hub.demo import Component
+    from hub.demo.runner import Component
 
     return [Component("mqtt-broker (amqtt)", ctx.storehub("broker", "--host", ctx.mqtt_host,
                                                           "--port", str(ctx.mqtt_port)),

@@ -21,7 +21,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .contract import EVENT_TYPES
+from hub.protocol.contract import EVENT_TYPES
 
 log = logging.getLogger("storehub.bus")
 

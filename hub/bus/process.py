@@ -11,7 +11,7 @@
   in ONE ``db.write()`` transaction. If a handler fails, the batch is redone with
   a savepoint per message, so only that message is dead-lettered; a batch the
   database keeps refusing is split and a poison message dead-lettered alone.
-* Every payload is validated against ``hub.bus.contract``; rejects go to the
+* Every payload is validated against ``hub.protocol.contract``; rejects go to the
   dead letters with the reason. Nothing a device sends can stop the bus.
 * A small command thread publishes queued ``cmd/<action>`` requests; another runs
   WAL checkpoints so commits never pay for them.
@@ -38,11 +38,12 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from .. import settings
-from ..timeutil import iso, now_iso, parse_iso
-from . import commands, contract, deadletters, handlers, registry
-from .adapters import Adapters
-from .handlers import DeviceEvent
+from hub.kernel import settings
+from hub.protocol.timeutil import iso, now_iso, parse_iso
+from hub.bus import commands, deadletters, handlers, registry
+from hub.protocol import contract
+from hub.bus.adapters import Adapters
+from hub.bus.handlers import DeviceEvent
 
 log = logging.getLogger("storehub.bus")
 
@@ -536,7 +537,7 @@ def acquire_lock(data_dir: Path):
 def run(data_dir: Path, mqtt_url: str, *, client_id: str | None = None, advertise: str | None = None,
         api_port: int = 8000, api_tls: bool = False) -> int:
     """``storehub bus``: run until SIGTERM/SIGINT."""
-    from ..store import open_db
+    from hub.store import open_db
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg, db = open_db(data_dir)
@@ -552,7 +553,7 @@ def run(data_dir: Path, mqtt_url: str, *, client_id: str | None = None, advertis
     log.info("bus: store %s, broker %s, data %s", bus.store_id, bus.url.redacted(), cfg.data_dir)
     advertiser = None
     if advertise:
-        from .discovery import Advertiser
+        from hub.bus.discovery import Advertiser
 
         try:
             advertiser = Advertiser(store_id=bus.store_id, address=advertise, api_port=api_port,

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from . import contract
+from hub.protocol import contract
 
 PBKDF2_ITERATIONS = 101   # mosquitto_passwd's default for $7$
 SALT_BYTES = 12

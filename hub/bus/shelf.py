@@ -11,12 +11,13 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from .. import audit, catalog, locations, outbox
-from ..errors import NotFound, Unprocessable, ValidationError
-from ..timeutil import now_iso
-from . import alerts
-from .contract import DEVICE_ID_RE
-from .handlers import DeviceEvent
+from hub.kernel import audit, outbox
+from hub.inventory import catalog, locations
+from hub.kernel.errors import NotFound, Unprocessable, ValidationError
+from hub.protocol.timeutil import now_iso
+from hub.bus import alerts
+from hub.protocol.contract import DEVICE_ID_RE
+from hub.bus.handlers import DeviceEvent
 
 
 def units_for(grams: float, unit_weight_g: int, tare_grams: int = 0) -> int:

@@ -12,12 +12,13 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from .. import audit, ledger, outbox
-from ..errors import Conflict
-from ..ids import new_id
-from ..ledger import MovementRequest
-from ..timeutil import now_iso
-from . import model, policy
+from hub.kernel import audit, outbox
+from hub.inventory import ledger
+from hub.kernel.errors import Conflict
+from hub.protocol.ids import new_id
+from hub.inventory.ledger import MovementRequest
+from hub.protocol.timeutil import now_iso
+from hub.orders import model, policy
 
 
 def _ref(conn: sqlite3.Connection, order_id: str) -> str:
@@ -134,7 +135,7 @@ def split_off(conn: sqlite3.Connection, order_id: str, line_qtys: dict[str, int]
     """Move ``line_qtys`` (line id → qty) out of an order into a new child order (split or back-order).
 
     The parent keeps the rest; payment moves with the goods so nobody is charged twice."""
-    from . import intake
+    from hub.orders import intake
 
     parent = model.get_order(conn, order_id)
     by_id = {ln["id"]: ln for ln in parent["lines"]}
@@ -170,6 +171,6 @@ def split_off(conn: sqlite3.Connection, order_id: str, line_qtys: dict[str, int]
 def retry_backorders(conn: sqlite3.Connection, *, actor: str, device: str | None = None) -> list[str]:
     """Hand the stock available now to back-ordered lines, oldest first (see ``backorders.retry``).
     Returns the orders that became allocated."""
-    from . import backorders
+    from hub.orders import backorders
 
     return backorders.retry(conn, actor=actor, device=device)

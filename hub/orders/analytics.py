@@ -6,7 +6,7 @@ import sqlite3
 from collections import defaultdict
 from typing import Any
 
-from ..timeutil import parse_iso
+from hub.protocol.timeutil import parse_iso
 
 
 def picker_stats(conn: sqlite3.Connection, since: str, until: str) -> list[dict[str, Any]]:

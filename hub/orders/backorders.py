@@ -1,6 +1,6 @@
 """Back-orders are served automatically when stock arrives.
 
-``hub.ledger`` calls ``on_stock_in`` inside the very transaction that records a
+``hub.inventory.ledger`` calls ``on_stock_in`` inside the very transaction that records a
 movement adding stock on hand (receive, return, transfer in, adjust or count up).
 The arrived quantity — never more, and never more than the item's available stock
 in the whole store, so stock merely moved from a location whose pieces are
@@ -26,8 +26,9 @@ import sqlite3
 from contextlib import contextmanager
 from typing import Any, Iterator
 
-from .. import audit, ledger, outbox
-from . import allocation, model
+from hub.kernel import audit, outbox
+from hub.inventory import ledger
+from hub.orders import allocation, model
 
 log = logging.getLogger("storehub.orders")
 

@@ -22,9 +22,9 @@ def orders_cli() -> None:
 @click.option("--actor", default="system:import", show_default=True)
 def import_cmd(file: Path, data_dir: Path | None, fmt: str | None, actor: str) -> None:
     """Import orders; prints a JSON report (created, duplicates, errors). Exit 1 if any order was refused."""
-    from ..errors import StoreHubError
-    from ..store import open_db
-    from . import importer
+    from hub.kernel.errors import StoreHubError
+    from hub.store import open_db
+    from hub.orders import importer
 
     fmt = fmt or file.suffix.lower().lstrip(".")
     if fmt not in ("csv", "json"):

@@ -1,7 +1,7 @@
 """Demo orders for ``storehub demo``: a dozen orders from every channel waiting to be picked, one in the
 review queue and one back-ordered, so the picking, packing and orders screens have work on first start.
 
-Registered in ``hub.demo.DEMO_MODULES``; ``components`` seeds (once, idempotent by external id) and starts
+Registered in ``hub.demo.runner.DEMO_MODULES``; ``components`` seeds (once, idempotent by external id) and starts
 no process of its own."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ NAMES = ("王芳", "李强", "张伟", "刘洋", "陈静", "杨敏", "Emily Chen
 
 
 def seed_orders(db, *, n: int = 12, seed: int = 2026) -> dict:
-    from . import importer
+    from hub.orders import importer
 
     conn = db.read()
     if conn.execute("SELECT COUNT(*) FROM orders").fetchone()[0]:
@@ -54,7 +54,7 @@ def seed_orders(db, *, n: int = 12, seed: int = 2026) -> dict:
 
 
 def components(ctx) -> list:
-    from ..store import open_db
+    from hub.store import open_db
 
     _cfg, db = open_db(ctx.data_dir)
     try:

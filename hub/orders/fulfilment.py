@@ -7,12 +7,13 @@ import sqlite3
 from contextlib import nullcontext
 from typing import Any
 
-from .. import audit, ledger, outbox
-from ..errors import Conflict, Unprocessable, ValidationError
-from ..ids import new_id
-from ..ledger import MovementRequest
-from ..timeutil import now_iso
-from . import allocation, backorders, model, picking, scanning
+from hub.kernel import audit, outbox
+from hub.inventory import ledger
+from hub.kernel.errors import Conflict, Unprocessable, ValidationError
+from hub.protocol.ids import new_id
+from hub.inventory.ledger import MovementRequest
+from hub.protocol.timeutil import now_iso
+from hub.orders import allocation, backorders, model, picking, scanning
 
 DISPOSITIONS = ("restock", "writeoff")
 

@@ -19,8 +19,8 @@ import json
 import sqlite3
 from typing import Any
 
-from ..errors import Conflict, StoreHubError, ValidationError
-from . import intake
+from hub.kernel.errors import Conflict, StoreHubError, ValidationError
+from hub.orders import intake
 
 CSV_ORDER_FIELDS = ("customer_name", "customer_phone", "customer_email", "fulfilment", "address_line1",
                     "address_city", "address_postcode", "pickup_at", "paid_minor", "notes")

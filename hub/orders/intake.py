@@ -6,11 +6,12 @@ import json
 import sqlite3
 from typing import Any
 
-from .. import audit, catalog, outbox, settings
-from ..errors import Conflict, ValidationError
-from ..ids import new_id
-from ..timeutil import iso, now_iso, parse_iso
-from . import model, policy, review
+from hub.kernel import audit, outbox, settings
+from hub.inventory import catalog
+from hub.kernel.errors import Conflict, ValidationError
+from hub.protocol.ids import new_id
+from hub.protocol.timeutil import iso, now_iso, parse_iso
+from hub.orders import model, policy, review
 
 
 def _item_for(conn: sqlite3.Connection, line: dict[str, Any]) -> dict[str, Any] | None:
@@ -191,7 +192,7 @@ def create_order(conn: sqlite3.Connection, data: dict[str, Any], *, actor: str, 
                        "lines": len(order["lines"]), "total_minor": order["total_minor"]})
     reasons = review.run(conn, order_id)
     if not reasons and (policy.get(conn, "orders.auto_allocate") if auto_allocate is None else auto_allocate):
-        from . import allocation
+        from hub.orders import allocation
 
         allocation.allocate(conn, order_id, actor=actor, device=device)
     return model.get_order(conn, order_id)

@@ -6,9 +6,9 @@ import json
 import sqlite3
 from typing import Any
 
-from .. import audit, outbox
-from ..errors import Conflict, NotFound
-from ..timeutil import now_iso
+from hub.kernel import audit, outbox
+from hub.kernel.errors import Conflict, NotFound
+from hub.protocol.timeutil import now_iso
 
 CHANNELS = ("web", "app", "phone", "in_store")
 FULFILMENTS = ("pickup", "delivery", "transfer")

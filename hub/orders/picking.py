@@ -15,12 +15,14 @@ import json
 import sqlite3
 from typing import Any
 
-from .. import audit, catalog, ledger, outbox, users
-from ..errors import Conflict, NotFound, Unprocessable, ValidationError
-from ..ids import new_id
-from ..ledger import MovementRequest
-from ..timeutil import now_iso
-from . import allocation, intake, model, policy, scanning
+from hub.kernel import audit, outbox
+from hub.inventory import catalog, ledger
+from hub.auth import users
+from hub.kernel.errors import Conflict, NotFound, Unprocessable, ValidationError
+from hub.protocol.ids import new_id
+from hub.inventory.ledger import MovementRequest
+from hub.protocol.timeutil import now_iso
+from hub.orders import allocation, intake, model, policy, scanning
 
 RESOLUTIONS = ("substitute", "partial", "backorder")
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from .. import settings
+from hub.kernel import settings
 
 DEFAULTS: dict[str, Any] = {
     # Automatic review rules; an order breaking any of them waits in the manual review queue.

@@ -9,12 +9,12 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from .. import outbox, settings
-from ..bus import commands
-from ..errors import Unprocessable
-from ..ids import new_id
-from ..timeutil import now_iso
-from . import model, policy
+from hub.kernel import outbox, settings
+from hub.bus import commands
+from hub.kernel.errors import Unprocessable
+from hub.protocol.ids import new_id
+from hub.protocol.timeutil import now_iso
+from hub.orders import model, policy
 
 DOCUMENTS = ("pack_label", "receipt")
 

@@ -7,9 +7,9 @@ import sqlite3
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..errors import Conflict
-from ..timeutil import parse_iso, utcnow
-from . import model, policy
+from hub.kernel.errors import Conflict
+from hub.protocol.timeutil import parse_iso, utcnow
+from hub.orders import model, policy
 
 
 def evaluate(order: dict[str, Any], rules: dict[str, Any], now: datetime | None = None) -> list[str]:
@@ -58,8 +58,8 @@ def run(conn: sqlite3.Connection, order_id: str) -> list[str]:
 def decide(conn: sqlite3.Connection, order_id: str, *, approve: bool, note: str, actor: str,
            device: str | None = None) -> dict[str, Any]:
     """A supervisor's decision on an order in the review queue. Approval allocates; rejection cancels."""
-    from . import allocation, fulfilment
-    from .. import audit, outbox
+    from hub.orders import allocation, fulfilment
+    from hub.kernel import audit, outbox
 
     order = model.get_order(conn, order_id, with_lines=False)
     if order["review_status"] != "pending":

@@ -1,7 +1,7 @@
 """What a scan means for picking and packing: an item (with a weight or count
 from a variable-measure label), a location label or an order code.
 
-Codes are read and looked up by ``hub.scan.resolve`` with the store's settings. Unreadable codes are refused with 422 and a code."""
+Codes are read and looked up by ``hub.identify.resolve.resolve`` with the store's settings. Unreadable codes are refused with 422 and a code."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from .. import scan, settings
-from ..errors import NotFound, Unprocessable, ValidationError
+from hub.identify import resolve as scan
+from hub.kernel import settings
+from hub.kernel.errors import NotFound, Unprocessable, ValidationError
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class Scan:
 
 
 def read(conn: sqlite3.Connection, code: str) -> Scan:
-    """Resolve a scan through ``hub.scan.resolve``; unreadable or unknown codes become 422 with a code."""
+    """Resolve a scan through ``hub.identify.resolve.resolve``; unreadable or unknown codes become 422 with a code."""
     if not isinstance(code, str) or not code.strip():
         raise Unprocessable("nothing was scanned", code="empty_scan")
     try:

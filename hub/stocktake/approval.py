@@ -18,12 +18,14 @@ import json
 import sqlite3
 from typing import Any
 
-from .. import audit, ledger, outbox, settings, users
-from ..errors import Conflict, Forbidden, NotFound, Unprocessable, ValidationError
-from ..ledger import MovementRequest
-from ..timeutil import now_iso
-from . import sessions
-from .variance import report
+from hub.kernel import audit, outbox, settings
+from hub.inventory import ledger
+from hub.auth import users
+from hub.kernel.errors import Conflict, Forbidden, NotFound, Unprocessable, ValidationError
+from hub.inventory.ledger import MovementRequest
+from hub.protocol.timeutil import now_iso
+from hub.stocktake import sessions
+from hub.stocktake.variance import report
 
 DEFAULT_SUPERVISOR_LIMIT_MINOR = 100_000
 

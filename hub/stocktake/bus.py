@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 import sqlite3
 
-from ..bus.handlers import DeviceEvent, Reject, register
-from ..rfid_formats import parse_storehub
-from .rfid import TagIngest
+from hub.bus.handlers import DeviceEvent, Reject, register
+from hub.protocol.rfid_formats import parse_storehub
+from hub.stocktake.rfid import TagIngest
 
 log = logging.getLogger("storehub.stocktake")
 

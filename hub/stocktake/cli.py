@@ -18,7 +18,7 @@ def epc_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (fixed shape for other tools)")
 def epc_decode(hex_epc: str, as_json: bool) -> None:
     """Decode an EPC (SGTIN-96, SGTIN-198, SSCC-96, GIAI-96) given as hex."""
-    from ..epc import EpcError, decode
+    from hub.protocol.epc import EpcError, decode
 
     try:
         e = decode(hex_epc)
@@ -39,7 +39,7 @@ def stocktake_group() -> None:
 
 
 def _db(data_dir):
-    from ..store import open_db
+    from hub.store import open_db
 
     return open_db(data_dir)[1]
 
@@ -50,8 +50,8 @@ def _db(data_dir):
 @click.option("--basis", type=click.Choice(["value", "velocity"]), default="value", show_default=True)
 def classify_cmd(data_dir, days, basis):
     """ABC-classify items (A: first 80% of value, B: next 15%, C: the rest)."""
-    from ..errors import StoreHubError
-    from . import cycle
+    from hub.kernel.errors import StoreHubError
+    from hub.stocktake import cycle
 
     db = _db(data_dir)
     try:
@@ -70,7 +70,7 @@ def classify_cmd(data_dir, days, basis):
 @click.option("--horizon-days", default=7, show_default=True, help="Create tasks falling due within this many days")
 def schedule_cmd(data_dir, horizon_days):
     """Create cycle-count tasks for items falling due (run daily)."""
-    from . import cycle
+    from hub.stocktake import cycle
 
     db = _db(data_dir)
     try:

@@ -19,10 +19,10 @@ import sqlite3
 from datetime import date, timedelta
 from typing import Any
 
-from .. import audit, settings
-from ..errors import ValidationError
-from ..ids import new_id
-from ..timeutil import now_iso, utcnow
+from hub.kernel import audit, settings
+from hub.kernel.errors import ValidationError
+from hub.protocol.ids import new_id
+from hub.protocol.timeutil import now_iso, utcnow
 
 DEFAULT_INTERVALS = {"A": 30, "B": 91, "C": 365}
 CUTS = (0.80, 0.95)
@@ -141,7 +141,7 @@ def session_from_tasks(conn: sqlite3.Connection, *, task_ids: list[str] | None =
                        name: str | None = None, mode: str = "blind", actor: str, device: str | None = None,
                        idempotency_key: str | None = None) -> tuple[dict, bool]:
     """Open a cycle count whose scope is the items of the chosen open tasks."""
-    from . import sessions
+    from hub.stocktake import sessions
 
     if idempotency_key:
         row = conn.execute("SELECT id FROM count_sessions WHERE create_key = ?", (idempotency_key,)).fetchone()

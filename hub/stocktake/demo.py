@@ -1,6 +1,6 @@
 """``storehub demo``: an open RFID count with a simulated fixed reader sweeping four bins.
 
-Registered in ``hub.demo.DEMO_MODULES``. Seeding is idempotent (a session created with a fixed key); the
+Registered in ``hub.demo.runner.DEMO_MODULES``. Seeding is idempotent (a session created with a fixed key); the
 reader tags what the books say is on those bins, minus the ~2% the simulator never reads (shrink), so the
 review screen shows a realistic variance."""
 
@@ -10,8 +10,8 @@ READER = "sim-rfid-1"
 
 
 def seed(data_dir) -> list[str]:
-    from ..store import open_db
-    from . import rfid, sessions
+    from hub.store import open_db
+    from hub.stocktake import rfid, sessions
 
     _cfg, db = open_db(data_dir)
     try:
@@ -37,7 +37,7 @@ def seed(data_dir) -> list[str]:
 
 
 def components(ctx) -> list:
-    from ..demo import Component
+    from hub.demo.runner import Component
 
     if not seed(ctx.data_dir):
         return []

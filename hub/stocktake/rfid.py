@@ -26,15 +26,16 @@ import threading
 import time
 from typing import Any, Iterable
 
-from .. import audit, locations, outbox
-from ..epc import EpcError
-from ..epc import decode as decode_epc
-from ..errors import Conflict, NotFound, Unprocessable
-from ..ids import new_id
-from ..rfid_formats import TagRead, ms_iso
-from ..timeutil import now_iso
-from . import sessions
-from .expected import ensure_lines
+from hub.kernel import audit, outbox
+from hub.inventory import locations
+from hub.protocol.epc import EpcError
+from hub.protocol.epc import decode as decode_epc
+from hub.kernel.errors import Conflict, NotFound, Unprocessable
+from hub.protocol.ids import new_id
+from hub.protocol.rfid_formats import TagRead, ms_iso
+from hub.protocol.timeutil import now_iso
+from hub.stocktake import sessions
+from hub.stocktake.expected import ensure_lines
 
 NON_ITEM_FILTER_KIND = {2: "case", 3: "case", 4: "case", 5: "case", 6: "pallet", 7: "case"}
 
@@ -433,7 +434,7 @@ def compare_sessions(conn: sqlite3.Connection, earlier: str, later: str) -> dict
 
 def record_heartbeats(conn: sqlite3.Connection, reader: str, count: int) -> None:
     """Reader heartbeats (Zebra management events) mark the reader alive in the device registry."""
-    from ..bus import registry
+    from hub.bus import registry
 
     if count <= 0:
         return

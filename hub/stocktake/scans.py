@@ -11,14 +11,16 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from .. import barcode, catalog, locations, outbox, scan, settings
-from ..epc import EpcError
-from ..epc import decode as decode_epc
-from ..errors import Conflict, Unprocessable, ValidationError
-from ..ids import new_id
-from ..timeutil import now_iso
-from . import sessions
-from .expected import ensure_line
+from hub.identify import barcode, resolve as scan
+from hub.inventory import catalog, locations
+from hub.kernel import outbox, settings
+from hub.protocol.epc import EpcError
+from hub.protocol.epc import decode as decode_epc
+from hub.kernel.errors import Conflict, Unprocessable, ValidationError
+from hub.protocol.ids import new_id
+from hub.protocol.timeutil import now_iso
+from hub.stocktake import sessions
+from hub.stocktake.expected import ensure_line
 
 MAX_QTY_EACH = 100_000
 MAX_QTY_GRAMS = 10_000_000
@@ -27,7 +29,7 @@ MAX_QTY_GRAMS = 10_000_000
 def resolve_code(conn: sqlite3.Connection, code: str) -> dict[str, Any]:
     """What a scanned code means for counting: a location, or an item with the quantity it stands for.
 
-    Codes are resolved by :func:`hub.scan.resolve` (the store's barcode rules: GTINs, GS1 element strings,
+    Codes are resolved by :func:`hub.identify.resolve.resolve` (the store's barcode rules: GTINs, GS1 element strings,
     variable-measure labels, ``SHL-`` labels). An exact SKU and an item EPC in hex (an RFID sled in wedge
     mode) are accepted too."""
     text = (code or "").strip()
@@ -143,7 +145,7 @@ def record_scan(conn: sqlite3.Connection, session_id: str, *, counter: str, clie
             out = {"duplicate": False, "kind": "location", "location": loc, "warnings": warnings,
                    "totals": counter_totals(conn, session_id, counter)}
             if s["mode"] == "guided":
-                from .expected import guided_expected
+                from hub.stocktake.expected import guided_expected
                 out["expected_here"] = guided_expected(conn, session_id, loc["id"])
             return out
         item = res["item"]

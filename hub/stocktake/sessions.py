@@ -16,10 +16,11 @@ import json
 import sqlite3
 from typing import Any
 
-from .. import audit, catalog, locations, outbox
-from ..errors import Conflict, NotFound, Unprocessable, ValidationError
-from ..ids import new_id
-from ..timeutil import now_iso
+from hub.kernel import audit, outbox
+from hub.inventory import catalog, locations
+from hub.kernel.errors import Conflict, NotFound, Unprocessable, ValidationError
+from hub.protocol.ids import new_id
+from hub.protocol.timeutil import now_iso
 
 KINDS = ("full", "cycle")
 MODES = ("blind", "guided")
@@ -200,7 +201,7 @@ def close(conn: sqlite3.Connection, session_id: str, *, actor: str, device: str 
     if s["status"] == "review":
         return get(conn, session_id)
     require_status(s, "open")
-    from .expected import snapshot_uncounted
+    from hub.stocktake.expected import snapshot_uncounted
 
     added = snapshot_uncounted(conn, session_id)
     ts = now_iso()

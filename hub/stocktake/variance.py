@@ -23,8 +23,8 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from . import sessions
-from .expected import moved_since
+from hub.stocktake import sessions
+from hub.stocktake.expected import moved_since
 
 
 def line_cost(item_unit: str, qty: int, cost_minor: int) -> int:

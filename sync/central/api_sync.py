@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from ..protocol import STORE_HEADER, ProtocolError, decode, validate_batch
-from . import downlink, ingest, projections, stores
+from sync.protocol import STORE_HEADER, ProtocolError, decode, validate_batch
+from sync.central import downlink, ingest, projections, stores
 
 bp = Blueprint("central_sync", __name__, url_prefix="/sync/v1")
 

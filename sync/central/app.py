@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from flask import Flask, jsonify
 from sqlalchemy.engine import Engine
 
-from .config import CentralConfig
-from .db import make_engine, migrate
+from sync.central.config import CentralConfig
+from sync.central.db import make_engine, migrate
 
 
 @dataclass
@@ -28,7 +28,7 @@ def create_app(config: CentralConfig | None = None, *, engine: Engine | None = N
                       MAX_CONTENT_LENGTH=64 * 1024 * 1024, TESTING=config.testing)
     app.extensions["central"] = CentralContext(config, engine)
 
-    from . import api_sync, read_api, views
+    from sync.central import api_sync, read_api, views
     app.register_blueprint(api_sync.bp)
     app.register_blueprint(read_api.bp)
     app.register_blueprint(views.bp)

@@ -41,7 +41,7 @@ class CentralConfig:
             self.db_url = os.environ.get("STOREHUB_CENTRAL_DB") or f"sqlite:///{self.data_dir / 'central.db'}"
 
     def event_bounds(self):
-        from .ingest import EventBounds
+        from sync.central.ingest import EventBounds
 
         return EventBounds(earliest=self.earliest_event_date, max_future_hours=self.max_event_future_hours)
 

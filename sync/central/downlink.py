@@ -21,14 +21,14 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import Engine
 
-from hub import catalog
-from hub import settings as hub_settings
-from hub.errors import ValidationError
-from hub.ids import new_id
-from hub.timeutil import now_iso, parse_iso
-from hub.users import LANGUAGES, ROLES, hash_secret, validate_password, validate_pin
+from hub.inventory import catalog
+from hub.kernel import settings as hub_settings
+from hub.kernel.errors import ValidationError
+from hub.protocol.ids import new_id
+from hub.protocol.timeutil import now_iso, parse_iso
+from hub.auth.users import LANGUAGES, ROLES, hash_secret, validate_password, validate_pin
 
-from . import schema as t
+from sync.central import schema as t
 
 KINDS = ("item", "setting", "user", "promotion", "policy")
 DEFAULT_POLICY = {"item_fields": ["price_minor", "safety_stock", "reorder_point"],

@@ -35,12 +35,12 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Engine
 
-from hub.timeutil import iso, parse_iso, utcnow
+from hub.protocol.timeutil import iso, parse_iso, utcnow
 
-from ..protocol import ProtocolError
-from . import projections
-from . import schema as t
-from .db import ensure_partitions
+from sync.protocol import ProtocolError
+from sync.central import projections
+from sync.central import schema as t
+from sync.central.db import ensure_partitions
 
 
 class UnknownStore(Exception):

@@ -12,12 +12,12 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from hub.errors import Conflict, ValidationError
-from hub.ids import new_id
-from hub.timeutil import iso, now_iso, parse_iso, utcnow
-from hub.users import hash_secret, validate_password, verify_secret
+from hub.kernel.errors import Conflict, ValidationError
+from hub.protocol.ids import new_id
+from hub.protocol.timeutil import iso, now_iso, parse_iso, utcnow
+from hub.auth.users import hash_secret, validate_password, verify_secret
 
-from . import schema as t
+from sync.central import schema as t
 
 ROLES = ("viewer", "admin")
 
@@ -47,9 +47,9 @@ class Locked(Exception):
 def check_password(engine: Engine, username: str, password: str) -> dict[str, Any] | None:
     """The user for a right password, None for a wrong one; raises ``Locked`` while locked out.
 
-    The same back-off as hub staff logins (``hub.users._lock_seconds``): a few free attempts, then an
+    The same back-off as hub staff logins (``hub.auth.users._lock_seconds``): a few free attempts, then an
     exponentially growing lock, reset by a successful login."""
-    from hub.users import _lock_seconds
+    from hub.auth.users import _lock_seconds
 
     with engine.connect() as conn:
         r = conn.execute(select(t.office_users).where(t.office_users.c.username == username)).mappings().first()

@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import func
 from sqlalchemy.engine import Connection
 
-from hub.timeutil import parse_iso
+from hub.protocol.timeutil import parse_iso
 
-from . import schema as t
+from sync.central import schema as t
 
 DEVICE_OFFLINE = {"offline", "disconnected", "lost", "down"}
 ALERT_CLEAR_WORDS = ("clear", "resolve", "ack", "close")

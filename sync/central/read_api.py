@@ -25,10 +25,10 @@ from typing import Any, Callable
 from flask import Blueprint, current_app, g, jsonify, request, session
 from sqlalchemy import select
 
-from hub.errors import StoreHubError
+from hub.kernel.errors import StoreHubError
 
-from . import downlink, office, reports
-from . import schema as t
+from sync.central import downlink, office, reports
+from sync.central import schema as t
 
 bp = Blueprint("central_api", __name__, url_prefix="/api/v1")
 

@@ -16,11 +16,11 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Engine
 
-from hub.timeutil import parse_iso, utcnow
+from hub.protocol.timeutil import parse_iso, utcnow
 
-from . import schema as t
-from .projections import local_day, zone
-from .transfers import Level, suggest
+from sync.central import schema as t
+from sync.central.projections import local_day, zone
+from sync.central.transfers import Level, suggest
 
 LATE_S = 5 * 60          # no contact for 5 minutes: late
 OFFLINE_S = 30 * 60      # 30 minutes: offline

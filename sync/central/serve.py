@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from hub.serve import GunicornApp
 
-from .config import CentralConfig
+from sync.central.config import CentralConfig
 
 
 def run(config: CentralConfig, host: str, port: int, workers: int = 2, threads: int = 8,
         certfile: str | None = None, keyfile: str | None = None) -> None:
-    from .app import create_app
+    from sync.central.app import create_app
 
     create_app(config)            # migrate once before the workers start
     GunicornApp(lambda: create_app(config), {

@@ -10,10 +10,10 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from hub.timeutil import now_iso
+from hub.protocol.timeutil import now_iso
 
-from ..protocol import new_store_secret, secret_digest, secret_matches
-from . import schema as t
+from sync.protocol import new_store_secret, secret_digest, secret_matches
+from sync.central import schema as t
 
 STORE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 

@@ -15,8 +15,8 @@ from urllib.parse import urlencode
 
 from flask import (Blueprint, Response, abort, current_app, redirect, render_template, request, session, url_for)
 
-from . import office, reports
-from .charts import bar_chart, line_chart
+from sync.central import office, reports
+from sync.central.charts import bar_chart, line_chart
 
 bp = Blueprint("central_views", __name__)
 

@@ -1,0 +1,165 @@
+"""``storehub demo``: a believable store on this machine with no manual steps.
+
+It initialises a data directory, seeds the catalog, locations, stock and demo
+staff (printing their PINs), then starts every demo component as a child
+process — the embedded MQTT broker, the hub's bus, simulated devices, the
+central aggregator and the hub's sync worker — and finally serves the hub under
+gunicorn. Ctrl-C stops everything.
+
+Each area registers its own processes: a module listed in ``DEMO_MODULES``
+exposes ``components(ctx: DemoContext) -> list[Component]``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEMO_MODULES: list[str] = ["hub.bus.demo", "devices.demo", "hub.orders.demo", "sync.demo", "hub.stocktake.demo"]
+
+DEMO_USERS = [
+    # username, role, display name, PIN, password
+    ("wang", "associate", "王芳 Wang Fang", "1234", None),
+    ("li", "associate", "李强 Li Qiang", "2345", None),
+    ("zhao", "supervisor", "赵敏 Zhao Min", "3456", None),
+    ("chen", "manager", "陈静 Chen Jing", "4567", "manager-demo-2026"),
+    ("admin", "admin", "Admin", None, "admin-demo-2026"),
+]
+
+
+@dataclass
+class DemoContext:
+    data_dir: Path
+    store_id: str
+    hub_port: int
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 1883
+    central_port: int = 8100
+    python: str = sys.executable
+
+    @property
+    def mqtt_url(self) -> str:
+        return f"mqtt://{self.mqtt_host}:{self.mqtt_port}"
+
+    @property
+    def hub_url(self) -> str:
+        return f"http://127.0.0.1:{self.hub_port}"
+
+    @property
+    def central_url(self) -> str:
+        return f"http://127.0.0.1:{self.central_port}"
+
+    def storehub(self, *args: str) -> list[str]:
+        """argv to run a storehub subcommand with this interpreter."""
+        return [self.python, "-m", "hub.cli", *args]
+
+
+@dataclass
+class Component:
+    name: str
+    argv: list[str]
+    wait_port: int | None = None      # wait until this loopback port accepts connections
+    env: dict[str, str] = field(default_factory=dict)
+    url: str | None = None            # printed for people
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if not port_free(port):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def seed_store(data_dir: Path, store_id: str) -> list[tuple[str, str, str]]:
+    """Create the demo data once; returns (username, role, credential) lines to print."""
+    from hub.auth import users
+    from hub.demo.data import seed_catalog
+    from hub.store import initialise, open_db
+
+    cfg, db = open_db(data_dir)
+    initialise(db, store_id=store_id, store_name="StoreHub 演示超市 Demo Supermarket", currency="CNY",
+               language="zh-CN", region="CN")
+    conn = db.read()
+    if conn.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 0:
+        seed_catalog(db)
+    creds = []
+    with db.write() as c:
+        for username, role, name, pin, password in DEMO_USERS:
+            if not c.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
+                users.create(c, username=username, role=role, display_name=name, pin=pin, password=password,
+                             badge=f"DEMO-{username.upper()}", language="zh-CN" if role != "admin" else "en",
+                             secret_key=cfg.secret_key(), actor="system:demo")
+            creds.append((username, role, " / ".join(
+                x for x in (f"PIN {pin}" if pin else "", f"password {password}" if password else "") if x)))
+    db.close()
+    return creds
+
+
+def run_demo(data_dir: Path, store_id: str, hub_port: int, mqtt_port: int, central_port: int) -> int:
+    ctx = DemoContext(data_dir=data_dir, store_id=store_id, hub_port=hub_port, mqtt_port=mqtt_port,
+                      central_port=central_port)
+    creds = seed_store(data_dir, store_id)
+    procs: list[tuple[Component, subprocess.Popen]] = []
+    components: list[Component] = []
+    for modname in DEMO_MODULES:
+        components += importlib.import_module(modname).components(ctx)
+    components.append(Component(
+        "hub", ctx.storehub("serve", "--data-dir", str(data_dir), "--host", "0.0.0.0", "--port", str(hub_port),
+                            "--mqtt", ctx.mqtt_url),
+        wait_port=hub_port, url=ctx.hub_url))
+
+    def stop_all(*_):
+        for comp, p in reversed(procs):
+            if p.poll() is None:
+                p.terminate()
+        for comp, p in reversed(procs):
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+    signal.signal(signal.SIGTERM, lambda *a: (stop_all(), sys.exit(0)))
+    try:
+        for comp in components:
+            env = {**os.environ, "STOREHUB_DATA_DIR": str(data_dir), **comp.env}
+            p = subprocess.Popen(comp.argv, env=env)
+            procs.append((comp, p))
+            if comp.wait_port and not wait_for_port(comp.wait_port):
+                print(f"demo: {comp.name} did not open port {comp.wait_port}", file=sys.stderr)
+                stop_all()
+                return 1
+            print(f"demo: started {comp.name}" + (f" at {comp.url}" if comp.url else ""), flush=True)
+        print("\n=== StoreHub demo store is running ===")
+        print(f"Handheld app / hub API:  {ctx.hub_url}/   (API docs: {ctx.hub_url}/api/v1/openapi.json)")
+        for comp in components:
+            if comp.url and comp.name != "hub":
+                print(f"{comp.name:24} {comp.url}")
+        print("Demo staff (badge code DEMO-<NAME> also logs in):")
+        for username, role, cred in creds:
+            print(f"  {username:8} {role:11} {cred}")
+        print("Ctrl-C stops everything.\n", flush=True)
+        while True:
+            for comp, p in procs:
+                rc = p.poll()
+                if rc is not None:
+                    print(f"demo: {comp.name} exited with {rc}; stopping", file=sys.stderr)
+                    stop_all()
+                    return rc or 1
+            time.sleep(1)
+    except KeyboardInterrupt:
+        stop_all()
+        return 0

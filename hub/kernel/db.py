@@ -1,0 +1,200 @@
+"""The hub's storage: one SQLite file in WAL mode.
+
+One write path: every change happens inside ``Database.write()``, which opens a
+``BEGIN IMMEDIATE`` transaction on this thread's connection (so writers queue on
+SQLite's lock instead of failing half-way) and commits or rolls back as a whole.
+Domain functions take the open connection and never commit themselves, so a
+movement, its projection update, its outbox row and its audit entry land together
+or not at all.
+
+Migrations are numbered SQL files in ``hub/migrations`` (``NNNN_name.sql``),
+applied forward-only in order and recorded in ``schema_migrations``.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from hub.protocol.timeutil import now_iso
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+_MIGRATION_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+
+def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, str, Path]]:
+    found = []
+    for p in sorted(directory.iterdir()):
+        m = _MIGRATION_RE.match(p.name)
+        if m:
+            found.append((int(m.group(1)), m.group(2), p))
+    versions = [v for v, _, _ in found]
+    if len(versions) != len(set(versions)):
+        raise RuntimeError(f"duplicate migration numbers in {directory}")
+    return found
+
+
+def _configure(conn: sqlite3.Connection, synchronous: str) -> None:
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=10000")
+    conn.execute("PRAGMA temp_store=MEMORY")
+
+
+def connect(path: str | Path, *, synchronous: str = "NORMAL") -> sqlite3.Connection:
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10.0)
+    conn.row_factory = sqlite3.Row
+    _configure(conn, synchronous)
+    return conn
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    row = conn.execute(
+        "SELECT name FROM sqlite_master WHERE type='table' AND name='schema_migrations'"
+    ).fetchone()
+    if not row:
+        return 0
+    v = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0]
+    return int(v or 0)
+
+
+def migrate(conn: sqlite3.Connection, *, target: int | None = None, directory: Path = MIGRATIONS_DIR) -> list[int]:
+    """Apply pending migrations up to ``target`` (default: all). Returns applied versions."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    have = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
+    applied = []
+    for version, name, path in migration_files(directory):
+        if version in have or (target is not None and version > target):
+            continue
+        sql = path.read_text(encoding="utf-8")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _split_sql(sql):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?,?,?)",
+                (version, name, now_iso()),
+            )
+            conn.execute("COMMIT")
+        except Exception:
+            conn.execute("ROLLBACK")
+            raise
+        applied.append(version)
+    return applied
+
+
+def _split_sql(sql: str) -> list[str]:
+    """Split a migration into statements (``sqlite3.complete_statement`` keeps
+    trigger bodies with inner semicolons whole)."""
+    statements, buf = [], ""
+    for line in sql.splitlines(keepends=True):
+        if not buf and line.strip().startswith("--"):
+            continue
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                statements.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        raise RuntimeError(f"incomplete SQL statement in migration: {buf[:80]!r}")
+    return statements
+
+
+class Database:
+    """A hub database file with one connection per thread."""
+
+    def __init__(self, path: str | Path, *, synchronous: str = "NORMAL"):
+        self.path = Path(path)
+        self.synchronous = synchronous
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        c = getattr(self._local, "conn", None)
+        if c is None:
+            c = connect(self.path, synchronous=self.synchronous)
+            self._local.conn = c
+            with self._all_lock:
+                self._all.append(c)
+        return c
+
+    def migrate(self, target: int | None = None) -> list[int]:
+        return migrate(self.conn, target=target)
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """The one write path: an IMMEDIATE transaction committed as a whole.
+
+        Nested use joins the outer transaction."""
+        c = self.conn
+        depth = getattr(self._local, "depth", 0)
+        if depth:
+            self._local.depth = depth + 1
+            try:
+                yield c
+            finally:
+                self._local.depth = depth
+            return
+        c.execute("BEGIN IMMEDIATE")
+        self._local.depth = 1
+        try:
+            yield c
+        except BaseException:
+            self._local.depth = 0
+            c.execute("ROLLBACK")
+            raise
+        self._local.depth = 0
+        c.execute("COMMIT")
+
+    def read(self) -> sqlite3.Connection:
+        return self.conn
+
+    def backup_to(self, dest: str | Path) -> None:
+        """Online backup through SQLite's backup API (consistent while writers run)."""
+        target = sqlite3.connect(str(dest))
+        try:
+            self.conn.backup(target)
+        finally:
+            target.close()
+
+    def close(self) -> None:
+        with self._all_lock:
+            for c in self._all:
+                try:
+                    c.close()
+                except Exception:
+                    pass
+            self._all.clear()
+        self._local = threading.local()
+
+
+def restore_from(src: str | Path, dest: str | Path) -> None:
+    """Replace the database at ``dest`` with the backup ``src`` (SQLite backup API).
+
+    The source is checked (integrity, schema table) before anything is touched."""
+    source = sqlite3.connect(f"file:{src}?mode=ro", uri=True)
+    try:
+        ok = source.execute("PRAGMA integrity_check").fetchone()[0]
+        if ok != "ok":
+            raise ValueError(f"backup {src} failed integrity check: {ok}")
+        if not source.execute(
+            "SELECT 1 FROM sqlite_master WHERE name='schema_migrations'"
+        ).fetchone():
+            raise ValueError(f"{src} is not a StoreHub database")
+        target = sqlite3.connect(str(dest), timeout=30)
+        try:
+            source.backup(target)
+        finally:
+            target.close()
+    finally:
+        source.close()
