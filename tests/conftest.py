@@ -1,4 +1,7 @@
-"""Shared fixtures: a hub on a temporary data directory, users of each role, API helpers."""
+"""Shared fixtures: a hub on a temporary data directory, users of each role, a sample store, browser pages.
+
+Each test folder (``tests/<domain>/``) has its own ``conftest.py`` for its own fixtures; plain helpers live in
+``tests/support/``. Test modules never import fixtures from each other."""
 
 from __future__ import annotations
 
@@ -14,7 +17,10 @@ import pytest
 
 from hub.app import create_app
 from hub.kernel.config import HubConfig
-from hub.inventory.ledger import new_key
+from tests.support.common import PASSWORDS, PINS, login
+
+# Browser fixtures (hub_server, ui_browser, phone) for every folder's UI tests.
+pytest_plugins = ["tests.support.ui"]
 
 
 # ---------------------------------------------------------------- leaving the test process
@@ -35,17 +41,6 @@ def pytest_unconfigure(config):
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(int(_SESSION[-1].exitstatus))
-
-
-ROOT = Path(__file__).resolve().parent.parent
-PINS = {"associate": "1111", "supervisor": "2222"}
-PASSWORDS = {"manager": "manager-pass-123", "admin": "admin-pass-1234"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -83,13 +78,6 @@ def client(app):
     return app.test_client()
 
 
-def login(client, role: str) -> str:
-    body = {"user": role, "pin": PINS[role]} if role in PINS else {"user": role, "password": PASSWORDS[role]}
-    r = client.post("/api/v1/auth/login", json=body)
-    assert r.status_code == 200, r.get_json()
-    return r.get_json()["token"]
-
-
 @pytest.fixture
 def auth(client):
     """auth('manager') -> headers with a bearer token for that role."""
@@ -124,7 +112,3 @@ def sample(hubctx):
                                             "gtins": ["2302148000002"]}, actor="test")
     return {"bin1": bin1, "bin2": bin2, "aisle": aisle, "area": area, "store": store,
             "milk": milk, "rice": rice, "apples": apples}
-
-
-def key() -> str:
-    return new_key()

@@ -1,0 +1,1 @@
+"""Plain helpers shared by the test folders (no fixtures: those live in conftest.py files)."""
