@@ -153,15 +153,3 @@ def delete_binding(device_id):
     with db().write() as conn:
         shelf.unbind(conn, device_id, actor=actor(), device=device())
     return {"device_id": device_id, "bound": False}
-
-
-def _live_kinds() -> None:
-    """Alerts and shelf levels reach the handheld's Devices screen live (device.* is streamed already)."""
-    try:
-        from hub.http.live import publish_kinds
-    except ImportError:  # pragma: no cover - the live stream is optional
-        return
-    publish_kinds("alert.", "shelf.")
-
-
-_live_kinds()

@@ -13,12 +13,8 @@ from hub.kernel.errors import Forbidden, NotFound, ValidationError
 from hub.stocktake import approval, cycle, expected, reports, rfid, scans, sessions, variance
 from hub.http.context import actor, db, device
 from hub.http.framework import PAGINATION_QUERY, endpoint, page
-from hub.http.live import publish_kinds
 
 bp = Blueprint("stocktake", __name__)
-# count facts (scans, undos, RFID flushes, recounts, session changes) feed the supervisor's live view
-publish_kinds("count.")
-
 _ID = {"type": "string", "minLength": 1, "maxLength": 64}
 _KEY = {"type": "string", "minLength": 8, "maxLength": 200}
 _READER = {"type": "string", "pattern": "^[a-z0-9-]{1,64}$"}
