@@ -69,9 +69,9 @@ def main() -> None:
 
     data = Path(tempfile.mkdtemp(prefix="storehub-bench-api-"))
     seed_store(data, "bench-store")
-    from hub.kernel.db import Database
+    from hub.store import database
 
-    db = Database(data / "hub.db")
+    db = database(data / "hub.db")
     gtins = [r[0] for r in db.read().execute("SELECT gtin FROM item_gtins")]
     ids = [r[0] for r in db.read().execute("SELECT id FROM items")]
     db.close()

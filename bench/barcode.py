@@ -29,6 +29,7 @@ from hub.identify import resolve as scan
 from hub.kernel import settings
 from hub.identify.barcode import ParseOptions, parse  # noqa: E402
 from hub.kernel.db import Database  # noqa: E402
+from hub.store import database  # noqa: E402
 
 N_ITEMS = 50_000
 
@@ -66,7 +67,7 @@ def main() -> None:
                                                  "https://id.gs1.org/01/09506000134352/10/ABC?17=270630"))
 
     with tempfile.TemporaryDirectory() as d:
-        db = Database(Path(d) / "hub.db")
+        db = database(Path(d) / "hub.db")
         db.migrate()
         text = csv_text(N_ITEMS)
         t0 = time.perf_counter()
@@ -96,7 +97,7 @@ def main() -> None:
             t = time.perf_counter()
             r = scan.resolve(conn, c, settings=settings.get_all(conn))
             lat.append((time.perf_counter() - t) * 1000)
-            assert r["kind"] == "item"
+            assert r.kind == "item"
         lat.sort()
         out["resolve_p50_ms"] = round(lat[len(lat) // 2], 3)
         out["resolve_p99_ms"] = round(lat[int(len(lat) * 0.99)], 3)

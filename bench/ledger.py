@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hub.inventory import catalog, ledger, locations  # noqa: E402
-from hub.kernel.db import Database  # noqa: E402
+from hub.store import database  # noqa: E402
 from hub.inventory.ledger import MovementRequest  # noqa: E402
 from hub.store import initialise  # noqa: E402
 
@@ -34,7 +34,7 @@ N_BINS = 200
 
 
 def setup(path: Path, synchronous: str = "NORMAL"):
-    db = Database(path, synchronous=synchronous)
+    db = database(path, synchronous=synchronous)
     db.migrate()
     initialise(db, store_id="bench")
     with db.write() as c:

@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from hub.inventory import catalog, ledger, locations  # noqa: E402
 from hub.kernel.db import Database  # noqa: E402
+from hub.store import database  # noqa: E402
 from hub.inventory.ledger import MovementRequest, new_key  # noqa: E402
 from hub.orders import allocation, intake, picking  # noqa: E402
 from hub.store import initialise  # noqa: E402
@@ -71,7 +72,7 @@ def seed(db: Database, rng: random.Random) -> list[dict]:
 def main() -> dict:
     rng = random.Random(6)
     tmp = Path(tempfile.mkdtemp(prefix="bench-picking-"))
-    db = Database(tmp / "hub.db")
+    db = database(tmp / "hub.db")
     db.migrate()
     items = seed(db, rng)
 

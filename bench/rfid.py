@@ -32,6 +32,7 @@ from devices.sim.rfid import SweepSimulator, Zone, render  # noqa: E402
 from hub.inventory import catalog, ledger, locations  # noqa: E402
 from hub.protocol import epc, rfid_formats
 from hub.kernel.db import Database  # noqa: E402
+from hub.store import database  # noqa: E402
 from hub.inventory.ledger import MovementRequest  # noqa: E402
 from hub.stocktake import rfid, sessions, variance  # noqa: E402
 from hub.store import initialise  # noqa: E402
@@ -301,7 +302,7 @@ def main() -> None:
     t_all = time.perf_counter()
     out: dict = {}
     with tempfile.TemporaryDirectory() as d:
-        db = Database(Path(d) / "hub.db")
+        db = database(Path(d) / "hub.db")
         db.migrate()
         t0 = time.perf_counter()
         st = build_store(db)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 def _port(preferred: int) -> int:
-    from hub.demo.runner import port_free
+    from hub.demo.context import port_free
 
     if port_free(preferred):
         return preferred
@@ -56,7 +56,7 @@ def bind_shelves(data_dir) -> list[str]:
 
 
 def components(ctx) -> list:
-    from hub.demo.runner import Component
+    from hub.demo.context import Component
     from hub.demo.data import gtin13
 
     for line in bind_shelves(ctx.data_dir):

@@ -10,9 +10,12 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
 from hub.kernel.config import HubConfig
-from hub.kernel.db import Database
 from hub.kernel.errors import StoreHubError
 from hub.kernel.events import EventHub
+from hub import domains
+from hub.domain import load
+from hub.http.framework import API_PREFIX, check_all_declared
+from hub.store import database
 
 log = logging.getLogger(__name__)
 UI_DIR = Path(__file__).resolve().parent.parent / "handheld_ui"
@@ -32,16 +35,13 @@ class HubContext:
     def __init__(self, config: HubConfig):
         self.config = config
         config.ensure_dirs()
-        self.db = Database(config.db_path)
+        self.db = database(config.db_path)
         self.db.migrate()
         self.secret_key = config.secret_key()
         self.events = EventHub(self.db)
 
 
 def create_app(config: HubConfig | None = None) -> Flask:
-    from hub.api import BLUEPRINTS
-    from hub.http.framework import API_PREFIX, check_all_declared
-
     config = config or HubConfig()
     app = Flask(__name__, static_folder=None)
     app.config["TESTING"] = config.testing
@@ -53,9 +53,10 @@ def create_app(config: HubConfig | None = None) -> Flask:
     app.secret_key = ctx.secret_key
     app.session_interface = NoFlaskSession()
 
-    for bp in BLUEPRINTS:
-        app.register_blueprint(bp, url_prefix=API_PREFIX)
+    for ref in domains.route_refs():
+        app.register_blueprint(load(ref), url_prefix=API_PREFIX)
     check_all_declared(app)
+    screens = _screens()
 
     @app.errorhandler(StoreHubError)
     def _domain_error(exc: StoreHubError):
@@ -83,6 +84,13 @@ def create_app(config: HubConfig | None = None) -> Flask:
     def _index():
         return send_from_directory(UI_DIR, "index.html")
 
+    @app.get("/screens.json")
+    def _screens_json():
+        """The handheld's screens in domain order (the app imports each; its service worker caches them)."""
+        resp = jsonify({"screens": screens})
+        resp.headers["Cache-Control"] = "no-cache"
+        return resp
+
     @app.get("/<path:name>")
     def _ui_file(name: str):
         if name.startswith("api/"):
@@ -93,6 +101,15 @@ def create_app(config: HubConfig | None = None) -> Flask:
         return resp
 
     return app
+
+
+def _screens() -> list[str]:
+    """Every screen the domains declare; each must be a module in handheld_ui/screens/ (checked at start)."""
+    names = domains.screens()
+    missing = [n for n in names if not (UI_DIR / "screens" / f"{n}.js").is_file()]
+    if missing:
+        raise RuntimeError(f"declared handheld screens without a module in {UI_DIR / 'screens'}: {missing}")
+    return names
 
 
 def hub_context(app: Flask) -> HubContext:

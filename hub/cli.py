@@ -9,7 +9,13 @@ from pathlib import Path
 
 import click
 
-from hub import __version__
+from hub import __version__, domains
+from hub.domain import load
+from hub.kernel.config import HubConfig
+from hub.kernel.errors import ValidationError
+from hub.store import backup as backup_hub
+from hub.store import initialise, open_db
+from hub.store import restore as restore_hub
 
 
 def _data_dir_option(f):
@@ -17,7 +23,24 @@ def _data_dir_option(f):
                         default=None, help="Hub data directory (default: $STOREHUB_DATA_DIR or ./storehub-data)")(f)
 
 
-@click.group()
+class StoreHubCLI(click.Group):
+    """The root command: its own commands, each domain's declared commands and the system commands, imported
+    only when run (an agent host runs ``storehub agent`` without the hub's web stack)."""
+
+    def _lazy(self) -> dict[str, str]:
+        return {**domains.commands(), **SYSTEM_COMMANDS}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._lazy()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        cmd = super().get_command(ctx, cmd_name)
+        if cmd is None and cmd_name in self._lazy():
+            cmd = load(self._lazy()[cmd_name])
+        return cmd
+
+
+@click.group(cls=StoreHubCLI)
 @click.version_option(__version__, prog_name="storehub")
 def main() -> None:
     """StoreHub: the store hub, its devices and the central aggregator."""
@@ -33,9 +56,6 @@ def main() -> None:
 @click.option("--timezone", default=None, help="The store's IANA timezone, e.g. Asia/Shanghai (its business day)")
 def init(data_dir, store_id, store_name, currency, language, region, timezone):
     """Create (or update) a hub data directory."""
-    from hub.kernel.errors import ValidationError
-    from hub.store import initialise, open_db
-
     cfg, db = open_db(data_dir)
     try:
         s = initialise(db, store_id=store_id, store_name=store_name, currency=currency, language=language,
@@ -54,9 +74,7 @@ def init(data_dir, store_id, store_name, currency, language, region, timezone):
 @click.option("--mqtt", "mqtt_url", default=None, envvar="STOREHUB_MQTT_URL", help="Broker URL, e.g. mqtt://127.0.0.1:1883")
 def serve(data_dir, host, port, workers, mqtt_url):
     """Serve the hub API and handheld app with gunicorn."""
-    from hub.serve import run
-    from hub.store import open_db
-
+    from hub.serve import run  # gunicorn: imported only by the command that serves
     cfg, _db = open_db(data_dir)
     run(cfg.data_dir, host, port, workers, mqtt_url)
 
@@ -66,8 +84,6 @@ def serve(data_dir, host, port, workers, mqtt_url):
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def backup(data_dir, file):
     """Online backup of the hub database and its secret key to FILE (SQLite backup API; file mode 0600)."""
-    from hub.store import backup as backup_hub, open_db
-
     cfg, db = open_db(data_dir)
     try:
         backup_hub(cfg, db, file)
@@ -81,9 +97,6 @@ def backup(data_dir, file):
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def restore(data_dir, file):
     """Replace the hub database with the backup FILE (stop the hub first)."""
-    from hub.kernel.config import HubConfig
-    from hub.store import open_db, restore as restore_hub
-
     cfg = HubConfig(data_dir=Path(data_dir).resolve()) if data_dir else HubConfig()
     try:
         had_key = restore_hub(cfg, file)
@@ -105,79 +118,35 @@ def restore(data_dir, file):
 @click.option("--central-port", default=8100, show_default=True, type=int)
 def demo(data_dir, store_id, hub_port, mqtt_port, central_port):
     """Run the demo store: hub, simulated devices, broker and central, seeded with a supermarket."""
-    from hub.demo.runner import run_demo
+    from hub.demo.runner import run_demo  # starts processes: imported only by the demo command
 
     sys.exit(run_demo(data_dir.resolve(), store_id, hub_port, mqtt_port, central_port))
 
 
-@main.group()
-def users():
-    """Staff accounts."""
+# Commands of the parts of StoreHub that are not hub domains: device agents and simulators (``devices``), the
+# hub's sync worker and the central aggregator (``sync``). The storehub command fronts everything.
+SYSTEM_COMMANDS: dict[str, str] = {
+    "agent": "devices.cli:agent",
+    "sim": "devices.cli:sim",
+    "central": "sync.cli:central",
+    "sync": "sync.cli:sync",
+}
 
 
-@users.command("add")
-@_data_dir_option
-@click.argument("name")
-@click.option("--role", type=click.Choice(["associate", "supervisor", "manager", "admin"]), required=True)
-@click.option("--pin", default=None)
-@click.option("--password", default=None)
-@click.option("--badge", default=None, help="Badge code printed on the staff card")
-@click.option("--display-name", default=None)
-@click.option("--language", type=click.Choice(["en", "zh-CN"]), default="en")
-def users_add(data_dir, name, role, pin, password, badge, display_name, language):
-    """Add a user with a PIN (floor staff) and/or a password (managers, admins)."""
-    from hub.auth import users as users_mod
-    from hub.kernel.errors import StoreHubError
-    from hub.store import open_db
+@main.command("domains")
+@click.option("--json", "as_json", is_flag=True, help="Print the declarations as JSON")
+def domains_cmd(as_json):
+    """The hub's domains, in order, and what each declares."""
+    described = domains.describe()
+    if as_json:
+        click.echo(json.dumps(described, ensure_ascii=False, indent=2))
+        return
+    for d in described:
+        click.echo(f"{d['name']:10} {d['summary']}")
+        for key in ("routes", "commands", "handlers", "stock_in", "facts", "settings", "screens"):
+            if d[key]:
+                click.echo(f"{'':10} {key}: {', '.join(d[key])}")
 
-    cfg, db = open_db(data_dir)
-    try:
-        with db.write() as conn:
-            u = users_mod.create(conn, username=name, role=role, pin=pin, password=password, badge=badge,
-                                 display_name=display_name, language=language, secret_key=cfg.secret_key())
-    except StoreHubError as exc:
-        click.echo(json.dumps(exc.to_dict()), err=True)
-        sys.exit(1)
-    click.echo(f"added {u['username']} ({u['role']}) id={u['id']}")
-
-
-@users.command("list")
-@_data_dir_option
-def users_list(data_dir):
-    from hub.auth import users as users_mod
-    from hub.store import open_db
-
-    _cfg, db = open_db(data_dir)
-    for u in users_mod.list_all(db.read()):
-        click.echo(f"{u['username']:20} {u['role']:11} {u['display_name']}")
-
-
-def _register_optional_commands() -> None:
-    """Commands that live with their own domain modules."""
-    import importlib
-
-    for modname, attr in COMMAND_MODULES:
-        mod = importlib.import_module(modname)
-        main.add_command(getattr(mod, attr))
-
-
-# (module, click command) pairs; each domain adds its own line.
-COMMAND_MODULES: list[tuple[str, str]] = [
-    ("hub.stocktake.cli", "epc_group"),
-    ("hub.stocktake.cli", "stocktake_group"),
-    ("hub.identify.cli", "barcode_group"),
-    ("hub.identify.cli", "catalog_group"),
-    ("devices.cli", "agent"),
-    ("devices.cli", "sim"),
-    ("sync.cli", "central"),
-    ("sync.cli", "sync"),
-    ("hub.orders.cli", "orders_cli"),
-    ("hub.bus.cli", "bus_command"),
-    ("hub.bus.cli", "broker_command"),
-    ("hub.bus.cli", "devices_group"),
-]
-
-_register_optional_commands()
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,4 +1,5 @@
-"""Opening and initialising a hub data directory (shared by the CLI, server and bus)."""
+"""Opening and initialising a hub data directory (shared by the CLI, server and bus): the database with every
+declared domain's migrations, the store's identity, backup and restore."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import sqlite3
 from pathlib import Path
 
+from hub import domains
 from hub.inventory import locations
 from hub.kernel import settings
 from hub.kernel.config import HubConfig
@@ -16,10 +18,15 @@ from hub.kernel.db import Database, restore_from
 BACKUP_KEY_TABLE = "storehub_backup_secret"
 
 
+def database(path: Path | str, *, synchronous: str = "NORMAL") -> Database:
+    """The hub database at ``path`` with every declared domain's migrations (not yet applied)."""
+    return Database(path, synchronous=synchronous, migrations=domains.migration_dirs())
+
+
 def open_db(data_dir: Path | str | None = None) -> tuple[HubConfig, Database]:
     cfg = HubConfig(data_dir=Path(data_dir).resolve()) if data_dir else HubConfig()
     cfg.ensure_dirs()
-    db = Database(cfg.db_path)
+    db = database(cfg.db_path)
     db.migrate()
     return cfg, db
 

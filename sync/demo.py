@@ -7,7 +7,7 @@ secret by hand), a head-office login, and a welcome promotion on the downlink.""
 
 from __future__ import annotations
 
-from hub.demo.runner import Component, DemoContext
+from hub.demo.context import Component, DemoContext
 
 OFFICE_USER = ("office", "office-demo-2026")
 

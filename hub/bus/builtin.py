@@ -12,8 +12,8 @@ import sqlite3
 import time
 
 from hub.kernel import outbox, settings
-from hub.bus import registry, shelf
-from hub.bus.handlers import DeviceEvent, register
+from hub.bus import registry
+from hub.bus.handlers import DeviceEvent
 
 log = logging.getLogger("storehub.bus")
 
@@ -89,12 +89,6 @@ def on_weight(conn: sqlite3.Connection, ev: DeviceEvent) -> None:
 def on_state(conn: sqlite3.Connection, ev: DeviceEvent) -> None:
     registry.apply_health(conn, ev.device_id, {k: ev.payload[k] for k in ("battery_pct", "paper", "error")
                                                if k in ev.payload}, ev.received_at)
-
-
-register("scan", on_scan)
-register("weight", on_weight)
-register("shelf", shelf.on_shelf)
-register("state", on_state)
 
 
 def latest_weight(conn: sqlite3.Connection, device_id: str) -> dict | None:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from hub.demo.context import Component, DemoContext
 
-def components(ctx) -> list:
-    from hub.demo.runner import Component
 
+def components(ctx: DemoContext) -> list[Component]:
     return [Component("mqtt-broker (amqtt)", ctx.storehub("broker", "--host", ctx.mqtt_host,
                                                           "--port", str(ctx.mqtt_port)),
                       wait_port=ctx.mqtt_port, url=f"{ctx.mqtt_url} (embedded, demo only)")]

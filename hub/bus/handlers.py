@@ -2,12 +2,9 @@
 
 The bus validates an event against the contract, records its id (so it is
 applied once), and then calls every handler registered for its type inside the
-same write transaction. A domain plugs in with::
-
-    from hub.bus.handlers import register
-    register("tags", my_tags_handler)        # handler(conn, event: DeviceEvent) -> None
-
-and adds its module to ``HANDLER_MODULES`` so the bus process imports it at start.
+same write transaction. A domain plugs in by declaring ``handlers=(("tags", "hub.stocktake.bus:on_tags"),)`` in its
+``Domain`` record (``handler(conn, event: DeviceEvent) -> None``); the table is built from ``hub.domains``.
+``register``/``unregister`` add a handler at run time (tests use them to inject a failing handler).
 A handler that finds an event semantically unacceptable raises ``Reject(reason)``:
 that event's changes are rolled back and it goes to the dead letters instead.
 Handlers take the connection and never commit.
@@ -15,12 +12,12 @@ Handlers take the connection and never commit.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sqlite3
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from hub import domains
 from hub.protocol.contract import EVENT_TYPES
 
 log = logging.getLogger("storehub.bus")
@@ -49,9 +46,7 @@ class Reject(Exception):
 Handler = Callable[[sqlite3.Connection, DeviceEvent], None]
 
 _HANDLERS: dict[str, list[Handler]] = {t: [] for t in EVENT_TYPES}
-
-# Modules imported by the bus process at start; each registers its handlers at import time.
-HANDLER_MODULES: list[str] = ["hub.bus.builtin", "hub.stocktake.bus"]
+_LOADED: list[bool] = []
 
 
 def register(event_type: str, handler: Handler) -> Handler:
@@ -71,18 +66,17 @@ def handlers_for(event_type: str) -> list[Handler]:
     return list(_HANDLERS.get(event_type, ()))
 
 
-def load_modules(modules: list[str] | None = None) -> list[str]:
-    """Import the handler modules; a module that fails to import is logged, not fatal."""
-    loaded = []
-    for name in modules if modules is not None else HANDLER_MODULES:
-        try:
-            importlib.import_module(name)
-            loaded.append(name)
-        except Exception:
-            log.exception("bus: handler module %s failed to import", name)
-    return loaded
+def load_declared() -> list[str]:
+    """Put every domain's declared handlers in the table (once); returns "type: module.function" lines."""
+    if not _LOADED:
+        for event_type, fns in domains.handlers().items():
+            for fn in fns:
+                register(event_type, fn)
+        _LOADED.append(True)
+    return [f"{t}: {h.__module__}.{h.__name__}" for t, hs in _HANDLERS.items() for h in hs]
 
 
 def dispatch(conn: sqlite3.Connection, event: DeviceEvent) -> None:
+    load_declared()
     for h in _HANDLERS.get(event.type, ()):
         h(conn, event)

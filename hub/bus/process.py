@@ -465,8 +465,8 @@ class Bus:
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> "Bus":
-        loaded = handlers.load_modules()
-        log.info("bus: handler modules %s", loaded)
+        loaded = handlers.load_declared()
+        log.info("bus: device event handlers %s", loaded)
         self._connect()
         for target in (self._writer, self._commander, self._checkpointer):
             t = threading.Thread(target=target, name=f"bus-{target.__name__.strip('_')}", daemon=True)

@@ -6,23 +6,26 @@ process — the embedded MQTT broker, the hub's bus, simulated devices, the
 central aggregator and the hub's sync worker — and finally serves the hub under
 gunicorn. Ctrl-C stops everything.
 
-Each area registers its own processes: a module listed in ``DEMO_MODULES``
-exposes ``components(ctx: DemoContext) -> list[Component]``.
+Each domain declares its demo (``Domain.demo = "module:components"``, ``components(ctx: DemoContext) ->
+list[Component]``); the demo starts them in domain order, then the parts of StoreHub that are not hub domains:
+the device simulators (after the broker the bus domain starts) and the central with the hub's sync worker.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-DEMO_MODULES: list[str] = ["hub.bus.demo", "devices.demo", "hub.orders.demo", "sync.demo", "hub.stocktake.demo"]
+from hub import domains
+from hub.demo.context import Component, DemoContext, wait_for_port
+from hub.domain import load
+
+# The whole-store demo also runs what is not a hub domain: simulated devices and the central.
+SYSTEM_DEMOS: tuple[str, ...] = ("devices.demo:components", "sync.demo:components")
 
 DEMO_USERS = [
     # username, role, display name, PIN, password
@@ -32,56 +35,6 @@ DEMO_USERS = [
     ("chen", "manager", "陈静 Chen Jing", "4567", "manager-demo-2026"),
     ("admin", "admin", "Admin", None, "admin-demo-2026"),
 ]
-
-
-@dataclass
-class DemoContext:
-    data_dir: Path
-    store_id: str
-    hub_port: int
-    mqtt_host: str = "127.0.0.1"
-    mqtt_port: int = 1883
-    central_port: int = 8100
-    python: str = sys.executable
-
-    @property
-    def mqtt_url(self) -> str:
-        return f"mqtt://{self.mqtt_host}:{self.mqtt_port}"
-
-    @property
-    def hub_url(self) -> str:
-        return f"http://127.0.0.1:{self.hub_port}"
-
-    @property
-    def central_url(self) -> str:
-        return f"http://127.0.0.1:{self.central_port}"
-
-    def storehub(self, *args: str) -> list[str]:
-        """argv to run a storehub subcommand with this interpreter."""
-        return [self.python, "-m", "hub.cli", *args]
-
-
-@dataclass
-class Component:
-    name: str
-    argv: list[str]
-    wait_port: int | None = None      # wait until this loopback port accepts connections
-    env: dict[str, str] = field(default_factory=dict)
-    url: str | None = None            # printed for people
-
-
-def port_free(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) != 0
-
-
-def wait_for_port(port: int, timeout: float = 30.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if not port_free(port):
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def seed_store(data_dir: Path, store_id: str) -> list[tuple[str, str, str]]:
@@ -115,8 +68,8 @@ def run_demo(data_dir: Path, store_id: str, hub_port: int, mqtt_port: int, centr
     creds = seed_store(data_dir, store_id)
     procs: list[tuple[Component, subprocess.Popen]] = []
     components: list[Component] = []
-    for modname in DEMO_MODULES:
-        components += importlib.import_module(modname).components(ctx)
+    for ref in (*domains.demo_refs(), *SYSTEM_DEMOS):
+        components += load(ref)(ctx)
     components.append(Component(
         "hub", ctx.storehub("serve", "--data-dir", str(data_dir), "--host", "0.0.0.0", "--port", str(hub_port),
                             "--mqtt", ctx.mqtt_url),

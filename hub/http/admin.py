@@ -42,3 +42,9 @@ def list_audit(query):
 @endpoint(bp, "GET", "/settings", summary="Store settings", role="associate")
 def get_settings():
     return settings.get_all(db().read())
+
+
+@endpoint(bp, "GET", "/settings/schema", summary="Every store setting: default, JSON Schema, title, description",
+          role="associate")
+def get_settings_schema():
+    return settings.schema_document()

@@ -3,8 +3,8 @@
 The stream follows the outbox (``hub.kernel.events.EventHub``): every event carries the outbox sequence as its SSE
 ``id``, so a browser's automatic reconnect (``Last-Event-ID``) resumes exactly where it stopped, across
 gunicorn workers and hub restarts. The stream only reads (autocommit SELECTs, no transaction is held open), so
-it never blocks writers. Only kinds an associate may see are sent (``LIVE_PREFIXES``): audit entries and user
-records stay out. Comments (``: hb``) keep proxies and the client's liveness check happy; a stream ends after
+it never blocks writers. Only fact kinds declared ``live=True`` by their domain are sent (associates see the
+stream): audit entries, user records and personal data stay out. Comments (``: hb``) keep proxies and the client's liveness check happy; a stream ends after
 ``MAX_STREAM_S`` so worker threads are recycled, and the client reconnects with ``Last-Event-ID``.
 Events are unnamed (``message``) with ``{"seq","kind","ts","payload"}`` as data, so a client needs one
 handler whatever kinds other modules add."""
@@ -17,15 +17,13 @@ import time
 
 from flask import Blueprint, Response, request
 
+from hub import domains
 from hub.auth import sessions
 from hub.http.context import hub
 from hub.http.framework import current_credential, endpoint
 
 bp = Blueprint("live", __name__)
 
-# Outbox kinds the floor may follow live. Another module adds its own prefix with ``publish_kinds("order.")``.
-LIVE_PREFIXES: set[str] = {"movement", "item.", "location.", "stocktake.", "order.", "pick.", "pick_list.", "task.",
-                           "device.", "shelf.", "alert.", "rfid.", "scan."}
 POLL_S = 0.5
 HEARTBEAT_S = 15.0
 SESSION_CHECK_S = 30.0
@@ -33,12 +31,8 @@ MAX_STREAM_S = 300.0
 RETRY_MS = 2000
 
 
-def publish_kinds(*prefixes: str) -> None:
-    LIVE_PREFIXES.update(prefixes)
-
-
 def is_live_kind(kind: str) -> bool:
-    return any(kind == p or (p.endswith(".") and kind.startswith(p)) for p in LIVE_PREFIXES)
+    return kind in domains.live_kinds()
 
 
 def format_event(ev: dict) -> str:

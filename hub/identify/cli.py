@@ -1,4 +1,4 @@
-"""``storehub barcode …`` and ``storehub catalog …`` commands.
+"""``storehub barcode …`` and ``storehub epc …`` commands.
 
 ``storehub barcode parse CODE --json`` is a fixed interface other tools call: it
 prints one JSON object with the keys of :data:`hub.identify.barcode.RESULT_KEYS` (null when
@@ -28,7 +28,7 @@ def _store_settings(data_dir: Path | None) -> dict:
         data_dir = Path(env) if env else None
     db_path = (data_dir / "hub.db") if data_dir else None
     if db_path is None or not db_path.exists():
-        out = dict(settings.DEFAULTS)
+        out = settings.defaults()
         out["barcode_region"] = None
         return out
     conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
@@ -36,6 +36,15 @@ def _store_settings(data_dir: Path | None) -> dict:
         return settings.get_all(conn)
     finally:
         conn.close()
+
+
+def _cli_actor() -> str:
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no login name (e.g. a container without a passwd entry)
+        return "cli"
 
 
 @click.group("barcode")
@@ -75,87 +84,6 @@ def parse_cmd(code, region, gs_substitute, currency, as_json, data_dir):
         for k in barcode.RESULT_KEYS:
             if result[k] is not None:
                 click.echo(f"{k:17} {result[k]}")
-
-
-# ---------------------------------------------------------------- catalog import / export
-@click.group("catalog")
-def catalog_group() -> None:
-    """Import and export the item catalog as CSV."""
-
-
-def _data_dir_opt(f):
-    return click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="STOREHUB_DATA_DIR",
-                        default=None, help="Hub data directory (default: $STOREHUB_DATA_DIR or ./storehub-data)")(f)
-
-
-def _cli_actor() -> str:
-    import getpass
-
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no login name (e.g. a container without a passwd entry)
-        return "cli"
-
-
-@catalog_group.command("import")
-@_data_dir_opt
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--dry-run", is_flag=True, help="Validate and show what would change; write nothing")
-def catalog_import(data_dir, file, dry_run):
-    """Validate every row of FILE, then create or update items by SKU in one transaction.
-
-    If any row is bad nothing is imported: the problems are listed per row and the exit code is 1."""
-    from hub.inventory import catalog_csv
-    from hub.store import open_db
-
-    _cfg, db = open_db(data_dir)
-    try:
-        text = catalog_csv.decode(file.read_bytes())
-        total = max(text.count("\n") - 1, 0)
-        with click.progressbar(length=total, label="checking", show_pos=True, file=sys.stderr,
-                               hidden=total < 1000) as bar:
-            plan = catalog_csv.plan_import(db.read(), text, progress=bar.update)
-        if not plan.ok:
-            raise catalog_csv.CatalogImportError(plan.errors)
-        with click.progressbar(length=len(plan.rows), label="importing", show_pos=True, file=sys.stderr,
-                               hidden=len(plan.rows) < 1000 or dry_run) as bar:
-            if dry_run:
-                result = catalog_csv.apply_plan(db.read(), plan, actor=_cli_actor(), dry_run=True)
-            else:
-                with db.write() as conn:
-                    result = catalog_csv.apply_plan(conn, plan, actor=_cli_actor(), source=file.name,
-                                                    progress=bar.update)
-    except catalog_csv.CatalogImportError as exc:
-        click.echo(f"{file}: {exc.message}", err=True)
-        for e in exc.errors:
-            click.echo(f"  {e}", err=True)
-        sys.exit(1)
-    finally:
-        db.close()
-    verb = "would create" if dry_run else "created"
-    click.echo(f"{file}: {verb} {result.created}, {'would update' if dry_run else 'updated'} {result.updated}, "
-               f"unchanged {result.unchanged}")
-
-
-@catalog_group.command("export")
-@_data_dir_opt
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--bom/--no-bom", default=True, show_default=True,
-              help="Start the file with a UTF-8 BOM (lets spreadsheet programs detect UTF-8 Chinese names)")
-def catalog_export(data_dir, file, bom):
-    """Write every item to FILE as CSV (the format `catalog import` reads)."""
-    from hub.inventory import catalog_csv
-    from hub.store import open_db
-
-    _cfg, db = open_db(data_dir)
-    try:
-        tmp = file.with_name(file.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8-sig" if bom else "utf-8", newline="") as out:
-            n = catalog_csv.export_csv(db.read(), out)
-        tmp.replace(file)
-    finally:
-        db.close()
-    click.echo(f"exported {n} items to {file}")
 
 
 @barcode_group.command("config")
@@ -202,3 +130,29 @@ def config_cmd(data_dir, region, gs_substitute, layouts):
         db.close()
     click.echo(json.dumps({k: s.get(k) for k in ("barcode_region", "gs_substitute", "rcn_layouts", "currency")},
                           ensure_ascii=False))
+
+
+# ---------------------------------------------------------------- EPC tools
+@click.group("epc")
+def epc_group() -> None:
+    """EPC (RFID tag) tools."""
+
+
+@epc_group.command("decode")
+@click.argument("hex_epc", metavar="HEX")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (fixed shape for other tools)")
+def epc_decode(hex_epc: str, as_json: bool) -> None:
+    """Decode an EPC (SGTIN-96, SGTIN-198, SSCC-96, GIAI-96) given as hex."""
+    from hub.protocol.epc import EpcError, decode
+
+    try:
+        e = decode(hex_epc)
+    except EpcError as exc:
+        click.echo(json.dumps(exc.to_dict()), err=not as_json)
+        sys.exit(2)
+    if as_json:
+        click.echo(json.dumps(e.to_json()))
+        return
+    for k, v in e.as_dict().items():
+        if v is not None:
+            click.echo(f"{k:15} {v}")

@@ -15,11 +15,11 @@ system catches up) and reported by ``negative_stock``, never hidden.
 
 from __future__ import annotations
 
-import importlib
 import sqlite3
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
+from hub import domains
 from hub.kernel import outbox
 from hub.kernel.errors import Conflict, NotFound, ValidationError
 from hub.protocol.ids import new_id
@@ -41,21 +41,12 @@ MOVEMENT_KINDS: dict[str, tuple[int | None, int]] = {
 }
 
 
-# Called as ``hook(conn, movement)`` inside the same transaction, after a new movement that adds
-# stock on hand (qty_delta > 0: receive, return, transfer_in, adjust/count up). Named as
-# "module:function" and imported on first use, so every process that posts stock runs them.
-# hub.orders.backorders reserves the arrived stock for waiting back-ordered lines.
-STOCK_IN_HOOKS: list[str] = ["hub.orders.backorders:on_stock_in"]
-_hook_fns: dict[str, Callable[[sqlite3.Connection, dict[str, Any]], None]] = {}
-
-
 def _stock_in(conn: sqlite3.Connection, movement: dict[str, Any]) -> None:
-    for name in STOCK_IN_HOOKS:
-        fn = _hook_fns.get(name)
-        if fn is None:
-            mod, _, attr = name.partition(":")
-            fn = _hook_fns[name] = getattr(importlib.import_module(mod), attr)
-        fn(conn, dict(movement))
+    """Run every domain's declared stock-in hook (``Domain.stock_in``) inside the transaction that added stock on
+    hand (qty_delta > 0: receive, return, transfer_in, adjust/count up), so every process that posts stock runs
+    them. hub.orders.backorders reserves the arrived stock for waiting back-ordered lines."""
+    for hook in domains.stock_in_hooks():
+        hook(conn, dict(movement))
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,10 @@ Domain functions take the open connection and never commit themselves, so a
 movement, its projection update, its outbox row and its audit entry land together
 or not at all.
 
-Migrations are numbered SQL files in ``hub/migrations`` (``NNNN_name.sql``),
-applied forward-only in order and recorded in ``schema_migrations``.
+Migrations are numbered SQL files (``NNNN_name.sql``) in each domain's ``migrations/`` folder (the kernel's
+holds 0001, the core schema). One number space across the hub: a new domain takes the next free hundred, so
+parallel work cannot collide silently — two files with one number refuse to load. They are applied
+forward-only in number order and recorded in ``schema_migrations``.
 """
 
 from __future__ import annotations
@@ -18,23 +20,27 @@ import sqlite3
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from hub.protocol.timeutil import now_iso
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _MIGRATION_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
 
-def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, str, Path]]:
+def migration_files(directories: Iterable[Path]) -> list[tuple[int, str, Path]]:
+    """Every migration in ``directories``, in number order; refuses a number used twice."""
     found = []
-    for p in sorted(directory.iterdir()):
-        m = _MIGRATION_RE.match(p.name)
-        if m:
-            found.append((int(m.group(1)), m.group(2), p))
-    versions = [v for v, _, _ in found]
-    if len(versions) != len(set(versions)):
-        raise RuntimeError(f"duplicate migration numbers in {directory}")
+    for directory in directories:
+        for p in sorted(directory.iterdir()):
+            m = _MIGRATION_RE.match(p.name)
+            if m:
+                found.append((int(m.group(1)), m.group(2), p))
+    found.sort()
+    seen: dict[int, Path] = {}
+    for v, _, p in found:
+        if v in seen:
+            raise RuntimeError(f"migration number {v:04d} is used by both {seen[v]} and {p}")
+        seen[v] = p
     return found
 
 
@@ -63,7 +69,7 @@ def current_version(conn: sqlite3.Connection) -> int:
     return int(v or 0)
 
 
-def migrate(conn: sqlite3.Connection, *, target: int | None = None, directory: Path = MIGRATIONS_DIR) -> list[int]:
+def migrate(conn: sqlite3.Connection, directories: Iterable[Path], *, target: int | None = None) -> list[int]:
     """Apply pending migrations up to ``target`` (default: all). Returns applied versions."""
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -71,7 +77,7 @@ def migrate(conn: sqlite3.Connection, *, target: int | None = None, directory: P
     )
     have = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
     applied = []
-    for version, name, path in migration_files(directory):
+    for version, name, path in migration_files(directories):
         if version in have or (target is not None and version > target):
             continue
         sql = path.read_text(encoding="utf-8")
@@ -111,8 +117,9 @@ def _split_sql(sql: str) -> list[str]:
 class Database:
     """A hub database file with one connection per thread."""
 
-    def __init__(self, path: str | Path, *, synchronous: str = "NORMAL"):
+    def __init__(self, path: str | Path, *, synchronous: str = "NORMAL", migrations: Iterable[Path] = ()):
         self.path = Path(path)
+        self.migrations = tuple(migrations)   # the migration folders of the domains this hub runs
         self.synchronous = synchronous
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
@@ -129,7 +136,9 @@ class Database:
         return c
 
     def migrate(self, target: int | None = None) -> list[int]:
-        return migrate(self.conn, target=target)
+        if not self.migrations:
+            raise RuntimeError("this Database was opened without migration folders (use hub.store.database())")
+        return migrate(self.conn, self.migrations, target=target)
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:

@@ -1,52 +1,95 @@
-"""Store settings (key → JSON value) with defaults.
+"""Store settings: key → JSON value, each declared once with a default and a JSON Schema.
 
-The store id, currency, language and barcode region live here; ``storehub init``
-writes them, the central may later push new values down."""
+The kernel declares the store's identity (id, name, currency, language, timezone); every domain declares its own
+settings in its ``Domain`` record and ``hub.domains`` hands them to :func:`declare` when the domain list is
+loaded. Every write (``storehub init``, the settings routes, the central's downlink, the CLI) goes through
+:func:`put`, which refuses an undeclared key or a value its schema refuses — a bad value cannot reach a hub and
+then break something far from where it was written. ``GET /api/v1/settings/schema`` shows the declarations."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any
+from typing import Any, Iterable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from jsonschema import Draft202012Validator
+
+from hub.domain import Setting
 from hub.kernel.errors import ValidationError
 from hub.protocol.timeutil import now_iso
 
-DEFAULTS: dict[str, Any] = {
-    "store_id": "store-001",
-    "store_name": "StoreHub Store",
-    "currency": "CNY",
-    "currency_exponent": 2,
-    "language": "zh-CN",
-    "timezone": "Asia/Shanghai",
-    "barcode_region": "CN",
-    # Printable substitute a scanner may send for FNC1/GS (0x1D).
-    "gs_substitute": "|",
-    # Layouts for variable-measure (restricted circulation) labels biip has no rules for.
-    "rcn_layouts": [],
-}
+_LANGUAGES = ["en", "zh-CN"]
+
+KERNEL_SETTINGS: tuple[Setting, ...] = (
+    Setting("store_id", "store-001", {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},
+            "Store id", "Unique across the chain; set by `storehub init`, never by the central."),
+    Setting("store_name", "StoreHub Store", {"type": "string", "minLength": 1, "maxLength": 200}, "Store name"),
+    Setting("currency", "CNY", {"type": "string", "pattern": "^[A-Z]{3}$"}, "Currency",
+            "ISO 4217 code; money is kept in its minor unit."),
+    Setting("currency_exponent", 2, {"type": "integer", "minimum": 0, "maximum": 4}, "Currency exponent",
+            "Digits of the minor unit (2 for CNY: fen)."),
+    Setting("language", "zh-CN", {"type": "string", "enum": _LANGUAGES}, "Store language"),
+    Setting("timezone", "Asia/Shanghai", {"type": "string", "minLength": 1, "maxLength": 64}, "Time zone",
+            "IANA zone name; the store's business day and the times staff see."),
+)
+
+_DECLARED: dict[str, Setting] = {}
+_VALIDATORS: dict[str, Draft202012Validator] = {}
+
+
+def declare(declared: Iterable[Setting]) -> None:
+    """Add declared settings (``hub.domains`` calls this with every domain's). Declaring the same key again
+    with the same record is harmless; a different record for a key is a programming error."""
+    for s in declared:
+        have = _DECLARED.get(s.key)
+        if have is not None and have != s:
+            raise RuntimeError(f"setting {s.key!r} is declared twice")
+        Draft202012Validator.check_schema(s.schema)
+        _DECLARED[s.key] = s
+        _VALIDATORS[s.key] = Draft202012Validator(s.schema)
+
+
+declare(KERNEL_SETTINGS)
+
+
+def declared() -> dict[str, Setting]:
+    return dict(_DECLARED)
+
+
+def _setting(key: str) -> Setting:
+    s = _DECLARED.get(key)
+    if s is None:
+        raise ValidationError(f"unknown setting {key!r}", code="unknown_setting",
+                              details={"known": sorted(_DECLARED)})
+    return s
 
 
 def get(conn: sqlite3.Connection, key: str) -> Any:
+    s = _setting(key)
     row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
-    if row is None:
-        return DEFAULTS.get(key)
-    return json.loads(row[0])
+    return s.default if row is None else json.loads(row[0])
 
 
 def get_all(conn: sqlite3.Connection) -> dict[str, Any]:
-    out = dict(DEFAULTS)
+    out = {k: s.default for k, s in _DECLARED.items()}
     for r in conn.execute("SELECT key, value FROM settings"):
-        out[r[0]] = json.loads(r[1])
+        if r[0] in _DECLARED:       # a row of a setting no domain declares any more is not the store's setting
+            out[r[0]] = json.loads(r[1])
     return out
 
 
 def validate(key: str, value: Any) -> None:
-    """Refuse a value of a shape the hub relies on: ``timezone`` must be an IANA zone this machine knows
-    (the central folds the store's daily figures on its local day)."""
+    """Refuse an undeclared key or a value its schema refuses. ``timezone`` must also be an IANA zone this
+    machine knows (the central folds the store's daily figures on its local day)."""
+    _setting(key)
+    errors = sorted(_VALIDATORS[key].iter_errors(value), key=lambda e: list(e.absolute_path))
+    if errors:
+        e = errors[0]
+        where = "/".join(str(p) for p in e.absolute_path)
+        raise ValidationError(f"setting {key}{'/' + where if where else ''}: {e.message}", code="invalid_setting",
+                              details={"key": key, "errors": [x.message for x in errors[:10]]})
     if key == "timezone":
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError, TypeError):
@@ -63,3 +106,14 @@ def put(conn: sqlite3.Connection, key: str, value: Any) -> None:
         "ON CONFLICT(key) DO UPDATE SET value=excluded.value, updated_at=excluded.updated_at",
         (key, json.dumps(value, ensure_ascii=False), now_iso()),
     )
+
+
+def schema_document() -> dict[str, Any]:
+    """Every declared setting: default, JSON Schema, title and description (``GET /settings/schema``)."""
+    return {k: {"default": s.default, "schema": s.schema, "title": s.title, "description": s.description}
+            for k, s in sorted(_DECLARED.items())}
+
+
+def defaults() -> dict[str, Any]:
+    """Every declared setting's default (what a hub with an empty settings table has)."""
+    return {k: s.default for k, s in _DECLARED.items()}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 
-from hub.bus.handlers import DeviceEvent, Reject, register
+from hub.bus.handlers import DeviceEvent, Reject
 from hub.protocol.rfid_formats import parse_storehub
 from hub.stocktake.rfid import TagIngest
 
@@ -31,5 +31,3 @@ def on_tags(conn: sqlite3.Connection, event: DeviceEvent) -> None:
         raise Reject(f"reader {event.device_id} has no open RFID sweep")
     _INGEST.flush(conn)
 
-
-register("tags", on_tags)

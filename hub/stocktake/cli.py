@@ -1,4 +1,4 @@
-"""``storehub epc …`` and ``storehub stocktake …`` commands."""
+"""``storehub stocktake …`` commands."""
 
 from __future__ import annotations
 
@@ -6,31 +6,6 @@ import json
 import sys
 
 import click
-
-
-@click.group("epc")
-def epc_group() -> None:
-    """EPC (RFID tag) tools."""
-
-
-@epc_group.command("decode")
-@click.argument("hex_epc", metavar="HEX")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (fixed shape for other tools)")
-def epc_decode(hex_epc: str, as_json: bool) -> None:
-    """Decode an EPC (SGTIN-96, SGTIN-198, SSCC-96, GIAI-96) given as hex."""
-    from hub.protocol.epc import EpcError, decode
-
-    try:
-        e = decode(hex_epc)
-    except EpcError as exc:
-        click.echo(json.dumps(exc.to_dict()), err=not as_json)
-        sys.exit(2)
-    if as_json:
-        click.echo(json.dumps(e.to_json()))
-        return
-    for k, v in e.as_dict().items():
-        if v is not None:
-            click.echo(f"{k:15} {v}")
 
 
 @click.group("stocktake")

@@ -6,6 +6,8 @@ review screen shows a realistic variance."""
 
 from __future__ import annotations
 
+from hub.demo.context import Component, DemoContext
+
 READER = "sim-rfid-1"
 
 
@@ -36,9 +38,7 @@ def seed(data_dir) -> list[str]:
         db.close()
 
 
-def components(ctx) -> list:
-    from hub.demo.runner import Component
-
+def components(ctx: DemoContext) -> list[Component]:
     if not seed(ctx.data_dir):
         return []
     return [Component("RFID reader simulator sim-rfid-1", ctx.storehub(

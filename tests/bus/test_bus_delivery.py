@@ -123,7 +123,7 @@ def test_embedded_amqtt_broker_for_the_demo(tmp_path, db):
     import subprocess
 
     from hub.bus.demo import components
-    from hub.demo.runner import DemoContext
+    from hub.demo.context import DemoContext
     from tests.support.common import ROOT
 
     port = free_port()

@@ -12,6 +12,7 @@ from hub.identify import resolve as scan
 from hub.kernel import settings
 from hub.identify.barcode import BarcodeError, ParseOptions, parse
 from hub.kernel.db import Database
+from hub.store import database
 from hub.kernel.errors import NotFound, StoreHubError
 
 GS = "\x1d"
@@ -22,7 +23,7 @@ OPTS = [ParseOptions(), ParseOptions(region="US"), ParseOptions(region="CN"), Pa
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
-    db = Database(tmp_path_factory.mktemp("prop") / "hub.db")
+    db = database(tmp_path_factory.mktemp("prop") / "hub.db")
     db.migrate()
     with db.write() as conn:
         for i, g in enumerate(EANS):
@@ -95,9 +96,9 @@ def test_resolve_never_returns_an_item_the_code_does_not_name(store, code, regio
     except StoreHubError as exc:  # e.g. ambiguous PLU: an error, never a guess
         assert exc.status >= 400
         return
-    if res["kind"] != "item":
+    if res.kind != "item":
         return
-    item, parsed = res["item"], res["parsed"]
+    item, parsed = res.item, res.parsed.to_dict()
     named = {parsed["gtin"], parsed["base_gtin"]}
     assert set(item["gtins"]) & named or (parsed["variable_measure"] and item["plu"]), (code, parsed, item["sku"])
 
@@ -113,4 +114,4 @@ def test_every_single_digit_substitution_of_the_catalog_codes_is_refused(store, 
             bad = good[:i] + d + good[i + 1:]
             with pytest.raises(BarcodeError):
                 scan.resolve(conn, bad, settings=s, with_stock=False)
-    assert scan.resolve(conn, good, settings=s, with_stock=False)["item"]["gtins"] == [good.zfill(14)]
+    assert scan.resolve(conn, good, settings=s, with_stock=False).item["gtins"] == [good.zfill(14)]

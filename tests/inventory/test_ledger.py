@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from hub.inventory import ledger
 from hub.kernel.db import Database
+from hub.store import database
 from hub.kernel.errors import Conflict, ValidationError
 from hub.inventory.ledger import MovementRequest
 from tests.support.common import key
@@ -129,7 +130,7 @@ def test_projection_equals_fold_with_concurrent_writers(hubctx, sample):
     db_path = hubctx.db.path
 
     def worker(n):
-        db = Database(db_path)
+        db = database(db_path)
         try:
             for i in range(150):
                 kind = ["receive", "sale", "reserve", "release", "adjust"][(i + n) % 5]

@@ -5,29 +5,31 @@ import subprocess
 import sys
 
 from hub.inventory import ledger
-from hub.kernel.db import Database, migrate, migration_files
+from hub import domains
+from hub.kernel.db import migrate, migration_files
+from hub.store import database as Database
 from hub.inventory.ledger import MovementRequest
 
 
 def test_migrations_from_empty_database(tmp_path):
     db = Database(tmp_path / "a.db")
     applied = db.migrate()
-    assert applied == [v for v, _, _ in migration_files()]
+    assert applied == [v for v, _, _ in migration_files(domains.migration_dirs())]
     assert db.migrate() == []  # idempotent
     assert db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert db.conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
 
 
 def test_migrations_from_each_previous_version_keep_data(tmp_path):
-    versions = [v for v, _, _ in migration_files()]
+    versions = [v for v, _, _ in migration_files(domains.migration_dirs())]
     for i, v in enumerate(versions):
         path = tmp_path / f"v{v}.db"
         conn = sqlite3.connect(path, isolation_level=None)
-        migrate(conn, target=v)
+        migrate(conn, domains.migration_dirs(), target=v)
         conn.execute("INSERT INTO settings(key, value, updated_at) VALUES ('store_id', '\"s-1\"', '2026-01-01T00:00:00Z')")
         conn.execute("INSERT INTO items(id, sku, name_en, unit, price_minor, created_at, updated_at)"
                      " VALUES ('i1', 'SKU1', 'Thing', 'each', 100, 'x', 'x')")
-        rest = migrate(conn)
+        rest = migrate(conn, domains.migration_dirs())
         assert rest == versions[i + 1:]
         assert conn.execute("SELECT sku FROM items").fetchone()[0] == "SKU1"
         assert conn.execute("SELECT value FROM settings WHERE key='store_id'").fetchone()[0] == '"s-1"'
@@ -118,12 +120,12 @@ def test_a_core_migration_added_later_reaches_a_hub_already_on_later_versions(tm
 
     older = tmp_path / "migrations"
     older.mkdir()
-    for _v, _name, path in migration_files():
+    for _v, _name, path in migration_files(domains.migration_dirs()):
         if _v != 2:
             shutil.copy(path, older / path.name)
     conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
-    migrate(conn, directory=older)
+    migrate(conn, [older])
     assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name='login_throttle'").fetchone()
-    assert migrate(conn) == [2]
+    assert migrate(conn, domains.migration_dirs()) == [2]
     assert conn.execute("SELECT COUNT(*) FROM login_throttle").fetchone()[0] == 0
     conn.close()

@@ -7,7 +7,7 @@ import sys
 
 from tests.support.common import free_port
 
-from hub.demo.runner import DemoContext
+from hub.demo.context import DemoContext
 from hub.synclink import state
 from sync.demo import OFFICE_USER, components
 

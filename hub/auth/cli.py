@@ -1,0 +1,54 @@
+"""``storehub users …``: staff accounts from the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from hub.auth import users as users_mod
+from hub.auth.users import LANGUAGES, ROLES
+from hub.kernel.errors import StoreHubError
+from hub.store import open_db
+
+
+def _data_dir_option(f):
+    return click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="STOREHUB_DATA_DIR",
+                        default=None, help="Hub data directory (default: $STOREHUB_DATA_DIR or ./storehub-data)")(f)
+
+
+@click.group("users")
+def users_group():
+    """Staff accounts."""
+
+
+@users_group.command("add")
+@_data_dir_option
+@click.argument("name")
+@click.option("--role", type=click.Choice(list(ROLES)), required=True)
+@click.option("--pin", default=None)
+@click.option("--password", default=None)
+@click.option("--badge", default=None, help="Badge code printed on the staff card")
+@click.option("--display-name", default=None)
+@click.option("--language", type=click.Choice(list(LANGUAGES)), default="en")
+def users_add(data_dir, name, role, pin, password, badge, display_name, language):
+    """Add a user with a PIN (floor staff) and/or a password (managers, admins)."""
+    cfg, db = open_db(data_dir)
+    try:
+        with db.write() as conn:
+            u = users_mod.create(conn, username=name, role=role, pin=pin, password=password, badge=badge,
+                                 display_name=display_name, language=language, secret_key=cfg.secret_key())
+    except StoreHubError as exc:
+        click.echo(json.dumps(exc.to_dict()), err=True)
+        sys.exit(1)
+    click.echo(f"added {u['username']} ({u['role']}) id={u['id']}")
+
+
+@users_group.command("list")
+@_data_dir_option
+def users_list(data_dir):
+    _cfg, db = open_db(data_dir)
+    for u in users_mod.list_all(db.read()):
+        click.echo(f"{u['username']:20} {u['role']:11} {u['display_name']}")

@@ -1,0 +1,61 @@
+"""What a demo component is and what it is told: shared by the demo runner and every domain's demo module."""
+
+from __future__ import annotations
+
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class DemoContext:
+    data_dir: Path
+    store_id: str
+    hub_port: int
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 1883
+    central_port: int = 8100
+    python: str = sys.executable
+
+    @property
+    def mqtt_url(self) -> str:
+        return f"mqtt://{self.mqtt_host}:{self.mqtt_port}"
+
+    @property
+    def hub_url(self) -> str:
+        return f"http://127.0.0.1:{self.hub_port}"
+
+    @property
+    def central_url(self) -> str:
+        return f"http://127.0.0.1:{self.central_port}"
+
+    def storehub(self, *args: str) -> list[str]:
+        """argv to run a storehub subcommand with this interpreter."""
+        return [self.python, "-m", "hub.cli", *args]
+
+
+@dataclass
+class Component:
+    name: str
+    argv: list[str]
+    wait_port: int | None = None      # wait until this loopback port accepts connections
+    env: dict[str, str] = field(default_factory=dict)
+    url: str | None = None            # printed for people
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def wait_for_port(port: int, timeout: float = 30.0) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if not port_free(port):
+            return True
+        time.sleep(0.2)
+    return False
+
+
