@@ -22,6 +22,7 @@ import sqlite3
 from typing import Any
 
 from hub.kernel import audit, outbox, settings
+from hub.auth import users
 from hub.inventory import catalog
 from hub.kernel.db import Database
 from hub.kernel.errors import Forbidden, NotFound, StoreHubError, ValidationError
@@ -93,17 +94,24 @@ def _apply_user(conn, p: dict[str, Any]) -> None:
         conn.execute(f"UPDATE users SET {', '.join(k + ' = ?' for k in cols)} WHERE id = ?", (*cols.values(), uid))
         if not cols["active"]:
             conn.execute("DELETE FROM sessions WHERE user_id = ?", (uid,))
-    from hub.auth import users
     outbox.record(conn, "user.upsert", users.get(conn, uid))
     audit.log(conn, actor=ACTOR, action=action, target=uid, details={"username": p["username"], "role": p["role"],
                                                                       "active": bool(cols["active"])})
 
 
-def _apply_promotion(conn, p: dict[str, Any]) -> None:
-    promos = settings.get(conn, "promotions") or {}
-    promos[p["id"]] = p
-    settings.put(conn, "promotions", promos)
+def _apply_promotion(conn, p: dict[str, Any], downlink_version: int) -> None:
+    """Keep the promotion as authored, one row per id (table ``central_promotions``, not a settings blob)."""
+    conn.execute(
+        "INSERT INTO central_promotions(id, body, downlink_version, received_at) VALUES (?,?,?,?) "
+        "ON CONFLICT(id) DO UPDATE SET body = excluded.body, downlink_version = excluded.downlink_version,"
+        " received_at = excluded.received_at",
+        (p["id"], json.dumps(p, ensure_ascii=False), downlink_version, now_iso()))
     audit.log(conn, actor=ACTOR, action="promotion.upsert", target=p["id"], details={"skus": p["skus"]})
+
+
+def promotions(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
+    """Every promotion the central has delivered, by id, as authored."""
+    return {r[0]: json.loads(r[1]) for r in conn.execute("SELECT id, body FROM central_promotions ORDER BY id")}
 
 
 def _apply_policy(conn, p: dict[str, Any]) -> None:
@@ -149,7 +157,7 @@ def apply_page(db: Database, changes: list[dict[str, Any]], through: int) -> dic
                 elif kind == "user":
                     _apply_user(conn, p)
                 elif kind == "promotion":
-                    _apply_promotion(conn, p)
+                    _apply_promotion(conn, p, ch["version"])
                 elif kind == "policy":
                     _apply_policy(conn, p)
                 else:

@@ -129,3 +129,20 @@ def test_a_core_migration_added_later_reaches_a_hub_already_on_later_versions(tm
     assert migrate(conn, domains.migration_dirs()) == [2]
     assert conn.execute("SELECT COUNT(*) FROM login_throttle").fetchone()[0] == 0
     conn.close()
+
+
+def test_the_promotions_blob_moves_out_of_settings(tmp_path):
+    """Migration 0051: a hub whose downlink kept promotions as one settings blob gets one row per promotion."""
+    import json
+
+    dirs = domains.migration_dirs()
+    conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
+    migrate(conn, dirs, target=50)
+    blob = {"tea-week": {"id": "tea-week", "name": "Tea week", "skus": ["TEA-100"], "percent_off": 10},
+            "rice": {"id": "rice", "name": "Rice", "skus": ["RICE-5KG"], "price_minor": 4500}}
+    conn.execute("INSERT INTO settings(key, value, updated_at) VALUES ('promotions', ?, '2026-11-30T08:00:00.000Z')",
+                 (json.dumps(blob),))
+    assert migrate(conn, dirs) == [51]
+    rows = {r[0]: json.loads(r[1]) for r in conn.execute("SELECT id, body FROM central_promotions")}
+    assert rows == blob
+    assert conn.execute("SELECT COUNT(*) FROM settings WHERE key = 'promotions'").fetchone()[0] == 0

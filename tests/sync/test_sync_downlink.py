@@ -68,7 +68,8 @@ def test_changes_flow_down_and_version_is_reported(env):
     tea = catalog.get_item(conn, it["payload"]["id"])              # same id in every store
     assert (tea["sku"], tea["price_minor"], tea["gtins"]) == ("TEA-100", 1500, ["04006381333931"])
     assert settings.get(conn, "store_name") == "Shanghai Road 1"       # the other store's value did not arrive
-    assert settings.get(conn, "promotions")["tea-week"]["percent_off"] == 10
+    assert hub_downlink.promotions(conn)["tea-week"]["percent_off"] == 10
+    assert "promotions" not in settings.get_all(conn)      # no longer a blob in the settings table
     from hub.auth import users
     row = conn.execute("SELECT * FROM users WHERE username = 'zhou'").fetchone()
     assert row["role"] == "associate" and users.verify_secret("4321", row["pin_hash"])
