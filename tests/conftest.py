@@ -19,8 +19,9 @@ from hub.app import create_app
 from hub.kernel.config import HubConfig
 from tests.support.common import PASSWORDS, PINS, login
 
-# Browser fixtures (hub_server, ui_browser, phone) for every folder's UI tests.
-pytest_plugins = ["tests.support.ui"]
+# Browser fixtures (hub_server, ui_browser, phone) for every folder's UI tests, and the check of every fact
+# the suite records against its declared schema.
+pytest_plugins = ["tests.support.ui", "tests.support.facts"]
 
 
 # ---------------------------------------------------------------- leaving the test process
