@@ -31,7 +31,7 @@ from hub.inventory import catalog, ledger, locations  # noqa: E402
 from hub.kernel.db import Database  # noqa: E402
 from hub.store import database  # noqa: E402
 from hub.inventory.ledger import MovementRequest, new_key  # noqa: E402
-from hub.orders import allocation, intake, picking  # noqa: E402
+from hub.orders import allocation, picking, workflow  # noqa: E402
 from hub.store import initialise  # noqa: E402
 
 ORDERS = 500
@@ -86,7 +86,7 @@ def main() -> dict:
     ids = []
     for body in bodies:
         with db.write() as conn:
-            ids.append(intake.create_order(conn, body, actor="bench", auto_allocate=False)["id"])
+            ids.append(workflow.create_order(conn, body, actor="bench", auto_allocate=False)["id"])
     intake_s = time.perf_counter() - t0
 
     t0 = time.perf_counter()

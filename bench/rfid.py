@@ -34,7 +34,7 @@ from hub.protocol import epc, rfid_formats
 from hub.kernel.db import Database  # noqa: E402
 from hub.store import database  # noqa: E402
 from hub.inventory.ledger import MovementRequest  # noqa: E402
-from hub.stocktake import rfid, sessions, variance  # noqa: E402
+from hub.stocktake import ingest, sessions, sweeps, variance  # noqa: E402
 from hub.store import initialise  # noqa: E402
 
 N_ITEMS = 5000
@@ -77,8 +77,8 @@ def open_count(db: Database, st: dict, readers: list[str]) -> str:
     with db.write() as conn:
         s, _ = sessions.create(conn, name="Bench sweep", actor="bench", min_reads=2, rssi_floor_dbm=-65)
         for r_i, reader in enumerate(readers):
-            rfid.set_antenna(conn, reader=reader, antenna=1, location_id=st["bins"][r_i % N_BINS]["id"], actor="bench")
-            rfid.start_sweep(conn, s["id"], reader=reader, location_id=st["bins"][r_i % N_BINS]["id"], actor="bench")
+            sweeps.set_antenna(conn, reader=reader, antenna=1, location_id=st["bins"][r_i % N_BINS]["id"], actor="bench")
+            sweeps.start_sweep(conn, s["id"], reader=reader, location_id=st["bins"][r_i % N_BINS]["id"], actor="bench")
     return s["id"]
 
 
@@ -94,7 +94,7 @@ def bench_ingest(db: Database, st: dict, seconds_of_input: float = 3.0) -> dict:
         # several times a second (protocols.md §2), sweeping from zone to zone every 2 s
         zones = [Zone(f"z{z}", 1, epcs[z * 200:(z + 1) * 200]) for z in range(len(epcs) // 200)]
         sims.append((reader, SweepSimulator(zones, rate=1000, tick_ms=100, dwell_s=2.0, seed=r_i)))
-    ing = rfid.TagIngest(db, flush_interval=10**9, max_pending=10**9)
+    ing = ingest.TagIngest(db, flush_interval=10**9, max_pending=10**9)
     busy = 0.0
     cpu = 0.0
     raw = 0
@@ -138,11 +138,11 @@ def bench_variance(db: Database, st: dict) -> dict:
     reader = "sweep-handheld"
     with db.write() as conn:
         s, _ = sessions.create(conn, name="Full RFID count", actor="bench", uncounted="zero")
-        rfid.start_sweep(conn, s["id"], reader=reader, location_id=st["area"]["id"], actor="bench")
+        sweeps.start_sweep(conn, s["id"], reader=reader, location_id=st["area"]["id"], actor="bench")
         for b in st["bins"]:
-            rfid.set_antenna(conn, reader=reader, antenna=st["bins"].index(b) + 1, location_id=b["id"], actor="bench")
+            sweeps.set_antenna(conn, reader=reader, antenna=st["bins"].index(b) + 1, location_id=b["id"], actor="bench")
     sid = s["id"]
-    ing = rfid.TagIngest(db, flush_interval=10**9, max_pending=10**9)
+    ing = ingest.TagIngest(db, flush_interval=10**9, max_pending=10**9)
     t_base = int(time.time() * 1000)
     batch = []
     for i in range(N_ITEMS):

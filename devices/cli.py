@@ -1,63 +1,18 @@
 """``storehub agent <kind>`` and ``storehub sim <kind>``.
 
-Other areas add their own kinds with ``agent.add_command(...)`` / ``sim.add_command(...)``.
+Other areas add their own kinds with ``agent.add_command(...)`` / ``sim.add_command(...)``. Each command
+imports its agent or simulator only when it runs, so ``storehub agent --help`` loads no hardware library
+(serial, evdev, escpos) and no JSON Schema validators.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import sys
-import time
-from pathlib import Path
 
 import click
 
-
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(level=getattr(logging, level.upper(), logging.INFO),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-
-
-def _parse_opts(pairs: tuple[str, ...]) -> dict:
-    out = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise click.BadParameter(f"{pair!r}: use KEY=VALUE", param_hint="-o")
-        k, v = pair.split("=", 1)
-        try:
-            out[k] = json.loads(v)
-        except json.JSONDecodeError:
-            out[k] = v
-    return out
-
-
-def agent_options(f):
-    """Options every agent takes; the kind-specific ones go in ``-o KEY=VALUE`` or the config file."""
-    for opt in reversed([
-        click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-                     help="JSON or TOML config file (see docs/devices.md)"),
-        click.option("--store", help="Store id"),
-        click.option("--device", help="This device's id ([a-z0-9-]{1,64})"),
-        click.option("--broker", envvar="STOREHUB_MQTT_URL", help="mqtt://host:port (default: mDNS, else 127.0.0.1:1883)"),
-        click.option("--username"), click.option("--password", envvar="STOREHUB_MQTT_PASSWORD"),
-        click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path),
-                     help="Where the event buffer and job journal live"),
-        click.option("-o", "--option", "opts", multiple=True, help="Kind-specific KEY=VALUE (repeatable)"),
-        click.option("--log-level", default="INFO", show_default=True),
-    ]):
-        f = opt(f)
-    return f
-
-
-def build_config(config_file, store, device, broker, username, password, state_dir, opts, extra=None):
-    from devices.common.config import load
-
-    try:
-        return load(config_file, store=store, device=device, broker=broker, username=username, password=password,
-                    state_dir=state_dir, options={**(extra or {}), **_parse_opts(opts)})
-    except (ValueError, OSError) as exc:
-        raise click.ClickException(str(exc))
+from devices.common.cli_options import setup_logging, agent_options, build_config
+from devices.rfid.cli import agent_rfid, sim_rfid
 
 
 @click.group()
@@ -76,7 +31,7 @@ def sim():
 @click.option("--protocol", type=click.Choice(["auto", "mt-sics", "toledo-8217"]))
 def agent_scale(config_file, store, device, broker, username, password, state_dir, opts, log_level, port, protocol):
     """Serial scale (MT-SICS, Toledo 8217): publishes stable weights, answers cmd/tare and cmd/zero."""
-    _setup_logging(log_level)
+    setup_logging(log_level)
     from devices.scale.agent import ScaleAgent
 
     cfg = build_config(config_file, store, device, broker, username, password, state_dir, opts,
@@ -90,7 +45,7 @@ def agent_scale(config_file, store, device, broker, username, password, state_di
 @click.option("--log-level", default="INFO")
 def sim_scale(protocol, link, log_level):
     """A scale on a pseudo-terminal; the load changes every few seconds."""
-    _setup_logging(log_level)
+    setup_logging(log_level)
     from devices.sim.scale import run
 
     run(protocol, link)
@@ -101,7 +56,7 @@ def sim_scale(protocol, link, log_level):
 @click.option("--connection", help="tcp://host:9100 | serial:///dev/ttyUSB0?baudrate=19200 | usb://04b8:0202")
 def agent_printer(config_file, store, device, broker, username, password, state_dir, opts, log_level, connection):
     """ESC/POS printer: cmd/print {document} prints once per request_id; reports paper/offline."""
-    _setup_logging(log_level)
+    setup_logging(log_level)
     from devices.printer.agent import PrinterAgent
 
     cfg = build_config(config_file, store, device, broker, username, password, state_dir, opts,
@@ -122,7 +77,7 @@ def agent_printer(config_file, store, device, broker, username, password, state_
 def agent_scanner(config_file, store, device, broker, username, password, state_dir, opts, log_level, mode,
                   input_dev, layout, port):
     """Barcode scanner (keyboard wedge via evdev, or serial/CDC): publishes evt/scan."""
-    _setup_logging(log_level)
+    setup_logging(log_level)
     from devices.scanner.agent import ScannerAgent
 
     cfg = build_config(config_file, store, device, broker, username, password, state_dir, opts,
@@ -142,7 +97,7 @@ def agent_scanner(config_file, store, device, broker, username, password, state_
 @click.option("--log-level", default="INFO")
 def sim_printer(host, port, out_dir, http_port, log_level):
     """An ESC/POS network printer that decodes each job into text, barcodes, QR codes and a PNG."""
-    _setup_logging(log_level)
+    setup_logging(log_level)
     from devices.sim.printer import run
 
     run(host, port, out_dir, http_port)
@@ -155,7 +110,7 @@ def sim_printer(host, port, out_dir, http_port, log_level):
 @click.option("--log-level", default="INFO")
 def sim_scanner(link, codes, interval, log_level):
     """A serial/CDC scanner on a pseudo-terminal sending codes with a CR LF suffix."""
-    _setup_logging(log_level)
+    setup_logging(log_level)
     from devices.sim.serial_scanner import run
 
     run(link, list(codes) or ["]E05901234123457", "]E096385074"], interval)
@@ -185,14 +140,12 @@ def sim_wedge(text, layout):
 @click.option("--log-level", default="INFO")
 def sim_shelf(store, devices_, broker, interval, log_level):
     """Shelf sensors (ESP32 + HX711) publishing exactly like firmware_configs/esphome/shelf-sensor.yaml."""
-    _setup_logging(log_level)
+    setup_logging(log_level)
     from devices.sim.shelf import run
 
     run(store, list(devices_), broker, interval)
 
 
 # RFID readers live in devices/rfid (stocktake area).
-from devices.rfid.cli import agent_rfid, sim_rfid  # noqa: E402
-
 agent.add_command(agent_rfid)
 sim.add_command(sim_rfid)

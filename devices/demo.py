@@ -1,12 +1,16 @@
 """Simulated store hardware for ``storehub demo``: a scale on a pty with its agent, an ESC/POS printer on
 TCP with its agent (jobs shown on a web page), a serial scanner with its agent and shelf sensors publishing
-like the ESPHome firmware — all against the demo broker."""
+like the ESPHome firmware — all against the demo broker. The bus domain's demo (``hub.bus.demo``) binds the
+shelf sensors to demo items.
+
+The one module of ``devices`` that uses the hub beyond ``hub.protocol``: it is the demo's composition, run by
+``storehub demo`` on the hub, never on an agent host (pyproject.toml ``[tool.importlinter]`` names it)."""
 
 from __future__ import annotations
 
 
 def _port(preferred: int) -> int:
-    from hub.demo.context import port_free
+    from hub.demo.context import port_free  # hub-side: imported only when the demo runs
 
     if port_free(preferred):
         return preferred
@@ -17,50 +21,11 @@ def _port(preferred: int) -> int:
         return s.getsockname()[1]
 
 
-# shelf sensor -> (item sku, bin code) in the demo store; the simulated sensors move 500 g units
-SHELF_BINDINGS = {"shelf-a01-01": ("GR-00000", "A01-01-1"), "shelf-a01-02": ("GR-00001", "A01-01-2")}
-UNIT_WEIGHT_G = 500
-
-
-def bind_shelves(data_dir) -> list[str]:
-    """Bind the simulated shelf sensors to demo items/bins once, so the hub turns their grams into units
-    and raises low-stock / empty-shelf alerts. Returns what was bound (or why not)."""
-    from hub.inventory import catalog, locations
-    from hub.bus import shelf
-    from hub.kernel.errors import StoreHubError
-    from hub.store import open_db
-
-    _cfg, db = open_db(data_dir)
-    done = []
-    try:
-        with db.write() as conn:
-            for device_id, (sku, bin_code) in SHELF_BINDINGS.items():
-                if conn.execute("SELECT 1 FROM shelf_bindings WHERE device_id = ?", (device_id,)).fetchone():
-                    continue
-                item = catalog.get_item_by_sku(conn, sku)
-                loc = locations.get_by_code(conn, bin_code)
-                if not item or not loc:
-                    done.append(f"{device_id}: demo item {sku} or bin {bin_code} missing, not bound")
-                    continue
-                if not item.get("unit_weight_g"):
-                    catalog.update_item(conn, item["id"], {"unit_weight_g": UNIT_WEIGHT_G}, actor="system:demo")
-                try:
-                    shelf.bind(conn, device_id, item_id=item["id"], location_id=loc["id"], low_units=4,
-                               actor="system:demo")
-                    done.append(f"{device_id} -> {sku} @ {bin_code}")
-                except StoreHubError as exc:
-                    done.append(f"{device_id}: not bound ({exc})")
-    finally:
-        db.close()
-    return done
-
-
 def components(ctx) -> list:
+    # hub-side (the demo's process list and its catalog's codes): imported only when the demo runs
     from hub.demo.context import Component
     from hub.demo.data import gtin13
 
-    for line in bind_shelves(ctx.data_dir):
-        print(f"demo: shelf sensor {line}", flush=True)
     dev_dir = ctx.data_dir / "devices"
     dev_dir.mkdir(parents=True, exist_ok=True)
     common = ["--store", ctx.store_id, "--broker", ctx.mqtt_url, "--state-dir", str(dev_dir / "state")]

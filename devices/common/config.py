@@ -94,10 +94,10 @@ def read_file(path: Path | str) -> dict:
 
 
 def discover_broker(timeout: float = 3.0, store_id: str | None = None, interface: str | None = None) -> str | None:
-    """The hub's broker URL found by mDNS (``hub.bus.discovery``): the ``_mqtt._tcp`` service whose TXT
+    """The hub's broker URL found by mDNS (``hub.protocol.discovery``): the ``_mqtt._tcp`` service whose TXT
     ``store`` is this store (any store when not given)."""
     try:
-        from hub.bus import discovery
+        from hub.protocol import discovery  # zeroconf: loaded only when no broker is configured
     except ImportError:
         return None
     try:

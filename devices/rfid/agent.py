@@ -27,10 +27,13 @@ import time
 from typing import Callable
 
 from hub.protocol import rfid_formats
+from hub.protocol.broker import BrokerURL
 from hub.protocol.rfid_formats import TagRead
 
 from devices.common.agent import CommandError, DeviceAgent
 from devices.common.config import AgentConfig
+from devices.rfid.llrp import LlrpSource
+from devices.rfid.source import Source
 
 log = logging.getLogger("storehub.agent.rfid")
 
@@ -63,7 +66,7 @@ class RfidAgent(DeviceAgent):
     model = "fixed RFID reader"
     firmware = ""
 
-    def __init__(self, cfg: AgentConfig, source: "Source", *, batch_ms: int = 500):
+    def __init__(self, cfg: AgentConfig, source: Source, *, batch_ms: int = 500):
         super().__init__(cfg, capabilities=["tags", "start_inventory", "stop_inventory"])
         self.source = source
         self.batch_s = batch_ms / 1000
@@ -113,20 +116,6 @@ class RfidAgent(DeviceAgent):
             self.publish_folded()
 
 
-class Source:
-    """Where raw reads come from. Subclasses call ``self.emit(reads)`` and ``self.heartbeat(hb)``."""
-
-    model = "fixed RFID reader"
-
-    def bind(self, emit: Callable[[list[TagRead]], None], heartbeat: Callable, error: Callable) -> None:
-        self.emit, self.heartbeat, self.error = emit, heartbeat, error
-
-    def start(self) -> None: ...
-    def stop(self) -> None: ...
-    def start_inventory(self) -> None: ...
-    def stop_inventory(self) -> None: ...
-
-
 class VendorMqttSource(Source):
     """A reader's own JSON events on a broker topic (Zebra IoT Connector, Impinj IoT interface)."""
 
@@ -142,8 +131,6 @@ class VendorMqttSource(Source):
     def start(self) -> None:
         import paho.mqtt.client as mqtt
         from paho.mqtt.enums import CallbackAPIVersion
-
-        from hub.bus.process import BrokerURL
 
         url = BrokerURL.parse(self.broker)
         c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"rfid-bridge-{self.reader or self.topic}"[:60],
@@ -239,8 +226,6 @@ class ImpinjStreamSource(Source):
 
 def make_source(name: str, opts: dict, cfg: AgentConfig) -> Source:
     if name == "llrp":
-        from devices.rfid.llrp import LlrpSource
-
         if "host" not in opts:
             raise ValueError("llrp needs -o host=<the reader's address>")
         if "tx_power_dbm" in opts:

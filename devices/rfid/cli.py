@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from devices.cli import _setup_logging, agent_options, build_config
+from devices.common.cli_options import setup_logging, agent_options, build_config
 
 
 @click.command("rfid")
@@ -18,7 +18,7 @@ from devices.cli import _setup_logging, agent_options, build_config
 def agent_rfid(config_file, store, device, broker, username, password, state_dir, opts, log_level, source, batch_ms):
     """Fixed RFID reader → evt/tags. LLRP (-o host=... [-o antennas=1,2]), Zebra/Impinj via their MQTT
     topic (-o topic=...) or the R700 HTTP stream (-o url=...)."""
-    _setup_logging(log_level)
+    setup_logging(log_level)
     from devices.rfid.agent import RfidAgent, make_source
 
     cfg = build_config(config_file, store, device, broker, username, password, state_dir, opts)
@@ -46,7 +46,7 @@ def agent_rfid(config_file, store, device, broker, username, password, state_dir
 @click.option("--log-level", default="INFO")
 def sim_rfid(broker, store, reader, fmt, tags, zones, rate, dwell, duration, hub_data_dir, log_level):
     """A fixed reader sweeping a demo store: thousands of tags, repeats, stray reads from the next zone."""
-    _setup_logging(log_level)
+    setup_logging(log_level)
     from devices.sim.rfid import demo_store, run, synthetic_gtins, zones_from_hub
 
     zs = (zones_from_hub(hub_data_dir, tags=tags, zones=zones) if hub_data_dir

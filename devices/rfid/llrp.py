@@ -27,7 +27,7 @@ import time
 from hub.protocol import rfid_formats
 
 from devices.rfid import llrp_codec as C
-from devices.rfid.agent import Source
+from devices.rfid.source import Source
 
 log = logging.getLogger("storehub.agent.rfid.llrp")
 

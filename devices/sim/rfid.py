@@ -18,10 +18,13 @@ import base64
 import json
 import logging
 import random
+import sqlite3
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterator
 
+from hub.protocol.broker import BrokerURL
 from hub.protocol.epc import check_digit, encode_sgtin96
 from hub.protocol.rfid_formats import TagRead, aggregate, ms_iso
 
@@ -162,7 +165,6 @@ def run(*, broker: str, store: str, reader: str, fmt: str, zones: list[Zone], ra
     from paho.mqtt.enums import CallbackAPIVersion
 
     from hub.protocol import contract
-    from hub.bus.process import BrokerURL
 
     url = BrokerURL.parse(broker)
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"sim-rfid-{reader}", protocol=mqtt.MQTTv311)
@@ -216,13 +218,19 @@ def run(*, broker: str, store: str, reader: str, fmt: str, zones: list[Zone], ra
     return published
 
 
+HUB_DB_FILE = "hub.db"   # a hub data directory's database (``hub.kernel.config.HubConfig.db_path``)
+
+
 def zones_from_hub(data_dir, *, tags: int, zones: int) -> list[Zone]:
     """Tag what the hub's books say is on its first ``zones`` bins (``each`` items, one tag per unit, at most
-    ``tags`` in all), so a sweep counts real shelf stock. Antenna ``z+1`` faces the z-th bin."""
-    from hub.store import open_db
+    ``tags`` in all), so a sweep counts real shelf stock. Antenna ``z+1`` faces the z-th bin.
 
-    _cfg, db = open_db(data_dir)
-    conn = db.read()
+    Reads the hub's SQLite database in ``data_dir`` directly (SELECTs only), so the simulator needs nothing of
+    the hub but its file."""
+    path = Path(data_dir) / HUB_DB_FILE
+    if not path.is_file():
+        raise ValueError(f"no hub database at {path} (storehub init first)")
+    conn = sqlite3.connect(path, timeout=30)
     bins = conn.execute("SELECT l.id, l.code FROM locations l WHERE l.kind = 'bin' AND EXISTS (SELECT 1 FROM stock s"
                         " JOIN items i ON i.id = s.item_id WHERE s.location_id = l.id AND s.on_hand > 0 AND"
                         " i.unit = 'each') ORDER BY l.walk_seq, l.code LIMIT ?", (zones,)).fetchall()
@@ -241,7 +249,7 @@ def zones_from_hub(data_dir, *, tags: int, zones: int) -> list[Zone]:
         if zone.epcs:
             zone.epcs.append(encode_sgtin96(rows[0][0], 900_000 + z, filter=2, company_prefix_digits=7))  # a case
             out.append(zone)
-    db.close()
+    conn.close()
     if not out:
         raise ValueError("the hub has no shelf stock of 'each' items with GTINs to tag")
     return out

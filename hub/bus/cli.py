@@ -38,7 +38,7 @@ def _resolve_url(data_dir: Path | None, mqtt_url: str | None) -> str:
 @click.option("--supervise", is_flag=True, help="Run the bus as a child and restart it if it ever crashes")
 def bus_command(data_dir, mqtt_url, client_id, advertise, api_port, supervise):
     """Run the hub's one device-bus process (MQTT → registry, events, alerts)."""
-    from hub.bus.process import BusLockError, run
+    from hub.bus.runner import BusLockError, run
 
     url = _resolve_url(data_dir, mqtt_url)
     if supervise:
@@ -156,7 +156,7 @@ def provision_command(data_dir, device_id, kind, out, store_id, broker_host, bro
 @click.option("--interface", default=None, help="Browse on this interface address only")
 def discover_command(timeout, interface):
     """Find StoreHub hubs and brokers on the LAN (mDNS)."""
-    from hub.bus.discovery import discover
+    from hub.protocol.discovery import discover
 
     for f in discover(timeout, interface=interface):
         click.echo(json.dumps({"service": f.service, "store": f.store_id, "url": f.url, "api": f.api, "tls": f.tls}))

@@ -18,7 +18,7 @@ from hub.kernel.errors import Conflict
 from hub.protocol.ids import new_id
 from hub.inventory.ledger import MovementRequest
 from hub.protocol.timeutil import now_iso
-from hub.orders import model, policy
+from hub.orders import intake, model, policy
 
 
 def _ref(conn: sqlite3.Connection, order_id: str) -> str:
@@ -135,8 +135,6 @@ def split_off(conn: sqlite3.Connection, order_id: str, line_qtys: dict[str, int]
     """Move ``line_qtys`` (line id → qty) out of an order into a new child order (split or back-order).
 
     The parent keeps the rest; payment moves with the goods so nobody is charged twice."""
-    from hub.orders import intake
-
     parent = model.get_order(conn, order_id)
     by_id = {ln["id"]: ln for ln in parent["lines"]}
     n = conn.execute("SELECT COUNT(*) FROM orders WHERE parent_order_id = ?", (order_id,)).fetchone()[0] + 2
@@ -166,11 +164,3 @@ def split_off(conn: sqlite3.Connection, order_id: str, line_qtys: dict[str, int]
     outbox.record(conn, "order.split", fact)
     audit.log(conn, actor=actor, device=device, action=f"order.{kind}", target=order_id, details=fact)
     return child
-
-
-def retry_backorders(conn: sqlite3.Connection, *, actor: str, device: str | None = None) -> list[str]:
-    """Hand the stock available now to back-ordered lines, oldest first (see ``backorders.retry``).
-    Returns the orders that became allocated."""
-    from hub.orders import backorders
-
-    return backorders.retry(conn, actor=actor, device=device)

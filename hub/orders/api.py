@@ -9,7 +9,7 @@ from datetime import timedelta
 from flask import Blueprint, g
 
 from hub.auth import users
-from hub.orders import allocation, analytics, fulfilment, importer, intake, model, picking, printing, review, sla
+from hub.orders import allocation, analytics, fulfilment, importer, model, picking, printing, review, sla, workflow
 from hub.protocol.timeutil import iso, parse_iso, utcnow
 from hub.http.context import actor, db, device
 from hub.http.framework import PAGINATION_QUERY, endpoint, page
@@ -70,7 +70,7 @@ def _order_view(conn, order_id: str) -> dict:
           role="associate", body=ORDER_BODY, statuses=[201, 400, 409])
 def create_order(body):
     with db().write() as conn:
-        order = intake.create_order(conn, body, actor=actor(), device=device())
+        order = workflow.create_order(conn, body, actor=actor(), device=device())
         return _order_view(conn, order["id"]), 201
 
 
@@ -133,7 +133,7 @@ def allocate(order_id):
           role="supervisor")
 def retry_backorders():
     with db().write() as conn:
-        return {"allocated": allocation.retry_backorders(conn, actor=actor(), device=device())}
+        return {"allocated": workflow.retry_backorders(conn, actor=actor(), device=device())}
 
 
 @endpoint(bp, "GET", "/orders/review", summary="Orders waiting for a person's review", role="supervisor")
@@ -149,7 +149,7 @@ def review_queue():
                                "note": {"type": "string", "maxLength": 500}}})
 def decide_review(order_id, body):
     with db().write() as conn:
-        review.decide(conn, order_id, approve=body["decision"] == "approve", note=body.get("note", ""),
+        workflow.decide(conn, order_id, approve=body["decision"] == "approve", note=body.get("note", ""),
                       actor=actor(), device=device())
         return _order_view(conn, order_id)
 

@@ -20,7 +20,7 @@ import sqlite3
 from typing import Any
 
 from hub.kernel.errors import Conflict, StoreHubError, ValidationError
-from hub.orders import intake
+from hub.orders import workflow
 
 CSV_ORDER_FIELDS = ("customer_name", "customer_phone", "customer_email", "fulfilment", "address_line1",
                     "address_city", "address_postcode", "pickup_at", "paid_minor", "notes")
@@ -96,7 +96,7 @@ def import_orders(conn: sqlite3.Connection, orders: list[dict[str, Any]], *, act
                  "external_id": data.get("external_id")}
         conn.execute("SAVEPOINT order_import")
         try:
-            order = intake.create_order(conn, data, actor=actor, device=device)
+            order = workflow.create_order(conn, data, actor=actor, device=device)
         except Conflict as exc:
             conn.execute("ROLLBACK TO order_import")
             conn.execute("RELEASE order_import")

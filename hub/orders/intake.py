@@ -1,4 +1,5 @@
-"""Taking orders in from the channels: validation, duplicate detection, creation."""
+"""Taking orders in from the channels: validation, duplicate detection, creation (review and allocation
+follow in ``hub.orders.workflow``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from hub.inventory import catalog
 from hub.kernel.errors import Conflict, ValidationError
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import iso, now_iso, parse_iso
-from hub.orders import model, policy, review
+from hub.orders import model
 
 
 def _item_for(conn: sqlite3.Connection, line: dict[str, Any]) -> dict[str, Any] | None:
@@ -175,10 +176,10 @@ def add_line(conn: sqlite3.Connection, order_id: str, item_id: str, qty: int, un
     return line_id
 
 
-def create_order(conn: sqlite3.Connection, data: dict[str, Any], *, actor: str, device: str | None = None,
-                 auto_allocate: bool | None = None) -> dict[str, Any]:
-    """Take one order in. Duplicates by (channel, external id) raise Conflict ``duplicate_order``
-    naming the order already received; nothing is created twice."""
+def receive(conn: sqlite3.Connection, data: dict[str, Any], *, actor: str, device: str | None = None) -> str:
+    """Take one order in (status ``new``; ``hub.orders.workflow.create_order`` then reviews and allocates it).
+    Duplicates by (channel, external id) raise Conflict ``duplicate_order`` naming the order already received;
+    nothing is created twice. Returns the new order's id."""
     clean = validate(conn, data)
     dup = existing(conn, clean["channel"], clean["external_id"])
     if dup is not None:
@@ -190,12 +191,7 @@ def create_order(conn: sqlite3.Connection, data: dict[str, Any], *, actor: str, 
     audit.log(conn, actor=actor, device=device, action="order.create", target=order_id,
               details={"ref": order["ref"], "channel": order["channel"], "external_id": order["external_id"],
                        "lines": len(order["lines"]), "total_minor": order["total_minor"]})
-    reasons = review.run(conn, order_id)
-    if not reasons and (policy.get(conn, "orders.auto_allocate") if auto_allocate is None else auto_allocate):
-        from hub.orders import allocation
-
-        allocation.allocate(conn, order_id, actor=actor, device=device)
-    return model.get_order(conn, order_id)
+    return order_id
 
 
 def _fact(order: dict[str, Any]) -> dict[str, Any]:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from datetime import datetime, timedelta
 from typing import Any
 
+from hub.kernel import audit, outbox
 from hub.kernel.errors import Conflict
 from hub.protocol.timeutil import parse_iso, utcnow
 from hub.orders import model, policy
@@ -48,19 +50,15 @@ def run(conn: sqlite3.Connection, order_id: str) -> list[str]:
     order = model.get_order(conn, order_id)
     reasons = evaluate(order, policy.get(conn, "orders.review"))
     if reasons:
-        import json
-
         conn.execute("UPDATE orders SET review_status = 'pending', review_reasons = ? WHERE id = ?",
                      (json.dumps(reasons), order_id))
     return reasons
 
 
-def decide(conn: sqlite3.Connection, order_id: str, *, approve: bool, note: str, actor: str,
-           device: str | None = None) -> dict[str, Any]:
-    """A supervisor's decision on an order in the review queue. Approval allocates; rejection cancels."""
-    from hub.orders import allocation, fulfilment
-    from hub.kernel import audit, outbox
-
+def record_decision(conn: sqlite3.Connection, order_id: str, *, approve: bool, note: str, actor: str,
+                    device: str | None = None) -> None:
+    """Record a supervisor's decision on an order in the review queue (``hub.orders.workflow.decide`` then
+    allocates an approved order and cancels a rejected one)."""
     order = model.get_order(conn, order_id, with_lines=False)
     if order["review_status"] != "pending":
         raise Conflict(f"order {order['ref']} is not waiting for review", code="not_in_review",
@@ -70,11 +68,6 @@ def decide(conn: sqlite3.Connection, order_id: str, *, approve: bool, note: str,
     outbox.record(conn, "order.review", {"order_id": order_id, "ref": order["ref"], "decision": decision, "note": note})
     audit.log(conn, actor=actor, device=device, action=f"order.review.{decision}", target=order_id,
               details={"note": note, "reasons": order["review_reasons"]})
-    if approve:
-        allocation.allocate(conn, order_id, actor=actor, device=device)
-    else:
-        fulfilment.cancel(conn, order_id, reason=f"rejected in review: {note}", actor=actor, device=device)
-    return model.get_order(conn, order_id)
 
 
 def queue(conn: sqlite3.Connection) -> list[dict[str, Any]]:

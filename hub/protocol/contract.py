@@ -27,6 +27,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
+from hub.protocol import rfid_formats
+
 ROOT = "storehub"
 DEVICE_ID_RE = re.compile(r"[a-z0-9-]{1,64}")
 STORE_ID_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
@@ -353,10 +355,25 @@ def decode_info(payload: bytes | str, device_id: str | None = None) -> dict:
     return validate("info", _load_json(payload, device_id), device_id)
 
 
+class TagsEvent(dict):
+    """A validated ``evt/tags`` payload: the JSON object itself, plus ``parsed``, its reads parsed once when it
+    was validated (a :class:`hub.protocol.rfid_formats.Parsed`: the reads, and why any read was skipped)."""
+
+    __slots__ = ("parsed",)
+
+    def __init__(self, data: dict, parsed: rfid_formats.Parsed):
+        super().__init__(data)
+        self.parsed = parsed
+
+
 def decode_event(event_type: str, payload: bytes | str, device_id: str | None = None) -> dict:
+    """A device event, validated; an ``evt/tags`` event comes back as a :class:`TagsEvent`."""
     if event_type not in EVENT_TYPES:
         raise ContractError(f"unknown event type {event_type!r}", device_id)
-    return validate(f"evt/{event_type}", _load_json(payload, device_id), device_id)
+    data = validate(f"evt/{event_type}", _load_json(payload, device_id), device_id)
+    if event_type == "tags":
+        return TagsEvent(data, rfid_formats.parse_storehub(data))
+    return data
 
 
 def decode_command(action: str, payload: bytes | str, device_id: str | None = None) -> dict:

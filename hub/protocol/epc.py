@@ -1,7 +1,7 @@
 """EPC decoding (GS1 EPC Tag Data Standard) for the binary schemes stores meet.
 
 Pure functions, no I/O. ``decode(hex)`` returns an :class:`Epc` for SGTIN-96,
-SGTIN-198, SSCC-96 and GIAI-96, or raises ``EpcError`` (a ``ValidationError``)
+SGTIN-198, SSCC-96 and GIAI-96, or raises ``EpcError`` (a ``hub.protocol.errors.ProtocolError``)
 with a machine-readable code for anything else: bad hex, wrong length for the
 header, reserved partition 7, a company prefix or item reference that does not
 fit its digits, or a header we do not decode.
@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 
-from hub.kernel.errors import ValidationError
+from hub.protocol.errors import ProtocolError
 
 HEADER_SGTIN96 = 0x30
 HEADER_SSCC96 = 0x31
@@ -48,7 +48,7 @@ _HEX_RE = re.compile(r"^[0-9A-F]+$")
 _URI_ESCAPE = set('"%&/<>?')
 
 
-class EpcError(ValidationError):
+class EpcError(ProtocolError):
     code = "invalid_epc"
 
 

@@ -303,7 +303,9 @@ def parse_impinj(payload: Any, reader: str | None = None) -> Parsed:
 # ------------------------------------------------------------------------------------------------ StoreHub evt/tags
 
 def parse_storehub(payload: Any, reader: str | None = None) -> Parsed:
-    """Our ``evt/tags`` event (already schema-checked by the bus, but checked again here per read)."""
+    """Our ``evt/tags`` event → reads. ``hub.protocol.contract.decode_event`` calls it once, on the payload it has
+    just validated (so the bus's ``tags`` handler gets the reads with the event); a read that still cannot be
+    used is skipped with its reason in ``errors``."""
     out = Parsed()
     try:
         data = _load(payload)

@@ -9,8 +9,9 @@ from flask import Blueprint, g
 
 from hub.protocol import rfid_formats
 from hub.auth import users
-from hub.kernel.errors import Forbidden, NotFound, ValidationError
-from hub.stocktake import approval, cycle, expected, reports, rfid, scans, sessions, variance
+from hub.kernel.errors import Forbidden, NotFound
+from hub.stocktake import (approval, cycle, expected, ingest, reports, rfid_reports, scans, sessions, sweeps,
+                           variance)
 from hub.http.context import actor, db, device
 from hub.http.framework import PAGINATION_QUERY, endpoint, page
 
@@ -242,8 +243,8 @@ def approve_session(session_id, body):
                 "properties": {"reader": _READER, "location_id": _ID}})
 def start_sweep(session_id, body):
     with db().write() as conn:
-        return rfid.start_sweep(conn, session_id, reader=body["reader"], location_id=body["location_id"],
-                                actor=actor(), device=device()), 201
+        return sweeps.start_sweep(conn, session_id, reader=body["reader"], location_id=body["location_id"],
+                                  actor=actor(), device=device()), 201
 
 
 @endpoint(bp, "POST", P + "/sessions/<session_id>/sweeps/stop", summary="Stop a reader's sweep", role="associate",
@@ -251,7 +252,7 @@ def start_sweep(session_id, body):
                                 "properties": {"reader": _READER}})
 def stop_sweep(session_id, body):
     with db().write() as conn:
-        out = rfid.stop_sweep(conn, session_id, reader=body["reader"], actor=actor(), device=device())
+        out = sweeps.stop_sweep(conn, session_id, reader=body["reader"], actor=actor(), device=device())
     if out is None:
         raise NotFound("that reader has no open sweep in this count", code="no_open_sweep")
     return out
@@ -261,7 +262,7 @@ def stop_sweep(session_id, body):
           role="associate", statuses=[404], query={"location_id": {"type": "string", "maxLength": 64}})
 def sweep_view(session_id, query):
     conn = db().read()
-    out = rfid.sweep_status(conn, session_id, location_id=query.get("location_id"))
+    out = rfid_reports.sweep_status(conn, session_id, location_id=query.get("location_id"))
     s = sessions.get(conn, session_id)
     if s["mode"] == "blind" and not users.has_role(_role(), "supervisor"):
         for it in out["items"]:
@@ -277,8 +278,8 @@ def sweep_view(session_id, query):
 def tag_list(session_id, query):
     conn = db().read()
     sessions.get(conn, session_id)
-    items, total = rfid.tag_records(conn, session_id, kind=query.get("kind"), limit=query["limit"],
-                                    offset=query["offset"])
+    items, total = rfid_reports.tag_records(conn, session_id, kind=query.get("kind"), limit=query["limit"],
+                                            offset=query["offset"])
     return page(items, total, query["limit"], query["offset"])
 
 
@@ -288,23 +289,13 @@ def tag_list(session_id, query):
                 "properties": {"reader": _READER, "format": {"type": "string", "enum": list(rfid_formats.FORMATS)},
                                "payload": {}}})
 def upload_reads(body):
-    parsed = rfid_formats.parse(body["format"], body["payload"], body["reader"])
-    if not parsed.reads and not parsed.heartbeats and parsed.errors:
-        raise ValidationError("no tag read could be understood", code="invalid_reader_payload",
-                              details=parsed.errors[:20])
-    if parsed.heartbeats:
-        with db().write() as conn:
-            rfid.record_heartbeats(conn, body["reader"], len(parsed.heartbeats))
-    out = rfid.ingest_once(db(), body["reader"], parsed.reads) if parsed.reads else {"accepted": 0, "epcs": 0}
-    out["heartbeats"] = len(parsed.heartbeats)
-    out["errors"] = parsed.errors[:20]
-    return out
+    return ingest.upload(db(), body["reader"], body["format"], body["payload"])
 
 
 @endpoint(bp, "GET", P + "/antennas", summary="Reader antenna → location map", role="associate",
           query={"reader": {"type": "string", "maxLength": 64}})
 def list_antennas(query):
-    return {"items": rfid.antenna_map(db().read(), query.get("reader"))}
+    return {"items": sweeps.antenna_map(db().read(), query.get("reader"))}
 
 
 @endpoint(bp, "PUT", P + "/antennas", summary="Point a reader antenna at a location (zone by strongest antenna)",
@@ -314,15 +305,15 @@ def list_antennas(query):
                                "location_id": _ID}})
 def put_antenna(body):
     with db().write() as conn:
-        return rfid.set_antenna(conn, reader=body["reader"], antenna=body["antenna"], location_id=body["location_id"],
-                                actor=actor())
+        return sweeps.set_antenna(conn, reader=body["reader"], antenna=body["antenna"],
+                                  location_id=body["location_id"], actor=actor())
 
 
 @endpoint(bp, "GET", P + "/compare", summary="Serialised items between two counts: moved, missing, new",
           role="supervisor", statuses=[404], query={"earlier": {**_ID, "required": True},
                                                     "later": {**_ID, "required": True}})
 def compare(query):
-    return rfid.compare_sessions(db().read(), query["earlier"], query["later"])
+    return rfid_reports.compare_sessions(db().read(), query["earlier"], query["later"])
 
 
 # ------------------------------------------------------------------------------------------------ cycle counts

@@ -12,8 +12,7 @@ import logging
 import sqlite3
 
 from hub.bus.handlers import DeviceEvent, Reject
-from hub.protocol.rfid_formats import parse_storehub
-from hub.stocktake.rfid import TagIngest
+from hub.stocktake.ingest import TagIngest
 
 log = logging.getLogger("storehub.stocktake")
 
@@ -21,7 +20,7 @@ _INGEST = TagIngest(None)
 
 
 def on_tags(conn: sqlite3.Connection, event: DeviceEvent) -> None:
-    parsed = parse_storehub(event.payload)
+    parsed = event.payload.parsed     # the contract parsed the reads when the bus validated the event (TagsEvent)
     if not parsed.reads:
         raise Reject("; ".join(parsed.errors[:5]) or "no tag reads")
     if parsed.errors:
@@ -30,4 +29,3 @@ def on_tags(conn: sqlite3.Connection, event: DeviceEvent) -> None:
     if _INGEST.feed(event.device_id, parsed.reads, conn=conn) == 0:
         raise Reject(f"reader {event.device_id} has no open RFID sweep")
     _INGEST.flush(conn)
-

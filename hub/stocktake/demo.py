@@ -13,7 +13,7 @@ READER = "sim-rfid-1"
 
 def seed(data_dir) -> list[str]:
     from hub.store import open_db
-    from hub.stocktake import rfid, sessions
+    from hub.stocktake import sessions, sweeps
 
     _cfg, db = open_db(data_dir)
     try:
@@ -30,9 +30,9 @@ def seed(data_dir) -> list[str]:
                                          idempotency_key="demo-rfid-count-1")
             if created:
                 for i, b in enumerate(bins):        # antenna i+1 faces bin i (the simulator's zones)
-                    rfid.set_antenna(c, reader=READER, antenna=i + 1, location_id=b, actor="system:demo")
+                    sweeps.set_antenna(c, reader=READER, antenna=i + 1, location_id=b, actor="system:demo")
                 parent = c.execute("SELECT parent_id FROM locations WHERE id = ?", (bins[0],)).fetchone()[0]
-                rfid.start_sweep(c, s["id"], reader=READER, location_id=parent or bins[0], actor="system:demo")
+                sweeps.start_sweep(c, s["id"], reader=READER, location_id=parent or bins[0], actor="system:demo")
         return bins
     finally:
         db.close()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import sqlite3
 
 from hub.protocol.timeutil import now_iso
+from hub.stocktake.scope import scope_of
 
 
 def ledger_position(conn: sqlite3.Connection) -> int:
@@ -53,8 +54,6 @@ def ensure_lines(conn: sqlite3.Connection, session_id: str, pairs: set[tuple[str
 
 def snapshot_uncounted(conn: sqlite3.Connection, session_id: str) -> int:
     """Give every in-scope item × location with stock a line (snapshot now) if it has none."""
-    from hub.stocktake.sessions import scope_of
-
     scope = scope_of(conn, session_id)
     item_where, args = scope.item_sql()
     rows = conn.execute(
@@ -77,8 +76,6 @@ def moved_since(conn: sqlite3.Connection, session_id: str) -> dict[tuple[str, st
 
 def guided_expected(conn: sqlite3.Connection, session_id: str, location_id: str) -> list[dict]:
     """What a guided counter sees for a bin: book quantity now (snapshot if the line has one) and counted so far."""
-    from hub.stocktake.sessions import scope_of
-
     scope = scope_of(conn, session_id)
     item_where, args = scope.item_sql()
     rows = conn.execute(

@@ -17,10 +17,12 @@ import sqlite3
 from typing import Any
 
 from hub.kernel import audit, outbox
-from hub.inventory import catalog, locations
+from hub.inventory import locations
 from hub.kernel.errors import Conflict, NotFound, Unprocessable, ValidationError
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso
+from hub.stocktake.expected import snapshot_uncounted
+from hub.stocktake.scope import Scope, clean_scope
 
 KINDS = ("full", "cycle")
 MODES = ("blind", "guided")
@@ -70,65 +72,6 @@ def require_status(session: dict | sqlite3.Row, *allowed: str) -> None:
     if session["status"] not in allowed:
         raise Conflict(f"count session is {session['status']}, needs {' or '.join(allowed)}",
                        code="count_session_state", details={"status": session["status"], "allowed": list(allowed)})
-
-
-# ---------------------------------------------------------------------------------------------- scope
-
-def clean_scope(conn: sqlite3.Connection, scope: dict | None) -> dict[str, list[str]]:
-    scope = scope or {}
-    out = {"location_ids": [], "categories": [], "item_ids": []}
-    for loc_id in scope.get("location_ids") or []:
-        locations.get(conn, loc_id)
-        out["location_ids"].append(loc_id)
-    known = set(catalog.categories(conn))
-    for cat in scope.get("categories") or []:
-        if cat not in known:
-            raise ValidationError(f"no item has category {cat!r}", code="unknown_category", details={"category": cat})
-        out["categories"].append(cat)
-    for item_id in scope.get("item_ids") or []:
-        if conn.execute("SELECT 1 FROM items WHERE id = ?", (item_id,)).fetchone() is None:
-            raise NotFound(f"no item {item_id}", code="item_not_found")
-        out["item_ids"].append(item_id)
-    return out
-
-
-class Scope:
-    """Membership tests for a session's scope (locations as subtrees; categories OR item list)."""
-
-    def __init__(self, conn: sqlite3.Connection, scope: dict[str, list[str]]):
-        self.location_ids: set[str] | None = None
-        if scope.get("location_ids"):
-            ids: set[str] = set()
-            for loc in scope["location_ids"]:
-                ids.update(locations.subtree_ids(conn, loc))
-            self.location_ids = ids
-        self.categories = set(scope.get("categories") or [])
-        self.item_ids = set(scope.get("item_ids") or [])
-
-    def has_location(self, location_id: str) -> bool:
-        return self.location_ids is None or location_id in self.location_ids
-
-    def has_item(self, item: dict | sqlite3.Row) -> bool:
-        if not self.categories and not self.item_ids:
-            return True
-        return item["id"] in self.item_ids or item["category"] in self.categories
-
-    def item_sql(self) -> tuple[str, list[Any]]:
-        """A WHERE fragment over ``items i`` selecting in-scope items."""
-        if not self.categories and not self.item_ids:
-            return "1", []
-        parts, args = [], []
-        if self.categories:
-            parts.append(f"i.category IN ({','.join('?' * len(self.categories))})")
-            args += sorted(self.categories)
-        if self.item_ids:
-            parts.append(f"i.id IN ({','.join('?' * len(self.item_ids))})")
-            args += sorted(self.item_ids)
-        return "(" + " OR ".join(parts) + ")", args
-
-
-def scope_of(conn: sqlite3.Connection, session_id: str) -> Scope:
-    return Scope(conn, json.loads(_session_row(conn, session_id)["scope"]))
 
 
 # ---------------------------------------------------------------------------------------------- lifecycle
@@ -201,8 +144,6 @@ def close(conn: sqlite3.Connection, session_id: str, *, actor: str, device: str 
     if s["status"] == "review":
         return get(conn, session_id)
     require_status(s, "open")
-    from hub.stocktake.expected import snapshot_uncounted
-
     added = snapshot_uncounted(conn, session_id)
     ts = now_iso()
     conn.execute("UPDATE count_sessions SET status = 'review', closed_by = ?, closed_at = ? WHERE id = ?",

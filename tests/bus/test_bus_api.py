@@ -9,7 +9,7 @@ import pytest
 
 from hub.bus import commands, shelf
 from hub.protocol import contract
-from hub.bus.process import Bus, _Msg
+from hub.bus.writer import Bus, _Msg
 
 STORE = "test-store"
 
@@ -236,9 +236,9 @@ def test_old_event_ids_and_dead_letters_are_pruned_after_the_redelivery_window(b
 def test_a_poison_message_is_isolated_and_dead_lettered(bus, hubctx, monkeypatch):
     """A message whose batch can never commit (here: the registry update always fails for one device)
     is split out and dead-lettered; the rest of its batch is applied and everything is acked."""
-    from hub.bus import process, registry
+    from hub.bus import registry, writer
 
-    monkeypatch.setattr(process, "POISON_ATTEMPTS", 2)
+    monkeypatch.setattr(writer, "POISON_ATTEMPTS", 2)
     real_touch = registry.touch_many
 
     def touch(conn, activity, now):

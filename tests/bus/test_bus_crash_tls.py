@@ -88,7 +88,7 @@ def test_tls_listener_from_the_shipped_config(tmp_path, data_dir):
         conf = broker.conf.read_text()
         assert f"listener {tls_port} 127.0.0.1" in conf and "tls_version tlsv1.2" in conf
         wait_until(lambda: __import__("hub.bus.mosquitto", fromlist=["port_open"]).port_open(tls_port), 10)
-        from hub.bus.process import Bus
+        from hub.bus.writer import Bus
 
         bus = Bus(db, f"mqtts://127.0.0.1:{tls_port}?ca={pki / 'ca.crt'}").start()
         try:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import socket
 
-from hub.bus.discovery import HUB_TYPE, MQTT_TYPE, Advertiser, discover, service_infos
+from hub.bus.discovery import Advertiser, service_infos
+from hub.protocol.discovery import HUB_TYPE, MQTT_TYPE, discover
 
 
 def test_service_infos_carry_store_api_and_tls():

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from hub.protocol import contract
 from hub.bus.mosquitto import Mosquitto
-from hub.bus.process import Bus, _Msg
+from hub.bus.writer import Bus, _Msg
 from tests.support.bus import STORE, Device, make_hub_db, start_bus, wait_until
 from tests.support.common import free_port
 

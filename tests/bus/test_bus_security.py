@@ -206,7 +206,7 @@ def test_storehub_bus_subprocess_applies_events_and_holds_the_lock(tmp_path, db,
 
 def test_bus_with_wrong_credentials_is_refused_and_says_so(tmp_path, db):
     broker, hub, creds = _secured_broker(tmp_path, [("scanner-z", "scanner")])
-    from hub.bus.process import Bus
+    from hub.bus.writer import Bus
 
     bus = Bus(db, f"mqtt://{hub['username']}:wrong@127.0.0.1:{broker.port}").start()
     try:

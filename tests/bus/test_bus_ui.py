@@ -8,7 +8,7 @@ from tests.support.ui import login, shot
 from hub.bus import commands
 from hub.protocol import contract
 from tests.handheld.test_ui_a11y import _audit  # the shell's contrast / names / target-size audit
-from hub.bus.process import Bus, _Msg
+from hub.bus.writer import Bus, _Msg
 
 pytestmark = pytest.mark.browser
 STORE = "test-store"

@@ -63,7 +63,7 @@ def test_demo_count_tags_the_hubs_shelf_stock(tmp_path):
     """``storehub demo`` opens a guided RFID count; the simulated reader tags what the books say is on four
     bins, so a sweep reads nearly all of it and the review shows the ~2% it never read as losses."""
     from hub.demo.runner import seed_store
-    from hub.stocktake import demo, rfid, variance
+    from hub.stocktake import demo, ingest, variance
     from hub.store import open_db
 
     seed_store(tmp_path, "demo-test")
@@ -73,7 +73,7 @@ def test_demo_count_tags_the_hubs_shelf_stock(tmp_path):
     assert [z.antenna for z in zones] == [1, 2, 3, 4]
     _cfg, db = open_db(tmp_path)
     try:
-        ing = rfid.TagIngest(db)
+        ing = ingest.TagIngest(db)
         sim = simrfid.SweepSimulator(zones, rate=2000, dwell_s=2, seed=1)
         for _ in range(200):
             ing.feed(demo.READER, sim.tick())

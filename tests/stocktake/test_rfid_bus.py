@@ -14,7 +14,7 @@ from hub.inventory import catalog, locations
 from hub.protocol import epc
 from hub.protocol import contract
 from hub.bus.mosquitto import Mosquitto
-from hub.stocktake import rfid, sessions, variance
+from hub.stocktake import sessions, sweeps, variance
 from tests.support.bus import STORE, Device, make_hub_db, start_bus, wait_until
 from tests.support.common import free_port
 
@@ -48,8 +48,8 @@ def _open(db, area, bins, reader):
     with db.write() as conn:
         s, _ = sessions.create(conn, name="Apparel sweep", actor="t", min_reads=2, rssi_floor_dbm=-65)
         for i, b in enumerate(bins):
-            rfid.set_antenna(conn, reader=reader, antenna=i + 1, location_id=b["id"], actor="t")
-        rfid.start_sweep(conn, s["id"], reader=reader, location_id=area["id"], actor="t")
+            sweeps.set_antenna(conn, reader=reader, antenna=i + 1, location_id=b["id"], actor="t")
+        sweeps.start_sweep(conn, s["id"], reader=reader, location_id=area["id"], actor="t")
     return s["id"]
 
 

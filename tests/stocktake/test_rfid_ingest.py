@@ -8,7 +8,7 @@ from hub.protocol import epc
 from hub.inventory import ledger
 from hub.inventory.ledger import MovementRequest
 from hub.protocol.rfid_formats import TagRead
-from hub.stocktake import approval, rfid, sessions, variance
+from hub.stocktake import approval, ingest, rfid_reports, sessions, sweeps, variance
 from tests.support.common import key
 
 READER = "fx9600-1"
@@ -30,21 +30,21 @@ def store(hubctx, sample):
     with hubctx.db.write() as conn:
         ledger.post(conn, MovementRequest("receive", sample["milk"]["id"], sample["bin1"]["id"], 10, "d", "t", key()))
         ledger.post(conn, MovementRequest("receive", sample["rice"]["id"], sample["bin1"]["id"], 4, "d", "t", key()))
-        rfid.set_antenna(conn, reader=READER, antenna=1, location_id=sample["bin1"]["id"], actor="t")
-        rfid.set_antenna(conn, reader=READER, antenna=2, location_id=sample["bin2"]["id"], actor="t")
+        sweeps.set_antenna(conn, reader=READER, antenna=1, location_id=sample["bin1"]["id"], actor="t")
+        sweeps.set_antenna(conn, reader=READER, antenna=2, location_id=sample["bin2"]["id"], actor="t")
     return sample
 
 
 def open_sweep(hubctx, store, **kw):
     with hubctx.db.write() as conn:
         s, _ = sessions.create(conn, name="RFID count", actor="sup", **kw)
-        rfid.start_sweep(conn, s["id"], reader=READER, location_id=store["aisle"]["id"], actor="sup")
+        sweeps.start_sweep(conn, s["id"], reader=READER, location_id=store["aisle"]["id"], actor="sup")
     return s["id"]
 
 
 def test_sweep_records_floors_kinds_and_zones(hubctx, store):
     sid = open_sweep(hubctx, store)
-    ing = rfid.TagIngest(hubctx.db)
+    ing = ingest.TagIngest(hubctx.db)
     feed = []
     for serial in range(1, 9):
         feed += reads(sgtin(MILK14, serial), 5, -50.0)
@@ -60,7 +60,7 @@ def test_sweep_records_floors_kinds_and_zones(hubctx, store):
     assert ing.stats["unassigned"] == 3
     assert ing.flush() == 15
     conn = hubctx.db.read()
-    recs = {r["epc"]: r for r in rfid.tag_records(conn, sid, limit=100)[0]}
+    recs = {r["epc"]: r for r in rfid_reports.tag_records(conn, sid, limit=100)[0]}
     milk1 = recs[sgtin(MILK14, 1)]
     assert (milk1["reads"], milk1["peak_rssi"], milk1["antennas"], milk1["kind"]) == (5, -50.0, [1], "item")
     assert milk1["first_seen"] == "2026-03-28T07:20:13.000Z" and milk1["last_seen"] == "2026-03-28T07:20:13.160Z"
@@ -82,7 +82,7 @@ def test_sweep_records_floors_kinds_and_zones(hubctx, store):
     assert (milk["source"], milk["rfid_qty"], milk["expected"], milk["variance"]) == ("rfid", 8, 10, -2)
     assert by[("RICE-5KG", store["bin2"]["id"])]["variance"] == 1
     # the sweep view
-    view = rfid.sweep_status(conn, sid)
+    view = rfid_reports.sweep_status(conn, sid)
     assert view["unique_tags"] == 15 and view["counted_tags"] == 9 and view["raw_reads"] == len(feed)
     assert view["sweeps"][0]["raw_reads"] == len(feed)
     prog = {(i["sku"], i["location_code"]): (i["read"], i["expected"]) for i in view["items"]}
@@ -91,7 +91,7 @@ def test_sweep_records_floors_kinds_and_zones(hubctx, store):
 
 def test_incremental_flushes_and_two_ingesters_add_up(hubctx, store):
     sid = open_sweep(hubctx, store)
-    a, b = rfid.TagIngest(hubctx.db), rfid.TagIngest(hubctx.db)
+    a, b = ingest.TagIngest(hubctx.db), ingest.TagIngest(hubctx.db)
     e = sgtin(MILK14, 42)
     a.feed(READER, reads(e, 3, -60.0, t=T0))
     a.flush()
@@ -99,7 +99,7 @@ def test_incremental_flushes_and_two_ingesters_add_up(hubctx, store):
     a.feed(READER, reads(e, 2, -58.0, t=T0 + 5000))
     b.flush()
     a.flush()
-    rec = rfid.tag_records(hubctx.db.read(), sid)[0][0]
+    rec = rfid_reports.tag_records(hubctx.db.read(), sid)[0][0]
     assert rec["reads"] == 9 and rec["peak_rssi"] == -52.0 and rec["best_antenna"] == 2
     assert rec["zone_location_id"] == store["bin2"]["id"] and rec["antennas"] == [1, 2]
     assert rec["first_seen"] == "2026-03-28T07:20:12.000Z" and rec["last_seen"] == "2026-03-28T07:20:18.040Z"
@@ -109,7 +109,7 @@ def test_settings_scope_and_closed_sessions(hubctx, store):
     # a strict floor and more reads: fewer tags count
     sid = open_sweep(hubctx, store, rssi_floor_dbm=-55, min_reads=4,
                      scope={"location_ids": [store["bin1"]["id"]], "item_ids": [store["milk"]["id"]]})
-    ing = rfid.TagIngest(hubctx.db)
+    ing = ingest.TagIngest(hubctx.db)
     ing.feed(READER, reads(sgtin(MILK14, 1), 4, -50.0) + reads(sgtin(MILK14, 2), 3, -50.0)
              + reads(sgtin(MILK14, 3), 5, -60.0) + reads(sgtin(RICE14, 1), 5, -50.0)
              + reads(sgtin(MILK14, 4), 5, -40.0, ant=2))
@@ -127,7 +127,7 @@ def test_settings_scope_and_closed_sessions(hubctx, store):
     assert ing.feed(READER, reads(sgtin(MILK14, 9), 5, -50.0)) == 0   # sweep ended with the session
     ing.flush()
     assert ing.stats["unassigned"] == before + 10
-    epcs = [r["epc"] for r in rfid.tag_records(hubctx.db.read(), sid, kind="item")[0]]
+    epcs = [r["epc"] for r in rfid_reports.tag_records(hubctx.db.read(), sid, kind="item")[0]]
     assert len(epcs) == 3 and sgtin(MILK14, 9) not in epcs
 
 
@@ -135,7 +135,7 @@ def test_mixed_scan_and_rfid_then_serialised_epcs_show_moves(hubctx, store):
     from hub.stocktake import scans
 
     sid = open_sweep(hubctx, store, uncounted="exclude")
-    ing = rfid.TagIngest(hubctx.db)
+    ing = ingest.TagIngest(hubctx.db)
     for serial in range(1, 9):
         ing.feed(READER, reads(sgtin(MILK14, serial), 3, -50.0))
     ing.flush()
@@ -151,16 +151,16 @@ def test_mixed_scan_and_rfid_then_serialised_epcs_show_moves(hubctx, store):
     assert hubctx.db.read().execute("SELECT COUNT(*) FROM rfid_epc_last_seen").fetchone()[0] == 8
 
     later = open_sweep(hubctx, store)
-    view = rfid.sweep_status(hubctx.db.read(), later)
+    view = rfid_reports.sweep_status(hubctx.db.read(), later)
     assert len(view["expected_missing"]) == 8               # nothing read yet: all eight known EPCs missing
-    ing = rfid.TagIngest(hubctx.db)
+    ing = ingest.TagIngest(hubctx.db)
     for serial in range(1, 7):
         ing.feed(READER, reads(sgtin(MILK14, serial), 3, -50.0))
     ing.feed(READER, reads(sgtin(MILK14, 8), 3, -50.0, ant=2))   # moved to bin2
     ing.flush()
-    view = rfid.sweep_status(hubctx.db.read(), later)
+    view = rfid_reports.sweep_status(hubctx.db.read(), later)
     assert [m["epc"] for m in view["expected_missing"]] == [sgtin(MILK14, 7)]
-    diff = rfid.compare_sessions(hubctx.db.read(), sid, later)
+    diff = rfid_reports.compare_sessions(hubctx.db.read(), sid, later)
     assert [m["epc"] for m in diff["missing"]] == [sgtin(MILK14, 7)]
     assert [(m["epc"], m["now"]) for m in diff["moved"]] == [(sgtin(MILK14, 8), store["bin2"]["id"])]
     assert diff["new"] == []
@@ -174,13 +174,13 @@ def test_reader_busy_and_sweep_location_scope(hubctx, store):
 
     with pytest.raises(Conflict):
         with hubctx.db.write() as conn:
-            rfid.start_sweep(conn, other["id"], reader=READER, location_id=store["bin1"]["id"], actor="sup")
+            sweeps.start_sweep(conn, other["id"], reader=READER, location_id=store["bin1"]["id"], actor="sup")
     with pytest.raises(Unprocessable):
         with hubctx.db.write() as conn:
-            rfid.start_sweep(conn, other["id"], reader="fx-2", location_id=store["bin2"]["id"], actor="sup")
+            sweeps.start_sweep(conn, other["id"], reader="fx-2", location_id=store["bin2"]["id"], actor="sup")
     with hubctx.db.write() as conn:
-        assert rfid.stop_sweep(conn, sid, reader=READER, actor="sup")["ended_at"]
-        rfid.start_sweep(conn, other["id"], reader=READER, location_id=store["bin1"]["id"], actor="sup")
+        assert sweeps.stop_sweep(conn, sid, reader=READER, actor="sup")["ended_at"]
+        sweeps.start_sweep(conn, other["id"], reader=READER, location_id=store["bin1"]["id"], actor="sup")
 
 
 def test_http_upload_and_tag_list(client, auth, hubctx, store):

@@ -2,7 +2,7 @@
 
 import schemathesis
 
-from hub.stocktake import rfid, sessions
+from hub.stocktake import sessions, sweeps
 from tests.support.common import login
 from tests.support.fuzz import assert_no_server_errors
 
@@ -10,7 +10,7 @@ from tests.support.fuzz import assert_no_server_errors
 def test_stocktake_operations_never_fail_with_a_server_error(app, client, sample, hubctx):
     with hubctx.db.write() as conn:
         s, _ = sessions.create(conn, name="Fuzz", actor="t")
-        rfid.start_sweep(conn, s["id"], reader="fx-1", location_id=sample["bin1"]["id"], actor="t")
+        sweeps.start_sweep(conn, s["id"], reader="fx-1", location_id=sample["bin1"]["id"], actor="t")
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app).include(path_regex=r"/stocktake/")
 
     def real_session(case):

@@ -8,7 +8,7 @@ from tests.support.ui import login, scan, shot
 from hub.protocol import epc
 from hub.inventory import ledger
 from hub.inventory.ledger import MovementRequest
-from hub.stocktake import rfid, sessions
+from hub.stocktake import ingest, sessions
 from hub.protocol.rfid_formats import TagRead
 from tests.support.common import key
 
@@ -179,7 +179,7 @@ def test_rfid_sweep_view(phone, hub_server):
     phone.wait_for_function("document.querySelector('[data-testid=sweep-location]').textContent === 'A01-01'")
     phone.get_by_test_id("sweep-start").click()
     phone.wait_for_selector("[data-testid='sweep-stop']:visible")
-    ing = rfid.TagIngest(hub_server.db)
+    ing = ingest.TagIngest(hub_server.db)
     t0 = 1_774_682_413_000
     reads = []
     for serial in range(1, 4):

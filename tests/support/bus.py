@@ -9,7 +9,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from hub.protocol import contract
-from hub.bus.process import Bus
+from hub.bus.writer import Bus
 from hub.store import initialise, open_db
 
 STORE = "test-store"

@@ -60,7 +60,7 @@ class PrintRig:
         from devices.printer.agent import PrinterAgent
         from devices.sim.printer import PrinterSim
         from hub.kernel import settings
-        from hub.bus.process import Bus
+        from hub.bus.writer import Bus
         from tests.support.devices import PrivateMosquitto
 
         self.broker = PrivateMosquitto(workdir / "mqtt")

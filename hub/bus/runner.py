@@ -1,0 +1,73 @@
+"""``storehub bus``: the one bus process of a hub (a lock file in the data directory), until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import signal
+import threading
+from pathlib import Path
+
+from hub.bus.adapters import Adapters
+from hub.bus.writer import Bus
+from hub.store import open_db
+
+log = logging.getLogger("storehub.bus")
+
+
+class BusLockError(RuntimeError):
+    pass
+
+
+def acquire_lock(data_dir: Path):
+    """One bus per hub: an exclusive lock on ``<data_dir>/bus.lock`` held for the life of the process."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    f = open(data_dir / "bus.lock", "a+")
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.close()
+        raise BusLockError(f"another bus process already runs for {data_dir}") from None
+    f.seek(0)
+    f.truncate()
+    f.write(str(os.getpid()))
+    f.flush()
+    return f
+
+
+def run(data_dir: Path, mqtt_url: str, *, client_id: str | None = None, advertise: str | None = None,
+        api_port: int = 8000, api_tls: bool = False) -> int:
+    """``storehub bus``: run until SIGTERM/SIGINT."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    cfg, db = open_db(data_dir)
+    lock = acquire_lock(cfg.data_dir)
+    adapters = Adapters.load(cfg.data_dir / "mqtt" / "adapters.json")
+    if adapters.esphome:
+        log.info("bus: ESPHome adapters for %s", ", ".join(f"{a.prefix} -> {a.device}" for a in adapters.esphome))
+    bus = Bus(db, mqtt_url, client_id=client_id, adapters=adapters)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *a: stop.set())
+    signal.signal(signal.SIGINT, lambda *a: stop.set())
+    bus.start()
+    log.info("bus: store %s, broker %s, data %s", bus.store_id, bus.url.redacted(), cfg.data_dir)
+    advertiser = None
+    if advertise:
+        from hub.bus.discovery import Advertiser  # zeroconf: loaded only by a hub that advertises
+
+        try:
+            advertiser = Advertiser(store_id=bus.store_id, address=advertise, api_port=api_port,
+                                    mqtt_port=bus.url.port, tls=api_tls, mqtt_tls=bus.url.tls)
+            log.info("bus: advertising the hub API :%d and broker :%d on %s (mDNS)", api_port, bus.url.port, advertise)
+        except Exception:
+            log.exception("bus: mDNS advertising on %s failed; continuing without it", advertise)
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        if advertiser is not None:
+            advertiser.close()
+        bus.stop()
+        db.close()
+        lock.close()
+    return 0
