@@ -3,14 +3,18 @@
 Pure part: ``fold(events, tz)`` turns a list of *new* events (never seen before — the
 caller guarantees that) into row deltas. Additive projections (stock, daily
 movements) are commutative, so reordering between batches cannot change them;
-last-writer projections (items, locations, devices) only move forward by seq."""
+last-writer projections (items, locations, devices) only move forward by seq.
+
+Each fact kind the central folds has one entry in :data:`PROJECTORS` (``{kind: projector}``); the hub's domains
+declare every kind with ``projected=True`` or ``False`` (``hub.domains.facts()``) and a test keeps the table and
+the declarations in step. A kind without a projector is stored raw in the events table and nothing more."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Callable
 
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -35,6 +39,12 @@ class Folded:
     devices: dict[str, dict] = field(default_factory=dict)
     alerts: dict[str, dict] = field(default_factory=dict)
     counts: dict[str, dict] = field(default_factory=dict)
+    tz: ZoneInfo | None = field(default=None, repr=False, compare=False)
+    _days: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def day(self, ts: str) -> date:
+        """The store's calendar day of a hub time (cached per fold)."""
+        return local_day(ts, self.tz, self._days)
 
 
 def local_day(ts: str, tz: ZoneInfo | None, _cache: dict | None = None) -> date:
@@ -81,70 +91,132 @@ def _first(p: dict, *names: str) -> Any:
     return None
 
 
+# --- projectors: one per fact kind (or family), each folds one event into the deltas ---------------------------
+#
+# ``projector(f, e)`` with ``e`` the stored event (``kind``, ``payload``, ``seq``, ``ts``). A payload a projector
+# cannot read is skipped: the event stays in the raw events table, nothing is projected from it. Additive
+# figures (stock, daily movements) only add; last-writer ones keep what the highest seq says.
+
+Projector = Callable[[Folded, dict[str, Any]], None]
+
+
+# inventory
+def _movement(f: Folded, e: dict[str, Any]) -> None:
+    p = e["payload"]
+    try:
+        qd, rd = int(p["qty_delta"]), int(p.get("reserved_delta") or 0)
+        item, loc, mkind = str(p["item_id"]), str(p["location_id"]), str(p["kind"])
+    except (KeyError, TypeError, ValueError):
+        return            # kept in events; nothing to project
+    s = f.stock[(item, loc)]
+    s[0] += qd
+    s[1] += rd
+    d = f.daily[(f.day(e["ts"]), item, mkind)]     # ts: the validated event time
+    d[0] += 1
+    d[1] += qd
+    d[2] += abs(qd)
+    d[3] += 1 if qd == 0 else 0
+
+
+def _item_upsert(f: Folded, e: dict[str, Any]) -> None:
+    p = e["payload"]
+    if p.get("id") and p.get("sku"):
+        f.items[p["id"]] = {**p, "_seq": e["seq"]}
+
+
+def _location_upsert(f: Folded, e: dict[str, Any]) -> None:
+    p = e["payload"]
+    if p.get("id"):
+        f.locations[p["id"]] = p
+
+
+# orders: the first time each order reached each status
+_ORDER_STATUS: dict[str, Callable[[dict], Any]] = {
+    "order.created": lambda p: p.get("status") or "new",
+    "order.status": lambda p: p.get("to"),
+    "order.cancelled": lambda p: "cancelled",
+}
+
+
+def _order(f: Folded, e: dict[str, Any]) -> None:
+    kind, p, ts = e["kind"], e["payload"], e["ts"]
+    oid = _first(p, "order_id", "id")
+    status = _ORDER_STATUS[kind](p)
+    if oid and status:
+        k = (str(oid), str(status)[:32])
+        when = _first(p, "created_at", "ts") if kind == "order.created" else (p.get("ts") or ts)
+        when = when or ts
+        if k not in f.orders or when < f.orders[k]:
+            f.orders[k] = when
+
+
+# stocktake
+def _count_approved(f: Folded, e: dict[str, Any]) -> None:
+    p = e["payload"]
+    if not (p.get("session_id") and isinstance(p.get("totals"), dict)):
+        return
+    tot = p["totals"]
+    f.counts[str(p["session_id"])] = {
+        "approved_ts": p.get("ts") or e["ts"], "lines": int(tot.get("lines") or 0),
+        "lines_exact": int(tot.get("lines_exact") or 0),
+        "shrink_cost_minor": int(tot.get("shrink_cost_minor") or 0),
+        "gain_cost_minor": int(tot.get("gain_cost_minor") or 0),
+        "expected_cost_minor": int(tot.get("expected_cost_minor") or 0)}
+
+
+# device bus: every device fact shows the device was seen; status (and an ``online`` flag) sets online/offline
+def _device(f: Folded, e: dict[str, Any]) -> None:
+    kind, p = e["kind"], e["payload"]
+    did = _first(p, "device_id", "device")
+    if not did:
+        return
+    online = p.get("online") if isinstance(p.get("online"), bool) else None
+    if kind == "device.status" and p.get("status"):
+        online = str(p["status"]).lower() not in DEVICE_OFFLINE
+    prev = f.devices.get(str(did), {})
+    f.devices[str(did)] = {
+        "device_kind": str(_first(p, "device_kind", "kind", "type") or prev.get("device_kind") or "")[:64],
+        "online": prev.get("online") if online is None else online,
+        "last_seen_ts": _first(p, "ts", "at") or e["ts"], "last_event": kind[:64], "seq": e["seq"]}
+
+
+def _alert(f: Folded, e: dict[str, Any]) -> None:
+    kind, p, ts = e["kind"], e["payload"], e["ts"]
+    aid = _first(p, "alert_id", "id")
+    if not aid:
+        return
+    a = f.alerts.setdefault(str(aid), {})
+    cleared = any(w in kind for w in ALERT_CLEAR_WORDS) or bool(p.get("cleared") or p.get("resolved"))
+    if cleared:
+        a["cleared_ts"] = _first(p, "cleared_at", "resolved_at", "ts") or ts
+    else:
+        a.update(severity=str(_first(p, "severity", "level") or "warning")[:16],
+                 message=str(_first(p, "message", "text", "summary", "code") or kind),
+                 raised_ts=_first(p, "raised_at", "ts") or ts)
+
+
+# Every fact kind the central folds (``hub.domains.facts()`` declares each with ``projected=True``; a test keeps
+# the two in step). Any other kind is only stored in the raw events table.
+PROJECTORS: dict[str, Projector] = {
+    "movement": _movement,
+    "item.upsert": _item_upsert,
+    "location.upsert": _location_upsert,
+    **{kind: _order for kind in _ORDER_STATUS},
+    "count.approved": _count_approved,
+    **{kind: _device for kind in ("device.scan", "device.weight", "device.status", "device.info", "device.health",
+                                  "device.command_result")},
+    "alert.raised": _alert,
+    "alert.cleared": _alert,
+}
+
+
 def fold(events: list[dict], tz: str | None = None) -> Folded:
     """``tz``: the store's IANA timezone; daily figures fall on the store's local day (times stay UTC)."""
-    f = Folded()
-    zi, day_cache = zone(tz), {}
+    f = Folded(tz=zone(tz))
     for e in sorted(events, key=lambda e: e["seq"]):
-        kind, p, seq, ts = e["kind"], e["payload"], e["seq"], e["ts"]
-        if kind == "movement":
-            try:
-                qd, rd = int(p["qty_delta"]), int(p.get("reserved_delta") or 0)
-                item, loc, mkind = str(p["item_id"]), str(p["location_id"]), str(p["kind"])
-            except (KeyError, TypeError, ValueError):
-                continue          # kept in events; nothing to project
-            s = f.stock[(item, loc)]
-            s[0] += qd
-            s[1] += rd
-            d = f.daily[(local_day(ts, zi, day_cache), item, mkind)]     # ts: the validated event time
-            d[0] += 1
-            d[1] += qd
-            d[2] += abs(qd)
-            d[3] += 1 if qd == 0 else 0
-        elif kind == "item.upsert" and p.get("id") and p.get("sku"):
-            f.items[p["id"]] = {**p, "_seq": seq}
-        elif kind == "location.upsert" and p.get("id"):
-            f.locations[p["id"]] = p
-        elif kind in ("order.created", "order.status", "order.cancelled"):
-            oid = _first(p, "order_id", "id")
-            status = {"order.created": p.get("status") or "new", "order.status": p.get("to"),
-                      "order.cancelled": "cancelled"}[kind]
-            if oid and status:
-                k = (str(oid), str(status)[:32])
-                when = _first(p, "created_at", "ts") if kind == "order.created" else (p.get("ts") or ts)
-                when = when or ts
-                if k not in f.orders or when < f.orders[k]:
-                    f.orders[k] = when
-        elif kind == "count.approved" and p.get("session_id") and isinstance(p.get("totals"), dict):
-            tot = p["totals"]
-            f.counts[str(p["session_id"])] = {
-                "approved_ts": p.get("ts") or ts, "lines": int(tot.get("lines") or 0),
-                "lines_exact": int(tot.get("lines_exact") or 0),
-                "shrink_cost_minor": int(tot.get("shrink_cost_minor") or 0),
-                "gain_cost_minor": int(tot.get("gain_cost_minor") or 0),
-                "expected_cost_minor": int(tot.get("expected_cost_minor") or 0)}
-        elif kind.startswith("device."):
-            did = _first(p, "device_id", "device")
-            if did:
-                online = p.get("online") if isinstance(p.get("online"), bool) else None
-                if kind == "device.status" and p.get("status"):
-                    online = str(p["status"]).lower() not in DEVICE_OFFLINE
-                prev = f.devices.get(str(did), {})
-                f.devices[str(did)] = {
-                    "device_kind": str(_first(p, "device_kind", "kind", "type") or prev.get("device_kind") or "")[:64],
-                    "online": prev.get("online") if online is None else online,
-                    "last_seen_ts": _first(p, "ts", "at") or ts, "last_event": kind[:64], "seq": seq}
-        elif kind.startswith("alert"):
-            aid = _first(p, "alert_id", "id")
-            if aid:
-                a = f.alerts.setdefault(str(aid), {})
-                cleared = any(w in kind for w in ALERT_CLEAR_WORDS) or bool(p.get("cleared") or p.get("resolved"))
-                if cleared:
-                    a["cleared_ts"] = _first(p, "cleared_at", "resolved_at", "ts") or ts
-                else:
-                    a.update(severity=str(_first(p, "severity", "level") or "warning")[:16],
-                             message=str(_first(p, "message", "text", "summary", "code") or kind),
-                             raised_ts=_first(p, "raised_at", "ts") or ts)
+        project = PROJECTORS.get(e["kind"])
+        if project is not None:
+            project(f, e)
     return f
 
 
