@@ -31,12 +31,12 @@ def test_every_domain_declares_into_one_list_and_names_are_unique():
 
 
 def test_the_list_refuses_a_fact_or_setting_claimed_twice():
-    a = Domain("a", "a", "hub.kernel", facts=(Fact("x.y", {"type": "object"}, "x"),))
-    b = Domain("b", "b", "hub.auth", facts=(Fact("x.y", {"type": "object"}, "x"),))
-    with pytest.raises(RuntimeError, match="fact 'x.y' is declared by both a and b"):
+    a = Domain("kernel", "a", "hub.kernel", facts=(Fact("x.y", {"type": "object"}, "x"),))
+    b = Domain("auth", "b", "hub.auth", facts=(Fact("x.y", {"type": "object"}, "x"),))
+    with pytest.raises(RuntimeError, match="fact .x.y. is declared by both kernel and auth"):
         domains._check((a, b))
-    c = Domain("c", "c", "hub.kernel", settings=(Setting("k", 1, {"type": "integer"}, "k"),))
-    d = Domain("d", "d", "hub.auth", settings=(Setting("k", 2, {"type": "integer"}, "k"),))
+    c = Domain("kernel", "c", "hub.kernel", settings=(Setting("k", 1, {"type": "integer"}, "k"),))
+    d = Domain("auth", "d", "hub.auth", settings=(Setting("k", 2, {"type": "integer"}, "k"),))
     with pytest.raises(RuntimeError, match="setting 'k'"):
         domains._check((c, d))
 

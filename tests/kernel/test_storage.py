@@ -142,7 +142,7 @@ def test_the_promotions_blob_moves_out_of_settings(tmp_path):
             "rice": {"id": "rice", "name": "Rice", "skus": ["RICE-5KG"], "price_minor": 4500}}
     conn.execute("INSERT INTO settings(key, value, updated_at) VALUES ('promotions', ?, '2026-11-30T08:00:00.000Z')",
                  (json.dumps(blob),))
-    assert migrate(conn, dirs) == [51]
+    assert migrate(conn, dirs, target=51) == [51]
     rows = {r[0]: json.loads(r[1]) for r in conn.execute("SELECT id, body FROM central_promotions")}
     assert rows == blob
     assert conn.execute("SELECT COUNT(*) FROM settings WHERE key = 'promotions'").fetchone()[0] == 0
