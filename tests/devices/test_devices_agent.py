@@ -21,7 +21,7 @@ from devices.sim.serial_scanner import SerialScannerSim
 from tests.support.devices import SHARED_BROKER, PrivateMosquitto, Watcher, unique_store
 from hub.protocol import contract
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # the repository
 
 
 def test_disk_buffer_is_bounded_and_ordered(tmp_path):
