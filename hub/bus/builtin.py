@@ -1,60 +1,54 @@
 """The hub's own event handlers: scans, weights, shelf sensors and device health.
 
-Each stores what the device said; domain code may then act on it (``hub.identify.resolve``
-resolves scanned codes when that module is present)."""
+Each stores what the device said; domain code may then act on it. Scanned codes are resolved
+by :func:`hub.identify.resolve.resolve`; a code the store does not know (or cannot read) is
+still a scan worth keeping."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import sqlite3
 import time
+from typing import Any
 
 from hub.kernel import outbox, settings
 from hub.bus import registry
 from hub.bus.handlers import DeviceEvent
+from hub.identify import barcode, resolve as resolver
+from hub.kernel.errors import StoreHubError
 
 log = logging.getLogger("storehub.bus")
 
-
+# The store's barcode options, re-read at most every OPTIONS_TTL_S seconds (settings change rarely).
+OPTIONS_TTL_S = 5.0
 _OPTS: dict = {"at": 0.0, "value": None}
 
 
-def _scan_module():
-    """``hub.identify.resolve`` if present (kept optional: the bus stores scans either way)."""
-    try:
-        return importlib.import_module("hub.identify.resolve")
-    except ImportError:
-        return None
-
-
-def _parse_options(conn: sqlite3.Connection, mod):
-    """The store's barcode options, re-read at most every few seconds (settings change rarely)."""
+def _parse_options(conn: sqlite3.Connection) -> barcode.ParseOptions:
     now = time.monotonic()
-    if _OPTS["value"] is None or now - _OPTS["at"] > 5.0:
-        _OPTS["value"] = mod.options_for(settings.get_all(conn)) if hasattr(mod, "options_for") \
-            else settings.get_all(conn)
+    if _OPTS["value"] is None or now - _OPTS["at"] > OPTIONS_TTL_S:
+        _OPTS["value"] = resolver.options_for(settings.get_all(conn))
         _OPTS["at"] = now
     return _OPTS["value"]
 
 
-def resolve_code(conn: sqlite3.Connection, code: str) -> tuple[str | None, dict | None]:
-    """Resolve a scanned code through ``hub.identify.resolve.resolve``; never fails the scan itself."""
-    mod = _scan_module()
-    fn = getattr(mod, "resolve", None) if mod else None
-    if fn is None:
-        return None, None
+def resolve_code(conn: sqlite3.Connection, code: str) -> tuple[str | None, dict[str, Any]]:
+    """(item id, summary) of a scanned code; never fails the scan itself.
+
+    The summary is what ``device_scans.resolution`` keeps: kind, qty, weight_g, order_ref, location_id
+    and sku, or ``{"kind": None, "error", "message"}`` when the code did not resolve."""
     try:
-        result = fn(conn, code, settings=_parse_options(conn, mod), with_stock=False)  # reads only
-    except Exception as exc:  # an unknown or unreadable code is still a scan worth keeping
+        res = resolver.resolve(conn, code, settings=_parse_options(conn), with_stock=False)  # reads only
+    except StoreHubError as exc:  # an unknown or unreadable code is still a scan worth keeping
+        return None, {"kind": None, "error": exc.code, "message": str(exc)[:200]}
+    except Exception as exc:  # nor does a fault in resolving lose the scan; it is logged
+        log.warning("scan %r not resolved: %s: %s", code[:80], type(exc).__name__, exc)
         return None, {"kind": None, "error": getattr(exc, "code", type(exc).__name__), "message": str(exc)[:200]}
-    item = result.get("item") if isinstance(result.get("item"), dict) else None
-    location = result.get("location") if isinstance(result.get("location"), dict) else None
-    summary = {"kind": result.get("kind"), "qty": result.get("qty"), "weight_g": result.get("weight_g"),
-               "order_ref": result.get("order_ref"), "location_id": (location or {}).get("id"),
-               "sku": (item or {}).get("sku")}
-    return (item or {}).get("id"), summary
+    item = res.item or {}
+    summary = {"kind": res.kind, "qty": res.qty, "weight_g": res.weight_g, "order_ref": res.order_ref,
+               "location_id": (res.location or {}).get("id"), "sku": item.get("sku")}
+    return item.get("id"), summary
 
 
 def on_scan(conn: sqlite3.Connection, ev: DeviceEvent) -> None:

@@ -42,7 +42,7 @@ REPORT_SCHEMA = {"type": "object", "properties": {
 def resolve(query):
     conn = db().read()
     try:
-        return scan.resolve(conn, query["code"], settings=settings.get_all(conn))
+        return scan.resolve(conn, query["code"], settings=settings.get_all(conn)).to_dict()
     except StoreHubError as exc:
         log.log(logging.INFO if exc.status == 404 else logging.WARNING,
                 "scan not resolved: %s %s code=%r device=%s actor=%s", exc.status, exc.code, query["code"][:80],

@@ -1,17 +1,25 @@
-"""What a scanned code means in this store.
+"""What a scanned code means in this store — the one place that answers it.
 
 ``resolve(conn, code, settings=...)`` reads the code with :mod:`hub.identify.barcode` and
 looks it up with indexed queries only: an item (by GTIN; for a variable-measure
 label by the label GTIN, then its base GTIN, then its PLU) with the quantity the
-scan stands for, a location label, a staff badge or an order code. Unknown but
-well-formed codes raise ``NotFound(code="unknown_code")``; unreadable codes raise
-``BarcodeError`` — a scan never resolves to an item it does not name.
+scan stands for, a location label, a staff badge or an order code. The answer is a
+:class:`Resolution`; its ``to_dict()`` is the JSON of ``GET /api/v1/scan/resolve``.
+
+Unknown but well-formed codes raise ``NotFound(code="unknown_code")``; unreadable codes raise
+``BarcodeError`` — a scan never resolves to an item it does not name. A PLU shared by two
+active items raises ``Conflict(code="ambiguous_plu")``.
+
+Callers that also take typed input (a stock count) may accept, for a code that is not a
+readable barcode, an exact SKU (``accept_sku``) and an item-level EPC in hex from an RFID sled
+in keyboard mode (``accept_epc``).
 
 Staff report codes nobody knows with :func:`report_unknown`."""
 
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 from decimal import Decimal, ROUND_HALF_UP
 from typing import Any
 
@@ -19,8 +27,60 @@ from hub.kernel import audit, outbox
 from hub.identify import barcode
 from hub.inventory import catalog, ledger, locations
 from hub.kernel.errors import Conflict, NotFound, Unprocessable, ValidationError
+from hub.protocol import epc as epcs
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso
+
+KINDS = ("item", "location", "order", "badge", "epc")
+# Hex lengths of the item EPCs a sled types: SGTIN-96, SGTIN-198 (50 digits, or 52 as whole 16-bit words).
+EPC_HEX_LENGTHS = (24, 50, 52)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What one scanned (or typed) code means here.
+
+    ``kind`` is ``item`` (a barcode or an exact SKU naming a catalog item), ``epc`` (an RFID tag naming
+    one unit of an item), ``location``, ``order`` or ``badge``. For items, ``qty`` is the quantity the
+    scan stands for in the item's base unit (pieces, or grams for ``kg`` items; None when a kg item
+    must still be weighed), ``weight_g`` the weight the label states (or derives from its price) and
+    ``price_minor`` the price printed on the label. ``parsed`` is None when the code was read as a SKU
+    or an EPC rather than a barcode."""
+
+    kind: str
+    code: str
+    parsed: barcode.ParsedCode | None = None
+    item: dict[str, Any] | None = None
+    qty: int | None = None
+    weight_g: int | None = None
+    price_minor: int | None = None
+    location: dict[str, Any] | None = None
+    order_ref: str | None = None          # the reference of an order code SHO-<ref> (what a handover scans)
+    badge: str | None = None              # the badge id of a staff badge SHB-<id>
+    epc: str | None = None                # the EPC in hex, for kind ``epc``
+
+    @property
+    def names_item(self) -> bool:
+        return self.kind in ("item", "epc")
+
+    @property
+    def count(self) -> int | None:
+        """The piece count the label states (GS1 AI 30/37 or a count label), None when it states none."""
+        return self.parsed.count if self.parsed is not None else None
+
+    @property
+    def own_code(self) -> str | None:
+        """The location code, order reference or badge id of one of the store's own codes."""
+        if self.kind == "location":
+            return self.location["code"] if self.location else None
+        return self.order_ref if self.kind == "order" else self.badge
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON ``GET /api/v1/scan/resolve`` returns (RESOLVE_SCHEMA)."""
+        return {"kind": self.kind, "code": self.code,
+                "parsed": self.parsed.to_dict() if self.parsed is not None else None,
+                "item": self.item, "location": self.location, "order_ref": self.order_ref,
+                "qty": self.qty, "weight_g": self.weight_g}
 
 
 def options_for(settings: dict[str, Any] | barcode.ParseOptions) -> barcode.ParseOptions:
@@ -30,34 +90,67 @@ def options_for(settings: dict[str, Any] | barcode.ParseOptions) -> barcode.Pars
 
 
 def resolve(conn: sqlite3.Connection, code: str, *, settings: dict[str, Any] | barcode.ParseOptions,
-            with_stock: bool = True) -> dict[str, Any]:
+            with_stock: bool = True, accept_sku: bool = False, accept_epc: bool = False) -> Resolution:
+    """What ``code`` means in this store (see the module docstring). ``with_stock`` adds the item's
+    stock per location and totals; ``accept_sku``/``accept_epc`` let a code that is not a readable
+    barcode name an item by its exact SKU or its EPC (else the barcode error is raised)."""
     opts = options_for(settings)
-    parsed = barcode.parse(code, opts)
-    out: dict[str, Any] = {"kind": None, "code": code, "parsed": parsed.to_dict(), "item": None, "location": None,
-                           "order_ref": None, "qty": None, "weight_g": None}
+    try:
+        parsed = barcode.parse(code, opts)
+    except barcode.BarcodeError:
+        typed = _typed_item(conn, code, accept_sku=accept_sku, accept_epc=accept_epc)
+        if typed is None:
+            raise
+        return _with_stock(conn, typed) if with_stock else typed
     if parsed.kind == "location":
         loc = locations.get_by_code(conn, parsed.own_code)
         if loc is None:
             raise _unknown(code, parsed, f"no location {parsed.own_code} in this store")
-        out.update(kind="location", location=loc)
-        return out
+        return Resolution("location", code, parsed, location=loc)
     if parsed.kind == "badge":
-        out["kind"] = "badge"
-        return out
+        return Resolution("badge", code, parsed, badge=parsed.own_code)
     if parsed.kind == "order":
-        out.update(kind="order", order_ref=parsed.own_code)
-        return out
+        return Resolution("order", code, parsed, order_ref=parsed.own_code)
     if parsed.gtin is None:
         raise _unknown(code, parsed, "the code names no trade item (no GTIN)")
     item = find_item(conn, parsed)
     if item is None:
         raise _unknown(code, parsed, f"GTIN {parsed.gtin} is not in this store's catalog")
     qty, weight = quantity_for(item, parsed, store_currency=opts.currency)
-    if with_stock:
-        item["stock"] = ledger.stock_for_item(conn, item["id"])
-        item["totals"] = ledger.on_hand_total(conn, item["id"])
-    out.update(kind="item", item=item, qty=qty, weight_g=weight)
-    return out
+    res = Resolution("item", code, parsed, item=item, qty=qty, weight_g=weight, price_minor=parsed.price_minor)
+    return _with_stock(conn, res) if with_stock else res
+
+
+def _with_stock(conn: sqlite3.Connection, res: Resolution) -> Resolution:
+    res.item["stock"] = ledger.stock_for_item(conn, res.item["id"])
+    res.item["totals"] = ledger.on_hand_total(conn, res.item["id"])
+    return res
+
+
+def _typed_item(conn: sqlite3.Connection, code: str, *, accept_sku: bool, accept_epc: bool) -> Resolution | None:
+    """An item named by its exact SKU, or one unit of an item named by an item-level EPC (SGTIN) in hex."""
+    text = code.strip() if isinstance(code, str) else ""
+    if not text:
+        return None
+    if accept_sku:
+        item = catalog.get_item_by_sku(conn, text)
+        if item is not None:
+            return Resolution("item", code, item=item, qty=_one_unit(item))
+    if accept_epc and len(text) in EPC_HEX_LENGTHS:
+        try:
+            tag = epcs.decode(text)
+        except epcs.EpcError:
+            return None
+        if tag.gtin and tag.is_item:
+            item = catalog.find_by_gtin(conn, tag.gtin)
+            if item is not None:
+                return Resolution("epc", code, item=item, qty=_one_unit(item), epc=tag.hex)
+    return None
+
+
+def _one_unit(item: dict[str, Any]) -> int | None:
+    """One piece of an ``each`` item; a ``kg`` item named without a weight still has to be weighed."""
+    return None if item["unit"] == "kg" else 1
 
 
 def _unknown(code: str, parsed: barcode.ParsedCode, message: str) -> NotFound:

@@ -11,55 +11,49 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from hub.identify import barcode, resolve as scan
+from hub.auth import users
+from hub.identify import barcode, resolve as resolver
 from hub.inventory import catalog, locations
 from hub.kernel import outbox, settings
-from hub.protocol.epc import EpcError
-from hub.protocol.epc import decode as decode_epc
-from hub.kernel.errors import Conflict, Unprocessable, ValidationError
+from hub.kernel.errors import Conflict, Forbidden, Unprocessable, ValidationError
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso
 from hub.stocktake import sessions
-from hub.stocktake.expected import ensure_line
+from hub.stocktake.expected import ensure_line, guided_expected
 
 MAX_QTY_EACH = 100_000
 MAX_QTY_GRAMS = 10_000_000
 
 
-def resolve_code(conn: sqlite3.Connection, code: str) -> dict[str, Any]:
+def read_code(conn: sqlite3.Connection, code: str) -> resolver.Resolution:
     """What a scanned code means for counting: a location, or an item with the quantity it stands for.
 
-    Codes are resolved by :func:`hub.identify.resolve.resolve` (the store's barcode rules: GTINs, GS1 element strings,
-    variable-measure labels, ``SHL-`` labels). An exact SKU and an item EPC in hex (an RFID sled in wedge
-    mode) are accepted too."""
+    Codes are resolved by :func:`hub.identify.resolve.resolve` (the store's barcode rules: GTINs, GS1 element
+    strings, variable-measure labels, ``SHL-`` labels), accepting an exact SKU and an item EPC in hex (an RFID
+    sled in wedge mode) too. Unreadable codes are 422 with the reader's code; order codes and badges are not
+    counted (422 ``not_countable``); unknown codes stay 404 and an ambiguous PLU 409."""
     text = (code or "").strip()
     if not text:
         raise ValidationError("empty code", code="empty_code")
     try:
-        res = scan.resolve(conn, text, settings=settings.get_all(conn), with_stock=False)
+        res = resolver.resolve(conn, text, settings=settings.get_all(conn), with_stock=False,
+                               accept_sku=True, accept_epc=True)
     except barcode.BarcodeError as exc:
-        item = catalog.get_item_by_sku(conn, text)
-        if item:
-            return {"kind": "item", "item": item, "grams": None, "pieces": 1}
-        if len(text) in (24, 50, 52):
-            try:
-                e = decode_epc(text)
-            except EpcError:
-                e = None
-            if e is not None and e.gtin and e.is_item:
-                item = catalog.find_by_gtin(conn, e.gtin)
-                if item:
-                    return {"kind": "item", "item": item, "grams": None, "pieces": 1, "epc": e.hex}
         raise Unprocessable(f"cannot read {text[:40]!r}: {exc.message}", code=exc.code,
                             details={"code": text[:80]}) from exc
-    if res["kind"] == "location":
-        return {"kind": "location", "location": res["location"]}
-    if res["kind"] != "item":
-        raise Unprocessable(f"a {res['kind']} label is not counted", code="not_countable", details={"code": text})
-    item = res["item"]
-    if item["unit"] == "kg":
-        return {"kind": "item", "item": item, "grams": res["qty"], "pieces": None}
-    return {"kind": "item", "item": item, "grams": None, "pieces": res["qty"] or 1}
+    if res.kind != "location" and not res.names_item:
+        raise Unprocessable(f"a {res.kind} label is not counted", code="not_countable", details={"code": text})
+    return res
+
+
+def join_counter(conn: sqlite3.Connection, session_id: str, *, user_id: str, by: str, role: str,
+                 zone_location_id: str | None = None, device: str | None = None) -> dict[str, Any]:
+    """``user_id`` joins the count as a counter (optionally in a zone). ``by`` (of ``role``) joins themself;
+    only a supervisor assigns someone else (403 ``wrong_role``)."""
+    if user_id != by and not users.has_role(role, "supervisor"):
+        raise Forbidden("only a supervisor assigns other counters", code="wrong_role")
+    return sessions.join(conn, session_id, user_id=user_id, zone_location_id=zone_location_id, actor=by,
+                         device=device)
 
 
 def _scan_row(row: sqlite3.Row | None) -> dict[str, Any] | None:
@@ -128,9 +122,9 @@ def record_scan(conn: sqlite3.Connection, session_id: str, *, counter: str, clie
     grams = None
     pieces = 1
     if code is not None:
-        res = resolve_code(conn, code)
-        if res["kind"] == "location":
-            loc = res["location"]
+        res = read_code(conn, code)
+        if res.kind == "location":
+            loc = res.location
             if not scope.has_location(loc["id"]):
                 raise Unprocessable(f"{loc['code']} is outside this count", code="location_out_of_scope",
                                     details={"location": loc["code"]})
@@ -145,12 +139,13 @@ def record_scan(conn: sqlite3.Connection, session_id: str, *, counter: str, clie
             out = {"duplicate": False, "kind": "location", "location": loc, "warnings": warnings,
                    "totals": counter_totals(conn, session_id, counter)}
             if s["mode"] == "guided":
-                from hub.stocktake.expected import guided_expected
                 out["expected_here"] = guided_expected(conn, session_id, loc["id"])
             return out
-        item = res["item"]
-        grams = res.get("grams")
-        pieces = res.get("pieces") or 1
+        item = res.item
+        if item["unit"] == "kg":
+            grams = res.qty                         # the label's weight; None: still to be weighed
+        else:
+            pieces = res.qty or 1                   # a label with a count (AI 30) stands for that many
     elif item_id is not None:
         item = catalog.get_item(conn, item_id)
     else:

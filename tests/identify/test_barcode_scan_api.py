@@ -149,7 +149,7 @@ def test_resolve_is_in_the_openapi_document(client):
 def test_resolve_domain_function_directly(hubctx, sample):
     conn = hubctx.db.read()
     res = scan.resolve(conn, "]E05901234123457", settings=settings.get_all(conn), with_stock=False)
-    assert res["item"]["sku"] == "MILK-1L" and "stock" not in res["item"]
+    assert res.item["sku"] == "MILK-1L" and "stock" not in res.item
 
 
 def test_fuzz_scan_endpoints_never_5xx(app, client, sample):
