@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from hub.domain import Domain, Fact, Setting, load
+from hub.kernel import settings as _store_settings
 
 # One line per domain: the package whose ``__init__`` holds its ``DOMAIN`` declaration.
 DOMAIN_PACKAGES: tuple[str, ...] = (
@@ -105,6 +106,11 @@ def settings() -> dict[str, Setting]:
     return {s.key: s for d in DOMAINS for s in d.settings}
 
 
+def validate_setting(key: str, value: Any) -> None:
+    """Check a setting against its declaration (for a process that validates for hubs, like the central)."""
+    _store_settings.validate(key, value)
+
+
 def migration_dirs() -> list[Path]:
     return [p for d in DOMAINS if (p := d.migrations_dir) is not None]
 
@@ -128,6 +134,4 @@ def describe() -> list[dict[str, Any]]:
 
 
 # Hand every domain's settings to the kernel, which validates each write against them.
-from hub.kernel import settings as _store_settings  # noqa: E402  (after the list it reads)
-
 _store_settings.declare(settings().values())

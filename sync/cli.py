@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import signal
-import sys
 import threading
 from pathlib import Path
 
 import click
+
+from hub.synclink import state
 
 _dir_opt = click.option("--dir", "central_dir", type=click.Path(file_okay=False, path_type=Path),
                         envvar="STOREHUB_CENTRAL_DIR", default=None,
@@ -89,8 +90,8 @@ def serve(central_dir, db_url, host, port, workers, certfile, keyfile, secure_co
 @click.option("--exist-ok", is_flag=True, help="If the store exists, issue it a new secret")
 def add_store(central_dir, db_url, store_id, name, hub_data_dir, central_url, exist_ok):
     """Register a store and issue its credential (printed once, or written to the hub)."""
-    from sync.central import stores
     from hub.synclink.state import write_credentials
+    from sync.central import stores
 
     _cfg, engine = _engine(central_dir, db_url)
     try:
@@ -119,7 +120,6 @@ def add_store(central_dir, db_url, store_id, name, hub_data_dir, central_url, ex
 def add_user(central_dir, db_url, username, role, password):
     """Add a head-office user (password login to the views and read API)."""
     from hub.kernel.errors import StoreHubError
-
     from sync.central import office
 
     _cfg, engine = _engine(central_dir, db_url)
@@ -140,7 +140,6 @@ def add_user(central_dir, db_url, username, role, password):
 def publish(central_dir, db_url, kind, payload, key, scope):
     """Author a change for the stores (PAYLOAD is JSON), e.g. publish item '{"sku":...}'."""
     from hub.kernel.errors import StoreHubError
-
     from sync.central import downlink
 
     _cfg, engine = _engine(central_dir, db_url)
@@ -208,7 +207,6 @@ def configure(data_dir, central_url, secret, ca_bundle):
     """Store the central URL and this store's credential (file mode 0600)."""
     from hub.kernel import settings
     from hub.store import open_db
-
     from hub.synclink.state import write_credentials
 
     cfg, db = open_db(data_dir)
@@ -229,7 +227,6 @@ def run(data_dir, once, batch_size, retention_days, max_backoff_s, idle_poll_s):
     """Run the sync worker (push outbox, pull downlink) until stopped."""
     from hub.kernel import settings
     from hub.store import open_db
-
     from sync.worker import SingleInstance, SyncError, SyncWorker, config_from_data_dir
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s sync %(levelname)s %(message)s")
@@ -257,9 +254,7 @@ def run(data_dir, once, batch_size, retention_days, max_backoff_s, idle_poll_s):
 
 
 def _status(db):
-    from sync.worker import status
-
-    return status(db)
+    return state.status(db.read())
 
 
 @sync.command("status")

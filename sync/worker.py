@@ -29,7 +29,6 @@ import requests
 from hub.kernel import outbox, settings
 from hub.kernel.db import Database
 from hub.protocol.timeutil import iso, now_iso, utcnow
-
 from hub.synclink import downlink, state
 from sync.protocol import auth_headers, encode
 
@@ -257,20 +256,6 @@ def record_rejected(conn, rejected: list[dict[str, Any]]) -> int:
         state.put(conn, "uplink_rejected", {str(k): kept[k] for k in order})
         state.put(conn, "uplink_rejected_total", int(state.get(conn, "uplink_rejected_total", 0)) + new)
     return new
-
-
-def status(db: Database) -> dict[str, Any]:
-    conn = db.read()
-    st = state.all_state(conn)
-    cur = int(st.get("uplink_cursor", 0))
-    row = conn.execute("SELECT COUNT(*), MIN(ts) FROM outbox WHERE seq > ?", (cur,)).fetchone()
-    return {"uplink_cursor": cur, "pending": row[0], "oldest_pending_ts": row[1],
-            "last_ack_at": st.get("last_ack_at"), "last_error": st.get("last_error"),
-            "downlink_version": int(st.get("downlink_version", 0)),
-            "rejected_total": int(st.get("uplink_rejected_total", 0)),
-            "rejected": [{"seq": int(k), **v} for k, v in sorted((st.get("uplink_rejected") or {}).items(),
-                                                                  key=lambda kv: int(kv[0]))][-20:],
-            "outbox_max_seq": conn.execute("SELECT COALESCE(MAX(seq),0) FROM outbox").fetchone()[0]}
 
 
 class SingleInstance:

@@ -30,6 +30,8 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
     Setting("currency_exponent", 2, {"type": "integer", "minimum": 0, "maximum": 4}, "Currency exponent",
             "Digits of the minor unit (2 for CNY: fen)."),
     Setting("language", "zh-CN", {"type": "string", "enum": _LANGUAGES}, "Store language"),
+    Setting("receipt_footer", "", {"type": "string", "maxLength": 500}, "Receipt footer",
+            "Printed at the foot of every receipt (often authored by head office)."),
     Setting("timezone", "Asia/Shanghai", {"type": "string", "minLength": 1, "maxLength": 64}, "Time zone",
             "IANA zone name; the store's business day and the times staff see."),
 )

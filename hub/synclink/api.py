@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from hub.synclink import downlink
-from sync.worker import status as sync_status
-
 from hub.http.context import actor, db, device
 from hub.http.framework import endpoint
+from hub.synclink import downlink
 
 bp = Blueprint("sync", __name__)
 
@@ -17,8 +15,7 @@ _ENTITY = {"type": "string", "enum": ["item", "setting"]}
 
 @endpoint(bp, "GET", "/sync/status", summary="Uplink cursor, pending outbox rows, downlink version", role="supervisor")
 def get_status():
-    conn = db().read()
-    return {**sync_status(db()), "policy": downlink.policy(conn)}
+    return downlink.status(db().read())
 
 
 @endpoint(bp, "GET", "/sync/overrides", summary="Local overrides of central values and the policy allowing them",
@@ -32,9 +29,6 @@ def list_overrides():
           role="manager", statuses=[403, 404], body={"type": "object", "required": ["value"],
                                                      "properties": {"value": {}}})
 def put_override(entity, key, field, body):
-    if entity not in ("item", "setting"):
-        from hub.kernel.errors import NotFound
-        raise NotFound(f"no override entity {entity}")
     with db().write() as conn:
         return downlink.set_override(conn, entity, key, field, body["value"], actor=actor(), device=device())
 

@@ -21,13 +21,12 @@ import json
 import sqlite3
 from typing import Any
 
-from hub.kernel import audit, outbox, settings
 from hub.auth import users
 from hub.inventory import catalog
+from hub.kernel import audit, outbox, settings
 from hub.kernel.db import Database
 from hub.kernel.errors import Forbidden, NotFound, StoreHubError, ValidationError
 from hub.protocol.timeutil import now_iso
-
 from hub.synclink import state
 
 DEFAULT_POLICY = {"item_fields": ["price_minor", "safety_stock", "reorder_point"],
@@ -178,10 +177,19 @@ def apply_page(db: Database, changes: list[dict[str, Any]], through: int) -> dic
     return {"version": through, "applied": applied, "rejected": rejected}
 
 
+def status(conn: sqlite3.Connection) -> dict[str, Any]:
+    """What the hub's sync status screen shows: the bookkeeping and the override policy in force."""
+    return {**state.status(conn), "policy": policy(conn)}
+
+
 # --- local overrides (hub API) ---------------------------------------------------------------
+
+OVERRIDE_ENTITIES = ("item", "setting")
 
 def set_override(conn: sqlite3.Connection, entity: str, key: str, field: str, value: Any, *, actor: str,
                  device: str | None = None) -> dict[str, Any]:
+    if entity not in OVERRIDE_ENTITIES:
+        raise NotFound(f"no override entity {entity}")
     pol = policy(conn)
     if entity == "item":
         if field not in pol["item_fields"]:
@@ -195,8 +203,6 @@ def set_override(conn: sqlite3.Connection, entity: str, key: str, field: str, va
         settings.validate(key, value)
         central = settings.get(conn, key)
         settings.put(conn, key, value)
-    else:
-        raise ValidationError("entity is item or setting")
     prior = conn.execute("SELECT central_value FROM sync_overrides WHERE entity=? AND entity_key=? AND field=?",
                          (entity, key, field)).fetchone()
     central_json = prior[0] if prior else json.dumps(central)

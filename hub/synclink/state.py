@@ -50,3 +50,18 @@ def read_credentials(data_dir: Path) -> dict[str, Any] | None:
     if not p.exists():
         return None
     return json.loads(p.read_text())
+
+
+def status(conn: sqlite3.Connection) -> dict[str, Any]:
+    """Uplink cursor, what is still to push, the last acknowledgement and error, the downlink version and the
+    events the central refused (the newest 20)."""
+    st = all_state(conn)
+    cur = int(st.get("uplink_cursor", 0))
+    row = conn.execute("SELECT COUNT(*), MIN(ts) FROM outbox WHERE seq > ?", (cur,)).fetchone()
+    return {"uplink_cursor": cur, "pending": row[0], "oldest_pending_ts": row[1],
+            "last_ack_at": st.get("last_ack_at"), "last_error": st.get("last_error"),
+            "downlink_version": int(st.get("downlink_version", 0)),
+            "rejected_total": int(st.get("uplink_rejected_total", 0)),
+            "rejected": [{"seq": int(k), **v} for k, v in sorted((st.get("uplink_rejected") or {}).items(),
+                                                                  key=lambda kv: int(kv[0]))][-20:],
+            "outbox_max_seq": conn.execute("SELECT COALESCE(MAX(seq),0) FROM outbox").fetchone()[0]}

@@ -22,7 +22,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import Engine
 
 from hub.inventory import catalog
-from hub.kernel import settings as hub_settings
+from hub import domains as hub_domains
 from hub.kernel.errors import ValidationError
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso, parse_iso
@@ -58,7 +58,7 @@ def validate(kind: str, key: str, payload: dict[str, Any], conn=None) -> tuple[s
     if kind == "setting":
         if not key or key in PROTECTED_SETTINGS or "value" not in payload:
             raise ValidationError("a setting needs a key (not store_id) and a value", code="invalid_setting")
-        hub_settings.validate(key, payload["value"])
+        hub_domains.validate_setting(key, payload["value"])
         return key, {"value": payload["value"]}
     if kind == "user":
         username = (payload.get("username") or key or "").strip()

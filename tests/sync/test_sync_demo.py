@@ -37,8 +37,9 @@ def test_demo_components_provision_and_sync(tmp_path):
                                           start_new_session=True))
         from hub.store import open_db as reopen
         _cfg, db = reopen(data)
-        from sync.worker import status
-        wait_until(lambda: status(db)["pending"] == 0 and status(db)["downlink_version"] == 2, 60, 0.3, "demo sync")
+        from hub.synclink.state import status
+        wait_until(lambda: status(db.read())["pending"] == 0 and status(db.read())["downlink_version"] == 2, 60, 0.3,
+                   "demo sync")
         from hub.kernel import settings
         assert settings.get(db.read(), "receipt_footer").startswith("欢迎光临")
         s = requests.Session()

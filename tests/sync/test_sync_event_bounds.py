@@ -13,15 +13,22 @@ from hub.inventory import ledger
 from hub.inventory.ledger import MovementRequest
 from hub.protocol.timeutil import iso, parse_iso, utcnow
 from hub.synclink import state
+from hub.synclink.state import status
 from sync.central import ingest, stores
 from sync.central import schema as t
 from sync.central.app import create_app
 from sync.central.config import CentralConfig
 from sync.central.db import make_engine, migrate, partitions
 from sync.protocol import validate_batch
-from sync.worker import SyncWorker, WorkerConfig, status
-
-from tests.support.sync import PgSchema, ThreadedCentral, central_db_url, central_totals, make_hub, pg_available
+from sync.worker import SyncWorker, WorkerConfig
+from tests.support.sync import (
+    PgSchema,
+    ThreadedCentral,
+    central_db_url,
+    central_totals,
+    make_hub,
+    pg_available,
+)
 
 NOW = parse_iso("2026-11-20T12:00:00Z")
 
@@ -129,7 +136,7 @@ def test_hub_records_the_refusals_and_keeps_syncing(backend, tmp_path, monkeypat
             pass
         top = db.read().execute("SELECT MAX(seq) FROM outbox").fetchone()[0]
         assert worker.cursor() == top
-        st = status(db)
+        st = status(db.read())
         assert st["rejected_total"] == 1 and st["rejected"][0]["seq"] == bad_seq
         assert st["rejected"][0]["code"] == "ts_in_future" and "ahead" in st["rejected"][0]["message"]
         # a heartbeat re-acknowledges the range: recorded once, not twice

@@ -9,14 +9,22 @@ from click.testing import CliRunner
 
 from hub.cli import main
 from hub.synclink import state
+from hub.synclink.state import status
 from sync.central import stores
 from sync.central.app import create_app
 from sync.central.config import CentralConfig
 from sync.central.db import make_engine, migrate
 from sync.central.schema import metadata
-from sync.worker import SingleInstance, SyncWorker, WorkerConfig, status
-
-from tests.support.sync import PgSchema, ThreadedCentral, central_totals, hub_totals, make_hub, pg_available, sell
+from sync.worker import SingleInstance, SyncWorker, WorkerConfig
+from tests.support.sync import (
+    PgSchema,
+    ThreadedCentral,
+    central_totals,
+    hub_totals,
+    make_hub,
+    pg_available,
+    sell,
+)
 
 
 @pytest.fixture
@@ -38,7 +46,7 @@ def test_retention_deletes_only_acknowledged_rows(linked):
                                     batch_size=50, retention_days=0, prune_chunk=30))
     sell(db, linked["ctx"], 100)
     w.push_once()
-    cur = status(db)["uplink_cursor"]
+    cur = status(db.read())["uplink_cursor"]
     assert cur == 50
     assert w.prune() == 30 and w.prune() == 20 and w.prune() == 0      # chunked, never past the cursor
     conn = db.read()
@@ -64,7 +72,7 @@ def test_wrong_credential_backs_off_and_records_error(linked):
     finally:
         stop.set()
         t.join(5)
-    st = status(db)
+    st = status(db.read())
     assert st["uplink_cursor"] == 0 and "401" in st["last_error"]["message"]
 
 

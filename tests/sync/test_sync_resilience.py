@@ -12,14 +12,25 @@ import time
 
 import psycopg
 import pytest
-from tests.support.common import free_port
 
 from hub.synclink import state
+from hub.synclink.state import status
 from sync.central import stores
 from sync.central.db import make_engine, migrate
-from sync.worker import SyncWorker, WorkerConfig, status
-
-from tests.support.sync import PG_DSN, CentralProcess, PgSchema, central_totals, hub_totals, make_hub, pg_available, sell, storehub, wait_until
+from sync.worker import SyncWorker, WorkerConfig
+from tests.support.common import free_port
+from tests.support.sync import (
+    PG_DSN,
+    CentralProcess,
+    PgSchema,
+    central_totals,
+    hub_totals,
+    make_hub,
+    pg_available,
+    sell,
+    storehub,
+    wait_until,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow,
               pytest.mark.skipif(not pg_available(), reason="PostgreSQL not reachable")]
@@ -61,7 +72,7 @@ def start_worker(env, *extra: str) -> subprocess.Popen:
 
 
 def caught_up(env) -> bool:
-    st = status(env["db"])
+    st = status(env["db"].read())
     return st["uplink_cursor"] == st["outbox_max_seq"] and st["pending"] == 0
 
 
@@ -90,7 +101,7 @@ def test_worker_sigkilled_mid_push_resumes_without_loss_or_double(env):
         w.wait(10)
         kills += 1
         # the hub's cursor never runs ahead of what the central stored
-        assert status(env["db"])["uplink_cursor"] <= central_totals(env["engine"], STORE)["hw"] < total
+        assert status(env["db"].read())["uplink_cursor"] <= central_totals(env["engine"], STORE)["hw"] < total
     start_worker(env, "--batch-size", "300")
     wait_until(lambda: caught_up(env), 60, 0.2, "worker catch-up")
     hub, cen = assert_equal_totals(env)
@@ -139,11 +150,11 @@ def test_long_link_cut_while_store_keeps_trading(env):
         sell(env["db"], env["ctx"], 500)
         wait_until(lambda: caught_up(env), 30, 0.1, "first sync")
         env["central"].kill()                                     # the link is cut
-        cursor_at_cut = status(env["db"])["uplink_cursor"]
+        cursor_at_cut = status(env["db"].read())["uplink_cursor"]
         for _ in range(10):                                       # the store keeps selling and counting
             sell(env["db"], env["ctx"], 400, per_txn=50)
             time.sleep(0.05)
-        st = status(env["db"])
+        st = status(env["db"].read())
         assert st["uplink_cursor"] == cursor_at_cut and st["pending"] >= 4000
         assert st["last_error"] and "Connection" in st["last_error"]["message"]
         assert worker.failures >= 3
@@ -151,7 +162,7 @@ def test_long_link_cut_while_store_keeps_trading(env):
         wait_until(lambda: caught_up(env), 60, 0.1, "catch-up after the outage")
         hub, cen = assert_equal_totals(env)
         assert hub["movement_kinds"].get("count", 0) > 50
-        assert status(env["db"])["last_error"] is None
+        assert status(env["db"].read())["last_error"] is None
     finally:
         stop.set()
         t.join(10)
