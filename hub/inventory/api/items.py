@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from hub.inventory import catalog, ledger
+from hub.inventory import catalog, views
 from hub.http.context import actor, db, device
 from hub.http.framework import PAGINATION_QUERY, endpoint, page
 
@@ -51,12 +51,7 @@ def create_item(body):
 @endpoint(bp, "GET", "/items/<item_id>", summary="One item with stock per location and last movements",
           role="associate", response=ITEM_SCHEMA)
 def get_item(item_id):
-    conn = db().read()
-    item = catalog.get_item(conn, item_id)
-    item["stock"] = ledger.stock_for_item(conn, item_id)
-    item["totals"] = ledger.on_hand_total(conn, item_id)
-    item["movements"] = ledger.movements_for(conn, item_id=item_id, limit=10)
-    return item
+    return views.item_detail(db().read(), item_id)
 
 
 @endpoint(bp, "PATCH", "/items/<item_id>", summary="Change an item", role="manager", statuses=[409],

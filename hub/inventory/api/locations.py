@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from hub.inventory import ledger, locations
+from hub.inventory import locations, views
 from hub.http.context import actor, db, device
 from hub.http.framework import PAGINATION_QUERY, endpoint, page
 
@@ -30,10 +30,4 @@ def create_location(body):
 
 @endpoint(bp, "GET", "/locations/<location_id>", summary="A location, its path and its stock", role="associate")
 def get_location(location_id):
-    conn = db().read()
-    loc = locations.get(conn, location_id)
-    loc["path"] = [{"id": p["id"], "code": p["code"], "name": p["name"], "kind": p["kind"]} for p in locations.path(conn, location_id)]
-    loc["stock"] = [dict(r) for r in conn.execute(
-        "SELECT s.item_id, i.sku, i.name_en, i.name_zh, s.on_hand, s.reserved FROM stock s JOIN items i ON i.id = s.item_id"
-        " WHERE s.location_id = ? AND (s.on_hand != 0 OR s.reserved != 0) ORDER BY i.sku LIMIT 500", (location_id,))]
-    return loc
+    return views.location_detail(db().read(), location_id)

@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, g
 
-from hub.kernel import audit
-from hub.inventory import ledger
+from hub.inventory import ledger, movements
 from hub.inventory.ledger import MovementRequest
 from hub.http.context import actor, db, device
 from hub.http.framework import PAGINATION_QUERY, endpoint, page
 
 bp = Blueprint("stock", __name__)
 
-# Kinds a person may post directly; reserve/release/pick belong to orders, count to stocktake approval.
-MANUAL_KINDS = ["receive", "sale", "return", "adjust", "transfer_out", "transfer_in", "writeoff"]
-KIND_ROLE = {"adjust": "supervisor", "writeoff": "supervisor"}
-
 MOVEMENT_BODY = {
     "type": "object", "additionalProperties": False,
     "required": ["kind", "item_id", "location_id", "qty", "reason", "idempotency_key"],
     "properties": {
-        "kind": {"type": "string", "enum": MANUAL_KINDS},
+        "kind": {"type": "string", "enum": list(movements.MANUAL_KINDS)},
         "item_id": {"type": "string", "minLength": 1, "maxLength": 64},
         "location_id": {"type": "string", "minLength": 1, "maxLength": 64},
         "qty": {"type": "integer", "minimum": -10**9, "maximum": 10**9},
@@ -33,20 +28,10 @@ MOVEMENT_BODY = {
 @endpoint(bp, "POST", "/movements", summary="Post a stock movement (idempotent by key)", role="associate",
           body=MOVEMENT_BODY, statuses=[201, 404, 409])
 def post_movement(body):
-    from flask import g
-
-    from hub.auth import users
-    from hub.kernel.errors import Forbidden
-
-    needed = KIND_ROLE.get(body["kind"], "associate")
-    if not users.has_role(g.user["role"], needed):
-        raise Forbidden(f"{body['kind']} needs the {needed} role", code="wrong_role")
     with db().write() as conn:
-        m = ledger.post(conn, MovementRequest(body["kind"], body["item_id"], body["location_id"], body["qty"],
-                                              body["reason"], actor(), body["idempotency_key"], device()))
-        if not m["duplicate"]:
-            audit.log(conn, actor=actor(), device=device(), action=f"stock.{body['kind']}", target=m["id"],
-                      details={"item_id": body["item_id"], "location_id": body["location_id"], "qty": body["qty"]})
+        m = movements.post_manual(conn, MovementRequest(body["kind"], body["item_id"], body["location_id"], body["qty"],
+                                                        body["reason"], actor(), body["idempotency_key"], device()),
+                                  role=g.user["role"])
     return m, (200 if m["duplicate"] else 201)
 
 
@@ -62,14 +47,11 @@ def post_movement(body):
                                "idempotency_key": {"type": "string", "minLength": 8, "maxLength": 200}}})
 def post_transfer(body):
     with db().write() as conn:
-        ms = ledger.transfer(conn, item_id=body["item_id"], from_location=body["from_location_id"],
-                             to_location=body["to_location_id"], qty=body["qty"], reason=body.get("reason") or "transfer",
-                             actor=actor(), idempotency_key=body["idempotency_key"], device=device())
-        dup = all(m["duplicate"] for m in ms)
-        if not dup:
-            audit.log(conn, actor=actor(), device=device(), action="stock.transfer", target=ms[0]["ref"],
-                      details={k: body[k] for k in ("item_id", "from_location_id", "to_location_id", "qty")})
-    return {"movements": ms, "duplicate": dup}, (200 if dup else 201)
+        out = movements.transfer(conn, item_id=body["item_id"], from_location_id=body["from_location_id"],
+                                 to_location_id=body["to_location_id"], qty=body["qty"],
+                                 reason=body.get("reason") or "transfer", actor=actor(),
+                                 idempotency_key=body["idempotency_key"], device=device())
+    return out, (200 if out["duplicate"] else 201)
 
 
 @endpoint(bp, "GET", "/movements", summary="Ledger entries, newest first", role="associate",
