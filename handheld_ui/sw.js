@@ -1,22 +1,40 @@
-// StoreHub handheld service worker: keeps the app shell on the device so it opens with no network.
+// StoreHub handheld service worker: keeps the app on the device so it opens with no network.
 // The API (/api/) is never cached or intercepted: live data and writes always go to the hub (writes that
 // cannot reach it are queued by the app in IndexedDB, not here).
+// Install precaches the shell (SHELL), the hub's screen list (screens.json), every screen module it names and
+// their catalogs in every language, so after one visit every screen opens offline.
 // Shell files: stale-while-revalidate (instant start, refreshed in the background). The page itself:
 // network first with a short timeout, then the cached copy. Bump VERSION to drop old caches at once.
 
-const VERSION = 'v1';
+const VERSION = 'v2';
 const CACHE = `storehub-shell-${VERSION}`;
 const SHELL = [
   './', 'index.html', 'manifest.webmanifest', 'css/app.css',
-  'js/app.js', 'js/api.js', 'js/camera.js', 'js/dom.js', 'js/feedback.js', 'js/format.js', 'js/i18n.js',
-  'js/live.js', 'js/pinpad.js', 'js/queue.js', 'js/recent.js', 'js/scanner.js', 'screens/index.js',
+  'js/app.js', 'js/api.js', 'js/camera.js', 'js/dom.js', 'js/feedback.js', 'js/format.js', 'js/home.js',
+  'js/i18n.js', 'js/language.js', 'js/live.js', 'js/lock.js', 'js/login.js', 'js/pinpad.js', 'js/queue.js',
+  'js/recent.js', 'js/router.js', 'js/scanner.js', 'js/scanroute.js', 'js/screens.js', 'js/session.js',
+  'js/state.js', 'js/status.js', 'js/toast.js',
   'i18n/core.en.json', 'i18n/core.zh-CN.json',
   'icons/icon.svg', 'icons/icon-192.png', 'icons/icon-512.png', 'icons/icon-maskable-512.png',
 ];
+const SCREEN_LIST = 'screens.json';
+const LANGUAGES = ['en', 'zh-CN']; // = LANGUAGES in js/i18n.js (a classic worker cannot import that module)
 const PAGE_TIMEOUT_MS = 3000;
 
+// Everything or nothing: a worker that installed without a screen would leave that screen dead offline, so a
+// failed install keeps the previous worker (and its cache) and is retried on the next start.
+async function precache() {
+  const cache = await caches.open(CACHE);
+  await cache.addAll(SHELL);
+  const resp = await fetch(SCREEN_LIST, { cache: 'no-cache' });
+  if (!resp.ok) throw new Error(`${SCREEN_LIST}: HTTP ${resp.status}`);
+  const { screens } = await resp.clone().json();
+  await cache.addAll(screens.flatMap((n) => [`screens/${n}.js`, ...LANGUAGES.map((l) => `i18n/${n}.${l}.json`)]));
+  await cache.put(SCREEN_LIST, resp);
+}
+
 self.addEventListener('install', (event) => {
-  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));
+  event.waitUntil(precache().then(() => self.skipWaiting()));
 });
 
 self.addEventListener('activate', (event) => {
@@ -26,7 +44,8 @@ self.addEventListener('activate', (event) => {
   })());
 });
 
-// The app sends the files of every registered screen and every catalog, so all of them work offline.
+// The app sends what its start used (the screen list it got, its screens, catalogs, icons): a hub that lists
+// more screens than it did when this worker installed gets those cached too.
 self.addEventListener('message', (event) => {
   const data = event.data || {};
   if (data.type !== 'cache-urls' || !Array.isArray(data.urls)) return;

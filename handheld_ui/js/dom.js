@@ -31,6 +31,11 @@ export function clear(el) {
   return el;
 }
 
+/** Close every open <dialog>: modal ones sit in the top layer, above the lock and the login screen. */
+export function closeDialogs() {
+  for (const d of document.querySelectorAll('dialog[open]')) d.close();
+}
+
 // 24×24 stroke icons (drawn for StoreHub). Add one here when a screen needs it.
 export const ICONS = {
   search: 'M10.5 3a7.5 7.5 0 1 0 4.7 13.35L20 21.2 21.2 20l-4.85-4.8A7.5 7.5 0 0 0 10.5 3z',

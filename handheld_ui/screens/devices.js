@@ -122,7 +122,7 @@ export default {
   titleKey: 'devices.title',
   minRole: 'supervisor',
   icon: 'sync',
-  order: 80,
+  order: 85,
   render(ctx, params) {
     return params && params.id ? renderDevice(ctx, params.id) : renderList(ctx);
   },

@@ -96,6 +96,7 @@ export default {
   minRole: 'associate',
   icon: 'box',
   home: false,
+  accepts: ['location'], // with the action sheet open, a location label chooses the location
   async render(ctx, params) {
     const { t } = ctx;
     let item = null;
@@ -221,14 +222,11 @@ export default {
     ctx.onLive('item.upsert', (it) => { if (item && it.id === item.id) soon(); });
     await load();
   },
-  async onScan(code, ctx) {
+  onScan(code, ctx, scan) {
     if (!sheet) return false;
-    // With the action sheet open, a location label chooses the location.
-    let res;
-    try { res = await ctx.resolve(code); } catch { return false; }
-    if (res.kind !== 'location' || !res.location) return false;
-    const opt = sheet.locations.find((l) => l.id === res.location.id);
-    if (!opt) { ctx.feedback.error(); ctx.toast(ctx.t('item.location_not_listed', { code: res.location.code }), 'error'); return true; }
+    const loc = scan.resolved.location;
+    const opt = sheet.locations.find((l) => l.id === loc.id);
+    if (!opt) { ctx.feedback.error(); ctx.toast(ctx.t('item.location_not_listed', { code: loc.code }), 'error'); return true; }
     sheet.select.value = opt.id;
     ctx.feedback.success();
     return true;

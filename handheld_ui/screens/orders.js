@@ -15,6 +15,7 @@ export default {
   minRole: 'associate',
   icon: 'truck',
   order: 34,
+  accepts: ['order'],
   async render(ctx, params) {
     const { t } = ctx;
     const st = { filter: 'open', order: null };
@@ -139,10 +140,8 @@ export default {
       } catch (err) { ctx.feedback.error(); ctx.toast(errText(ctx, err), 'error'); }
     }
 
-    handler = (code) => {
-      const c = code.trim();
-      if (!/^SHO-/i.test(c)) return false;
-      showOrder(`/orders/by-code/${encodeURIComponent(c)}`);
+    handler = (ref) => {
+      showOrder(`/orders/by-code/${encodeURIComponent('SHO-' + ref)}`);
       return true;
     };
     ctx.onLive('order.status', (p) => { if (st.order && p.order_id === st.order.id) showOrder(`/orders/${st.order.id}`); });
@@ -150,8 +149,8 @@ export default {
     else if (params.id) await showOrder(`/orders/${params.id}`);
     else await showList();
   },
-  onScan(code) {
-    return handler ? handler(code) : false;
+  onScan(code, ctx, scan) {
+    return handler ? handler(scan.resolved.order_ref) : false;
   },
   onLeave() {
     handler = null;

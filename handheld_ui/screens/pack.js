@@ -12,6 +12,7 @@ export default {
   minRole: 'associate',
   icon: 'box',
   order: 32,
+  accepts: ['order', 'item'],
   async render(ctx, params) {
     const { t } = ctx;
     const st = { order: null, busy: false };
@@ -113,20 +114,19 @@ export default {
       st.busy = false;
     }
 
-    handler = (code) => {
-      const c = code.trim();
-      if (/^SHO-/i.test(c)) { open(`/orders/by-code/${encodeURIComponent(c)}`); return true; }
+    handler = (code, kind, res) => {
+      if (kind === 'order') { open(`/orders/by-code/${encodeURIComponent('SHO-' + res.order_ref)}`); return true; }
       if (!st.order) { ctx.feedback.warn(); ctx.toast(t('pack.scan_order'), 'warn'); return true; }
       if (st.order.status !== 'picked') { ctx.feedback.warn(); ctx.toast(t('pack.not_packable', { status: t(`pack.status_${st.order.status}`) }), 'warn'); return true; }
-      scanItem(c);
+      scanItem(code.trim());
       return true;
     };
     ctx.onLive('device.command_result', () => { if (st.order && st.order.status !== 'picked') refresh(); });
     if (params.id) await open(`/orders/${params.id}`);
     else drawEmpty();
   },
-  onScan(code) {
-    return handler ? handler(code) : false;
+  onScan(code, ctx, scan) {
+    return handler ? handler(code, scan.kind, scan.resolved) : false;
   },
   onLeave() {
     handler = null;

@@ -14,6 +14,7 @@ export default {
   minRole: 'associate',
   icon: 'clipboard',
   home: false,
+  accepts: ['*'], // every scan as scanned: a walk goes on while the hub is away (checked against the task)
   async render(ctx, params) {
     const { t } = ctx;
     const st = { list: null, task: null, step: 'location', itemCode: null, busy: false, doneLocal: new Set() };

@@ -15,6 +15,7 @@ export default {
   minRole: 'associate',
   icon: 'barcode',
   home: false,
+  accepts: ['*'], // every scan as scanned: counting goes on while the hub is away (scans queue on the device)
   async render(ctx, params) {
     const { t } = ctx;
     const id = params.id;

@@ -15,6 +15,7 @@ export default {
   minRole: 'associate',
   icon: 'rfid',
   home: false,
+  accepts: ['location', 'item'], // a location starts the sweep there; an item is a mistake said here, not a jump
   async render(ctx, params) {
     const { t } = ctx;
     const id = params.id;
@@ -114,13 +115,12 @@ export default {
     ctx.signal.addEventListener('abort', () => clearTimeout(st.timer));
     ctx.onLive('count.rfid', (p) => { if (p.session_id === id) refresh(); });
 
-    active = async (code) => {
+    active = async (res) => {
+      if (res.kind !== 'location') { ctx.feedback.warn(); ctx.toast(t('stocktake_sweep.need_location'), 'warn'); return; }
+      st.location = res.location;
+      locLabel.textContent = res.location.code;
+      ctx.feedback.success();
       try {
-        const res = await ctx.resolve(code);
-        if (res.kind !== 'location' || !res.location) { ctx.feedback.warn(); ctx.toast(t('stocktake_sweep.need_location'), 'warn'); return; }
-        st.location = res.location;
-        locLabel.textContent = res.location.code;
-        ctx.feedback.success();
         await refresh();
       } catch (err) {
         ctx.feedback.error();
@@ -130,9 +130,9 @@ export default {
     await refresh();
     poll();
   },
-  onScan(code) {
+  onScan(code, ctx, scan) {
     if (!active) return false;
-    active(code);
+    active(scan.resolved);
     return true;
   },
   onLeave() {

@@ -7,14 +7,17 @@ from tests.support.ui import login, login_badge, open_app, scan, shot
 
 pytestmark = pytest.mark.browser
 RANK = "const rank = (r) => ['associate', 'supervisor', 'manager', 'admin'].indexOf(r || 'associate');"
-# What home must show for a role, computed from the screen registry itself (other teams add screens).
+# The screens the hub lists (GET /screens.json, from its domain declarations), each module imported.
+SCREENS = """const { screens: names } = await (await fetch('/screens.json')).json();
+  const screens = await Promise.all(names.map(async (n) => (await import(`/screens/${n}.js`)).default));"""
+# What home must show for a role, computed from the screens themselves (other teams add screens).
 EXPECTED_TILES = f"""async (role) => {{ {RANK}
-  const screens = (await import('/screens/index.js')).default;
+  {SCREENS}
   return screens.filter((s) => s.home !== false && rank(s.minRole) <= rank(role))
-    .sort((a, b) => (a.order ?? 100) - (b.order ?? 100)).map((s) => 'tile-' + s.id);
+    .sort((a, b) => (a.order ?? 100) - (b.order ?? 100) || (a.id < b.id ? -1 : 1)).map((s) => 'tile-' + s.id);
 }}"""
 HIGHER_ROLE_SCREENS = f"""async (role) => {{ {RANK}
-  const screens = (await import('/screens/index.js')).default;
+  {SCREENS}
   return screens.filter((s) => rank(s.minRole) > rank(role)).map((s) => s.id);
 }}"""
 
@@ -89,3 +92,22 @@ def test_revoked_session_returns_to_login(phone, hub_server):
     phone.keyboard.press("Enter")
     phone.wait_for_selector("[data-screen='login']")
     phone.wait_for_selector("#toast.show.warn")
+
+
+def test_home_tiles_keep_their_order_whatever_order_the_hub_lists_screens_in(phone, hub_server):
+    # The hub lists screens in the order its domains are declared; each screen places its own tile instead
+    # (`order`, ties by id), so reordering the domains moves no tile.
+    listed = hub_server.app.test_client().get("/screens.json").get_json()["screens"]
+    served = []
+
+    def reversed_list(route):
+        served.append(route.request.url)
+        route.fulfill(json={"screens": list(reversed(listed))})
+
+    phone.route("**/screens.json", reversed_list)
+    login(phone, "supervisor", "2222")
+    assert served, "the shell did not ask the hub for its screen list"
+    tiles = phone.locator("[data-testid^='tile-']").evaluate_all("els => els.map(e => e.dataset.testid)")
+    phone.unroute("**/screens.json")
+    assert tiles == phone.evaluate(EXPECTED_TILES, "supervisor")
+    assert phone.errors == []

@@ -14,7 +14,7 @@ WAIT_CACHED = """async () => {
   await navigator.serviceWorker.ready;
   const loaded = performance.getEntriesByType('resource').map((e) => new URL(e.name))
     .filter((u) => u.origin === location.origin && !u.pathname.startsWith('/api/')).map((u) => u.pathname);
-  const want = [...loaded, '/', '/screens/item.js', '/i18n/item.zh-CN.json', '/i18n/core.zh-CN.json'];
+  const want = [...loaded, '/', '/screens.json', '/screens/item.js', '/i18n/item.zh-CN.json', '/i18n/core.zh-CN.json'];
   for (let i = 0; i < 150; i++) {
     const names = await caches.keys();
     if (names.length) {
@@ -27,6 +27,35 @@ WAIT_CACHED = """async () => {
   }
   return false;
 }"""
+
+# A fresh install of the worker, with the cache emptied first and no page asking it to cache anything: what is
+# in the cache afterwards the worker precached itself — the hub's screen list, every screen it names and their
+# catalogs in both languages.
+# (A changed script URL is what makes the browser install the worker again; afterwards the app's own URL is put
+# back, so the app's start-up registration does not try to install it again while the hub is away.)
+PRECACHED = """async () => {
+  const install = async (url) => {
+    const w = (await navigator.serviceWorker.register(url)).installing;
+    if (!w) return 'no new worker was installed';
+    await new Promise((res) => { const done = () => { if (w.state !== 'installing') res(); }; w.addEventListener('statechange', done); done(); });
+    return w.state === 'redundant' ? 'the install failed' : null;
+  };
+  for (const n of await caches.keys()) await caches.delete(n);
+  const failed = await install('/sw.js?fresh=' + Date.now());
+  if (failed) return { screens: [], missing: [failed] };
+  const name = (await caches.keys()).find((n) => n.startsWith('storehub-shell-'));
+  const c = await caches.open(name);
+  const list = await c.match('/screens.json');
+  if (!list) return { screens: [], missing: ['/screens.json'] };
+  const { screens } = await list.json();
+  const want = screens.flatMap((n) => [`/screens/${n}.js`, `/i18n/${n}.en.json`, `/i18n/${n}.zh-CN.json`]);
+  const missing = [];
+  for (const u of want) if (!(await c.match(u))) missing.push(u);
+  const back = await install('/sw.js');
+  if (back) missing.push(back);
+  return { screens, missing };
+}"""
+TILES = "els => els.map(e => e.dataset.testid)"
 
 READ_QUEUE = """() => new Promise((resolve, reject) => {
   const req = indexedDB.open('storehub');
@@ -62,6 +91,29 @@ def test_shell_opens_without_network_after_one_visit(phone, hub_server):
     phone.wait_for_selector("html[data-ready='1'] [data-screen='login']")
     assert phone.get_by_test_id("pin-1").is_visible()
     shot(phone, "10-offline-shell")
+
+
+def test_screen_list_is_precached_and_the_app_starts_and_navigates_offline(phone, hub_server):
+    login(phone)
+    listed = hub_server.app.test_client().get("/screens.json").get_json()["screens"]
+    got = phone.evaluate(PRECACHED)
+    assert got == {"screens": listed, "missing": []}
+    tiles = phone.locator("[data-testid^='tile-']").evaluate_all(TILES)
+    assert phone.evaluate(WAIT_CACHED)
+    hub_server.stop()
+    phone.reload()
+    # the last session on this device, the screen list from the cache, the same home as online
+    phone.wait_for_selector("html[data-ready='1'][data-online='0'] [data-screen='home']")
+    assert phone.locator("[data-testid^='tile-']").evaluate_all(TILES) == tiles
+    phone.get_by_test_id("tile-queue").click()
+    phone.wait_for_selector("[data-screen='queue'] [data-testid='queue-empty']")
+    phone.locator("#nav-back").click()
+    phone.wait_for_selector("[data-screen='home']")
+    phone.get_by_test_id("tile-profile").click()
+    phone.wait_for_selector("[data-screen='profile'] [data-testid='logout']")
+    phone.goto("/#/lookup")
+    phone.wait_for_selector("[data-screen='lookup'] [data-testid='lookup-q']")
+    assert phone.errors == []
 
 
 def test_offline_receive_is_queued_and_replayed_exactly_once(phone, hub_server):

@@ -56,12 +56,23 @@ def test_service_worker_shell_list_exists_and_is_not_cached_by_http(client):
     assert "/api/" in src  # the API is never intercepted
 
 
-def test_every_registered_screen_module_and_catalog_exists():
-    index = (UI / "screens" / "index.js").read_text()
-    ids = re.findall(r"^import \w+ from '\./(\w+)\.js';", index, re.M)
-    for sid in ids:
-        assert (UI / "screens" / f"{sid}.js").is_file()
+def test_the_hub_lists_every_screen_module_and_each_has_its_catalogs(client):
+    r = client.get("/screens.json")
+    assert r.status_code == 200 and r.is_json
+    names = r.get_json()["screens"]
+    assert len(names) == len(set(names)), names
+    # a module no domain declares would never load; a declared screen without its module breaks the install
+    assert set(names) == {p.stem for p in (UI / "screens").glob("*.js")}
+    for sid in names:
         src = (UI / "screens" / f"{sid}.js").read_text()
         assert re.search(rf"id: '{sid}'", src), f"screens/{sid}.js must export id: '{sid}' (file name = id)"
         for lang in ("en", "zh-CN"):
             assert (UI / "i18n" / f"{sid}.{lang}.json").is_file(), f"i18n/{sid}.{lang}.json missing"
+
+
+def test_service_worker_precaches_the_screen_list_in_every_language():
+    src = (UI / "sw.js").read_text()
+    assert "'screens.json'" in src and "screens/${n}.js" in src
+    langs = re.search(r"const LANGUAGES = \[(.*?)\];", src).group(1)
+    app_langs = re.search(r"export const LANGUAGES = \[(.*?)\];", (UI / "js" / "i18n.js").read_text()).group(1)
+    assert re.findall(r"'([^']+)'", langs) == re.findall(r"'([^']+)'", app_langs)
