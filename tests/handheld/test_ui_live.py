@@ -79,7 +79,7 @@ def test_new_stream_starts_now_and_hides_private_kinds(hub_server):
         _receive(hub_server, 2, "k-new")
         events = _read_events(r, 1)
     assert [(e["kind"], e["payload"]["idempotency_key"]) for _, e in events] == [("movement", "k-new")]
-    assert live.is_live_kind("movement") and live.is_live_kind("stocktake.closed")
+    assert live.is_live_kind("movement") and live.is_live_kind("count.scan")  # declared live=True by their domains
     assert not live.is_live_kind("audit") and not live.is_live_kind("user.upsert")
 
 
