@@ -1,37 +1,75 @@
 """How an API route is declared.
 
-Every route under ``/api/v1`` is declared with ``@endpoint``: its method, path,
-the least role allowed (or ``public=True``), and JSON Schemas for its body and
-query. The decorator authenticates, checks the role, checks CSRF for cookie
-sessions, validates input, and records the route for the OpenAPI document — so
-the document is generated from the same declarations the server enforces, and
-a route cannot exist without an access rule (``check_all_declared`` refuses to
-start an app that has one).
+Every route under an API's prefix (the hub's ``/api/v1``) is declared with ``@endpoint``: its method, path,
+the least role allowed (or ``public=True``), and JSON Schemas for its body and query. The decorator
+authenticates, checks the role, checks CSRF for cookie sessions, validates input, and records the route for
+the OpenAPI document — so the document is generated from the same declarations the server enforces, and
+a route cannot exist without an access rule (``check_all_declared`` refuses to start an app that has one).
+
+An API is an :class:`Api`: its path prefix, its :class:`AuthModel` (how a request is authenticated, which roles
+rank above which, what else an admitted request must show) and the title of its OpenAPI document. The hub's is
+:data:`HUB` (its sessions; roles associate < supervisor < manager < admin), and ``endpoint(bp, ...)`` declares a
+hub route. Another app (the central) builds its own ``Api`` objects and declares with ``api.endpoint(bp, ...)``;
+validation, the error body ``{"error": {"code", "message", "details"}}`` and the OpenAPI generator
+(``hub.http.openapi``) are the same for every API.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Callable
 
 from flask import Blueprint, current_app, g, jsonify, request
 from jsonschema import Draft202012Validator
+from werkzeug.exceptions import HTTPException
 
+from hub import __version__
 from hub.auth import sessions, users
-from hub.kernel.errors import Forbidden, Unauthorized, ValidationError
+from hub.kernel.errors import Forbidden, StoreHubError, Unauthorized, ValidationError
+
+log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
 COOKIE_NAME = "storehub_session"
 CSRF_COOKIE = "storehub_csrf"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+_PARAM = re.compile(r"<(?:[a-z_]+:)?([a-zA-Z_][a-zA-Z0-9_]*)>")
+
+
+def _nothing(*_args: Any) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class AuthModel:
+    """Who may call an API and how a request proves it.
+
+    ``authenticate()`` returns the principal of the current request — a dict with at least ``role`` — or None
+    (it may raise ``Unauthorized`` itself to say more precisely what is wrong); ``roles`` ranks the roles, lowest
+    first; ``admit(principal)`` runs after the role check of a non-public route and may refuse (the hub's CSRF
+    check); ``actor(principal)`` names who acts; ``begin()`` runs first on every request of the API."""
+
+    roles: tuple[str, ...]
+    authenticate: Callable[[], dict | None]
+    actor: Callable[[dict], str]
+    unauthorized: str                                       # message of the 401 when no one is authenticated
+    admit: Callable[[dict], None] = _nothing
+    begin: Callable[[], None] = _nothing
+    security_schemes: dict[str, Any] = field(default_factory=dict)       # OpenAPI components.securitySchemes
+    security: list[dict[str, list]] = field(default_factory=list)        # OpenAPI security of non-public routes
+
+    def has_role(self, have: str, needed: str) -> bool:
+        return have in self.roles and self.roles.index(have) >= self.roles.index(needed)
 
 
 @dataclass
 class Endpoint:
     method: str
-    rule: str               # Flask rule relative to /api/v1, e.g. /items/<item_id>
+    rule: str               # Flask rule relative to the API's prefix, e.g. /items/<item_id>
     summary: str
     tags: list[str]
     role: str | None
@@ -41,17 +79,88 @@ class Endpoint:
     response: dict | None
     statuses: list[int] = field(default_factory=list)
     view_name: str = ""
+    prefix: str = API_PREFIX
+    description: str = ""
+    api: Api | None = field(default=None, repr=False, compare=False)
 
     @property
     def openapi_path(self) -> str:
-        return API_PREFIX + re.sub(r"<(?:[a-z_]+:)?([a-zA-Z_][a-zA-Z0-9_]*)>", r"{\1}", self.rule)
+        return self.prefix + _PARAM.sub(r"{\1}", self.rule)
 
     @property
     def path_params(self) -> list[str]:
-        return re.findall(r"<(?:[a-z_]+:)?([a-zA-Z_][a-zA-Z0-9_]*)>", self.rule)
+        return _PARAM.findall(self.rule)
 
 
-REGISTRY: list[Endpoint] = []
+@dataclass
+class Api:
+    """One HTTP API of an app: its prefix, access model and OpenAPI title; every route is declared with
+    :meth:`endpoint`, and :attr:`registry` holds the declarations in order."""
+
+    name: str
+    prefix: str
+    auth: AuthModel
+    title: str
+    description: str
+    version: str = __version__
+    blank_query_is_absent: bool = False       # ``?limit=`` counts as not sent (else it is an empty value)
+    registry: list[Endpoint] = field(default_factory=list)
+
+    def covers(self, path: str) -> bool:
+        return path == self.prefix or path.startswith(self.prefix + "/")
+
+    def endpoint(self, bp: Blueprint, method: str, rule: str, *, summary: str, role: str | None = None,
+                 public: bool = False, body: dict | None = None, query: dict | None = None,
+                 response: dict | None = None, statuses: list[int] | None = None, tags: list[str] | None = None,
+                 description: str = "", read_body: Callable[[], Any] | None = None) -> Callable:
+        """Declare a route. ``read_body()`` returns the request's document when it is not plain JSON (e.g. the
+        sync protocol's gzip); it is then validated against ``body`` like any JSON body."""
+        auth = self.auth
+        if not public and role not in auth.roles:
+            raise ValueError(f"{rule}: declare role= one of {auth.roles} or public=True")
+        ep = Endpoint(method.upper(), rule, summary, tags or [bp.name], role, public, body, query, response,
+                      statuses or [], prefix=self.prefix, description=description, api=self)
+        validator = Draft202012Validator(body) if body is not None else None
+        reader = read_body or _json_body
+        blank_absent = self.blank_query_is_absent
+
+        def deco(fn: Callable) -> Callable:
+            @functools.wraps(fn)
+            def view(**kwargs):
+                auth.begin()
+                if not public:
+                    principal = auth.authenticate()
+                    if principal is None:
+                        raise Unauthorized(auth.unauthorized)
+                    if not auth.has_role(principal["role"], role):
+                        raise Forbidden(f"needs the {role} role or higher", code="wrong_role",
+                                        details={"needed": role, "have": principal["role"]})
+                    auth.admit(principal)
+                    g.user = principal
+                    g.actor = auth.actor(principal)
+                else:
+                    g.user = auth.authenticate()
+                    g.actor = auth.actor(g.user) if g.user else "anonymous"
+                if query is not None:
+                    kwargs["query"] = _coerce_query(query, blank_absent)
+                if validator is not None:
+                    kwargs["body"] = _validate(validator, reader())
+                result = fn(**kwargs)
+                if isinstance(result, tuple):
+                    data, status = result
+                    return jsonify(data), status
+                if isinstance(result, (dict, list)):
+                    return jsonify(result)
+                return result
+
+            view._storehub_endpoint = ep  # type: ignore[attr-defined]
+            ep.view_name = f"{bp.name}.{fn.__name__}"
+            bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[ep.method])
+            self.registry.append(ep)
+            return view
+
+        return deco
+
 
 PAGINATION_QUERY = {
     "limit": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50},
@@ -66,12 +175,12 @@ def page(items: list, total: int | None, limit: int, offset: int) -> dict[str, A
             "next_offset": offset + len(items) if more else None}
 
 
-def _coerce_query(schema: dict[str, dict]) -> dict[str, Any]:
+def _coerce_query(schema: dict[str, dict], blank_is_absent: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for name, spec in schema.items():
         raw = request.args.get(name)
-        if raw is None:
+        if raw is None or (blank_is_absent and raw == ""):
             if "default" in spec:
                 out[name] = spec["default"]
             elif spec.get("required"):
@@ -95,6 +204,9 @@ def _coerce_query(schema: dict[str, dict]) -> dict[str, Any]:
                     raise ValueError("one of " + ", ".join(spec["enum"]))
                 if len(v) > spec.get("maxLength", 500):
                     raise ValueError("too long")
+                if spec.get("format") == "date":
+                    t = "date"
+                    v = date.fromisoformat(raw)
         except ValueError as exc:
             errors[name] = f"must be {t}" + (f" ({exc})" if str(exc) and not str(exc).startswith("invalid literal") else "")
             continue
@@ -104,18 +216,56 @@ def _coerce_query(schema: dict[str, dict]) -> dict[str, Any]:
     return out
 
 
-def _validate_body(schema: dict) -> Any:
+def _json_body() -> Any:
     if not request.is_json:
         raise ValidationError("the request body must be JSON (Content-Type: application/json)", code="invalid_json")
     data = request.get_json(silent=True)
     if data is None:
         raise ValidationError("the request body is not valid JSON", code="invalid_json")
-    errs = sorted(Draft202012Validator(schema).iter_errors(data), key=lambda e: list(e.absolute_path))
+    return data
+
+
+def _validate(validator: Draft202012Validator, data: Any) -> Any:
+    errs = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errs:
         details = [{"path": "/" + "/".join(str(p) for p in e.absolute_path), "message": e.message} for e in errs[:20]]
         raise ValidationError("the request body does not match the schema", details=details)
     return data
 
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    """The one shape of an error answer."""
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def json_errors(app, *apis: Api) -> None:
+    """Answer errors on the paths of ``apis`` with :func:`error_body` (other paths keep Flask's own handling)."""
+
+    def on_api() -> bool:
+        return any(api.covers(request.path) for api in apis)
+
+    @app.errorhandler(StoreHubError)
+    def _domain_error(exc: StoreHubError):
+        if not on_api():
+            raise exc
+        return jsonify(exc.to_dict()), exc.status, exc.headers()
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if not on_api():
+            return exc
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return jsonify(error_body(code, exc.description or "")), exc.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        if not on_api():
+            raise exc
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return jsonify(error_body("internal_error", "internal error")), 500
+
+
+# --- the hub's API: its sessions (hub.auth.sessions) and staff roles --------------------------------------------
 
 def current_credential() -> tuple[str | None, str]:
     auth = request.headers.get("Authorization", "")
@@ -147,70 +297,55 @@ def device_id() -> str | None:
     return None
 
 
-def endpoint(bp: Blueprint, method: str, rule: str, *, summary: str, role: str | None = None, public: bool = False,
-             body: dict | None = None, query: dict | None = None, response: dict | None = None,
-             statuses: list[int] | None = None, tags: list[str] | None = None) -> Callable:
-    if not public and role not in users.ROLES:
-        raise ValueError(f"{rule}: declare role= one of {users.ROLES} or public=True")
-    ep = Endpoint(method.upper(), rule, summary, tags or [bp.name], role, public, body, query, response,
-                  statuses or [])
-
-    def deco(fn: Callable) -> Callable:
-        @functools.wraps(fn)
-        def view(**kwargs):
-            g.device = device_id()
-            if not public:
-                sess = authenticate_request()
-                if sess is None:
-                    raise Unauthorized("log in first (Bearer token or session cookie)")
-                if not users.has_role(sess["role"], role):
-                    raise Forbidden(f"needs the {role} role or higher", code="wrong_role",
-                                    details={"needed": role, "have": sess["role"]})
-                if sess["via"] == "cookie" and request.method not in SAFE_METHODS:
-                    sent = request.headers.get("X-CSRF-Token", "")
-                    if not sent or sent != sess["csrf_token"]:
-                        raise Forbidden("missing or wrong X-CSRF-Token", code="csrf_failed")
-                g.user = sess
-                g.actor = sess["user_id"]
-                g.device = g.device or sess.get("device")
-            else:
-                g.user = authenticate_request()
-                g.actor = g.user["user_id"] if g.user else "anonymous"
-            if query is not None:
-                kwargs["query"] = _coerce_query(query)
-            if body is not None:
-                kwargs["body"] = _validate_body(body)
-            result = fn(**kwargs)
-            if isinstance(result, tuple):
-                data, status = result
-                return jsonify(data), status
-            if isinstance(result, (dict, list)):
-                return jsonify(result)
-            return result
-
-        view._storehub_endpoint = ep  # type: ignore[attr-defined]
-        ep.view_name = f"{bp.name}.{fn.__name__}"
-        bp.add_url_rule(rule, endpoint=fn.__name__, view_func=view, methods=[ep.method])
-        REGISTRY.append(ep)
-        return view
-
-    return deco
+def _note_device() -> None:
+    g.device = device_id()
 
 
-def check_all_declared(app) -> None:
-    """Deny by default: refuse to start if any /api/v1 route lacks an @endpoint declaration."""
-    for r in app.url_map.iter_rules():
-        if r.rule.startswith(API_PREFIX):
-            view = app.view_functions[r.endpoint]
-            if not hasattr(view, "_storehub_endpoint"):
-                raise RuntimeError(f"route {r.rule} is not declared with @endpoint (no access rule)")
+def _check_csrf(sess: dict) -> None:
+    """A cookie session's state-changing request carries its CSRF token; the session's device is the default."""
+    if sess["via"] == "cookie" and request.method not in SAFE_METHODS:
+        sent = request.headers.get("X-CSRF-Token", "")
+        if not sent or sent != sess["csrf_token"]:
+            raise Forbidden("missing or wrong X-CSRF-Token", code="csrf_failed")
+    g.device = g.device or sess.get("device")
 
 
-def declared_endpoints(app) -> list[Endpoint]:
+HUB = Api(
+    name="hub", prefix=API_PREFIX, title="StoreHub hub API",
+    description="The store hub's HTTP API. Money in integer minor units; weights in grams; times UTC.",
+    auth=AuthModel(
+        roles=users.ROLES, authenticate=authenticate_request, actor=lambda sess: sess["user_id"],
+        unauthorized="log in first (Bearer token or session cookie)", admit=_check_csrf, begin=_note_device,
+        security_schemes={"bearer": {"type": "http", "scheme": "bearer"},
+                          "cookie": {"type": "apiKey", "in": "cookie", "name": COOKIE_NAME}},
+        security=[{"bearer": []}, {"cookie": []}]))
+
+REGISTRY: list[Endpoint] = HUB.registry
+
+
+def endpoint(bp: Blueprint, method: str, rule: str, **kw: Any) -> Callable:
+    """Declare a hub route (see :meth:`Api.endpoint`)."""
+    return HUB.endpoint(bp, method, rule, **kw)
+
+
+def check_all_declared(app, *apis: Api) -> None:
+    """Deny by default: refuse to start if a route under an API's prefix (the hub's by default) lacks an
+    ``endpoint`` declaration of that API. Routes elsewhere (HTML pages, health checks) are not API routes."""
+    for api in apis or (HUB,):
+        for r in app.url_map.iter_rules():
+            if api.covers(r.rule):
+                ep = getattr(app.view_functions[r.endpoint], "_storehub_endpoint", None)
+                if ep is None:
+                    raise RuntimeError(f"route {r.rule} is not declared with @endpoint (no access rule)")
+                if ep.api is not api:
+                    raise RuntimeError(f"route {r.rule} is declared for the {ep.api.name} API, not the {api.name} API")
+
+
+def declared_endpoints(app, api: Api = HUB) -> list[Endpoint]:
     out = []
     for r in app.url_map.iter_rules():
         view = app.view_functions.get(r.endpoint)
         ep = getattr(view, "_storehub_endpoint", None)
-        if ep is not None and r.rule.startswith(API_PREFIX):
+        if ep is not None and ep.api is api and api.covers(r.rule):
             out.append(ep)
     return out

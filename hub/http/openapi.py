@@ -1,4 +1,5 @@
-"""The OpenAPI 3 document, generated from the @endpoint declarations."""
+"""The OpenAPI 3.1 document of an API, generated from its ``endpoint`` declarations (the hub's, or another
+app's :class:`~hub.http.framework.Api`)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,7 @@ from typing import Any
 
 from flask import Blueprint, current_app
 
-from hub import __version__
-from hub.http.framework import declared_endpoints, endpoint
+from hub.http.framework import HUB, Api, Endpoint, declared_endpoints
 
 bp = Blueprint("openapi", __name__)
 
@@ -19,11 +19,18 @@ ERROR_SCHEMA = {
 }
 
 
-def build(app) -> dict[str, Any]:
+def build(app, api: Api = HUB) -> dict[str, Any]:
+    """The document of ``api`` as mounted in ``app``."""
+    return document(api, declared_endpoints(app, api))
+
+
+def document(api: Api, endpoints: list[Endpoint]) -> dict[str, Any]:
     paths: dict[str, dict] = {}
-    for ep in sorted(declared_endpoints(app), key=lambda e: (e.openapi_path, e.method)):
+    for ep in sorted(endpoints, key=lambda e: (e.openapi_path, e.method)):
         op: dict[str, Any] = {"summary": ep.summary, "tags": ep.tags,
                               "operationId": ep.view_name.replace(".", "_") + "_" + ep.method.lower()}
+        if ep.description:
+            op["description"] = ep.description
         params = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in ep.path_params]
         for name, spec in (ep.query or {}).items():
             schema = {k: v for k, v in spec.items() if k != "required"}
@@ -59,18 +66,14 @@ def build(app) -> dict[str, Any]:
         paths.setdefault(ep.openapi_path, {})[ep.method.lower()] = op
     return {
         "openapi": "3.1.0",
-        "info": {"title": "StoreHub hub API", "version": __version__,
-                 "description": "The store hub's HTTP API. Money in integer minor units; weights in grams; times UTC."},
+        "info": {"title": api.title, "version": api.version, "description": api.description},
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {
             "schemas": {"Error": ERROR_SCHEMA},
-            "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer"},
-                "cookie": {"type": "apiKey", "in": "cookie", "name": "storehub_session"},
-            },
+            "securitySchemes": api.auth.security_schemes,
         },
-        "security": [{"bearer": []}, {"cookie": []}],
+        "security": api.auth.security,
     }
 
 
@@ -78,6 +81,12 @@ _DESCR = {400: "Invalid input", 401: "Not logged in", 403: "Wrong role or CSRF",
           409: "Conflict", 422: "Refused by a domain rule", 429: "Too many attempts"}
 
 
-@endpoint(bp, "GET", "/openapi.json", summary="This OpenAPI document", public=True, tags=["meta"])
-def openapi_json():
-    return build(current_app)
+def serve_document(api: Api, bp: Blueprint) -> None:
+    """Declare ``GET {prefix}/openapi.json`` (public) on ``bp``, a blueprint mounted at ``api.prefix``."""
+
+    @api.endpoint(bp, "GET", "/openapi.json", summary="This OpenAPI document", public=True, tags=["meta"])
+    def openapi_json():
+        return build(current_app, api)
+
+
+serve_document(HUB, bp)

@@ -1,71 +1,111 @@
-"""Store-facing routes: uplink batches and the downlink, authenticated per store."""
+"""Store-facing routes (the sync API): uplink batches and the downlink, authenticated per store.
+
+Declared with the hub's endpoint framework under :data:`sync.central.access.SYNC_API`: the store credential of
+``sync.protocol`` is the API's authentication, request bodies are read as the protocol sends them (gzip or plain
+JSON, whatever the Content-Type) and then checked against the declared schema; errors are the usual
+``{"error": {"code", "message", "details"}}``."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, request
+from typing import Any
 
-from sync.protocol import STORE_HEADER, ProtocolError, decode, validate_batch
-from sync.central import downlink, ingest, projections, stores
+from flask import Blueprint, current_app, request
 
-bp = Blueprint("central_sync", __name__, url_prefix="/sync/v1")
+from hub.http.openapi import serve_document
+from hub.kernel.errors import Conflict, Unauthorized, ValidationError
 
+from sync.central import downlink, ingest, projections
+from sync.central.access import SYNC_API
+from sync.protocol import MAX_BATCH_EVENTS, ProtocolError, decode, validate_batch
 
-def _err(status: int, code: str, message: str):
-    return jsonify({"error": {"code": code, "message": message}}), status
+bp = Blueprint("central_sync", __name__, url_prefix=SYNC_API.prefix)
+
+MAX_INT = 2**63 - 1                      # seqs, versions and limits are 64-bit integers in both databases
+
+BATCH = {"type": "object", "required": ["store_id", "after", "through", "events"], "properties": {
+    "store_id": {"type": "string"},
+    "after": {"type": "integer", "minimum": 0, "maximum": MAX_INT},
+    "through": {"type": "integer", "minimum": 0, "maximum": MAX_INT},
+    # Each event is {seq, id, kind, ts, payload}; sync.protocol.validate_batch checks them one by one (with the
+    # protocol's error codes) — a JSON Schema check of every item costs more than storing the batch.
+    "events": {"type": "array", "maxItems": MAX_BATCH_EVENTS,
+               "description": "outbox rows {seq, id, kind, ts, payload}, each with after < seq <= through"},
+    "downlink_version": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_INT},
+    "timezone": {"type": ["string", "null"], "minLength": 1, "maxLength": 64}}}
+ACK = {"type": "object", "required": ["acked_through", "applied", "duplicates", "rejected"], "properties": {
+    "acked_through": {"type": "integer"}, "applied": {"type": "integer"}, "duplicates": {"type": "integer"},
+    "rejected": {"type": "array", "items": {"type": "object"}}}}
+CHANGES = {"type": "object", "required": ["changes"], "properties": {
+    "changes": {"type": "array", "items": {"type": "object"}}, "latest": {"type": "integer"},
+    "through": {"type": "integer"}}}
 
 
 def _engine():
     return current_app.extensions["central"].engine
 
 
-@bp.before_request
-def _authenticate():
-    store_id = (request.view_args or {}).get("store_id")
-    auth = request.headers.get("Authorization", "")
-    if not auth.startswith("Bearer ") or request.headers.get(STORE_HEADER) != store_id:
-        return _err(401, "unauthorized", "store credential required")
-    if not stores.authenticate(_engine(), store_id, auth[7:].strip()):
-        current_app.logger.warning("sync: rejected credential for store %s from %s", store_id, request.remote_addr)
-        return _err(401, "unauthorized", "unknown store or wrong credential")
-    g.store_id = store_id
-
-
-@bp.post("/stores/<store_id>/events")
-def push_events(store_id):
+def wire_body() -> Any:
+    """The request's document as ``sync.protocol`` sends it (gzip when ``Content-Encoding: gzip``)."""
     try:
-        batch = validate_batch(decode(request.get_data(), request.headers.get("Content-Encoding")), store_id)
-        ctx = current_app.extensions["central"]
-        tz = batch.get("timezone")
+        return decode(request.get_data(), request.headers.get("Content-Encoding"))
+    except ProtocolError as exc:
+        raise ValidationError(str(exc), code=exc.code) from exc
+
+
+@bp.after_request
+def _log_refusals(resp):
+    if resp.status_code in (400, 409) and resp.is_json:
+        err = (resp.get_json(silent=True) or {}).get("error") or {}
+        current_app.logger.warning("sync: %s %s refused: %s: %s", request.method, request.path, err.get("code"),
+                                   err.get("message"))
+    return resp
+
+
+@SYNC_API.endpoint(bp, "POST", "/stores/<store_id>/events", role="store", body=BATCH, read_body=wire_body,
+                   response=ACK, statuses=[409], tags=["uplink"],
+                   summary="Push a batch of outbox events (all of the hub's rows with after < seq <= through)",
+                   description="The body is gzip-compressed JSON (Content-Encoding: gzip) or plain JSON. 409 "
+                               "seq_reused: a seq already stored carries a different event.")
+def push_events(store_id: str, body: dict[str, Any]):
+    try:
+        batch = validate_batch(body, store_id)
+    except ProtocolError as exc:
+        raise ValidationError(str(exc), code=exc.code) from exc
+    ctx = current_app.extensions["central"]
+    tz = batch.get("timezone")
+    try:
         ack = ingest.apply_batch(ctx.engine, store_id, batch, bounds=ctx.config.event_bounds(),
                                  timezone_name=tz if projections.is_zone(tz) else None)
-        for r in ack["rejected"]:
-            current_app.logger.warning("sync: store %s event seq %s refused: %s", store_id, r["seq"], r["message"])
+    except ingest.SeqReused as exc:
+        raise Conflict(str(exc), code=exc.code) from exc
     except ProtocolError as exc:
-        current_app.logger.warning("sync: bad batch from %s: %s", store_id, exc)
-        return _err(409 if exc.code == "seq_reused" else 400, exc.code, str(exc))
-    except ingest.UnknownStore:
-        return _err(401, "unauthorized", "store is not active")
-    return jsonify(ack)
+        raise ValidationError(str(exc), code=exc.code) from exc
+    except ingest.UnknownStore as exc:
+        raise Unauthorized("store is not active") from exc
+    for r in ack["rejected"]:
+        current_app.logger.warning("sync: store %s event seq %s refused: %s", store_id, r["seq"], r["message"])
+    return ack
 
 
-@bp.get("/stores/<store_id>/downlink")
-def pull_downlink(store_id):
-    try:
-        after = int(request.args.get("after", "0"))
-        limit = min(max(int(request.args.get("limit", "500")), 1), 2000)
-    except ValueError:
-        return _err(400, "bad_query", "after and limit are integers")
-    return jsonify(downlink.changes_for(_engine(), store_id, after, limit))
+@SYNC_API.endpoint(bp, "GET", "/stores/<store_id>/downlink", role="store", response=CHANGES, tags=["downlink"],
+                   summary="Centrally authored changes after a version, as this store sees them",
+                   query={"after": {"type": "integer", "minimum": 0, "maximum": MAX_INT, "default": 0},
+                          "limit": {"type": "integer", "minimum": -MAX_INT, "maximum": MAX_INT, "default": 500,
+                                    "description": "at most this many changes (1 to 2000; outside, the nearest)"}})
+def pull_downlink(store_id: str, query: dict[str, Any]):
+    limit = min(max(query["limit"], 1), 2000)
+    return downlink.changes_for(_engine(), store_id, query["after"], limit)
 
 
-@bp.post("/stores/<store_id>/downlink/applied")
-def report_downlink(store_id):
-    try:
-        doc = decode(request.get_data(), request.headers.get("Content-Encoding"))
-    except ProtocolError as exc:
-        return _err(400, exc.code, str(exc))
-    v = doc.get("version") if isinstance(doc, dict) else None
-    if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-        return _err(400, "bad_version", "version must be a non-negative integer")
+@SYNC_API.endpoint(bp, "POST", "/stores/<store_id>/downlink/applied", role="store", read_body=wire_body,
+                   body={"type": "object", "required": ["version"],
+                         "properties": {"version": {"type": "integer", "minimum": 0, "maximum": MAX_INT}}},
+                   response={"type": "object", "properties": {"version": {"type": "integer"}}}, tags=["downlink"],
+                   summary="Report the downlink version this store has applied")
+def report_downlink(store_id: str, body: dict[str, Any]):
+    v = int(body["version"])
     downlink.report_applied(_engine(), store_id, v)
-    return jsonify({"version": v})
+    return {"version": v}
+
+
+serve_document(SYNC_API, bp)

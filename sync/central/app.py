@@ -1,4 +1,8 @@
-"""The central's Flask app factory (served by gunicorn via ``storehub central serve``)."""
+"""The central's Flask app factory (served by gunicorn via ``storehub central serve``).
+
+Two JSON APIs declared with the hub's endpoint framework — the read API for office tools (``/api/v1``, its
+OpenAPI document at ``/api/v1/openapi.json``) and the sync API the stores' hubs call (``/sync/v1``, document at
+``/sync/v1/openapi.json``) — and the office's HTML pages."""
 
 from __future__ import annotations
 
@@ -7,6 +11,10 @@ from dataclasses import dataclass
 from flask import Flask, jsonify
 from sqlalchemy.engine import Engine
 
+from hub.http.framework import check_all_declared, json_errors
+
+from sync.central import api_sync, read_api, views
+from sync.central.access import READ_API, SYNC_API
 from sync.central.config import CentralConfig
 from sync.central.db import make_engine, migrate
 
@@ -28,10 +36,12 @@ def create_app(config: CentralConfig | None = None, *, engine: Engine | None = N
                       MAX_CONTENT_LENGTH=64 * 1024 * 1024, TESTING=config.testing)
     app.extensions["central"] = CentralContext(config, engine)
 
-    from sync.central import api_sync, read_api, views
     app.register_blueprint(api_sync.bp)
     app.register_blueprint(read_api.bp)
     app.register_blueprint(views.bp)
+    # deny by default on the two JSON APIs (the office pages and /healthz are not API routes)
+    check_all_declared(app, READ_API, SYNC_API)
+    json_errors(app, READ_API, SYNC_API)
 
     @app.get("/healthz")
     def healthz():
