@@ -4,13 +4,11 @@ Routes only translate HTTP to ``hub.orders`` calls inside one write transaction 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from flask import Blueprint
 
-from flask import Blueprint, g
-
-from hub.auth import users
-from hub.orders import allocation, analytics, fulfilment, importer, model, picking, printing, review, sla, workflow
-from hub.protocol.timeutil import iso, parse_iso, utcnow
+from hub.kernel.errors import ValidationError
+from hub.orders import (allocation, fulfilment, importer, model, packing, picking, printing, queries, review, sla,
+                        workflow)
 from hub.http.context import actor, db, device
 from hub.http.framework import PAGINATION_QUERY, endpoint, page
 
@@ -49,19 +47,10 @@ ORDER_BODY = {
 
 def _client_key(body: dict) -> str:
     """The offline-replay key: ``client_key``, or ``idempotency_key`` as the handheld's queue sends it."""
-    from hub.kernel.errors import ValidationError
-
     ck = body.get("client_key") or body.get("idempotency_key")
     if not ck:
         raise ValidationError("client_key (or idempotency_key) is required", code="invalid_client_key")
     return ck
-
-
-def _order_view(conn, order_id: str) -> dict:
-    o = model.get_order(conn, order_id)
-    o["print_jobs"] = printing.jobs_for(conn, order_id)
-    o["pack"] = fulfilment.pack_state(conn, order_id)
-    return o
 
 
 # ----------------------------------------------------------------------------- orders
@@ -71,7 +60,7 @@ def _order_view(conn, order_id: str) -> dict:
 def create_order(body):
     with db().write() as conn:
         order = workflow.create_order(conn, body, actor=actor(), device=device())
-        return _order_view(conn, order["id"]), 201
+        return queries.order_view(conn, order["id"]), 201
 
 
 @endpoint(bp, "GET", "/orders", summary="Orders, newest first", role="associate",
@@ -79,35 +68,21 @@ def create_order(body):
                  "channel": {"type": "string", "enum": list(model.CHANNELS)},
                  "q": {"type": "string", "maxLength": 100}, **PAGINATION_QUERY})
 def list_orders(query):
-    conn = db().read()
-    where, args = [], []
-    for col in ("status", "channel"):
-        if query.get(col):
-            where.append(f"{col} = ?")
-            args.append(query[col])
-    if query.get("q"):
-        q = query["q"].strip()
-        if q.upper().startswith(model.ORDER_CODE_PREFIX):
-            q = q[len(model.ORDER_CODE_PREFIX):]
-        where.append("(ref LIKE ? OR external_id LIKE ? OR customer_name LIKE ? OR customer_phone LIKE ?)")
-        args += [f"%{q}%"] * 4
-    clause = (" WHERE " + " AND ".join(where)) if where else ""
-    total = conn.execute(f"SELECT COUNT(*) FROM orders{clause}", args).fetchone()[0]
-    ids = [r[0] for r in conn.execute(f"SELECT id FROM orders{clause} ORDER BY created_at DESC LIMIT ? OFFSET ?",
-                                      args + [query["limit"], query["offset"]])]
-    return page([model.get_order(conn, i, with_lines=False) for i in ids], total, query["limit"], query["offset"])
+    items, total = queries.list_orders(db().read(), status=query.get("status"), channel=query.get("channel"),
+                                       q=query.get("q"), limit=query["limit"], offset=query["offset"])
+    return page(items, total, query["limit"], query["offset"])
 
 
 @endpoint(bp, "GET", "/orders/<order_id>", summary="One order with lines, children and print jobs", role="associate")
 def get_order(order_id):
-    return _order_view(db().read(), order_id)
+    return queries.order_view(db().read(), order_id)
 
 
 @endpoint(bp, "GET", "/orders/by-code/<code>", summary="An order by its scanned code SHO-<ref>", role="associate")
 def order_by_code(code):
     conn = db().read()
     o = model.find_by_code(conn, code)
-    return _order_view(conn, o["id"])
+    return queries.order_view(conn, o["id"])
 
 
 @endpoint(bp, "POST", "/orders/import", summary="Import orders from CSV or JSON text; reports created, duplicates, errors",
@@ -126,7 +101,7 @@ def import_orders(body):
 def allocate(order_id):
     with db().write() as conn:
         result = allocation.allocate(conn, order_id, actor=actor(), device=device())
-        return {"result": result, "order": _order_view(conn, order_id)}
+        return {"result": result, "order": queries.order_view(conn, order_id)}
 
 
 @endpoint(bp, "POST", "/orders/backorders/retry", summary="Allocate back-ordered orders whose stock has come in",
@@ -151,7 +126,7 @@ def decide_review(order_id, body):
     with db().write() as conn:
         workflow.decide(conn, order_id, approve=body["decision"] == "approve", note=body.get("note", ""),
                       actor=actor(), device=device())
-        return _order_view(conn, order_id)
+        return queries.order_view(conn, order_id)
 
 
 @endpoint(bp, "POST", "/orders/<order_id>/cancel", summary="Cancel: reservations released, refund due recorded",
@@ -161,7 +136,7 @@ def decide_review(order_id, body):
 def cancel(order_id, body):
     with db().write() as conn:
         fulfilment.cancel(conn, order_id, reason=body["reason"], actor=actor(), device=device())
-        return _order_view(conn, order_id)
+        return queries.order_view(conn, order_id)
 
 
 # ----------------------------------------------------------------------------- packing and handover
@@ -182,9 +157,7 @@ def pack_scan(order_id, body):
                 "properties": {"printer": {"type": "string", "pattern": "^[a-z0-9-]{1,64}$"}}})
 def pack(order_id, body):
     with db().write() as conn:
-        fulfilment.pack(conn, order_id, actor=actor(), device=device())
-        jobs = printing.print_order_documents(conn, order_id, actor=actor(), device=device(), printer=body.get("printer"))
-        return {**_order_view(conn, order_id), "printed": jobs}
+        return packing.pack_and_print(conn, order_id, actor=actor(), device=device(), printer=body.get("printer"))
 
 
 @endpoint(bp, "POST", "/orders/<order_id>/print", summary="Print the pack label and/or receipt again",
@@ -205,7 +178,7 @@ def reprint(order_id, body):
 def ready(order_id):
     with db().write() as conn:
         fulfilment.mark_ready(conn, order_id, actor=actor(), device=device())
-        return _order_view(conn, order_id)
+        return queries.order_view(conn, order_id)
 
 
 @endpoint(bp, "POST", "/orders/handover", summary="Hand a ready order to the customer or courier by scanning SHO-<ref>",
@@ -214,7 +187,7 @@ def ready(order_id):
 def handover(body):
     with db().write() as conn:
         o = fulfilment.handover(conn, body["code"], actor=actor(), device=device())
-        return _order_view(conn, o["id"])
+        return queries.order_view(conn, o["id"])
 
 
 @endpoint(bp, "POST", "/orders/<order_id>/returns", summary="Take goods back: restock or write off with a reason",
@@ -243,14 +216,7 @@ def alerts():
 @endpoint(bp, "GET", "/orders/analytics", summary="Lines per hour per picker, time per state, short-pick rate",
           role="supervisor", query={"since": {"type": "string", "maxLength": 40}, "until": {"type": "string", "maxLength": 40}})
 def order_analytics(query):
-    from hub.kernel.errors import ValidationError
-
-    try:
-        until = iso(parse_iso(query["until"])) if query.get("until") else iso(utcnow() + timedelta(seconds=1))
-        since = iso(parse_iso(query["since"])) if query.get("since") else iso(parse_iso(until) - timedelta(days=1))
-    except ValueError as exc:
-        raise ValidationError("since/until: ISO-8601 times with an offset", details={"error": str(exc)}) from exc
-    return analytics.summary(db().read(), since, until)
+    return queries.analytics_summary(db().read(), since=query.get("since"), until=query.get("until"))
 
 
 # ----------------------------------------------------------------------------- pick lists and picking
@@ -351,7 +317,5 @@ def report_short(task_id, body):
 @endpoint(bp, "GET", "/pick-tasks/<task_id>/substitutes", summary="Suggested substitutes for a pick task",
           role="associate")
 def task_substitutes(task_id):
-    conn = db().read()
-    task = picking.get_task(conn, task_id)
-    items = picking.substitutes(conn, task["item_id"]) if task["allow_substitute"] else []
+    items = queries.task_substitutes(db().read(), task_id)
     return page(items, len(items), max(len(items), 1), 0)
