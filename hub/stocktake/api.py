@@ -8,10 +8,8 @@ from __future__ import annotations
 from flask import Blueprint, g
 
 from hub.protocol import rfid_formats
-from hub.auth import users
-from hub.kernel.errors import Forbidden, NotFound
-from hub.stocktake import (approval, cycle, expected, ingest, reports, rfid_reports, scans, sessions, sweeps,
-                           variance)
+from hub.kernel.errors import NotFound
+from hub.stocktake import approval, cycle, ingest, reports, rfid_reports, scans, sessions, sweeps, variance, views
 from hub.http.context import actor, db, device
 from hub.http.framework import PAGINATION_QUERY, endpoint, page
 
@@ -63,11 +61,7 @@ def list_sessions(query):
 @endpoint(bp, "GET", P + "/sessions/<session_id>", summary="One count session with its counters and my totals",
           role="associate", statuses=[404])
 def get_session(session_id):
-    conn = db().read()
-    s = sessions.get(conn, session_id)
-    s["me"] = sessions.counter_of(conn, session_id, actor())
-    s["my_totals"] = scans.counter_totals(conn, session_id, actor())
-    return s
+    return views.session_for(db().read(), session_id, viewer=actor())
 
 
 @endpoint(bp, "POST", P + "/sessions/<session_id>/join", summary="Join a count (optionally in a zone)",
@@ -76,12 +70,9 @@ def get_session(session_id):
               "zone_location_id": {"type": ["string", "null"], "maxLength": 64},
               "user_id": {"type": "string", "maxLength": 64}}})
 def join_session(session_id, body):
-    user_id = body.get("user_id") or actor()
-    if user_id != actor() and not users.has_role(_role(), "supervisor"):
-        raise Forbidden("only a supervisor assigns other counters", code="wrong_role")
     with db().write() as conn:
-        return sessions.join(conn, session_id, user_id=user_id, zone_location_id=body.get("zone_location_id"),
-                             actor=actor(), device=device())
+        return scans.join_counter(conn, session_id, user_id=body.get("user_id") or actor(), by=actor(), role=_role(),
+                                  zone_location_id=body.get("zone_location_id"), device=device())
 
 
 def _transition(fn, session_id):
@@ -146,12 +137,8 @@ def undo_scan(session_id, body):
                                                                                "maximum": 2**62, "default": 0},
                  "limit": {"type": "integer", "minimum": 1, "maximum": 500, "default": 50}})
 def list_scans(session_id, query):
-    conn = db().read()
-    sessions.get(conn, session_id)
-    counter = query.get("counter")
-    if not users.has_role(_role(), "supervisor"):
-        counter = actor()
-    rows = scans.recent_scans(conn, session_id, counter=counter, limit=query["limit"], after_seq=query["after_seq"])
+    rows = views.scans_for(db().read(), session_id, viewer=actor(), role=_role(), counter=query.get("counter"),
+                           limit=query["limit"], after_seq=query["after_seq"])
     return {"items": rows}
 
 
@@ -166,11 +153,7 @@ def session_progress(session_id):
 @endpoint(bp, "GET", P + "/sessions/<session_id>/expected", summary="Book quantities of a bin (guided counts only)",
           role="associate", statuses=[403, 404], query={"location_id": {**_ID, "required": True}})
 def guided_expected(session_id, query):
-    conn = db().read()
-    s = sessions.get(conn, session_id)
-    if s["mode"] == "blind" and not users.has_role(_role(), "supervisor"):
-        raise Forbidden("this is a blind count", code="blind_count")
-    return {"items": expected.guided_expected(conn, session_id, query["location_id"])}
+    return {"items": views.expected_for(db().read(), session_id, query["location_id"], role=_role())}
 
 
 # ------------------------------------------------------------------------------------------------ review
@@ -202,16 +185,7 @@ def request_recount(session_id, body):
 
 @endpoint(bp, "GET", P + "/recounts", summary="Recounts waiting for me (or anyone)", role="associate")
 def my_recounts():
-    rows = db().read().execute(
-        "SELECT l.session_id, s.name AS session_name, l.item_id, i.sku, i.name_en, i.name_zh, i.unit, l.location_id,"
-        " loc.code AS location_code, l.recount_qty, l.recount_assigned_to FROM count_lines l"
-        " JOIN count_sessions s ON s.id = l.session_id JOIN items i ON i.id = l.item_id"
-        " JOIN locations loc ON loc.id = l.location_id WHERE s.status = 'review' AND l.recount_status = 'requested'"
-        " AND (l.recount_assigned_to IS NULL OR l.recount_assigned_to = ?)"
-        " AND NOT EXISTS (SELECT 1 FROM count_scans c WHERE c.session_id = l.session_id AND c.item_id = l.item_id"
-        "  AND c.location_id = l.location_id AND c.counter = ? AND c.source != 'recount')"
-        " ORDER BY loc.walk_seq, loc.code, i.sku", (actor(), actor())).fetchall()
-    return {"items": [dict(r) for r in rows]}
+    return {"items": views.recounts_for(db().read(), viewer=actor())}
 
 
 @endpoint(bp, "POST", P + "/sessions/<session_id>/recounts/finish", summary="Finish my recount of a line",
@@ -261,14 +235,7 @@ def stop_sweep(session_id, body):
 @endpoint(bp, "GET", P + "/sessions/<session_id>/rfid", summary="Sweep view: unique tags, per-item progress, missing",
           role="associate", statuses=[404], query={"location_id": {"type": "string", "maxLength": 64}})
 def sweep_view(session_id, query):
-    conn = db().read()
-    out = rfid_reports.sweep_status(conn, session_id, location_id=query.get("location_id"))
-    s = sessions.get(conn, session_id)
-    if s["mode"] == "blind" and not users.has_role(_role(), "supervisor"):
-        for it in out["items"]:
-            it["expected"] = None
-        out["expected_missing"] = []
-    return out
+    return views.sweep_for(db().read(), session_id, role=_role(), location_id=query.get("location_id"))
 
 
 @endpoint(bp, "GET", P + "/sessions/<session_id>/rfid/tags", summary="The per-EPC records of a count",
