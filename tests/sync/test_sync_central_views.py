@@ -46,18 +46,29 @@ def central(request, tmp_path):
                 on = ledger.stock_of(conn, ctx["items"][0], loc)["on_hand"]
                 ledger.post(conn, MovementRequest("writeoff", ctx["items"][0], loc, on - 5, "damaged", "test", ledger.new_key()))
             # facts exactly as the order, bus and stocktake modules record them
-            outbox.record(conn, "order.created", {"id": "o1", "ref": "A-1", "status": "new", "created_at": "2026-11-20T09:00:00.000Z"})
+            outbox.record(conn, "order.created", {
+                "id": "o1", "ref": "A-1", "channel": "web", "external_id": "W-1", "status": "new",
+                "fulfilment": "pickup", "currency": "CNY", "total_minor": 2500, "paid_minor": 2500,
+                "parent_order_id": None, "split_kind": None, "created_at": "2026-11-20T09:00:00.000Z",
+                "lines": [{"id": "ol1", "line_no": 1, "item_id": ctx["items"][0], "qty": 2, "unit_price_minor": 1250}]})
             outbox.record(conn, "order.status", {"order_id": "o1", "ref": "A-1", "from": "picked", "to": "ready",
                                                  "actor": "u", "ts": "2026-11-20T09:20:00.000Z"})
             outbox.record(conn, "order.status", {"order_id": "o1", "ref": "A-1", "from": "ready", "to": "collected",
                                                  "actor": "u", "ts": "2026-11-20T10:00:00.000Z"})
             outbox.record(conn, "device.status", {"device_id": "scale-1", "status": "offline"})
-            outbox.record(conn, "device.info", {"device_id": "scale-1", "kind": "scale", "model": "X"})
+            outbox.record(conn, "device.info", {"device_id": "scale-1", "kind": "scale", "model": "X", "firmware": "1.0"})
             outbox.record(conn, "alert.raised", {"id": "al1", "kind": "device_offline", "subject": "scale-1",
-                                                 "severity": "critical", "message": "scale-1 is offline"})
+                                                 "severity": "critical", "message": "scale-1 is offline", "details": {}})
             outbox.record(conn, "count.approved", {"session_id": "cs1", "approved_by": "u", "ts": "2026-11-21T08:00:00.000Z",
-                                                   "totals": {"lines": 40, "lines_exact": 36, "shrink_cost_minor": -4200,
-                                                              "gain_cost_minor": 300, "expected_cost_minor": 100000}})
+                                                   "totals": {"lines": 40, "lines_exact": 36, "lines_with_variance": 4,
+                                                              "lines_uncounted_zeroed": 0, "lines_excluded": 0,
+                                                              "lines_mixed": 0, "expected_units": 400,
+                                                              "counted_units": 392, "net_variance_units": -8,
+                                                              "abs_variance_units": 10, "shrink_cost_minor": -4200,
+                                                              "gain_cost_minor": 300, "net_variance_cost_minor": -3900,
+                                                              "expected_cost_minor": 100000, "line_accuracy_pct": 90.0,
+                                                              "unit_accuracy_pct": 98.0, "value_accuracy_pct": 96.1,
+                                                              "movements": 4}})
         for db, ctx, w in hubs.values():
             while w.push_once():
                 pass
