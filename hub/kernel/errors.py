@@ -1,28 +1,13 @@
-"""Domain errors. The HTTP layer maps each to a status code and a JSON body
-``{"error": {"code", "message", "details"}}``; the CLI prints the same object."""
+"""Domain errors: ``StoreHubError`` (defined with the protocol, the bottom layer) and its subclasses by HTTP status.
+The HTTP layer maps each to its status code and the JSON body ``{"error": {"code", "message", "details"}}``;
+the CLI prints the same object."""
 
 from __future__ import annotations
 
-from typing import Any
+from hub.protocol.errors import StoreHubError
 
-
-class StoreHubError(Exception):
-    status = 400
-    code = "bad_request"
-
-    def __init__(self, message: str, *, code: str | None = None, details: Any = None):
-        super().__init__(message)
-        self.message = message
-        if code:
-            self.code = code
-        self.details = details
-
-    def to_dict(self) -> dict:
-        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
-
-    def headers(self) -> dict[str, str]:
-        """HTTP headers that go with this error (none by default)."""
-        return {}
+__all__ = ["StoreHubError", "ValidationError", "Unauthorized", "Forbidden", "NotFound", "Conflict", "Unprocessable",
+           "TooManyAttempts"]
 
 
 class ValidationError(StoreHubError):

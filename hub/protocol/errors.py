@@ -1,9 +1,9 @@
-"""Errors of the device protocol (EPC codec, reader formats): no dependency on the rest of the hub.
+"""The one error shape of StoreHub, and the device protocol's errors (no dependency on the rest of the hub).
 
-``ProtocolError`` has the shape of the hub's domain errors (``hub.kernel.errors.StoreHubError``): an HTTP
-``status``, a machine-readable ``code``, a ``message`` and ``details``, and ``to_dict()`` giving
-``{"error": {"code", "message", "details"}}``, so the hub and its command line report one exactly like a
-``ValidationError``. A device agent imports it without importing the hub.
+``StoreHubError`` carries an HTTP ``status``, a machine-readable ``code``, a ``message`` and ``details``;
+``to_dict()`` gives ``{"error": {"code", "message", "details"}}``, the body every API and command line reports.
+It lives here, at the bottom of the layers, so a device agent raises and reports errors exactly like the hub
+without importing it; the hub's domain errors (``hub.kernel.errors``) are its subclasses.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 
-class ProtocolError(Exception):
+class StoreHubError(Exception):
     status = 400
     code = "bad_request"
 
@@ -22,9 +22,16 @@ class ProtocolError(Exception):
             self.code = code
         self.details = details
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message, "details": self.details}}
 
     def headers(self) -> dict[str, str]:
-        """HTTP headers that go with this error (none)."""
+        """HTTP headers that go with this error (none by default)."""
         return {}
+
+
+class ProtocolError(StoreHubError):
+    """Input a device protocol cannot read (an EPC, a reader payload): a validation error of the wire format."""
+
+    status = 400
+    code = "validation_error"
