@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import sqlite3
 import sys
@@ -11,16 +12,13 @@ import click
 
 from hub import __version__, domains
 from hub.domain import load
+from hub.kernel import settings
+from hub.kernel.cliopts import data_dir_option
 from hub.kernel.config import HubConfig
 from hub.kernel.errors import ValidationError
 from hub.store import backup as backup_hub
 from hub.store import initialise, open_db
 from hub.store import restore as restore_hub
-
-
-def _data_dir_option(f):
-    return click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="STOREHUB_DATA_DIR",
-                        default=None, help="Hub data directory (default: $STOREHUB_DATA_DIR or ./storehub-data)")(f)
 
 
 class StoreHubCLI(click.Group):
@@ -47,40 +45,77 @@ def main() -> None:
 
 
 @main.command()
-@_data_dir_option
+@data_dir_option
 @click.option("--store", "store_id", default="store-001", show_default=True, help="Store id (unique across the chain)")
 @click.option("--name", "store_name", default=None)
 @click.option("--currency", default=None, help="ISO 4217 code, e.g. CNY")
 @click.option("--language", type=click.Choice(["en", "zh-CN"]), default=None)
 @click.option("--region", default=None, help="Barcode region for in-store labels (ISO 3166 alpha-2)")
 @click.option("--timezone", default=None, help="The store's IANA timezone, e.g. Asia/Shanghai (its business day)")
-def init(data_dir, store_id, store_name, currency, language, region, timezone):
-    """Create (or update) a hub data directory."""
+@click.option("--tls-name", "tls_names", multiple=True,
+              help="Another name handhelds use for the hub, e.g. hub.store.lan (kept; repeatable). The host name, "
+                   "its .local name and the LAN addresses are always in the certificate")
+def init(data_dir, store_id, store_name, currency, language, region, timezone, tls_names):
+    """Create (or update) a hub data directory, its store CA and HTTPS certificate."""
+    # certificates (cryptography): imported only by the commands that issue them, so `storehub --help` stays quick
+    from hub.pki import certs, workflow
+
     cfg, db = open_db(data_dir)
     try:
         s = initialise(db, store_id=store_id, store_name=store_name, currency=currency, language=language,
                        region=region, timezone=timezone)
+        if tls_names:
+            certs.change_extra_names(certs.PkiFiles.in_data_dir(cfg.data_dir), add=list(tls_names))
     except ValidationError as exc:
         raise click.UsageError(exc.message) from None
+    out = workflow.check(cfg.data_dir, s["store_id"])
+    ca = certs.load_ca(certs.PkiFiles.in_data_dir(cfg.data_dir))
     click.echo(f"hub data in {cfg.data_dir} for store {s['store_id']} ({s['currency']}, {s['language']},"
                f" {s['timezone']})")
+    click.echo(f"store CA {'created' if out.ca_created else 'kept'}: SHA-256 {certs.fingerprint(ca)}")
+    click.echo(f"hub certificate for {', '.join(out.names)}")
+    click.echo(f"enrol handhelds at {workflow.enrolment_url(cfg.data_dir, 8001, out.names)}"
+               " (storehub serve --port 8000; its HTTP port is --port + 1)")
 
 
 @main.command()
-@_data_dir_option
+@data_dir_option
 @click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=None, type=int, help="gunicorn worker processes")
 @click.option("--mqtt", "mqtt_url", default=None, envvar="STOREHUB_MQTT_URL", help="Broker URL, e.g. mqtt://127.0.0.1:1883")
-def serve(data_dir, host, port, workers, mqtt_url):
-    """Serve the hub API and handheld app with gunicorn."""
+@click.option("--tls/--no-tls", default=None,
+              help="HTTPS with the store certificate (default: on, except when --host is a loopback address)")
+@click.option("--http-port", default=None, type=click.IntRange(0, 65535),
+              help="Plain-HTTP port that only redirects to HTTPS and serves /enrol (default: --port + 1; 0: none)")
+def serve(data_dir, host, port, workers, mqtt_url, tls, http_port):
+    """Serve the hub API and handheld app with gunicorn: HTTPS on --port, enrolment and redirects on --http-port."""
     from hub.serve import run  # gunicorn: imported only by the command that serves
-    cfg, _db = open_db(data_dir)
-    run(cfg.data_dir, host, port, workers, mqtt_url)
+    loopback = _is_loopback(host)
+    use_tls = (not loopback) if tls is None else tls
+    if not use_tls and not loopback:
+        raise click.UsageError(f"plain HTTP is only for a loopback address, not {host}: PINs and session cookies "
+                               "would cross the store Wi-Fi in clear (drop --no-tls)")
+    cfg, db = open_db(data_dir)
+    conn = db.read()
+    store_id, store_name = settings.get(conn, "store_id"), settings.get(conn, "store_name")
+    db.close()
+    run(cfg.data_dir, host, port, workers, mqtt_url, tls=use_tls, store_id=store_id, store_name=store_name,
+        http_port=(port + 1 if http_port is None else http_port) if use_tls else None)
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether a bind address reaches only this box (plain HTTP is allowed there: nothing crosses the LAN)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @main.command()
-@_data_dir_option
+@data_dir_option
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def backup(data_dir, file):
     """Online backup of the hub database and its secret key to FILE (SQLite backup API; file mode 0600)."""
@@ -93,7 +128,7 @@ def backup(data_dir, file):
 
 
 @main.command()
-@_data_dir_option
+@data_dir_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def restore(data_dir, file):
     """Replace the hub database with the backup FILE (stop the hub first)."""
@@ -118,7 +153,9 @@ def restore(data_dir, file):
 @click.option("--central-port", default=8100, show_default=True, type=int)
 def demo(data_dir, store_id, hub_port, mqtt_port, central_port):
     """Run the demo store: hub, simulated devices, broker and central, seeded with a supermarket."""
-    from hub.demo.runner import run_demo  # starts processes: imported only by the demo command
+    from hub.demo.runner import (
+        run_demo,  # starts processes: imported only by the demo command
+    )
 
     sys.exit(run_demo(data_dir.resolve(), store_id, hub_port, mqtt_port, central_port))
 

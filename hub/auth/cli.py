@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 
 import click
 
 from hub.auth import users as users_mod
 from hub.auth.users import LANGUAGES, ROLES
+from hub.kernel.cliopts import data_dir_option
 from hub.kernel.errors import StoreHubError
 from hub.store import open_db
-
-
-def _data_dir_option(f):
-    return click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="STOREHUB_DATA_DIR",
-                        default=None, help="Hub data directory (default: $STOREHUB_DATA_DIR or ./storehub-data)")(f)
 
 
 @click.group("users")
@@ -25,7 +20,7 @@ def users_group():
 
 
 @users_group.command("add")
-@_data_dir_option
+@data_dir_option
 @click.argument("name")
 @click.option("--role", type=click.Choice(list(ROLES)), required=True)
 @click.option("--pin", default=None)
@@ -47,7 +42,7 @@ def users_add(data_dir, name, role, pin, password, badge, display_name, language
 
 
 @users_group.command("list")
-@_data_dir_option
+@data_dir_option
 def users_list(data_dir):
     _cfg, db = open_db(data_dir)
     for u in users_mod.list_all(db.read()):

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from hub.identify import barcode
+from hub.kernel.cliopts import cli_actor
 
 
 def _store_settings(data_dir: Path | None) -> dict:
@@ -36,15 +37,6 @@ def _store_settings(data_dir: Path | None) -> dict:
         return settings.get_all(conn)
     finally:
         conn.close()
-
-
-def _cli_actor() -> str:
-    import getpass
-
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no login name (e.g. a container without a passwd entry)
-        return "cli"
 
 
 @click.group("barcode")
@@ -121,7 +113,7 @@ def config_cmd(data_dir, region, gs_substitute, layouts):
             with db.write() as conn:
                 for k, v in changes.items():
                     settings.put(conn, k, v)
-                audit.log(conn, actor=_cli_actor(), action="settings.barcode", details=changes)
+                audit.log(conn, actor=cli_actor(), action="settings.barcode", details=changes)
         s = settings.get_all(db.read())
     except StoreHubError as exc:
         click.echo(json.dumps({"error": {"code": exc.code, "message": exc.message}}, ensure_ascii=False))

@@ -7,28 +7,16 @@ from pathlib import Path
 
 import click
 
+from hub.kernel.cliopts import cli_actor, data_dir_option
+
 
 @click.group("catalog")
 def catalog_group() -> None:
     """Import and export the item catalog as CSV."""
 
 
-def _data_dir_opt(f):
-    return click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="STOREHUB_DATA_DIR",
-                        default=None, help="Hub data directory (default: $STOREHUB_DATA_DIR or ./storehub-data)")(f)
-
-
-def _cli_actor() -> str:
-    import getpass
-
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no login name (e.g. a container without a passwd entry)
-        return "cli"
-
-
 @catalog_group.command("import")
-@_data_dir_opt
+@data_dir_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Validate and show what would change; write nothing")
 def catalog_import(data_dir, file, dry_run):
@@ -50,10 +38,10 @@ def catalog_import(data_dir, file, dry_run):
         with click.progressbar(length=len(plan.rows), label="importing", show_pos=True, file=sys.stderr,
                                hidden=len(plan.rows) < 1000 or dry_run) as bar:
             if dry_run:
-                result = catalog_csv.apply_plan(db.read(), plan, actor=_cli_actor(), dry_run=True)
+                result = catalog_csv.apply_plan(db.read(), plan, actor=cli_actor(), dry_run=True)
             else:
                 with db.write() as conn:
-                    result = catalog_csv.apply_plan(conn, plan, actor=_cli_actor(), source=file.name,
+                    result = catalog_csv.apply_plan(conn, plan, actor=cli_actor(), source=file.name,
                                                     progress=bar.update)
     except catalog_csv.CatalogImportError as exc:
         click.echo(f"{file}: {exc.message}", err=True)
@@ -68,7 +56,7 @@ def catalog_import(data_dir, file, dry_run):
 
 
 @catalog_group.command("export")
-@_data_dir_opt
+@data_dir_option
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--bom/--no-bom", default=True, show_default=True,
               help="Start the file with a UTF-8 BOM (lets spreadsheet programs detect UTF-8 Chinese names)")
