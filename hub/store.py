@@ -18,7 +18,7 @@ from hub.kernel.db import Database, restore_from
 BACKUP_KEY_TABLE = "storehub_backup_secret"
 
 
-def database(path: Path | str, *, synchronous: str = "NORMAL") -> Database:
+def database(path: Path | str, *, synchronous: str = "FULL") -> Database:
     """The hub database at ``path`` with every declared domain's migrations (not yet applied)."""
     return Database(path, synchronous=synchronous, migrations=domains.migration_dirs())
 

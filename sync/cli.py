@@ -220,14 +220,16 @@ def configure(data_dir, central_url, secret, ca_bundle):
 @_hub_dir
 @click.option("--once", is_flag=True, help="Push and pull until caught up, then exit")
 @click.option("--batch-size", type=int, default=None)
-@click.option("--retention-days", type=float, default=None)
+@click.option("--retention-days", type=float, default=None, envvar="STOREHUB_SYNC_RETENTION_DAYS",
+              help="Keep acknowledged outbox rows this long before pruning them (default 7; the live "
+                   "stream and status never need pruned rows)")
 @click.option("--max-backoff", "max_backoff_s", type=float, default=None, help="Longest wait between retries (s)")
 @click.option("--idle-poll", "idle_poll_s", type=float, default=None, help="Wait when caught up (s)")
 def run(data_dir, once, batch_size, retention_days, max_backoff_s, idle_poll_s):
     """Run the sync worker (push outbox, pull downlink) until stopped."""
     from hub.kernel import settings
     from hub.store import open_db
-    from sync.worker import SingleInstance, SyncError, SyncWorker, config_from_data_dir
+    from sync.worker import SingleInstance, SyncError, SyncWorker, config_from_data_dir, run_until_stopped
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s sync %(levelname)s %(message)s")
     cfg, db = open_db(data_dir)
@@ -250,7 +252,9 @@ def run(data_dir, once, batch_size, retention_days, max_backoff_s, idle_poll_s):
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *a: stop.set())
         signal.signal(signal.SIGINT, lambda *a: stop.set())
-        worker.run(stop)
+        # the loop runs on its own thread: a stop is honoured within the grace even mid-request
+        if not run_until_stopped(worker, stop):
+            logging.getLogger("storehub.sync").info("stopped mid-step (nothing unacknowledged was marked sent)")
 
 
 def _status(db):

@@ -3,12 +3,21 @@
 Loop: read up to ``batch_size`` outbox rows after the cursor on a *read*
 connection (WAL snapshot; the hub's writers are never waited on), gzip them, POST
 them with the store credential, and only when the central acknowledges move the
-cursor to its ``acked_through`` in a tiny write transaction. Any failure
-(connection refused, timeout, 5xx, bad credential) backs off exponentially with
-jitter and the next attempt starts again from the stored cursor — after a crash
-or SIGKILL too, because the cursor lives in the hub database. Then it pulls the
-downlink and applies it (``hub.synclink.downlink.apply_page``). Acknowledged rows older
-than ``retention_days`` are deleted in small chunks to bound the SD card.
+cursor to its ``acked_through`` in a tiny write transaction — after *every*
+acknowledged batch, also while a backlog is pushed with several batches in flight,
+so a failure part-way through a long backlog costs at most the batches in flight,
+never what was already acknowledged. Any failure (connection refused, timeout,
+5xx, bad credential) backs off exponentially with jitter and the next attempt
+starts again from the stored cursor — after a crash or SIGKILL too, because the
+cursor lives in the hub database. Then it pulls the downlink and applies it
+(``hub.synclink.downlink.apply_page``). Acknowledged rows older than
+``retention_days`` are deleted in small chunks (``hub.kernel.outbox.prune``) to
+bound the SD card; rows not yet acknowledged are kept whatever their age.
+
+``run_until_stopped`` runs the loop on its own thread so a SIGTERM ends the
+process within ``stop_grace_s`` even while a request hangs on a dead link: the
+cursor only moves in a committed transaction after an acknowledgement, so
+abandoning a request is as safe as a SIGKILL (which the tests prove).
 
 One worker per data directory (an exclusive ``flock`` on ``sync.lock``)."""
 
@@ -49,6 +58,7 @@ class WorkerConfig:
     heartbeat_s: float = 30.0
     timeout_s: float = 30.0
     prune_chunk: int = 5000
+    stop_grace_s: float = 0.5             # how long a stop waits for the step in progress before leaving it
 
 
 class SyncError(Exception):
@@ -110,23 +120,31 @@ class SyncWorker:
         ack = self._request("POST", "/events", data=body,
                             headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
         acked = int(ack["acked_through"])
-        with self.db.write() as wconn:
-            state.put(wconn, "uplink_cursor", acked)
-            state.put(wconn, "last_ack_at", now_iso())
-            state.put(wconn, "last_error", None)
-            record_rejected(wconn, ack.get("rejected") or [])
+        self._save_ack(acked, ack.get("rejected") or [])
         if acked < after:
             log.warning("central acknowledged only up to %s (< cursor %s): resending from there", acked, after)
-        self._last_contact = time.monotonic()
         return max(0, acked - after)
+
+    def _save_ack(self, through: int, rejected: list[dict[str, Any]]) -> None:
+        """Store one acknowledgement: the cursor, when, and the events the central refused."""
+        with self.db.write() as wconn:
+            state.put(wconn, "uplink_cursor", through)
+            state.put(wconn, "last_ack_at", now_iso())
+            state.put(wconn, "last_error", None)
+            record_rejected(wconn, rejected)
+        self._last_contact = time.monotonic()
 
     def catch_up(self, window: int = 2) -> int:
         """Push a backlog with up to ``window`` batches in flight (the next batch is read,
         encoded and sent while the central still applies the previous one).
 
         Batch k+1 starts where batch k ends, so if it arrives first the central keeps
-        it above a gap and acknowledges only the contiguous mark; the cursor becomes
-        the highest acknowledgement of the round. Returns rows acknowledged."""
+        it above a gap and acknowledges only the contiguous mark. The cursor is saved
+        after each acknowledgement that moves it (or reports refused events), so a batch
+        that fails later makes the retry start after the last acknowledged one instead
+        of resending the whole backlog. When a batch fails, the acknowledgements of the
+        other batches still in flight are kept too, then the first error is raised.
+        Returns rows acknowledged."""
         from concurrent.futures import ThreadPoolExecutor
 
         conn = self.db.read()
@@ -134,10 +152,24 @@ class SyncWorker:
         dv = downlink.version(conn)
         tz = store_timezone(conn)
         best = start
-        rejected: list[dict[str, Any]] = []
+        error: BaseException | None = None
+
+        def take(future) -> None:
+            nonlocal best, error
+            try:
+                ack = future.result()
+            except BaseException as exc:      # noqa: BLE001 - kept, the other acks saved, then raised
+                error = error or exc
+                return
+            acked = int(ack["acked_through"])
+            rejected = ack.get("rejected") or []
+            if acked > best or rejected:
+                best = max(best, acked)
+                self._save_ack(best, rejected)
+
         with ThreadPoolExecutor(max_workers=window) as pool:
             inflight = []
-            while True:
+            while error is None:
                 events = outbox.pending(conn, after, self.cfg.batch_size)
                 if events:
                     through = events[-1]["seq"]
@@ -147,18 +179,13 @@ class SyncWorker:
                         "Content-Type": "application/json", "Content-Encoding": "gzip"}))
                     after = through
                 if inflight and (len(inflight) >= window or not events):
-                    ack = inflight.pop(0).result()
-                    best = max(best, int(ack["acked_through"]))
-                    rejected += ack.get("rejected") or []
+                    take(inflight.pop(0))
                 if not events and not inflight:
                     break
-        if best > start or rejected:
-            with self.db.write() as wconn:
-                state.put(wconn, "uplink_cursor", best)
-                state.put(wconn, "last_ack_at", now_iso())
-                state.put(wconn, "last_error", None)
-                record_rejected(wconn, rejected)
-            self._last_contact = time.monotonic()
+            for future in inflight:
+                take(future)
+        if error is not None:
+            raise error
         return best - start
 
     def prune(self) -> int:
@@ -166,10 +193,7 @@ class SyncWorker:
         cutoff = iso(utcnow() - timedelta(days=self.cfg.retention_days))
         with self.db.write() as conn:
             cur = int(state.get(conn, "uplink_cursor", 0))
-            n = conn.execute(
-                "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE seq <= ? AND ts < ? ORDER BY seq LIMIT ?)",
-                (cur, cutoff, self.cfg.prune_chunk)).rowcount
-        return n
+            return outbox.prune(conn, through_seq=cur, before_ts=cutoff, limit=self.cfg.prune_chunk)
 
     # --- downlink -----------------------------------------------------------------------------
     def pull_once(self) -> int:
@@ -221,6 +245,20 @@ class SyncWorker:
         except Exception:
             log.exception("could not record sync error")
         stop.wait(delay)
+
+
+def run_until_stopped(worker: SyncWorker, stop: threading.Event) -> bool:
+    """Run ``worker.run(stop)`` on a daemon thread and return soon after ``stop`` is set (a signal handler
+    sets it): at most ``stop_grace_s`` later, even if the step in progress hangs on a request to a central
+    that does not answer (``timeout_s`` is 30 s) or waits for a pipelined batch. Returns True if the loop
+    ended by itself within the grace, False if it was abandoned mid-step — safe, because nothing the
+    central has not acknowledged was ever marked sent."""
+    t = threading.Thread(target=worker.run, args=(stop,), name="sync-worker", daemon=True)
+    t.start()
+    while t.is_alive() and not stop.wait(1.0):
+        pass
+    t.join(worker.cfg.stop_grace_s)
+    return not t.is_alive()
 
 
 REJECTED_KEPT = 1000

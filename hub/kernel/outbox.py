@@ -1,7 +1,12 @@
 """Transactional outbox: facts recorded for the central aggregator.
 
 ``record`` must be called with the connection of an open write transaction, so
-the fact is stored if and only if the change that produced it is."""
+the fact is stored if and only if the change that produced it is.
+
+Rows are numbered by ``AUTOINCREMENT`` so a sequence is never handed out twice, even after the sync
+worker pruned every acknowledged row (``prune``): the central refuses a reused seq, and the live stream's
+``Last-Event-ID`` must keep meaning the same fact. ``last_seq`` therefore reads SQLite's own counter, not
+``MAX(seq)`` of the rows that happen to be left."""
 
 from __future__ import annotations
 
@@ -32,3 +37,24 @@ def pending(conn: sqlite3.Connection, after_seq: int, limit: int = 500) -> list[
         {"seq": r["seq"], "id": r["id"], "kind": r["kind"], "ts": r["ts"], "payload": json.loads(r["payload"])}
         for r in rows
     ]
+
+
+def last_seq(conn: sqlite3.Connection) -> int:
+    """The highest sequence ever handed out (0 for a new hub), whether or not its row was pruned since."""
+    row = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").fetchone()
+    if row is not None:
+        return int(row[0])
+    return int(conn.execute("SELECT COALESCE(MAX(seq), 0) FROM outbox").fetchone()[0])
+
+
+def prune(conn: sqlite3.Connection, *, through_seq: int, before_ts: str, limit: int) -> int:
+    """Delete up to ``limit`` of the oldest rows with ``seq <= through_seq`` (what the central acknowledged)
+    and ``ts < before_ts`` (past the retention). Returns how many went.
+
+    Chunked so one prune never holds the write lock long enough to delay a sale; rows still to push are
+    never touched, whatever their age."""
+    if not conn.in_transaction:
+        raise RuntimeError("outbox.prune outside a write transaction")
+    return conn.execute(
+        "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE seq <= ? AND ts < ? ORDER BY seq LIMIT ?)",
+        (through_seq, before_ts, limit)).rowcount

@@ -10,6 +10,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from hub.kernel import outbox
 from hub.protocol.timeutil import now_iso
 
 CREDENTIAL_FILE = "sync.json"
@@ -54,7 +55,9 @@ def read_credentials(data_dir: Path) -> dict[str, Any] | None:
 
 def status(conn: sqlite3.Connection) -> dict[str, Any]:
     """Uplink cursor, what is still to push, the last acknowledgement and error, the downlink version and the
-    events the central refused (the newest 20)."""
+    events the central refused (the newest 20). ``outbox_max_seq`` is the last seq ever recorded (pruned
+    rows included), so ``uplink_cursor == outbox_max_seq`` means caught up even after a prune;
+    ``outbox_rows`` is what the retention left on disk."""
     st = all_state(conn)
     cur = int(st.get("uplink_cursor", 0))
     row = conn.execute("SELECT COUNT(*), MIN(ts) FROM outbox WHERE seq > ?", (cur,)).fetchone()
@@ -64,4 +67,5 @@ def status(conn: sqlite3.Connection) -> dict[str, Any]:
             "rejected_total": int(st.get("uplink_rejected_total", 0)),
             "rejected": [{"seq": int(k), **v} for k, v in sorted((st.get("uplink_rejected") or {}).items(),
                                                                   key=lambda kv: int(kv[0]))][-20:],
-            "outbox_max_seq": conn.execute("SELECT COALESCE(MAX(seq),0) FROM outbox").fetchone()[0]}
+            "outbox_max_seq": outbox.last_seq(conn),
+            "outbox_rows": conn.execute("SELECT COUNT(*) FROM outbox").fetchone()[0]}
