@@ -63,6 +63,7 @@ class Domain:
     cli: tuple[str, ...] = ()                              # click commands/groups added to ``storehub``
     handlers: tuple[tuple[str, str], ...] = ()             # (device event type, "module:function(conn, event)")
     stock_in: tuple[str, ...] = ()                         # "module:function(conn, movement)" after stock arrives
+    stock_out: tuple[str, ...] = ()                        # "module:function(conn, movement)" after stock leaves
     facts: tuple[Fact, ...] = ()
     settings: tuple[Setting, ...] = ()
     demo: str | None = None                                # "module:components(ctx) -> list[Component]"

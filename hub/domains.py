@@ -27,6 +27,7 @@ DOMAIN_PACKAGES: tuple[str, ...] = (
     "hub.orders",
     "hub.stocktake",
     "hub.synclink",
+    "hub.pki",
 )
 
 DOMAINS: tuple[Domain, ...] = tuple(importlib.import_module(p).DOMAIN for p in DOMAIN_PACKAGES)
@@ -91,6 +92,12 @@ def stock_in_hooks() -> tuple[Callable[..., None], ...]:
 
 
 @functools.cache
+def stock_out_hooks() -> tuple[Callable[..., None], ...]:
+    """``hook(conn, movement)`` of every domain, run by the ledger inside the transaction that took stock off hand."""
+    return tuple(load(ref) for d in DOMAINS for ref in d.stock_out)
+
+
+@functools.cache
 def facts() -> dict[str, Fact]:
     return {f.kind: f for d in DOMAINS for f in d.facts}
 
@@ -127,7 +134,7 @@ def describe() -> list[dict[str, Any]]:
     """A summary of every declaration (``storehub domains``, docs)."""
     return [{"name": d.name, "summary": d.summary, "package": d.package, "routes": list(d.routes),
              "commands": [n for n, _ in d.cli], "handlers": [t for t, _ in d.handlers],
-             "stock_in": list(d.stock_in), "facts": [f.kind for f in d.facts],
+             "stock_in": list(d.stock_in), "stock_out": list(d.stock_out), "facts": [f.kind for f in d.facts],
              "settings": [s.key for s in d.settings], "demo": d.demo,
              "migrations": str(d.migrations_dir) if d.migrations else None, "screens": list(d.screens)}
             for d in DOMAINS]

@@ -24,6 +24,8 @@ DOMAIN = Domain(
          ("devices", "hub.bus.cli:devices_group")),
     handlers=(("scan", "hub.bus.builtin:on_scan"), ("weight", "hub.bus.builtin:on_weight"),
               ("shelf", "hub.bus.shelf:on_shelf"), ("state", "hub.bus.builtin:on_state")),
+    stock_in=("hub.bus.stockalerts:on_stock_change",),
+    stock_out=("hub.bus.stockalerts:on_stock_change",),
     settings=SETTINGS,
     demo="hub.bus.demo:components",
     migrations=True,

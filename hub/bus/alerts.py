@@ -1,5 +1,5 @@
-"""Alerts raised by the device bus: devices dropping off or going silent, device
-errors, low-stock and empty shelves.
+"""Alerts of the store: devices dropping off or going silent, device errors, low-stock and empty shelves, and
+items at their reorder point or below their safety stock (``hub.bus.stockalerts``).
 
 At most one open alert exists per (kind, subject); raising an open one again is a
 no-op and clearing a closed one too, so the bus can call these on every reading.
@@ -15,7 +15,8 @@ from hub.kernel import outbox
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso
 
-KINDS = ("device_offline", "device_silent", "device_error", "paper_out", "low_battery", "low_stock", "empty_shelf")
+KINDS = ("device_offline", "device_silent", "device_error", "paper_out", "low_battery", "low_stock", "empty_shelf",
+         "below_reorder_point", "below_safety_stock")
 SEVERITIES = ("info", "warning", "critical")
 
 

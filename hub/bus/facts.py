@@ -14,7 +14,7 @@ PAPER = ["ok", "low", "out"]
 SHELF_LEVELS = ["ok", "low", "empty", "unbound"]                       # hub.bus.shelf.level_for, or unbound
 # hub.bus.alerts.KINDS and SEVERITIES
 ALERT_KINDS = ["device_offline", "device_silent", "device_error", "paper_out", "low_battery", "low_stock",
-               "empty_shelf"]
+               "empty_shelf", "below_reorder_point", "below_safety_stock"]
 SEVERITIES = ["info", "warning", "critical"]
 
 _STR = {"type": "string"}
@@ -127,13 +127,13 @@ FACTS: tuple[Fact, ...] = (
         schema=object_schema({
             "id": _STR,
             "kind": {"type": "string", "enum": ALERT_KINDS},
-            "subject": _STR,                               # the device id the alert is about
+            "subject": _STR,                               # the device id, or item:<id> for a stock alert
             "severity": {"type": "string", "enum": SEVERITIES},
             "message": _STR,
             "details": {"type": ["object", "null"]},
         }),
         description="An alert was opened (device offline or silent, device error, paper out, low battery, "
-                    "low stock or empty shelf).",
+                    "low stock or empty shelf, an item at its reorder point or below its safety stock).",
         live=True,
         projected=True,
     ),

@@ -41,11 +41,13 @@ MOVEMENT_KINDS: dict[str, tuple[int | None, int]] = {
 }
 
 
-def _stock_in(conn: sqlite3.Connection, movement: dict[str, Any]) -> None:
-    """Run every domain's declared stock-in hook (``Domain.stock_in``) inside the transaction that added stock on
-    hand (qty_delta > 0: receive, return, transfer_in, adjust/count up), so every process that posts stock runs
-    them. hub.orders.backorders reserves the arrived stock for waiting back-ordered lines."""
-    for hook in domains.stock_in_hooks():
+def _stock_hooks(conn: sqlite3.Connection, movement: dict[str, Any]) -> None:
+    """Run every domain's declared stock hooks inside the transaction of a movement that changed stock on hand,
+    so every process that posts stock runs them: ``Domain.stock_in`` when stock arrived (qty_delta > 0: receive,
+    return, transfer_in, adjust/count up — hub.orders.backorders reserves it for waiting back-orders),
+    ``Domain.stock_out`` when it left (sale, pick, writeoff, transfer_out, adjust/count down)."""
+    hooks = domains.stock_in_hooks() if movement["qty_delta"] > 0 else domains.stock_out_hooks()
+    for hook in hooks:
         hook(conn, dict(movement))
 
 
@@ -143,8 +145,8 @@ def post(conn: sqlite3.Connection, req: MovementRequest) -> dict[str, Any]:
         "reason": req.reason, "ref": req.ref, "actor": req.actor, "device": req.device, "ts": ts,
     }
     outbox.record(conn, "movement", movement, ts=ts)
-    if qty_delta > 0:
-        _stock_in(conn, movement)
+    if qty_delta != 0:
+        _stock_hooks(conn, movement)
     movement.update(_stock_of(conn, req.item_id, req.location_id), duplicate=False)
     return movement
 
