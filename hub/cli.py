@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -15,8 +16,9 @@ from hub.domain import load
 from hub.kernel import settings
 from hub.kernel.cliopts import data_dir_option
 from hub.kernel.config import HubConfig
-from hub.kernel.errors import ValidationError
+from hub.kernel.errors import StoreHubError, ValidationError
 from hub.store import backup as backup_hub
+from hub.store import is_encrypted
 from hub.store import initialise, open_db
 from hub.store import restore as restore_hub
 
@@ -31,11 +33,30 @@ class StoreHubCLI(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self._lazy()})
 
+    def invoke(self, ctx: click.Context):
+        """One error convention for every command: a refusal of the hub (``StoreHubError``) or of the system (a
+        missing file, no permission) is a human message on stderr — or the JSON error object on stdout when the
+        command line asks for ``--json`` — with exit code 2 for bad input and 1 for a failure; no traceback."""
+        try:
+            return super().invoke(ctx)
+        except StoreHubError as exc:
+            _fail(exc.to_dict(), exc.message, 2 if exc.status in (400, 422) else 1)
+        except OSError as exc:
+            _fail({"error": {"code": "os_error", "message": str(exc), "details": None}}, str(exc), 1)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         cmd = super().get_command(ctx, cmd_name)
         if cmd is None and cmd_name in self._lazy():
             cmd = load(self._lazy()[cmd_name])
         return cmd
+
+
+def _fail(body: dict, message: str, code: int) -> None:
+    if "--json" in sys.argv[1:]:
+        click.echo(json.dumps(body, ensure_ascii=False))
+    else:
+        click.echo(f"storehub: {message}", err=True)
+    sys.exit(code)
 
 
 @click.group(cls=StoreHubCLI)
@@ -117,24 +138,44 @@ def _is_loopback(host: str) -> bool:
 @main.command()
 @data_dir_option
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-def backup(data_dir, file):
+@click.option("--encrypt", is_flag=True,
+              help="Encrypt with a passphrase ($STOREHUB_BACKUP_PASSPHRASE, else asked twice)")
+def backup(data_dir, file, encrypt):
     """Online backup of the hub database and its secret key to FILE (SQLite backup API; file mode 0600)."""
+    passphrase = _passphrase(confirm=True) if encrypt else None
     cfg, db = open_db(data_dir)
     try:
-        backup_hub(cfg, db, file)
+        backup_hub(cfg, db, file, passphrase=passphrase)
     finally:
         db.close()
-    click.echo(f"backed up to {file} (it holds the hub's secret key: keep it as safe as the hub)")
+    click.echo(f"backed up to {file}" + (" (encrypted)" if encrypt else
+                                         " (it holds the hub's secret key and staff data: keep it as safe as the hub,"
+                                         " or use --encrypt)"))
+
+
+def _passphrase(*, confirm: bool) -> str:
+    """The backup passphrase: from $STOREHUB_BACKUP_PASSPHRASE (scripts, timers), else asked at the terminal."""
+    env = os.environ.get("STOREHUB_BACKUP_PASSPHRASE")
+    if env:
+        return env
+    if not sys.stdin.isatty():
+        raise click.UsageError("no terminal to ask for the passphrase: set STOREHUB_BACKUP_PASSPHRASE")
+    return click.prompt("Backup passphrase", hide_input=True, confirmation_prompt=confirm)
 
 
 @main.command()
 @data_dir_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def restore(data_dir, file):
-    """Replace the hub database with the backup FILE (stop the hub first)."""
+@click.option("--force", is_flag=True, help="Restore even a backup of another store over this one")
+def restore(data_dir, file, force):
+    """Replace the hub database with the backup FILE (stop the hub first).
+
+    A backup of another store is refused unless --force; an encrypted backup asks for its passphrase
+    ($STOREHUB_BACKUP_PASSPHRASE, else at the terminal)."""
     cfg = HubConfig(data_dir=Path(data_dir).resolve()) if data_dir else HubConfig()
+    passphrase = _passphrase(confirm=False) if is_encrypted(file) else None
     try:
-        had_key = restore_hub(cfg, file)
+        had_key = restore_hub(cfg, file, passphrase=passphrase, force=force)
     except (ValueError, sqlite3.DatabaseError) as exc:
         raise click.ClickException(str(exc))
     _cfg, db = open_db(cfg.data_dir)  # apply any newer migrations to the restored data
@@ -180,7 +221,7 @@ def domains_cmd(as_json):
         return
     for d in described:
         click.echo(f"{d['name']:10} {d['summary']}")
-        for key in ("routes", "commands", "handlers", "stock_in", "facts", "settings", "screens"):
+        for key in ("routes", "commands", "handlers", "stock_in", "stock_out", "facts", "settings", "screens"):
             if d[key]:
                 click.echo(f"{'':10} {key}: {', '.join(d[key])}")
 
