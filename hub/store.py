@@ -26,7 +26,11 @@ BACKUP_KEY_TABLE = "storehub_backup_secret"
 
 
 def database(path: Path | str, *, synchronous: str = "FULL") -> Database:
-    """The hub database at ``path`` with every declared domain's migrations (not yet applied)."""
+    """The hub database at ``path`` with every declared domain's migrations (not yet applied). A new file is
+    created 0600 (SQLite gives its -wal and -shm files the same mode): it holds staff and store data."""
+    path = Path(path)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     return Database(path, synchronous=synchronous, migrations=domains.migration_dirs())
 
 

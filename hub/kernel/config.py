@@ -31,7 +31,16 @@ class HubConfig:
         return self.data_dir / "secret.key"
 
     def ensure_dirs(self) -> None:
+        """Create the data directory private to the hub's user (0700: it holds the secret key, staff data and
+        backups of them) with a ``.gitignore`` of everything, so a data directory created inside a checkout is
+        never committed by accident."""
+        new = not self.data_dir.exists()
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        if new:
+            os.chmod(self.data_dir, 0o700)
+        ignore = self.data_dir / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# StoreHub data directory: secrets and store data, never committed\n*\n")
 
     def secret_key(self) -> bytes:
         self.ensure_dirs()

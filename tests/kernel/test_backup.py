@@ -80,3 +80,22 @@ def test_encrypted_backup_round_trip_through_the_command(tmp_path):
     assert out.returncode == 2 and "wrong passphrase" in out.stderr
     out = _storehub("restore", str(tmp_path / "b.db"), "--data-dir", str(tmp_path / "c"), env=env)
     assert out.returncode == 0, out.stderr
+
+
+def test_init_keeps_secrets_private_and_out_of_git(tmp_path):
+    d = tmp_path / "storehub-data"
+    out = _storehub("init", "--store", "shanghai-01", "--data-dir", str(d))
+    assert out.returncode == 0, out.stderr
+    assert oct(d.stat().st_mode & 0o777) == "0o700"
+    _storehub("users", "add", "li", "--role", "associate", "--pin", "4821", "--badge", "B-LI-01", "--data-dir", str(d))
+    assert (d / "hub.db").exists() and (d / "secret.key").exists()
+    for f in d.rglob("*"):
+        if f.is_file() and f.name != ".gitignore" and f.suffix not in (".crt", ".pem"):   # certificates are public
+            assert oct(f.stat().st_mode & 0o777) == "0o600", f
+    assert (d / ".gitignore").read_text().splitlines()[-1] == "*"
+    repo = tmp_path / "checkout"
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    _storehub("init", "--store", "x", "--data-dir", str(repo / "storehub-data"))
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=repo, capture_output=True,
+                            text=True, check=True).stdout
+    assert status == ""
