@@ -8,6 +8,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hub.kernel.cliopts import storehub_argv
+
 
 @dataclass
 class DemoContext:
@@ -33,7 +35,7 @@ class DemoContext:
 
     def storehub(self, *args: str) -> list[str]:
         """argv to run a storehub subcommand with this interpreter."""
-        return [self.python, "-m", "hub.cli", *args]
+        return storehub_argv(*args, python=self.python)
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import sys
 from pathlib import Path
 
 import click
@@ -18,3 +19,11 @@ def cli_actor() -> str:
         return f"cli:{getpass.getuser()}"
     except Exception:  # no login name (e.g. a container without a passwd entry)
         return "cli"
+
+
+def storehub_argv(*args: str, python: str | None = None) -> list[str]:
+    """argv that runs a ``storehub`` subcommand as a child process with this interpreter.
+
+    ``-P`` keeps the child from importing the parent's working directory: a ``hub/`` folder in the folder
+    ``storehub serve`` was started from must not replace the installed package in the bus child."""
+    return [python or sys.executable, "-P", "-m", "hub.cli", *args]
