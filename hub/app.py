@@ -15,6 +15,7 @@ from hub.kernel.events import EventHub
 from hub import domains
 from hub.domain import load
 from hub.http.framework import API_PREFIX, check_all_declared
+from hub.pki.api import enrol
 from hub.store import database
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,10 @@ def create_app(config: HubConfig | None = None) -> Flask:
         app.register_blueprint(load(ref), url_prefix=API_PREFIX)
     check_all_declared(app)
     screens = _screens()
+    # HTTPS: /enrol (the store CA and how to install it), handhelds seen over HTTPS recorded as enrolled, HSTS
+    app.register_blueprint(enrol.bp)
+    app.before_request(enrol.note_enrolled_device)
+    app.after_request(enrol.strict_transport)
 
     @app.errorhandler(StoreHubError)
     def _domain_error(exc: StoreHubError):

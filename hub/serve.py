@@ -1,7 +1,11 @@
 """Production serving: gunicorn in front of the app factory.
 
 MQTT consumption never runs inside gunicorn workers: ``storehub serve`` starts
-one bus process beside the web workers (see ``hub.bus``) when a broker is set."""
+one bus process beside the web workers (see ``hub.bus``) when a broker is set.
+
+With TLS (the default off loopback, docs/security.md) gunicorn speaks HTTPS with the store certificate
+(``hub.pki``): checked and renewed at start and daily by a thread of this process, picked up by the workers from
+the next connection on; a child process serves plain HTTP on ``http_port`` that only redirects and enrols."""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from pathlib import Path
 from gunicorn.app.base import BaseApplication
 
 from hub.kernel.config import HubConfig
+from hub.pki import certs, workflow
+from hub.pki.tls import ContextCache, Renewer
 
 
 class GunicornApp(BaseApplication):
@@ -31,10 +37,14 @@ class GunicornApp(BaseApplication):
         return self.factory()
 
 
-def _hub_app(config: HubConfig):
+def _hub_app(config: HubConfig, ports: tuple[int | None, int] | None = None, store: str = "StoreHub"):
     from hub.app import create_app
+    from hub.pki.api import enrol
 
-    return create_app(config)
+    app = create_app(config)
+    if ports is not None:  # the enrolment page links the plain-HTTP URL (QR code) and the HTTPS app
+        enrol.configure(app, config.data_dir, http_port=ports[0], https_port=ports[1], store=store)
+    return app
 
 
 # Each open Server-Sent Events stream (one per handheld) holds a thread for its
@@ -55,14 +65,56 @@ def gunicorn_options(host: str, port: int, workers: int | None = None, threads: 
     }
 
 
-def run(data_dir: Path, host: str, port: int, workers: int | None = None, mqtt_url: str | None = None) -> None:
-    cfg = HubConfig(data_dir=data_dir, mqtt_url=mqtt_url)
+def tls_options(data_dir: Path) -> dict:
+    """gunicorn's TLS settings: ``certfile`` switches TLS on, the ``ssl_context`` hook serves a cached context
+    that follows renewals of ``hub.pem`` (key and certificate in one file)."""
+    pem = certs.PkiFiles.in_data_dir(data_dir).hub_pem
+    return {"certfile": str(pem), "keyfile": None, "ssl_context": ContextCache(pem)}
+
+
+def run(data_dir: Path, host: str, port: int, workers: int | None = None, mqtt_url: str | None = None, *,
+        tls: bool = False, http_port: int | None = None, store_id: str = "store-001",
+        store_name: str = "StoreHub") -> None:
+    cfg = HubConfig(data_dir=data_dir, mqtt_url=mqtt_url, secure_cookies=tls)
+    options = gunicorn_options(host, port, workers)
+    renewer = plain = None
+    if tls:
+        workflow.check(data_dir, store_id)  # before the first handshake: create or renew what is due
+        options.update(tls_options(data_dir))
+        renewer = Renewer(data_dir, store_id).start()
+        if http_port:
+            plain = start_plain_http_process(data_dir, host, http_port, https_port=port)
     bus = start_bus_process(data_dir, mqtt_url, api_port=port) if mqtt_url else None
+    app = functools.partial(_hub_app, cfg, (http_port or None, port) if tls else None, store_name)
     try:
-        GunicornApp(functools.partial(_hub_app, cfg), gunicorn_options(host, port, workers)).run()
+        GunicornApp(app, options).run()
     finally:
         if bus is not None:
             stop_bus_process(bus)
+        if plain is not None:
+            stop_bus_process(plain)
+        if renewer is not None:
+            renewer.stop()
+
+
+def start_plain_http_process(data_dir: Path, host: str, port: int, *, https_port: int):
+    """The plain-HTTP listener (``storehub pki serve-http``: enrolment page, redirect to HTTPS) as a child that
+    dies with this process."""
+    import signal
+    import subprocess
+    import sys
+
+    def _die_with_parent():  # pragma: no cover - runs in the child
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+
+    return subprocess.Popen([sys.executable, "-m", "hub.cli", "pki", "serve-http", "--data-dir", str(data_dir),
+                             "--host", host, "--port", str(port), "--https-port", str(https_port)],
+                            preexec_fn=_die_with_parent)
 
 
 def start_bus_process(data_dir: Path, mqtt_url: str, api_port: int | None = None):
@@ -82,11 +134,13 @@ def start_bus_process(data_dir: Path, mqtt_url: str, api_port: int | None = None
         except OSError:
             pass
 
-    env = {**os.environ, "STOREHUB_DATA_DIR": str(data_dir)}
+    # The broker URL may hold the hub's password: it goes in the child's environment (readable by this user
+    # only), never on its command line (/proc/<pid>/cmdline, which `ps` shows every user).
+    env = {**os.environ, "STOREHUB_DATA_DIR": str(data_dir), "STOREHUB_MQTT_URL": mqtt_url}
     if api_port:  # what the bus advertises over mDNS when STOREHUB_ADVERTISE_ADDRESS is set
         env["STOREHUB_API_PORT"] = str(api_port)
-    return subprocess.Popen([sys.executable, "-m", "hub.cli", "bus", "--supervise", "--data-dir", str(data_dir),
-                             "--mqtt", mqtt_url], env=env, preexec_fn=_die_with_parent)
+    return subprocess.Popen([sys.executable, "-m", "hub.cli", "bus", "--supervise", "--data-dir", str(data_dir)],
+                            env=env, preexec_fn=_die_with_parent)
 
 
 def stop_bus_process(proc) -> None:

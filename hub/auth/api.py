@@ -79,8 +79,9 @@ def logout():
         sessions.revoke(conn, token)
         audit.log(conn, actor=g.actor, device=g.device, action="auth.logout")
     resp = make_response(jsonify({"ok": True}))
-    resp.delete_cookie(COOKIE_NAME, path="/")
-    resp.delete_cookie(CSRF_COOKIE, path="/")
+    secure = hub().config.secure_cookies or request.is_secure   # cleared with the flags they were set with
+    resp.delete_cookie(COOKIE_NAME, path="/", secure=secure, httponly=True, samesite="Strict")
+    resp.delete_cookie(CSRF_COOKIE, path="/", secure=secure, samesite="Strict")
     return resp
 
 

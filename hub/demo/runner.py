@@ -4,7 +4,8 @@ It initialises a data directory, seeds the catalog, locations, stock and demo
 staff (printing their PINs), then starts every demo component as a child
 process — the embedded MQTT broker, the hub's bus, simulated devices, the
 central aggregator and the hub's sync worker — and finally serves the hub under
-gunicorn. Ctrl-C stops everything.
+gunicorn over HTTPS with the demo store's own CA (``hub.pki``; plain HTTP on the
+next port only redirects and serves the enrolment page). Ctrl-C stops everything.
 
 Each domain declares its demo (``Domain.demo = "module:components"``, ``components(ctx: DemoContext) ->
 list[Component]``); the demo starts them in domain order, then the parts of StoreHub that are not hub domains:
@@ -22,7 +23,9 @@ from pathlib import Path
 
 from hub import domains
 from hub.demo.context import Component, DemoContext, wait_for_port
+from hub.demo import sheet
 from hub.domain import load
+from hub.pki import certs, workflow
 
 # The whole-store demo also runs what is not a hub domain: simulated devices and the central.
 SYSTEM_DEMOS: tuple[str, ...] = ("devices.demo:components", "sync.demo:components")
@@ -70,10 +73,13 @@ def run_demo(data_dir: Path, store_id: str, hub_port: int, mqtt_port: int, centr
     components: list[Component] = []
     for ref in (*domains.demo_refs(), *SYSTEM_DEMOS):
         components += load(ref)(ctx)
+    barcodes = sheet.write_demo_sheet(data_dir, DEMO_USERS)     # after the demos seeded their orders
+    http_port = hub_port + 1
+    hub_url = f"https://127.0.0.1:{hub_port}"
     components.append(Component(
         "hub", ctx.storehub("serve", "--data-dir", str(data_dir), "--host", "0.0.0.0", "--port", str(hub_port),
-                            "--mqtt", ctx.mqtt_url),
-        wait_port=hub_port, url=ctx.hub_url))
+                            "--tls", "--http-port", str(http_port), "--mqtt", ctx.mqtt_url),
+        wait_port=hub_port, url=hub_url))
 
     def stop_all(*_):
         for comp, p in reversed(procs):
@@ -97,10 +103,15 @@ def run_demo(data_dir: Path, store_id: str, hub_port: int, mqtt_port: int, centr
                 return 1
             print(f"demo: started {comp.name}" + (f" at {comp.url}" if comp.url else ""), flush=True)
         print("\n=== StoreHub demo store is running ===")
-        print(f"Handheld app / hub API:  {ctx.hub_url}/   (API docs: {ctx.hub_url}/api/v1/openapi.json)")
+        print(f"Handheld app / hub API:  {hub_url}/   (API docs: {hub_url}/api/v1/openapi.json)")
+        print(f"Enrol a phone or browser (install the demo store's CA, then open the app over HTTPS):\n"
+              f"  {workflow.enrolment_url(data_dir, http_port)}   (or http://<this machine's address>:{http_port}/enrol)\n"
+              f"  store CA SHA-256 {certs.fingerprint(certs.load_ca(certs.PkiFiles.in_data_dir(data_dir)))}"
+              f"   (file: {certs.PkiFiles.in_data_dir(data_dir).ca_cert})")
         for comp in components:
             if comp.url and comp.name != "hub":
                 print(f"{comp.name:24} {comp.url}")
+        print(f"Barcodes to try with a scanner (print at 100 %): {barcodes}")
         print("Demo staff (badge code DEMO-<NAME> also logs in):")
         for username, role, cred in creds:
             print(f"  {username:8} {role:11} {cred}")

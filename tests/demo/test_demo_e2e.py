@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -15,15 +16,15 @@ from tests.support.common import free_port
 pytestmark = pytest.mark.slow
 
 
-def _get(url, headers=None, timeout=30):
+def _get(url, headers=None, timeout=30, context=None):
     req = urllib.request.Request(url, headers=headers or {})
-    with urllib.request.urlopen(req, timeout=timeout) as r:
+    with urllib.request.urlopen(req, timeout=timeout, context=context) as r:
         return r.status, json.loads(r.read() or b"null")
 
 
-def _post(url, body):
+def _post(url, body, context=None):
     req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as r:
+    with urllib.request.urlopen(req, timeout=30, context=context) as r:
         return r.status, json.loads(r.read())
 
 
@@ -48,13 +49,17 @@ def test_demo_runs_a_store_and_stops_cleanly(tmp_path):
             time.sleep(0.5)
         else:
             pytest.fail("demo did not come up:\n" + open(tmp_path / "demo.log").read()[-3000:])
-        status, health = _get(f"http://127.0.0.1:{hub_port}/api/v1/health")
+        # the demo hub serves HTTPS with the demo store's CA (hub.pki)
+        tls = ssl.create_default_context(cafile=str(tmp_path / "demo" / "pki" / "store-ca.crt"))
+        status, health = _get(f"https://127.0.0.1:{hub_port}/api/v1/health", context=tls)
         assert status == 200 and health["store_id"] == "demo-sh-001"
-        status, login = _post(f"http://127.0.0.1:{hub_port}/api/v1/auth/login", {"user": "wang", "pin": "1234"})
+        status, login = _post(f"https://127.0.0.1:{hub_port}/api/v1/auth/login", {"user": "wang", "pin": "1234"},
+                              context=tls)
         token = login["token"]
-        status, items = _get(f"http://127.0.0.1:{hub_port}/api/v1/items?limit=1", {"Authorization": f"Bearer {token}"})
+        status, items = _get(f"https://127.0.0.1:{hub_port}/api/v1/items?limit=1",
+                             {"Authorization": f"Bearer {token}"}, context=tls)
         assert items["total"] >= 2000
-        with urllib.request.urlopen(f"http://127.0.0.1:{hub_port}/", timeout=30) as r:
+        with urllib.request.urlopen(f"https://127.0.0.1:{hub_port}/", timeout=30, context=tls) as r:
             assert b"<html" in r.read().lower()
         log.seek(0)
         text = log.read()
