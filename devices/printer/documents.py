@@ -4,13 +4,22 @@ Document types (``type``): ``receipt``, ``shelf_label``, ``pick_label``, ``pack_
 :func:`validate` checks a document against its schema (clear errors); :func:`layout` turns it into a list of
 :class:`Block` that :mod:`devices.printer.render` turns into ESC/POS bytes. Money is in integer minor units
 with an ISO 4217 currency; weights in grams.
+
+The sender decides what is said: the words it composes (names, addresses, footer) in the store's language,
+``lang`` for the few fixed labels printed here (``en`` or ``zh-CN``) and ``ts`` as the store's local time with
+its UTC offset. The layout decides how it fits: every text line is wrapped to the paper's columns (``width``,
+the agent's option: 32 on 58 mm, 42 or 48 on 80 mm), counting a character as the printer prints it — CJK and
+anything outside the code page take two columns — and double-size text as twice as wide. Nothing is cut.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from jsonschema import Draft202012Validator
+from wcwidth import wcwidth
 
 _STR = {"type": "string", "maxLength": 200}
 _MINOR = {"type": "integer", "minimum": -10**12, "maximum": 10**12}
@@ -23,7 +32,9 @@ _ITEMS = {"type": "array", "maxItems": 200, "items": {
 _BARCODE = {"type": "object", "required": ["symbology", "value"], "properties": {
     "symbology": {"enum": ["ean13", "ean8", "code128"]}, "value": {"type": "string", "minLength": 1, "maxLength": 80}}}
 _QR = {"type": "string", "minLength": 1, "maxLength": 700}
-_COMMON = {"type": {"type": "string"}, "copies": {"type": "integer", "minimum": 1, "maximum": 20}}
+LANGS = ("en", "zh-CN")
+_COMMON = {"type": {"type": "string"}, "copies": {"type": "integer", "minimum": 1, "maximum": 20},
+           "lang": {"enum": list(LANGS)}}
 
 SCHEMAS = {
     "receipt": {"required": ["lines", "total_minor", "currency"], "properties": {
@@ -112,6 +123,91 @@ class Block:
     extra: dict = field(default_factory=dict)
 
 
+# The fixed words of the layouts; everything else on paper is the sender's text.
+LABELS = {
+    "en": {"order": "Order", "cashier": "Cashier", "time": "Time", "total": "TOTAL", "paid": "Paid",
+           "change": "Change", "pick": "PICK", "pick_id": "Pick", "picker": "Picker", "parcel": "Parcel",
+           "weight": "Weight", "per_kg": "/kg", "sep": ": "},
+    "zh-CN": {"order": "订单", "cashier": "收银员", "time": "时间", "total": "合计", "paid": "实付",
+              "change": "找零", "pick": "拣货", "pick_id": "拣货单", "picker": "拣货员", "parcel": "包裹",
+              "weight": "重量", "per_kg": "/公斤", "sep": "："},
+}
+
+
+def char_width(ch: str) -> int:
+    """Columns one character takes on paper as :mod:`devices.printer.render` sends it: one for ASCII and
+    the code page (PC437), two for wide (CJK) characters and for anything else — a printer set up for
+    Chinese prints those as GB18030 double-byte glyphs, which are full width (others print a one-column ``?``,
+    so two is never too few)."""
+    if ch < "\x80":
+        return 1
+    if wcwidth(ch) == 2:
+        return 2
+    try:
+        ch.encode("cp437")
+        return 1
+    except UnicodeEncodeError:
+        return 2
+
+
+def display_width(text: str) -> int:
+    return sum(char_width(c) for c in text)
+
+
+_TOKENS = re.compile(r"\s+|[^\s]")
+
+
+def _tokens(text: str) -> list[str]:
+    """Runs of spaces, words of narrow characters, and each wide character alone (CJK breaks anywhere)."""
+    out: list[str] = []
+    for t in _TOKENS.findall(text):
+        if not t.isspace() and char_width(t) == 1 and out and not out[-1].isspace() and char_width(out[-1][-1]) == 1:
+            out[-1] += t
+        else:
+            out.append(t)
+    return out
+
+
+def _cut(word: str, columns: int) -> tuple[str, str]:
+    used = 0
+    for i, ch in enumerate(word):
+        used += char_width(ch)
+        if used > columns:
+            return word[:max(i, 1)], word[max(i, 1):]
+    return word, ""
+
+
+def wrap(text: str, columns: int) -> list[str]:
+    """``text`` as lines of at most ``columns`` columns: broken at spaces (dropped at the break) or between CJK
+    characters; a word longer than a line is split. Never loses a visible character."""
+    columns = max(columns, 2)                  # room for one wide character
+    if display_width(text) <= columns:
+        return [text]
+    lines: list[str] = []
+    cur, used = "", 0
+    for tok in _tokens(text):
+        w = display_width(tok)
+        if tok.isspace():
+            if cur and used + w < columns:     # a space never ends a line
+                cur, used = cur + tok, used + w
+            elif cur:
+                lines.append(cur.rstrip())
+                cur, used = "", 0
+            continue
+        if used + w > columns:
+            if cur.strip():
+                lines.append(cur.rstrip())
+            cur, used = "", 0
+            while w > columns:
+                head, tok = _cut(tok, columns)
+                lines.append(head)
+                w = display_width(tok)
+        cur, used = cur + tok, used + w
+    if cur.strip() or not lines:
+        lines.append(cur.rstrip())
+    return lines
+
+
 def money(minor: int, currency: str) -> str:
     sign = "-" if minor < 0 else ""
     minor = abs(minor)
@@ -121,11 +217,28 @@ def money(minor: int, currency: str) -> str:
     return f"{currency} {sign}{minor // 100}.{minor % 100:02d}"
 
 
-def two_cols(left: str, right: str, width: int) -> str:
-    room = width - len(right) - 1
-    if len(left) > room:
-        left = left[:max(room, 0)]
-    return left + " " * (width - len(left) - len(right)) + right
+def two_cols(left: str, right: str, width: int) -> list[str]:
+    """``left`` and ``right`` on one line of ``width`` columns, ``right`` flush right; a long ``left`` wraps
+    onto lines above (``right`` is never cut: it is an amount or a bin)."""
+    room = width - display_width(right) - 1
+    if room < 4:                               # a right part as wide as the paper: each on its own lines
+        return [*wrap(left, width), *[" " * max(width - display_width(r), 0) + r for r in wrap(right, width)]]
+    parts = wrap(left, room)
+    last = parts[-1]
+    return [*parts[:-1], last + " " * (width - display_width(last) - display_width(right)) + right]
+
+
+def local_time(ts: str) -> str:
+    """The time as the sender stated it: an ISO time with an offset prints its own wall clock (the hub sends
+    the store's local time); a UTC ``Z`` time says UTC so it is never taken for local; anything else as is."""
+    try:
+        dt = datetime.fromisoformat(ts.strip())
+    except ValueError:
+        return ts
+    if dt.tzinfo is None:
+        return ts
+    text = f"{dt:%Y-%m-%d %H:%M}"
+    return text + " UTC" if ts.strip().upper().endswith("Z") else text
 
 
 def _qty(q) -> str:
@@ -142,33 +255,51 @@ def _item(it: dict) -> str:
 def layout(doc: dict, width: int = 42) -> list[Block]:
     validate(doc)
     t = doc["type"]
+    lab = LABELS[doc.get("lang", "en")]
     out: list[Block] = []
-    T = lambda text, **kw: out.append(Block("text", text=text, **kw))  # noqa: E731
+
+    def T(text: str, *, size: int = 1, **kw) -> None:
+        # double-size characters take twice the columns
+        for line in wrap(text, width // size):
+            out.append(Block("text", text=line, size=size, **kw))
+
+    def row(left: str, right: str, **kw) -> None:
+        for line in two_cols(left, right, width):
+            out.append(Block("text", text=line, **kw))
+
+    def field_line(key: str, value: str) -> None:
+        T(f"{lab[key]}{lab['sep']}{value}")
+
     if t == "receipt":
         if doc.get("store_name"):
             T(doc["store_name"], align="center", bold=True, size=2)
         for line in doc.get("header", []):
             T(line, align="center")
-        for k, label in (("order_id", "Order"), ("cashier", "Cashier"), ("ts", "Time")):
-            if doc.get(k):
-                T(f"{label}: {doc[k]}")
+        if doc.get("order_id"):
+            field_line("order", doc["order_id"])
+        if doc.get("cashier"):
+            field_line("cashier", doc["cashier"])
+        if doc.get("ts"):
+            field_line("time", local_time(doc["ts"]))
         out.append(Block("rule"))
         cur = doc["currency"]
         for ln in doc["lines"]:
             name = ln["name"] if ln.get("qty") in (None, 1) else f"{_qty(ln['qty'])} x {ln['name']}"
-            T(two_cols(name, money(ln["amount_minor"], cur), width))
+            row(name, money(ln["amount_minor"], cur))
         out.append(Block("rule"))
-        T(two_cols("TOTAL", money(doc["total_minor"], cur), width), bold=True)
-        for k, label in (("paid_minor", "Paid"), ("change_minor", "Change")):
+        row(lab["total"], money(doc["total_minor"], cur), bold=True)
+        for k, key in (("paid_minor", "paid"), ("change_minor", "change")):
             if k in doc:
-                T(two_cols(label, money(doc[k], cur), width))
+                row(lab[key], money(doc[k], cur))
         for line in doc.get("footer", []):
             T(line, align="center")
     elif t == "shelf_label":
-        T(doc["name"], align="center", bold=True)
-        if doc.get("name_zh"):
-            T(doc["name_zh"], align="center", bold=True)
-        price = money(doc["price_minor"], doc["currency"]) + (" /kg" if doc.get("unit") == "kg" else "")
+        names = [doc["name"], doc.get("name_zh")]
+        if doc.get("lang") == "zh-CN":
+            names.reverse()
+        for name in filter(None, names):
+            T(name, align="center", bold=True)
+        price = money(doc["price_minor"], doc["currency"]) + (f" {lab['per_kg']}" if doc.get("unit") == "kg" else "")
         T(price, align="center", bold=True, size=2)
         if doc.get("promo"):
             T(doc["promo"], align="center")
@@ -178,16 +309,18 @@ def layout(doc: dict, width: int = 42) -> list[Block]:
         sym = _gtin_symbol(doc["gtin"])
         out.append(Block("barcode", symbology="ean8" if len(sym) == 8 else "ean13", text=sym))
     elif t == "pick_label":
-        T("PICK", align="center", bold=True, size=2)
-        T(f"Order {doc['order_id']}", align="center", bold=True)
+        T(lab["pick"], align="center", bold=True, size=2)
+        T(f"{lab['order']} {doc['order_id']}", align="center", bold=True)
         if doc.get("pick_id"):
-            T(f"Pick {doc['pick_id']}", align="center")
+            T(f"{lab['pick_id']} {doc['pick_id']}", align="center")
         if doc.get("picker"):
-            T(f"Picker: {doc['picker']}")
+            field_line("picker", doc["picker"])
         out.append(Block("rule"))
         for it in doc["items"]:
-            left = _item(it)
-            T(two_cols(left, it.get("bin", ""), width) if it.get("bin") else left)
+            if it.get("bin"):
+                row(_item(it), it["bin"])
+            else:
+                T(_item(it))
         if doc.get("barcode"):
             out.append(Block("barcode", symbology=doc["barcode"]["symbology"], text=doc["barcode"]["value"]))
         if doc.get("qr"):
@@ -195,7 +328,7 @@ def layout(doc: dict, width: int = 42) -> list[Block]:
     elif t == "pack_label":
         T(doc.get("order_code") or doc["order_id"], align="center", bold=True, size=2)
         if doc.get("parcel"):
-            T(f"Parcel {doc['parcel']}", align="center")
+            T(f"{lab['parcel']} {doc['parcel']}", align="center")
         if doc.get("customer"):
             T(doc["customer"], bold=True)
         for line in doc.get("ship_to", []):
@@ -205,7 +338,7 @@ def layout(doc: dict, width: int = 42) -> list[Block]:
             for it in doc["items"]:
                 T(_item(it) + (f" ({it['sku']})" if it.get("sku") else ""))
         if "weight_g" in doc:
-            T(f"Weight: {doc['weight_g'] / 1000:.3f} kg")
+            field_line("weight", f"{doc['weight_g'] / 1000:.3f} kg")
         if doc.get("note"):
             T(doc["note"])
         bc = doc.get("barcode") or {"symbology": "code128", "value": doc.get("order_code") or doc["order_id"]}

@@ -2,8 +2,10 @@
 
 Text: ASCII/Latin through code page PC437 (``ESC t 0``, as python-escpos emits it); when the printer is set
 up for Chinese (``cjk=True``; most printers sold in China) CJK text is sent as GB18030 inside Kanji mode
-(``FS &`` … ``FS .``). Barcodes use the printer's own renderer (``GS k``: EAN-13 as function A m=2,
-NUL-terminated; Code 128 as function B m=73) and QR codes the native ``GS ( k`` commands.
+(``FS &`` … ``FS .``). Double size is ``GS !`` (it enlarges Kanji too; ``ESC !`` would leave Chinese small).
+Barcodes use the printer's own renderer (``GS k``: EAN-13 as function A m=2, NUL-terminated; Code 128 as
+function B m=73) with a module width (``GS w``) that keeps the symbol and its quiet zones on the paper
+(``width`` columns × 12 dots in font A) and QR codes the native ``GS ( k`` commands.
 """
 
 from __future__ import annotations
@@ -16,6 +18,26 @@ from escpos.printer import Dummy
 from devices.printer.documents import Block
 
 FS_KANJI_ON, FS_KANJI_OFF = b"\x1c&", b"\x1c."
+GS_SIZE = {1: b"\x1d!\x00", 2: b"\x1d!\x11"}
+DOTS_PER_COLUMN = 12                 # font A is 12 × 24 dots
+QUIET_MODULES = 20                   # 10 modules of white either side, so a scanner finds the symbol
+
+
+def barcode_modules(symbology: str, value: str) -> int:
+    """Modules (narrowest bar widths) of a symbol, quiet zones excluded."""
+    if symbology == "ean13":
+        return 95
+    if symbology == "ean8":
+        return 67
+    # Code 128 set B: start, one symbol per character, check symbol (11 modules each), stop (13)
+    return 11 * (len(value) + 2) + 13
+
+
+def module_width(symbology: str, value: str, width: int) -> int:
+    """The widest module (python-escpos's default 3 dots at most) with which the symbol fits the paper; 2 is the
+    narrowest ``GS w`` takes, which holds a 12-character Code 128 (``SHO-`` and an 8-digit order) on 58 mm."""
+    room = width * DOTS_PER_COLUMN
+    return max(2, min(3, room // (barcode_modules(symbology, value) + QUIET_MODULES)))
 
 
 def encode_text(text: str, cjk: bool) -> bytes:
@@ -53,20 +75,20 @@ def render(blocks: list[Block], *, profile: str = "TM-T88V", width: int = 42, cj
         p._raw(b"\x1bt\x00")                                   # code page PC437
         for b in blocks:
             if b.kind == "text":
-                p.set(align=b.align, bold=b.bold, double_height=b.size == 2, double_width=b.size == 2,
-                      normal_textsize=b.size == 1)
-                p._raw(encode_text(b.text, cjk) + b"\n")
+                p.set(align=b.align, bold=b.bold, normal_textsize=True)
+                p._raw(GS_SIZE[2 if b.size == 2 else 1] + encode_text(b.text, cjk) + b"\n")
             elif b.kind == "rule":
                 p.set(align="left", bold=False, normal_textsize=True)
-                p._raw(b"-" * width + b"\n")
+                p._raw(GS_SIZE[1] + b"-" * width + b"\n")
             elif b.kind == "barcode":
+                mw = module_width(b.symbology, b.text, width)
                 with contextlib.redirect_stdout(io.StringIO()):      # python-escpos print()s its renderer choice
                     if b.symbology == "ean13":
-                        p.barcode(b.text, "EAN13", function_type="A")
+                        p.barcode(b.text, "EAN13", function_type="A", width=mw)
                     elif b.symbology == "ean8":
-                        p.barcode(b.text, "EAN8", function_type="A")
+                        p.barcode(b.text, "EAN8", function_type="A", width=mw)
                     else:
-                        p.barcode("{B" + b.text, "CODE128", function_type="B")
+                        p.barcode("{B" + b.text, "CODE128", function_type="B", width=mw)
                 p.set(align="left")
             elif b.kind == "qr":
                 p.set(align="center")

@@ -5,6 +5,12 @@
 any real-time status replies the printer must send back (``DLE EOT n``, ``GS r n``); a command split across
 two reads waits for the rest. Finished jobs (ended by a cut, or by the end of the connection) are collected
 in :attr:`jobs`. Unknown commands are recorded, never guessed at.
+
+Each text line carries ``columns``: how many font-A columns it takes on paper, counted from what the printer
+received, not from what the text means — a single-byte code-page character is one column, a double-byte
+Kanji-mode (GB18030) character two, all times the character width in force (``ESC !`` / ``GS !``). Each
+barcode carries ``dots``, its printed width with the module width in force (``GS w``, 3 by default) and its
+quiet zones. :class:`~devices.sim.printer.PrinterSim` compares both with its paper.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ BARCODE_A = {0: "upc-a", 1: "upc-e", 2: "ean13", 3: "ean8", 4: "code39", 5: "itf
 BARCODE_B = {65: "upc-a", 66: "upc-e", 67: "ean13", 68: "ean8", 69: "code39", 70: "itf", 71: "codabar",
              72: "code93", 73: "code128"}
 QR_EC = {48: "L", 49: "M", 50: "Q", 51: "H"}
+QUIET_MODULES = 20                       # 10 modules of white either side of a linear barcode
+FIXED_MODULES = {"ean13": 95, "upc-a": 95, "ean8": 67, "upc-e": 51}
 
 
 class _More(Exception):
@@ -90,6 +98,7 @@ class EscposDecoder:
         self.height = 1
         self.codepage = 0
         self.kanji = False
+        self.module = 3                                      # GS w: barcode module width in dots
 
     # --------------------------------------------------------------- public
     def feed(self, data: bytes) -> bytes:
@@ -136,27 +145,36 @@ class EscposDecoder:
     def _flush_line(self, force: bool = True) -> None:
         if not self.line and not force:
             return
-        text = self._decode_line(bytes(self.line))
+        text, columns = self._decode_line(bytes(self.line))
         style = self.line_style or self._style()
-        self.job.elements.append({"type": "text", "text": text, **style})
+        self.job.elements.append({"type": "text", "text": text, **style, "columns": columns * style["width"]})
         self.line.clear()
         self.line_style = None
 
-    def _decode_line(self, raw: bytes) -> str:
+    def _decode_line(self, raw: bytes) -> tuple[str, int]:
+        """The line's text and its columns at normal width (one per code-page byte, two per Kanji glyph)."""
         # the line holds markers \x00K / \x00k for kanji on/off inserted by _step
         out, kanji, chunk = [], False, bytearray()
+        columns = 0
+
+        def flush() -> None:
+            nonlocal columns
+            text = self._decode_text(bytes(chunk), kanji)
+            out.append(text)
+            columns += 2 * len(text) if kanji else len(chunk)
+            chunk.clear()
+
         i = 0
         while i < len(raw):
             if raw[i] == 0 and i + 1 < len(raw) and raw[i + 1] in (ord("K"), ord("k")):
-                out.append(self._decode_text(bytes(chunk), kanji))
-                chunk.clear()
+                flush()
                 kanji = raw[i + 1] == ord("K")
                 i += 2
                 continue
             chunk.append(raw[i])
             i += 1
-        out.append(self._decode_text(bytes(chunk), kanji))
-        return "".join(out)
+        flush()
+        return "".join(out), columns
 
     def _element(self, el: dict) -> None:
         if self.line:
@@ -292,6 +310,8 @@ class EscposDecoder:
             if cmd == ord("!"):
                 self.width = (n >> 4) + 1
                 self.height = (n & 0x0F) + 1
+            if cmd == ord("w"):
+                self.module = n
             if cmd == ord("r"):
                 return 3, bytes([0x00 if self.state.paper == "ok" else 0x03 if self.state.paper == "low" else 0x0F])
             if cmd == ord("I"):
@@ -350,7 +370,7 @@ class EscposDecoder:
                 raise _More
             data = bytes(b[3:end])
             self._element({"type": "barcode", "symbology": BARCODE_A[m], "value": data.decode("ascii", "replace"),
-                           "function": "A"})
+                           "function": "A", "dots": self._bar_dots(BARCODE_A[m], data)})
             return end + 1, b""
         if m in BARCODE_B:                                   # function B: length byte
             self._need(4)
@@ -359,10 +379,21 @@ class EscposDecoder:
             data = bytes(b[4:4 + n])
             sym = BARCODE_B[m]
             value = _code128_text(data) if sym == "code128" else data.decode("ascii", "replace")
-            self._element({"type": "barcode", "symbology": sym, "value": value, "function": "B"})
+            self._element({"type": "barcode", "symbology": sym, "value": value, "function": "B",
+                           "dots": self._bar_dots(sym, data)})
             return 4 + n, b""
         self.job.unknown.append(f"GS k m={m}")
         return 3, b""
+
+    def _bar_dots(self, symbology: str, data: bytes) -> int | None:
+        """Printed width of a linear barcode in dots, quiet zones included (None: a symbology not measured)."""
+        if symbology in FIXED_MODULES:
+            modules = FIXED_MODULES[symbology]
+        elif symbology == "code128":
+            modules = 11 * (_code128_symbols(data) + 1) + 13         # symbols incl. start, check, stop
+        else:
+            return None
+        return (modules + QUIET_MODULES) * self.module
 
     def _qr(self, body: bytes) -> None:
         if len(body) < 2 or body[0] != 0x31:                 # cn 49 = QR code
@@ -432,6 +463,16 @@ def _code128_text(data: bytes) -> str:
         i += 1
     text = "".join(out)
     return text[1:] if text.startswith("\x1d") else text
+
+
+def _code128_symbols(data: bytes) -> int:
+    """Code 128 symbol characters in Epson's data (a ``{`` pair is one symbol: the start, a code-set switch or
+    FNC; in set C one byte is one symbol holding two digits), the start included."""
+    n, i = 0, 0
+    while i < len(data):
+        n += 1
+        i += 2 if data[i] == 0x7B and i + 1 < len(data) else 1
+    return n
 
 
 def decode(data: bytes, state: PrinterState | None = None) -> list[Job]:

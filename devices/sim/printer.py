@@ -6,6 +6,11 @@ styles) and ``unknown`` commands; with ``out_dir`` it is also written as ``job-N
 paper ``job-NNNN.png``. Real-time status requests (``DLE EOT n``) are answered from :attr:`state` — set
 ``sim.state.paper = "out"`` to simulate an empty roll. With ``http_port`` a small page lists the jobs.
 
+The paper is ``columns`` font-A columns wide (12 dots each at 203 dpi: 48 for an 80 mm roll, 32 for 58 mm).
+Each job says ``paper_columns`` and lists in ``overflow`` every text line and barcode wider than the paper
+(counted from the bytes received, see :mod:`devices.sim.escpos_decode`): a real printer would cut or wrap
+those, and the PNG shows them running off the paper.
+
 Use in tests::
 
     with PrinterSim(out_dir=tmp_path / "paper") as sim:
@@ -33,13 +38,17 @@ from devices.sim.escpos_decode import EscposDecoder, Job, PrinterState
 log = logging.getLogger(__name__)
 
 FONT_PATHS = ["/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"]
-PAPER_PX = 576                     # 80 mm roll at 203 dpi
+PAPER_COLUMNS = 48                 # 80 mm roll: 576 dots at 203 dpi, font A 12 dots wide
+DOTS_PER_COLUMN = 12
+PAPER_PX = PAPER_COLUMNS * DOTS_PER_COLUMN
 
 
 class PrinterSim:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, out_dir: Path | str | None = None,
-                 http_port: int | None = None, render_png: bool = True, answer_status: bool = True):
+                 http_port: int | None = None, render_png: bool = True, answer_status: bool = True,
+                 columns: int = PAPER_COLUMNS):
         self.state = PrinterState()
+        self.columns = columns
         self.answer_status = answer_status        # False: a printer that ignores DLE EOT (many cheap ones)
         self.out_dir = Path(out_dir) if out_dir else None
         if self.out_dir:
@@ -126,12 +135,13 @@ class PrinterSim:
         with self._cond:
             seq = len(self.jobs) + 1
             d = {"id": f"job-{seq:04d}", "received_at": now_iso(), "peer": f"{peer[0]}:{peer[1]}",
-                 "paper": self.state.paper, **job.to_dict()}
+                 "paper": self.state.paper, **job.to_dict(), "paper_columns": self.columns,
+                 "overflow": overflow(job, self.columns)}
             if self.out_dir:
                 d["json_path"] = str(self.out_dir / f"{d['id']}.json")
                 if self.render_png:
                     d["png_path"] = str(self.out_dir / f"{d['id']}.png")
-                    render_png(job).save(d["png_path"])
+                    render_png(job, self.columns * DOTS_PER_COLUMN).save(d["png_path"])
                 tmp = Path(d["json_path"] + ".tmp")        # readers never see half a file
                 tmp.write_text(json.dumps(d, ensure_ascii=False, indent=1), encoding="utf-8")
                 tmp.replace(d["json_path"])
@@ -139,6 +149,17 @@ class PrinterSim:
             self._cond.notify_all()
         log.info("printed %s: %d line(s), %d barcode(s), %d QR", d["id"], len(d["lines"]), len(d["barcodes"]),
                  len(d["qr"]))
+
+
+def overflow(job: Job, columns: int) -> list[dict]:
+    """The text lines and barcodes of ``job`` wider than a paper of ``columns`` columns."""
+    out = []
+    for el in job.elements:
+        if el["type"] == "text" and el["columns"] > columns:
+            out.append({"type": "text", "text": el["text"], "columns": el["columns"]})
+        elif el["type"] == "barcode" and (el.get("dots") or 0) > columns * DOTS_PER_COLUMN:
+            out.append({"type": "barcode", "value": el["value"], "dots": el["dots"]})
+    return out
 
 
 def _font(size: int):
@@ -152,7 +173,7 @@ def _font(size: int):
     return ImageFont.load_default()
 
 
-def render_png(job: Job):
+def render_png(job: Job, paper_px: int = PAPER_PX):
     """A picture of the paper: text lines, barcodes (bars + value), QR codes (a real, scannable QR)."""
     import qrcode
     from PIL import Image, ImageDraw
@@ -167,7 +188,7 @@ def render_png(job: Job):
             items.append((110, ("barcode", el, _font(20))))
         elif t == "qr":
             img = qrcode.make(el["value"], border=1).get_image().convert("L")
-            side = min(PAPER_PX - 40, 40 * max(3, el.get("size", 3)))
+            side = min(paper_px - 40, 40 * max(3, el.get("size", 3)))
             items.append((side + 30, ("qr", el, img.resize((side, side)))))
         elif t == "image" and el.get("format") == "raster":
             w, h = el["width"], el["height"]
@@ -179,12 +200,12 @@ def render_png(job: Job):
         elif t == "drawer":
             items.append((24, ("text", {"text": "[cash drawer opened]", "align": "center"}, _font(16))))
     height = 20 + sum(h for h, _ in items) + (30 if job.cut else 0)
-    img = Image.new("L", (PAPER_PX, max(height, 60)), 255)
+    img = Image.new("L", (paper_px, max(height, 60)), 255)
     draw = ImageDraw.Draw(img)
     y = 10
 
     def place(width, align):
-        return {"center": (PAPER_PX - width) // 2, "right": PAPER_PX - width - 10}.get(align, 10)
+        return {"center": (paper_px - width) // 2, "right": paper_px - width - 10}.get(align, 10)
 
     for h, (kind, el, extra) in items:
         if kind == "text":
@@ -196,8 +217,8 @@ def render_png(job: Job):
                 draw.text((x + 1, y), text, font=extra, fill=0)
         elif kind == "barcode":
             value = el["value"]
-            bw = min(PAPER_PX - 40, 40 + 9 * len(value) * 2)
-            x0 = (PAPER_PX - bw) // 2
+            bw = el.get("dots") or min(paper_px - 40, 40 + 9 * len(value) * 2)   # wider than the paper: cut off
+            x0 = (paper_px - bw) // 2
             seed = sum(value.encode())
             for i in range(0, bw, 3):
                 if (i * 7 + seed + ord(value[(i // 3) % len(value)])) % 3:
@@ -213,7 +234,7 @@ def render_png(job: Job):
                           fill=0)
         y += h
     if job.cut:
-        for x in range(0, PAPER_PX, 12):
+        for x in range(0, paper_px, 12):
             draw.line([x, y + 10, x + 6, y + 10], fill=0)
     return img
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from hub import domains
 from hub.demo.context import Component, DemoContext, wait_for_port
+from hub.demo import sheet
 from hub.domain import load
 from hub.pki import certs, workflow
 
@@ -72,6 +73,7 @@ def run_demo(data_dir: Path, store_id: str, hub_port: int, mqtt_port: int, centr
     components: list[Component] = []
     for ref in (*domains.demo_refs(), *SYSTEM_DEMOS):
         components += load(ref)(ctx)
+    barcodes = sheet.write_demo_sheet(data_dir, DEMO_USERS)     # after the demos seeded their orders
     http_port = hub_port + 1
     hub_url = f"https://127.0.0.1:{hub_port}"
     components.append(Component(
@@ -109,6 +111,7 @@ def run_demo(data_dir: Path, store_id: str, hub_port: int, mqtt_port: int, centr
         for comp in components:
             if comp.url and comp.name != "hub":
                 print(f"{comp.name:24} {comp.url}")
+        print(f"Barcodes to try with a scanner (print at 100 %): {barcodes}")
         print("Demo staff (badge code DEMO-<NAME> also logs in):")
         for username, role, cred in creds:
             print(f"  {username:8} {role:11} {cred}")

@@ -2,21 +2,79 @@
 
 The documents are queued with ``hub.bus.commands.send_command`` inside the
 caller's transaction (the order's change and its print request land together);
-the bus process publishes them and records the printer's answer."""
+the bus process publishes them and records the printer's answer.
+
+Localisation is done here, not on the agent: the hub knows the store (its name, language, time zone and
+receipt footer are settings) and composes every word it sends in the store's language, names the language
+(``lang``) for the few fixed labels the agent's layouts print, and sends times as the store's local time with
+the offset. The agent, which alone knows its paper, fits all of it to the columns (docs/devices.md)."""
 
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hub.kernel import outbox, settings
 from hub.bus import commands
 from hub.kernel.errors import Unprocessable
 from hub.protocol.ids import new_id
-from hub.protocol.timeutil import now_iso
+from hub.protocol.timeutil import now_iso, parse_iso
 from hub.orders import model, policy
 
 DOCUMENTS = ("pack_label", "receipt")
+MAX_LINE = 200                    # a document line's limit (devices.printer.documents); the agent wraps it
+
+# The words the hub puts on paper, per store language (the agent prints its own labels from ``lang``).
+TEXT: dict[str, dict[str, str]] = {
+    "en": {"collect": "Collect at {store}", "tel": "Tel {phone}", "refund": "Refund due: {amount}",
+           "pickup": "pickup", "delivery": "delivery",
+           "web": "web", "app": "app", "phone": "phone", "in_store": "in store"},
+    "zh-CN": {"collect": "到店自提：{store}", "tel": "电话 {phone}", "refund": "应退款：{amount}",
+              "pickup": "自提", "delivery": "配送",
+              "web": "网店", "app": "App", "phone": "电话订购", "in_store": "门店"},
+}
+
+
+@dataclass(frozen=True)
+class Store:
+    """What a printed document says about the store: the settings of the same names."""
+
+    name: str
+    language: str = "en"
+    timezone: str = "UTC"
+    footer: str = ""
+    currency_exponent: int = 2
+
+    @classmethod
+    def from_settings(cls, conn: sqlite3.Connection) -> Store:
+        return cls(name=settings.get(conn, "store_name"), language=settings.get(conn, "language"),
+                   timezone=settings.get(conn, "timezone"), footer=settings.get(conn, "receipt_footer"),
+                   currency_exponent=settings.get(conn, "currency_exponent"))
+
+    def text(self, key: str, **kw: str) -> str:
+        words = TEXT.get(self.language, TEXT["en"])
+        return words.get(key, key).format(**kw)
+
+    def local_time(self, ts: str) -> str:
+        """A stored UTC time as the store's wall clock with its offset (``2026-03-02T06:05:07+08:00``)."""
+        return parse_iso(ts).astimezone(ZoneInfo(self.timezone)).isoformat(timespec="seconds")
+
+    def money(self, minor: int, currency: str) -> str:
+        exp = self.currency_exponent
+        sign, minor = ("-" if minor < 0 else ""), abs(minor)
+        if exp == 0:
+            return f"{currency} {sign}{minor}"
+        return f"{currency} {sign}{minor // 10**exp}.{minor % 10**exp:0{exp}d}"
+
+    def footer_lines(self) -> list[str]:
+        """The ``receipt_footer`` setting as document lines (its own line breaks kept; blank lines dropped)."""
+        out = []
+        for line in self.footer.splitlines():
+            line = line.strip()
+            out += [line[i:i + MAX_LINE] for i in range(0, len(line), MAX_LINE)]
+        return out
 
 
 def _delivered(order: dict[str, Any]) -> list[dict[str, Any]]:
@@ -31,47 +89,51 @@ def _delivered(order: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _name(ln: dict[str, Any]) -> str:
-    return (ln["name_zh"] or ln["name_en"] or ln["sku"])[:120]
+def _name(ln: dict[str, Any], store: Store) -> str:
+    """The item's name in the store's language (the other language when it has none)."""
+    names = (ln["name_zh"], ln["name_en"]) if store.language == "zh-CN" else (ln["name_en"], ln["name_zh"])
+    return (next((n for n in names if n), None) or ln["sku"])[:MAX_LINE]
 
 
-def pack_label(order: dict[str, Any], store_name: str) -> dict[str, Any]:
+def pack_label(order: dict[str, Any], store: Store) -> dict[str, Any]:
     """A ``pack_label`` document as the printer agent takes it (devices.printer.documents)."""
     addr = order.get("address") or {}
     if order["fulfilment"] == "pickup":
-        ship_to = [f"Collect at {store_name}"[:200]]
+        ship_to = [store.text("collect", store=store.name)[:MAX_LINE]]
     else:
         ship_to = [x for x in (addr.get("line1"), addr.get("line2"), " ".join(
             x for x in (addr.get("postcode"), addr.get("city")) if x)) if x]
     if order["customer_phone"]:
-        ship_to.append(f"Tel {order['customer_phone']}")
-    items = [{"sku": ln["sku"], "name": _name(ln), "qty": ln["qty_out"], "unit": "g" if ln["unit"] == "kg" else "each"}
-             for ln in _delivered(order)]
-    doc: dict[str, Any] = {"type": "pack_label", "order_id": order["ref"], "order_code": order["code"],
-                           "customer": order["customer_name"][:200] or "-", "ship_to": ship_to[:50],
-                           "parcel": "1/1", "items": items[:200],
+        ship_to.append(store.text("tel", phone=order["customer_phone"]))
+    items = [{"sku": ln["sku"], "name": _name(ln, store), "qty": ln["qty_out"],
+              "unit": "g" if ln["unit"] == "kg" else "each"} for ln in _delivered(order)]
+    doc: dict[str, Any] = {"type": "pack_label", "lang": store.language, "order_id": order["ref"],
+                           "order_code": order["code"], "customer": order["customer_name"][:MAX_LINE] or "-",
+                           "ship_to": ship_to[:50], "parcel": "1/1", "items": items[:200],
                            "barcode": {"symbology": "code128", "value": order["code"]},
-                           "note": f"{order['fulfilment']} / {order['channel']}"}
+                           "note": f"{store.text(order['fulfilment'])} / {store.text(order['channel'])}"}
     return doc
 
 
-def receipt(order: dict[str, Any], store_name: str) -> dict[str, Any]:
-    """The customer's ``receipt`` document: what is delivered, the total, what was paid and is owed back."""
+def receipt(order: dict[str, Any], store: Store) -> dict[str, Any]:
+    """The customer's ``receipt`` document: what is delivered, the total, what was paid and is owed back, and
+    the store's footer."""
     lines = []
     for ln in _delivered(order):
         if ln["unit"] == "kg":
-            lines.append({"name": f"{_name(ln)} {ln['qty_out']} g"[:200], "amount_minor": ln["amount_minor"]})
+            lines.append({"name": f"{_name(ln, store)} {ln['qty_out']} g"[:MAX_LINE], "amount_minor": ln["amount_minor"]})
         else:
-            lines.append({"name": _name(ln), "qty": ln["qty_out"], "amount_minor": ln["amount_minor"]})
+            lines.append({"name": _name(ln, store), "qty": ln["qty_out"], "amount_minor": ln["amount_minor"]})
     footer = []
     if order["refund_due_minor"]:
-        footer.append(f"Refund due: {order['refund_due_minor']} (minor units, {order['currency']})")
+        footer.append(store.text("refund", amount=store.money(order["refund_due_minor"], order["currency"])))
     footer.append(order["code"])
-    doc: dict[str, Any] = {"type": "receipt", "store_name": store_name[:200], "header": [f"Order {order['ref']}"],
-                           "order_id": order["ref"], "ts": order["updated_at"],
+    footer += store.footer_lines()
+    doc: dict[str, Any] = {"type": "receipt", "lang": store.language, "store_name": store.name[:MAX_LINE],
+                           "order_id": order["ref"], "ts": store.local_time(order["updated_at"]),
                            "lines": lines or [{"name": "-", "amount_minor": 0}],
                            "total_minor": order["total_minor"], "paid_minor": order["paid_minor"],
-                           "currency": order["currency"], "footer": footer,
+                           "currency": order["currency"], "footer": footer[:50],
                            "barcode": {"symbology": "code128", "value": order["code"]}}
     return doc
 
@@ -84,10 +146,10 @@ def print_order_documents(conn: sqlite3.Connection, order_id: str, *, actor: str
         raise Unprocessable(f"order {order['ref']} is {order['status']}; labels are printed once it is packed",
                             code="not_packed")
     printer = printer or policy.get(conn, "orders.printer_device")
-    store_name = settings.get(conn, "store_name")
+    store = Store.from_settings(conn)
     jobs = []
     for doc in documents:
-        body = pack_label(order, store_name) if doc == "pack_label" else receipt(order, store_name)
+        body = pack_label(order, store) if doc == "pack_label" else receipt(order, store)
         job_id = new_id()
         commands.send_command(conn, printer, "print", {"document": body}, actor=actor, device=device, request_id=job_id)
         conn.execute("INSERT INTO order_print_jobs(id, order_id, document, device_id, created_by, created_at)"

@@ -264,7 +264,9 @@ def test_decoder_never_crashes_and_chunking_does_not_matter(data, cuts):
 def test_any_printable_text_round_trips_through_the_printer(text):
     j = decode(render(layout({"type": "text", "lines": [text]}), cjk=True))[0]
     expected = "".join(c if _printable(c) else "?" for c in text)
-    assert j.lines == [expected]
+    # wrapped to the paper where it is too wide: the same characters, spaces at the breaks dropped
+    assert "".join(j.lines).replace(" ", "") == expected.replace(" ", "")
+    assert all(el["columns"] <= 42 for el in j.elements if el["type"] == "text")
 
 
 def _printable(c: str) -> bool:
