@@ -57,7 +57,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def client(port: int, token: str, paths: list[str], deadline: float, out: "mp.Queue",
+def client(port: int, token: str, paths: list[str], deadline: float, out: mp.Queue,
            cafile: str | None = None) -> None:
     conn = connection(port, cafile)
     headers = {"Authorization": f"Bearer {token}"}

@@ -19,11 +19,12 @@ import fcntl
 import ipaddress
 import json
 import os
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -41,7 +42,7 @@ class PkiFiles:
     root: Path
 
     @classmethod
-    def in_data_dir(cls, data_dir: Path | str) -> "PkiFiles":
+    def in_data_dir(cls, data_dir: Path | str) -> PkiFiles:
         return cls(Path(data_dir) / "pki")
 
     @property

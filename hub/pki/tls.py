@@ -13,8 +13,9 @@ import logging
 import os
 import ssl
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from hub.pki import workflow
 
@@ -60,7 +61,7 @@ class Renewer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> "Renewer":
+    def start(self) -> Renewer:
         self._thread = threading.Thread(target=self._loop, name="storehub-cert-renewal", daemon=True)
         self._thread.start()
         return self

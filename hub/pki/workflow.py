@@ -6,9 +6,10 @@ domain that sequences other modules' steps (routes, the CLI and ``tls`` call it;
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from hub.kernel.db import Database
 from hub.pki import certs, model
@@ -32,7 +33,7 @@ def check(data_dir: Path, store_id: str, *, now: datetime | None = None, force: 
     ``names(extra)`` gives those names (default: this box's host names and addresses, :func:`wanted_names`)."""
     files = certs.PkiFiles.in_data_dir(data_dir)
     wanted = current_names(files, names)
-    out = certs.ensure(files, store_id=store_id, names=wanted, now=now or datetime.now(timezone.utc),
+    out = certs.ensure(files, store_id=store_id, names=wanted, now=now or datetime.now(UTC),
                        force=force)
     if out.ca_created:
         log.warning("created the store CA in %s: enrol every handheld with it (see /enrol)", files.root)
@@ -59,7 +60,7 @@ def status(data_dir: Path, *, now: datetime | None = None,
            names: Callable[[list[str]], list[str]] | None = None) -> dict[str, Any]:
     """The CA, the hub certificate, the names wanted and whether a renewal is due."""
     files = certs.PkiFiles.in_data_dir(data_dir)
-    return certs.status(files, names=current_names(files, names), now=now or datetime.now(timezone.utc))
+    return certs.status(files, names=current_names(files, names), now=now or datetime.now(UTC))
 
 
 def note_device(db: Database, *, device_id: str, ca_fingerprint: str, user_agent: str | None,
@@ -70,5 +71,5 @@ def note_device(db: Database, *, device_id: str, ca_fingerprint: str, user_agent
         return None
     with db.write() as conn:
         return model.record_enrolment(conn, device_id=device_id, ca_fingerprint=ca_fingerprint,
-                                      now=iso(now or datetime.now(timezone.utc)), user_agent=user_agent,
+                                      now=iso(now or datetime.now(UTC)), user_agent=user_agent,
                                       address=address)

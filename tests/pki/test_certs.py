@@ -8,7 +8,7 @@ import os
 import ssl
 import stat
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography import x509
@@ -19,7 +19,7 @@ from hub.pki import certs, rules, workflow
 from hub.pki.names import host_names, wanted_names
 from hub.pki.tls import ContextCache, Renewer
 
-NOW = datetime(2026, 3, 1, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
 
 def names_with(*addresses: str):
