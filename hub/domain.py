@@ -60,7 +60,7 @@ class Domain:
     summary: str
     package: str                                           # e.g. "hub.orders" (where migrations/ lives)
     routes: tuple[str, ...] = ()                           # Flask blueprints mounted under /api/v1
-    cli: tuple[str, ...] = ()                              # click commands/groups added to ``storehub``
+    cli: tuple[tuple[str, str], ...] = ()                  # (command name, click command/group) added to ``storehub``
     handlers: tuple[tuple[str, str], ...] = ()             # (device event type, "module:function(conn, event)")
     stock_in: tuple[str, ...] = ()                         # "module:function(conn, movement)" after stock arrives
     stock_out: tuple[str, ...] = ()                        # "module:function(conn, movement)" after stock leaves
