@@ -23,7 +23,6 @@ from pathlib import Path
 
 from hub import domains
 from hub.demo.context import Component, DemoContext, wait_for_port
-from hub.demo import sheet
 from hub.domain import load
 from hub.pki import certs, workflow
 
@@ -73,6 +72,10 @@ def run_demo(data_dir: Path, store_id: str, hub_port: int, mqtt_port: int, centr
     components: list[Component] = []
     for ref in (*domains.demo_refs(), *SYSTEM_DEMOS):
         components += load(ref)(ctx)
+    # imported here, like seed_store's imports: seed_store is used by benches and tests without the sheet's
+    # barcode library (bench/ has a barcode.py of its own that would shadow it)
+    from hub.demo import sheet
+
     barcodes = sheet.write_demo_sheet(data_dir, DEMO_USERS)     # after the demos seeded their orders
     http_port = hub_port + 1
     hub_url = f"https://127.0.0.1:{hub_port}"
