@@ -12,6 +12,18 @@ rank above which, what else an admitted request must show) and the title of its 
 hub route. Another app (the central) builds its own ``Api`` objects and declares with ``api.endpoint(bp, ...)``;
 validation, the error body ``{"error": {"code", "message", "details"}}`` and the OpenAPI generator
 (``hub.http.openapi``) are the same for every API.
+
+Two checks every route of every API gets here, before its own code runs:
+
+- **Body size.** A body larger than the route's ``max_body`` (:data:`DEFAULT_MAX_BODY` unless declared) is
+  refused with 413 ``body_too_large`` — from its ``Content-Length`` before authentication and before a byte is
+  read, and while reading when it has none (chunked) — so nobody, logged in or not, makes the server read 100 MB.
+- **Storable text.** A path parameter, query value or body string (or object key) holding NUL (U+0000) or an
+  unpaired surrogate is refused with 400 ``unstorable_text`` and where it is: SQLite would keep such text, but
+  PostgreSQL (the central) and strict UTF-8 encoders cannot, so one accepted value could stop a store's sync.
+  The OpenAPI document says so on every string (:func:`hub.http.openapi.document`). A route that must take
+  such text and refuse it piece by piece declares ``raw_text=True`` (the central's uplink: one unstorable event
+  is refused on its own, never the store's whole batch).
 """
 
 from __future__ import annotations
@@ -25,11 +37,12 @@ from typing import Any, Callable
 
 from flask import Blueprint, current_app, g, jsonify, request
 from jsonschema import Draft202012Validator
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from hub import __version__
 from hub.auth import sessions, users
 from hub.kernel.errors import Forbidden, StoreHubError, Unauthorized, ValidationError
+from hub.protocol.storable import unstorable_text
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +51,18 @@ COOKIE_NAME = "storehub_session"
 CSRF_COOKIE = "storehub_csrf"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 _PARAM = re.compile(r"<(?:[a-z_]+:)?([a-zA-Z_][a-zA-Z0-9_]*)>")
+# The largest request body a route takes unless it declares ``max_body``: far above any JSON document of the
+# APIs (a stocktake's reads, an order with its lines); uploads such as an order import declare their own.
+DEFAULT_MAX_BODY = 4 * 1024 * 1024
+
+
+class BodyTooLarge(StoreHubError):
+    status = 413
+    code = "body_too_large"
+
+    def __init__(self, limit: int):
+        super().__init__(f"the request body is larger than this route takes ({limit} bytes)",
+                         details={"max_bytes": limit})
 
 
 def _nothing(*_args: Any) -> None:
@@ -78,6 +103,9 @@ class Endpoint:
     query: dict | None
     response: dict | None
     statuses: list[int] = field(default_factory=list)
+    path: dict[str, dict] = field(default_factory=dict)       # schemas of path parameters (default: any string)
+    raw_text: bool = False                                     # body strings may hold NUL (the route refuses them)
+    max_body: int = DEFAULT_MAX_BODY
     view_name: str = ""
     prefix: str = API_PREFIX
     description: str = ""
@@ -112,21 +140,32 @@ class Api:
     def endpoint(self, bp: Blueprint, method: str, rule: str, *, summary: str, role: str | None = None,
                  public: bool = False, body: dict | None = None, query: dict | None = None,
                  response: dict | None = None, statuses: list[int] | None = None, tags: list[str] | None = None,
-                 description: str = "", read_body: Callable[[], Any] | None = None) -> Callable:
+                 description: str = "", read_body: Callable[[], Any] | None = None,
+                 max_body: int = DEFAULT_MAX_BODY, path: dict[str, dict] | None = None,
+                 raw_text: bool = False) -> Callable:
         """Declare a route. ``read_body()`` returns the request's document when it is not plain JSON (e.g. the
-        sync protocol's gzip); it is then validated against ``body`` like any JSON body."""
+        sync protocol's gzip); it is then validated against ``body`` like any JSON body. ``max_body``: the
+        largest body in bytes the route takes (413 above it). ``path``: JSON Schemas of path parameters by name,
+        checked like the body (400) and shown in the OpenAPI document. ``raw_text``: the body is not checked
+        for unstorable text (the route refuses it itself, part by part)."""
         auth = self.auth
         if not public and role not in auth.roles:
             raise ValueError(f"{rule}: declare role= one of {auth.roles} or public=True")
         ep = Endpoint(method.upper(), rule, summary, tags or [bp.name], role, public, body, query, response,
-                      statuses or [], prefix=self.prefix, description=description, api=self)
+                      statuses or [], path=path or {}, raw_text=raw_text, max_body=max_body, prefix=self.prefix,
+                      description=description, api=self)
+        unknown = set(ep.path) - set(ep.path_params)
+        if unknown:
+            raise ValueError(f"{rule}: path= names parameters the rule does not have: {sorted(unknown)}")
         validator = Draft202012Validator(body) if body is not None else None
+        path_validator = Draft202012Validator({"type": "object", "properties": path}) if path else None
         reader = read_body or _json_body
         blank_absent = self.blank_query_is_absent
 
         def deco(fn: Callable) -> Callable:
             @functools.wraps(fn)
             def view(**kwargs):
+                _limit_body(max_body)
                 auth.begin()
                 if not public:
                     principal = auth.authenticate()
@@ -141,10 +180,18 @@ class Api:
                 else:
                     g.user = auth.authenticate()
                     g.actor = auth.actor(g.user) if g.user else "anonymous"
+                _refuse_unstorable("path", kwargs)
+                if path_validator is not None:
+                    _validate(path_validator, kwargs, "the path parameters do not match their schema")
                 if query is not None:
-                    kwargs["query"] = _coerce_query(query, blank_absent)
+                    kwargs["query"] = _refuse_unstorable("query", _coerce_query(query, blank_absent))
                 if validator is not None:
-                    kwargs["body"] = _validate(validator, reader())
+                    try:
+                        data = reader()
+                    except RequestEntityTooLarge:    # a body without Content-Length, cut off while read
+                        raise BodyTooLarge(max_body) from None
+                    data = _validate(validator, data)
+                    kwargs["body"] = data if raw_text else _refuse_unstorable("body", data)
                 result = fn(**kwargs)
                 if isinstance(result, tuple):
                     data, status = result
@@ -216,6 +263,22 @@ def _coerce_query(schema: dict[str, dict], blank_is_absent: bool = False) -> dic
     return out
 
 
+def _limit_body(limit: int) -> None:
+    """Refuse a declared oversized body before anything reads it; cap an undeclared (chunked) one while read."""
+    request.max_content_length = limit
+    if request.content_length is not None and request.content_length > limit:
+        raise BodyTooLarge(limit)
+
+
+def _refuse_unstorable(where: str, data: Any) -> Any:
+    """``data`` unchanged, or 400 ``unstorable_text`` saying where the first unstorable character is."""
+    found = unstorable_text(data)
+    if found:
+        raise ValidationError(f"the request {where} holds a character that cannot be stored (NUL or an unpaired "
+                              "surrogate)", code="unstorable_text", details={"in": where, "problem": found})
+    return data
+
+
 def _json_body() -> Any:
     if not request.is_json:
         raise ValidationError("the request body must be JSON (Content-Type: application/json)", code="invalid_json")
@@ -225,11 +288,12 @@ def _json_body() -> Any:
     return data
 
 
-def _validate(validator: Draft202012Validator, data: Any) -> Any:
+def _validate(validator: Draft202012Validator, data: Any,
+              message: str = "the request body does not match the schema") -> Any:
     errs = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errs:
         details = [{"path": "/" + "/".join(str(p) for p in e.absolute_path), "message": e.message} for e in errs[:20]]
-        raise ValidationError("the request body does not match the schema", details=details)
+        raise ValidationError(message, details=details)
     return data
 
 
@@ -254,6 +318,8 @@ def json_errors(app, *apis: Api) -> None:
     def _http_error(exc: HTTPException):
         if not on_api():
             return exc
+        if isinstance(exc, RequestEntityTooLarge):     # the app-wide cap (MAX_CONTENT_LENGTH), one code for 413
+            return jsonify(error_body(BodyTooLarge.code, exc.description or "")), exc.code
         code = (exc.name or "error").lower().replace(" ", "_")
         return jsonify(error_body(code, exc.description or "")), exc.code
 

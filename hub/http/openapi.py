@@ -1,8 +1,14 @@
 """The OpenAPI 3.1 document of an API, generated from its ``endpoint`` declarations (the hub's, or another
-app's :class:`~hub.http.framework.Api`)."""
+app's :class:`~hub.http.framework.Api`).
+
+The document states what the framework enforces on every route besides the declared schemas: every string
+(parameter, body value) carries :data:`STORABLE_TEXT` — no NUL — and every operation may answer 413 for a body
+above its limit. (An unpaired surrogate, refused as well, cannot be written in UTF-8 JSON text except as a
+``\\uD800`` escape; a JSON Schema pattern cannot say "unpaired" for every validator, so the description does.)"""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from flask import Blueprint, current_app
@@ -10,6 +16,9 @@ from flask import Blueprint, current_app
 from hub.http.framework import HUB, Api, Endpoint, declared_endpoints
 
 bp = Blueprint("openapi", __name__)
+
+STORABLE_TEXT = "^[^\\u0000]*$"       # what hub.http.framework refuses as unstorable_text (NUL)
+_STORABLE_NOTE = "No string may hold U+0000 or an unpaired surrogate (400 unstorable_text)."
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -31,20 +40,23 @@ def document(api: Api, endpoints: list[Endpoint]) -> dict[str, Any]:
                               "operationId": ep.view_name.replace(".", "_") + "_" + ep.method.lower()}
         if ep.description:
             op["description"] = ep.description
-        params = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in ep.path_params]
+        params = [{"name": p, "in": "path", "required": True,
+                   "schema": storable(ep.path.get(p, {"type": "string"}))} for p in ep.path_params]
         for name, spec in (ep.query or {}).items():
             schema = {k: v for k, v in spec.items() if k != "required"}
-            params.append({"name": name, "in": "query", "required": bool(spec.get("required")), "schema": schema})
+            params.append({"name": name, "in": "query", "required": bool(spec.get("required")),
+                           "schema": storable(schema)})
         if params:
             op["parameters"] = params
         if ep.body is not None:
-            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ep.body}}}
+            body = ep.body if ep.raw_text else storable(ep.body)
+            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
         responses: dict[str, Any] = {
             "200": {"description": "OK", "content": {"application/json": {"schema": ep.response or {}}}},
         }
         err = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-        codes = set(ep.statuses)
-        if ep.body is not None or ep.query:
+        codes = set(ep.statuses) | {413}
+        if ep.body is not None or ep.query or ep.path_params:
             codes.add(400)
         if not ep.public:
             codes |= {401, 403}
@@ -66,7 +78,7 @@ def document(api: Api, endpoints: list[Endpoint]) -> dict[str, Any]:
         paths.setdefault(ep.openapi_path, {})[ep.method.lower()] = op
     return {
         "openapi": "3.1.0",
-        "info": {"title": api.title, "version": api.version, "description": api.description},
+        "info": {"title": api.title, "version": api.version, "description": f"{api.description} {_STORABLE_NOTE}"},
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {
@@ -78,7 +90,37 @@ def document(api: Api, endpoints: list[Endpoint]) -> dict[str, Any]:
 
 
 _DESCR = {400: "Invalid input", 401: "Not logged in", 403: "Wrong role or CSRF", 404: "Not found",
-          409: "Conflict", 422: "Refused by a domain rule", 429: "Too many attempts"}
+          409: "Conflict", 413: "Request body too large", 422: "Refused by a domain rule", 429: "Too many attempts"}
+
+
+def storable(schema: Any) -> Any:
+    """A copy of ``schema`` in which every string that may hold free text also says :data:`STORABLE_TEXT`."""
+    out = copy.deepcopy(schema)
+    _add_storable(out)
+    return out
+
+
+def _add_storable(node: Any) -> None:
+    if isinstance(node, list):
+        for x in node:
+            _add_storable(x)
+        return
+    if not isinstance(node, dict):
+        return
+    types = node.get("type")
+    is_text = types == "string" or (isinstance(types, list) and "string" in types)
+    if is_text and not ({"enum", "const", "format"} & node.keys()):      # those admit no NUL already
+        if "pattern" not in node:
+            node["pattern"] = STORABLE_TEXT
+        elif node["pattern"] != STORABLE_TEXT:           # both must hold
+            node.setdefault("allOf", []).append({"pattern": STORABLE_TEXT})
+    for key, value in node.items():
+        if key in ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas"):
+            for sub in value.values():
+                _add_storable(sub)
+        elif key in ("items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames",
+                     "prefixItems", "allOf", "anyOf", "oneOf"):
+            _add_storable(value)
 
 
 def serve_document(api: Api, bp: Blueprint) -> None:

@@ -13,6 +13,7 @@ from biip.gtin import Gtin
 
 from hub.kernel import audit, outbox
 from hub.kernel.errors import Conflict, NotFound, ValidationError
+from hub.kernel.sqllike import like_contains, like_ends_with
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso
 
@@ -131,9 +132,10 @@ def find_by_gtin(conn: sqlite3.Connection, gtin14: str) -> dict[str, Any] | None
 def search(conn: sqlite3.Connection, q: str = "", *, category: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
     where, args = [], []
     if q:
-        like = f"%{q}%"
-        where.append("(sku LIKE ? OR name_en LIKE ? OR name_zh LIKE ? OR brand LIKE ? OR id IN (SELECT item_id FROM item_gtins WHERE gtin LIKE ?))")
-        args += [like, like, like, like, f"%{q}"]
+        like = like_contains(q)         # a typed % or _ is text, not a wildcard
+        where.append("(sku LIKE ? ESCAPE '!' OR name_en LIKE ? ESCAPE '!' OR name_zh LIKE ? ESCAPE '!'"
+                     " OR brand LIKE ? ESCAPE '!' OR id IN (SELECT item_id FROM item_gtins WHERE gtin LIKE ? ESCAPE '!'))")
+        args += [like, like, like, like, like_ends_with(q)]
     if category:
         where.append("category = ?")
         args.append(category)

@@ -12,13 +12,12 @@ file is applied in one transaction, upserting by SKU through ``catalog.create_it
 and ``catalog.update_item``, with one audit entry for the whole import. Columns a file
 leaves out keep their current values on existing items (and defaults on new ones).
 
-Spreadsheet formula injection (OWASP "CSV Injection"): on export a text cell (sku, names,
-brand, category) whose value starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
-return — after any run of leading single quotes — gets one extra ``'`` in front, so a
-spreadsheet shows it as text instead of running it. Import removes exactly one leading
-``'`` from a text cell of that same shape (``'`` followed by quotes and then one of those
-characters). The two rules are inverses, so every stored value round-trips exactly, and a
-hand-made file with ``'=SUM(1)`` imports as ``=SUM(1)``.
+Spreadsheet formula injection (OWASP "CSV Injection"): text cells (sku, names, brand,
+category) go through the one guard of :mod:`hub.kernel.csvsafe` — a leading ``'`` added on
+export before a formula trigger, removed on import — so every stored value round-trips.
+
+Text no store of ours can keep (NUL, an unpaired surrogate: PostgreSQL at the central refuses
+both) is refused in any cell, as an error of its row, like every other row error.
 """
 
 from __future__ import annotations
@@ -31,13 +30,14 @@ from typing import Any, Callable, Iterable
 
 from hub.kernel import audit
 from hub.inventory import catalog
+from hub.kernel.csvsafe import guard_formula, unguard_formula
 from hub.kernel.errors import StoreHubError, ValidationError
+from hub.protocol.storable import unstorable_text
 
 COLUMNS = ("sku", "name_en", "name_zh", "brand", "category", "unit", "price_minor", "cost_minor", "gtins",
            "variable_measure", "plu", "safety_stock", "reorder_point", "unit_weight_g", "active")
 _INT_COLUMNS = ("price_minor", "cost_minor", "safety_stock", "reorder_point")
 TEXT_COLUMNS = ("sku", "name_en", "name_zh", "brand", "category")
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f"}
 MAX_ROWS = 200_000
@@ -80,21 +80,6 @@ class CatalogImportError(ValidationError):
         self.errors = errors
 
 
-# ---------------------------------------------------------------- formula-injection guard
-def guard_formula(value: str) -> str:
-    """Export side: prefix ``'`` when ``value`` (after leading quotes) starts with a formula trigger."""
-    if value.lstrip("'").startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
-
-
-def unguard_formula(cell: str) -> str:
-    """Import side, the inverse of :func:`guard_formula`: drop one guard quote it would have added."""
-    if cell.startswith("'") and cell.lstrip("'").startswith(FORMULA_TRIGGERS):
-        return cell[1:]
-    return cell
-
-
 # ---------------------------------------------------------------- reading
 def decode(data: bytes) -> str:
     try:
@@ -109,6 +94,10 @@ def _convert(raw: dict[str, str], present: tuple[str, ...], rownum: int, errors:
     data: dict[str, Any] = {}
     for col in present:
         cell = (raw.get(col) or "").strip()
+        bad = unstorable_text(cell)
+        if bad:
+            errors.append(RowError(rownum, col, bad.lstrip("/: ")))
+            continue
         if col in TEXT_COLUMNS:
             cell = unguard_formula(cell)
         if col in _INT_COLUMNS or col == "unit_weight_g":

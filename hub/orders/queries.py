@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from hub.kernel.errors import ValidationError
+from hub.kernel.sqllike import like_contains
 from hub.orders import analytics, fulfilment, model, picking, printing
 from hub.protocol.timeutil import iso, parse_iso, utcnow
 
@@ -36,8 +37,9 @@ def list_orders(conn: sqlite3.Connection, *, status: str | None = None, channel:
         text = q.strip()
         if text.upper().startswith(model.ORDER_CODE_PREFIX):
             text = text[len(model.ORDER_CODE_PREFIX):]
-        where.append("(ref LIKE ? OR external_id LIKE ? OR customer_name LIKE ? OR customer_phone LIKE ?)")
-        args += [f"%{text}%"] * 4
+        where.append("(ref LIKE ? ESCAPE '!' OR external_id LIKE ? ESCAPE '!' OR customer_name LIKE ? ESCAPE '!'"
+                     " OR customer_phone LIKE ? ESCAPE '!')")
+        args += [like_contains(text)] * 4        # a typed % or _ is text, not a wildcard
     clause = (" WHERE " + " AND ".join(where)) if where else ""
     total = conn.execute(f"SELECT COUNT(*) FROM orders{clause}", args).fetchone()[0]
     ids = [r[0] for r in conn.execute(f"SELECT id FROM orders{clause} ORDER BY created_at DESC LIMIT ? OFFSET ?",

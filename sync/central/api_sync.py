@@ -16,7 +16,7 @@ from hub.kernel.errors import Conflict, Unauthorized, ValidationError
 
 from sync.central import downlink, ingest, projections
 from sync.central.access import SYNC_API
-from sync.protocol import MAX_BATCH_EVENTS, ProtocolError, decode, validate_batch
+from sync.protocol import MAX_BATCH_EVENTS, MAX_BODY_BYTES, ProtocolError, decode, validate_batch
 
 bp = Blueprint("central_sync", __name__, url_prefix=SYNC_API.prefix)
 
@@ -61,8 +61,11 @@ def _log_refusals(resp):
     return resp
 
 
+# raw_text: an event the central cannot store is refused on its own by ingest (rejected_events); refusing the
+# whole batch would stop the store's sync for good. max_body: a full batch (sync.protocol.MAX_BODY_BYTES
+# decompressed) may come as plain JSON.
 @SYNC_API.endpoint(bp, "POST", "/stores/<store_id>/events", role="store", body=BATCH, read_body=wire_body,
-                   response=ACK, statuses=[409], tags=["uplink"],
+                   response=ACK, statuses=[409], tags=["uplink"], raw_text=True, max_body=MAX_BODY_BYTES,
                    summary="Push a batch of outbox events (all of the hub's rows with after < seq <= through)",
                    description="The body is gzip-compressed JSON (Content-Encoding: gzip) or plain JSON. 409 "
                                "seq_reused: a seq already stored carries a different event.")

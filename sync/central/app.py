@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from flask import Flask, jsonify
 from sqlalchemy.engine import Engine
 
-from hub.http.framework import check_all_declared, json_errors
+from hub.http.framework import DEFAULT_MAX_BODY, check_all_declared, json_errors
 
 from sync.central import api_sync, read_api, views
 from sync.central.access import READ_API, SYNC_API
@@ -33,7 +33,8 @@ def create_app(config: CentralConfig | None = None, *, engine: Engine | None = N
     app = Flask(__name__, template_folder="../templates")
     app.config.update(SECRET_KEY=config.secret_key(), SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
                       SESSION_COOKIE_SECURE=config.secure_cookies, SESSION_COOKIE_NAME="storehub_central",
-                      MAX_CONTENT_LENGTH=64 * 1024 * 1024, TESTING=config.testing)
+                      # the office pages' forms; each API route sets its own limit (hub.http.framework)
+                      MAX_CONTENT_LENGTH=DEFAULT_MAX_BODY, TESTING=config.testing)
     app.extensions["central"] = CentralContext(config, engine)
 
     app.register_blueprint(api_sync.bp)

@@ -22,7 +22,15 @@ times) are refused one by one: such an event is kept in ``rejected_events`` with
 code and message, never folded, and covered by the high-water mark like any other
 (the rest of the batch applies; one bad clock reading never blocks a hub). Every
 acknowledgement lists the refused events of its range, replays included, so the hub
-records them even if an earlier acknowledgement was lost."""
+records them even if an earlier acknowledgement was lost.
+
+Unstorable text: an event whose id, kind, time or payload (any string or key) holds NUL
+(U+0000) or an unpaired surrogate is refused the same way, code ``unstorable_text``.
+PostgreSQL can keep neither in text or JSON, so storing it would fail the whole batch
+on every retry and stop the store's sync for good. It is refused on SQLite too, so both
+centrals report the same. Its row in ``rejected_events`` keeps the event with each such
+character replaced by U+FFFD (the only form that can be stored) and the message says
+where the first one was."""
 
 from __future__ import annotations
 
@@ -35,6 +43,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Engine
 
+from hub.protocol.storable import scrub_text, unstorable_text
 from hub.protocol.timeutil import iso, parse_iso, utcnow
 
 from sync.protocol import ProtocolError
@@ -89,6 +98,10 @@ def classify(events: list[dict], bounds: EventBounds, now: datetime) -> tuple[di
     refused: dict[int, tuple[str, str]] = {}
     for e in events:
         ts = e["ts"]
+        bad = unstorable_text({"id": e["id"], "kind": e["kind"], "ts": ts, "payload": e["payload"]})
+        if bad:
+            refused[e["seq"]] = ("unstorable_text", f"event {bad}"[:500])
+            continue
         try:
             month, key = _when(ts)
         except (ValueError, OverflowError):
@@ -103,6 +116,22 @@ def classify(events: list[dict], bounds: EventBounds, now: datetime) -> tuple[di
         else:
             months[e["seq"]] = month
     return months, refused
+
+
+def _scrub(value: Any) -> Any:
+    """``value`` with every unstorable character of its strings and keys replaced (see the module docstring)."""
+    if isinstance(value, str):
+        return scrub_text(value)
+    if isinstance(value, dict):
+        return {scrub_text(k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
+
+
+def _stored_id(e: dict) -> str:
+    """The event id as the central keeps it (an unstorable one scrubbed, as in ``rejected_events``)."""
+    return scrub_text(e["id"])[:40]
 
 
 def _insert_events(conn, store_id: str, fresh: list[dict], months: dict[int, date], received: str) -> set[int]:
@@ -144,7 +173,7 @@ def _check_same_events(conn, store_id: str, dups: list[dict], with_rejected: boo
         stored.update(conn.execute(select(t.rejected_events.c.seq, t.rejected_events.c.event_id).where(
             t.rejected_events.c.store_id == store_id, t.rejected_events.c.seq >= lo,
             t.rejected_events.c.seq <= hi)).all())
-    bad = [e["seq"] for e in dups if e["seq"] in stored and stored[e["seq"]] != e["id"][:40]]
+    bad = [e["seq"] for e in dups if e["seq"] in stored and stored[e["seq"]] != _stored_id(e)]
     if bad:
         raise SeqReused(f"seq {bad[0]} (and {len(bad) - 1} more) already stored with a different event: "
                         "this hub reuses sequence numbers (restored from an old backup?) — re-register it",
@@ -194,9 +223,10 @@ def apply_batch(engine: Engine, store_id: str, batch: dict[str, Any], *, bounds:
             ins = projections._insert(conn, t.rejected_events)
             newly_refused = set(conn.execute(ins.on_conflict_do_nothing(index_elements=["store_id", "seq"])
                                              .returning(t.rejected_events.c.seq), [
-                {"store_id": store_id, "seq": e["seq"], "event_id": e["id"][:40], "kind": e["kind"][:64],
-                 "hub_ts": e["ts"][:40], "code": refused[e["seq"]][0], "message": refused[e["seq"]][1],
-                 "received_at": received, "payload": e["payload"]} for e in bad]).scalars().all())
+                {"store_id": store_id, "seq": e["seq"], "event_id": _stored_id(e), "kind": scrub_text(e["kind"])[:64],
+                 "hub_ts": scrub_text(e["ts"])[:40], "code": refused[e["seq"]][0],
+                 "message": scrub_text(refused[e["seq"]][1]), "received_at": received, "payload": _scrub(e["payload"])}
+                for e in bad]).scalars().all())
         duplicates += len(fresh) - len(inserted) - len(newly_refused)
         if duplicates:
             new = {e["seq"] for e in inserted} | newly_refused

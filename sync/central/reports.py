@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.engine import Engine
 
+from hub.kernel.sqllike import LIKE_ESCAPE, like_contains
 from hub.protocol.timeutil import parse_iso, utcnow
 
 from sync.central import schema as t
@@ -84,7 +85,9 @@ def _item_stock_query(sku: str | None, category: str | None, store: str | None):
          .select_from(s.join(i, and_(i.c.store_id == s.c.store_id, i.c.item_id == s.c.item_id)))
          .group_by(i.c.sku, s.c.store_id))
     if sku:
-        q = q.where(i.c.sku.like(f"%{sku}%") | i.c.name_en.like(f"%{sku}%") | i.c.name_zh.like(f"%{sku}%"))
+        like = like_contains(sku)       # a typed % or _ is text, not a wildcard
+        q = q.where(i.c.sku.like(like, escape=LIKE_ESCAPE) | i.c.name_en.like(like, escape=LIKE_ESCAPE)
+                    | i.c.name_zh.like(like, escape=LIKE_ESCAPE))
     if category:
         q = q.where(i.c.category == category)
     if store:

@@ -15,6 +15,8 @@ from urllib.parse import urlencode
 
 from flask import (Blueprint, Response, abort, current_app, redirect, render_template, request, session, url_for)
 
+from hub.kernel.csvsafe import guard_cell
+
 from sync.central import office, reports
 from sync.central.charts import bar_chart, line_chart
 
@@ -111,10 +113,12 @@ def _f(name, label, options=None, type_=None, value=None):
 
 
 def _csv(rows: list[dict], columns: list[str], name: str) -> Response:
+    """The one CSV writer of head office's exports. Every text cell goes through the hub's formula guard: SKUs,
+    names, categories and codes come from the stores (a SKU ``=HYPERLINK(...)`` must not run in a sheet)."""
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore")
     w.writeheader()
-    w.writerows(rows)
+    w.writerows({k: guard_cell(v) for k, v in r.items()} for r in rows)
     return Response("\ufeff" + buf.getvalue(), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from hub.inventory import catalog, catalog_csv
+from hub.kernel import csvsafe
 from hub.cli import main
 from hub.store import initialise, open_db
 
@@ -210,11 +211,26 @@ HOSTILE = {   # sku -> (name_en, name_zh, brand, category)
 
 def test_formula_guard_rule_is_its_own_inverse():
     for v in ["=1+1", "+1", "-1", "@x", "\t=1", "\r=1", "'=1", "''+1", "'plain", "plain", "", "a=b", "'"]:
-        guarded = catalog_csv.guard_formula(v)
-        assert catalog_csv.unguard_formula(guarded) == v
-        assert not guarded.startswith(catalog_csv.FORMULA_TRIGGERS)
-    assert catalog_csv.guard_formula("\tcmd") == "'\tcmd" and catalog_csv.guard_formula("\r=1") == "'\r=1"
-    assert catalog_csv.guard_formula("'plain") == "'plain" and catalog_csv.unguard_formula("'plain") == "'plain"
+        guarded = csvsafe.guard_formula(v)
+        assert csvsafe.unguard_formula(guarded) == v
+        assert not guarded.startswith(csvsafe.FORMULA_TRIGGERS)
+    assert csvsafe.guard_formula("\tcmd") == "'\tcmd" and csvsafe.guard_formula("\r=1") == "'\r=1"
+    assert csvsafe.guard_formula("'plain") == "'plain" and csvsafe.unguard_formula("'plain") == "'plain"
+    assert csvsafe.guard_cell(-5) == -5 and csvsafe.guard_cell(None) is None and csvsafe.guard_cell("-5") == "'-5"
+
+
+def test_unstorable_text_is_a_row_error_and_nothing_is_imported(tmp_path):
+    """Issue 11, hole 1: a cell with NUL (which the central's PostgreSQL cannot keep) is refused with its row."""
+    db = make_hub(tmp_path / "hub")
+    text = "\n".join([HEADER, GOOD[0], "BAD-1,Bad\x00name,,,,each,100,50,,false,,0,0,,true",
+                      "BAD\x002,Other,,,Dairy\x00,each,100,50,,false,,0,0,,true", GOOD[2]]) + "\n"
+    plan = catalog_csv.plan_import(db.read(), text)
+    assert [(e.row, e.field) for e in plan.errors] == [(3, "name_en"), (4, "category"), (4, "sku")]
+    assert all("U+0000" in e.message for e in plan.errors)
+    f = tmp_path / "items.csv"
+    f.write_text(text, encoding="utf-8")
+    res = invoke("catalog", "import", f, "--data-dir", tmp_path / "hub")
+    assert res.exit_code != 0 and "row 3: name_en" in res.output and snapshot(db) == []
 
 
 def test_export_neutralises_formulas_and_import_round_trips_them(tmp_path):
