@@ -137,7 +137,7 @@ def bench_ingest(db: Database, st: dict, seconds_of_input: float = 3.0) -> dict:
 def bench_variance(db: Database, st: dict) -> dict:
     reader = "sweep-handheld"
     with db.write() as conn:
-        s, _ = sessions.create(conn, name="Full RFID count", actor="bench", uncounted="zero")
+        s, _ = sessions.create(conn, name="Full RFID count", actor="bench", role="manager", uncounted="zero")
         sweeps.start_sweep(conn, s["id"], reader=reader, location_id=st["area"]["id"], actor="bench")
         for b in st["bins"]:
             sweeps.set_antenna(conn, reader=reader, antenna=st["bins"].index(b) + 1, location_id=b["id"], actor="bench")

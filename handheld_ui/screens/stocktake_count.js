@@ -2,10 +2,13 @@
 // one (or the quantity typed first; a weight label adds its weight). Every scan carries its own key; scans
 // made while the hub is unreachable wait in the offline queue and are replayed once it is back, never
 // counted twice. Feedback is instant: sound + vibration, running count, last item, wrong-zone warning.
+// A guided count shows the bin's book list and keeps it current as anyone counts there (it follows the
+// count.scan / count.undo facts live). "Zone done" signs off the counter's zone (or the bin they are at)
+// for the supervisor's review.
 
 import { h, icon } from '../js/dom.js';
 import { itemName } from './lookup.js';
-import { errText } from './stocktake.js';
+import { buttonRow, errText } from './stocktake.js';
 
 let active = null; // the open count's scan handler
 
@@ -21,7 +24,7 @@ export default {
     const id = params.id;
     const recount = params.rc_item ? { item_id: params.rc_item, location_id: params.rc_loc, sku: params.rc_sku,
       code: params.rc_code } : null;
-    const st = { session: null, seq: 0, shown: 0, queued: 0, totals: { scans: 0, items: 0 }, bin: null };
+    const st = { session: null, seq: 0, shown: 0, queued: 0, totals: { scans: 0, items: 0 }, bin: null, binId: null };
 
     let session;
     try {
@@ -35,8 +38,10 @@ export default {
     if (session.me && session.me.current_location_id) {
       const cur = (session.counters || []).find((c) => c.user_id === session.me.user_id);
       st.bin = cur ? cur.current_location_code : null;
+      st.binId = session.me.current_location_id;
     }
-    if (recount) st.bin = recount.code;
+    if (recount) { st.bin = recount.code; st.binId = recount.location_id; }
+    const guided = session.mode === 'guided';
 
     const bin = h('span', { class: 'loc-code', 'data-testid': 'count-bin' }, st.bin || '—');
     const binCard = h('div', { class: 'card row' }, icon('pin', 'icon lg'),
@@ -69,15 +74,20 @@ export default {
       buttons.push(h('button', { type: 'button', class: 'btn primary', 'data-testid': 'count-recount-done',
         onclick: () => finishRecount() }, icon('check'), t('stocktake_count.recount_done')));
     }
+    const zoneState = h('p', { class: 'sub', 'data-testid': 'count-zone-state', hidden: true });
+    const zoneBtn = h('button', { type: 'button', class: 'btn', 'data-testid': 'count-zone-done', onclick: () => zoneDone() },
+      icon('check'), t('stocktake_count.zone_done'));
+    if (!recount && session.status === 'open') buttons.push(zoneBtn);
     if (ctx.hasRole('supervisor')) {
       buttons.push(h('button', { type: 'button', class: 'btn', 'data-testid': 'count-to-review',
         onclick: () => ctx.navigate('stocktake_review', { id }) }, icon('flag'), t('stocktake_count.review')));
     }
     ctx.root.replaceChildren(
       h('div', { class: 'row' }, h('strong', { class: 'grow', 'data-testid': 'count-title' }, session.name),
-        h('span', { class: 'pill' }, t(session.mode === 'guided' ? 'stocktake_count.guided' : 'stocktake_count.blind'))),
+        h('span', { class: 'pill' }, t(guided ? 'stocktake_count.guided' : 'stocktake_count.blind'))),
       prompt, binCard, stats, last, warn, expectedBox, h('label', { class: 'label' }, t('stocktake_count.qty_label'), qty),
-      h('div', { class: 'row' }, buttons));
+      buttonRow(buttons, 'count-actions'), zoneState);
+    showZones(session.zones_done || []);
 
     // One scan at a time, in order. While the hub is reachable and nothing waits in the offline queue a scan
     // is posted straight away (its key fixed first); if the hub cannot be reached it goes into the queue with
@@ -111,17 +121,68 @@ export default {
       warn.replaceChildren(h('div', { class: 'row' }, icon('alert', 'icon lg'), h('span', { class: 'grow' }, text)));
     }
 
-    function setBin(code) {
+    function setBin(code, locationId) {
       st.bin = code;
+      if (st.binId !== (locationId || null) && guided) showExpected(null);   // never another bin's book list
+      st.binId = locationId || null;
       bin.textContent = code;
       if (!recount) prompt.lastChild.textContent = t('stocktake_count.scan_items');
     }
 
     function showExpected(list) {
       if (!list) { expectedBox.replaceChildren(); return; }
-      expectedBox.replaceChildren(h('div', { class: 'card' }, h('h3', {}, t('stocktake_count.expected_here')),
-        h('ul', { class: 'list' }, list.map((x) => h('li', { class: 'row' }, h('span', { class: 'grow' }, itemName(x, ctx.lang)),
-          h('span', { class: 'num' }, `${ctx.fmt.qty(x.scan_qty, x.unit)} / ${ctx.fmt.qty(x.expected, x.unit)}`))))));
+      expectedBox.replaceChildren(h('div', { class: 'card' }, h('h3', {}, t('stocktake_count.expected_here', { code: st.bin || '' })),
+        list.length ? h('ul', { class: 'list' }, list.map((x) => h('li', { class: 'row', style: { minHeight: '44px' },
+          'data-testid': 'count-expected-row', 'data-sku': x.sku, 'data-state': x.scan_qty === x.expected ? 'done' : 'todo' },
+        h('span', { class: 'grow' }, itemName(x, ctx.lang)),
+        h('span', { class: 'num', 'data-testid': 'count-expected-qty' }, `${ctx.fmt.qty(x.scan_qty, x.unit)} / ${ctx.fmt.qty(x.expected, x.unit)}`))))
+          : h('p', { class: 'muted' }, t('stocktake_count.expected_none'))));
+    }
+
+    // The book list of the bin on show, fetched again (at most every 250 ms) when anyone's scan or undo there
+    // arrives live, and after my own: the list follows the count, not just the moment the bin was scanned.
+    let refreshTimer = null;
+    let refreshSeq = 0;
+    function refreshExpected() {
+      if (!guided || !st.binId) return;
+      clearTimeout(refreshTimer);
+      refreshTimer = setTimeout(async () => {
+        const n = ++refreshSeq;
+        const binId = st.binId;
+        try {
+          const out = await ctx.api.get(`/stocktake/sessions/${id}/expected`, { location_id: binId });
+          if (n === refreshSeq && binId === st.binId && !ctx.signal.aborted) showExpected(out.items);
+        } catch (err) {
+          // offline or the count closed: the list stays as last shown; scans still queue
+        }
+      }, 250);
+    }
+    const onCountFact = (p) => { if (p.session_id === id && p.location_id === st.binId) refreshExpected(); };
+    ctx.onLive('count.scan', onCountFact);
+    ctx.onLive('count.undo', onCountFact);
+    ctx.signal.addEventListener('abort', () => clearTimeout(refreshTimer));
+    refreshExpected();
+
+    function showZones(zones) {
+      const me = ctx.user && ctx.user.id;
+      const mine = zones.filter((z) => z.user_id === me).map((z) => z.location_code);
+      zoneState.hidden = !mine.length;
+      zoneState.textContent = mine.length ? t('stocktake_count.zones_done_mine', { list: mine.join(', ') }) : '';
+    }
+
+    async function zoneDone() {
+      zoneBtn.disabled = true;
+      try {
+        const out = await ctx.api.post(`/stocktake/sessions/${id}/zones/done`, {});
+        const code = (out.zones_done.find((z) => z.location_id === out.location_id) || {}).location_code || '';
+        ctx.feedback.success();
+        ctx.toast(t('stocktake_count.zone_marked', { code }), 'success');
+        showZones(out.zones_done);
+      } catch (err) {
+        ctx.feedback.error();
+        ctx.toast(err.code === 'scan_location_first' ? t('stocktake_count.err_location_first') : errText(ctx, err), 'error');
+      }
+      zoneBtn.disabled = false;
     }
 
     function applyResult(n, r) {
@@ -130,8 +191,10 @@ export default {
       itemsStat.textContent = ctx.fmt.number(st.totals.items);
       const warnings = r.warnings || [];
       if (r.kind === 'location') {
-        setBin(r.location.code);
+        setBin(r.location.code, r.location.id);
         showExpected(r.expected_here);
+      } else if (r.kind === 'item') {
+        refreshExpected();
       }
       if (n >= st.shown) {
         st.shown = n;

@@ -17,6 +17,10 @@ SETTINGS = (
             "Supervisor approval limit",
             "Largest absolute variance at cost (minor units) a supervisor may approve; above it a manager must."
             " null: the built-in limit."),
+    Setting("stocktake_confirm_above_minor", 50_000, {"type": "integer", "minimum": 0},
+            "Approval confirmation threshold",
+            "Above this absolute variance at cost (minor units) approving a count needs an explicit confirmation"
+            " of the figures (confirm: true); 0: every approval with a variance must be confirmed."),
 )
 
 DOMAIN = Domain(

@@ -9,7 +9,7 @@ from flask import Blueprint, g
 
 from hub.protocol import rfid_formats
 from hub.kernel.errors import NotFound
-from hub.stocktake import approval, cycle, ingest, reports, rfid_reports, scans, sessions, sweeps, variance, views
+from hub.stocktake import approval, cycle, ingest, reports, rfid_reports, scans, sessions, sweeps, views
 from hub.http.context import actor, db, device
 from hub.http.framework import PAGINATION_QUERY, endpoint, page
 
@@ -26,7 +26,8 @@ def _role() -> str:
 
 # ------------------------------------------------------------------------------------------------ sessions
 
-@endpoint(bp, "POST", P + "/sessions", summary="Open a count session", role="supervisor", statuses=[201, 200, 404],
+@endpoint(bp, "POST", P + "/sessions", summary="Open a count session (uncounted lines: excluded unless a manager says zero)",
+          role="associate", statuses=[201, 200, 403, 404],
           body={"type": "object", "additionalProperties": False, "required": ["name", "idempotency_key"],
                 "properties": {
                     "name": {"type": "string", "minLength": 1, "maxLength": 120},
@@ -43,9 +44,9 @@ def _role() -> str:
 def create_session(body):
     with db().write() as conn:
         s, created = sessions.create(conn, name=body["name"], kind=body.get("kind", "full"),
-                                     mode=body.get("mode", "blind"), uncounted=body.get("uncounted", "zero"),
+                                     mode=body.get("mode", "blind"), uncounted=body.get("uncounted"),
                                      scope=body.get("scope"), rssi_floor_dbm=body.get("rssi_floor_dbm"),
-                                     min_reads=body.get("min_reads"), actor=actor(), device=device(),
+                                     min_reads=body.get("min_reads"), actor=actor(), role=_role(), device=device(),
                                      idempotency_key=body["idempotency_key"])
     return s, (201 if created else 200)
 
@@ -92,13 +93,25 @@ def reopen_session(session_id):
     return _transition(sessions.reopen, session_id)
 
 
-@endpoint(bp, "POST", P + "/sessions/<session_id>/cancel", summary="Cancel a count (nothing is posted)",
-          role="supervisor", statuses=[404, 409],
-          body={"type": "object", "additionalProperties": False,
-                "properties": {"reason": {"type": "string", "maxLength": 200}}})
+@endpoint(bp, "POST", P + "/sessions/<session_id>/cancel",
+          summary="Cancel a count with a reason (nothing is posted; a supervisor, or whoever started it)",
+          role="associate", statuses=[403, 404, 409],
+          body={"type": "object", "additionalProperties": False, "required": ["reason"],
+                "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 200}}})
 def cancel_session(session_id, body):
     with db().write() as conn:
-        return sessions.cancel(conn, session_id, actor=actor(), device=device(), reason=body.get("reason", ""))
+        return sessions.cancel(conn, session_id, actor=actor(), role=_role(), device=device(), reason=body["reason"])
+
+
+@endpoint(bp, "POST", P + "/sessions/<session_id>/zones/done",
+          summary="Mark my zone (or a location) counted, or take that back", role="associate",
+          statuses=[404, 409, 422],
+          body={"type": "object", "additionalProperties": False,
+                "properties": {"location_id": _ID, "done": {"type": "boolean"}}})
+def zone_done(session_id, body):
+    with db().write() as conn:
+        return sessions.mark_zone_done(conn, session_id, user_id=actor(), location_id=body.get("location_id"),
+                                       done=body.get("done", True), device=device())
 
 
 # ------------------------------------------------------------------------------------------------ scanning
@@ -162,24 +175,34 @@ def guided_expected(session_id, query):
           summary="Variance report: lines (largest losses first), totals, accuracy", role="supervisor", statuses=[404],
           query=PAGINATION_QUERY)
 def variance_report(session_id, query):
-    rep = variance.report(db().read(), session_id)
-    all_lines = rep["lines"]
-    rep["lines"] = all_lines[query["offset"]:query["offset"] + query["limit"]]
-    rep["lines_total"] = len(all_lines)
-    return rep
+    return views.variance_for(db().read(), session_id, limit=query["limit"], offset=query["offset"])
 
 
-@endpoint(bp, "POST", P + "/sessions/<session_id>/recounts", summary="Ask for a recount of lines by another counter",
+@endpoint(bp, "GET", P + "/sessions/<session_id>/lines",
+          summary="A page of a count's lines, largest loss first (all, with variance, exact or excluded)",
+          role="supervisor", statuses=[404],
+          query={"which": {"type": "string", "enum": list(views.LINE_FILTERS), "default": "all"}, **PAGINATION_QUERY})
+def review_lines(session_id, query):
+    items, total = views.review_lines(db().read(), session_id, which=query["which"], limit=query["limit"],
+                                      offset=query["offset"])
+    return page(items, total, query["limit"], query["offset"])
+
+
+@endpoint(bp, "POST", P + "/sessions/<session_id>/recounts",
+          summary="Ask for a recount of lines (or of every line with a variance) by another counter",
           role="supervisor", statuses=[404, 409, 422],
-          body={"type": "object", "additionalProperties": False, "required": ["lines"],
+          body={"type": "object", "additionalProperties": False,
                 "properties": {"assigned_to": {"type": ["string", "null"], "maxLength": 64},
+                               "which": {"type": "string", "enum": list(approval.RECOUNT_WHICH)},
                                "lines": {"type": "array", "minItems": 1, "maxItems": 500, "items": {
                                    "type": "object", "additionalProperties": False,
                                    "required": ["item_id", "location_id"],
-                                   "properties": {"item_id": _ID, "location_id": _ID}}}}})
+                                   "properties": {"item_id": _ID, "location_id": _ID}}}},
+                "oneOf": [{"required": ["lines"]}, {"required": ["which"]}]})
 def request_recount(session_id, body):
     with db().write() as conn:
-        return approval.request_recount(conn, session_id, body["lines"], assigned_to=body.get("assigned_to"),
+        lines = body.get("lines") or approval.lines_to_recount(conn, session_id, body["which"])
+        return approval.request_recount(conn, session_id, lines, assigned_to=body.get("assigned_to"),
                                         actor=actor(), device=device())
 
 
@@ -199,13 +222,14 @@ def finish_recount(session_id, body):
 
 
 @endpoint(bp, "POST", P + "/sessions/<session_id>/approve",
-          summary="Approve: post count movements to the ledger (once)", role="supervisor", statuses=[403, 404, 409],
+          summary="Approve: post count movements to the ledger (once); above the threshold only with confirm",
+          role="supervisor", statuses=[403, 404, 409],
           body={"type": "object", "additionalProperties": False, "required": ["idempotency_key"],
-                "properties": {"idempotency_key": _KEY}})
+                "properties": {"idempotency_key": _KEY, "confirm": {"type": "boolean"}}})
 def approve_session(session_id, body):
     with db().write() as conn:
         out = approval.approve(conn, session_id, actor=actor(), role=_role(), idempotency_key=body["idempotency_key"],
-                               device=device())
+                               confirm=body.get("confirm", False), device=device())
     return out, (200 if out["duplicate"] else 201)
 
 
@@ -311,18 +335,20 @@ def cycle_tasks(query):
     return page(items, total, query["limit"], query["offset"])
 
 
-@endpoint(bp, "POST", P + "/cycle/sessions", summary="Open a cycle count from due tasks", role="supervisor",
-          statuses=[201, 200],
+@endpoint(bp, "POST", P + "/cycle/sessions", summary="Open a cycle count from due tasks", role="associate",
+          statuses=[201, 200, 403],
           body={"type": "object", "additionalProperties": False, "required": ["idempotency_key"],
                 "properties": {"task_ids": {"type": "array", "items": _ID, "maxItems": 5000},
                                "due_by": {"type": "string", "maxLength": 10},
                                "name": {"type": "string", "maxLength": 120},
                                "mode": {"type": "string", "enum": list(sessions.MODES)},
+                               "uncounted": {"type": "string", "enum": list(sessions.UNCOUNTED)},
                                "idempotency_key": _KEY}})
 def cycle_session(body):
     with db().write() as conn:
         s, created = cycle.session_from_tasks(conn, task_ids=body.get("task_ids"), due_by=body.get("due_by"),
-                                              name=body.get("name"), mode=body.get("mode", "blind"), actor=actor(),
+                                              name=body.get("name"), mode=body.get("mode", "blind"),
+                                              uncounted=body.get("uncounted"), actor=actor(), role=_role(),
                                               device=device(), idempotency_key=body["idempotency_key"])
     return s, (201 if created else 200)
 

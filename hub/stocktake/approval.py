@@ -10,6 +10,10 @@
   session id, idempotency key ``count:<session>:<item>:<location>``, so even a
   crash between posting and marking could not post twice. Repeating the request
   with the same key returns the first result; any other attempt is a 409.
+* Above the setting ``stocktake_confirm_above_minor`` (absolute variance at
+  cost) the approval must carry ``confirm=True``; without it the answer is 409
+  ``approval_needs_confirmation`` with the figures at stake (:func:`stake`), so
+  nobody writes off stock by tapping through a screen they did not read.
 """
 
 from __future__ import annotations
@@ -28,6 +32,33 @@ from hub.stocktake import sessions
 from hub.stocktake.variance import report
 
 DEFAULT_SUPERVISOR_LIMIT_MINOR = 100_000
+DEFAULT_CONFIRM_ABOVE_MINOR = 50_000        # the default of the setting stocktake_confirm_above_minor
+RECOUNT_WHICH = ("variance",)               # bulk recount: every line with a variance (zeroed lines included)
+
+
+def stake(conn: sqlite3.Connection, totals: dict[str, Any]) -> dict[str, Any]:
+    """What approving a count with these variance ``totals`` would do: net and absolute variance at cost, the
+    lines it changes, who may approve it and whether it needs an explicit confirmation."""
+    abs_cost = totals["gain_cost_minor"] - totals["shrink_cost_minor"]
+    limit = settings.get(conn, "stocktake_supervisor_limit_minor")
+    limit = DEFAULT_SUPERVISOR_LIMIT_MINOR if limit is None else int(limit)
+    confirm_above = settings.get(conn, "stocktake_confirm_above_minor")
+    confirm_above = DEFAULT_CONFIRM_ABOVE_MINOR if confirm_above is None else int(confirm_above)
+    return {"net_variance_cost_minor": totals["net_variance_cost_minor"], "abs_variance_cost_minor": abs_cost,
+            "shrink_cost_minor": totals["shrink_cost_minor"], "gain_cost_minor": totals["gain_cost_minor"],
+            "lines": totals["lines"], "lines_with_variance": totals["lines_with_variance"],
+            "lines_uncounted_zeroed": totals["lines_uncounted_zeroed"], "lines_excluded": totals["lines_excluded"],
+            "supervisor_limit_minor": limit, "needs_role": "supervisor" if abs_cost <= limit else "manager",
+            "confirm_above_minor": confirm_above,
+            "needs_confirmation": abs_cost > confirm_above and totals["lines_with_variance"] > 0}
+
+
+def lines_to_recount(conn: sqlite3.Connection, session_id: str, which: str) -> list[dict[str, str]]:
+    """The lines a bulk recount request means: ``variance`` = every line whose count differs from the book."""
+    if which not in RECOUNT_WHICH:
+        raise ValidationError(f"which must be one of {', '.join(RECOUNT_WHICH)}", code="invalid_recount")
+    return [{"item_id": x["item_id"], "location_id": x["location_id"]}
+            for x in report(conn, session_id)["lines"] if x["variance"] and x["recount_status"] != "requested"]
 
 
 def request_recount(conn: sqlite3.Connection, session_id: str, lines: list[dict[str, str]], *, assigned_to: str | None,
@@ -92,7 +123,7 @@ def finish_recount(conn: sqlite3.Connection, session_id: str, *, item_id: str, l
 
 
 def approve(conn: sqlite3.Connection, session_id: str, *, actor: str, role: str, idempotency_key: str,
-            device: str | None = None) -> dict[str, Any]:
+            confirm: bool = False, device: str | None = None) -> dict[str, Any]:
     if not idempotency_key:
         raise ValidationError("idempotency_key is required", code="invalid_idempotency_key")
     row = conn.execute("SELECT status, approve_key FROM count_sessions WHERE id = ?", (session_id,)).fetchone()
@@ -111,14 +142,15 @@ def approve(conn: sqlite3.Connection, session_id: str, *, actor: str, role: str,
         raise Conflict(f"{pending} recount(s) still open", code="recount_pending", details={"open": pending})
 
     rep = report(conn, session_id)
-    abs_cost = rep["totals"]["gain_cost_minor"] - rep["totals"]["shrink_cost_minor"]
-    limit = settings.get(conn, "stocktake_supervisor_limit_minor")
-    limit = DEFAULT_SUPERVISOR_LIMIT_MINOR if limit is None else int(limit)
-    needed = "supervisor" if abs_cost <= limit else "manager"
+    at_stake = stake(conn, rep["totals"])
+    abs_cost, limit, needed = at_stake["abs_variance_cost_minor"], at_stake["supervisor_limit_minor"], at_stake["needs_role"]
     if not users.has_role(role, needed):
         raise Forbidden(f"variance of {abs_cost} at cost is above the supervisor limit: a {needed} must approve",
                         code="wrong_role", details={"needed": needed, "abs_variance_cost_minor": abs_cost,
                                                     "limit_minor": limit})
+    if at_stake["needs_confirmation"] and not confirm:
+        raise Conflict(f"approving changes stock worth {abs_cost} at cost: confirm the figures",
+                       code="approval_needs_confirmation", details=at_stake)
     name = sessions.get(conn, session_id)["name"]
     movements = []
     for ln in rep["lines"]:
@@ -150,7 +182,8 @@ def approve(conn: sqlite3.Connection, session_id: str, *, actor: str, role: str,
     conn.execute("UPDATE count_tasks SET status='done', done_at=? WHERE session_id=? AND status='in_session'",
                  (ts, session_id))
     audit.log(conn, actor=actor, device=device, action="count.approve", target=session_id,
-              details={"movements": len(movements), "net_variance_cost_minor": rep["totals"]["net_variance_cost_minor"]})
+              details={"movements": len(movements), "net_variance_cost_minor": rep["totals"]["net_variance_cost_minor"],
+                       "abs_variance_cost_minor": abs_cost, "confirmed": bool(confirm)})
     outbox.record(conn, "count.approved", {"session_id": session_id, "approved_by": actor, "ts": ts,
                                            "totals": summary})
     return {"duplicate": False, "session": sessions.get(conn, session_id), "movements": movements}

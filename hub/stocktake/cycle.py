@@ -138,9 +138,13 @@ def tasks(conn: sqlite3.Connection, *, status: str | None = "open", due_by: str 
 
 
 def session_from_tasks(conn: sqlite3.Connection, *, task_ids: list[str] | None = None, due_by: str | None = None,
-                       name: str | None = None, mode: str = "blind", actor: str, device: str | None = None,
+                       name: str | None = None, mode: str = "blind", uncounted: str | None = None, actor: str,
+                       role: str = "associate", device: str | None = None,
                        idempotency_key: str | None = None) -> tuple[dict, bool]:
-    """Open a cycle count whose scope is the items of the chosen open tasks."""
+    """Open a cycle count whose scope is the items of the chosen open tasks.
+
+    Uncounted lines are excluded unless a manager asks for ``zero`` (``sessions.create`` decides): a task's item
+    booked in a bin nobody walked to is not lost, just not counted."""
     from hub.stocktake import sessions
 
     if idempotency_key:
@@ -157,5 +161,6 @@ def session_from_tasks(conn: sqlite3.Connection, *, task_ids: list[str] | None =
     if not rows:
         raise ValidationError("no open count tasks chosen", code="no_tasks")
     return sessions.create(conn, name=name or f"Cycle count {utcnow().date().isoformat()}", kind="cycle", mode=mode,
-                           uncounted="zero", scope={"item_ids": sorted({r[1] for r in rows})},
-                           task_ids=[r[0] for r in rows], actor=actor, device=device, idempotency_key=idempotency_key)
+                           uncounted=uncounted, scope={"item_ids": sorted({r[1] for r in rows})},
+                           task_ids=[r[0] for r in rows], actor=actor, role=role, device=device,
+                           idempotency_key=idempotency_key)

@@ -75,15 +75,19 @@ def moved_since(conn: sqlite3.Connection, session_id: str) -> dict[tuple[str, st
 
 
 def guided_expected(conn: sqlite3.Connection, session_id: str, location_id: str) -> list[dict]:
-    """What a guided counter sees for a bin: book quantity now (snapshot if the line has one) and counted so far."""
+    """What a guided counter sees for a bin: book quantity now (snapshot if the line has one) and counted so far
+    — the items on the books there, and the ones counted there that the books did not expect."""
     scope = scope_of(conn, session_id)
     item_where, args = scope.item_sql()
     rows = conn.execute(
-        f"SELECT i.id AS item_id, i.sku, i.name_en, i.name_zh, i.unit, s.on_hand,"
-        f" l.snapshot_qty, COALESCE(l.scan_qty, 0) AS scan_qty FROM stock s JOIN items i ON i.id = s.item_id"
-        f" LEFT JOIN count_lines l ON l.session_id = ? AND l.item_id = s.item_id AND l.location_id = s.location_id"
-        f" WHERE s.location_id = ? AND s.on_hand != 0 AND {item_where} ORDER BY i.sku",
-        [session_id, location_id] + args).fetchall()
+        f"SELECT i.id AS item_id, i.sku, i.name_en, i.name_zh, i.unit, COALESCE(s.on_hand, 0) AS on_hand,"
+        f" l.snapshot_qty, COALESCE(l.scan_qty, 0) AS scan_qty FROM items i"
+        f" LEFT JOIN stock s ON s.item_id = i.id AND s.location_id = ?"
+        f" LEFT JOIN count_lines l ON l.session_id = ? AND l.item_id = i.id AND l.location_id = ?"
+        f" WHERE i.id IN (SELECT item_id FROM stock WHERE location_id = ? AND on_hand != 0"
+        f"  UNION SELECT item_id FROM count_lines WHERE session_id = ? AND location_id = ? AND scans > 0)"
+        f" AND {item_where} ORDER BY i.sku",
+        [location_id, session_id, location_id, location_id, session_id, location_id] + args).fetchall()
     out = []
     for r in rows:
         d = dict(r)

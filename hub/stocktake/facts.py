@@ -34,9 +34,10 @@ FACTS: tuple[Fact, ...] = (
             "status": {"type": "string", "enum": SESSION_STATUSES},
             "name": _STR,                                  # only when the session is created
             "kind": {"type": "string", "enum": SESSION_KINDS},   # only when the session is created
+            "reason": {"type": "string", "minLength": 1, "maxLength": 200},   # only when cancelled: why
             "ts": _TS,
         }, required=["id", "status", "ts"]),
-        description="A count session was opened, closed for review, reopened or cancelled.",
+        description="A count session was opened, closed for review, reopened or cancelled (with the reason).",
         live=True,
         projected=False,
         note=_RAW_ONLY,

@@ -261,7 +261,7 @@ def recent_scans(conn: sqlite3.Connection, session_id: str, *, counter: str | No
 
 
 def progress(conn: sqlite3.Connection, session_id: str) -> dict[str, Any]:
-    """Per-counter live totals for the supervisor."""
+    """Per-counter live totals for the supervisor, and the locations counters have signed off."""
     rows = conn.execute(
         "SELECT c.user_id, u.display_name, c.zone_location_id, z.code AS zone_code, l.code AS current_location_code,"
         " (SELECT COUNT(*) FROM count_scans s WHERE s.session_id = c.session_id AND s.counter = c.user_id"
@@ -272,4 +272,5 @@ def progress(conn: sqlite3.Connection, session_id: str) -> dict[str, Any]:
         (session_id,)).fetchall()
     lines = conn.execute("SELECT COUNT(*), COALESCE(SUM(scans > 0), 0) FROM count_lines WHERE session_id = ?",
                          (session_id,)).fetchone()
-    return {"counters": [dict(r) for r in rows], "lines": lines[0], "lines_scanned": lines[1]}
+    return {"counters": [dict(r) for r in rows], "lines": lines[0], "lines_scanned": lines[1],
+            "zones_done": sessions.zones_done(conn, session_id)}

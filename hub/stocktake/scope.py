@@ -30,6 +30,25 @@ def clean_scope(conn: sqlite3.Connection, scope: dict | None) -> dict[str, list[
     return out
 
 
+def is_whole_store(scope: dict | None) -> bool:
+    """An empty scope counts every item in every location: the one kind of count where "not found" can mean
+    "gone" (see ``sessions.create`` for who may ask for that)."""
+    scope = scope or {}
+    return not (scope.get("location_ids") or scope.get("categories") or scope.get("item_ids"))
+
+
+def describe(conn: sqlite3.Connection, scope: dict) -> dict[str, Any]:
+    """What people read of a scope: the location codes, the categories and how many listed items."""
+    ids = scope.get("location_ids") or []
+    codes: list[str] = []
+    if ids:
+        found = dict(conn.execute(f"SELECT id, code FROM locations WHERE id IN ({','.join('?' * len(ids))})",
+                                  ids).fetchall())
+        codes = [found[i] for i in ids if i in found]
+    return {"whole_store": is_whole_store(scope), "location_codes": codes,
+            "categories": list(scope.get("categories") or []), "items": len(scope.get("item_ids") or [])}
+
+
 class Scope:
     """Membership tests for a session's scope (locations as subtrees; categories OR item list)."""
 

@@ -8,6 +8,12 @@ States::
 
 Counting (scans, RFID sweeps) happens while ``open``; recounts of selected lines
 while in ``review``; only ``approve`` posts to the ledger, once (see approval.py).
+
+Safe defaults, because a count is started on the floor: a count leaves the lines nobody
+counted out of the approval (``uncounted = exclude``) unless a manager explicitly asks
+for ``zero`` (403 ``zeroing_needs_manager`` for anyone else) — counting one shelf must
+never write off the rest of the store. A count is cancelled with a reason, by a
+supervisor or by whoever started it.
 """
 
 from __future__ import annotations
@@ -16,17 +22,19 @@ import json
 import sqlite3
 from typing import Any
 
+from hub.auth import users
 from hub.kernel import audit, outbox
 from hub.inventory import locations
-from hub.kernel.errors import Conflict, NotFound, Unprocessable, ValidationError
+from hub.kernel.errors import Conflict, Forbidden, NotFound, Unprocessable, ValidationError
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso
 from hub.stocktake.expected import snapshot_uncounted
-from hub.stocktake.scope import Scope, clean_scope
+from hub.stocktake.scope import Scope, clean_scope, describe
 
 KINDS = ("full", "cycle")
 MODES = ("blind", "guided")
 UNCOUNTED = ("zero", "exclude")
+DEFAULT_UNCOUNTED = "exclude"         # zeroing is a manager's explicit choice, never a default
 STATUSES = ("open", "review", "approved", "cancelled")
 
 DEFAULT_RSSI_FLOOR_DBM = -65.0
@@ -47,6 +55,8 @@ def get(conn: sqlite3.Connection, session_id: str) -> dict[str, Any]:
     d["summary"] = json.loads(d["summary"]) if d["summary"] else None
     d.pop("create_key", None)
     d.pop("approve_key", None)
+    d["scope_summary"] = describe(conn, d["scope"])
+    d["zones_done"] = zones_done(conn, session_id)
     d["counters"] = [dict(r) for r in conn.execute(
         "SELECT c.user_id, u.display_name, c.zone_location_id, z.code AS zone_code, c.current_location_id,"
         " l.code AS current_location_code, c.joined_at FROM count_counters c"
@@ -63,9 +73,14 @@ def list_sessions(conn: sqlite3.Connection, *, status: str | None = None, limit:
         where, args = " WHERE status = ?", [status]
     total = conn.execute(f"SELECT COUNT(*) FROM count_sessions{where}", args).fetchone()[0]
     rows = conn.execute(
-        f"SELECT id, name, kind, mode, status, created_by, created_at, closed_at, approved_at FROM count_sessions{where}"
-        " ORDER BY created_at DESC LIMIT ? OFFSET ?", args + [limit, offset]).fetchall()
-    return [dict(r) for r in rows], total
+        f"SELECT id, name, kind, mode, status, uncounted, scope, created_by, created_at, closed_at, approved_at"
+        f" FROM count_sessions{where} ORDER BY created_at DESC LIMIT ? OFFSET ?", args + [limit, offset]).fetchall()
+    out = []
+    for r in rows:
+        d = dict(r)
+        d["scope_summary"] = describe(conn, json.loads(d.pop("scope")))
+        out.append(d)
+    return out, total
 
 
 def require_status(session: dict | sqlite3.Row, *allowed: str) -> None:
@@ -76,15 +91,20 @@ def require_status(session: dict | sqlite3.Row, *allowed: str) -> None:
 
 # ---------------------------------------------------------------------------------------------- lifecycle
 
-def create(conn: sqlite3.Connection, *, name: str, kind: str = "full", mode: str = "blind", uncounted: str = "zero",
-           scope: dict | None = None, rssi_floor_dbm: float | None = None, min_reads: int | None = None,
-           task_ids: list[str] | None = None, actor: str, device: str | None = None,
-           idempotency_key: str | None = None) -> tuple[dict[str, Any], bool]:
-    """Open a count session. Returns (session, created); the same key returns the first session."""
+def create(conn: sqlite3.Connection, *, name: str, kind: str = "full", mode: str = "blind",
+           uncounted: str | None = None, scope: dict | None = None, rssi_floor_dbm: float | None = None,
+           min_reads: int | None = None, task_ids: list[str] | None = None, actor: str, role: str = "associate",
+           device: str | None = None, idempotency_key: str | None = None) -> tuple[dict[str, Any], bool]:
+    """Open a count session. Returns (session, created); the same key returns the first session.
+
+    ``uncounted`` left out means ``exclude``. ``zero`` — every in-scope line nobody counted becomes a loss at
+    approval — is only for someone of ``role`` manager or above (403 ``zeroing_needs_manager``): it is what a
+    whole-store count means, and what wrote off a store when a count of one shelf defaulted to it."""
     if idempotency_key:
         row = conn.execute("SELECT id FROM count_sessions WHERE create_key = ?", (idempotency_key,)).fetchone()
         if row:
             return get(conn, row[0]), False
+    uncounted = DEFAULT_UNCOUNTED if uncounted is None else uncounted
     if kind not in KINDS or mode not in MODES or uncounted not in UNCOUNTED:
         raise ValidationError("kind, mode or uncounted policy not recognised", code="invalid_count_session",
                               details={"kind": KINDS, "mode": MODES, "uncounted": UNCOUNTED})
@@ -98,6 +118,9 @@ def create(conn: sqlite3.Connection, *, name: str, kind: str = "full", mode: str
     if reads < 1:
         raise ValidationError("min_reads must be at least 1", code="invalid_count_session")
     clean = clean_scope(conn, scope)
+    if uncounted == "zero" and not users.has_role(role, "manager"):
+        raise Forbidden("only a manager may count uncounted lines as zero", code="zeroing_needs_manager",
+                        details={"needed": "manager", "uncounted": uncounted})
     sid = new_id()
     ts = now_iso()
     conn.execute(
@@ -109,7 +132,7 @@ def create(conn: sqlite3.Connection, *, name: str, kind: str = "full", mode: str
         conn.executemany("UPDATE count_tasks SET status = 'in_session', session_id = ? WHERE id = ? AND status = 'open'",
                          [(sid, t) for t in task_ids])
     audit.log(conn, actor=actor, device=device, action="count.create", target=sid,
-              details={"name": name, "kind": kind, "mode": mode, "scope": clean})
+              details={"name": name, "kind": kind, "mode": mode, "uncounted": uncounted, "scope": clean})
     outbox.record(conn, "count.session", {"id": sid, "status": "open", "name": name, "kind": kind, "ts": ts})
     return get(conn, sid), True
 
@@ -165,18 +188,67 @@ def reopen(conn: sqlite3.Connection, session_id: str, *, actor: str, device: str
     return get(conn, session_id)
 
 
-def cancel(conn: sqlite3.Connection, session_id: str, *, actor: str, device: str | None = None,
-           reason: str = "") -> dict[str, Any]:
+def cancel(conn: sqlite3.Connection, session_id: str, *, actor: str, reason: str, role: str = "associate",
+           device: str | None = None) -> dict[str, Any]:
+    """Call a count off before approval: nothing is posted, its cycle tasks are open again. Needs a reason
+    (422 ``cancel_reason_required``); a supervisor may cancel any count, anyone else only one they started
+    (403 ``wrong_role``). Cancelling a cancelled count again changes nothing."""
     s = _session_row(conn, session_id)
     if s["status"] == "cancelled":
         return get(conn, session_id)
     require_status(s, "open", "review")
+    reason = (reason or "").strip()
+    if not reason or len(reason) > 200:
+        raise ValidationError("say why the count is cancelled (at most 200 characters)",
+                              code="cancel_reason_required")
+    if s["created_by"] != actor and not users.has_role(role, "supervisor"):
+        raise Forbidden("only a supervisor or whoever started the count may cancel it", code="wrong_role",
+                        details={"needed": "supervisor"})
     ts = now_iso()
-    conn.execute("UPDATE count_sessions SET status = 'cancelled', cancelled_by = ?, cancelled_at = ? WHERE id = ?",
-                 (actor, ts, session_id))
+    conn.execute("UPDATE count_sessions SET status = 'cancelled', cancelled_by = ?, cancelled_at = ?, cancel_reason = ?"
+                 " WHERE id = ?", (actor, ts, reason, session_id))
     conn.execute("UPDATE rfid_sweeps SET ended_at = ? WHERE session_id = ? AND ended_at IS NULL", (ts, session_id))
     conn.execute("UPDATE count_tasks SET status = 'open', session_id = NULL WHERE session_id = ? AND status = 'in_session'",
                  (session_id,))
-    audit.log(conn, actor=actor, device=device, action="count.cancel", target=session_id, details={"reason": reason})
-    outbox.record(conn, "count.session", {"id": session_id, "status": "cancelled", "ts": ts})
+    audit.log(conn, actor=actor, device=device, action="count.cancel", target=session_id,
+              details={"reason": reason, "status_before": s["status"]})
+    outbox.record(conn, "count.session", {"id": session_id, "status": "cancelled", "reason": reason, "ts": ts})
     return get(conn, session_id)
+
+
+# ---------------------------------------------------------------------------------------------- zones done
+
+def zones_done(conn: sqlite3.Connection, session_id: str) -> list[dict[str, Any]]:
+    """Who signed off which location of a count, in walk order."""
+    return [dict(r) for r in conn.execute(
+        "SELECT z.user_id, u.display_name, z.location_id, l.code AS location_code, z.done_at FROM count_zone_done z"
+        " LEFT JOIN users u ON u.id = z.user_id JOIN locations l ON l.id = z.location_id WHERE z.session_id = ?"
+        " ORDER BY l.walk_seq, l.code, z.done_at", (session_id,))]
+
+
+def mark_zone_done(conn: sqlite3.Connection, session_id: str, *, user_id: str, location_id: str | None = None,
+                   done: bool = True, device: str | None = None) -> dict[str, Any]:
+    """A counter says they have finished a location (default: their zone, else the bin they are at), or takes
+    that back (``done=False``). Per counter per location: two counters sharing an aisle each sign off their part.
+    Only while counting; the location must be in the count's scope."""
+    s = _session_row(conn, session_id)
+    require_status(s, "open")
+    me = counter_of(conn, session_id, user_id)
+    if location_id is None:
+        location_id = (me or {}).get("zone_location_id") or (me or {}).get("current_location_id")
+        if location_id is None:
+            raise Unprocessable("scan a location label first", code="scan_location_first")
+    locations.get(conn, location_id)
+    if not Scope(conn, json.loads(s["scope"])).has_location(location_id):
+        raise Unprocessable("that location is outside this count", code="location_out_of_scope")
+    if me is None:
+        join(conn, session_id, user_id=user_id, actor=user_id, device=device)
+    if done:
+        conn.execute("INSERT OR IGNORE INTO count_zone_done(session_id, user_id, location_id, done_at) VALUES (?,?,?,?)",
+                     (session_id, user_id, location_id, now_iso()))
+    else:
+        conn.execute("DELETE FROM count_zone_done WHERE session_id = ? AND user_id = ? AND location_id = ?",
+                     (session_id, user_id, location_id))
+    audit.log(conn, actor=user_id, device=device, action="count.zone_done" if done else "count.zone_reopened",
+              target=session_id, details={"location_id": location_id})
+    return {"location_id": location_id, "done": done, "zones_done": zones_done(conn, session_id)}

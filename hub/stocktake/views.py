@@ -4,7 +4,9 @@
   book expects in a bin or in an RFID sweep.
 * An associate sees only their own scans; a supervisor sees every counter's, or one counter's.
 * "My recounts" are the requested recounts assigned to the viewer (or to nobody) of lines the viewer
-  did not count themself."""
+  did not count themself.
+* The review reads every line of a count a page at a time (``review_lines``), with what approving it
+  would do (``approval.stake``) — never the first few hundred lines and silence about the rest."""
 
 from __future__ import annotations
 
@@ -13,7 +15,9 @@ from typing import Any
 
 from hub.auth import users
 from hub.kernel.errors import Forbidden
-from hub.stocktake import expected, rfid_reports, scans, sessions
+from hub.stocktake import approval, expected, rfid_reports, scans, sessions, variance
+
+LINE_FILTERS = ("all", "variance", "exact", "excluded")
 
 
 def sees_book(session: dict[str, Any], role: str) -> bool:
@@ -71,3 +75,27 @@ def recounts_for(conn: sqlite3.Connection, *, viewer: str) -> list[dict[str, Any
         "  AND c.location_id = l.location_id AND c.counter = ? AND c.source != 'recount')"
         " ORDER BY loc.walk_seq, loc.code, i.sku", (viewer, viewer)).fetchall()
     return [dict(r) for r in rows]
+
+
+def variance_for(conn: sqlite3.Connection, session_id: str, *, limit: int, offset: int) -> dict[str, Any]:
+    """The variance report with one page of its lines (``lines_total`` says how many there are, ``excluded``
+    likewise with ``excluded_total``) and what approving it would do (``stake``)."""
+    rep = variance.report(conn, session_id)
+    lines, excluded = rep["lines"], rep["excluded"]
+    rep["lines"] = lines[offset:offset + limit]
+    rep["lines_total"] = len(lines)
+    rep["excluded"] = excluded[offset:offset + limit]
+    rep["excluded_total"] = len(excluded)
+    rep["stake"] = approval.stake(conn, rep["totals"])
+    return rep
+
+
+def review_lines(conn: sqlite3.Connection, session_id: str, *, which: str = "all", limit: int,
+                 offset: int) -> tuple[list[dict[str, Any]], int]:
+    """One page of a count's lines, largest loss first: ``all`` lines that go to approval, those with a
+    ``variance``, the ``exact`` ones, or the ``excluded`` ones (nothing counted, left out of approval).
+    Returns (items, total)."""
+    rep = variance.report(conn, session_id)
+    pick = {"all": rep["lines"], "variance": [x for x in rep["lines"] if x["variance"]],
+            "exact": [x for x in rep["lines"] if x["variance"] == 0], "excluded": rep["excluded"]}[which]
+    return pick[offset:offset + limit], len(pick)

@@ -33,9 +33,9 @@ def stocked(hubctx, sample):
     return sample
 
 
-def create(client, auth, **kw):
+def create(client, auth, role="supervisor", **kw):
     body = {"name": "Aisle 1 count", "idempotency_key": key(), **kw}
-    r = client.post(P + "/sessions", json=body, headers=auth("supervisor"))
+    r = client.post(P + "/sessions", json=body, headers=auth(role))
     assert r.status_code == 201, r.get_json()
     return r.get_json()
 
@@ -167,7 +167,7 @@ def test_sales_during_count_do_not_create_variance(client, auth, stocked, hubctx
 
 
 def test_variance_review_recount_approval_posts_once(client, auth, stocked, hubctx):
-    sid = create(client, auth, uncounted="zero")["id"]
+    sid = create(client, auth, role="manager", uncounted="zero")["id"]
     ok(scan(client, auth, sid, "SHL-A01-01"))
     ok(scan(client, auth, sid, "5901234123457", qty=8))          # 10 expected: lose 2 milk
     ok(scan(client, auth, sid, "96385074", qty=5))               # 4 expected: gain 1 rice
@@ -276,8 +276,9 @@ def test_uncounted_exclude_lists_lines_and_posts_nothing_for_them(client, auth, 
 
 
 def test_roles_blind_guided_and_cancel(client, auth, stocked):
-    r = client.post(P + "/sessions", json={"name": "x", "idempotency_key": key()}, headers=auth("associate"))
-    assert r.status_code == 403
+    r = client.post(P + "/sessions", json={"name": "x", "uncounted": "zero", "idempotency_key": key()},
+                    headers=auth("associate"))
+    assert r.status_code == 403 and r.get_json()["error"]["code"] == "zeroing_needs_manager"
     k = key()
     a = client.post(P + "/sessions", json={"name": "Guided", "mode": "guided", "idempotency_key": k}, headers=auth("supervisor"))
     b = client.post(P + "/sessions", json={"name": "Guided", "mode": "guided", "idempotency_key": k}, headers=auth("supervisor"))
@@ -290,7 +291,9 @@ def test_roles_blind_guided_and_cancel(client, auth, stocked):
     r = client.get(f"{P}/sessions/{blind}/expected?location_id={stocked['bin1']['id']}", headers=auth())
     assert r.status_code == 403 and r.get_json()["error"]["code"] == "blind_count"
     assert client.get(f"{P}/sessions/{blind}/variance", headers=auth()).status_code == 403
-    assert ok(client.post(f"{P}/sessions/{blind}/cancel", json={}, headers=auth("supervisor")))["status"] == "cancelled"
+    assert client.post(f"{P}/sessions/{blind}/cancel", json={}, headers=auth("supervisor")).status_code == 400
+    assert ok(client.post(f"{P}/sessions/{blind}/cancel", json={"reason": "wrong aisle"},
+                          headers=auth("supervisor")))["status"] == "cancelled"
     r = client.post(f"{P}/sessions/{blind}/close", headers=auth("supervisor"))
     assert r.status_code == 409
     r = client.post(P + "/sessions", json={"name": "bad", "scope": {"categories": ["Nope"]}, "idempotency_key": key()},

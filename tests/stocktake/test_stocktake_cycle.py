@@ -89,7 +89,7 @@ def test_cancelled_cycle_count_reopens_its_tasks(hubctx, sample):
         cycle.schedule(conn, actor="sup", horizon_days=400)
         s, _ = cycle.session_from_tasks(conn, due_by="2999-01-01", actor="sup")
         assert conn.execute("SELECT COUNT(*) FROM count_tasks WHERE status='in_session'").fetchone()[0] == 6
-        sessions.cancel(conn, s["id"], actor="sup")
+        sessions.cancel(conn, s["id"], actor="sup", reason="no time today")
         assert conn.execute("SELECT COUNT(*) FROM count_tasks WHERE status='open'").fetchone()[0] == 6
 
 

@@ -115,7 +115,7 @@ def test_review_recount_and_approval(phone, hub_server):
     s = hub_server.sample
     _stock(hub_server, s["milk"], s["bin1"], 10)
     _stock(hub_server, s["rice"], s["bin1"], 4)
-    sid = _open_count(hub_server, uncounted="zero")
+    sid = _open_count(hub_server, uncounted="zero", role="manager")
     with hub_server.db.write() as conn:
         assoc = conn.execute("SELECT id FROM users WHERE username='associate'").fetchone()[0]
         scans.record_scan(conn, sid, counter=assoc, client_key=key(), code="SHL-A01-01")
@@ -201,17 +201,22 @@ def test_supervisor_starts_a_count_from_the_handheld(phone, hub_server):
     login(phone, "supervisor", "2222")
     phone.get_by_test_id("tile-stocktake").click()
     phone.wait_for_selector("[data-testid='count-none']")
-    phone.get_by_test_id("count-name").fill("Night count aisle 1")
+    phone.get_by_test_id("count-name").fill("Night count")
+    phone.get_by_test_id("count-scope").select_option("store")
+    phone.wait_for_selector("[data-testid='count-whole-store']")
     phone.get_by_test_id("count-mode").select_option("guided")
-    phone.get_by_test_id("count-uncounted").select_option("exclude")
+    # a supervisor cannot choose zeroing: left out is the only choice, and it is what the form shows
+    assert phone.get_by_test_id("count-uncounted").input_value() == "exclude"
+    assert phone.locator("[data-testid='count-uncounted'] option[value='zero']").is_disabled()
     phone.get_by_test_id("count-create").click()
     phone.wait_for_selector("[data-screen='stocktake_count']")
-    assert phone.get_by_test_id("count-title").inner_text() == "Night count aisle 1"
-    row = hub_server.db.read().execute("SELECT mode, uncounted, status FROM count_sessions").fetchone()
-    assert tuple(row) == ("guided", "exclude", "open")
+    assert phone.get_by_test_id("count-title").inner_text() == "Night count"
+    row = hub_server.db.read().execute("SELECT mode, uncounted, status, scope FROM count_sessions").fetchone()
+    assert tuple(row)[:3] == ("guided", "exclude", "open") and row[3] == '{"location_ids": [], "categories": [], "item_ids": []}'
     phone.goto("/#/stocktake")
     phone.wait_for_selector("[data-testid='count-session']")
     assert "Counting" in phone.get_by_test_id("count-session").inner_text()
+    assert "Whole store" in phone.get_by_test_id("count-session-scope").inner_text()
     assert phone.get_by_test_id("count-review").is_visible()
 
 
