@@ -192,13 +192,14 @@ def restore(data_dir, file, force):
 @click.option("--port", "hub_port", default=8000, show_default=True, type=int)
 @click.option("--mqtt-port", default=1884, show_default=True, type=int, help="Embedded broker port")
 @click.option("--central-port", default=8100, show_default=True, type=int)
-def demo(data_dir, store_id, hub_port, mqtt_port, central_port):
+@click.option("--lan", is_flag=True, help="Listen on every interface (phones on the store Wi-Fi); default loopback")
+def demo(data_dir, store_id, hub_port, mqtt_port, central_port, lan):
     """Run the demo store: hub, simulated devices, broker and central, seeded with a supermarket."""
     from hub.demo.runner import (
         run_demo,  # starts processes: imported only by the demo command
     )
 
-    sys.exit(run_demo(data_dir.resolve(), store_id, hub_port, mqtt_port, central_port))
+    sys.exit(run_demo(data_dir.resolve(), store_id, hub_port, mqtt_port, central_port, lan=lan))
 
 
 # Commands of the parts of StoreHub that are not hub domains: device agents and simulators (``devices``), the

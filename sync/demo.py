@@ -48,7 +48,7 @@ def components(ctx: DemoContext) -> list[Component]:
     central_dir = ctx.data_dir / "central"
     return [
         Component(f"central (head office login {OFFICE_USER[0]} / {OFFICE_USER[1]})",
-                  ctx.storehub("central", "serve", "--dir", str(central_dir), "--host", "0.0.0.0",
+                  ctx.storehub("central", "serve", "--dir", str(central_dir), "--host", ctx.bind_host,
                                "--port", str(ctx.central_port), "--workers", "1"),
                   wait_port=ctx.central_port, url=ctx.central_url + "/"),
         Component("sync worker", ctx.storehub("sync", "run", "--data-dir", str(ctx.data_dir), "--idle-poll", "2",

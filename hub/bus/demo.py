@@ -46,6 +46,6 @@ def bind_shelves(data_dir) -> list[str]:
 def components(ctx: DemoContext) -> list[Component]:
     for line in bind_shelves(ctx.data_dir):
         print(f"demo: shelf sensor {line}", flush=True)
-    return [Component("mqtt-broker (amqtt)", ctx.storehub("broker", "--host", ctx.mqtt_host,
+    return [Component("mqtt-broker (amqtt)", ctx.storehub("broker", "--host", ctx.bind_host,
                                                           "--port", str(ctx.mqtt_port)),
                       wait_port=ctx.mqtt_port, url=f"{ctx.mqtt_url} (embedded, demo only)")]

@@ -17,6 +17,8 @@ class DemoContext:
     store_id: str
     hub_port: int
     mqtt_host: str = "127.0.0.1"
+    # Where the demo's servers listen: loopback unless `storehub demo --lan` (its staff PINs are printed)
+    bind_host: str = "127.0.0.1"
     mqtt_port: int = 1883
     central_port: int = 8100
     python: str = sys.executable

@@ -64,9 +64,12 @@ def seed_store(data_dir: Path, store_id: str) -> list[tuple[str, str, str]]:
     return creds
 
 
-def run_demo(data_dir: Path, store_id: str, hub_port: int, mqtt_port: int, central_port: int) -> int:
+def run_demo(data_dir: Path, store_id: str, hub_port: int, mqtt_port: int, central_port: int,
+             lan: bool = False) -> int:
+    """Seed and run the demo store. Everything listens on loopback unless ``lan``: the demo prints its staff
+    PINs and passwords, so it is opened to the store's network only when asked."""
     ctx = DemoContext(data_dir=data_dir, store_id=store_id, hub_port=hub_port, mqtt_port=mqtt_port,
-                      central_port=central_port)
+                      central_port=central_port, bind_host="0.0.0.0" if lan else "127.0.0.1")
     creds = seed_store(data_dir, store_id)
     procs: list[tuple[Component, subprocess.Popen]] = []
     components: list[Component] = []
@@ -80,7 +83,7 @@ def run_demo(data_dir: Path, store_id: str, hub_port: int, mqtt_port: int, centr
     http_port = hub_port + 1
     hub_url = f"https://127.0.0.1:{hub_port}"
     components.append(Component(
-        "hub", ctx.storehub("serve", "--data-dir", str(data_dir), "--host", "0.0.0.0", "--port", str(hub_port),
+        "hub", ctx.storehub("serve", "--data-dir", str(data_dir), "--host", ctx.bind_host, "--port", str(hub_port),
                             "--tls", "--http-port", str(http_port), "--mqtt", ctx.mqtt_url),
         wait_port=hub_port, url=hub_url))
 
@@ -108,7 +111,9 @@ def run_demo(data_dir: Path, store_id: str, hub_port: int, mqtt_port: int, centr
         print("\n=== StoreHub demo store is running ===")
         print(f"Handheld app / hub API:  {hub_url}/   (API docs: {hub_url}/api/v1/openapi.json)")
         print(f"Enrol a phone or browser (install the demo store's CA, then open the app over HTTPS):\n"
-              f"  {workflow.enrolment_url(data_dir, http_port)}   (or http://<this machine's address>:{http_port}/enrol)\n"
+              f"  {workflow.enrolment_url(data_dir, http_port)}"
+              + (f"   (or http://<this machine's address>:{http_port}/enrol)\n" if lan else
+                 "   (loopback only: run `storehub demo --lan` to reach it from a phone)\n") +
               f"  store CA SHA-256 {certs.fingerprint(certs.load_ca(certs.PkiFiles.in_data_dir(data_dir)))}"
               f"   (file: {certs.PkiFiles.in_data_dir(data_dir).ca_cert})")
         for comp in components:
