@@ -96,6 +96,11 @@ def create_app(config: HubConfig | None = None) -> Flask:
         resp.headers["Cache-Control"] = "no-cache"
         return resp
 
+    @app.get("/display/<till>")
+    def _till_display(till: str):
+        """A till's customer display (handheld_ui/display.html reads the till from its path; hub.checkout)."""
+        return send_from_directory(UI_DIR, "display.html")
+
     @app.get("/<path:name>")
     def _ui_file(name: str):
         if name.startswith("api/"):

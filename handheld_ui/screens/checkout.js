@@ -1,0 +1,349 @@
+// The till (1280×800 counter touch screen): scan-first selling, split tenders, returns by receipt code.
+// The hub holds the cart (GET /checkout/tills/<till>); this screen only shows it and sends what the cashier does.
+
+import { h } from '../js/dom.js';
+import { errorText } from '../js/toast.js';
+
+const TILL_KEY = 'storehub.till';
+let activeScan = null; // the till's scan handler while the screen shows
+const RECEIPT = /^SHR-[A-Za-z0-9_-]+-\d{8}-\d{4,6}$/;
+const HELD = /^SHC-\d+$/i;
+
+export function lineName(ln, lang) {
+  return (lang === 'zh-CN' ? ln.name_zh || ln.name_en : ln.name_en || ln.name_zh) || ln.sku;
+}
+
+export default {
+  id: 'checkout',
+  titleKey: 'checkout.title',
+  minRole: 'associate',
+  icon: 'tag',
+  order: 5,
+  accepts: ['*'], // every code goes to the hub's checkout scan (items, PLUs, receipts, held carts, badges)
+  render(ctx) {
+    const { t, fmt } = ctx;
+    const s = { till: localStorage.getItem(TILL_KEY) || '', state: null, cart: null, selected: null, mode: 'sell',
+                pending: null, sale: null, ret: null };
+    const root = h('div', { class: 'till', 'data-testid': 'checkout-till-screen',
+                            style: 'display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:12px;align-items:start;'
+                              + 'width:min(1240px,96vw);position:relative;left:50%;transform:translateX(-50%)' });
+    const left = h('div', { class: 'stack' });
+    const right = h('div', { class: 'stack' });
+    root.append(left, right);
+    ctx.root.append(root);
+
+    const say = (err) => { ctx.feedback.error(); ctx.toast(errorText(err), 'error'); };
+    const big = (text, attrs = {}) => h('button', { class: 'btn big', type: 'button', ...attrs }, text);
+    const field = (id, attrs = {}) => h('input', { id, class: 'field', 'data-testid': id, autocomplete: 'off', ...attrs });
+    const key = () => ctx.newKey();
+
+    async function call(fn) {
+      try { return await fn(); } catch (err) {
+        if (err.code === 'approval_required' || err.code === 'approval_refused') {
+          s.pending = fn; draw(); ctx.toast(t('checkout.need_badge'), 'warn'); ctx.feedback.warn(); return null;
+        }
+        say(err); return null;
+      }
+    }
+
+    async function load() {
+      if (!s.till) { draw(); return; }
+      try {
+        s.state = await ctx.api.get(`/checkout/tills/${encodeURIComponent(s.till)}`);
+        s.cart = s.state.cart;
+      } catch (err) {
+        s.state = null; s.cart = null;
+        if (err.code !== 'till_not_found') say(err);
+      }
+      draw();
+    }
+
+    async function ensureCart() {
+      if (s.cart && s.cart.status === 'open') return s.cart;
+      s.cart = await ctx.api.post(`/checkout/tills/${encodeURIComponent(s.till)}/carts`, {});
+      s.sale = null;
+      return s.cart;
+    }
+
+    const setCart = (c) => { if (c) { s.cart = c; s.sale = null; ctx.feedback.success(); } draw(); };
+
+    async function scanCode(code, qty) {
+      if (RECEIPT.test(code)) return startReturn(code);
+      if (HELD.test(code)) return setCart(await call(() => ctx.api.post(`/checkout/tills/${s.till}/resume`, { code })));
+      const c = await call(ensureCart);
+      if (!c) return null;
+      return setCart(await call(() => ctx.api.post(`/checkout/carts/${c.id}/scan`, qty > 1 ? { code, qty } : { code })));
+    }
+
+    async function startReturn(code) {
+      const sale = await call(() => ctx.api.get(`/checkout/sales/${encodeURIComponent(code)}`));
+      if (!sale) return;
+      s.mode = 'return';
+      s.ret = { sale, picks: {} };
+      draw();
+    }
+
+    function drawSetup() {
+      const till = field('checkout-till', { value: s.till, placeholder: 'T1', maxlength: '32' });
+      const float = field('checkout-float', { type: 'number', min: '0', step: '0.01', inputmode: 'decimal' });
+      const printer = field('checkout-printer', { placeholder: 'printer-1' });
+      const scale = field('checkout-scale', { placeholder: 'scale-1' });
+      const open = big(t('checkout.open_shift'), { 'data-testid': 'checkout-open-shift', class: 'btn big primary' });
+      open.addEventListener('click', async () => {
+        s.till = till.value.trim();
+        localStorage.setItem(TILL_KEY, s.till);
+        const body = { float_minor: Math.round(Number(float.value || 0) * 100) };
+        if (printer.value.trim()) body.printer_device = printer.value.trim();
+        if (scale.value.trim()) body.scale_device = scale.value.trim();
+        if (await call(() => ctx.api.post(`/checkout/tills/${encodeURIComponent(s.till)}/shifts`, body))) await load();
+      });
+      left.append(h('div', { class: 'card stack', 'data-testid': 'checkout-setup' },
+        h('h2', {}, t('checkout.setup')),
+        h('label', { for: 'checkout-till' }, t('checkout.till')), till,
+        h('label', { for: 'checkout-float' }, t('checkout.float')), float,
+        h('label', { for: 'checkout-printer' }, t('checkout.printer')), printer,
+        h('label', { for: 'checkout-scale' }, t('checkout.scale')), scale, open));
+    }
+
+    function drawLine(ln) {
+      const sel = s.selected === ln.id;
+      const qty = ln.weighed ? fmt.qty(ln.qty, 'kg') : `${ln.qty} ×`;
+      const row = h('li', { 'data-testid': 'checkout-line', class: sel ? 'selected' : '', tabindex: '0',
+                            style: `padding:10px;border-bottom:1px solid #ddd;${sel ? 'background:#e8efff' : ''}` },
+        h('div', { class: 'row', style: 'justify-content:space-between;font-size:1.15em' },
+          h('span', {}, `${qty} ${lineName(ln, ctx.lang)}`),
+          h('strong', { 'data-testid': 'line-net' }, fmt.money(ln.net_minor))),
+        ...ln.discounts.map((d) => h('div', { class: 'muted', 'data-testid': 'line-promo' },
+          `− ${d.name[ctx.lang] || d.name.en} ${fmt.money(d.discount_minor)}`)),
+        ln.manual_discount_minor ? h('div', { class: 'muted' },
+          `− ${ln.discount_reason} ${fmt.money(ln.manual_discount_minor)}`) : null);
+      row.addEventListener('click', () => { s.selected = sel ? null : ln.id; draw(); });
+      return row;
+    }
+
+    function lineActions(c) {
+      const ln = c.lines.find((x) => x.id === s.selected);
+      if (!ln) return null;
+      const amount = field('line-amount', { type: 'number', min: '0', step: '0.01', inputmode: 'decimal' });
+      const reason = field('line-reason', { placeholder: t('checkout.reason') });
+      const act = (label, id, fn, cls = 'btn') => {
+        const b = h('button', { class: cls, type: 'button', 'data-testid': id }, label);
+        b.addEventListener('click', async () => setCart(await call(fn)));
+        return b;
+      };
+      const minor = () => Math.round(Number(amount.value || 0) * 100);
+      return h('div', { class: 'card stack', 'data-testid': 'line-actions' },
+        h('strong', {}, lineName(ln, ctx.lang)),
+        h('div', { class: 'row gap' }, amount, reason),
+        h('div', { class: 'row gap' },
+          ln.weighed ? null : act(t('checkout.set_qty'), 'line-qty',
+            () => ctx.api.patch(`/checkout/carts/${c.id}/lines/${ln.id}`, { qty: Math.max(1, Math.round(Number(amount.value || 1))) })),
+          act(t('checkout.discount'), 'line-discount',
+            () => ctx.api.post(`/checkout/carts/${c.id}/lines/${ln.id}/discount`, { amount_minor: minor(), reason: reason.value, ...s.badge })),
+          act(t('checkout.price'), 'line-price',
+            () => ctx.api.post(`/checkout/carts/${c.id}/lines/${ln.id}/price`, { price_minor: minor(), reason: reason.value, ...s.badge })),
+          act(t('checkout.void_line'), 'line-void', () => ctx.api.post(`/checkout/carts/${c.id}/lines/${ln.id}/void`),
+            'btn danger')));
+    }
+
+    function drawSell() {
+      const c = s.cart;
+      const lines = c ? c.lines : [];
+      const qtyKey = field('checkout-qty', { type: 'number', min: '1', max: '999', value: '1', inputmode: 'numeric',
+                                             style: 'max-width:90px' });
+      const code = field('checkout-code', { placeholder: t('checkout.code_or_search'), enterkeyhint: 'go' });
+      const results = h('ul', { class: 'list', 'data-testid': 'checkout-results' });
+      code.addEventListener('keydown', async (e) => {
+        if (e.key !== 'Enter') return;
+        const text = code.value.trim();
+        if (!text) return;
+        if (/^[0-9A-Z-]{4,}$/i.test(text) && !/^[a-z]+$/i.test(text)) { code.value = ''; await scanCode(text, Number(qtyKey.value) || 1); return; }
+        const found = await call(() => ctx.api.get('/checkout/items', { q: text }));
+        if (!found) return;
+        results.replaceChildren(...(found.items.length ? found.items.map((it) => {
+          const b = h('button', { class: 'btn', type: 'button', 'data-testid': 'checkout-result', style: 'width:100%;justify-content:space-between' },
+            h('span', {}, lineName(it, ctx.lang)), h('span', { class: 'muted' }, `${it.sku} ${fmt.money(it.price_minor)}${it.unit === 'kg' ? '/kg' : ''}`));
+          b.addEventListener('click', async () => {
+            const cc = await call(ensureCart);
+            if (!cc) return;
+            const body = { item_id: it.id };
+            if (it.unit !== 'kg') body.qty = Number(qtyKey.value) || 1;
+            setCart(await call(() => ctx.api.post(`/checkout/carts/${cc.id}/lines`, body)));
+            results.replaceChildren(); code.value = '';
+          });
+          return h('li', {}, b);
+        }) : [h('li', { class: 'muted' }, t('checkout.no_match'))]));
+      });
+      left.append(h('div', { class: 'card stack' },
+        h('div', { class: 'row' }, h('label', { for: 'checkout-qty', style: 'white-space:nowrap' }, t('checkout.qty_key')), qtyKey, code), results));
+      left.append(h('div', { class: 'card' },
+        lines.length ? h('ul', { class: 'list', 'data-testid': 'checkout-lines', style: 'list-style:none;margin:0;padding:0' },
+          ...lines.map(drawLine))
+          : h('p', { class: 'empty', 'data-testid': 'checkout-empty' }, t('checkout.scan_to_start'))));
+      if (c) { const la = lineActions(c); if (la) left.append(la); }
+
+      // the right column: totals, tenders, actions
+      const total = c ? c.total_minor : 0;
+      right.append(h('div', { class: 'card stack' },
+        h('div', { class: 'row', style: 'justify-content:space-between;font-size:1.6em' },
+          h('span', {}, t('checkout.total')), h('strong', { 'data-testid': 'checkout-total' }, fmt.money(total))),
+        c && c.discount_minor ? h('div', { class: 'row muted', style: 'justify-content:space-between' },
+          h('span', {}, t('checkout.saved')), h('span', { 'data-testid': 'checkout-saved' }, fmt.money(c.discount_minor))) : null,
+        c && c.paid_minor ? h('div', { class: 'row', style: 'justify-content:space-between' },
+          h('span', {}, t('checkout.due')), h('strong', { 'data-testid': 'checkout-due' }, fmt.money(c.due_minor))) : null,
+        ...(c ? c.tenders.filter((x) => x.state !== 'cancelled').map((x) => h('div', { class: 'row muted', 'data-testid': 'checkout-tender' },
+          `${t(`checkout.m_${x.method}`)} ${fmt.money(x.amount_minor)} · ${t(`checkout.s_${x.state}`)}`)) : [])));
+      if (s.sale) {
+        const again = big(t('checkout.reprint'), { 'data-testid': 'checkout-reprint' });
+        again.addEventListener('click', async () => { if (await call(() => ctx.api.post(`/checkout/sales/${s.sale.id}/reprint`))) ctx.toast(t('checkout.printed'), 'success'); });
+        right.append(h('div', { class: 'card stack', 'data-testid': 'checkout-done', 'aria-live': 'polite' },
+          h('strong', { style: 'font-size:1.4em' }, t('checkout.change', { amount: fmt.money(s.sale.change_minor) })),
+          h('span', { 'data-testid': 'checkout-receipt' }, s.sale.receipt_code), again));
+      }
+      if (c && c.lines.length && c.status === 'open') {
+        const pending = c.tenders.find((x) => x.state === 'requesting');
+        const received = field('cash-received', { type: 'number', min: '0', step: '0.01', inputmode: 'decimal',
+                                                  placeholder: fmt.money(c.cash_due_minor) });
+        const cash = big(t('checkout.pay_cash'), { 'data-testid': 'checkout-pay-cash', class: 'btn big ok' });
+        const payKey = key();
+        cash.addEventListener('click', async () => {
+          const body = { method: 'cash', idempotency_key: payKey };
+          if (received.value) body.received_minor = Math.round(Number(received.value) * 100);
+          done(await call(() => ctx.api.post(`/checkout/carts/${c.id}/tenders`, body)));
+        });
+        const cardAmount = field('card-amount', { type: 'number', min: '0', step: '0.01', inputmode: 'decimal',
+                                                  placeholder: fmt.money(c.due_minor) });
+        const approval = field('card-approval', { placeholder: t('checkout.approval_code'), maxlength: '12' });
+        const last4 = field('card-last4', { placeholder: t('checkout.last4'), maxlength: '4', inputmode: 'numeric' });
+        const card = big(pending ? t('checkout.card_confirm') : t('checkout.pay_card'), { 'data-testid': 'checkout-pay-card', class: 'btn big primary' });
+        const cardKey = key();
+        card.addEventListener('click', async () => {
+          if (pending) {
+            done(await call(() => ctx.api.post(`/checkout/tenders/${pending.id}/confirm`, { approval_code: approval.value.trim(), card_last4: last4.value.trim() })));
+            return;
+          }
+          const body = { method: 'card', idempotency_key: cardKey };
+          if (cardAmount.value) body.amount_minor = Math.round(Number(cardAmount.value) * 100);
+          if (approval.value.trim()) Object.assign(body, { approval_code: approval.value.trim(), card_last4: last4.value.trim() });
+          done(await call(() => ctx.api.post(`/checkout/carts/${c.id}/tenders`, body)));
+        });
+        right.append(h('div', { class: 'card stack' }, received, cash),
+          h('div', { class: 'card stack' }, pending ? h('p', { 'data-testid': 'card-requesting' }, t('checkout.key_in', { amount: fmt.money(pending.amount_minor) })) : cardAmount,
+            h('div', { class: 'row gap' }, approval, last4), card));
+      }
+      const actions = h('div', { class: 'row gap', style: 'flex-wrap:wrap' });
+      if (c && c.status === 'open' && c.lines.length && !c.tenders.some((x) => ['paid', 'requesting'].includes(x.state))) {
+        const hold = big(t('checkout.hold'), { 'data-testid': 'checkout-hold' });
+        hold.addEventListener('click', async () => { if (await call(() => ctx.api.post(`/checkout/carts/${c.id}/hold`, {}))) await load(); });
+        const voidIt = big(t('checkout.void_sale'), { 'data-testid': 'checkout-void', class: 'btn big danger' });
+        voidIt.addEventListener('click', async () => { if (await call(() => ctx.api.post(`/checkout/carts/${c.id}/void`, { reason: t('checkout.void_reason') }))) { s.cart = null; await load(); } });
+        actions.append(hold, voidIt);
+      }
+      const noSale = big(t('checkout.no_sale'), { 'data-testid': 'checkout-nosale' });
+      const nsKey = key();
+      noSale.addEventListener('click', async () => {
+        if (await call(() => ctx.api.post(`/checkout/tills/${s.till}/no-sale`, { reason: t('checkout.no_sale_reason'), idempotency_key: nsKey, ...s.badge }))) ctx.toast(t('checkout.drawer_open'), 'success');
+      });
+      actions.append(noSale);
+      right.append(actions);
+      if (s.state && s.state.held.length) {
+        right.append(h('div', { class: 'card stack', 'data-testid': 'checkout-held' }, h('strong', {}, t('checkout.held')),
+          ...s.state.held.map((x) => {
+            const b = big(`${x.code} · ${x.lines} · ${x.note || ''}`, { 'data-testid': 'checkout-held-cart' });
+            b.addEventListener('click', async () => setCart(await call(() => ctx.api.post(`/checkout/tills/${s.till}/resume`, { cart_id: x.id }))));
+            return b;
+          })));
+      }
+    }
+
+    function done(out) {
+      if (!out) return;
+      s.cart = out.cart;
+      if (out.sale) { s.sale = out.sale; ctx.feedback.success(); s.selected = null; } else ctx.feedback.success();
+      draw();
+      if (out.sale) load().then(() => { s.sale = out.sale; draw(); });
+    }
+
+    function drawReturn() {
+      const { sale, picks } = s.ret;
+      const rows = sale.lines.map((ln) => {
+        const box = h('input', { type: 'checkbox', 'data-testid': 'return-line', disabled: ln.returnable_qty <= 0, checked: !!picks[ln.line_no] });
+        const qty = h('input', { type: 'number', class: 'field', min: '1', max: String(ln.returnable_qty), value: String(picks[ln.line_no]?.qty || (ln.weighed ? 1 : ln.returnable_qty)),
+                                 disabled: ln.weighed, style: 'flex:0 0 90px;width:90px', 'data-testid': 'return-qty' });
+        const disp = h('select', { class: 'field', 'data-testid': 'return-disposition', style: 'flex:0 0 180px;width:180px' },
+          h('option', { value: 'restock' }, t('checkout.restock')), h('option', { value: 'writeoff' }, t('checkout.writeoff')));
+        const pick = () => { if (box.checked) picks[ln.line_no] = { line_no: ln.line_no, qty: ln.weighed ? undefined : Number(qty.value), disposition: disp.value, reason: disp.value === 'writeoff' ? t('checkout.damaged') : '' }; else delete picks[ln.line_no]; };
+        [box, qty, disp].forEach((el) => el.addEventListener('change', pick));
+        return h('li', { class: 'row', style: 'padding:8px' }, box,
+          h('span', { style: 'flex:1' }, `${ln.weighed ? fmt.qty(ln.qty, 'kg') : ln.qty + ' ×'} ${lineName(ln, ctx.lang)}`),
+          h('span', { style: 'white-space:nowrap' }, fmt.money(ln.net_minor)), qty, disp);
+      });
+      const ok = big(t('checkout.refund'), { 'data-testid': 'return-ok', class: 'btn big primary' });
+      const cardCode = field('return-card-approval', { placeholder: t('checkout.approval_code'), maxlength: '12' });
+      const retKey = key();
+      ok.addEventListener('click', async () => {
+        const lines = Object.values(picks).map((p) => Object.fromEntries(Object.entries(p).filter(([, v]) => v !== undefined && v !== '')));
+        const body = { till_id: s.till, receipt_code: sale.receipt_code, lines, idempotency_key: retKey };
+        if (cardCode.value.trim()) body.card_approval_code = cardCode.value.trim();
+        const r = await call(() => ctx.api.post('/checkout/returns', { ...body, ...s.badge }));
+        if (r) { ctx.feedback.success(); s.ret.done = r; draw(); }
+      });
+      const back = big(t('checkout.back_to_sale'), { 'data-testid': 'return-back' });
+      back.addEventListener('click', () => { s.mode = 'sell'; s.ret = null; load(); });
+      left.append(h('div', { class: 'card stack', 'data-testid': 'return-panel' },
+        h('h2', {}, t('checkout.return_of', { code: sale.receipt_code })),
+        h('ul', { class: 'list', style: 'list-style:none;padding:0' }, ...rows)));
+      right.append(h('div', { class: 'card stack' },
+        s.ret.done ? h('strong', { 'data-testid': 'return-done', style: 'font-size:1.4em' }, t('checkout.refunded', { amount: fmt.money(s.ret.done.refund_minor) })) : null,
+        cardCode, ok, back));
+    }
+
+    function drawApproval() {
+      if (!s.pending) return;
+      const badge = field('approval-badge', { type: 'password', placeholder: t('checkout.badge') });
+      const ok = big(t('checkout.approve'), { 'data-testid': 'approval-ok', class: 'btn big primary' });
+      ok.addEventListener('click', () => approve(badge.value.trim()));
+      const cancel = big(t('common.cancel'), { 'data-testid': 'approval-cancel' });
+      cancel.addEventListener('click', () => { s.pending = null; s.badge = undefined; draw(); });
+      right.prepend(h('div', { class: 'card stack', 'data-testid': 'checkout-approval', role: 'alert' },
+        h('strong', {}, t('checkout.need_badge')), badge, h('div', { class: 'row gap' }, ok, cancel)));
+    }
+
+    async function approve(badge) {
+      const fn = s.pending;
+      s.pending = null;
+      s.badge = { approval_badge: badge };
+      // the pending call re-reads s.badge when it builds its body
+      const out = await call(fn);
+      s.badge = undefined;
+      if (out && out.lines) setCart(out);
+      else if (out && out.return_id) { s.ret.done = out; draw(); }
+      else if (out) { ctx.toast(t('checkout.drawer_open'), 'success'); draw(); }
+    }
+
+    function draw() {
+      left.replaceChildren(); right.replaceChildren();
+      const head = h('div', { class: 'row', style: 'justify-content:space-between' },
+        h('strong', { 'data-testid': 'checkout-till-id' }, s.till ? t('checkout.till_n', { till: s.till }) : t('checkout.title')),
+        s.state ? h('span', { class: 'pill' }, s.state.business_date) : null);
+      left.append(head);
+      if (!s.state || !s.state.shift) { drawSetup(); return; }
+      if (s.mode === 'return') drawReturn(); else drawSell();
+      drawApproval();
+    }
+
+    activeScan = async (code) => {
+      if (s.pending) { await approve(code); return; }
+      if (!s.state || !s.state.shift) { ctx.toast(t('checkout.open_first'), 'warn'); return; }
+      const qty = Number(document.getElementById('checkout-qty')?.value) || 1;
+      await scanCode(code, qty);
+    };
+    s.badge = undefined;
+    return load();
+  },
+  onScan(code) {
+    if (activeScan) activeScan(code);
+    return true;
+  },
+  onLeave() { activeScan = null; },
+};
