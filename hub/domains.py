@@ -28,6 +28,8 @@ DOMAIN_PACKAGES: tuple[str, ...] = (
     "hub.stocktake",
     "hub.synclink",
     "hub.pki",
+    "hub.promotions",
+    "hub.checkout",
 )
 
 DOMAINS: tuple[Domain, ...] = tuple(importlib.import_module(p).DOMAIN for p in DOMAIN_PACKAGES)

@@ -105,7 +105,7 @@ def _apply_promotion(conn, p: dict[str, Any], downlink_version: int) -> None:
         "ON CONFLICT(id) DO UPDATE SET body = excluded.body, downlink_version = excluded.downlink_version,"
         " received_at = excluded.received_at",
         (p["id"], json.dumps(p, ensure_ascii=False), downlink_version, now_iso()))
-    audit.log(conn, actor=ACTOR, action="promotion.upsert", target=p["id"], details={"skus": p["skus"]})
+    audit.log(conn, actor=ACTOR, action="promotion.upsert", target=p["id"], details={"type": p.get("type")})
 
 
 def promotions(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:

@@ -10,7 +10,7 @@ Kinds (``key`` in brackets):
   item [sku]           full item, validated with the hub's own ``catalog.validate_item``
   setting [key]        ``{"value": ...}``
   user [username]      role, display name, language, scrypt hashes of PIN/password, active
-  promotion [id]       ``{"name", "skus", "percent_off"|"price_minor", "starts", "ends", "active"}``
+  promotion [id]       the head-office format of docs/promotions.md, checked by ``hub.promotions.validation``
   policy [overrides]   what stores may override locally (see docs/sync.md)
 Scope ``*`` reaches every store, otherwise the one store named."""
 
@@ -24,8 +24,9 @@ from sqlalchemy.engine import Engine
 from hub.inventory import catalog
 from hub import domains as hub_domains
 from hub.kernel.errors import ValidationError
+from hub.promotions.validation import parse_promotion
 from hub.protocol.ids import new_id
-from hub.protocol.timeutil import now_iso, parse_iso
+from hub.protocol.timeutil import now_iso
 from hub.auth.users import LANGUAGES, ROLES, hash_secret, validate_password, validate_pin
 
 from sync.central import schema as t
@@ -82,19 +83,11 @@ def validate(kind: str, key: str, payload: dict[str, Any], conn=None) -> tuple[s
             raise ValidationError("give a PIN or a password", code="no_credential")
         return username, out
     if kind == "promotion":
+        # the hubs' own validator (docs/promotions.md): what it refuses, no hub could price
         pid = str(payload.get("id") or key or "").strip()
-        skus = payload.get("skus")
-        if not pid or not isinstance(skus, list) or not skus:
-            raise ValidationError("a promotion needs an id and a list of skus", code="invalid_promotion")
-        if ("percent_off" in payload) == ("price_minor" in payload):
-            raise ValidationError("give exactly one of percent_off or price_minor", code="invalid_promotion")
-        v = payload.get("percent_off", payload.get("price_minor"))
-        if isinstance(v, bool) or not isinstance(v, int) or v < 0 or ("percent_off" in payload and v > 100):
-            raise ValidationError("percent_off 0..100 or price_minor >= 0 (whole numbers)", code="invalid_promotion")
-        for f in ("starts", "ends"):
-            if payload.get(f):
-                parse_iso(payload[f])
-        return pid, {**payload, "id": pid, "skus": [str(s) for s in skus], "active": bool(payload.get("active", True))}
+        clean = {**payload, "id": pid}
+        parse_promotion(clean)
+        return pid, clean
     # policy
     fields = payload.get("item_fields", [])
     sets = payload.get("settings", [])

@@ -59,8 +59,10 @@ def test_changes_flow_down_and_version_is_reported(env):
     it = downlink.author(e, "item", ITEM)
     downlink.author(e, "setting", {"value": "Shanghai Road 1"}, key="store_name")
     downlink.author(e, "user", {"username": "zhou", "role": "associate", "pin": "4321", "display_name": "周"})
-    downlink.author(e, "promotion", {"name": "Tea week", "skus": ["TEA-100"], "percent_off": 10,
-                                     "starts": "2026-11-01T00:00:00Z", "ends": "2026-12-01T00:00:00Z"}, key="tea-week")
+    downlink.author(e, "promotion", {"name": {"en": "Tea week", "zh-CN": "茶叶周"}, "type": "percent_off",
+                                     "scope": {"skus": ["TEA-100"]}, "params": {"percent": 10},
+                                     "valid": {"from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}},
+                    key="tea-week")
     downlink.author(e, "setting", {"value": "Elsewhere"}, key="store_name", scope="other-store")
     head = downlink.head(e)
     assert pull_all(env["worker"]) >= 1
@@ -68,7 +70,7 @@ def test_changes_flow_down_and_version_is_reported(env):
     tea = catalog.get_item(conn, it["payload"]["id"])              # same id in every store
     assert (tea["sku"], tea["price_minor"], tea["gtins"]) == ("TEA-100", 1500, ["04006381333931"])
     assert settings.get(conn, "store_name") == "Shanghai Road 1"       # the other store's value did not arrive
-    assert hub_downlink.promotions(conn)["tea-week"]["percent_off"] == 10
+    assert hub_downlink.promotions(conn)["tea-week"]["params"] == {"percent": 10}
     assert "promotions" not in settings.get_all(conn)      # no longer a blob in the settings table
     from hub.auth import users
     row = conn.execute("SELECT * FROM users WHERE username = 'zhou'").fetchone()
@@ -144,7 +146,9 @@ def test_central_validates_what_it_publishes(env):
     e = env["engine"]
     for kind, payload, key in (("item", {**ITEM, "price_minor": -1}, ""), ("setting", {"value": "x"}, "store_id"),
                                ("user", {"username": "boss", "role": "manager", "pin": "1234"}, ""),
-                               ("promotion", {"skus": ["A"], "percent_off": 120}, "p1"),
+                               ("promotion", {"name": {"en": "A", "zh-CN": "A"}, "type": "percent_off", "params": {"percent": 120},
+                                             "valid": {"from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}},
+                                "p1"),
                                ("policy", {"item_fields": ["sku"]}, "")):
         with pytest.raises(ValidationError):
             downlink.author(e, kind, payload, key=key)

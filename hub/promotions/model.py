@@ -1,0 +1,104 @@
+"""Promotions on the hub: what the downlink delivered, today's promotions, and the price of a basket.
+
+Every function takes an open connection and only reads: the promotions come from ``hub.synclink.downlink``
+(which owns and writes ``central_promotions``), categories and brands from the catalog, the time zone from the
+store's settings. The validated promotions and their index are kept per downlink version, because they change
+only when a downlink page lands and the checkout prices on every scan."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import OrderedDict
+from datetime import datetime, timedelta, timezone
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo
+
+from hub.inventory import catalog
+from hub.kernel import settings
+from hub.kernel.errors import StoreHubError, ValidationError
+from hub.promotions import engine
+from hub.promotions.validation import parse_basket, parse_promotion
+from hub.protocol.timeutil import iso, parse_iso, utcnow
+from hub.synclink import downlink
+
+_INDEXES: OrderedDict[tuple[str, int], tuple[engine.PromotionIndex, list[dict[str, str]]]] = OrderedDict()
+_KEEP = 8                                            # hubs (data directories) one process serves at most, in tests
+
+
+def delivered(conn: sqlite3.Connection) -> tuple[engine.PromotionIndex, list[dict[str, str]]]:
+    """The delivered promotions that validate, indexed, and the ones that do not (``[{id, error}]``).
+
+    A promotion the central published under an older format is skipped, not fatal: pricing goes on with the
+    rest, and the active list says what was skipped so head office can republish it."""
+    db_file = conn.execute("PRAGMA database_list").fetchone()[2]
+    key = (db_file, downlink.version(conn))
+    if db_file and key in _INDEXES:
+        _INDEXES.move_to_end(key)
+        return _INDEXES[key]
+    good, skipped = [], []
+    for pid, body in downlink.promotions(conn).items():
+        try:
+            good.append(parse_promotion(body))
+        except StoreHubError as exc:
+            skipped.append({"id": pid, "error": exc.message})
+    found = (engine.PromotionIndex(good), skipped)
+    if db_file:
+        _INDEXES[key] = found
+        while len(_INDEXES) > _KEEP:
+            _INDEXES.popitem(last=False)
+    return found
+
+
+def _when(at: datetime | str | None) -> datetime:
+    if at is None:
+        return utcnow()
+    if isinstance(at, str):
+        try:
+            return parse_iso(at)
+        except ValueError:
+            raise ValidationError(f"at: {at!r} is not an ISO 8601 time with a UTC offset", code="invalid_basket",
+                                  details={"field": "at"}) from None
+    return at
+
+
+def _catalog_lookup(conn: sqlite3.Connection):
+    def lookup(sku: str) -> Mapping[str, Any] | None:
+        return catalog.get_item_by_sku(conn, sku)
+    return lookup
+
+
+def price_basket(conn: sqlite3.Connection, basket: Mapping[str, Any], at: datetime | str | None = None, *,
+                 issued_codes: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Price a basket with the promotions in force (what the checkout calls on each scan and at tender).
+
+    ``at`` is the sale's time (default: the basket's ``at``, else now); category and brand come from the
+    catalog when a line omits them; ``issued_codes`` maps reserved single-use coupon codes to promotion ids."""
+    has_own = isinstance(basket, Mapping) and basket.get("at") is not None
+    when = None if at is None and has_own else _when(at)
+    parsed = parse_basket(basket, _catalog_lookup(conn), at=when)
+    index, _skipped = delivered(conn)
+    return engine.price(index, parsed, settings.get(conn, "timezone"), issued_codes=issued_codes)
+
+
+def _summary(p: engine.Promotion, local_day: tuple[datetime, datetime]) -> dict[str, Any]:
+    raw = dict(p.raw or {})
+    return {"id": p.id, "name": dict(p.name), "type": p.type, "phase": p.phase, "params": raw.get("params", {}),
+            "scope": raw.get("scope", {}), "members_only": p.members_only or p.tiers is not None,
+            "tiers": sorted(p.tiers) if p.tiers is not None else None, "coupon": p.coupon,
+            "exclusive": p.exclusive, "priority": p.priority,
+            "from": iso(max(p.start, local_day[0])), "to": iso(min(p.end, local_day[1])),
+            "hours": [[f"{a // 60:02d}:{a % 60:02d}", f"{b // 60:02d}:{b % 60:02d}"] for a, b in p.hours or ()]}
+
+
+def active(conn: sqlite3.Connection, at: datetime | str | None = None) -> dict[str, Any]:
+    """The promotions in force at some time of the store-local day of ``at`` (default: today), in rank order."""
+    when = _when(at)
+    tz = settings.get(conn, "timezone")
+    zone = ZoneInfo(tz)
+    local = when.astimezone(zone)
+    start_local = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    day = (start_local.astimezone(timezone.utc), (start_local + timedelta(days=1)).astimezone(timezone.utc))
+    index, skipped = delivered(conn)
+    items = [_summary(p, day) for p in index.promotions
+             if p.start < day[1] and p.end > day[0] and (p.weekdays is None or local.isoweekday() in p.weekdays)]
+    return {"date": local.date().isoformat(), "timezone": tz, "items": items, "skipped": skipped}
