@@ -3,8 +3,12 @@
 * connects with a Last Will ``offline`` (QoS 1, retained) on ``dev/<id>/status`` and, once connected, publishes
   the birth message ``online`` and the retained ``info`` document;
 * every event gets a unique ``id`` (UUIDv7) and a UTC ``ts``, goes into the on-disk :class:`DiskBuffer` first
-  and leaves it only when the broker acknowledged it (QoS 1), in order — so a broker outage or an agent
-  restart loses nothing;
+  and is published (QoS 1) in order; it leaves the buffer only when the HUB acknowledges it on
+  ``dev/<id>/ack`` — which the hub's bus publishes after committing it — not at the broker's PUBACK, because a
+  broker killed before its autosave loses what it had confirmed. Whatever the hub has not acknowledged is
+  published again after every reconnect, and after ``ack_timeout_s`` without an ack (doubling up to
+  ``ACK_TIMEOUT_MAX_S`` while the hub stays silent); the hub applies an event once per id, so a resend changes
+  nothing. A broker outage, a broker crash or an agent restart loses nothing; command results go the same way;
 * reconnects by itself with exponential back-off (``reconnect_min_s`` doubling up to ``reconnect_max_s``);
 * commands arrive on ``dev/<id>/cmd/<action>`` (QoS 1, persistent session) and are run one at a time on a
   worker thread (never on the network thread); each is answered on ``dev/<id>/result`` with
@@ -21,17 +25,18 @@ import re
 import signal
 import ssl
 import threading
+import time
 from collections import OrderedDict
 from typing import Callable
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from hub.protocol import contract
+from hub.protocol import contract, storable
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso
 
-from devices.common.buffer import DiskBuffer
+from devices.common.buffer import DiskBuffer, key_of
 from devices.common.config import AgentConfig
 
 log = logging.getLogger("storehub.agent")
@@ -39,6 +44,8 @@ log = logging.getLogger("storehub.agent")
 CommandHandler = Callable[[dict], "dict | None"]
 AGENT_VERSION = "storehub-devices 0.1"
 HEALTH_FIELDS = ("paper", "error", "battery_pct")
+ACK_WINDOW = 1000            # messages published but not yet acknowledged by the hub, at most
+ACK_TIMEOUT_MAX_S = 600.0    # a silent hub gets the unacknowledged window resent at most this rarely
 _REQUEST_ID_RE = re.compile(contract._REQUEST_ID["pattern"].strip("^$"))
 
 
@@ -63,12 +70,20 @@ class DeviceAgent:
         self._answered: OrderedDict[str, dict] = OrderedDict()
         self._threads: list[threading.Thread] = []
         self._info_lock = threading.Lock()
+        # delivery state of the flush loop: seq -> when it was published and awaits the hub's ack (in order)
+        self._flow = threading.Lock()
+        self._inflight: OrderedDict[int, float] = OrderedDict()
+        self._sent_upto = 0           # the last seq published in this round
+        self._resend = False          # set on (re)connect: resend everything not acknowledged
+        self._ack_wait = cfg.ack_timeout_s
         self._closed = False
         cfg.state_dir.mkdir(parents=True, exist_ok=True)
         self.buffer = DiskBuffer(cfg.buffer_path, cfg.buffer_max_events)
         self.log = logging.getLogger(f"storehub.agent.{cfg.device}")
 
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cfg.client_id or f"dev-{cfg.device}",
+        # the shipped broker binds client ids to usernames: ask for the username, the session it gives anyway
+        client_id = cfg.client_id or cfg.username or f"dev-{cfg.device}"
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
                                   clean_session=False, protocol=mqtt.MQTTv311)
         self.client.enable_logger(logging.getLogger("storehub.agent.mqtt"))
         self.client.will_set(self.topic("status"), "offline", qos=1, retain=True)
@@ -99,7 +114,8 @@ class DeviceAgent:
 
         The retained ``info`` is re-published and, for the contract's health fields, an ``evt/state`` event
         tells the hub's registry at once (``error=None`` clears an error)."""
-        changes = {k: (v[:500] if isinstance(v, str) else v) for k, v in changes.items()}
+        # a device's own text (a printer's error) may hold NUL or worse: forwarded readable, never refused
+        changes = {k: (storable.scrub_text(v[:500]) if isinstance(v, str) else v) for k, v in changes.items()}
         with self._info_lock:
             new = {**self.state, **changes}
             new = {k: v for k, v in new.items() if v is not None}
@@ -186,7 +202,9 @@ class DeviceAgent:
         self.log.info("connected to %s:%d (session present: %s)", self._host, self._port, flags.session_present)
         client.publish(self.topic("status"), "online", qos=1, retain=True)
         client.publish(self.topic("info"), json.dumps(self.info()), qos=1, retain=True)
-        client.subscribe(self.topic("cmd", "+"), qos=1)
+        client.subscribe([(self.topic("cmd", "+"), 1), (self.topic("ack"), 1)])
+        with self._flow:
+            self._resend = True       # the broker may have lost what it confirmed (killed before its autosave)
         self.connected.set()
         self._wake.set()
 
@@ -198,6 +216,9 @@ class DeviceAgent:
                              reason_code, len(self.buffer))
 
     def _on_message(self, client, userdata, msg):
+        if msg.topic == self.topic("ack"):
+            self._on_ack(msg.payload)
+            return
         prefix = self.topic("cmd") + "/"
         if not msg.topic.startswith(prefix):
             return
@@ -225,6 +246,21 @@ class DeviceAgent:
             self._answer(contract.make_result(rid, False, f"invalid command: {exc.reason}"))
             return
         self._commands.put((action, body))
+
+    def _on_ack(self, payload: bytes) -> None:
+        """The hub has committed these messages: forget them."""
+        try:
+            keys = contract.ack_keys(contract.decode_ack(payload, self.cfg.device))
+        except contract.ContractError as exc:
+            self.log.error("ignoring a bad ack from the hub: %s", exc.reason)
+            return
+        seqs = self.buffer.acknowledge(keys)
+        with self._flow:
+            for seq in seqs:
+                self._inflight.pop(seq, None)
+            self._ack_wait = self.cfg.ack_timeout_s
+        self.log.debug("hub acknowledged %d message(s), %d still buffered", len(seqs), len(self.buffer))
+        self._wake.set()
 
     # ------------------------------------------------------------------ workers
     def _answer(self, result: dict) -> None:
@@ -262,20 +298,43 @@ class DeviceAgent:
                 self._answered.popitem(last=False)
             self._answer(result)
 
+    def _next_to_send(self) -> tuple[int, int]:
+        """(after, room): where this round of publishing stands and how many more may be unacknowledged.
+        Starts a new round from the oldest buffered message after a reconnect, or when the oldest published one
+        has waited longer than the ack timeout."""
+        with self._flow:
+            now = time.monotonic()
+            if self._resend:
+                self._resend = False
+                self._inflight.clear()
+                self._sent_upto = 0
+            elif self._inflight and now - next(iter(self._inflight.values())) > self._ack_wait:
+                self.log.warning("no ack from the hub for %d message(s) within %.0f s: sending them again",
+                                 len(self._inflight), self._ack_wait)
+                self._inflight.clear()
+                self._sent_upto = 0
+                self._ack_wait = min(self._ack_wait * 2, max(ACK_TIMEOUT_MAX_S, self.cfg.ack_timeout_s))
+            return self._sent_upto, ACK_WINDOW - len(self._inflight)
+
     def _flush_loop(self) -> None:
         while not self.stopping.is_set():
             if not self.connected.is_set():
                 self._wake.wait(0.5)
                 self._wake.clear()
                 continue
-            batch = self.buffer.peek(100)
+            after, room = self._next_to_send()
+            batch = self.buffer.peek(min(100, room), after=after) if room > 0 else []
             if not batch:
-                self._wake.wait(1.0)
+                self._wake.wait(0.5 if room <= 0 or self._inflight else 1.0)
                 self._wake.clear()
                 continue
             sent = []
             poison = []
             for seq, topic, payload in batch:
+                with self._flow:
+                    # recorded before publishing, so an ack faster than this thread finds it to remove
+                    self._inflight[seq] = time.monotonic()
+                    self._sent_upto = seq
                 try:
                     info = self.client.publish(topic, json.dumps(payload, ensure_ascii=False), qos=1)
                 except ValueError as exc:            # e.g. payload over the MQTT size limit: can never go
@@ -284,18 +343,26 @@ class DeviceAgent:
                     continue
                 if info.rc != mqtt.MQTT_ERR_SUCCESS:
                     break
-                sent.append((seq, info))
-            self.buffer.remove(poison)
-            done = []
-            for seq, info in sent:
+                sent.append((seq, payload, info))
+            unkeyed = []
+            complete = True
+            for seq, payload, info in sent:
                 try:
                     info.wait_for_publish(timeout=10)
                 except (RuntimeError, ValueError):
+                    complete = False
                     break
                 if not info.is_published():
+                    complete = False
                     break
-                done.append(seq)
-            self.buffer.remove(done)
-            if len(done) + len(poison) < len(batch):
+                if key_of(payload) is None:          # nothing the hub could acknowledge it by: the PUBACK must do
+                    unkeyed.append(seq)
+            self.buffer.remove(poison + unkeyed)
+            with self._flow:
+                for seq in poison + unkeyed:
+                    self._inflight.pop(seq, None)
+                if not complete or len(sent) + len(poison) < len(batch):
+                    self._resend = True              # not all went out: start again from the oldest
+            if not complete or len(sent) + len(poison) < len(batch):
                 self._wake.wait(0.5)
                 self._wake.clear()

@@ -40,6 +40,7 @@ class AgentConfig:
     keepalive: int = 15
     reconnect_min_s: float = 1.0
     reconnect_max_s: float = 60.0
+    ack_timeout_s: float = 30.0         # resend what the hub has not acknowledged after this long (then doubling)
     client_id: str | None = None
     options: dict = field(default_factory=dict)
 
@@ -48,6 +49,8 @@ class AgentConfig:
         self.state_dir = Path(self.state_dir)
         if self.buffer_max_events < 1:
             raise ValueError("buffer_max_events must be at least 1")
+        if self.ack_timeout_s <= 0:
+            raise ValueError("ack_timeout_s must be positive")
 
     @property
     def broker_host_port_tls(self) -> tuple[str, int, bool]:
@@ -66,7 +69,7 @@ class AgentConfig:
 
 
 _KEYS = {"store", "device", "broker", "username", "password", "ca_file", "state_dir", "buffer_max_events",
-         "keepalive", "reconnect_min_s", "reconnect_max_s", "options", "client_id"}
+         "keepalive", "reconnect_min_s", "reconnect_max_s", "ack_timeout_s", "options", "client_id"}
 
 
 def from_provisioned(data: dict) -> dict:

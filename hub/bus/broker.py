@@ -3,7 +3,12 @@
 Production uses Mosquitto with the project's config (``firmware_configs/mosquitto``):
 per-device accounts, ACLs, persistence, TLS. This broker is for ``storehub demo``
 and development only: anonymous, in memory, loopback by default. amqtt speaks
-MQTT 3.1.1, so the bus connects to it with ``?protocol=311``."""
+MQTT 3.1.1, so the bus connects to it with ``?protocol=311``.
+
+Like the shipped Mosquitto (``use_username_as_clientid``), it binds a client's id to the username it connects
+with: a client that gives a username gets that as its client id (and session), whatever id it asked for, so
+connecting with the hub's id and a clean session cannot wipe the hub's queued events or knock the hub off.
+A client without a username keeps its own id: anonymous access has no identities to bind."""
 
 from __future__ import annotations
 
@@ -21,9 +26,38 @@ def broker_config(host: str, port: int) -> dict:
     }
 
 
+def bind_client_ids_to_usernames() -> None:
+    """Make amqtt give each client with a username that username as its client id.
+
+    amqtt offers no hook between reading a CONNECT and acting on its clean-session flag (it discards the old
+    session before any plugin runs), so the binding goes where the CONNECT becomes a session: the protocol
+    handler class the broker module uses, replaced by a subclass that rewrites the client id. This process
+    (``storehub broker``) runs nothing else."""
+    from amqtt import broker as amqtt_broker
+    from amqtt.mqtt.protocol.broker_handler import BrokerProtocolHandler
+
+    if getattr(amqtt_broker.BrokerProtocolHandler, "binds_usernames", False):
+        return
+
+    class UsernameBoundHandler(BrokerProtocolHandler):
+        binds_usernames = True
+
+        @classmethod
+        async def init_from_connect(cls, reader, writer, plugins_manager, loop=None):
+            handler, session = await super().init_from_connect(reader, writer, plugins_manager, loop)
+            if session.username:
+                if session.client_id != session.username:
+                    log.info("client id %r bound to its username %r", session.client_id, session.username)
+                session.client_id = session.username
+            return handler, session
+
+    amqtt_broker.BrokerProtocolHandler = UsernameBoundHandler
+
+
 async def serve(host: str, port: int, stop: asyncio.Event) -> None:
     from amqtt.broker import Broker
 
+    bind_client_ids_to_usernames()
     broker = Broker(broker_config(host, port))
     await broker.start()
     log.info("embedded MQTT broker (amqtt) on %s:%d", host, port)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import click
 
@@ -15,21 +17,53 @@ def _data_dir_option(f):
 
 
 def _resolve_url(data_dir: Path | None, mqtt_url: str | None) -> str:
-    if mqtt_url:
-        return mqtt_url
+    """The broker URL with its password. A password never has to be on a command line (``ps`` shows those to
+    every user): ``--mqtt mqtt://user@host`` takes it from ``$STOREHUB_MQTT_PASSWORD``, else from the hub's
+    credentials file ``<data-dir>/mqtt/hub-mqtt.json`` (``storehub devices provision``) when the user is its;
+    no ``--mqtt`` at all means that file's URL."""
     from hub.kernel.config import HubConfig
+    from hub.protocol.broker import BrokerURL
 
     cfg = HubConfig(data_dir=Path(data_dir).resolve()) if data_dir else HubConfig()
     hub_json = cfg.data_dir / "mqtt" / "hub-mqtt.json"
-    if hub_json.exists():
-        return json.loads(hub_json.read_text())["url"]
-    raise click.ClickException("no broker: pass --mqtt URL (or provision devices into <data-dir>/mqtt first)")
+    saved = json.loads(hub_json.read_text()) if hub_json.exists() else None
+    if not mqtt_url:
+        if saved:
+            return saved["url"]
+        raise click.ClickException("no broker: pass --mqtt URL (or provision devices into <data-dir>/mqtt first)")
+    url = BrokerURL.parse(mqtt_url)
+    if url.username and url.password is None:
+        password = os.environ.get("STOREHUB_MQTT_PASSWORD")
+        if password is None and saved and saved.get("username") == url.username:
+            password = saved.get("password")
+        if password is None:
+            raise click.ClickException(f"no password for broker user {url.username!r}: set STOREHUB_MQTT_PASSWORD "
+                                       f"or provision the hub account into {hub_json.parent}")
+        scheme, rest = mqtt_url.split("://", 1) if "://" in mqtt_url else ("mqtt", mqtt_url)
+        user, host = rest.split("@", 1)
+        return f"{scheme}://{user}:{quote(password, safe='')}@{host}"
+    return mqtt_url
+
+
+def _without_url(argv: list[str]) -> list[str]:
+    """``argv`` without ``--mqtt URL`` / ``--mqtt=URL`` (the child gets the URL in its environment)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--mqtt":
+            skip = True
+        elif not a.startswith("--mqtt="):
+            out.append(a)
+    return out
 
 
 @click.command("bus")
 @_data_dir_option
 @click.option("--mqtt", "mqtt_url", default=None, envvar="STOREHUB_MQTT_URL",
-              help="Broker URL, e.g. mqtt://user:pass@127.0.0.1:1883 (mqtts:// for TLS, ?protocol=311 for 3.1.1)")
+              help="Broker URL, e.g. mqtt://user@127.0.0.1:1883 (mqtts:// for TLS, ?protocol=311 for 3.1.1); "
+                   "the password comes from $STOREHUB_MQTT_PASSWORD or <data-dir>/mqtt/hub-mqtt.json — keep it "
+                   "off command lines, which every user sees in ps")
 @click.option("--client-id", default=None, help="Fixed MQTT client id (default storehub-hub-<store>)")
 @click.option("--advertise", default=None, envvar="STOREHUB_ADVERTISE_ADDRESS",
               help="LAN address to advertise the hub API and broker on with mDNS (off when unset)")
@@ -42,8 +76,8 @@ def bus_command(data_dir, mqtt_url, client_id, advertise, api_port, supervise):
 
     url = _resolve_url(data_dir, mqtt_url)
     if supervise:
-        argv = [a for a in sys.argv[1:] if a != "--supervise"]
-        sys.exit(_supervise([sys.executable, "-m", "hub.cli", *argv]))
+        argv = _without_url([a for a in sys.argv[1:] if a != "--supervise"])
+        sys.exit(_supervise([sys.executable, "-m", "hub.cli", *argv], {**os.environ, "STOREHUB_MQTT_URL": url}))
     from hub.kernel.config import HubConfig
 
     d = Path(data_dir).resolve() if data_dir else HubConfig().data_dir
@@ -63,7 +97,7 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child
         pass
 
 
-def _supervise(argv: list[str]) -> int:
+def _supervise(argv: list[str], env: dict[str, str] | None = None) -> int:
     """Keep one bus child running: restart it (with back-off) when it dies; SIGTERM stops both.
 
     Nothing is lost across a restart: the child acks only committed messages."""
@@ -84,7 +118,7 @@ def _supervise(argv: list[str]) -> int:
     delay = 1.0
     while not stopping["now"]:
         started = time.monotonic()
-        child["p"] = subprocess.Popen(argv, preexec_fn=_die_with_parent)
+        child["p"] = subprocess.Popen(argv, env=env, preexec_fn=_die_with_parent)
         rc = child["p"].wait()
         if stopping["now"] or rc == 0:
             return 0

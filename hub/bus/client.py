@@ -1,11 +1,15 @@
 """The bus's MQTT side: one persistent session with the broker, manual acks, commands out.
 
-* A FIXED client id and a persistent session (MQTT v5 clean_start=False + session expiry; 3.1.1
+* A FIXED client id (its broker username when it has one: the shipped Mosquitto binds client ids to
+  usernames, so no device can take the hub's session over) and a persistent session (MQTT v5 clean_start=False + session expiry; 3.1.1
   clean_session=False for brokers without v5) with QoS 1 subscriptions, so events published while the
   hub is down are delivered when it is back. A broker that does not speak v5 is retried in 3.1.1.
 * Messages are queued for the writer (``hub.bus.writer``) and PUBACKed manually, only after the batch
   holding them is committed (``_ack``): a crash between receipt and commit leaves the message with the
   broker, which redelivers it.
+* After each commit every device whose events (or results) were in the batch gets ``dev/<device>/ack`` with
+  their ids (``_ack_devices``): its agent keeps an event on disk until then and resends what is not
+  acknowledged, so even a broker that loses what it had confirmed (killed before its autosave) loses no event.
 * The command thread publishes queued ``cmd/<action>`` requests.
 
 ``BusClient`` is the connection half of :class:`hub.bus.writer.Bus`, which owns the queue, the statistics
@@ -62,6 +66,7 @@ class _Msg:
     retain: bool
     generation: int
     received: float = field(default_factory=time.monotonic)
+    ack: tuple[str, str] | None = None   # (device, key) to acknowledge to the device once committed
 
 
 
@@ -112,6 +117,21 @@ class BusClient:
     def _on_message(self, client, userdata, message):
         self._q.put(_Msg(message.topic, bytes(message.payload), message.mid, message.qos, bool(message.retain),
                          self._generation))
+
+    def _ack_devices(self, batch: list[_Msg]) -> None:
+        """Tell each device which of its messages in this (committed) batch the hub now holds. QoS 1 without
+        waiting: an ack lost on the way only makes the agent resend, and the resend is a duplicate the hub
+        acknowledges again."""
+        keys: dict[str, list[str]] = {}
+        for m in batch:
+            if m.ack is not None:
+                keys.setdefault(m.ack[0], []).append(m.ack[1])
+        for device, ks in keys.items():
+            topic = contract.ack_topic(self.store_id, device)
+            for i in range(0, len(ks), contract.MAX_ACK_IDS):
+                self.client.publish(topic, contract.encode(contract.make_ack(ks[i:i + contract.MAX_ACK_IDS])),
+                                    qos=contract.QOS, retain=False)
+                self.stats.device_acks += 1
 
     def _ack(self, batch: list[_Msg]) -> None:
         gen = self._generation

@@ -2,8 +2,11 @@
 
 ``render`` rewrites the shipped ``firmware_configs/mosquitto/mosquitto.conf`` for a
 given port and working directory (persistence, password/ACL files, optional TLS),
-keeping every delivery setting as shipped; ``Mosquitto`` starts and stops such a
-broker. Tests and the bench use both, so the shipped configuration is the tested one."""
+keeping every delivery setting as shipped; ``Mosquitto`` starts and stops (or kills) such a
+broker. Tests and the bench use both, so the shipped configuration is the tested one.
+
+A broker rendered for anonymous access (no password file) drops ``use_username_as_clientid``: Mosquitto
+refuses a client without a username under it, and an anonymous broker has no identities to bind."""
 
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ PRODUCTION_CONF = CONF_DIR / "mosquitto.conf"
 DEV_CONF = CONF_DIR / "mosquitto.dev.conf"
 
 _LISTENER_SCOPED = ("cafile", "capath", "certfile", "keyfile", "tls_version", "require_certificate",
-                    "use_identity_as_username", "ciphers")
+                    "use_identity_as_username", "ciphers", "use_username_as_clientid")
 
 
 def render(port: int, workdir: Path, *, source: Path = PRODUCTION_CONF, password_file: Path | None = None,
@@ -76,6 +79,8 @@ def render(port: int, workdir: Path, *, source: Path = PRODUCTION_CONF, password
         out.append("user " + pwd.getpwuid(os.getuid()).pw_name)
     if anonymous is None and password_file is None:
         out = [ln for ln in out if not ln.startswith("allow_anonymous")] + ["allow_anonymous true"]
+    if "allow_anonymous true" in out:
+        out = [ln for ln in out if not ln.startswith("use_username_as_clientid")]
     return "\n".join(out) + "\n"
 
 
@@ -127,6 +132,15 @@ class Mosquitto:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self.proc = None
+        if getattr(self, "_logf", None):
+            self._logf.close()
+
+    def kill(self) -> None:
+        """SIGKILL, like a power cut: Mosquitto keeps only what its last autosave wrote."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
         self.proc = None
         if getattr(self, "_logf", None):
             self._logf.close()

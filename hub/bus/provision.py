@@ -5,7 +5,7 @@ For each device it writes or updates:
 * the Mosquitto password file (``mosquitto_passwd -b`` when installed, else the same
   PBKDF2-SHA512 ``$7$`` format written here),
 * the ACL file — a device may publish only under its own ``dev/<device>/`` (status,
-  info, evt/+, result) and read only its own ``cmd/+``; the hub account may do
+  info, evt/+, result) and read only its own ``cmd/+`` and ``ack``; the hub account may do
   everything under ``storehub/<store>/``,
 * ``<out>/devices/<device>.json`` — broker URL, credentials and topics for its agent,
 * ``<out>/hub-mqtt.json`` — the hub's own account (used by ``storehub bus``).
@@ -94,6 +94,8 @@ def acl_text(store_id: str, hub_user: str) -> str:
         f"pattern write {root}/dev/%u/evt/+",
         f"pattern write {root}/dev/%u/result",
         f"pattern read {root}/dev/%u/cmd/+",
+        "# What the hub has committed (the agent keeps an event until then): only the hub writes it.",
+        f"pattern read {root}/dev/%u/ack",
         "# Stock ESPHome nodes (hub/bus/adapters.py): their default topic prefix is their own name.",
         "pattern write %u/status",
         "pattern write %u/sensor/+/state",

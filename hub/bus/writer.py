@@ -3,9 +3,10 @@
 * The writer collects whatever arrived within a few milliseconds and applies it in ONE ``db.write()``
   transaction. If a handler fails, the batch is redone with a savepoint per message, so only that message is
   dead-lettered; a batch the database keeps refusing is split and a poison message dead-lettered alone.
-  Applying an event is idempotent by (device, event id); a batch is acked only once committed.
-* Every payload is validated against ``hub.protocol.contract``; rejects go to the dead letters with the
-  reason. Nothing a device sends can stop the bus.
+  Applying an event is idempotent by (device, event id); a batch is acked only once committed — to the broker
+  (PUBACK) and to each device (``dev/<device>/ack`` with the committed event ids, so its agent may forget them).
+* Every payload is validated against ``hub.protocol.contract`` (schema, storable text, device times within
+  ``ts_window``); rejects go to the dead letters with the reason. Nothing a device sends can stop the bus.
 * Another thread runs WAL checkpoints so commits never pay for them.
 
 :class:`Bus` is the one bus of a hub: this writer plus its MQTT session (:class:`hub.bus.client.BusClient`).
@@ -46,19 +47,24 @@ class BusStats:
     batches: int = 0
     commands_sent: int = 0
     connects: int = 0
+    device_acks: int = 0
 
 
 class Bus(BusClient):
     def __init__(self, db, mqtt_url: str, *, store_id: str | None = None, client_id: str | None = None,
                  batch_ms: float = 3.0, max_batch: int = 2000, silence_check_s: float = 10.0,
                  command_poll_s: float = 0.2, session_expiry_s: int = SESSION_EXPIRY_S,
-                 on_commit: Callable[[list[_Msg]], None] | None = None, adapters: "Adapters | None" = None):
+                 on_commit: Callable[[list[_Msg]], None] | None = None, adapters: "Adapters | None" = None,
+                 ts_window: contract.TimeWindow = contract.DEFAULT_TS_WINDOW):
         self.db = db
         self.adapters = adapters or Adapters()
         self.url = BrokerURL.parse(mqtt_url)
         conn = db.read()
         self.store_id = store_id or settings.get(conn, "store_id")
-        self.client_id = client_id or f"storehub-hub-{self.store_id}"
+        # A broker that binds client ids to usernames (the shipped Mosquitto: use_username_as_clientid) gives the
+        # hub its username as client id whatever it asks for, so ask for that: the session is the same either way.
+        self.client_id = client_id or self.url.username or f"storehub-hub-{self.store_id}"
+        self.ts_window = ts_window
         self.batch_s = batch_ms / 1000.0
         self.max_batch = max_batch
         self.silence_check_s = silence_check_s
@@ -92,10 +98,22 @@ class Bus(BusClient):
         if t.channel == "info":
             return t, contract.decode_info(m.payload, t.device_id)
         if t.channel == "evt":
-            return t, contract.decode_event(t.name, m.payload, t.device_id)
+            return t, contract.decode_event(t.name, m.payload, t.device_id, ts_window=self.ts_window)
         if t.channel == "result":
             return t, contract.decode_result(m.payload, t.device_id)
-        return t, None  # cmd: the hub's own commands (echoed when the broker has no no-local option)
+        return t, None  # cmd, ack: the hub's own messages (echoed when the broker has no no-local option)
+
+    def _ack_of_rejected(self, m: _Msg) -> tuple[str, str] | None:
+        """(device, ack key) of a message refused by the contract: its device is told the hub has it (as a dead
+        letter), or its agent would resend it forever."""
+        if not m.topic.startswith(contract.ROOT + "/"):
+            return None
+        try:
+            t = contract.parse_topic(m.topic, self.store_id)
+        except contract.ContractError:
+            return None
+        key = contract.ack_key(t.channel, m.payload)
+        return (t.device_id, key) if key else None
 
     def apply_batch(self, batch: list[_Msg]) -> None:
         """Apply a batch in ONE transaction.
@@ -106,9 +124,16 @@ class Bus(BusClient):
         decoded = []
         for m in batch:
             try:
-                decoded.append((m, *self._decode(m), None))
+                topic, data = self._decode(m)
             except contract.ContractError as exc:
                 decoded.append((m, None, None, exc))
+                m.ack = self._ack_of_rejected(m)
+                continue
+            decoded.append((m, topic, data, None))
+            if topic.channel == "evt" and m.topic.startswith(contract.ROOT + "/"):   # not an adapter's reading
+                m.ack = (topic.device_id, data["id"])
+            elif topic.channel == "result":
+                m.ack = (topic.device_id, "result:" + data["request_id"])
         now = now_iso()
         try:
             counts = self._apply_decoded(decoded, now, isolate=False)
@@ -128,7 +153,7 @@ class Bus(BusClient):
                     deadletters.record(conn, m.topic, m.payload, err.reason, device_id=err.device_id, now=now)
                     dead += 1
                     continue
-                if topic.channel == "cmd":
+                if topic.channel in contract.HUB_CHANNELS:
                     continue
                 if not isolate:
                     try:
@@ -244,7 +269,7 @@ class Bus(BusClient):
                     log.exception("bus: pruning old event ids failed")
 
     def _commit_with_retry(self, batch: list[_Msg]) -> None:
-        """Commit a batch, then ack it. Never acks what is not committed.
+        """Commit a batch, then ack it — to each device, then to the broker. Never acks what is not committed.
 
         A batch the database keeps refusing is retried with back-off (locked, disk full: nothing
         is lost, the broker keeps the messages). After a few failures it is split into single
@@ -268,6 +293,7 @@ class Bus(BusClient):
                 if self._stop.wait(delay):
                     return
                 delay = min(delay * 2, 2.0)
+        self._ack_devices(batch)
         self._ack(batch)
         if self.on_commit is not None:
             self.on_commit(batch)

@@ -11,6 +11,12 @@ Topics (root ``storehub/<store_id>/``; device ids ``[a-z0-9-]{1,64}``)::
     storehub/<store>/dev/<device>/evt/<type>    events, QoS 1, not retained, JSON with unique id + ts
     storehub/<store>/dev/<device>/cmd/<action>  commands from the hub, QoS 1, never retained, with request_id
     storehub/<store>/dev/<device>/result        {request_id, ok, error?} answers to commands
+    storehub/<store>/dev/<device>/ack           from the hub, QoS 1: the event ids and results it has committed
+
+Besides the JSON Schemas, every JSON payload is refused when any string or key holds a character no store of
+ours can keep (NUL, an unpaired surrogate), and a device event when one of its times lies outside the
+:data:`DEFAULT_TS_WINDOW` around now: such an event could never be synced to the central (PostgreSQL refuses
+both) or would make the hub's batch fail, so it is dead-lettered at the entry with the reason instead.
 
 Everything here is pure (no MQTT client, no database), so it is cheap to import
 from a device agent.
@@ -22,12 +28,14 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
 
 from hub.protocol import rfid_formats
+from hub.protocol.storable import unstorable_text
+from hub.protocol.timeutil import parse_iso
 
 ROOT = "storehub"
 DEVICE_ID_RE = re.compile(r"[a-z0-9-]{1,64}")
@@ -44,7 +52,8 @@ MAX_PAYLOAD_BYTES = 256 * 1024
 
 # Channels a device publishes on (the hub reads them) and the hub publishes on.
 DEVICE_CHANNELS = ("status", "info", "evt", "result")
-HUB_CHANNELS = ("cmd",)
+HUB_CHANNELS = ("cmd", "ack")
+MAX_ACK_IDS = 1000           # ids per ack message (an ack of a 2,000-event batch is two messages)
 
 
 class ContractError(ValueError):
@@ -98,6 +107,12 @@ def result_topic(store_id: str, device_id: str) -> str:
     return device_root(store_id, device_id) + "/result"
 
 
+def ack_topic(store_id: str, device_id: str) -> str:
+    """Where the hub tells one device which of its events (and results) it has committed: only then may the
+    device forget them (the ACL lets only the hub write it and only that device read it)."""
+    return device_root(store_id, device_id) + "/ack"
+
+
 def hub_subscription(store_id: str) -> str:
     """The one filter the hub subscribes to (wrong topics under it are dead-lettered)."""
     return f"{ROOT}/{_check_store(store_id)}/dev/#"
@@ -111,7 +126,7 @@ def device_command_subscription(store_id: str, device_id: str) -> str:
 class Topic:
     store_id: str
     device_id: str
-    channel: str            # status | info | evt | cmd | result
+    channel: str            # status | info | evt | cmd | result | ack
     name: str | None = None  # event type or command action
 
 
@@ -127,7 +142,7 @@ def parse_topic(topic: str, store_id: str | None = None) -> Topic:
     dev_ok = bool(DEVICE_ID_RE.fullmatch(device))
     if not dev_ok:
         raise ContractError(f"bad device id {device!r} in topic: must match [a-z0-9-]{{1,64}}")
-    if channel in ("status", "info", "result"):
+    if channel in ("status", "info", "result", "ack"):
         if rest:
             raise ContractError(f"unexpected sub-topic after {channel}: {topic!r}", device)
         return Topic(store, device, channel)
@@ -283,12 +298,26 @@ RESULT_SCHEMA: dict[str, Any] = {
 }
 
 
+ACK_SCHEMA: dict[str, Any] = {
+    "$id": "storehub/ack", "title": "ack (hub to device, after commit)",
+    "type": "object", "required": ["ids", "ts"],
+    "properties": {
+        "ids": {"type": "array", "maxItems": MAX_ACK_IDS, "items": _EVENT_ID,
+                "description": "event ids the hub has committed (applied, duplicate or dead-lettered)"},
+        "results": {"type": "array", "maxItems": MAX_ACK_IDS, "items": _REQUEST_ID,
+                    "description": "request ids of the device's results the hub has committed"},
+        "ts": _TS,
+    },
+}
+
+
 def all_schemas() -> dict[str, dict[str, Any]]:
     """Every schema by name, as shown in docs/mqtt.md."""
     out = {"status": STATUS_SCHEMA, "info": INFO_SCHEMA}
     out.update({f"evt/{t}": event_schema(t) for t in EVENT_TYPES})
     out.update({f"cmd/{a}": command_schema(a) for a in COMMAND_ACTIONS})
     out["result"] = RESULT_SCHEMA
+    out["ack"] = ACK_SCHEMA
     return out
 
 
@@ -336,11 +365,59 @@ def _load_json(payload: bytes | str, device_id: str | None) -> Any:
 
 
 def validate(name: str, data: Any, device_id: str | None = None) -> Any:
-    """Validate decoded ``data`` against the schema called ``name``."""
+    """Validate decoded ``data`` against the schema called ``name``, and refuse text no store can keep
+    (:mod:`hub.protocol.storable`, the one check of every entry)."""
     reason = _first_error(name, data)
     if reason:
         raise ContractError(reason, device_id)
+    bad = unstorable_text(data)
+    if bad:
+        raise ContractError(f"{name}: {bad}"[:500], device_id)
     return data
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """How far from the hub's clock a device time may be. Outside it, a time is a broken device clock (an
+    ESP32 before SNTP sends 1970; year 1 or 9999 overflow a UTC conversion and made the bus redo its whole
+    batch one message at a time), and a far-future one would make every later shelf reading look older."""
+
+    past: timedelta = timedelta(days=366)
+    future: timedelta = timedelta(days=1)
+
+    def contains(self, t: datetime, now: datetime | None = None) -> bool:
+        now = now or datetime.now(timezone.utc)
+        return now - self.past <= t <= now + self.future
+
+
+DEFAULT_TS_WINDOW = TimeWindow()
+
+
+def _event_times(data: dict) -> list[tuple[str, str]]:
+    out = [("/ts", data["ts"])]
+    for i, r in enumerate(data.get("reads") or ()):   # evt/tags: each read's first and last sighting
+        out += [(f"/reads/{i}/first_seen", r["first_seen"]), (f"/reads/{i}/last_seen", r["last_seen"])]
+    return out
+
+
+def check_event_times(name: str, data: dict, device_id: str | None = None, *,
+                      window: TimeWindow = DEFAULT_TS_WINDOW, now: datetime | None = None) -> None:
+    """Refuse an event (already schema-valid) whose times lie outside ``window`` around ``now``."""
+    now = now or datetime.now(timezone.utc)
+    for path, text in _event_times(data):
+        try:
+            ok = window.contains(parse_iso(text), now)
+        except (ValueError, OverflowError):   # e.g. 0001-01-01T00:00:00+08:00 is before year 1 in UTC
+            ok = False
+        if not ok:
+            raise ContractError(
+                f"{name}: {path}: device time {text!r} is outside the accepted window "
+                f"({_span(window.past)} before to {_span(window.future)} after the hub's clock); "
+                "check the device's clock", device_id)
+
+
+def _span(d: timedelta) -> str:
+    return f"{d.days} days" if d.days and not d.seconds else f"{int(d.total_seconds())} s"
 
 
 def decode_status(payload: bytes | str, device_id: str | None = None) -> str:
@@ -366,11 +443,14 @@ class TagsEvent(dict):
         self.parsed = parsed
 
 
-def decode_event(event_type: str, payload: bytes | str, device_id: str | None = None) -> dict:
-    """A device event, validated; an ``evt/tags`` event comes back as a :class:`TagsEvent`."""
+def decode_event(event_type: str, payload: bytes | str, device_id: str | None = None, *,
+                 ts_window: TimeWindow = DEFAULT_TS_WINDOW, now: datetime | None = None) -> dict:
+    """A device event, validated (schema, storable text, times within ``ts_window`` around ``now``); an
+    ``evt/tags`` event comes back as a :class:`TagsEvent`."""
     if event_type not in EVENT_TYPES:
         raise ContractError(f"unknown event type {event_type!r}", device_id)
     data = validate(f"evt/{event_type}", _load_json(payload, device_id), device_id)
+    check_event_times(f"evt/{event_type}", data, device_id, window=ts_window, now=now)
     if event_type == "tags":
         return TagsEvent(data, rfid_formats.parse_storehub(data))
     return data
@@ -384,6 +464,46 @@ def decode_command(action: str, payload: bytes | str, device_id: str | None = No
 
 def decode_result(payload: bytes | str, device_id: str | None = None) -> dict:
     return validate("result", _load_json(payload, device_id), device_id)
+
+
+def decode_ack(payload: bytes | str, device_id: str | None = None) -> dict:
+    return validate("ack", _load_json(payload, device_id), device_id)
+
+
+_ID_RE = re.compile(_EVENT_ID["pattern"].strip("^$"))   # event and request ids share one pattern
+
+
+def ack_key(channel: str, payload: bytes | str) -> str | None:
+    """The key under which the hub acknowledges a device message it has committed — the event ``id`` of an
+    ``evt``, ``result:<request_id>`` of a ``result`` — read without trusting the rest of the payload, so a
+    dead-lettered event is acknowledged too (the hub keeps it; resending it would change nothing)."""
+    if channel not in ("evt", "result"):
+        return None
+    try:
+        data = json.loads(payload)
+    except (ValueError, RecursionError, TypeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    field_, prefix = ("id", "") if channel == "evt" else ("request_id", "result:")
+    value = data.get(field_)
+    return prefix + value if isinstance(value, str) and _ID_RE.fullmatch(value) else None
+
+
+
+def make_ack(keys: list[str]) -> dict:
+    """The ack payload for committed keys (see :func:`ack_key`); at most :data:`MAX_ACK_IDS` of each kind."""
+    ids = [k for k in keys if not k.startswith("result:")]
+    results = [k[len("result:"):] for k in keys if k.startswith("result:")]
+    data: dict[str, Any] = {"ids": ids, "ts": utc_ts()}
+    if results:
+        data["results"] = results
+    return data
+
+
+def ack_keys(ack: dict) -> list[str]:
+    """The keys an ack payload confirms (the inverse of :func:`make_ack`)."""
+    return [*ack.get("ids", ()), *("result:" + r for r in ack.get("results", ()))]
 
 
 # ----------------------------------------------------------------------------- building payloads
@@ -429,7 +549,8 @@ def make_info(kind: str, model: str, firmware: str, capabilities: list[str] | No
 
 def device_config(*, store_id: str, device_id: str, kind: str, broker_url: str, username: str, password: str,
                   ca_file: str | None = None) -> dict:
-    """What ``storehub devices provision`` writes for a device agent (``<device>.json``)."""
+    """What ``storehub devices provision`` writes for a device agent (``<device>.json``). The client id is the
+    username: the shipped broker binds client ids to usernames, so that is the session the device gets anyway."""
     if kind not in KINDS:
         raise ContractError(f"unknown device kind {kind!r}")
     return {
@@ -437,13 +558,14 @@ def device_config(*, store_id: str, device_id: str, kind: str, broker_url: str, 
         "device_id": _check_device(device_id),
         "kind": kind,
         "mqtt": {"url": broker_url, "username": username, "password": password,
-                 "client_id": f"dev-{device_id}", "ca_file": ca_file, "qos": QOS},
+                 "client_id": username, "ca_file": ca_file, "qos": QOS},
         "topics": {
             "status": status_topic(store_id, device_id),
             "info": info_topic(store_id, device_id),
             "events": device_root(store_id, device_id) + "/evt/{type}",
             "commands": device_command_subscription(store_id, device_id),
             "result": result_topic(store_id, device_id),
+            "ack": ack_topic(store_id, device_id),
         },
     }
 

@@ -73,6 +73,7 @@ def test_device_config_lists_its_topics():
     cfg = c.device_config(store_id="s1", device_id="scale-1", kind="scale", broker_url="mqtt://h:1883",
                           username="scale-1", password="pw")
     assert cfg["topics"]["events"] == "storehub/s1/dev/scale-1/evt/{type}"
-    assert cfg["mqtt"]["client_id"] == "dev-scale-1"
+    assert cfg["mqtt"]["client_id"] == "scale-1"     # = the username: the broker binds the two
+    assert cfg["topics"]["ack"] == "storehub/s1/dev/scale-1/ack"
     with pytest.raises(c.ContractError):
         c.device_config(store_id="s1", device_id="x", kind="toaster", broker_url="", username="", password="")
