@@ -6,15 +6,15 @@
 // Shell files: stale-while-revalidate (instant start, refreshed in the background). The page itself:
 // network first with a short timeout, then the cached copy. Bump VERSION to drop old caches at once.
 
-const VERSION = 'v2';
+const VERSION = 'v3';
 const CACHE = `storehub-shell-${VERSION}`;
 const SHELL = [
   './', 'index.html', 'manifest.webmanifest', 'css/app.css',
-  'js/app.js', 'js/api.js', 'js/camera.js', 'js/dom.js', 'js/feedback.js', 'js/format.js', 'js/home.js',
-  'js/i18n.js', 'js/language.js', 'js/live.js', 'js/lock.js', 'js/login.js', 'js/pinpad.js', 'js/queue.js',
+  'js/app.js', 'js/api.js', 'js/camera.js', 'js/dom.js', 'js/errors.js', 'js/feedback.js', 'js/format.js', 'js/home.js',
+  'js/i18n.js', 'js/language.js', 'js/live.js', 'js/lock.js', 'js/login.js', 'js/pager.js', 'js/pinpad.js', 'js/queue.js',
   'js/recent.js', 'js/router.js', 'js/scanner.js', 'js/scanroute.js', 'js/screens.js', 'js/session.js',
   'js/state.js', 'js/status.js', 'js/toast.js',
-  'i18n/core.en.json', 'i18n/core.zh-CN.json',
+  'i18n/core.en.json', 'i18n/core.zh-CN.json', 'i18n/errors.en.json', 'i18n/errors.zh-CN.json',
   'icons/icon.svg', 'icons/icon-192.png', 'icons/icon-512.png', 'icons/icon-maskable-512.png',
 ];
 const SCREEN_LIST = 'screens.json';

@@ -1,15 +1,23 @@
 // The hub API over the cookie session: CSRF header, device id, JSON errors, reachability.
 
+import { errorMessage } from './errors.js';
+
 export const API = '/api/v1';
 const TIMEOUT_MS = 8000;
 
+/**
+ * An error answer. `message` is what staff read: the hub's code in the user's language (js/errors.js), or the
+ * hub's own (English) message for a code this app has no words for; `hubMessage` keeps the hub's text.
+ */
 export class ApiError extends Error {
   constructor({ status = 0, code = 'network_error', message = '', details = null, offline = false } = {}) {
-    super(message || code);
+    const text = offline ? null : errorMessage(code, details);
+    super(text || message || code);
     this.status = status;
     this.code = code;
     this.details = details;
     this.offline = offline;
+    this.hubMessage = message;
   }
 }
 

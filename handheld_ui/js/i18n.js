@@ -1,4 +1,5 @@
-// String catalogs: i18n/core.<lang>.json for the shell plus i18n/<screen>.<lang>.json per screen.
+// String catalogs: i18n/core.<lang>.json for the shell, i18n/errors.<lang>.json for the hub's error codes
+// (err.<code>) plus i18n/<screen>.<lang>.json per screen.
 
 export const LANGUAGES = ['en', 'zh-CN'];
 const FALLBACK = 'en';
@@ -7,7 +8,7 @@ let strings = {};
 let fallback = {};
 
 export function catalogUrls(screenIds, lang) {
-  return ['core', ...screenIds].map((id) => `i18n/${id}.${lang}.json`);
+  return ['core', 'errors', ...screenIds].map((id) => `i18n/${id}.${lang}.json`);
 }
 
 async function loadAll(screenIds, lang) {
@@ -45,6 +46,11 @@ export async function setLanguage(lang, screenIds) {
 
 export function lang() {
   return current;
+}
+
+/** Whether a catalog (this language or the fallback) has `key` — asking t() for a missing key logs a warning. */
+export function has(key) {
+  return strings[key] !== undefined || fallback[key] !== undefined;
 }
 
 export function t(key, vars) {

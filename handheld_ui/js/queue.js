@@ -120,12 +120,16 @@ export function createQueue({ getUser, isOnline, onChange }) {
   }
 
   /** Store the action, then try to send it. Resolves {state: 'done'|'queued'|'failed', key, result?, error?}. */
-  async function enqueue({ method = 'POST', path, body = {}, label = '' }) {
+  /**
+   * `subject` ({item: {id, sku, name_en, name_zh, unit}, qty, loc}) says what the action is about, so the Pending
+   * screen can show the item's name (in whatever language is on show then) and the quantity, not an id.
+   */
+  async function enqueue({ method = 'POST', path, body = {}, label = '', subject = null }) {
     const user = getUser();
     if (!user) throw new Error('enqueue without a user');
     const key = body.idempotency_key || newKey();
     const action = {
-      key, method, path, body: { ...body, idempotency_key: key }, label, user_id: user.id,
+      key, method, path, body: { ...body, idempotency_key: key }, label, subject, user_id: user.id,
       created_at: new Date().toISOString(), state: 'pending', attempts: 0,
     };
     await put(action);

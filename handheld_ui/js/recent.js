@@ -39,3 +39,9 @@ export function recentByGtin(code) {
   const hit = Object.values(load()).find((e) => (e.item.gtins || []).includes(gtin14));
   return hit ? hit.item : null;
 }
+
+/** What a queued action keeps of an item to name it later (a pick task carries the same fields). */
+export function itemRef(item) {
+  return { id: item.item_id || item.id, sku: item.sku, name_en: item.name_en || null, name_zh: item.name_zh || null,
+    unit: item.unit || 'each' };
+}

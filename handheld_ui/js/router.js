@@ -3,7 +3,7 @@
 // screen is the shell's own (js/home.js).
 
 import { api, newKey } from './api.js';
-import { clear, h, icon } from './dom.js';
+import { clear, closeDialogs, h, icon } from './dom.js';
 import { feedback } from './feedback.js';
 import { makeFormat } from './format.js';
 import { lang, t } from './i18n.js';
@@ -43,6 +43,7 @@ export function leaveScreen() {
   const cur = state.current;
   state.current = null;
   if (!cur) return;
+  closeDialogs(); // a screen's sheet (receive, short pick…) belongs to it: it must not cover the next screen
   cur.abort.abort();
   for (const off of cur.unsubs) off();
   try { if (cur.def.onLeave) cur.def.onLeave(cur.ctx); } catch (err) { console.error(err); }

@@ -3,6 +3,7 @@
 
 import { ApiError } from './api.js';
 import { h, icon } from './dom.js';
+import { errorMessage } from './errors.js';
 import { t } from './i18n.js';
 
 let timer = null;
@@ -19,9 +20,13 @@ export function toast(text, kind = 'info') {
 export function errorText(err) {
   if (err instanceof ApiError) {
     if (err.offline) return t('core.err_offline');
-    const k = `core.err_${err.code}`;
-    const s = t(k);
-    return s === k ? (err.message || t('core.err_generic')) : s;
+    return errorMessage(err.code, err.details) || err.message || t('core.err_generic');
   }
   return t('core.err_generic');
+}
+
+/** The words for a refusal stored earlier (the offline queue keeps {code, message, details}), in today's language. */
+export function storedErrorText(e) {
+  if (!e) return t('core.err_generic');
+  return errorMessage(e.code, e.details) || e.message || e.code || t('core.err_generic');
 }

@@ -2,7 +2,7 @@
 // offline (queued with their idempotency key).
 
 import { h, icon } from '../js/dom.js';
-import { recallItem, rememberItem } from '../js/recent.js';
+import { itemRef, recallItem, rememberItem } from '../js/recent.js';
 import { itemName } from './lookup.js';
 
 const ADJUST_REASONS = ['damaged', 'found', 'miscount', 'other'];
@@ -56,6 +56,7 @@ function actionSheet(ctx, item, kind, locations, reload) {
         { qty: deltaText(ctx, n, unit), name: itemName(item, ctx.lang), loc: loc ? loc.code : '' });
       const res = await ctx.queueAction({
         method: 'POST', path: '/movements', label,
+        subject: { item: itemRef(item), qty: n, loc: loc ? loc.code : null },
         body: { kind, item_id: item.id, location_id: select.value, qty: n, reason },
       });
       dlg.close();

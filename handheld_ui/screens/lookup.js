@@ -1,11 +1,14 @@
 // Item lookup: scan anything, or search by name / SKU / GTIN.
 
 import { h, icon } from '../js/dom.js';
+import { pager } from '../js/pager.js';
 import { recentItems } from '../js/recent.js';
 
 export function itemName(item, lang) {
   return (lang === 'zh-CN' ? item.name_zh || item.name_en : item.name_en || item.name_zh) || item.sku;
 }
+
+const PAGE = 30;
 
 export default {
   id: 'lookup',
@@ -21,12 +24,12 @@ export default {
     });
     const results = h('div', { class: 'card', 'data-testid': 'lookup-results', hidden: true, 'aria-live': 'polite' });
 
-    async function search(q) {
+    async function search(q, offset = 0) {
       results.hidden = false;
       results.replaceChildren(h('p', { class: 'muted' }, t('lookup.searching')));
       let page;
       try {
-        page = await ctx.api.get('/items', { q, limit: 30 });
+        page = await ctx.api.get('/items', { q, limit: PAGE, offset });
       } catch (err) {
         const mine = err.offline ? recentItems(q, 30) : [];
         if (mine.length) {
@@ -45,9 +48,12 @@ export default {
         results.replaceChildren(h('div', { class: 'empty', 'data-testid': 'lookup-none' }, icon('search', 'icon xl'), h('p', {}, t('lookup.none', { q }))));
         return;
       }
-      results.replaceChildren(
+      // the count is the whole match; the pager walks through it (a page is never a silent cut)
+      results.replaceChildren(...[
         h('h3', { 'data-testid': 'lookup-count' }, t('lookup.count', { n: page.total ?? page.items.length })),
-        hitList(page.items));
+        hitList(page.items),
+        pager(page, (next) => search(q, next), 'lookup-pager'),
+      ].filter(Boolean));
     }
 
     function hitList(items, testid = 'lookup-hit') {
@@ -55,7 +61,10 @@ export default {
         h('button', { type: 'button', class: 'list-btn', 'data-testid': testid, onclick: () => ctx.navigate('item', { id: it.id }) },
           icon('box', 'icon lg'),
           h('span', { class: 'grow' }, h('strong', {}, itemName(it, ctx.lang)), h('div', { class: 'sub' }, it.sku)),
-          h('span', { class: 'num' }, ctx.fmt.money(it.price_minor)),
+          h('span', { class: 'hit-figures' }, h('span', { class: 'num' }, ctx.fmt.money(it.price_minor)),
+            // items remembered on this device (hub away) may carry no totals: show stock only when we know it
+            it.totals ? h('span', { class: 'sub' + (it.totals.on_hand <= 0 ? ' out' : ''), 'data-testid': 'lookup-stock' },
+              t('lookup.on_hand', { qty: ctx.fmt.qty(it.totals.on_hand, it.unit) })) : null),
           icon('chevron')))));
     }
 

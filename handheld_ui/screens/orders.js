@@ -2,10 +2,12 @@
 // and its next step — pack, ready, hand over to the customer / courier, cancel (supervisors).
 
 import { h, icon } from '../js/dom.js';
+import { pager } from '../js/pager.js';
 import { errText } from './pick.js';
 
 const FILTERS = ['open', 'allocated', 'picking', 'picked', 'packed', 'ready', 'backordered', 'new'];
 const OPEN = ['new', 'backordered', 'allocated', 'picking', 'picked', 'packed', 'ready'];
+const PAGE = 30;
 
 let handler = null;
 
@@ -18,7 +20,7 @@ export default {
   accepts: ['order'],
   async render(ctx, params) {
     const { t } = ctx;
-    const st = { filter: 'open', order: null };
+    const st = { filter: 'open', order: null, offset: 0 };
     const statusText = (s) => t(`pack.status_${s}`);
 
     async function showList() {
@@ -26,30 +28,37 @@ export default {
       const alertBox = h('div', { 'data-testid': 'orders-alerts-banner' });
       const chips = h('div', { class: 'chips', role: 'group', 'aria-label': t('orders.filter') }, FILTERS.map((f) => h('button', {
         type: 'button', class: 'chip', 'aria-pressed': String(st.filter === f), 'data-testid': `orders-filter-${f}`,
-        onclick: () => { st.filter = f; showList(); },
+        onclick: () => { st.filter = f; st.offset = 0; showList(); },
       }, f === 'open' ? t('orders.open') : statusText(f))));
       const listBox = h('div', { class: 'card', 'data-testid': 'orders-list' }, h('p', { class: 'muted' }, t('orders.loading')));
       const tools = ctx.hasRole('supervisor') && st.filter === 'backordered'
         ? h('button', { type: 'button', class: 'btn', 'data-testid': 'orders-retry', onclick: retryBackorders }, icon('sync'), t('orders.retry_backorders'))
         : null;
-      ctx.root.replaceChildren(h('div', { class: 'scan-prompt' }, icon('barcode', 'icon lg'), t('orders.scan_hint')), alertBox, chips, tools, listBox);
+      // replaceChildren() would print a null (no tools for this role or filter) as the text "null": filter it out
+      ctx.root.replaceChildren(...[h('div', { class: 'scan-prompt' }, icon('barcode', 'icon lg'), t('orders.scan_hint')),
+        alertBox, chips, tools, listBox].filter(Boolean));
       try {
         const alerts = await ctx.api.get('/orders/alerts');
         if (alerts.items.length && ctx.hasRole('supervisor')) {
           alertBox.replaceChildren(h('button', { type: 'button', class: 'btn', 'data-testid': 'orders-alerts-open', onclick: () => ctx.navigate('orders_alerts') },
             icon('clock'), t('orders.alerts', { n: alerts.items.length })));
         }
-        const q = st.filter === 'open' ? {} : { status: st.filter };
-        const page = await ctx.api.get('/orders', { ...q, limit: 100 });
-        const items = st.filter === 'open' ? page.items.filter((o) => OPEN.includes(o.status)) : page.items;
-        if (!items.length) {
+        // the hub filters and counts ("open" included), so the count and the pages are the whole list's
+        const q = st.filter === 'open' ? { open: true } : { status: st.filter };
+        const page = await ctx.api.get('/orders', { ...q, limit: PAGE, offset: st.offset });
+        if (ctx.signal.aborted) return;
+        if (!page.items.length) {
           listBox.replaceChildren(h('div', { class: 'empty', 'data-testid': 'orders-none' }, icon('truck', 'icon xl'), h('p', {}, t('orders.none'))));
           return;
         }
-        listBox.replaceChildren(h('ul', { class: 'list' }, items.map((o) => h('li', {},
-          h('button', { type: 'button', class: 'list-btn', 'data-testid': 'orders-row', onclick: () => showOrder(`/orders/${o.id}`) },
-            h('span', { class: 'grow' }, h('strong', {}, o.code), h('div', { class: 'sub' }, `${o.customer_name} · ${t(`orders.ch_${o.channel}`)}`)),
-            h('span', { class: 'pill' }, statusText(o.status)), icon('chevron'))))));
+        listBox.replaceChildren(...[
+          h('h3', { 'data-testid': 'orders-count' }, t('orders.count', { n: page.total })),
+          h('ul', { class: 'list' }, page.items.map((o) => h('li', {},
+            h('button', { type: 'button', class: 'list-btn', 'data-testid': 'orders-row', onclick: () => showOrder(`/orders/${o.id}`) },
+              h('span', { class: 'grow' }, h('strong', {}, o.code), h('div', { class: 'sub' }, `${o.customer_name || '—'} · ${t(`orders.ch_${o.channel}`)}`)),
+              h('span', { class: 'pill' }, statusText(o.status)), icon('chevron'))))),
+          pager(page, (offset) => { st.offset = offset; showList(); }, 'orders-pager'),
+        ].filter(Boolean));
       } catch (err) {
         listBox.replaceChildren(h('div', { class: 'empty error' }, icon('alert', 'icon lg'), h('p', {}, errText(ctx, err))));
       }
@@ -95,7 +104,7 @@ export default {
           h('div', { class: 'row' }, h('strong', { class: 'grow', 'data-testid': 'orders-code' }, o.code),
             h('span', { class: 'pill', 'data-testid': 'orders-status' }, statusText(o.status))),
           h('div', { class: 'kv' },
-            h('span', { class: 'muted' }, t('orders.customer')), h('span', {}, `${o.customer_name} ${o.customer_phone}`),
+            h('span', { class: 'muted' }, t('orders.customer')), h('span', {}, [o.customer_name, o.customer_phone].filter(Boolean).join(' ') || '—'),
             h('span', { class: 'muted' }, t('orders.channel')), h('span', {}, t(`orders.ch_${o.channel}`) + (o.external_id ? ` · ${o.external_id}` : '')),
             h('span', { class: 'muted' }, t('orders.total')), h('span', { class: 'num' }, ctx.fmt.money(o.total_minor)),
             o.refund_due_minor ? h('span', { class: 'muted' }, t('orders.refund_due')) : null,

@@ -2,6 +2,7 @@
 // then pack — the hub prints the pack label and the customer receipt — and put it on the ready shelf.
 
 import { h, icon } from '../js/dom.js';
+import { pager } from '../js/pager.js';
 import { errText } from './pick.js';
 
 let handler = null;
@@ -21,8 +22,33 @@ export default {
 
     const name = (ln) => (ctx.lang === 'zh-CN' ? ln.name_zh || ln.name_en : ln.name_en || ln.name_zh) || ln.sku;
 
-    function drawEmpty() {
-      box.replaceChildren(h('div', { class: 'scan-prompt', 'data-testid': 'pack-prompt' }, icon('barcode', 'icon lg'), t('pack.scan_order')));
+    // No order open yet: the scan prompt and the orders waiting to be packed (picked), oldest picks first on the
+    // hub's pages, each one tap away (or scan its code on the tote).
+    async function drawEmpty(offset = 0) {
+      const waiting = h('div', { class: 'card', 'data-testid': 'pack-waiting', 'aria-live': 'polite' }, h('p', { class: 'muted' }, t('pack.loading')));
+      box.replaceChildren(h('div', { class: 'scan-prompt', 'data-testid': 'pack-prompt' }, icon('barcode', 'icon lg'), t('pack.scan_order')), waiting);
+      let page;
+      try {
+        page = await ctx.api.get('/orders', { status: 'picked', limit: 20, offset });
+      } catch (err) {
+        waiting.replaceChildren(h('div', { class: 'empty error' }, icon('alert', 'icon lg'), h('p', {}, errText(ctx, err))));
+        return;
+      }
+      if (ctx.signal.aborted || st.order) return;
+      if (!page.items.length) {
+        waiting.replaceChildren(h('div', { class: 'empty', 'data-testid': 'pack-waiting-none' }, icon('box', 'icon xl'), h('p', {}, t('pack.none_waiting'))));
+        return;
+      }
+      waiting.replaceChildren(...[
+        h('h3', { 'data-testid': 'pack-waiting-count' }, t('pack.waiting', { n: page.total })),
+        h('ul', { class: 'list' }, page.items.map((o) => h('li', {},
+          h('button', { type: 'button', class: 'list-btn', 'data-testid': 'pack-waiting-row', onclick: () => open(`/orders/${o.id}`) },
+            icon('box', 'icon lg'),
+            h('span', { class: 'grow' }, h('strong', {}, o.code),
+              h('div', { class: 'sub' }, [o.customer_name, t(`pack.fulfil_${o.fulfilment}`)].filter(Boolean).join(' · '))),
+            icon('chevron'))))),
+        pager(page, (next) => drawEmpty(next), 'pack-pager'),
+      ].filter(Boolean));
     }
 
     async function open(path) {
@@ -43,7 +69,7 @@ export default {
       const head = h('div', { class: 'card stack' },
         h('div', { class: 'row' }, h('strong', { class: 'grow', 'data-testid': 'pack-ref' }, o.code),
           h('span', { class: 'pill', 'data-testid': 'pack-status' }, t(`pack.status_${o.status}`))),
-        h('div', { class: 'sub' }, `${o.customer_name} · ${t(`pack.fulfil_${o.fulfilment}`)}`));
+        h('div', { class: 'sub' }, [o.customer_name, t(`pack.fulfil_${o.fulfilment}`)].filter(Boolean).join(' · ')));
       const parts = [head];
       if (o.status === 'picked') {
         parts.push(h('div', { class: 'scan-prompt', 'data-testid': 'pack-prompt' }, icon('barcode', 'icon lg'),
@@ -122,8 +148,9 @@ export default {
       return true;
     };
     ctx.onLive('device.command_result', () => { if (st.order && st.order.status !== 'picked') refresh(); });
+    ctx.onLive('order.status', () => { if (!st.order) drawEmpty(); });
     if (params.id) await open(`/orders/${params.id}`);
-    else drawEmpty();
+    else await drawEmpty();
   },
   onScan(code, ctx, scan) {
     return handler ? handler(code, scan.kind, scan.resolved) : false;

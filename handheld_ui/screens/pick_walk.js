@@ -3,6 +3,7 @@
 // partial or back-order. Picks go through the offline queue with their key, so a replay changes nothing.
 
 import { h, icon } from '../js/dom.js';
+import { itemRef } from '../js/recent.js';
 import { itemName } from './lookup.js';
 import { errText } from './pick.js';
 
@@ -43,8 +44,18 @@ export default {
     function progress() {
       const total = st.list.tasks.length;
       const done = st.list.tasks.filter((x) => x.status !== 'pending' || st.doneLocal.has(x.id)).length;
-      return h('div', { class: 'row' }, h('strong', { class: 'grow' }, st.list.ref),
-        h('span', { class: 'pill', 'data-testid': 'walk-progress' }, t('pick_walk.progress', { done, total })));
+      return h('div', { class: 'card stack walk-head' },
+        h('div', { class: 'row' }, h('strong', { class: 'grow' }, st.list.ref),
+          h('span', { class: 'pill', 'data-testid': 'walk-progress' }, t('pick_walk.progress', { done, total }))),
+        h('progress', { class: 'walk-bar', max: total || 1, value: done, 'aria-label': t('pick_walk.progress', { done, total }) }));
+    }
+
+    // The cart: one tote per order (numbered by the hub), so every pick says which tote it goes in.
+    function toteList() {
+      return h('div', { class: 'card stack', 'data-testid': 'walk-totes' },
+        h('h3', {}, t('pick_walk.totes_title', { n: st.list.totes.length })),
+        h('ul', { class: 'list' }, st.list.totes.map((x) => h('li', { class: 'row tote-row', 'data-testid': 'walk-tote-row' },
+          h('span', { class: 'tote' }, t('pick_walk.tote', { n: x.tote })), h('span', { class: 'grow' }, x.order_code)))));
     }
 
     function draw() {
@@ -53,7 +64,7 @@ export default {
         ctx.root.replaceChildren(progress(), h('div', { class: 'card empty', 'data-testid': 'walk-done' }, icon('check', 'icon xl'),
           h('h3', {}, t('pick_walk.done')), h('p', {}, t('pick_walk.done_sub', { orders: st.list.orders.join(', ') })),
           h('button', { type: 'button', class: 'btn primary big', 'data-testid': 'walk-to-pack', onclick: () => ctx.navigate('pack') },
-            icon('box'), t('pick_walk.to_pack'))));
+            icon('box'), t('pick_walk.to_pack'))), toteList());
         return;
       }
       const left = task.qty - task.qty_picked;
@@ -66,11 +77,14 @@ export default {
         h('div', { class: 'label' }, t('pick_walk.take')),
         h('strong', { 'data-testid': 'walk-item-name' }, unitName(task)),
         h('div', { class: 'sub' }, `${task.sku} · ${t('pick_walk.for_order', { ref: task.order_ref })}`),
-        h('div', { class: 'loc-qty', 'data-testid': 'walk-qty' }, qtyText(task, left)));
+        h('div', { class: 'row' }, h('div', { class: 'loc-qty grow', 'data-testid': 'walk-qty' }, qtyText(task, left)),
+          h('span', { class: 'tote', 'data-testid': 'walk-tote' }, t('pick_walk.into_tote', { n: task.tote }))));
       const prompt = h('div', { class: 'scan-prompt', 'data-testid': 'walk-prompt', 'aria-live': 'assertive' },
         icon('barcode', 'icon lg'),
         t(st.step === 'location' ? 'pick_walk.scan_location' : st.step === 'item' ? 'pick_walk.scan_item' : 'pick_walk.confirm_qty'));
       const parts = [progress(), loc, item, prompt];
+      const started = st.list.tasks.some((x) => x.status !== 'pending' || st.doneLocal.has(x.id));
+      if (!started && st.step === 'location') parts.push(toteList()); // before the first pick: set the cart up
       if (st.step === 'qty') parts.push(qtyForm(task, left));
       parts.push(h('button', { type: 'button', class: 'btn', 'data-testid': 'walk-short', onclick: () => shortSheet(task) },
         icon('alert'), t('pick_walk.short')));
@@ -96,8 +110,10 @@ export default {
       st.busy = true;
       const body = { location_code: task.location_label, item_code: code };
       if (qty != null) body.qty = qty;
+      // a weighed pick's grams come from the scanned label: the hub knows them, the queue shows what is left
       const res = await ctx.queueAction({ method: 'POST', path: `/pick-tasks/${task.id}/pick`, body,
-        label: t('pick_walk.label_pick', { name: unitName(task), loc: task.location_code }) });
+        label: t('pick_walk.label_pick', { name: unitName(task), loc: task.location_code }),
+        subject: { item: itemRef(task), qty: qty ?? task.qty - task.qty_picked, loc: task.location_code } });
       st.busy = false;
       if (res.state === 'failed') {
         ctx.feedback.error();
@@ -111,7 +127,7 @@ export default {
         st.doneLocal.add(task.id);
         ctx.toast(t('pick_walk.queued'), 'warn');
       } else {
-        ctx.toast(t('pick_walk.picked', { qty: qtyText(task, res.result.qty), name: unitName(task) }), 'success');
+        ctx.toast(t('pick_walk.picked', { qty: qtyText(task, res.result.qty), name: unitName(task), n: task.tote }), 'success');
       }
       await load();
     }
@@ -167,7 +183,8 @@ export default {
         const body = { resolution };
         if (substitute) body.substitute_item_id = substitute.id;
         const res = await ctx.queueAction({ method: 'POST', path: `/pick-tasks/${task.id}/short`, body,
-          label: t('pick_walk.label_short', { name: unitName(task) }) });
+          label: t('pick_walk.label_short', { name: unitName(task) }),
+          subject: { item: itemRef(task), qty: task.qty - task.qty_picked, loc: task.location_code } });
         if (res.state === 'failed') { ctx.feedback.error(); ctx.toast(res.error.message, 'error'); return; }
         ctx.feedback.warn();
         if (res.state === 'queued') st.doneLocal.add(task.id);
@@ -184,13 +201,14 @@ export default {
       if (task.allow_substitute) {
         try { subs = (await ctx.api.get(`/pick-tasks/${task.id}/substitutes`)).items; } catch (err) { subs = []; }
       }
-      options.replaceChildren(
+      options.replaceChildren(...[ // replaceChildren() prints a null as "null": the filter below drops them
         ...subs.map((s) => h('button', { type: 'button', class: 'btn primary', 'data-testid': 'short-substitute', onclick: () => act('substitute', s) },
           icon('tag'), t('pick_walk.substitute_with', { name: itemName(s, ctx.lang), price: ctx.fmt.money(s.price_minor) }))),
         task.allow_substitute && !subs.length ? h('p', { class: 'muted' }, t('pick_walk.no_substitute')) : null,
         !task.allow_substitute ? h('p', { class: 'muted' }, t('pick_walk.no_substitute_allowed')) : null,
         h('button', { type: 'button', class: 'btn', 'data-testid': 'short-partial', onclick: () => act('partial') }, t('pick_walk.partial')),
-        h('button', { type: 'button', class: 'btn', 'data-testid': 'short-backorder', onclick: () => act('backorder') }, t('pick_walk.backorder')));
+        h('button', { type: 'button', class: 'btn', 'data-testid': 'short-backorder', onclick: () => act('backorder') }, t('pick_walk.backorder')),
+      ].filter(Boolean));
     }
 
     handler = (code) => {

@@ -23,6 +23,23 @@ export default {
 
     const reader = h('input', { class: 'field', 'data-testid': 'sweep-reader', value: st.reader, maxlength: 64,
       placeholder: 'fx9600-1', autocapitalize: 'off', spellcheck: 'false' });
+    // The registered readers (device registry) to pick from; "other" keeps typing an id for a reader that feeds
+    // the hub without registering (HTTP ingest). With none registered only the typed id is offered.
+    const OTHER = '';
+    const pick = h('select', { class: 'field', 'data-testid': 'sweep-reader-pick', hidden: true,
+      'aria-label': t('stocktake_sweep.reader'), onchange: () => { reader.hidden = pick.value !== OTHER; } });
+    try {
+      const devs = (await ctx.api.get('/devices', { kind: 'rfid', limit: 100 })).items;
+      if (devs.length) {
+        pick.replaceChildren(...devs.map((d) => h('option', { value: d.id },
+          d.online ? d.id : t('stocktake_sweep.reader_offline', { id: d.id }))),
+        h('option', { value: OTHER }, t('stocktake_sweep.reader_other')));
+        const known = devs.find((d) => d.id === st.reader);
+        pick.value = known ? known.id : (devs.find((d) => d.online) || devs[0]).id;
+        pick.hidden = false;
+        reader.hidden = true;
+      }
+    } catch (err) { /* registry unreadable: the typed id still works */ }
     const locLabel = h('span', { class: 'loc-code', 'data-testid': 'sweep-location' }, '—');
     const start = h('button', { type: 'button', class: 'btn primary big', 'data-testid': 'sweep-start', onclick: () => begin() },
       icon('rfid'), t('stocktake_sweep.start'));
@@ -38,14 +55,14 @@ export default {
     const items = h('div', { 'data-testid': 'sweep-items' });
     const missing = h('div', { 'data-testid': 'sweep-missing' });
     ctx.root.append(
-      h('div', { class: 'card stack' }, h('label', { class: 'label' }, t('stocktake_sweep.reader'), reader),
+      h('div', { class: 'card stack' }, h('label', { class: 'label' }, t('stocktake_sweep.reader'), pick, reader),
         h('div', { class: 'row' }, icon('pin', 'icon lg'), h('span', { class: 'grow' }, t('stocktake_sweep.scan_area')), locLabel),
         start, stop),
       h('div', { style: { display: 'grid', gridTemplateColumns: '1fr 1fr 1fr', gap: '8px' } }, uniqueBox, countedBox, rateBox),
       items, missing);
 
     async function begin() {
-      const r = reader.value.trim().toLowerCase();
+      const r = (!pick.hidden && pick.value !== OTHER ? pick.value : reader.value).trim().toLowerCase();
       if (!r) { ctx.toast(t('stocktake_sweep.need_reader'), 'warn'); return; }
       if (!st.location) { ctx.toast(t('stocktake_sweep.need_location'), 'warn'); ctx.feedback.warn(); return; }
       try {

@@ -25,7 +25,8 @@ def check_role(kind: str, role: str) -> None:
     """403 ``wrong_role`` unless ``role`` may post a movement of ``kind``."""
     needed = KIND_ROLE.get(kind, "associate")
     if not users.has_role(role, needed):
-        raise Forbidden(f"{kind} needs the {needed} role", code="wrong_role")
+        raise Forbidden(f"{kind} needs the {needed} role", code="wrong_role",
+                        details={"needed": needed, "have": role, "kind": kind})
 
 
 def post_manual(conn: sqlite3.Connection, req: MovementRequest, *, role: str) -> dict[str, Any]:

@@ -21,6 +21,19 @@ def item_detail(conn: sqlite3.Connection, item_id: str, *, movements: int = 10) 
     return item
 
 
+def with_totals(conn: sqlite3.Connection, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``items`` (a search page) each with ``totals``: on hand, reserved and available over every location, so a
+    lookup result shows stock without opening the item (one query for the page)."""
+    ids = [it["id"] for it in items]
+    sums = {r[0]: (r[1], r[2]) for r in conn.execute(
+        f"SELECT item_id, SUM(on_hand), SUM(reserved) FROM stock WHERE item_id IN ({','.join('?' * len(ids))})"
+        " GROUP BY item_id", ids)} if ids else {}
+    for it in items:
+        on_hand, reserved = sums.get(it["id"], (0, 0))
+        it["totals"] = {"on_hand": on_hand, "reserved": reserved, "available": on_hand - reserved}
+    return items
+
+
 def stock_at(conn: sqlite3.Connection, location_id: str, *, limit: int = LOCATION_STOCK_LIMIT) -> list[dict[str, Any]]:
     """Items with stock on hand or reserved at a location, by SKU."""
     rows = conn.execute(

@@ -66,10 +66,12 @@ def create_order(body):
 @endpoint(bp, "GET", "/orders", summary="Orders, newest first", role="associate",
           query={"status": {"type": "string", "enum": list(model.STATUSES)},
                  "channel": {"type": "string", "enum": list(model.CHANNELS)},
-                 "q": {"type": "string", "maxLength": 100}, **PAGINATION_QUERY})
+                 "q": {"type": "string", "maxLength": 100},
+                 "open": {"type": "boolean"}, **PAGINATION_QUERY})
 def list_orders(query):
     items, total = queries.list_orders(db().read(), status=query.get("status"), channel=query.get("channel"),
-                                       q=query.get("q"), limit=query["limit"], offset=query["offset"])
+                                       q=query.get("q"), open_only=bool(query.get("open")), limit=query["limit"],
+                                       offset=query["offset"])
     return page(items, total, query["limit"], query["offset"])
 
 

@@ -51,10 +51,11 @@ def pack_scan(conn: sqlite3.Connection, order_id: str, *, code: str, client_key:
     mine = [ln for ln in lines if ln["line_id"] in ids]
     if not mine:
         raise Unprocessable(f"{scanning.item_label(scan.item)} is not in order {order['ref']}", code="not_in_order",
-                            details={"scanned_sku": scan.item["sku"]})
+                            details={"scanned_sku": scan.item["sku"], "ref": order["ref"]})
     open_lines = [ln for ln in mine if not ln["verified"]]
     if not open_lines:
-        raise Unprocessable(f"all {scan.item['sku']} of this order are already packed", code="too_many")
+        raise Unprocessable(f"all {scan.item['sku']} of this order are already packed", code="too_many",
+                            details={"remaining": 0, "sku": scan.item["sku"]})
     ln = open_lines[0]
     left = ln["qty_picked"] - ln["qty_packed"]
     n = left if ln["unit"] == "kg" else (qty or scan.count or 1)
@@ -164,7 +165,7 @@ def record_return(conn: sqlite3.Connection, order_id: str, *, client_key: str, l
         returnable = ln["qty_picked"] - ln["qty_returned"]
         if qty > returnable:
             raise Unprocessable(f"only {returnable} of {ln['sku']} can be returned", code="too_many",
-                                details={"returnable": returnable})
+                                details={"returnable": returnable, "remaining": returnable})
         disposition = rl.get("disposition")
         if disposition not in DISPOSITIONS:
             raise ValidationError("disposition must be restock or writeoff", code="invalid_disposition")

@@ -116,6 +116,11 @@ def get_pick_list(conn: sqlite3.Connection, list_id: str) -> dict[str, Any]:
                                                    (list_id,))]
     d["tasks"] = tasks
     d["orders"] = sorted({t["order_ref"] for t in tasks})
+    # one tote per order on the picking cart, numbered in the order of ``orders``: each pick says where it goes
+    tote = {ref: n for n, ref in enumerate(d["orders"], start=1)}
+    d["totes"] = [{"tote": n, "order_ref": ref, "order_code": model.order_code(ref)} for ref, n in tote.items()]
+    for t in tasks:
+        t["tote"] = tote[t["order_ref"]]
     d["progress"] = {"total": len(tasks), "done": sum(t["status"] != "pending" for t in tasks)}
     nxt = next((t for t in tasks if t["status"] == "pending"), None)
     d["next_task_id"] = nxt["id"] if nxt else None

@@ -25,10 +25,15 @@ def order_view(conn: sqlite3.Connection, order_id: str) -> dict[str, Any]:
 
 
 def list_orders(conn: sqlite3.Connection, *, status: str | None = None, channel: str | None = None,
-                q: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+                q: str | None = None, open_only: bool = False, limit: int = 50,
+                offset: int = 0) -> tuple[list[dict[str, Any]], int]:
     """Orders newest first (without lines) and how many match. ``q`` finds a reference (a scanned ``SHO-`` code
-    included), an external id, a customer name or phone."""
+    included), an external id, a customer name or phone; ``open_only`` keeps orders not yet handed over or
+    cancelled (the handheld's "Open" list, paged and counted by the hub)."""
     where, args = [], []
+    if open_only:
+        where.append(f"status IN ({','.join('?' * len(model.OPEN_STATUSES))})")
+        args += list(model.OPEN_STATUSES)
     for col, value in (("status", status), ("channel", channel)):
         if value:
             where.append(f"{col} = ?")

@@ -6,13 +6,31 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from hub.bus import commands, registry
 from hub.inventory import locations
 from hub.kernel import audit
-from hub.kernel.errors import Conflict, Unprocessable
+from hub.kernel.errors import Conflict, NotFound, Unprocessable
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso
 from hub.stocktake import sessions
 from hub.stocktake.scope import Scope
+
+
+def _registered_reader(conn: sqlite3.Connection, reader: str) -> bool:
+    """Whether ``reader`` is an RFID reader in the device registry (a sweep may also name a reader that feeds the
+    hub another way, e.g. the HTTP ingest; those get no commands)."""
+    try:
+        return registry.get(conn, reader)["kind"] == "rfid"
+    except NotFound:
+        return False
+
+
+def _inventory(conn: sqlite3.Connection, reader: str, action: str, session_id: str, actor: str,
+               device: str | None) -> None:
+    """Tell a registered reader to start or stop reading (queued in this transaction, published by the bus):
+    a stopped sweep must not leave the radio reading tags into nothing."""
+    if _registered_reader(conn, reader):
+        commands.send_command(conn, reader, action, {"session_id": session_id}, actor=actor, device=device)
 
 
 def start_sweep(conn: sqlite3.Connection, session_id: str, *, reader: str, location_id: str, actor: str,
@@ -37,6 +55,7 @@ def start_sweep(conn: sqlite3.Connection, session_id: str, *, reader: str, locat
                  (sid, session_id, reader, location_id, actor, now_iso()))
     audit.log(conn, actor=actor, device=device, action="count.sweep_start", target=session_id,
               details={"reader": reader, "location_id": location_id})
+    _inventory(conn, reader, "start_inventory", session_id, actor, device)
     return dict(conn.execute("SELECT * FROM rfid_sweeps WHERE id = ?", (sid,)).fetchone())
 
 
@@ -48,6 +67,7 @@ def stop_sweep(conn: sqlite3.Connection, session_id: str, *, reader: str, actor:
         return None
     conn.execute("UPDATE rfid_sweeps SET ended_at = ? WHERE id = ?", (now_iso(), row["id"]))
     audit.log(conn, actor=actor, device=device, action="count.sweep_stop", target=session_id, details={"reader": reader})
+    _inventory(conn, reader, "stop_inventory", session_id, actor, device)
     return dict(conn.execute("SELECT * FROM rfid_sweeps WHERE id = ?", (row["id"],)).fetchone())
 
 

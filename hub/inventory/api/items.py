@@ -31,13 +31,14 @@ ITEM_PROPS = {
 ITEM_SCHEMA = {"type": "object", "properties": {"id": {"type": "string"}, **ITEM_PROPS}}
 
 
-@endpoint(bp, "GET", "/items", summary="Search items by SKU, name, brand or GTIN", role="associate",
+@endpoint(bp, "GET", "/items", summary="Search items by SKU, name, brand or GTIN (each with its stock totals)", role="associate",
           query={"q": {"type": "string", "maxLength": 100}, "category": {"type": "string", "maxLength": 200},
                  **PAGINATION_QUERY})
 def list_items(query):
-    items, total = catalog.search(db().read(), query.get("q") or "", category=query.get("category"),
+    conn = db().read()
+    items, total = catalog.search(conn, query.get("q") or "", category=query.get("category"),
                                   limit=query["limit"], offset=query["offset"])
-    return page(items, total, query["limit"], query["offset"])
+    return page(views.with_totals(conn, items), total, query["limit"], query["offset"])
 
 
 @endpoint(bp, "POST", "/items", summary="Create an item", role="manager", statuses=[201, 409],
