@@ -16,6 +16,7 @@ from hub.http.framework import PAGINATION_QUERY, endpoint, page
 bp = Blueprint("devices", __name__)
 
 _DEVICE_ID = {"type": "string", "pattern": r"^[a-z0-9-]{1,64}$"}
+_PATH = {"device_id": _DEVICE_ID}      # the document says what _check_id enforces
 
 
 def _check_id(device_id: str) -> None:
@@ -32,7 +33,7 @@ def list_devices(query):
     return page(items, total, query["limit"], query["offset"])
 
 
-@endpoint(bp, "GET", "/devices/<device_id>", summary="One device: state, counters, open alerts, recent commands",
+@endpoint(bp, "GET", "/devices/<device_id>", path=_PATH, summary="One device: state, counters, open alerts, recent commands",
           role="associate", statuses=[404])
 def get_device(device_id):
     _check_id(device_id)
@@ -53,7 +54,7 @@ def get_device(device_id):
     return d
 
 
-@endpoint(bp, "PATCH", "/devices/<device_id>", summary="Set a device's silence alert threshold",
+@endpoint(bp, "PATCH", "/devices/<device_id>", path=_PATH, summary="Set a device's silence alert threshold",
           role="supervisor", statuses=[404],
           body={"type": "object", "additionalProperties": False, "required": ["silence_s"],
                 "properties": {"silence_s": {"type": ["integer", "null"], "minimum": 10, "maximum": 7 * 86400}}})
@@ -97,7 +98,7 @@ def ack_alert(alert_id):
     return a
 
 
-@endpoint(bp, "POST", "/devices/<device_id>/commands/<action>", summary="Send a command to a device (QoS 1)",
+@endpoint(bp, "POST", "/devices/<device_id>/commands/<action>", path=_PATH, summary="Send a command to a device (QoS 1)",
           role="supervisor", statuses=[202, 400, 404],
           body={"type": "object", "additionalProperties": True,
                 "properties": {"request_id": {"type": "string", "pattern": r"^[A-Za-z0-9._:-]{8,64}$"}}})
@@ -131,7 +132,7 @@ def list_shelves():
     return page(rows, len(rows), max(len(rows), 1), 0)
 
 
-@endpoint(bp, "PUT", "/devices/<device_id>/shelf-binding", summary="Bind a shelf sensor to an item at a location",
+@endpoint(bp, "PUT", "/devices/<device_id>/shelf-binding", path=_PATH, summary="Bind a shelf sensor to an item at a location",
           role="supervisor", statuses=[400, 404, 422],
           body={"type": "object", "additionalProperties": False, "required": ["item_id", "location_id"],
                 "properties": {"item_id": {"type": "string", "maxLength": 64},
@@ -146,7 +147,7 @@ def put_binding(device_id, body):
                           actor=actor(), device=device())
 
 
-@endpoint(bp, "DELETE", "/devices/<device_id>/shelf-binding", summary="Unbind a shelf sensor", role="supervisor",
+@endpoint(bp, "DELETE", "/devices/<device_id>/shelf-binding", path=_PATH, summary="Unbind a shelf sensor", role="supervisor",
           statuses=[404])
 def delete_binding(device_id):
     _check_id(device_id)

@@ -41,8 +41,9 @@ def get_till(till_id):
 
 @endpoint(bp, "POST", "/checkout/tills/<till_id>/shifts", summary="Open a shift with the counted float",
           role="associate", path=TILL_PATH, statuses=[201, 409],
-          body=_body({"float_counted": _COUNT, "float_minor": _MINOR, "printer_device": _DEVICE,
-                      "scale_device": _DEVICE}))
+          body={**_body({"float_counted": _COUNT, "float_minor": _MINOR, "printer_device": _DEVICE,
+                         "scale_device": _DEVICE}),
+                "anyOf": [{"required": ["float_counted"]}, {"required": ["float_minor"]}]})   # the float, one way
 def open_shift(till_id, body):
     with db().write() as conn:
         return tills.open_shift(conn, till_id, float_counted=body.get("float_counted"),
@@ -115,7 +116,8 @@ def open_cart(till_id, body):
 
 @endpoint(bp, "POST", "/checkout/tills/<till_id>/resume", summary="Bring a held cart back (by id or SHC- code)",
           role="associate", path=TILL_PATH, statuses=[404, 409],
-          body=_body({"cart_id": _ID, "code": {"type": "string", "maxLength": 20}}))
+          body={**_body({"cart_id": _ID, "code": {"type": "string", "maxLength": 20}}),
+                "anyOf": [{"required": ["cart_id"]}, {"required": ["code"], "properties": {"code": {"minLength": 1}}}]})
 def resume(till_id, body):
     with db().write() as conn:
         return cart.resume(conn, till_id, cart_id=body.get("cart_id"), code=body.get("code"), actor=actor())

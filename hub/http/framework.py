@@ -190,7 +190,7 @@ class Api:
                         data = reader()
                     except RequestEntityTooLarge:    # a body without Content-Length, cut off while read
                         raise BodyTooLarge(max_body) from None
-                    data = _validate(validator, data)
+                    data = _whole_numbers(_validate(validator, data))
                     kwargs["body"] = data if raw_text else _refuse_unstorable("body", data)
                 result = fn(**kwargs)
                 if isinstance(result, tuple):
@@ -276,6 +276,18 @@ def _refuse_unstorable(where: str, data: Any) -> Any:
     if found:
         raise ValidationError(f"the request {where} holds a character that cannot be stored (NUL or an unpaired "
                               "surrogate)", code="unstorable_text", details={"in": where, "problem": found})
+    return data
+
+
+def _whole_numbers(data: Any) -> Any:
+    """``data`` with every integral float (``70.0``) as an int: JSON Schema's ``integer`` admits ``70.0``, and the
+    domain code's ``isinstance(qty, int)`` must then take it too (an int passes every ``number`` check as well)."""
+    if isinstance(data, float):
+        return int(data) if data.is_integer() else data
+    if isinstance(data, dict):
+        return {k: _whole_numbers(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_whole_numbers(v) for v in data]
     return data
 
 

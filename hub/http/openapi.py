@@ -114,7 +114,9 @@ def _add_storable(node: Any) -> None:
             node["pattern"] = STORABLE_TEXT
         elif node["pattern"] != STORABLE_TEXT:           # both must hold
             node.setdefault("allOf", []).append({"pattern": STORABLE_TEXT})
-    for key, value in node.items():
+    if (types == "object" or (isinstance(types, list) and "object" in types)) and "propertyNames" not in node:
+        node["propertyNames"] = {"pattern": STORABLE_TEXT}      # keys are checked too
+    for key, value in list(node.items()):
         if key in ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas"):
             for sub in value.values():
                 _add_storable(sub)

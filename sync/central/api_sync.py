@@ -101,7 +101,7 @@ def pull_downlink(store_id: str, query: dict[str, Any]):
 
 
 @SYNC_API.endpoint(bp, "POST", "/stores/<store_id>/downlink/applied", role="store", read_body=wire_body,
-                   body={"type": "object", "required": ["version"],
+                   body={"type": "object", "required": ["version"], "additionalProperties": False,
                          "properties": {"version": {"type": "integer", "minimum": 0, "maximum": MAX_INT}}},
                    response={"type": "object", "properties": {"version": {"type": "integer"}}}, tags=["downlink"],
                    summary="Report the downlink version this store has applied")

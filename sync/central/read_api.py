@@ -44,8 +44,9 @@ def _engine():
 
 @READ_API.endpoint(bp, "POST", "/auth/token", public=True, tags=["auth"], statuses=[401, 429],
                    summary="Exchange a head-office username and password for a bearer token",
-                   body={"type": "object", "required": ["username", "password"],
-                         "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
+                   body={"type": "object", "required": ["username", "password"], "additionalProperties": False,
+                         "properties": {"username": {"type": "string", "maxLength": 200},
+                                        "password": {"type": "string", "maxLength": 1000}}},
                    response={"type": "object", "required": ["token", "expires_at", "user"], "properties": {
                        "token": {"type": "string"}, "expires_at": {"type": "string"}, "user": {"type": "object"}}})
 def token(body: dict[str, Any]):

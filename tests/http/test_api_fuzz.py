@@ -1,4 +1,5 @@
-"""Schemathesis fuzzes every documented operation (as admin): no input may cause a 5xx."""
+"""Schemathesis fuzzes every documented operation (as admin): no input may cause a 5xx, and no request the
+schema calls valid may be refused (400/422) unless listed in KNOWN_REFUSALS with the reason."""
 
 import schemathesis
 
@@ -6,9 +7,45 @@ from tests.support.common import login
 from tests.support.fuzz import assert_no_server_errors
 
 
+# Schema-valid requests the hub refuses for a reason no JSON Schema can state: the state of the store (nothing to
+# pick, a task, location or category that does not exist), a check digit or code grammar, the content of an
+# uploaded file or reader report, or two fields that must differ. Every other operation's schema says what the
+# server enforces (positive_data_acceptance, issue 11). The ones marked "to do" are expressible and left open.
+KNOWN_REFUSALS = {
+    "POST /api/v1/orders/handover": "the code must parse (GTIN check digit, GS1 grammar)",
+    "GET /api/v1/scan/resolve": "the code must parse (GTIN check digit, GS1 grammar)",
+    "POST /api/v1/checkout/returns": "a receipt code with its check (SHR-...)",
+    "GET /api/v1/checkout/sales/{code}": "a receipt code with its check (SHR-...)",
+    "POST /api/v1/orders/import": "the CSV inside must have the order columns",
+    "POST /api/v1/stocktake/rfid/reads": "the reader report's own format (LLRP, Zebra, ...)",
+    "POST /api/v1/pick-lists": "state: no allocated orders waiting",
+    "POST /api/v1/pick-lists/next": "state: no allocated orders waiting",
+    "POST /api/v1/stocktake/cycle/sessions": "state: the chosen count tasks must be open",
+    "POST /api/v1/stocktake/sessions": "state: a scoped category must exist",
+    "POST /api/v1/unknown-codes": "state: the location must exist (422)",
+    "POST /api/v1/transfers": "from and to must differ (JSON Schema cannot compare two fields)",
+    "POST /api/v1/locations": "state: the parent location must exist",
+    "POST /api/v1/checkout/tills/{till_id}/shifts": "state: denominations of the store's currency",
+    "POST /api/v1/checkout/tills/{till_id}/shifts/close": "state: denominations of the store's currency",
+    "PUT /api/v1/sync/overrides/{entity}/{key}/{field}": "value is any JSON: a schema for 'no NUL at any depth' "
+                                                         "would be recursive; the framework refuses it (400)",
+    "POST /api/v1/orders": "state: each line's item must exist; to do: external_id required for web/app/phone",
+    "POST /api/v1/promotions/price": "state: the lines' items and prices",
+    "POST /api/v1/items": "to do: name_en or name_zh (not blank) — hub/inventory/api/items.py is being edited",
+    "POST /api/v1/users": "to do: a PIN, a password or a badge (anyOf)",
+    "GET /api/v1/orders/analytics": "to do: since/until as date-time (the query coercion does not check formats)",
+    "GET /api/v1/promotions/active": "to do: at as date-time (the query coercion does not check formats)",
+    "POST /api/v1/orders/{order_id}/pack/scan": "to do: client_key or idempotency_key (anyOf)",
+    "POST /api/v1/orders/{order_id}/returns": "to do: client_key or idempotency_key (anyOf)",
+    "POST /api/v1/pick-tasks/{task_id}/pick": "to do: client_key or idempotency_key (anyOf)",
+    "POST /api/v1/pick-tasks/{task_id}/short": "to do: client_key or idempotency_key (anyOf)",
+}
+
+
 def test_no_server_errors(app, client, sample):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     # Streams never end by design; logout would only turn later examples into 401s.
     schema = schema.exclude(path_regex=r"/events|/auth/logout")
     assert_no_server_errors(schema, {"Authorization": f"Bearer {login(client, 'admin')}"},
-                            min_operations=15, max_examples=12)
+                            min_operations=15, max_examples=12, valid_accepted=True,
+                            known_refusals=KNOWN_REFUSALS)

@@ -22,6 +22,10 @@ MOVEMENT_BODY = {
         "reason": {"type": "string", "minLength": 1, "maxLength": 200},
         "idempotency_key": {"type": "string", "minLength": 8, "maxLength": 200},
     },
+    # what hub.inventory.ledger enforces: an adjustment is signed and not 0, every other kind a positive qty
+    "if": {"properties": {"kind": {"const": "adjust"}}},
+    "then": {"properties": {"qty": {"not": {"const": 0}}}},
+    "else": {"properties": {"qty": {"minimum": 1}}},
 }
 
 
