@@ -137,7 +137,8 @@ def test_short_pick_substitute_offline_replay_and_sla_alerts(phone, hub_server, 
     pl = requests.post(f"{api}/pick-lists", headers=hdr, timeout=30,
                        json={"order_ids": [order["id"]], "picker_id": me["id"]}).json()
     phone.goto("/#/pick")
-    phone.wait_for_selector("[data-testid='pick-list']").click()
+    # a locator, not a handle: the list re-renders when the hub's pick_list.created event arrives
+    phone.get_by_test_id("pick-list").first.click()
     phone.wait_for_selector("[data-screen='pick_walk'] [data-testid='walk-location']")
     assert phone.get_by_test_id("walk-loc-code").inner_text() == "A01-01"
     # the milk is not on the shelf: take the suggested substitute
