@@ -30,6 +30,7 @@ DOMAIN_PACKAGES: tuple[str, ...] = (
     "hub.pki",
     "hub.promotions",
     "hub.checkout",
+    "hub.members",
 )
 
 DOMAINS: tuple[Domain, ...] = tuple(importlib.import_module(p).DOMAIN for p in DOMAIN_PACKAGES)

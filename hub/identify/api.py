@@ -26,10 +26,11 @@ PARSED_SCHEMA = {"type": "object", "properties": {
     "base_gtin": _NULLABLE_STR, "kind": {"type": "string"}, "own_code": _NULLABLE_STR}}
 RESOLVE_SCHEMA = {"type": "object", "required": ["kind", "code", "parsed", "item", "location", "order_ref", "qty",
                                                  "weight_g"],
-                  "properties": {"kind": {"type": "string", "enum": ["item", "location", "badge", "order"]},
+                  "properties": {"kind": {"type": "string", "enum": ["item", "location", "badge", "order", "member"]},
                                  "code": {"type": "string"}, "parsed": PARSED_SCHEMA,
                                  "item": {"type": ["object", "null"]}, "location": {"type": ["object", "null"]},
-                                 "order_ref": _NULLABLE_STR, "qty": _NULLABLE_INT, "weight_g": _NULLABLE_INT}}
+                                 "order_ref": _NULLABLE_STR, "qty": _NULLABLE_INT, "weight_g": _NULLABLE_INT,
+                                 "member": {"type": "object"}}}
 REPORT_SCHEMA = {"type": "object", "properties": {
     "id": {"type": "string"}, "code": {"type": "string"}, "kind": _NULLABLE_STR, "gtin": _NULLABLE_STR,
     "parse_error": _NULLABLE_STR, "note": {"type": "string"}, "location_id": _NULLABLE_STR,

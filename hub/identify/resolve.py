@@ -27,11 +27,12 @@ from hub.kernel import audit, outbox
 from hub.identify import barcode
 from hub.inventory import catalog, ledger, locations
 from hub.kernel.errors import Conflict, NotFound, Unprocessable, ValidationError
+from hub.members import identity as members
 from hub.protocol import epc as epcs
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso
 
-KINDS = ("item", "location", "order", "badge", "epc")
+KINDS = ("item", "location", "order", "badge", "epc", "member")
 # Hex lengths of the item EPCs a sled types: SGTIN-96, SGTIN-198 (50 digits, or 52 as whole 16-bit words).
 EPC_HEX_LENGTHS = (24, 50, 52)
 
@@ -58,6 +59,7 @@ class Resolution:
     order_ref: str | None = None          # the reference of an order code SHO-<ref> (what a handover scans)
     badge: str | None = None              # the badge id of a staff badge SHB-<id>
     epc: str | None = None                # the EPC in hex, for kind ``epc``
+    member: dict[str, Any] | None = None  # the till view of a member card SHM-… or dynamic member code SHD-…
 
     @property
     def names_item(self) -> bool:
@@ -80,7 +82,7 @@ class Resolution:
         return {"kind": self.kind, "code": self.code,
                 "parsed": self.parsed.to_dict() if self.parsed is not None else None,
                 "item": self.item, "location": self.location, "order_ref": self.order_ref,
-                "qty": self.qty, "weight_g": self.weight_g}
+                "qty": self.qty, "weight_g": self.weight_g, **({"member": self.member} if self.member else {})}
 
 
 def options_for(settings: dict[str, Any] | barcode.ParseOptions) -> barcode.ParseOptions:
@@ -95,6 +97,9 @@ def resolve(conn: sqlite3.Connection, code: str, *, settings: dict[str, Any] | b
     stock per location and totals; ``accept_sku``/``accept_epc`` let a code that is not a readable
     barcode name an item by its exact SKU or its EPC (else the barcode error is raised)."""
     opts = options_for(settings)
+    member = members.recognise(conn, code)      # a member card or dynamic code (checked, not used up)
+    if member is not None:
+        return Resolution("member", code, member=member)
     try:
         parsed = barcode.parse(code, opts)
     except barcode.BarcodeError:

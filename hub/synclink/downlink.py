@@ -26,6 +26,7 @@ from hub.inventory import catalog
 from hub.kernel import audit, outbox, settings
 from hub.kernel.db import Database
 from hub.kernel.errors import Forbidden, NotFound, StoreHubError, ValidationError
+from hub.members import downlink as member_downlink
 from hub.protocol.timeutil import now_iso
 from hub.synclink import state
 
@@ -159,6 +160,8 @@ def apply_page(db: Database, changes: list[dict[str, Any]], through: int) -> dic
                     _apply_promotion(conn, p, ch["version"])
                 elif kind == "policy":
                     _apply_policy(conn, p)
+                elif kind == "member":
+                    member_downlink.apply(conn, p, ch["version"])
                 else:
                     raise ValidationError(f"unknown downlink kind {kind!r}")
                 conn.execute("RELEASE dl_change")

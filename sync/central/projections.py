@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 
 from hub.protocol.timeutil import parse_iso
 
+from sync.central import members
 from sync.central import schema as t
 
 DEVICE_OFFLINE = {"offline", "disconnected", "lost", "down"}
@@ -39,6 +40,7 @@ class Folded:
     devices: dict[str, dict] = field(default_factory=dict)
     alerts: dict[str, dict] = field(default_factory=dict)
     counts: dict[str, dict] = field(default_factory=dict)
+    members: dict[str, list] = field(default_factory=lambda: defaultdict(list))   # sync/central/members.py
     tz: ZoneInfo | None = field(default=None, repr=False, compare=False)
     _days: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -207,6 +209,9 @@ PROJECTORS: dict[str, Projector] = {
                                   "device.command_result")},
     "alert.raised": _alert,
     "alert.cleared": _alert,
+    "points.entry": members.project_entry,
+    "member.enrolled": members.project_enrolled,
+    "member.tier_changed": members.project_tier,
 }
 
 
@@ -290,6 +295,8 @@ def apply(conn: Connection, store_id: str, f: Folded) -> None:
         ins = _insert(conn, t.count_sessions)
         conn.execute(ins.on_conflict_do_nothing(index_elements=["store_id", "session_id"]),
                      [{"store_id": store_id, "session_id": sid[:64], **v} for sid, v in sorted(f.counts.items())])
+    if f.members:
+        members.apply(conn, store_id, f.members)
     for aid, a in sorted(f.alerts.items()):
         ins = _insert(conn, t.alerts)
         row = {"store_id": store_id, "alert_id": aid[:128], "severity": a.get("severity", "warning"),

@@ -1,0 +1,228 @@
+"""Personal data at rest: field encryption and keyed lookup hashes, with keys kept outside the database.
+
+Why: a hub database file leaves the store in backups, on a replaced SD card or attached to a support ticket. A
+phone number or a name in it must be unreadable without a key that never travels with it, and the hub must still
+find a member by phone without a plain phone column. So:
+
+* **Keys** live in ``pii.keys`` in the data directory (mode 0600, written by atomic rename), never in the database.
+  Each key has an id; the file names the current one. A key is two random 256-bit secrets: one for AES-GCM, one
+  for HMAC-SHA256 (separate keys for separate jobs).
+* **Field encryption** (``encrypt``/``decrypt``): AES-256-GCM from ``cryptography`` (no hand-rolled cipher), a
+  fresh 96-bit nonce per value, and the *context* (table, column and row id) as associated data, so a ciphertext
+  copied into another row or column does not decrypt. A value is the text ``pii1:<key id>:<base64url(nonce|ct)>``:
+  the key id travels with the value, which is what lets rotation proceed row by row and a reader pick the key.
+* **Lookup hashes** (``lookup_hash``): ``<key id>:<hex HMAC-SHA256(mac key, purpose | value)>``. Equality lookups
+  go through the hash; ``lookup_hashes`` gives the value's hash under every key in the ring (current first), so a
+  lookup made while a rotation is half done still finds rows hashed under the old key.
+* **Rotation** (``add_key`` then, once no stored value uses an old key, ``retire_unused``): the domain that owns the
+  encrypted columns re-encrypts and re-hashes its rows inside one write transaction (``storehub members
+  rotate-key``; docs/security.md). A running server notices the new file (inode and mtime are checked on every
+  use) before it encrypts anything else, and an old key is only dropped once nothing stored uses it.
+* **Signatures** (``sign``/``verify``) with the current HMAC key, for short-lived codes (a member's dynamic code).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from hub.protocol.timeutil import now_iso
+
+KEY_FILE = "pii.keys"
+PREFIX = "pii1"
+_NONCE = 12
+
+
+class PiiError(Exception):
+    """A value that cannot be decrypted: unknown key id (the key file is not this hub's, or was lost), a
+    ciphertext moved to another row, or tampering."""
+
+
+@dataclass(frozen=True)
+class _Key:
+    kid: str
+    enc: bytes
+    mac: bytes
+    created_at: str
+
+
+def _b64(b: bytes) -> str:
+    return base64.urlsafe_b64encode(b).decode("ascii").rstrip("=")
+
+
+def _unb64(s: str) -> bytes:
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def _new_key() -> _Key:
+    return _Key("k" + secrets.token_hex(4), secrets.token_bytes(32), secrets.token_bytes(32), now_iso())
+
+
+class KeyRing:
+    """The keys of one data directory. Use :func:`keyring` to get the process's shared, self-refreshing ring."""
+
+    def __init__(self, path: Path, current: str, keys: dict[str, _Key]):
+        self.path = path
+        self.current = current
+        self.keys = keys
+
+    # --- file ----------------------------------------------------------------------------------------------
+    @classmethod
+    def load(cls, path: Path) -> KeyRing:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        keys = {kid: _Key(kid, _unb64(k["enc"]), _unb64(k["mac"]), k.get("created_at", ""))
+                for kid, k in doc["keys"].items()}
+        if doc["current"] not in keys:
+            raise PiiError(f"{path}: the current key {doc['current']!r} is not in the file")
+        return cls(path, doc["current"], keys)
+
+    @classmethod
+    def create(cls, path: Path) -> KeyRing:
+        k = _new_key()
+        ring = cls(path, k.kid, {k.kid: k})
+        ring._write(exclusive=True)
+        return ring
+
+    def _write(self, *, exclusive: bool = False) -> None:
+        doc = {"format": 1, "current": self.current,
+               "keys": {k.kid: {"enc": _b64(k.enc), "mac": _b64(k.mac), "created_at": k.created_at}
+                        for k in self.keys.values()}}
+        data = json.dumps(doc, indent=1).encode("utf-8")
+        if exclusive:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            return
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+
+    def add_key(self) -> str:
+        """Make a new key current (the old ones stay to read what they encrypted). Returns its id."""
+        k = _new_key()
+        self.keys = {**self.keys, k.kid: k}
+        self.current = k.kid
+        self._write()
+        return k.kid
+
+    def retire_unused(self, in_use: set[str]) -> list[str]:
+        """Drop every non-current key that no stored value uses (``in_use``: the key ids still found). Call it
+        inside the write transaction that counted ``in_use``, so no writer can add a value in between."""
+        gone = [kid for kid in self.keys if kid != self.current and kid not in in_use]
+        if gone:
+            self.keys = {kid: k for kid, k in self.keys.items() if kid not in gone}
+            self._write()
+        return gone
+
+    # --- values --------------------------------------------------------------------------------------------
+    def encrypt(self, plaintext: str, *, context: str) -> str:
+        k = self.keys[self.current]
+        nonce = secrets.token_bytes(_NONCE)
+        ct = AESGCM(k.enc).encrypt(nonce, plaintext.encode("utf-8"), context.encode("utf-8"))
+        return f"{PREFIX}:{k.kid}:{_b64(nonce + ct)}"
+
+    def decrypt(self, token: str, *, context: str) -> str:
+        kid = key_id(token)
+        k = self.keys.get(kid)
+        if k is None:
+            raise PiiError(f"no key {kid!r} in {self.path} (another hub's data, or a lost key file)")
+        raw = _unb64(token.split(":", 2)[2])
+        try:
+            return AESGCM(k.enc).decrypt(raw[:_NONCE], raw[_NONCE:], context.encode("utf-8")).decode("utf-8")
+        except InvalidTag:
+            raise PiiError(f"value does not decrypt for {context} (moved from another row, or altered)") from None
+
+    def reencrypt(self, token: str, *, context: str) -> str:
+        """The value under the current key (unchanged if it already is)."""
+        if key_id(token) == self.current:
+            return token
+        return self.encrypt(self.decrypt(token, context=context), context=context)
+
+    def _hash(self, k: _Key, value: str, purpose: str) -> str:
+        return f"{k.kid}:" + hmac.new(k.mac, f"{purpose}|{value}".encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def lookup_hash(self, value: str, *, purpose: str) -> str:
+        return self._hash(self.keys[self.current], value, purpose)
+
+    def lookup_hashes(self, value: str, *, purpose: str) -> list[str]:
+        ordered = [self.keys[self.current]] + [k for kid, k in self.keys.items() if kid != self.current]
+        return [self._hash(k, value, purpose) for k in ordered]
+
+    def sign(self, data: str, *, purpose: str) -> bytes:
+        return hmac.new(self.keys[self.current].mac, f"sign|{purpose}|{data}".encode("utf-8"), hashlib.sha256).digest()
+
+    def verify(self, data: str, signature: bytes, *, purpose: str, length: int) -> bool:
+        """True when ``signature`` (truncated to ``length`` bytes) was made by any key of the ring."""
+        return any(hmac.compare_digest(
+            hmac.new(k.mac, f"sign|{purpose}|{data}".encode("utf-8"), hashlib.sha256).digest()[:length], signature)
+            for k in self.keys.values())
+
+
+def key_id(token: str) -> str:
+    parts = token.split(":", 2) if isinstance(token, str) else []
+    if len(parts) != 3 or parts[0] != PREFIX:
+        raise PiiError("not an encrypted value")
+    return parts[1]
+
+
+def hash_key_id(digest: str) -> str:
+    return digest.split(":", 1)[0]
+
+
+def describe(ring: KeyRing) -> dict[str, Any]:
+    """What ``storehub members keys`` shows: ids and dates, never key material."""
+    return {"file": str(ring.path), "current": ring.current,
+            "keys": [{"id": k.kid, "created_at": k.created_at} for k in ring.keys.values()]}
+
+
+_rings: dict[Path, tuple[tuple[int, int], KeyRing]] = {}
+_lock = threading.Lock()
+
+
+def keyring(data_dir: Path | str) -> KeyRing:
+    """The data directory's key ring, created on first use (0600). Re-read whenever the file was replaced, so a
+    server picks up a rotation made by ``storehub members rotate-key`` before its next write."""
+    path = (Path(data_dir) / KEY_FILE).resolve()
+    with _lock:
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            try:
+                KeyRing.create(path)
+            except FileExistsError:
+                pass
+            st = path.stat()
+        stamp = (st.st_ino, st.st_mtime_ns)
+        cached = _rings.get(path)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        ring = KeyRing.load(path)
+        _rings[path] = (stamp, ring)
+        return ring
+
+
+def for_connection(conn: sqlite3.Connection) -> KeyRing:
+    """The key ring of the data directory holding the database ``conn`` is open on (``pii.keys`` sits beside
+    ``hub.db``), so domain functions need nothing but their connection."""
+    for row in conn.execute("PRAGMA database_list"):
+        if row[1] == "main" and row[2]:
+            return keyring(Path(row[2]).parent)
+    raise PiiError("personal data needs a database file (its key file sits beside it)")
