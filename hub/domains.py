@@ -30,6 +30,7 @@ DOMAIN_PACKAGES: tuple[str, ...] = (
     "hub.pki",
     "hub.promotions",
     "hub.checkout",
+    "hub.purchasing",
     "hub.members",
 )
 

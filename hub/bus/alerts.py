@@ -16,7 +16,7 @@ from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso
 
 KINDS = ("device_offline", "device_silent", "device_error", "paper_out", "low_battery", "low_stock", "empty_shelf",
-         "below_reorder_point", "below_safety_stock")
+         "below_reorder_point", "below_safety_stock", "near_expiry", "expired_stock")
 SEVERITIES = ("info", "warning", "critical")
 
 

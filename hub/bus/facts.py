@@ -14,7 +14,7 @@ PAPER = ["ok", "low", "out"]
 SHELF_LEVELS = ["ok", "low", "empty", "unbound"]                       # hub.bus.shelf.level_for, or unbound
 # hub.bus.alerts.KINDS and SEVERITIES
 ALERT_KINDS = ["device_offline", "device_silent", "device_error", "paper_out", "low_battery", "low_stock",
-               "empty_shelf", "below_reorder_point", "below_safety_stock"]
+               "empty_shelf", "below_reorder_point", "below_safety_stock", "near_expiry", "expired_stock"]
 SEVERITIES = ["info", "warning", "critical"]
 
 _STR = {"type": "string"}

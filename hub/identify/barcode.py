@@ -257,6 +257,8 @@ class ParsedCode:
     own_code: str | None = None          # location code, badge or order reference of an own code
     # Not part of the JSON result: the item reference (PLU) of a variable-measure label.
     item_ref: str | None = field(default=None, compare=False)
+    # Not part of the JSON result: the SSCC (AI 00) of a logistic unit label, for receiving.
+    sscc: str | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in RESULT_KEYS}
@@ -525,6 +527,8 @@ def _from_elements(elements, name: str | None, opts: ParseOptions) -> ParsedCode
     sscc = elements.get(ai="00")
     if sscc is not None and sscc.sscc is None:
         raise BarcodeError("invalid_check_digit", sscc.sscc_error or "bad SSCC check digit")
+    if sscc is not None:
+        out["sscc"] = sscc.value
     for es in elements:
         ai = es.ai.ai
         if ai == "10":
