@@ -9,8 +9,11 @@ not matter.
 
 Per member the central keeps the chain-wide balance (``member_points``) and each store's part of it
 (``member_store_points``). After a merge it publishes, in the same transaction, one downlink change of kind
-``member`` per store that knows the member (scope = that store; key = member id) carrying the balance, that
-store's part and the 12-month spend; a hub shows ``balance − its part + its own entries`` (hub/members/points.py).
+``member`` (scope ``*``, key = member id) carrying the till view, the balance, every store's part and the 12-month
+spend: every store learns every member (a member enrolled in one store is identified by card in the next), and a
+hub shows ``balance − its part + its own entries`` (hub/members/points.py). One change per member per merge is
+what a chain of a few hundred thousand active members can carry; scoping changes to the stores a member visits is
+the next step if the downlink grows too long.
 
 Overdraw: a burn merged into a balance that ends below zero (two stores spent the same points while apart) is
 recorded in ``points_overdraws`` — reported, never hidden or silently corrected.
@@ -221,8 +224,7 @@ def publish(conn: Connection, member_ids: set[str], *, now: str) -> int:
                    "birthday_month": m.birthday_month, "tier": m.tier, "tier_since": m.tier_since,
                    "home_store": m.home_store, "enrolled_at": m.enrolled_at, "balance": f["balance"],
                    "spend_12m_minor": f["spend_12m_minor"], "stores": f["stores"], "as_of": now}
-        for store in sorted(({m.home_store} | set(f["stores"])) - {CENTRAL_STORE}):
-            pending.append((store, mid, payload))
+        pending.append(("*", mid, payload))
     if not pending:
         return 0
     head = conn.execute(select(t.downlink_head.c.version).where(t.downlink_head.c.id == 1).with_for_update()).scalar()
