@@ -32,6 +32,7 @@ DOMAIN_PACKAGES: tuple[str, ...] = (
     "hub.checkout",
     "hub.purchasing",
     "hub.members",
+    "hub.staff",
 )
 
 DOMAINS: tuple[Domain, ...] = tuple(importlib.import_module(p).DOMAIN for p in DOMAIN_PACKAGES)
