@@ -82,8 +82,10 @@ class KeyRing:
     @classmethod
     def load(cls, path: Path) -> KeyRing:
         doc = json.loads(path.read_text(encoding="utf-8"))
-        keys = {kid: _Key(kid, _unb64(k["enc"]), _unb64(k["mac"]), k.get("created_at", ""))
-                for kid, k in doc["keys"].items()}
+        keys = {
+            kid: _Key(kid, _unb64(k["enc"]), _unb64(k["mac"]), k.get("created_at", ""))
+            for kid, k in doc["keys"].items()
+        }
         if doc["current"] not in keys:
             raise PiiError(f"{path}: the current key {doc['current']!r} is not in the file")
         return cls(path, doc["current"], keys)
@@ -96,9 +98,13 @@ class KeyRing:
         return ring
 
     def _write(self, *, exclusive: bool = False) -> None:
-        doc = {"format": 1, "current": self.current,
-               "keys": {k.kid: {"enc": _b64(k.enc), "mac": _b64(k.mac), "created_at": k.created_at}
-                        for k in self.keys.values()}}
+        doc = {
+            "format": 1,
+            "current": self.current,
+            "keys": {
+                k.kid: {"enc": _b64(k.enc), "mac": _b64(k.mac), "created_at": k.created_at} for k in self.keys.values()
+            },
+        }
         data = json.dumps(doc, indent=1).encode("utf-8")
         if exclusive:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -157,7 +163,7 @@ class KeyRing:
         return self.encrypt(self.decrypt(token, context=context), context=context)
 
     def _hash(self, k: _Key, value: str, purpose: str) -> str:
-        return f"{k.kid}:" + hmac.new(k.mac, f"{purpose}|{value}".encode("utf-8"), hashlib.sha256).hexdigest()
+        return f"{k.kid}:" + hmac.new(k.mac, f"{purpose}|{value}".encode(), hashlib.sha256).hexdigest()
 
     def lookup_hash(self, value: str, *, purpose: str) -> str:
         return self._hash(self.keys[self.current], value, purpose)
@@ -167,13 +173,16 @@ class KeyRing:
         return [self._hash(k, value, purpose) for k in ordered]
 
     def sign(self, data: str, *, purpose: str) -> bytes:
-        return hmac.new(self.keys[self.current].mac, f"sign|{purpose}|{data}".encode("utf-8"), hashlib.sha256).digest()
+        return hmac.new(self.keys[self.current].mac, f"sign|{purpose}|{data}".encode(), hashlib.sha256).digest()
 
     def verify(self, data: str, signature: bytes, *, purpose: str, length: int) -> bool:
         """True when ``signature`` (truncated to ``length`` bytes) was made by any key of the ring."""
-        return any(hmac.compare_digest(
-            hmac.new(k.mac, f"sign|{purpose}|{data}".encode("utf-8"), hashlib.sha256).digest()[:length], signature)
-            for k in self.keys.values())
+        return any(
+            hmac.compare_digest(
+                hmac.new(k.mac, f"sign|{purpose}|{data}".encode(), hashlib.sha256).digest()[:length], signature
+            )
+            for k in self.keys.values()
+        )
 
 
 def key_id(token: str) -> str:
@@ -189,8 +198,11 @@ def hash_key_id(digest: str) -> str:
 
 def describe(ring: KeyRing) -> dict[str, Any]:
     """What ``storehub members keys`` shows: ids and dates, never key material."""
-    return {"file": str(ring.path), "current": ring.current,
-            "keys": [{"id": k.kid, "created_at": k.created_at} for k in ring.keys.values()]}
+    return {
+        "file": str(ring.path),
+        "current": ring.current,
+        "keys": [{"id": k.kid, "created_at": k.created_at} for k in ring.keys.values()],
+    }
 
 
 _rings: dict[Path, tuple[tuple[int, int], KeyRing]] = {}

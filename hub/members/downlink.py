@@ -20,14 +20,36 @@ def apply(conn: sqlite3.Connection, p: dict[str, Any], version: int) -> None:
     mid = str(p["member_id"])
     row = conn.execute("SELECT tier, tier_since FROM members WHERE id = ?", (mid,)).fetchone()
     if row is None:
-        conn.execute("INSERT INTO members(id, card_no, phone_masked, birthday_month, tier, tier_since, home_store,"
-                     " enrolled_at, enrolled_by) VALUES (?,?,?,?,?,?,?,?,?)",
-                     (mid, p["card_no"], p["phone_masked"], p.get("birthday_month"), p["tier"], p["tier_since"],
-                      p["home_store"], p["enrolled_at"], ACTOR))
-        conn.execute("INSERT INTO member_tier_history(id, member_id, from_tier, to_tier, reason, spend_12m_minor, at,"
-                     " actor) VALUES (?,?,NULL,?,'central',?,?,?)",
-                     (f"{mid}:central:{version}", mid, p["tier"], p.get("spend_12m_minor", 0), p["tier_since"], ACTOR))
+        conn.execute(
+            "INSERT INTO members(id, card_no, phone_masked, birthday_month, tier, tier_since, home_store,"
+            " enrolled_at, enrolled_by) VALUES (?,?,?,?,?,?,?,?,?)",
+            (
+                mid,
+                p["card_no"],
+                p["phone_masked"],
+                p.get("birthday_month"),
+                p["tier"],
+                p["tier_since"],
+                p["home_store"],
+                p["enrolled_at"],
+                ACTOR,
+            ),
+        )
+        conn.execute(
+            "INSERT INTO member_tier_history(id, member_id, from_tier, to_tier, reason, spend_12m_minor, at,"
+            " actor) VALUES (?,?,NULL,?,'central',?,?,?)",
+            (f"{mid}:central:{version}", mid, p["tier"], p.get("spend_12m_minor", 0), p["tier_since"], ACTOR),
+        )
     elif p.get("tier") and p["tier"] != row["tier"] and p["tier_since"] > row["tier_since"]:
-        tiers.record(conn, mid, from_tier=row["tier"], to_tier=p["tier"], reason="central",
-                     spend=p.get("spend_12m_minor"), actor=ACTOR, at=p["tier_since"], fact=False)
+        tiers.record(
+            conn,
+            mid,
+            from_tier=row["tier"],
+            to_tier=p["tier"],
+            reason="central",
+            spend=p.get("spend_12m_minor"),
+            actor=ACTOR,
+            at=p["tier_since"],
+            fact=False,
+        )
     points.apply_central(conn, mid, p, version)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from hub.kernel import audit, outbox, pii, settings
@@ -69,15 +69,34 @@ def personal(conn: sqlite3.Connection, member_id: str, *, actor: str) -> dict[st
         return ring.decrypt(r[col], context=_ctx(member_id, col)) if r[col] else None
 
     audit.log(conn, actor=actor, action="member.personal_read", target=member_id)
-    consents = [dict(c) for c in conn.execute("SELECT purpose, terms_version, granted, at FROM member_consents"
-                                               " WHERE member_id = ? ORDER BY at", (member_id,))]
-    return {**till_view(conn, member_id), "phone": dec("phone_enc"), "name": dec("name_enc"),
-            "birthday": dec("birthday_enc"), "consents": consents, "tier_history": tiers.history(conn, member_id)}
+    consents = [
+        dict(c)
+        for c in conn.execute(
+            "SELECT purpose, terms_version, granted, at FROM member_consents WHERE member_id = ? ORDER BY at",
+            (member_id,),
+        )
+    ]
+    return {
+        **till_view(conn, member_id),
+        "phone": dec("phone_enc"),
+        "name": dec("name_enc"),
+        "birthday": dec("birthday_enc"),
+        "consents": consents,
+        "tier_history": tiers.history(conn, member_id),
+    }
 
 
 # --- enrolment ----------------------------------------------------------------------------------------------------
-def enrol(conn: sqlite3.Connection, *, phone: str, consent: dict[str, Any], actor: str, name: str | None = None,
-          birthday: str | None = None, device: str | None = None) -> tuple[dict[str, Any], bool]:
+def enrol(
+    conn: sqlite3.Connection,
+    *,
+    phone: str,
+    consent: dict[str, Any],
+    actor: str,
+    name: str | None = None,
+    birthday: str | None = None,
+    device: str | None = None,
+) -> tuple[dict[str, Any], bool]:
     """Enrol a member, or find the one this phone already belongs to: ``(till view, created)``. A second
     enrolment by the same phone never makes a second member (the phone hash is unique)."""
     if not settings.get(conn, "members.enabled"):
@@ -87,12 +106,18 @@ def enrol(conn: sqlite3.Connection, *, phone: str, consent: dict[str, Any], acto
     bday = rules.parse_birthday(birthday, date.today())
     purpose = consent.get("purpose")
     if consent.get("granted") is not True or purpose not in settings.get(conn, "members.consent_purposes"):
-        raise ValidationError("the member must consent to a purpose of the membership terms", code="consent_required",
-                              details={"purposes": settings.get(conn, "members.consent_purposes")})
+        raise ValidationError(
+            "the member must consent to a purpose of the membership terms",
+            code="consent_required",
+            details={"purposes": settings.get(conn, "members.consent_purposes")},
+        )
     terms = settings.get(conn, "members.terms_version")
     if consent.get("terms_version") not in (None, terms):
-        raise Conflict(f"the terms are now version {terms}: show them again", code="terms_changed",
-                       details={"terms_version": terms})
+        raise Conflict(
+            f"the terms are now version {terms}: show them again",
+            code="terms_changed",
+            details={"terms_version": terms},
+        )
     existing = find_by_phone(conn, e164)
     if existing is not None:
         audit.log(conn, actor=actor, device=device, action="member.enrol_found", target=existing)
@@ -104,29 +129,70 @@ def enrol(conn: sqlite3.Connection, *, phone: str, consent: dict[str, Any], acto
         card = rules.new_card_no()
     store = settings.get(conn, "store_id")
     tier = tiers.lowest(conn)
-    row = {"id": mid, "card_no": card, "phone_hash": ring.lookup_hash(e164, purpose=rules.PHONE_PURPOSE),
-           "phone_masked": rules.mask_phone(e164), "phone_enc": ring.encrypt(e164, context=_ctx(mid, "phone_enc")),
-           "name_enc": ring.encrypt(clean_name, context=_ctx(mid, "name_enc")) if clean_name else None,
-           "birthday_enc": ring.encrypt(bday.isoformat(), context=_ctx(mid, "birthday_enc")) if bday else None,
-           "birthday_month": bday.month if bday else None, "tier": tier, "tier_since": now, "home_store": store,
-           "enrolled_at": now, "enrolled_by": actor}
-    conn.execute("INSERT INTO members(id, card_no, phone_hash, phone_masked, phone_enc, name_enc, birthday_enc,"
-                 " birthday_month, tier, tier_since, home_store, enrolled_at, enrolled_by) VALUES (:id, :card_no,"
-                 " :phone_hash, :phone_masked, :phone_enc, :name_enc, :birthday_enc, :birthday_month, :tier,"
-                 " :tier_since, :home_store, :enrolled_at, :enrolled_by)", row)
-    conn.execute("INSERT INTO member_tier_history(id, member_id, from_tier, to_tier, reason, spend_12m_minor, at, actor)"
-                 " VALUES (?,?,NULL,?,'enrol',0,?,?)", (new_id(), mid, tier, now, actor))
-    conn.execute("INSERT INTO member_consents(id, member_id, purpose, terms_version, granted, at, actor, device)"
-                 " VALUES (?,?,?,?,1,?,?,?)", (new_id(), mid, purpose, terms, now, actor, device))
+    row = {
+        "id": mid,
+        "card_no": card,
+        "phone_hash": ring.lookup_hash(e164, purpose=rules.PHONE_PURPOSE),
+        "phone_masked": rules.mask_phone(e164),
+        "phone_enc": ring.encrypt(e164, context=_ctx(mid, "phone_enc")),
+        "name_enc": ring.encrypt(clean_name, context=_ctx(mid, "name_enc")) if clean_name else None,
+        "birthday_enc": ring.encrypt(bday.isoformat(), context=_ctx(mid, "birthday_enc")) if bday else None,
+        "birthday_month": bday.month if bday else None,
+        "tier": tier,
+        "tier_since": now,
+        "home_store": store,
+        "enrolled_at": now,
+        "enrolled_by": actor,
+    }
+    conn.execute(
+        "INSERT INTO members(id, card_no, phone_hash, phone_masked, phone_enc, name_enc, birthday_enc,"
+        " birthday_month, tier, tier_since, home_store, enrolled_at, enrolled_by) VALUES (:id, :card_no,"
+        " :phone_hash, :phone_masked, :phone_enc, :name_enc, :birthday_enc, :birthday_month, :tier,"
+        " :tier_since, :home_store, :enrolled_at, :enrolled_by)",
+        row,
+    )
+    conn.execute(
+        "INSERT INTO member_tier_history(id, member_id, from_tier, to_tier, reason, spend_12m_minor, at, actor)"
+        " VALUES (?,?,NULL,?,'enrol',0,?,?)",
+        (new_id(), mid, tier, now, actor),
+    )
+    conn.execute(
+        "INSERT INTO member_consents(id, member_id, purpose, terms_version, granted, at, actor, device)"
+        " VALUES (?,?,?,?,1,?,?,?)",
+        (new_id(), mid, purpose, terms, now, actor, device),
+    )
     points.ensure_row(conn, mid)
-    outbox.record(conn, "member.enrolled", {
-        "member_id": mid, "card_no": card, "phone_hash": row["phone_hash"], "phone_masked": row["phone_masked"],
-        "birthday_month": row["birthday_month"], "tier": tier, "tier_since": now, "store_id": store,
-        "enrolled_at": now, "consent": {"purpose": purpose, "terms_version": terms, "at": now}}, ts=now)
-    outbox.record(conn, "member.consent", {"member_id": mid, "purpose": purpose, "terms_version": terms,
-                                           "granted": True, "at": now}, ts=now)
-    audit.log(conn, actor=actor, device=device, action="member.enrol", target=mid,
-              details={"card_no": card, "phone_masked": row["phone_masked"]})
+    outbox.record(
+        conn,
+        "member.enrolled",
+        {
+            "member_id": mid,
+            "card_no": card,
+            "phone_hash": row["phone_hash"],
+            "phone_masked": row["phone_masked"],
+            "birthday_month": row["birthday_month"],
+            "tier": tier,
+            "tier_since": now,
+            "store_id": store,
+            "enrolled_at": now,
+            "consent": {"purpose": purpose, "terms_version": terms, "at": now},
+        },
+        ts=now,
+    )
+    outbox.record(
+        conn,
+        "member.consent",
+        {"member_id": mid, "purpose": purpose, "terms_version": terms, "granted": True, "at": now},
+        ts=now,
+    )
+    audit.log(
+        conn,
+        actor=actor,
+        device=device,
+        action="member.enrol",
+        target=mid,
+        details={"card_no": card, "phone_masked": row["phone_masked"]},
+    )
     return till_view(conn, mid), True
 
 
@@ -144,18 +210,20 @@ def issue_code(conn: sqlite3.Connection, member_id: str, *, now_s: int | None = 
     nonce = new_id().replace("-", "")[-8:]
     ring = pii.for_connection(conn)
     unsigned = rules.DynamicCode(m["card_no"], issued, nonce, b"")
-    code = rules.DynamicCode(m["card_no"], issued, nonce,
-                             ring.sign(unsigned.signed_text, purpose=CODE_PURPOSE)[:rules.SIG_BYTES])
+    code = rules.DynamicCode(
+        m["card_no"], issued, nonce, ring.sign(unsigned.signed_text, purpose=CODE_PURPOSE)[: rules.SIG_BYTES]
+    )
     ttl = settings.get(conn, "members.code_ttl_s")
-    return {"code": code.text(), "expires_at": iso(datetime.fromtimestamp(issued + ttl, timezone.utc))}
+    return {"code": code.text(), "expires_at": iso(datetime.fromtimestamp(issued + ttl, UTC))}
 
 
 def _verify_dynamic(conn: sqlite3.Connection, text: str, now_s: int) -> tuple[str, rules.DynamicCode]:
     code = rules.parse_dynamic_code(text)
     ring = pii.for_connection(conn)
     if not ring.verify(code.signed_text, code.sig, purpose=CODE_PURPOSE, length=rules.SIG_BYTES):
-        raise ValidationError("this member code was not issued by this store (or was altered)",
-                              code="member_code_forged")
+        raise ValidationError(
+            "this member code was not issued by this store (or was altered)", code="member_code_forged"
+        )
     st = rules.code_state(code, now_s, settings.get(conn, "members.code_ttl_s"))
     if st != "ok":
         raise ValidationError("this member code has expired: ask for a fresh one", code="member_code_expired")
@@ -171,9 +239,12 @@ def _use(conn: sqlite3.Connection, mid: str, code: rules.DynamicCode) -> None:
     now = now_iso()
     conn.execute("DELETE FROM member_code_uses WHERE expires_at < ?", (now,))
     ttl = settings.get(conn, "members.code_ttl_s")
-    expires = iso(datetime.fromtimestamp(code.issued_s + ttl + 60, timezone.utc))
-    cur = conn.execute("INSERT INTO member_code_uses(nonce, member_id, used_at, expires_at) VALUES (?,?,?,?)"
-                       " ON CONFLICT(nonce) DO NOTHING", (code.sig.hex(), mid, now, expires))
+    expires = iso(datetime.fromtimestamp(code.issued_s + ttl + 60, UTC))
+    cur = conn.execute(
+        "INSERT INTO member_code_uses(nonce, member_id, used_at, expires_at) VALUES (?,?,?,?)"
+        " ON CONFLICT(nonce) DO NOTHING",
+        (code.sig.hex(), mid, now, expires),
+    )
     if cur.rowcount == 0:
         raise Conflict("this member code was already used: ask for a fresh one", code="member_code_used")
 
@@ -198,8 +269,15 @@ def recognise(conn: sqlite3.Connection, code: str, *, now_s: int | None = None) 
     return None
 
 
-def identify(conn: sqlite3.Connection, *, actor: str, phone: str | None = None, code: str | None = None,
-             now_s: int | None = None, device: str | None = None) -> dict[str, Any]:
+def identify(
+    conn: sqlite3.Connection,
+    *,
+    actor: str,
+    phone: str | None = None,
+    code: str | None = None,
+    now_s: int | None = None,
+    device: str | None = None,
+) -> dict[str, Any]:
     """The member a phone, card or dynamic code names (a dynamic code is used up here)."""
     if (phone is None) == (code is None):
         raise ValidationError("give a phone or a code", code="identify_one_way")
@@ -209,7 +287,7 @@ def identify(conn: sqlite3.Connection, *, actor: str, phone: str | None = None, 
             raise NotFound("no member has this phone number", code="member_not_found")
         how = "phone"
     else:
-        text = code.strip()
+        text = (code or "").strip()
         if text[:4].upper() == rules.CODE_PREFIX:
             mid, dyn = _verify_dynamic(conn, text, int(now_s if now_s is not None else time.time()))
             _use(conn, mid, dyn)
@@ -234,9 +312,13 @@ def keys_in_use(conn: sqlite3.Connection) -> set[str]:
     used: set[str] = set()
     for col in ENCRYPTED:
         # a value is pii1:<key id>:…, a key id k + 8 hex digits
-        used |= {r[0] for r in conn.execute(f"SELECT DISTINCT substr({col}, 6, 9) FROM members WHERE {col} IS NOT NULL")}
-    used |= {pii.hash_key_id(r[0]) for r in conn.execute(
-        "SELECT DISTINCT substr(phone_hash, 1, 9) FROM members WHERE phone_hash IS NOT NULL")}
+        used |= {
+            r[0] for r in conn.execute(f"SELECT DISTINCT substr({col}, 6, 9) FROM members WHERE {col} IS NOT NULL")
+        }
+    used |= {
+        pii.hash_key_id(r[0])
+        for r in conn.execute("SELECT DISTINCT substr(phone_hash, 1, 9) FROM members WHERE phone_hash IS NOT NULL")
+    }
     return used
 
 
@@ -245,16 +327,25 @@ def reencrypt_all(conn: sqlite3.Connection, *, actor: str) -> dict[str, Any]:
     inside the caller's write transaction; then drop keys nothing uses any more. Safe to run again."""
     ring = pii.for_connection(conn)
     changed = 0
-    for r in conn.execute("SELECT id, phone_hash, phone_enc, name_enc, birthday_enc FROM members"
-                          " WHERE phone_enc IS NOT NULL OR name_enc IS NOT NULL OR birthday_enc IS NOT NULL").fetchall():
+    for r in conn.execute(
+        "SELECT id, phone_hash, phone_enc, name_enc, birthday_enc FROM members"
+        " WHERE phone_enc IS NOT NULL OR name_enc IS NOT NULL OR birthday_enc IS NOT NULL"
+    ).fetchall():
         new = {col: ring.reencrypt(r[col], context=_ctx(r["id"], col)) if r[col] else None for col in ENCRYPTED}
         phone = ring.decrypt(new["phone_enc"], context=_ctx(r["id"], "phone_enc")) if new["phone_enc"] else None
         new_hash = ring.lookup_hash(phone, purpose=rules.PHONE_PURPOSE) if phone else r["phone_hash"]
         if new_hash != r["phone_hash"] or any(new[c] != r[c] for c in ENCRYPTED):
-            conn.execute("UPDATE members SET phone_hash = ?, phone_enc = ?, name_enc = ?, birthday_enc = ? WHERE id = ?",
-                         (new_hash, new["phone_enc"], new["name_enc"], new["birthday_enc"], r["id"]))
+            conn.execute(
+                "UPDATE members SET phone_hash = ?, phone_enc = ?, name_enc = ?, birthday_enc = ? WHERE id = ?",
+                (new_hash, new["phone_enc"], new["name_enc"], new["birthday_enc"], r["id"]),
+            )
             changed += 1
     retired = ring.retire_unused(keys_in_use(conn))
-    audit.log(conn, actor=actor, action="members.rotate_key", target=ring.current,
-              details={"members": changed, "retired": retired})
+    audit.log(
+        conn,
+        actor=actor,
+        action="members.rotate_key",
+        target=ring.current,
+        details={"members": changed, "retired": retired},
+    )
     return {"current": ring.current, "members_reencrypted": changed, "retired": retired}

@@ -24,7 +24,6 @@ from typing import Any
 
 from hub.kernel import outbox, settings
 from hub.kernel.errors import Conflict, NotFound, ValidationError
-from hub.members import rules
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import iso, now_iso, parse_iso, utcnow
 from hub.synclink import state as sync_state
@@ -33,7 +32,9 @@ SPEND_WINDOW = timedelta(days=365)
 
 
 def require_member(conn: sqlite3.Connection, member_id: str) -> dict[str, Any]:
-    r = conn.execute("SELECT id, status, tier, tier_since, home_store FROM members WHERE id = ?", (member_id,)).fetchone()
+    r = conn.execute(
+        "SELECT id, status, tier, tier_since, home_store FROM members WHERE id = ?", (member_id,)
+    ).fetchone()
     if r is None:
         raise NotFound(f"no member {member_id}", code="member_not_found")
     if r["status"] != "active":
@@ -45,38 +46,72 @@ def ensure_row(conn: sqlite3.Connection, member_id: str) -> None:
     conn.execute("INSERT INTO member_points(member_id) VALUES (?) ON CONFLICT(member_id) DO NOTHING", (member_id,))
 
 
-def append(conn: sqlite3.Connection, member_id: str, kind: str, points: int, *, actor: str, spend_minor: int = 0,
-           ref: str | None = None, lot_id: str | None = None, reason: str | None = None,
-           approver: str | None = None) -> dict[str, Any]:
+def append(
+    conn: sqlite3.Connection,
+    member_id: str,
+    kind: str,
+    points: int,
+    *,
+    actor: str,
+    spend_minor: int = 0,
+    ref: str | None = None,
+    lot_id: str | None = None,
+    reason: str | None = None,
+    approver: str | None = None,
+) -> dict[str, Any]:
     """Append one entry, update the projection and record the ``points.entry`` fact — together or not at all."""
     if kind not in ("earn", "burn", "adjust", "reverse"):
         raise ValueError(kind)
     if not conn.in_transaction:
         raise RuntimeError("points.append outside a write transaction")
-    e = {"id": new_id(), "member_id": member_id, "kind": kind, "points": int(points), "spend_minor": int(spend_minor),
-         "ref": ref, "lot_id": lot_id, "reason": reason, "approver": approver,
-         "store_id": settings.get(conn, "store_id"), "at": now_iso()}
-    conn.execute("INSERT INTO points_entries(id, member_id, kind, points, spend_minor, ref, lot_id, reason, approver,"
-                 " store_id, at, actor) VALUES (:id, :member_id, :kind, :points, :spend_minor, :ref, :lot_id, :reason,"
-                 " :approver, :store_id, :at, :actor)", {**e, "actor": actor})
+    e = {
+        "id": new_id(),
+        "member_id": member_id,
+        "kind": kind,
+        "points": int(points),
+        "spend_minor": int(spend_minor),
+        "ref": ref,
+        "lot_id": lot_id,
+        "reason": reason,
+        "approver": approver,
+        "store_id": settings.get(conn, "store_id"),
+        "at": now_iso(),
+    }
+    conn.execute(
+        "INSERT INTO points_entries(id, member_id, kind, points, spend_minor, ref, lot_id, reason, approver,"
+        " store_id, at, actor) VALUES (:id, :member_id, :kind, :points, :spend_minor, :ref, :lot_id, :reason,"
+        " :approver, :store_id, :at, :actor)",
+        {**e, "actor": actor},
+    )
     ensure_row(conn, member_id)
-    conn.execute("UPDATE member_points SET local_points = local_points + ?, local_entries = local_entries + 1"
-                 " WHERE member_id = ?", (e["points"], member_id))
+    conn.execute(
+        "UPDATE member_points SET local_points = local_points + ?, local_entries = local_entries + 1"
+        " WHERE member_id = ?",
+        (e["points"], member_id),
+    )
     outbox.record(conn, "points.entry", e, ts=e["at"])
     return e
 
 
 def by_ref(conn: sqlite3.Connection, member_id: str, kind: str, ref: str) -> dict[str, Any] | None:
-    r = conn.execute("SELECT * FROM points_entries WHERE kind = ? AND ref = ? AND member_id = ?",
-                     (kind, ref, member_id)).fetchone()
+    r = conn.execute(
+        "SELECT * FROM points_entries WHERE kind = ? AND ref = ? AND member_id = ?", (kind, ref, member_id)
+    ).fetchone()
     return dict(r) if r else None
 
 
 def figures(conn: sqlite3.Connection, member_id: str) -> dict[str, int]:
     r = conn.execute("SELECT * FROM member_points WHERE member_id = ?", (member_id,)).fetchone()
     if r is None:
-        return {"local_points": 0, "local_entries": 0, "central_balance": 0, "central_mine": 0,
-                "central_spend_12m": 0, "central_mine_spend_12m": 0, "central_version": 0}
+        return {
+            "local_points": 0,
+            "local_entries": 0,
+            "central_balance": 0,
+            "central_mine": 0,
+            "central_spend_12m": 0,
+            "central_mine_spend_12m": 0,
+            "central_version": 0,
+        }
     return {k: r[k] for k in r.keys() if k not in ("member_id", "central_at")}
 
 
@@ -88,8 +123,12 @@ def balance(conn: sqlite3.Connection, member_id: str) -> int:
 
 def local_spend_12m(conn: sqlite3.Connection, member_id: str, now: str | None = None) -> int:
     since = iso(parse_iso(now) - SPEND_WINDOW) if now else iso(utcnow() - SPEND_WINDOW)
-    return int(conn.execute("SELECT COALESCE(SUM(spend_minor), 0) FROM points_entries WHERE member_id = ? AND at >= ?",
-                            (member_id, since)).fetchone()[0])
+    return int(
+        conn.execute(
+            "SELECT COALESCE(SUM(spend_minor), 0) FROM points_entries WHERE member_id = ? AND at >= ?",
+            (member_id, since),
+        ).fetchone()[0]
+    )
 
 
 def spend_12m(conn: sqlite3.Connection, member_id: str) -> int:
@@ -101,16 +140,22 @@ def spend_12m(conn: sqlite3.Connection, member_id: str) -> int:
 def view(conn: sqlite3.Connection, member_id: str) -> dict[str, Any]:
     f = figures(conn, member_id)
     r = conn.execute("SELECT central_at FROM member_points WHERE member_id = ?", (member_id,)).fetchone()
-    return {"balance": f["central_balance"] - f["central_mine"] + f["local_points"],
-            "central_balance": f["central_balance"], "unsynced": f["local_points"] - f["central_mine"],
-            "central_at": r[0] if r else None, "value_minor_per_point": settings.get(conn, "members.burn_minor_per_point")}
+    return {
+        "balance": f["central_balance"] - f["central_mine"] + f["local_points"],
+        "central_balance": f["central_balance"],
+        "unsynced": f["local_points"] - f["central_mine"],
+        "central_at": r[0] if r else None,
+        "value_minor_per_point": settings.get(conn, "members.burn_minor_per_point"),
+    }
 
 
 def entries(conn: sqlite3.Connection, member_id: str, *, limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
     total = conn.execute("SELECT COUNT(*) FROM points_entries WHERE member_id = ?", (member_id,)).fetchone()[0]
-    rows = conn.execute("SELECT id, kind, points, spend_minor, ref, lot_id, reason, approver, store_id, at, actor"
-                        " FROM points_entries WHERE member_id = ? ORDER BY at DESC, id DESC LIMIT ? OFFSET ?",
-                        (member_id, limit, offset)).fetchall()
+    rows = conn.execute(
+        "SELECT id, kind, points, spend_minor, ref, lot_id, reason, approver, store_id, at, actor"
+        " FROM points_entries WHERE member_id = ? ORDER BY at DESC, id DESC LIMIT ? OFFSET ?",
+        (member_id, limit, offset),
+    ).fetchall()
     return [dict(r) for r in rows], total
 
 
@@ -126,8 +171,12 @@ def offline(conn: sqlite3.Connection) -> bool:
 def unsynced_burns(conn: sqlite3.Connection, member_id: str) -> int:
     """Points this store burnt for the member that the central has not acknowledged yet (after the last ack)."""
     last = sync_state.get(conn, "last_ack_at") or ""
-    return -int(conn.execute("SELECT COALESCE(SUM(points), 0) FROM points_entries WHERE member_id = ? AND kind = 'burn'"
-                             " AND at > ?", (member_id, last)).fetchone()[0])
+    return -int(
+        conn.execute(
+            "SELECT COALESCE(SUM(points), 0) FROM points_entries WHERE member_id = ? AND kind = 'burn' AND at > ?",
+            (member_id, last),
+        ).fetchone()[0]
+    )
 
 
 def check_burn(conn: sqlite3.Connection, member_id: str, points: int) -> None:
@@ -144,9 +193,11 @@ def check_burn(conn: sqlite3.Connection, member_id: str, points: int) -> None:
         cap = settings.get(conn, "members.offline_burn_cap")
         pending = unsynced_burns(conn, member_id)
         if pending + points > cap:
-            raise _refused(f"the hub is offline: at most {cap} points may be burnt until it syncs "
-                                 f"({pending} already)", "offline_burn_cap",
-                                 {"cap": cap, "unsynced_burns": pending, "balance": have})
+            raise _refused(
+                f"the hub is offline: at most {cap} points may be burnt until it syncs ({pending} already)",
+                "offline_burn_cap",
+                {"cap": cap, "unsynced_burns": pending, "balance": have},
+            )
 
 
 def _refused(message: str, code: str, details: dict[str, Any]) -> Conflict:
@@ -163,5 +214,14 @@ def apply_central(conn: sqlite3.Connection, member_id: str, payload: dict[str, A
     conn.execute(
         "UPDATE member_points SET central_balance = ?, central_mine = ?, central_spend_12m = ?,"
         " central_mine_spend_12m = ?, central_version = ?, central_at = ? WHERE member_id = ? AND central_version < ?",
-        (int(payload["balance"]), int(mine.get("points", 0)), int(payload.get("spend_12m_minor", 0)),
-         int(mine.get("spend_12m_minor", 0)), version, payload.get("as_of") or now_iso(), member_id, version))
+        (
+            int(payload["balance"]),
+            int(mine.get("points", 0)),
+            int(payload.get("spend_12m_minor", 0)),
+            int(mine.get("spend_12m_minor", 0)),
+            version,
+            payload.get("as_of") or now_iso(),
+            member_id,
+            version,
+        ),
+    )

@@ -6,19 +6,20 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Iterable
+from typing import Any
 
 import phonenumbers
 
 from hub.kernel.errors import ValidationError
 
-CARD_PREFIX = "SHM-"          # member card barcode (Code 128): SHM-<12 digits, the last a Luhn check digit>
-CODE_PREFIX = "SHD-"          # dynamic member code (QR on the member's phone): SHD-<card>-<issued>-<nonce>-<sig>
+CARD_PREFIX = "SHM-"  # member card barcode (Code 128): SHM-<12 digits, the last a Luhn check digit>
+CODE_PREFIX = "SHD-"  # dynamic member code (QR on the member's phone): SHD-<card>-<issued>-<nonce>-<sig>
 CARD_DIGITS = 12
-SIG_BYTES = 8                 # 64-bit truncated HMAC-SHA256: forging one is a 2^-64 guess per try
-ENTRY_KINDS = ("earn", "burn", "adjust", "reverse", "expire")   # expire: written by the central's expiry job
+SIG_BYTES = 8  # 64-bit truncated HMAC-SHA256: forging one is a 2^-64 guess per try
+ENTRY_KINDS = ("earn", "burn", "adjust", "reverse", "expire")  # expire: written by the central's expiry job
 PHONE_PURPOSE = "member.phone"
 
 
@@ -44,7 +45,7 @@ def mask_phone(e164: str) -> str:
     national = str(n.national_number)
     keep_head = 3 if len(national) >= 10 else 2
     hidden = max(len(national) - keep_head - 4, 1)
-    masked = national[:keep_head] + "*" * hidden + national[keep_head + hidden:]
+    masked = national[:keep_head] + "*" * hidden + national[keep_head + hidden :]
     return masked if n.country_code == 86 else f"+{n.country_code} {masked}"
 
 
@@ -67,7 +68,7 @@ def parse_birthday(value: object, today: date) -> date | None:
         raise ValidationError("a birthday is YYYY-MM-DD", code="invalid_birthday")
     text = value.strip()
     if text.startswith("--"):
-        text = "1904" + text[1:]          # a leap year, so --02-29 is a birthday too
+        text = "1904" + text[1:]  # a leap year, so --02-29 is a birthday too
     try:
         d = date.fromisoformat(text)
     except ValueError:
@@ -143,12 +144,21 @@ def code_state(code: DynamicCode, now_s: int, ttl_s: int, skew_s: int = 5) -> st
 
 # --- tiers --------------------------------------------------------------------------------------------------------
 TIERS_SCHEMA: dict[str, Any] = {
-    "type": "array", "minItems": 1, "maxItems": 10,
-    "items": {"type": "object", "additionalProperties": False, "required": ["code", "min_spend_minor"],
-              "properties": {"code": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,31}$"},
-                             "min_spend_minor": {"type": "integer", "minimum": 0},
-                             "name_en": {"type": "string", "maxLength": 40},
-                             "name_zh": {"type": "string", "maxLength": 40}}}}
+    "type": "array",
+    "minItems": 1,
+    "maxItems": 10,
+    "items": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["code", "min_spend_minor"],
+        "properties": {
+            "code": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,31}$"},
+            "min_spend_minor": {"type": "integer", "minimum": 0},
+            "name_en": {"type": "string", "maxLength": 40},
+            "name_zh": {"type": "string", "maxLength": 40},
+        },
+    },
+}
 
 
 def ordered_tiers(tiers: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -184,19 +194,25 @@ def period_end(year: int, month_day: str) -> date:
 
 # --- earning ------------------------------------------------------------------------------------------------------
 EARN_SCHEMA: dict[str, Any] = {
-    "type": "object", "additionalProperties": False,
+    "type": "object",
+    "additionalProperties": False,
     "required": ["points_per_unit", "unit_minor"],
     "properties": {
         "points_per_unit": {"type": "integer", "minimum": 0, "maximum": 1000},
         "unit_minor": {"type": "integer", "minimum": 1, "maximum": 100_000},
-        "category_multipliers": {"type": "object", "additionalProperties": {"type": "number", "minimum": 0,
-                                                                            "maximum": 20}},
+        "category_multipliers": {
+            "type": "object",
+            "additionalProperties": {"type": "number", "minimum": 0, "maximum": 20},
+        },
         "excluded_categories": {"type": "array", "items": {"type": "string"}, "maxItems": 200},
         "excluded_skus": {"type": "array", "items": {"type": "string"}, "maxItems": 2000},
-    }}
+    },
+}
 
 
-def earn_points(lines: Iterable[dict[str, Any]], rule: dict[str, Any], *, points_paid_minor: int = 0) -> tuple[int, int]:
+def earn_points(
+    lines: Iterable[dict[str, Any]], rule: dict[str, Any], *, points_paid_minor: int = 0
+) -> tuple[int, int]:
     """(points, spend_minor) a sale earns. Each line's ``net_minor`` (what was really paid after discounts)
     counts unless its category or SKU is excluded, times its category's multiplier; the part of the sale paid
     with points earns nothing (shared out over the lines pro rata). Points are whole: the fraction is dropped.
@@ -247,7 +263,7 @@ def fifo_lots(entries: Iterable[dict[str, Any]]) -> dict[str, int]:
     lot left, never as a negative lot."""
     ordered = sorted(entries, key=lambda e: (e["at"], e["id"]))
     lots: dict[str, int] = {}
-    debt = 0                     # deductions not covered yet: paid by the next lots earned
+    debt = 0  # deductions not covered yet: paid by the next lots earned
     for e in ordered:
         p = int(e["points"])
         if p > 0:
@@ -271,11 +287,13 @@ def fifo_lots(entries: Iterable[dict[str, Any]]) -> dict[str, int]:
     return lots
 
 
-def expiry_due(entries: list[dict[str, Any]], today: date, years_after: int,
-               local_day: Any) -> list[tuple[str, int]]:
+def expiry_due(entries: list[dict[str, Any]], today: date, years_after: int, local_day: Any) -> list[tuple[str, int]]:
     """``[(lot id, points)]`` to expire today: lots whose expiry date has passed with points left, FIFO after
     every deduction (expiries already written included, so running the job twice expires nothing the second
     time). ``local_day(ts)`` is the store-local day of an entry's time."""
     earned_on = {e["id"]: local_day(e["at"]) for e in entries if int(e["points"]) > 0}
-    return [(lid, left) for lid, left in fifo_lots(entries).items()
-            if left > 0 and lot_expires(earned_on[lid], years_after) < today]
+    return [
+        (lid, left)
+        for lid, left in fifo_lots(entries).items()
+        if left > 0 and lot_expires(earned_on[lid], years_after) < today
+    ]

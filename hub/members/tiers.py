@@ -24,15 +24,35 @@ def lowest(conn: sqlite3.Connection) -> str:
     return str(rules.ordered_tiers(settings.get(conn, "members.tiers"))[0]["code"])
 
 
-def record(conn: sqlite3.Connection, member_id: str, *, from_tier: str | None, to_tier: str, reason: str,
-           spend: int | None, actor: str, at: str | None = None, fact: bool = True) -> dict[str, Any]:
+def record(
+    conn: sqlite3.Connection,
+    member_id: str,
+    *,
+    from_tier: str | None,
+    to_tier: str,
+    reason: str,
+    spend: int | None,
+    actor: str,
+    at: str | None = None,
+    fact: bool = True,
+) -> dict[str, Any]:
     """Set the member's tier and keep the history row (and the fact for the central, unless it came from there)."""
     at = at or now_iso()
     conn.execute("UPDATE members SET tier = ?, tier_since = ? WHERE id = ?", (to_tier, at, member_id))
-    conn.execute("INSERT INTO member_tier_history(id, member_id, from_tier, to_tier, reason, spend_12m_minor, at, actor)"
-                 " VALUES (?,?,?,?,?,?,?,?)", (new_id(), member_id, from_tier, to_tier, reason, spend, at, actor))
-    change = {"member_id": member_id, "from_tier": from_tier, "to_tier": to_tier, "reason": reason,
-              "spend_12m_minor": spend or 0, "at": at, "store_id": settings.get(conn, "store_id")}
+    conn.execute(
+        "INSERT INTO member_tier_history(id, member_id, from_tier, to_tier, reason, spend_12m_minor, at, actor)"
+        " VALUES (?,?,?,?,?,?,?,?)",
+        (new_id(), member_id, from_tier, to_tier, reason, spend, at, actor),
+    )
+    change = {
+        "member_id": member_id,
+        "from_tier": from_tier,
+        "to_tier": to_tier,
+        "reason": reason,
+        "spend_12m_minor": spend or 0,
+        "at": at,
+        "store_id": settings.get(conn, "store_id"),
+    }
     if fact:
         outbox.record(conn, "member.tier_changed", change, ts=at)
     return change
@@ -67,19 +87,29 @@ def review(conn: sqlite3.Connection, *, actor: str, today: date | None = None) -
     tiers = settings.get(conn, "members.tiers")
     store = settings.get(conn, "store_id")
     reviewed = downgraded = 0
-    for r in conn.execute("SELECT id, tier FROM members WHERE home_store = ? AND status = 'active'", (store,)).fetchall():
+    for r in conn.execute(
+        "SELECT id, tier FROM members WHERE home_store = ? AND status = 'active'", (store,)
+    ).fetchall():
         reviewed += 1
         spend = points.spend_12m(conn, r["id"])
         target = rules.tier_for(spend, tiers)
         if rules.tier_rank(target, tiers) < rules.tier_rank(r["tier"], tiers):
             record(conn, r["id"], from_tier=r["tier"], to_tier=target, reason="period_end", spend=spend, actor=actor)
             downgraded += 1
-    conn.execute("INSERT INTO member_jobs(name, last_period, ran_at) VALUES (?,?,?) ON CONFLICT(name) DO UPDATE"
-                 " SET last_period = excluded.last_period, ran_at = excluded.ran_at", (REVIEW_JOB, period, now_iso()))
+    conn.execute(
+        "INSERT INTO member_jobs(name, last_period, ran_at) VALUES (?,?,?) ON CONFLICT(name) DO UPDATE"
+        " SET last_period = excluded.last_period, ran_at = excluded.ran_at",
+        (REVIEW_JOB, period, now_iso()),
+    )
     return {"period": period, "reviewed": reviewed, "downgraded": downgraded, "ran": True}
 
 
 def history(conn: sqlite3.Connection, member_id: str) -> list[dict[str, Any]]:
-    return [dict(r) for r in conn.execute(
-        "SELECT from_tier, to_tier, reason, spend_12m_minor, at, actor FROM member_tier_history WHERE member_id = ?"
-        " ORDER BY at, id", (member_id,))]
+    return [
+        dict(r)
+        for r in conn.execute(
+            "SELECT from_tier, to_tier, reason, spend_12m_minor, at, actor FROM member_tier_history WHERE member_id = ?"
+            " ORDER BY at, id",
+            (member_id,),
+        )
+    ]

@@ -31,20 +31,20 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (BigInteger, Column, Index, Integer, String, Table, func, select, update)
+from sqlalchemy import BigInteger, Column, Index, Integer, String, Table, func, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from hub.members import rules
 from hub.protocol.timeutil import iso, now_iso, parse_iso, utcnow
-
 from sync.central import schema as t
 
 EXPIRY_NS = uuid.UUID("6f1f3a52-4b8e-4f55-9a3c-0d7e2b9c1a11")
-CENTRAL_STORE = "central"             # the store id of entries the central writes itself (expiry)
+CENTRAL_STORE = "central"  # the store id of entries the central writes itself (expiry)
 SPEND_WINDOW = timedelta(days=365)
 
 members = Table(
-    "members", t.metadata,
+    "members",
+    t.metadata,
     Column("member_id", String(40), primary_key=True),
     Column("home_store", String(64), nullable=False),
     Column("card_no", String(16), nullable=False),
@@ -59,7 +59,8 @@ members = Table(
 Index("members_card", members.c.card_no, unique=True)
 
 points_entries = Table(
-    "points_entries", t.metadata,
+    "points_entries",
+    t.metadata,
     Column("entry_id", String(40), primary_key=True),
     Column("member_id", String(40), nullable=False),
     Column("store_id", String(64), nullable=False),
@@ -74,7 +75,8 @@ points_entries = Table(
 Index("points_entries_member", points_entries.c.member_id, points_entries.c.at)
 
 member_points = Table(
-    "member_points", t.metadata,
+    "member_points",
+    t.metadata,
     Column("member_id", String(40), primary_key=True),
     Column("balance", BigInteger, nullable=False),
     Column("entries", BigInteger, nullable=False),
@@ -82,14 +84,16 @@ member_points = Table(
 )
 
 member_store_points = Table(
-    "member_store_points", t.metadata,
+    "member_store_points",
+    t.metadata,
     Column("member_id", String(40), primary_key=True),
     Column("store_id", String(64), primary_key=True),
     Column("points", BigInteger, nullable=False),
 )
 
 points_overdraws = Table(
-    "points_overdraws", t.metadata,
+    "points_overdraws",
+    t.metadata,
     Column("entry_id", String(40), primary_key=True),
     Column("member_id", String(40), nullable=False),
     Column("store_id", String(64), nullable=False),
@@ -104,13 +108,20 @@ points_overdraws = Table(
 def project_entry(f: Any, e: dict[str, Any]) -> None:
     p = e["payload"]
     try:
-        f.members["entries"].append({
-            "entry_id": str(p["id"])[:40], "member_id": str(p["member_id"])[:40], "kind": str(p["kind"])[:16],
-            "points": int(p["points"]), "spend_minor": int(p.get("spend_minor") or 0),
-            "lot_id": (str(p["lot_id"])[:40] if p.get("lot_id") else None),
-            "ref": (str(p["ref"])[:128] if p.get("ref") else None), "at": str(p["at"])[:32]})
+        f.members["entries"].append(
+            {
+                "entry_id": str(p["id"])[:40],
+                "member_id": str(p["member_id"])[:40],
+                "kind": str(p["kind"])[:16],
+                "points": int(p["points"]),
+                "spend_minor": int(p.get("spend_minor") or 0),
+                "lot_id": (str(p["lot_id"])[:40] if p.get("lot_id") else None),
+                "ref": (str(p["ref"])[:128] if p.get("ref") else None),
+                "at": str(p["at"])[:32],
+            }
+        )
     except (KeyError, TypeError, ValueError):
-        return            # kept in events; nothing to project
+        return  # kept in events; nothing to project
 
 
 def project_enrolled(f: Any, e: dict[str, Any]) -> None:
@@ -137,15 +148,27 @@ def apply(conn: Connection, store_id: str, folded: dict[str, list[dict[str, Any]
     """Write one ingest's member facts inside its transaction (called by ``projections.apply``)."""
     now = now_iso()
     for p in folded.get("enrolled", ()):
-        conn.execute(_insert(conn, members).on_conflict_do_nothing(index_elements=["member_id"]), {
-            "member_id": p["member_id"], "home_store": str(p.get("store_id") or store_id)[:64],
-            "card_no": p["card_no"], "phone_hash": p.get("phone_hash"), "phone_masked": p.get("phone_masked") or "",
-            "birthday_month": p.get("birthday_month"), "tier": p.get("tier") or "", "tier_since": p.get("tier_since")
-            or p.get("enrolled_at") or now, "enrolled_at": p.get("enrolled_at") or now})
+        conn.execute(
+            _insert(conn, members).on_conflict_do_nothing(index_elements=["member_id"]),
+            {
+                "member_id": p["member_id"],
+                "home_store": str(p.get("store_id") or store_id)[:64],
+                "card_no": p["card_no"],
+                "phone_hash": p.get("phone_hash"),
+                "phone_masked": p.get("phone_masked") or "",
+                "birthday_month": p.get("birthday_month"),
+                "tier": p.get("tier") or "",
+                "tier_since": p.get("tier_since") or p.get("enrolled_at") or now,
+                "enrolled_at": p.get("enrolled_at") or now,
+            },
+        )
     touched: set[str] = set()
     for p in sorted(folded.get("tiers", ()), key=lambda p: p["at"]):
-        r = conn.execute(update(members).where(members.c.member_id == p["member_id"], members.c.tier_since < p["at"])
-                         .values(tier=p["to_tier"], tier_since=p["at"]))
+        r = conn.execute(
+            update(members)
+            .where(members.c.member_id == p["member_id"], members.c.tier_since < p["at"])
+            .values(tier=p["to_tier"], tier_since=p["at"])
+        )
         if r.rowcount:
             touched.add(p["member_id"])
     touched |= merge(conn, folded.get("entries", []), store_id=store_id, now=now)
@@ -158,8 +181,16 @@ def merge(conn: Connection, entries: list[dict[str, Any]], *, store_id: str, now
     if not entries:
         return set()
     rows = [{**e, "store_id": e.get("store_id") or store_id, "merged_at": now} for e in entries]
-    fresh_ids = set(conn.execute(_insert(conn, points_entries).on_conflict_do_nothing(index_elements=["entry_id"])
-                                 .returning(points_entries.c.entry_id), rows).scalars().all())
+    fresh_ids = set(
+        conn.execute(
+            _insert(conn, points_entries)
+            .on_conflict_do_nothing(index_elements=["entry_id"])
+            .returning(points_entries.c.entry_id),
+            rows,
+        )
+        .scalars()
+        .all()
+    )
     fresh = [r for r in rows if r["entry_id"] in fresh_ids]
     if not fresh:
         return set()
@@ -172,21 +203,40 @@ def merge(conn: Connection, entries: list[dict[str, Any]], *, store_id: str, now
         per_store[(r["member_id"], r["store_id"])] += r["points"]
     ins = _insert(conn, member_points)
     after: dict[str, int] = {}
-    for mid in sorted(per_member):               # one order everywhere: concurrent ingests cannot deadlock
+    for mid in sorted(per_member):  # one order everywhere: concurrent ingests cannot deadlock
         delta, n = per_member[mid]
-        after[mid] = conn.execute(ins.on_conflict_do_update(
-            index_elements=["member_id"],
-            set_={"balance": member_points.c.balance + ins.excluded.balance,
-                  "entries": member_points.c.entries + ins.excluded.entries, "updated_at": ins.excluded.updated_at})
-            .returning(member_points.c.balance),
-            {"member_id": mid, "balance": delta, "entries": n, "updated_at": now}).scalar_one()
+        after[mid] = conn.execute(
+            ins.on_conflict_do_update(
+                index_elements=["member_id"],
+                set_={
+                    "balance": member_points.c.balance + ins.excluded.balance,
+                    "entries": member_points.c.entries + ins.excluded.entries,
+                    "updated_at": ins.excluded.updated_at,
+                },
+            ).returning(member_points.c.balance),
+            {"member_id": mid, "balance": delta, "entries": n, "updated_at": now},
+        ).scalar_one()
     ins2 = _insert(conn, member_store_points)
-    conn.execute(ins2.on_conflict_do_update(index_elements=["member_id", "store_id"],
-                                            set_={"points": member_store_points.c.points + ins2.excluded.points}),
-                 [{"member_id": m, "store_id": s, "points": v} for (m, s), v in sorted(per_store.items())])
-    over = [{"entry_id": r["entry_id"], "member_id": r["member_id"], "store_id": r["store_id"], "points": r["points"],
-             "balance_after": after[r["member_id"]], "at": r["at"], "found_at": now}
-            for r in fresh if r["kind"] == "burn" and after[r["member_id"]] < 0]
+    conn.execute(
+        ins2.on_conflict_do_update(
+            index_elements=["member_id", "store_id"],
+            set_={"points": member_store_points.c.points + ins2.excluded.points},
+        ),
+        [{"member_id": m, "store_id": s, "points": v} for (m, s), v in sorted(per_store.items())],
+    )
+    over = [
+        {
+            "entry_id": r["entry_id"],
+            "member_id": r["member_id"],
+            "store_id": r["store_id"],
+            "points": r["points"],
+            "balance_after": after[r["member_id"]],
+            "at": r["at"],
+            "found_at": now,
+        }
+        for r in fresh
+        if r["kind"] == "burn" and after[r["member_id"]] < 0
+    ]
     if over:
         conn.execute(_insert(conn, points_overdraws).on_conflict_do_nothing(index_elements=["entry_id"]), over)
     return set(per_member)
@@ -196,9 +246,13 @@ def _figures(conn: Connection, member_ids: list[str], now: str) -> dict[str, dic
     since = iso(parse_iso(now) - SPEND_WINDOW)
     e = points_entries.c
     out: dict[str, dict[str, Any]] = {m: {"balance": 0, "spend_12m_minor": 0, "stores": {}} for m in member_ids}
-    for r in conn.execute(select(e.member_id, e.store_id, func.sum(e.points),
-                                 func.sum(func.coalesce(e.spend_minor, 0)).filter(e.at >= since))
-                          .where(e.member_id.in_(member_ids)).group_by(e.member_id, e.store_id)):
+    for r in conn.execute(
+        select(
+            e.member_id, e.store_id, func.sum(e.points), func.sum(func.coalesce(e.spend_minor, 0)).filter(e.at >= since)
+        )
+        .where(e.member_id.in_(member_ids))
+        .group_by(e.member_id, e.store_id)
+    ):
         d = out[r[0]]
         pts, spend = int(r[2] or 0), int(r[3] or 0)
         d["balance"] += pts
@@ -218,18 +272,38 @@ def publish(conn: Connection, member_ids: set[str], *, now: str) -> int:
     for mid in ids:
         m = info.get(mid)
         if m is None:
-            continue          # points arrived before the enrolment: published when the enrolment is merged
+            continue  # points arrived before the enrolment: published when the enrolment is merged
         f = figs[mid]
-        payload = {"member_id": mid, "card_no": m.card_no, "phone_masked": m.phone_masked,
-                   "birthday_month": m.birthday_month, "tier": m.tier, "tier_since": m.tier_since,
-                   "home_store": m.home_store, "enrolled_at": m.enrolled_at, "balance": f["balance"],
-                   "spend_12m_minor": f["spend_12m_minor"], "stores": f["stores"], "as_of": now}
+        payload = {
+            "member_id": mid,
+            "card_no": m.card_no,
+            "phone_masked": m.phone_masked,
+            "birthday_month": m.birthday_month,
+            "tier": m.tier,
+            "tier_since": m.tier_since,
+            "home_store": m.home_store,
+            "enrolled_at": m.enrolled_at,
+            "balance": f["balance"],
+            "spend_12m_minor": f["spend_12m_minor"],
+            "stores": f["stores"],
+            "as_of": now,
+        }
         pending.append(("*", mid, payload))
     if not pending:
         return 0
     head = conn.execute(select(t.downlink_head.c.version).where(t.downlink_head.c.id == 1).with_for_update()).scalar()
-    rows = [{"version": head + i + 1, "scope": store, "kind": "member", "key": mid, "payload": payload,
-             "author": "system:members", "created_at": now} for i, (store, mid, payload) in enumerate(pending)]
+    rows = [
+        {
+            "version": head + i + 1,
+            "scope": store,
+            "kind": "member",
+            "key": mid,
+            "payload": payload,
+            "author": "system:members",
+            "created_at": now,
+        }
+        for i, (store, mid, payload) in enumerate(pending)
+    ]
     conn.execute(t.downlink_changes.insert(), rows)
     conn.execute(update(t.downlink_head).where(t.downlink_head.c.id == 1).values(version=head + len(rows)))
     return len(rows)
@@ -238,21 +312,28 @@ def publish(conn: Connection, member_ids: set[str], *, now: str) -> int:
 # --- reading --------------------------------------------------------------------------------------------------------
 def balance(engine: Engine, member_id: str) -> int:
     with engine.connect() as conn:
-        return int(conn.execute(select(member_points.c.balance).where(member_points.c.member_id == member_id))
-                   .scalar() or 0)
+        return int(
+            conn.execute(select(member_points.c.balance).where(member_points.c.member_id == member_id)).scalar() or 0
+        )
 
 
 def fold(engine: Engine, member_id: str) -> int:
     """The balance recomputed from the merged entries (what ``member_points`` must always equal)."""
     with engine.connect() as conn:
-        return int(conn.execute(select(func.coalesce(func.sum(points_entries.c.points), 0))
-                                .where(points_entries.c.member_id == member_id)).scalar())
+        return int(
+            conn.execute(
+                select(func.coalesce(func.sum(points_entries.c.points), 0)).where(
+                    points_entries.c.member_id == member_id
+                )
+            ).scalar()
+        )
 
 
 def lookup(conn: Connection, *, card_no: str | None = None, member_id: str | None = None) -> dict[str, Any] | None:
     """A member and their balance by card number or id (head office's member lookup)."""
     q = select(members, member_points.c.balance).select_from(
-        members.outerjoin(member_points, member_points.c.member_id == members.c.member_id))
+        members.outerjoin(member_points, member_points.c.member_id == members.c.member_id)
+    )
     q = q.where(members.c.card_no == card_no) if card_no is not None else q.where(members.c.member_id == member_id)
     r = conn.execute(q).mappings().first()
     return dict(r) if r else None
@@ -260,40 +341,58 @@ def lookup(conn: Connection, *, card_no: str | None = None, member_id: str | Non
 
 def overdraws(engine: Engine) -> list[dict[str, Any]]:
     with engine.connect() as conn:
-        return [dict(r) for r in conn.execute(select(points_overdraws).order_by(points_overdraws.c.found_at,
-                                                                                 points_overdraws.c.entry_id)).mappings()]
+        return [
+            dict(r)
+            for r in conn.execute(
+                select(points_overdraws).order_by(points_overdraws.c.found_at, points_overdraws.c.entry_id)
+            ).mappings()
+        ]
 
 
 # --- expiry -----------------------------------------------------------------------------------------------------------
-def expire(engine: Engine, *, today: date | None = None, years_after: int = 1, tz: str = "UTC",
-           batch: int = 500) -> dict[str, int]:
+def expire(
+    engine: Engine, *, today: date | None = None, years_after: int = 1, tz: str = "UTC", batch: int = 500
+) -> dict[str, int]:
     """Expire what is left of every earn lot past its date (FIFO over all stores' entries). Idempotent: expiry
     ids derive from lot ids, and a lot already expired has nothing left. ``tz``: the chain's zone for the local
     day of an entry; ``today`` in that zone."""
     zone = ZoneInfo(tz)
     today = today or utcnow().astimezone(zone).date()
-    cutoff = date(today.year - years_after, 1, 1)       # lots earned before this year may be due
+    cutoff = date(today.year - years_after, 1, 1)  # lots earned before this year may be due
     cut_ts = iso(parse_iso(f"{cutoff.isoformat()}T00:00:00+00:00") + timedelta(days=1))
     e = points_entries.c
     expired_lots = expired_points = 0
     with engine.connect() as conn:
         candidates = [r[0] for r in conn.execute(select(e.member_id).where(e.points > 0, e.at < cut_ts).distinct())]
     for i in range(0, len(candidates), batch):
-        chunk = candidates[i:i + batch]
+        chunk = candidates[i : i + batch]
         with engine.begin() as conn:
             now = now_iso()
             by_member: dict[str, list[dict[str, Any]]] = defaultdict(list)
-            for r in conn.execute(select(e.entry_id, e.member_id, e.points, e.lot_id, e.at)
-                                  .where(e.member_id.in_(chunk))).mappings():
-                by_member[r["member_id"]].append({"id": r["entry_id"], "points": r["points"], "lot_id": r["lot_id"],
-                                                  "at": r["at"]})
+            for r in conn.execute(
+                select(e.entry_id, e.member_id, e.points, e.lot_id, e.at).where(e.member_id.in_(chunk))
+            ).mappings():
+                by_member[r["member_id"]].append(
+                    {"id": r["entry_id"], "points": r["points"], "lot_id": r["lot_id"], "at": r["at"]}
+                )
             new = []
             for mid, entries in sorted(by_member.items()):
-                for lot, left in rules.expiry_due(entries, today, years_after,
-                                                  lambda ts: parse_iso(ts).astimezone(zone).date()):
-                    new.append({"entry_id": str(uuid.uuid5(EXPIRY_NS, f"expire:{lot}")), "member_id": mid,
-                                "kind": "expire", "points": -left, "spend_minor": 0, "lot_id": lot, "ref": None,
-                                "at": now, "store_id": CENTRAL_STORE})
+                for lot, left in rules.expiry_due(
+                    entries, today, years_after, lambda ts: parse_iso(ts).astimezone(zone).date()
+                ):
+                    new.append(
+                        {
+                            "entry_id": str(uuid.uuid5(EXPIRY_NS, f"expire:{lot}")),
+                            "member_id": mid,
+                            "kind": "expire",
+                            "points": -left,
+                            "spend_minor": 0,
+                            "lot_id": lot,
+                            "ref": None,
+                            "at": now,
+                            "store_id": CENTRAL_STORE,
+                        }
+                    )
             touched = merge(conn, new, store_id=CENTRAL_STORE, now=now)
             publish(conn, touched, now=now)
             expired_lots += len(new)
@@ -305,5 +404,9 @@ def downlink_payloads(engine: Engine, store_id: str, member_id: str) -> list[dic
     """The ``member`` changes published for one store and member, oldest first (tests and support)."""
     c = t.downlink_changes.c
     with engine.connect() as conn:
-        return [json.loads(json.dumps(r[0])) for r in conn.execute(
-            select(c.payload).where(c.kind == "member", c.key == member_id, c.scope == store_id).order_by(c.version))]
+        return [
+            json.loads(json.dumps(r[0]))
+            for r in conn.execute(
+                select(c.payload).where(c.kind == "member", c.key == member_id, c.scope == store_id).order_by(c.version)
+            )
+        ]

@@ -38,8 +38,10 @@ def chain(tmp_path):
     for sid in ("store-a", "store-b"):
         secret = stores.add_store(engine, sid)
         _cfg, db, _ctx = make_hub(tmp_path / sid, sid)
-        hubs[sid] = {"db": db, "worker": SyncWorker(db, WorkerConfig(central_url=central.url, store_id=sid,
-                                                                     secret=secret, batch_size=50))}
+        hubs[sid] = {
+            "db": db,
+            "worker": SyncWorker(db, WorkerConfig(central_url=central.url, store_id=sid, secret=secret, batch_size=50)),
+        }
     yield {"engine": engine, "central": central, "hubs": hubs}
     central.kill()
     for h in hubs.values():
@@ -63,8 +65,13 @@ def _sync(worker, tries: int = 200) -> None:
 
 
 def _fold_all(hubs, member_id) -> int:
-    return sum(h["db"].read().execute("SELECT COALESCE(SUM(points), 0) FROM points_entries WHERE member_id = ?",
-                                      (member_id,)).fetchone()[0] for h in hubs.values())
+    return sum(
+        h["db"]
+        .read()
+        .execute("SELECT COALESCE(SUM(points), 0) FROM points_entries WHERE member_id = ?", (member_id,))
+        .fetchone()[0]
+        for h in hubs.values()
+    )
 
 
 def test_two_stores_one_member_exactly_once_through_kill_and_replay(chain):
@@ -76,11 +83,11 @@ def test_two_stores_one_member_exactly_once_through_kill_and_replay(chain):
     mid = m["id"]
     _sync(a["worker"])
     _sync(b["worker"])
-    with b["db"].write() as conn:          # store B knows the member (by card) and the balance from the central
+    with b["db"].write() as conn:  # store B knows the member (by card) and the balance from the central
         assert identity.recognise(conn, "SHM-" + m["card_no"])["id"] == mid
         assert points.balance(conn, mid) == 20_000
 
-    stop = threading.Event()
+    threading.Event()
     errors: list[BaseException] = []
 
     def trade(h, tag: str, seed: int) -> None:
@@ -88,14 +95,17 @@ def test_two_stores_one_member_exactly_once_through_kill_and_replay(chain):
         try:
             for i in range(40):
                 with h["db"].write() as conn:
-                    state.put(conn, "last_ack_at", "2999-01-01T00:00:00Z")     # count as online: no offline cap
+                    state.put(conn, "last_ack_at", "2999-01-01T00:00:00Z")  # count as online: no offline cap
                     if rng.random() < 0.6:
-                        workflow.earn_for_sale(conn, mid, {"id": f"{tag}-sale-{i}",
-                                                           "lines": [{"sku": "X", "net_minor": rng.randint(100, 90_000)}]})
+                        workflow.earn_for_sale(
+                            conn,
+                            mid,
+                            {"id": f"{tag}-sale-{i}", "lines": [{"sku": "X", "net_minor": rng.randint(100, 90_000)}]},
+                        )
                     else:
                         try:
                             workflow.burn(conn, mid, rng.randint(100, 400), f"{tag}-burn-{i}")
-                        except Exception as exc:       # a refused burn (balance) is a clear answer, not a failure
+                        except Exception as exc:  # a refused burn (balance) is a clear answer, not a failure
                             assert getattr(exc, "code", "") in ("insufficient_points",), exc
                 try:
                     h["worker"].push_once()
@@ -109,7 +119,7 @@ def test_two_stores_one_member_exactly_once_through_kill_and_replay(chain):
     for t in threads:
         t.start()
     time.sleep(0.5)
-    central.kill()                         # SIGKILL mid-run: an ingest in flight rolls back as a whole
+    central.kill()  # SIGKILL mid-run: an ingest in flight rolls back as a whole
     time.sleep(0.5)
     central.start()
     for t in threads:
@@ -130,15 +140,21 @@ def test_two_stores_one_member_exactly_once_through_kill_and_replay(chain):
     assert central_members.balance(engine, mid) == before == fold == central_members.fold(engine, mid)
     with engine.connect() as c:
         n = c.execute(select(func.count()).select_from(central_members.points_entries)).scalar()
-        parts = dict(c.execute(select(central_members.member_store_points.c.store_id,
-                                      central_members.member_store_points.c.points)
-                               .where(central_members.member_store_points.c.member_id == mid)).all())
-    hub_entries = sum(h["db"].read().execute("SELECT COUNT(*) FROM points_entries").fetchone()[0] for h in hubs.values())
+        parts = dict(
+            c.execute(
+                select(
+                    central_members.member_store_points.c.store_id, central_members.member_store_points.c.points
+                ).where(central_members.member_store_points.c.member_id == mid)
+            ).all()
+        )
+    hub_entries = sum(
+        h["db"].read().execute("SELECT COUNT(*) FROM points_entries").fetchone()[0] for h in hubs.values()
+    )
     assert n == hub_entries
     for sid, h in hubs.items():
         conn = h["db"].read()
         assert parts[sid] == conn.execute("SELECT SUM(points) FROM points_entries").fetchone()[0]
-        assert points.balance(conn, mid) == fold, sid          # each store's view equals the chain's balance
+        assert points.balance(conn, mid) == fold, sid  # each store's view equals the chain's balance
         assert points.figures(conn, mid)["central_mine"] == parts[sid]
 
 
@@ -150,7 +166,7 @@ def test_an_overdraw_from_two_stores_apart_is_reported(chain):
         workflow.earn_for_sale(conn, m["id"], {"id": "s", "lines": [{"sku": "X", "net_minor": 100_000}]})
     for h in (a, b, a):
         _sync(h["worker"])
-    for h, ref in ((a, "a-burn"), (b, "b-burn")):      # both stores see 1,000 points and spend 800 before syncing
+    for h, ref in ((a, "a-burn"), (b, "b-burn")):  # both stores see 1,000 points and spend 800 before syncing
         with h["db"].write() as conn:
             state.put(conn, "last_ack_at", "2999-01-01T00:00:00Z")
             workflow.burn(conn, m["id"], 800, ref)
@@ -160,7 +176,7 @@ def test_an_overdraw_from_two_stores_apart_is_reported(chain):
     over = central_members.overdraws(engine)
     assert len(over) == 1 and over[0]["balance_after"] == -600 and over[0]["points"] == -800
     for h in (a, b):
-        assert points.balance(h["db"].read(), m["id"]) == -600   # shown, not hidden
+        assert points.balance(h["db"].read(), m["id"]) == -600  # shown, not hidden
 
 
 def test_expiry_job_twice_expires_once(chain):
@@ -170,16 +186,36 @@ def test_expiry_job_twice_expires_once(chain):
         m, _ = identity.enrol(conn, phone="13712345678", consent=CONSENT, actor="t")
         store = settings.get(conn, "store_id")
     _sync(a["worker"])
-    entries = [{"entry_id": f"lot-{i}", "member_id": m["id"], "kind": "earn", "points": 100, "spend_minor": 10_000,
-                "lot_id": None, "ref": None, "at": at} for i, at in enumerate(
-                    ["2024-03-01T00:00:00Z", "2024-11-01T00:00:00Z", "2025-05-01T00:00:00Z"])]
-    entries.append({"entry_id": "burn-1", "member_id": m["id"], "kind": "burn", "points": -150, "spend_minor": 0,
-                    "lot_id": None, "ref": "x", "at": "2025-06-01T00:00:00Z"})
+    entries = [
+        {
+            "entry_id": f"lot-{i}",
+            "member_id": m["id"],
+            "kind": "earn",
+            "points": 100,
+            "spend_minor": 10_000,
+            "lot_id": None,
+            "ref": None,
+            "at": at,
+        }
+        for i, at in enumerate(["2024-03-01T00:00:00Z", "2024-11-01T00:00:00Z", "2025-05-01T00:00:00Z"])
+    ]
+    entries.append(
+        {
+            "entry_id": "burn-1",
+            "member_id": m["id"],
+            "kind": "burn",
+            "points": -150,
+            "spend_minor": 0,
+            "lot_id": None,
+            "ref": "x",
+            "at": "2025-06-01T00:00:00Z",
+        }
+    )
     with engine.begin() as conn:
         central_members.merge(conn, entries, store_id=store, now="2025-06-01T00:00:00Z")
     first = central_members.expire(engine, today=date(2026, 1, 1), tz="Asia/Shanghai")
     second = central_members.expire(engine, today=date(2026, 1, 2), tz="Asia/Shanghai")
-    assert first["lots"] == 1 and first["points"] == 50        # 2024's lots: 200 − 150 burnt = 50 left
+    assert first["lots"] == 1 and first["points"] == 50  # 2024's lots: 200 − 150 burnt = 50 left
     assert second["lots"] == 0 and second["points"] == 0
     assert central_members.balance(engine, m["id"]) == 100 == central_members.fold(engine, m["id"])
     _sync(a["worker"])

@@ -6,7 +6,9 @@ import time
 from datetime import date, timedelta
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from hub.identify import resolve as resolver
 from hub.kernel import settings
@@ -17,7 +19,7 @@ from hub.synclink import state as sync_state
 
 
 def _online(conn):
-    sync_state.put(conn, "last_ack_at", "2999-01-01T00:00:00Z")   # the central acknowledged "just now"
+    sync_state.put(conn, "last_ack_at", "2999-01-01T00:00:00Z")  # the central acknowledged "just now"
 
 
 def test_enrol_finds_the_same_phone_and_never_duplicates(hubctx, enrol):
@@ -48,7 +50,7 @@ def test_personal_data_decrypts_for_a_manager_only_through_the_ring(hubctx, enro
     conn = hubctx.db.read()
     row = conn.execute("SELECT phone_enc, name_enc FROM members").fetchone()
     other = enrol("13912345678")
-    with hubctx.db.write() as conn:       # a ciphertext moved to another row does not decrypt there
+    with hubctx.db.write() as conn:  # a ciphertext moved to another row does not decrypt there
         conn.execute("UPDATE members SET name_enc = ? WHERE id = ?", (row["name_enc"], other["id"]))
         with pytest.raises(Exception) as e:
             identity.personal(conn, other["id"], actor="manager")
@@ -64,7 +66,7 @@ def test_identify_by_phone_card_and_single_use_dynamic_code(hubctx, enrol):
         assert identity.identify(conn, code=card, actor="t")["id"] == m["id"]
         code = identity.issue_code(conn, m["id"])["code"]
         assert identity.identify(conn, code=code, actor="t")["identified_by"] == "dynamic_code"
-        with pytest.raises(Conflict) as e:                         # the screenshot shown again
+        with pytest.raises(Conflict) as e:  # the screenshot shown again
             identity.identify(conn, code=code, actor="t")
         assert e.value.code == "member_code_used"
         old = identity.issue_code(conn, m["id"], now_s=int(time.time()) - 61)["code"]
@@ -93,18 +95,23 @@ def test_the_scan_resolver_recognises_member_cards_and_codes(hubctx, enrol):
     assert r.kind == "member" and r.member["id"] == m["id"] and r.to_dict()["member"]["phone_masked"] == "138****5678"
     code = identity.issue_code(conn, m["id"])["code"]
     assert resolver.resolve(conn, code, settings=opts).member["id"] == m["id"]
-    with hubctx.db.write() as c:                      # resolving did not use the code up
+    with hubctx.db.write() as c:  # resolving did not use the code up
         identity.identify(c, code=code, actor="t")
     with pytest.raises(ValidationError) as e:
         resolver.resolve(conn, card[:-1] + str((int(card[-1]) + 1) % 10), settings=opts)
     assert e.value.code == "member_card_invalid"
-    assert resolver.resolve(conn, "5901234123457", settings=opts, with_stock=False).kind != "member" \
-        if conn.execute("SELECT 1 FROM item_gtins LIMIT 1").fetchone() else True
+    assert (
+        resolver.resolve(conn, "5901234123457", settings=opts, with_stock=False).kind != "member"
+        if conn.execute("SELECT 1 FROM item_gtins LIMIT 1").fetchone()
+        else True
+    )
 
 
 def _sale(sale_id, *amounts, category="grocery"):
-    return {"id": sale_id, "lines": [{"sku": f"S{i}", "category": category, "net_minor": a}
-                                      for i, a in enumerate(amounts)]}
+    return {
+        "id": sale_id,
+        "lines": [{"sku": f"S{i}", "category": category, "net_minor": a} for i, a in enumerate(amounts)],
+    }
 
 
 def test_earn_once_per_sale_upgrade_at_once_downgrade_at_period_end(hubctx, enrol):
@@ -115,14 +122,14 @@ def test_earn_once_per_sale_upgrade_at_once_downgrade_at_period_end(hubctx, enro
         assert first["entry"]["points"] == 1500 and again["entry"]["id"] == first["entry"]["id"]
         assert points.balance(conn, m["id"]) == 1500 and first["tier_change"] is None
         up = workflow.earn_for_sale(conn, m["id"], _sale("sale-2", 60_000))
-        assert up["tier_change"]["to_tier"] == "silver"                       # crossed 2,000.00: at once
+        assert up["tier_change"]["to_tier"] == "silver"  # crossed 2,000.00: at once
         workflow.reverse_for_return(conn, sale_id="sale-2", return_id="ret-1", refund_minor=60_000)
-        assert identity.till_view(conn, m["id"])["tier"] == "silver"           # no downgrade mid-period
+        assert identity.till_view(conn, m["id"])["tier"] == "silver"  # no downgrade mid-period
         before = tiers.review(conn, actor="t", today=date(2026, 6, 1))
         assert before["ran"] is False
         ran = tiers.review(conn, actor="t", today=date(2026, 12, 31))
         assert ran["ran"] and ran["downgraded"] == 1
-        assert tiers.review(conn, actor="t", today=date(2027, 1, 3))["ran"] is False   # once per period
+        assert tiers.review(conn, actor="t", today=date(2027, 1, 3))["ran"] is False  # once per period
         assert [h["reason"] for h in tiers.history(conn, m["id"])] == ["enrol", "upgrade", "period_end"]
         assert identity.till_view(conn, m["id"])["tier"] == "standard"
 
@@ -131,23 +138,23 @@ def test_burn_minimum_balance_offline_cap_and_idempotent_ref(hubctx, enrol, monk
     m = enrol("13812345678")
     with hubctx.db.write() as conn:
         _online(conn)
-        workflow.earn_for_sale(conn, m["id"], _sale("s1", 200_000))           # 2,000 points
+        workflow.earn_for_sale(conn, m["id"], _sale("s1", 200_000))  # 2,000 points
         for pts, code in ((50, "burn_below_minimum"), (2001, "insufficient_points")):
             with pytest.raises(Conflict) as e:
                 workflow.burn(conn, m["id"], pts, f"cart-{pts}")
             assert e.value.code == code
         b = workflow.burn(conn, m["id"], 1000, "cart-A")
         assert b["balance"] == 1000 and b["value_minor"] == 1000
-        assert workflow.burn(conn, m["id"], 1000, "cart-A")["entry"]["id"] == b["entry"]["id"]   # retried tap
+        assert workflow.burn(conn, m["id"], 1000, "cart-A")["entry"]["id"] == b["entry"]["id"]  # retried tap
         with pytest.raises(Conflict) as e:
             workflow.burn(conn, m["id"], 200, "cart-A")
         assert e.value.code == "burn_ref_conflict"
-        sync_state.put(conn, "last_ack_at", now_iso())                        # the central took cart-A's burn …
+        sync_state.put(conn, "last_ack_at", now_iso())  # the central took cart-A's burn …
         time.sleep(0.01)
         later = utcnow() + timedelta(hours=1)
-        monkeypatch.setattr(points, "utcnow", lambda: later)                  # … and then was unreachable for an hour
+        monkeypatch.setattr(points, "utcnow", lambda: later)  # … and then was unreachable for an hour
         assert points.offline(conn)
-        workflow.burn(conn, m["id"], 400, "cart-B")                           # within the offline cap of 500
+        workflow.burn(conn, m["id"], 400, "cart-B")  # within the offline cap of 500
         with pytest.raises(Conflict) as e:
             workflow.burn(conn, m["id"], 200, "cart-C")
         assert e.value.code == "offline_burn_cap" and e.value.details["unsynced_burns"] == 400
@@ -162,9 +169,13 @@ def test_return_after_spending_shows_a_negative_balance(hubctx, enrol):
         workflow.burn(conn, m["id"], 500, "c1")
         r = workflow.reverse_for_return(conn, sale_id="s1", return_id="r1", refund_minor=50_000)
         assert r["entry"]["points"] == -500 and r["balance"] == -500
-        assert workflow.reverse_for_return(conn, sale_id="s1", return_id="r1", refund_minor=50_000)["entry"]["id"] \
+        assert (
+            workflow.reverse_for_return(conn, sale_id="s1", return_id="r1", refund_minor=50_000)["entry"]["id"]
             == r["entry"]["id"]
-        assert workflow.reverse_for_return(conn, sale_id="s1", return_id="r2", refund_minor=50_000)["entry"]["points"] == 0
+        )
+        assert (
+            workflow.reverse_for_return(conn, sale_id="s1", return_id="r2", refund_minor=50_000)["entry"]["points"] == 0
+        )
         assert workflow.reverse_for_return(conn, sale_id="no-such-sale", return_id="r3", refund_minor=1) is None
 
 
@@ -172,11 +183,25 @@ def test_adjust_needs_reason_and_a_supervisors_badge(hubctx, enrol):
     m = enrol("13812345678")
     with hubctx.db.write() as conn:
         with pytest.raises(Exception) as e:
-            workflow.adjust(conn, m["id"], 50, reason="goodwill", approval_badge="BADGE-associate",
-                            secret_key=hubctx.secret_key, actor="t")
+            workflow.adjust(
+                conn,
+                m["id"],
+                50,
+                reason="goodwill",
+                approval_badge="BADGE-associate",
+                secret_key=hubctx.secret_key,
+                actor="t",
+            )
         assert getattr(e.value, "code", "") == "approval_refused"
-        out = workflow.adjust(conn, m["id"], 50, reason="goodwill", approval_badge="BADGE-supervisor",
-                              secret_key=hubctx.secret_key, actor="t")
+        out = workflow.adjust(
+            conn,
+            m["id"],
+            50,
+            reason="goodwill",
+            approval_badge="BADGE-supervisor",
+            secret_key=hubctx.secret_key,
+            actor="t",
+        )
         assert out["balance"] == 50 and out["entry"]["approver"] and out["entry"]["reason"] == "goodwill"
 
 
@@ -192,8 +217,13 @@ def test_the_ledger_is_append_only(hubctx, enrol):
             conn.execute("DELETE FROM points_entries")
 
 
-OPS = st.lists(st.tuples(st.sampled_from(["earn", "burn", "adjust", "reverse", "central"]),
-                         st.integers(min_value=1, max_value=300_000)), min_size=1, max_size=25)
+OPS = st.lists(
+    st.tuples(
+        st.sampled_from(["earn", "burn", "adjust", "reverse", "central"]), st.integers(min_value=1, max_value=300_000)
+    ),
+    min_size=1,
+    max_size=25,
+)
 
 
 @hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -217,25 +247,50 @@ def test_balance_equals_the_fold_of_entries_at_all_times(hubctx, enrol, ops):
                 except Conflict:
                     pass
             elif op == "adjust":
-                workflow.adjust(conn, mid, (n % 500) - 250 or 1, reason="test", approval_badge="BADGE-supervisor",
-                                secret_key=hubctx.secret_key, actor="t")
+                workflow.adjust(
+                    conn,
+                    mid,
+                    (n % 500) - 250 or 1,
+                    reason="test",
+                    approval_badge="BADGE-supervisor",
+                    secret_key=hubctx.secret_key,
+                    actor="t",
+                )
             elif op == "reverse":
-                earned = conn.execute("SELECT ref FROM points_entries WHERE member_id = ? AND kind = 'earn'"
-                                      " ORDER BY at DESC LIMIT 1", (mid,)).fetchone()
+                earned = conn.execute(
+                    "SELECT ref FROM points_entries WHERE member_id = ? AND kind = 'earn' ORDER BY at DESC LIMIT 1",
+                    (mid,),
+                ).fetchone()
                 if earned:
                     workflow.reverse_for_return(conn, sale_id=earned[0], return_id=f"ret-{tag}", refund_minor=n)
-            else:   # the central's figure arrives: some of this store's entries merged, plus another store's
-                fold_now = conn.execute("SELECT COALESCE(SUM(points),0) FROM points_entries WHERE member_id = ?",
-                                        (mid,)).fetchone()[0]
+            else:  # the central's figure arrives: some of this store's entries merged, plus another store's
+                fold_now = conn.execute(
+                    "SELECT COALESCE(SUM(points),0) FROM points_entries WHERE member_id = ?", (mid,)
+                ).fetchone()[0]
                 mine = fold_now - (n % 7)
                 version[0] += 1
-                downlink.apply(conn, {"member_id": mid, "card_no": m["card_no"], "phone_masked": m["phone_masked"],
-                                      "tier": m["tier"], "tier_since": m["tier_since"], "home_store": store,
-                                      "enrolled_at": m["enrolled_at"], "balance": mine + n, "spend_12m_minor": 0,
-                                      "stores": {store: {"points": mine, "spend_12m_minor": 0},
-                                                 "other": {"points": n, "spend_12m_minor": 0}}}, version[0])
-            fold = conn.execute("SELECT COALESCE(SUM(points),0) FROM points_entries WHERE member_id = ?",
-                                (mid,)).fetchone()[0]
+                downlink.apply(
+                    conn,
+                    {
+                        "member_id": mid,
+                        "card_no": m["card_no"],
+                        "phone_masked": m["phone_masked"],
+                        "tier": m["tier"],
+                        "tier_since": m["tier_since"],
+                        "home_store": store,
+                        "enrolled_at": m["enrolled_at"],
+                        "balance": mine + n,
+                        "spend_12m_minor": 0,
+                        "stores": {
+                            store: {"points": mine, "spend_12m_minor": 0},
+                            "other": {"points": n, "spend_12m_minor": 0},
+                        },
+                    },
+                    version[0],
+                )
+            fold = conn.execute(
+                "SELECT COALESCE(SUM(points),0) FROM points_entries WHERE member_id = ?", (mid,)
+            ).fetchone()[0]
             f = points.figures(conn, mid)
             assert f["local_points"] == fold
             assert points.balance(conn, mid) == f["central_balance"] - f["central_mine"] + fold
@@ -246,5 +301,7 @@ def test_balance_equals_the_fold_of_entries_at_all_times(hubctx, enrol, ops):
         conn.execute("DELETE FROM points_entries")
         conn.execute("DELETE FROM member_carts")
         conn.execute("DELETE FROM members")
-        conn.execute("CREATE TRIGGER points_entries_no_delete BEFORE DELETE ON points_entries"
-                     " BEGIN SELECT RAISE(ABORT, 'points_entries is append-only'); END")
+        conn.execute(
+            "CREATE TRIGGER points_entries_no_delete BEFORE DELETE ON points_entries"
+            " BEGIN SELECT RAISE(ABORT, 'points_entries is append-only'); END"
+        )

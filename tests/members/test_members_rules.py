@@ -5,13 +5,18 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from hub.kernel.errors import ValidationError
 from hub.members import rules
 
-TIERS = [{"code": "standard", "min_spend_minor": 0}, {"code": "silver", "min_spend_minor": 200_000},
-         {"code": "gold", "min_spend_minor": 1_000_000}]
+TIERS = [
+    {"code": "standard", "min_spend_minor": 0},
+    {"code": "silver", "min_spend_minor": 200_000},
+    {"code": "gold", "min_spend_minor": 1_000_000},
+]
 
 
 def test_phone_typed_two_ways_is_one_number_and_is_masked():
@@ -54,13 +59,20 @@ def test_tiers_by_rolling_spend():
 
 
 def test_earn_rules_multipliers_exclusions_and_points_paid():
-    rule = {"points_per_unit": 1, "unit_minor": 100, "category_multipliers": {"fresh": 2},
-            "excluded_categories": ["tobacco"], "excluded_skus": ["GIFT-100"]}
-    lines = [{"sku": "MILK", "category": "dairy", "net_minor": 1250},
-             {"sku": "APPLE", "category": "fresh", "net_minor": 1000},
-             {"sku": "CIGS", "category": "tobacco", "net_minor": 3000},
-             {"sku": "GIFT-100", "category": "", "net_minor": 10000}]
-    assert rules.earn_points(lines, rule) == (12 + 20, 15250)           # 12.5 → 12, fresh doubled
+    rule = {
+        "points_per_unit": 1,
+        "unit_minor": 100,
+        "category_multipliers": {"fresh": 2},
+        "excluded_categories": ["tobacco"],
+        "excluded_skus": ["GIFT-100"],
+    }
+    lines = [
+        {"sku": "MILK", "category": "dairy", "net_minor": 1250},
+        {"sku": "APPLE", "category": "fresh", "net_minor": 1000},
+        {"sku": "CIGS", "category": "tobacco", "net_minor": 3000},
+        {"sku": "GIFT-100", "category": "", "net_minor": 10000},
+    ]
+    assert rules.earn_points(lines, rule) == (12 + 20, 15250)  # 12.5 → 12, fresh doubled
     pts, spend = rules.earn_points(lines, rule, points_paid_minor=7625)  # half paid with points
     assert spend == 7625 and pts == int((1250 + 2000) * 0.5 // 100)
     assert rules.earn_points([], rule) == (0, 0)
@@ -78,16 +90,23 @@ def _e(i, pts, at, lot=None):
 
 
 def test_fifo_lots_and_expiry():
-    entries = [_e(1, 100, "2024-03-01T00:00:00Z"), _e(2, 50, "2025-02-01T00:00:00Z"),
-               _e(3, -120, "2025-06-01T00:00:00Z"), _e(4, 30, "2025-07-01T00:00:00Z")]
+    entries = [
+        _e(1, 100, "2024-03-01T00:00:00Z"),
+        _e(2, 50, "2025-02-01T00:00:00Z"),
+        _e(3, -120, "2025-06-01T00:00:00Z"),
+        _e(4, 30, "2025-07-01T00:00:00Z"),
+    ]
     assert rules.fifo_lots(entries) == {"e001": 0, "e002": 30, "e004": 30}
-    day = lambda ts: date.fromisoformat(ts[:10])
-    assert rules.expiry_due(entries, date(2025, 12, 31), 1, day) == []        # 2024's lots live through 2025
+
+    def day(ts):
+        return date.fromisoformat(ts[:10])
+
+    assert rules.expiry_due(entries, date(2025, 12, 31), 1, day) == []  # 2024's lots live through 2025
     entries[2]["points"] = -60
     due = rules.expiry_due(entries, date(2026, 1, 1), 1, day)
     assert due == [("e001", 40)]
-    entries.append(_e(5, -40, "2026-01-01T00:00:00Z", lot="e001"))           # the expiry written
-    assert rules.expiry_due(entries, date(2026, 1, 2), 1, day) == []          # so a second run expires nothing
+    entries.append(_e(5, -40, "2026-01-01T00:00:00Z", lot="e001"))  # the expiry written
+    assert rules.expiry_due(entries, date(2026, 1, 2), 1, day) == []  # so a second run expires nothing
     # a reversal names its lot: it takes from that lot first
     assert rules.fifo_lots([_e(1, 10, "a"), _e(2, 10, "b"), _e(3, -10, "c", lot="e002")]) == {"e001": 10, "e002": 0}
 
@@ -98,4 +117,4 @@ def test_fifo_lots_never_exceed_the_balance(deltas):
     entries = [_e(i, d, f"2025-01-01T00:00:{i:02d}Z") for i, d in enumerate(deltas)]
     lots = rules.fifo_lots(entries)
     assert all(v >= 0 for v in lots.values())
-    assert sum(lots.values()) == max(rules.balance(entries), 0)     # a debt is paid by the next lots earned
+    assert sum(lots.values()) == max(rules.balance(entries), 0)  # a debt is paid by the next lots earned

@@ -9,8 +9,9 @@ send (card number, masked phone, birthday month, keyed phone hash, tier) — no 
 Revision ID: 0005
 Revises: 0004
 """
-from alembic import op
+
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0005"
 down_revision = "0004"
