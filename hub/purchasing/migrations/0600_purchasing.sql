@@ -135,7 +135,8 @@ CREATE TABLE receipt_scans (
   device TEXT,
   ts TEXT NOT NULL
 );
-CREATE INDEX receipt_scans_receipt ON receipt_scans(receipt_id, outcome);
+CREATE INDEX receipt_scans_receipt ON receipt_scans(receipt_id, item_id);
+CREATE INDEX receipt_scans_sscc ON receipt_scans(sscc) WHERE sscc IS NOT NULL;
 
 CREATE TABLE po_discrepancies (
   receipt_id TEXT NOT NULL REFERENCES po_receipts(id),
@@ -216,7 +217,6 @@ CREATE TABLE daily_sales (
   qty INTEGER NOT NULL,
   PRIMARY KEY (item_id, day)
 ) WITHOUT ROWID;
-CREATE INDEX daily_sales_day ON daily_sales(day);
 
 -- The last replenishment run's figures per item.
 CREATE TABLE replenishment_params (
