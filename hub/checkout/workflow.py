@@ -19,6 +19,7 @@ from hub.checkout import approvals, cart, journal, receipts, reports, rules, ten
 from hub.inventory import ledger, locations
 from hub.kernel import audit, outbox, settings
 from hub.kernel.errors import Conflict, NotFound, Unprocessable, ValidationError
+from hub.members import workflow as loyalty
 from hub.orders.printing import Store
 from hub.promotions import engine
 from hub.protocol.ids import new_id
@@ -244,6 +245,7 @@ def complete_sale(conn: sqlite3.Connection, cart_id: str, *, actor: str, device:
                                  Store.from_settings(conn), body["currency"])
     receipts.queue(conn, printer=till["printer_device"], till_id=c["till_id"], document="receipt", body=doc,
                    actor=actor, device=device, sale_id=sale_id)
+    loyalty.on_sale_completed(conn, cart_id, sale_id, lines, actor=actor)     # points for the cart's member, if any
     cart.touched(conn, cart_id)
     return sale_summary(conn, sale_id)
 
@@ -432,6 +434,7 @@ def return_goods(conn: sqlite3.Connection, *, till_id: str, receipt_code: str, l
               "goods_minor": goods, "rounding_minor": rounding, "tenders": tender_body, "approved_by": approver,
               "lines": [{k: x[k] for k in ("line_no", "sku", "qty", "refund_minor", "disposition")} for x in taken],
               "print_job": job}
+    loyalty.on_goods_returned(conn, sale["id"], return_id, goods, actor=actor)   # take back what the sale earned
     _keep(conn, idempotency_key, "return", result)
     return result
 

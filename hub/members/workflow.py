@@ -193,7 +193,7 @@ def on_sale_completed(
 ) -> dict[str, Any] | None:
     """Earn for the cart's member, if one was attached (called by the checkout in the sale's transaction)."""
     member_id = member_of_cart(conn, cart_id)
-    if member_id is None:
+    if member_id is None or not settings.get(conn, "members.enabled"):
         return None
     return earn_for_sale(conn, member_id, {"id": sale_id, "lines": lines}, actor=actor)
 
