@@ -129,7 +129,10 @@ def test_verify_journal_cli_finds_a_tampered_entry(till, hubctx, data_dir):
 _CODES = ["5901234123457", "96385074", "6901234567892"]
 
 
-@hsettings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+# derandomize: the examples share one hub (a function-scoped fixture), so the run is made the same on every
+# machine — the suite stays deterministic; the property still covers 12 varied sales-and-returns days.
+@hsettings(max_examples=12, deadline=None, derandomize=True,
+           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_ledger_journal_tenders_and_z_agree_to_the_fen(till, hubctx, data):
     conn = hubctx.db.read()
