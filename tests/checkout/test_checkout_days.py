@@ -129,8 +129,8 @@ def test_verify_journal_cli_finds_a_tampered_entry(till, hubctx, data_dir):
 _CODES = ["5901234123457", "96385074", "6901234567892"]
 
 
-# derandomize: the examples share one hub (a function-scoped fixture), so the run is made the same on every
-# machine — the suite stays deterministic; the property still covers 12 varied sales-and-returns days.
+# The examples share one hub (a function-scoped fixture), so no draw's bounds may depend on the hub's state
+# (hypothesis replays choice sequences), and the run is derandomized: the same on every machine.
 @hsettings(max_examples=12, deadline=None, derandomize=True,
            suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
@@ -147,16 +147,18 @@ def test_ledger_journal_tenders_and_z_agree_to_the_fen(till, hubctx, data):
         if data.draw(st.booleans()):
             ln = c["lines"][0]
             till.call("POST", f"/carts/{c['id']}/lines/{ln['id']}/discount",
-                      {"amount_minor": data.draw(st.integers(1, min(1999, ln["net_minor"]))), "reason": "r"})
+                      {"amount_minor": min(data.draw(st.integers(1, 1999)), ln["net_minor"]), "reason": "r"})
             c = till.call("GET", f"/carts/{c['id']}")
         if data.draw(st.booleans()) and c["total_minor"] > 1:
-            till.pay(c["id"], "card", amount_minor=data.draw(st.integers(1, c["total_minor"] - 1)),
+            share = data.draw(st.integers(1, 999))           # of 1,000: never a bound that depends on the hub's state
+            till.pay(c["id"], "card", amount_minor=max(1, (c["total_minor"] - 1) * share // 1000),
                      approval_code="OK1", card_last4="4242")
         sale = till.pay(c["id"], received_minor=10**6)["sale"]
         s = till.call("GET", f"/sales/{sale['receipt_code']}")
         for ln in s["lines"]:
             if data.draw(st.booleans()):
-                qty = ln["qty"] if ln["weighed"] else data.draw(st.integers(1, ln["qty"]))
+                drawn = data.draw(st.integers(1, 3))
+                qty = ln["qty"] if ln["weighed"] else min(drawn, ln["qty"])
                 till.call("POST", "/returns", {"till_id": "T1", "receipt_code": sale["receipt_code"],
                                                "idempotency_key": uuid.uuid4().hex, "card_approval_code": "RF1",
                                                "lines": [{"line_no": ln["line_no"], "qty": qty}]}, status=201)
