@@ -4,7 +4,7 @@ Example (``scale.toml``)::
 
     store = "store-001"
     device = "scale-1"
-    broker = "mqtt://hub.local:1883"     # omitted: found by mDNS, else 127.0.0.1:1883
+    broker = "mqtt://hub.local:1883"     # omitted: found by mDNS (the agent keeps looking until it is)
     username = "scale-1"                 # per-device credentials from `storehub devices provision`
     password = "..."
     state_dir = "/var/lib/storehub-agent"
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,6 +115,30 @@ def discover_broker(timeout: float = 3.0, store_id: str | None = None, interface
     return brokers[0].url if brokers else None
 
 
+def find_broker(store_id: str, *, interface: str | None = None, attempt_s: float = 3.0, retry_min_s: float = 2.0,
+                retry_max_s: float = 60.0, sleep=time.sleep) -> str:
+    """The hub's broker URL, looked for by mDNS until it is found.
+
+    An agent started before its hub (or on a network where mDNS does not pass) must neither guess an address
+    nor stop: guessing 127.0.0.1 connected it to nothing, or to the wrong broker, without a word. So each miss
+    is logged with what to do about it, and the next look comes after a back-off (``retry_min_s`` doubling up
+    to ``retry_max_s``)."""
+    delay = retry_min_s
+    attempt = 0
+    while True:
+        attempt += 1
+        url = discover_broker(attempt_s, store_id=store_id, interface=interface)
+        if url:
+            if attempt > 1:
+                log.info("found the hub broker by mDNS after %d attempt(s)", attempt)
+            return url
+        log.warning("no StoreHub hub broker for store %r found by mDNS%s (attempt %d); looking again in %.0f s — "
+                    "is the hub running with --advertise, or pass --broker mqtt://<hub>:1883", store_id,
+                    f" on {interface}" if interface else "", attempt, delay)
+        sleep(delay)
+        delay = min(delay * 2, retry_max_s)
+
+
 def load(config_file: Path | str | None = None, *, discover: bool = True, **overrides) -> AgentConfig:
     """Merge file settings with non-None overrides (CLI); options dicts are merged key by key."""
     data: dict = read_file(config_file) if config_file else {}
@@ -130,10 +155,10 @@ def load(config_file: Path | str | None = None, *, discover: bool = True, **over
     if missing:
         raise ValueError(f"missing setting(s): {', '.join(missing)} (config file or --store/--device)")
     if not data.get("broker") and discover:
-        url = discover_broker(store_id=data["store"], interface=data["options"].get("mdns_interface"))
-        if url:
-            log.info("found the hub broker by mDNS: %s", url)
-            data["broker"] = url
-        else:
-            log.warning("no broker configured and none found by mDNS: trying mqtt://127.0.0.1:1883")
+        o = data["options"]
+        data["broker"] = find_broker(data["store"], interface=o.get("mdns_interface"),
+                                     attempt_s=float(o.get("mdns_timeout_s", 3.0)),
+                                     retry_min_s=float(o.get("mdns_retry_min_s", 2.0)),
+                                     retry_max_s=float(o.get("mdns_retry_max_s", 60.0)))
+        log.info("found the hub broker by mDNS: %s", data["broker"])
     return AgentConfig(**data)

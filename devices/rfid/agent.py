@@ -77,11 +77,22 @@ class RfidAgent(DeviceAgent):
         self.on_command("stop_inventory", self._cmd_stop)
 
     def _heartbeat(self, hb: rfid_formats.Heartbeat) -> None:
-        system = hb.data.get("system") if isinstance(hb.data.get("system"), dict) else {}
-        extras = {"reader_heartbeat": rfid_formats.ms_iso(hb.ts_ms) if hb.ts_ms else None}
-        if "temperature" in system:
-            extras["reader_temperature_c"] = system["temperature"]
-        self.set_state(error=None, **extras)
+        """A reader heartbeat (or antenna event) → the retained info and, when the radio or an antenna changed,
+        an ``evt/state`` so the hub's registry has it at once (a disconnected antenna is an alert there)."""
+        h = rfid_formats.heartbeat_health(hb)
+        extras = {"reader_heartbeat": h.get("ts")}
+        if "temperature_c" in h:
+            extras["reader_temperature_c"] = h["temperature_c"]
+        health = {}
+        if "radio" in h and h["radio"] != self.state.get("radio"):
+            health["radio"] = h["radio"]
+        if "antennas" in h:                 # an LLRP antenna event names one port: merge into what we know
+            antennas = {**self.state.get("antennas", {}), **h["antennas"]}
+            if antennas != self.state.get("antennas"):
+                health["antennas"] = dict(sorted(antennas.items(), key=lambda kv: int(kv[0])))
+        self.set_state(error=None, **extras, **health)
+        if health:
+            self.publish_event("state", health)
 
     def _source_error(self, message: str | None) -> None:
         self.set_state(error=message)

@@ -45,6 +45,27 @@ class ReaderClosed(ConnectionError):
     pass
 
 
+def report_reads(body: bytes, now_us: int) -> tuple[list[rfid_formats.TagRead], list[str]]:
+    """An RO_ACCESS_REPORT body → (reads, errors), exactly as the agent takes them: a reader without a UTC
+    clock leaves FirstSeen out, and the read is stamped ``now_us`` (its arrival)."""
+    tags, errors = C.ro_access_report(body)
+    for t in tags:
+        t.setdefault("FirstSeenTimestampUTC", now_us)
+    parsed = rfid_formats.parse_llrp(tags)
+    return parsed.reads, errors + parsed.errors
+
+
+def event_heartbeat(body: bytes, now_ms: int) -> rfid_formats.Heartbeat | None:
+    """A READER_EVENT_NOTIFICATION's AntennaEvents as a heartbeat (``antennas``: port → state), stamped with
+    the reader's UTC timestamp when it sends one; None when the notification says nothing about antennas."""
+    ev = C.reader_event(body)
+    if not ev.get("antenna"):
+        return None
+    ts = ev["timestamp_us"] // 1000 if ev.get("timestamp_us") else now_ms
+    return rfid_formats.Heartbeat(None, ts, {"antennas": {
+        str(a["antenna"]): "connected" if a["connected"] else "disconnected" for a in ev["antenna"]}})
+
+
 class LlrpSource(Source):
     model = "LLRP reader"
 
@@ -230,6 +251,9 @@ class LlrpSource(Source):
             ev = C.reader_event(body)
             for a in ev.get("antenna", []):
                 log.warning("antenna %d %s", a["antenna"], "connected" if a["connected"] else "DISCONNECTED")
+            hb = event_heartbeat(body, int(time.time() * 1000))
+            if hb is not None:                      # the registry learns the antenna's state (and alerts)
+                self.heartbeat(hb)
             if ev.get("connection_close"):
                 return "closed"
         elif msg_type in (C.START_ROSPEC_RESPONSE, C.STOP_ROSPEC_RESPONSE):     # from start/stop_inventory
@@ -246,14 +270,9 @@ class LlrpSource(Source):
 
     def _on_report(self, body: bytes) -> None:
         self.reports += 1
-        tags, errors = C.ro_access_report(body)
-        now_us = int(time.time() * 1_000_000)
-        for t in tags:                          # a reader without a UTC clock: stamp on arrival
-            t.setdefault("FirstSeenTimestampUTC", now_us)
-        parsed = rfid_formats.parse_llrp(tags)
-        errors += parsed.errors
+        reads, errors = report_reads(body, int(time.time() * 1_000_000))
         if errors:
             self.bad_tags += len(errors)
             log.warning("LLRP report: %d bad tags: %s", len(errors), errors[:2])
-        if parsed.reads and self._inventory.is_set():
-            self.emit(parsed.reads)
+        if reads and self._inventory.is_set():
+            self.emit(reads)

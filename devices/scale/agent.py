@@ -5,7 +5,11 @@ Options (``[options]`` in the config file or CLI):
   protocol      ``mt-sics`` | ``toledo-8217`` | ``auto`` (default ``auto``: probe each)
   ports         glob patterns probed by ``auto`` (default /dev/serial/by-id/*, /dev/ttyUSB*, /dev/ttyACM*)
   poll_s        how often to read the weight (default 0.25)
-  min_change_g  smallest change of a stable weight worth an event (default 2)
+  min_change_g  smallest change of a stable weight worth an event (default 2; decimals allowed)
+
+A weight event carries ``grams`` (whole grams, for consumers that count in grams) and ``mg``, the weight at the
+resolution the scale reported (a 2.486 g reading is 2486 mg, not 2 g); a tare's result ``tare_grams`` and
+``tare_mg`` alike.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import serial
 from devices.common.agent import CommandError, DeviceAgent
 from devices.common.config import AgentConfig
 from devices.scale.driver import ScaleDriver, ScaleError, detect
-from devices.scale.protocols import PROTOCOLS
+from devices.scale.protocols import PROTOCOLS, weight_event
 
 DEFAULT_PORTS = ["/dev/serial/by-id/*", "/dev/ttyUSB*", "/dev/ttyACM*"]
 
@@ -35,9 +39,9 @@ class ScaleAgent(DeviceAgent):
             raise ValueError(f"unknown scale protocol {self.protocol_name!r}; known: {sorted(PROTOCOLS)}")
         self.port_globs = o.get("ports", DEFAULT_PORTS)
         self.poll_s = float(o.get("poll_s", 0.25))
-        self.min_change_g = int(o.get("min_change_g", 2))
+        self.min_change_mg = int(round(float(o.get("min_change_g", 2)) * 1000))
         self.driver: ScaleDriver | None = None
-        self.last_stable: int | None = None
+        self.last_stable: int | None = None        # mg
         # cmd/tare {"clear": true} clears the tare instead of taking one
         self.on_command("tare", lambda body: self._act("clear_tare" if body.get("clear") else "tare"))
         self.on_command("zero", lambda body: self._act("zero"))
@@ -95,23 +99,21 @@ class ScaleAgent(DeviceAgent):
             raise CommandError(f"scale disconnected: {exc}") from None
         self.last_stable = None          # publish the next stable weight whatever it is
         out = {"action": action}
-        if r.kind == "tare" and r.grams is not None:
+        if r.kind == "tare" and r.mg is not None:
             out["tare_grams"] = r.grams
+            out["tare_mg"] = r.mg
         return out
 
     # ------------------------------------------------------------------ loop
     def poll_once(self) -> None:
         drv = self._need_driver()
         r = drv.weigh()
-        if r.kind == "weight" and r.grams is not None:
+        if r.kind == "weight" and r.mg is not None:
             if self.state.get("error"):
                 self.set_state(error=None)
-            if r.stable and (self.last_stable is None or abs(r.grams - self.last_stable) >= self.min_change_g):
-                data = {"grams": r.grams, "stable": True}
-                if r.net:
-                    data["net"] = True
-                self.publish_event("weight", data)
-                self.last_stable = r.grams
+            if r.stable and (self.last_stable is None or abs(r.mg - self.last_stable) >= self.min_change_mg):
+                self.publish_event("weight", weight_event(r))
+                self.last_stable = r.mg
         elif r.error:
             if self.state.get("error") != r.error:
                 self.log.warning("scale reports: %s", r.error)

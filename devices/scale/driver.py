@@ -10,7 +10,7 @@ import time
 
 import serial
 
-from devices.scale.protocols import PROTOCOLS, Reading, ScaleProtocol, parse_reply
+from devices.scale.protocols import PROTOCOLS, Reading, ScaleProtocol, frame, parse_reply
 
 log = logging.getLogger(__name__)
 
@@ -57,18 +57,13 @@ class ScaleDriver:
         """One reply: from ``reply_start`` (bytes before it are line noise) up to ``reply_end``."""
         deadline = time.monotonic() + (timeout if timeout is not None else self.reply_timeout)
         buf = b""
-        start, end = self.protocol.reply_start, self.protocol.reply_end
         while time.monotonic() < deadline:
             chunk = self.ser.read(1)
             if not chunk:
                 continue
-            buf += chunk
-            if start and not buf.startswith(start):
-                idx = buf.find(start)
-                buf = buf[idx:] if idx >= 0 else b""
-                continue
-            if buf.endswith(end) and len(buf) > len(start) + len(end) - 1:
-                return buf
+            reply, buf = frame(self.protocol, buf + chunk)     # one byte at a time: nothing is left over
+            if reply is not None:
+                return reply
             if len(buf) > 256:
                 raise ScaleError(f"reply too long without terminator: {buf[:40]!r}…")
         raise ScaleError(f"no reply from the scale within the timeout (got {buf!r})")

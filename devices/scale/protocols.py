@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import serial
 
@@ -89,8 +90,9 @@ TOLEDO_8217 = ScaleProtocol(
     reply_start=b"\x02",
     reply_end=b"\r",
     replies=(
-        # STX weight [N] CR — e.g. \x0201.234\r ; N marks a net weight
-        Reply(re.compile(rb"^\x02(?P<value>\d{1,3}\.\d{2,3}|\d{3,6})(?P<net>N)?\r$"), "weight", stable=True),
+        # STX weight [N] CR — e.g. \x0201.234\r ; N marks a net weight. The weight field is fixed width and
+        # scales pad it with spaces (leading, or trailing before N/CR) as the protocol allows: still a weight
+        Reply(re.compile(rb"^\x02 *(?P<value>\d{1,3}\.\d{2,3}|\d{3,6}) *(?P<net>N)? *\r$"), "weight", stable=True),
         # STX ? status CR — status byte bits below
         Reply(re.compile(rb"^\x02\?(?P<status>[\x40-\x7f])\r$"), "status"),
     ),
@@ -106,27 +108,69 @@ TOLEDO_8217 = ScaleProtocol(
 
 PROTOCOLS: dict[str, ScaleProtocol] = {p.name: p for p in (MT_SICS, TOLEDO_8217)}
 
-UNIT_GRAMS = {"kg": 1000.0, "g": 1.0, "mg": 0.001, "lb": 453.59237, "oz": 28.349523125}
+# exact factors (Decimal): a weight is carried in milligrams, so the scale's own resolution survives
+UNIT_MG = {"kg": Decimal(1_000_000), "g": Decimal(1000), "mg": Decimal(1), "lb": Decimal("453592.37"),
+           "oz": Decimal("28349.523125")}
+
+
+def whole_grams(mg: int) -> int:
+    """Milligrams → whole grams, half away from zero: for the consumers that count in whole grams (the
+    contract's ``grams``, a kg item's stock). Rounding happens there, once, not where the scale is read."""
+    return int((Decimal(mg) / 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 @dataclass(frozen=True)
 class Reading:
-    """A parsed reply."""
+    """A parsed reply. ``mg`` is the weight exactly as the scale reported it (a 2.486 g tare is 2486 mg);
+    ``grams`` the same in whole grams."""
     kind: str                     # weight | tare | ack | status | error
-    grams: int | None = None
+    mg: int | None = None
     stable: bool | None = None
     net: bool | None = None
     error: str | None = None
     flags: tuple[str, ...] = ()
     raw: bytes = b""
 
+    @property
+    def grams(self) -> int | None:
+        return None if self.mg is None else whole_grams(self.mg)
 
-def to_grams(value: bytes, unit: str) -> int:
+
+def weight_event(r: Reading) -> dict:
+    """The ``evt/weight`` fields the scale agent publishes for a stable reading (``storehub devices decode``
+    shows the same)."""
+    data = {"grams": r.grams, "mg": r.mg, "stable": bool(r.stable)}
+    if r.net:
+        data["net"] = True
+    return data
+
+
+def to_mg(value: bytes, unit: str) -> int:
+    """A reported value in ``unit`` → milligrams, exactly (decimal arithmetic, never a binary float)."""
     try:
-        factor = UNIT_GRAMS[unit]
+        factor = UNIT_MG[unit]
     except KeyError:
         raise ValueError(f"unknown weight unit {unit!r}") from None
-    return int(round(float(value.decode("ascii")) * factor))
+    try:
+        amount = Decimal(value.decode("ascii").strip())
+    except (InvalidOperation, UnicodeDecodeError):
+        raise ValueError(f"weight {value!r} is not a number") from None
+    return int((amount * factor).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def frame(protocol: ScaleProtocol, buf: bytes) -> tuple[bytes | None, bytes]:
+    """(first complete reply in ``buf`` or None, what is left to keep reading into).
+
+    Bytes before ``reply_start`` are line noise and dropped; a reply ends at ``reply_end``. The driver calls
+    this as bytes arrive and ``storehub devices decode`` on a captured file: both see the same replies."""
+    start, end = protocol.reply_start, protocol.reply_end
+    if start and not buf.startswith(start):
+        idx = buf.find(start)
+        buf = buf[idx:] if idx >= 0 else b""
+    pos = buf.find(end, len(start))
+    if pos < 0:
+        return None, buf
+    return buf[:pos + len(end)], buf[pos + len(end):]
 
 
 def decode_status_byte(protocol: ScaleProtocol, byte: int) -> tuple[str, ...]:
@@ -148,8 +192,11 @@ def parse_reply(protocol: ScaleProtocol, raw: bytes, unit: str | None = None) ->
                 stable = reply.stable
             else:
                 stable = protocol.stable_letters.get(g["stability"], g["stability"] == b"S")
-            grams = to_grams(g["value"], u)
-            return Reading(reply.kind, grams=grams, stable=stable, net=bool(g.get("net")) or None, raw=raw)
+            try:
+                mg = to_mg(g["value"], u)
+            except ValueError as exc:
+                return Reading("error", error=str(exc), raw=raw)
+            return Reading(reply.kind, mg=mg, stable=stable, net=bool(g.get("net")) or None, raw=raw)
         if reply.kind == "status" and g.get("status") is not None:
             flags = decode_status_byte(protocol, g["status"][0])
             errors = [protocol.status_errors[f] for f in flags if f in protocol.status_errors]

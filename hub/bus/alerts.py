@@ -1,4 +1,5 @@
-"""Alerts of the store: devices dropping off or going silent, device errors, low-stock and empty shelves, and
+"""Alerts of the store: devices dropping off or going silent, device errors, a reader's antenna disconnected or
+its clock far from the hub's, low-stock and empty shelves, and
 items at their reorder point or below their safety stock (``hub.bus.stockalerts``).
 
 At most one open alert exists per (kind, subject); raising an open one again is a
@@ -15,8 +16,9 @@ from hub.kernel import outbox
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso
 
-KINDS = ("device_offline", "device_silent", "device_error", "paper_out", "low_battery", "low_stock", "empty_shelf",
-         "below_reorder_point", "below_safety_stock", "near_expiry", "expired_stock")
+KINDS = ("device_offline", "device_silent", "device_error", "paper_out", "low_battery", "antenna_disconnected",
+         "clock_skew", "low_stock", "empty_shelf", "below_reorder_point", "below_safety_stock", "near_expiry",
+         "expired_stock")
 SEVERITIES = ("info", "warning", "critical")
 
 

@@ -69,19 +69,23 @@ def on_weight(conn: sqlite3.Connection, ev: DeviceEvent) -> None:
     p = ev.payload
     if not p["stable"]:
         return
+    # mg: the scale's own resolution (agents before mg sent whole grams only)
+    mg = p.get("mg", p["grams"] * 1000)
+    tare_mg = p.get("tare_mg", None if p.get("tare_grams") is None else p["tare_grams"] * 1000)
     cur = conn.execute(
-        "INSERT INTO scale_weights(device_id, grams, net, tare_grams, event_id, ts, received_at) VALUES (?,?,?,?,?,?,?) "
-        "ON CONFLICT(device_id) DO UPDATE SET grams=excluded.grams, net=excluded.net, tare_grams=excluded.tare_grams,"
+        "INSERT INTO scale_weights(device_id, grams, mg, net, tare_grams, tare_mg, event_id, ts, received_at)"
+        " VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(device_id) DO UPDATE SET grams=excluded.grams, mg=excluded.mg,"
+        " net=excluded.net, tare_grams=excluded.tare_grams, tare_mg=excluded.tare_mg,"
         " event_id=excluded.event_id, ts=excluded.ts, received_at=excluded.received_at WHERE excluded.ts >= scale_weights.ts",
-        (ev.device_id, p["grams"], None if "net" not in p else int(p["net"]), p.get("tare_grams"), ev.id, ev.ts,
-         ev.received_at))
+        (ev.device_id, p["grams"], mg, None if "net" not in p else int(p["net"]), p.get("tare_grams"), tare_mg, ev.id,
+         ev.ts, ev.received_at))
     if cur.rowcount:
         outbox.record(conn, "device.weight", {"device_id": ev.device_id, "event_id": ev.id, "grams": p["grams"],
-                                              "net": p.get("net"), "ts": ev.ts}, ts=ev.received_at)
+                                              "mg": mg, "net": p.get("net"), "ts": ev.ts}, ts=ev.received_at)
 
 
 def on_state(conn: sqlite3.Connection, ev: DeviceEvent) -> None:
-    registry.apply_health(conn, ev.device_id, {k: ev.payload[k] for k in ("battery_pct", "paper", "error")
+    registry.apply_health(conn, ev.device_id, {k: ev.payload[k] for k in registry.HEALTH_FIELDS
                                                if k in ev.payload}, ev.received_at)
 
 

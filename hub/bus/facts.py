@@ -13,8 +13,10 @@ DEVICE_STATUSES = ["online", "offline"]                                 # hub.pr
 PAPER = ["ok", "low", "out"]
 SHELF_LEVELS = ["ok", "low", "empty", "unbound"]                       # hub.bus.shelf.level_for, or unbound
 # hub.bus.alerts.KINDS and SEVERITIES
-ALERT_KINDS = ["device_offline", "device_silent", "device_error", "paper_out", "low_battery", "low_stock",
-               "empty_shelf", "below_reorder_point", "below_safety_stock", "near_expiry", "expired_stock"]
+ALERT_KINDS = ["device_offline", "device_silent", "device_error", "paper_out", "low_battery", "antenna_disconnected",
+               "clock_skew", "low_stock", "empty_shelf", "below_reorder_point", "below_safety_stock", "near_expiry",
+               "expired_stock"]
+ANTENNA_STATES = ["connected", "disconnected"]                         # hub.protocol.rfid_formats.ANTENNA_STATES
 SEVERITIES = ["info", "warning", "critical"]
 
 _STR = {"type": "string"}
@@ -43,7 +45,8 @@ FACTS: tuple[Fact, ...] = (
         schema=object_schema({
             "device_id": _STR,
             "event_id": _STR,
-            "grams": {"type": "integer"},
+            "grams": {"type": "integer"},                  # whole grams
+            "mg": {"type": "integer"},                     # the same at the scale's resolution (2.486 g: 2486)
             "net": {"type": ["boolean", "null"]},         # true when a tare is applied; null when not reported
             "ts": _TS,
         }),
@@ -87,8 +90,13 @@ FACTS: tuple[Fact, ...] = (
             "battery_pct": _BATTERY,
             "paper": _PAPER,
             "error": _STR_OR_NULL,
+            "radio": _STR,                                 # a reader's radio connection, as its heartbeat says
+            "antennas": {"type": "object",                 # a reader's antenna ports: port -> state
+                         "additionalProperties": {"type": "string", "enum": ANTENNA_STATES}},
+            "clock_skew_ms": {"type": ["integer", "null"]},  # reader clock minus hub clock; null: within tolerance
         }, required=["device_id"]),
-        description="A device's battery, paper or error state changed; only the changed fields are present.",
+        description="A device's battery, paper or error state, a reader's radio or antenna states, or how far a "
+                    "reader's clock is from the hub's changed; only the changed fields are present.",
         live=True,
         projected=True,
     ),
@@ -132,8 +140,9 @@ FACTS: tuple[Fact, ...] = (
             "message": _STR,
             "details": {"type": ["object", "null"]},
         }),
-        description="An alert was opened (device offline or silent, device error, paper out, low battery, "
-                    "low stock or empty shelf, an item at its reorder point or below its safety stock).",
+        description="An alert was opened (device offline or silent, device error, paper out, low battery, a "
+                    "reader antenna disconnected or reader clock skew, low stock or empty shelf, an item at its "
+                    "reorder point or below its safety stock).",
         live=True,
         projected=True,
     ),

@@ -1,8 +1,9 @@
 """The device registry: what devices exist, what they are, whether they are online.
 
 Fed by the bus: ``status`` (birth ``online`` / Last Will ``offline``), ``info``
-(kind, model, firmware, capabilities, health) and every event (last seen,
-counters). State changes are facts (outbox) and raise or clear alerts."""
+(kind, model, firmware, capabilities, health — a reader's radio and antenna states included) and every event
+(last seen, counters; a reader's tag times against the hub's clock). State changes are facts (outbox) and
+raise or clear alerts."""
 
 from __future__ import annotations
 
@@ -22,16 +23,23 @@ from hub.bus import alerts
 DEFAULT_SILENCE_S: dict[str, int | None] = {"shelf": 300, "scale": None, "scanner": None, "printer": None,
                                             "rfid": None}
 LOW_BATTERY_PCT = 15
+# Health a device reports (info or evt/state); clock_skew_ms is the hub's own finding (check_reader_clock).
+HEALTH_FIELDS = ("battery_pct", "paper", "error", "radio", "antennas")
+# How far a reader's tag times may be from the hub's clock before the reader is flagged. Reads are folded and
+# sent within a second or two; a reader report may lag a few seconds more. Beyond this, the reader's clock is
+# wrong, and its reads would sort before or after reads of other readers that happened at the same moment.
+CLOCK_SKEW_TOLERANCE_MS = 30_000
 
 _COLUMNS = ("id, kind, model, firmware, capabilities, online, status_changed_at, first_seen, last_seen, "
-            "last_event_at, battery_pct, paper, error, events_total, events_duplicate, rejected_total, silence_s, "
-            "provisioned_at")
+            "last_event_at, battery_pct, paper, error, radio, antennas, clock_skew_ms, events_total, "
+            "events_duplicate, rejected_total, silence_s, provisioned_at")
 
 
 def _row(r: sqlite3.Row, counts: dict[str, int] | None = None) -> dict[str, Any]:
     d = dict(r)
     d["online"] = bool(d["online"])
     d["capabilities"] = json.loads(d["capabilities"] or "[]")
+    d["antennas"] = json.loads(d["antennas"]) if d["antennas"] else None
     if counts is not None:
         d["event_counts"] = counts
     return d
@@ -82,7 +90,7 @@ def apply_info(conn: sqlite3.Connection, device_id: str, info: dict, now: str, *
                  " last_seen = CASE WHEN ? THEN ? ELSE last_seen END WHERE id = ?",
                  (info["kind"], info["model"], info["firmware"], json.dumps(info.get("capabilities", [])), text,
                   1 if seen else 0, now, device_id))
-    health = {k: info[k] for k in ("battery_pct", "paper", "error") if k in info}
+    health = {k: info[k] for k in HEALTH_FIELDS if k in info}
     if health:
         apply_health(conn, device_id, health, now)
     if before != text:
@@ -92,20 +100,25 @@ def apply_info(conn: sqlite3.Connection, device_id: str, info: dict, now: str, *
 
 
 def apply_health(conn: sqlite3.Connection, device_id: str, health: dict, now: str) -> None:
-    """Battery / paper / error states, from info or ``evt/state``; raise or clear the matching alerts."""
+    """Battery / paper / error states and a reader's radio / antenna states, from info or ``evt/state``; raise
+    or clear the matching alerts."""
     ensure(conn, device_id, now)
-    old = conn.execute("SELECT battery_pct, paper, error FROM devices WHERE id = ?", (device_id,)).fetchone()
+    old = conn.execute(f"SELECT {', '.join(HEALTH_FIELDS)} FROM devices WHERE id = ?", (device_id,)).fetchone()
+    before = {k: (json.loads(old[k]) if k == "antennas" and old[k] else old[k]) for k in HEALTH_FIELDS}
     sets, args = [], []
-    for k in ("battery_pct", "paper", "error"):
+    for k in HEALTH_FIELDS:
         if k in health:
             sets.append(f"{k} = ?")
-            args.append(health[k])
+            args.append(json.dumps(health[k], sort_keys=True) if k == "antennas" and health[k] is not None
+                        else health[k])
     if not sets:
         return
     conn.execute(f"UPDATE devices SET {', '.join(sets)} WHERE id = ?", (*args, device_id))
-    changed = {k: v for k, v in health.items() if old[k] != v}
+    changed = {k: v for k, v in health.items() if k in HEALTH_FIELDS and before[k] != v}
     if changed:
         outbox.record(conn, "device.health", {"device_id": device_id, **changed}, ts=now)
+    if "antennas" in health:
+        _antenna_alert(conn, device_id, health["antennas"] or {}, now)
     if "paper" in health:
         if health["paper"] == "out":
             alerts.raise_alert(conn, "paper_out", device_id, f"printer {device_id} is out of paper",
@@ -124,6 +137,67 @@ def apply_health(conn: sqlite3.Connection, device_id: str, health: dict, now: st
                                severity="warning", details={"battery_pct": health["battery_pct"]}, now=now)
         else:
             alerts.clear(conn, "low_battery", device_id, now=now)
+
+
+def _antenna_alert(conn: sqlite3.Connection, device_id: str, antennas: dict[str, str], now: str) -> None:
+    """One ``antenna_disconnected`` alert per reader naming every disconnected port: a reader counting with a
+    dead antenna misses its zone's tags, which a count would then book as missing."""
+    down = sorted((p for p, state in antennas.items() if state == "disconnected"), key=int)
+    open_ = conn.execute("SELECT details FROM alerts WHERE kind = 'antenna_disconnected' AND subject = ? AND "
+                         "cleared_at IS NULL", (device_id,)).fetchone()
+    if open_ is not None and json.loads(open_["details"] or "{}").get("ports") == down:
+        return
+    if open_ is not None:          # the set of dead ports changed: the alert says which ones now
+        alerts.clear(conn, "antenna_disconnected", device_id, now=now)
+    if down:
+        alerts.raise_alert(conn, "antenna_disconnected", device_id,
+                           f"reader {device_id}: antenna {', '.join(down)} disconnected", severity="critical",
+                           details={"ports": down}, now=now)
+
+
+def set_clock_skew(conn: sqlite3.Connection, device_id: str, skew_ms: int | None, now: str) -> None:
+    """Record how far a reader's clock is from the hub's (None: within tolerance); flag it with a
+    ``clock_skew`` alert, cleared when the reader's times are right again."""
+    ensure(conn, device_id, now)
+    old = conn.execute("SELECT clock_skew_ms FROM devices WHERE id = ?", (device_id,)).fetchone()[0]
+    if (old is None) == (skew_ms is None) and (old is None or abs(old - skew_ms) < CLOCK_SKEW_TOLERANCE_MS):
+        return                     # no news: the reader's clock stays right, or stays off by about as much
+    conn.execute("UPDATE devices SET clock_skew_ms = ? WHERE id = ?", (skew_ms, device_id))
+    outbox.record(conn, "device.health", {"device_id": device_id, "clock_skew_ms": skew_ms}, ts=now)
+    if skew_ms is None:
+        alerts.clear(conn, "clock_skew", device_id, now=now)
+        return
+    alerts.clear(conn, "clock_skew", device_id, now=now)
+    alerts.raise_alert(conn, "clock_skew", device_id,
+                       f"reader {device_id}: its clock is {abs(skew_ms) / 1000:.0f} s "
+                       f"{'ahead of' if skew_ms > 0 else 'behind'} the hub's; its reads carry wrong times",
+                       severity="warning", details={"skew_ms": skew_ms}, now=now)
+
+
+def reader_clock_skew(reads: list[dict], event_ts: str, received_at: str) -> int | None:
+    """Reader clock minus hub clock (ms), from one ``evt/tags`` event; None when within tolerance.
+
+    The newest read of a batch was seen just before the agent folded it and stamped the event's ``ts``, so a
+    newest ``last_seen`` far before ``ts`` is a reader clock behind; one later than the hub's receipt cannot
+    have happened yet, so the reader's clock is ahead. (``received_at`` is not used for "behind": a batch
+    delivered late from an agent's buffer is old, not skewed.)"""
+    if not reads:
+        return None
+    newest = max(parse_iso(r["last_seen"]) for r in reads)
+    ahead = (newest - parse_iso(received_at)).total_seconds() * 1000
+    if ahead > CLOCK_SKEW_TOLERANCE_MS:
+        return int(ahead)
+    behind = (newest - parse_iso(event_ts)).total_seconds() * 1000
+    if behind < -CLOCK_SKEW_TOLERANCE_MS:
+        return int(behind)
+    return None
+
+
+def check_reader_clock(conn: sqlite3.Connection, ev) -> None:
+    """The bus's ``tags`` handler of the registry (``hub.bus.handlers.DeviceEvent``): flag a reader whose
+    clock is far from the hub's rather than let its reads be silently misordered."""
+    set_clock_skew(conn, ev.device_id, reader_clock_skew(ev.payload.get("reads") or [], ev.ts, ev.received_at),
+                   ev.received_at)
 
 
 @dataclass

@@ -171,6 +171,12 @@ STATUS_SCHEMA: dict[str, Any] = {
     "type": "string", "enum": list(STATUS_VALUES),
 }
 
+_RADIO = {"type": "string", "maxLength": 40,
+          "description": "a fixed reader's radio connection as its heartbeat says (connected, disconnected …)"}
+_ANTENNAS = {"type": "object", "maxProperties": 64, "propertyNames": {"pattern": r"^\d{1,3}$"},
+             "additionalProperties": {"type": "string", "enum": ["connected", "disconnected"]},
+             "description": "a fixed reader's antenna ports: {\"<port>\": \"connected\"|\"disconnected\"}"}
+
 INFO_SCHEMA: dict[str, Any] = {
     "$id": "storehub/info", "title": "info (retained)",
     "type": "object", "required": ["kind", "model", "firmware"],
@@ -184,6 +190,8 @@ INFO_SCHEMA: dict[str, Any] = {
         "error": {"type": ["string", "null"], "maxLength": 500},
         "serial": {"type": "string", "maxLength": 120},
         "agent_version": {"type": "string", "maxLength": 60},
+        "radio": _RADIO,
+        "antennas": _ANTENNAS,
         "ts": _TS,
     },
 }
@@ -210,11 +218,16 @@ EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
         "required": ["code"],
     },
     "weight": {
+        "description": "grams: whole grams (rounded half away from zero); mg: the same weight at the resolution "
+                       "the scale reported (a 2.486 g reading is mg 2486), sent by agents since 0.2 — read mg "
+                       "when present, else grams × 1000",
         "properties": {
             "grams": {"type": "integer", "minimum": -10**7, "maximum": 10**7},
+            "mg": {"type": "integer", "minimum": -10**10, "maximum": 10**10},
             "stable": {"type": "boolean"},
             "net": {"type": "boolean", "description": "true when a tare is applied (grams are net)"},
             "tare_grams": {"type": "integer", "minimum": 0, "maximum": 10**7},
+            "tare_mg": {"type": "integer", "minimum": 0, "maximum": 10**10},
         },
         "required": ["grams", "stable"],
     },
@@ -230,11 +243,13 @@ EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
         "required": ["grams"],
     },
     "state": {
-        "description": "health change: battery, paper, error (any subset)",
+        "description": "health change: battery, paper, error, a reader's radio and antennas (any subset)",
         "properties": {
             "battery_pct": {"type": "integer", "minimum": 0, "maximum": 100},
             "paper": {"type": "string", "enum": ["ok", "low", "out"]},
             "error": {"type": ["string", "null"], "maxLength": 500},
+            "radio": _RADIO,
+            "antennas": _ANTENNAS,
         },
         "minProperties": 3,
     },

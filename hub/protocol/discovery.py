@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from zeroconf import IPVersion, ServiceBrowser, ServiceListener, Zeroconf
+from zeroconf import InterfaceChoice, IPVersion, ServiceBrowser, ServiceListener, Zeroconf
 
 HUB_TYPE = "_storehub._tcp.local."
 MQTT_TYPE = "_mqtt._tcp.local."
@@ -45,8 +45,11 @@ def _decode(props: dict) -> dict[str, str]:
 
 
 def discover(timeout: float = 3.0, *, store_id: str | None = None, interface: str | None = None) -> list[Found]:
-    """Browse for StoreHub hubs and brokers for ``timeout`` seconds (optionally one store only)."""
-    zc = Zeroconf(interfaces=[interface] if interface else None, ip_version=IPVersion.V4Only)
+    """Browse for StoreHub hubs and brokers for ``timeout`` seconds (optionally one store only).
+
+    Without ``interface`` it browses on every IPv4 interface: an installer running ``storehub devices discover``
+    does not know yet which one reaches the hub (zeroconf takes a list or an ``InterfaceChoice``, never None)."""
+    zc = Zeroconf(interfaces=[interface] if interface else InterfaceChoice.All, ip_version=IPVersion.V4Only)
     found: dict[str, Found] = {}
 
     class _L(ServiceListener):

@@ -390,6 +390,68 @@ def detect(obj: Any) -> str | None:
     return None
 
 
+# ------------------------------------------------------------------------------------------------ heartbeats
+
+ANTENNA_STATES = ("connected", "disconnected")
+_CONNECTED_WORDS = {"connected": "connected", "true": "connected", "1": "connected", "on": "connected",
+                    "disconnected": "disconnected", "false": "disconnected", "0": "disconnected",
+                    "off": "disconnected", "not connected": "disconnected", "notconnected": "disconnected"}
+
+
+def _connection_word(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "connected" if value else "disconnected"
+    if isinstance(value, (str, int)):
+        return _CONNECTED_WORDS.get(str(value).strip().lower())
+    return None
+
+
+def heartbeat_health(hb: Heartbeat) -> dict:
+    """What a reader's heartbeat says about its health, in the registry's terms: ``radio`` (the reader's radio
+    connection, e.g. ``connected``/``disconnected``), ``antennas`` ``{"<port>": "connected"|"disconnected"}``,
+    ``temperature_c``, and ``ts`` (the reader's own time, ISO). Fields the heartbeat does not carry are absent.
+
+    Zebra's IoT Connector heartbeat reports ``radioConnection`` and ``antennas`` (port → state) in ``data``
+    with ``temperature`` there or under ``system``; an LLRP reader's AntennaEvents arrive as ``antennas``
+    (:mod:`devices.rfid.llrp`). An antenna state that is not a connection word is left out rather than
+    guessed."""
+    d = hb.data if isinstance(hb.data, dict) else {}
+    out: dict = {}
+    if hb.ts_ms:
+        out["ts"] = ms_iso(hb.ts_ms)
+    radio = d.get("radioConnection", d.get("radio"))
+    if isinstance(radio, (str, bool)):
+        word = _connection_word(radio)
+        out["radio"] = word or str(radio)[:40]
+    ants = d.get("antennas")
+    if isinstance(ants, dict):
+        states = {}
+        for port, state in ants.items():
+            word = _connection_word(state)
+            if word is not None and str(port).strip().isdigit() and 0 <= int(port) <= MAX_ANTENNA:
+                states[str(int(port))] = word
+        if states:
+            out["antennas"] = dict(sorted(states.items(), key=lambda kv: int(kv[0])))
+    system = d.get("system") if isinstance(d.get("system"), dict) else {}
+    temp = system.get("temperature", d.get("temperature"))
+    if isinstance(temp, (int, float)) and not isinstance(temp, bool):
+        out["temperature_c"] = temp
+    return out
+
+
+def merge_heartbeats(heartbeats: Iterable[Heartbeat]) -> dict | None:
+    """The health a run of heartbeats leaves behind (later ones win; antenna maps merge port by port)."""
+    out: dict | None = None
+    for hb in heartbeats:
+        h = heartbeat_health(hb)
+        out = out or {}
+        ants = {**out.get("antennas", {}), **h.pop("antennas", {})}
+        out.update(h)
+        if ants:
+            out["antennas"] = dict(sorted(ants.items(), key=lambda kv: int(kv[0])))
+    return out
+
+
 # ------------------------------------------------------------------------------------------------ aggregation
 
 def aggregate(reads: Iterable[TagRead]) -> list[dict]:
