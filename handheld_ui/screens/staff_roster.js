@@ -98,10 +98,18 @@ export default {
       }
     }
 
+    // Built once: a supervisor adding several shifts keeps what they typed; only the week's days change.
+    let daySelect = null;
     function renderForm(days) {
+      if (daySelect) {
+        const keep = daySelect.value;
+        daySelect.replaceChildren(...days.map((d) => h('option', { value: d.day }, d.day)));
+        if (days.some((d) => d.day === keep)) daySelect.value = keep;
+        return;
+      }
       const who = h('select', { id: 'roster-person', 'data-testid': 'roster-person' },
         people.map((p) => h('option', { value: p.user_id }, p.display_name)));
-      const day = h('select', { id: 'roster-day' }, days.map((d) => h('option', { value: d.day }, d.day)));
+      const day = daySelect = h('select', { id: 'roster-day' }, days.map((d) => h('option', { value: d.day }, d.day)));
       const start = h('input', { type: 'time', id: 'roster-start', value: '09:00', required: true });
       const end = h('input', { type: 'time', id: 'roster-end', value: '17:00', required: true });
       const role = h('input', { type: 'text', id: 'roster-role', value: t('staff_roster.default_role'), maxlength: '40', required: true });

@@ -10,48 +10,103 @@ _HHMM = {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$"}
 _MULT = {"type": "number", "minimum": 0, "maximum": 10}
 
 SETTINGS = (
-    Setting("staff.clock_devices", {}, {"type": "object", "maxProperties": 200,
-                                        "propertyNames": {"pattern": "^[a-z0-9-]{1,64}$"},
-                                        "additionalProperties": {"enum": ["toggle", "in", "out", "break"]}},
-            "Clock points",
-            "Devices whose badge scans clock staff, by device id: toggle (in, then out), in, out, or break (start, "
-            "then end). A badge scanned at any other device is only a scan."),
-    Setting("staff.repeat_window_s", 60, {"type": "integer", "minimum": 0, "maximum": 600},
-            "Repeat punch window",
-            "A second punch by the same person within this many seconds of their last one is kept but not "
-            "counted (a badge scanned twice)."),
-    Setting("staff.late_grace_min", 5, {"type": "integer", "minimum": 0, "maximum": 120}, "Lateness grace",
-            "Minutes after a shift's start before a clock-in is late (and before its end for an early leave)."),
-    Setting("staff.missing_clock_out_h", 14, {"type": "number", "minimum": 1, "maximum": 48},
-            "Missing clock-out after",
-            "Hours after a clock-in with no clock-out before the session shows as a missing clock-out."),
-    Setting("staff.roster_rules", {"min_rest_hours": 11, "max_hours_day": 10, "max_hours_week": 44},
-            {"type": "object", "additionalProperties": False,
-             "required": ["min_rest_hours", "max_hours_day", "max_hours_week"],
-             "properties": {"min_rest_hours": _HOURS, "max_hours_day": _HOURS, "max_hours_week": _HOURS}},
-            "Roster rules",
-            "Checked on every roster change: least rest between two shifts, most hours a day and a week."),
-    Setting("staff.overtime_rules", {"daily_after_hours": 8, "weekly_after_hours": 40},
-            {"type": "object", "additionalProperties": False, "required": ["daily_after_hours", "weekly_after_hours"],
-             "properties": {"daily_after_hours": _HOURS, "weekly_after_hours": _HOURS}},
-            "Overtime rules", "Working-day hours beyond these a day or a week (Monday to Sunday) are overtime."),
-    Setting("staff.night_window", {"from": "22:00", "to": "06:00"},
-            {"type": "object", "additionalProperties": False, "required": ["from", "to"],
-             "properties": {"from": _HHMM, "to": _HHMM}},
-            "Night hours", "Local times between which worked hours are also night hours."),
-    Setting("staff.pay_multipliers", {"regular": 1, "overtime": 1.5, "rest_day": 2, "holiday": 3, "night": 0.2},
-            {"type": "object", "additionalProperties": False,
-             "required": ["regular", "overtime", "rest_day", "holiday", "night"],
-             "properties": {"regular": _MULT, "overtime": _MULT, "rest_day": _MULT, "holiday": _MULT,
-                            "night": _MULT}},
-            "Pay multipliers",
-            "Written into the payroll export beside each category's hours; night is a premium on top of the "
-            "hours' own category."),
-    Setting("staff.statutory_days", [], {"type": "array", "maxItems": 100, "uniqueItems": True,
-                                         "items": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"}},
-            "Statutory holidays",
-            "Dates paid as statutory holidays. Leave empty to take them from chinese-calendar; list a year's "
-            "dates when one falls on a weekend (listing any date of a year replaces that year's)."),
+    Setting(
+        "staff.clock_devices",
+        {},
+        {
+            "type": "object",
+            "maxProperties": 200,
+            "propertyNames": {"pattern": "^[a-z0-9-]{1,64}$"},
+            "additionalProperties": {"enum": ["toggle", "in", "out", "break"]},
+        },
+        "Clock points",
+        "Devices whose badge scans clock staff, by device id: toggle (in, then out), in, out, or break (start, "
+        "then end). A badge scanned at any other device is only a scan.",
+    ),
+    Setting(
+        "staff.repeat_window_s",
+        60,
+        {"type": "integer", "minimum": 0, "maximum": 600},
+        "Repeat punch window",
+        "A second punch by the same person within this many seconds of their last one is kept but not "
+        "counted (a badge scanned twice).",
+    ),
+    Setting(
+        "staff.late_grace_min",
+        5,
+        {"type": "integer", "minimum": 0, "maximum": 120},
+        "Lateness grace",
+        "Minutes after a shift's start before a clock-in is late (and before its end for an early leave).",
+    ),
+    Setting(
+        "staff.missing_clock_out_h",
+        14,
+        {"type": "number", "minimum": 1, "maximum": 48},
+        "Missing clock-out after",
+        "Hours after a clock-in with no clock-out before the session shows as a missing clock-out.",
+    ),
+    Setting(
+        "staff.roster_rules",
+        {"min_rest_hours": 11, "max_hours_day": 10, "max_hours_week": 44},
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["min_rest_hours", "max_hours_day", "max_hours_week"],
+            "properties": {"min_rest_hours": _HOURS, "max_hours_day": _HOURS, "max_hours_week": _HOURS},
+        },
+        "Roster rules",
+        "Checked on every roster change: least rest between two shifts, most hours a day and a week.",
+    ),
+    Setting(
+        "staff.overtime_rules",
+        {"daily_after_hours": 8, "weekly_after_hours": 40},
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["daily_after_hours", "weekly_after_hours"],
+            "properties": {"daily_after_hours": _HOURS, "weekly_after_hours": _HOURS},
+        },
+        "Overtime rules",
+        "Working-day hours beyond these a day or a week (Monday to Sunday) are overtime.",
+    ),
+    Setting(
+        "staff.night_window",
+        {"from": "22:00", "to": "06:00"},
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["from", "to"],
+            "properties": {"from": _HHMM, "to": _HHMM},
+        },
+        "Night hours",
+        "Local times between which worked hours are also night hours.",
+    ),
+    Setting(
+        "staff.pay_multipliers",
+        {"regular": 1, "overtime": 1.5, "rest_day": 2, "holiday": 3, "night": 0.2},
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["regular", "overtime", "rest_day", "holiday", "night"],
+            "properties": {"regular": _MULT, "overtime": _MULT, "rest_day": _MULT, "holiday": _MULT, "night": _MULT},
+        },
+        "Pay multipliers",
+        "Written into the payroll export beside each category's hours; night is a premium on top of the "
+        "hours' own category.",
+    ),
+    Setting(
+        "staff.statutory_days",
+        [],
+        {
+            "type": "array",
+            "maxItems": 100,
+            "uniqueItems": True,
+            "items": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+        },
+        "Statutory holidays",
+        "Dates paid as statutory holidays. Leave empty to take them from chinese-calendar; list a year's "
+        "dates when one falls on a weekend (listing any date of a year replaces that year's).",
+    ),
 )
 
 DOMAIN = Domain(

@@ -11,8 +11,8 @@ setting — when it lists any date of a year, its list is that year's statutory 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
-from typing import Iterable
 
 import chinese_calendar
 
@@ -28,8 +28,11 @@ def day_kind(day: date, statutory_days: Iterable[str] = ()) -> str:
         off, name = chinese_calendar.get_holiday_detail(day)
         in_lieu = chinese_calendar.is_in_lieu(day)
     except NotImplementedError:
-        raise Unprocessable(f"the holiday calendar has no data for {day.year}; update chinese-calendar",
-                            code="holiday_calendar_missing", details={"year": day.year}) from None
+        raise Unprocessable(
+            f"the holiday calendar has no data for {day.year}; update chinese-calendar",
+            code="holiday_calendar_missing",
+            details={"year": day.year},
+        ) from None
     if listed:
         if day.isoformat() in listed:
             return "holiday"

@@ -30,8 +30,9 @@ def export_cmd(data_dir, first, last, fmt, out):
     """Write a pay period's hours (the stored file once the period is approved)."""
     _cfg, db = open_db(data_dir)
     try:
-        data, _name, _media = payroll.export(db.read(), attendance.parse_day(first, "from"),
-                                             attendance.parse_day(last, "to"), fmt)
+        data, _name, _media = payroll.export(
+            db.read(), attendance.parse_day(first, "from"), attendance.parse_day(last, "to"), fmt
+        )
     except StoreHubError as exc:
         click.echo(exc.message if hasattr(exc, "message") else str(exc), err=True)
         sys.exit(2)
@@ -49,8 +50,9 @@ def exceptions_cmd(data_dir, first, last):
     """Late, early leave, absent, missing clock-out and unrostered work, one JSON object per line."""
     _cfg, db = open_db(data_dir)
     try:
-        rows = attendance.exceptions_between(db.read(), attendance.parse_day(first, "from"),
-                                             attendance.parse_day(last, "to"))
+        rows = attendance.exceptions_between(
+            db.read(), attendance.parse_day(first, "from"), attendance.parse_day(last, "to")
+        )
     except StoreHubError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)

@@ -41,19 +41,20 @@ def secret_key(conn: sqlite3.Connection) -> bytes:
 
 
 def badge_owner(conn: sqlite3.Connection, badge_id: str, key: bytes) -> sqlite3.Row | None:
-    return conn.execute("SELECT id, active FROM users WHERE badge_digest = ?",
-                        (users.badge_digest(key, badge_id),)).fetchone()
+    return conn.execute(
+        "SELECT id, active FROM users WHERE badge_digest = ?", (users.badge_digest(key, badge_id),)
+    ).fetchone()
 
 
 def on_scan(conn: sqlite3.Connection, ev: DeviceEvent) -> None:
     mode = settings.get(conn, "staff.clock_devices").get(ev.device_id)
     code = ev.payload["code"]
-    if mode is None or code[:4].upper() != "SHB-":      # cheap test first: most scans are items
+    if mode is None or code[:4].upper() != "SHB-":  # cheap test first: most scans are items
         return
     try:
         res = resolver.resolve(conn, code, settings=settings.get_all(conn), with_stock=False)
     except StoreHubError:
-        return          # an unreadable badge code: the bus kept the scan with the resolver's reason
+        return  # an unreadable badge code: the bus kept the scan with the resolver's reason
     if res.kind != "badge" or not res.badge:
         return
     owner = badge_owner(conn, res.badge, secret_key(conn))
@@ -62,20 +63,30 @@ def on_scan(conn: sqlite3.Connection, ev: DeviceEvent) -> None:
         return
     action = attendance.toggle_action(conn, owner["id"], mode, ev.ts)
     try:
-        attendance.punch(conn, owner["id"], action, source="badge", at=ev.ts, device_id=ev.device_id,
-                         event_id=ev.id)
+        attendance.punch(conn, owner["id"], action, source="badge", at=ev.ts, device_id=ev.device_id, event_id=ev.id)
     except StoreHubError as exc:
         _refuse(conn, ev, exc.code, owner["id"])
 
 
 def _refuse(conn: sqlite3.Connection, ev: DeviceEvent, reason: str, user_id: str | None) -> None:
-    conn.execute("INSERT OR IGNORE INTO staff_clock_refusals(device_id, event_id, at, reason, user_id)"
-                 " VALUES (?,?,?,?,?)", (ev.device_id, ev.id, ev.ts, reason, user_id))
+    conn.execute(
+        "INSERT OR IGNORE INTO staff_clock_refusals(device_id, event_id, at, reason, user_id) VALUES (?,?,?,?,?)",
+        (ev.device_id, ev.id, ev.ts, reason, user_id),
+    )
     fact_reason = reason if reason in REFUSALS else "other"
-    outbox.record(conn, "staff.clock_refused", {"device_id": ev.device_id, "event_id": ev.id, "at": ev.ts,
-                                                "reason": fact_reason, "user_id": user_id}, ts=ev.received_at)
-    audit.log(conn, actor=user_id or "anonymous", device=ev.device_id, action="staff.clock_refused",
-              details={"reason": reason, "event_id": ev.id})
+    outbox.record(
+        conn,
+        "staff.clock_refused",
+        {"device_id": ev.device_id, "event_id": ev.id, "at": ev.ts, "reason": fact_reason, "user_id": user_id},
+        ts=ev.received_at,
+    )
+    audit.log(
+        conn,
+        actor=user_id or "anonymous",
+        device=ev.device_id,
+        action="staff.clock_refused",
+        details={"reason": reason, "event_id": ev.id},
+    )
 
 
 def refusals(conn: sqlite3.Connection, *, limit: int = 50) -> list[dict[str, object]]:

@@ -16,7 +16,7 @@ import hashlib
 import io
 import sqlite3
 import zipfile
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -29,8 +29,19 @@ from hub.protocol.timeutil import iso, parse_iso, utcnow
 from hub.staff import attendance, calendar, rules
 
 CATEGORIES = ("regular", "overtime", "rest_day", "holiday", "night")
-COLUMNS = ("employee_no", "username", "name", "regular_hours", "overtime_hours", "rest_day_hours", "holiday_hours",
-           "night_hours", "worked_hours", "weighted_hours", "worked_seconds")
+COLUMNS = (
+    "employee_no",
+    "username",
+    "name",
+    "regular_hours",
+    "overtime_hours",
+    "rest_day_hours",
+    "holiday_hours",
+    "night_hours",
+    "worked_hours",
+    "weighted_hours",
+    "worked_seconds",
+)
 MAX_DAYS = 62
 
 
@@ -78,22 +89,32 @@ def compute(conn: sqlite3.Connection, first_day: date, last_day: date) -> dict[s
     people = []
     overtime, night = settings.get(conn, "staff.overtime_rules"), settings.get(conn, "staff.night_window")
     for uid, ivs in intervals.items():
-        secs = rules.split_worked(ivs, zone=tz, first_day=first_day, last_day=last_day, day_kind=day_kind,
-                                  overtime=overtime, night=night)
+        secs = rules.split_worked(
+            ivs, zone=tz, first_day=first_day, last_day=last_day, day_kind=day_kind, overtime=overtime, night=night
+        )
         secs["worked"] = secs["regular"] + secs["overtime"] + secs["rest_day"] + secs["holiday"]
         if secs["worked"]:
             people.append({"user_id": uid, "seconds": secs})
-    names = {r["id"]: r for r in conn.execute(
-        "SELECT u.id, u.username, u.display_name, p.employee_no FROM users u"
-        " LEFT JOIN staff_profiles p ON p.user_id = u.id")}
+    names = {
+        r["id"]: r
+        for r in conn.execute(
+            "SELECT u.id, u.username, u.display_name, p.employee_no FROM users u"
+            " LEFT JOIN staff_profiles p ON p.user_id = u.id"
+        )
+    }
     for p in people:
         u = names[p["user_id"]]
         p.update(username=u["username"], name=u["display_name"], employee_no=u["employee_no"] or "")
     people.sort(key=lambda p: (p["username"], p["user_id"]))
     totals = {k: sum(p["seconds"][k] for p in people) for k in (*CATEGORIES, "worked")}
-    return {"first_day": first_day.isoformat(), "last_day": last_day.isoformat(), "people": people,
-            "totals_s": totals, "open_sessions": open_ids,
-            "multipliers": settings.get(conn, "staff.pay_multipliers")}
+    return {
+        "first_day": first_day.isoformat(),
+        "last_day": last_day.isoformat(),
+        "people": people,
+        "totals_s": totals,
+        "open_sessions": open_ids,
+        "multipliers": settings.get(conn, "staff.pay_multipliers"),
+    }
 
 
 def _rows(report: dict[str, Any]) -> list[list[Any]]:
@@ -102,8 +123,17 @@ def _rows(report: dict[str, Any]) -> list[list[Any]]:
     for p in report["people"]:
         s = p["seconds"]
         weighted = sum(Decimal(s[k]) * Decimal(str(mult[k])) for k in CATEGORIES)
-        rows.append([p["employee_no"], p["username"], p["name"], *(_hours(s[k]) for k in CATEGORIES),
-                     _hours(s["worked"]), _hours(weighted), s["worked"]])
+        rows.append(
+            [
+                p["employee_no"],
+                p["username"],
+                p["name"],
+                *(_hours(s[k]) for k in CATEGORIES),
+                _hours(s["worked"]),
+                _hours(weighted),
+                s["worked"],
+            ]
+        )
     return rows
 
 
@@ -162,8 +192,10 @@ def _pin_zip(data: bytes) -> bytes:
 
 
 def _approved(conn: sqlite3.Connection, first_day: date, last_day: date) -> dict[str, Any] | None:
-    row = conn.execute("SELECT * FROM staff_pay_periods WHERE first_day = ? AND last_day = ?",
-                       (first_day.isoformat(), last_day.isoformat())).fetchone()
+    row = conn.execute(
+        "SELECT * FROM staff_pay_periods WHERE first_day = ? AND last_day = ?",
+        (first_day.isoformat(), last_day.isoformat()),
+    ).fetchone()
     return dict(row) if row else None
 
 
@@ -171,8 +203,11 @@ def export(conn: sqlite3.Connection, first_day: date, last_day: date, fmt: str) 
     """(bytes, file name, media type) of a period's export: the stored file once approved, else computed now."""
     _check_range(first_day, last_day)
     name = f"payroll-{first_day.isoformat()}-{last_day.isoformat()}.{fmt}"
-    media = "text/csv; charset=utf-8" if fmt == "csv" else \
-        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    media = (
+        "text/csv; charset=utf-8"
+        if fmt == "csv"
+        else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
     stored = _approved(conn, first_day, last_day)
     if stored is not None:
         return bytes(stored[fmt]), name, media
@@ -184,15 +219,18 @@ def summary(conn: sqlite3.Connection, first_day: date, last_day: date) -> dict[s
     """The period's figures in hours for the screen, and whether it is approved."""
     report = compute(conn, first_day, last_day)
     stored = _approved(conn, first_day, last_day)
-    report["approved"] = None if stored is None else {k: stored[k] for k in (
-        "approved_by", "approved_at", "sha256_csv", "sha256_xlsx")}
-    report["rows"] = [dict(zip(COLUMNS, [str(v) if isinstance(v, Decimal) else v for v in r]))
-                      for r in _rows(report)]
+    report["approved"] = (
+        None if stored is None else {k: stored[k] for k in ("approved_by", "approved_at", "sha256_csv", "sha256_xlsx")}
+    )
+    report["rows"] = [
+        dict(zip(COLUMNS, [str(v) if isinstance(v, Decimal) else v for v in r], strict=True)) for r in _rows(report)
+    ]
     return report
 
 
-def approve(conn: sqlite3.Connection, first_day: date, last_day: date, *, actor: str,
-            device: str | None = None) -> dict[str, Any]:
+def approve(
+    conn: sqlite3.Connection, first_day: date, last_day: date, *, actor: str, device: str | None = None
+) -> dict[str, Any]:
     """Approve and lock a period that has ended: no session still open in it, no correction pending, no overlap
     with an approved period. Its files are stored and served as they are from then on."""
     attendance.require_supervisor(conn, actor, "manager")
@@ -200,29 +238,61 @@ def approve(conn: sqlite3.Connection, first_day: date, last_day: date, *, actor:
     tz = attendance.zone(conn)
     if last_day >= utcnow().astimezone(tz).date():
         raise Conflict("a pay period is approved once it has ended", code="period_not_over")
-    overlap = conn.execute("SELECT first_day, last_day FROM staff_pay_periods WHERE first_day <= ? AND last_day >= ?",
-                           (last_day.isoformat(), first_day.isoformat())).fetchone()
+    overlap = conn.execute(
+        "SELECT first_day, last_day FROM staff_pay_periods WHERE first_day <= ? AND last_day >= ?",
+        (last_day.isoformat(), first_day.isoformat()),
+    ).fetchone()
     if overlap:
         raise Conflict("this period overlaps an approved one", code="period_locked", details=dict(overlap))
     report = compute(conn, first_day, last_day)
     if report["open_sessions"]:
-        raise Conflict("sessions without a clock-out: close them first", code="open_sessions",
-                       details={"session_ids": report["open_sessions"]})
+        raise Conflict(
+            "sessions without a clock-out: close them first",
+            code="open_sessions",
+            details={"session_ids": report["open_sessions"]},
+        )
     lo, hi = iso(rules.local_at(first_day, 0, tz)), iso(rules.local_at(last_day + timedelta(days=1), 0, tz))
-    pending = [r["id"] for r in conn.execute("SELECT id FROM staff_corrections WHERE status = 'pending'"
-                                             " AND started_at < ? AND ended_at >= ?", (hi, lo))]
+    pending = [
+        r["id"]
+        for r in conn.execute(
+            "SELECT id FROM staff_corrections WHERE status = 'pending' AND started_at < ? AND ended_at >= ?", (hi, lo)
+        )
+    ]
     if pending:
-        raise Conflict("corrections are waiting for a decision", code="corrections_pending",
-                       details={"correction_ids": pending})
+        raise Conflict(
+            "corrections are waiting for a decision", code="corrections_pending", details={"correction_ids": pending}
+        )
     csv_bytes, xlsx_bytes = to_csv(report), to_xlsx(report)
-    row = {"first_day": first_day.isoformat(), "last_day": last_day.isoformat(), "approved_by": actor,
-           "sha256_csv": hashlib.sha256(csv_bytes).hexdigest(), "sha256_xlsx": hashlib.sha256(xlsx_bytes).hexdigest()}
-    conn.execute("INSERT INTO staff_pay_periods(first_day, last_day, status, approved_by, approved_at, csv, xlsx,"
-                 " sha256_csv, sha256_xlsx) VALUES (?,?, 'approved', ?,?,?,?,?,?)",
-                 (row["first_day"], row["last_day"], actor, iso(datetime.now(timezone.utc)), csv_bytes, xlsx_bytes,
-                  row["sha256_csv"], row["sha256_xlsx"]))
-    outbox.record(conn, "staff.payroll.approved", {**row, "people": len(report["people"]),
-                                                   "totals_s": report["totals_s"]})
-    audit.log(conn, actor=actor, device=device, action="staff.payroll_approved",
-              target=f"{row['first_day']}..{row['last_day']}", details={**row, "totals_s": report["totals_s"]})
+    row = {
+        "first_day": first_day.isoformat(),
+        "last_day": last_day.isoformat(),
+        "approved_by": actor,
+        "sha256_csv": hashlib.sha256(csv_bytes).hexdigest(),
+        "sha256_xlsx": hashlib.sha256(xlsx_bytes).hexdigest(),
+    }
+    conn.execute(
+        "INSERT INTO staff_pay_periods(first_day, last_day, status, approved_by, approved_at, csv, xlsx,"
+        " sha256_csv, sha256_xlsx) VALUES (?,?, 'approved', ?,?,?,?,?,?)",
+        (
+            row["first_day"],
+            row["last_day"],
+            actor,
+            iso(datetime.now(UTC)),
+            csv_bytes,
+            xlsx_bytes,
+            row["sha256_csv"],
+            row["sha256_xlsx"],
+        ),
+    )
+    outbox.record(
+        conn, "staff.payroll.approved", {**row, "people": len(report["people"]), "totals_s": report["totals_s"]}
+    )
+    audit.log(
+        conn,
+        actor=actor,
+        device=device,
+        action="staff.payroll_approved",
+        target=f"{row['first_day']}..{row['last_day']}",
+        details={**row, "totals_s": report["totals_s"]},
+    )
     return row

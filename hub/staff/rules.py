@@ -5,9 +5,10 @@ limit without a release; each function is tested on its own."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
-from typing import Any, Callable, Iterable
+from typing import Any
 
 ROSTER_RULES = ("double_booking", "min_rest", "max_hours_day", "max_hours_week", "skill", "on_leave", "unavailable")
 EXCEPTIONS = ("late", "early_leave", "absent", "missing_clock_out", "unrostered")
@@ -18,7 +19,7 @@ CATEGORIES = ("regular", "overtime", "rest_day", "holiday")
 class Shift:
     id: str
     user_id: str
-    start: datetime             # aware (any zone); compared as instants
+    start: datetime  # aware (any zone); compared as instants
     end: datetime
     skill: str | None = None
 
@@ -31,8 +32,7 @@ class Violation:
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "user_id": self.user_id, "shift_ids": list(self.shift_ids),
-                "details": self.details}
+        return {"rule": self.rule, "user_id": self.user_id, "shift_ids": list(self.shift_ids), "details": self.details}
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ class People:
 
     skills: dict[str, frozenset[str]] = field(default_factory=dict)
     leave_days: dict[str, frozenset[date]] = field(default_factory=dict)
-    availability: dict[str, dict[int, tuple[int, int]]] = field(default_factory=dict)   # weekday → (from, to) min
+    availability: dict[str, dict[int, tuple[int, int]]] = field(default_factory=dict)  # weekday → (from, to) min
 
 
 def _hours(seconds: float) -> float:
@@ -76,8 +76,14 @@ def check_roster(shifts: Iterable[Shift], people: People, rules: dict[str, Any],
                 out.append(Violation("on_leave", uid, (s.id,), {"day": day.isoformat()}))
             if avail is not None and not _within(avail, local_start, local_end):
                 window = avail.get(day.weekday())
-                out.append(Violation("unavailable", uid, (s.id,),
-                                     {"weekday": day.weekday(), "available": list(window) if window else None}))
+                out.append(
+                    Violation(
+                        "unavailable",
+                        uid,
+                        (s.id,),
+                        {"weekday": day.weekday(), "available": list(window) if window else None},
+                    )
+                )
             # every earlier shift still running when this one starts is a double booking; else check the rest
             j = i - 1
             while j >= 0:
@@ -89,20 +95,40 @@ def check_roster(shifts: Iterable[Shift], people: People, rules: dict[str, Any],
                     break
             if i > 0 and mine[i - 1].end <= s.start < mine[i - 1].end + min_rest:
                 rest = (s.start - mine[i - 1].end).total_seconds()
-                out.append(Violation("min_rest", uid, (mine[i - 1].id, s.id),
-                                     {"rest_hours": _hours(rest), "min_rest_hours": rules["min_rest_hours"]}))
+                out.append(
+                    Violation(
+                        "min_rest",
+                        uid,
+                        (mine[i - 1].id, s.id),
+                        {"rest_hours": _hours(rest), "min_rest_hours": rules["min_rest_hours"]},
+                    )
+                )
         for day, group in day_s.items():
             total = sum((s.end - s.start).total_seconds() for s in group)
             if total > max_day:
-                out.append(Violation("max_hours_day", uid, tuple(s.id for s in group),
-                                     {"day": day.isoformat(), "hours": _hours(total),
-                                      "max_hours_day": rules["max_hours_day"]}))
+                out.append(
+                    Violation(
+                        "max_hours_day",
+                        uid,
+                        tuple(s.id for s in group),
+                        {"day": day.isoformat(), "hours": _hours(total), "max_hours_day": rules["max_hours_day"]},
+                    )
+                )
         for week, group in week_s.items():
             total = sum((s.end - s.start).total_seconds() for s in group)
             if total > max_week:
-                out.append(Violation("max_hours_week", uid, tuple(s.id for s in group),
-                                     {"week_start": week.isoformat(), "hours": _hours(total),
-                                      "max_hours_week": rules["max_hours_week"]}))
+                out.append(
+                    Violation(
+                        "max_hours_week",
+                        uid,
+                        tuple(s.id for s in group),
+                        {
+                            "week_start": week.isoformat(),
+                            "hours": _hours(total),
+                            "max_hours_week": rules["max_hours_week"],
+                        },
+                    )
+                )
     return out
 
 
@@ -116,11 +142,17 @@ def _within(avail: dict[int, tuple[int, int]], start: datetime, end: datetime) -
     if end.date() == start.date():
         return window[0] <= start_min and end.hour * 60 + end.minute <= window[1]
     nxt = avail.get(end.weekday())
-    return (window[0] <= start_min and window[1] == 1440 and nxt is not None and nxt[0] == 0
-            and end.hour * 60 + end.minute <= nxt[1])
+    return (
+        window[0] <= start_min
+        and window[1] == 1440
+        and nxt is not None
+        and nxt[0] == 0
+        and end.hour * 60 + end.minute <= nxt[1]
+    )
 
 
 # ---------------------------------------------------------------- attendance exceptions
+
 
 @dataclass(frozen=True)
 class Worked:
@@ -132,8 +164,9 @@ class Worked:
     end: datetime | None
 
 
-def exceptions(shifts: Iterable[Shift], sessions: Iterable[Worked], *, now: datetime, grace_min: int,
-               missing_after_h: float) -> list[dict[str, Any]]:
+def exceptions(
+    shifts: Iterable[Shift], sessions: Iterable[Worked], *, now: datetime, grace_min: int, missing_after_h: float
+) -> list[dict[str, Any]]:
     """Late, early leave, absent, missing clock-out and unrostered work, comparing sessions with the roster.
 
     A session belongs to a shift of the same person when they overlap (the grace widened); a shift with no
@@ -146,8 +179,7 @@ def exceptions(shifts: Iterable[Shift], sessions: Iterable[Worked], *, now: date
     matched: set[str] = set()
     out: list[dict[str, Any]] = []
     for s in sorted(shifts, key=lambda x: (x.start, x.user_id, x.id)):
-        mine = [w for w in by_user.get(s.user_id, ())
-                if w.start < s.end + grace and (w.end or now) > s.start - grace]
+        mine = [w for w in by_user.get(s.user_id, ()) if w.start < s.end + grace and (w.end or now) > s.start - grace]
         base = {"user_id": s.user_id, "shift_id": s.id, "session_id": None}
         if not mine:
             if now >= s.end:
@@ -159,24 +191,51 @@ def exceptions(shifts: Iterable[Shift], sessions: Iterable[Worked], *, now: date
         matched.update(w.id for w in mine)
         first, last = mine[0], mine[-1]
         if first.start > s.start + grace:
-            out.append({**base, "session_id": first.id, "kind": "late",
-                        "minutes": int((first.start - s.start).total_seconds() // 60)})
+            out.append(
+                {
+                    **base,
+                    "session_id": first.id,
+                    "kind": "late",
+                    "minutes": int((first.start - s.start).total_seconds() // 60),
+                }
+            )
         if last.end is not None and last.end < s.end - grace:
-            out.append({**base, "session_id": last.id, "kind": "early_leave",
-                        "minutes": int((s.end - last.end).total_seconds() // 60)})
+            out.append(
+                {
+                    **base,
+                    "session_id": last.id,
+                    "kind": "early_leave",
+                    "minutes": int((s.end - last.end).total_seconds() // 60),
+                }
+            )
     for uid, ws in by_user.items():
         for w in ws:
             if w.end is None and now - w.start > timedelta(hours=missing_after_h):
-                out.append({"user_id": uid, "shift_id": None, "session_id": w.id, "kind": "missing_clock_out",
-                            "minutes": int((now - w.start).total_seconds() // 60)})
+                out.append(
+                    {
+                        "user_id": uid,
+                        "shift_id": None,
+                        "session_id": w.id,
+                        "kind": "missing_clock_out",
+                        "minutes": int((now - w.start).total_seconds() // 60),
+                    }
+                )
             if w.id not in matched:
                 end = w.end or now
-                out.append({"user_id": uid, "shift_id": None, "session_id": w.id, "kind": "unrostered",
-                            "minutes": int((end - w.start).total_seconds() // 60)})
+                out.append(
+                    {
+                        "user_id": uid,
+                        "shift_id": None,
+                        "session_id": w.id,
+                        "kind": "unrostered",
+                        "minutes": int((end - w.start).total_seconds() // 60),
+                    }
+                )
     return out
 
 
 # ---------------------------------------------------------------- worked time into pay categories
+
 
 def local_at(day: date, minutes: int, zone: tzinfo) -> datetime:
     """The instant of ``minutes`` after local midnight of ``day`` in ``zone``."""
@@ -188,9 +247,16 @@ def parse_hhmm(text: str) -> int:
     return int(h) * 60 + int(m)
 
 
-def split_worked(intervals: Iterable[tuple[datetime, datetime]], *, zone: tzinfo, first_day: date, last_day: date,
-                 day_kind: Callable[[date], str], overtime: dict[str, Any],
-                 night: dict[str, str]) -> dict[str, int]:
+def split_worked(
+    intervals: Iterable[tuple[datetime, datetime]],
+    *,
+    zone: tzinfo,
+    first_day: date,
+    last_day: date,
+    day_kind: Callable[[date], str],
+    overtime: dict[str, Any],
+    night: dict[str, str],
+) -> dict[str, int]:
     """Seconds of ``regular``, ``overtime``, ``rest_day``, ``holiday`` and ``night`` work of one person between
     two local dates (inclusive).
 

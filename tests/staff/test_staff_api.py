@@ -9,7 +9,6 @@ from datetime import date, timedelta
 
 from hub import domains
 from hub.kernel import settings
-from tests.support.common import login
 
 NEXT_MONDAY = date.today() + timedelta(days=7 - date.today().weekday())
 
@@ -32,7 +31,7 @@ def test_clock_in_break_and_out_by_pin_session(client, auth, crew):
     r = client.post("/api/v1/staff/clock", json={"action": "in"}, headers=h)
     assert r.status_code == 201 and r.get_json()["counted"] is True
     again = client.post("/api/v1/staff/clock", json={"action": "in"}, headers=h).get_json()
-    assert again["counted"] is False                      # a second clock-in within a minute: kept, not counted
+    assert again["counted"] is False  # a second clock-in within a minute: kept, not counted
     assert client.post("/api/v1/staff/clock", json={"action": "break_start"}, headers=h).status_code == 201
     assert client.get("/api/v1/staff/me", headers=h).get_json()["on_break"] is True
     assert client.post("/api/v1/staff/clock", json={"action": "out"}, headers=h).status_code == 201
@@ -48,10 +47,9 @@ def test_roster_rules_refuse_with_the_rule_named_then_publish_and_notify(client,
     sup, assoc = auth("supervisor"), auth("associate")
     li = pin_headers(client, "li", "4444")
     wk = NEXT_MONDAY.isoformat()
-    r = client.put(f"/api/v1/staff/people/{crew['li']}", json={"skills": ["till"], "employee_no": "E-001"},
-                   headers=sup)
+    r = client.put(f"/api/v1/staff/people/{crew['li']}", json={"skills": ["till"], "employee_no": "E-001"}, headers=sup)
     assert r.status_code == 200
-    add = lambda body: client.post("/api/v1/staff/shifts", json=body, headers=sup)   # noqa: E731
+    add = lambda body: client.post("/api/v1/staff/shifts", json=body, headers=sup)  # noqa: E731
     base = {"role": "cashier", "area": "front"}
     r = add({**base, "user_id": crew["li"], "day": wk, "start": "14:00", "end": "23:00", "skill": "till"})
     assert r.status_code == 201, r.get_json()
@@ -67,21 +65,29 @@ def test_roster_rules_refuse_with_the_rule_named_then_publish_and_notify(client,
     r = add({**base, "user_id": crew["li"], "day": wk, "start": "08:00", "end": "15:00"})
     assert set(r.get_json()["error"]["details"]["rules"]) == {"double_booking", "max_hours_day"}
     assert add({**base, "user_id": crew["zhang"], "day": tue, "start": "09:00", "end": "17:00"}).status_code == 201
-    assert client.post("/api/v1/staff/shifts", json={**base, "user_id": crew["li"], "day": wk, "start": "09:00",
-                                                     "end": "17:00"}, headers=assoc).status_code == 403
+    assert (
+        client.post(
+            "/api/v1/staff/shifts",
+            json={**base, "user_id": crew["li"], "day": wk, "start": "09:00", "end": "17:00"},
+            headers=assoc,
+        ).status_code
+        == 403
+    )
 
     # not published: nobody sees a draft
     assert client.get(f"/api/v1/staff/me/shifts/{wk}", headers=li).get_json()["shifts"] == []
     r = client.post(f"/api/v1/staff/roster/{wk}/publish", headers=sup)
     assert r.status_code == 200 and r.get_json()["status"] == "published"
     mine = client.get(f"/api/v1/staff/me/shifts/{wk}", headers=li).get_json()
-    assert [s["id"] for s in mine["shifts"]] == [first["id"]]                     # Li sees Li's shift only
+    assert [s["id"] for s in mine["shifts"]] == [first["id"]]  # Li sees Li's shift only
     assert "staff.roster.published" in fact_kinds(hubctx) and "staff.roster.published" in domains.live_kinds()
     # a change after publishing is a live fact naming the people it touches
     r = client.patch(f"/api/v1/staff/shifts/{first['id']}", json={"start": "13:00"}, headers=sup)
     assert r.status_code == 200, r.get_json()
-    [changed] = [json.loads(p[0]) for p in hubctx.db.read().execute(
-        "SELECT payload FROM outbox WHERE kind = 'staff.roster.changed'")]
+    [changed] = [
+        json.loads(p[0])
+        for p in hubctx.db.read().execute("SELECT payload FROM outbox WHERE kind = 'staff.roster.changed'")
+    ]
     assert changed["user_ids"] == [crew["li"]] and changed["version"] == 2 and changed["change"] == "updated"
 
     # copy into the following week: every shift is checked; the week view lists the days' kinds
@@ -100,14 +106,21 @@ def test_leave_is_decided_by_a_supervisor_and_then_breaks_the_roster(client, aut
     sup = auth("supervisor")
     li = pin_headers(client, "li", "4444")
     wed = (NEXT_MONDAY + timedelta(days=2)).isoformat()
-    assert client.post("/api/v1/staff/shifts", json={"user_id": crew["li"], "day": wed, "start": "09:00",
-                                                     "end": "17:00", "role": "r", "area": "a"},
-                       headers=sup).status_code == 201
+    assert (
+        client.post(
+            "/api/v1/staff/shifts",
+            json={"user_id": crew["li"], "day": wed, "start": "09:00", "end": "17:00", "role": "r", "area": "a"},
+            headers=sup,
+        ).status_code
+        == 201
+    )
     r = client.post("/api/v1/staff/leave", json={"first_day": wed, "last_day": wed, "kind": "sick"}, headers=li)
     assert r.status_code == 201
     leave = r.get_json()
-    assert client.post(f"/api/v1/staff/leave/{leave['id']}/decision", json={"approve": True},
-                       headers=li).status_code == 403
+    assert (
+        client.post(f"/api/v1/staff/leave/{leave['id']}/decision", json={"approve": True}, headers=li).status_code
+        == 403
+    )
     r = client.post(f"/api/v1/staff/leave/{leave['id']}/decision", json={"approve": True}, headers=sup)
     assert r.get_json()["status"] == "approved"
     week = client.get(f"/api/v1/staff/roster/{NEXT_MONDAY.isoformat()}", headers=sup).get_json()
@@ -120,8 +133,11 @@ def test_leave_is_decided_by_a_supervisor_and_then_breaks_the_roster(client, aut
 def test_correction_by_the_person_themselves_is_refused(client, auth, crew):
     sup = auth("supervisor")
     y = (date.today() - timedelta(days=1)).isoformat()
-    r = client.post("/api/v1/staff/corrections", json={"started_at": f"{y}T01:00:00Z", "ended_at": f"{y}T09:00:00Z",
-                                                       "reason": "forgot my badge"}, headers=sup)
+    r = client.post(
+        "/api/v1/staff/corrections",
+        json={"started_at": f"{y}T01:00:00Z", "ended_at": f"{y}T09:00:00Z", "reason": "forgot my badge"},
+        headers=sup,
+    )
     assert r.status_code == 201
     corr = r.get_json()
     r = client.post(f"/api/v1/staff/corrections/{corr['id']}/decision", json={"approve": True}, headers=sup)
@@ -129,8 +145,11 @@ def test_correction_by_the_person_themselves_is_refused(client, auth, crew):
     sup2 = pin_headers(client, "supervisor2", "3333")
     r = client.post(f"/api/v1/staff/corrections/{corr['id']}/decision", json={"approve": True}, headers=sup2)
     assert r.status_code == 200 and r.get_json()["status"] == "approved"
-    r = client.post("/api/v1/staff/corrections", json={"started_at": "yesterday morning", "ended_at": f"{y}T09:00:00Z",
-                                                       "reason": "x"}, headers=sup)
+    r = client.post(
+        "/api/v1/staff/corrections",
+        json={"started_at": "yesterday morning", "ended_at": f"{y}T09:00:00Z", "reason": "x"},
+        headers=sup,
+    )
     assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_time"
     rep = client.get("/api/v1/staff/attendance", query_string={"from": y, "to": y}, headers=sup).get_json()
     assert [s["ended_by"] for s in rep["sessions"]] == ["correction"]
@@ -139,9 +158,16 @@ def test_correction_by_the_person_themselves_is_refused(client, auth, crew):
 def test_payroll_export_over_http(client, auth, hubctx, crew):
     y = (date.today() - timedelta(days=1)).isoformat()
     sup, mgr = auth("supervisor"), auth("manager")
-    client.post("/api/v1/staff/corrections", json={"user_id": crew["li"], "started_at": f"{y}T01:00:00Z",
-                                                   "ended_at": f"{y}T10:30:00Z", "reason": "paper timesheet"},
-                headers=sup)
+    client.post(
+        "/api/v1/staff/corrections",
+        json={
+            "user_id": crew["li"],
+            "started_at": f"{y}T01:00:00Z",
+            "ended_at": f"{y}T10:30:00Z",
+            "reason": "paper timesheet",
+        },
+        headers=sup,
+    )
     corr = client.get("/api/v1/staff/corrections", query_string={"status": "pending"}, headers=sup).get_json()
     sup2 = pin_headers(client, "supervisor2", "3333")
     client.post(f"/api/v1/staff/corrections/{corr['items'][0]['id']}/decision", json={"approve": True}, headers=sup2)
@@ -153,12 +179,16 @@ def test_payroll_export_over_http(client, auth, hubctx, crew):
     assert "attachment" in r.headers["Content-Disposition"] and "li" in r.get_data(as_text=True)
     x = client.get("/api/v1/staff/payroll/export", query_string={**q, "format": "xlsx"}, headers=sup)
     assert x.data[:2] == b"PK"
-    assert client.post("/api/v1/staff/payroll/approve", json={"first_day": y, "last_day": y},
-                       headers=sup).status_code == 403
+    assert (
+        client.post("/api/v1/staff/payroll/approve", json={"first_day": y, "last_day": y}, headers=sup).status_code
+        == 403
+    )
     r = client.post("/api/v1/staff/payroll/approve", json={"first_day": y, "last_day": y}, headers=mgr)
     assert r.status_code == 201, r.get_json()
-    assert client.get("/api/v1/staff/payroll/export", query_string=q, headers=sup).data == \
-        hubctx.db.read().execute("SELECT csv FROM staff_pay_periods").fetchone()[0]
+    assert (
+        client.get("/api/v1/staff/payroll/export", query_string=q, headers=sup).data
+        == hubctx.db.read().execute("SELECT csv FROM staff_pay_periods").fetchone()[0]
+    )
 
 
 def test_settings_and_screens(client, auth, hubctx):
@@ -168,6 +198,12 @@ def test_settings_and_screens(client, auth, hubctx):
         settings.put(conn, "staff.clock_devices", {"scanner-1": "toggle"})
     screens = client.get("/screens.json").get_json()["screens"]
     assert "staff" in screens and "staff_roster" in screens
-    for path in ("/screens/staff.js", "/screens/staff_roster.js", "/i18n/staff.en.json", "/i18n/staff.zh-CN.json",
-                 "/i18n/staff_roster.en.json", "/i18n/staff_roster.zh-CN.json"):
+    for path in (
+        "/screens/staff.js",
+        "/screens/staff_roster.js",
+        "/i18n/staff.en.json",
+        "/i18n/staff.zh-CN.json",
+        "/i18n/staff_roster.en.json",
+        "/i18n/staff_roster.zh-CN.json",
+    ):
         assert client.get(path).status_code == 200, path

@@ -25,8 +25,13 @@ pytestmark = [pytest.mark.mqtt, pytest.mark.skipif(not Mosquitto.available(), re
 
 
 def punches(db):
-    return [dict(r) for r in db.read().execute("SELECT p.action, p.counted, p.device_id, u.username FROM staff_punches p"
-                                               " JOIN users u ON u.id = p.user_id ORDER BY p.at, p.rowid")]
+    return [
+        dict(r)
+        for r in db.read().execute(
+            "SELECT p.action, p.counted, p.device_id, u.username FROM staff_punches p"
+            " JOIN users u ON u.id = p.user_id ORDER BY p.at, p.rowid"
+        )
+    ]
 
 
 def test_badge_scans_clock_in_and_out_through_the_agent_and_the_bus(tmp_path, data_dir: Path):
@@ -42,17 +47,30 @@ def test_badge_scans_clock_in_and_out_through_the_agent_and_the_bus(tmp_path, da
     url = f"mqtt://127.0.0.1:{broker.port}"
     other = None
     with SerialScannerSim() as scanner:
-        agent = ScannerAgent(AgentConfig(store=STORE, device="clock-1", broker=url, state_dir=tmp_path / "agents",
-                                         options={"mode": "serial", "port": scanner.path}))
+        agent = ScannerAgent(
+            AgentConfig(
+                store=STORE,
+                device="clock-1",
+                broker=url,
+                state_dir=tmp_path / "agents",
+                options={"mode": "serial", "port": scanner.path},
+            )
+        )
         t = threading.Thread(target=agent.run, daemon=True)
         agent.start()
         t.start()
         try:
-            wait_until(lambda: '"port"' in (db.read().execute("SELECT info FROM devices WHERE id = 'clock-1'")
-                                            .fetchone() or [""])[0] or "", 20)
+            wait_until(
+                lambda: (
+                    '"port"'
+                    in (db.read().execute("SELECT info FROM devices WHERE id = 'clock-1'").fetchone() or [""])[0]
+                    or ""
+                ),
+                20,
+            )
             scanner.scan("SHB-LI-0042")
             wait_until(lambda: len(punches(db)) == 1)
-            scanner.scan("SHB-LI-0042")          # the same badge again within a minute: kept, not a clock-out
+            scanner.scan("SHB-LI-0042")  # the same badge again within a minute: kept, not a clock-out
             wait_until(lambda: len(punches(db)) == 2)
             assert [(p["action"], p["counted"]) for p in punches(db)] == [("in", 1), ("in", 0)]
             state = db.read().execute("SELECT COUNT(*) FROM staff_sessions WHERE ended_at IS NULL").fetchone()[0]
@@ -71,13 +89,16 @@ def test_badge_scans_clock_in_and_out_through_the_agent_and_the_bus(tmp_path, da
             with db.write() as c:
                 settings.put(c, "staff.clock_devices", {"clock-1": "toggle", "clock-1b": "toggle"})
                 c.execute("UPDATE staff_punches SET at = strftime('%Y-%m-%dT%H:%M:%fZ', at, '-2 minutes')")
-                c.execute("UPDATE staff_sessions SET started_at = strftime('%Y-%m-%dT%H:%M:%fZ', started_at,"
-                          " '-2 minutes')")
+                c.execute(
+                    "UPDATE staff_sessions SET started_at = strftime('%Y-%m-%dT%H:%M:%fZ', started_at, '-2 minutes')"
+                )
             ev = other.event("scan", code="SHB-LI-0042", symbology="code128")
             other.flush()
             wait_until(lambda: len(punches(db)) == 3)
             assert punches(db)[-1]["action"] == "out" and punches(db)[-1]["device_id"] == "clock-1b"
-            other.event("scan", event_id=ev["id"], code="SHB-LI-0042", symbology="code128")   # a redelivery: applied once
+            other.event(
+                "scan", event_id=ev["id"], code="SHB-LI-0042", symbology="code128"
+            )  # a redelivery: applied once
             other.event("scan", code="SHB-LI-0042", symbology="code128")
             other.flush()
             wait_until(lambda: len(punches(db)) == 4)
