@@ -18,8 +18,10 @@ def test_roster_and_clock_in_journey(phone, hub_server):
     assert phone.get_by_test_id("roster-status").inner_text().startswith("Draft")
     form = phone.get_by_test_id("roster-form")
     form.locator("#roster-person").select_option(label="supervisor")
-    today = phone.evaluate("(() => { const d = new Date(); const p = (n) => String(n).padStart(2, '0');"
-                           " return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`; })()")
+    today = phone.evaluate(
+        "(() => { const d = new Date(); const p = (n) => String(n).padStart(2, '0');"
+        " return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`; })()"
+    )
     form.locator("#roster-day").select_option(today)
     form.locator("#roster-start").fill("00:00")
     form.locator("#roster-end").fill("08:00")
@@ -34,7 +36,9 @@ def test_roster_and_clock_in_journey(phone, hub_server):
     assert "double booking" in toast.inner_text()
     assert phone.get_by_test_id("roster-shift").count() == 1
     phone.get_by_test_id("roster-publish").click()
-    phone.wait_for_function("document.querySelector(\"[data-testid='roster-status']\").innerText.startsWith('Published')")
+    phone.wait_for_function(
+        "document.querySelector(\"[data-testid='roster-status']\").innerText.startsWith('Published')"
+    )
     shot(phone, "staff-roster")
 
     phone.goto("/#/staff")
