@@ -251,7 +251,7 @@ def punch(
         {**row, "counted": int(not repeat)},
     )
     outbox.record(conn, "staff.punch", row, ts=when)
-    if not repeat and action in ("in", "out"):
+    if not repeat and sid is not None and action in ("in", "out"):
         _attendance_fact(conn, sid)
     if source == "pin":
         audit.log(

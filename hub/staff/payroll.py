@@ -86,7 +86,7 @@ def compute(conn: sqlite3.Connection, first_day: date, last_day: date) -> dict[s
             cur = max(cur, b_end)
         if end > cur:
             intervals.setdefault(s["user_id"], []).append((cur, end))
-    people = []
+    people: list[dict[str, Any]] = []
     overtime, night = settings.get(conn, "staff.overtime_rules"), settings.get(conn, "staff.night_window")
     for uid, ivs in intervals.items():
         secs = rules.split_worked(

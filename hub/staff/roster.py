@@ -239,8 +239,8 @@ def add_shift(
         " :actor, :now)",
         {**row, "actor": actor, "now": iso(utcnow())},
     )
-    _refuse_if_broken(conn, row["id"], user_id, wk)
-    _changed(conn, wk, "added", row["id"], [user_id])
+    _refuse_if_broken(conn, str(row["id"]), user_id, wk)
+    _changed(conn, wk, "added", str(row["id"]), [user_id])
     audit.log(conn, actor=actor, device=device, action="staff.shift_added", target=row["id"], details=row)
     return row
 
