@@ -30,20 +30,30 @@ How a price is found (docs/promotions.md says it for people):
 
 **The search bound.** The item phase splits the basket into independent components: lines are joined only
 through a grouping promotion (``buy_x_get_y`` and ``bundle_price`` over their pool, ``nth_item_off`` per SKU).
-Lines covered only by per-line promotions are solved one line at a time, exactly, by a dynamic programme over
-the unit split (``O(e · q²)`` for ``e`` promotions and ``q`` units). A component whose assignments number at most
-:data:`EXACT_LIMIT` (the product over its lines of the ways to split ``q`` units over ``e`` promotions,
-``C(q+e-1, e-1)``) is searched exhaustively, so it is provably the best deal (tests/promotions check it against
-brute force over every unit). A larger component — many overlapping grouping promotions on many lines — is
-improved by at most :data:`LOCAL_PASSES` passes of moves "all units of one line to one of its promotions" from the
-rank-order start; each move re-prices only the two promotions it touches. So pricing costs at most
-``EXACT_LIMIT`` evaluations per component plus ``LOCAL_PASSES · Σ e`` moves, never a product over the basket or
-over the 2,000 promotions of a chain; past the bound the deal is a good one, not a proven best. The order phase
-tries ``1 + (number of exclusive order promotions)`` options: linear.
+A line alone in its component is solved exactly by a dynamic programme over the unit split (``O(e · q²)`` for
+``e`` promotions and ``q`` units; one promotion or one unit needs no DP). A component of several lines whose
+assignments number at most :data:`EXACT_LIMIT` (the product over its lines of ``C(q+e-1, e-1)``) is solved
+exactly: only the grouping promotions' share of each line is enumerated (the product over its lines of
+``C(q+g-1+[p], g-1+[p])`` for ``g`` grouping promotions and ``[p]`` = 1 when it has per-line ones, never more
+than the first product, so at most :data:`EXACT_LIMIT` combinations) and each line's per-line share is read off
+its DP, which gives the same argmax as enumerating every assignment (``_exhaustive`` says why; tests/promotions
+check it against that enumeration and against brute force over every unit). A larger component is improved by at
+most :data:`LOCAL_PASSES` passes of moves "all units of one line to one of its promotions" from the rank-order
+start; each move re-prices only the two promotions it touches. So pricing costs at most ``EXACT_LIMIT`` pool
+evaluations per component plus ``LOCAL_PASSES · Σ e`` moves, never a product over the basket or over the 2,000
+promotions of a chain; past the bound the deal is a good one, not a proven best. The order phase tries
+``1 + (number of exclusive order promotions)`` options: linear.
+
+**Caches.** A :class:`PromotionIndex` keeps each line's candidate promotions (per SKU, category, brand, weighed)
+and each solved component (keyed by what decides its answer), so re-pricing a cart after a scan solves only the
+component the new line joins. Both are pure functions of the index and their key; the answers never depend on
+what is cached (tests/promotions: warm caches == from scratch).
 """
 
 from __future__ import annotations
 
+import functools
+import heapq
 import itertools
 import math
 from dataclasses import dataclass
@@ -54,6 +64,8 @@ from zoneinfo import ZoneInfo
 
 EXACT_LIMIT = 729            # assignments enumerated per item-phase component before the local search takes over
 LOCAL_PASSES = 3              # passes of single-line moves past that bound
+CANDIDATE_CACHE = 50_000      # (SKU, category, brand, weighed) -> candidate promotions, per index
+SOLVED_CACHE = 20_000         # solved item-phase components, per index (what makes a re-price after a scan cheap)
 
 TYPES = ("percent_off", "fixed_price", "spend_save", "buy_x_get_y", "bundle_price", "nth_item_off")
 PER_LINE = ("percent_off", "fixed_price")              # saving is a sum over lines: no coupling between lines
@@ -205,9 +217,19 @@ class PromotionIndex:
                     by_category.setdefault(cat, []).append(p)
                 for brand in p.brands:
                     by_brand.setdefault(brand, []).append(p)
+        # Caches of pure functions of (this index, their key): the index never changes once built (the hub builds
+        # a new one per downlink version), so an entry never goes stale; each is emptied when it reaches its size
+        # cap rather than evicted one by one, which keeps it safe to share between request threads.
+        self._candidates: dict[tuple, tuple[tuple[Promotion, ...], tuple[Promotion, ...]]] = {}
+        self._solved: dict[tuple, _Solved] = {}
 
     def __len__(self) -> int:
         return len(self.promotions)
+
+    def clear_caches(self) -> None:
+        """Forget the cached candidate promotions and solved components (memory only: answers do not change)."""
+        self._candidates.clear()
+        self._solved.clear()
 
     def everywhere(self, phase: str) -> list[Promotion]:
         """The whole-basket promotions of a phase (their scope may still exclude SKUs)."""
@@ -227,6 +249,19 @@ class PromotionIndex:
                             found[p.id] = p
         rank = self.rank
         return sorted(found.values(), key=lambda p: rank[p.id])
+
+    def candidates(self, line: Line) -> tuple[tuple[Promotion, ...], tuple[Promotion, ...]]:
+        """``for_line(line, "item")`` and ``for_line(line, "order", everywhere=False)``, cached per (SKU, category,
+        brand, weighed): the scope test depends on nothing else, and a till scans the same few thousand items all
+        day, so a line's candidate promotions are looked up once per index, not once per scan."""
+        key = (line.sku, line.category, line.brand, line.weighted)
+        hit = self._candidates.get(key)
+        if hit is None:
+            hit = (tuple(self.for_line(line, "item")), tuple(self.for_line(line, "order", everywhere=False)))
+            if len(self._candidates) >= CANDIDATE_CACHE:
+                self._candidates.clear()
+            self._candidates[key] = hit
+        return hit
 
 
 # --- when a promotion may be used ------------------------------------------------------------------------------
@@ -366,19 +401,25 @@ def _bundles(p: Promotion, pool: Pool) -> tuple[dict[int, int], int]:
 def allocate(amount: int, weights: Sequence[tuple[int, int]]) -> dict[int, int]:
     """Split ``amount`` over ``(line index, weight)`` pro rata by largest remainder, ties to the earlier line.
 
-    With ``amount <= sum(weights)`` no line gets more than its weight, so no line's net goes below zero."""
-    total = sum(w for _, w in weights)
+    With ``amount <= sum(weights)`` no line gets more than its weight, so no line's net goes below zero. The fens
+    left after the floors number fewer than the lines with a non-zero remainder (they are the sum of those
+    remainders over the total), so only those lines are ranked."""
+    total = sum([w for _, w in weights])
     if amount <= 0 or total <= 0:
         return {}
     out: dict[int, int] = {}
     remainders = []
+    given = 0
     for idx, w in weights:
         q, r = divmod(amount * w, total)
         out[idx] = q
-        remainders.append((-r, idx))
-    left = amount - sum(out.values())
-    for _r, idx in sorted(remainders)[:left]:
-        out[idx] += 1
+        given += q
+        if r:
+            remainders.append((-r, idx))
+    left = amount - given
+    if left:
+        for _r, idx in heapq.nsmallest(left, remainders):
+            out[idx] += 1
     return {k: v for k, v in out.items() if v}
 
 
@@ -394,15 +435,37 @@ class _Choice:
     times: dict[str, int]
 
 
-def _compositions(q: int, e: int) -> list[tuple[int, ...]]:
-    """Every way to split ``q`` interchangeable units over ``e`` promotions."""
+@dataclass(frozen=True, slots=True)
+class _Solved:
+    """A solved component and the line indices it was solved for. Its answer holds for any basket with the same
+    lines, usable promotions and relative line order (the cache key), only the line indices may differ: when they
+    are the same (the cart a scan grew keeps its indices) the choice is handed out as is — choices are read-only
+    once made — otherwise it is re-labelled position by position."""
+
+    indices: tuple[int, ...]
+    choice: _Choice
+
+    def unpack(self, lines: Sequence[Line]) -> _Choice:
+        indices = tuple(line.index for line in lines)
+        if indices == self.indices:
+            return self.choice
+        relabel = dict(zip(self.indices, indices))
+        c = self.choice
+        return _Choice(c.key, {relabel[i]: counts for i, counts in c.counts.items()},
+                       {pid: {relabel[i]: d for i, d in per_line.items()} for pid, per_line in c.discounts.items()},
+                       dict(c.times))
+
+
+@functools.lru_cache(maxsize=1024)
+def _compositions(q: int, e: int) -> tuple[tuple[int, ...], ...]:
+    """Every way to split ``q`` interchangeable units over ``e`` promotions (the first slot fullest first)."""
     if e == 1:
-        return [(q,)]
+        return ((q,),)
     out = []
     for first in range(q, -1, -1):
         for rest in _compositions(q - first, e - 1):
             out.append((first, *rest))
-    return out
+    return tuple(out)
 
 
 def _score(lines: Sequence[Line], elig: Mapping[int, Sequence[Promotion]], promos: Sequence[Promotion],
@@ -421,60 +484,126 @@ def _score(lines: Sequence[Line], elig: Mapping[int, Sequence[Promotion]], promo
     return _Choice((sum(per_promo), tuple(per_promo), flat), dict(counts), discounts, times)
 
 
-def _solve_single_line(line: Line, eligible: Sequence[Promotion]) -> _Choice:
-    """Exact best split of one line's units over its promotions, when no other line shares a pool with it (each
-    promotion's saving then depends only on how many of this line's units it holds): a DP over (promotion, units
-    left) that maximises the same lexicographic key as the exhaustive search, in rank order."""
+def _line_values(line: Line, eligible: Sequence[Promotion]) -> list[list[int]]:
+    """``values[j][c]``: what promotion ``j`` saves holding ``c`` of this line's units and nothing else."""
+    return [[sum(evaluate(p, [(line, c)])[0].values()) if c else 0 for c in range(line.units + 1)] for p in eligible]
+
+
+def _line_dp(line: Line, eligible: Sequence[Promotion]) -> list[tuple]:
+    """For every ``r`` in ``0..q``: the best ``(total, savings in rank order, counts)`` of this line's promotions
+    holding exactly ``r`` of its units, each promotion's saving depending only on how many units it holds.
+
+    A DP over (promotion, units left), ``O(e · q²)``, maximising the same lexicographic key as an enumeration: for a
+    fixed count ``c`` at promotion ``j`` the key of the whole is ordered exactly as the key of the rest."""
     q, e = line.units, len(eligible)
-    values = [[sum(evaluate(p, [(line, c)])[0].values()) if c else 0 for c in range(q + 1)] for p in eligible]
-    # best[j][r]: the best (total, savings, counts) for promotions j.. holding exactly r units
-    best: list[list[tuple | None]] = [[None] * (q + 1) for _ in range(e + 1)]
-    best[e][0] = (0, (), ())
+    values = _line_values(line, eligible)
+    best: list[tuple] = [(0, (), ())] + [None] * q           # type: ignore[list-item]
     for j in range(e - 1, -1, -1):
+        vj = values[j]
+        row: list[tuple] = []
         for r in range(q + 1):
             top = None
             for c in range(r + 1):
-                rest = best[j + 1][r - c]
+                rest = best[r - c]
                 if rest is None:
                     continue
-                cand = (values[j][c] + rest[0], (values[j][c], *rest[1]), (c, *rest[2]))
+                cand = (vj[c] + rest[0], (vj[c], *rest[1]), (c, *rest[2]))
                 if top is None or cand > top:
                     top = cand
-            best[j][r] = top
-    top = best[0][q]
-    assert top is not None
-    counts = {line.index: top[2]}
-    return _score([line], {line.index: eligible}, eligible, counts)
+            row.append(top)                                   # type: ignore[arg-type]
+        best = row
+    return best
+
+
+def _solve_single_line(line: Line, eligible: Sequence[Promotion]) -> _Choice:
+    """Exact best split of one line's units over its promotions, when no other line shares a pool with it (each
+    promotion's saving then depends only on how many of this line's units it holds). One promotion or one unit
+    needs no DP: with one unit, the key is largest for the first promotion (in rank order) of the largest saving —
+    an earlier non-zero saving wins the savings tuple, and with nothing saved the counts ``(1, 0, …)`` win."""
+    q, e = line.units, len(eligible)
+    if e == 1:
+        p = eligible[0]
+        d, t = evaluate(p, [(line, q)])
+        saving = sum(d.values())
+        return _Choice((saving, (saving,), (q,)), {line.index: (q,)}, {p.id: d}, {p.id: t})
+    if q == 1:
+        values = [sum(evaluate(p, [(line, 1)])[0].values()) for p in eligible]
+        top = values.index(max(values))
+        counts = tuple(1 if j == top else 0 for j in range(e))
+    else:
+        counts = _line_dp(line, eligible)[q][2]
+    return _score([line], {line.index: eligible}, eligible, {line.index: counts})
 
 
 def _exhaustive(lines: Sequence[Line], elig: Mapping[int, Sequence[Promotion]],
                 promos: Sequence[Promotion]) -> _Choice:
-    """Every assignment of the component, each promotion's saving memoised by its pool (pools repeat a lot)."""
-    memo: dict[tuple, int] = {}
+    """The best assignment of a component of several lines, exactly: the argmax of the full key over every
+    assignment, found by enumerating only the *grouping* promotions' share of each line.
+
+    Why that is exact: fix how many units of each line every grouping promotion holds; what is left of line ``l``
+    (``r_l`` units) goes to its per-line promotions, whose savings add up line by line. The key's first two parts
+    (total, savings in rank order) are then a constant plus a sum over lines, and lexicographic order is
+    translation-invariant, so the sum is largest exactly when every line's part is largest; its third part (the
+    counts, line after line) is then largest when every line's counts are. So each line's per-line share is the
+    single-line DP's best for ``r_l`` units (computed once for every ``r_l``), and only the grouping shares are
+    enumerated: at most the old product of ``C(q+e-1, e-1)``, usually far fewer. A combination whose total is
+    already below the best found is dropped before its key is built (ties still compare the whole key)."""
     slot = {p.id: k for k, p in enumerate(promos)}
-    options = [_compositions(line.units, len(elig[line.index])) for line in lines]
+    width = len(promos)
+    per_line = []
+    for pos, line in enumerate(lines):
+        el = elig[line.index]
+        gpos = [k for k, p in enumerate(el) if p.type in GROUPING]
+        ppos = [k for k, p in enumerate(el) if p.type not in GROUPING]
+        pbest = _line_dp(line, [el[k] for k in ppos]) if ppos else None
+        options = []
+        for split in _compositions(line.units, len(gpos) + (1 if ppos else 0)):
+            counts = [0] * len(el)
+            for k, c in zip(gpos, split):
+                counts[k] = c
+            if pbest is not None:
+                p_total, p_savings, p_counts = pbest[split[-1]]
+                for k, c in zip(ppos, p_counts):
+                    counts[k] = c
+                p_vec = tuple((slot[el[k].id], v) for k, v in zip(ppos, p_savings) if v)
+            else:
+                p_total, p_vec = 0, ()
+            held = tuple((el[k].id, c) for k, c in zip(gpos, split) if c)
+            options.append((held, p_total, p_vec, tuple(counts)))
+        per_line.append((pos, line, options))
+
+    by_id = {p.id: p for p in promos}
+    memo: dict[tuple, int] = {}
     best_key: tuple | None = None
     best_combo: tuple | None = None
-    for combo in itertools.product(*options):
-        pools: list[list[tuple[Line, int]]] = [[] for _ in promos]
-        for line, counts in zip(lines, combo):
-            for p, c in zip(elig[line.index], counts):
-                if c:
-                    pools[slot[p.id]].append((line, c))
-        savings = []
-        for p, pool in zip(promos, pools):
-            if not pool:
-                savings.append(0)
-                continue
-            key = (p.id, *((ln.index, c) for ln, c in pool))
-            if key not in memo:
-                memo[key] = sum(evaluate(p, pool)[0].values())
-            savings.append(memo[key])
-        key = (sum(savings), tuple(savings), tuple(c for counts in combo for c in counts))
+    for combo in itertools.product(*(options for _pos, _line, options in per_line)):
+        pools: dict[str, list[tuple[int, Line, int]]] = {}
+        total = 0
+        for (pos, line, _options), (held, p_total, _vec, _counts) in zip(per_line, combo):
+            total += p_total
+            for pid, c in held:
+                pools.setdefault(pid, []).append((pos, line, c))
+        saved = []
+        for pid, pool in pools.items():
+            key = (pid, *((pos, c) for pos, _line, c in pool))
+            s = memo.get(key)
+            if s is None:
+                s = memo[key] = sum(evaluate(by_id[pid], [(line, c) for _pos, line, c in pool])[0].values())
+            saved.append((pid, s))
+            total += s
+        if best_key is not None and total < best_key[0]:
+            continue
+        vec = [0] * width
+        for pid, s in saved:
+            vec[slot[pid]] += s
+        for option in combo:
+            for k, v in option[2]:
+                vec[k] += v
+        key = (total, tuple(vec), tuple(c for option in combo for c in option[3]))
         if best_key is None or key > best_key:
             best_key, best_combo = key, combo
     assert best_combo is not None
-    return _score(lines, elig, promos, {line.index: c for line, c in zip(lines, best_combo)})
+    return _score(lines, elig, promos, {line.index: option[3] for line, option in zip(lines, best_combo)})
 
 
 def _local_search(lines: Sequence[Line], elig: Mapping[int, Sequence[Promotion]],
@@ -558,18 +687,41 @@ def _assignments_bounded(lines: Sequence[Line], elig: Mapping[int, Sequence[Prom
     return True
 
 
+def _solve(comp: Sequence[Line], elig: Mapping[int, Sequence[Promotion]], rank: Mapping[str, int]) -> _Choice:
+    promos = sorted({p.id: p for line in comp for p in elig[line.index]}.values(), key=lambda p: rank[p.id])
+    if len(comp) == 1:
+        return _solve_single_line(comp[0], elig[comp[0].index])
+    if _assignments_bounded(comp, elig):
+        return _exhaustive(comp, elig, promos)
+    return _local_search(comp, elig, promos)
+
+
 def item_phase(lines: Sequence[Line], elig: Mapping[int, Sequence[Promotion]],
-               rank: Mapping[str, int]) -> list[_Choice]:
-    """The best assignment, component by component (``lines`` in canonical order, ``elig`` in rank order)."""
+               rank: Mapping[str, int], solved: dict[tuple, _Solved] | None = None) -> list[_Choice]:
+    """The best assignment, component by component (``lines`` in canonical order, ``elig`` in rank order).
+
+    With ``solved`` (the index's cache), a component is looked up by what determines its answer — each line's
+    canonical key and usable promotions, in canonical order, and the relative order of the lines' indices (the
+    tie-breaks of an allocation go to the earlier line) — and solved only when it is new. Adding a line to a priced
+    cart therefore re-solves only the component the new line joins; the answer is the same as from scratch because
+    it is a function of exactly that key (tests/promotions check incremental == from scratch)."""
     out = []
     for comp in _components([line for line in lines if elig[line.index]], elig):
-        promos = sorted({p.id: p for line in comp for p in elig[line.index]}.values(), key=lambda p: rank[p.id])
-        if len(comp) == 1:
-            out.append(_solve_single_line(comp[0], elig[comp[0].index]))
-        elif _assignments_bounded(comp, elig):
-            out.append(_exhaustive(comp, elig, promos))
+        if solved is None:
+            out.append(_solve(comp, elig, rank))
+            continue
+        indices = [line.index for line in comp]
+        key = (tuple((line.canonical_key, tuple(p.id for p in elig[line.index])) for line in comp),
+               tuple(sorted(range(len(comp)), key=indices.__getitem__)) if len(comp) > 1 else ())
+        hit = solved.get(key)
+        if hit is None:
+            choice = _solve(comp, elig, rank)
+            if len(solved) >= SOLVED_CACHE:
+                solved.clear()
+            solved[key] = _Solved(tuple(line.index for line in comp), choice)
+            out.append(choice)
         else:
-            out.append(_local_search(comp, elig, promos))
+            out.append(hit.unpack(comp))
     return out
 
 
@@ -591,18 +743,21 @@ def order_saving(p: Promotion, base: int) -> tuple[int, int]:
     raise ValueError(f"{p.type} is not an order-phase type")
 
 
-def _order_option(members: Sequence[Promotion], scope: Mapping[str, list[int]], eligible_net: Mapping[int, int],
-                  net: Mapping[int, int]) -> tuple[int, dict[str, dict[int, int]], dict[str, int]]:
-    """Apply ``members`` in rank order, each on its own eligible net after the item phase, capped by what is left."""
-    left = dict(net)
+def _order_option(members: Sequence[Promotion], scope: Mapping[str, list[int]], eligible_net: Sequence[int],
+                  net: Sequence[int]) -> tuple[int, dict[str, dict[int, int]], dict[str, int]]:
+    """Apply ``members`` in rank order, each on its own eligible net after the item phase, capped by what is left
+    (``eligible_net`` and ``net`` by line index)."""
+    left = list(net)
     allocations: dict[str, dict[int, int]] = {}
     times: dict[str, int] = {}
     total = 0
     for p in members:
         lines = scope[p.id]
-        saving, t = order_saving(p, sum(eligible_net[i] for i in lines))
+        saving, t = order_saving(p, sum([eligible_net[i] for i in lines]))
+        if saving <= 0:
+            continue                                  # capped below by nothing: it would not be applied anyway
         weights = [(i, min(eligible_net[i], left[i])) for i in lines]
-        saving = min(saving, sum(w for _, w in weights))
+        saving = min(saving, sum([w for _, w in weights]))
         if saving <= 0:
             continue
         alloc = allocate(saving, weights)
@@ -650,23 +805,29 @@ def price(promotions: PromotionIndex | Iterable[Promotion], basket: Basket, tz: 
             problems[p.id] = timing_problem(p, basket.at, local) or member_problem(p, basket.member)
         return problems[p.id]
 
+    usable_memo: dict[str, bool] = {}
+
     def usable(p: Promotion) -> bool:
-        return problem(p) is None and (p.coupon is None or p.id in unlocked)
+        ok = usable_memo.get(p.id)
+        if ok is None:
+            ok = usable_memo[p.id] = problem(p) is None and (p.coupon is None or p.id in unlocked)
+        return ok
 
     lines = basket.lines
+    rank = index.rank
     canonical = sorted(lines, key=lambda ln: (ln.canonical_key, ln.index))
     item_elig: dict[int, list[Promotion]] = {}
     order_scope: dict[str, list[int]] = {}
     order_promos: dict[str, Promotion] = {}
-    for line in lines:
-        item_elig[line.index] = [p for p in index.for_line(line, "item") if usable(p)]
     for p in index.everywhere("order"):
         if usable(p):
             scoped = [ln.index for ln in lines if not p.exclude_skus or p.covers(ln)]
             if scoped:
                 order_scope[p.id], order_promos[p.id] = scoped, p
     for line in lines:
-        for p in index.for_line(line, "order", everywhere=False):
+        item_candidates, order_candidates = index.candidates(line)
+        item_elig[line.index] = [p for p in item_candidates if usable(p)]
+        for p in order_candidates:
             if usable(p):
                 order_scope.setdefault(p.id, []).append(line.index)
                 order_promos[p.id] = p
@@ -675,7 +836,7 @@ def price(promotions: PromotionIndex | Iterable[Promotion], basket: Basket, tz: 
     item_disc: dict[int, dict[str, int]] = {line.index: {} for line in lines}
     applied_times: dict[str, int] = {}
     held_by_exclusive: dict[int, int] = {line.index: 0 for line in lines}      # gross of units an exclusive holds
-    for choice in item_phase(canonical, item_elig, index.rank):
+    for choice in item_phase(canonical, item_elig, rank, index._solved):
         for pid, per_line in choice.discounts.items():
             if per_line:
                 applied_times[pid] = choice.times[pid]
@@ -685,39 +846,43 @@ def price(promotions: PromotionIndex | Iterable[Promotion], basket: Basket, tz: 
             for p, c in zip(item_elig[i], counts):
                 if p.exclusive and c:
                     held_by_exclusive[i] += lines[i].gross if lines[i].weighted else c * lines[i].unit_gross
-    net = {line.index: line.gross - sum(item_disc[line.index].values()) for line in lines}
-    eligible_net = {}
+    net = [line.gross - sum(item_disc[line.index].values()) for line in lines]
+    eligible_net = []
     for line in lines:
         i = line.index
         excl_disc = sum(d for pid, d in item_disc[i].items() if index.by_id[pid].exclusive)
-        eligible_net[i] = net[i] - (held_by_exclusive[i] - excl_disc)
+        eligible_net.append(net[i] - (held_by_exclusive[i] - excl_disc))
 
     # order phase: all the non-exclusive ones together, or one exclusive alone
-    ranked = sorted(order_promos.values(), key=lambda p: index.rank[p.id])
+    ranked = sorted(order_promos.values(), key=lambda p: rank[p.id])
     total, order_alloc, order_times = _order_option([p for p in ranked if not p.exclusive], order_scope,
                                                     eligible_net, net)
-    best_key = (total, -min((index.rank[pid] for pid in order_alloc), default=len(index.rank)))
+    best_key = (total, -min((rank[pid] for pid in order_alloc), default=len(rank)))
     winner: Promotion | None = None
     for p in ranked:
         if p.exclusive:
             # alone, the saving is only capped by its lines' eligible net: no allocation needed to compare
             base = sum(eligible_net[i] for i in order_scope[p.id])
             alone = min(order_saving(p, base)[0], base)
-            if alone > 0 and (alone, -index.rank[p.id]) > best_key:
-                best_key, winner = (alone, -index.rank[p.id]), p
+            if alone > 0 and (alone, -rank[p.id]) > best_key:
+                best_key, winner = (alone, -rank[p.id]), p
     if winner is not None:
         _total, order_alloc, order_times = _order_option([winner], order_scope, eligible_net, net)
     applied_times.update(order_times)
 
     # the explanation
+    order_applied: list[list[dict[str, Any]]] = [[] for _ in lines]
+    for pid, alloc in sorted(order_alloc.items(), key=lambda kv: rank[kv[0]]):
+        for i, d in alloc.items():
+            order_applied[i].append({"promotion": pid, "discount_minor": d})
     line_out, tax_by_rate = [], {}
     total_discount = 0
     for line in lines:
         i = line.index
+        mine = item_disc[i]
         applied = [{"promotion": pid, "discount_minor": d}
-                   for pid, d in sorted(item_disc[i].items(), key=lambda kv: index.rank[kv[0]])]
-        applied += [{"promotion": pid, "discount_minor": alloc[i]}
-                    for pid, alloc in sorted(order_alloc.items(), key=lambda kv: index.rank[kv[0]]) if i in alloc]
+                   for pid, d in (sorted(mine.items(), key=lambda kv: rank[kv[0]]) if len(mine) > 1 else mine.items())]
+        applied += order_applied[i]
         discount = sum(a["discount_minor"] for a in applied)
         line_net = line.gross - discount
         tax = 0

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any, Callable, Mapping
 
+import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
@@ -86,6 +87,11 @@ def promotion_schema(kind: str) -> dict[str, Any]:
 
 SCHEMAS = {kind: promotion_schema(kind) for kind in TYPES}
 _VALIDATORS = {kind: Draft202012Validator(schema) for kind, schema in SCHEMAS.items()}
+# The same schemas compiled once by jsonschema-rs: the yes/no check every promotion and basket goes through
+# (about a hundred times faster than walking the schema in Python). Only a document it refuses is validated again
+# by ``jsonschema``, whose ``best_match`` picks the error that names the field; that second pass also has the last
+# word, so a document the two libraries judged differently is never refused on jsonschema-rs's say alone.
+_FAST = {kind: jsonschema_rs.Draft202012Validator(schema) for kind, schema in SCHEMAS.items()}
 
 _LINE_PROPS = {"sku": _KEY, "qty": {"type": "integer", "minimum": 1, "maximum": 100_000},
                "unit_price_minor": _MONEY, "grams": {"type": "integer", "minimum": 1, "maximum": 10_000_000},
@@ -107,6 +113,7 @@ BASKET_SCHEMA: dict[str, Any] = {
     },
 }
 _BASKET_VALIDATOR = Draft202012Validator(BASKET_SCHEMA)
+_BASKET_FAST = jsonschema_rs.Draft202012Validator(BASKET_SCHEMA)
 
 
 def _field(prefix: str, path: Any) -> str:
@@ -120,7 +127,14 @@ def _refuse(field: str, message: str, code: str) -> ValidationError:
     return ValidationError(f"{field}: {message}" if field else message, code=code, details={"field": field})
 
 
-def _schema_error(validator: Draft202012Validator, doc: Any, prefix: str, code: str) -> None:
+def _schema_error(validator: Draft202012Validator, doc: Any, prefix: str, code: str,
+                  fast: jsonschema_rs.Draft202012Validator | None = None) -> None:
+    if fast is not None:
+        try:
+            if fast.is_valid(doc):
+                return
+        except (ValueError, TypeError):
+            pass                                    # not plain JSON data: let jsonschema judge it
     err = best_match(validator.iter_errors(doc))
     if err is not None:
         where = list(err.absolute_path)
@@ -164,7 +178,7 @@ def parse_promotion(raw: Any, prefix: str = "") -> Promotion:
     kind = raw.get("type")
     if kind not in SCHEMAS:
         raise _refuse(_field(prefix, ["type"]), f"unknown type {kind!r} (one of {', '.join(TYPES)})", code)
-    _schema_error(_VALIDATORS[kind], raw, prefix, code)
+    _schema_error(_VALIDATORS[kind], raw, prefix, code, _FAST[kind])
 
     def at(*path: Any) -> str:
         return _field(prefix, path)
@@ -264,7 +278,7 @@ def parse_basket(raw: Any, lookup: Lookup = _no_catalog, *, at: Any = None) -> B
     ``brand`` for a line that omits them; a line whose SKU the catalog does not know must carry a category.
     ``at`` (a datetime or ISO text) overrides the basket's own ``at``; one of them is required."""
     code = "invalid_basket"
-    _schema_error(_BASKET_VALIDATOR, raw, "", code)
+    _schema_error(_BASKET_VALIDATOR, raw, "", code, _BASKET_FAST)
     when = at if at is not None else raw.get("at")
     if when is None:
         raise _refuse("at", "required (when the basket is priced, ISO 8601 with a UTC offset)", code)
