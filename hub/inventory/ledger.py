@@ -200,7 +200,8 @@ def on_hand_total(conn: sqlite3.Connection, item_id: str) -> dict[str, int]:
 
 def movements_for(conn: sqlite3.Connection, *, item_id: str | None = None, location_id: str | None = None,
                   ref: str | None = None, limit: int = 50, before_seq: int | None = None) -> list[dict[str, Any]]:
-    where, args = [], []
+    where: list[str] = []
+    args: list[Any] = []
     for col, val in (("item_id", item_id), ("location_id", location_id), ("ref", ref)):
         if val is not None:
             where.append(f"{col} = ?")

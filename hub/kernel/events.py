@@ -12,15 +12,18 @@ was pruned — a resume point is never moved backwards onto seqs that mean nothi
 
 from __future__ import annotations
 
+from typing import Any
+
 from hub.kernel import outbox
+from hub.kernel.db import Database
 
 
 class EventHub:
-    def __init__(self, db):
+    def __init__(self, db: Database):
         self.db = db
 
     def latest_seq(self) -> int:
         return outbox.last_seq(self.db.read())
 
-    def since(self, seq: int, limit: int = 200) -> list[dict]:
+    def since(self, seq: int, limit: int = 200) -> list[dict[str, Any]]:
         return outbox.pending(self.db.read(), seq, limit)

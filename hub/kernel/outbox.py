@@ -25,10 +25,11 @@ def record(conn: sqlite3.Connection, kind: str, payload: dict[str, Any], *, ts: 
         "INSERT INTO outbox(id, kind, ts, payload) VALUES (?,?,?,?)",
         (new_id(), kind, ts or now_iso(), json.dumps(payload, separators=(",", ":"), ensure_ascii=False)),
     )
-    return int(cur.lastrowid)
+    assert cur.lastrowid is not None      # an INSERT into a rowid table always has one
+    return cur.lastrowid
 
 
-def pending(conn: sqlite3.Connection, after_seq: int, limit: int = 500) -> list[dict]:
+def pending(conn: sqlite3.Connection, after_seq: int, limit: int = 500) -> list[dict[str, Any]]:
     rows = conn.execute(
         "SELECT seq, id, kind, ts, payload FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?",
         (after_seq, limit),
