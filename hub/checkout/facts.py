@@ -67,7 +67,7 @@ FACTS: tuple[Fact, ...] = (
         }),
         description="The till's cart changed (what the customer display shows: lines, total, paid, change).",
         live=True, projected=False,
-        note="For the customer display only (no personal data); the central keeps it raw and folds nothing.",
+        note="For the customer display only (no personal data); the central keeps it in its raw events table and folds nothing.",
     ),
     Fact(
         kind="checkout.cash_moved",
