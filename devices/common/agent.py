@@ -10,6 +10,10 @@
   ``ACK_TIMEOUT_MAX_S`` while the hub stays silent); the hub applies an event once per id, so a resend changes
   nothing. A broker outage, a broker crash or an agent restart loses nothing; command results go the same way;
 * reconnects by itself with exponential back-off (``reconnect_min_s`` doubling up to ``reconnect_max_s``);
+* over ``mqtts://`` trusts only the store CA it was provisioned with and checks the broker's host name
+  (:mod:`hub.protocol.tls`): a broker with a certificate from any other CA (another store's hub, a public CA) gets
+  no CONNECT, no credentials and no event; the refusal is logged with the reason on every attempt, and attempts
+  follow the same back-off;
 * commands arrive on ``dev/<id>/cmd/<action>`` (QoS 1, persistent session) and are run one at a time on a
   worker thread (never on the network thread); each is answered on ``dev/<id>/result`` with
   ``{request_id, ok, error?}``. A repeated ``request_id`` gets the first answer again without re-running.
@@ -35,6 +39,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from hub.protocol import contract, storable
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso
+from hub.protocol.tls import BrokerTrust, describe
 
 from devices.common.buffer import DiskBuffer, key_of
 from devices.common.config import AgentConfig
@@ -90,12 +95,16 @@ class DeviceAgent:
         if cfg.username:
             self.client.username_pw_set(cfg.username, cfg.password)
         host, port, tls = cfg.broker_host_port_tls
+        self._trust: BrokerTrust | None = None
         if tls:
-            self.client.tls_set(ca_certs=cfg.ca_file, cert_reqs=ssl.CERT_REQUIRED)
-        self.client.reconnect_delay_set(min_delay=max(1, int(cfg.reconnect_min_s)),
-                                        max_delay=max(1, int(cfg.reconnect_max_s)))
+            self._trust = BrokerTrust(ca_file=cfg.ca_file, ca_pem=cfg.ca_pem)
+            self.client.tls_set_context(self._trust.context)
+        self._delay_min, self._delay_max = max(1, int(cfg.reconnect_min_s)), max(1, int(cfg.reconnect_max_s))
+        self._failed_attempts = 0
+        self.client.reconnect_delay_set(min_delay=self._delay_min, max_delay=self._delay_max)
         self.client.max_queued_messages_set(0)
         self.client.on_connect = self._on_connect
+        self.client.on_connect_fail = self._on_connect_fail
         self.client.on_disconnect = self._on_disconnect
         self.client.on_message = self._on_message
         self._host, self._port = host, port
@@ -200,6 +209,7 @@ class DeviceAgent:
             self.log.error("broker refused the connection: %s", reason_code)
             return
         self.log.info("connected to %s:%d (session present: %s)", self._host, self._port, flags.session_present)
+        self._failed_attempts = 0
         client.publish(self.topic("status"), "online", qos=1, retain=True)
         client.publish(self.topic("info"), json.dumps(self.info()), qos=1, retain=True)
         client.subscribe([(self.topic("cmd", "+"), 1), (self.topic("ack"), 1)])
@@ -207,6 +217,25 @@ class DeviceAgent:
             self._resend = True       # the broker may have lost what it confirmed (killed before its autosave)
         self.connected.set()
         self._wake.set()
+
+    def _on_connect_fail(self, client, userdata):
+        """paho could not connect (it says only that); say why, and when the next attempt comes (paho's back-off:
+        ``reconnect_min_s`` doubling up to ``reconnect_max_s``, reset by a successful connection)."""
+        self._failed_attempts += 1
+        delay = min(self._delay_min * 2 ** min(self._failed_attempts - 1, 30), self._delay_max)
+        tls_error = self._trust.take_failure() if self._trust is not None else None
+        if isinstance(tls_error, ssl.SSLCertVerificationError):
+            self.log.error("refusing the broker at %s:%d: %s — it is not this store's hub broker (the store CA from "
+                           "`storehub devices provision` did not issue it for this name); nothing was sent to it, "
+                           "%d event(s) kept; attempt %d, trying again in about %d s", self._host, self._port,
+                           describe(tls_error), len(self.buffer), self._failed_attempts, delay)
+        elif tls_error is not None:
+            self.log.error("TLS with the broker at %s:%d failed: %s (is it the TLS listener?); %d event(s) kept; "
+                           "attempt %d, trying again in about %d s", self._host, self._port, describe(tls_error),
+                           len(self.buffer), self._failed_attempts, delay)
+        else:
+            self.log.warning("cannot reach the broker at %s:%d; %d event(s) kept; attempt %d, trying again in about "
+                             "%d s", self._host, self._port, len(self.buffer), self._failed_attempts, delay)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
         was = self.connected.is_set()

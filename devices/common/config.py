@@ -35,7 +35,8 @@ class AgentConfig:
     broker: str | None = None           # mqtt://host:port or mqtts://host:port
     username: str | None = None
     password: str | None = None
-    ca_file: str | None = None
+    ca_file: str | None = None          # mqtts: the store CA, as a path ...
+    ca_pem: str | None = None           # ... or as text (what `storehub devices provision` puts in the config)
     state_dir: Path = Path("storehub-agent")
     buffer_max_events: int = 10_000
     keepalive: int = 15
@@ -52,6 +53,9 @@ class AgentConfig:
             raise ValueError("buffer_max_events must be at least 1")
         if self.ack_timeout_s <= 0:
             raise ValueError("ack_timeout_s must be positive")
+        if self.broker and self.broker_host_port_tls[2] and not (self.ca_file or self.ca_pem):
+            # without the store CA the agent would have to trust public CAs or nothing: refuse to start instead
+            raise ValueError("an mqtts:// broker needs the store CA: ca_file or ca_pem (storehub devices provision)")
 
     @property
     def broker_host_port_tls(self) -> tuple[str, int, bool]:
@@ -69,7 +73,7 @@ class AgentConfig:
         return self.state_dir / f"{self.device}-events.sqlite"
 
 
-_KEYS = {"store", "device", "broker", "username", "password", "ca_file", "state_dir", "buffer_max_events",
+_KEYS = {"store", "device", "broker", "username", "password", "ca_file", "ca_pem", "state_dir", "buffer_max_events",
          "keepalive", "reconnect_min_s", "reconnect_max_s", "ack_timeout_s", "options", "client_id"}
 
 
@@ -79,7 +83,7 @@ def from_provisioned(data: dict) -> dict:
     out = {k: v for k, v in data.items() if k in _KEYS}
     out.update({"store": data.get("store_id"), "device": data.get("device_id"), "broker": mqtt.get("url"),
                 "username": mqtt.get("username"), "password": mqtt.get("password"),
-                "ca_file": mqtt.get("ca_file"), "client_id": mqtt.get("client_id")})
+                "ca_file": mqtt.get("ca_file"), "ca_pem": mqtt.get("ca_pem"), "client_id": mqtt.get("client_id")})
     return {k: v for k, v in out.items() if v is not None}
 
 

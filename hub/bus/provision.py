@@ -10,6 +10,13 @@ For each device it writes or updates:
 * ``<out>/devices/<device>.json`` — broker URL, credentials and topics for its agent,
 * ``<out>/hub-mqtt.json`` — the hub's own account (used by ``storehub bus``).
 
+With ``tls`` (and no ``ca_file`` of the store's own choosing) devices get the TLS listener: ``<out>`` receives the
+broker's certificate from the store CA (``ca.crt``, ``server.crt``, ``server.key``, what the shipped
+``mosquitto.conf`` reads; :func:`hub.pki.workflow.install_broker`, renewed with the hub's certificate from then on),
+the device config carries ``mqtts://<broker host>:8883`` and the store CA itself (``mqtt.ca_pem``: one file to copy
+to the device), and the broker host becomes one of the hub's names so the certificate carries it. The hub's own
+account keeps the plain loopback listener (``mqtt://127.0.0.1:1883``).
+
 A device keeps its password when provisioned again (pass ``rotate=True`` for a new one).
 Send SIGHUP to Mosquitto afterwards so it re-reads both files.
 """
@@ -27,6 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from hub.kernel.errors import ValidationError
+from hub.pki import certs, workflow
+from hub.pki.rules import clean_name
 from hub.protocol import contract
 
 PBKDF2_ITERATIONS = 101   # mosquitto_passwd's default for $7$
@@ -151,10 +161,28 @@ def _write_secret_json(path: Path, data: dict) -> None:
     os.replace(tmp, path)
 
 
+def store_ca_for_broker(data_dir: Path, store_id: str, out: Path, broker_host: str) -> str:
+    """Issue (or keep) the broker certificate in ``out`` for the hub's names plus ``broker_host``; returns the
+    store CA as PEM text for the device configs. Refuses a broker host the store CA may not certify (a public
+    name): every agent would then refuse the broker."""
+    files = certs.PkiFiles.in_data_dir(data_dir)
+    try:
+        host = clean_name(broker_host)
+    except ValidationError as exc:
+        raise ValueError(str(exc)) from exc
+    if host not in workflow.current_names(files):
+        certs.change_extra_names(files, add=[host])
+    cert = workflow.install_broker(data_dir, store_id, out)
+    if cert is None or host not in certs.sans(cert):
+        raise ValueError(f"the store CA cannot certify {broker_host!r} (outside its LAN names and private "
+                         "addresses): give devices a LAN name or address of the hub with --broker-host")
+    return certs.ca_bytes(files, "pem").decode("ascii")
+
+
 def provision(*, device_id: str, kind: str, store_id: str, out: Path, broker_host: str = "127.0.0.1",
               broker_port: int = 1883, tls: bool = False, ca_file: str | None = None,
               password_file: Path | None = None, acl_file: Path | None = None, rotate: bool = False,
-              use_tool: bool = True) -> Provisioned:
+              use_tool: bool = True, data_dir: Path | None = None, hub_port: int = 1883) -> Provisioned:
     if not contract.DEVICE_ID_RE.fullmatch(device_id):
         raise ValueError(f"device id {device_id!r} must match [a-z0-9-]{{1,64}}")
     if kind not in contract.KINDS:
@@ -167,8 +195,18 @@ def provision(*, device_id: str, kind: str, store_id: str, out: Path, broker_hos
         raise ValueError("that device id is the hub's own account")
     if device_id in (contract.ROOT, "homeassistant", "esphome"):
         raise ValueError(f"device id {device_id!r} is reserved (a device may publish under its own name)")
-    ensure_hub_account(out, store_id, password_file=password_file, broker_host=broker_host, broker_port=broker_port,
-                       tls=tls, use_tool=use_tool)
+    ca_pem = None
+    if tls and not ca_file:
+        if data_dir is None:
+            raise ValueError("--tls needs the hub's data directory (its store CA) or a --ca-file")
+        ca_pem = store_ca_for_broker(Path(data_dir), store_id, out, broker_host)
+    if tls:
+        # the hub runs beside Mosquitto: its bus uses the plain loopback listener (see mosquitto.conf)
+        ensure_hub_account(out, store_id, password_file=password_file, broker_host="127.0.0.1", broker_port=hub_port,
+                           tls=False, use_tool=use_tool)
+    else:
+        ensure_hub_account(out, store_id, password_file=password_file, broker_host=broker_host,
+                           broker_port=broker_port, tls=tls, use_tool=use_tool)
     cfg_path = out / "devices" / f"{device_id}.json"
     password = None
     if cfg_path.exists() and not rotate:
@@ -185,5 +223,7 @@ def provision(*, device_id: str, kind: str, store_id: str, out: Path, broker_hos
     config = contract.device_config(store_id=store_id, device_id=device_id, kind=kind,
                                     broker_url=_broker_url(broker_host, broker_port, tls), username=device_id,
                                     password=password, ca_file=ca_file)
+    if ca_pem is not None:
+        config["mqtt"]["ca_pem"] = ca_pem
     _write_secret_json(cfg_path, config)
     return Provisioned(device_id, kind, cfg_path, password_file, acl_file, hasher, new_password)

@@ -8,6 +8,9 @@
 - ``hub.pem`` (0600) — the hub's private key and certificate in one file, so a renewal replaces both in one
   atomic rename and a TLS worker never reads a key of one issue with the certificate of another.
 - ``names.json`` — the extra names the store configured (``storehub init --tls-name``), kept across renewals.
+- ``brokers.json`` — the directories holding a broker certificate (:func:`install_broker`): Mosquitto's TLS
+  listener runs as another user, cannot read ``hub.pem`` and must not hold the hub's HTTPS key, so it gets its
+  own key and certificate for the same names, issued by the same CA and renewed whenever the hub's is.
 
 Everything uses the ``cryptography`` library; nothing here opens a socket or reads the clock (callers pass
 ``now``), so renewal is tested by moving ``now``.
@@ -61,6 +64,10 @@ class PkiFiles:
     def names_file(self) -> Path:
         return self.root / "names.json"
 
+    @property
+    def brokers_file(self) -> Path:
+        return self.root / "brokers.json"
+
     def ensure_dir(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         os.chmod(self.root, 0o700)
@@ -74,6 +81,7 @@ class Outcome:
     hub_issued: str | None = None              # rules.renewal_reason, or "forced"
     names: list[str] = field(default_factory=list)
     left_out: list[str] = field(default_factory=list)
+    brokers_issued: list[str] = field(default_factory=list)   # broker directories given a new certificate
 
 
 # --- files -----------------------------------------------------------------------------------------------------
@@ -216,8 +224,11 @@ def create_ca(files: PkiFiles, *, store_id: str, names: list[str], now: datetime
     return cert
 
 
-def issue_hub(files: PkiFiles, names: list[str], *, now: datetime) -> tuple[x509.Certificate, list[str]]:
-    """Issue the hub's certificate for every name the CA may certify; returns it and the names left out."""
+def _issue_server(files: PkiFiles, names: list[str], *, now: datetime
+                  ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate, list[str]]:
+    """A new key and a server certificate from the store CA for every name the CA may certify (the hub's HTTPS
+    certificate and the broker's are the same profile); returns the key, the certificate and the names left
+    out."""
     ca = load_ca(files)
     if ca is None:
         raise FileNotFoundError(f"no store CA in {files.root} (run storehub init)")
@@ -245,10 +256,102 @@ def issue_hub(files: PkiFiles, names: list[str], *, now: datetime) -> tuple[x509
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
             .sign(ca_key, hashes.SHA256()))
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption()) + cert.public_bytes(serialization.Encoding.PEM)
-    _write(files.hub_pem, pem, 0o600)
+    return key, cert, outside
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def issue_hub(files: PkiFiles, names: list[str], *, now: datetime) -> tuple[x509.Certificate, list[str]]:
+    """Issue the hub's certificate for every name the CA may certify; returns it and the names left out."""
+    key, cert, outside = _issue_server(files, names, now=now)
+    _write(files.hub_pem, _key_pem(key) + cert.public_bytes(serialization.Encoding.PEM), 0o600)
     return cert, outside
+
+
+# --- the broker's certificate ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BrokerFiles:
+    """What Mosquitto's TLS listener reads (``cafile``, ``certfile``, ``keyfile`` of the shipped config), in the
+    directory ``storehub devices provision`` writes the password and ACL files to."""
+
+    root: Path
+
+    @property
+    def ca(self) -> Path:
+        return self.root / "ca.crt"
+
+    @property
+    def cert(self) -> Path:
+        return self.root / "server.crt"
+
+    @property
+    def key(self) -> Path:
+        return self.root / "server.key"
+
+    def tls_files(self) -> dict[str, Path]:
+        """As :func:`hub.bus.mosquitto.render` takes them."""
+        return {"cafile": self.ca, "certfile": self.cert, "keyfile": self.key}
+
+
+def broker_dirs(files: PkiFiles) -> list[Path]:
+    """The broker directories this CA keeps a certificate in (renewed with the hub's)."""
+    try:
+        data = json.loads(files.brokers_file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    return [Path(d) for d in data.get("dirs", [])]
+
+
+def load_broker(broker: BrokerFiles) -> x509.Certificate | None:
+    try:
+        return x509.load_pem_x509_certificate(broker.cert.read_bytes())
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def issue_broker(files: PkiFiles, broker: BrokerFiles, names: list[str], *, now: datetime) -> x509.Certificate:
+    """Issue Mosquitto's certificate (same names and validity as the hub's, a key of its own) into ``broker``.
+
+    The key is written 0640 (Mosquitto reads it as its own user through the directory's group, like the password
+    file); ``ca.crt`` is the store CA, what the devices are handed."""
+    key, cert, _outside = _issue_server(files, names, now=now)
+    broker.root.mkdir(parents=True, exist_ok=True)
+    _write(broker.key, _key_pem(key), 0o640)
+    _write(broker.cert, cert.public_bytes(serialization.Encoding.PEM), 0o644)
+    _write(broker.ca, files.ca_cert.read_bytes(), 0o644)
+    return cert
+
+
+def _broker_reason(broker: BrokerFiles, ca: x509.Certificate, wanted: set[str], now: datetime) -> str | None:
+    cert = load_broker(broker)
+    if cert is not None and cert.issuer != ca.subject:
+        return "issuer"
+    return rules.renewal_reason(set(sans(cert)) if cert is not None else None,
+                                cert.not_valid_after_utc if cert is not None else None, wanted, now)
+
+
+def install_broker(files: PkiFiles, broker_dir: Path, names: list[str], *,
+                   now: datetime) -> tuple[str | None, x509.Certificate | None]:
+    """Give the broker directory ``broker_dir`` a certificate for ``names`` (when it has none, or a stale one) and
+    register it, so every later :func:`ensure` renews it together with the hub's. Returns why it was issued (None:
+    the current one is still good) and the certificate."""
+    broker = BrokerFiles(Path(broker_dir).resolve())
+    with _locked(files):
+        ca = load_ca(files)
+        if ca is None:
+            raise FileNotFoundError(f"no store CA in {files.root} (run storehub init)")
+        inside, _outside = rules.split_by_constraints(names, ca_dns_subtrees(ca))
+        reason = _broker_reason(broker, ca, set(inside), now)
+        cert = issue_broker(files, broker, names, now=now) if reason is not None else load_broker(broker)
+        dirs = [str(d) for d in broker_dirs(files)]
+        if str(broker.root) not in dirs:
+            dirs.append(str(broker.root))
+            _write(files.brokers_file, json.dumps({"dirs": dirs}, indent=1).encode() + b"\n", 0o644)
+        return reason, cert   # reason None: renewal_reason found a current certificate, so cert is not None
 
 
 def ensure(files: PkiFiles, *, store_id: str, names: list[str], now: datetime, force: bool = False) -> Outcome:
@@ -272,6 +375,13 @@ def ensure(files: PkiFiles, *, store_id: str, names: list[str], now: datetime, f
             hub, _outside = issue_hub(files, names, now=now)
             out.hub_issued = "missing" if out.ca_created and reason is None else reason
         out.names = sans(hub) if hub is not None else []
+        for d in broker_dirs(files):
+            broker = BrokerFiles(d)
+            # renewed with the hub's: same moment, same names, so a device reaches the broker by any name a
+            # handheld reaches the hub by, and both certificates come due together
+            if out.hub_issued or _broker_reason(broker, ca, set(inside), now) is not None:
+                issue_broker(files, broker, names, now=now)
+                out.brokers_issued.append(str(d))
     return out
 
 

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from cryptography import x509
+
 from hub.kernel.db import Database
 from hub.pki import certs, model
 from hub.pki.names import wanted_names
@@ -41,7 +43,22 @@ def check(data_dir: Path, store_id: str, *, now: datetime | None = None, force: 
         log.warning("issued the hub certificate (%s) for %s", out.hub_issued, ", ".join(out.names))
     if out.left_out:
         log.warning("names outside the store CA's constraints, not in the certificate: %s", ", ".join(out.left_out))
+    for d in out.brokers_issued:
+        log.warning("issued the broker certificate in %s: reload Mosquitto (SIGHUP) so new connections get it", d)
     return out
+
+
+def install_broker(data_dir: Path, store_id: str, broker_dir: Path, *, now: datetime | None = None,
+                   names: Callable[[list[str]], list[str]] | None = None) -> x509.Certificate | None:
+    """Give the Mosquitto directory ``broker_dir`` a certificate from the store CA for the names the hub answers to
+    (the CA and the hub certificate are made first if missing), renewed from then on with the hub's."""
+    now = now or datetime.now(UTC)
+    check(data_dir, store_id, now=now, names=names)
+    files = certs.PkiFiles.in_data_dir(data_dir)
+    reason, cert = certs.install_broker(files, broker_dir, current_names(files, names), now=now)
+    if reason is not None and cert is not None:
+        log.warning("issued the broker certificate (%s) in %s for %s", reason, broker_dir, ", ".join(certs.sans(cert)))
+    return cert
 
 
 def enrolment_url(data_dir: Path, http_port: int, names: list[str] | None = None) -> str:
