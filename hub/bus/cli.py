@@ -154,8 +154,9 @@ def devices_group():
 @click.option("--store", "store_id", default=None, help="Store id (default: the hub's)")
 @click.option("--broker-host", default="127.0.0.1", show_default=True, help="Address devices use for the broker")
 @click.option("--broker-port", default=None, type=int, help="Default 1883, or 8883 with --tls")
-@click.option("--tls", is_flag=True, help="Devices connect over TLS (mqtts://)")
-@click.option("--ca-file", default=None, help="CA certificate path for the device config")
+@click.option("--tls", is_flag=True, help="Devices connect over TLS (mqtts://) to a broker certificate from the store CA, "
+                                          "written to --out and handed to the device")
+@click.option("--ca-file", default=None, help="With --tls: the broker's CA of your own instead of the store CA")
 @click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--acl-file", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--rotate", is_flag=True, help="Give the device a new password")
@@ -174,7 +175,7 @@ def provision_command(data_dir, device_id, kind, out, store_id, broker_host, bro
     try:
         p = provision(device_id=device_id, kind=kind, store_id=store_id, out=out, broker_host=broker_host,
                       broker_port=broker_port or (8883 if tls else 1883), tls=tls, ca_file=ca_file,
-                      password_file=password_file, acl_file=acl_file, rotate=rotate)
+                      password_file=password_file, acl_file=acl_file, rotate=rotate, data_dir=cfg.data_dir)
     except ValueError as exc:
         raise click.ClickException(str(exc))
     with db.write() as conn:
