@@ -12,6 +12,8 @@ import logging
 import socket
 import ssl
 import struct
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,7 +27,7 @@ from hub.bus.provision import provision
 from hub.pki import certs, rules, workflow
 from hub.protocol.tls import BrokerTrust
 from tests.support.bus import STORE, make_hub_db, start_bus, wait_until
-from tests.support.common import free_port
+from tests.support.common import ROOT, free_port
 from tests.support.devices import Watcher
 
 pytestmark = [pytest.mark.mqtt, pytest.mark.skipif(not Mosquitto.available(), reason="mosquitto not installed")]
@@ -227,3 +229,25 @@ def test_a_lost_broker_certificate_is_issued_again_on_the_next_check(store):
     out = workflow.check(store["data_dir"], STORE, now=datetime.now(UTC))
     assert out.hub_issued is None and out.brokers_issued == [str(store["out"].resolve())]
     assert certs.load_broker(broker).issuer == certs.load_ca(certs.PkiFiles.in_data_dir(store["data_dir"])).subject
+
+
+def test_cli_provision_tls_uses_the_store_ca_and_refuses_a_public_name(tmp_path):
+    def storehub(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "hub.cli", *args], capture_output=True, text=True, cwd=ROOT,
+                              timeout=120, check=False)
+
+    d, out = tmp_path / "hub", tmp_path / "mqtt"
+    assert storehub("init", "--data-dir", str(d), "--store", "s-020").returncode == 0
+    res = storehub("devices", "provision", "--data-dir", str(d), "--device", "scale-1", "--kind", "scale",
+                   "--out", str(out), "--tls", "--broker-host", "hub.store.lan")
+    assert res.returncode == 0, res.stderr
+    cfg = json.loads((out / "devices" / "scale-1.json").read_text())
+    files = certs.PkiFiles.in_data_dir(d)
+    assert cfg["mqtt"]["url"] == "mqtts://hub.store.lan:8883"
+    assert cfg["mqtt"]["ca_pem"] == certs.ca_bytes(files, "pem").decode()
+    assert "hub.store.lan" in certs.sans(certs.load_broker(certs.BrokerFiles(out)))
+    assert "hub.store.lan" in certs.sans(certs.load_hub(files))        # the hub answers to it too now
+    assert json.loads((out / "hub-mqtt.json").read_text())["url"].endswith("@127.0.0.1:1883")
+    bad = storehub("devices", "provision", "--data-dir", str(d), "--device", "scale-2", "--kind", "scale",
+                   "--out", str(out), "--tls", "--broker-host", "mqtt.example.com")
+    assert bad.returncode != 0 and "cannot certify 'mqtt.example.com'" in bad.stderr
