@@ -72,9 +72,26 @@ class RfidAgent(DeviceAgent):
         self.batch_s = batch_ms / 1000
         self.folder = Folder()
         self.model = source.model
-        source.bind(self.folder.add, self._heartbeat, self._source_error)
+        self._skew_lock = threading.Lock()
+        source.bind(self._reads, self._heartbeat, self._source_error)
         self.on_command("start_inventory", self._cmd_start)
         self.on_command("stop_inventory", self._cmd_stop)
+
+    def _reads(self, reads: list[TagRead]) -> None:
+        """Raw reads from the source: folded for the next batch, and their times checked against this host's
+        clock. A reader whose clock is far off is reported (``clock_skew_ms`` in ``evt/state``: the hub flags
+        the device and raises ``clock_skew``) — its reads keep the reader's times, which are then known to be
+        wrong, instead of being silently sorted among other readers' reads."""
+        self.folder.add(reads)
+        skew = rfid_formats.clock_skew_ms(reads, int(time.time() * 1000))
+        with self._skew_lock:
+            old = self.state.get("clock_skew_ms")
+            if (old is None) == (skew is None) and (old is None or abs(old - skew) <= rfid_formats.CLOCK_SKEW_TOLERANCE_MS):
+                return                          # no news: right, or off by about as much as already reported
+            if skew is not None:
+                log.warning("reader clock is %+.0f s off this host's clock: reads carry wrong times", skew / 1000)
+            self.set_state(clock_skew_ms=skew)          # the retained info
+            self.publish_event("state", {"clock_skew_ms": skew})   # the registry, at once (null: right again)
 
     def _heartbeat(self, hb: rfid_formats.Heartbeat) -> None:
         """A reader heartbeat (or antenna event) → the retained info and, when the radio or an antenna changed,

@@ -177,14 +177,22 @@ def decode_status_byte(protocol: ScaleProtocol, byte: int) -> tuple[str, ...]:
     return tuple(name for bit, name in protocol.status_bits if byte & (1 << bit))
 
 
+def match_reply(protocol: ScaleProtocol, raw: bytes) -> tuple[Reply, re.Match] | None:
+    """The reply shape of ``protocol`` that one complete reply has, or None when it has none of them."""
+    body = raw[:-len(protocol.reply_end)] if protocol.reply_end == b"\r\n" and raw.endswith(b"\r\n") else raw
+    target = body if protocol.reply_end == b"\r\n" else raw
+    for reply in protocol.replies:
+        m = reply.pattern.match(target)
+        if m:
+            return reply, m
+    return None
+
+
 def parse_reply(protocol: ScaleProtocol, raw: bytes, unit: str | None = None) -> Reading:
     """Parse one complete reply (including its start and end bytes)."""
-    body = raw[:-len(protocol.reply_end)] if protocol.reply_end == b"\r\n" and raw.endswith(b"\r\n") else raw
-    for reply in protocol.replies:
-        target = body if protocol.reply_end == b"\r\n" else raw
-        m = reply.pattern.match(target)
-        if not m:
-            continue
+    found = match_reply(protocol, raw)
+    if found is not None:
+        reply, m = found
         g = m.groupdict()
         if reply.kind in ("weight", "tare"):
             u = (g.get("unit") or b"").decode("ascii") or unit or protocol.default_unit

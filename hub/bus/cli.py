@@ -197,6 +197,47 @@ def discover_command(timeout, interface):
         click.echo(json.dumps({"service": f.service, "store": f.store_id, "url": f.url, "api": f.api, "tls": f.tls}))
 
 
+@devices_group.command("decode")
+@click.option("--format", "fmt", required=True,
+              type=click.Choice(["zebra", "impinj", "llrp", "mt-sics", "toledo-8217"]),
+              help="What the file holds: a reader's payload (Zebra IoT Connector JSON, Impinj R700 JSON, LLRP frames "
+                   "or sllurp dicts) or a scale's reply bytes")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON")
+def decode_command(fmt, file, as_json):
+    """Show what StoreHub makes of a raw reader or scale payload (FILE, or - for stdin), with the agents' own
+    parsers. Exit 0: a reading; 1: the device refused or reports an error; 2: not a payload of that format."""
+    from hub.bus.decode import BadInput, decode
+
+    try:
+        data = sys.stdin.buffer.read() if str(file) == "-" else file.read_bytes()
+        result, status = decode(fmt, data)
+    except (OSError, BadInput) as exc:
+        message = f"cannot decode {file} as {fmt}: {exc.strerror if isinstance(exc, OSError) else exc}"
+        if as_json:
+            click.echo(json.dumps({"error": message}, ensure_ascii=False))
+        click.echo(message, err=True)
+        sys.exit(2)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=1))
+    elif "reads" in result:
+        for r in result["reads"]:
+            click.echo(f"{r['epc']}  antenna {r['antenna']}  rssi {r['rssi_dbm'] if r['rssi_dbm'] is not None else '-'} dBm"
+                       f"  count {r['count']}  {r['first_seen']} .. {r['last_seen']}")
+        if result["heartbeat"] is not None:
+            click.echo(f"heartbeat: {json.dumps(result['heartbeat'], ensure_ascii=False)}")
+        click.echo(f"{len(result['reads'])} tag(s) from {result['raw_reads']} read(s)")
+        for e in result["errors"]:
+            click.echo(f"skipped: {e}", err=True)
+    else:
+        click.echo(f"{result['kind']}: " + (f"{result['grams']} g" if result["grams"] is not None else "no weight")
+                   + (" net" if result["net"] else "")
+                   + ("" if result["stable"] is None else (" stable" if result["stable"] else " in motion")))
+    if status and result.get("error"):
+        click.echo(f"error: {result['error']}", err=True)
+    sys.exit(status)
+
+
 @devices_group.command("list")
 @_data_dir_option
 def list_command(data_dir):

@@ -1,9 +1,8 @@
 """The device registry: what devices exist, what they are, whether they are online.
 
-Fed by the bus: ``status`` (birth ``online`` / Last Will ``offline``), ``info``
-(kind, model, firmware, capabilities, health — a reader's radio and antenna states included) and every event
-(last seen, counters; a reader's tag times against the hub's clock). State changes are facts (outbox) and
-raise or clear alerts."""
+Fed by the bus: ``status`` (birth ``online`` / Last Will ``offline``), ``info`` (kind, model, firmware,
+capabilities, health — a reader's radio, antenna states and clock skew included) and every event (last seen,
+counters). State changes are facts (outbox) and raise or clear alerts."""
 
 from __future__ import annotations
 
@@ -23,12 +22,10 @@ from hub.bus import alerts
 DEFAULT_SILENCE_S: dict[str, int | None] = {"shelf": 300, "scale": None, "scanner": None, "printer": None,
                                             "rfid": None}
 LOW_BATTERY_PCT = 15
-# Health a device reports (info or evt/state); clock_skew_ms is the hub's own finding (check_reader_clock).
-HEALTH_FIELDS = ("battery_pct", "paper", "error", "radio", "antennas")
-# How far a reader's tag times may be from the hub's clock before the reader is flagged. Reads are folded and
-# sent within a second or two; a reader report may lag a few seconds more. Beyond this, the reader's clock is
-# wrong, and its reads would sort before or after reads of other readers that happened at the same moment.
-CLOCK_SKEW_TOLERANCE_MS = 30_000
+# Health a device reports (info or evt/state): a reader's radio and antennas from its heartbeats, and its
+# clock_skew_ms, how far the times it stamps its reads with are from the clock of its agent's host (which
+# keeps the hub's time) — null while within hub.protocol.rfid_formats.CLOCK_SKEW_TOLERANCE_MS.
+HEALTH_FIELDS = ("battery_pct", "paper", "error", "radio", "antennas", "clock_skew_ms")
 
 _COLUMNS = ("id, kind, model, firmware, capabilities, online, status_changed_at, first_seen, last_seen, "
             "last_event_at, battery_pct, paper, error, radio, antennas, clock_skew_ms, events_total, "
@@ -119,6 +116,8 @@ def apply_health(conn: sqlite3.Connection, device_id: str, health: dict, now: st
         outbox.record(conn, "device.health", {"device_id": device_id, **changed}, ts=now)
     if "antennas" in health:
         _antenna_alert(conn, device_id, health["antennas"] or {}, now)
+    if "clock_skew_ms" in health:
+        _clock_alert(conn, device_id, health["clock_skew_ms"], now)
     if "paper" in health:
         if health["paper"] == "out":
             alerts.raise_alert(conn, "paper_out", device_id, f"printer {device_id} is out of paper",
@@ -155,49 +154,20 @@ def _antenna_alert(conn: sqlite3.Connection, device_id: str, antennas: dict[str,
                            details={"ports": down}, now=now)
 
 
-def set_clock_skew(conn: sqlite3.Connection, device_id: str, skew_ms: int | None, now: str) -> None:
-    """Record how far a reader's clock is from the hub's (None: within tolerance); flag it with a
-    ``clock_skew`` alert, cleared when the reader's times are right again."""
-    ensure(conn, device_id, now)
-    old = conn.execute("SELECT clock_skew_ms FROM devices WHERE id = ?", (device_id,)).fetchone()[0]
-    if (old is None) == (skew_ms is None) and (old is None or abs(old - skew_ms) < CLOCK_SKEW_TOLERANCE_MS):
-        return                     # no news: the reader's clock stays right, or stays off by about as much
-    conn.execute("UPDATE devices SET clock_skew_ms = ? WHERE id = ?", (skew_ms, device_id))
-    outbox.record(conn, "device.health", {"device_id": device_id, "clock_skew_ms": skew_ms}, ts=now)
-    if skew_ms is None:
-        alerts.clear(conn, "clock_skew", device_id, now=now)
+def _clock_alert(conn: sqlite3.Connection, device_id: str, skew_ms: int | None, now: str) -> None:
+    """``clock_skew`` while a reader's clock is off (re-raised when the skew changes, so it says by how much):
+    its reads carry wrong times and would sort before or after other readers' reads of the same moment."""
+    open_ = conn.execute("SELECT details FROM alerts WHERE kind = 'clock_skew' AND subject = ? AND cleared_at IS NULL",
+                         (device_id,)).fetchone()
+    if open_ is not None and json.loads(open_["details"] or "{}").get("skew_ms") == skew_ms:
         return
-    alerts.clear(conn, "clock_skew", device_id, now=now)
-    alerts.raise_alert(conn, "clock_skew", device_id,
-                       f"reader {device_id}: its clock is {abs(skew_ms) / 1000:.0f} s "
-                       f"{'ahead of' if skew_ms > 0 else 'behind'} the hub's; its reads carry wrong times",
-                       severity="warning", details={"skew_ms": skew_ms}, now=now)
-
-
-def reader_clock_skew(reads: list[dict], event_ts: str, received_at: str) -> int | None:
-    """Reader clock minus hub clock (ms), from one ``evt/tags`` event; None when within tolerance.
-
-    The newest read of a batch was seen just before the agent folded it and stamped the event's ``ts``, so a
-    newest ``last_seen`` far before ``ts`` is a reader clock behind; one later than the hub's receipt cannot
-    have happened yet, so the reader's clock is ahead. (``received_at`` is not used for "behind": a batch
-    delivered late from an agent's buffer is old, not skewed.)"""
-    if not reads:
-        return None
-    newest = max(parse_iso(r["last_seen"]) for r in reads)
-    ahead = (newest - parse_iso(received_at)).total_seconds() * 1000
-    if ahead > CLOCK_SKEW_TOLERANCE_MS:
-        return int(ahead)
-    behind = (newest - parse_iso(event_ts)).total_seconds() * 1000
-    if behind < -CLOCK_SKEW_TOLERANCE_MS:
-        return int(behind)
-    return None
-
-
-def check_reader_clock(conn: sqlite3.Connection, ev) -> None:
-    """The bus's ``tags`` handler of the registry (``hub.bus.handlers.DeviceEvent``): flag a reader whose
-    clock is far from the hub's rather than let its reads be silently misordered."""
-    set_clock_skew(conn, ev.device_id, reader_clock_skew(ev.payload.get("reads") or [], ev.ts, ev.received_at),
-                   ev.received_at)
+    if open_ is not None:
+        alerts.clear(conn, "clock_skew", device_id, now=now)
+    if skew_ms is not None:
+        alerts.raise_alert(conn, "clock_skew", device_id,
+                           f"reader {device_id}: its clock is {abs(skew_ms) / 1000:.0f} s "
+                           f"{'ahead of' if skew_ms > 0 else 'behind'} the hub's; its reads carry wrong times",
+                           severity="warning", details={"skew_ms": skew_ms}, now=now)
 
 
 @dataclass

@@ -177,6 +177,9 @@ _ANTENNAS = {"type": "object", "maxProperties": 64, "propertyNames": {"pattern":
              "additionalProperties": {"type": "string", "enum": ["connected", "disconnected"]},
              "description": "a fixed reader's antenna ports: {\"<port>\": \"connected\"|\"disconnected\"}"}
 
+_CLOCK_SKEW = {"type": ["integer", "null"], "minimum": -10**12, "maximum": 10**12,
+               "description": "a reader's clock minus its agent's (ms) when beyond the tolerance; null when within"}
+
 INFO_SCHEMA: dict[str, Any] = {
     "$id": "storehub/info", "title": "info (retained)",
     "type": "object", "required": ["kind", "model", "firmware"],
@@ -192,6 +195,7 @@ INFO_SCHEMA: dict[str, Any] = {
         "agent_version": {"type": "string", "maxLength": 60},
         "radio": _RADIO,
         "antennas": _ANTENNAS,
+        "clock_skew_ms": _CLOCK_SKEW,
         "ts": _TS,
     },
 }
@@ -243,13 +247,14 @@ EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
         "required": ["grams"],
     },
     "state": {
-        "description": "health change: battery, paper, error, a reader's radio and antennas (any subset)",
+        "description": "health change: battery, paper, error, a reader's radio, antennas and clock skew (any subset)",
         "properties": {
             "battery_pct": {"type": "integer", "minimum": 0, "maximum": 100},
             "paper": {"type": "string", "enum": ["ok", "low", "out"]},
             "error": {"type": ["string", "null"], "maxLength": 500},
             "radio": _RADIO,
             "antennas": _ANTENNAS,
+            "clock_skew_ms": _CLOCK_SKEW,
         },
         "minProperties": 3,
     },

@@ -452,6 +452,23 @@ def merge_heartbeats(heartbeats: Iterable[Heartbeat]) -> dict | None:
     return out
 
 
+# How far a reader's tag times may be from the clock of the host that receives them before the reader is
+# flagged: reports reach the agent within a second or two (an LLRP report every N tags or report_ms).
+CLOCK_SKEW_TOLERANCE_MS = 30_000
+
+
+def clock_skew_ms(reads: Iterable[TagRead], arrived_ms: int, tolerance_ms: int = CLOCK_SKEW_TOLERANCE_MS) -> int | None:
+    """Reader clock minus receiving clock (ms) for reads that arrived at ``arrived_ms``; None within tolerance.
+
+    The newest read of a report was seen just before the reader sent it, so its ``last_ms`` far from the
+    arrival time is the reader's clock being off — ahead (positive) or behind (negative)."""
+    newest = max((r.last_ms for r in reads), default=None)
+    if newest is None:
+        return None
+    skew = newest - arrived_ms
+    return skew if abs(skew) > tolerance_ms else None
+
+
 # ------------------------------------------------------------------------------------------------ aggregation
 
 def aggregate(reads: Iterable[TagRead]) -> list[dict]:
