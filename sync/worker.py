@@ -88,7 +88,10 @@ class SyncWorker:
     def _request(self, method: str, path: str, **kw) -> dict[str, Any]:
         headers = {**auth_headers(self.cfg.store_id, self.cfg.secret), **kw.pop("headers", {})}
         try:
-            r = self.http.request(method, self.base + path, headers=headers, timeout=self.cfg.timeout_s, **kw)
+            # verify per request: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's verify,
+            # which silently dropped the configured ca_bundle (the central's corporate CA) on such hosts
+            r = self.http.request(method, self.base + path, headers=headers, timeout=self.cfg.timeout_s,
+                                  verify=self.cfg.ca_bundle or self.http.verify, **kw)
         except requests.RequestException as exc:
             raise SyncError(f"{type(exc).__name__}: {exc}") from exc
         if r.status_code != 200:
