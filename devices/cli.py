@@ -149,3 +149,26 @@ def sim_shelf(store, devices_, broker, interval, log_level):
 # RFID readers live in devices/rfid (stocktake area).
 agent.add_command(agent_rfid)
 sim.add_command(sim_rfid)
+
+
+def _sim_payments(kind: str):
+    """``storehub sim wechatpay`` / ``storehub sim alipay``: the provider's endpoint on this machine."""
+
+    @sim.command(kind, help=f"{'WeChat Pay micropay' if kind == 'wechatpay' else 'Alipay trade.pay (bar_code)'} "
+                 "simulator over HTTP; the payment code's last 4 digits pick the scenario (docs/checkout.md)")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", type=int, default=0, help="TCP port (0: any free one, printed)")
+    @click.option("--hub-config", help="Write the merchant credentials for this simulator into this payments.json")
+    @click.option("--delay", "delay_s", type=float, default=5.0, show_default=True,
+                  help="Seconds the timeout and slow-success scenarios hold their answer")
+    @click.option("--log-level", default="INFO")
+    def _cmd(host, port, hub_config, delay_s, log_level):
+        setup_logging(log_level)
+        from devices.sim.payments import run
+
+        run(kind, host, port, hub_config, delay_s)
+
+    return _cmd
+
+
+sim_wechatpay, sim_alipay = _sim_payments("wechatpay"), _sim_payments("alipay")

@@ -85,6 +85,7 @@ def run(data_dir: Path, host: str, port: int, workers: int | None = None, mqtt_u
         if http_port:
             plain = start_plain_http_process(data_dir, host, http_port, https_port=port)
     bus = start_bus_process(data_dir, mqtt_url, api_port=port) if mqtt_url else None
+    start_resume_payments(data_dir)
     app = functools.partial(_hub_app, cfg, (http_port or None, port) if tls else None, store_name)
     try:
         GunicornApp(app, options).run()
@@ -115,6 +116,18 @@ def start_plain_http_process(data_dir: Path, host: str, port: int, *, https_port
     return subprocess.Popen([sys.executable, "-m", "hub.cli", "pki", "serve-http", "--data-dir", str(data_dir),
                              "--host", host, "--port", str(port), "--https-port", str(https_port)],
                             preexec_fn=_die_with_parent)
+
+
+def start_resume_payments(data_dir: Path):
+    """``storehub checkout resume-payments`` once at start, as a child: payment-code tenders a stopped hub left
+    pending are asked about by out_trade_no and settled exactly once. A child (not a thread of the gunicorn
+    master, not each worker) so it runs once, survives no fork, and an unreachable provider never delays the
+    start of the till's API."""
+    import subprocess
+    import sys
+
+    return subprocess.Popen([sys.executable, "-m", "hub.cli", "checkout", "resume-payments", "--data-dir",
+                             str(data_dir)], stdout=subprocess.DEVNULL)
 
 
 def start_bus_process(data_dir: Path, mqtt_url: str, api_port: int | None = None):

@@ -6,7 +6,10 @@ from typing import Any
 
 from flask import Blueprint
 
-from hub.checkout import cart, journal, search, tills, workflow
+from hub.checkout import cart, journal, search, tenders, tills, workflow
+from hub.checkout.payments import client as pay_client
+from hub.checkout.payments import codes as pay_codes
+from hub.checkout.payments import flow as pay_flow
 from hub.http.context import actor, db, device, hub
 from hub.http.framework import endpoint
 
@@ -237,8 +240,33 @@ def confirm_tender(tender_id, body):
           role="associate", path={"tender_id": _ID}, statuses=[404, 409],
           body=_body({"reason": {"type": "string", "maxLength": 200}}))
 def cancel_tender(tender_id, body):
+    if tenders.get(db().read(), tender_id)["method"] in pay_codes.PROVIDERS:     # the provider reverses it first
+        return pay_flow.cancel(db(), _payments(), tender_id, actor=actor(), device=device())
     with db().write() as conn:
         return workflow.cancel_tender(conn, tender_id, actor=actor(), reason=body.get("reason", ""), device=device())
+
+
+def _payments() -> dict[str, Any]:
+    return pay_client.load_config(hub().config.data_dir)
+
+
+@endpoint(bp, "POST", "/checkout/carts/<cart_id>/payment-code",
+          summary="Pay by the customer's WeChat Pay / Alipay payment code (付款码), recognised by its prefix and "
+                  "length; waiting=true while the customer confirms (poll the tender). Idempotent by idempotency_key",
+          role="associate", path=CART_PATH, statuses=[400, 404, 409, 422, 503],
+          body=_body({"auth_code": {"type": "string", "minLength": 1, "maxLength": 64}, "amount_minor": _MINOR,
+                      "idempotency_key": _KEY}, ["auth_code", "idempotency_key"]))
+def payment_code(cart_id, body):
+    return pay_flow.pay(db(), _payments(), cart_id, auth_code=body["auth_code"],
+                        idempotency_key=body["idempotency_key"], amount_minor=body.get("amount_minor"),
+                        actor=actor(), device=device())
+
+
+@endpoint(bp, "POST", "/checkout/tenders/<tender_id>/poll",
+          summary="Ask the provider about a payment-code tender still under way (the till polls while the customer "
+                  "confirms)", role="associate", path={"tender_id": _ID}, statuses=[400, 404, 409, 503])
+def poll_tender(tender_id):
+    return pay_flow.poll(db(), _payments(), tender_id, actor=actor(), device=device())
 
 
 @endpoint(bp, "POST", "/checkout/carts/<cart_id>/complete",
@@ -285,10 +313,13 @@ def reprint(sale_id):
                       "idempotency_key": _KEY}, ["till_id", "receipt_code", "lines", "idempotency_key"]))
 def return_goods(body):
     with db().write() as conn:
-        return workflow.return_goods(conn, till_id=body["till_id"], receipt_code=body["receipt_code"],
-                                     lines=body["lines"], idempotency_key=body["idempotency_key"], actor=actor(),
-                                     secret_key=hub().secret_key, approval_badge=body.get("approval_badge"),
-                                     card_approval_code=body.get("card_approval_code"), device=device()), 201
+        out = workflow.return_goods(conn, till_id=body["till_id"], receipt_code=body["receipt_code"],
+                                    lines=body["lines"], idempotency_key=body["idempotency_key"], actor=actor(),
+                                    secret_key=hub().secret_key, approval_badge=body.get("approval_badge"),
+                                    card_approval_code=body.get("card_approval_code"), device=device())
+    if any(t["method"] in pay_codes.PROVIDERS for t in out["tenders"]):   # after the commit: refund by the provider
+        out["provider_refunds"] = pay_flow.settle_refunds(db(), _payments(), out["return_id"], actor=actor())
+    return out, 201
 
 
 @endpoint(bp, "GET", "/checkout/journal/verify", summary="Verify the sale journal's hash chain", role="manager",

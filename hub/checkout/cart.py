@@ -188,7 +188,7 @@ def scan(conn: sqlite3.Connection, cart_id: str, code: str, *, qty: int = 1, act
     else:
         if not res.names_item or res.item is None:
             raise Unprocessable(f"that is a {res.kind} code, not an item", code="not_an_item",
-                                details={"kind": res.kind, "code": text})
+                                details={"kind": res.kind, "code": text, "scanned": text})
         item, grams, label_price = res.item, res.qty, res.price_minor
     if item["unit"] == "kg":
         if grams is None:

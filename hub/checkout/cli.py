@@ -48,3 +48,18 @@ def x_report(data_dir, till_id, date):
         click.echo(json.dumps(workflow.x_report(db.read(), till_id, date), ensure_ascii=False))
     finally:
         db.close()
+
+
+@checkout_group.command("resume-payments")
+@data_dir_option
+def resume_payments(data_dir):
+    """Ask the providers about every payment-code tender left pending (run by `storehub serve` at start): a
+    payment taken is recorded and its sale committed once, one never taken is failed or reversed."""
+    from hub.checkout.payments import client, flow
+
+    cfg, db = open_db(data_dir)
+    try:
+        counts = flow.resume(db, client.load_config(cfg.data_dir))
+    finally:
+        db.close()
+    click.echo(json.dumps(counts))

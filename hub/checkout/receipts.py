@@ -19,13 +19,13 @@ from hub.protocol.timeutil import now_iso
 MAX_LINE = 200
 WORDS: dict[str, dict[str, str]] = {
     "en": {"till": "Till {till}  Receipt {no}", "copy": "*** COPY ***", "return": "RETURN", "tax": "incl. VAT {rate}",
-           "cash": "Cash", "card": "Card", "rounding": "Rounding", "refund": "Refund", "z": "Z REPORT {n}",
+           "cash": "Cash", "card": "Card", "wechatpay": "WeChat Pay", "alipay": "Alipay", "rounding": "Rounding", "refund": "Refund", "z": "Z REPORT {n}",
            "x": "X REPORT", "no_sale": "NO SALE", "sales": "Sales", "returns": "Returns", "net": "Net sales",
            "discounts": "Discounts", "cash_expected": "Cash expected", "receipts": "Receipts {a}-{b}",
            "date": "Business day {d}", "weight": "{kg} kg @ {price}/kg", "approved": "Approved by {who}",
            "return_of": "Return of {code}", "reason": "Reason: {reason}"},
     "zh-CN": {"till": "收银台 {till}  小票 {no}", "copy": "*** 重印副本 ***", "return": "退货", "tax": "含增值税 {rate}",
-              "cash": "现金", "card": "银行卡", "rounding": "抹零/舍入", "refund": "退款", "z": "Z 日结报表 {n}",
+              "cash": "现金", "card": "银行卡", "wechatpay": "微信支付", "alipay": "支付宝", "rounding": "抹零/舍入", "refund": "退款", "z": "Z 日结报表 {n}",
               "x": "X 报表", "no_sale": "开钱箱（无销售）", "sales": "销售", "returns": "退货", "net": "净销售额",
               "discounts": "优惠", "cash_expected": "应有现金", "receipts": "小票 {a}-{b}",
               "date": "营业日 {d}", "weight": "{kg} 公斤 @ {price}/公斤", "approved": "授权人 {who}",
@@ -69,7 +69,7 @@ def sale_document(sale: dict[str, Any], store: Store, currency: str, *, copy: bo
     if sale["rounding_minor"]:
         footer.append(f"{word(store, 'rounding')}: {_money(store, sale['rounding_minor'], currency)}")
     for t in sale["tenders"]:
-        label = word(store, t["method"]) if t["method"] in ("cash", "card") else t["method"]
+        label = word(store, t["method"]) if t["method"] in ("cash", "card", "wechatpay", "alipay") else t["method"]
         extra = f" ****{t['card_last4']} {t.get('approval_code') or ''}" if t.get("card_last4") else ""
         footer.append(f"{label}{extra}: {_money(store, t['amount_minor'], currency)}"[:MAX_LINE])
     footer += store.footer_lines()
@@ -115,7 +115,7 @@ def report_document(kind: str, report: dict[str, Any], store: Store, currency: s
              {"name": word(store, "discounts"), "amount_minor": -t["discount_minor"]},
              {"name": word(store, "returns"), "qty": t["returns"], "amount_minor": -t["refunds_minor"]},
              {"name": word(store, "rounding"), "amount_minor": t["rounding_minor"]}]
-    lines += [{"name": word(store, m) if m in ("cash", "card") else m, "amount_minor": v}
+    lines += [{"name": word(store, m) if m in ("cash", "card", "wechatpay", "alipay") else m, "amount_minor": v}
               for m, v in sorted(t["tenders"].items())]
     footer = [word(store, "date", d=report["business_date"])]
     if report.get("first_receipt_no") is not None:

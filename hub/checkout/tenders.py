@@ -45,6 +45,9 @@ class Method:
 METHODS: dict[str, Method] = {
     "cash": Method("cash", settles_at_once=True, rounds=True, gives_change=True),
     "card": Method("card", terminal=True),
+    # payment codes (付款码): sent to the provider by hub.checkout.payments.flow, never confirmed by hand
+    "wechatpay": Method("wechatpay"),
+    "alipay": Method("alipay"),
 }
 
 

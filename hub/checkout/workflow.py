@@ -103,7 +103,7 @@ def tender(conn: sqlite3.Connection, cart_id: str, *, method: str, idempotency_k
             raise Conflict("a card pays at most what is due (no change from a card)", code="tender_exceeds_due",
                            details={"due_minor": due})
         t = tenders.create(conn, amount_minor=amount, **common)
-        t = tenders.transition(conn, t["id"], "requesting", actor=actor, detail="amount keyed into the terminal")
+        t = tenders.transition(conn, t["id"], "requesting", actor=actor, detail="amount keyed into the terminal" if m.terminal else "sent to the provider")
         if approval_code:
             t = _approve_card(conn, t["id"], approval_code, card_last4, actor)
     audit.log(conn, actor=actor, device=device, action="checkout.tender", target=cart_id,
@@ -398,8 +398,10 @@ def return_goods(conn: sqlite3.Connection, *, till_id: str, receipt_code: str, l
                            method_name=p["method"], amount_minor=p["amount_minor"], till_id=till_id,
                            business_date=date, shift_id=shift["id"], actor=actor, direction="out",
                            refunds_tender_id=p["tender_id"], sale_id=return_id)
-        t = tenders.transition(conn, t["id"], "paid", actor=actor, approval_code=card_approval_code
-                               if p["method"] == "card" else None, detail="refund")
+        by_code = p["method"] in ("wechatpay", "alipay")      # refunded through the provider after this commits
+        t = tenders.transition(conn, t["id"], "requesting" if by_code else "paid", actor=actor,
+                               approval_code=card_approval_code if p["method"] == "card" else None,
+                               detail="refund sent to the provider" if by_code else "refund")
         tender_body.append({"id": t["id"], "method": p["method"], "amount_minor": p["amount_minor"],
                             "change_minor": 0, "refunds_tender_id": p["tender_id"]})
     body = {"return_id": return_id, "sale_id": sale["id"], "original_receipt_code": sale["receipt_code"],
