@@ -181,16 +181,7 @@ def merge(conn: Connection, entries: list[dict[str, Any]], *, store_id: str, now
     if not entries:
         return set()
     rows = [{**e, "store_id": e.get("store_id") or store_id, "merged_at": now} for e in entries]
-    fresh_ids = set(
-        conn.execute(
-            _insert(conn, points_entries)
-            .on_conflict_do_nothing(index_elements=["entry_id"])
-            .returning(points_entries.c.entry_id),
-            rows,
-        )
-        .scalars()
-        .all()
-    )
+    fresh_ids = _insert_entries(conn, rows)
     fresh = [r for r in rows if r["entry_id"] in fresh_ids]
     if not fresh:
         return set()
@@ -201,29 +192,7 @@ def merge(conn: Connection, entries: list[dict[str, Any]], *, store_id: str, now
         m[0] += r["points"]
         m[1] += 1
         per_store[(r["member_id"], r["store_id"])] += r["points"]
-    ins = _insert(conn, member_points)
-    after: dict[str, int] = {}
-    for mid in sorted(per_member):  # one order everywhere: concurrent ingests cannot deadlock
-        delta, n = per_member[mid]
-        after[mid] = conn.execute(
-            ins.on_conflict_do_update(
-                index_elements=["member_id"],
-                set_={
-                    "balance": member_points.c.balance + ins.excluded.balance,
-                    "entries": member_points.c.entries + ins.excluded.entries,
-                    "updated_at": ins.excluded.updated_at,
-                },
-            ).returning(member_points.c.balance),
-            {"member_id": mid, "balance": delta, "entries": n, "updated_at": now},
-        ).scalar_one()
-    ins2 = _insert(conn, member_store_points)
-    conn.execute(
-        ins2.on_conflict_do_update(
-            index_elements=["member_id", "store_id"],
-            set_={"points": member_store_points.c.points + ins2.excluded.points},
-        ),
-        [{"member_id": m, "store_id": s, "points": v} for (m, s), v in sorted(per_store.items())],
-    )
+    after = _add_balances(conn, per_member, per_store, now)
     over = [
         {
             "entry_id": r["entry_id"],
@@ -240,6 +209,80 @@ def merge(conn: Connection, entries: list[dict[str, Any]], *, store_id: str, now
     if over:
         conn.execute(_insert(conn, points_overdraws).on_conflict_do_nothing(index_elements=["entry_id"]), over)
     return set(per_member)
+
+
+# On PostgreSQL the rows travel as one JSON document expanded server-side (as ingest does for events): one short
+# statement per table and batch. An executemany with RETURNING and ON CONFLICT would go row by row, and a
+# multi-row VALUES list costs more to build in Python than the database spends on it.
+_PG_ENTRIES = (
+    "INSERT INTO points_entries (entry_id, member_id, store_id, kind, points, spend_minor, lot_id, ref, at, merged_at)"
+    " SELECT x.entry_id, x.member_id, x.store_id, x.kind, x.points, x.spend_minor, x.lot_id, x.ref, x.at, x.merged_at"
+    " FROM json_to_recordset(%s::json) AS x(entry_id text, member_id text, store_id text, kind text, points bigint,"
+    " spend_minor bigint, lot_id text, ref text, at text, merged_at text)"
+    " ON CONFLICT (entry_id) DO NOTHING RETURNING entry_id"
+)
+_PG_BALANCES = (
+    "INSERT INTO member_points (member_id, balance, entries, updated_at)"
+    " SELECT x.member_id, x.balance, x.entries, %s FROM json_to_recordset(%s::json)"
+    " AS x(member_id text, balance bigint, entries bigint) ORDER BY x.member_id"
+    " ON CONFLICT (member_id) DO UPDATE SET balance = member_points.balance + excluded.balance,"
+    " entries = member_points.entries + excluded.entries, updated_at = excluded.updated_at"
+    " RETURNING member_id, balance"
+)
+_PG_STORE_PARTS = (
+    "INSERT INTO member_store_points (member_id, store_id, points)"
+    " SELECT x.member_id, x.store_id, x.points FROM json_to_recordset(%s::json)"
+    " AS x(member_id text, store_id text, points bigint) ORDER BY x.member_id, x.store_id"
+    " ON CONFLICT (member_id, store_id) DO UPDATE SET points = member_store_points.points + excluded.points"
+)
+
+
+def _json(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, separators=(",", ":"), ensure_ascii=False)
+
+
+def _insert_entries(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
+    """INSERT … ON CONFLICT (entry_id) DO NOTHING; the ids really inserted."""
+    if conn.dialect.name == "postgresql":
+        return {r[0] for r in conn.exec_driver_sql(_PG_ENTRIES, (_json(rows),))}
+    ins = _insert(conn, points_entries).on_conflict_do_nothing(index_elements=["entry_id"])
+    return set(conn.execute(ins.returning(points_entries.c.entry_id), rows).scalars().all())
+
+
+def _add_balances(
+    conn: Connection, per_member: dict[str, list[int]], per_store: dict[tuple[str, str], int], now: str
+) -> dict[str, int]:
+    """Add the deltas to the balances (rows in member order everywhere, so concurrent ingests cannot deadlock);
+    returns the new balances."""
+    members_rows = [{"member_id": m, "balance": v[0], "entries": v[1]} for m, v in sorted(per_member.items())]
+    parts = [{"member_id": m, "store_id": s, "points": v} for (m, s), v in sorted(per_store.items())]
+    if conn.dialect.name == "postgresql":
+        after = {r[0]: int(r[1]) for r in conn.exec_driver_sql(_PG_BALANCES, (now, _json(members_rows)))}
+        conn.exec_driver_sql(_PG_STORE_PARTS, (_json(parts),))
+        return after
+    ins = _insert(conn, member_points)
+    after = {}
+    for row in members_rows:
+        after[row["member_id"]] = conn.execute(
+            ins.on_conflict_do_update(
+                index_elements=["member_id"],
+                set_={
+                    "balance": member_points.c.balance + ins.excluded.balance,
+                    "entries": member_points.c.entries + ins.excluded.entries,
+                    "updated_at": ins.excluded.updated_at,
+                },
+            ).returning(member_points.c.balance),
+            {**row, "updated_at": now},
+        ).scalar_one()
+    ins2 = _insert(conn, member_store_points)
+    conn.execute(
+        ins2.on_conflict_do_update(
+            index_elements=["member_id", "store_id"],
+            set_={"points": member_store_points.c.points + ins2.excluded.points},
+        ),
+        parts,
+    )
+    return after
 
 
 def _figures(conn: Connection, member_ids: list[str], now: str) -> dict[str, dict[str, Any]]:
@@ -267,7 +310,9 @@ def publish(conn: Connection, member_ids: set[str], *, now: str) -> int:
         return 0
     ids = sorted(member_ids)
     info = {r.member_id: r for r in conn.execute(select(members).where(members.c.member_id.in_(ids)))}
-    figs = _figures(conn, ids, now)
+    if not info:
+        return 0  # points arrived before the enrolment: published when the enrolment is merged
+    figs = _figures(conn, sorted(info), now)
     pending = []
     for mid in ids:
         m = info.get(mid)
@@ -304,7 +349,15 @@ def publish(conn: Connection, member_ids: set[str], *, now: str) -> int:
         }
         for i, (store, mid, payload) in enumerate(pending)
     ]
-    conn.execute(t.downlink_changes.insert(), rows)
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            "INSERT INTO downlink_changes (version, scope, kind, key, payload, author, created_at)"
+            " SELECT x.version, x.scope, x.kind, x.key, x.payload, x.author, x.created_at FROM json_to_recordset(%s::json)"
+            " AS x(version bigint, scope text, kind text, key text, payload json, author text, created_at text)",
+            (_json(rows),),
+        )
+    else:
+        conn.execute(t.downlink_changes.insert(), rows)
     conn.execute(update(t.downlink_head).where(t.downlink_head.c.id == 1).values(version=head + len(rows)))
     return len(rows)
 
