@@ -15,6 +15,7 @@ from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 
+from hub.kernel.cliopts import storehub_argv
 from hub.kernel.config import HubConfig
 from hub.pki import certs, workflow
 from hub.pki.tls import ContextCache, Renewer
@@ -103,7 +104,6 @@ def start_plain_http_process(data_dir: Path, host: str, port: int, *, https_port
     dies with this process."""
     import signal
     import subprocess
-    import sys
 
     def _die_with_parent():  # pragma: no cover - runs in the child
         try:
@@ -113,8 +113,8 @@ def start_plain_http_process(data_dir: Path, host: str, port: int, *, https_port
         except OSError:
             pass
 
-    return subprocess.Popen([sys.executable, "-m", "hub.cli", "pki", "serve-http", "--data-dir", str(data_dir),
-                             "--host", host, "--port", str(port), "--https-port", str(https_port)],
+    return subprocess.Popen(storehub_argv("pki", "serve-http", "--data-dir", str(data_dir), "--host", host,
+                                          "--port", str(port), "--https-port", str(https_port)),
                             preexec_fn=_die_with_parent)
 
 
@@ -124,10 +124,9 @@ def start_resume_payments(data_dir: Path):
     master, not each worker) so it runs once, survives no fork, and an unreachable provider never delays the
     start of the till's API."""
     import subprocess
-    import sys
 
-    return subprocess.Popen([sys.executable, "-m", "hub.cli", "checkout", "resume-payments", "--data-dir",
-                             str(data_dir)], stdout=subprocess.DEVNULL)
+    return subprocess.Popen(storehub_argv("checkout", "resume-payments", "--data-dir", str(data_dir)),
+                            stdout=subprocess.DEVNULL)
 
 
 def start_bus_process(data_dir: Path, mqtt_url: str, api_port: int | None = None):
@@ -137,7 +136,6 @@ def start_bus_process(data_dir: Path, mqtt_url: str, api_port: int | None = None
     import os
     import signal
     import subprocess
-    import sys
 
     def _die_with_parent():  # pragma: no cover - runs in the child
         try:
@@ -152,7 +150,8 @@ def start_bus_process(data_dir: Path, mqtt_url: str, api_port: int | None = None
     env = {**os.environ, "STOREHUB_DATA_DIR": str(data_dir), "STOREHUB_MQTT_URL": mqtt_url}
     if api_port:  # what the bus advertises over mDNS when STOREHUB_ADVERTISE_ADDRESS is set
         env["STOREHUB_API_PORT"] = str(api_port)
-    return subprocess.Popen([sys.executable, "-m", "hub.cli", "bus", "--supervise", "--data-dir", str(data_dir)],
+    # storehub_argv: `python -P`, so a hub/ folder in the directory `storehub serve` runs from is never imported
+    return subprocess.Popen(storehub_argv("bus", "--supervise", "--data-dir", str(data_dir)),
                             env=env, preexec_fn=_die_with_parent)
 
 

@@ -10,6 +10,8 @@ from urllib.parse import quote
 
 import click
 
+from hub.kernel.cliopts import storehub_argv
+
 
 def _data_dir_option(f):
     return click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="STOREHUB_DATA_DIR",
@@ -77,7 +79,8 @@ def bus_command(data_dir, mqtt_url, client_id, advertise, api_port, supervise):
     url = _resolve_url(data_dir, mqtt_url)
     if supervise:
         argv = _without_url([a for a in sys.argv[1:] if a != "--supervise"])
-        sys.exit(_supervise([sys.executable, "-m", "hub.cli", *argv], {**os.environ, "STOREHUB_MQTT_URL": url}))
+        # storehub_argv (python -P): the bus child never imports a hub/ folder of the working directory
+        sys.exit(_supervise(storehub_argv(*argv), {**os.environ, "STOREHUB_MQTT_URL": url}))
     from hub.kernel.config import HubConfig
 
     d = Path(data_dir).resolve() if data_dir else HubConfig().data_dir

@@ -1,4 +1,7 @@
-"""``storehub bus``: the one bus process of a hub (a lock file in the data directory), until SIGTERM/SIGINT."""
+"""``storehub bus``: the one bus process of a hub (a lock file in the data directory), until SIGTERM/SIGINT.
+
+It writes its heartbeat (``hub.kernel.heartbeat``) every few seconds, so ``/api/v1/health`` can tell a hub
+whose bus is running from one whose web pages still answer while the bus is dead."""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ from pathlib import Path
 
 from hub.bus.adapters import Adapters
 from hub.bus.writer import Bus
+from hub.kernel import heartbeat
+from hub.protocol.timeutil import now_iso
 from hub.store import open_db
 
 log = logging.getLogger("storehub.bus")
@@ -61,13 +66,31 @@ def run(data_dir: Path, mqtt_url: str, *, client_id: str | None = None, advertis
             log.info("bus: advertising the hub API :%d and broker :%d on %s (mDNS)", api_port, bus.url.port, advertise)
         except Exception:
             log.exception("bus: mDNS advertising on %s failed; continuing without it", advertise)
+    started_at = now_iso()
     try:
-        while not stop.wait(1.0):
-            pass
+        while True:
+            _beat(db, bus, started_at)
+            if stop.wait(heartbeat.INTERVAL_S):
+                break
     finally:
         if advertiser is not None:
             advertiser.close()
         bus.stop()
+        try:
+            with db.write() as conn:
+                heartbeat.stopped(conn, heartbeat.BUS)
+        except Exception:  # noqa: BLE001 - a stop must finish; health then sees the beat go stale
+            log.warning("bus: could not record the stop in the heartbeat", exc_info=True)
         db.close()
         lock.close()
     return 0
+
+
+def _beat(db, bus: Bus, started_at: str) -> None:
+    """One heartbeat; a busy database skips a beat rather than stopping the bus."""
+    try:
+        with db.write() as conn:
+            heartbeat.beat(conn, heartbeat.BUS, started_at=started_at,
+                           details={"broker_connected": bus.connected.is_set()})
+    except Exception:  # noqa: BLE001 - e.g. database locked for longer than the busy timeout
+        log.warning("bus: heartbeat not written", exc_info=True)
