@@ -27,6 +27,9 @@ DYNAMIC = {
     ("hub/stocktake/scans.py", "exc.code"): set(),
     # unknown_code becomes unknown_item for picking/packing, anything else passes unchanged
     ("hub/orders/scanning.py", "'unknown_item' if exc.code == 'unknown_code' else exc.code"): {"unknown_item"},
+    # a carton code nobody knows at goods-in, recorded as a refused scan: receiving._refusal builds the dict
+    # ({"code": "unknown_code", ...}) and refusal_error raises it
+    ("hub/purchasing/receiving.py", "refused['code']"): {"unknown_code"},
 }
 # Answers the HTTP layer builds itself (hub/http/framework.py json_errors): werkzeug's own 404/405 on an API
 # path and an unexpected exception.
