@@ -53,9 +53,6 @@ class AgentConfig:
             raise ValueError("buffer_max_events must be at least 1")
         if self.ack_timeout_s <= 0:
             raise ValueError("ack_timeout_s must be positive")
-        if self.broker and self.broker_host_port_tls[2] and not (self.ca_file or self.ca_pem):
-            # without the store CA the agent would have to trust public CAs or nothing: refuse to start instead
-            raise ValueError("an mqtts:// broker needs the store CA: ca_file or ca_pem (storehub devices provision)")
 
     @property
     def broker_host_port_tls(self) -> tuple[str, int, bool]:
