@@ -1,7 +1,8 @@
 """Facts the checkout records in the outbox, each with its JSON Schema (see docs/facts.md).
 
-None is projected yet: the central keeps them in its raw events table (sales analytics and the finance
-issue's e-invoices will fold them). ``checkout.cart`` is live so the customer display follows the cart."""
+The central folds sales and returns into its sales tables (sync/central/sales.py); the other kinds stay in
+its raw events table (the finance issue's e-invoices will fold them). ``checkout.cart`` is live so the
+customer display follows the cart."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ FACTS: tuple[Fact, ...] = (
             "promotions_version": _INT, "journal_seq": _INT,
         }),
         description="A sale was committed at a till: its lines as priced, tenders and receipt number.",
-        projected=False, note=_RAW,
+        projected=True,
     ),
     Fact(
         kind="sale.returned",
@@ -54,7 +55,7 @@ FACTS: tuple[Fact, ...] = (
             "tenders": _TENDERS, "journal_seq": _INT,
         }),
         description="Goods of a sale came back by its receipt code; what was refunded, to which tenders.",
-        projected=False, note=_RAW,
+        projected=True,
     ),
     Fact(
         kind="checkout.cart",

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 
 from hub.http.framework import DEFAULT_MAX_BODY, check_all_declared, json_errors
 
-from sync.central import api_sync, read_api, views
+from sync.central import analytics_api, api_sync, read_api, views
 from sync.central.access import READ_API, SYNC_API
 from sync.central.config import CentralConfig
 from sync.central.db import make_engine, migrate
@@ -39,6 +39,7 @@ def create_app(config: CentralConfig | None = None, *, engine: Engine | None = N
 
     app.register_blueprint(api_sync.bp)
     app.register_blueprint(read_api.bp)
+    app.register_blueprint(analytics_api.bp)     # /api/v1/analytics/... (issue 19)
     app.register_blueprint(views.bp)
     # deny by default on the two JSON APIs (the office pages and /healthz are not API routes)
     check_all_declared(app, READ_API, SYNC_API)

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 
 from hub.protocol.timeutil import parse_iso
 
-from sync.central import members
+from sync.central import members, sales
 from sync.central import schema as t
 
 DEVICE_OFFLINE = {"offline", "disconnected", "lost", "down"}
@@ -41,6 +41,7 @@ class Folded:
     alerts: dict[str, dict] = field(default_factory=dict)
     counts: dict[str, dict] = field(default_factory=dict)
     members: dict[str, list] = field(default_factory=lambda: defaultdict(list))   # sync/central/members.py
+    sales: list[dict] = field(default_factory=list)                                # sync/central/sales.py
     tz: ZoneInfo | None = field(default=None, repr=False, compare=False)
     _days: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -212,6 +213,8 @@ PROJECTORS: dict[str, Projector] = {
     "points.entry": members.project_entry,
     "member.enrolled": members.project_enrolled,
     "member.tier_changed": members.project_tier,
+    "sale.completed": sales.project_completed,
+    "sale.returned": sales.project_returned,
 }
 
 
@@ -297,6 +300,8 @@ def apply(conn: Connection, store_id: str, f: Folded) -> None:
                      [{"store_id": store_id, "session_id": sid[:64], **v} for sid, v in sorted(f.counts.items())])
     if f.members:
         members.apply(conn, store_id, f.members)
+    if f.sales:                       # after the items: a sale's category and cost come from store_items
+        sales.apply(conn, store_id, f.sales)
     for aid, a in sorted(f.alerts.items()):
         ins = _insert(conn, t.alerts)
         row = {"store_id": store_id, "alert_id": aid[:128], "severity": a.get("severity", "warning"),

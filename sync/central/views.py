@@ -17,12 +17,12 @@ from flask import (Blueprint, Response, abort, current_app, redirect, render_tem
 
 from hub.kernel.csvsafe import guard_cell
 
-from sync.central import office, reports
+from sync.central import metrics, office, reports, sales_report
 from sync.central.charts import bar_chart, line_chart
 
 bp = Blueprint("central_views", __name__)
 
-NAV = [("/", "Stores"), ("/stock", "Stock"), ("/movements", "Sales & movements"), ("/low-stock", "Low stock"),
+NAV = [("/", "Stores"), ("/sales", "Sales 销售"), ("/stock", "Stock"), ("/movements", "Sales & movements"), ("/low-stock", "Low stock"),
        ("/counts", "Counts & shrink"), ("/orders", "Orders")]
 
 
@@ -262,3 +262,153 @@ def orders():
                    _f("store", "Store", reports.store_ids(_engine()))]
         return rows, cols, [{"title": "Order fulfilment times", "columns": cols, "rows": rows}], charts, filters
     return _render("Order fulfilment times", "orders", build)
+
+
+# --- sales (issue 19): figures from sync.central.metrics, shown by sync.central.sales_report -------------------------
+
+def _sales_filters() -> tuple[metrics.Filters, str]:
+    """Filters of the sales page and its export (kept in the URL); ``category=-`` is the uncategorised items."""
+    a = request.args
+    store = a.get("store") or None
+    category = a.get("category")
+    category = None if not category else ("" if category == "-" else category)
+    try:
+        start_s, end_s = a.get("start"), a.get("end")
+        if start_s and end_s:
+            start, end = date.fromisoformat(start_s), date.fromisoformat(end_s)
+        else:
+            start, end = sales_report.default_range(metrics.latest_day(_engine(), store),
+                                                    reports.today(_engine(), store))
+            start = date.fromisoformat(start_s) if start_s else start
+            end = date.fromisoformat(end_s) if end_s else end
+    except ValueError:
+        raise BadFilter("dates")
+    if start > end or (end - start).days > 3700:
+        raise BadFilter("dates")
+    f = metrics.Filters(start=start, end=end, store=store, category=category, item=a.get("item") or None)
+    return f, sales_report.level_of(a.get("by"), store, category)
+
+
+def _sales_link(**changes: str | None) -> str:
+    q = {k: v for k, v in request.args.items() if k != "format"}
+    for k, v in changes.items():
+        if v is None:
+            q.pop(k, None)
+        else:
+            q[k] = v
+    return "/sales?" + urlencode({k: v for k, v in q.items() if v not in (None, "")})
+
+
+def _sales_level_rows(f: metrics.Filters, level: str, lang: str):
+    keys = sales_report.LEVEL_COLUMNS[level]
+    rows = metrics.table(_engine(), f, level, keys=keys)
+    names = metrics.item_names(_engine(), [r["item_id"] for r in rows]) if level == "item" else {}
+    return rows, keys, names
+
+
+@bp.get("/sales")
+def sales_page():
+    sr = sales_report
+    lang = sr.pick_lang(request.args.get("lang"), session.get("lang"), request.accept_languages)
+    if request.args.get("lang") in sr.LANGS:
+        session["lang"] = lang
+    try:
+        f, level = _sales_filters()
+    except BadFilter:
+        return render_template("central_sales.html", title=sr.tr("title", lang), user=_user(), nav=NAV,
+                               active="/sales", csrf=_csrf(), lang=lang, error=sr.tr("dates", lang), kpis=[],
+                               table=None, charts=[], filters=[], links={}, crumbs=[], period=""), 400
+    cur = metrics.currency(_engine(), f.store)
+    rows, keys, names = _sales_level_rows(f, level, lang)
+    if request.args.get("format") == "csv":
+        return _sales_csv(f, level, lang, cur, rows, keys, names)
+    kpi = metrics.table(_engine(), f, "total", keys=sr.KPIS)[0]
+    kpis = [{"key": k, "title": sr.column_title(k, lang, cur), "text": sr.show(metrics.BY_KEY[k], kpi[k], cur, lang),
+             "formula": metrics.BY_KEY[k].formula} for k in sr.KPIS]
+    drill = {"store": lambda r: _sales_link(store=r["store_id"], category=None, item=None, by=None),
+             "category": lambda r: _sales_link(category=r["category"] or "-", item=None, by=None)}
+    body = []
+    for r in rows:
+        link = drill[level](r) if level in drill else None
+        cells = [{"text": sr.show(metrics.BY_KEY[k], r[k], cur, lang), "n": True, "opt": k in sr.OPTIONAL,
+                  "key": k} for k in keys]
+        body.append({"label": sr.label_of(level, r, lang, names), "href": link, "cells": cells})
+    first = {"store": "store_id", "store_day": "store_id", "item": "item_id"}.get(level, level)
+    table = {"title": sr.tr("by_" + level, lang), "label": sr.column_title(first, lang, cur),
+             "columns": [{"title": sr.column_title(k, lang, cur), "opt": k in sr.OPTIONAL} for k in keys],
+             "rows": body}
+    charts = _sales_charts(f, level, lang, cur, rows, names)
+    crumbs = [{"text": sr.tr("all_stores", lang), "href": _sales_link(store=None, category=None, item=None, by=None)}]
+    if f.store:
+        crumbs.append({"text": f.store, "href": _sales_link(category=None, item=None, by=None)})
+    if f.category is not None:
+        crumbs.append({"text": f.category or sr.tr("uncategorised", lang), "href": None})
+    stores = reports.store_ids(_engine())
+    filters = [{"name": "start", "label": sr.tr("from", lang), "type": "date", "value": f.start.isoformat()},
+               {"name": "end", "label": sr.tr("to", lang), "type": "date", "value": f.end.isoformat()},
+               {"name": "store", "label": sr.tr("store_id", lang), "options": stores, "value": f.store or ""},
+               {"name": "by", "label": sr.tr("show", lang),
+                "options": ["store", "category", "item", "day", "hour"], "value": request.args.get("by", "")}]
+    hidden = {k: v for k, v in request.args.items() if k in ("category", "item", "lang") and v}
+    links = {"csv": _sales_link(format="csv"), "en": _sales_link(lang="en"), "zh": _sales_link(lang="zh-CN")}
+    period = sr.tr("period", lang).format(start=f.start.isoformat(), end=f.end.isoformat(), cur=cur)
+    return render_template("central_sales.html", title=sr.tr("title", lang), user=_user(), nav=NAV, active="/sales",
+                           csrf=_csrf(), lang=lang, error=None, kpis=kpis, table=table, charts=charts,
+                           filters=filters, hidden=hidden, links=links, crumbs=crumbs, period=period,
+                           labels={k: sr.tr(k, lang) for k in ("apply", "export", "all", "none")})
+
+
+def _sales_charts(f, level, lang, cur, rows, names) -> list[str]:
+    sr = sales_report
+    digits = sr.CURRENCIES.get(cur, ("", 2))[1]
+    scale = 10 ** digits
+    days = metrics.table(_engine(), f, "day", keys=["net_sales", "net_sales_ly"])
+    by_day = {r["day"]: r for r in days}
+    xs = [(f.start + timedelta(days=i)).isoformat() for i in range(f.days)]
+    series = {sr.tr("this_year", lang): [(by_day.get(d, {}).get("net_sales") or 0) / scale for d in xs]}
+    if any(r.get("net_sales_ly") is not None for r in days):
+        series[sr.tr("last_year", lang)] = [(by_day.get(d, {}).get("net_sales_ly") or 0) / scale for d in xs]
+    out = [line_chart(xs, series, title=f"{sr.tr('chart_day', lang)} ({cur})")]
+    if f.category is None and not f.item:
+        hours = metrics.table(_engine(), f, "hour", keys=["net_sales"], with_ly=False)
+        out.append(bar_chart([f"{int(r['hour']):02d}:00" for r in hours],
+                             [(r["net_sales"] or 0) / scale for r in hours],
+                             title=f"{sr.tr('chart_hour', lang)} ({cur})"))
+    if level in ("store", "category", "item"):
+        top = rows[:15]
+        out.append(bar_chart([sr.label_of(level, r, lang, names) for r in top],
+                             [(r["net_sales"] or 0) / scale for r in top],
+                             title=f"{sr.tr('chart_level', lang)}: {sr.tr('by_' + level, lang)} ({cur})"))
+    return out
+
+
+def _sales_csv(f, level, lang, cur, rows, keys, names) -> Response:
+    """The main table of the page as CSV: the same figures (sync.central.metrics), human titles in the page's
+    language, money in major units of the currency named in the title; text cells go through the formula guard."""
+    sr = sales_report
+    dims = list(metrics.DIMENSIONS[level])
+    titles: list[str] = []
+    out: list[dict] = []
+    dim_titles = {d: sr.column_title(d, lang, cur) for d in dims}
+    if level == "item":
+        dim_titles = {"item_id": sr.column_title("item_id", lang, cur), "sku": sr.tr("sku", lang)}
+    titles = list(dim_titles.values()) + [sr.column_title(k, lang, cur, csv=True) for k in keys]
+    for r in rows:
+        row: dict = {}
+        for d, title in dim_titles.items():
+            if level == "item" and d == "item_id":
+                n = names.get(r["item_id"], {})
+                row[title] = (n.get("name_zh") if lang == "zh-CN" else None) or n.get("name_en") or r["item_id"]
+            elif level == "item" and d == "sku":
+                row[title] = names.get(r["item_id"], {}).get("sku", "")
+            elif d == "hour":
+                row[title] = f"{int(r['hour']):02d}:00"
+            elif d == "category":
+                row[title] = r["category"] or sr.tr("uncategorised", lang)
+            else:
+                row[title] = r[d]
+        for k in keys:
+            row[sr.column_title(k, lang, cur, csv=True)] = sr.plain(metrics.BY_KEY[k], r[k], cur)
+        out.append(row)
+    name = f"sales-{level}-{f.start.isoformat()}-{f.end.isoformat()}"
+    return _csv(out, titles, name)
