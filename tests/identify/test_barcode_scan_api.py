@@ -107,7 +107,8 @@ def test_resolve_location_badge_order(client, auth, sample):
     ("5901234123458", 400, "invalid_check_digit"),    # milk with the wrong check digit
     ("]C100106141411234567897", 404, "unknown_code"), # an SSCC names no item
     ("garbage!!", 400, "unparseable"),
-    ("59012341\x0023457", 400, "invalid_characters"),
+    ("59012341\x0023457", 400, "unstorable_text"),     # NUL: refused at the HTTP entry, before the parser
+    ("59012341\x0723457", 400, "invalid_characters"),  # a control character the parser refuses
 ])
 def test_resolve_errors(client, auth, sample, code, status, err):
     r = get_resolve(client, auth, code)
