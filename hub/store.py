@@ -23,6 +23,11 @@ from hub.kernel.errors import ValidationError
 # The hub's secret key (badge HMACs, cookie signing) is a file beside hub.db, not a row in it; a backup
 # carries it in this table of the backup file so a hub restored onto a new box still accepts its badges.
 BACKUP_KEY_TABLE = "storehub_backup_secret"
+# The other files a hub cannot work without that live beside hub.db, never in it: the personal-data key ring
+# (members' phones and names are unreadable without it) and the store CA (enrolled phones and agents trust it).
+# A backup carries them in this table; a restore puts them back with their modes.
+BACKUP_FILES_TABLE = "storehub_backup_files"
+BACKUP_FILES = ("pii.keys", "pki/store-ca.key", "pki/store-ca.crt")
 
 
 def database(path: Path | str, *, synchronous: str = "FULL") -> Database:
@@ -91,8 +96,8 @@ def _check_folder(dest: Path) -> None:
 
 
 def backup(cfg: HubConfig, db: Database, dest: Path, *, passphrase: str | None = None) -> None:
-    """Online backup of the database plus the hub's secret key into one file (mode 0600: it holds secrets and
-    staff data), encrypted with ``passphrase`` when one is given.
+    """Online backup of the database plus the hub's secret key, personal-data key ring and store CA into one file
+    (mode 0600: it holds secrets and staff data), encrypted with ``passphrase`` when one is given.
 
     Written to ``dest.tmp`` first and renamed, so a failed backup never leaves a half file under ``dest``."""
     dest = Path(dest)
@@ -108,6 +113,13 @@ def backup(cfg: HubConfig, db: Database, dest: Path, *, passphrase: str | None =
             conn.execute("PRAGMA journal_mode=DELETE")
             conn.execute(f"CREATE TABLE {BACKUP_KEY_TABLE} (secret_key BLOB NOT NULL)")
             conn.execute(f"INSERT INTO {BACKUP_KEY_TABLE}(secret_key) VALUES (?)", (cfg.secret_key(),))
+            conn.execute(f"CREATE TABLE {BACKUP_FILES_TABLE} (name TEXT PRIMARY KEY, mode INTEGER NOT NULL,"
+                         " data BLOB NOT NULL)")
+            for name in BACKUP_FILES:
+                f = cfg.data_dir / name
+                if f.is_file():
+                    conn.execute(f"INSERT INTO {BACKUP_FILES_TABLE}(name, mode, data) VALUES (?,?,?)",
+                                 (name, f.stat().st_mode & 0o777, f.read_bytes()))
         finally:
             conn.close()
         if passphrase is not None:
@@ -185,18 +197,34 @@ def restore(cfg: HubConfig, src: Path, *, passphrase: str | None = None, force: 
             decrypted.unlink(missing_ok=True)
     conn = sqlite3.connect(str(cfg.db_path), isolation_level=None, timeout=30)
     try:
-        has = conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (BACKUP_KEY_TABLE,)).fetchone()
-        key = conn.execute(f"SELECT secret_key FROM {BACKUP_KEY_TABLE}").fetchone() if has else None
-        if has:
-            conn.execute(f"DROP TABLE {BACKUP_KEY_TABLE}")
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        key = conn.execute(f"SELECT secret_key FROM {BACKUP_KEY_TABLE}").fetchone() \
+            if BACKUP_KEY_TABLE in tables else None
+        files = conn.execute(f"SELECT name, mode, data FROM {BACKUP_FILES_TABLE}").fetchall() \
+            if BACKUP_FILES_TABLE in tables else []
+        for table in (BACKUP_KEY_TABLE, BACKUP_FILES_TABLE):
+            if table in tables:
+                conn.execute(f"DROP TABLE {table}")
     finally:
         conn.close()
+    for name, mode, data in files:
+        if name not in BACKUP_FILES:        # only the files a backup is meant to carry, never a path it names
+            continue
+        dest = cfg.data_dir / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        _write_private(dest, bytes(data), mode)
     if not key or not key[0]:
         return False
-    tmp = cfg.secret_key_path.with_name(cfg.secret_key_path.name + ".tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(bytes(key[0]))
-    tmp.replace(cfg.secret_key_path)
+    _write_private(cfg.secret_key_path, bytes(key[0]), 0o600)
     return True
+
+
+def _write_private(dest: Path, data: bytes, mode: int) -> None:
+    """Write ``dest`` atomically (a temporary file renamed over it) with ``mode``, never wider than 0644."""
+    tmp = dest.with_name(dest.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode & 0o644)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.chmod(tmp, mode & 0o644)
+    tmp.replace(dest)

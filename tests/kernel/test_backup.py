@@ -4,6 +4,7 @@ accident, and a backup can be encrypted with a passphrase (it holds the secret k
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 
@@ -99,3 +100,23 @@ def test_init_keeps_secrets_private_and_out_of_git(tmp_path):
     status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=repo, capture_output=True,
                             text=True, check=True).stdout
     assert status == ""
+
+
+def test_a_backup_carries_the_personal_data_keys_and_the_store_ca(tmp_path):
+    cfg, db = _hub(tmp_path / "a", "shanghai-01")
+    (cfg.data_dir / "pii.keys").write_bytes(b'{"keys": "ring"}')
+    os.chmod(cfg.data_dir / "pii.keys", 0o600)
+    (cfg.data_dir / "pki").mkdir(exist_ok=True)
+    (cfg.data_dir / "pki" / "store-ca.key").write_bytes(b"-----BEGIN PRIVATE KEY-----\nx\n")
+    os.chmod(cfg.data_dir / "pki" / "store-ca.key", 0o600)
+    (cfg.data_dir / "pki" / "store-ca.crt").write_bytes(b"-----BEGIN CERTIFICATE-----\ny\n")
+    backup(cfg, db, tmp_path / "b.db", passphrase="pass phrase")
+    db.close()
+    fresh = HubConfig(data_dir=tmp_path / "new")
+    restore(fresh, tmp_path / "b.db", passphrase="pass phrase")
+    assert (fresh.data_dir / "pii.keys").read_bytes() == b'{"keys": "ring"}'
+    assert oct((fresh.data_dir / "pii.keys").stat().st_mode & 0o777) == "0o600"
+    assert (fresh.data_dir / "pki" / "store-ca.key").read_bytes().startswith(b"-----BEGIN PRIVATE KEY")
+    assert oct((fresh.data_dir / "pki" / "store-ca.key").stat().st_mode & 0o777) == "0o600"
+    conn = sqlite3.connect(fresh.db_path)
+    assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name LIKE 'storehub_backup%'").fetchone()
