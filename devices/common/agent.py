@@ -178,8 +178,10 @@ class DeviceAgent:
                 self.client.publish(self.topic("status"), "offline", qos=1, retain=True).wait_for_publish(3)
             except (RuntimeError, ValueError):
                 pass
-        self.client.disconnect()
+        # network thread first, then DISCONNECT from this thread: disconnecting under a running network thread
+        # races paho's loop into one more pass on the closed socket, logged as an ERROR on every clean stop
         self.client.loop_stop()
+        self.client.disconnect()
         self.close_device()
         self.buffer.close()
         self.log.info("stopped")

@@ -82,26 +82,33 @@ def run_demo(data_dir: Path, store_id: str, hub_port: int, mqtt_port: int, centr
     barcodes = sheet.write_demo_sheet(data_dir, DEMO_USERS)     # after the demos seeded their orders
     http_port = hub_port + 1
     hub_url = f"https://127.0.0.1:{hub_port}"
+    # the demo's embedded broker (amqtt, hub.bus.broker) speaks MQTT 3.1.1 only: the bus is told, rather than
+    # trying MQTT 5 first and being dropped with a traceback in the broker's log
     components.append(Component(
         "hub", ctx.storehub("serve", "--data-dir", str(data_dir), "--host", ctx.bind_host, "--port", str(hub_port),
-                            "--tls", "--http-port", str(http_port), "--mqtt", ctx.mqtt_url),
+                            "--tls", "--http-port", str(http_port), "--mqtt", f"{ctx.mqtt_url}?protocol=311"),
         wait_port=hub_port, url=hub_url))
 
     def stop_all(*_):
+        """Stop the components one by one, the last started first: each is gone before what it depends on is
+        asked to stop (the hub and agents before the broker, the sync worker before the central), so none of
+        them logs errors about a peer that vanished under it."""
         for comp, p in reversed(procs):
             if p.poll() is None:
                 p.terminate()
-        for comp, p in reversed(procs):
             try:
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 p.kill()
+                p.wait()
 
     signal.signal(signal.SIGTERM, lambda *a: (stop_all(), sys.exit(0)))
     try:
         for comp in components:
             env = {**os.environ, "STOREHUB_DATA_DIR": str(data_dir), **comp.env}
-            p = subprocess.Popen(comp.argv, env=env)
+            # its own process group: Ctrl-C in the terminal reaches only the demo, which then stops the
+            # components in order (stop_all) instead of every process at once
+            p = subprocess.Popen(comp.argv, env=env, process_group=0)
             procs.append((comp, p))
             if comp.wait_port and not wait_for_port(comp.wait_port):
                 print(f"demo: {comp.name} did not open port {comp.wait_port}", file=sys.stderr)
