@@ -1,13 +1,32 @@
 // The till (1280×800 counter touch screen): scan-first selling, split tenders, returns by receipt code.
 // The hub holds the cart (GET /checkout/tills/<till>); this screen only shows it and sends what the cashier does.
+//
+// WeChat Pay / Alipay payment codes (付款码): with that tender chosen, the next scan is the customer's code and
+// goes to POST /checkout/carts/<id>/payment-code (never to the cart); while the customer confirms on the phone
+// (waiting) the till polls the tender, and "cancel" has the provider reverse it. The code is kept in memory only
+// until the hub has answered. The customer display on the till's second screen (/display/<till>, same browser)
+// follows the prompt over a BroadcastChannel.
 
 import { h } from '../js/dom.js';
+import { errorMessage } from '../js/errors.js';
 import { errorText } from '../js/toast.js';
 
 const TILL_KEY = 'storehub.till';
 let activeScan = null; // the till's scan handler while the screen shows
 const RECEIPT = /^SHR-[A-Za-z0-9_-]+-\d{8}-\d{4,6}$/;
 const HELD = /^SHC-\d+$/i;
+// the providers' documented code shapes (hub/checkout/payments/codes.py): a customer's code never goes to the cart
+const PAY_CODE = /^(?:1[0-5]\d{16}|(?:2[5-9]|30)\d{14,22})$/;
+const QR_METHODS = ['wechatpay', 'alipay'];
+const PENDING = ['requesting', 'unknown'];
+const POLL_MS = 2000;
+const DISPLAY_CHANNEL = 'storehub.display';
+let display = null; // the BroadcastChannel to the customer display
+
+function displayChannel() {
+  if (!display && typeof BroadcastChannel === 'function') display = new BroadcastChannel(DISPLAY_CHANNEL);
+  return display;
+}
 
 export function lineName(ln, lang) {
   return (lang === 'zh-CN' ? ln.name_zh || ln.name_en : ln.name_en || ln.name_zh) || ln.sku;
@@ -23,7 +42,7 @@ export default {
   render(ctx) {
     const { t, fmt } = ctx;
     const s = { till: localStorage.getItem(TILL_KEY) || '', state: null, cart: null, selected: null, mode: 'sell',
-                pending: null, sale: null, ret: null };
+                pending: null, sale: null, ret: null, qr: null };
     const root = h('div', { class: 'till', 'data-testid': 'checkout-till-screen',
                             style: 'display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:12px;align-items:start;'
                               + 'width:min(1240px,96vw);position:relative;left:50%;transform:translateX(-50%)' });
@@ -55,6 +74,7 @@ export default {
         s.state = null; s.cart = null;
         if (err.code !== 'till_not_found') say(err);
       }
+      qrFollowCart();
       draw();
     }
 
@@ -66,6 +86,182 @@ export default {
     }
 
     const setCart = (c) => { if (c) { s.cart = c; s.sale = null; ctx.feedback.success(); } draw(); };
+
+    // --- WeChat Pay / Alipay payment codes ----------------------------------------------------------------------
+    // s.qr = {phase: 'scan' | 'sending' | 'waiting' | 'cancelling', tender, amountText, key, code, error, note}
+
+    const isQr = (x) => QR_METHODS.includes(x.method);
+    const pendingQr = (c) => (c && c.status === 'open' ? c.tenders.find((x) => isQr(x) && PENDING.includes(x.state)) : null);
+    const qrAmount = () => {
+      const q = s.qr;
+      if (!q || !s.cart) return 0;
+      if (q.tender) return q.tender.amount_minor;
+      const typed = Math.round(Number(q.amountText || 0) * 100);
+      return typed > 0 ? typed : s.cart.due_minor;
+    };
+
+    function tellDisplay() {
+      const ch = displayChannel();
+      if (!ch || !s.till) return;
+      const q = s.qr;
+      ch.postMessage({ till: s.till, qr: q ? { phase: q.phase === 'scan' ? 'show' : 'confirm', amount_minor: qrAmount(),
+                                               method: q.tender ? q.tender.method : null, refused: !!q.error } : null });
+    }
+
+    // the hub's cart decides: a code tender still pending there (reload, restart, another device) is waited on
+    function qrFollowCart() {
+      const pend = pendingQr(s.cart);
+      if (pend) {
+        if (!s.qr || !s.qr.tender || s.qr.tender.id !== pend.id) {
+          if (s.qr) clearTimeout(s.qr.timer);
+          s.qr = { phase: 'waiting', tender: pend, amountText: '', error: null, note: null };
+          qrSchedulePoll(s.qr, 0);
+        }
+      } else if (s.qr && s.qr.phase !== 'scan') {
+        s.qr = null;
+      }
+      if (s.qr && (!s.cart || s.cart.status !== 'open')) s.qr = null;
+      tellDisplay();
+    }
+
+    function qrChoose() {
+      s.qr = { phase: 'scan', tender: null, amountText: '', error: null, note: null };
+      draw(); tellDisplay();
+      ctx.feedback.success();
+    }
+
+    // the provider's refusal in the user's language (err.pay.<provider code> in i18n/errors.*.json)
+    function qrRefusal(tnd) {
+      if (tnd.state === 'reversed') return t('checkout.qr_timed_out');
+      return errorMessage(`pay.${tnd.error}`, null) || t('checkout.qr_refused', { reason: tnd.error || t('checkout.s_failed') });
+    }
+
+    async function qrScan(code) {
+      const q = s.qr;
+      if (q.phase !== 'scan') { ctx.feedback.warn(); ctx.toast(t('checkout.qr_busy'), 'warn'); return; }
+      if (!s.cart || !s.cart.lines.length) { ctx.feedback.warn(); ctx.toast(t('checkout.scan_to_start'), 'warn'); return; }
+      const amount = q.amountText ? Math.round(Number(q.amountText) * 100) : null;
+      Object.assign(q, { phase: 'sending', code, key: ctx.newKey(), amount, error: null, note: null });
+      draw(); tellDisplay();
+      await qrSend(q);
+    }
+
+    async function qrSend(q) {
+      const body = { auth_code: q.code, idempotency_key: q.key };
+      if (q.amount) body.amount_minor = q.amount;
+      let out;
+      try {
+        out = await ctx.api.post(`/checkout/carts/${s.cart.id}/payment-code`, body);
+      } catch (err) {
+        if (s.qr !== q || ctx.signal.aborted) return;
+        if (err.offline) {
+          // the answer was lost (or took too long): the same key only asks the provider, it never pays twice
+          q.note = t('checkout.qr_asking_again');
+          draw();
+          setTimeout(() => { if (s.qr === q && !ctx.signal.aborted) qrSend(q); }, POLL_MS);
+          return;
+        }
+        Object.assign(q, { phase: 'scan', code: null, key: null, error: errorText(err), note: null });
+        ctx.feedback.error(); draw(); tellDisplay();
+        return;
+      }
+      if (s.qr !== q) return;
+      q.code = null; // the hub has it: the customer's code is not kept on the till
+      qrSettle(q, out);
+    }
+
+    function qrSettle(q, out) {
+      const tnd = out.tender;
+      s.cart = out.cart;
+      if (out.waiting && tnd) {
+        Object.assign(q, { phase: 'waiting', tender: tnd, note: null });
+        draw(); tellDisplay();
+        qrSchedulePoll(q, POLL_MS);
+        return;
+      }
+      if (tnd && tnd.state === 'paid') {
+        s.qr = null;
+        tellDisplay();
+        ctx.toast(t('checkout.qr_paid', { method: t(`checkout.m_${tnd.method}`), amount: fmt.money(tnd.amount_minor) }), 'success');
+        done(out);
+        return;
+      }
+      // refused, failed, or given up and reversed: the cashier scans again or takes another tender
+      Object.assign(q, { phase: 'scan', tender: null, key: null, error: tnd ? qrRefusal(tnd) : t('checkout.qr_reversed'), note: null });
+      ctx.feedback.error(); draw(); tellDisplay();
+    }
+
+    function qrSchedulePoll(q, ms) {
+      clearTimeout(q.timer);
+      q.timer = setTimeout(() => qrPoll(q), ms);
+    }
+
+    async function qrPoll(q) {
+      if (s.qr !== q || q.phase !== 'waiting' || ctx.signal.aborted) return;
+      let out;
+      try {
+        out = await ctx.api.post(`/checkout/tenders/${q.tender.id}/poll`);
+      } catch (err) {
+        if (s.qr !== q || q.phase !== 'waiting') return;
+        q.note = errorText(err); draw();
+        qrSchedulePoll(q, POLL_MS * 2);
+        return;
+      }
+      if (s.qr !== q || q.phase !== 'waiting') return; // cancelled meanwhile
+      qrSettle(q, out);
+    }
+
+    async function qrCancel() {
+      const q = s.qr;
+      if (!q || !q.tender || q.phase !== 'waiting') return;
+      clearTimeout(q.timer);
+      q.phase = 'cancelling'; draw();
+      const out = await call(() => ctx.api.post(`/checkout/tenders/${q.tender.id}/cancel`, { reason: t('checkout.qr_cancel_reason') }));
+      if (s.qr !== q) return;
+      if (!out) { await load(); return; }   // e.g. paid and committed meanwhile: the hub's cart says what happened
+      s.qr = null; s.cart = out.cart;
+      ctx.toast(t('checkout.qr_reversed'), 'info');
+      draw(); tellDisplay();
+    }
+
+    function drawQr(c) {
+      const q = s.qr;
+      const amount = fmt.money(qrAmount());
+      const panel = h('div', { class: 'card stack', 'data-testid': 'checkout-qr', 'data-phase': q.phase,
+                               style: 'border:2px solid var(--primary)' },
+        h('strong', { style: 'font-size:1.2em' }, t('checkout.qr_title')));
+      const add = (...nodes) => panel.append(...nodes.filter(Boolean));  // Element.append would print "null"
+      if (q.phase === 'scan') {
+        const amt = field('qr-amount', { type: 'number', min: '0', step: '0.01', inputmode: 'decimal',
+                                         placeholder: fmt.money(c.due_minor), value: q.amountText });
+        amt.addEventListener('input', () => { q.amountText = amt.value; tellDisplay(); });
+        const typed = field('qr-code', { inputmode: 'numeric', placeholder: t('checkout.qr_type_code'), maxlength: '24' });
+        typed.addEventListener('keydown', (e) => {
+          if (e.key !== 'Enter' || !typed.value.trim()) return;
+          const code = typed.value.trim(); typed.value = '';
+          qrScan(code);
+        });
+        const back = big(t('checkout.qr_other'), { 'data-testid': 'checkout-qr-back' });
+        back.addEventListener('click', () => { s.qr = null; draw(); tellDisplay(); });
+        add(
+          h('p', { 'data-testid': 'checkout-qr-prompt', style: 'font-size:1.3em;margin:0' }, t('checkout.qr_scan', { amount })),
+          q.error ? h('p', { 'data-testid': 'checkout-qr-error', role: 'alert', style: 'color:var(--bad);font-weight:600;margin:0' }, q.error) : null,
+          h('label', { for: 'qr-amount' }, t('checkout.qr_amount')), amt, typed, back);
+      } else {
+        const cancel = big(t('checkout.qr_cancel'), { 'data-testid': 'checkout-qr-cancel', class: 'btn big danger',
+                                                     disabled: q.phase !== 'waiting' });
+        cancel.addEventListener('click', qrCancel);
+        const text = q.phase === 'sending' ? t('checkout.qr_sending', { amount })
+          : q.phase === 'cancelling' ? t('checkout.qr_cancelling') : t('checkout.qr_waiting', { amount });
+        add(
+          h('p', { 'data-testid': q.phase === 'waiting' ? 'checkout-qr-waiting' : 'checkout-qr-busy', 'aria-live': 'polite',
+                   style: 'font-size:1.3em;margin:0' }, text),
+          q.tender ? h('span', { class: 'muted' }, `${t(`checkout.m_${q.tender.method}`)} · ${q.tender.out_trade_no}`) : null,
+          q.note ? h('p', { class: 'muted', 'data-testid': 'checkout-qr-note', style: 'margin:0' }, q.note) : null,
+          cancel);
+      }
+      return panel;
+    }
 
     async function scanCode(code, qty) {
       if (RECEIPT.test(code)) return startReturn(code);
@@ -192,7 +388,7 @@ export default {
         c && c.paid_minor ? h('div', { class: 'row', style: 'justify-content:space-between' },
           h('span', {}, t('checkout.due')), h('strong', { 'data-testid': 'checkout-due' }, fmt.money(c.due_minor))) : null,
         ...(c ? c.tenders.filter((x) => x.state !== 'cancelled').map((x) => h('div', { class: 'row muted', 'data-testid': 'checkout-tender' },
-          `${t(`checkout.m_${x.method}`)} ${fmt.money(x.amount_minor)} · ${t(`checkout.s_${x.state}`)}`)) : [])));
+          `${t(`checkout.m_${x.method}`)} ${fmt.money(x.amount_minor)} · ${t(isQr(x) && x.state === 'requesting' ? 'checkout.s_confirming' : `checkout.s_${x.state}`)}`)) : [])));
       if (s.sale) {
         const again = big(t('checkout.reprint'), { 'data-testid': 'checkout-reprint' });
         again.addEventListener('click', async () => { if (await call(() => ctx.api.post(`/checkout/sales/${s.sale.id}/reprint`))) ctx.toast(t('checkout.printed'), 'success'); });
@@ -200,8 +396,10 @@ export default {
           h('strong', { style: 'font-size:1.4em' }, t('checkout.change', { amount: fmt.money(s.sale.change_minor) })),
           h('span', { 'data-testid': 'checkout-receipt' }, s.sale.receipt_code), again));
       }
-      if (c && c.lines.length && c.status === 'open') {
-        const pending = c.tenders.find((x) => x.state === 'requesting');
+      if (c && c.lines.length && c.status === 'open' && s.qr) {
+        right.append(drawQr(c));
+      } else if (c && c.lines.length && c.status === 'open') {
+        const pending = c.tenders.find((x) => x.method === 'card' && x.state === 'requesting');
         const received = field('cash-received', { type: 'number', min: '0', step: '0.01', inputmode: 'decimal',
                                                   placeholder: fmt.money(c.cash_due_minor) });
         const cash = big(t('checkout.pay_cash'), { 'data-testid': 'checkout-pay-cash', class: 'btn big ok' });
@@ -227,12 +425,15 @@ export default {
           if (approval.value.trim()) Object.assign(body, { approval_code: approval.value.trim(), card_last4: last4.value.trim() });
           done(await call(() => ctx.api.post(`/checkout/carts/${c.id}/tenders`, body)));
         });
+        const qr = big(t('checkout.pay_qr'), { 'data-testid': 'checkout-pay-qr', class: 'btn big primary' });
+        qr.addEventListener('click', qrChoose);
         right.append(h('div', { class: 'card stack' }, received, cash),
           h('div', { class: 'card stack' }, pending ? h('p', { 'data-testid': 'card-requesting' }, t('checkout.key_in', { amount: fmt.money(pending.amount_minor) })) : cardAmount,
-            h('div', { class: 'row gap' }, approval, last4), card));
+            h('div', { class: 'row gap' }, approval, last4), card),
+          pending ? null : h('div', { class: 'card stack' }, qr));
       }
       const actions = h('div', { class: 'row gap', style: 'flex-wrap:wrap' });
-      if (c && c.status === 'open' && c.lines.length && !c.tenders.some((x) => ['paid', 'requesting'].includes(x.state))) {
+      if (c && c.status === 'open' && c.lines.length && !c.tenders.some((x) => ['paid', 'requesting', 'unknown'].includes(x.state))) {
         const hold = big(t('checkout.hold'), { 'data-testid': 'checkout-hold' });
         hold.addEventListener('click', async () => { if (await call(() => ctx.api.post(`/checkout/carts/${c.id}/hold`, {}))) await load(); });
         const voidIt = big(t('checkout.void_sale'), { 'data-testid': 'checkout-void', class: 'btn big danger' });
@@ -335,10 +536,19 @@ export default {
     activeScan = async (code) => {
       if (s.pending) { await approve(code); return; }
       if (!s.state || !s.state.shift) { ctx.toast(t('checkout.open_first'), 'warn'); return; }
+      if (s.qr && s.mode === 'sell') { await qrScan(code); return; }  // the customer's payment code: to the tender
+      if (PAY_CODE.test(code)) { ctx.feedback.warn(); ctx.toast(t('checkout.qr_choose_first'), 'warn'); return; }
       const qty = Number(document.getElementById('checkout-qty')?.value) || 1;
       await scanCode(code, qty);
     };
     s.badge = undefined;
+    // a customer display opened (or reloaded) after the prompt went up asks what to show
+    const ch = displayChannel();
+    if (ch) {
+      const hello = (e) => { if (e.data && e.data.hello === s.till) tellDisplay(); };
+      ch.addEventListener('message', hello);
+      ctx.signal.addEventListener('abort', () => { ch.removeEventListener('message', hello); if (s.qr) clearTimeout(s.qr.timer); });
+    }
     return load();
   },
   onScan(code) {
