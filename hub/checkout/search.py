@@ -13,8 +13,6 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
-from pypinyin import Style, lazy_pinyin
-
 _LOCK = threading.Lock()
 _INDEXES: OrderedDict[str, tuple[tuple[int, str], list[_Entry]]] = OrderedDict()
 _KEEP = 8
@@ -34,6 +32,10 @@ def pinyin_keys(name_zh: str) -> tuple[str, str]:
     """(initials, whole pinyin) of a Chinese name, lower case, letters and digits only."""
     if not name_zh:
         return "", ""
+    # pypinyin loads its phrase dictionary (~55 MB RSS) on import: only a process that searches by name pays it,
+    # not every web worker and bus at start (issue 12, footprint)
+    from pypinyin import lazy_pinyin
+
     syllables = [s.strip().lower() for s in lazy_pinyin(name_zh) if s.strip()]
     initials = "".join(s[0] for s in syllables if s[0].isalnum())
     spelled = "".join(ch for ch in "".join(syllables) if ch.isalnum())
