@@ -40,10 +40,14 @@ def live_lines(conn: sqlite3.Connection, cart_id: str) -> list[dict[str, Any]]:
         " WHERE l.cart_id = ? AND l.voided = 0 ORDER BY l.pos", (cart_id,))]
 
 
-def view(conn: sqlite3.Connection, cart_id: str, *, at: datetime | str | None = None) -> dict[str, Any]:
-    """The cart as the till shows it: priced lines, tenders, what is paid, what is due (and in cash)."""
+def view(conn: sqlite3.Connection, cart_id: str, *, at: datetime | str | None = None,
+         priced: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The cart as the till shows it: priced lines, tenders, what is paid, what is due (and in cash).
+    ``priced``: the cart's price already taken in this transaction (``pricing.part_of`` an earlier view) while
+    its lines have not changed since — a tender looks at the cart several times and prices it once."""
     cart = get_row(conn, cart_id)
-    priced = pricing.price_lines(conn, live_lines(conn, cart_id), at)
+    if priced is None:
+        priced = pricing.price_lines(conn, live_lines(conn, cart_id), at)
     ts = tenders.for_cart(conn, cart_id)
     paid = tenders.settled(ts)
     due = priced["total_minor"] - paid
@@ -68,10 +72,11 @@ def announce(conn: sqlite3.Connection, v: dict[str, Any]) -> None:
         "change_minor": v["change_minor"]})
 
 
-def touched(conn: sqlite3.Connection, cart_id: str) -> dict[str, Any]:
-    """After a change: bump the version, price again, tell the display (when the cart is the till's open one)."""
+def touched(conn: sqlite3.Connection, cart_id: str, *, priced: dict[str, Any] | None = None) -> dict[str, Any]:
+    """After a change: bump the version, price again (unless the change left the lines as ``priced``), tell the
+    display (when the cart is the till's open one)."""
     conn.execute("UPDATE checkout_carts SET version = version + 1, updated_at = ? WHERE id = ?", (now_iso(), cart_id))
-    v = view(conn, cart_id)
+    v = view(conn, cart_id, priced=priced)
     if v["status"] in ("open", "completed", "voided"):
         announce(conn, v)
     return v

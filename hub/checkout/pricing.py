@@ -3,18 +3,39 @@
 
 Every line comes back explained: gross, each promotion's discount with its name, the manual discount, net and
 tax. A variable-measure label that states its price is sold for that price (the scale printed it), as one
-piece; a weighed line is priced by the engine from grams × price per kg; the engine rounds half up."""
+piece; a weighed line is priced by the engine from grams × price per kg; the engine rounds half up.
+
+A cart is priced once per change, not once per look: the result is a pure function of the cart's lines (as
+joined with their items), the ``checkout.tax_rates`` and ``timezone`` settings, the delivered promotions (by
+downlink version) and which of them are in force — and that last input only changes at a promotion's start or
+end, at an ``hours`` boundary or at local midnight (``weekdays``). So :func:`price_lines` keeps each result
+with the instant up to which it holds (:func:`valid_until`) and hands it back while every input is the same;
+the scan that changed the cart pays for the engine, the view, the tender and the commit that follow reuse it,
+and the journal records exactly the price the till showed. A change to any input is a different key: nothing
+has to invalidate anything."""
 
 from __future__ import annotations
 
+import bisect
+import json
 import sqlite3
-from datetime import datetime
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import Any, Sequence
+from zoneinfo import ZoneInfo
 
 from hub.checkout import rules
 from hub.kernel import settings
 from hub.promotions import model as promotions
+from hub.protocol.timeutil import utcnow
 from hub.synclink import downlink
+
+_KEEP = 1024                     # priced carts kept per process (a store has tens of tills, a few carts each)
+_PRICED: OrderedDict[tuple, tuple[datetime, datetime, dict[str, Any]]] = OrderedDict()
+_CALENDARS: OrderedDict[tuple[str, int], "Calendar"] = OrderedDict()
+_LOCK = threading.Lock()         # gunicorn's gthread workers price on many threads of one process
 
 
 def tax_rate(rates: dict[str, Any], category: str) -> str:
@@ -38,10 +59,100 @@ def _unit_price(line: dict[str, Any]) -> int:
     return int(line["price_override_minor"] if line["price_override_minor"] is not None else line["price_minor"])
 
 
+@dataclass(frozen=True)
+class Calendar:
+    """When the set of promotions in force can change: every start and end (UTC, sorted) and the local
+    minutes of the day at which an ``hours`` window opens or closes (midnight always, for ``weekdays``)."""
+
+    edges: tuple[datetime, ...]
+    minutes: tuple[int, ...]
+
+    @classmethod
+    def of(cls, conn: sqlite3.Connection, version: int) -> "Calendar":
+        key = (conn.execute("PRAGMA database_list").fetchone()[2], version)
+        with _LOCK:
+            found = _CALENDARS.get(key)
+        if found is None:
+            promos = promotions.delivered(conn)[0].promotions
+            found = cls(edges=tuple(sorted({x for p in promos for x in (p.start, p.end)})),
+                        minutes=tuple(sorted({0} | {m for p in promos for w in (p.hours or ()) for m in w})))
+            with _LOCK:
+                _CALENDARS[key] = found
+                while len(_CALENDARS) > 8:
+                    _CALENDARS.popitem(last=False)
+        return found
+
+    def valid_until(self, at: datetime, zone: ZoneInfo) -> datetime:
+        """The first instant after ``at`` at which a promotion may come into or go out of force — at the latest
+        the next quarter hour (UTC): no time zone changes its offset between two of them, so the local
+        arithmetic below is exact up to there, summer time or not."""
+        i = bisect.bisect_right(self.edges, at)
+        nxt = self.edges[i] if i < len(self.edges) else datetime.max.replace(tzinfo=timezone.utc)
+        local = at.astimezone(zone)
+        minute = local.hour * 60 + local.minute
+        j = bisect.bisect_right(self.minutes, minute)
+        day = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        turn = day + timedelta(minutes=self.minutes[j]) if j < len(self.minutes) else \
+            day + timedelta(days=1, minutes=self.minutes[0])
+        utc = at.astimezone(timezone.utc)
+        quarter = utc.replace(minute=utc.minute // 15 * 15, second=0, microsecond=0) + timedelta(minutes=15)
+        return min(nxt, turn.astimezone(timezone.utc), quarter)
+
+
+PRICED = ("lines", "applied", "subtotal_minor", "discount_minor", "total_minor", "promotion_discount_minor",
+          "manual_discount_minor", "tax", "promotions_version")
+
+
+def part_of(view: dict[str, Any]) -> dict[str, Any]:
+    """The price inside a cart's view (what :func:`price_lines` returned for it), to hand to the next view."""
+    return {k: view[k] for k in PRICED}
+
+
 def price_lines(conn: sqlite3.Connection, lines: Sequence[dict[str, Any]], at: datetime | str | None = None) -> dict[str, Any]:
-    """Price the cart's live lines (cart line rows joined with their items). Returns the priced lines in the
-    same order and the totals; ``promotions_version`` names the promotions the price used."""
+    """Price the cart's live lines (cart line rows joined with their items) now, or at ``at``. Returns the
+    priced lines in the same order and the totals; ``promotions_version`` names the promotions the price used.
+
+    Now, the same lines under the same settings and promotions get the result already computed, as long as
+    no promotion has come into or gone out of force since (see the module docstring); the caller gets its
+    own copy, so nothing it changes reaches the kept one."""
     rates = settings.get(conn, "checkout.tax_rates")
+    version = downlink.version(conn)
+    if at is not None or not lines:
+        return _price(conn, lines, rates, version, at)
+    db_file = conn.execute("PRAGMA database_list").fetchone()[2]
+    if not db_file:                              # an in-memory database has no name to tell it from another
+        return _price(conn, lines, rates, version, at)
+    tz = settings.get(conn, "timezone")
+    key = (db_file, version, tz, json.dumps(rates, sort_keys=True),
+           tuple(tuple(ln.items()) for ln in lines))
+    now = utcnow()
+    with _LOCK:
+        kept = _PRICED.get(key)
+        if kept is not None:
+            _PRICED.move_to_end(key)
+    if kept is not None and kept[0] <= now < kept[1]:
+        return _copied(kept[2])
+    result = _price(conn, lines, rates, version, now)
+    until = Calendar.of(conn, version).valid_until(now, ZoneInfo(tz))
+    with _LOCK:
+        _PRICED[key] = (now, until, result)
+        while len(_PRICED) > _KEEP:
+            _PRICED.popitem(last=False)
+    return _copied(result)
+
+
+def _copied(x: Any) -> Any:
+    """A copy of the JSON-shaped result (dicts and lists; the leaves are immutable) — several times cheaper than
+    ``copy.deepcopy``, which would cost more than the engine it saves."""
+    if isinstance(x, dict):
+        return {k: _copied(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_copied(v) for v in x]
+    return x
+
+
+def _price(conn: sqlite3.Connection, lines: Sequence[dict[str, Any]], rates: dict[str, Any], version: int,
+           at: datetime | str | None) -> dict[str, Any]:
     line_rates = [tax_rate(rates, ln["category"]) for ln in lines]
     result: dict[str, Any] = {"lines": [], "applied": []}
     if lines:
@@ -82,5 +193,5 @@ def price_lines(conn: sqlite3.Connection, lines: Sequence[dict[str, Any]], at: d
                   tax=[{"rate": r, "tax_minor": t} for r, t in sorted(tax_by_rate.items())],
                   applied=[{**a, "name": dict(names[a["promotion"]].name) if a["promotion"] in names else None}
                            for a in priced["applied"]],
-                  promotions_version=downlink.version(conn))
+                  promotions_version=version)
     return result

@@ -15,7 +15,7 @@ import json
 import sqlite3
 from typing import Any
 
-from hub.checkout import approvals, cart, journal, receipts, reports, rules, tenders, tills
+from hub.checkout import approvals, cart, journal, pricing, receipts, reports, rules, tenders, tills
 from hub.inventory import ledger, locations
 from hub.kernel import audit, outbox, settings
 from hub.kernel.errors import Conflict, NotFound, Unprocessable, ValidationError
@@ -80,8 +80,9 @@ def tender(conn: sqlite3.Connection, cart_id: str, *, method: str, idempotency_k
     if any(t["state"] in ("requesting", "unknown") for t in v["tenders"]):
         raise Conflict("another payment on this cart is under way: finish or cancel it first", code="tender_pending")
     due = v["due_minor"]
+    priced = pricing.part_of(v)                       # the lines do not change from here to the commit
     if due <= 0:
-        return _finish(conn, cart_id, actor=actor, device=device, tender=None)
+        return _finish(conn, cart_id, actor=actor, device=device, tender=None, priced=priced)
     common = dict(out_trade_no=otn, method_name=method, till_id=c["till_id"], business_date=date,
                   shift_id=shift["id"], actor=actor, cart_id=cart_id)
     if m.settles_at_once:
@@ -108,7 +109,7 @@ def tender(conn: sqlite3.Connection, cart_id: str, *, method: str, idempotency_k
             t = _approve_card(conn, t["id"], approval_code, card_last4, actor)
     audit.log(conn, actor=actor, device=device, action="checkout.tender", target=cart_id,
               details={"method": method, "amount_minor": t["amount_minor"], "state": t["state"], "out_trade_no": otn})
-    return _outcome(conn, cart_id, t, device=device)
+    return _outcome(conn, cart_id, t, device=device, priced=priced)
 
 
 def _approve_card(conn: sqlite3.Connection, tender_id: str, approval_code: str | None, card_last4: str | None,
@@ -123,23 +124,26 @@ def _approve_card(conn: sqlite3.Connection, tender_id: str, approval_code: str |
                               detail="approved at the terminal")
 
 
-def _outcome(conn: sqlite3.Connection, cart_id: str, t: dict[str, Any], *, device: str | None = None) -> dict[str, Any]:
-    """After a tender: commit the sale if it is now settled; answer with cart, tender and sale."""
+def _outcome(conn: sqlite3.Connection, cart_id: str, t: dict[str, Any], *, device: str | None = None,
+             priced: dict[str, Any] | None = None) -> dict[str, Any]:
+    """After a tender: commit the sale if it is now settled; answer with cart, tender and sale. A tender
+    never changes the lines, so the cart is priced once here (or ``priced`` by the caller) and reused."""
     c = cart.get_row(conn, cart_id)
     if c["status"] == "open" and t["state"] == "paid":
-        v = cart.view(conn, cart_id)
+        v = cart.view(conn, cart_id, priced=priced)
+        priced = pricing.part_of(v)
         if v["due_minor"] <= 0:
-            return _finish(conn, cart_id, actor=t["actor"], device=device, tender=t)
-        cart.touched(conn, cart_id)
-    return {"cart": cart.view(conn, cart_id), "tender": tenders.public(tenders.get(conn, t["id"])),
+            return _finish(conn, cart_id, actor=t["actor"], device=device, tender=t, priced=priced)
+        cart.touched(conn, cart_id, priced=priced)
+    return {"cart": cart.view(conn, cart_id, priced=priced), "tender": tenders.public(tenders.get(conn, t["id"])),
             "sale": sale_summary(conn, c["sale_id"]) if c["sale_id"] else None}
 
 
 def _finish(conn: sqlite3.Connection, cart_id: str, *, actor: str, device: str | None,
-            tender: dict[str, Any] | None) -> dict[str, Any]:
-    sale = complete_sale(conn, cart_id, actor=actor, device=device)
-    return {"cart": cart.view(conn, cart_id), "tender": tenders.public(tenders.get(conn, tender["id"])) if tender else None,
-            "sale": sale}
+            tender: dict[str, Any] | None, priced: dict[str, Any] | None = None) -> dict[str, Any]:
+    sale = complete_sale(conn, cart_id, actor=actor, device=device, priced=priced)
+    return {"cart": cart.view(conn, cart_id, priced=priced),
+            "tender": tenders.public(tenders.get(conn, tender["id"])) if tender else None, "sale": sale}
 
 
 def confirm_tender(conn: sqlite3.Connection, tender_id: str, *, approval_code: str, card_last4: str, actor: str,
@@ -169,15 +173,19 @@ def cancel_tender(conn: sqlite3.Connection, tender_id: str, *, actor: str, reaso
     return _outcome(conn, c["id"], t)
 
 
-def complete_sale(conn: sqlite3.Connection, cart_id: str, *, actor: str, device: str | None = None) -> dict[str, Any]:
-    """Commit the cart as a sale (see the module docstring). Completing a completed cart returns its sale."""
+def complete_sale(conn: sqlite3.Connection, cart_id: str, *, actor: str, device: str | None = None,
+                  priced: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Commit the cart as a sale (see the module docstring). Completing a completed cart returns its sale.
+    ``priced``: the price the tender already took of these lines in this transaction; the journal, the sale
+    rows, the fact and the receipt all record that one price."""
     c = cart.get_row(conn, cart_id)
     if c["status"] == "completed":
         return sale_summary(conn, c["sale_id"])
     if c["status"] != "open":
         raise Conflict(f"cart {c['code']} is {c['status']}", code="cart_not_open")
     date, shift = tills.require_selling(conn, c["till_id"])
-    v = cart.view(conn, cart_id)
+    v = cart.view(conn, cart_id, priced=priced)
+    priced = pricing.part_of(v)
     if not v["lines"]:
         raise Unprocessable("the cart is empty", code="cart_empty")
     paid = [t for t in v["tenders"] if t["state"] == "paid"]
@@ -197,7 +205,8 @@ def complete_sale(conn: sqlite3.Connection, cart_id: str, *, actor: str, device:
         ledger.post(conn, ledger.MovementRequest(kind="sale", item_id=ln["item_id"], location_id=loc, qty=ln["qty"],
                                                  reason="sale", actor=actor, device=device, ref=code,
                                                  idempotency_key=f"sale:{sale_id}:{i}"))
-    tender_rows = [tenders.get(conn, t["id"]) for t in paid]
+    rows = {t["id"]: t for t in tenders.for_cart(conn, cart_id)}       # one query, not one per tender
+    tender_rows = [rows[t["id"]] for t in paid]
     lines = [{"line_no": i, "item_id": ln["item_id"], "sku": ln["sku"], "name_en": ln["name_en"],
               "name_zh": ln["name_zh"], "qty": ln["qty"], "weighed": ln["weighed"],
               "unit_price_minor": ln["unit_price_minor"], "list_price_minor": ln["list_price_minor"],
@@ -246,7 +255,7 @@ def complete_sale(conn: sqlite3.Connection, cart_id: str, *, actor: str, device:
     receipts.queue(conn, printer=till["printer_device"], till_id=c["till_id"], document="receipt", body=doc,
                    actor=actor, device=device, sale_id=sale_id)
     loyalty.on_sale_completed(conn, cart_id, sale_id, lines, actor=actor)     # points for the cart's member, if any
-    cart.touched(conn, cart_id)
+    cart.touched(conn, cart_id, priced=priced)
     return sale_summary(conn, sale_id)
 
 
