@@ -86,7 +86,8 @@ class RfidAgent(DeviceAgent):
         skew = rfid_formats.clock_skew_ms(reads, int(time.time() * 1000))
         with self._skew_lock:
             old = self.state.get("clock_skew_ms")
-            if (old is None) == (skew is None) and (old is None or abs(old - skew) <= rfid_formats.CLOCK_SKEW_TOLERANCE_MS):
+            tolerance = rfid_formats.CLOCK_SKEW_TOLERANCE_MS
+            if (old is None) == (skew is None) and (old is None or abs(old - skew) <= tolerance):
                 return                          # no news: right, or off by about as much as already reported
             if skew is not None:
                 log.warning("reader clock is %+.0f s off this host's clock: reads carry wrong times", skew / 1000)

@@ -225,8 +225,9 @@ def decode_command(fmt, file, as_json):
         click.echo(json.dumps(result, ensure_ascii=False, indent=1))
     elif "reads" in result:
         for r in result["reads"]:
-            click.echo(f"{r['epc']}  antenna {r['antenna']}  rssi {r['rssi_dbm'] if r['rssi_dbm'] is not None else '-'} dBm"
-                       f"  count {r['count']}  {r['first_seen']} .. {r['last_seen']}")
+            rssi = "-" if r["rssi_dbm"] is None else r["rssi_dbm"]
+            click.echo(f"{r['epc']}  antenna {r['antenna']}  rssi {rssi} dBm  count {r['count']}"
+                       f"  {r['first_seen']} .. {r['last_seen']}")
         if result["heartbeat"] is not None:
             click.echo(f"heartbeat: {json.dumps(result['heartbeat'], ensure_ascii=False)}")
         click.echo(f"{len(result['reads'])} tag(s) from {result['raw_reads']} read(s)")

@@ -31,11 +31,12 @@ def _open(db, kind: str, subject: str) -> list[dict]:
 
 
 def test_rfid_agent_turns_a_zebra_heartbeat_into_a_state_event(tmp_path):
-    agent = RfidAgent(AgentConfig(store=STORE, device="reader-1", broker="mqtt://127.0.0.1:1", state_dir=tmp_path),
-                      Source())
+    cfg = AgentConfig(store=STORE, device="reader-1", broker="mqtt://127.0.0.1:1", state_dir=tmp_path)
+    agent = RfidAgent(cfg, Source())
     try:
         hb = rfid_formats.parse_zebra('{"type":"heartbeat","timestamp":"2026-03-28T07:21:00.000+0000","data":'
-                                      '{"radioConnection":"connected","antennas":{"1":"connected","2":"disconnected"}}}')
+                                      '{"radioConnection":"connected",'
+                                      '"antennas":{"1":"connected","2":"disconnected"}}}')
         agent._heartbeat(hb.heartbeats[0])
         agent._heartbeat(rfid_formats.Heartbeat(None, 0, {"antennas": {"2": "connected"}}))   # LLRP AntennaEvent
         states = [p for _s, t, p in agent.buffer.peek(10) if t.endswith("/evt/state")]

@@ -15,10 +15,12 @@ from tests.support.common import ROOT, VECTORS_FILE
 
 VECTORS = json.loads(VECTORS_FILE.read_text())
 
-ZEBRA_TAG = ('{"data":{"antenna":1,"channel":866.3,"eventNum":16511,"format":"epc","idHex":"e28011700000020d2a412182",'
-             '"peakRssi":-60,"phase":-170.48,"reads":1},"timestamp":"2026-03-28T07:20:13.028+0000","type":"CUSTOM"}')
-ZEBRA_HEARTBEAT = ('{"type":"heartbeat","timestamp":"2026-03-28T07:21:00.000+0000","data":{"radioConnection":"connected",'
-                   '"antennas":{"1":"connected","2":"disconnected"},"system":{"temperature":41}}}')
+ZEBRA_TAG = ('{"data":{"antenna":1,"channel":866.3,"eventNum":16511,"format":"epc",'
+             '"idHex":"e28011700000020d2a412182","peakRssi":-60,"phase":-170.48,"reads":1},'
+             '"timestamp":"2026-03-28T07:20:13.028+0000","type":"CUSTOM"}')
+ZEBRA_HEARTBEAT = ('{"type":"heartbeat","timestamp":"2026-03-28T07:21:00.000+0000","data":'
+                   '{"radioConnection":"connected","antennas":{"1":"connected","2":"disconnected"},'
+                   '"system":{"temperature":41}}}')
 IMPINJ_LINE = ('{"timestamp":"2021-07-09T23:35:59.278427551Z","hostname":"impinj-13-f8-f5","tagInventoryEvent":'
                '{"epcHex":"E2801190A5021F80055817CA","antennaPort":1,"peakRssiCdbm":-2650,"transmitPowerCdbm":3000}}')
 # the RO_ACCESS_REPORT pinned in tests/devices/test_rfid_llrp.py: EPC-96, antenna 2, -52 dBm, 7 sightings
@@ -30,7 +32,8 @@ def _antenna_event(port: int, connected: bool) -> bytes:
     """READER_EVENT_NOTIFICATION with one AntennaEvent (LLRP 1.0.1 §16.2.7.6)."""
     def tlv(t, v):
         return struct.pack("!HH", t, 4 + len(v)) + v
-    body = tlv(246, tlv(128, struct.pack("!Q", 1_774_682_460_000_000)) + tlv(255, struct.pack("!BH", int(connected), port)))
+    body = tlv(246, tlv(128, struct.pack("!Q", 1_774_682_460_000_000))
+               + tlv(255, struct.pack("!BH", int(connected), port)))
     return struct.pack("!HII", (1 << 10) | 63, 10 + len(body), 5) + body
 
 
@@ -67,7 +70,8 @@ def test_llrp_frames_raw_or_hex_give_the_reads_and_antenna_states():
         out, status = decode("llrp", payload, now_ms=0)
         assert status == 0 and out["errors"] == []
         (read,) = out["reads"]
-        assert (read["epc"], read["antenna"], read["rssi_dbm"], read["count"]) == ("3034257BF7194E4000001A85", 2, -52.0, 7)
+        assert (read["epc"], read["antenna"], read["rssi_dbm"], read["count"]) == (
+            "3034257BF7194E4000001A85", 2, -52.0, 7)
         assert read["last_seen"] > read["first_seen"]
         assert out["heartbeat"]["antennas"] == {"1": "connected", "2": "disconnected"}
 
