@@ -9,12 +9,12 @@ from flask import Flask, jsonify, request, send_from_directory
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
-from hub.kernel.config import HubConfig
-from hub.kernel.errors import StoreHubError
-from hub.kernel.events import EventHub
 from hub import domains
 from hub.domain import load
 from hub.http.framework import API_PREFIX, check_all_declared
+from hub.kernel.config import HubConfig
+from hub.kernel.errors import StoreHubError
+from hub.kernel.events import EventHub
 from hub.pki.api import enrol
 from hub.store import database
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import functools
 import importlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from hub.domain import Domain, Fact, Setting, load
 from hub.kernel import settings as _store_settings

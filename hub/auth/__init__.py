@@ -1,8 +1,8 @@
 """Staff access: accounts and roles (``users``), sessions with CSRF tokens (``sessions``), the per-source login
 throttle (``login_throttle``) and the login/logout routes (``api``)."""
 
-from hub.domain import Domain, Setting
 from hub.auth.facts import FACTS
+from hub.domain import Domain, Setting
 
 SETTINGS = (
     Setting("handheld_idle_lock_s", 300, {"type": "integer", "minimum": 0, "maximum": 86_400}, "Handheld idle lock",

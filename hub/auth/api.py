@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, make_response, request
 
-from hub.kernel import audit, settings
 from hub.auth import login_throttle, sessions, users
-from hub.kernel.errors import TooManyAttempts, Unauthorized
 from hub.http.context import db, hub
 from hub.http.framework import COOKIE_NAME, CSRF_COOKIE, current_credential, endpoint
+from hub.kernel import audit, settings
+from hub.kernel.errors import TooManyAttempts, Unauthorized
 
 bp = Blueprint("auth", __name__)
 

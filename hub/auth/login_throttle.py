@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import ipaddress
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Iterable
 
 from hub.kernel import audit
 from hub.kernel.errors import TooManyAttempts

@@ -9,8 +9,8 @@ from __future__ import annotations
 import random
 
 from hub.inventory import catalog, ledger, locations
-from hub.kernel.db import Database
 from hub.inventory.ledger import MovementRequest
+from hub.kernel.db import Database
 
 GROCERY = [
     ("Jasmine Rice", "茉莉香米", [("1kg", 1290), ("2.5kg", 2990), ("5kg", 5490)]),

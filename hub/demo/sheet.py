@@ -13,9 +13,10 @@ from __future__ import annotations
 import html
 import json
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import barcode
 from barcode.writer import SVGWriter

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from hub.kernel import audit, settings
 from hub.auth import users
 from hub.http.context import actor, db, device, hub
 from hub.http.framework import PAGINATION_QUERY, endpoint, page
+from hub.kernel import audit, settings
 
 bp = Blueprint("admin", __name__)
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 from flask import Blueprint
 
 from hub import API_VERSION, __version__
-from hub.kernel import heartbeat, settings
-from hub.kernel.db import current_version
 from hub.http.context import db, hub
 from hub.http.framework import endpoint
+from hub.kernel import heartbeat, settings
+from hub.kernel.db import current_version
 
 bp = Blueprint("health", __name__)
 

@@ -6,11 +6,11 @@ import logging
 
 from flask import Blueprint
 
+from hub.http.context import actor, db, device
+from hub.http.framework import PAGINATION_QUERY, endpoint, page
 from hub.identify import resolve as scan
 from hub.kernel import settings
 from hub.kernel.errors import StoreHubError
-from hub.http.context import actor, db, device
-from hub.http.framework import PAGINATION_QUERY, endpoint, page
 
 bp = Blueprint("scan", __name__)
 # Scans that do not resolve go to the server log (the read path stays write-free); staff file the

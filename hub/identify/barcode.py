@@ -23,9 +23,10 @@ import functools
 import json
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal, ROUND_HALF_UP
-from typing import Any, Iterable
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from biip import ParseConfig, ParseError
 from biip.checksums import gs1_price_weight_check_digit, gs1_standard_check_digit
@@ -344,7 +345,7 @@ def _parse_by_content(text: str, name: str | None, opts: ParseOptions) -> Parsed
     if text.startswith("("):
         return _parse_hri(text, name, opts)
     stripped = text.lstrip(GS + (opts.gs_substitute or ""))
-    if not stripped[:2] in ("00", "01", "02"):
+    if stripped[:2] not in ("00", "01", "02"):
         raise BarcodeError("unparseable", "not a GTIN, GS1 element string, Digital Link or StoreHub code "
                            "(without an AIM symbology identifier an element string must start with AI 00, 01 or 02)")
     return _parse_element_string(text, name, opts)

@@ -104,7 +104,7 @@ def config_cmd(data_dir, region, gs_substitute, layouts):
             try:
                 specs = json.loads(text)
             except ValueError as exc:
-                raise click.ClickException(f"--layouts is not JSON: {exc}")
+                raise click.ClickException(f"--layouts is not JSON: {exc}") from None
             if not isinstance(specs, list):
                 raise click.ClickException("--layouts must be a JSON list")
             barcode.compile_layouts(specs)

@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from decimal import Decimal, ROUND_HALF_UP
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from hub.kernel import audit, outbox
 from hub.identify import barcode
 from hub.inventory import catalog, ledger, locations
+from hub.kernel import audit, outbox
 from hub.kernel.errors import Conflict, NotFound, Unprocessable, ValidationError
 from hub.members import identity as members
 from hub.protocol import epc as epcs

@@ -25,11 +25,12 @@ from __future__ import annotations
 import csv
 import io
 import sqlite3
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
-from hub.kernel import audit
 from hub.inventory import catalog
+from hub.kernel import audit
 from hub.kernel.csvsafe import guard_formula, unguard_formula
 from hub.kernel.errors import StoreHubError, ValidationError
 from hub.protocol.storable import unstorable_text
@@ -320,6 +321,6 @@ def export_csv(conn: sqlite3.Connection, out: io.TextIOBase) -> int:
     """Write the catalog to ``out`` (a text stream opened with newline=''). Returns the item count."""
     w = csv.writer(out, lineterminator="\r\n")
     n = -1
-    for n, row in enumerate(export_rows(conn)):
+    for n, row in enumerate(export_rows(conn)):  # noqa: B007 - the count of rows written is returned
         w.writerow(row)
     return n

@@ -16,8 +16,9 @@ system catches up) and reported by ``negative_stock``, never hidden.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from hub import domains
 from hub.kernel import outbox

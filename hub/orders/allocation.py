@@ -12,13 +12,13 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from hub.kernel import audit, outbox
 from hub.inventory import ledger
-from hub.kernel.errors import Conflict
-from hub.protocol.ids import new_id
 from hub.inventory.ledger import MovementRequest
-from hub.protocol.timeutil import now_iso
+from hub.kernel import audit, outbox
+from hub.kernel.errors import Conflict
 from hub.orders import intake, model, policy
+from hub.protocol.ids import new_id
+from hub.protocol.timeutil import now_iso
 
 
 def _ref(conn: sqlite3.Connection, order_id: str) -> str:

@@ -6,11 +6,22 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from hub.kernel.errors import ValidationError
-from hub.orders import (allocation, fulfilment, importer, model, packing, picking, printing, queries, review, sla,
-                        workflow)
 from hub.http.context import actor, db, device
 from hub.http.framework import PAGINATION_QUERY, endpoint, page
+from hub.kernel.errors import ValidationError
+from hub.orders import (
+    allocation,
+    fulfilment,
+    importer,
+    model,
+    packing,
+    picking,
+    printing,
+    queries,
+    review,
+    sla,
+    workflow,
+)
 
 bp = Blueprint("orders", __name__)
 

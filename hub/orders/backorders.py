@@ -23,11 +23,12 @@ from __future__ import annotations
 import contextvars
 import logging
 import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
-from hub.kernel import audit, outbox
 from hub.inventory import ledger
+from hub.kernel import audit, outbox
 from hub.orders import allocation, model
 
 log = logging.getLogger("storehub.orders")

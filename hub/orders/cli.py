@@ -23,8 +23,8 @@ def orders_cli() -> None:
 def import_cmd(file: Path, data_dir: Path | None, fmt: str | None, actor: str) -> None:
     """Import orders; prints a JSON report (created, duplicates, errors). Exit 1 if any order was refused."""
     from hub.kernel.errors import StoreHubError
-    from hub.store import open_db
     from hub.orders import importer
+    from hub.store import open_db
 
     fmt = fmt or file.suffix.lower().lstrip(".")
     if fmt not in ("csv", "json"):

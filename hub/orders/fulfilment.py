@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from contextlib import nullcontext
 from typing import Any
 
-from hub.kernel import audit, outbox
 from hub.inventory import ledger
-from hub.kernel.errors import Conflict, Unprocessable, ValidationError
-from hub.protocol.ids import new_id
 from hub.inventory.ledger import MovementRequest
-from hub.protocol.timeutil import now_iso
+from hub.kernel import audit, outbox
+from hub.kernel.errors import Conflict, Unprocessable, ValidationError
 from hub.orders import allocation, backorders, model, picking, scanning
+from hub.protocol.ids import new_id
+from hub.protocol.timeutil import now_iso
 
 DISPOSITIONS = ("restock", "writeoff")
 

@@ -7,12 +7,12 @@ import json
 import sqlite3
 from typing import Any
 
-from hub.kernel import audit, outbox, settings
 from hub.inventory import catalog
+from hub.kernel import audit, outbox, settings
 from hub.kernel.errors import Conflict, ValidationError
+from hub.orders import model
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import iso, now_iso, parse_iso
-from hub.orders import model
 
 
 def _item_for(conn: sqlite3.Connection, line: dict[str, Any]) -> dict[str, Any] | None:

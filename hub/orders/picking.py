@@ -15,14 +15,14 @@ import json
 import sqlite3
 from typing import Any
 
-from hub.kernel import audit, outbox
-from hub.inventory import catalog, ledger
 from hub.auth import users
-from hub.kernel.errors import Conflict, NotFound, Unprocessable, ValidationError
-from hub.protocol.ids import new_id
+from hub.inventory import catalog, ledger
 from hub.inventory.ledger import MovementRequest
-from hub.protocol.timeutil import now_iso
+from hub.kernel import audit, outbox
+from hub.kernel.errors import Conflict, NotFound, Unprocessable, ValidationError
 from hub.orders import allocation, intake, model, policy, scanning
+from hub.protocol.ids import new_id
+from hub.protocol.timeutil import now_iso
 
 RESOLUTIONS = ("substitute", "partial", "backorder")
 

@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hub.kernel import outbox, settings
 from hub.bus import commands
+from hub.kernel import outbox, settings
 from hub.kernel.errors import Unprocessable
+from hub.orders import model, policy
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso, parse_iso
-from hub.orders import model, policy
 
 DOCUMENTS = ("pack_label", "receipt")
 MAX_LINE = 200                    # a document line's limit (devices.printer.documents); the agent wraps it

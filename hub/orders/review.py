@@ -10,8 +10,8 @@ from typing import Any
 
 from hub.kernel import audit, outbox
 from hub.kernel.errors import Conflict
-from hub.protocol.timeutil import parse_iso, utcnow
 from hub.orders import model, policy
+from hub.protocol.timeutil import parse_iso, utcnow
 
 
 def evaluate(order: dict[str, Any], rules: dict[str, Any], now: datetime | None = None) -> list[str]:

@@ -6,8 +6,8 @@ import sqlite3
 from datetime import datetime
 from typing import Any
 
-from hub.protocol.timeutil import parse_iso, utcnow
 from hub.orders import model, policy
+from hub.protocol.timeutil import parse_iso, utcnow
 
 
 def evaluate(rows: list[dict[str, Any]], limits: dict[str, int], now: datetime) -> list[dict[str, Any]]:

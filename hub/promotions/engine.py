@@ -56,10 +56,11 @@ import functools
 import heapq
 import itertools
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 EXACT_LIMIT = 729            # assignments enumerated per item-phase component before the local search takes over

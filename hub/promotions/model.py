@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections import OrderedDict
-from datetime import datetime, timedelta, timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from hub.inventory import catalog
@@ -97,7 +98,7 @@ def active(conn: sqlite3.Connection, at: datetime | str | None = None) -> dict[s
     zone = ZoneInfo(tz)
     local = when.astimezone(zone)
     start_local = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    day = (start_local.astimezone(timezone.utc), (start_local + timedelta(days=1)).astimezone(timezone.utc))
+    day = (start_local.astimezone(UTC), (start_local + timedelta(days=1)).astimezone(UTC))
     index, skipped = delivered(conn)
     items = [_summary(p, day) for p in index.promotions
              if p.start < day[1] and p.end > day[0] and (p.weekdays is None or local.isoweekday() in p.weekdays)]

@@ -9,16 +9,17 @@ central (``sync.central.downlink`` refuses a promotion the hubs could not price 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import jsonschema_rs
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from hub.kernel.errors import ValidationError
-from hub.promotions.engine import TYPES, Basket, Line, Member, Promotion, make_line, normalise_code
+from hub.promotions.engine import TYPES, Basket, Member, Promotion, make_line, normalise_code
 from hub.protocol.timeutil import parse_iso
 
 _TEXT = {"type": "string", "minLength": 1, "maxLength": 200}

@@ -135,7 +135,7 @@ def run(conn: sqlite3.Connection, *, today: date, actor: str, create_drafts: boo
                                       device=device)
             drafts.append({"po_id": po["id"], "number": po["number"], "supplier_id": sid,
                            "lines": len(po["lines"]), "total_minor": po["total_minor"]})
-        for sid, po_id in old.items():
+        for po_id in old.values():
             orders.cancel(conn, po_id, reason="no longer needed (replenishment run)", actor=actor, role=SYSTEM_ROLE,
                           device=device)
     summary = {"id": new_id(), "day": today.isoformat(), "items": len(rows),

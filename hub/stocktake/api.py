@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from flask import Blueprint, g
 
-from hub.protocol import rfid_formats
-from hub.kernel.errors import NotFound
-from hub.stocktake import approval, cycle, ingest, reports, rfid_reports, scans, sessions, sweeps, views
 from hub.http.context import actor, db, device
 from hub.http.framework import PAGINATION_QUERY, endpoint, page
+from hub.kernel.errors import NotFound
+from hub.protocol import rfid_formats
+from hub.stocktake import approval, cycle, ingest, reports, rfid_reports, scans, sessions, sweeps, views
 
 bp = Blueprint("stocktake", __name__)
 _ID = {"type": "string", "minLength": 1, "maxLength": 64}

@@ -22,11 +22,11 @@ import json
 import sqlite3
 from typing import Any
 
-from hub.kernel import audit, outbox, settings
-from hub.inventory import ledger
 from hub.auth import users
-from hub.kernel.errors import Conflict, Forbidden, NotFound, Unprocessable, ValidationError
+from hub.inventory import ledger
 from hub.inventory.ledger import MovementRequest
+from hub.kernel import audit, outbox, settings
+from hub.kernel.errors import Conflict, Forbidden, NotFound, Unprocessable, ValidationError
 from hub.protocol.timeutil import now_iso
 from hub.stocktake import sessions
 from hub.stocktake.variance import report

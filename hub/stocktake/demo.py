@@ -12,8 +12,8 @@ READER = "sim-rfid-1"
 
 
 def seed(data_dir) -> list[str]:
-    from hub.store import open_db
     from hub.stocktake import sessions, sweeps
+    from hub.store import open_db
 
     _cfg, db = open_db(data_dir)
     try:

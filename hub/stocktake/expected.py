@@ -48,7 +48,7 @@ def ensure_lines(conn: sqlite3.Connection, session_id: str, pairs: set[tuple[str
     conn.executemany(
         "INSERT OR IGNORE INTO count_lines(session_id, item_id, location_id, snapshot_qty, snapshot_seq, snapshot_at)"
         " VALUES (?, ?, ?, COALESCE((SELECT on_hand FROM stock WHERE item_id = ? AND location_id = ?), 0), ?, ?)",
-        [(session_id, i, l, i, l, pos, ts) for i, l in pairs])
+        [(session_id, item, loc, item, loc, pos, ts) for item, loc in pairs])
     return conn.total_changes - before
 
 

@@ -24,7 +24,8 @@ import json
 import sqlite3
 import threading
 import time
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from hub.bus import registry
 from hub.kernel import outbox

@@ -12,7 +12,8 @@ import sqlite3
 from typing import Any
 
 from hub.auth import users
-from hub.identify import barcode, resolve as resolver
+from hub.identify import barcode
+from hub.identify import resolve as resolver
 from hub.inventory import catalog, locations
 from hub.kernel import outbox, settings
 from hub.kernel.errors import Conflict, Forbidden, Unprocessable, ValidationError

@@ -23,8 +23,8 @@ import sqlite3
 from typing import Any
 
 from hub.auth import users
-from hub.kernel import audit, outbox
 from hub.inventory import locations
+from hub.kernel import audit, outbox
 from hub.kernel.errors import Conflict, Forbidden, NotFound, Unprocessable, ValidationError
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso

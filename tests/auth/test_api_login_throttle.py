@@ -13,12 +13,11 @@ from datetime import timedelta
 import pytest
 from werkzeug.serving import make_server
 
-from hub.auth import login_throttle
 from hub.app import create_app
-from hub.kernel.config import HubConfig
+from hub.auth import login_throttle
 from hub.auth.login_throttle import FREE_FAILURES, Source
+from hub.kernel.config import HubConfig
 from hub.protocol.timeutil import utcnow
-
 from tests.support.common import PINS
 
 

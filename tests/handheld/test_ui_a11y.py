@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tests.support.ui import login, open_app, scan
 
 pytestmark = pytest.mark.browser

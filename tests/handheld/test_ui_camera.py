@@ -4,6 +4,7 @@ the manual entry fallback."""
 from __future__ import annotations
 
 import pytest
+
 from tests.support.ui import login, shot
 
 pytestmark = pytest.mark.browser

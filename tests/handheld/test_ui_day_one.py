@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import requests
+
 from tests.support.orders import order_body, store
 from tests.support.ui import login, scan, shot
 

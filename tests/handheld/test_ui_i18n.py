@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+
 from tests.support.ui import login, shot
 
 UI = Path(__file__).resolve().parents[2] / "handheld_ui"

@@ -14,6 +14,7 @@ import os
 
 import pytest
 import requests
+
 from tests.support.orders import order_body, store
 from tests.support.ui import PHONE, login, shot
 

@@ -8,11 +8,11 @@ import time
 
 import pytest
 import requests
-from tests.support.ui import login
 
-from hub.inventory import ledger
 from hub.http import live
+from hub.inventory import ledger
 from hub.inventory.ledger import MovementRequest
+from tests.support.ui import login
 
 
 def _receive(hub_server, qty, key, item="milk", loc="bin1"):

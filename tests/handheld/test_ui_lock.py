@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from tests.support.ui import login, scan, shot
 
 from hub.kernel import settings
+from tests.support.ui import login, scan, shot
 
 pytestmark = pytest.mark.browser
 

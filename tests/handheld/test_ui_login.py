@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from tests.support.ui import login, login_badge, open_app, scan, shot
+
+from tests.support.ui import login, login_badge, open_app, shot
 
 pytestmark = pytest.mark.browser
 RANK = "const rank = (r) => ['associate', 'supervisor', 'manager', 'admin'].indexOf(r || 'associate');"

@@ -4,6 +4,7 @@ codes explained."""
 from __future__ import annotations
 
 import pytest
+
 from tests.support.ui import login, scan, shot
 
 pytestmark = pytest.mark.browser

@@ -5,6 +5,7 @@ Also the PWA promise: once loaded, the shell opens with no network at all."""
 from __future__ import annotations
 
 import pytest
+
 from tests.support.ui import login, open_app, scan, shot
 
 pytestmark = pytest.mark.browser

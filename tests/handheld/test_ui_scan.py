@@ -4,6 +4,7 @@ characters kept, Enter or Tab suffix — and a person typing is never taken for 
 from __future__ import annotations
 
 import pytest
+
 from tests.support.ui import human_type, login, scan, shot
 
 pytestmark = pytest.mark.browser

@@ -6,9 +6,9 @@ hub is asked at all."""
 from __future__ import annotations
 
 import pytest
-from tests.support.ui import login, scan
 
 from hub.stocktake import sessions
+from tests.support.ui import login, scan
 
 pytestmark = pytest.mark.browser
 MILK = "5901234123457"

@@ -6,7 +6,6 @@ import schemathesis
 from tests.support.common import login
 from tests.support.fuzz import assert_no_server_errors
 
-
 # Schema-valid requests the hub refuses for a reason no JSON Schema can state: the state of the store (nothing to
 # pick, a task, location or category that does not exist), a check digit or code grammar, the content of an
 # uploaded file or reader report, or two fields that must differ. Every other operation's schema says what the

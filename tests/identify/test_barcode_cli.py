@@ -7,12 +7,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from tests.support.common import VECTORS_FILE
 from click.testing import CliRunner
 
-from hub.identify.barcode import RESULT_KEYS
 from hub.cli import main
+from hub.identify.barcode import RESULT_KEYS
+from tests.support.common import VECTORS_FILE
 
 ROOT = Path(__file__).resolve().parents[2]
 STOREHUB = ROOT / ".venv" / "bin" / "storehub"

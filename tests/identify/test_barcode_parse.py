@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from tests.support.common import VECTORS_FILE
-
 from hub.identify.barcode import BUILTIN_LAYOUTS, RESULT_KEYS, BarcodeError, ParseOptions, compile_layout, parse
 from hub.kernel.errors import ValidationError
+from tests.support.common import VECTORS_FILE
 
 VECTORS = json.loads(VECTORS_FILE.read_text())
 GS = "\x1d"

@@ -5,15 +5,16 @@ from __future__ import annotations
 import string
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
-from hub.inventory import catalog
 from hub.identify import resolve as scan
-from hub.kernel import settings
 from hub.identify.barcode import BarcodeError, ParseOptions, parse
-from hub.kernel.db import Database
-from hub.store import database
+from hub.inventory import catalog
+from hub.kernel import settings
 from hub.kernel.errors import NotFound, StoreHubError
+from hub.store import database
 
 GS = "\x1d"
 EANS = ["5901234123457", "4006381333931", "9501101531000", "0614141000036", "96385074", "10614141000033"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import jsonschema
@@ -32,7 +33,7 @@ def test_item_by_gtin_is_typed_and_its_json_is_the_route_schema(hubctx, sample):
     jsonschema.validate(body, RESOLVE_SCHEMA)
     assert list(body) == ["kind", "code", "parsed", "item", "location", "order_ref", "qty", "weight_g"]
     assert body["parsed"]["gtin"] == "05901234123457" and body["parsed"]["symbology"] == "EAN-13"
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         res.kind = "location"   # frozen
 
 

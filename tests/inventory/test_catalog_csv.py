@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from hub.cli import main
 from hub.inventory import catalog, catalog_csv
 from hub.kernel import csvsafe
-from hub.cli import main
 from hub.store import initialise, open_db
 
 ROOT = Path(__file__).resolve().parents[2]

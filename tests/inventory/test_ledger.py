@@ -6,10 +6,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub.inventory import ledger
-from hub.kernel.db import Database
-from hub.store import database
-from hub.kernel.errors import Conflict, ValidationError
 from hub.inventory.ledger import MovementRequest
+from hub.kernel.errors import Conflict, ValidationError
+from hub.store import database
 from tests.support.common import key
 
 

@@ -71,11 +71,17 @@ def _recorded_kinds() -> tuple[set[str], list[str]]:
 
 # ----------------------------------------------------------------------------- the declarations themselves
 
+# Facts about people are closed on purpose (additionalProperties: false): the test suite validates every fact it
+# records, so no personal field can ride along into the outbox and the central unnoticed (hub/members/facts.py).
+CLOSED_FOR_PRIVACY = {"member", "points"}
+
+
 @pytest.mark.parametrize("fact", _all_facts(), ids=lambda f: f.kind)
 def test_every_schema_is_a_valid_draft_2020_12_object_schema(fact):
     jsonschema.Draft202012Validator.check_schema(fact.schema)
     assert fact.schema["type"] == "object"
-    assert fact.schema.get("additionalProperties", True) is not False, "readers must survive added fields"
+    if fact.kind.split(".")[0] not in CLOSED_FOR_PRIVACY:
+        assert fact.schema.get("additionalProperties", True) is not False, "readers must survive added fields"
     assert set(fact.schema["required"]) <= set(fact.schema["properties"])
     assert fact.description.strip() and "\n" not in fact.description
     if fact.projected:
@@ -197,7 +203,8 @@ def _drive_the_hub(ctx, s) -> None:
     from hub.bus import builtin, commands, registry, shelf
     from hub.identify import resolve
     from hub.inventory import catalog, ledger
-    from hub.inventory.ledger import MovementRequest, new_key as key
+    from hub.inventory.ledger import MovementRequest
+    from hub.inventory.ledger import new_key as key
     from hub.kernel import settings
     from hub.orders import backorders, fulfilment, picking, printing
     from hub.stocktake import approval, scans, sessions

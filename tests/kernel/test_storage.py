@@ -4,11 +4,11 @@ import sqlite3
 import subprocess
 import sys
 
-from hub.inventory import ledger
 from hub import domains
+from hub.inventory import ledger
+from hub.inventory.ledger import MovementRequest
 from hub.kernel.db import migrate, migration_files
 from hub.store import database as Database
-from hub.inventory.ledger import MovementRequest
 
 
 def test_migrations_from_empty_database(tmp_path):

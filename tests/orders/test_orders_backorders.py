@@ -9,9 +9,9 @@ import threading
 import pytest
 
 from hub.inventory import ledger
-from hub.kernel import settings
 from hub.inventory.ledger import MovementRequest
 from hub.inventory.ledger import new_key as key
+from hub.kernel import settings
 from tests.support.orders import order_body, receive, store
 
 

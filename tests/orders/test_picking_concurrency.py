@@ -98,7 +98,7 @@ def test_parallel_pickers_and_replays_apply_each_pick_once(server, hubctx):
     with ThreadPoolExecutor(len(jobs)) as pool:
         results = list(pool.map(pick, jobs))
     by_task: dict[str, list] = {}
-    for (n, t), r in zip(jobs, results):
+    for (_n, t), r in zip(jobs, results):
         assert r.status_code in (200, 409), r.text
         if r.status_code == 409:
             assert r.json()["error"]["code"] == "task_not_pending"

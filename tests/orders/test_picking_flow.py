@@ -190,8 +190,9 @@ def test_pack_print_ready_handover_and_return(client, auth, hubctx, shop):
         assert _pick(client, auth, t, item=code).status_code == 200
     r = client.post(f"/api/v1/orders/{o['id']}/pack", json={}, headers=auth())
     assert r.status_code == 422 and r.get_json()["error"]["code"] == "pack_incomplete"
-    scan = lambda code: client.post(f"/api/v1/orders/{o['id']}/pack/scan", json={"code": code, "client_key": key()},
-                                    headers=auth())
+    def scan(code):
+        return client.post(f"/api/v1/orders/{o['id']}/pack/scan", json={"code": code, "client_key": key()},
+                           headers=auth())
     assert scan("4006381333931").get_json()["error"]["code"] == "not_in_order"
     assert scan("5901234123457").status_code == 200
     ck = key()

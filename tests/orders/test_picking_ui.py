@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 import requests
-from tests.support.ui import login, scan, shot
 
 from tests.support.bus import wait_until
 from tests.support.orders import PrintRig, order_body, store
+from tests.support.ui import login, scan, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.mqtt]
 

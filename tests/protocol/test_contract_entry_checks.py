@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,7 +12,7 @@ from hub.protocol import contract as c
 
 
 def _ts(delta: timedelta = timedelta(0)) -> str:
-    return (datetime.now(timezone.utc) + delta).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return (datetime.now(UTC) + delta).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 @pytest.mark.parametrize("event_type,body,where", [
@@ -59,7 +59,7 @@ def test_device_times_far_from_now_are_refused(ts):
 
 
 def test_the_time_window_is_configurable_and_checks_every_time_of_an_event():
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     week_old = _ts(-timedelta(days=7))
     assert c.decode_event("scan", json.dumps({"id": "e1", "ts": week_old, "code": "1"}))
     with pytest.raises(c.ContractError, match="outside the accepted window"):

@@ -9,15 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from tests.support.common import VECTORS_FILE
 from click.testing import CliRunner
 from epcpy import get_gs1_key, hex_to_tag_encodable
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.protocol import epc
 from hub.cli import main
+from hub.protocol import epc
+from tests.support.common import VECTORS_FILE
 
 SHARED = VECTORS_FILE
 

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from hub.protocol import rfid_formats as rf
 from hub.protocol import contract
+from hub.protocol import rfid_formats as rf
 
 # --- exact documented payloads ------------------------------------------------------------------------------
 ZEBRA_DOC = ('{"data":{"antenna":1,"channel":866.3,"eventNum":16511,"format":"epc","idHex":"e28011700000020d2a412182",'

@@ -12,7 +12,7 @@ import pytest
 from hub.inventory import ledger
 from hub.inventory.ledger import MovementRequest
 from hub.kernel import settings
-from hub.purchasing import demand, days, lots, replenish, rules, suppliers, suppliers_csv
+from hub.purchasing import days, demand, lots, replenish, rules, suppliers, suppliers_csv
 from hub.purchasing.suppliers_csv import SupplierImportError
 
 

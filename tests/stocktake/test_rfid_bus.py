@@ -10,10 +10,9 @@ import pytest
 from devices.common.config import AgentConfig
 from devices.rfid.agent import RfidAgent, VendorMqttSource
 from devices.sim import rfid as simrfid
-from hub.inventory import catalog, locations
-from hub.protocol import epc
-from hub.protocol import contract
 from hub.bus.mosquitto import Mosquitto
+from hub.inventory import catalog, locations
+from hub.protocol import contract, epc
 from hub.stocktake import sessions, sweeps, variance
 from tests.support.bus import STORE, Device, make_hub_db, start_bus, wait_until
 from tests.support.common import free_port

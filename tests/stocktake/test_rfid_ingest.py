@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from hub.protocol import epc
 from hub.inventory import ledger
 from hub.inventory.ledger import MovementRequest
+from hub.protocol import epc
 from hub.protocol.rfid_formats import TagRead
 from hub.stocktake import approval, ingest, rfid_reports, sessions, sweeps, variance
 from tests.support.common import key

@@ -6,8 +6,8 @@ import json
 from datetime import date, timedelta
 
 from hub.inventory import catalog, ledger
-from hub.kernel import settings
 from hub.inventory.ledger import MovementRequest
+from hub.kernel import settings
 from hub.stocktake import approval, cycle, reports, scans, sessions
 from tests.support.common import key
 
@@ -97,7 +97,7 @@ def test_shrink_and_accuracy_reports_over_time(client, auth, hubctx, sample):
     with hubctx.db.write() as conn:
         ledger.post(conn, MovementRequest("receive", sample["milk"]["id"], sample["bin1"]["id"], 10, "d", "t", key()))
         ledger.post(conn, MovementRequest("receive", sample["rice"]["id"], sample["bin1"]["id"], 5, "d", "t", key()))
-    for counted_milk in (8, 8):             # two counts, each loses 2 milk (cost 800) and finds rice exact
+    for _counted_milk in (8, 8):             # two counts, each loses 2 milk (cost 800) and finds rice exact
         with hubctx.db.write() as conn:
             s, _ = sessions.create(conn, name="Weekly", actor="sup", uncounted="exclude")
             scans.record_scan(conn, s["id"], counter="u1", client_key=key(), code="SHL-A01-01")

@@ -165,7 +165,7 @@ def test_approval_above_the_threshold_needs_the_figures_confirmed(client, auth, 
     from hub.kernel import settings as st
     decl = st.declared()["stocktake_confirm_above_minor"]
     assert decl.default == approval.DEFAULT_CONFIRM_ABOVE_MINOR and decl.schema["type"] == "integer"
-    with hubctx.db.write() as conn, pytest.raises(Exception):
+    with hubctx.db.write() as conn, pytest.raises(ValidationError):
         settings.put(conn, "stocktake_confirm_above_minor", -1)
 
 

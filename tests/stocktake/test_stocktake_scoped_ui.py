@@ -6,13 +6,13 @@ above the threshold only with the figures confirmed. Every screen touched fits 3
 from __future__ import annotations
 
 import pytest
-from tests.support.ui import PHONE, login, scan, shot
 
 from hub.inventory import catalog, ledger, locations
 from hub.inventory.ledger import MovementRequest
 from hub.kernel import settings
 from hub.stocktake import scans, sessions
 from tests.support.common import key
+from tests.support.ui import PHONE, login, scan, shot
 
 pytestmark = pytest.mark.browser
 MILK = "5901234123457"

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from tests.support.ui import login, scan, shot
 
-from hub.protocol import epc
 from hub.inventory import ledger
 from hub.inventory.ledger import MovementRequest
-from hub.stocktake import ingest, sessions
+from hub.protocol import epc
 from hub.protocol.rfid_formats import TagRead
+from hub.stocktake import ingest, sessions
 from tests.support.common import key
+from tests.support.ui import login, scan, shot
 
 pytestmark = pytest.mark.browser
 MILK = "5901234123457"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from hub.inventory import catalog, views
 from hub.http.context import actor, db, device
 from hub.http.framework import PAGINATION_QUERY, endpoint, page
+from hub.inventory import catalog, views
 
 bp = Blueprint("items", __name__)
 

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from hub.inventory import locations, views
 from hub.http.context import actor, db, device
 from hub.http.framework import PAGINATION_QUERY, endpoint, page
+from hub.inventory import locations, views
 
 bp = Blueprint("locations", __name__)
 

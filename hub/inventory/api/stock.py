@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, g
 
-from hub.inventory import ledger, movements
-from hub.inventory.ledger import MovementRequest
 from hub.http.context import actor, db, device
 from hub.http.framework import PAGINATION_QUERY, endpoint, page
+from hub.inventory import ledger, movements
+from hub.inventory.ledger import MovementRequest
 
 bp = Blueprint("stock", __name__)
 
