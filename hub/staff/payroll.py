@@ -20,8 +20,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from openpyxl import Workbook
-
 from hub.kernel import audit, outbox, settings
 from hub.kernel.csvsafe import guard_cell
 from hub.kernel.errors import Conflict, ValidationError
@@ -157,6 +155,9 @@ _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 def to_xlsx(report: dict[str, Any]) -> bytes:
     """The same table as a workbook (numbers as numbers), with the period and multipliers on a second sheet."""
+    # openpyxl (~15 MB RSS): loaded by the first payroll export, not by every web worker at start (issue 12)
+    from openpyxl import Workbook
+
     wb = Workbook()
     ws = wb.active
     ws.title = "payroll"
