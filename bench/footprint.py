@@ -1,14 +1,16 @@
 """Footprint benchmark (issue 12): how much memory the hub's own processes take on a small box (a Pi 3 has 1 GB).
 
-Brings up, on a fresh copy of the demo store (2,074 items, demo staff): Mosquitto (the project's config),
-`storehub serve` (gunicorn master + 2 gthread web workers, with its bus process — a supervisor and the bus
-child) and the hub's sync worker against a central on embedded SQLite; then one agent of each kind against its
-simulator — scanner (serial pty), scale (MT-SICS pty), printer (ESC/POS TCP), RFID (`agent rfid --source
+Brings up, on a fresh copy of the demo store (2,074 items, demo staff): Mosquitto (the project's config) and
+`storehub serve --sync` in the layout it picks on a box with up to 2 GB of RAM (a Pi 3): a lean gunicorn master,
+one gthread web worker and one services process — the bus with the sync worker as a thread of it, pushing to a
+central on embedded SQLite — plus the one-shot payment-resume child while it lives; then one agent of each kind
+against its simulator — scanner (serial pty), scale (MT-SICS pty), printer (ESC/POS TCP), RFID (`agent rfid --source
 zebra-mqtt` bridging the simulated Zebra reader).
 
 * serve_ready_s — from starting `storehub serve` to its first 200 on /api/v1/health.
-* hub_rss_mb_idle / hub_rss_mb — the sum of RSS of the hub's own processes (gunicorn master and workers, bus
-  supervisor and bus, sync worker): idle 10 s after start, and the peak under load. RSS counts pages shared by
+* hub_rss_mb_idle / hub_rss_mb — the sum of RSS of the hub's own processes (every process of `storehub serve`'s
+  tree: master, workers, services process, any other child it started): idle 10 s after start, and the peak under
+  load. ``FOOTPRINT_WORKERS=2`` measures two web workers (the layout on a bigger box). RSS counts pages shared by
   the forked workers once per process, so it over-states; hub_pss_mb (proportional set size) is the fair share.
   Target: hub_rss_mb ≤ 150.
 * The load (LOAD_S): 4 API clients counting (POST /stocktake/sessions/<id>/scans of item barcodes in a count)
@@ -49,7 +51,7 @@ from hub.store import open_db  # noqa: E402
 from sync.demo import provision  # noqa: E402
 
 STORE = "bench-store"
-WORKERS = 2
+WORKERS = int(os.environ.get("FOOTPRINT_WORKERS", "1"))   # what `storehub serve` picks with <= 2 GB of RAM
 IDLE_S = 10.0
 LOAD_S = 40.0
 API_CLIENTS = 4
@@ -122,10 +124,10 @@ def api_client(port: int, token: str, session_id: str, bins: list[str], gtins: l
         try:
             if n % 10 == 0:
                 s, _ = request(conn, "POST", f"/api/v1/stocktake/sessions/{session_id}/scans",
-                               {"code": "SHL-" + rng.choice(bins), "idempotency_key": f"k{os.getpid()}-{n}"}, token)
+                               {"code": "SHL-" + rng.choice(bins), "idempotency_key": f"k{os.getpid():08d}-{n}"}, token)
             elif n % 2:
                 s, _ = request(conn, "POST", f"/api/v1/stocktake/sessions/{session_id}/scans",
-                               {"code": rng.choice(gtins), "idempotency_key": f"k{os.getpid()}-{n}"}, token)
+                               {"code": rng.choice(gtins), "idempotency_key": f"k{os.getpid():08d}-{n}"}, token)
             else:
                 s, _ = request(conn, "GET", f"/api/v1/scan/resolve?code={rng.choice(gtins)}", token=token)
             errors += s >= 400
@@ -175,7 +177,7 @@ def main() -> None:
     try:
         t0 = time.monotonic()
         serve = storehub("serve", "--data-dir", str(data), "--host", "127.0.0.1", "--port", str(hub_port),
-                         "--workers", str(WORKERS), "--mqtt", mqtt_url)
+                         "--workers", str(WORKERS), "--mqtt", mqtt_url, "--sync")
         procs.append(serve)
         wait_http(hub_port)
         serve_ready_s = time.monotonic() - t0
@@ -183,8 +185,6 @@ def main() -> None:
         central = storehub("central", "serve", "--dir", str(data / "central"), "--host", "127.0.0.1",
                            "--port", str(central_port), "--workers", "1")
         procs.append(central)
-        sync_worker = storehub("sync", "run", "--data-dir", str(data), "--idle-poll", "2", "--max-backoff", "30")
-        procs.append(sync_worker)
 
         # one agent of each kind against its simulator
         dev = tmp / "devices"
@@ -209,7 +209,7 @@ def main() -> None:
         procs += agents.values()
 
         def hub_procs() -> list[psutil.Process]:
-            return tree(serve.pid) + tree(sync_worker.pid)
+            return tree(serve.pid)                     # the sync worker is a thread of its services process
 
         time.sleep(IDLE_S)
         idle_rss, idle_pss = memory(hub_procs())
@@ -256,7 +256,7 @@ def main() -> None:
         per_process = {}
         for p in hub_procs():
             try:
-                cmd = " ".join(p.cmdline()[2:5])
+                cmd = " ".join(p.cmdline()[3:6])       # python -P -m <module> <command ...>
                 per_process[f"{p.pid} {cmd}"] = round(p.memory_info().rss / 2**20, 1)
             except psutil.NoSuchProcess:
                 pass

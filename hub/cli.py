@@ -103,26 +103,44 @@ def init(data_dir, store_id, store_name, currency, language, region, timezone, t
 @data_dir_option
 @click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=None, type=int, help="gunicorn worker processes")
+@click.option("--workers", default=None, type=int,
+              help="gunicorn worker processes (default: $STOREHUB_WEB_WORKERS, else 1 with up to 2 GB of RAM, "
+                   "else one per core, 2 to 4)")
+@click.option("--threads", default=None, type=click.IntRange(1, 1024),
+              help="Threads per worker (default 64 with one worker, else 32: each open live stream holds one)")
 @click.option("--mqtt", "mqtt_url", default=None, envvar="STOREHUB_MQTT_URL", help="Broker URL, e.g. mqtt://127.0.0.1:1883")
+@click.option("--sync/--no-sync", "with_sync", default=False, envvar="STOREHUB_SERVE_SYNC",
+              help="Also run the sync worker, as a thread of the bus process (or alone without --mqtt); then no "
+                   "separate `storehub sync run`")
 @click.option("--tls/--no-tls", default=None,
               help="HTTPS with the store certificate (default: on, except when --host is a loopback address)")
 @click.option("--http-port", default=None, type=click.IntRange(0, 65535),
               help="Plain-HTTP port that only redirects to HTTPS and serves /enrol (default: --port + 1; 0: none)")
-def serve(data_dir, host, port, workers, mqtt_url, tls, http_port):
-    """Serve the hub API and handheld app with gunicorn: HTTPS on --port, enrolment and redirects on --http-port."""
-    from hub.serve import run  # gunicorn: imported only by the command that serves
+def serve(data_dir, host, port, workers, threads, mqtt_url, with_sync, tls, http_port):
+    """Serve the hub API and handheld app with gunicorn: HTTPS on --port, enrolment and redirects on --http-port.
+
+    Checks the data directory (migrations), then becomes a lean gunicorn master (same pid) that starts the web
+    workers, the bus (with --sync: and the sync worker) and restarts whichever dies (docs/architecture.md)."""
+    from hub.serve import ServeSpec, exec_master  # gunicorn: imported only by the command that serves
+    from hub.synclink.state import read_credentials
+
     loopback = _is_loopback(host)
     use_tls = (not loopback) if tls is None else tls
     if not use_tls and not loopback:
         raise click.UsageError(f"plain HTTP is only for a loopback address, not {host}: PINs and session cookies "
                                "would cross the store Wi-Fi in clear (drop --no-tls)")
+    if workers is not None and workers < 1:
+        raise click.UsageError("--workers must be at least 1")
     cfg, db = open_db(data_dir)
     conn = db.read()
     store_id, store_name = settings.get(conn, "store_id"), settings.get(conn, "store_name")
     db.close()
-    run(cfg.data_dir, host, port, workers, mqtt_url, tls=use_tls, store_id=store_id, store_name=store_name,
-        http_port=(port + 1 if http_port is None else http_port) if use_tls else None)
+    if with_sync and not read_credentials(cfg.data_dir):
+        raise click.UsageError("--sync: this hub has no sync credential (storehub sync configure first)")
+    exec_master(ServeSpec(data_dir=str(cfg.data_dir), host=host, port=port, workers=workers, threads=threads,
+                          mqtt_url=mqtt_url, tls=use_tls, store_id=store_id, store_name=store_name,
+                          http_port=(port + 1 if http_port is None else http_port) if use_tls else None,
+                          sync=with_sync), sys.argv[1:])
 
 
 def _is_loopback(host: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import sys
 import threading
 from pathlib import Path
 
@@ -225,17 +226,32 @@ def configure(data_dir, central_url, secret, ca_bundle):
                    "stream and status never need pruned rows)")
 @click.option("--max-backoff", "max_backoff_s", type=float, default=None, help="Longest wait between retries (s)")
 @click.option("--idle-poll", "idle_poll_s", type=float, default=None, help="Wait when caught up (s)")
-def run(data_dir, once, batch_size, retention_days, max_backoff_s, idle_poll_s):
+@click.option("--bus", "with_bus", is_flag=True,
+              help="Run the hub's bus in this process too, the sync worker on a thread of it (what `storehub serve "
+                   "--sync` starts with a broker: one Python process instead of two)")
+@click.option("--mqtt", "mqtt_url", default=None, envvar="STOREHUB_MQTT_URL",
+              help="With --bus: the broker URL, as for `storehub bus` (keep passwords in the environment)")
+@click.option("--advertise", default=None, envvar="STOREHUB_ADVERTISE_ADDRESS",
+              help="With --bus: LAN address to advertise the hub API and broker on with mDNS")
+@click.option("--api-port", default=8000, show_default=True, type=int, envvar="STOREHUB_API_PORT",
+              help="With --bus: hub API port to advertise")
+def run(data_dir, once, batch_size, retention_days, max_backoff_s, idle_poll_s, with_bus, mqtt_url, advertise,
+        api_port):
     """Run the sync worker (push outbox, pull downlink) until stopped."""
     from hub.kernel import settings
     from hub.store import open_db
     from sync.worker import SingleInstance, SyncError, SyncWorker, config_from_data_dir, run_until_stopped
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s sync %(levelname)s %(message)s")
+    if with_bus and once:
+        raise click.UsageError("--bus runs until stopped: it does not go with --once")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s sync %(levelname)s %(message)s"
+                        if not with_bus else "%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg, db = open_db(data_dir)
-    wcfg = config_from_data_dir(cfg.data_dir, batch_size=batch_size, retention_days=retention_days,
-                                max_backoff_s=max_backoff_s, idle_poll_s=idle_poll_s,
-                                base_backoff_s=min(1.0, max_backoff_s) if max_backoff_s else None)
+    overrides = dict(batch_size=batch_size, retention_days=retention_days, max_backoff_s=max_backoff_s,
+                     idle_poll_s=idle_poll_s, base_backoff_s=min(1.0, max_backoff_s) if max_backoff_s else None)
+    if with_bus:
+        sys.exit(_run_with_bus(cfg.data_dir, db, overrides, mqtt_url, advertise, api_port))
+    wcfg = config_from_data_dir(cfg.data_dir, **overrides)
     local_store = settings.get(db.read(), "store_id")
     if local_store != wcfg.store_id:
         raise click.ClickException(f"credential is for store {wcfg.store_id} but this hub is {local_store}")
@@ -255,6 +271,48 @@ def run(data_dir, once, batch_size, retention_days, max_backoff_s, idle_poll_s):
         # the loop runs on its own thread: a stop is honoured within the grace even mid-request
         if not run_until_stopped(worker, stop):
             logging.getLogger("storehub.sync").info("stopped mid-step (nothing unacknowledged was marked sent)")
+
+
+def _run_with_bus(data_dir: Path, db, overrides: dict, mqtt_url: str | None, advertise: str | None,
+                  api_port: int) -> int:
+    """The bus (``hub.bus.runner``, main thread) and the sync worker (a thread) in one process, both stopped by
+    SIGTERM. The sync worker keeps its guarantees: its single-instance lock (``sync.lock``, held for the life of
+    the process), the cursor moved only after an acknowledgement. If it cannot run here (no credential, another
+    store's, another worker holds the lock) the bus runs alone and the log says why: the store's devices do not
+    wait on its link to the central."""
+    from hub.bus.cli import _resolve_url  # the broker URL exactly as `storehub bus` resolves it
+    from hub.bus.runner import BusLockError
+    from hub.bus.runner import run as run_bus
+    from hub.kernel import settings
+    from sync.worker import SingleInstance, SyncWorker, config_from_data_dir
+
+    log = logging.getLogger("storehub.sync")
+    url = _resolve_url(data_dir, mqtt_url)
+    stop = threading.Event()
+    lock = worker = None
+    try:
+        wcfg = config_from_data_dir(data_dir, **overrides)
+        local_store = settings.get(db.read(), "store_id")
+        if local_store != wcfg.store_id:
+            raise SystemExit(f"credential is for store {wcfg.store_id} but this hub is {local_store}")
+        lock = SingleInstance(data_dir).__enter__()
+        worker = SyncWorker(db, wcfg)
+    except SystemExit as exc:
+        log.error("sync worker not started (%s); running the bus alone", exc)
+    thread = None
+    if worker is not None:
+        thread = threading.Thread(target=worker.run, args=(stop,), name="sync-worker", daemon=True)
+        thread.start()
+    try:
+        return run_bus(data_dir, url, advertise=advertise, api_port=api_port, stop=stop)
+    except BusLockError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        stop.set()
+        if thread is not None:
+            thread.join(worker.cfg.stop_grace_s)   # abandoning a step is safe: see sync.worker.run_until_stopped
+        if lock is not None:
+            lock.__exit__(None, None, None)
 
 
 def _status(db):

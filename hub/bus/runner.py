@@ -42,8 +42,9 @@ def acquire_lock(data_dir: Path):
 
 
 def run(data_dir: Path, mqtt_url: str, *, client_id: str | None = None, advertise: str | None = None,
-        api_port: int = 8000, api_tls: bool = False) -> int:
-    """``storehub bus``: run until SIGTERM/SIGINT."""
+        api_port: int = 8000, api_tls: bool = False, stop: threading.Event | None = None) -> int:
+    """``storehub bus``: run until SIGTERM/SIGINT (or until ``stop`` is set: ``storehub sync run --bus`` runs
+    the sync worker on a thread of this process and stops both with one event)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg, db = open_db(data_dir)
     lock = acquire_lock(cfg.data_dir)
@@ -51,7 +52,7 @@ def run(data_dir: Path, mqtt_url: str, *, client_id: str | None = None, advertis
     if adapters.esphome:
         log.info("bus: ESPHome adapters for %s", ", ".join(f"{a.prefix} -> {a.device}" for a in adapters.esphome))
     bus = Bus(db, mqtt_url, client_id=client_id, adapters=adapters)
-    stop = threading.Event()
+    stop = stop or threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
     signal.signal(signal.SIGINT, lambda *a: stop.set())
     bus.start()
