@@ -26,7 +26,7 @@ import statistics
 import sys
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +48,7 @@ ITEMS, CATEGORIES = 300, 12
 
 def _ts(d: date, hour: int, minute: int) -> str:
     local = datetime(d.year, d.month, d.day, hour, minute, tzinfo=timezone(timedelta(hours=8)))
-    return local.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return local.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def _catalog(rng: random.Random) -> list[dict]:

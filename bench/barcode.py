@@ -24,11 +24,10 @@ sys.path.insert(0, str(ROOT))
 
 from biip.checksums import gs1_standard_check_digit  # noqa: E402
 
-from hub.inventory import catalog_csv  # noqa: E402
 from hub.identify import resolve as scan
-from hub.kernel import settings
 from hub.identify.barcode import ParseOptions, parse  # noqa: E402
-from hub.kernel.db import Database  # noqa: E402
+from hub.inventory import catalog_csv  # noqa: E402
+from hub.kernel import settings
 from hub.store import database  # noqa: E402
 
 N_ITEMS = 50_000
@@ -81,7 +80,6 @@ def main() -> None:
         out["csv_export_rows_per_s"] = round(n / (time.perf_counter() - t0))
 
         conn = db.read()
-        s = settings.get_all(conn)
         rnd = random.Random(7)
         codes = [gtin13(rnd.randrange(N_ITEMS)) for _ in range(4000)]
         # CN price labels: 2-digit flag, 5-digit PLU, 5-digit price (PLUs are on every 10th item)

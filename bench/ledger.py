@@ -31,10 +31,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from hub.inventory import catalog, ledger, locations  # noqa: E402
-from hub.kernel.db import connect  # noqa: E402
-from hub.store import database  # noqa: E402
 from hub.inventory.ledger import MovementRequest  # noqa: E402
-from hub.store import initialise  # noqa: E402
+from hub.kernel.db import connect  # noqa: E402
+from hub.store import (
+    database,  # noqa: E402
+    initialise,  # noqa: E402
+)
 
 N_ITEMS = 50_000
 N_MOVEMENTS = 500_000

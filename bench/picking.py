@@ -28,11 +28,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from hub.inventory import catalog, ledger, locations  # noqa: E402
-from hub.kernel.db import Database  # noqa: E402
-from hub.store import database  # noqa: E402
 from hub.inventory.ledger import MovementRequest, new_key  # noqa: E402
+from hub.kernel.db import Database  # noqa: E402
 from hub.orders import allocation, picking, workflow  # noqa: E402
-from hub.store import initialise  # noqa: E402
+from hub.store import (
+    database,  # noqa: E402
+    initialise,  # noqa: E402
+)
 
 ORDERS = 500
 LINES = 5

@@ -30,12 +30,14 @@ sys.path.insert(0, str(ROOT))
 
 from devices.sim.rfid import SweepSimulator, Zone, render  # noqa: E402
 from hub.inventory import catalog, ledger, locations  # noqa: E402
-from hub.protocol import epc, rfid_formats
-from hub.kernel.db import Database  # noqa: E402
-from hub.store import database  # noqa: E402
 from hub.inventory.ledger import MovementRequest  # noqa: E402
+from hub.kernel.db import Database  # noqa: E402
+from hub.protocol import epc, rfid_formats
 from hub.stocktake import ingest, sessions, sweeps, variance  # noqa: E402
-from hub.store import initialise  # noqa: E402
+from hub.store import (
+    database,  # noqa: E402
+    initialise,  # noqa: E402
+)
 
 N_ITEMS = 5000
 TAGS_PER_ITEM = 10
@@ -193,16 +195,15 @@ PROBE = """() => {
 
 def scan_round_trip(n: int = 100) -> dict:
     """Keystrokes → API → screen: a real hub over HTTP, the real handheld app in headless Chromium."""
+    import logging
     import threading
 
     from playwright.sync_api import sync_playwright
     from werkzeug.serving import make_server
 
-    from hub.auth import users
     from hub.app import create_app
+    from hub.auth import users
     from hub.kernel.config import HubConfig
-
-    import logging
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     if not os.path.exists(CHROMIUM):

@@ -56,9 +56,10 @@ def build_backlog(db, ctx, n: int) -> None:
 
 
 def catchup(engine, central_url: str, work: Path) -> dict:
+    from sync_support import central_totals, hub_totals, make_hub
+
     from sync.central import stores
     from sync.worker import SyncWorker, WorkerConfig, status
-    from sync_support import central_totals, hub_totals, make_hub
 
     secret = stores.add_store(engine, "bench-hub")
     cfg, db, ctx = make_hub(work / "hub", "bench-hub")
@@ -154,8 +155,9 @@ def steady(engine, central_url: str, *, paced_rate: float | None = None, duratio
 
 
 def main() -> int:
-    from sync.central.db import make_engine, migrate
     from sync_support import CentralProcess, PgSchema, free_port_local
+
+    from sync.central.db import make_engine, migrate
 
     load_start = os.getloadavg()[0]
     schema = PgSchema("syncb")

@@ -15,10 +15,10 @@ OFFICE_USER = ("office", "office-demo-2026")
 def provision(ctx: DemoContext) -> None:
     from sqlalchemy import select
 
+    from hub.synclink.state import write_credentials
     from sync.central import downlink, office, stores
     from sync.central import schema as t
     from sync.central.db import make_engine, migrate
-    from hub.synclink.state import write_credentials
 
     central_dir = ctx.data_dir / "central"
     central_dir.mkdir(parents=True, exist_ok=True)

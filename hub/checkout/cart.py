@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from hub.bus import builtin
 from hub.checkout import approvals, pricing, rules, tenders, tills
-from hub.identify import barcode, resolve as resolver
+from hub.identify import barcode
+from hub.identify import resolve as resolver
 from hub.kernel import audit, outbox, settings
 from hub.kernel.errors import Conflict, NotFound, Unprocessable, ValidationError
 from hub.protocol.ids import new_id
@@ -157,7 +158,7 @@ def scale_grams(conn: sqlite3.Connection, till_id: str) -> int:
                             code="no_scale")
     w = builtin.latest_weight(conn, scale)
     max_age = settings.get(conn, "checkout.scale_max_age_s")
-    if w is None or (datetime.now(timezone.utc) - parse_iso(w["received_at"])).total_seconds() > max_age:
+    if w is None or (datetime.now(UTC) - parse_iso(w["received_at"])).total_seconds() > max_age:
         raise Unprocessable("the scale has no stable weight: put the goods on the scale and wait for it to settle",
                             code="scale_not_stable", details={"scale": scale})
     if w["grams"] <= 0:

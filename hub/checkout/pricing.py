@@ -21,9 +21,10 @@ import json
 import sqlite3
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from hub.checkout import rules
@@ -34,7 +35,7 @@ from hub.synclink import downlink
 
 _KEEP = 1024                     # priced carts kept per process (a store has tens of tills, a few carts each)
 _PRICED: OrderedDict[tuple, tuple[datetime, datetime, dict[str, Any]]] = OrderedDict()
-_CALENDARS: OrderedDict[tuple[str, int], "Calendar"] = OrderedDict()
+_CALENDARS: OrderedDict[tuple[str, int], Calendar] = OrderedDict()
 _LOCK = threading.Lock()         # gunicorn's gthread workers price on many threads of one process
 
 
@@ -68,7 +69,7 @@ class Calendar:
     minutes: tuple[int, ...]
 
     @classmethod
-    def of(cls, conn: sqlite3.Connection, version: int) -> "Calendar":
+    def of(cls, conn: sqlite3.Connection, version: int) -> Calendar:
         key = (conn.execute("PRAGMA database_list").fetchone()[2], version)
         with _LOCK:
             found = _CALENDARS.get(key)
@@ -87,16 +88,16 @@ class Calendar:
         the next quarter hour (UTC): no time zone changes its offset between two of them, so the local
         arithmetic below is exact up to there, summer time or not."""
         i = bisect.bisect_right(self.edges, at)
-        nxt = self.edges[i] if i < len(self.edges) else datetime.max.replace(tzinfo=timezone.utc)
+        nxt = self.edges[i] if i < len(self.edges) else datetime.max.replace(tzinfo=UTC)
         local = at.astimezone(zone)
         minute = local.hour * 60 + local.minute
         j = bisect.bisect_right(self.minutes, minute)
         day = local.replace(hour=0, minute=0, second=0, microsecond=0)
         turn = day + timedelta(minutes=self.minutes[j]) if j < len(self.minutes) else \
             day + timedelta(days=1, minutes=self.minutes[0])
-        utc = at.astimezone(timezone.utc)
+        utc = at.astimezone(UTC)
         quarter = utc.replace(minute=utc.minute // 15 * 15, second=0, microsecond=0) + timedelta(minutes=15)
-        return min(nxt, turn.astimezone(timezone.utc), quarter)
+        return min(nxt, turn.astimezone(UTC), quarter)
 
 
 PRICED = ("lines", "applied", "subtotal_minor", "discount_minor", "total_minor", "promotion_discount_minor",

@@ -17,7 +17,6 @@ from flask import current_app, g, request, session
 
 from hub.http.framework import SAFE_METHODS, Api, AuthModel
 from hub.kernel.errors import Unauthorized
-
 from sync.central import office, stores
 from sync.protocol import STORE_HEADER
 

@@ -13,7 +13,6 @@ from typing import Any
 from flask import Blueprint, current_app
 
 from hub.kernel.errors import ValidationError
-
 from sync.central import metrics, reports
 from sync.central.access import READ_API
 

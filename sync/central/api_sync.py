@@ -13,7 +13,6 @@ from flask import Blueprint, current_app, request
 
 from hub.http.openapi import serve_document
 from hub.kernel.errors import Conflict, Unauthorized, ValidationError
-
 from sync.central import downlink, ingest, projections
 from sync.central.access import SYNC_API
 from sync.protocol import MAX_BATCH_EVENTS, MAX_BODY_BYTES, ProtocolError, decode, validate_batch

@@ -12,7 +12,6 @@ from flask import Flask, jsonify
 from sqlalchemy.engine import Engine
 
 from hub.http.framework import DEFAULT_MAX_BODY, check_all_declared, json_errors
-
 from sync.central import analytics_api, api_sync, read_api, views
 from sync.central.access import READ_API, SYNC_API
 from sync.central.config import CentralConfig

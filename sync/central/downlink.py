@@ -21,14 +21,13 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.engine import Engine
 
-from hub.inventory import catalog
 from hub import domains as hub_domains
+from hub.auth.users import LANGUAGES, ROLES, hash_secret, validate_password, validate_pin
+from hub.inventory import catalog
 from hub.kernel.errors import ValidationError
 from hub.promotions.validation import parse_promotion
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso
-from hub.auth.users import LANGUAGES, ROLES, hash_secret, validate_password, validate_pin
-
 from sync.central import schema as t
 
 KINDS = ("item", "setting", "user", "promotion", "policy")

@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -45,11 +45,10 @@ from sqlalchemy.engine import Engine
 
 from hub.protocol.storable import scrub_text, unstorable_text
 from hub.protocol.timeutil import iso, parse_iso, utcnow
-
-from sync.protocol import ProtocolError
 from sync.central import projections
 from sync.central import schema as t
 from sync.central.db import ensure_partitions
+from sync.protocol import ProtocolError
 
 
 class UnknownStore(Exception):
@@ -67,7 +66,7 @@ class EventBounds:
 
     def window(self, now: datetime) -> tuple[str, str]:
         """(lowest, highest) accepted UTC time as comparable ``YYYY-MM-DDTHH:MM:SS`` text."""
-        hi = now.astimezone(timezone.utc) + timedelta(hours=self.max_future_hours)
+        hi = now.astimezone(UTC) + timedelta(hours=self.max_future_hours)
         return self.earliest.isoformat() + "T00:00:00", hi.strftime("%Y-%m-%dT%H:%M:%S")
 
 
@@ -80,7 +79,7 @@ def _when(ts: str) -> tuple[date, str]:
     if m:
         d = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))     # ValueError for 2026-13-40
         return d.replace(day=1), ts[:19]
-    dt = parse_iso(ts).astimezone(timezone.utc)
+    dt = parse_iso(ts).astimezone(UTC)
     return dt.date().replace(day=1), dt.strftime("%Y-%m-%dT%H:%M:%S")
 
 

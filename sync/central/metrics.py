@@ -21,9 +21,10 @@ cost was known when the sale was folded.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, Callable
+from typing import Any
 
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.engine import Connection, Engine
@@ -52,7 +53,7 @@ class Filters:
     def days(self) -> int:
         return (self.end - self.start).days + 1
 
-    def last_year(self) -> "Filters":
+    def last_year(self) -> Filters:
         return replace(self, start=minus_year(self.start), end=minus_year(self.end))
 
 

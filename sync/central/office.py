@@ -12,11 +12,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from hub.auth.users import hash_secret, validate_password, verify_secret
 from hub.kernel.errors import Conflict, ValidationError
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import iso, now_iso, parse_iso, utcnow
-from hub.auth.users import hash_secret, validate_password, verify_secret
-
 from sync.central import schema as t
 
 ROLES = ("viewer", "admin")

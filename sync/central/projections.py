@@ -12,17 +12,16 @@ the declarations in step. A kind without a projector is stored raw in the events
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable
-
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func
 from sqlalchemy.engine import Connection
 
 from hub.protocol.timeutil import parse_iso
-
 from sync.central import members, sales
 from sync.central import schema as t
 
@@ -244,8 +243,8 @@ def apply(conn: Connection, store_id: str, f: Folded) -> None:
             index_elements=["store_id", "item_id", "location_id"],
             set_={"on_hand": t.stock.c.on_hand + ins.excluded.on_hand,
                   "reserved": t.stock.c.reserved + ins.excluded.reserved}),
-            [{"store_id": store_id, "item_id": i, "location_id": l, "on_hand": v[0], "reserved": v[1]}
-             for (i, l), v in sorted(f.stock.items())])
+            [{"store_id": store_id, "item_id": item, "location_id": loc, "on_hand": v[0], "reserved": v[1]}
+             for (item, loc), v in sorted(f.stock.items())])
     if f.daily:
         ins = _insert(conn, t.daily_movements)
         c = t.daily_movements.c

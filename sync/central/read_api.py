@@ -23,7 +23,6 @@ from sqlalchemy import select
 
 from hub.http.openapi import document, serve_document
 from hub.kernel.errors import TooManyAttempts, Unauthorized, ValidationError
-
 from sync.central import downlink, office, reports
 from sync.central import schema as t
 from sync.central.access import READ_API
@@ -68,7 +67,7 @@ def _decode_cursor(raw: str | None) -> dict[str, int]:
         assert isinstance(pos, dict) and all(isinstance(k, str) and isinstance(v, int) for k, v in pos.items())
         return pos
     except Exception:
-        raise ValidationError("cursor is not one this API issued", code="bad_cursor")
+        raise ValidationError("cursor is not one this API issued", code="bad_cursor") from None
 
 
 def _encode_cursor(pos: dict[str, int]) -> str:

@@ -9,7 +9,7 @@ own day. Times themselves stay UTC."""
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from statistics import median
 from typing import Any
 
@@ -18,7 +18,6 @@ from sqlalchemy.engine import Engine
 
 from hub.kernel.sqllike import LIKE_ESCAPE, like_contains
 from hub.protocol.timeutil import parse_iso, utcnow
-
 from sync.central import schema as t
 from sync.central.projections import local_day, zone
 from sync.central.transfers import Level, suggest
@@ -269,7 +268,7 @@ def _utc_prefilter(start: date, end: date) -> tuple[str, str]:
 def today(engine: Engine | None = None, store: str | None = None, now: datetime | None = None) -> date:
     """Today as the store sees it (the latest local date among all stores when none is named;
     UTC when no store is known)."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     if engine is None:
         return now.date()
     with engine.connect() as conn:

@@ -18,14 +18,13 @@ neither the weighed flag nor the tax) in proportion to the refund."""
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Column, Date, Index, Integer, String, Table, Text, select
 from sqlalchemy.engine import Connection
 
 from hub.protocol.timeutil import parse_iso
-
 from sync.central import schema as t
 
 _MONEY = ("gross_minor", "discount_minor", "net_minor", "tax_minor")
@@ -102,7 +101,7 @@ Index("sales_item_daily_day", sales_item_daily.c.day)
 def _local(f: Any, ts: str) -> tuple[Any, int]:
     """(local day, local hour) of a UTC hub time in the store's zone (the day as the movement projection folds it)."""
     dt = parse_iso(ts)
-    hour = (dt.astimezone(f.tz) if f.tz is not None else dt.astimezone(timezone.utc)).hour
+    hour = (dt.astimezone(f.tz) if f.tz is not None else dt.astimezone(UTC)).hour
     return f.day(ts), hour
 
 

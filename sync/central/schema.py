@@ -9,7 +9,7 @@ table is declaratively partitioned by ``month`` (see docs/sync.md)."""
 
 from __future__ import annotations
 
-from sqlalchemy import (JSON, BigInteger, Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text)
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 

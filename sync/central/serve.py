@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from hub.serve import GunicornApp
-
 from sync.central.config import CentralConfig
 
 

@@ -11,9 +11,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from hub.protocol.timeutil import now_iso
-
-from sync.protocol import new_store_secret, secret_digest, secret_matches
 from sync.central import schema as t
+from sync.protocol import new_store_secret, secret_digest, secret_matches
 
 STORE_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 

@@ -13,10 +13,9 @@ import secrets
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
-from flask import (Blueprint, Response, abort, current_app, redirect, render_template, request, session, url_for)
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, session, url_for
 
 from hub.kernel.csvsafe import guard_cell
-
 from sync.central import metrics, office, reports, sales_report
 from sync.central.charts import bar_chart, line_chart
 
@@ -99,7 +98,7 @@ def _date_range() -> tuple[date, date]:
         end = date.fromisoformat(request.args["end"]) if request.args.get("end") else reports.today(_engine(), request.args.get("store") or None)
         start = date.fromisoformat(request.args["start"]) if request.args.get("start") else end - timedelta(days=29)
     except ValueError:
-        raise BadFilter("dates are YYYY-MM-DD")
+        raise BadFilter("dates are YYYY-MM-DD") from None
     if start > end:
         raise BadFilter("start is after end")
     if (end - start).days > 3700:
@@ -282,7 +281,7 @@ def _sales_filters() -> tuple[metrics.Filters, str]:
             start = date.fromisoformat(start_s) if start_s else start
             end = date.fromisoformat(end_s) if end_s else end
     except ValueError:
-        raise BadFilter("dates")
+        raise BadFilter("dates") from None
     if start > end or (end - start).days > 3700:
         raise BadFilter("dates")
     f = metrics.Filters(start=start, end=end, store=store, category=category, item=a.get("item") or None)

@@ -9,7 +9,9 @@ import sys
 import uuid
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from devices.printer.documents import layout
 from devices.printer.render import render

@@ -5,7 +5,7 @@ very next look at the cart, and the sale records the price the till showed."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from hub.checkout import journal, pricing
@@ -94,12 +94,12 @@ def test_a_caller_cannot_change_the_kept_price(till, hubctx):
 
 
 def test_valid_until_stops_at_every_change_of_what_is_in_force():
-    start = datetime(2026, 6, 3, 1, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 6, 3, 1, 0, tzinfo=UTC)
     cal = pricing.Calendar(edges=(start, start + timedelta(hours=5)), minutes=(0, 9 * 60 + 7, 9 * 60 + 30, 21 * 60))
-    at = datetime(2026, 6, 3, 1, 20, 7, tzinfo=timezone.utc)                   # 09:20:07 in Shanghai
-    assert cal.valid_until(at, SHANGHAI) == datetime(2026, 6, 3, 1, 30, tzinfo=timezone.utc)   # hours open 09:30
+    at = datetime(2026, 6, 3, 1, 20, 7, tzinfo=UTC)                   # 09:20:07 in Shanghai
+    assert cal.valid_until(at, SHANGHAI) == datetime(2026, 6, 3, 1, 30, tzinfo=UTC)   # hours open 09:30
     assert cal.valid_until(at - timedelta(minutes=30), SHANGHAI) == start                     # a promotion starts
-    late = datetime(2026, 6, 3, 13, 5, tzinfo=timezone.utc)                    # 21:05 local: next turn is midnight
-    assert cal.valid_until(late, SHANGHAI) == datetime(2026, 6, 3, 13, 15, tzinfo=timezone.utc)   # the quarter hour
-    assert cal.valid_until(datetime(2026, 6, 3, 1, 1, tzinfo=timezone.utc), SHANGHAI) == \
-        datetime(2026, 6, 3, 1, 7, tzinfo=timezone.utc)                       # an hours window closing at 09:07
+    late = datetime(2026, 6, 3, 13, 5, tzinfo=UTC)                    # 21:05 local: next turn is midnight
+    assert cal.valid_until(late, SHANGHAI) == datetime(2026, 6, 3, 13, 15, tzinfo=UTC)   # the quarter hour
+    assert cal.valid_until(datetime(2026, 6, 3, 1, 1, tzinfo=UTC), SHANGHAI) == \
+        datetime(2026, 6, 3, 1, 7, tzinfo=UTC)                       # an hours window closing at 09:07

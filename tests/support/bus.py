@@ -8,8 +8,8 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from hub.protocol import contract
 from hub.bus.writer import Bus
+from hub.protocol import contract
 from hub.store import initialise, open_db
 
 STORE = "test-store"

@@ -4,7 +4,7 @@ schema-valid request answered 400 or 422 means the document promises more than t
 
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from hypothesis import HealthCheck, given, settings
 from schemathesis.core.failures import Failure, FailureGroup

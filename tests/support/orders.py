@@ -59,8 +59,8 @@ class PrintRig:
         from devices.common.config import AgentConfig
         from devices.printer.agent import PrinterAgent
         from devices.sim.printer import PrinterSim
-        from hub.kernel import settings
         from hub.bus.writer import Bus
+        from hub.kernel import settings
         from tests.support.devices import PrivateMosquitto
 
         self.broker = PrivateMosquitto(workdir / "mqtt")

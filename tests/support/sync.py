@@ -9,9 +9,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import psycopg
 import requests
@@ -149,7 +149,7 @@ class CentralProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30) -> "CentralProcess":
+    def start(self, timeout: float = 30) -> CentralProcess:
         self.proc = subprocess.Popen(
             storehub("central", "serve", "--db", self.db_url, "--dir", str(self.dir), "--host", "127.0.0.1",
                      "--port", str(self.port), "--workers", str(self.workers)),

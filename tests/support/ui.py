@@ -109,7 +109,7 @@ class HubServer:
     def running(self) -> bool:
         return self._server is not None
 
-    def start(self) -> "HubServer":
+    def start(self) -> HubServer:
         if self._server is not None:
             return self
         deadline = time.monotonic() + 10

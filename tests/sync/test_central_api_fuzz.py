@@ -17,7 +17,6 @@ from sync.central.app import create_app
 from sync.central.config import CentralConfig
 from sync.central.db import make_engine
 from sync.protocol import auth_headers, encode, validate_batch
-
 from tests.support.fuzz import assert_no_server_errors
 
 SECRET = "shs_fuzz-secret-1"

@@ -21,7 +21,6 @@ from sync.central.config import CentralConfig
 from sync.central.db import make_engine
 from sync.central.sales import sale_lines, sales, sales_hourly, sales_item_daily
 from sync.worker import SyncWorker, WorkerConfig
-
 from tests.support.sync import ThreadedCentral, central_db_url
 
 STORE = "test-store"
@@ -214,7 +213,7 @@ def test_zh_cn_page_formats_money_and_uses_human_titles(synced):
 
 
 def test_csv_guards_text_cells(synced):
-    engine, app, hubctx = synced["engine"], synced["app"], synced["hub"]
+    engine, app = synced["engine"], synced["app"]
     f = _filters(engine)
     with engine.begin() as conn:            # a store-supplied category that a sheet would run
         conn.execute(sales_item_daily.update().where(sales_item_daily.c.category == "drinks")

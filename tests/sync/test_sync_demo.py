@@ -5,12 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.support.common import free_port
-
 from hub.demo.context import DemoContext
 from hub.synclink import state
 from sync.demo import OFFICE_USER, components
-
+from tests.support.common import free_port
 from tests.support.sync import wait_until
 
 

@@ -8,7 +8,6 @@ import subprocess
 import time
 
 import pytest
-from tests.support.common import free_port
 
 from hub.inventory import catalog
 from hub.kernel import settings
@@ -18,9 +17,9 @@ from hub.synclink import state
 from sync.central import downlink, stores
 from sync.central.app import create_app
 from sync.central.config import CentralConfig
-from sync.central.db import make_engine, migrate
+from sync.central.db import make_engine
 from sync.worker import SyncWorker, WorkerConfig
-
+from tests.support.common import free_port
 from tests.support.sync import CentralProcess, ThreadedCentral, central_db_url, make_hub, storehub, wait_until
 
 STORE = "store-dl"

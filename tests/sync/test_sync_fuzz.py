@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import schemathesis
 
-from tests.support.common import login
-from tests.support.fuzz import assert_no_server_errors
 from sync.central import office
 from sync.central.app import create_app
 from sync.central.config import CentralConfig
 from sync.central.db import make_engine
+from tests.support.common import login
+from tests.support.fuzz import assert_no_server_errors
 
 
 def _fuzz(schema, headers, min_ops):

@@ -11,7 +11,6 @@ from sync.central import ingest, stores
 from sync.central.db import make_engine, migrate, partitions
 from sync.protocol import ProtocolError, auth_headers, decode, encode, validate_batch
 from sync.worker import backoff_delay
-
 from tests.support.sync import central_db_url, central_totals
 
 

@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from hub.inventory import ledger
+from hub.inventory.ledger import MovementRequest
 from hub.kernel import settings
 from hub.kernel.errors import ValidationError
-from hub.inventory.ledger import MovementRequest
 from hub.protocol.timeutil import parse_iso
 from sync.central import ingest, projections, reports, stores
 from sync.central import schema as t
@@ -19,7 +19,6 @@ from sync.central.db import make_engine, migrate
 from sync.central.downlink import author
 from sync.protocol import ProtocolError, validate_batch
 from sync.worker import SyncWorker, WorkerConfig
-
 from tests.support.sync import ThreadedCentral, central_db_url, make_hub
 
 NOW = parse_iso("2026-11-21T03:00:00Z")

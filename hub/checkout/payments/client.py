@@ -173,7 +173,7 @@ class AlipayProvider:
             return Answer("unknown", error="bad_signature")
         except AliPayException as exc:
             return Answer("unknown", error=f"gateway_{exc.code}")
-        except (urllib.error.URLError, TimeoutError, socket.timeout, ConnectionError, OSError) as exc:
+        except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
             if _never_sent(exc) or isinstance(exc, ConnectionRefusedError):
                 raise Unreachable(str(exc)) from exc
             return Answer("unknown", error="timeout")
