@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT))
 import paho.mqtt.client as mqtt  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
-from hub.protocol import contract  # noqa: E402
 from hub.bus.mosquitto import Mosquitto, port_open  # noqa: E402
 from hub.bus.writer import Bus  # noqa: E402
+from hub.protocol import contract  # noqa: E402
 from hub.store import initialise, open_db  # noqa: E402
 
 STORE = "bench-store"

@@ -11,7 +11,7 @@ import json
 
 import click
 
-from devices.common.cli_options import setup_logging, agent_options, build_config
+from devices.common.cli_options import agent_options, build_config, setup_logging
 from devices.rfid.cli import agent_rfid, sim_rfid
 
 
@@ -64,7 +64,7 @@ def agent_printer(config_file, store, device, broker, username, password, state_
     try:
         a = PrinterAgent(cfg)
     except ValueError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from None
     a.run_forever()
 
 
@@ -85,7 +85,7 @@ def agent_scanner(config_file, store, device, broker, username, password, state_
     try:
         a = ScannerAgent(cfg)
     except ValueError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from None
     a.run_forever()
 
 
@@ -127,7 +127,7 @@ def sim_wedge(text, layout):
     try:
         events = keystrokes(text, layout)
     except ValueError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from None
     for ev in events:
         click.echo(json.dumps(ev))
 

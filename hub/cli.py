@@ -18,8 +18,7 @@ from hub.kernel.cliopts import data_dir_option
 from hub.kernel.config import HubConfig
 from hub.kernel.errors import StoreHubError, ValidationError
 from hub.store import backup as backup_hub
-from hub.store import is_encrypted
-from hub.store import initialise, open_db
+from hub.store import initialise, is_encrypted, open_db
 from hub.store import restore as restore_hub
 
 
@@ -195,7 +194,7 @@ def restore(data_dir, file, force):
     try:
         had_key = restore_hub(cfg, file, passphrase=passphrase, force=force)
     except (ValueError, sqlite3.DatabaseError) as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from None
     _cfg, db = open_db(cfg.data_dir)  # apply any newer migrations to the restored data
     db.close()
     click.echo(f"restored {file} into {cfg.db_path}")

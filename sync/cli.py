@@ -99,10 +99,10 @@ def add_store(central_dir, db_url, store_id, name, hub_data_dir, central_url, ex
         secret = stores.add_store(engine, store_id, name)
     except stores.StoreExists:
         if not exist_ok:
-            raise click.ClickException(f"store {store_id} exists (use --exist-ok to issue a new secret)")
+            raise click.ClickException(f"store {store_id} exists (use --exist-ok to issue a new secret)") from None
         secret = stores.rotate_secret(engine, store_id)
     except ValueError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from None
     if hub_data_dir:
         if not central_url:
             raise click.ClickException("--central-url is required with --hub-data-dir")
@@ -127,7 +127,7 @@ def add_user(central_dir, db_url, username, role, password):
     try:
         office.add_user(engine, username, password, role)
     except StoreHubError as exc:
-        raise click.ClickException(exc.message)
+        raise click.ClickException(exc.message) from None
     click.echo(f"head-office user {username} ({role}) added")
 
 
@@ -147,7 +147,7 @@ def publish(central_dir, db_url, kind, payload, key, scope):
     try:
         row = downlink.author(engine, kind, json.loads(payload), key=key, scope=scope, author="cli")
     except (StoreHubError, ValueError) as exc:
-        raise click.ClickException(getattr(exc, "message", str(exc)))
+        raise click.ClickException(getattr(exc, "message", str(exc))) from None
     click.echo(f"published {kind} {row['key']} as version {row['version']} to {scope}")
 
 
@@ -181,7 +181,7 @@ def partitions_cmd(central_dir, db_url, detach):
             y, m = (int(x) for x in detach.split("-"))
             click.echo(f"detached {detach_month(engine, date(y, m, 1))}")
         except ValueError as exc:
-            raise click.ClickException(str(exc))
+            raise click.ClickException(str(exc)) from None
         return
     for name in partitions(engine):
         click.echo(name)
@@ -262,7 +262,7 @@ def run(data_dir, once, batch_size, retention_days, max_backoff_s, idle_poll_s, 
                 while worker.step():
                     pass
             except SyncError as exc:
-                raise click.ClickException(str(exc))
+                raise click.ClickException(str(exc)) from None
             click.echo(json.dumps(_status(db)))
             return
         stop = threading.Event()

@@ -28,10 +28,11 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import requests
 
@@ -312,7 +313,7 @@ class SingleInstance:
             fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             self.fh.close()
-            raise SystemExit(f"another sync worker holds {self.path}")
+            raise SystemExit(f"another sync worker holds {self.path}") from None
         return self
 
     def __exit__(self, *exc):

@@ -6,11 +6,7 @@ Each test folder (``tests/<domain>/``) has its own ``conftest.py`` for its own f
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest

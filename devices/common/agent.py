@@ -31,18 +31,17 @@ import ssl
 import threading
 import time
 from collections import OrderedDict
-from typing import Callable
+from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from devices.common.buffer import DiskBuffer, key_of
+from devices.common.config import AgentConfig
 from hub.protocol import contract, storable
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso
 from hub.protocol.tls import BrokerTrust, describe
-
-from devices.common.buffer import DiskBuffer, key_of
-from devices.common.config import AgentConfig
 
 log = logging.getLogger("storehub.agent")
 

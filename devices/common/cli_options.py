@@ -54,4 +54,4 @@ def build_config(config_file, store, device, broker, username, password, state_d
         return load(config_file, store=store, device=device, broker=broker, username=username, password=password,
                     state_dir=state_dir, options={**(extra or {}), **_parse_opts(opts)})
     except (ValueError, OSError) as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from None

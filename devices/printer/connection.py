@@ -64,7 +64,7 @@ def query_status(p, timeout: float = 2.0) -> Status:
             b = st4[0]
             paper = "out" if b & 0x60 == 0x60 else "low" if b & 0x0C == 0x0C else "ok"
         return Status(online, paper)
-    except (socket.timeout, TimeoutError, NotImplementedError, AttributeError):
+    except (TimeoutError, NotImplementedError, AttributeError):
         return Status(None, None)
     except OSError as exc:
         raise PrinterOffline(f"printer connection failed during status query: {exc}") from exc

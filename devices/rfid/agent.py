@@ -24,16 +24,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
-
-from hub.protocol import rfid_formats
-from hub.protocol.broker import BrokerURL
-from hub.protocol.rfid_formats import TagRead
+from collections.abc import Callable
 
 from devices.common.agent import CommandError, DeviceAgent
 from devices.common.config import AgentConfig
 from devices.rfid.llrp import LlrpSource
 from devices.rfid.source import Source
+from hub.protocol import rfid_formats
+from hub.protocol.broker import BrokerURL
+from hub.protocol.rfid_formats import TagRead
 
 log = logging.getLogger("storehub.agent.rfid")
 

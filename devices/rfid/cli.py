@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from devices.common.cli_options import setup_logging, agent_options, build_config
+from devices.common.cli_options import agent_options, build_config, setup_logging
 
 
 @click.command("rfid")
@@ -25,7 +25,7 @@ def agent_rfid(config_file, store, device, broker, username, password, state_dir
     try:
         src = make_source(source, cfg.options, cfg)
     except (ValueError, KeyError) as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from None
     RfidAgent(cfg, src, batch_ms=batch_ms).run_forever()
 
 

@@ -24,10 +24,9 @@ import socket
 import threading
 import time
 
-from hub.protocol import rfid_formats
-
 from devices.rfid import llrp_codec as C
 from devices.rfid.source import Source
+from hub.protocol import rfid_formats
 
 log = logging.getLogger("storehub.agent.rfid.llrp")
 
@@ -218,7 +217,7 @@ class LlrpSource(Source):
                     return msg_type, msg_id, body
             try:
                 chunk = self._sock.recv(65536)
-            except socket.timeout as exc:
+            except TimeoutError as exc:
                 raise ReaderClosed(f"no message for {self._sock.gettimeout():.0f} s (keepalive missed)") from exc
             if not chunk:
                 raise ReaderClosed("the reader closed the connection")

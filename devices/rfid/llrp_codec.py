@@ -18,7 +18,7 @@ Decoded tag reports are dicts with sllurp's key names (``EPC-96`` or ``EPC`` as 
 from __future__ import annotations
 
 import struct
-from typing import Iterator
+from collections.abc import Iterator
 
 VERSION = 1                       # LLRP 1.0.1
 HEADER = struct.Struct("!HII")    # rsvd(3) ver(3) type(10) | length | id

@@ -3,7 +3,7 @@ the R700 HTTP stream; see ``devices.rfid.agent`` and ``devices.rfid.llrp``)."""
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from hub.protocol.rfid_formats import TagRead
 

@@ -15,7 +15,6 @@ resolution the scale reported (a 2.486 g reading is 2486 mg, not 2 g); a tare's 
 from __future__ import annotations
 
 import glob
-import time
 
 import serial
 

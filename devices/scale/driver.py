@@ -40,7 +40,7 @@ class ScaleDriver:
         self.lock = threading.Lock()
 
     @classmethod
-    def open(cls, path: str, protocol: ScaleProtocol | str, **kw) -> "ScaleDriver":
+    def open(cls, path: str, protocol: ScaleProtocol | str, **kw) -> ScaleDriver:
         proto = PROTOCOLS[protocol] if isinstance(protocol, str) else protocol
         return cls(open_port(path, proto), proto, **kw)
 

@@ -10,7 +10,7 @@ events through a decoder.
 from __future__ import annotations
 
 import logging
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from devices.scanner import layouts as L
 

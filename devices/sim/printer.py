@@ -31,9 +31,8 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from hub.protocol.timeutil import now_iso
-
 from devices.sim.escpos_decode import EscposDecoder, Job, PrinterState
+from hub.protocol.timeutil import now_iso
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +77,7 @@ class PrinterSim:
     def url(self) -> str:
         return f"tcp://{self.host}:{self.port}"
 
-    def start(self) -> "PrinterSim":
+    def start(self) -> PrinterSim:
         for srv in filter(None, (self._server, self._http)):
             t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
             t.start()
@@ -114,7 +113,7 @@ class PrinterSim:
         while True:
             try:
                 data = sock.recv(65536)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 break

@@ -32,7 +32,7 @@ class PtyDevice:
     def path(self) -> str:
         return str(self.link) if self.link else self.slave_path
 
-    def start(self) -> "PtyDevice":
+    def start(self) -> PtyDevice:
         self._thread = threading.Thread(target=self._loop, name=type(self).__name__, daemon=True)
         self._thread.start()
         return self

@@ -20,9 +20,9 @@ import logging
 import random
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 from hub.protocol.broker import BrokerURL
 from hub.protocol.epc import check_digit, encode_sgtin96

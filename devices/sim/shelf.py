@@ -11,7 +11,7 @@ import logging
 import random
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlparse
 
 import paho.mqtt.client as mqtt
@@ -21,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 def _ts() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class ShelfSensorSim:
@@ -46,7 +46,7 @@ class ShelfSensorSim:
         self.client.reconnect_delay_set(1, 30)
         self.host, self.port = host, port
 
-    def start(self) -> "ShelfSensorSim":
+    def start(self) -> ShelfSensorSim:
         self.client.connect_async(self.host, self.port, keepalive=15)
         self.client.loop_start()
         return self

@@ -1,8 +1,8 @@
 """The hub's device bus: the MQTT contract, the one bus process per hub, the
 device registry, dead letters, commands, alerts and shelf sensors."""
 
-from hub.domain import Domain, Setting
 from hub.bus.facts import FACTS
+from hub.domain import Domain, Setting
 
 SETTINGS = (
     Setting("device_silence_s", {}, {"type": "object", "additionalProperties": {"type": ["integer", "null"],

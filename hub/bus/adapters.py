@@ -82,7 +82,7 @@ class Adapters:
         return None if a is None else a.translate(store_id, topic, payload, ts)
 
     @classmethod
-    def from_config(cls, data: dict) -> "Adapters":
+    def from_config(cls, data: dict) -> Adapters:
         out = []
         for i, e in enumerate(data.get("esphome") or []):
             if not isinstance(e, dict) or "device" not in e:
@@ -91,5 +91,5 @@ class Adapters:
         return cls(out)
 
     @classmethod
-    def load(cls, path: Path) -> "Adapters":
+    def load(cls, path: Path) -> Adapters:
         return cls.from_config(json.loads(Path(path).read_text())) if Path(path).exists() else cls()

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from hub.kernel import audit
 from hub.bus import alerts, builtin, commands, deadletters, registry, shelf
-from hub.protocol import contract
-from hub.kernel.errors import NotFound, ValidationError
 from hub.http.context import actor, db, device
 from hub.http.framework import PAGINATION_QUERY, endpoint, page
+from hub.kernel import audit
+from hub.kernel.errors import NotFound, ValidationError
+from hub.protocol import contract
 
 bp = Blueprint("devices", __name__)
 

@@ -12,10 +12,11 @@ import sqlite3
 import time
 from typing import Any
 
-from hub.kernel import outbox, settings
 from hub.bus import registry
 from hub.bus.handlers import DeviceEvent
-from hub.identify import barcode, resolve as resolver
+from hub.identify import barcode
+from hub.identify import resolve as resolver
+from hub.kernel import outbox, settings
 from hub.kernel.errors import StoreHubError
 
 log = logging.getLogger("storehub.bus")

@@ -87,7 +87,7 @@ def bus_command(data_dir, mqtt_url, client_id, advertise, api_port, supervise):
     try:
         sys.exit(run(d, url, client_id=client_id, advertise=advertise, api_port=api_port))
     except BusLockError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from None
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child
@@ -166,11 +166,11 @@ def devices_group():
 def provision_command(data_dir, device_id, kind, out, store_id, broker_host, broker_port, tls, ca_file,
                       password_file, acl_file, rotate):
     """Create or update a device's broker account, the ACL file and the device's agent config."""
-    from hub.kernel import settings
-    from hub.store import open_db
-    from hub.protocol.timeutil import now_iso
     from hub.bus import registry
     from hub.bus.provision import provision
+    from hub.kernel import settings
+    from hub.protocol.timeutil import now_iso
+    from hub.store import open_db
 
     cfg, db = open_db(data_dir)
     store_id = store_id or settings.get(db.read(), "store_id")
@@ -180,7 +180,7 @@ def provision_command(data_dir, device_id, kind, out, store_id, broker_host, bro
                       broker_port=broker_port or (8883 if tls else 1883), tls=tls, ca_file=ca_file,
                       password_file=password_file, acl_file=acl_file, rotate=rotate, data_dir=cfg.data_dir)
     except ValueError as exc:
-        raise click.ClickException(str(exc))
+        raise click.ClickException(str(exc)) from None
     with db.write() as conn:
         registry.provision(conn, device_id, kind, now_iso())
     db.close()
@@ -246,8 +246,8 @@ def decode_command(fmt, file, as_json):
 @_data_dir_option
 def list_command(data_dir):
     """Devices the hub knows, with online state and counters."""
-    from hub.store import open_db
     from hub.bus import registry
+    from hub.store import open_db
 
     _cfg, db = open_db(data_dir)
     items, _total = registry.list_devices(db.read(), limit=500)

@@ -14,9 +14,9 @@ from typing import Any
 
 from hub.kernel import audit
 from hub.kernel.errors import NotFound, ValidationError
+from hub.protocol import contract
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso
-from hub.protocol import contract
 
 
 def send_command(conn: sqlite3.Connection, device_id: str, action: str, payload: dict[str, Any] | None = None, *,

@@ -10,9 +10,9 @@ import base64
 import sqlite3
 from typing import Any
 
+from hub.protocol.contract import DEVICE_ID_RE
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso
-from hub.protocol.contract import DEVICE_ID_RE
 
 MAX_STORED_BYTES = 64 * 1024
 

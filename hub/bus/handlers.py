@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from hub import domains
 from hub.protocol.contract import EVENT_TYPES

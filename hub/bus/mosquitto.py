@@ -105,7 +105,7 @@ class Mosquitto:
     def available() -> bool:
         return shutil.which("mosquitto") is not None
 
-    def start(self, timeout: float = 10.0) -> "Mosquitto":
+    def start(self, timeout: float = 10.0) -> Mosquitto:
         self.conf.write_text(render(self.port, self.workdir, **self.render_kwargs))
         self._logf = open(self.log, "ab")
         self.proc = subprocess.Popen(["mosquitto", "-c", str(self.conf)], stdout=self._logf, stderr=self._logf)
@@ -149,7 +149,7 @@ class Mosquitto:
         self.stop()
         self.start()
 
-    def __enter__(self) -> "Mosquitto":
+    def __enter__(self) -> Mosquitto:
         return self.start()
 
     def __exit__(self, *exc) -> None:

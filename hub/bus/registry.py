@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from hub.bus import alerts
 from hub.kernel import outbox, settings
 from hub.kernel.errors import NotFound
 from hub.protocol.timeutil import parse_iso
-from hub.bus import alerts
 
 # Seconds without any message after which an online device is reported silent; None = never.
 DEFAULT_SILENCE_S: dict[str, int | None] = {"shelf": 300, "scale": None, "scanner": None, "printer": None,

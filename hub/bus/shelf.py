@@ -11,13 +11,13 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from hub.kernel import audit, outbox
-from hub.inventory import catalog, locations
-from hub.kernel.errors import NotFound, Unprocessable, ValidationError
-from hub.protocol.timeutil import now_iso
 from hub.bus import alerts
-from hub.protocol.contract import DEVICE_ID_RE
 from hub.bus.handlers import DeviceEvent
+from hub.inventory import catalog, locations
+from hub.kernel import audit, outbox
+from hub.kernel.errors import NotFound, Unprocessable, ValidationError
+from hub.protocol.contract import DEVICE_ID_RE
+from hub.protocol.timeutil import now_iso
 
 
 def units_for(grams: float, unit_weight_g: int, tare_grams: int = 0) -> int:

@@ -19,8 +19,8 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from hub.bus import commands, deadletters, handlers, registry
 from hub.bus.adapters import Adapters
@@ -54,7 +54,7 @@ class Bus(BusClient):
     def __init__(self, db, mqtt_url: str, *, store_id: str | None = None, client_id: str | None = None,
                  batch_ms: float = 3.0, max_batch: int = 2000, silence_check_s: float = 10.0,
                  command_poll_s: float = 0.2, session_expiry_s: int = SESSION_EXPIRY_S,
-                 on_commit: Callable[[list[_Msg]], None] | None = None, adapters: "Adapters | None" = None,
+                 on_commit: Callable[[list[_Msg]], None] | None = None, adapters: Adapters | None = None,
                  ts_window: contract.TimeWindow = contract.DEFAULT_TS_WINDOW):
         self.db = db
         self.adapters = adapters or Adapters()
@@ -324,7 +324,7 @@ class Bus(BusClient):
 
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self) -> "Bus":
+    def start(self) -> Bus:
         loaded = handlers.load_declared()
         log.info("bus: device event handlers %s", loaded)
         self._connect()

@@ -93,7 +93,7 @@ def run_demo(data_dir: Path, store_id: str, hub_port: int, mqtt_port: int, centr
         """Stop the components one by one, the last started first: each is gone before what it depends on is
         asked to stop (the hub and agents before the broker, the sync worker before the central), so none of
         them logs errors about a peer that vanished under it."""
-        for comp, p in reversed(procs):
+        for _comp, p in reversed(procs):
             if p.poll() is None:
                 p.terminate()
             try:

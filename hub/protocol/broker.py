@@ -25,7 +25,7 @@ class BrokerURL:
     protocol: int = MQTT_V5
 
     @classmethod
-    def parse(cls, url: str) -> "BrokerURL":
+    def parse(cls, url: str) -> BrokerURL:
         u = urlparse(url if "://" in url else f"mqtt://{url}")
         if u.scheme not in ("mqtt", "mqtts", "tcp", "ssl"):
             raise ValueError(f"unsupported broker URL scheme {u.scheme!r} (use mqtt:// or mqtts://)")

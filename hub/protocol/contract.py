@@ -28,7 +28,7 @@ import json
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker
@@ -406,7 +406,7 @@ class TimeWindow:
     future: timedelta = timedelta(days=1)
 
     def contains(self, t: datetime, now: datetime | None = None) -> bool:
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         return now - self.past <= t <= now + self.future
 
 
@@ -423,7 +423,7 @@ def _event_times(data: dict) -> list[tuple[str, str]]:
 def check_event_times(name: str, data: dict, device_id: str | None = None, *,
                       window: TimeWindow = DEFAULT_TS_WINDOW, now: datetime | None = None) -> None:
     """Refuse an event (already schema-valid) whose times lie outside ``window`` around ``now``."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     for path, text in _event_times(data):
         try:
             ok = window.contains(parse_iso(text), now)
@@ -529,7 +529,7 @@ def ack_keys(ack: dict) -> list[str]:
 # ----------------------------------------------------------------------------- building payloads
 
 def utc_ts() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def new_event_id() -> str:

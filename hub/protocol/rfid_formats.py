@@ -26,9 +26,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Iterable, NamedTuple
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
 
 FORMATS = ("zebra", "impinj", "storehub", "llrp")
 MAX_ANTENNA = 255
@@ -121,7 +122,7 @@ def ms_iso(ms: int) -> str:
     sec, frac = divmod(ms, 1000)
     head = _ISO_SEC.get(sec)
     if head is None:
-        head = datetime.fromtimestamp(sec, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        head = datetime.fromtimestamp(sec, UTC).strftime("%Y-%m-%dT%H:%M:%S")
         if len(_ISO_SEC) > 100_000:
             _ISO_SEC.clear()
         _ISO_SEC[sec] = head

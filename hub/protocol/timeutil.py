@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def iso(dt: datetime | None = None) -> str:
     dt = dt or utcnow()
     if dt.tzinfo is None:
         raise ValueError("naive datetime: StoreHub stores UTC only")
-    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return dt.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def now_iso() -> str:
@@ -42,4 +42,4 @@ def parse_iso(text: str) -> datetime:
     dt = datetime.fromisoformat(s)
     if dt.tzinfo is None:
         raise ValueError(f"time without UTC offset: {text!r}")
-    return dt.astimezone(timezone.utc)
+    return dt.astimezone(UTC)

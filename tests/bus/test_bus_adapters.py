@@ -10,10 +10,10 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from hub.protocol import contract
 from hub.bus.adapters import Adapters, EsphomeAdapter
 from hub.bus.mosquitto import Mosquitto
 from hub.bus.provision import provision
+from hub.protocol import contract
 from tests.support.bus import STORE, make_hub_db, start_bus, wait_until
 from tests.support.common import free_port
 

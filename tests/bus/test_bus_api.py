@@ -3,15 +3,14 @@ and the HTTP API over them: registry, dead letters, alerts, shelf sensors, scans
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-
 import json
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from hub.bus import commands, shelf
-from hub.protocol import contract
 from hub.bus.writer import Bus, _Msg
+from hub.protocol import contract
 
 STORE = "test-store"
 
@@ -106,7 +105,7 @@ def test_shelf_sensor_units_and_alerts(bus, sample, client, auth, hubctx):
                    json={"item_id": milk["id"], "location_id": sample["bin1"]["id"], "low_units": 2, "tare_grams": 40})
     assert r.status_code == 200, r.get_json()
     # readings from an hour ago (inside the contract's window around now, whatever day the suite runs)
-    base = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)
+    base = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
     ts = [(base + timedelta(seconds=i)).strftime("%Y-%m-%dT%H:%M:%SZ") for i in range(6)]
     feed(bus, (ev_topic("shelf-a1", "shelf"), contract.make_event("shelf", grams=40 + 1030 * 6 + 12.5, ts=ts[0])))
     assert shelf.get_binding(hubctx.db.read(), "shelf-a1")["units"] == 6

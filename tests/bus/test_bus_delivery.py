@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from hub.protocol import contract
 from hub.bus.mosquitto import Mosquitto
+from hub.protocol import contract
 from tests.support.bus import STORE, Device, make_hub_db, start_bus, wait_until
 from tests.support.common import free_port
 
@@ -64,7 +64,7 @@ def test_events_published_while_hub_is_down_arrive_after(broker, db):
     bus.stop()  # the persistent session stays on the broker
     dev = Device("scale-1", broker.port)
     sent = [dev.event("weight", grams=500 + i, stable=True) for i in range(50)]
-    for ev in sent:
+    for _ev in sent:
         pass
     dev.close()
     bus = start_bus(db, broker.port)

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.protocol import contract
 from hub.bus.mosquitto import Mosquitto
 from hub.bus.writer import Bus, _Msg
+from hub.protocol import contract
 from tests.support.bus import STORE, Device, make_hub_db, start_bus, wait_until
 from tests.support.common import free_port
 

@@ -8,9 +8,8 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -32,7 +31,7 @@ def test_health_says_not_configured_without_a_bus(client):
 def test_health_follows_the_bus_heartbeat(app, client, hubctx):
     app.extensions["storehub"].config.mqtt_url = "mqtt://127.0.0.1:1883"     # a hub that runs a bus
     assert client.get("/api/v1/health").get_json()["bus"]["status"] == "down"     # expected, never seen
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with hubctx.db.write() as conn:
         heartbeat.beat(conn, heartbeat.BUS, started_at=_iso(now), now=_iso(now), details={"broker_connected": True})
     bus = client.get("/api/v1/health").get_json()["bus"]

@@ -12,9 +12,9 @@ import textwrap
 
 import pytest
 
-from hub.protocol import contract
 from hub.bus.mosquitto import Mosquitto
 from hub.bus.provision import pbkdf2_sha512_hash, provision, verify_pbkdf2_sha512
+from hub.protocol import contract
 from tests.support.bus import STORE, Device, make_hub_db, start_bus, wait_until
 from tests.support.common import ROOT, free_port
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from tests.support.ui import login, shot
 
 from hub.bus import commands
+from hub.bus.writer import Bus, _Msg
 from hub.protocol import contract
 from tests.handheld.test_ui_a11y import _audit  # the shell's contrast / names / target-size audit
-from hub.bus.writer import Bus, _Msg
+from tests.support.ui import login, shot
 
 pytestmark = pytest.mark.browser
 STORE = "test-store"

@@ -18,8 +18,8 @@ from devices.common.buffer import DiskBuffer
 from devices.common.config import AgentConfig, load
 from devices.scanner.agent import ScannerAgent
 from devices.sim.serial_scanner import SerialScannerSim
-from tests.support.devices import SHARED_BROKER, PrivateMosquitto, Watcher, unique_store
 from hub.protocol import contract
+from tests.support.devices import SHARED_BROKER, PrivateMosquitto, Watcher, unique_store
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))   # the repository
 

@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from devices.sim.shelf import ShelfSensorSim
-from tests.support.devices import SHARED_BROKER, Watcher, unique_store
 from hub.protocol import contract
+from tests.support.devices import SHARED_BROKER, Watcher, unique_store
 
 ROOT = Path(__file__).resolve().parents[2]
 ESPHOME = ROOT / ".venv-esphome" / "bin" / "esphome"

@@ -10,8 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-
-from tests.support.common import VECTORS_FILE
 from escpos.printer import Dummy
 
 from devices.common.config import AgentConfig
@@ -21,8 +19,9 @@ from devices.printer.journal import Journal
 from devices.printer.render import render
 from devices.sim.escpos_decode import EscposDecoder, PrinterState, decode
 from devices.sim.printer import PrinterSim
-from tests.support.devices import SHARED_BROKER, Watcher, unique_store
 from hub.protocol import contract
+from tests.support.common import VECTORS_FILE
+from tests.support.devices import SHARED_BROKER, Watcher, unique_store
 
 VECTORS = json.loads(VECTORS_FILE.read_text())["escpos_python_escpos_3_1"]
 
@@ -245,7 +244,8 @@ def test_print_round_trip_paper_out_and_idempotent_across_restart(tmp_path):
 
 
 # ------------------------------------------------------------------ robustness (hypothesis)
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402 - this section's own imports
 
 
 @settings(max_examples=200, deadline=None)

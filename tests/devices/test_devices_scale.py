@@ -6,11 +6,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from pathlib import Path
 
 import pytest
-
-from tests.support.common import VECTORS_FILE
 
 from devices.common.config import AgentConfig
 from devices.scale.agent import ScaleAgent
@@ -19,8 +16,9 @@ from devices.scale.protocols import MT_SICS, PROTOCOLS, TOLEDO_8217, parse_reply
 from devices.sim.pty import EchoDevice
 from devices.sim.scale import ScaleSim
 from devices.sim.serial_scanner import SerialScannerSim
-from tests.support.devices import SHARED_BROKER, Watcher, unique_store
 from hub.protocol import contract
+from tests.support.common import VECTORS_FILE
+from tests.support.devices import SHARED_BROKER, Watcher, unique_store
 
 VECTORS = json.loads(VECTORS_FILE.read_text())
 
@@ -51,8 +49,7 @@ def test_toledo_8217_vectors(v):
             assert (r.grams, r.stable, r.net) == (1234, True, None)
     else:   # echo probe: the simulator must answer exactly this
         with ScaleSim("toledo-8217") as sim:
-            import os
-            import select
+
             import serial
             with serial.Serial(sim.path, timeout=1) as port:
                 port.write(v["send"].encode())
@@ -204,7 +201,8 @@ def test_scale_agent_publishes_stable_weights_and_answers_tare(tmp_path, proto):
             w.close()
 
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402 - this section's own imports
 
 
 @settings(max_examples=300, deadline=None)

@@ -19,8 +19,8 @@ from devices.scanner.layouts import LAYOUTS
 from devices.scanner.serial_reader import LineSplitter
 from devices.scanner.wedge import WedgeDecoder
 from devices.sim.serial_scanner import SerialScannerSim
-from tests.support.devices import SHARED_BROKER, Watcher, unique_store
 from hub.protocol import contract
+from tests.support.devices import SHARED_BROKER, Watcher, unique_store
 
 K = 1          # EV_KEY
 SYN = (0, 0, 0)
@@ -196,7 +196,8 @@ def test_wedge_agent_grabs_a_uinput_keyboard(tmp_path):
         w.close()
 
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402 - this section's own imports
 
 
 @settings(max_examples=200, deadline=None)

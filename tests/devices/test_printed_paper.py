@@ -5,7 +5,8 @@ language and times print as the local time the hub sent."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from wcwidth import wcwidth
 
 from devices.printer.agent import print_once

@@ -8,8 +8,7 @@ import time
 
 from devices.rfid.agent import Folder
 from devices.sim import rfid as simrfid
-from hub.protocol import epc, rfid_formats
-from hub.protocol import contract
+from hub.protocol import contract, epc, rfid_formats
 
 
 def test_simulator_sweeps_with_repeats_strays_and_misses():
