@@ -55,9 +55,19 @@ def _catalog(rng: random.Random) -> list[dict]:
     out = []
     for n in range(ITEMS):
         price = rng.choice((350, 590, 990, 1250, 1990, 2990, 4990, 8990))
-        out.append({"id": str(uuid.UUID(int=n + 1)), "sku": f"SKU-{n:04d}", "name_en": f"Item {n}",
-                    "name_zh": f"商品{n}", "category": f"cat-{n % CATEGORIES:02d}", "unit": "each",
-                    "price_minor": price, "cost_minor": price * rng.choice((55, 60, 65, 70)) // 100, "active": True})
+        out.append(
+            {
+                "id": str(uuid.UUID(int=n + 1)),
+                "sku": f"SKU-{n:04d}",
+                "name_en": f"Item {n}",
+                "name_zh": f"商品{n}",
+                "category": f"cat-{n % CATEGORIES:02d}",
+                "unit": "each",
+                "price_minor": price,
+                "cost_minor": price * rng.choice((55, 60, 65, 70)) // 100,
+                "active": True,
+            }
+        )
     return out
 
 
@@ -75,8 +85,9 @@ def build(engine, n_stores: int, n_days: int, per_day: int, end: date) -> int:
             evs = []
             for it in items:
                 seq += 1
-                evs.append({"seq": seq, "kind": "item.upsert", "ts": _ts(end - timedelta(days=n_days), 6, 0),
-                            "payload": it})
+                evs.append(
+                    {"seq": seq, "kind": "item.upsert", "ts": _ts(end - timedelta(days=n_days), 6, 0), "payload": it}
+                )
             projections.apply(conn, sid, projections.fold(evs, tz=TZ))
         for d0 in range(0, n_days, 30):
             evs = []
@@ -91,30 +102,84 @@ def build(engine, n_stores: int, n_days: int, per_day: int, end: date) -> int:
                         gross = it["price_minor"] * qty
                         disc = gross // 10 if rng.random() < 0.15 else 0
                         net = gross - disc
-                        lines.append({"line_no": i, "item_id": it["id"], "sku": it["sku"], "qty": qty, "weighed": False,
-                                      "gross_minor": gross, "discount_minor": disc, "net_minor": net,
-                                      "tax_minor": net * 13 // 113})
+                        lines.append(
+                            {
+                                "line_no": i,
+                                "item_id": it["id"],
+                                "sku": it["sku"],
+                                "qty": qty,
+                                "weighed": False,
+                                "gross_minor": gross,
+                                "discount_minor": disc,
+                                "net_minor": net,
+                                "tax_minor": net * 13 // 113,
+                            }
+                        )
                     lines_total += len(lines)
                     sale_id = str(uuid.uuid4())
                     ts = _ts(day, 8 + (k * 13) % 14, rng.randrange(60))
-                    evs.append({"seq": seq, "kind": "sale.completed", "ts": ts, "payload": {
-                        "sale_id": sale_id, "till_id": "T1", "business_date": day.isoformat(), "receipt_no": k + 1,
-                        "receipt_code": f"SHR-T1-{day:%Y%m%d}-{k + 1}", "ts": ts, "cashier": "c",
-                        "subtotal_minor": sum(x["gross_minor"] for x in lines),
-                        "discount_minor": sum(x["discount_minor"] for x in lines),
-                        "total_minor": sum(x["net_minor"] for x in lines), "rounding_minor": 0,
-                        "tendered_minor": sum(x["net_minor"] for x in lines), "currency": "CNY", "tax": [],
-                        "lines": lines, "tenders": [], "promotions_version": 0, "journal_seq": seq}})
+                    evs.append(
+                        {
+                            "seq": seq,
+                            "kind": "sale.completed",
+                            "ts": ts,
+                            "payload": {
+                                "sale_id": sale_id,
+                                "till_id": "T1",
+                                "business_date": day.isoformat(),
+                                "receipt_no": k + 1,
+                                "receipt_code": f"SHR-T1-{day:%Y%m%d}-{k + 1}",
+                                "ts": ts,
+                                "cashier": "c",
+                                "subtotal_minor": sum(x["gross_minor"] for x in lines),
+                                "discount_minor": sum(x["discount_minor"] for x in lines),
+                                "total_minor": sum(x["net_minor"] for x in lines),
+                                "rounding_minor": 0,
+                                "tendered_minor": sum(x["net_minor"] for x in lines),
+                                "currency": "CNY",
+                                "tax": [],
+                                "lines": lines,
+                                "tenders": [],
+                                "promotions_version": 0,
+                                "journal_seq": seq,
+                            },
+                        }
+                    )
                     if k % 50 == 49:
                         seq += 1
                         x = lines[0]
-                        evs.append({"seq": seq, "kind": "sale.returned", "ts": ts, "payload": {
-                            "return_id": str(uuid.uuid4()), "sale_id": sale_id, "till_id": "T1",
-                            "business_date": day.isoformat(), "receipt_no": 0, "receipt_code": "r", "ts": ts,
-                            "cashier": "c", "approved_by": None, "refund_minor": x["net_minor"], "rounding_minor": 0,
-                            "lines": [{"line_no": 1, "item_id": x["item_id"], "sku": x["sku"], "qty": x["qty"],
-                                       "refund_minor": x["net_minor"], "disposition": "restock"}],
-                            "tenders": [], "journal_seq": seq}})
+                        evs.append(
+                            {
+                                "seq": seq,
+                                "kind": "sale.returned",
+                                "ts": ts,
+                                "payload": {
+                                    "return_id": str(uuid.uuid4()),
+                                    "sale_id": sale_id,
+                                    "till_id": "T1",
+                                    "business_date": day.isoformat(),
+                                    "receipt_no": 0,
+                                    "receipt_code": "r",
+                                    "ts": ts,
+                                    "cashier": "c",
+                                    "approved_by": None,
+                                    "refund_minor": x["net_minor"],
+                                    "rounding_minor": 0,
+                                    "lines": [
+                                        {
+                                            "line_no": 1,
+                                            "item_id": x["item_id"],
+                                            "sku": x["sku"],
+                                            "qty": x["qty"],
+                                            "refund_minor": x["net_minor"],
+                                            "disposition": "restock",
+                                        }
+                                    ],
+                                    "tenders": [],
+                                    "journal_seq": seq,
+                                },
+                            }
+                        )
             with engine.begin() as conn:
                 projections.apply(conn, sid, projections.fold(evs, tz=TZ))
     return lines_total
@@ -162,13 +227,17 @@ def main() -> int:
     app = create_app(CentralConfig(data_dir=Path("/tmp/bench_analytics_central"), testing=True), engine=engine)
     try:
         office.add_user(engine, "bench", "bench-pass-1234", "viewer")
-    except Exception:                  # a reused schema already has the user
+    except Exception:  # a reused schema already has the user
         pass
     client = app.test_client()
     page = client.get("/login")
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.get_data(as_text=True)).group(1)
-    assert client.post("/login", data={"username": "bench", "password": "bench-pass-1234", "csrf": csrf,
-                                       "next": "/"}).status_code == 302
+    assert (
+        client.post(
+            "/login", data={"username": "bench", "password": "bench-pass-1234", "csrf": csrf, "next": "/"}
+        ).status_code
+        == 302
+    )
 
     def timed(path: str) -> float:
         t0 = time.perf_counter()
@@ -187,10 +256,20 @@ def main() -> int:
     r = client.get(f"/sales?by=store_day&start={start}&end={end}&format=csv")
     export_s = time.perf_counter() - t0
     export_rows = r.get_data(as_text=True).count("\n") - 1
-    out = {"stores": a.stores, "days": a.days, "sales": n_sales, "sale_lines": n_lines, "build_s": build_s,
-           "dashboard_p99_ms": round(_p(dash, 0.99), 1), "dashboard_median_ms": round(statistics.median(dash), 1),
-           "drilldown_p99_ms": round(_p(drill, 0.99), 1), "export_s": round(export_s, 2),
-           "export_rows": export_rows, "runs": a.runs, "db": "postgresql"}
+    out = {
+        "stores": a.stores,
+        "days": a.days,
+        "sales": n_sales,
+        "sale_lines": n_lines,
+        "build_s": build_s,
+        "dashboard_p99_ms": round(_p(dash, 0.99), 1),
+        "dashboard_median_ms": round(statistics.median(dash), 1),
+        "drilldown_p99_ms": round(_p(drill, 0.99), 1),
+        "export_s": round(export_s, 2),
+        "export_rows": export_rows,
+        "runs": a.runs,
+        "db": "postgresql",
+    }
     print(json.dumps(out))
     return 0
 

@@ -47,8 +47,9 @@ def connection(port: int, cafile: str | None, timeout: float = 10) -> http.clien
     """A keep-alive connection to the hub: HTTPS trusting only the store CA when ``cafile`` is given."""
     if cafile is None:
         return http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    return http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout,
-                                       context=ssl.create_default_context(cafile=cafile))
+    return http.client.HTTPSConnection(
+        "127.0.0.1", port, timeout=timeout, context=ssl.create_default_context(cafile=cafile)
+    )
 
 
 def free_port() -> int:
@@ -57,8 +58,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def client(port: int, token: str, paths: list[str], deadline: float, out: mp.Queue,
-           cafile: str | None = None) -> None:
+def client(port: int, token: str, paths: list[str], deadline: float, out: mp.Queue, cafile: str | None = None) -> None:
     conn = connection(port, cafile)
     headers = {"Authorization": f"Bearer {token}"}
     lat: list[float] = []
@@ -83,8 +83,24 @@ def client(port: int, token: str, paths: list[str], deadline: float, out: mp.Que
 
 
 def start_server(data: Path, port: int, *tls: str) -> subprocess.Popen:
-    server = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--data-dir", str(data), "--host", "127.0.0.1",
-                               "--port", str(port), "--workers", str(WORKERS), *tls], start_new_session=True)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hub.cli",
+            "serve",
+            "--data-dir",
+            str(data),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(WORKERS),
+            *tls,
+        ],
+        start_new_session=True,
+    )
     return server
 
 
@@ -108,8 +124,12 @@ def wait_ready(port: int, cafile: str | None) -> None:
 def load(port: int, cafile: str | None, gtins: list[str], ids: list[int]) -> dict:
     """Concurrent keep-alive lookups for DURATION_S against a running hub."""
     c = connection(port, cafile)
-    c.request("POST", "/api/v1/auth/login", body=json.dumps({"user": "wang", "pin": "1234"}),
-              headers={"Content-Type": "application/json"})
+    c.request(
+        "POST",
+        "/api/v1/auth/login",
+        body=json.dumps({"user": "wang", "pin": "1234"}),
+        headers={"Content-Type": "application/json"},
+    )
     token = json.loads(c.getresponse().read())["token"]
     c.request("GET", f"/api/v1/scan/resolve?code={gtins[0]}", headers={"Authorization": f"Bearer {token}"})
     r = c.getresponse()
@@ -144,9 +164,18 @@ def load(port: int, cafile: str | None, gtins: list[str], ids: list[int]) -> dic
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     lat = sorted(x for r, _ in results for x in r)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"rps": round(len(lat) / elapsed), "p50": round(lat[len(lat) // 2], 2),
-            "p99": round(lat[int(len(lat) * 0.99)], 2), "errors": sum(e for _, e in results), "requests": len(lat),
-            "cpu": cpu, "elapsed": elapsed, "what": what, "token": token, "path": paths[0]}
+    return {
+        "rps": round(len(lat) / elapsed),
+        "p50": round(lat[len(lat) // 2], 2),
+        "p99": round(lat[int(len(lat) * 0.99)], 2),
+        "errors": sum(e for _, e in results),
+        "requests": len(lat),
+        "cpu": cpu,
+        "elapsed": elapsed,
+        "what": what,
+        "token": token,
+        "path": paths[0],
+    }
 
 
 def new_connections(port: int, cafile: str, token: str, path: str) -> dict:
@@ -160,8 +189,7 @@ def new_connections(port: int, cafile: str, token: str, path: str) -> dict:
         tcp.append((time.perf_counter() - t) * 1000)
         s.close()
         t = time.perf_counter()
-        s = context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10),
-                                server_hostname="127.0.0.1")
+        s = context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname="127.0.0.1")
         tls.append((time.perf_counter() - t) * 1000)
         version = s.version()
         s.close()
@@ -172,9 +200,13 @@ def new_connections(port: int, cafile: str, token: str, path: str) -> dict:
         lookup.append((time.perf_counter() - t) * 1000)
         c.close()
     tcp_ms, tls_ms = statistics.median(tcp), statistics.median(tls)
-    return {"tcp_connect_ms": round(tcp_ms, 3), "tls_connect_ms": round(tls_ms, 3),
-            "tls_handshake_ms": round(tls_ms - tcp_ms, 3), "tls_version": version,
-            "https_new_connection_lookup_ms": round(statistics.median(lookup), 2)}
+    return {
+        "tcp_connect_ms": round(tcp_ms, 3),
+        "tls_connect_ms": round(tls_ms, 3),
+        "tls_handshake_ms": round(tls_ms - tcp_ms, 3),
+        "tls_version": version,
+        "https_new_connection_lookup_ms": round(statistics.median(lookup), 2),
+    }
 
 
 def main() -> None:
@@ -190,7 +222,7 @@ def main() -> None:
     db.close()
 
     port = free_port()
-    server = start_server(data, port)                       # loopback: plain HTTP
+    server = start_server(data, port)  # loopback: plain HTTP
     try:
         wait_ready(port, None)
         http_run = load(port, None, gtins, ids)
@@ -210,24 +242,28 @@ def main() -> None:
     loadgen_cpu = http_run["cpu"] + https_run["cpu"]
     elapsed = http_run["elapsed"] + https_run["elapsed"]
     print(f"endpoint: {http_run['what']}", file=sys.stderr)
-    print(json.dumps({
-        "lookup_rps": http_run["rps"],
-        "lookup_p50_ms": http_run["p50"],
-        "lookup_p99_ms": http_run["p99"],
-        "errors": http_run["errors"],
-        "requests": http_run["requests"],
-        "https_lookup_rps": https_run["rps"],
-        "https_lookup_p50_ms": https_run["p50"],
-        "https_lookup_p99_ms": https_run["p99"],
-        "https_errors": https_run["errors"],
-        "https_requests": https_run["requests"],
-        **handshakes,
-        "clients": CLIENTS,
-        "gunicorn_workers": WORKERS,
-        "loadgen_cpu_s": round(loadgen_cpu, 1),
-        "loadgen_cpu_share": round(loadgen_cpu / (elapsed * (os.cpu_count() or 1)), 2),
-        "endpoint": http_run["what"].split(" (")[0],
-    }))
+    print(
+        json.dumps(
+            {
+                "lookup_rps": http_run["rps"],
+                "lookup_p50_ms": http_run["p50"],
+                "lookup_p99_ms": http_run["p99"],
+                "errors": http_run["errors"],
+                "requests": http_run["requests"],
+                "https_lookup_rps": https_run["rps"],
+                "https_lookup_p50_ms": https_run["p50"],
+                "https_lookup_p99_ms": https_run["p99"],
+                "https_errors": https_run["errors"],
+                "https_requests": https_run["requests"],
+                **handshakes,
+                "clients": CLIENTS,
+                "gunicorn_workers": WORKERS,
+                "loadgen_cpu_s": round(loadgen_cpu, 1),
+                "loadgen_cpu_share": round(loadgen_cpu / (elapsed * (os.cpu_count() or 1)), 2),
+                "endpoint": http_run["what"].split(" (")[0],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -52,8 +52,10 @@ def csv_text(n: int) -> str:
     buf.write(",".join(catalog_csv.COLUMNS) + "\n")
     for i in range(n):
         kg = i % 10 == 0
-        buf.write(f"SKU-{i:06d},Item {i},商品 {i},Brand,Grocery,{'kg' if kg else 'each'},{100 + i},{50 + i},"
-                  f"{gtin13(i)},{'true' if kg else 'false'},{i if kg else ''},0,0,,true\n")
+        buf.write(
+            f"SKU-{i:06d},Item {i},商品 {i},Brand,Grocery,{'kg' if kg else 'each'},{100 + i},{50 + i},"
+            f"{gtin13(i)},{'true' if kg else 'false'},{i if kg else ''},0,0,,true\n"
+        )
     return buf.getvalue()
 
 
@@ -61,9 +63,12 @@ def main() -> None:
     opts = ParseOptions(region="CN")
     out: dict[str, float] = {}
     out["parse_ean13_per_s"] = round(rate(lambda c: parse(c, opts), "5901234123457"))
-    out["parse_gs1_per_s"] = round(rate(lambda c: parse(c, opts), "]C101095011015310003103000750\x1d3922000349\x1d10LOT1"))
-    out["parse_digital_link_per_s"] = round(rate(lambda c: parse(c, opts),
-                                                 "https://id.gs1.org/01/09506000134352/10/ABC?17=270630"))
+    out["parse_gs1_per_s"] = round(
+        rate(lambda c: parse(c, opts), "]C101095011015310003103000750\x1d3922000349\x1d10LOT1")
+    )
+    out["parse_digital_link_per_s"] = round(
+        rate(lambda c: parse(c, opts), "https://id.gs1.org/01/09506000134352/10/ABC?17=270630")
+    )
 
     with tempfile.TemporaryDirectory() as d:
         db = database(Path(d) / "hub.db")

@@ -132,9 +132,13 @@ def rss_mb(pid: int) -> float:
 
 
 def start_bus_process(data_dir: Path, url: str) -> subprocess.Popen:
-    p = subprocess.Popen([sys.executable, "-m", "hub.cli", "bus", "--data-dir", str(data_dir), "--mqtt", url],
-                         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    p = subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "bus", "--data-dir", str(data_dir), "--mqtt", url],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     return p
 
 
@@ -152,7 +156,8 @@ def wait_subscribed(db, port: int, device: str = "warmup") -> None:
     c.loop_stop()
 
 
-PACED_PUBLISHER = """
+PACED_PUBLISHER = (
+    """
 import sys, time
 sys.path.insert(0, sys.argv[4])
 import paho.mqtt.client as mqtt
@@ -175,7 +180,9 @@ for i in range(n):
 time.sleep(1)
 c.disconnect()
 c.loop_stop()
-""" % STORE
+"""
+    % STORE
+)
 
 
 def latency(db, port: int, rate: int = 200, seconds: float = 10.0) -> tuple[float, float]:
@@ -193,8 +200,9 @@ def latency(db, port: int, rate: int = 200, seconds: float = 10.0) -> tuple[floa
     bus = Bus(db, f"mqtt://127.0.0.1:{port}", on_commit=on_commit).start()
     assert bus.wait_ready(15)
     n = int(rate * seconds)
-    pub = subprocess.run([sys.executable, "-c", PACED_PUBLISHER, str(port), str(rate), str(seconds), str(ROOT)],
-                         timeout=seconds + 60)
+    pub = subprocess.run(
+        [sys.executable, "-c", PACED_PUBLISHER, str(port), str(rate), str(seconds), str(ROOT)], timeout=seconds + 60
+    )
     assert pub.returncode == 0
     end = time.monotonic() + 20
     while len(lat) < n and time.monotonic() < end:
@@ -247,9 +255,13 @@ def main() -> None:
         broker.stop()
     # 3. the demo's embedded amqtt broker, same 5,000-event burst
     aport = free_port()
-    ab = subprocess.Popen([sys.executable, "-m", "hub.cli", "broker", "--port", str(aport)], cwd=ROOT,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    ab = subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "broker", "--port", str(aport)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     try:
         end = time.monotonic() + 20
         while not port_open(aport) and time.monotonic() < end:

@@ -79,9 +79,16 @@ def pct(xs: list[float], q: float) -> float:
 
 def _item(i: int) -> dict:
     rnd = random.Random(i)
-    return {"sku": f"SKU{i:06d}", "name_en": f"Item {i}", "name_zh": "西红柿" if i % 7 == 0 else "牛奶",
-            "unit": "each", "price_minor": 100 + rnd.randrange(20_000), "category": f"cat{rnd.randrange(400):03d}",
-            "brand": f"brand{rnd.randrange(300):03d}", "gtins": [gtin(i)]}
+    return {
+        "sku": f"SKU{i:06d}",
+        "name_en": f"Item {i}",
+        "name_zh": "西红柿" if i % 7 == 0 else "牛奶",
+        "unit": "each",
+        "price_minor": 100 + rnd.randrange(20_000),
+        "category": f"cat{rnd.randrange(400):03d}",
+        "brand": f"brand{rnd.randrange(300):03d}",
+        "gtins": [gtin(i)],
+    }
 
 
 def promotions(n: int) -> list[dict]:
@@ -93,15 +100,25 @@ def promotions(n: int) -> list[dict]:
     out = []
     for k in range(n):
         pid = f"P{k:04d}"
-        p: dict = {"id": pid, "name": {"en": f"Offer {pid}", "zh-CN": f"促销 {pid}"}, "valid": valid,
-                   "priority": rnd.randint(0, 5)}
+        p: dict = {
+            "id": pid,
+            "name": {"en": f"Offer {pid}", "zh-CN": f"促销 {pid}"},
+            "valid": valid,
+            "priority": rnd.randint(0, 5),
+        }
         share = k / max(1, n)
         kind = rnd.choices(["percent_off", "fixed_price", "nth_item_off", "buy_x_get_y"], [45, 30, 13, 12])[0]
-        params = {"percent_off": lambda: {"percent": rnd.choice([5, 10, 15, 20, 30, 50])},
-                  "fixed_price": lambda: {"price_minor": rnd.randint(80, 15_000)},
-                  "nth_item_off": lambda: {"n": 2, "percent": 50},
-                  "buy_x_get_y": lambda: {"buy": rnd.choice([1, 2, 3]), "get": 1, "percent_off": 100,
-                                          "repeat": rnd.random() < 0.7}}
+        params = {
+            "percent_off": lambda: {"percent": rnd.choice([5, 10, 15, 20, 30, 50])},
+            "fixed_price": lambda: {"price_minor": rnd.randint(80, 15_000)},
+            "nth_item_off": lambda: {"n": 2, "percent": 50},
+            "buy_x_get_y": lambda: {
+                "buy": rnd.choice([1, 2, 3]),
+                "get": 1,
+                "percent_off": 100,
+                "repeat": rnd.random() < 0.7,
+            },
+        }
         if share < 0.75:
             scope = {"skus": [f"SKU{rnd.randrange(ITEMS):06d}" for _ in range(rnd.randint(1, 12))]}
         elif share < 0.90:
@@ -113,8 +130,10 @@ def promotions(n: int) -> list[dict]:
         else:
             spend = rnd.choice([5_000, 10_000, 20_000])
             kind, scope = "spend_save", {"categories": [f"cat{c:03d}" for c in rnd.sample(range(400), 10)]}
-            params["spend_save"] = lambda: {"ladder": [{"spend_minor": spend, "save_minor": spend // 10}],
-                                            "repeat": True}
+            params["spend_save"] = lambda: {
+                "ladder": [{"spend_minor": spend, "save_minor": spend // 10}],
+                "repeat": True,
+            }
         p.update(type=kind, params=params[kind](), scope=scope)
         out.append(p)
     return out
@@ -150,6 +169,7 @@ def build_store(data: Path) -> None:
 
 # --- HTTP -------------------------------------------------------------------------------------------------------
 
+
 class Till:
     """One till's keep-alive connection to the hub, logged in as its cashier."""
 
@@ -161,8 +181,12 @@ class Till:
 
     def call(self, method: str, path: str, body: dict | None = None) -> tuple[float, dict]:
         t0 = time.perf_counter()
-        self.conn.request(method, path, body=json.dumps(body or {}),
-                          headers=getattr(self, "headers", {"Content-Type": "application/json"}))
+        self.conn.request(
+            method,
+            path,
+            body=json.dumps(body or {}),
+            headers=getattr(self, "headers", {"Content-Type": "application/json"}),
+        )
         r = self.conn.getresponse()
         out = json.loads(r.read())
         ms = (time.perf_counter() - t0) * 1000
@@ -177,8 +201,11 @@ class Till:
         return self.call("POST", f"/api/v1/checkout/carts/{cart_id}/scan", {"code": code})
 
     def pay(self, cart_id: str, key: str) -> tuple[float, dict]:
-        ms, out = self.call("POST", f"/api/v1/checkout/carts/{cart_id}/tenders",
-                            {"method": "cash", "received_minor": 10**7, "idempotency_key": key})
+        ms, out = self.call(
+            "POST",
+            f"/api/v1/checkout/carts/{cart_id}/tenders",
+            {"method": "cash", "received_minor": 10**7, "idempotency_key": key},
+        )
         assert out["sale"], out
         return ms, out
 
@@ -190,9 +217,25 @@ def free_port() -> int:
 
 
 def start_server(data: Path, port: int) -> subprocess.Popen:
-    server = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--data-dir", str(data), "--host",
-                               "127.0.0.1", "--port", str(port), "--workers", str(WORKERS)], cwd=ROOT,
-                              start_new_session=True, stdout=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hub.cli",
+            "serve",
+            "--data-dir",
+            str(data),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(WORKERS),
+        ],
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+    )
     for _ in range(300):
         try:
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
@@ -213,7 +256,7 @@ def stop_server(server: subprocess.Popen) -> None:
 def alone(port: int, codes: list[str], sales: int = 40) -> tuple[list[float], list[float]]:
     """One till alone: 10-line carts, each scan timed, then the cash tender that commits the sale."""
     till = Till(port, 0)
-    for s in range(3):                                   # warm both workers' caches
+    for s in range(3):  # warm both workers' caches
         cid = till.new_cart()
         till.scan(cid, codes[s])
         till.pay(cid, f"bench-warm-{s}-{time.time_ns()}")
@@ -262,7 +305,7 @@ def seller_process(port: int, t: int, codes: list[str], deadline: float, out: mp
 
 def concurrent(port: int, codes: list[str]) -> tuple[list[float], list[float]]:
     q: mp.Queue = mp.Queue()
-    start_at = time.time() + 3                           # every till logged in before the first scan
+    start_at = time.time() + 3  # every till logged in before the first scan
     procs = [mp.Process(target=till_process, args=(port, t + 1, codes, start_at, q)) for t in range(TILLS)]
     for p in procs:
         p.start()
@@ -287,6 +330,7 @@ def http_sales(port: int, codes: list[str]) -> float:
 
 # --- in process ---------------------------------------------------------------------------------------------------
 
+
 def in_process(data: Path, codes: list[str]) -> dict:
     """Sustained 5-line sales through the domain on till T21, its Z report, and a 100,000-entry journal."""
     app = create_app(HubConfig(data_dir=data, testing=True))
@@ -309,8 +353,9 @@ def in_process(data: Path, codes: list[str]) -> dict:
                 cid = cart.open_cart(conn, "T21", actor="bench")["id"]
                 for k in range(5):
                     cart.scan(conn, cid, codes[(s * 5 + k) % len(codes)], actor="bench")
-                workflow.tender(conn, cid, method="cash", idempotency_key=f"bench-sale-{s:07d}", actor="bench",
-                                received_minor=10**7)
+                workflow.tender(
+                    conn, cid, method="cash", idempotency_key=f"bench-sale-{s:07d}", actor="bench", received_minor=10**7
+                )
         elapsed = time.perf_counter() - t0
     finally:
         engine.price = real_price
@@ -334,9 +379,14 @@ def in_process(data: Path, codes: list[str]) -> dict:
     verify_s = time.perf_counter() - t0
     assert result["ok"] and result["entries"] >= 100_000
     db.close()
-    return {"sales_per_s": round(SALES / elapsed, 1), "pricing_share": round(in_engine[0] / elapsed, 2),
-            "z_report_s": round(z_s, 3), "z_report_sales": SALES, "journal_verify_s": round(verify_s, 2),
-            "journal_entries": result["entries"]}
+    return {
+        "sales_per_s": round(SALES / elapsed, 1),
+        "pricing_share": round(in_engine[0] / elapsed, 2),
+        "z_report_s": round(z_s, 3),
+        "z_report_sales": SALES,
+        "journal_verify_s": round(verify_s, 2),
+        "journal_entries": result["entries"],
+    }
 
 
 def main() -> None:
@@ -353,16 +403,26 @@ def main() -> None:
         sales_http = http_sales(port, codes)
     finally:
         stop_server(server)
-    out = {"items": ITEMS, "promotions": PROMOTIONS, "setup_s": round(setup_s, 1), "gunicorn_workers": WORKERS,
-           "scan_to_line_p50_ms": round(statistics.median(scan_ms), 2), "scan_to_line_p99_ms": pct(scan_ms, 99),
-           "tender_commit_p50_ms": round(statistics.median(commit_ms), 2), "tender_commit_p99_ms": pct(commit_ms, 99),
-           "concurrent_tills": TILLS, "concurrent_scans": len(conc_ms),
-           "concurrent_scan_p50_ms": round(statistics.median(conc_ms), 2), "concurrent_scan_p99_ms": pct(conc_ms, 99),
-           "concurrent_tender_p99_ms": pct(conc_pay_ms, 99) if conc_pay_ms else None,
-           "sales_mode": "in-process, domain calls, one db.write() per 5-line sale",
-           **in_process(data, codes),
-           "sales_per_s_http": round(sales_http, 1), "sales_http_tills": HTTP_SALE_TILLS,
-           "transport": "loopback HTTP to storehub serve (gunicorn gthread), clients in separate processes"}
+    out = {
+        "items": ITEMS,
+        "promotions": PROMOTIONS,
+        "setup_s": round(setup_s, 1),
+        "gunicorn_workers": WORKERS,
+        "scan_to_line_p50_ms": round(statistics.median(scan_ms), 2),
+        "scan_to_line_p99_ms": pct(scan_ms, 99),
+        "tender_commit_p50_ms": round(statistics.median(commit_ms), 2),
+        "tender_commit_p99_ms": pct(commit_ms, 99),
+        "concurrent_tills": TILLS,
+        "concurrent_scans": len(conc_ms),
+        "concurrent_scan_p50_ms": round(statistics.median(conc_ms), 2),
+        "concurrent_scan_p99_ms": pct(conc_ms, 99),
+        "concurrent_tender_p99_ms": pct(conc_pay_ms, 99) if conc_pay_ms else None,
+        "sales_mode": "in-process, domain calls, one db.write() per 5-line sale",
+        **in_process(data, codes),
+        "sales_per_s_http": round(sales_http, 1),
+        "sales_http_tills": HTTP_SALE_TILLS,
+        "transport": "loopback HTTP to storehub serve (gunicorn gthread), clients in separate processes",
+    }
     print(json.dumps(out))
 
 

@@ -63,7 +63,7 @@ def fuzz(work: Path, n_payloads: int) -> dict:
         tag = f"b{next(fz._tags)}"
         try:
             device_id, msgs, good, bad = fz._materialise(items, tag)
-        except contract.ContractError:        # a "good" event the contract now refuses (e.g. NUL in a code)
+        except contract.ContractError:  # a "good" event the contract now refuses (e.g. NUL in a code)
             stats["generator_refused"] += 1
             return
         for topic, payload in msgs:
@@ -95,8 +95,14 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="storehub-bench-faults-"))
     schema = PgSchema("bfaults")
     try:
-        cfg = FaultConfig(phase_s=PHASE_S, hub_down_s=max(4.0, PHASE_S / 2), cut_s=max(6.0, PHASE_S * 0.75),
-                          http_clients=4, agents=3, events_per_s=30.0)
+        cfg = FaultConfig(
+            phase_s=PHASE_S,
+            hub_down_s=max(4.0, PHASE_S / 2),
+            cut_s=max(6.0, PHASE_S * 0.75),
+            http_clients=4,
+            agents=3,
+            events_per_s=30.0,
+        )
         log(f"fault run in {work}: {cfg}")
         t0 = time.perf_counter()
         report = run_faults(work / "faults", schema.url, cfg, log=log)
@@ -104,25 +110,46 @@ def main() -> None:
     finally:
         schema.drop()
     for r in report["rows"]:
-        log(f"{r['fault']:32} acked {r['acked']:6} lost {r['lost']:4} duplicated {r['duplicated']:4} "
-            f"central_equals_hub {r['central_equals_hub']}")
+        log(
+            f"{r['fault']:32} acked {r['acked']:6} lost {r['lost']:4} duplicated {r['duplicated']:4} "
+            f"central_equals_hub {r['central_equals_hub']}"
+        )
     fz = fuzz(work, FUZZ_PAYLOADS)
     log(f"fuzz: {fz}")
-    print(json.dumps({
-        "faults": [{k: r[k] for k in ("fault", "acked", "lost", "duplicated", "central_equals_hub",
-                                       "acked_movements", "acked_device_events", "lost_movements",
-                                       "lost_device_events", "lost_at_central", "still_held_by_agents")}
-                   for r in report["rows"]],
-        "acked": report["totals"]["acked"],
-        "lost": report["totals"]["lost"],
-        "duplicated": report["totals"]["duplicated"],
-        "central_equals_hub": all(r["central_equals_hub"] for r in report["rows"]),
-        "stock_equal": report["totals"]["stock_equal"],
-        "fault_run_s": round(fault_s, 1),
-        "fuzz_payloads": fz["payloads"],
-        "fuzz_crashes": fz["crashes"],
-        "fuzz_mismatches": fz["mismatches"],
-    }))
+    print(
+        json.dumps(
+            {
+                "faults": [
+                    {
+                        k: r[k]
+                        for k in (
+                            "fault",
+                            "acked",
+                            "lost",
+                            "duplicated",
+                            "central_equals_hub",
+                            "acked_movements",
+                            "acked_device_events",
+                            "lost_movements",
+                            "lost_device_events",
+                            "lost_at_central",
+                            "still_held_by_agents",
+                        )
+                    }
+                    for r in report["rows"]
+                ],
+                "acked": report["totals"]["acked"],
+                "lost": report["totals"]["lost"],
+                "duplicated": report["totals"]["duplicated"],
+                "central_equals_hub": all(r["central_equals_hub"] for r in report["rows"]),
+                "stock_equal": report["totals"]["stock_equal"],
+                "fault_run_s": round(fault_s, 1),
+                "fuzz_payloads": fz["payloads"],
+                "fuzz_crashes": fz["crashes"],
+                "fuzz_mismatches": fz["mismatches"],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ from hub.store import open_db  # noqa: E402
 from sync.demo import provision  # noqa: E402
 
 STORE = "bench-store"
-WORKERS = int(os.environ.get("FOOTPRINT_WORKERS", "1"))   # what `storehub serve` picks with <= 2 GB of RAM
+WORKERS = int(os.environ.get("FOOTPRINT_WORKERS", "1"))  # what `storehub serve` picks with <= 2 GB of RAM
 IDLE_S = 10.0
 LOAD_S = 40.0
 API_CLIENTS = 4
@@ -66,8 +66,14 @@ def free_port() -> int:
 
 
 def storehub(*args: str, **kw) -> subprocess.Popen:
-    return subprocess.Popen([PY, "-m", "hub.cli", *args], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True, **kw)
+    return subprocess.Popen(
+        [PY, "-m", "hub.cli", *args],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        **kw,
+    )
 
 
 def request(conn: http.client.HTTPConnection, method: str, path: str, body=None, token: str | None = None):
@@ -114,8 +120,9 @@ def memory(procs: list[psutil.Process]) -> tuple[float, float]:
     return rss / 2**20, pss / 2**20
 
 
-def api_client(port: int, token: str, session_id: str, bins: list[str], gtins: list[str], deadline: float,
-               out: mp.Queue) -> None:
+def api_client(
+    port: int, token: str, session_id: str, bins: list[str], gtins: list[str], deadline: float, out: mp.Queue
+) -> None:
     """Count (a location label, then items) and look items up, as a handheld does."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     rng = random.Random(os.getpid())
@@ -123,11 +130,21 @@ def api_client(port: int, token: str, session_id: str, bins: list[str], gtins: l
     while time.time() < deadline:
         try:
             if n % 10 == 0:
-                s, _ = request(conn, "POST", f"/api/v1/stocktake/sessions/{session_id}/scans",
-                               {"code": "SHL-" + rng.choice(bins), "idempotency_key": f"k{os.getpid():08d}-{n}"}, token)
+                s, _ = request(
+                    conn,
+                    "POST",
+                    f"/api/v1/stocktake/sessions/{session_id}/scans",
+                    {"code": "SHL-" + rng.choice(bins), "idempotency_key": f"k{os.getpid():08d}-{n}"},
+                    token,
+                )
             elif n % 2:
-                s, _ = request(conn, "POST", f"/api/v1/stocktake/sessions/{session_id}/scans",
-                               {"code": rng.choice(gtins), "idempotency_key": f"k{os.getpid():08d}-{n}"}, token)
+                s, _ = request(
+                    conn,
+                    "POST",
+                    f"/api/v1/stocktake/sessions/{session_id}/scans",
+                    {"code": rng.choice(gtins), "idempotency_key": f"k{os.getpid():08d}-{n}"},
+                    token,
+                )
             else:
                 s, _ = request(conn, "GET", f"/api/v1/scan/resolve?code={rng.choice(gtins)}", token=token)
             errors += s >= 400
@@ -159,14 +176,19 @@ def main() -> None:
     data = tmp / "hub"
     broker_port, hub_port, central_port, printer_port = free_port(), free_port(), free_port(), free_port()
     seed_store(data, STORE)
-    ctx = DemoContext(data_dir=data, store_id=STORE, hub_port=hub_port, mqtt_port=broker_port,
-                      central_port=central_port, python=PY)
+    ctx = DemoContext(
+        data_dir=data, store_id=STORE, hub_port=hub_port, mqtt_port=broker_port, central_port=central_port, python=PY
+    )
     provision(ctx)
     _cfg, db = open_db(data)
     conn = db.read()
-    gtins = [r[0][1:] for r in conn.execute(
-        "SELECT g.gtin FROM item_gtins g JOIN items i ON i.id = g.item_id WHERE i.unit = 'each' AND g.gtin LIKE '0%'"
-        " ORDER BY i.sku LIMIT 300")]
+    gtins = [
+        r[0][1:]
+        for r in conn.execute(
+            "SELECT g.gtin FROM item_gtins g JOIN items i ON i.id = g.item_id WHERE i.unit = 'each' AND g.gtin LIKE '0%'"
+            " ORDER BY i.sku LIMIT 300"
+        )
+    ]
     bins = [r[0] for r in conn.execute("SELECT code FROM locations WHERE kind = 'bin' ORDER BY walk_seq LIMIT 40")]
     bin_ids = [r[0] for r in conn.execute("SELECT id FROM locations WHERE kind = 'bin' ORDER BY walk_seq LIMIT 40")]
     db.close()
@@ -176,40 +198,102 @@ def main() -> None:
     procs: list[subprocess.Popen] = []
     try:
         t0 = time.monotonic()
-        serve = storehub("serve", "--data-dir", str(data), "--host", "127.0.0.1", "--port", str(hub_port),
-                         "--workers", str(WORKERS), "--mqtt", mqtt_url, "--sync")
+        serve = storehub(
+            "serve",
+            "--data-dir",
+            str(data),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(hub_port),
+            "--workers",
+            str(WORKERS),
+            "--mqtt",
+            mqtt_url,
+            "--sync",
+        )
         procs.append(serve)
         wait_http(hub_port)
         serve_ready_s = time.monotonic() - t0
         # not the hub's: the central the sync worker talks to (head office runs it)
-        central = storehub("central", "serve", "--dir", str(data / "central"), "--host", "127.0.0.1",
-                           "--port", str(central_port), "--workers", "1")
+        central = storehub(
+            "central",
+            "serve",
+            "--dir",
+            str(data / "central"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(central_port),
+            "--workers",
+            "1",
+        )
         procs.append(central)
 
         # one agent of each kind against its simulator
         dev = tmp / "devices"
         dev.mkdir()
         common = ["--store", STORE, "--broker", mqtt_url, "--state-dir", str(dev / "state")]
-        sims = [storehub("sim", "printer", "--port", str(printer_port), "--out-dir", str(dev / "printed")),
-                storehub("sim", "scale", "--protocol", "mt-sics", "--link", str(dev / "scale.tty")),
-                storehub("sim", "scanner", "--link", str(dev / "scanner.tty"), "--code", "]E0" + gtins[0],
-                         "--code", "]E0" + gtins[1], "--interval", "1")]
+        sims = [
+            storehub("sim", "printer", "--port", str(printer_port), "--out-dir", str(dev / "printed")),
+            storehub("sim", "scale", "--protocol", "mt-sics", "--link", str(dev / "scale.tty")),
+            storehub(
+                "sim",
+                "scanner",
+                "--link",
+                str(dev / "scanner.tty"),
+                "--code",
+                "]E0" + gtins[0],
+                "--code",
+                "]E0" + gtins[1],
+                "--interval",
+                "1",
+            ),
+        ]
         procs += sims
-        time.sleep(1.5)                                    # the ptys and the printer port exist
+        time.sleep(1.5)  # the ptys and the printer port exist
         agents = {
-            "printer": storehub("agent", "printer", *common, "--device", "printer-1", "--connection",
-                                f"tcp://127.0.0.1:{printer_port}", "-o", "cjk=true"),
-            "scale": storehub("agent", "scale", *common, "--device", "scale-1", "--port", str(dev / "scale.tty"),
-                              "--protocol", "auto"),
-            "scanner": storehub("agent", "scanner", *common, "--device", "scanner-1", "--mode", "serial",
-                                "--port", str(dev / "scanner.tty")),
-            "rfid": storehub("agent", "rfid", *common, "--device", "rfid-1", "--source", "zebra-mqtt",
-                             "-o", "topic=zebra/rfid-1/data"),
+            "printer": storehub(
+                "agent",
+                "printer",
+                *common,
+                "--device",
+                "printer-1",
+                "--connection",
+                f"tcp://127.0.0.1:{printer_port}",
+                "-o",
+                "cjk=true",
+            ),
+            "scale": storehub(
+                "agent", "scale", *common, "--device", "scale-1", "--port", str(dev / "scale.tty"), "--protocol", "auto"
+            ),
+            "scanner": storehub(
+                "agent",
+                "scanner",
+                *common,
+                "--device",
+                "scanner-1",
+                "--mode",
+                "serial",
+                "--port",
+                str(dev / "scanner.tty"),
+            ),
+            "rfid": storehub(
+                "agent",
+                "rfid",
+                *common,
+                "--device",
+                "rfid-1",
+                "--source",
+                "zebra-mqtt",
+                "-o",
+                "topic=zebra/rfid-1/data",
+            ),
         }
         procs += agents.values()
 
         def hub_procs() -> list[psutil.Process]:
-            return tree(serve.pid)                     # the sync worker is a thread of its services process
+            return tree(serve.pid)  # the sync worker is a thread of its services process
 
         time.sleep(IDLE_S)
         idle_rss, idle_pss = memory(hub_procs())
@@ -219,20 +303,48 @@ def main() -> None:
         c = http.client.HTTPConnection("127.0.0.1", hub_port, timeout=10)
         _, login = request(c, "POST", "/api/v1/auth/login", {"user": "zhao", "pin": "3456"})
         token = login["token"]
-        status, s = request(c, "POST", "/api/v1/stocktake/sessions",
-                            {"name": "footprint", "mode": "blind", "scope": {"location_ids": bin_ids},
-                             "idempotency_key": f"footprint-{os.getpid()}"}, token)
+        status, s = request(
+            c,
+            "POST",
+            "/api/v1/stocktake/sessions",
+            {
+                "name": "footprint",
+                "mode": "blind",
+                "scope": {"location_ids": bin_ids},
+                "idempotency_key": f"footprint-{os.getpid()}",
+            },
+            token,
+        )
         assert status in (200, 201), s
         session_id = s["id"]
         request(c, "POST", f"/api/v1/stocktake/sessions/{session_id}/join", {}, token)
-        rfid_sim = storehub("sim", "rfid", "--broker", mqtt_url, "--store", STORE, "--reader", "rfid-1",
-                            "--format", "zebra", "--tags", "2000", "--zones", "4", "--rate", "300",
-                            "--duration", str(LOAD_S))
+        rfid_sim = storehub(
+            "sim",
+            "rfid",
+            "--broker",
+            mqtt_url,
+            "--store",
+            STORE,
+            "--reader",
+            "rfid-1",
+            "--format",
+            "zebra",
+            "--tags",
+            "2000",
+            "--zones",
+            "4",
+            "--rate",
+            "300",
+            "--duration",
+            str(LOAD_S),
+        )
         procs.append(rfid_sim)
         deadline = time.time() + LOAD_S
         q: mp.Queue = mp.Queue()
-        loaders = [mp.Process(target=api_client, args=(hub_port, token, session_id, bins, gtins, deadline, q))
-                   for _ in range(API_CLIENTS)]
+        loaders = [
+            mp.Process(target=api_client, args=(hub_port, token, session_id, bins, gtins, deadline, q))
+            for _ in range(API_CLIENTS)
+        ]
         loaders.append(mp.Process(target=mqtt_load, args=(broker_port, gtins, deadline, q)))
         for p in loaders:
             p.start()
@@ -242,9 +354,14 @@ def main() -> None:
         while time.time() < deadline:
             rss, pss = memory(hub_procs())
             peak_rss, peak_pss = max(peak_rss, rss), max(peak_pss, pss)
-            if time.time() >= next_print:              # a receipt every 2 s through the bus and the agent
-                request(c, "POST", "/api/v1/devices/printer-1/commands/print",
-                        {"document": {"type": "text", "lines": [f"bench {printed}"]}}, token)
+            if time.time() >= next_print:  # a receipt every 2 s through the bus and the agent
+                request(
+                    c,
+                    "POST",
+                    "/api/v1/devices/printer-1/commands/print",
+                    {"document": {"type": "text", "lines": [f"bench {printed}"]}},
+                    token,
+                )
                 printed += 1
                 next_print += 2
             time.sleep(0.5)
@@ -256,7 +373,7 @@ def main() -> None:
         per_process = {}
         for p in hub_procs():
             try:
-                cmd = " ".join(p.cmdline()[3:6])       # python -P -m <module> <command ...>
+                cmd = " ".join(p.cmdline()[3:6])  # python -P -m <module> <command ...>
                 per_process[f"{p.pid} {cmd}"] = round(p.memory_info().rss / 2**20, 1)
             except psutil.NoSuchProcess:
                 pass
@@ -267,15 +384,25 @@ def main() -> None:
         out = {
             "serve_ready_s": round(serve_ready_s, 2),
             "hub_processes": n_hub,
-            "hub_rss_mb_idle": round(idle_rss, 1), "hub_pss_mb_idle": round(idle_pss, 1),
-            "hub_rss_mb": round(max(peak_rss, end_rss), 1), "hub_pss_mb": round(max(peak_pss, end_pss), 1),
-            "hub_rss_target_mb": 150, "hub_rss_within_target": max(peak_rss, end_rss) <= 150,
+            "hub_rss_mb_idle": round(idle_rss, 1),
+            "hub_pss_mb_idle": round(idle_pss, 1),
+            "hub_rss_mb": round(max(peak_rss, end_rss), 1),
+            "hub_pss_mb": round(max(peak_pss, end_pss), 1),
+            "hub_rss_target_mb": 150,
+            "hub_rss_within_target": max(peak_rss, end_rss) <= 150,
             "hub_rss_mb_by_process": per_process,
             "agents_rss_mb": agents_rss,
-            "load": {"seconds": LOAD_S, "api_requests": sum(n for n, _ in api), "api_errors": sum(e for _, e in api),
-                     "api_rps": round(sum(n for n, _ in api) / LOAD_S, 1), "mqtt_scan_events": results[-1],
-                     "print_jobs": printed, "rfid_raw_reads_per_s": 300},
-            "web_workers": WORKERS, "cpus": os.cpu_count(),
+            "load": {
+                "seconds": LOAD_S,
+                "api_requests": sum(n for n, _ in api),
+                "api_errors": sum(e for _, e in api),
+                "api_rps": round(sum(n for n, _ in api) / LOAD_S, 1),
+                "mqtt_scan_events": results[-1],
+                "print_jobs": printed,
+                "rfid_raw_reads_per_s": 300,
+            },
+            "web_workers": WORKERS,
+            "cpus": os.cpu_count(),
         }
     finally:
         for p in reversed(procs):

@@ -49,23 +49,44 @@ def setup(path: Path, synchronous: str = "NORMAL"):
     initialise(db, store_id="bench")
     with db.write() as c:
         store = locations.get_by_code(c, "STORE")
-        area = locations.create(c, code="FLOOR", name="Floor", kind="area", parent_id=store["id"], actor="bench", audit_it=False)
-        bins = [locations.create(c, code=f"B{i:03d}", name=f"Bin {i}", kind="bin", parent_id=area["id"], walk_seq=i,
-                                 actor="bench", audit_it=False)["id"] for i in range(N_BINS)]
+        area = locations.create(
+            c, code="FLOOR", name="Floor", kind="area", parent_id=store["id"], actor="bench", audit_it=False
+        )
+        bins = [
+            locations.create(
+                c,
+                code=f"B{i:03d}",
+                name=f"Bin {i}",
+                kind="bin",
+                parent_id=area["id"],
+                walk_seq=i,
+                actor="bench",
+                audit_it=False,
+            )["id"]
+            for i in range(N_BINS)
+        ]
     return db, bins
 
 
 def durable_rate(path: Path, synchronous: str, n: int, per_txn: int = 1) -> float:
     db, bins = setup(path, synchronous)
     with db.write() as c:
-        items = [catalog.create_item(c, {"sku": f"S{i}", "name_en": f"Item {i}", "price_minor": 100}, actor="bench",
-                                     audit_it=False)["id"] for i in range(100)]
+        items = [
+            catalog.create_item(
+                c, {"sku": f"S{i}", "name_en": f"Item {i}", "price_minor": 100}, actor="bench", audit_it=False
+            )["id"]
+            for i in range(100)
+        ]
     t0 = time.perf_counter()
     for start in range(0, n, per_txn):
         with db.write() as c:
             for i in range(start, min(n, start + per_txn)):
-                ledger.post(c, MovementRequest("receive" if i % 3 else "sale", items[i % 100], bins[i % N_BINS], 1,
-                                               "bench", "bench", f"d-{i}"))
+                ledger.post(
+                    c,
+                    MovementRequest(
+                        "receive" if i % 3 else "sale", items[i % 100], bins[i % N_BINS], 1, "bench", "bench", f"d-{i}"
+                    ),
+                )
     rate = n / (time.perf_counter() - t0)
     db.close()
     return rate
@@ -93,17 +114,26 @@ def main() -> None:
     rate_normal = durable_rate(tmp / "normal.db", "NORMAL", 6000)
     rate_full = durable_rate(tmp / "full.db", "FULL", 4000)
     rate_group = durable_rate(tmp / "group.db", "FULL", 10000, per_txn=50)
-    print(f"raw one-row commits/s: NORMAL {raw_normal:.0f}, FULL {raw_full:.0f}; ledger movements/s: "
-          f"NORMAL {rate_normal:.0f}, FULL {rate_full:.0f} ({rate_full / raw_full:.2f} of raw FULL), "
-          f"FULL 50 per transaction {rate_group:.0f}", file=sys.stderr)
+    print(
+        f"raw one-row commits/s: NORMAL {raw_normal:.0f}, FULL {raw_full:.0f}; ledger movements/s: "
+        f"NORMAL {rate_normal:.0f}, FULL {rate_full:.0f} ({rate_full / raw_full:.2f} of raw FULL), "
+        f"FULL 50 per transaction {rate_group:.0f}",
+        file=sys.stderr,
+    )
 
-    db, bins = setup(tmp / "big.db", "NORMAL")   # seeding only; lookups do not depend on it
+    db, bins = setup(tmp / "big.db", "NORMAL")  # seeding only; lookups do not depend on it
     t0 = time.perf_counter()
     items: list[str] = []
     with db.write() as c:
         for i in range(N_ITEMS):
-            items.append(catalog.create_item(c, {"sku": f"S{i:06d}", "name_en": f"Item {i}", "price_minor": 100 + i % 900},
-                                             actor="bench", audit_it=False)["id"])
+            items.append(
+                catalog.create_item(
+                    c,
+                    {"sku": f"S{i:06d}", "name_en": f"Item {i}", "price_minor": 100 + i % 900},
+                    actor="bench",
+                    audit_it=False,
+                )["id"]
+            )
     print(f"{N_ITEMS} items in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
     # Seeding the history is not what is measured: bulk-insert the 500k movements
     # and build the projection from their fold in SQL (the same fold the tests
@@ -118,12 +148,29 @@ def main() -> None:
             for i in range(start, start + batch):
                 kind = rng.choice(("receive", "sale", "return"))
                 q = rng.randint(1, 5)
-                rows.append((new_id(), f"m-{i}", kind, items[rng.randrange(N_ITEMS)], bins[rng.randrange(N_BINS)],
-                             -q if kind == "sale" else q, 0, "bench", "bench", "2026-01-01T00:00:00.000Z"))
-            c.executemany("INSERT INTO movements(id, idempotency_key, kind, item_id, location_id, qty_delta,"
-                          " reserved_delta, reason, actor, ts) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
-        c.execute("INSERT INTO stock(item_id, location_id, on_hand, reserved, last_seq) SELECT item_id, location_id,"
-                  " SUM(qty_delta), SUM(reserved_delta), MAX(seq) FROM movements GROUP BY item_id, location_id")
+                rows.append(
+                    (
+                        new_id(),
+                        f"m-{i}",
+                        kind,
+                        items[rng.randrange(N_ITEMS)],
+                        bins[rng.randrange(N_BINS)],
+                        -q if kind == "sale" else q,
+                        0,
+                        "bench",
+                        "bench",
+                        "2026-01-01T00:00:00.000Z",
+                    )
+                )
+            c.executemany(
+                "INSERT INTO movements(id, idempotency_key, kind, item_id, location_id, qty_delta,"
+                " reserved_delta, reason, actor, ts) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+        c.execute(
+            "INSERT INTO stock(item_id, location_id, on_hand, reserved, last_seq) SELECT item_id, location_id,"
+            " SUM(qty_delta), SUM(reserved_delta), MAX(seq) FROM movements GROUP BY item_id, location_id"
+        )
     print(f"{N_MOVEMENTS} movements seeded in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
     conn = db.read()
     assert conn.execute("SELECT COUNT(*) FROM movements").fetchone()[0] == N_MOVEMENTS
@@ -138,20 +185,24 @@ def main() -> None:
     p50 = statistics.median(samples)
     p99 = samples[int(len(samples) * 0.99)]
     db.close()
-    print(json.dumps({
-        "movements_per_s": round(rate_full),
-        "movements_per_s_synchronous": "FULL",
-        "movements_per_s_sync_normal": round(rate_normal),
-        "movements_per_s_full_group_50": round(rate_group),
-        "raw_commits_per_s_full": round(raw_full),
-        "raw_commits_per_s_normal": round(raw_normal),
-        "ratio_full_to_raw_full": round(rate_full / raw_full, 3),
-        "ratio_normal_to_raw_full": round(rate_normal / raw_full, 3),
-        "onhand_p50_ms": round(p50, 4),
-        "onhand_p99_ms": round(p99, 4),
-        "items": N_ITEMS,
-        "movements": N_MOVEMENTS,
-    }))
+    print(
+        json.dumps(
+            {
+                "movements_per_s": round(rate_full),
+                "movements_per_s_synchronous": "FULL",
+                "movements_per_s_sync_normal": round(rate_normal),
+                "movements_per_s_full_group_50": round(rate_group),
+                "raw_commits_per_s_full": round(raw_full),
+                "raw_commits_per_s_normal": round(raw_normal),
+                "ratio_full_to_raw_full": round(rate_full / raw_full, 3),
+                "ratio_normal_to_raw_full": round(rate_normal / raw_full, 3),
+                "onhand_p50_ms": round(p50, 4),
+                "onhand_p99_ms": round(p99, 4),
+                "items": N_ITEMS,
+                "movements": N_MOVEMENTS,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

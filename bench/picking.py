@@ -49,25 +49,64 @@ def seed(db: Database, rng: random.Random) -> list[dict]:
     bins = []
     with db.write() as conn:
         store = locations.get_by_code(conn, "STORE")
-        area = locations.create(conn, code="FLOOR", name="Floor", kind="area", parent_id=store["id"], walk_seq=1,
-                                actor="bench", audit_it=False)
+        area = locations.create(
+            conn,
+            code="FLOOR",
+            name="Floor",
+            kind="area",
+            parent_id=store["id"],
+            walk_seq=1,
+            actor="bench",
+            audit_it=False,
+        )
         for a in range(AISLES):
-            aisle = locations.create(conn, code=f"A{a:02d}", name=f"Aisle {a}", kind="aisle", parent_id=area["id"],
-                                     walk_seq=100 * (a + 1), actor="bench", audit_it=False)
+            aisle = locations.create(
+                conn,
+                code=f"A{a:02d}",
+                name=f"Aisle {a}",
+                kind="aisle",
+                parent_id=area["id"],
+                walk_seq=100 * (a + 1),
+                actor="bench",
+                audit_it=False,
+            )
             for b in range(BINS_PER_AISLE):
                 # serpentine walk: odd aisles are walked back to front
                 seq = 100 * (a + 1) + (b if a % 2 == 0 else BINS_PER_AISLE - b)
-                bins.append(locations.create(conn, code=f"A{a:02d}-{b:02d}", name=f"Bin {a}/{b}", kind="bin",
-                                             parent_id=aisle["id"], walk_seq=seq, actor="bench", audit_it=False))
+                bins.append(
+                    locations.create(
+                        conn,
+                        code=f"A{a:02d}-{b:02d}",
+                        name=f"Bin {a}/{b}",
+                        kind="bin",
+                        parent_id=aisle["id"],
+                        walk_seq=seq,
+                        actor="bench",
+                        audit_it=False,
+                    )
+                )
     items = []
     with db.write() as conn:
         for i in range(ITEMS):
-            items.append(catalog.create_item(conn, {"sku": f"SKU-{i:04d}", "name_en": f"Item {i}", "unit": "each",
-                                                    "category": f"cat{i % 20}", "price_minor": 100 + i}, actor="bench",
-                                             audit_it=False))
+            items.append(
+                catalog.create_item(
+                    conn,
+                    {
+                        "sku": f"SKU-{i:04d}",
+                        "name_en": f"Item {i}",
+                        "unit": "each",
+                        "category": f"cat{i % 20}",
+                        "price_minor": 100 + i,
+                    },
+                    actor="bench",
+                    audit_it=False,
+                )
+            )
             for loc in rng.sample(bins, 2):
-                ledger.post(conn, MovementRequest("receive", items[-1]["id"], loc["id"], 40, "opening stock", "bench",
-                                                  new_key()))
+                ledger.post(
+                    conn,
+                    MovementRequest("receive", items[-1]["id"], loc["id"], 40, "opening stock", "bench", new_key()),
+                )
     return items
 
 
@@ -81,9 +120,15 @@ def main() -> dict:
     bodies = []
     for n in range(ORDERS):
         chosen = rng.sample(items, LINES)
-        bodies.append({"channel": rng.choice(["web", "app", "phone"]), "external_id": f"B-{n}", "fulfilment": "pickup",
-                       "customer": {"name": f"C{n}", "phone": "13800000000"},
-                       "lines": [{"sku": it["sku"], "qty": rng.randint(1, 4)} for it in chosen]})
+        bodies.append(
+            {
+                "channel": rng.choice(["web", "app", "phone"]),
+                "external_id": f"B-{n}",
+                "fulfilment": "pickup",
+                "customer": {"name": f"C{n}", "phone": "13800000000"},
+                "lines": [{"sku": it["sku"], "qty": rng.randint(1, 4)} for it in chosen],
+            }
+        )
     t0 = time.perf_counter()
     ids = []
     for body in bodies:
@@ -100,8 +145,9 @@ def main() -> dict:
 
     conn = db.read()
     open_orders = conn.execute("SELECT COUNT(*) FROM orders WHERE status = 'allocated'").fetchone()[0]
-    lines = conn.execute("SELECT COUNT(*) FROM order_lines l JOIN orders o ON o.id = l.order_id"
-                         " WHERE o.status = 'allocated'").fetchone()[0]
+    lines = conn.execute(
+        "SELECT COUNT(*) FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE o.status = 'allocated'"
+    ).fetchone()[0]
     t0 = time.perf_counter()
     lists, tasks = 0, 0
     while True:
@@ -116,17 +162,25 @@ def main() -> dict:
     # walk order check: every list's tasks are sorted by walk sequence
     conn = db.read()
     for (lst,) in conn.execute("SELECT id FROM pick_lists").fetchall():
-        seqs = [r[0] for r in conn.execute("SELECT walk_seq FROM pick_tasks WHERE pick_list_id = ? ORDER BY seq", (lst,))]
+        seqs = [
+            r[0] for r in conn.execute("SELECT walk_seq FROM pick_tasks WHERE pick_list_id = ? ORDER BY seq", (lst,))
+        ]
         assert seqs == sorted(seqs), "pick list not in walk order"
     assert ledger.fold(conn) == ledger.projection(conn)
     db.close()
     return {
-        "orders": ORDERS, "lines_per_order": LINES, "open_orders": open_orders, "open_lines": lines,
-        "allocated": statuses.count("allocated"), "split_or_backordered": len(statuses) - statuses.count("allocated"),
+        "orders": ORDERS,
+        "lines_per_order": LINES,
+        "open_orders": open_orders,
+        "open_lines": lines,
+        "allocated": statuses.count("allocated"),
+        "split_or_backordered": len(statuses) - statuses.count("allocated"),
         "intake_per_s": round(ORDERS / intake_s, 1),
         "allocations_per_s": round(ORDERS / alloc_s, 1),
         "allocation_lines_per_s": round(ORDERS * LINES / alloc_s, 1),
-        "pick_lists": lists, "pick_tasks": tasks, "batch_orders": BATCH,
+        "pick_lists": lists,
+        "pick_tasks": tasks,
+        "batch_orders": BATCH,
         "picklist_s": round(picklist_s, 3),
         "picklist_target_s": 1.0,
     }

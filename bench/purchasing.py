@@ -51,15 +51,37 @@ def bench_receive(tmp: Path) -> dict:
         sup = suppliers.upsert(conn, {"code": "S1", "name": "Supplier", "lead_time_days": 3}, actor="bench")
         items = []
         for n in range(2000):
-            it = catalog.create_item(conn, {"sku": f"SKU{n:05d}", "name_en": f"Item {n}", "price_minor": 500,
-                                            "cost_minor": 300, "gtins": [_g(f"690{n:09d}")]}, actor="bench",
-                                     audit_it=False)
+            it = catalog.create_item(
+                conn,
+                {
+                    "sku": f"SKU{n:05d}",
+                    "name_en": f"Item {n}",
+                    "price_minor": 500,
+                    "cost_minor": 300,
+                    "gtins": [_g(f"690{n:09d}")],
+                },
+                actor="bench",
+                audit_it=False,
+            )
             case = _g(f"1690{n:09d}")
-            suppliers.set_item(conn, sup["id"], it["id"], {"case_gtin": case, "case_units": 12, "cost_minor": 280},
-                               actor="bench", today="2020-01-01", audit_it=False)
+            suppliers.set_item(
+                conn,
+                sup["id"],
+                it["id"],
+                {"case_gtin": case, "case_units": 12, "cost_minor": 280},
+                actor="bench",
+                today="2020-01-01",
+                audit_it=False,
+            )
             items.append((it, case))
-        po, _ = orders.create(conn, supplier_id=sup["id"], actor="bench", role="manager", idempotency_key="bench-po",
-                              lines=[{"item_id": it["id"], "cases": 100} for it, _ in items[:200]])
+        po, _ = orders.create(
+            conn,
+            supplier_id=sup["id"],
+            actor="bench",
+            role="manager",
+            idempotency_key="bench-po",
+            lines=[{"item_id": it["id"], "cases": 100} for it, _ in items[:200]],
+        )
         orders.submit(conn, po["id"], actor="bench", role="manager")
         orders.approve(conn, po["id"], actor="bench2", role="admin")
         if orders.get(conn, po["id"])["status"] != "approved":
@@ -67,16 +89,20 @@ def bench_receive(tmp: Path) -> dict:
     client = app.test_client()
     token = client.post("/api/v1/auth/login", json={"user": "clerk", "pin": "1111"}).get_json()["token"]
     hdr = {"Authorization": f"Bearer {token}"}
-    rid = client.post("/api/v1/purchasing/receipts", json={"po_id": po["id"], "idempotency_key": "bench-rcpt"},
-                      headers=hdr).get_json()["id"]
+    rid = client.post(
+        "/api/v1/purchasing/receipts", json={"po_id": po["id"], "idempotency_key": "bench-rcpt"}, headers=hdr
+    ).get_json()["id"]
     expiry = (date.today() + timedelta(days=90)).strftime("%y%m%d")
     times = []
     for n in range(1000):
         _it, case = items[n % 200]
         code = f"]C101{case}17{expiry}10L{n:05d}"
         t0 = time.perf_counter()
-        r = client.post(f"/api/v1/purchasing/receipts/{rid}/scans", json={"code": code, "idempotency_key":
-                                                                          f"bench-scan-{n:06d}"}, headers=hdr)
+        r = client.post(
+            f"/api/v1/purchasing/receipts/{rid}/scans",
+            json={"code": code, "idempotency_key": f"bench-scan-{n:06d}"},
+            headers=hdr,
+        )
         times.append((time.perf_counter() - t0) * 1000)
         assert r.status_code == 201, r.get_json()
     ctx.db.close()
@@ -93,20 +119,28 @@ def bench_replenish(tmp: Path, n_items: int = 50_000, n_days: int = 365) -> dict
         settings.put(conn, "purchasing.demand_window_days", n_days)
         ts = "2024-01-01T00:00:00.000Z"
         store = conn.execute("SELECT id FROM locations WHERE code = 'STORE'").fetchone()[0]
-        conn.executemany("INSERT INTO suppliers(id, code, name, lead_time_days, lead_time_sd_days, min_order_minor,"
-                         " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)",
-                         [(f"s{n:02d}", f"S{n:02d}", f"Supplier {n}", 2 + n % 7, (n % 3) * 0.5, 50_000, ts, ts)
-                          for n in range(50)])
-        conn.executemany("INSERT INTO items(id, sku, name_en, unit, price_minor, cost_minor, created_at, updated_at)"
-                         " VALUES (?,?,?,'each',?,?,?,?)",
-                         [(f"i{n:05d}", f"SKU{n:05d}", f"Item {n}", 500, 300, ts, ts) for n in range(n_items)])
-        conn.executemany("INSERT INTO supplier_items(supplier_id, item_id, case_units, preferred, updated_at)"
-                         " VALUES (?,?,?,1,?)",
-                         [(f"s{n % 50:02d}", f"i{n:05d}", (6, 12, 24)[n % 3], ts) for n in range(n_items)])
-        conn.executemany("INSERT INTO supplier_prices(supplier_id, item_id, valid_from, cost_minor) VALUES (?,?,?,?)",
-                         [(f"s{n % 50:02d}", f"i{n:05d}", "2020-01-01", 250 + n % 100) for n in range(n_items)])
-        conn.executemany("INSERT INTO stock(item_id, location_id, on_hand, reserved, last_seq) VALUES (?,?,?,0,0)",
-                         [(f"i{n:05d}", store, n % 60) for n in range(n_items)])
+        conn.executemany(
+            "INSERT INTO suppliers(id, code, name, lead_time_days, lead_time_sd_days, min_order_minor,"
+            " created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)",
+            [(f"s{n:02d}", f"S{n:02d}", f"Supplier {n}", 2 + n % 7, (n % 3) * 0.5, 50_000, ts, ts) for n in range(50)],
+        )
+        conn.executemany(
+            "INSERT INTO items(id, sku, name_en, unit, price_minor, cost_minor, created_at, updated_at)"
+            " VALUES (?,?,?,'each',?,?,?,?)",
+            [(f"i{n:05d}", f"SKU{n:05d}", f"Item {n}", 500, 300, ts, ts) for n in range(n_items)],
+        )
+        conn.executemany(
+            "INSERT INTO supplier_items(supplier_id, item_id, case_units, preferred, updated_at) VALUES (?,?,?,1,?)",
+            [(f"s{n % 50:02d}", f"i{n:05d}", (6, 12, 24)[n % 3], ts) for n in range(n_items)],
+        )
+        conn.executemany(
+            "INSERT INTO supplier_prices(supplier_id, item_id, valid_from, cost_minor) VALUES (?,?,?,?)",
+            [(f"s{n % 50:02d}", f"i{n:05d}", "2020-01-01", 250 + n % 100) for n in range(n_items)],
+        )
+        conn.executemany(
+            "INSERT INTO stock(item_id, location_id, on_hand, reserved, last_seq) VALUES (?,?,?,0,0)",
+            [(f"i{n:05d}", store, n % 60) for n in range(n_items)],
+        )
     t0 = time.perf_counter()
     with db.write() as conn:
         conn.execute(
@@ -114,7 +148,9 @@ def bench_replenish(tmp: Path, n_items: int = 50_000, n_days: int = 365) -> dict
             "INSERT INTO daily_sales(item_id, day, qty) SELECT item_id, day, qty FROM ("
             " SELECT i.id AS item_id, date(?, '-' || d.n || ' days') AS day,"
             " abs(random()) % (2 + (i.rowid % 15)) AS qty, abs(random()) % 100 AS p FROM items i CROSS JOIN d)"
-            " WHERE p < 70 AND qty > 0", (n_days, today.isoformat()))
+            " WHERE p < 70 AND qty > 0",
+            (n_days, today.isoformat()),
+        )
         rows = conn.execute("SELECT COUNT(*) FROM daily_sales").fetchone()[0]
     setup_s = time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -122,9 +158,14 @@ def bench_replenish(tmp: Path, n_items: int = 50_000, n_days: int = 365) -> dict
         out = replenish.run(conn, today=today, actor="system:bench", create_drafts=True)
     took = time.perf_counter() - t0
     db.close()
-    return {"replenish_50k_items_s": round(took, 2), "replenish_items": out["items"],
-            "replenish_suggested_items": out["suggested_items"], "replenish_drafts": len(out["drafts"]),
-            "daily_sales_rows": rows, "daily_sales_setup_s": round(setup_s, 1)}
+    return {
+        "replenish_50k_items_s": round(took, 2),
+        "replenish_items": out["items"],
+        "replenish_suggested_items": out["suggested_items"],
+        "replenish_drafts": len(out["drafts"]),
+        "daily_sales_rows": rows,
+        "daily_sales_setup_s": round(setup_s, 1),
+    }
 
 
 def main() -> None:

@@ -68,8 +68,7 @@ def catchup(engine, central_url: str, work: Path) -> dict:
     build_backlog(db, ctx, BACKLOG - have)
     build_s = time.perf_counter() - t0
     backlog = hub_totals(db)["outbox_rows"]
-    worker = SyncWorker(db, WorkerConfig(central_url=central_url, store_id="bench-hub", secret=secret,
-                                         batch_size=5000))
+    worker = SyncWorker(db, WorkerConfig(central_url=central_url, store_id="bench-hub", secret=secret, batch_size=5000))
     t0 = time.perf_counter()
     pushes = 0
     worker.catch_up(window=2)
@@ -78,15 +77,25 @@ def catchup(engine, central_url: str, work: Path) -> dict:
     catchup_s = time.perf_counter() - t0
     st = status(db)
     hub, cen = hub_totals(db), central_totals(engine, "bench-hub")
-    ok = (st["pending"] == 0 and cen["events"] == hub["outbox_rows"] and cen["stock"] == hub["stock"]
-          and cen["movement_kinds"] == hub["movement_kinds"])
+    ok = (
+        st["pending"] == 0
+        and cen["events"] == hub["outbox_rows"]
+        and cen["stock"] == hub["stock"]
+        and cen["movement_kinds"] == hub["movement_kinds"]
+    )
     db.close()
-    return {"backlog_events": backlog, "backlog_build_s": round(build_s, 1), "catchup_s": round(catchup_s, 2),
-            "catchup_events_per_s": round(backlog / catchup_s), "catchup_totals_match": ok}
+    return {
+        "backlog_events": backlog,
+        "backlog_build_s": round(build_s, 1),
+        "catchup_s": round(catchup_s, 2),
+        "catchup_events_per_s": round(backlog / catchup_s),
+        "catchup_totals_match": ok,
+    }
 
 
-def steady(engine, central_url: str, *, paced_rate: float | None = None, duration: float = STEADY_S,
-           prefix: str = "sim") -> dict:
+def steady(
+    engine, central_url: str, *, paced_rate: float | None = None, duration: float = STEADY_S, prefix: str = "sim"
+) -> dict:
     """100 stores pushing 20-event batches: flat out (``paced_rate`` None: throughput), or
     each store on a fixed schedule so that all together offer ``paced_rate`` events/s (latency)."""
     import requests
@@ -117,9 +126,22 @@ def steady(engine, central_url: str, *, paced_rate: float | None = None, duratio
             evs = []
             for k in range(EVENTS_PER_PUSH):
                 ts = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
-                evs.append({"seq": seq + k + 1, "id": f"{store_id}-{seq + k + 1}", "kind": "movement", "ts": ts,
-                            "payload": {"kind": "sale", "item_id": f"item-{rng.randrange(500)}", "location_id": "floor",
-                                        "qty_delta": -1, "reserved_delta": 0, "ts": ts}})
+                evs.append(
+                    {
+                        "seq": seq + k + 1,
+                        "id": f"{store_id}-{seq + k + 1}",
+                        "kind": "movement",
+                        "ts": ts,
+                        "payload": {
+                            "kind": "sale",
+                            "item_id": f"item-{rng.randrange(500)}",
+                            "location_id": "floor",
+                            "qty_delta": -1,
+                            "reserved_delta": 0,
+                            "ts": ts,
+                        },
+                    }
+                )
             body = encode({"store_id": store_id, "after": seq, "through": seq + EVENTS_PER_PUSH, "events": evs})
             t = time.perf_counter()
             try:
@@ -148,10 +170,18 @@ def steady(engine, central_url: str, *, paced_rate: float | None = None, duratio
     lat.sort()
     p = lambda q: round(lat[min(len(lat) - 1, int(q * len(lat)))] * 1000, 1) if lat else None  # noqa: E731
     from sync_support import central_totals
+
     stored = sum(central_totals(engine, s)["events"] for s in list(creds)[:5])
-    return {"stores": STORES, "s": round(wall, 1), "events": counts["events"],
-            "events_per_s": round(counts["events"] / wall), "ack_p50_ms": p(0.5), "ack_p99_ms": p(0.99),
-            "errors": counts["errors"], "stored_ok": stored > 0}
+    return {
+        "stores": STORES,
+        "s": round(wall, 1),
+        "events": counts["events"],
+        "events_per_s": round(counts["events"] / wall),
+        "ack_p50_ms": p(0.5),
+        "ack_p99_ms": p(0.99),
+        "errors": counts["errors"],
+        "stored_ok": stored > 0,
+    }
 
 
 def main() -> int:
@@ -169,12 +199,24 @@ def main() -> int:
             central = CentralProcess(schema.url, Path(tmp) / "central", free_port_local(), workers=2).start()
             out = catchup(engine, central.url, Path(tmp))
             flat = steady(engine, central.url)
-            out.update({"steady_events_per_s": flat["events_per_s"], "saturated_ack_p99_ms": flat["ack_p99_ms"],
-                        "steady_stores": STORES, "steady_errors": flat["errors"]})
+            out.update(
+                {
+                    "steady_events_per_s": flat["events_per_s"],
+                    "saturated_ack_p99_ms": flat["ack_p99_ms"],
+                    "steady_stores": STORES,
+                    "steady_errors": flat["errors"],
+                }
+            )
             # latency at half the measured capacity, every store on its own schedule
             paced = steady(engine, central.url, paced_rate=flat["events_per_s"] / 2, duration=PACED_S, prefix="pac")
-            out.update({"ack_p50_ms": paced["ack_p50_ms"], "ack_p99_ms": paced["ack_p99_ms"],
-                        "paced_events_per_s": paced["events_per_s"], "paced_errors": paced["errors"]})
+            out.update(
+                {
+                    "ack_p50_ms": paced["ack_p50_ms"],
+                    "ack_p99_ms": paced["ack_p99_ms"],
+                    "paced_events_per_s": paced["events_per_s"],
+                    "paced_errors": paced["errors"],
+                }
+            )
             central.stop()
     finally:
         if central:

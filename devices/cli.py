@@ -34,8 +34,9 @@ def agent_scale(config_file, store, device, broker, username, password, state_di
     setup_logging(log_level)
     from devices.scale.agent import ScaleAgent
 
-    cfg = build_config(config_file, store, device, broker, username, password, state_dir, opts,
-                       {"port": port, "protocol": protocol})
+    cfg = build_config(
+        config_file, store, device, broker, username, password, state_dir, opts, {"port": port, "protocol": protocol}
+    )
     ScaleAgent(cfg).run_forever()
 
 
@@ -59,8 +60,9 @@ def agent_printer(config_file, store, device, broker, username, password, state_
     setup_logging(log_level)
     from devices.printer.agent import PrinterAgent
 
-    cfg = build_config(config_file, store, device, broker, username, password, state_dir, opts,
-                       {"connection": connection})
+    cfg = build_config(
+        config_file, store, device, broker, username, password, state_dir, opts, {"connection": connection}
+    )
     try:
         a = PrinterAgent(cfg)
     except ValueError as exc:
@@ -74,14 +76,24 @@ def agent_printer(config_file, store, device, broker, username, password, state_
 @click.option("--input", "input_dev", help="evdev device path or name:<part of its name>")
 @click.option("--layout", help="Keyboard layout the scanner is set to (us, uk, de, be, fr)")
 @click.option("--port", help="Serial/CDC port")
-def agent_scanner(config_file, store, device, broker, username, password, state_dir, opts, log_level, mode,
-                  input_dev, layout, port):
+def agent_scanner(
+    config_file, store, device, broker, username, password, state_dir, opts, log_level, mode, input_dev, layout, port
+):
     """Barcode scanner (keyboard wedge via evdev, or serial/CDC): publishes evt/scan."""
     setup_logging(log_level)
     from devices.scanner.agent import ScannerAgent
 
-    cfg = build_config(config_file, store, device, broker, username, password, state_dir, opts,
-                       {"mode": mode, "input": input_dev, "layout": layout, "port": port})
+    cfg = build_config(
+        config_file,
+        store,
+        device,
+        broker,
+        username,
+        password,
+        state_dir,
+        opts,
+        {"mode": mode, "input": input_dev, "layout": layout, "port": port},
+    )
     try:
         a = ScannerAgent(cfg)
     except ValueError as exc:
@@ -154,13 +166,22 @@ sim.add_command(sim_rfid)
 def _sim_payments(kind: str):
     """``storehub sim wechatpay`` / ``storehub sim alipay``: the provider's endpoint on this machine."""
 
-    @sim.command(kind, help=f"{'WeChat Pay micropay' if kind == 'wechatpay' else 'Alipay trade.pay (bar_code)'} "
-                 "simulator over HTTP; the payment code's last 4 digits pick the scenario (docs/checkout.md)")
+    @sim.command(
+        kind,
+        help=f"{'WeChat Pay micropay' if kind == 'wechatpay' else 'Alipay trade.pay (bar_code)'} "
+        "simulator over HTTP; the payment code's last 4 digits pick the scenario (docs/checkout.md)",
+    )
     @click.option("--host", default="127.0.0.1", show_default=True)
     @click.option("--port", type=int, default=0, help="TCP port (0: any free one, printed)")
     @click.option("--hub-config", help="Write the merchant credentials for this simulator into this payments.json")
-    @click.option("--delay", "delay_s", type=float, default=5.0, show_default=True,
-                  help="Seconds the timeout and slow-success scenarios hold their answer")
+    @click.option(
+        "--delay",
+        "delay_s",
+        type=float,
+        default=5.0,
+        show_default=True,
+        help="Seconds the timeout and slow-success scenarios hold their answer",
+    )
     @click.option("--log-level", default="INFO")
     def _cmd(host, port, hub_config, delay_s, log_level):
         setup_logging(log_level)

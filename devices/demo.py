@@ -35,22 +35,69 @@ def components(ctx) -> list:
     scanner_link = str(dev_dir / "scanner-1.tty")
     codes = ["]E0" + gtin13(10000, 0), "]E0" + gtin13(10000, 1), "]E0" + gtin13(20001, 10), "]E0" + gtin13(10002, 20)]
     return [
-        Component("printer simulator", ctx.storehub("sim", "printer", "--port", str(printer_port), "--out-dir",
-                                                    str(dev_dir / "printed"), "--http-port", str(viewer_port)),
-                  wait_port=printer_port, url=f"http://127.0.0.1:{viewer_port}/ (printed jobs)"),
-        Component("printer agent printer-1", ctx.storehub("agent", "printer", *common, "--device", "printer-1",
-                                                          "--connection", f"tcp://127.0.0.1:{printer_port}",
-                                                          "-o", "cjk=true")),
-        Component("scale simulator (MT-SICS)", ctx.storehub("sim", "scale", "--protocol", "mt-sics",
-                                                            "--link", scale_link)),
-        Component("scale agent scale-1", ctx.storehub("agent", "scale", *common, "--device", "scale-1",
-                                                      "--port", scale_link, "--protocol", "auto")),
-        Component("serial scanner simulator", ctx.storehub("sim", "scanner", "--link", scanner_link,
-                                                           *[a for c in codes for a in ("--code", c)],
-                                                           "--interval", "20")),
-        Component("scanner agent scanner-1", ctx.storehub("agent", "scanner", *common, "--device", "scanner-1",
-                                                          "--mode", "serial", "--port", scanner_link)),
-        Component("shelf sensors (ESPHome-like)", ctx.storehub("sim", "shelf", "--store", ctx.store_id,
-                                                               "--broker", ctx.mqtt_url, "--device", "shelf-a01-01",
-                                                               "--device", "shelf-a01-02", "--interval", "15")),
+        Component(
+            "printer simulator",
+            ctx.storehub(
+                "sim",
+                "printer",
+                "--port",
+                str(printer_port),
+                "--out-dir",
+                str(dev_dir / "printed"),
+                "--http-port",
+                str(viewer_port),
+            ),
+            wait_port=printer_port,
+            url=f"http://127.0.0.1:{viewer_port}/ (printed jobs)",
+        ),
+        Component(
+            "printer agent printer-1",
+            ctx.storehub(
+                "agent",
+                "printer",
+                *common,
+                "--device",
+                "printer-1",
+                "--connection",
+                f"tcp://127.0.0.1:{printer_port}",
+                "-o",
+                "cjk=true",
+            ),
+        ),
+        Component(
+            "scale simulator (MT-SICS)", ctx.storehub("sim", "scale", "--protocol", "mt-sics", "--link", scale_link)
+        ),
+        Component(
+            "scale agent scale-1",
+            ctx.storehub("agent", "scale", *common, "--device", "scale-1", "--port", scale_link, "--protocol", "auto"),
+        ),
+        Component(
+            "serial scanner simulator",
+            ctx.storehub(
+                "sim", "scanner", "--link", scanner_link, *[a for c in codes for a in ("--code", c)], "--interval", "20"
+            ),
+        ),
+        Component(
+            "scanner agent scanner-1",
+            ctx.storehub(
+                "agent", "scanner", *common, "--device", "scanner-1", "--mode", "serial", "--port", scanner_link
+            ),
+        ),
+        Component(
+            "shelf sensors (ESPHome-like)",
+            ctx.storehub(
+                "sim",
+                "shelf",
+                "--store",
+                ctx.store_id,
+                "--broker",
+                ctx.mqtt_url,
+                "--device",
+                "shelf-a01-01",
+                "--device",
+                "shelf-a01-02",
+                "--interval",
+                "15",
+            ),
+        ),
     ]

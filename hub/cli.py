@@ -72,9 +72,13 @@ def main() -> None:
 @click.option("--language", type=click.Choice(["en", "zh-CN"]), default=None)
 @click.option("--region", default=None, help="Barcode region for in-store labels (ISO 3166 alpha-2)")
 @click.option("--timezone", default=None, help="The store's IANA timezone, e.g. Asia/Shanghai (its business day)")
-@click.option("--tls-name", "tls_names", multiple=True,
-              help="Another name handhelds use for the hub, e.g. hub.store.lan (kept; repeatable). The host name, "
-                   "its .local name and the LAN addresses are always in the certificate")
+@click.option(
+    "--tls-name",
+    "tls_names",
+    multiple=True,
+    help="Another name handhelds use for the hub, e.g. hub.store.lan (kept; repeatable). The host name, "
+    "its .local name and the LAN addresses are always in the certificate",
+)
 def init(data_dir, store_id, store_name, currency, language, region, timezone, tls_names):
     """Create (or update) a hub data directory, its store CA and HTTPS certificate."""
     # certificates (cryptography): imported only by the commands that issue them, so `storehub --help` stays quick
@@ -82,39 +86,71 @@ def init(data_dir, store_id, store_name, currency, language, region, timezone, t
 
     cfg, db = open_db(data_dir)
     try:
-        s = initialise(db, store_id=store_id, store_name=store_name, currency=currency, language=language,
-                       region=region, timezone=timezone)
+        s = initialise(
+            db,
+            store_id=store_id,
+            store_name=store_name,
+            currency=currency,
+            language=language,
+            region=region,
+            timezone=timezone,
+        )
         if tls_names:
             certs.change_extra_names(certs.PkiFiles.in_data_dir(cfg.data_dir), add=list(tls_names))
     except ValidationError as exc:
         raise click.UsageError(exc.message) from None
     out = workflow.check(cfg.data_dir, s["store_id"])
     ca = certs.load_ca(certs.PkiFiles.in_data_dir(cfg.data_dir))
-    click.echo(f"hub data in {cfg.data_dir} for store {s['store_id']} ({s['currency']}, {s['language']},"
-               f" {s['timezone']})")
+    click.echo(
+        f"hub data in {cfg.data_dir} for store {s['store_id']} ({s['currency']}, {s['language']}, {s['timezone']})"
+    )
     click.echo(f"store CA {'created' if out.ca_created else 'kept'}: SHA-256 {certs.fingerprint(ca)}")
     click.echo(f"hub certificate for {', '.join(out.names)}")
-    click.echo(f"enrol handhelds at {workflow.enrolment_url(cfg.data_dir, 8001, out.names)}"
-               " (storehub serve --port 8000; its HTTP port is --port + 1)")
+    click.echo(
+        f"enrol handhelds at {workflow.enrolment_url(cfg.data_dir, 8001, out.names)}"
+        " (storehub serve --port 8000; its HTTP port is --port + 1)"
+    )
 
 
 @main.command()
 @data_dir_option
 @click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=None, type=int,
-              help="gunicorn worker processes (default: $STOREHUB_WEB_WORKERS, else 1 with up to 2 GB of RAM, "
-                   "else one per core, 2 to 4)")
-@click.option("--threads", default=None, type=click.IntRange(1, 1024),
-              help="Threads per worker (default 64 with one worker, else 32: each open live stream holds one)")
-@click.option("--mqtt", "mqtt_url", default=None, envvar="STOREHUB_MQTT_URL", help="Broker URL, e.g. mqtt://127.0.0.1:1883")
-@click.option("--sync/--no-sync", "with_sync", default=False, envvar="STOREHUB_SERVE_SYNC",
-              help="Also run the sync worker, as a thread of the bus process (or alone without --mqtt); then no "
-                   "separate `storehub sync run`")
-@click.option("--tls/--no-tls", default=None,
-              help="HTTPS with the store certificate (default: on, except when --host is a loopback address)")
-@click.option("--http-port", default=None, type=click.IntRange(0, 65535),
-              help="Plain-HTTP port that only redirects to HTTPS and serves /enrol (default: --port + 1; 0: none)")
+@click.option(
+    "--workers",
+    default=None,
+    type=int,
+    help="gunicorn worker processes (default: $STOREHUB_WEB_WORKERS, else 1 with up to 2 GB of RAM, "
+    "else one per core, 2 to 4)",
+)
+@click.option(
+    "--threads",
+    default=None,
+    type=click.IntRange(1, 1024),
+    help="Threads per worker (default 64 with one worker, else 32: each open live stream holds one)",
+)
+@click.option(
+    "--mqtt", "mqtt_url", default=None, envvar="STOREHUB_MQTT_URL", help="Broker URL, e.g. mqtt://127.0.0.1:1883"
+)
+@click.option(
+    "--sync/--no-sync",
+    "with_sync",
+    default=False,
+    envvar="STOREHUB_SERVE_SYNC",
+    help="Also run the sync worker, as a thread of the bus process (or alone without --mqtt); then no "
+    "separate `storehub sync run`",
+)
+@click.option(
+    "--tls/--no-tls",
+    default=None,
+    help="HTTPS with the store certificate (default: on, except when --host is a loopback address)",
+)
+@click.option(
+    "--http-port",
+    default=None,
+    type=click.IntRange(0, 65535),
+    help="Plain-HTTP port that only redirects to HTTPS and serves /enrol (default: --port + 1; 0: none)",
+)
 def serve(data_dir, host, port, workers, threads, mqtt_url, with_sync, tls, http_port):
     """Serve the hub API and handheld app with gunicorn: HTTPS on --port, enrolment and redirects on --http-port.
 
@@ -126,8 +162,10 @@ def serve(data_dir, host, port, workers, threads, mqtt_url, with_sync, tls, http
     loopback = _is_loopback(host)
     use_tls = (not loopback) if tls is None else tls
     if not use_tls and not loopback:
-        raise click.UsageError(f"plain HTTP is only for a loopback address, not {host}: PINs and session cookies "
-                               "would cross the store Wi-Fi in clear (drop --no-tls)")
+        raise click.UsageError(
+            f"plain HTTP is only for a loopback address, not {host}: PINs and session cookies "
+            "would cross the store Wi-Fi in clear (drop --no-tls)"
+        )
     if workers is not None and workers < 1:
         raise click.UsageError("--workers must be at least 1")
     cfg, db = open_db(data_dir)
@@ -136,10 +174,22 @@ def serve(data_dir, host, port, workers, threads, mqtt_url, with_sync, tls, http
     db.close()
     if with_sync and not read_credentials(cfg.data_dir):
         raise click.UsageError("--sync: this hub has no sync credential (storehub sync configure first)")
-    exec_master(ServeSpec(data_dir=str(cfg.data_dir), host=host, port=port, workers=workers, threads=threads,
-                          mqtt_url=mqtt_url, tls=use_tls, store_id=store_id, store_name=store_name,
-                          http_port=(port + 1 if http_port is None else http_port) if use_tls else None,
-                          sync=with_sync), sys.argv[1:])
+    exec_master(
+        ServeSpec(
+            data_dir=str(cfg.data_dir),
+            host=host,
+            port=port,
+            workers=workers,
+            threads=threads,
+            mqtt_url=mqtt_url,
+            tls=use_tls,
+            store_id=store_id,
+            store_name=store_name,
+            http_port=(port + 1 if http_port is None else http_port) if use_tls else None,
+            sync=with_sync,
+        ),
+        sys.argv[1:],
+    )
 
 
 def _is_loopback(host: str) -> bool:
@@ -155,8 +205,9 @@ def _is_loopback(host: str) -> bool:
 @main.command()
 @data_dir_option
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--encrypt", is_flag=True,
-              help="Encrypt with a passphrase ($STOREHUB_BACKUP_PASSPHRASE, else asked twice)")
+@click.option(
+    "--encrypt", is_flag=True, help="Encrypt with a passphrase ($STOREHUB_BACKUP_PASSPHRASE, else asked twice)"
+)
 def backup(data_dir, file, encrypt):
     """Online backup of the hub database and its secret key to FILE (SQLite backup API; file mode 0600)."""
     passphrase = _passphrase(confirm=True) if encrypt else None
@@ -165,9 +216,14 @@ def backup(data_dir, file, encrypt):
         backup_hub(cfg, db, file, passphrase=passphrase)
     finally:
         db.close()
-    click.echo(f"backed up to {file}" + (" (encrypted)" if encrypt else
-                                         " (it holds the hub's secret key and staff data: keep it as safe as the hub,"
-                                         " or use --encrypt)"))
+    click.echo(
+        f"backed up to {file}"
+        + (
+            " (encrypted)"
+            if encrypt
+            else " (it holds the hub's secret key and staff data: keep it as safe as the hub, or use --encrypt)"
+        )
+    )
 
 
 def _passphrase(*, confirm: bool) -> str:
@@ -203,8 +259,13 @@ def restore(data_dir, file, force):
 
 
 @main.command()
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-data"),
-              show_default=True, help="Where the demo store keeps its files")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("demo-data"),
+    show_default=True,
+    help="Where the demo store keeps its files",
+)
 @click.option("--store", "store_id", default="demo-sh-001", show_default=True)
 @click.option("--port", "hub_port", default=8000, show_default=True, type=int)
 @click.option("--mqtt-port", default=1884, show_default=True, type=int, help="Embedded broker port")

@@ -58,17 +58,17 @@ class Domain:
 
     name: str
     summary: str
-    package: str                                           # e.g. "hub.orders" (where migrations/ lives)
-    routes: tuple[str, ...] = ()                           # Flask blueprints mounted under /api/v1
-    cli: tuple[tuple[str, str], ...] = ()                  # (command name, click command/group) added to ``storehub``
-    handlers: tuple[tuple[str, str], ...] = ()             # (device event type, "module:function(conn, event)")
-    stock_in: tuple[str, ...] = ()                         # "module:function(conn, movement)" after stock arrives
-    stock_out: tuple[str, ...] = ()                        # "module:function(conn, movement)" after stock leaves
+    package: str  # e.g. "hub.orders" (where migrations/ lives)
+    routes: tuple[str, ...] = ()  # Flask blueprints mounted under /api/v1
+    cli: tuple[tuple[str, str], ...] = ()  # (command name, click command/group) added to ``storehub``
+    handlers: tuple[tuple[str, str], ...] = ()  # (device event type, "module:function(conn, event)")
+    stock_in: tuple[str, ...] = ()  # "module:function(conn, movement)" after stock arrives
+    stock_out: tuple[str, ...] = ()  # "module:function(conn, movement)" after stock leaves
     facts: tuple[Fact, ...] = ()
     settings: tuple[Setting, ...] = ()
-    demo: str | None = None                                # "module:components(ctx) -> list[Component]"
-    migrations: bool = False                               # the package has a migrations/ folder of NNNN_name.sql
-    screens: tuple[str, ...] = field(default=())           # handheld_ui/screens/<name>.js this domain owns
+    demo: str | None = None  # "module:components(ctx) -> list[Component]"
+    migrations: bool = False  # the package has a migrations/ folder of NNNN_name.sql
+    screens: tuple[str, ...] = field(default=())  # handheld_ui/screens/<name>.js this domain owns
 
     @property
     def migrations_dir(self) -> Path | None:
@@ -91,14 +91,18 @@ def load(ref: str) -> Any:
     return obj
 
 
-def object_schema(properties: dict[str, Any], required: list[str] | None = None, *,
-                  extra: bool = True) -> dict[str, Any]:
+def object_schema(
+    properties: dict[str, Any], required: list[str] | None = None, *, extra: bool = True
+) -> dict[str, Any]:
     """A JSON Schema for an object payload (shorthand for fact declarations).
 
     Facts are read by other programs that must keep working when a field is added, so by default other
     properties are allowed (``extra=True``); the named ones are checked."""
-    schema: dict[str, Any] = {"type": "object", "properties": properties,
-                              "required": list(properties) if required is None else required}
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties) if required is None else required,
+    }
     if not extra:
         schema["additionalProperties"] = False
     return schema

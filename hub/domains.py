@@ -138,12 +138,24 @@ def screens() -> list[str]:
 
 def describe() -> list[dict[str, Any]]:
     """A summary of every declaration (``storehub domains``, docs)."""
-    return [{"name": d.name, "summary": d.summary, "package": d.package, "routes": list(d.routes),
-             "commands": [n for n, _ in d.cli], "handlers": [t for t, _ in d.handlers],
-             "stock_in": list(d.stock_in), "stock_out": list(d.stock_out), "facts": [f.kind for f in d.facts],
-             "settings": [s.key for s in d.settings], "demo": d.demo,
-             "migrations": str(d.migrations_dir) if d.migrations else None, "screens": list(d.screens)}
-            for d in DOMAINS]
+    return [
+        {
+            "name": d.name,
+            "summary": d.summary,
+            "package": d.package,
+            "routes": list(d.routes),
+            "commands": [n for n, _ in d.cli],
+            "handlers": [t for t, _ in d.handlers],
+            "stock_in": list(d.stock_in),
+            "stock_out": list(d.stock_out),
+            "facts": [f.kind for f in d.facts],
+            "settings": [s.key for s in d.settings],
+            "demo": d.demo,
+            "migrations": str(d.migrations_dir) if d.migrations else None,
+            "screens": list(d.screens),
+        }
+        for d in DOMAINS
+    ]
 
 
 # Hand every domain's settings to the kernel, which validates each write against them.

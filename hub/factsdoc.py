@@ -44,8 +44,10 @@ def markdown() -> str:
     out.append("|---|---|---|---|---|")
     for d in domains.DOMAINS:
         for f in d.facts:
-            out.append(f"| [`{f.kind}`](#{f.kind.replace('.', '')}) | {d.name} | {'yes' if f.live else 'no'} |"
-                       f" {'yes' if f.projected else 'no'} | {f.description} |")
+            out.append(
+                f"| [`{f.kind}`](#{f.kind.replace('.', '')}) | {d.name} | {'yes' if f.live else 'no'} |"
+                f" {'yes' if f.projected else 'no'} | {f.description} |"
+            )
     for d in domains.DOMAINS:
         if not d.facts:
             continue
@@ -53,8 +55,10 @@ def markdown() -> str:
         for f in d.facts:
             out.append(f"### {f.kind}\n")
             out.append(f.description + "\n")
-            flags = [("live on the handheld" if f.live else "not live"),
-                     ("projected at the central" if f.projected else "raw at the central only")]
+            flags = [
+                ("live on the handheld" if f.live else "not live"),
+                ("projected at the central" if f.projected else "raw at the central only"),
+            ]
             out.append("*" + "; ".join(flags) + ".*" + (f" {f.note}" if f.note else "") + "\n")
             props = f.schema.get("properties", {})
             required = set(f.schema.get("required", []))
@@ -63,8 +67,11 @@ def markdown() -> str:
                 out.append("|---|---|---|")
                 for name, spec in props.items():
                     out.append(f"| `{name}` | {_type(spec)} | {'yes' if name in required else ''} |")
-            out.append("\n<details><summary>JSON Schema</summary>\n\n```json\n"
-                       + json.dumps(f.schema, ensure_ascii=False, indent=1) + "\n```\n</details>\n")
+            out.append(
+                "\n<details><summary>JSON Schema</summary>\n\n```json\n"
+                + json.dumps(f.schema, ensure_ascii=False, indent=1)
+                + "\n```\n</details>\n"
+            )
     return "\n".join(out).rstrip() + "\n"
 
 

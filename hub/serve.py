@@ -35,8 +35,8 @@ from gunicorn.app.base import BaseApplication
 
 log = logging.getLogger("storehub.serve")
 
-SPEC_ENV = "STOREHUB_SERVE_SPEC"          # what `storehub serve` hands the lean master it execs into
-SMALL_BOX_MB = 2048                       # RAM up to this: one web worker (a Pi 3 has 1 GB)
+SPEC_ENV = "STOREHUB_SERVE_SPEC"  # what `storehub serve` hands the lean master it execs into
+SMALL_BOX_MB = 2048  # RAM up to this: one web worker (a Pi 3 has 1 GB)
 
 
 class GunicornApp(BaseApplication):
@@ -159,8 +159,9 @@ class Child:
     The exit status is read with ``waitid(WNOWAIT)`` before the child is reaped, because gunicorn's arbiter reaps
     any child (``waitpid(-1)``) on SIGCHLD."""
 
-    def __init__(self, name: str, argv: list[str], env: dict[str, str] | None = None, *, restart: bool = True,
-                 stdout=None):
+    def __init__(
+        self, name: str, argv: list[str], env: dict[str, str] | None = None, *, restart: bool = True, stdout=None
+    ):
         self.name, self.argv, self.env, self.restart, self.stdout = name, argv, env, restart, stdout
         self.proc: subprocess.Popen | None = None
         self.starts = 0
@@ -178,8 +179,7 @@ class Child:
         while not self._stopping.is_set():
             began = time.monotonic()
             try:
-                self.proc = subprocess.Popen(self.argv, env=self.env, preexec_fn=_die_with_parent,
-                                             stdout=self.stdout)
+                self.proc = subprocess.Popen(self.argv, env=self.env, preexec_fn=_die_with_parent, stdout=self.stdout)
             except OSError:
                 log.exception("serve: could not start %s", self.name)
                 self._started.set()
@@ -231,6 +231,7 @@ def _exit_status(proc: subprocess.Popen) -> int | None:
 class ServeSpec:
     """What ``storehub serve`` decided, handed to the lean master (JSON in ``$STOREHUB_SERVE_SPEC``: the broker
     URL may hold the hub's password, so it never goes on a command line)."""
+
     data_dir: str
     host: str
     port: int
@@ -269,14 +270,35 @@ def _without_url(argv: list[str]) -> list[str]:
 def main() -> None:
     """``python -P -m hub.serve``: the master ``storehub serve`` execs into."""
     spec = ServeSpec(**json.loads(os.environ.pop(SPEC_ENV)))
-    run(Path(spec.data_dir), spec.host, spec.port, spec.workers, spec.mqtt_url, tls=spec.tls,
-        http_port=spec.http_port, store_id=spec.store_id, store_name=spec.store_name, sync=spec.sync,
-        threads=spec.threads)
+    run(
+        Path(spec.data_dir),
+        spec.host,
+        spec.port,
+        spec.workers,
+        spec.mqtt_url,
+        tls=spec.tls,
+        http_port=spec.http_port,
+        store_id=spec.store_id,
+        store_name=spec.store_name,
+        sync=spec.sync,
+        threads=spec.threads,
+    )
 
 
-def run(data_dir: Path, host: str, port: int, workers: int | None = None, mqtt_url: str | None = None, *,
-        tls: bool = False, http_port: int | None = None, store_id: str = "store-001",
-        store_name: str = "StoreHub", sync: bool = False, threads: int | None = None) -> None:
+def run(
+    data_dir: Path,
+    host: str,
+    port: int,
+    workers: int | None = None,
+    mqtt_url: str | None = None,
+    *,
+    tls: bool = False,
+    http_port: int | None = None,
+    store_id: str = "store-001",
+    store_name: str = "StoreHub",
+    sync: bool = False,
+    threads: int | None = None,
+) -> None:
     options = gunicorn_options(host, port, workers, threads)
     renewer = None
     children: list[Child] = []
@@ -294,8 +316,13 @@ def run(data_dir: Path, host: str, port: int, workers: int | None = None, mqtt_u
         if services is not None:
             children.append(services)
         children.append(start_resume_payments(data_dir))
-        app = lambda: _hub_app(str(data_dir), mqtt_url, tls, (http_port or None, port) if tls else None,  # noqa: E731
-                               store_name)
+        app = lambda: _hub_app(  # noqa: E731
+            str(data_dir),
+            mqtt_url,
+            tls,
+            (http_port or None, port) if tls else None,
+            store_name,
+        )
         GunicornApp(app, options).run()
     finally:
         for child in reversed(children):
@@ -306,8 +333,21 @@ def run(data_dir: Path, host: str, port: int, workers: int | None = None, mqtt_u
 
 def start_plain_http_process(data_dir: Path, host: str, port: int, *, https_port: int) -> Child:
     """The plain-HTTP listener (``storehub pki serve-http``: enrolment page, redirect to HTTPS)."""
-    return Child("plain-HTTP listener", child_argv("pki", "serve-http", "--data-dir", str(data_dir), "--host", host,
-                                                   "--port", str(port), "--https-port", str(https_port))).start()
+    return Child(
+        "plain-HTTP listener",
+        child_argv(
+            "pki",
+            "serve-http",
+            "--data-dir",
+            str(data_dir),
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--https-port",
+            str(https_port),
+        ),
+    ).start()
 
 
 def start_resume_payments(data_dir: Path) -> Child:
@@ -315,12 +355,17 @@ def start_resume_payments(data_dir: Path) -> Child:
     pending are asked about by out_trade_no and settled exactly once. A child (not a thread of the gunicorn
     master, not each worker) so it runs once, survives no fork, and an unreachable provider never delays the
     start of the till's API."""
-    return Child("resume-payments", child_argv("checkout", "resume-payments", "--data-dir", str(data_dir)),
-                 restart=False, stdout=subprocess.DEVNULL).start()
+    return Child(
+        "resume-payments",
+        child_argv("checkout", "resume-payments", "--data-dir", str(data_dir)),
+        restart=False,
+        stdout=subprocess.DEVNULL,
+    ).start()
 
 
-def start_services(data_dir: Path, mqtt_url: str | None, api_port: int | None = None, *,
-                   sync: bool = False) -> Child | None:
+def start_services(
+    data_dir: Path, mqtt_url: str | None, api_port: int | None = None, *, sync: bool = False
+) -> Child | None:
     """The hub's one bus process (with ``sync``: and the sync worker, as a thread of it), a child of the gunicorn
     master (never inside a worker), restarted by the master when it crashes."""
     argv = services_argv(data_dir, bus=bool(mqtt_url), sync=sync)

@@ -47,8 +47,16 @@ def open_db(data_dir: Path | str | None = None) -> tuple[HubConfig, Database]:
     return cfg, db
 
 
-def initialise(db: Database, *, store_id: str, store_name: str | None = None, currency: str | None = None,
-               language: str | None = None, region: str | None = None, timezone: str | None = None) -> dict:
+def initialise(
+    db: Database,
+    *,
+    store_id: str,
+    store_name: str | None = None,
+    currency: str | None = None,
+    language: str | None = None,
+    region: str | None = None,
+    timezone: str | None = None,
+) -> dict:
     """Write the store's settings and its root location. Safe to run again."""
     with db.write() as conn:
         settings.put(conn, "store_id", store_id)
@@ -88,11 +96,15 @@ def _fernet(passphrase: str, salt: bytes) -> Fernet:
 
 def _check_folder(dest: Path) -> None:
     if not dest.parent.is_dir():
-        raise BackupError(f"folder {dest.parent} does not exist (is the USB drive mounted?); nothing was written",
-                          code="backup_folder_missing", details={"folder": str(dest.parent)})
+        raise BackupError(
+            f"folder {dest.parent} does not exist (is the USB drive mounted?); nothing was written",
+            code="backup_folder_missing",
+            details={"folder": str(dest.parent)},
+        )
     if dest.is_dir():
-        raise BackupError(f"{dest} is a folder: give a file name, e.g. {dest / 'hub-backup.db'}",
-                          code="backup_is_folder")
+        raise BackupError(
+            f"{dest} is a folder: give a file name, e.g. {dest / 'hub-backup.db'}", code="backup_is_folder"
+        )
 
 
 def backup(cfg: HubConfig, db: Database, dest: Path, *, passphrase: str | None = None) -> None:
@@ -113,13 +125,16 @@ def backup(cfg: HubConfig, db: Database, dest: Path, *, passphrase: str | None =
             conn.execute("PRAGMA journal_mode=DELETE")
             conn.execute(f"CREATE TABLE {BACKUP_KEY_TABLE} (secret_key BLOB NOT NULL)")
             conn.execute(f"INSERT INTO {BACKUP_KEY_TABLE}(secret_key) VALUES (?)", (cfg.secret_key(),))
-            conn.execute(f"CREATE TABLE {BACKUP_FILES_TABLE} (name TEXT PRIMARY KEY, mode INTEGER NOT NULL,"
-                         " data BLOB NOT NULL)")
+            conn.execute(
+                f"CREATE TABLE {BACKUP_FILES_TABLE} (name TEXT PRIMARY KEY, mode INTEGER NOT NULL, data BLOB NOT NULL)"
+            )
             for name in BACKUP_FILES:
                 f = cfg.data_dir / name
                 if f.is_file():
-                    conn.execute(f"INSERT INTO {BACKUP_FILES_TABLE}(name, mode, data) VALUES (?,?,?)",
-                                 (name, f.stat().st_mode & 0o777, f.read_bytes()))
+                    conn.execute(
+                        f"INSERT INTO {BACKUP_FILES_TABLE}(name, mode, data) VALUES (?,?,?)",
+                        (name, f.stat().st_mode & 0o777, f.read_bytes()),
+                    )
         finally:
             conn.close()
         if passphrase is not None:
@@ -144,13 +159,19 @@ def backup_identity(path: Path) -> dict[str, Any]:
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        vals = dict(conn.execute("SELECT key, value FROM settings WHERE key IN ('store_id', 'store_name')")) \
-            if "settings" in names else {}
+        vals = (
+            dict(conn.execute("SELECT key, value FROM settings WHERE key IN ('store_id', 'store_name')"))
+            if "settings" in names
+            else {}
+        )
         last = conn.execute("SELECT MAX(ts) FROM outbox").fetchone()[0] if "outbox" in names else None
     finally:
         conn.close()
-    return {"store_id": json.loads(vals["store_id"]) if "store_id" in vals else None,
-            "store_name": json.loads(vals["store_name"]) if "store_name" in vals else None, "last_change": last}
+    return {
+        "store_id": json.loads(vals["store_id"]) if "store_id" in vals else None,
+        "store_name": json.loads(vals["store_name"]) if "store_name" in vals else None,
+        "last_change": last,
+    }
 
 
 def restore(cfg: HubConfig, src: Path, *, passphrase: str | None = None, force: bool = False) -> bool:
@@ -168,7 +189,7 @@ def restore(cfg: HubConfig, src: Path, *, passphrase: str | None = None, force: 
         if is_encrypted(src):
             if passphrase is None:
                 raise BackupError(f"{src} is encrypted: give its passphrase", code="passphrase_required")
-            blob = src.read_bytes()[len(ENCRYPTED_MAGIC):]
+            blob = src.read_bytes()[len(ENCRYPTED_MAGIC) :]
             try:
                 data = _fernet(passphrase, blob[:16]).decrypt(blob[16:])
             except InvalidToken:
@@ -189,8 +210,10 @@ def restore(cfg: HubConfig, src: Path, *, passphrase: str | None = None, force: 
                 raise BackupError(
                     f"{src} is a backup of store {theirs['store_id']} ({theirs['store_name']}, last change"
                     f" {theirs['last_change']}); this hub is store {ours['store_id']} ({ours['store_name']})."
-                    " Use --force to replace this store's data with it", code="backup_of_another_store",
-                    details={"backup": theirs, "hub": ours})
+                    " Use --force to replace this store's data with it",
+                    code="backup_of_another_store",
+                    details={"backup": theirs, "hub": ours},
+                )
         restore_from(plain, cfg.db_path)
     finally:
         if decrypted is not None:
@@ -198,17 +221,23 @@ def restore(cfg: HubConfig, src: Path, *, passphrase: str | None = None, force: 
     conn = sqlite3.connect(str(cfg.db_path), isolation_level=None, timeout=30)
     try:
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        key = conn.execute(f"SELECT secret_key FROM {BACKUP_KEY_TABLE}").fetchone() \
-            if BACKUP_KEY_TABLE in tables else None
-        files = conn.execute(f"SELECT name, mode, data FROM {BACKUP_FILES_TABLE}").fetchall() \
-            if BACKUP_FILES_TABLE in tables else []
+        key = (
+            conn.execute(f"SELECT secret_key FROM {BACKUP_KEY_TABLE}").fetchone()
+            if BACKUP_KEY_TABLE in tables
+            else None
+        )
+        files = (
+            conn.execute(f"SELECT name, mode, data FROM {BACKUP_FILES_TABLE}").fetchall()
+            if BACKUP_FILES_TABLE in tables
+            else []
+        )
         for table in (BACKUP_KEY_TABLE, BACKUP_FILES_TABLE):
             if table in tables:
                 conn.execute(f"DROP TABLE {table}")
     finally:
         conn.close()
     for name, mode, data in files:
-        if name not in BACKUP_FILES:        # only the files a backup is meant to carry, never a path it names
+        if name not in BACKUP_FILES:  # only the files a backup is meant to carry, never a path it names
             continue
         dest = cfg.data_dir / name
         dest.parent.mkdir(parents=True, exist_ok=True)

@@ -13,11 +13,21 @@ import click
 
 from hub.synclink import state
 
-_dir_opt = click.option("--dir", "central_dir", type=click.Path(file_okay=False, path_type=Path),
-                        envvar="STOREHUB_CENTRAL_DIR", default=None,
-                        help="Central data directory (embedded SQLite, cookie key)")
-_db_opt = click.option("--db", "db_url", envvar="STOREHUB_CENTRAL_DB", default=None,
-                       help="Database URL, e.g. postgresql+psycopg://user@host/db (default: SQLite in --dir)")
+_dir_opt = click.option(
+    "--dir",
+    "central_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="STOREHUB_CENTRAL_DIR",
+    default=None,
+    help="Central data directory (embedded SQLite, cookie key)",
+)
+_db_opt = click.option(
+    "--db",
+    "db_url",
+    envvar="STOREHUB_CENTRAL_DB",
+    default=None,
+    help="Database URL, e.g. postgresql+psycopg://user@host/db (default: SQLite in --dir)",
+)
 
 
 def _config(central_dir, db_url, **kw):
@@ -59,13 +69,31 @@ def init_db(central_dir, db_url):
 @click.option("--certfile", default=None, help="TLS certificate (serve https directly)")
 @click.option("--keyfile", default=None)
 @click.option("--secure-cookies/--no-secure-cookies", default=False)
-@click.option("--max-event-future-hours", type=float, default=None,
-              help="Refuse hub events timed more than this far ahead of the central's clock (default 48, "
-                   "env STOREHUB_CENTRAL_MAX_EVENT_FUTURE_HOURS)")
-@click.option("--earliest-event-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Refuse hub events timed before this date (default 2020-01-01, env STOREHUB_CENTRAL_EARLIEST_EVENT_DATE)")
-def serve(central_dir, db_url, host, port, workers, certfile, keyfile, secure_cookies, max_event_future_hours,
-          earliest_event_date):
+@click.option(
+    "--max-event-future-hours",
+    type=float,
+    default=None,
+    help="Refuse hub events timed more than this far ahead of the central's clock (default 48, "
+    "env STOREHUB_CENTRAL_MAX_EVENT_FUTURE_HOURS)",
+)
+@click.option(
+    "--earliest-event-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Refuse hub events timed before this date (default 2020-01-01, env STOREHUB_CENTRAL_EARLIEST_EVENT_DATE)",
+)
+def serve(
+    central_dir,
+    db_url,
+    host,
+    port,
+    workers,
+    certfile,
+    keyfile,
+    secure_cookies,
+    max_event_future_hours,
+    earliest_event_date,
+):
     """Serve the sync endpoints, head-office views and read API with gunicorn."""
     from sync.central.serve import run
 
@@ -76,8 +104,14 @@ def serve(central_dir, db_url, host, port, workers, certfile, keyfile, secure_co
         kw["max_event_future_hours"] = max_event_future_hours
     if earliest_event_date is not None:
         kw["earliest_event_date"] = earliest_event_date.date()
-    run(_config(central_dir, db_url, secure_cookies=secure_cookies or bool(certfile), **kw), host, port, workers,
-        certfile=certfile, keyfile=keyfile)
+    run(
+        _config(central_dir, db_url, secure_cookies=secure_cookies or bool(certfile), **kw),
+        host,
+        port,
+        workers,
+        certfile=certfile,
+        keyfile=keyfile,
+    )
 
 
 @central.command("add-store")
@@ -85,8 +119,12 @@ def serve(central_dir, db_url, host, port, workers, certfile, keyfile, secure_co
 @_db_opt
 @click.argument("store_id")
 @click.option("--name", default="")
-@click.option("--hub-data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Also write the credential into this hub's data directory")
+@click.option(
+    "--hub-data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also write the credential into this hub's data directory",
+)
 @click.option("--central-url", default=None, help="URL the hub uses to reach this central (with --hub-data-dir)")
 @click.option("--exist-ok", is_flag=True, help="If the store exists, issue it a new secret")
 def add_store(central_dir, db_url, store_id, name, hub_data_dir, central_url, exist_ok):
@@ -160,15 +198,22 @@ def list_stores(central_dir, db_url):
 
     _cfg, engine = _engine(central_dir, db_url)
     for s in stores.list_stores(engine):
-        click.echo(f"{s['store_id']:16} hw={s['hw_seq']:<10} events={s['events_total']:<10} "
-                   f"last_push={s['last_push_at'] or '-'} downlink={s['downlink_version']}")
+        click.echo(
+            f"{s['store_id']:16} hw={s['hw_seq']:<10} events={s['events_total']:<10} "
+            f"last_push={s['last_push_at'] or '-'} downlink={s['downlink_version']}"
+        )
 
 
 @central.command("partitions")
 @_dir_opt
 @_db_opt
-@click.option("--detach", "detach", default=None, metavar="YYYY-MM",
-              help="Detach this month's events partition (archive it, then drop it yourself)")
+@click.option(
+    "--detach",
+    "detach",
+    default=None,
+    metavar="YYYY-MM",
+    help="Detach this month's events partition (archive it, then drop it yourself)",
+)
 def partitions_cmd(central_dir, db_url, detach):
     """List the monthly partitions of the event log (PostgreSQL), or detach one."""
     from datetime import date
@@ -189,8 +234,13 @@ def partitions_cmd(central_dir, db_url, detach):
 
 # --- hub side ---------------------------------------------------------------------------------
 
-_hub_dir = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="STOREHUB_DATA_DIR",
-                        default=None, help="Hub data directory")
+_hub_dir = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="STOREHUB_DATA_DIR",
+    default=None,
+    help="Hub data directory",
+)
 
 
 @click.group("sync")
@@ -202,8 +252,12 @@ def sync():
 @_hub_dir
 @click.option("--central", "central_url", required=True, help="Central base URL (https:// in production)")
 @click.option("--secret", required=True, help="The store secret issued by `storehub central add-store`")
-@click.option("--ca-bundle", default=None, type=click.Path(exists=True, dir_okay=False),
-              help="CA bundle to verify the central's certificate")
+@click.option(
+    "--ca-bundle",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="CA bundle to verify the central's certificate",
+)
 def configure(data_dir, central_url, secret, ca_bundle):
     """Store the central URL and this store's credential (file mode 0600)."""
     from hub.kernel import settings
@@ -212,8 +266,13 @@ def configure(data_dir, central_url, secret, ca_bundle):
 
     cfg, db = open_db(data_dir)
     store_id = settings.get(db.read(), "store_id")
-    p = write_credentials(cfg.data_dir, central_url=central_url, store_id=store_id, secret=secret,
-                          ca_bundle=str(Path(ca_bundle).resolve()) if ca_bundle else None)
+    p = write_credentials(
+        cfg.data_dir,
+        central_url=central_url,
+        store_id=store_id,
+        secret=secret,
+        ca_bundle=str(Path(ca_bundle).resolve()) if ca_bundle else None,
+    )
     click.echo(f"sync configured for store {store_id} -> {central_url} ({p})")
 
 
@@ -221,22 +280,47 @@ def configure(data_dir, central_url, secret, ca_bundle):
 @_hub_dir
 @click.option("--once", is_flag=True, help="Push and pull until caught up, then exit")
 @click.option("--batch-size", type=int, default=None)
-@click.option("--retention-days", type=float, default=None, envvar="STOREHUB_SYNC_RETENTION_DAYS",
-              help="Keep acknowledged outbox rows this long before pruning them (default 7; the live "
-                   "stream and status never need pruned rows)")
+@click.option(
+    "--retention-days",
+    type=float,
+    default=None,
+    envvar="STOREHUB_SYNC_RETENTION_DAYS",
+    help="Keep acknowledged outbox rows this long before pruning them (default 7; the live "
+    "stream and status never need pruned rows)",
+)
 @click.option("--max-backoff", "max_backoff_s", type=float, default=None, help="Longest wait between retries (s)")
 @click.option("--idle-poll", "idle_poll_s", type=float, default=None, help="Wait when caught up (s)")
-@click.option("--bus", "with_bus", is_flag=True,
-              help="Run the hub's bus in this process too, the sync worker on a thread of it (what `storehub serve "
-                   "--sync` starts with a broker: one Python process instead of two)")
-@click.option("--mqtt", "mqtt_url", default=None, envvar="STOREHUB_MQTT_URL",
-              help="With --bus: the broker URL, as for `storehub bus` (keep passwords in the environment)")
-@click.option("--advertise", default=None, envvar="STOREHUB_ADVERTISE_ADDRESS",
-              help="With --bus: LAN address to advertise the hub API and broker on with mDNS")
-@click.option("--api-port", default=8000, show_default=True, type=int, envvar="STOREHUB_API_PORT",
-              help="With --bus: hub API port to advertise")
-def run(data_dir, once, batch_size, retention_days, max_backoff_s, idle_poll_s, with_bus, mqtt_url, advertise,
-        api_port):
+@click.option(
+    "--bus",
+    "with_bus",
+    is_flag=True,
+    help="Run the hub's bus in this process too, the sync worker on a thread of it (what `storehub serve "
+    "--sync` starts with a broker: one Python process instead of two)",
+)
+@click.option(
+    "--mqtt",
+    "mqtt_url",
+    default=None,
+    envvar="STOREHUB_MQTT_URL",
+    help="With --bus: the broker URL, as for `storehub bus` (keep passwords in the environment)",
+)
+@click.option(
+    "--advertise",
+    default=None,
+    envvar="STOREHUB_ADVERTISE_ADDRESS",
+    help="With --bus: LAN address to advertise the hub API and broker on with mDNS",
+)
+@click.option(
+    "--api-port",
+    default=8000,
+    show_default=True,
+    type=int,
+    envvar="STOREHUB_API_PORT",
+    help="With --bus: hub API port to advertise",
+)
+def run(
+    data_dir, once, batch_size, retention_days, max_backoff_s, idle_poll_s, with_bus, mqtt_url, advertise, api_port
+):
     """Run the sync worker (push outbox, pull downlink) until stopped."""
     from hub.kernel import settings
     from hub.store import open_db
@@ -244,11 +328,20 @@ def run(data_dir, once, batch_size, retention_days, max_backoff_s, idle_poll_s, 
 
     if with_bus and once:
         raise click.UsageError("--bus runs until stopped: it does not go with --once")
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s sync %(levelname)s %(message)s"
-                        if not with_bus else "%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s sync %(levelname)s %(message)s"
+        if not with_bus
+        else "%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     cfg, db = open_db(data_dir)
-    overrides = dict(batch_size=batch_size, retention_days=retention_days, max_backoff_s=max_backoff_s,
-                     idle_poll_s=idle_poll_s, base_backoff_s=min(1.0, max_backoff_s) if max_backoff_s else None)
+    overrides = dict(
+        batch_size=batch_size,
+        retention_days=retention_days,
+        max_backoff_s=max_backoff_s,
+        idle_poll_s=idle_poll_s,
+        base_backoff_s=min(1.0, max_backoff_s) if max_backoff_s else None,
+    )
     if with_bus:
         sys.exit(_run_with_bus(cfg.data_dir, db, overrides, mqtt_url, advertise, api_port))
     wcfg = config_from_data_dir(cfg.data_dir, **overrides)
@@ -273,8 +366,9 @@ def run(data_dir, once, batch_size, retention_days, max_backoff_s, idle_poll_s, 
             logging.getLogger("storehub.sync").info("stopped mid-step (nothing unacknowledged was marked sent)")
 
 
-def _run_with_bus(data_dir: Path, db, overrides: dict, mqtt_url: str | None, advertise: str | None,
-                  api_port: int) -> int:
+def _run_with_bus(
+    data_dir: Path, db, overrides: dict, mqtt_url: str | None, advertise: str | None, api_port: int
+) -> int:
     """The bus (``hub.bus.runner``, main thread) and the sync worker (a thread) in one process, both stopped by
     SIGTERM. The sync worker keeps its guarantees: its single-instance lock (``sync.lock``, held for the life of
     the process), the cursor moved only after an acknowledgement. If it cannot run here (no credential, another
@@ -310,7 +404,7 @@ def _run_with_bus(data_dir: Path, db, overrides: dict, mqtt_url: str | None, adv
     finally:
         stop.set()
         if thread is not None:
-            thread.join(worker.cfg.stop_grace_s)   # abandoning a step is safe: see sync.worker.run_until_stopped
+            thread.join(worker.cfg.stop_grace_s)  # abandoning a step is safe: see sync.worker.run_until_stopped
         if lock is not None:
             lock.__exit__(None, None, None)
 

@@ -31,14 +31,20 @@ def provision(ctx: DemoContext) -> None:
             secret = stores.rotate_secret(engine, ctx.store_id)
         write_credentials(ctx.data_dir, central_url=ctx.central_url, store_id=ctx.store_id, secret=secret)
         with engine.connect() as conn:
-            have_user = conn.execute(select(t.office_users.c.id).where(
-                t.office_users.c.username == OFFICE_USER[0])).first()
+            have_user = conn.execute(
+                select(t.office_users.c.id).where(t.office_users.c.username == OFFICE_USER[0])
+            ).first()
         if not have_user:
             office.add_user(engine, OFFICE_USER[0], OFFICE_USER[1], "admin")
         if downlink.head(engine) == 0:
             downlink.author(engine, "policy", dict(downlink.DEFAULT_POLICY), author="demo")
-            downlink.author(engine, "setting", {"value": "欢迎光临 Welcome to the StoreHub demo"},
-                            key="receipt_footer", author="demo")
+            downlink.author(
+                engine,
+                "setting",
+                {"value": "欢迎光临 Welcome to the StoreHub demo"},
+                key="receipt_footer",
+                author="demo",
+            )
     finally:
         engine.dispose()
 
@@ -47,10 +53,25 @@ def components(ctx: DemoContext) -> list[Component]:
     provision(ctx)
     central_dir = ctx.data_dir / "central"
     return [
-        Component(f"central (head office login {OFFICE_USER[0]} / {OFFICE_USER[1]})",
-                  ctx.storehub("central", "serve", "--dir", str(central_dir), "--host", ctx.bind_host,
-                               "--port", str(ctx.central_port), "--workers", "1"),
-                  wait_port=ctx.central_port, url=ctx.central_url + "/"),
-        Component("sync worker", ctx.storehub("sync", "run", "--data-dir", str(ctx.data_dir), "--idle-poll", "2",
-                                              "--max-backoff", "30")),
+        Component(
+            f"central (head office login {OFFICE_USER[0]} / {OFFICE_USER[1]})",
+            ctx.storehub(
+                "central",
+                "serve",
+                "--dir",
+                str(central_dir),
+                "--host",
+                ctx.bind_host,
+                "--port",
+                str(ctx.central_port),
+                "--workers",
+                "1",
+            ),
+            wait_port=ctx.central_port,
+            url=ctx.central_url + "/",
+        ),
+        Component(
+            "sync worker",
+            ctx.storehub("sync", "run", "--data-dir", str(ctx.data_dir), "--idle-poll", "2", "--max-backoff", "30"),
+        ),
     ]

@@ -33,7 +33,7 @@ from typing import Any
 
 PROTOCOL_VERSION = 1
 MAX_BATCH_EVENTS = 5000
-MAX_BODY_BYTES = 32 * 1024 * 1024          # decompressed
+MAX_BODY_BYTES = 32 * 1024 * 1024  # decompressed
 STORE_HEADER = "X-StoreHub-Store"
 
 

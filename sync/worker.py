@@ -50,7 +50,7 @@ class WorkerConfig:
     central_url: str
     store_id: str
     secret: str
-    ca_bundle: str | None = None          # path to a CA bundle for https; None = system CAs
+    ca_bundle: str | None = None  # path to a CA bundle for https; None = system CAs
     batch_size: int = 1000
     retention_days: float = 7.0
     base_backoff_s: float = 1.0
@@ -59,7 +59,7 @@ class WorkerConfig:
     heartbeat_s: float = 30.0
     timeout_s: float = 30.0
     prune_chunk: int = 5000
-    stop_grace_s: float = 0.5             # how long a stop waits for the step in progress before leaving it
+    stop_grace_s: float = 0.5  # how long a stop waits for the step in progress before leaving it
 
 
 class SyncError(Exception):
@@ -91,8 +91,14 @@ class SyncWorker:
         try:
             # verify per request: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override a session's verify,
             # which silently dropped the configured ca_bundle (the central's corporate CA) on such hosts
-            r = self.http.request(method, self.base + path, headers=headers, timeout=self.cfg.timeout_s,
-                                  verify=self.cfg.ca_bundle or self.http.verify, **kw)
+            r = self.http.request(
+                method,
+                self.base + path,
+                headers=headers,
+                timeout=self.cfg.timeout_s,
+                verify=self.cfg.ca_bundle or self.http.verify,
+                **kw,
+            )
         except requests.RequestException as exc:
             raise SyncError(f"{type(exc).__name__}: {exc}") from exc
         if r.status_code != 200:
@@ -119,10 +125,19 @@ class SyncWorker:
         if not events and not heartbeat:
             return 0
         through = events[-1]["seq"] if events else after
-        body = encode({"store_id": self.cfg.store_id, "after": after, "through": through, "events": events,
-                       "downlink_version": downlink.version(conn), "timezone": store_timezone(conn)})
-        ack = self._request("POST", "/events", data=body,
-                            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+        body = encode(
+            {
+                "store_id": self.cfg.store_id,
+                "after": after,
+                "through": through,
+                "events": events,
+                "downlink_version": downlink.version(conn),
+                "timezone": store_timezone(conn),
+            }
+        )
+        ack = self._request(
+            "POST", "/events", data=body, headers={"Content-Type": "application/json", "Content-Encoding": "gzip"}
+        )
         acked = int(ack["acked_through"])
         self._save_ack(acked, ack.get("rejected") or [])
         if acked < after:
@@ -162,7 +177,7 @@ class SyncWorker:
             nonlocal best, error
             try:
                 ack = future.result()
-            except BaseException as exc:      # noqa: BLE001 - kept, the other acks saved, then raised
+            except BaseException as exc:  # noqa: BLE001 - kept, the other acks saved, then raised
                 error = error or exc
                 return
             acked = int(ack["acked_through"])
@@ -177,10 +192,25 @@ class SyncWorker:
                 events = outbox.pending(conn, after, self.cfg.batch_size)
                 if events:
                     through = events[-1]["seq"]
-                    body = encode({"store_id": self.cfg.store_id, "after": after, "through": through,
-                                   "events": events, "downlink_version": dv, "timezone": tz})
-                    inflight.append(pool.submit(self._request, "POST", "/events", data=body, headers={
-                        "Content-Type": "application/json", "Content-Encoding": "gzip"}))
+                    body = encode(
+                        {
+                            "store_id": self.cfg.store_id,
+                            "after": after,
+                            "through": through,
+                            "events": events,
+                            "downlink_version": dv,
+                            "timezone": tz,
+                        }
+                    )
+                    inflight.append(
+                        pool.submit(
+                            self._request,
+                            "POST",
+                            "/events",
+                            data=body,
+                            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+                        )
+                    )
                     after = through
                 if inflight and (len(inflight) >= window or not events):
                     take(inflight.pop(0))
@@ -210,8 +240,12 @@ class SyncWorker:
         result = downlink.apply_page(self.db, page["changes"], through)
         for rej in result["rejected"]:
             log.warning("downlink change %s rejected: %s", rej["version"], rej["error"])
-        self._request("POST", "/downlink/applied", data=encode({"version": result["version"]}),
-                      headers={"Content-Type": "application/json", "Content-Encoding": "gzip"})
+        self._request(
+            "POST",
+            "/downlink/applied",
+            data=encode({"version": result["version"]}),
+            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+        )
         return len(page["changes"]) or 1
 
     # --- loop ---------------------------------------------------------------------------------
@@ -235,7 +269,7 @@ class SyncWorker:
                     stop.wait(self.cfg.idle_poll_s)
             except SyncError as exc:
                 self._failed(exc, stop)
-            except Exception as exc:       # a bug must not kill the loop; it is logged and retried
+            except Exception as exc:  # a bug must not kill the loop; it is logged and retried
                 log.exception("sync step failed")
                 self._failed(SyncError(repr(exc)), stop)
 
@@ -281,7 +315,7 @@ def record_rejected(conn, rejected: list[dict[str, Any]]) -> int:
     if not rejected:
         return 0
     kept = {int(k): v for k, v in (state.get(conn, "uplink_rejected", {}) or {}).items()}
-    dropped_through = int(state.get(conn, "uplink_rejected_dropped_through", 0))   # older entries trimmed
+    dropped_through = int(state.get(conn, "uplink_rejected_dropped_through", 0))  # older entries trimmed
     new = 0
     for r in rejected:
         seq = int(r["seq"])
@@ -324,7 +358,14 @@ class SingleInstance:
 def config_from_data_dir(data_dir: Path, **overrides) -> WorkerConfig:
     cred = state.read_credentials(data_dir)
     if not cred:
-        raise SystemExit(f"no {state.CREDENTIAL_FILE} in {data_dir}: run `storehub sync configure` "
-                         "(or `storehub central add-store --hub-data-dir`) first")
-    return WorkerConfig(central_url=cred["central_url"], store_id=cred["store_id"], secret=cred["secret"],
-                        ca_bundle=cred.get("ca_bundle"), **{k: v for k, v in overrides.items() if v is not None})
+        raise SystemExit(
+            f"no {state.CREDENTIAL_FILE} in {data_dir}: run `storehub sync configure` "
+            "(or `storehub central add-store --hub-data-dir`) first"
+        )
+    return WorkerConfig(
+        central_url=cred["central_url"],
+        store_id=cred["store_id"],
+        secret=cred["secret"],
+        ca_bundle=cred.get("ca_bundle"),
+        **{k: v for k, v in overrides.items() if v is not None},
+    )

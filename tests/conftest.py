@@ -59,8 +59,14 @@ def app(data_dir):
         for role, pin in PINS.items():
             users.create(conn, username=role, role=role, pin=pin, badge=f"BADGE-{role}", secret_key=ctx.secret_key)
         for role, pw in PASSWORDS.items():
-            users.create(conn, username=role, role=role, password=pw, pin="9999" if role == "manager" else None,
-                         secret_key=ctx.secret_key)
+            users.create(
+                conn,
+                username=role,
+                role=role,
+                password=pw,
+                pin="9999" if role == "manager" else None,
+                secret_key=ctx.secret_key,
+            )
     yield application
     ctx.db.close()
 
@@ -95,17 +101,67 @@ def sample(hubctx):
 
     with hubctx.db.write() as conn:
         store = locations.get_by_code(conn, "STORE")
-        area = locations.create(conn, code="FLOOR", name="Sales floor", kind="area", parent_id=store["id"], walk_seq=1, actor="test")
-        aisle = locations.create(conn, code="A01", name="Aisle 1", kind="aisle", parent_id=area["id"], walk_seq=10, actor="test")
-        bin1 = locations.create(conn, code="A01-01", name="Aisle 1 bin 1", kind="bin", parent_id=aisle["id"], walk_seq=11, actor="test")
-        bin2 = locations.create(conn, code="A01-02", name="Aisle 1 bin 2", kind="bin", parent_id=aisle["id"], walk_seq=12, actor="test")
-        milk = catalog.create_item(conn, {"sku": "MILK-1L", "name_en": "Milk 1L", "name_zh": "牛奶 1升", "unit": "each",
-                                          "price_minor": 1250, "cost_minor": 800, "gtins": ["5901234123457"],
-                                          "unit_weight_g": 1030}, actor="test")
-        rice = catalog.create_item(conn, {"sku": "RICE-5KG", "name_en": "Rice 5kg", "name_zh": "大米 5公斤", "unit": "each",
-                                          "price_minor": 4990, "cost_minor": 3500, "gtins": ["96385074"]}, actor="test")
-        apples = catalog.create_item(conn, {"sku": "APPLE", "name_en": "Apples", "name_zh": "苹果", "unit": "kg",
-                                            "price_minor": 1200, "cost_minor": 700, "variable_measure": True, "plu": "4131",
-                                            "gtins": ["2302148000002"]}, actor="test")
-    return {"bin1": bin1, "bin2": bin2, "aisle": aisle, "area": area, "store": store,
-            "milk": milk, "rice": rice, "apples": apples}
+        area = locations.create(
+            conn, code="FLOOR", name="Sales floor", kind="area", parent_id=store["id"], walk_seq=1, actor="test"
+        )
+        aisle = locations.create(
+            conn, code="A01", name="Aisle 1", kind="aisle", parent_id=area["id"], walk_seq=10, actor="test"
+        )
+        bin1 = locations.create(
+            conn, code="A01-01", name="Aisle 1 bin 1", kind="bin", parent_id=aisle["id"], walk_seq=11, actor="test"
+        )
+        bin2 = locations.create(
+            conn, code="A01-02", name="Aisle 1 bin 2", kind="bin", parent_id=aisle["id"], walk_seq=12, actor="test"
+        )
+        milk = catalog.create_item(
+            conn,
+            {
+                "sku": "MILK-1L",
+                "name_en": "Milk 1L",
+                "name_zh": "牛奶 1升",
+                "unit": "each",
+                "price_minor": 1250,
+                "cost_minor": 800,
+                "gtins": ["5901234123457"],
+                "unit_weight_g": 1030,
+            },
+            actor="test",
+        )
+        rice = catalog.create_item(
+            conn,
+            {
+                "sku": "RICE-5KG",
+                "name_en": "Rice 5kg",
+                "name_zh": "大米 5公斤",
+                "unit": "each",
+                "price_minor": 4990,
+                "cost_minor": 3500,
+                "gtins": ["96385074"],
+            },
+            actor="test",
+        )
+        apples = catalog.create_item(
+            conn,
+            {
+                "sku": "APPLE",
+                "name_en": "Apples",
+                "name_zh": "苹果",
+                "unit": "kg",
+                "price_minor": 1200,
+                "cost_minor": 700,
+                "variable_measure": True,
+                "plu": "4131",
+                "gtins": ["2302148000002"],
+            },
+            actor="test",
+        )
+    return {
+        "bin1": bin1,
+        "bin2": bin2,
+        "aisle": aisle,
+        "area": area,
+        "store": store,
+        "milk": milk,
+        "rice": rice,
+        "apples": apples,
+    }

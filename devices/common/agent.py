@@ -48,8 +48,8 @@ log = logging.getLogger("storehub.agent")
 CommandHandler = Callable[[dict], "dict | None"]
 AGENT_VERSION = "storehub-devices 0.1"
 HEALTH_FIELDS = ("paper", "error", "battery_pct")
-ACK_WINDOW = 1000            # messages published but not yet acknowledged by the hub, at most
-ACK_TIMEOUT_MAX_S = 600.0    # a silent hub gets the unacknowledged window resent at most this rarely
+ACK_WINDOW = 1000  # messages published but not yet acknowledged by the hub, at most
+ACK_TIMEOUT_MAX_S = 600.0  # a silent hub gets the unacknowledged window resent at most this rarely
 _REQUEST_ID_RE = re.compile(contract._REQUEST_ID["pattern"].strip("^$"))
 
 
@@ -77,8 +77,8 @@ class DeviceAgent:
         # delivery state of the flush loop: seq -> when it was published and awaits the hub's ack (in order)
         self._flow = threading.Lock()
         self._inflight: OrderedDict[int, float] = OrderedDict()
-        self._sent_upto = 0           # the last seq published in this round
-        self._resend = False          # set on (re)connect: resend everything not acknowledged
+        self._sent_upto = 0  # the last seq published in this round
+        self._resend = False  # set on (re)connect: resend everything not acknowledged
         self._ack_wait = cfg.ack_timeout_s
         self._closed = False
         cfg.state_dir.mkdir(parents=True, exist_ok=True)
@@ -87,8 +87,9 @@ class DeviceAgent:
 
         # the shipped broker binds client ids to usernames: ask for the username, the session it gives anyway
         client_id = cfg.client_id or cfg.username or f"dev-{cfg.device}"
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                                  clean_session=False, protocol=mqtt.MQTTv311)
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False, protocol=mqtt.MQTTv311
+        )
         self.client.enable_logger(logging.getLogger("storehub.agent.mqtt"))
         self.client.will_set(self.topic("status"), "offline", qos=1, retain=True)
         if cfg.username:
@@ -114,8 +115,15 @@ class DeviceAgent:
 
     def info(self) -> dict:
         """The retained ``info`` document: contract fields (``paper``, ``error`` …) plus device extras."""
-        return contract.make_info(self.kind, self.model, self.firmware, self.capabilities,
-                                  agent_version=AGENT_VERSION, ts=now_iso(), **self.state)
+        return contract.make_info(
+            self.kind,
+            self.model,
+            self.firmware,
+            self.capabilities,
+            agent_version=AGENT_VERSION,
+            ts=now_iso(),
+            **self.state,
+        )
 
     def set_state(self, **changes) -> None:
         """Record health changes (``paper``, ``error``, ``battery_pct`` and device extras such as ``port``).
@@ -153,8 +161,9 @@ class DeviceAgent:
 
     # --------------------------------------------------------------- lifecycle
     def start(self) -> None:
-        self.log.info("%s agent %s for store %s, broker %s:%d", self.kind, self.cfg.device, self.cfg.store,
-                      self._host, self._port)
+        self.log.info(
+            "%s agent %s for store %s, broker %s:%d", self.kind, self.cfg.device, self.cfg.store, self._host, self._port
+        )
         self.client.connect_async(self._host, self._port, keepalive=self.cfg.keepalive)
         self.client.loop_start()
         for target, name in ((self._flush_loop, "flush"), (self._command_loop, "commands")):
@@ -195,6 +204,7 @@ class DeviceAgent:
     def run_forever(self) -> None:
         def _term(*_):
             self.stopping.set()
+
         signal.signal(signal.SIGTERM, _term)
         self.start()
         try:
@@ -215,7 +225,7 @@ class DeviceAgent:
         client.publish(self.topic("info"), json.dumps(self.info()), qos=1, retain=True)
         client.subscribe([(self.topic("cmd", "+"), 1), (self.topic("ack"), 1)])
         with self._flow:
-            self._resend = True       # the broker may have lost what it confirmed (killed before its autosave)
+            self._resend = True  # the broker may have lost what it confirmed (killed before its autosave)
         self.connected.set()
         self._wake.set()
 
@@ -226,24 +236,45 @@ class DeviceAgent:
         delay = min(self._delay_min * 2 ** min(self._failed_attempts - 1, 30), self._delay_max)
         tls_error = self._trust.take_failure() if self._trust is not None else None
         if isinstance(tls_error, ssl.SSLCertVerificationError):
-            self.log.error("refusing the broker at %s:%d: %s — it is not this store's hub broker (the store CA from "
-                           "`storehub devices provision` did not issue it for this name); nothing was sent to it, "
-                           "%d event(s) kept; attempt %d, trying again in about %d s", self._host, self._port,
-                           describe(tls_error), len(self.buffer), self._failed_attempts, delay)
+            self.log.error(
+                "refusing the broker at %s:%d: %s — it is not this store's hub broker (the store CA from "
+                "`storehub devices provision` did not issue it for this name); nothing was sent to it, "
+                "%d event(s) kept; attempt %d, trying again in about %d s",
+                self._host,
+                self._port,
+                describe(tls_error),
+                len(self.buffer),
+                self._failed_attempts,
+                delay,
+            )
         elif tls_error is not None:
-            self.log.error("TLS with the broker at %s:%d failed: %s (is it the TLS listener?); %d event(s) kept; "
-                           "attempt %d, trying again in about %d s", self._host, self._port, describe(tls_error),
-                           len(self.buffer), self._failed_attempts, delay)
+            self.log.error(
+                "TLS with the broker at %s:%d failed: %s (is it the TLS listener?); %d event(s) kept; "
+                "attempt %d, trying again in about %d s",
+                self._host,
+                self._port,
+                describe(tls_error),
+                len(self.buffer),
+                self._failed_attempts,
+                delay,
+            )
         else:
-            self.log.warning("cannot reach the broker at %s:%d; %d event(s) kept; attempt %d, trying again in about "
-                             "%d s", self._host, self._port, len(self.buffer), self._failed_attempts, delay)
+            self.log.warning(
+                "cannot reach the broker at %s:%d; %d event(s) kept; attempt %d, trying again in about %d s",
+                self._host,
+                self._port,
+                len(self.buffer),
+                self._failed_attempts,
+                delay,
+            )
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties):
         was = self.connected.is_set()
         self.connected.clear()
         if not self.stopping.is_set() and was:
-            self.log.warning("lost the broker (%s); %d event(s) buffered; reconnecting with back-off",
-                             reason_code, len(self.buffer))
+            self.log.warning(
+                "lost the broker (%s); %d event(s) buffered; reconnecting with back-off", reason_code, len(self.buffer)
+            )
 
     def _on_message(self, client, userdata, msg):
         if msg.topic == self.topic("ack"):
@@ -252,7 +283,7 @@ class DeviceAgent:
         prefix = self.topic("cmd") + "/"
         if not msg.topic.startswith(prefix):
             return
-        action = msg.topic[len(prefix):]
+        action = msg.topic[len(prefix) :]
         if msg.retain:
             # a retained command would replay on every reconnect ("open drawer" twice): refuse it
             self.log.warning("ignoring retained command on %s", msg.topic)
@@ -306,8 +337,13 @@ class DeviceAgent:
             rid = body["request_id"]
             # a redelivered command (same request_id, same body) gets the first answer again; the same
             # request_id with a different body goes to the handler, which decides (the printer refuses it)
-            key = rid + ":" + hashlib.sha256(json.dumps({k: v for k, v in body.items() if k != "ts"},
-                                                        sort_keys=True).encode()).hexdigest()
+            key = (
+                rid
+                + ":"
+                + hashlib.sha256(
+                    json.dumps({k: v for k, v in body.items() if k != "ts"}, sort_keys=True).encode()
+                ).hexdigest()
+            )
             if key in self._answered:
                 self.log.info("command %s %s repeated: answering again without running it", action, rid)
                 self._answer(self._answered[key])
@@ -321,8 +357,7 @@ class DeviceAgent:
             except Exception as exc:  # noqa: BLE001 - one failed command must not stop the agent
                 self.log.exception("command %s %s failed", action, rid)
                 result = contract.make_result(rid, False, f"{type(exc).__name__}: {exc}"[:1000])
-            self.log.info("command %s %s -> %s", action, rid,
-                          "ok" if result["ok"] else f"error: {result.get('error')}")
+            self.log.info("command %s %s -> %s", action, rid, "ok" if result["ok"] else f"error: {result.get('error')}")
             self._answered[key] = result
             while len(self._answered) > 1000:
                 self._answered.popitem(last=False)
@@ -339,8 +374,11 @@ class DeviceAgent:
                 self._inflight.clear()
                 self._sent_upto = 0
             elif self._inflight and now - next(iter(self._inflight.values())) > self._ack_wait:
-                self.log.warning("no ack from the hub for %d message(s) within %.0f s: sending them again",
-                                 len(self._inflight), self._ack_wait)
+                self.log.warning(
+                    "no ack from the hub for %d message(s) within %.0f s: sending them again",
+                    len(self._inflight),
+                    self._ack_wait,
+                )
                 self._inflight.clear()
                 self._sent_upto = 0
                 self._ack_wait = min(self._ack_wait * 2, max(ACK_TIMEOUT_MAX_S, self.cfg.ack_timeout_s))
@@ -367,7 +405,7 @@ class DeviceAgent:
                     self._sent_upto = seq
                 try:
                     info = self.client.publish(topic, json.dumps(payload, ensure_ascii=False), qos=1)
-                except ValueError as exc:            # e.g. payload over the MQTT size limit: can never go
+                except ValueError as exc:  # e.g. payload over the MQTT size limit: can never go
                     self.log.error("dropping buffered message %d on %s: %s", seq, topic, exc)
                     poison.append(seq)
                     continue
@@ -385,14 +423,14 @@ class DeviceAgent:
                 if not info.is_published():
                     complete = False
                     break
-                if key_of(payload) is None:          # nothing the hub could acknowledge it by: the PUBACK must do
+                if key_of(payload) is None:  # nothing the hub could acknowledge it by: the PUBACK must do
                     unkeyed.append(seq)
             self.buffer.remove(poison + unkeyed)
             with self._flow:
                 for seq in poison + unkeyed:
                     self._inflight.pop(seq, None)
                 if not complete or len(sent) + len(poison) < len(batch):
-                    self._resend = True              # not all went out: start again from the oldest
+                    self._resend = True  # not all went out: start again from the oldest
             if not complete or len(sent) + len(poison) < len(batch):
                 self._wake.wait(0.5)
                 self._wake.clear()

@@ -43,7 +43,8 @@ class DiskBuffer:
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.execute(
             "CREATE TABLE IF NOT EXISTS pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL,"
-            " payload TEXT NOT NULL, key TEXT)")
+            " payload TEXT NOT NULL, key TEXT)"
+        )
         self._conn.execute("CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)")
         self._migrate()
         self._conn.execute("CREATE INDEX IF NOT EXISTS pending_key ON pending(key)")
@@ -56,8 +57,9 @@ class DiskBuffer:
         self._conn.execute("BEGIN IMMEDIATE")
         self._conn.execute("ALTER TABLE pending ADD COLUMN key TEXT")
         rows = self._conn.execute("SELECT seq, payload FROM pending").fetchall()
-        self._conn.executemany("UPDATE pending SET key = ? WHERE seq = ?",
-                               [(key_of(json.loads(p)), seq) for seq, p in rows])
+        self._conn.executemany(
+            "UPDATE pending SET key = ? WHERE seq = ?", [(key_of(json.loads(p)), seq) for seq, p in rows]
+        )
         self._conn.execute("COMMIT")
 
     def put(self, topic: str, payload: dict) -> int:
@@ -66,17 +68,20 @@ class DiskBuffer:
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
-                cur = self._conn.execute("INSERT INTO pending (topic, payload, key) VALUES (?, ?, ?)",
-                                         (topic, data, key_of(payload)))
+                cur = self._conn.execute(
+                    "INSERT INTO pending (topic, payload, key) VALUES (?, ?, ?)", (topic, data, key_of(payload))
+                )
                 seq = cur.lastrowid
                 n = self._conn.execute("SELECT COUNT(*) FROM pending").fetchone()[0]
                 if n > self.max_events:
                     excess = n - self.max_events
                     self._conn.execute(
-                        "DELETE FROM pending WHERE seq IN (SELECT seq FROM pending ORDER BY seq LIMIT ?)", (excess,))
+                        "DELETE FROM pending WHERE seq IN (SELECT seq FROM pending ORDER BY seq LIMIT ?)", (excess,)
+                    )
                     self._conn.execute(
                         "INSERT INTO counters VALUES ('dropped', ?) ON CONFLICT(name) DO UPDATE SET value = value + ?",
-                        (excess, excess))
+                        (excess, excess),
+                    )
                     log.warning("event buffer full (%d): dropped %d oldest event(s)", self.max_events, excess)
                 self._conn.execute("COMMIT")
             except BaseException:
@@ -88,7 +93,8 @@ class DiskBuffer:
         """The oldest ``limit`` messages after sequence number ``after`` as (seq, topic, payload), in order."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT seq, topic, payload FROM pending WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit)).fetchall()
+                "SELECT seq, topic, payload FROM pending WHERE seq > ? ORDER BY seq LIMIT ?", (after, limit)
+            ).fetchall()
         return [(seq, topic, json.loads(payload)) for seq, topic, payload in rows]
 
     def acknowledge(self, keys: list[str]) -> list[int]:
@@ -101,7 +107,7 @@ class DiskBuffer:
             try:
                 seqs = []
                 for i in range(0, len(keys), 500):
-                    part = keys[i:i + 500]
+                    part = keys[i : i + 500]
                     marks = ",".join("?" * len(part))
                     seqs += [r[0] for r in self._conn.execute(f"SELECT seq FROM pending WHERE key IN ({marks})", part)]
                     self._conn.execute(f"DELETE FROM pending WHERE key IN ({marks})", part)

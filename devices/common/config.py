@@ -32,22 +32,22 @@ log = logging.getLogger(__name__)
 class AgentConfig:
     store: str
     device: str
-    broker: str | None = None           # mqtt://host:port or mqtts://host:port
+    broker: str | None = None  # mqtt://host:port or mqtts://host:port
     username: str | None = None
     password: str | None = None
-    ca_file: str | None = None          # mqtts: the store CA, as a path ...
-    ca_pem: str | None = None           # ... or as text (what `storehub devices provision` puts in the config)
+    ca_file: str | None = None  # mqtts: the store CA, as a path ...
+    ca_pem: str | None = None  # ... or as text (what `storehub devices provision` puts in the config)
     state_dir: Path = Path("storehub-agent")
     buffer_max_events: int = 10_000
     keepalive: int = 15
     reconnect_min_s: float = 1.0
     reconnect_max_s: float = 60.0
-    ack_timeout_s: float = 30.0         # resend what the hub has not acknowledged after this long (then doubling)
+    ack_timeout_s: float = 30.0  # resend what the hub has not acknowledged after this long (then doubling)
     client_id: str | None = None
     options: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        contract.device_root(self.store, self.device)     # raises ContractError (a ValueError) when bad
+        contract.device_root(self.store, self.device)  # raises ContractError (a ValueError) when bad
         self.state_dir = Path(self.state_dir)
         if self.buffer_max_events < 1:
             raise ValueError("buffer_max_events must be at least 1")
@@ -70,17 +70,41 @@ class AgentConfig:
         return self.state_dir / f"{self.device}-events.sqlite"
 
 
-_KEYS = {"store", "device", "broker", "username", "password", "ca_file", "ca_pem", "state_dir", "buffer_max_events",
-         "keepalive", "reconnect_min_s", "reconnect_max_s", "ack_timeout_s", "options", "client_id"}
+_KEYS = {
+    "store",
+    "device",
+    "broker",
+    "username",
+    "password",
+    "ca_file",
+    "ca_pem",
+    "state_dir",
+    "buffer_max_events",
+    "keepalive",
+    "reconnect_min_s",
+    "reconnect_max_s",
+    "ack_timeout_s",
+    "options",
+    "client_id",
+}
 
 
 def from_provisioned(data: dict) -> dict:
     """Accept the file ``storehub devices provision`` writes (``hub.protocol.contract.device_config``)."""
     mqtt = data.get("mqtt") or {}
     out = {k: v for k, v in data.items() if k in _KEYS}
-    out.update({"store": data.get("store_id"), "device": data.get("device_id"), "broker": mqtt.get("url"),
-                "username": mqtt.get("username"), "password": mqtt.get("password"),
-                "ca_file": mqtt.get("ca_file"), "ca_pem": mqtt.get("ca_pem"), "client_id": mqtt.get("client_id")})
+    out.update(
+        {
+            "store": data.get("store_id"),
+            "device": data.get("device_id"),
+            "broker": mqtt.get("url"),
+            "username": mqtt.get("username"),
+            "password": mqtt.get("password"),
+            "ca_file": mqtt.get("ca_file"),
+            "ca_pem": mqtt.get("ca_pem"),
+            "client_id": mqtt.get("client_id"),
+        }
+    )
     return {k: v for k, v in out.items() if v is not None}
 
 
@@ -116,8 +140,15 @@ def discover_broker(timeout: float = 3.0, store_id: str | None = None, interface
     return brokers[0].url if brokers else None
 
 
-def find_broker(store_id: str, *, interface: str | None = None, attempt_s: float = 3.0, retry_min_s: float = 2.0,
-                retry_max_s: float = 60.0, sleep=time.sleep) -> str:
+def find_broker(
+    store_id: str,
+    *,
+    interface: str | None = None,
+    attempt_s: float = 3.0,
+    retry_min_s: float = 2.0,
+    retry_max_s: float = 60.0,
+    sleep=time.sleep,
+) -> str:
     """The hub's broker URL, looked for by mDNS until it is found.
 
     An agent started before its hub (or on a network where mDNS does not pass) must neither guess an address
@@ -133,9 +164,14 @@ def find_broker(store_id: str, *, interface: str | None = None, attempt_s: float
             if attempt > 1:
                 log.info("found the hub broker by mDNS after %d attempt(s)", attempt)
             return url
-        log.warning("no StoreHub hub broker for store %r found by mDNS%s (attempt %d); looking again in %.0f s — "
-                    "is the hub running with --advertise, or pass --broker mqtt://<hub>:1883", store_id,
-                    f" on {interface}" if interface else "", attempt, delay)
+        log.warning(
+            "no StoreHub hub broker for store %r found by mDNS%s (attempt %d); looking again in %.0f s — "
+            "is the hub running with --advertise, or pass --broker mqtt://<hub>:1883",
+            store_id,
+            f" on {interface}" if interface else "",
+            attempt,
+            delay,
+        )
         sleep(delay)
         delay = min(delay * 2, retry_max_s)
 
@@ -157,9 +193,12 @@ def load(config_file: Path | str | None = None, *, discover: bool = True, **over
         raise ValueError(f"missing setting(s): {', '.join(missing)} (config file or --store/--device)")
     if not data.get("broker") and discover:
         o = data["options"]
-        data["broker"] = find_broker(data["store"], interface=o.get("mdns_interface"),
-                                     attempt_s=float(o.get("mdns_timeout_s", 3.0)),
-                                     retry_min_s=float(o.get("mdns_retry_min_s", 2.0)),
-                                     retry_max_s=float(o.get("mdns_retry_max_s", 60.0)))
+        data["broker"] = find_broker(
+            data["store"],
+            interface=o.get("mdns_interface"),
+            attempt_s=float(o.get("mdns_timeout_s", 3.0)),
+            retry_min_s=float(o.get("mdns_retry_min_s", 2.0)),
+            retry_max_s=float(o.get("mdns_retry_max_s", 60.0)),
+        )
         log.info("found the hub broker by mDNS: %s", data["broker"])
     return AgentConfig(**data)

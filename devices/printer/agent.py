@@ -22,8 +22,20 @@ class PrinterAgent(DeviceAgent):
     kind = "printer"
 
     def __init__(self, cfg: AgentConfig):
-        super().__init__(cfg, capabilities=["print", "receipt", "shelf_label", "pick_label", "pack_label", "text",
-                                            "qr", "ean13", "code128"])
+        super().__init__(
+            cfg,
+            capabilities=[
+                "print",
+                "receipt",
+                "shelf_label",
+                "pick_label",
+                "pack_label",
+                "text",
+                "qr",
+                "ean13",
+                "code128",
+            ],
+        )
         o = cfg.options
         if not o.get("connection"):
             raise ValueError("printer option 'connection' is required (e.g. tcp://192.168.1.50:9100)")
@@ -57,12 +69,13 @@ class PrinterAgent(DeviceAgent):
                 self.log.info("job %s already printed at %s: not printing again", request_id, job["updated_at"])
                 return {"duplicate": True, "printed_at": job["updated_at"]}
             if job["state"] == "uncertain":
-                raise CommandError(f"job {request_id} was interrupted while printing ({job['error']}); it may be "
-                                   "partly printed and is not resent: send a new request_id to print it again")
+                raise CommandError(
+                    f"job {request_id} was interrupted while printing ({job['error']}); it may be "
+                    "partly printed and is not resent: send a new request_id to print it again"
+                )
         else:
             self.journal.begin(request_id, digest)
-        data = render(blocks, profile=self.profile, width=self.width, cjk=self.cjk,
-                      copies=int(doc.get("copies", 1)))
+        data = render(blocks, profile=self.profile, width=self.width, cjk=self.cjk, copies=int(doc.get("copies", 1)))
         try:
             p = open_printer(self.connection, profile=self.profile)
         except PrinterOffline as exc:
@@ -133,8 +146,7 @@ class PrinterAgent(DeviceAgent):
                 self.stopping.wait(1.0)
 
 
-def print_once(connection: str, document: dict, *, profile: str = "TM-T88V", width: int = 42, cjk: bool = False
-               ) -> int:
+def print_once(connection: str, document: dict, *, profile: str = "TM-T88V", width: int = 42, cjk: bool = False) -> int:
     """Render and send one document directly (no MQTT, no journal) — for tools and tests. Returns bytes sent."""
     data = render(layout(document, width), profile=profile, width=width, cjk=cjk, copies=document.get("copies", 1))
     p = open_printer(connection, profile=profile)

@@ -25,8 +25,9 @@ def open_printer(spec: str, *, profile: str = "TM-T88V", timeout: float = 5.0):
         if u.scheme == "tcp":
             p = escpos_printer.Network(u.hostname, port=u.port or 9100, timeout=timeout, profile=profile)
         elif u.scheme == "serial":
-            p = escpos_printer.Serial(devfile=u.path, baudrate=int(q.get("baudrate", 19200)), timeout=timeout,
-                                      profile=profile)
+            p = escpos_printer.Serial(
+                devfile=u.path, baudrate=int(q.get("baudrate", 19200)), timeout=timeout, profile=profile
+            )
         elif u.scheme == "usb":
             vid, pid = (int(x, 16) for x in u.netloc.split(":"))
             p = escpos_printer.Usb(vid, pid, timeout=int(timeout * 1000), profile=profile)
@@ -44,8 +45,8 @@ def open_printer(spec: str, *, profile: str = "TM-T88V", timeout: float = 5.0):
 
 @dataclass
 class Status:
-    online: bool | None          # None: the printer did not answer status requests
-    paper: str | None            # ok | low | out | None
+    online: bool | None  # None: the printer did not answer status requests
+    paper: str | None  # ok | low | out | None
 
 
 def query_status(p, timeout: float = 2.0) -> Status:

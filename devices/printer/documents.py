@@ -22,44 +22,121 @@ from jsonschema import Draft202012Validator
 from wcwidth import wcwidth
 
 _STR = {"type": "string", "maxLength": 200}
-_MINOR = {"type": "integer", "minimum": -10**12, "maximum": 10**12}
+_MINOR = {"type": "integer", "minimum": -(10**12), "maximum": 10**12}
 _CURRENCY = {"type": "string", "pattern": "^[A-Z]{3}$"}
 _LINES = {"type": "array", "maxItems": 50, "items": _STR}
-_ITEMS = {"type": "array", "maxItems": 200, "items": {
-    "type": "object", "required": ["name", "qty"],
-    "properties": {"sku": _STR, "name": _STR, "qty": {"type": ["integer", "number"]}, "bin": _STR,
-                   "unit": {"enum": ["each", "kg", "g"]}}}}
-_BARCODE = {"type": "object", "required": ["symbology", "value"], "properties": {
-    "symbology": {"enum": ["ean13", "ean8", "code128"]}, "value": {"type": "string", "minLength": 1, "maxLength": 80}}}
+_ITEMS = {
+    "type": "array",
+    "maxItems": 200,
+    "items": {
+        "type": "object",
+        "required": ["name", "qty"],
+        "properties": {
+            "sku": _STR,
+            "name": _STR,
+            "qty": {"type": ["integer", "number"]},
+            "bin": _STR,
+            "unit": {"enum": ["each", "kg", "g"]},
+        },
+    },
+}
+_BARCODE = {
+    "type": "object",
+    "required": ["symbology", "value"],
+    "properties": {
+        "symbology": {"enum": ["ean13", "ean8", "code128"]},
+        "value": {"type": "string", "minLength": 1, "maxLength": 80},
+    },
+}
 _QR = {"type": "string", "minLength": 1, "maxLength": 700}
 LANGS = ("en", "zh-CN")
-_COMMON = {"type": {"type": "string"}, "copies": {"type": "integer", "minimum": 1, "maximum": 20},
-           "lang": {"enum": list(LANGS)}}
+_COMMON = {
+    "type": {"type": "string"},
+    "copies": {"type": "integer", "minimum": 1, "maximum": 20},
+    "lang": {"enum": list(LANGS)},
+}
 
 SCHEMAS = {
-    "receipt": {"required": ["lines", "total_minor", "currency"], "properties": {
-        "store_name": _STR, "header": _LINES, "order_id": _STR, "cashier": _STR, "ts": _STR,
-        "lines": {"type": "array", "minItems": 1, "maxItems": 300, "items": {
-            "type": "object", "required": ["name", "amount_minor"],
-            "properties": {"name": _STR, "qty": {"type": ["integer", "number"]}, "amount_minor": _MINOR}}},
-        "total_minor": _MINOR, "paid_minor": _MINOR, "change_minor": _MINOR, "currency": _CURRENCY,
-        "footer": _LINES, "barcode": _BARCODE, "qr": _QR, "open_drawer": {"type": "boolean"}}},
-    "shelf_label": {"required": ["name", "price_minor", "currency", "gtin"], "properties": {
-        "name": _STR, "name_zh": _STR, "sku": _STR, "price_minor": _MINOR, "currency": _CURRENCY,
-        "unit": {"enum": ["each", "kg"]}, "gtin": {"type": "string", "pattern": r"^(\d{8}|\d{12,14})$"},
-        "promo": _STR, "location": _STR}},
-    "pick_label": {"required": ["order_id", "items"], "properties": {
-        "order_id": _STR, "pick_id": _STR, "picker": _STR, "items": _ITEMS, "qr": _QR, "barcode": _BARCODE}},
-    "pack_label": {"required": ["order_id"], "properties": {
-        "order_id": _STR, "order_code": _STR, "customer": _STR, "ship_to": _LINES, "parcel": _STR,
-        "items": _ITEMS, "weight_g": {"type": "integer", "minimum": 0}, "barcode": _BARCODE, "qr": _QR,
-        "note": _STR}},
+    "receipt": {
+        "required": ["lines", "total_minor", "currency"],
+        "properties": {
+            "store_name": _STR,
+            "header": _LINES,
+            "order_id": _STR,
+            "cashier": _STR,
+            "ts": _STR,
+            "lines": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 300,
+                "items": {
+                    "type": "object",
+                    "required": ["name", "amount_minor"],
+                    "properties": {"name": _STR, "qty": {"type": ["integer", "number"]}, "amount_minor": _MINOR},
+                },
+            },
+            "total_minor": _MINOR,
+            "paid_minor": _MINOR,
+            "change_minor": _MINOR,
+            "currency": _CURRENCY,
+            "footer": _LINES,
+            "barcode": _BARCODE,
+            "qr": _QR,
+            "open_drawer": {"type": "boolean"},
+        },
+    },
+    "shelf_label": {
+        "required": ["name", "price_minor", "currency", "gtin"],
+        "properties": {
+            "name": _STR,
+            "name_zh": _STR,
+            "sku": _STR,
+            "price_minor": _MINOR,
+            "currency": _CURRENCY,
+            "unit": {"enum": ["each", "kg"]},
+            "gtin": {"type": "string", "pattern": r"^(\d{8}|\d{12,14})$"},
+            "promo": _STR,
+            "location": _STR,
+        },
+    },
+    "pick_label": {
+        "required": ["order_id", "items"],
+        "properties": {
+            "order_id": _STR,
+            "pick_id": _STR,
+            "picker": _STR,
+            "items": _ITEMS,
+            "qr": _QR,
+            "barcode": _BARCODE,
+        },
+    },
+    "pack_label": {
+        "required": ["order_id"],
+        "properties": {
+            "order_id": _STR,
+            "order_code": _STR,
+            "customer": _STR,
+            "ship_to": _LINES,
+            "parcel": _STR,
+            "items": _ITEMS,
+            "weight_g": {"type": "integer", "minimum": 0},
+            "barcode": _BARCODE,
+            "qr": _QR,
+            "note": _STR,
+        },
+    },
     "text": {"required": ["lines"], "properties": {"lines": {**_LINES, "minItems": 1}, "cut": {"type": "boolean"}}},
 }
 
 _VALIDATORS = {
-    name: Draft202012Validator({"type": "object", "required": ["type", *s["required"]],
-                                "properties": {**_COMMON, **s["properties"]}, "additionalProperties": False})
+    name: Draft202012Validator(
+        {
+            "type": "object",
+            "required": ["type", *s["required"]],
+            "properties": {**_COMMON, **s["properties"]},
+            "additionalProperties": False,
+        }
+    )
     for name, s in SCHEMAS.items()
 }
 
@@ -114,23 +191,47 @@ def _gtin_symbol(gtin: str) -> str:
 
 @dataclass
 class Block:
-    kind: str                          # text | barcode | qr | feed | cut | drawer | rule
+    kind: str  # text | barcode | qr | feed | cut | drawer | rule
     text: str = ""
     align: str = "left"
     bold: bool = False
-    size: int = 1                      # 1 normal, 2 double width and height
+    size: int = 1  # 1 normal, 2 double width and height
     symbology: str = ""
     extra: dict = field(default_factory=dict)
 
 
 # The fixed words of the layouts; everything else on paper is the sender's text.
 LABELS = {
-    "en": {"order": "Order", "cashier": "Cashier", "time": "Time", "total": "TOTAL", "paid": "Paid",
-           "change": "Change", "pick": "PICK", "pick_id": "Pick", "picker": "Picker", "parcel": "Parcel",
-           "weight": "Weight", "per_kg": "/kg", "sep": ": "},
-    "zh-CN": {"order": "订单", "cashier": "收银员", "time": "时间", "total": "合计", "paid": "实付",
-              "change": "找零", "pick": "拣货", "pick_id": "拣货单", "picker": "拣货员", "parcel": "包裹",
-              "weight": "重量", "per_kg": "/公斤", "sep": "："},
+    "en": {
+        "order": "Order",
+        "cashier": "Cashier",
+        "time": "Time",
+        "total": "TOTAL",
+        "paid": "Paid",
+        "change": "Change",
+        "pick": "PICK",
+        "pick_id": "Pick",
+        "picker": "Picker",
+        "parcel": "Parcel",
+        "weight": "Weight",
+        "per_kg": "/kg",
+        "sep": ": ",
+    },
+    "zh-CN": {
+        "order": "订单",
+        "cashier": "收银员",
+        "time": "时间",
+        "total": "合计",
+        "paid": "实付",
+        "change": "找零",
+        "pick": "拣货",
+        "pick_id": "拣货单",
+        "picker": "拣货员",
+        "parcel": "包裹",
+        "weight": "重量",
+        "per_kg": "/公斤",
+        "sep": "：",
+    },
 }
 
 
@@ -173,14 +274,14 @@ def _cut(word: str, columns: int) -> tuple[str, str]:
     for i, ch in enumerate(word):
         used += char_width(ch)
         if used > columns:
-            return word[:max(i, 1)], word[max(i, 1):]
+            return word[: max(i, 1)], word[max(i, 1) :]
     return word, ""
 
 
 def wrap(text: str, columns: int) -> list[str]:
     """``text`` as lines of at most ``columns`` columns: broken at spaces (dropped at the break) or between CJK
     characters; a word longer than a line is split. Never loses a visible character."""
-    columns = max(columns, 2)                  # room for one wide character
+    columns = max(columns, 2)  # room for one wide character
     if display_width(text) <= columns:
         return [text]
     lines: list[str] = []
@@ -188,7 +289,7 @@ def wrap(text: str, columns: int) -> list[str]:
     for tok in _tokens(text):
         w = display_width(tok)
         if tok.isspace():
-            if cur and used + w < columns:     # a space never ends a line
+            if cur and used + w < columns:  # a space never ends a line
                 cur, used = cur + tok, used + w
             elif cur:
                 lines.append(cur.rstrip())
@@ -221,7 +322,7 @@ def two_cols(left: str, right: str, width: int) -> list[str]:
     """``left`` and ``right`` on one line of ``width`` columns, ``right`` flush right; a long ``left`` wraps
     onto lines above (``right`` is never cut: it is an amount or a bin)."""
     room = width - display_width(right) - 1
-    if room < 4:                               # a right part as wide as the paper: each on its own lines
+    if room < 4:  # a right part as wide as the paper: each on its own lines
         return [*wrap(left, width), *[" " * max(width - display_width(r), 0) + r for r in wrap(right, width)]]
     parts = wrap(left, room)
     last = parts[-1]

@@ -19,8 +19,8 @@ from devices.printer.documents import Block
 
 FS_KANJI_ON, FS_KANJI_OFF = b"\x1c&", b"\x1c."
 GS_SIZE = {1: b"\x1d!\x00", 2: b"\x1d!\x11"}
-DOTS_PER_COLUMN = 12                 # font A is 12 × 24 dots
-QUIET_MODULES = 20                   # 10 modules of white either side, so a scanner finds the symbol
+DOTS_PER_COLUMN = 12  # font A is 12 × 24 dots
+QUIET_MODULES = 20  # 10 modules of white either side, so a scanner finds the symbol
 
 
 def barcode_modules(symbology: str, value: str) -> int:
@@ -67,12 +67,13 @@ def encode_text(text: str, cjk: bool) -> bytes:
     return bytes(out)
 
 
-def render(blocks: list[Block], *, profile: str = "TM-T88V", width: int = 42, cjk: bool = False,
-           copies: int = 1) -> bytes:
+def render(
+    blocks: list[Block], *, profile: str = "TM-T88V", width: int = 42, cjk: bool = False, copies: int = 1
+) -> bytes:
     p = Dummy(profile=profile)
     for _ in range(copies):
         p.hw("INIT")
-        p._raw(b"\x1bt\x00")                                   # code page PC437
+        p._raw(b"\x1bt\x00")  # code page PC437
         for b in blocks:
             if b.kind == "text":
                 p.set(align=b.align, bold=b.bold, normal_textsize=True)
@@ -82,7 +83,7 @@ def render(blocks: list[Block], *, profile: str = "TM-T88V", width: int = 42, cj
                 p._raw(GS_SIZE[1] + b"-" * width + b"\n")
             elif b.kind == "barcode":
                 mw = module_width(b.symbology, b.text, width)
-                with contextlib.redirect_stdout(io.StringIO()):      # python-escpos print()s its renderer choice
+                with contextlib.redirect_stdout(io.StringIO()):  # python-escpos print()s its renderer choice
                     if b.symbology == "ean13":
                         p.barcode(b.text, "EAN13", function_type="A", width=mw)
                     elif b.symbology == "ean8":

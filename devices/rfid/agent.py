@@ -87,11 +87,11 @@ class RfidAgent(DeviceAgent):
             old = self.state.get("clock_skew_ms")
             tolerance = rfid_formats.CLOCK_SKEW_TOLERANCE_MS
             if (old is None) == (skew is None) and (old is None or abs(old - skew) <= tolerance):
-                return                          # no news: right, or off by about as much as already reported
+                return  # no news: right, or off by about as much as already reported
             if skew is not None:
                 log.warning("reader clock is %+.0f s off this host's clock: reads carry wrong times", skew / 1000)
-            self.set_state(clock_skew_ms=skew)          # the retained info
-            self.publish_event("state", {"clock_skew_ms": skew})   # the registry, at once (null: right again)
+            self.set_state(clock_skew_ms=skew)  # the retained info
+            self.publish_event("state", {"clock_skew_ms": skew})  # the registry, at once (null: right again)
 
     def _heartbeat(self, hb: rfid_formats.Heartbeat) -> None:
         """A reader heartbeat (or antenna event) → the retained info and, when the radio or an antenna changed,
@@ -103,7 +103,7 @@ class RfidAgent(DeviceAgent):
         health = {}
         if "radio" in h and h["radio"] != self.state.get("radio"):
             health["radio"] = h["radio"]
-        if "antennas" in h:                 # an LLRP antenna event names one port: merge into what we know
+        if "antennas" in h:  # an LLRP antenna event names one port: merge into what we know
             antennas = {**self.state.get("antennas", {}), **h["antennas"]}
             if antennas != self.state.get("antennas"):
                 health["antennas"] = dict(sorted(antennas.items(), key=lambda kv: int(kv[0])))
@@ -128,7 +128,7 @@ class RfidAgent(DeviceAgent):
     def publish_folded(self) -> int:
         reads = self.folder.drain()
         for i in range(0, len(reads), MAX_READS_PER_EVENT):
-            self.publish_event("tags", {"reads": reads[i:i + MAX_READS_PER_EVENT]})
+            self.publish_event("tags", {"reads": reads[i : i + MAX_READS_PER_EVENT]})
         return len(reads)
 
     def run(self) -> None:
@@ -137,7 +137,7 @@ class RfidAgent(DeviceAgent):
             while not self.stopping.wait(self.batch_s):
                 try:
                     self.publish_folded()
-                except ValueError as exc:       # a read the contract refuses: log it, never stop the loop
+                except ValueError as exc:  # a read the contract refuses: log it, never stop the loop
                     log.error("folded reads not published: %s", exc)
         finally:
             self.source.stop()
@@ -161,8 +161,11 @@ class VendorMqttSource(Source):
         from paho.mqtt.enums import CallbackAPIVersion
 
         url = BrokerURL.parse(self.broker)
-        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"rfid-bridge-{self.reader or self.topic}"[:60],
-                        protocol=mqtt.MQTTv311)
+        c = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=f"rfid-bridge-{self.reader or self.topic}"[:60],
+            protocol=mqtt.MQTTv311,
+        )
         if url.username:
             c.username_pw_set(url.username, url.password)
         topics = [self.topic] + ([self.mgmt_topic] if self.mgmt_topic else [])
@@ -230,11 +233,11 @@ class ImpinjStreamSource(Source):
                         if self._stop.is_set():
                             return
                         if not line:
-                            continue                      # keep-alive
+                            continue  # keep-alive
                         parsed = rfid_formats.parse_impinj(line)
                         if parsed.reads and not self.paused:
                             self.emit(parsed.reads)
-                if self._stop.wait(1.0):          # the reader ended the stream: reconnect, but never spin
+                if self._stop.wait(1.0):  # the reader ended the stream: reconnect, but never spin
                     return
             except Exception as exc:  # noqa: BLE001 - any network failure: report, back off, retry
                 self.error(f"stream: {exc}"[:300])
@@ -257,8 +260,9 @@ def make_source(name: str, opts: dict, cfg: AgentConfig) -> Source:
         if "host" not in opts:
             raise ValueError("llrp needs -o host=<the reader's address>")
         if "tx_power_dbm" in opts:
-            raise ValueError("the LLRP source leaves transmit power to the reader's own configuration; "
-                             "drop tx_power_dbm")
+            raise ValueError(
+                "the LLRP source leaves transmit power to the reader's own configuration; drop tx_power_dbm"
+            )
         ants = opts.get("antennas", 0)
         if isinstance(ants, (int, str)):
             ants = [a for a in str(ants).split(",") if a.strip()]
@@ -266,15 +270,24 @@ def make_source(name: str, opts: dict, cfg: AgentConfig) -> Source:
             ants = [int(a) for a in ants]
         except (TypeError, ValueError) as exc:
             raise ValueError(f"antennas: a number or a list of numbers, not {opts.get('antennas')!r}") from exc
-        return LlrpSource(str(opts["host"]), port=int(opts.get("port", 5084)), antennas=ants,
-                          report_ms=int(opts.get("report_ms", 1000)),
-                          report_every_n_tags=int(opts.get("report_every_n_tags", 200)),
-                          keepalive_ms=int(opts.get("keepalive_ms", 10_000)))
+        return LlrpSource(
+            str(opts["host"]),
+            port=int(opts.get("port", 5084)),
+            antennas=ants,
+            report_ms=int(opts.get("report_ms", 1000)),
+            report_every_n_tags=int(opts.get("report_every_n_tags", 200)),
+            keepalive_ms=int(opts.get("keepalive_ms", 10_000)),
+        )
     if name in ("zebra-mqtt", "impinj-mqtt"):
         if "topic" not in opts:
             raise ValueError(f"{name} needs -o topic=<the reader's tag event topic>")
-        return VendorMqttSource(name.split("-")[0], broker=opts.get("reader_broker") or cfg.broker or "mqtt://127.0.0.1:1883",
-                                topic=opts["topic"], mgmt_topic=opts.get("mgmt_topic"), reader=cfg.device)
+        return VendorMqttSource(
+            name.split("-")[0],
+            broker=opts.get("reader_broker") or cfg.broker or "mqtt://127.0.0.1:1883",
+            topic=opts["topic"],
+            mgmt_topic=opts.get("mgmt_topic"),
+            reader=cfg.device,
+        )
     if name == "impinj-stream":
         if "url" not in opts:
             raise ValueError("impinj-stream needs -o url=http://<reader>/api/v1/data/stream")

@@ -30,14 +30,20 @@ from hub.protocol import rfid_formats
 
 log = logging.getLogger("storehub.agent.rfid.llrp")
 
-ROSPEC_ID = 0x5348          # 'SH': ours, so DELETE_ROSPEC of a stale one never needs a lookup
+ROSPEC_ID = 0x5348  # 'SH': ours, so DELETE_ROSPEC of a stale one never needs a lookup
 TAG_CONTENT = {
-    "EnableROSpecID": False, "EnableSpecIndex": False, "EnableInventoryParameterSpecID": False,
-    "EnableAntennaID": True, "EnableChannelIndex": False, "EnablePeakRSSI": True,
-    "EnableFirstSeenTimestamp": True, "EnableLastSeenTimestamp": True, "EnableTagSeenCount": True,
+    "EnableROSpecID": False,
+    "EnableSpecIndex": False,
+    "EnableInventoryParameterSpecID": False,
+    "EnableAntennaID": True,
+    "EnableChannelIndex": False,
+    "EnablePeakRSSI": True,
+    "EnableFirstSeenTimestamp": True,
+    "EnableLastSeenTimestamp": True,
+    "EnableTagSeenCount": True,
     "EnableAccessSpecID": False,
 }
-HEARTBEAT_EVERY_S = 60.0     # a keepalive refreshes the registry's reader_heartbeat at most this often
+HEARTBEAT_EVERY_S = 60.0  # a keepalive refreshes the registry's reader_heartbeat at most this often
 
 
 class ReaderClosed(ConnectionError):
@@ -61,20 +67,33 @@ def event_heartbeat(body: bytes, now_ms: int) -> rfid_formats.Heartbeat | None:
     if not ev.get("antenna"):
         return None
     ts = ev["timestamp_us"] // 1000 if ev.get("timestamp_us") else now_ms
-    return rfid_formats.Heartbeat(None, ts, {"antennas": {
-        str(a["antenna"]): "connected" if a["connected"] else "disconnected" for a in ev["antenna"]}})
+    return rfid_formats.Heartbeat(
+        None,
+        ts,
+        {"antennas": {str(a["antenna"]): "connected" if a["connected"] else "disconnected" for a in ev["antenna"]}},
+    )
 
 
 class LlrpSource(Source):
     model = "LLRP reader"
 
-    def __init__(self, host: str, *, port: int = 5084, antennas: list[int] | None = None,
-                 report_every_n_tags: int = 200, report_ms: int = 1000, keepalive_ms: int = 10_000,
-                 connect_timeout_s: float = 10.0, retry_min_s: float = 1.0, retry_max_s: float = 60.0):
+    def __init__(
+        self,
+        host: str,
+        *,
+        port: int = 5084,
+        antennas: list[int] | None = None,
+        report_every_n_tags: int = 200,
+        report_ms: int = 1000,
+        keepalive_ms: int = 10_000,
+        connect_timeout_s: float = 10.0,
+        retry_min_s: float = 1.0,
+        retry_max_s: float = 60.0,
+    ):
         if not 1 <= report_ms <= 0xFFFFFFFF or not 0 <= report_every_n_tags <= 0xFFFF:
             raise ValueError("report_ms must be ≥ 1 and report_every_n_tags 0..65535")
         self.host, self.port = host, port
-        self.antennas = antennas or [0]                     # LLRP AntennaID 0 = every antenna
+        self.antennas = antennas or [0]  # LLRP AntennaID 0 = every antenna
         if any(not 0 <= a <= 0xFFFF for a in self.antennas):
             raise ValueError("antenna ids are 0..65535 (0 = all)")
         self.report_every_n_tags, self.report_ms, self.keepalive_ms = report_every_n_tags, report_ms, keepalive_ms
@@ -88,7 +107,7 @@ class LlrpSource(Source):
         self._buf = b""
         self._next_id = 1
         self._last_heartbeat = 0.0
-        self.connected = threading.Event()      # set while a session is established (tests, health)
+        self.connected = threading.Event()  # set while a session is established (tests, health)
         self.sessions = 0
         self.reports = 0
         self.bad_tags = 0
@@ -110,7 +129,7 @@ class LlrpSource(Source):
                 pass
         if sock is not None:
             try:
-                sock.shutdown(socket.SHUT_RDWR)    # wakes the reading thread
+                sock.shutdown(socket.SHUT_RDWR)  # wakes the reading thread
             except OSError:
                 pass
         if self._thread is not None:
@@ -126,7 +145,7 @@ class LlrpSource(Source):
         if self.connected.is_set():
             try:
                 self._send(C.STOP_ROSPEC, C.u32(ROSPEC_ID))
-            except OSError as exc:              # the reads are dropped anyway; the next session will not start
+            except OSError as exc:  # the reads are dropped anyway; the next session will not start
                 log.warning("STOP_ROSPEC not sent: %s", exc)
 
     # --- connection loop --------------------------------------------------------------------------------------
@@ -145,7 +164,7 @@ class LlrpSource(Source):
                     self.error(f"LLRP {self.host}:{self.port}: {exc}"[:300])
             finally:
                 if self.connected.is_set():
-                    delay = self.retry_min_s             # it worked until now: retry soon
+                    delay = self.retry_min_s  # it worked until now: retry soon
                 self.connected.clear()
                 sock, self._sock = self._sock, None
                 if sock is not None:
@@ -167,9 +186,19 @@ class LlrpSource(Source):
         code, text = self._request(C.DELETE_ROSPEC, C.u32(0))
         if code:
             log.info("DELETE_ROSPEC 0: %d %s", code, text)
-        self._check(C.ADD_ROSPEC, self._request(C.ADD_ROSPEC, C.rospec(
-            ROSPEC_ID, self.antennas, report_every_n_tags=self.report_every_n_tags, report_ms=self.report_ms,
-            content=TAG_CONTENT)))
+        self._check(
+            C.ADD_ROSPEC,
+            self._request(
+                C.ADD_ROSPEC,
+                C.rospec(
+                    ROSPEC_ID,
+                    self.antennas,
+                    report_every_n_tags=self.report_every_n_tags,
+                    report_ms=self.report_ms,
+                    content=TAG_CONTENT,
+                ),
+            ),
+        )
         self._check(C.ENABLE_ROSPEC, self._request(C.ENABLE_ROSPEC, C.u32(ROSPEC_ID)))
         if self._inventory.is_set():
             self._check(C.START_ROSPEC, self._request(C.START_ROSPEC, C.u32(ROSPEC_ID)))
@@ -211,9 +240,9 @@ class LlrpSource(Source):
     def _recv(self) -> tuple[int, int, bytes]:
         while True:
             if len(self._buf) >= C.HEADER.size:
-                _v, msg_type, length, msg_id = C.parse_header(self._buf[:C.HEADER.size])
+                _v, msg_type, length, msg_id = C.parse_header(self._buf[: C.HEADER.size])
                 if len(self._buf) >= length:
-                    body, self._buf = self._buf[C.HEADER.size:length], self._buf[length:]
+                    body, self._buf = self._buf[C.HEADER.size : length], self._buf[length:]
                     return msg_type, msg_id, body
             try:
                 chunk = self._sock.recv(65536)
@@ -251,11 +280,11 @@ class LlrpSource(Source):
             for a in ev.get("antenna", []):
                 log.warning("antenna %d %s", a["antenna"], "connected" if a["connected"] else "DISCONNECTED")
             hb = event_heartbeat(body, int(time.time() * 1000))
-            if hb is not None:                      # the registry learns the antenna's state (and alerts)
+            if hb is not None:  # the registry learns the antenna's state (and alerts)
                 self.heartbeat(hb)
             if ev.get("connection_close"):
                 return "closed"
-        elif msg_type in (C.START_ROSPEC_RESPONSE, C.STOP_ROSPEC_RESPONSE):     # from start/stop_inventory
+        elif msg_type in (C.START_ROSPEC_RESPONSE, C.STOP_ROSPEC_RESPONSE):  # from start/stop_inventory
             code, text = C.status(body)
             if code:
                 log.warning("message %d: status %d %s", msg_type, code, text)

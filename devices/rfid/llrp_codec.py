@@ -20,9 +20,9 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 
-VERSION = 1                       # LLRP 1.0.1
-HEADER = struct.Struct("!HII")    # rsvd(3) ver(3) type(10) | length | id
-MAX_MESSAGE = 16 * 1024 * 1024    # a sane bound: a corrupt length must not make us allocate gigabytes
+VERSION = 1  # LLRP 1.0.1
+HEADER = struct.Struct("!HII")  # rsvd(3) ver(3) type(10) | length | id
+MAX_MESSAGE = 16 * 1024 * 1024  # a sane bound: a corrupt length must not make us allocate gigabytes
 
 # message types (§16.1)
 GET_READER_CAPABILITIES = 1
@@ -50,18 +50,44 @@ ENABLE_EVENTS_AND_REPORTS = 64
 KEEPALIVE_ACK = 72
 ERROR_MESSAGE = 100
 
-RESPONSE_OF = {SET_READER_CONFIG: SET_READER_CONFIG_RESPONSE, CLOSE_CONNECTION: CLOSE_CONNECTION_RESPONSE,
-               ADD_ROSPEC: ADD_ROSPEC_RESPONSE, DELETE_ROSPEC: DELETE_ROSPEC_RESPONSE,
-               START_ROSPEC: START_ROSPEC_RESPONSE, STOP_ROSPEC: STOP_ROSPEC_RESPONSE,
-               ENABLE_ROSPEC: ENABLE_ROSPEC_RESPONSE, DISABLE_ROSPEC: DISABLE_ROSPEC_RESPONSE,
-               GET_READER_CAPABILITIES: GET_READER_CAPABILITIES_RESPONSE}
+RESPONSE_OF = {
+    SET_READER_CONFIG: SET_READER_CONFIG_RESPONSE,
+    CLOSE_CONNECTION: CLOSE_CONNECTION_RESPONSE,
+    ADD_ROSPEC: ADD_ROSPEC_RESPONSE,
+    DELETE_ROSPEC: DELETE_ROSPEC_RESPONSE,
+    START_ROSPEC: START_ROSPEC_RESPONSE,
+    STOP_ROSPEC: STOP_ROSPEC_RESPONSE,
+    ENABLE_ROSPEC: ENABLE_ROSPEC_RESPONSE,
+    DISABLE_ROSPEC: DISABLE_ROSPEC_RESPONSE,
+    GET_READER_CAPABILITIES: GET_READER_CAPABILITIES_RESPONSE,
+}
 
 # TV parameters (§16.2.7.3.x): type -> value length in bytes
 TV_ANTENNA_ID, TV_FIRST_SEEN_UTC, TV_FIRST_SEEN_UPTIME, TV_LAST_SEEN_UTC, TV_LAST_SEEN_UPTIME = 1, 2, 3, 4, 5
 TV_PEAK_RSSI, TV_CHANNEL_INDEX, TV_TAG_SEEN_COUNT, TV_ROSPEC_ID, TV_INV_PARAM_SPEC_ID = 6, 7, 8, 9, 10
 TV_C1G2_CRC, TV_C1G2_PC, TV_EPC_96, TV_SPEC_INDEX = 11, 12, 13, 14
-TV_LENGTH = {1: 2, 2: 8, 3: 8, 4: 8, 5: 8, 6: 1, 7: 2, 8: 2, 9: 4, 10: 2, 11: 2, 12: 2, 13: 12, 14: 2,
-             15: 2, 16: 4, 17: 2, 18: 4, 19: 2, 20: 2}
+TV_LENGTH = {
+    1: 2,
+    2: 8,
+    3: 8,
+    4: 8,
+    5: 8,
+    6: 1,
+    7: 2,
+    8: 2,
+    9: 4,
+    10: 2,
+    11: 2,
+    12: 2,
+    13: 12,
+    14: 2,
+    15: 2,
+    16: 4,
+    17: 2,
+    18: 4,
+    19: 2,
+    20: 2,
+}
 
 # TLV parameters
 P_UTC_TIMESTAMP = 128
@@ -85,15 +111,27 @@ P_CONNECTION_CLOSE_EVENT = 257
 P_LLRP_STATUS = 287
 P_CUSTOM = 1023
 
-CONNECTION_ATTEMPT_STATUS = {0: "Success", 1: "Failed (a Reader initiated connection already exists)",
-                             2: "Failed (a Client initiated connection already exists)",
-                             3: "Failed (any reason other than a connection already exists)",
-                             4: "Another connection attempted"}
+CONNECTION_ATTEMPT_STATUS = {
+    0: "Success",
+    1: "Failed (a Reader initiated connection already exists)",
+    2: "Failed (a Client initiated connection already exists)",
+    3: "Failed (any reason other than a connection already exists)",
+    4: "Another connection attempted",
+}
 
 # TagReportContentSelector flags, most significant bit first (§16.2.7.1)
-CONTENT_FLAGS = ("EnableROSpecID", "EnableSpecIndex", "EnableInventoryParameterSpecID", "EnableAntennaID",
-                 "EnableChannelIndex", "EnablePeakRSSI", "EnableFirstSeenTimestamp", "EnableLastSeenTimestamp",
-                 "EnableTagSeenCount", "EnableAccessSpecID")
+CONTENT_FLAGS = (
+    "EnableROSpecID",
+    "EnableSpecIndex",
+    "EnableInventoryParameterSpecID",
+    "EnableAntennaID",
+    "EnableChannelIndex",
+    "EnablePeakRSSI",
+    "EnableFirstSeenTimestamp",
+    "EnableLastSeenTimestamp",
+    "EnableTagSeenCount",
+    "EnableAccessSpecID",
+)
 
 
 class LLRPError(ValueError):
@@ -101,6 +139,7 @@ class LLRPError(ValueError):
 
 
 # --- encoding -------------------------------------------------------------------------------------------------
+
 
 def message(msg_type: int, body: bytes = b"", msg_id: int = 0) -> bytes:
     return HEADER.pack((VERSION << 10) | (msg_type & 0x3FF), HEADER.size + len(body), msg_id & 0xFFFFFFFF) + body
@@ -118,20 +157,25 @@ def tag_report_content_selector(flags: dict[str, bool]) -> bytes:
     return tlv(P_TAG_REPORT_CONTENT_SELECTOR, struct.pack("!H", bits))
 
 
-def rospec(rospec_id: int, antennas: list[int], *, report_every_n_tags: int, report_ms: int,
-           content: dict[str, bool]) -> bytes:
+def rospec(
+    rospec_id: int, antennas: list[int], *, report_every_n_tags: int, report_ms: int, content: dict[str, bool]
+) -> bytes:
     """A ROSpec that inventories until STOP_ROSPEC and reports every ``report_ms`` (each AISpec run lasts that
     long and the ROSpec loops over it) or after ``report_every_n_tags`` tags, whichever comes first."""
-    start = tlv(P_ROSPEC_START_TRIGGER, struct.pack("!B", 0))           # Null: START_ROSPEC starts it
-    stop = tlv(P_ROSPEC_STOP_TRIGGER, struct.pack("!BI", 0, 0))         # Null: runs until STOP_ROSPEC
+    start = tlv(P_ROSPEC_START_TRIGGER, struct.pack("!B", 0))  # Null: START_ROSPEC starts it
+    stop = tlv(P_ROSPEC_STOP_TRIGGER, struct.pack("!BI", 0, 0))  # Null: runs until STOP_ROSPEC
     boundary = tlv(P_RO_BOUNDARY_SPEC, start + stop)
-    ai_stop = tlv(P_AISPEC_STOP_TRIGGER, struct.pack("!BI", 1, report_ms))   # Duration
-    inv = tlv(P_INVENTORY_PARAMETER_SPEC, struct.pack("!HB", 1, 1))      # spec id 1, EPCglobal C1G2
-    ai = tlv(P_AISPEC, struct.pack("!H", len(antennas)) + b"".join(struct.pack("!H", a) for a in antennas)
-             + ai_stop + inv)
-    report = tlv(P_RO_REPORT_SPEC, struct.pack("!BH", 1, report_every_n_tags)      # N tags or end of AISpec
-                 + tag_report_content_selector(content))
-    return tlv(P_ROSPEC, struct.pack("!IBB", rospec_id, 0, 0) + boundary + ai + report)   # priority 0, Disabled
+    ai_stop = tlv(P_AISPEC_STOP_TRIGGER, struct.pack("!BI", 1, report_ms))  # Duration
+    inv = tlv(P_INVENTORY_PARAMETER_SPEC, struct.pack("!HB", 1, 1))  # spec id 1, EPCglobal C1G2
+    ai = tlv(
+        P_AISPEC, struct.pack("!H", len(antennas)) + b"".join(struct.pack("!H", a) for a in antennas) + ai_stop + inv
+    )
+    report = tlv(
+        P_RO_REPORT_SPEC,
+        struct.pack("!BH", 1, report_every_n_tags)  # N tags or end of AISpec
+        + tag_report_content_selector(content),
+    )
+    return tlv(P_ROSPEC, struct.pack("!IBB", rospec_id, 0, 0) + boundary + ai + report)  # priority 0, Disabled
 
 
 def set_reader_config_keepalive(period_ms: int) -> bytes:
@@ -144,6 +188,7 @@ def u32(value: int) -> bytes:
 
 
 # --- decoding -------------------------------------------------------------------------------------------------
+
 
 def parse_header(head: bytes) -> tuple[int, int, int, int]:
     """(version, type, length, id) of a 10-byte header; LLRPError when it cannot be an LLRP frame."""
@@ -162,10 +207,10 @@ def split_messages(buf: bytes) -> tuple[list[tuple[int, int, bytes]], bytes]:
     """Whole messages ``(type, id, body)`` at the front of ``buf`` and the incomplete rest."""
     out, pos = [], 0
     while len(buf) - pos >= HEADER.size:
-        _v, msg_type, length, msg_id = parse_header(buf[pos:pos + HEADER.size])
+        _v, msg_type, length, msg_id = parse_header(buf[pos : pos + HEADER.size])
         if len(buf) - pos < length:
             break
-        out.append((msg_type, msg_id, buf[pos + HEADER.size:pos + length]))
+        out.append((msg_type, msg_id, buf[pos + HEADER.size : pos + length]))
         pos += length
     return out, buf[pos:]
 
@@ -175,14 +220,14 @@ def iter_params(data: bytes) -> Iterator[tuple[int, bool, bytes]]:
     pos, n = 0, len(data)
     while pos < n:
         first = data[pos]
-        if first & 0x80:                                   # TV
+        if first & 0x80:  # TV
             ptype = first & 0x7F
             size = TV_LENGTH.get(ptype)
             if size is None:
                 raise LLRPError(f"unknown TV parameter {ptype}")
             if pos + 1 + size > n:
                 raise LLRPError(f"TV parameter {ptype} truncated")
-            yield ptype, True, data[pos + 1:pos + 1 + size]
+            yield ptype, True, data[pos + 1 : pos + 1 + size]
             pos += 1 + size
             continue
         if pos + 4 > n:
@@ -191,7 +236,7 @@ def iter_params(data: bytes) -> Iterator[tuple[int, bool, bytes]]:
         ptype &= 0x3FF
         if length < 4 or pos + length > n:
             raise LLRPError(f"TLV parameter {ptype} length {length} out of range")
-        yield ptype, False, data[pos + 4:pos + length]
+        yield ptype, False, data[pos + 4 : pos + length]
         pos += length
 
 
@@ -202,7 +247,7 @@ def status(body: bytes) -> tuple[int, str]:
             if len(value) < 4:
                 raise LLRPError("LLRPStatus truncated")
             code, dlen = struct.unpack_from("!HH", value)
-            return code, value[4:4 + dlen].decode("utf-8", "replace")
+            return code, value[4 : 4 + dlen].decode("utf-8", "replace")
     raise LLRPError("response without LLRPStatus")
 
 
@@ -234,7 +279,7 @@ def _epc_data(value: bytes) -> bytes:
     nbytes = (bits + 7) // 8
     if len(value) - 2 < nbytes:
         raise LLRPError(f"EPCData says {bits} bits, has {8 * (len(value) - 2)}")
-    return value[2:2 + nbytes]
+    return value[2 : 2 + nbytes]
 
 
 def tag_report(value: bytes) -> dict:

@@ -40,7 +40,7 @@ class ScaleAgent(DeviceAgent):
         self.poll_s = float(o.get("poll_s", 0.25))
         self.min_change_mg = int(round(float(o.get("min_change_g", 2)) * 1000))
         self.driver: ScaleDriver | None = None
-        self.last_stable: int | None = None        # mg
+        self.last_stable: int | None = None  # mg
         # cmd/tare {"clear": true} clears the tare instead of taking one
         self.on_command("tare", lambda body: self._act("clear_tare" if body.get("clear") else "tare"))
         self.on_command("zero", lambda body: self._act("zero"))
@@ -96,7 +96,7 @@ class ScaleAgent(DeviceAgent):
         except (serial.SerialException, OSError) as exc:
             self._lost(exc)
             raise CommandError(f"scale disconnected: {exc}") from None
-        self.last_stable = None          # publish the next stable weight whatever it is
+        self.last_stable = None  # publish the next stable weight whatever it is
         out = {"action": action}
         if r.kind == "tare" and r.mg is not None:
             out["tare_grams"] = r.grams

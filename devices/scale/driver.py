@@ -21,8 +21,9 @@ class ScaleError(Exception):
 
 def open_port(path: str, protocol: ScaleProtocol, timeout: float = 0.5) -> serial.Serial:
     kwargs = protocol.serial.kwargs()
-    if os.path.realpath(path).startswith("/dev/pts/") and (kwargs["parity"] != serial.PARITY_NONE
-                                                           or kwargs["bytesize"] != serial.EIGHTBITS):
+    if os.path.realpath(path).startswith("/dev/pts/") and (
+        kwargs["parity"] != serial.PARITY_NONE or kwargs["bytesize"] != serial.EIGHTBITS
+    ):
         # a pseudo-terminal (simulators, serial-over-network bridges) has no character framing and Linux
         # refuses 7-bit/parity settings on it; the bytes themselves are the same
         log.info("%s is a pseudo-terminal: opening it 8N1 instead of %s", path, protocol.serial)
@@ -31,8 +32,9 @@ def open_port(path: str, protocol: ScaleProtocol, timeout: float = 0.5) -> seria
 
 
 class ScaleDriver:
-    def __init__(self, ser: serial.Serial, protocol: ScaleProtocol, *, unit: str | None = None,
-                 reply_timeout: float = 1.0):
+    def __init__(
+        self, ser: serial.Serial, protocol: ScaleProtocol, *, unit: str | None = None, reply_timeout: float = 1.0
+    ):
         self.ser = ser
         self.protocol = protocol
         self.unit = unit
@@ -61,7 +63,7 @@ class ScaleDriver:
             chunk = self.ser.read(1)
             if not chunk:
                 continue
-            reply, buf = frame(self.protocol, buf + chunk)     # one byte at a time: nothing is left over
+            reply, buf = frame(self.protocol, buf + chunk)  # one byte at a time: nothing is left over
             if reply is not None:
                 return reply
             if len(buf) > 256:
@@ -151,8 +153,9 @@ class ScaleDriver:
         return r.kind in ("weight", "status")
 
 
-def detect(paths: list[str], protocols: list[ScaleProtocol] | None = None, timeout: float = 1.0
-           ) -> tuple[str, ScaleProtocol] | None:
+def detect(
+    paths: list[str], protocols: list[ScaleProtocol] | None = None, timeout: float = 1.0
+) -> tuple[str, ScaleProtocol] | None:
     """Find the first port that answers one protocol's probe like a scale of that protocol."""
     for path in paths:
         for proto in protocols or list(PROTOCOLS.values()):

@@ -22,37 +22,37 @@ class SerialSettings:
     stopbits: float = serial.STOPBITS_ONE
 
     def kwargs(self) -> dict:
-        return {"baudrate": self.baudrate, "bytesize": self.bytesize, "parity": self.parity,
-                "stopbits": self.stopbits}
+        return {"baudrate": self.baudrate, "bytesize": self.bytesize, "parity": self.parity, "stopbits": self.stopbits}
 
 
 @dataclass(frozen=True)
 class Reply:
     """One reply shape. ``kind``: weight | status | ack | error. Named groups: value, unit, stability, net,
     status (a status letter/byte)."""
+
     pattern: re.Pattern
     kind: str
-    stable: bool | None = None       # fixed stability for this shape (None: from the ``stability`` group)
-    error: str | None = None         # fixed error text for error/status replies
+    stable: bool | None = None  # fixed stability for this shape (None: from the ``stability`` group)
+    error: str | None = None  # fixed error text for error/status replies
 
 
 @dataclass(frozen=True)
 class ScaleProtocol:
     name: str
     serial: SerialSettings
-    commands: dict[str, bytes]                    # weigh, weigh_now, zero, tare, clear
-    reply_start: bytes                            # b"" or STX
-    reply_end: bytes                              # CR LF / CR
+    commands: dict[str, bytes]  # weigh, weigh_now, zero, tare, clear
+    reply_start: bytes  # b"" or STX
+    reply_end: bytes  # CR LF / CR
     replies: tuple[Reply, ...]
-    probe_command: bytes                          # with {nonce} for echo probes
-    probe_reply: bytes                            # regex; {nonce} filled in (escaped)
-    probe_end: bytes = b""                        # sent after a good probe (leave echo mode …)
+    probe_command: bytes  # with {nonce} for echo probes
+    probe_reply: bytes  # regex; {nonce} filled in (escaped)
+    probe_end: bytes = b""  # sent after a good probe (leave echo mode …)
     default_unit: str = "kg"
     stable_letters: dict[bytes, bool] = field(default_factory=dict)
     status_bits: tuple[tuple[int, str], ...] = ()  # (bit, meaning) for status-byte replies
     status_errors: dict[str, str] = field(default_factory=dict)  # meaning -> error text
-    acknowledges: bool = True                     # zero/tare/clear get a direct reply
-    identify_command: bytes = b""                 # asks the serial number (reply regex with group "serial")
+    acknowledges: bool = True  # zero/tare/clear get a direct reply
+    identify_command: bytes = b""  # asks the serial number (reply regex with group "serial")
     identify_reply: bytes = b""
 
 
@@ -64,8 +64,10 @@ MT_SICS = ScaleProtocol(
     reply_end=b"\r\n",
     replies=(
         # S S     12.345 kg / S D     12.340 kg : command, status, value right-aligned in 10, unit
-        Reply(re.compile(rb"^(?P<cmd>S|SI|SIR) (?P<stability>[SD]) +(?P<value>-?\d+(?:\.\d+)?) (?P<unit>[A-Za-z%]+)$"),
-              "weight"),
+        Reply(
+            re.compile(rb"^(?P<cmd>S|SI|SIR) (?P<stability>[SD]) +(?P<value>-?\d+(?:\.\d+)?) (?P<unit>[A-Za-z%]+)$"),
+            "weight",
+        ),
         Reply(re.compile(rb"^(?P<cmd>T) S +(?P<value>-?\d+(?:\.\d+)?) (?P<unit>[A-Za-z%]+)$"), "tare", stable=True),
         Reply(re.compile(rb"^(?P<cmd>Z|TAC) A$"), "ack"),
         Reply(re.compile(rb"^(?P<cmd>S|SI|SIR|Z|T|TAC) I$"), "status", error="not executable now (busy or in motion)"),
@@ -99,18 +101,32 @@ TOLEDO_8217 = ScaleProtocol(
     probe_command=b"E{nonce}",
     probe_reply=rb"^\x02E\r{nonce}$",
     probe_end=b"F",
-    status_bits=((0, "motion"), (1, "over capacity"), (2, "under zero"), (3, "outside zero capture range"),
-                 (4, "centre of zero"), (5, "net weight")),
-    status_errors={"over capacity": "overload", "under zero": "underload",
-                   "outside zero capture range": "outside zero capture range"},
+    status_bits=(
+        (0, "motion"),
+        (1, "over capacity"),
+        (2, "under zero"),
+        (3, "outside zero capture range"),
+        (4, "centre of zero"),
+        (5, "net weight"),
+    ),
+    status_errors={
+        "over capacity": "overload",
+        "under zero": "underload",
+        "outside zero capture range": "outside zero capture range",
+    },
     acknowledges=False,
 )
 
 PROTOCOLS: dict[str, ScaleProtocol] = {p.name: p for p in (MT_SICS, TOLEDO_8217)}
 
 # exact factors (Decimal): a weight is carried in milligrams, so the scale's own resolution survives
-UNIT_MG = {"kg": Decimal(1_000_000), "g": Decimal(1000), "mg": Decimal(1), "lb": Decimal("453592.37"),
-           "oz": Decimal("28349.523125")}
+UNIT_MG = {
+    "kg": Decimal(1_000_000),
+    "g": Decimal(1000),
+    "mg": Decimal(1),
+    "lb": Decimal("453592.37"),
+    "oz": Decimal("28349.523125"),
+}
 
 
 def whole_grams(mg: int) -> int:
@@ -123,7 +139,8 @@ def whole_grams(mg: int) -> int:
 class Reading:
     """A parsed reply. ``mg`` is the weight exactly as the scale reported it (a 2.486 g tare is 2486 mg);
     ``grams`` the same in whole grams."""
-    kind: str                     # weight | tare | ack | status | error
+
+    kind: str  # weight | tare | ack | status | error
     mg: int | None = None
     stable: bool | None = None
     net: bool | None = None
@@ -170,7 +187,7 @@ def frame(protocol: ScaleProtocol, buf: bytes) -> tuple[bytes | None, bytes]:
     pos = buf.find(end, len(start))
     if pos < 0:
         return None, buf
-    return buf[:pos + len(end)], buf[pos + len(end):]
+    return buf[: pos + len(end)], buf[pos + len(end) :]
 
 
 def decode_status_byte(protocol: ScaleProtocol, byte: int) -> tuple[str, ...]:
@@ -179,7 +196,7 @@ def decode_status_byte(protocol: ScaleProtocol, byte: int) -> tuple[str, ...]:
 
 def match_reply(protocol: ScaleProtocol, raw: bytes) -> tuple[Reply, re.Match] | None:
     """The reply shape of ``protocol`` that one complete reply has, or None when it has none of them."""
-    body = raw[:-len(protocol.reply_end)] if protocol.reply_end == b"\r\n" and raw.endswith(b"\r\n") else raw
+    body = raw[: -len(protocol.reply_end)] if protocol.reply_end == b"\r\n" and raw.endswith(b"\r\n") else raw
     target = body if protocol.reply_end == b"\r\n" else raw
     for reply in protocol.replies:
         m = reply.pattern.match(target)
@@ -210,7 +227,12 @@ def parse_reply(protocol: ScaleProtocol, raw: bytes, unit: str | None = None) ->
             errors = [protocol.status_errors[f] for f in flags if f in protocol.status_errors]
             if "motion" in flags and not errors:
                 return Reading("weight", stable=False, flags=flags, raw=raw)
-            return Reading("status", error=", ".join(errors) or None, flags=flags,
-                           stable=False if "motion" in flags else None, raw=raw)
+            return Reading(
+                "status",
+                error=", ".join(errors) or None,
+                flags=flags,
+                stable=False if "motion" in flags else None,
+                raw=raw,
+            )
         return Reading(reply.kind, error=reply.error, raw=raw)
     return Reading("error", error=f"unrecognised reply {raw!r}", raw=raw)

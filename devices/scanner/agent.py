@@ -114,5 +114,3 @@ def run_events(agent: ScannerAgent, events, layout: str | None = None) -> list[d
         if ev:
             out.append(ev)
     return out
-
-

@@ -33,13 +33,18 @@ def _tap(kc: int, mods: list[int]) -> list[tuple[int, int, int]]:
     return ev
 
 
-def keystrokes(text: str, layout: L.Layout | str = "us", *, enter: bool = True, gs_as: str = "ctrl"
-               ) -> list[tuple[int, int, int]]:
+def keystrokes(
+    text: str, layout: L.Layout | str = "us", *, enter: bool = True, gs_as: str = "ctrl"
+) -> list[tuple[int, int, int]]:
     """Events for ``text`` (GS typed as Ctrl+] or, with ``gs_as='alt'``, as Alt+0,2,9 on the keypad)."""
     lay = L.LAYOUTS[layout] if isinstance(layout, str) else layout
     idx, dead = _index(lay)
-    mods_for = {"normal": [], "shift": [L.KEY_LEFTSHIFT], "altgr": [L.KEY_RIGHTALT],
-                "shift_altgr": [L.KEY_LEFTSHIFT, L.KEY_RIGHTALT]}
+    mods_for = {
+        "normal": [],
+        "shift": [L.KEY_LEFTSHIFT],
+        "altgr": [L.KEY_RIGHTALT],
+        "shift_altgr": [L.KEY_LEFTSHIFT, L.KEY_RIGHTALT],
+    }
     events: list[tuple[int, int, int]] = []
     for ch in text:
         if ch == "\x1d":
@@ -58,7 +63,7 @@ def keystrokes(text: str, layout: L.Layout | str = "us", *, enter: bool = True, 
         if ch in idx:
             kc, level = idx[ch]
             events += _tap(kc, mods_for[level])
-        elif ch in dead:                      # a dead key followed by space types the accent itself
+        elif ch in dead:  # a dead key followed by space types the accent itself
             kc, level = dead[ch]
             events += _tap(kc, mods_for[level]) + _tap(L.KEY_SPACE, [])
         else:

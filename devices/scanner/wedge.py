@@ -119,8 +119,7 @@ class WedgeDecoder:
         ch = self.table.get(code, {}).get(self._level(code))
         if ch is None:
             self.unknown_keys += 1
-            log.debug("keycode %d has no character at level %s in layout %s", code, self._level(code),
-                      self.layout.name)
+            log.debug("keycode %d has no character at level %s in layout %s", code, self._level(code), self.layout.name)
             return []
         if ch in self.layout.dead and self.dead is None:
             self.dead = ch

@@ -19,13 +19,31 @@ from dataclasses import dataclass, field
 
 ESC, GS, DLE, FS, LF, CR, HT, FF, CAN = 0x1B, 0x1D, 0x10, 0x1C, 0x0A, 0x0D, 0x09, 0x0C, 0x18
 
-CODEPAGES = {0: "cp437", 2: "cp850", 3: "cp860", 4: "cp863", 5: "cp865", 16: "cp1252", 17: "cp866",
-             18: "cp852", 19: "cp858"}
+CODEPAGES = {
+    0: "cp437",
+    2: "cp850",
+    3: "cp860",
+    4: "cp863",
+    5: "cp865",
+    16: "cp1252",
+    17: "cp866",
+    18: "cp852",
+    19: "cp858",
+}
 BARCODE_A = {0: "upc-a", 1: "upc-e", 2: "ean13", 3: "ean8", 4: "code39", 5: "itf", 6: "codabar"}
-BARCODE_B = {65: "upc-a", 66: "upc-e", 67: "ean13", 68: "ean8", 69: "code39", 70: "itf", 71: "codabar",
-             72: "code93", 73: "code128"}
+BARCODE_B = {
+    65: "upc-a",
+    66: "upc-e",
+    67: "ean13",
+    68: "ean8",
+    69: "code39",
+    70: "itf",
+    71: "codabar",
+    72: "code93",
+    73: "code128",
+}
 QR_EC = {48: "L", 49: "M", 50: "Q", 51: "H"}
-QUIET_MODULES = 20                       # 10 modules of white either side of a linear barcode
+QUIET_MODULES = 20  # 10 modules of white either side of a linear barcode
 FIXED_MODULES = {"ean13": 95, "upc-a": 95, "ean8": 67, "upc-e": 51}
 
 
@@ -35,11 +53,11 @@ class _More(Exception):
 
 @dataclass
 class PrinterState:
-    paper: str = "ok"          # ok | low | out
+    paper: str = "ok"  # ok | low | out
     cover_open: bool = False
 
     def status(self, n: int) -> int:
-        base = 0x12                                           # bits 1 and 4 are always 1
+        base = 0x12  # bits 1 and 4 are always 1
         offline = self.paper == "out" or self.cover_open
         if n == 1:
             return base | (0x08 if offline else 0)
@@ -72,9 +90,16 @@ class Job:
         return [e["value"] for e in self.elements if e["type"] == "qr"]
 
     def to_dict(self) -> dict:
-        return {"lines": self.lines, "barcodes": self.barcodes, "qr": self.qr_codes, "cut": self.cut,
-                "drawer": any(e["type"] == "drawer" for e in self.elements), "elements": self.elements,
-                "unknown": self.unknown, "bytes": self.nbytes}
+        return {
+            "lines": self.lines,
+            "barcodes": self.barcodes,
+            "qr": self.qr_codes,
+            "cut": self.cut,
+            "drawer": any(e["type"] == "drawer" for e in self.elements),
+            "elements": self.elements,
+            "unknown": self.unknown,
+            "bytes": self.nbytes,
+        }
 
 
 class EscposDecoder:
@@ -98,7 +123,7 @@ class EscposDecoder:
         self.height = 1
         self.codepage = 0
         self.kanji = False
-        self.module = 3                                      # GS w: barcode module width in dots
+        self.module = 3  # GS w: barcode module width in dots
 
     # --------------------------------------------------------------- public
     def feed(self, data: bytes) -> bytes:
@@ -129,8 +154,13 @@ class EscposDecoder:
             raise _More
 
     def _style(self) -> dict:
-        return {"bold": self.bold, "align": self.align, "width": self.width, "height": self.height,
-                "underline": self.underline}
+        return {
+            "bold": self.bold,
+            "align": self.align,
+            "width": self.width,
+            "height": self.height,
+            "underline": self.underline,
+        }
 
     def _decode_text(self, raw: bytes, kanji: bool) -> str:
         if kanji:
@@ -224,13 +254,13 @@ class EscposDecoder:
     def _dle(self) -> tuple[int, bytes]:
         b = self.buf
         self._need(2)
-        if b[1] == 0x04:                                      # DLE EOT n: real-time status
+        if b[1] == 0x04:  # DLE EOT n: real-time status
             self._need(3)
             return 3, bytes([self.state.status(b[2])])
-        if b[1] == 0x05:                                      # DLE ENQ n
+        if b[1] == 0x05:  # DLE ENQ n
             self._need(3)
             return 3, b""
-        if b[1] == 0x14:                                      # DLE DC4 fn m t
+        if b[1] == 0x14:  # DLE DC4 fn m t
             self._need(5)
             if b[2] == 1:
                 self._element({"type": "drawer", "pin": b[3], "via": "DLE DC4"})
@@ -246,9 +276,28 @@ class EscposDecoder:
             self._flush_line(force=False)
             self._reset_style()
             return 2, b""
-        one_arg = {ord("E"), ord("-"), ord("G"), ord("M"), ord("a"), ord("t"), ord("{"), ord("d"), ord("J"),
-                   ord("3"), ord("R"), ord("V"), ord(" "), ord("%"), ord("r"), ord("c"), ord("U"), ord("!"),
-                   ord("e"), ord("K")}
+        one_arg = {
+            ord("E"),
+            ord("-"),
+            ord("G"),
+            ord("M"),
+            ord("a"),
+            ord("t"),
+            ord("{"),
+            ord("d"),
+            ord("J"),
+            ord("3"),
+            ord("R"),
+            ord("V"),
+            ord(" "),
+            ord("%"),
+            ord("r"),
+            ord("c"),
+            ord("U"),
+            ord("!"),
+            ord("e"),
+            ord("K"),
+        }
         if cmd in one_arg:
             self._need(3)
             n = b[2]
@@ -272,26 +321,26 @@ class EscposDecoder:
                 if n:
                     self.job.elements.append({"type": "feed", "lines": n})
             elif cmd == ord("c"):
-                self._need(4)                                # ESC c 5 n / ESC c 3 n / ESC c 4 n
+                self._need(4)  # ESC c 5 n / ESC c 3 n / ESC c 4 n
                 return 4, b""
             return 3, b""
         if cmd == ord("2"):
             return 2, b""
-        if cmd == ord("p"):                                  # ESC p m t1 t2: drawer kick
+        if cmd == ord("p"):  # ESC p m t1 t2: drawer kick
             self._need(5)
             self._element({"type": "drawer", "pin": b[2]})
             return 5, b""
         if cmd in (ord("$"), ord("\\")):
             self._need(4)
             return 4, b""
-        if cmd == ord("*"):                                  # ESC * m nL nH d…: bit image
+        if cmd == ord("*"):  # ESC * m nL nH d…: bit image
             self._need(5)
             m, n = b[2], b[3] + 256 * b[4]
             size = n * (3 if m in (32, 33) else 1)
             self._need(5 + size)
             self._element({"type": "image", "format": "bit-image", "width": n, "height": 24 if m in (32, 33) else 8})
             return 5 + size, b""
-        if cmd == ord("D"):                                  # ESC D n1…nk NUL: tab stops
+        if cmd == ord("D"):  # ESC D n1…nk NUL: tab stops
             end = b.find(b"\x00", 2)
             if end < 0:
                 raise _More
@@ -303,8 +352,20 @@ class EscposDecoder:
         b = self.buf
         self._need(2)
         cmd = b[1]
-        if cmd in (ord("!"), ord("B"), ord("b"), ord("h"), ord("w"), ord("f"), ord("H"), ord("a"), ord("I"),
-                   ord("r"), ord("E"), ord("/")):
+        if cmd in (
+            ord("!"),
+            ord("B"),
+            ord("b"),
+            ord("h"),
+            ord("w"),
+            ord("f"),
+            ord("H"),
+            ord("a"),
+            ord("I"),
+            ord("r"),
+            ord("E"),
+            ord("/"),
+        ):
             self._need(3)
             n = b[2]
             if cmd == ord("!"):
@@ -320,7 +381,7 @@ class EscposDecoder:
         if cmd in (ord("L"), ord("W"), ord("P")):
             self._need(4)
             return 4, b""
-        if cmd == ord("V"):                                  # GS V m [n]: cut
+        if cmd == ord("V"):  # GS V m [n]: cut
             self._need(3)
             m = b[2]
             used = 4 if m in (65, 66, 97, 98, 103, 104) else 3
@@ -329,12 +390,12 @@ class EscposDecoder:
             return used, b""
         if cmd == ord("k"):
             return self._barcode()
-        if cmd == ord("(") :
+        if cmd == ord("("):
             self._need(5)
             fn_group = b[2]
             length = b[3] + 256 * b[4]
             self._need(5 + length)
-            body = bytes(b[5:5 + length])
+            body = bytes(b[5 : 5 + length])
             if fn_group == ord("k"):
                 self._qr(body)
             elif fn_group == ord("L"):
@@ -344,14 +405,14 @@ class EscposDecoder:
             self._need(7)
             length = int.from_bytes(b[3:7], "little")
             self._need(7 + length)
-            self._graphics(bytes(b[7:7 + length]))
+            self._graphics(bytes(b[7 : 7 + length]))
             return 7 + length, b""
-        if cmd == ord("v"):                                  # GS v 0 m xL xH yL yH d…
+        if cmd == ord("v"):  # GS v 0 m xL xH yL yH d…
             self._need(8)
             xb = b[4] + 256 * b[5]
             y = b[6] + 256 * b[7]
             self._need(8 + xb * y)
-            data = bytes(b[8:8 + xb * y])
+            data = bytes(b[8 : 8 + xb * y])
             self._element({"type": "image", "format": "raster", "width": xb * 8, "height": y, "data": data.hex()})
             return 8 + xb * y, b""
         self.job.unknown.append(f"GS 0x{cmd:02x}")
@@ -361,7 +422,7 @@ class EscposDecoder:
         b = self.buf
         self._need(3)
         m = b[2]
-        if m <= 6:                                           # function A: data NUL-terminated
+        if m <= 6:  # function A: data NUL-terminated
             end = b.find(b"\x00", 3)
             if end < 0:
                 if len(b) > 300:
@@ -369,18 +430,32 @@ class EscposDecoder:
                     return 3, b""
                 raise _More
             data = bytes(b[3:end])
-            self._element({"type": "barcode", "symbology": BARCODE_A[m], "value": data.decode("ascii", "replace"),
-                           "function": "A", "dots": self._bar_dots(BARCODE_A[m], data)})
+            self._element(
+                {
+                    "type": "barcode",
+                    "symbology": BARCODE_A[m],
+                    "value": data.decode("ascii", "replace"),
+                    "function": "A",
+                    "dots": self._bar_dots(BARCODE_A[m], data),
+                }
+            )
             return end + 1, b""
-        if m in BARCODE_B:                                   # function B: length byte
+        if m in BARCODE_B:  # function B: length byte
             self._need(4)
             n = b[3]
             self._need(4 + n)
-            data = bytes(b[4:4 + n])
+            data = bytes(b[4 : 4 + n])
             sym = BARCODE_B[m]
             value = _code128_text(data) if sym == "code128" else data.decode("ascii", "replace")
-            self._element({"type": "barcode", "symbology": sym, "value": value, "function": "B",
-                           "dots": self._bar_dots(sym, data)})
+            self._element(
+                {
+                    "type": "barcode",
+                    "symbology": sym,
+                    "value": value,
+                    "function": "B",
+                    "dots": self._bar_dots(sym, data),
+                }
+            )
             return 4 + n, b""
         self.job.unknown.append(f"GS k m={m}")
         return 3, b""
@@ -390,13 +465,13 @@ class EscposDecoder:
         if symbology in FIXED_MODULES:
             modules = FIXED_MODULES[symbology]
         elif symbology == "code128":
-            modules = 11 * (_code128_symbols(data) + 1) + 13         # symbols incl. start, check, stop
+            modules = 11 * (_code128_symbols(data) + 1) + 13  # symbols incl. start, check, stop
         else:
             return None
         return (modules + QUIET_MODULES) * self.module
 
     def _qr(self, body: bytes) -> None:
-        if len(body) < 2 or body[0] != 0x31:                 # cn 49 = QR code
+        if len(body) < 2 or body[0] != 0x31:  # cn 49 = QR code
             self.job.unknown.append(f"GS ( k cn={body[:1].hex()}")
             return
         fn = body[1]
@@ -410,12 +485,19 @@ class EscposDecoder:
             if self.qr_data is None:
                 self.job.unknown.append("QR print without stored data")
                 return
-            self._element({"type": "qr", "value": self.qr_data.decode("utf-8", "replace"), "size": self.qr_size,
-                           "ec": self.qr_ec, "align": self.align})
+            self._element(
+                {
+                    "type": "qr",
+                    "value": self.qr_data.decode("utf-8", "replace"),
+                    "size": self.qr_size,
+                    "ec": self.qr_ec,
+                    "align": self.align,
+                }
+            )
             self.qr_data = None
 
     def _graphics(self, body: bytes) -> None:
-        if len(body) >= 2 and body[1] in (0x70, 112):        # store raster graphics
+        if len(body) >= 2 and body[1] in (0x70, 112):  # store raster graphics
             self._element({"type": "image", "format": "graphics"})
 
     def _fs(self) -> tuple[int, bytes]:
@@ -433,7 +515,7 @@ class EscposDecoder:
         if cmd in (ord("!"), ord("-"), ord("W"), ord("C")):
             self._need(3)
             return 3, b""
-        if cmd == ord("p"):                                  # FS p n m: NV bit image
+        if cmd == ord("p"):  # FS p n m: NV bit image
             self._need(4)
             self._element({"type": "image", "format": "nv", "number": b[2]})
             return 4, b""
@@ -451,7 +533,7 @@ def _code128_text(data: bytes) -> str:
             if sel in "ABC":
                 cset = sel
             elif sel == "1":
-                out.append("\x1d")                           # FNC1 → GS (as a scanner transmits it)
+                out.append("\x1d")  # FNC1 → GS (as a scanner transmits it)
             elif sel == "{":
                 out.append("{")
             i += 2

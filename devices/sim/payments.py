@@ -34,8 +34,14 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-SCENARIOS = {"0001": "user_paying", "0002": "system_error", "0003": "insufficient", "0004": "timeout",
-             "0005": "slow_success", "0006": "never_confirms"}
+SCENARIOS = {
+    "0001": "user_paying",
+    "0002": "system_error",
+    "0003": "insufficient",
+    "0004": "timeout",
+    "0005": "slow_success",
+    "0006": "never_confirms",
+}
 
 
 def scenario(auth_code: str) -> str:
@@ -55,6 +61,7 @@ class Ledger:
 
 
 # --- WeChat Pay v2 ----------------------------------------------------------------------------------------------
+
 
 def wx_sign(params: dict[str, str], key: str, sign_type: str = "MD5") -> str:
     """Non-empty params but ``sign``, ASCII-sorted ``k=v&…&key=<key>``; MD5 or HMAC-SHA256, hex upper."""
@@ -84,8 +91,12 @@ class WeChatPaySim:
             return self._reply({"return_code": "FAIL", "return_msg": "签名错误"}, sign=False)
         if req.get("mch_id") != self.mch_id or req.get("appid") != self.appid:
             return self._fail("APPID_MCHID_NOT_MATCH")
-        handler = {"pay/micropay": self._micropay, "pay/orderquery": self._query,
-                   "secapi/pay/reverse": self._reverse, "secapi/pay/refund": self._refund}.get(path.strip("/"))
+        handler = {
+            "pay/micropay": self._micropay,
+            "pay/orderquery": self._query,
+            "secapi/pay/reverse": self._reverse,
+            "secapi/pay/refund": self._refund,
+        }.get(path.strip("/"))
         if handler is None:
             return self._reply({"return_code": "FAIL", "return_msg": "not found"}, sign=False)
         return handler(req)
@@ -98,14 +109,25 @@ class WeChatPaySim:
         return wx_xml(out)
 
     def _fail(self, code: str, **extra: Any) -> bytes:
-        return self._reply({"return_code": "SUCCESS", "result_code": "FAIL", "err_code": code,
-                            "err_code_des": code, **extra})
+        return self._reply(
+            {"return_code": "SUCCESS", "result_code": "FAIL", "err_code": code, "err_code_des": code, **extra}
+        )
 
     def _paid_fields(self, t: dict[str, Any]) -> dict[str, Any]:
-        return {"return_code": "SUCCESS", "result_code": "SUCCESS", "openid": "oSIM" + t["out_trade_no"][-8:],
-                "trade_type": "MICROPAY", "bank_type": "CFT", "fee_type": "CNY", "total_fee": t["total_fee"],
-                "cash_fee": t["total_fee"], "transaction_id": t["transaction_id"], "out_trade_no": t["out_trade_no"],
-                "time_end": t["time_end"], "is_subscribe": "N"}
+        return {
+            "return_code": "SUCCESS",
+            "result_code": "SUCCESS",
+            "openid": "oSIM" + t["out_trade_no"][-8:],
+            "trade_type": "MICROPAY",
+            "bank_type": "CFT",
+            "fee_type": "CNY",
+            "total_fee": t["total_fee"],
+            "cash_fee": t["total_fee"],
+            "transaction_id": t["transaction_id"],
+            "out_trade_no": t["out_trade_no"],
+            "time_end": t["time_end"],
+            "is_subscribe": "N",
+        }
 
     def _micropay(self, req: dict[str, str]) -> bytes:
         otn, code = req.get("out_trade_no", ""), req.get("auth_code", "")
@@ -116,10 +138,20 @@ class WeChatPaySim:
             t = self.ledger.trades.get(otn)
             if t is not None:
                 return self._fail("ORDERPAID" if t["state"] == "SUCCESS" else "OUT_TRADE_NO_USED")
-            t = {"out_trade_no": otn, "auth_code": code, "scenario": kind, "total_fee": int(req["total_fee"]),
-                 "transaction_id": "4200" + datetime.now().strftime("%Y%m%d") + secrets.token_hex(7)[:14],
-                 "time_end": datetime.now().strftime("%Y%m%d%H%M%S"), "state": "NOTPAY", "charges": 0,
-                 "refunded": 0, "refunds": {}, "queries": 0, "reversals": 0}
+            t = {
+                "out_trade_no": otn,
+                "auth_code": code,
+                "scenario": kind,
+                "total_fee": int(req["total_fee"]),
+                "transaction_id": "4200" + datetime.now().strftime("%Y%m%d") + secrets.token_hex(7)[:14],
+                "time_end": datetime.now().strftime("%Y%m%d%H%M%S"),
+                "state": "NOTPAY",
+                "charges": 0,
+                "refunded": 0,
+                "refunds": {},
+                "queries": 0,
+                "reversals": 0,
+            }
             self.ledger.trades[otn] = t
             if kind in ("success", "system_error", "slow_success"):
                 t["state"], t["charges"] = "SUCCESS", 1
@@ -131,8 +163,11 @@ class WeChatPaySim:
             time.sleep(self.delay_s)
         if kind in ("success", "slow_success"):
             return self._reply(self._paid_fields(t))
-        return self._fail({"system_error": "SYSTEMERROR", "timeout": "SYSTEMERROR", "insufficient": "NOTENOUGH"}
-                          .get(kind, "USERPAYING"))
+        return self._fail(
+            {"system_error": "SYSTEMERROR", "timeout": "SYSTEMERROR", "insufficient": "NOTENOUGH"}.get(
+                kind, "USERPAYING"
+            )
+        )
 
     def _query(self, req: dict[str, str]) -> bytes:
         with self.ledger.lock:
@@ -141,11 +176,18 @@ class WeChatPaySim:
                 return self._fail("ORDERNOTEXIST")
             t["queries"] += 1
             if t["state"] == "USERPAYING" and t["scenario"] == "user_paying":
-                t["state"], t["charges"] = "SUCCESS", 1          # the customer typed the password
+                t["state"], t["charges"] = "SUCCESS", 1  # the customer typed the password
             if t["state"] == "SUCCESS":
                 return self._reply({**self._paid_fields(t), "trade_state": "REFUND" if t["refunded"] else "SUCCESS"})
-            return self._reply({"return_code": "SUCCESS", "result_code": "SUCCESS", "out_trade_no": t["out_trade_no"],
-                                "trade_state": t["state"], "trade_state_desc": t["state"]})
+            return self._reply(
+                {
+                    "return_code": "SUCCESS",
+                    "result_code": "SUCCESS",
+                    "out_trade_no": t["out_trade_no"],
+                    "trade_state": t["state"],
+                    "trade_state_desc": t["state"],
+                }
+            )
 
     def _reverse(self, req: dict[str, str]) -> bytes:
         with self.ledger.lock:
@@ -154,7 +196,7 @@ class WeChatPaySim:
                 return self._fail("ORDERNOTEXIST")
             t["reversals"] += 1
             if t["state"] == "SUCCESS":
-                t["refunded"] = t["total_fee"]                   # a paid order goes back to the customer
+                t["refunded"] = t["total_fee"]  # a paid order goes back to the customer
             t["state"] = "REVOKED"
         return self._reply({"return_code": "SUCCESS", "result_code": "SUCCESS", "recall": "N"})
 
@@ -164,18 +206,28 @@ class WeChatPaySim:
             if t is None:
                 return self._fail("ORDERNOTEXIST")
             no, fee = req.get("out_refund_no", ""), int(req.get("refund_fee", "0") or 0)
-            if no not in t["refunds"]:                         # the same out_refund_no is refunded once
+            if no not in t["refunds"]:  # the same out_refund_no is refunded once
                 if t["state"] != "SUCCESS" or t["refunded"] + fee > t["total_fee"] or fee <= 0:
                     return self._fail("INVALID_REQUEST")
                 t["refunds"][no] = {"refund_fee": fee, "refund_id": "5030" + secrets.token_hex(7)[:14]}
                 t["refunded"] += fee
             r = t["refunds"][no]
-        return self._reply({"return_code": "SUCCESS", "result_code": "SUCCESS", "out_trade_no": t["out_trade_no"],
-                            "transaction_id": t["transaction_id"], "out_refund_no": no, "refund_id": r["refund_id"],
-                            "refund_fee": r["refund_fee"], "total_fee": t["total_fee"]})
+        return self._reply(
+            {
+                "return_code": "SUCCESS",
+                "result_code": "SUCCESS",
+                "out_trade_no": t["out_trade_no"],
+                "transaction_id": t["transaction_id"],
+                "out_refund_no": no,
+                "refund_id": r["refund_id"],
+                "refund_fee": r["refund_fee"],
+                "total_fee": t["total_fee"],
+            }
+        )
 
 
 # --- Alipay -----------------------------------------------------------------------------------------------------
+
 
 def ali_sign_string(params: dict[str, str]) -> str:
     """Every parameter but ``sign``, sorted by key, ``k=v`` joined by ``&`` unencoded (what the app signed)."""
@@ -197,8 +249,12 @@ class AlipaySim:
         from cryptography.hazmat.primitives.asymmetric import padding
 
         try:
-            self.app_key.verify(base64.b64decode(params.get("sign", "")), ali_sign_string(params).encode(),
-                                padding.PKCS1v15(), hashes.SHA256())
+            self.app_key.verify(
+                base64.b64decode(params.get("sign", "")),
+                ali_sign_string(params).encode(),
+                padding.PKCS1v15(),
+                hashes.SHA256(),
+            )
             return True
         except (InvalidSignature, ValueError):
             return False
@@ -214,29 +270,54 @@ class AlipaySim:
     def answer(self, params: dict[str, str]) -> bytes:
         method = params.get("method", "")
         if not self._verify(params):
-            return self._respond(method, {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-signature",
-                                          "sub_msg": "验签出错"})
+            return self._respond(
+                method,
+                {
+                    "code": "40002",
+                    "msg": "Invalid Arguments",
+                    "sub_code": "isv.invalid-signature",
+                    "sub_msg": "验签出错",
+                },
+            )
         if params.get("app_id") != self.app_id:
-            return self._respond(method, {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-app-id"})
+            return self._respond(
+                method, {"code": "40002", "msg": "Invalid Arguments", "sub_code": "isv.invalid-app-id"}
+            )
         biz = json.loads(params.get("biz_content") or "{}")
-        handler = {"alipay.trade.pay": self._pay, "alipay.trade.query": self._query,
-                   "alipay.trade.cancel": self._cancel, "alipay.trade.refund": self._refund}.get(method)
+        handler = {
+            "alipay.trade.pay": self._pay,
+            "alipay.trade.query": self._query,
+            "alipay.trade.cancel": self._cancel,
+            "alipay.trade.refund": self._refund,
+        }.get(method)
         if handler is None:
             return self._respond(method, {"code": "40004", "msg": "Business Failed", "sub_code": "isv.invalid-method"})
         return self._respond(method, handler(biz))
 
     @staticmethod
     def _fail(sub: str, code: str = "40004") -> dict[str, Any]:
-        return {"code": code, "msg": "Business Failed" if code == "40004" else "Service Currently Unavailable",
-                "sub_code": sub, "sub_msg": sub}
+        return {
+            "code": code,
+            "msg": "Business Failed" if code == "40004" else "Service Currently Unavailable",
+            "sub_code": sub,
+            "sub_msg": sub,
+        }
 
     @staticmethod
     def _paid(t: dict[str, Any]) -> dict[str, Any]:
         amount = f"{t['total_fee'] // 100}.{t['total_fee'] % 100:02d}"
-        return {"code": "10000", "msg": "Success", "trade_no": t["trade_no"], "out_trade_no": t["out_trade_no"],
-                "buyer_logon_id": "sim***@example.com", "total_amount": amount, "receipt_amount": amount,
-                "buyer_pay_amount": amount, "gmt_payment": t["gmt_payment"],
-                "fund_bill_list": [{"fund_channel": "ALIPAYACCOUNT", "amount": amount}]}
+        return {
+            "code": "10000",
+            "msg": "Success",
+            "trade_no": t["trade_no"],
+            "out_trade_no": t["out_trade_no"],
+            "buyer_logon_id": "sim***@example.com",
+            "total_amount": amount,
+            "receipt_amount": amount,
+            "buyer_pay_amount": amount,
+            "gmt_payment": t["gmt_payment"],
+            "fund_bill_list": [{"fund_channel": "ALIPAYACCOUNT", "amount": amount}],
+        }
 
     def _pay(self, biz: dict[str, Any]) -> dict[str, Any]:
         otn, code = biz.get("out_trade_no", ""), biz.get("auth_code", "")
@@ -247,11 +328,24 @@ class AlipaySim:
         with self.ledger.lock:
             t = self.ledger.trades.get(otn)
             if t is not None:
-                return self._fail("ACQ.TRADE_HAS_SUCCESS" if t["state"] == "TRADE_SUCCESS" else "ACQ.CONTEXT_INCONSISTENT")
-            t = {"out_trade_no": otn, "auth_code": code, "scenario": kind, "total_fee": fee,
-                 "trade_no": datetime.now().strftime("%Y%m%d") + "22001" + secrets.token_hex(8)[:15],
-                 "gmt_payment": datetime.now().strftime("%Y-%m-%d %H:%M:%S"), "state": "WAIT_BUYER_PAY",
-                 "charges": 0, "refunded": 0, "refunds": {}, "queries": 0, "reversals": 0, "paying": True}
+                return self._fail(
+                    "ACQ.TRADE_HAS_SUCCESS" if t["state"] == "TRADE_SUCCESS" else "ACQ.CONTEXT_INCONSISTENT"
+                )
+            t = {
+                "out_trade_no": otn,
+                "auth_code": code,
+                "scenario": kind,
+                "total_fee": fee,
+                "trade_no": datetime.now().strftime("%Y%m%d") + "22001" + secrets.token_hex(8)[:15],
+                "gmt_payment": datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+                "state": "WAIT_BUYER_PAY",
+                "charges": 0,
+                "refunded": 0,
+                "refunds": {},
+                "queries": 0,
+                "reversals": 0,
+                "paying": True,
+            }
             self.ledger.trades[otn] = t
             if kind in ("success", "system_error", "slow_success"):
                 t["state"], t["charges"] = "TRADE_SUCCESS", 1
@@ -277,8 +371,14 @@ class AlipaySim:
                 t["state"], t["charges"] = "TRADE_SUCCESS", 1
             if t["state"] == "TRADE_SUCCESS":
                 return {**self._paid(t), "trade_status": "TRADE_SUCCESS"}
-            return {"code": "10000", "msg": "Success", "trade_no": t["trade_no"], "out_trade_no": t["out_trade_no"],
-                    "trade_status": t["state"], "total_amount": f"{t['total_fee'] / 100:.2f}"}
+            return {
+                "code": "10000",
+                "msg": "Success",
+                "trade_no": t["trade_no"],
+                "out_trade_no": t["out_trade_no"],
+                "trade_status": t["state"],
+                "total_amount": f"{t['total_fee'] / 100:.2f}",
+            }
 
     def _cancel(self, biz: dict[str, Any]) -> dict[str, Any]:
         with self.ledger.lock:
@@ -290,8 +390,14 @@ class AlipaySim:
             if action == "refund":
                 t["refunded"] = t["total_fee"]
             t["state"] = "TRADE_CLOSED"
-        return {"code": "10000", "msg": "Success", "trade_no": t["trade_no"], "out_trade_no": t["out_trade_no"],
-                "retry_flag": "N", "action": action}
+        return {
+            "code": "10000",
+            "msg": "Success",
+            "trade_no": t["trade_no"],
+            "out_trade_no": t["out_trade_no"],
+            "retry_flag": "N",
+            "action": action,
+        }
 
     def _refund(self, biz: dict[str, Any]) -> dict[str, Any]:
         with self.ledger.lock:
@@ -300,20 +406,27 @@ class AlipaySim:
                 return self._fail("ACQ.TRADE_NOT_EXIST")
             no = biz.get("out_request_no") or t["out_trade_no"]
             fee = round(float(biz.get("refund_amount", "0")) * 100)
-            if no not in t["refunds"]:                          # resending out_request_no is the idempotent retry
+            if no not in t["refunds"]:  # resending out_request_no is the idempotent retry
                 if t["state"] != "TRADE_SUCCESS" or fee <= 0 or t["refunded"] + fee > t["total_fee"]:
                     return self._fail("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL")
                 t["refunds"][no] = {"refund_fee": fee}
                 t["refunded"] += fee
                 if t["refunded"] == t["total_fee"]:
-                    t["state"] = "TRADE_CLOSED"                 # fully refunded
+                    t["state"] = "TRADE_CLOSED"  # fully refunded
             fund_change = "Y" if t["refunds"][no]["refund_fee"] else "N"
-            return {"code": "10000", "msg": "Success", "trade_no": t["trade_no"], "out_trade_no": t["out_trade_no"],
-                    "fund_change": fund_change, "refund_fee": f"{t['refunded'] // 100}.{t['refunded'] % 100:02d}",
-                    "gmt_refund_pay": datetime.now().strftime("%Y-%m-%d %H:%M:%S")}
+            return {
+                "code": "10000",
+                "msg": "Success",
+                "trade_no": t["trade_no"],
+                "out_trade_no": t["out_trade_no"],
+                "fund_change": fund_change,
+                "refund_fee": f"{t['refunded'] // 100}.{t['refunded'] % 100:02d}",
+                "gmt_refund_pay": datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+            }
 
 
 # --- HTTP -------------------------------------------------------------------------------------------------------
+
 
 def make_server(sim: WeChatPaySim | AlipaySim, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTPServer:
     """An HTTP server for one simulator (port 0: any free port, see ``server.server_address``)."""
@@ -329,7 +442,7 @@ def make_server(sim: WeChatPaySim | AlipaySim, host: str = "127.0.0.1", port: in
             self.end_headers()
             try:
                 self.wfile.write(body)
-            except (BrokenPipeError, ConnectionResetError):   # the client gave up waiting (a timeout scenario)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting (a timeout scenario)
                 pass
 
         def _gateway(self, params: dict[str, str]) -> None:
@@ -363,10 +476,14 @@ def new_rsa_pair() -> tuple[str, str]:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    priv = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                             serialization.NoEncryption()).decode()
-    pub = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                        serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    priv = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    ).decode()
+    pub = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return priv, pub
 
 
@@ -381,8 +498,9 @@ def run(kind: str, host: str, port: int, hub_config: str | None, delay_s: float)
     else:
         app_priv, app_pub = new_rsa_pair()
         ali_priv, ali_pub = new_rsa_pair()
-        sim = AlipaySim(app_id="2016000000000001", app_public_key_pem=app_pub, private_key_pem=ali_priv,
-                        delay_s=delay_s)
+        sim = AlipaySim(
+            app_id="2016000000000001", app_public_key_pem=app_pub, private_key_pem=ali_priv, delay_s=delay_s
+        )
         creds = {"app_id": "2016000000000001", "app_private_key": app_priv, "alipay_public_key": ali_pub}
     server = make_server(sim, host, port)
     base = f"http://{host}:{server.server_address[1]}"

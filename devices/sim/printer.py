@@ -37,18 +37,25 @@ from hub.protocol.timeutil import now_iso
 log = logging.getLogger(__name__)
 
 FONT_PATHS = ["/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"]
-PAPER_COLUMNS = 48                 # 80 mm roll: 576 dots at 203 dpi, font A 12 dots wide
+PAPER_COLUMNS = 48  # 80 mm roll: 576 dots at 203 dpi, font A 12 dots wide
 DOTS_PER_COLUMN = 12
 PAPER_PX = PAPER_COLUMNS * DOTS_PER_COLUMN
 
 
 class PrinterSim:
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, out_dir: Path | str | None = None,
-                 http_port: int | None = None, render_png: bool = True, answer_status: bool = True,
-                 columns: int = PAPER_COLUMNS):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        out_dir: Path | str | None = None,
+        http_port: int | None = None,
+        render_png: bool = True,
+        answer_status: bool = True,
+        columns: int = PAPER_COLUMNS,
+    ):
         self.state = PrinterState()
         self.columns = columns
-        self.answer_status = answer_status        # False: a printer that ignores DLE EOT (many cheap ones)
+        self.answer_status = answer_status  # False: a printer that ignores DLE EOT (many cheap ones)
         self.out_dir = Path(out_dir) if out_dir else None
         if self.out_dir:
             self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -133,21 +140,28 @@ class PrinterSim:
     def _add(self, job: Job, peer) -> None:
         with self._cond:
             seq = len(self.jobs) + 1
-            d = {"id": f"job-{seq:04d}", "received_at": now_iso(), "peer": f"{peer[0]}:{peer[1]}",
-                 "paper": self.state.paper, **job.to_dict(), "paper_columns": self.columns,
-                 "overflow": overflow(job, self.columns)}
+            d = {
+                "id": f"job-{seq:04d}",
+                "received_at": now_iso(),
+                "peer": f"{peer[0]}:{peer[1]}",
+                "paper": self.state.paper,
+                **job.to_dict(),
+                "paper_columns": self.columns,
+                "overflow": overflow(job, self.columns),
+            }
             if self.out_dir:
                 d["json_path"] = str(self.out_dir / f"{d['id']}.json")
                 if self.render_png:
                     d["png_path"] = str(self.out_dir / f"{d['id']}.png")
                     render_png(job, self.columns * DOTS_PER_COLUMN).save(d["png_path"])
-                tmp = Path(d["json_path"] + ".tmp")        # readers never see half a file
+                tmp = Path(d["json_path"] + ".tmp")  # readers never see half a file
                 tmp.write_text(json.dumps(d, ensure_ascii=False, indent=1), encoding="utf-8")
                 tmp.replace(d["json_path"])
             self.jobs.append(d)
             self._cond.notify_all()
-        log.info("printed %s: %d line(s), %d barcode(s), %d QR", d["id"], len(d["lines"]), len(d["barcodes"]),
-                 len(d["qr"]))
+        log.info(
+            "printed %s: %d line(s), %d barcode(s), %d QR", d["id"], len(d["lines"]), len(d["barcodes"]), len(d["qr"])
+        )
 
 
 def overflow(job: Job, columns: int) -> list[dict]:
@@ -177,7 +191,7 @@ def render_png(job: Job, paper_px: int = PAPER_PX):
     import qrcode
     from PIL import Image, ImageDraw
 
-    items = []          # (height, draw_fn)
+    items = []  # (height, draw_fn)
     for el in job.elements:
         t = el["type"]
         if t == "text":
@@ -193,6 +207,7 @@ def render_png(job: Job, paper_px: int = PAPER_PX):
             w, h = el["width"], el["height"]
             img = Image.frombytes("1", (w, h), bytes.fromhex(el["data"]))
             from PIL import ImageOps
+
             items.append((h + 10, ("image", el, ImageOps.invert(img.convert("L")))))
         elif t == "feed":
             items.append((8 * el["lines"], ("feed", el, None)))
@@ -216,7 +231,7 @@ def render_png(job: Job, paper_px: int = PAPER_PX):
                 draw.text((x + 1, y), text, font=extra, fill=0)
         elif kind == "barcode":
             value = el["value"]
-            bw = el.get("dots") or min(paper_px - 40, 40 + 9 * len(value) * 2)   # wider than the paper: cut off
+            bw = el.get("dots") or min(paper_px - 40, 40 + 9 * len(value) * 2)  # wider than the paper: cut off
             x0 = (paper_px - bw) // 2
             seed = sum(value.encode())
             for i in range(0, bw, 3):
@@ -229,8 +244,9 @@ def render_png(job: Job, paper_px: int = PAPER_PX):
             if kind == "qr":
                 lab = el["value"] if len(el["value"]) < 50 else el["value"][:47] + "..."
                 f = _font(16)
-                draw.text((place(int(draw.textlength(lab, font=f)), "center"), y + extra.height + 4), lab, font=f,
-                          fill=0)
+                draw.text(
+                    (place(int(draw.textlength(lab, font=f)), "center"), y + extra.height + 4), lab, font=f, fill=0
+                )
         y += h
     if job.cut:
         for x in range(0, paper_px, 12):
@@ -248,10 +264,14 @@ def _viewer(sim: PrinterSim):
                 rows = "".join(
                     f"<div style='display:inline-block;margin:8px;vertical-align:top'><b>{html.escape(j['id'])}</b> "
                     f"{html.escape(j['received_at'])}<br><img style='border:1px solid #999;width:288px' "
-                    f"src='/{html.escape(j['id'])}.png'></div>" for j in reversed(sim.jobs[-30:]))
-                body = (f"<html><head><meta charset='utf-8'><meta http-equiv='refresh' content='5'>"
-                        f"<title>Printer simulator</title></head><body><h1>Printer simulator "
-                        f"(tcp {sim.port}, paper {sim.state.paper})</h1>{rows or 'no jobs yet'}</body></html>")
+                    f"src='/{html.escape(j['id'])}.png'></div>"
+                    for j in reversed(sim.jobs[-30:])
+                )
+                body = (
+                    f"<html><head><meta charset='utf-8'><meta http-equiv='refresh' content='5'>"
+                    f"<title>Printer simulator</title></head><body><h1>Printer simulator "
+                    f"(tcp {sim.port}, paper {sim.state.paper})</h1>{rows or 'no jobs yet'}</body></html>"
+                )
                 return self._send(200, "text/html; charset=utf-8", body.encode())
             if self.path == "/jobs.json":
                 return self._send(200, "application/json", json.dumps(sim.jobs, ensure_ascii=False).encode())
@@ -273,8 +293,11 @@ def _viewer(sim: PrinterSim):
 
 def run(host: str, port: int, out_dir: str, http_port: int | None) -> None:
     sim = PrinterSim(host, port, out_dir, http_port).start()
-    print(f"ESC/POS printer simulator on tcp://{host}:{sim.port}, jobs in {out_dir}"
-          + (f", viewer http://{host}:{sim.http_port}/" if http_port is not None else ""), flush=True)
+    print(
+        f"ESC/POS printer simulator on tcp://{host}:{sim.port}, jobs in {out_dir}"
+        + (f", viewer http://{host}:{sim.http_port}/" if http_port is not None else ""),
+        flush=True,
+    )
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

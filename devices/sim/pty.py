@@ -15,7 +15,7 @@ log = logging.getLogger(__name__)
 class PtyDevice:
     def __init__(self, link: str | Path | None = None):
         self.master, self._slave = os.openpty()
-        tty.setraw(self._slave)            # no echo, no CR/LF translation: bytes as a UART carries them
+        tty.setraw(self._slave)  # no echo, no CR/LF translation: bytes as a UART carries them
         self.slave_path = os.ttyname(self._slave)
         self.link = Path(link) if link else None
         if self.link:
@@ -23,7 +23,7 @@ class PtyDevice:
             if self.link.is_symlink() or self.link.exists():
                 self.link.unlink()
             self.link.symlink_to(self.slave_path)
-        self.received = bytearray()         # every byte the host sent, for byte-for-byte checks
+        self.received = bytearray()  # every byte the host sent, for byte-for-byte checks
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._wlock = threading.Lock()

@@ -49,8 +49,9 @@ def synthetic_gtins(n: int, *, prefix: str = "6901234") -> list[str]:
     return out
 
 
-def demo_store(gtins: list[str], *, zones: int = 10, tags: int = 5000, seed: int = 7,
-               zone_codes: list[str] | None = None) -> list[Zone]:
+def demo_store(
+    gtins: list[str], *, zones: int = 10, tags: int = 5000, seed: int = 7, zone_codes: list[str] | None = None
+) -> list[Zone]:
     """Spread ``tags`` serialised item tags of ``gtins`` over ``zones`` zones, plus a few non-item tags."""
     rnd = random.Random(seed)
     codes = zone_codes or [f"Z{z + 1:02d}" for z in range(zones)]
@@ -63,14 +64,24 @@ def demo_store(gtins: list[str], *, zones: int = 10, tags: int = 5000, seed: int
         z.epcs.append(encode_sgtin96(g, 1000 + per_gtin[g], filter=1, company_prefix_digits=7))
     for z in out:
         z.epcs.append(encode_sgtin96(gtins[0], 900_000 + rnd.randrange(1000), filter=2, company_prefix_digits=7))
-    out[0].epcs.append("3174257BF4499602D2000000")            # an SSCC pallet label
-    out[-1].epcs.append("E28011700000020D2A412182")           # an unprogrammed tag
+    out[0].epcs.append("3174257BF4499602D2000000")  # an SSCC pallet label
+    out[-1].epcs.append("E28011700000020D2A412182")  # an unprogrammed tag
     return out
 
 
 class SweepSimulator:
-    def __init__(self, zones: list[Zone], *, rate: int = 800, tick_ms: int = 50, dwell_s: float = 5.0,
-                 stray_share: float = 0.05, miss_share: float = 0.02, seed: int = 11, start_ms: int | None = None):
+    def __init__(
+        self,
+        zones: list[Zone],
+        *,
+        rate: int = 800,
+        tick_ms: int = 50,
+        dwell_s: float = 5.0,
+        stray_share: float = 0.05,
+        miss_share: float = 0.02,
+        seed: int = 11,
+        start_ms: int | None = None,
+    ):
         self.zones = zones
         self.rate = rate
         self.tick_ms = tick_ms
@@ -113,18 +124,29 @@ class SweepSimulator:
 
 # ------------------------------------------------------------------------------------------------ rendering
 
+
 def zebra_object(r: TagRead, event_num: int) -> dict:
     """One Zebra IoT Connector tag data event (CUSTOM mode), as the reader sends it."""
     ts = ms_iso(r.first_ms).replace("Z", "+0000")
-    return {"data": {"antenna": r.antenna, "channel": 866.3, "eventNum": event_num, "format": "epc",
-                     "idHex": r.epc.lower(), "peakRssi": int(r.rssi), "phase": 0.0, "reads": r.count},
-            "timestamp": ts, "type": "CUSTOM"}
+    return {
+        "data": {
+            "antenna": r.antenna,
+            "channel": 866.3,
+            "eventNum": event_num,
+            "format": "epc",
+            "idHex": r.epc.lower(),
+            "peakRssi": int(r.rssi),
+            "phase": 0.0,
+            "reads": r.count,
+        },
+        "timestamp": ts,
+        "type": "CUSTOM",
+    }
 
 
 def impinj_event(r: TagRead, hostname: str, *, hex_epc: bool = False) -> dict:
     """One Impinj R700 ``tagInventoryEvent`` (``epc`` base64 by default, as the reader's default config)."""
-    ev = {"antennaPort": r.antenna, "peakRssiCdbm": int(r.rssi * 100), "transmitPowerCdbm": 3000,
-          "frequency": 920250}
+    ev = {"antennaPort": r.antenna, "peakRssiCdbm": int(r.rssi * 100), "transmitPowerCdbm": 3000, "frequency": 920250}
     if hex_epc:
         ev["epcHex"] = r.epc
     else:
@@ -132,8 +154,9 @@ def impinj_event(r: TagRead, hostname: str, *, hex_epc: bool = False) -> dict:
     return {"timestamp": ms_iso(r.first_ms)[:-1] + "123456Z", "hostname": hostname, "tagInventoryEvent": ev}
 
 
-def render(fmt: str, reads: list[TagRead], *, reader: str = "sim-rfid", event_num: int = 0,
-           batched: bool = False) -> list[bytes]:
+def render(
+    fmt: str, reads: list[TagRead], *, reader: str = "sim-rfid", event_num: int = 0, batched: bool = False
+) -> list[bytes]:
     """MQTT payloads for ``reads`` in reader format ``fmt`` (Zebra: one object per message unless batched)."""
     if fmt == "zebra":
         objs = [zebra_object(r, event_num + i) for i, r in enumerate(reads)]
@@ -149,7 +172,7 @@ def render(fmt: str, reads: list[TagRead], *, reader: str = "sim-rfid", event_nu
         from hub.protocol import contract
 
         agg = aggregate(reads)
-        return [contract.encode(contract.make_event("tags", reads=agg[i:i + 2000])) for i in range(0, len(agg), 2000)]
+        return [contract.encode(contract.make_event("tags", reads=agg[i : i + 2000])) for i in range(0, len(agg), 2000)]
     raise ValueError(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
 
 
@@ -158,8 +181,17 @@ def vendor_topic(fmt: str, reader: str) -> str:
     return {"zebra": f"zebra/{reader}/data", "impinj": f"impinj/{reader}/events"}[fmt]
 
 
-def run(*, broker: str, store: str, reader: str, fmt: str, zones: list[Zone], rate: int, duration_s: float | None,
-        dwell_s: float = 5.0) -> int:
+def run(
+    *,
+    broker: str,
+    store: str,
+    reader: str,
+    fmt: str,
+    zones: list[Zone],
+    rate: int,
+    duration_s: float | None,
+    dwell_s: float = 5.0,
+) -> int:
     """Publish a sweep to MQTT until ``duration_s`` passes (or forever). Returns raw reads published."""
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
@@ -177,10 +209,16 @@ def run(*, broker: str, store: str, reader: str, fmt: str, zones: list[Zone], ra
     client.loop_start()
     if fmt == "storehub":
         client.publish(status, "online", qos=1, retain=True)
-        client.publish(contract.info_topic(store, reader),
-                       contract.encode(contract.make_info("rfid", "StoreHub simulated reader", "sim-1",
-                                                          ["tags", "start_inventory", "stop_inventory"])),
-                       qos=1, retain=True)
+        client.publish(
+            contract.info_topic(store, reader),
+            contract.encode(
+                contract.make_info(
+                    "rfid", "StoreHub simulated reader", "sim-1", ["tags", "start_inventory", "stop_inventory"]
+                )
+            ),
+            qos=1,
+            retain=True,
+        )
     sim = SweepSimulator(zones, rate=rate, dwell_s=dwell_s)
     topic = contract.event_topic(store, reader, "tags") if fmt == "storehub" else vendor_topic(fmt, reader)
     qos = 1 if fmt == "storehub" else 0
@@ -194,7 +232,7 @@ def run(*, broker: str, store: str, reader: str, fmt: str, zones: list[Zone], ra
         while t_end is None or time.monotonic() < t_end:
             reads = sim.tick()
             published += len(reads)
-            if fmt == "storehub":                 # an agent batches reads (≈ every 500 ms)
+            if fmt == "storehub":  # an agent batches reads (≈ every 500 ms)
                 pending += reads
                 if time.monotonic() - last_batch >= 0.5:
                     for p in render(fmt, pending):
@@ -218,7 +256,7 @@ def run(*, broker: str, store: str, reader: str, fmt: str, zones: list[Zone], ra
     return published
 
 
-HUB_DB_FILE = "hub.db"   # a hub data directory's database (``hub.kernel.config.HubConfig.db_path``)
+HUB_DB_FILE = "hub.db"  # a hub data directory's database (``hub.kernel.config.HubConfig.db_path``)
 
 
 def zones_from_hub(data_dir, *, tags: int, zones: int) -> list[Zone]:
@@ -231,9 +269,12 @@ def zones_from_hub(data_dir, *, tags: int, zones: int) -> list[Zone]:
     if not path.is_file():
         raise ValueError(f"no hub database at {path} (storehub init first)")
     conn = sqlite3.connect(path, timeout=30)
-    bins = conn.execute("SELECT l.id, l.code FROM locations l WHERE l.kind = 'bin' AND EXISTS (SELECT 1 FROM stock s"
-                        " JOIN items i ON i.id = s.item_id WHERE s.location_id = l.id AND s.on_hand > 0 AND"
-                        " i.unit = 'each') ORDER BY l.walk_seq, l.code LIMIT ?", (zones,)).fetchall()
+    bins = conn.execute(
+        "SELECT l.id, l.code FROM locations l WHERE l.kind = 'bin' AND EXISTS (SELECT 1 FROM stock s"
+        " JOIN items i ON i.id = s.item_id WHERE s.location_id = l.id AND s.on_hand > 0 AND"
+        " i.unit = 'each') ORDER BY l.walk_seq, l.code LIMIT ?",
+        (zones,),
+    ).fetchall()
     out: list[Zone] = []
     budget = tags
     for z, (loc_id, code) in enumerate(bins):
@@ -241,7 +282,9 @@ def zones_from_hub(data_dir, *, tags: int, zones: int) -> list[Zone]:
         rows = conn.execute(
             "SELECT MIN(g.gtin), s.on_hand FROM stock s JOIN items i ON i.id = s.item_id"
             " JOIN item_gtins g ON g.item_id = i.id WHERE s.location_id = ? AND s.on_hand > 0 AND i.unit = 'each'"
-            " AND g.gtin NOT LIKE '02%' GROUP BY i.id ORDER BY i.sku", (loc_id,)).fetchall()
+            " AND g.gtin NOT LIKE '02%' GROUP BY i.id ORDER BY i.sku",
+            (loc_id,),
+        ).fetchall()
         for gtin, on_hand in rows:
             for serial in range(min(on_hand, budget)):
                 zone.epcs.append(encode_sgtin96(gtin, 10_000 + serial, filter=1, company_prefix_digits=7))

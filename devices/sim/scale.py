@@ -12,7 +12,9 @@ log = logging.getLogger(__name__)
 
 
 class ScaleSim(PtyDevice):
-    def __init__(self, protocol: str = "mt-sics", *, link=None, capacity_g: int = 15_000, serial_no: str = "B021002593"):
+    def __init__(
+        self, protocol: str = "mt-sics", *, link=None, capacity_g: int = 15_000, serial_no: str = "B021002593"
+    ):
         super().__init__(link)
         if protocol not in ("mt-sics", "toledo-8217"):
             raise ValueError(f"unknown scale protocol {protocol!r}")
@@ -100,7 +102,7 @@ class ScaleSim(PtyDevice):
         if self.gross_g - self.zero_offset_g > self.capacity_g:
             bits |= 2
         if self.displayed_g < 0:
-            bits |= 4                       # the 8217 weight record has no sign: below zero is a status
+            bits |= 4  # the 8217 weight record has no sign: below zero is a status
         return bits
 
     def _8217(self, b: bytes) -> bytes:
@@ -131,7 +133,7 @@ class ScaleSim(PtyDevice):
             if b == b"C":
                 self.tare_g = 0
                 return b""
-            return b""                       # 8217 ignores unknown bytes
+            return b""  # 8217 ignores unknown bytes
 
 
 def run(protocol: str, link: str, script: list[tuple[int, float]] | None = None) -> None:

@@ -9,8 +9,9 @@ from devices.sim.pty import PtyDevice
 
 
 class SerialScannerSim(PtyDevice):
-    def __init__(self, *, link=None, codes: list[str] | None = None, interval_s: float | None = None,
-                 suffix: bytes = b"\r\n"):
+    def __init__(
+        self, *, link=None, codes: list[str] | None = None, interval_s: float | None = None, suffix: bytes = b"\r\n"
+    ):
         super().__init__(link)
         self.codes = list(codes or [])
         self.interval_s = interval_s

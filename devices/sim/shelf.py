@@ -25,15 +25,23 @@ def _ts() -> str:
 
 
 class ShelfSensorSim:
-    def __init__(self, store: str, device: str, host: str = "127.0.0.1", port: int = 1883, *,
-                 report_delta_g: int = 5, firmware: str = "storehub-shelf 1.0"):
+    def __init__(
+        self,
+        store: str,
+        device: str,
+        host: str = "127.0.0.1",
+        port: int = 1883,
+        *,
+        report_delta_g: int = 5,
+        firmware: str = "storehub-shelf 1.0",
+    ):
         self.store, self.device = store, device
         self.prefix = f"storehub/{store}/dev/{device}"
         self.report_delta_g = report_delta_g
         self.firmware = firmware
         self.boot_id = random.getrandbits(24)
         self.seq = 0
-        self.calibrated_g = 0.0          # what calibrate_linear gives
+        self.calibrated_g = 0.0  # what calibrate_linear gives
         self.tare_offset_g = 0.0
         self.cal_scale = 1.0
         self.last_sent: float | None = None
@@ -69,10 +77,19 @@ class ShelfSensorSim:
             log.error("%s: broker refused: %s", self.device, rc)
             return
         client.publish(f"{self.prefix}/status", "online", qos=1, retain=True)
-        client.publish(f"{self.prefix}/info", json.dumps({"kind": "shelf", "model": "esp32-hx711",
-                                                          "firmware": self.firmware,
-                                                          "capabilities": ["shelf", "tare", "calibrate"]}),
-                       qos=1, retain=True)
+        client.publish(
+            f"{self.prefix}/info",
+            json.dumps(
+                {
+                    "kind": "shelf",
+                    "model": "esp32-hx711",
+                    "firmware": self.firmware,
+                    "capabilities": ["shelf", "tare", "calibrate"],
+                }
+            ),
+            qos=1,
+            retain=True,
+        )
         client.subscribe([(f"{self.prefix}/cmd/tare", 1), (f"{self.prefix}/cmd/calibrate", 1)])
         self.connected.set()
 
@@ -98,7 +115,7 @@ class ShelfSensorSim:
         try:
             body = json.loads(msg.payload)
         except ValueError:
-            log.warning("%s: ignoring non-JSON command", self.device)     # ESPHome drops it too
+            log.warning("%s: ignoring non-JSON command", self.device)  # ESPHome drops it too
             return
         if not isinstance(body, dict):
             return
@@ -128,9 +145,9 @@ def run(store: str, devices: list[str], broker: str, interval: float) -> None:
         while True:
             for s in sims:
                 if stock[s.device] <= 0 or random.random() < 0.05:
-                    stock[s.device] = random.randint(10, 20) * 500.0        # restocked
+                    stock[s.device] = random.randint(10, 20) * 500.0  # restocked
                 elif random.random() < 0.4:
-                    stock[s.device] -= 500.0                               # a customer takes one
+                    stock[s.device] -= 500.0  # a customer takes one
                 s.load(stock[s.device] + random.uniform(-1.5, 1.5))
             time.sleep(interval)
     except KeyboardInterrupt:

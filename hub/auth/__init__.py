@@ -5,9 +5,14 @@ from hub.auth.facts import FACTS
 from hub.domain import Domain, Setting
 
 SETTINGS = (
-    Setting("handheld_idle_lock_s", 300, {"type": "integer", "minimum": 0, "maximum": 86_400}, "Handheld idle lock",
-            "Seconds without a touch or scan before a handheld locks and its user must enter their PIN again;"
-            " 0 never locks."),
+    Setting(
+        "handheld_idle_lock_s",
+        300,
+        {"type": "integer", "minimum": 0, "maximum": 86_400},
+        "Handheld idle lock",
+        "Seconds without a touch or scan before a handheld locks and its user must enter their PIN again;"
+        " 0 never locks.",
+    ),
 )
 
 DOMAIN = Domain(

@@ -25,19 +25,44 @@ LOGIN_SCHEMA = {
     "oneOf": [
         {"required": ["user", "pin"], "not": {"anyOf": [{"required": ["password"]}, {"required": ["badge"]}]}},
         {"required": ["user", "password"], "not": {"anyOf": [{"required": ["pin"]}, {"required": ["badge"]}]}},
-        {"required": ["badge"], "not": {"anyOf": [{"required": ["pin"]}, {"required": ["password"]}, {"required": ["user"]}]}},
+        {
+            "required": ["badge"],
+            "not": {"anyOf": [{"required": ["pin"]}, {"required": ["password"]}, {"required": ["user"]}]},
+        },
     ],
 }
 
-USER_SCHEMA = {"type": "object", "properties": {"id": {"type": "string"}, "username": {"type": "string"},
-                                                "role": {"type": "string"}, "language": {"type": "string"}}}
+USER_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "string"},
+        "username": {"type": "string"},
+        "role": {"type": "string"},
+        "language": {"type": "string"},
+    },
+}
 
 
-@endpoint(bp, "POST", "/auth/login", summary="Log in with user+PIN, user+password or a badge code", public=True,
-          body=LOGIN_SCHEMA, statuses=[401, 429], tags=["auth"],
-          response={"type": "object", "required": ["token", "user"], "properties": {
-              "token": {"type": "string"}, "expires_at": {"type": "string"}, "csrf_token": {"type": "string"},
-              "user": USER_SCHEMA}})
+@endpoint(
+    bp,
+    "POST",
+    "/auth/login",
+    summary="Log in with user+PIN, user+password or a badge code",
+    public=True,
+    body=LOGIN_SCHEMA,
+    statuses=[401, 429],
+    tags=["auth"],
+    response={
+        "type": "object",
+        "required": ["token", "user"],
+        "properties": {
+            "token": {"type": "string"},
+            "expires_at": {"type": "string"},
+            "csrf_token": {"type": "string"},
+            "user": USER_SCHEMA,
+        },
+    },
+)
 def login(body):
     ctx = hub()
     dev = body.get("device") or g.device
@@ -47,8 +72,15 @@ def login(body):
     with db().write() as conn:
         try:
             login_throttle.check(conn, sources, device=dev)
-            user = users.authenticate(conn, secret_key=ctx.secret_key, username=body.get("user"), pin=body.get("pin"),
-                                      password=body.get("password"), badge=body.get("badge"), device=dev)
+            user = users.authenticate(
+                conn,
+                secret_key=ctx.secret_key,
+                username=body.get("user"),
+                pin=body.get("pin"),
+                password=body.get("password"),
+                badge=body.get("badge"),
+                device=dev,
+            )
         except login_throttle.LoginThrottled as exc:
             failure = exc  # the refusal is recorded: commit, then refuse
         except (Unauthorized, TooManyAttempts) as exc:
@@ -61,11 +93,22 @@ def login(body):
     if failure is not None:
         raise failure
     store = settings.get_all(db().read())
-    resp = make_response(jsonify({
-        "token": token["token"], "expires_at": token["expires_at"], "csrf_token": cookie["csrf_token"],
-        "user": user, "store": {"id": store["store_id"], "name": store["store_name"], "currency": store["currency"],
-                                "currency_exponent": store["currency_exponent"]},
-    }))
+    resp = make_response(
+        jsonify(
+            {
+                "token": token["token"],
+                "expires_at": token["expires_at"],
+                "csrf_token": cookie["csrf_token"],
+                "user": user,
+                "store": {
+                    "id": store["store_id"],
+                    "name": store["store_name"],
+                    "currency": store["currency"],
+                    "currency_exponent": store["currency_exponent"],
+                },
+            }
+        )
+    )
     secure = ctx.config.secure_cookies or request.is_secure
     resp.set_cookie(COOKIE_NAME, cookie["token"], httponly=True, samesite="Strict", secure=secure, path="/")
     resp.set_cookie(CSRF_COOKIE, cookie["csrf_token"], httponly=False, samesite="Strict", secure=secure, path="/")
@@ -79,7 +122,7 @@ def logout():
         sessions.revoke(conn, token)
         audit.log(conn, actor=g.actor, device=g.device, action="auth.logout")
     resp = make_response(jsonify({"ok": True}))
-    secure = hub().config.secure_cookies or request.is_secure   # cleared with the flags they were set with
+    secure = hub().config.secure_cookies or request.is_secure  # cleared with the flags they were set with
     resp.delete_cookie(COOKIE_NAME, path="/", secure=secure, httponly=True, samesite="Strict")
     resp.delete_cookie(CSRF_COOKIE, path="/", secure=secure, samesite="Strict")
     return resp
@@ -92,9 +135,20 @@ def me():
     return user
 
 
-@endpoint(bp, "PUT", "/auth/me/language", summary="Choose this user's language", role="associate", tags=["auth"],
-          body={"type": "object", "required": ["language"], "additionalProperties": False,
-                "properties": {"language": {"type": "string", "enum": list(users.LANGUAGES)}}})
+@endpoint(
+    bp,
+    "PUT",
+    "/auth/me/language",
+    summary="Choose this user's language",
+    role="associate",
+    tags=["auth"],
+    body={
+        "type": "object",
+        "required": ["language"],
+        "additionalProperties": False,
+        "properties": {"language": {"type": "string", "enum": list(users.LANGUAGES)}},
+    },
+)
 def set_language(body):
     with db().write() as conn:
         return users.set_language(conn, g.user["user_id"], body["language"], actor=g.actor, device=g.device)

@@ -33,8 +33,17 @@ def users_add(data_dir, name, role, pin, password, badge, display_name, language
     cfg, db = open_db(data_dir)
     try:
         with db.write() as conn:
-            u = users_mod.create(conn, username=name, role=role, pin=pin, password=password, badge=badge,
-                                 display_name=display_name, language=language, secret_key=cfg.secret_key())
+            u = users_mod.create(
+                conn,
+                username=name,
+                role=role,
+                pin=pin,
+                password=password,
+                badge=badge,
+                display_name=display_name,
+                language=language,
+                secret_key=cfg.secret_key(),
+            )
     except StoreHubError as exc:
         click.echo(json.dumps(exc.to_dict()), err=True)
         sys.exit(1)

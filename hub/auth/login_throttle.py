@@ -30,10 +30,10 @@ from hub.kernel import audit
 from hub.kernel.errors import TooManyAttempts
 from hub.protocol.timeutil import iso, parse_iso, utcnow
 
-FREE_FAILURES = 10        # failures a source may have before it is blocked
-BASE_BLOCK_S = 30         # first block; doubles with each further failure
+FREE_FAILURES = 10  # failures a source may have before it is blocked
+BASE_BLOCK_S = 30  # first block; doubles with each further failure
 MAX_BLOCK_S = 15 * 60
-WINDOW_S = 15 * 60        # failures further apart than this start a new count
+WINDOW_S = 15 * 60  # failures further apart than this start a new count
 SCOPES = ("ip", "device")
 
 
@@ -83,8 +83,9 @@ def _row(conn: sqlite3.Connection, src: Source) -> sqlite3.Row | None:
     return conn.execute("SELECT * FROM login_throttle WHERE scope = ? AND key = ?", (src.scope, src.key)).fetchone()
 
 
-def check(conn: sqlite3.Connection, srcs: list[Source], *, device: str | None = None,
-          now: datetime | None = None) -> None:
+def check(
+    conn: sqlite3.Connection, srcs: list[Source], *, device: str | None = None, now: datetime | None = None
+) -> None:
     """Raise :class:`LoginThrottled` (after recording the refusal) if any source is blocked.
 
     Call inside a write transaction and commit before letting the error escape."""
@@ -98,22 +99,32 @@ def check(conn: sqlite3.Connection, srcs: list[Source], *, device: str | None = 
         if until <= now:
             continue
         wait = max(1, int((until - now).total_seconds() + 0.999))
-        conn.execute("UPDATE login_throttle SET refused = refused + 1 WHERE scope = ? AND key = ?",
-                     (src.scope, src.key))
+        conn.execute(
+            "UPDATE login_throttle SET refused = refused + 1 WHERE scope = ? AND key = ?", (src.scope, src.key)
+        )
         if row["refused"] == 0:
-            audit.log(conn, actor="anonymous", device=device, action="auth.throttled", target=src.label(),
-                      details={"scope": src.scope, "key": src.key, "retry_after_s": wait,
-                               "failures": row["failures"]})
+            audit.log(
+                conn,
+                actor="anonymous",
+                device=device,
+                action="auth.throttled",
+                target=src.label(),
+                details={"scope": src.scope, "key": src.key, "retry_after_s": wait, "failures": row["failures"]},
+            )
         if worst is None or wait > worst[0]:
             worst = (wait, src)
     if worst is not None:
         wait, src = worst
-        raise LoginThrottled(f"too many failed logins from this {'device' if src.scope == 'device' else 'address'};"
-                             f" try again in {wait} s", details={"retry_after_s": wait, "scope": src.scope})
+        raise LoginThrottled(
+            f"too many failed logins from this {'device' if src.scope == 'device' else 'address'};"
+            f" try again in {wait} s",
+            details={"retry_after_s": wait, "scope": src.scope},
+        )
 
 
-def record_failure(conn: sqlite3.Connection, srcs: list[Source], *, device: str | None = None,
-                   now: datetime | None = None) -> int:
+def record_failure(
+    conn: sqlite3.Connection, srcs: list[Source], *, device: str | None = None, now: datetime | None = None
+) -> int:
     """Count one failed login against every source; start or lengthen a block when due.
 
     Returns the longest block started (seconds, 0 if none)."""
@@ -123,8 +134,10 @@ def record_failure(conn: sqlite3.Connection, srcs: list[Source], *, device: str 
     longest = 0
     for src in srcs:
         row = _row(conn, src)
-        if row is None or (row["last_failure_at"] < window_start
-                           and (not row["blocked_until"] or parse_iso(row["blocked_until"]) <= now)):
+        if row is None or (
+            row["last_failure_at"] < window_start
+            and (not row["blocked_until"] or parse_iso(row["blocked_until"]) <= now)
+        ):
             failures, first = 1, now_s
         else:
             failures, first = row["failures"] + 1, row["first_failure_at"]
@@ -138,9 +151,20 @@ def record_failure(conn: sqlite3.Connection, srcs: list[Source], *, device: str 
             (src.scope, src.key, failures, first, now_s, blocked_until),
         )
         if block:
-            audit.log(conn, actor="anonymous", device=device, action="auth.throttle", target=src.label(),
-                      details={"scope": src.scope, "key": src.key, "failures": failures, "blocked_for_s": block,
-                               "refused_in_previous_block": row["refused"] if row is not None else 0})
+            audit.log(
+                conn,
+                actor="anonymous",
+                device=device,
+                action="auth.throttle",
+                target=src.label(),
+                details={
+                    "scope": src.scope,
+                    "key": src.key,
+                    "failures": failures,
+                    "blocked_for_s": block,
+                    "refused_in_previous_block": row["refused"] if row is not None else 0,
+                },
+            )
             longest = max(longest, block)
     _purge(conn, now)
     return longest
@@ -148,8 +172,10 @@ def record_failure(conn: sqlite3.Connection, srcs: list[Source], *, device: str 
 
 def _purge(conn: sqlite3.Connection, now: datetime) -> None:
     """Forget sources whose failures have aged out and that are not blocked (keeps the table small)."""
-    conn.execute("DELETE FROM login_throttle WHERE last_failure_at < ? AND (blocked_until IS NULL OR blocked_until < ?)",
-                 (iso(now - timedelta(seconds=WINDOW_S)), iso(now)))
+    conn.execute(
+        "DELETE FROM login_throttle WHERE last_failure_at < ? AND (blocked_until IS NULL OR blocked_until < ?)",
+        (iso(now - timedelta(seconds=WINDOW_S)), iso(now)),
+    )
 
 
 def status(conn: sqlite3.Connection, src: Source) -> dict | None:

@@ -20,8 +20,9 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create(conn: sqlite3.Connection, user_id: str, *, kind: str, device: str | None = None,
-           ttl: timedelta = TOKEN_TTL) -> dict[str, Any]:
+def create(
+    conn: sqlite3.Connection, user_id: str, *, kind: str, device: str | None = None, ttl: timedelta = TOKEN_TTL
+) -> dict[str, Any]:
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(24) if kind == "cookie" else None
     now = utcnow()

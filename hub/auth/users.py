@@ -35,8 +35,13 @@ _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 def hash_secret(secret: str) -> str:
     salt = secrets.token_bytes(16)
     dk = hashlib.scrypt(secret.encode(), salt=salt, dklen=32, **_SCRYPT)
-    return "scrypt$%d$%d$%d$%s$%s" % (_SCRYPT["n"], _SCRYPT["r"], _SCRYPT["p"],
-                                      base64.b64encode(salt).decode(), base64.b64encode(dk).decode())
+    return "scrypt$%d$%d$%d$%s$%s" % (
+        _SCRYPT["n"],
+        _SCRYPT["r"],
+        _SCRYPT["p"],
+        base64.b64encode(salt).decode(),
+        base64.b64encode(dk).decode(),
+    )
 
 
 def verify_secret(secret: str, stored: str | None) -> bool:
@@ -72,16 +77,33 @@ def validate_password(pw: str) -> str:
 def public(row: sqlite3.Row | dict) -> dict[str, Any]:
     d = dict(row)
     return {
-        "id": d["id"], "username": d["username"], "display_name": d["display_name"], "role": d["role"],
-        "language": d["language"], "active": bool(d["active"]),
-        "has_pin": bool(d.get("pin_hash")), "has_password": bool(d.get("password_hash")),
+        "id": d["id"],
+        "username": d["username"],
+        "display_name": d["display_name"],
+        "role": d["role"],
+        "language": d["language"],
+        "active": bool(d["active"]),
+        "has_pin": bool(d.get("pin_hash")),
+        "has_password": bool(d.get("password_hash")),
         "has_badge": bool(d.get("badge_digest")),
     }
 
 
-def create(conn: sqlite3.Connection, *, username: str, role: str, secret_key: bytes, display_name: str | None = None,
-           pin: str | None = None, password: str | None = None, badge: str | None = None, language: str = "en",
-           actor: str = "system:cli", user_id: str | None = None, device: str | None = None) -> dict[str, Any]:
+def create(
+    conn: sqlite3.Connection,
+    *,
+    username: str,
+    role: str,
+    secret_key: bytes,
+    display_name: str | None = None,
+    pin: str | None = None,
+    password: str | None = None,
+    badge: str | None = None,
+    language: str = "en",
+    actor: str = "system:cli",
+    user_id: str | None = None,
+    device: str | None = None,
+) -> dict[str, Any]:
     username = (username or "").strip()
     if not username or len(username) > 64 or any(c.isspace() for c in username):
         raise ValidationError("username: 1-64 characters, no spaces", code="invalid_username")
@@ -102,15 +124,23 @@ def create(conn: sqlite3.Connection, *, username: str, role: str, secret_key: by
     conn.execute(
         "INSERT INTO users(id, username, display_name, role, language, pin_hash, password_hash, badge_digest, created_at)"
         " VALUES (?,?,?,?,?,?,?,?,?)",
-        (uid, username, display_name or username, role, language,
-         hash_secret(validate_pin(pin)) if pin is not None else None,
-         hash_secret(validate_password(password)) if password is not None else None,
-         digest, now_iso()),
+        (
+            uid,
+            username,
+            display_name or username,
+            role,
+            language,
+            hash_secret(validate_pin(pin)) if pin is not None else None,
+            hash_secret(validate_password(password)) if password is not None else None,
+            digest,
+            now_iso(),
+        ),
     )
     user = get(conn, uid)
     outbox.record(conn, "user.upsert", user)
-    audit.log(conn, actor=actor, device=device, action="user.create", target=uid,
-              details={"username": username, "role": role})
+    audit.log(
+        conn, actor=actor, device=device, action="user.create", target=uid, details={"username": username, "role": role}
+    )
     return user
 
 
@@ -125,13 +155,13 @@ def list_all(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     return [public(r) for r in conn.execute("SELECT * FROM users ORDER BY username")]
 
 
-def set_language(conn: sqlite3.Connection, user_id: str, language: str, *, actor: str,
-                 device: str | None = None) -> dict[str, Any]:
+def set_language(
+    conn: sqlite3.Connection, user_id: str, language: str, *, actor: str, device: str | None = None
+) -> dict[str, Any]:
     if language not in LANGUAGES:
         raise ValidationError(f"language must be one of {', '.join(LANGUAGES)}", code="invalid_language")
     conn.execute("UPDATE users SET language = ? WHERE id = ?", (language, user_id))
-    audit.log(conn, actor=actor, device=device, action="user.language", target=user_id,
-              details={"language": language})
+    audit.log(conn, actor=actor, device=device, action="user.language", target=user_id, details={"language": language})
     return get(conn, user_id)
 
 
@@ -141,8 +171,16 @@ def _lock_seconds(failures: int) -> int:
     return min(MAX_LOCK_S, BASE_LOCK_S * 2 ** (failures - FREE_ATTEMPTS))
 
 
-def authenticate(conn: sqlite3.Connection, *, secret_key: bytes, username: str | None = None, pin: str | None = None,
-                 password: str | None = None, badge: str | None = None, device: str | None = None) -> dict[str, Any]:
+def authenticate(
+    conn: sqlite3.Connection,
+    *,
+    secret_key: bytes,
+    username: str | None = None,
+    pin: str | None = None,
+    password: str | None = None,
+    badge: str | None = None,
+    device: str | None = None,
+) -> dict[str, Any]:
     """Check one credential inside a write transaction; records failures and lockouts.
 
     Raises Unauthorized (wrong or unknown) or TooManyAttempts (locked)."""
@@ -158,8 +196,9 @@ def authenticate(conn: sqlite3.Connection, *, secret_key: bytes, username: str |
     method = "pin" if pin is not None else "password"
     if row is None or not row["active"]:
         verify_secret(pin or password or "", None)
-        audit.log(conn, actor="anonymous", device=device, action="auth.fail",
-                  details={"method": method, "username": username})
+        audit.log(
+            conn, actor="anonymous", device=device, action="auth.fail", details={"method": method, "username": username}
+        )
         raise Unauthorized("wrong user or credential", code="bad_credentials")
     _check_lock(row)
     if pin is not None:
@@ -170,11 +209,21 @@ def authenticate(conn: sqlite3.Connection, *, secret_key: bytes, username: str |
         failures = row["failed_attempts"] + 1
         lock = _lock_seconds(failures)
         locked_until = iso(utcnow() + timedelta(seconds=lock)) if lock else None
-        conn.execute("UPDATE users SET failed_attempts = ?, locked_until = ? WHERE id = ?", (failures, locked_until, row["id"]))
-        audit.log(conn, actor=row["id"], device=device, action="auth.fail",
-                  details={"method": method, "failures": failures, "locked_for_s": lock})
-        raise Unauthorized("wrong user or credential", code="bad_credentials",
-                           details={"attempts_before_lock": max(0, FREE_ATTEMPTS - failures)})
+        conn.execute(
+            "UPDATE users SET failed_attempts = ?, locked_until = ? WHERE id = ?", (failures, locked_until, row["id"])
+        )
+        audit.log(
+            conn,
+            actor=row["id"],
+            device=device,
+            action="auth.fail",
+            details={"method": method, "failures": failures, "locked_for_s": lock},
+        )
+        raise Unauthorized(
+            "wrong user or credential",
+            code="bad_credentials",
+            details={"attempts_before_lock": max(0, FREE_ATTEMPTS - failures)},
+        )
     _succeed(conn, row, method, device)
     return public(row)
 

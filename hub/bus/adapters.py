@@ -51,8 +51,7 @@ class EsphomeAdapter:
         """``(contract topic, validated data)`` for a message of this device, None when it is not ours;
         ContractError (the dead-letter reason) when it is ours but bad."""
         if topic == f"{self.prefix}/status":
-            return (contract.Topic(store_id, self.device, "status"),
-                    contract.decode_status(payload, self.device))
+            return (contract.Topic(store_id, self.device, "status"), contract.decode_status(payload, self.device))
         if topic == f"{self.prefix}/sensor/{self.weight_sensor}/state":
             text = payload.decode("utf-8", "replace").strip()
             try:
@@ -62,7 +61,9 @@ class EsphomeAdapter:
             if not math.isfinite(grams):
                 raise contract.ContractError(f"esphome state {text[:40]!r} is not a number", self.device)
             data = {"id": f"esphome-{uuid.uuid4()}", "ts": ts, "grams": round(grams, 1)}
-            return contract.Topic(store_id, self.device, "evt", "shelf"), contract.validate("evt/shelf", data, self.device)
+            return contract.Topic(store_id, self.device, "evt", "shelf"), contract.validate(
+                "evt/shelf", data, self.device
+            )
         return None
 
 
@@ -87,7 +88,9 @@ class Adapters:
         for i, e in enumerate(data.get("esphome") or []):
             if not isinstance(e, dict) or "device" not in e:
                 raise ValueError(f"esphome adapter #{i}: needs at least a device id")
-            out.append(EsphomeAdapter(e["device"], e.get("prefix") or e["device"], e.get("weight_sensor", "shelf_weight")))
+            out.append(
+                EsphomeAdapter(e["device"], e.get("prefix") or e["device"], e.get("weight_sensor", "shelf_weight"))
+            )
         return cls(out)
 
     @classmethod

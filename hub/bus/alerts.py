@@ -16,9 +16,21 @@ from hub.kernel import outbox
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso
 
-KINDS = ("device_offline", "device_silent", "device_error", "paper_out", "low_battery", "antenna_disconnected",
-         "clock_skew", "low_stock", "empty_shelf", "below_reorder_point", "below_safety_stock", "near_expiry",
-         "expired_stock")
+KINDS = (
+    "device_offline",
+    "device_silent",
+    "device_error",
+    "paper_out",
+    "low_battery",
+    "antenna_disconnected",
+    "clock_skew",
+    "low_stock",
+    "empty_shelf",
+    "below_reorder_point",
+    "below_safety_stock",
+    "near_expiry",
+    "expired_stock",
+)
 SEVERITIES = ("info", "warning", "critical")
 
 
@@ -29,8 +41,16 @@ def _row(r: sqlite3.Row) -> dict[str, Any]:
     return d
 
 
-def raise_alert(conn: sqlite3.Connection, kind: str, subject: str, message: str, *, severity: str = "warning",
-                details: dict | None = None, now: str | None = None) -> dict | None:
+def raise_alert(
+    conn: sqlite3.Connection,
+    kind: str,
+    subject: str,
+    message: str,
+    *,
+    severity: str = "warning",
+    details: dict | None = None,
+    now: str | None = None,
+) -> dict | None:
     """Open an alert unless one of this kind is already open for the subject. Returns the new alert or None."""
     if kind not in KINDS:
         raise ValueError(f"unknown alert kind {kind}")
@@ -40,18 +60,24 @@ def raise_alert(conn: sqlite3.Connection, kind: str, subject: str, message: str,
     aid = new_id()
     cur = conn.execute(
         "INSERT OR IGNORE INTO alerts(id, kind, subject, severity, message, details, raised_at) VALUES (?,?,?,?,?,?,?)",
-        (aid, kind, subject, severity, message, json.dumps(details, ensure_ascii=False) if details else None, now))
+        (aid, kind, subject, severity, message, json.dumps(details, ensure_ascii=False) if details else None, now),
+    )
     if cur.rowcount == 0:
         return None
-    outbox.record(conn, "alert.raised", {"id": aid, "kind": kind, "subject": subject, "severity": severity,
-                                         "message": message, "details": details}, ts=now)
+    outbox.record(
+        conn,
+        "alert.raised",
+        {"id": aid, "kind": kind, "subject": subject, "severity": severity, "message": message, "details": details},
+        ts=now,
+    )
     return get(conn, aid)
 
 
 def clear(conn: sqlite3.Connection, kind: str, subject: str, *, now: str | None = None) -> bool:
     now = now or now_iso()
-    row = conn.execute("SELECT id FROM alerts WHERE kind = ? AND subject = ? AND cleared_at IS NULL",
-                       (kind, subject)).fetchone()
+    row = conn.execute(
+        "SELECT id FROM alerts WHERE kind = ? AND subject = ? AND cleared_at IS NULL", (kind, subject)
+    ).fetchone()
     if row is None:
         return False
     conn.execute("UPDATE alerts SET cleared_at = ? WHERE id = ?", (now, row["id"]))
@@ -64,8 +90,10 @@ def acknowledge(conn: sqlite3.Connection, alert_id: str, *, actor: str) -> dict:
 
     if conn.execute("SELECT 1 FROM alerts WHERE id = ?", (alert_id,)).fetchone() is None:
         raise NotFound(f"no alert {alert_id}")
-    conn.execute("UPDATE alerts SET acknowledged_by = ?, acknowledged_at = ? WHERE id = ? AND acknowledged_at IS NULL",
-                 (actor, now_iso(), alert_id))
+    conn.execute(
+        "UPDATE alerts SET acknowledged_by = ?, acknowledged_at = ? WHERE id = ? AND acknowledged_at IS NULL",
+        (actor, now_iso(), alert_id),
+    )
     return get(conn, alert_id)
 
 
@@ -75,12 +103,23 @@ def get(conn: sqlite3.Connection, alert_id: str) -> dict | None:
 
 
 def open_for(conn: sqlite3.Connection, subject: str) -> list[dict]:
-    return [_row(r) for r in conn.execute(
-        "SELECT * FROM alerts WHERE subject = ? AND cleared_at IS NULL ORDER BY raised_at", (subject,))]
+    return [
+        _row(r)
+        for r in conn.execute(
+            "SELECT * FROM alerts WHERE subject = ? AND cleared_at IS NULL ORDER BY raised_at", (subject,)
+        )
+    ]
 
 
-def list_alerts(conn: sqlite3.Connection, *, open_only: bool = True, kind: str | None = None,
-                subject: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
+def list_alerts(
+    conn: sqlite3.Connection,
+    *,
+    open_only: bool = True,
+    kind: str | None = None,
+    subject: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[dict], int]:
     where, args = [], []
     if open_only:
         where.append("cleared_at IS NULL")
@@ -92,6 +131,7 @@ def list_alerts(conn: sqlite3.Connection, *, open_only: bool = True, kind: str |
         args.append(subject)
     w = (" WHERE " + " AND ".join(where)) if where else ""
     total = conn.execute(f"SELECT COUNT(*) FROM alerts{w}", args).fetchone()[0]
-    rows = conn.execute(f"SELECT * FROM alerts{w} ORDER BY raised_at DESC, id DESC LIMIT ? OFFSET ?",
-                        [*args, limit, offset]).fetchall()
+    rows = conn.execute(
+        f"SELECT * FROM alerts{w} ORDER BY raised_at DESC, id DESC LIMIT ? OFFSET ?", [*args, limit, offset]
+    ).fetchall()
     return [_row(r) for r in rows], total

@@ -47,8 +47,14 @@ def resolve_code(conn: sqlite3.Connection, code: str) -> tuple[str | None, dict[
         log.warning("scan %r not resolved: %s: %s", code[:80], type(exc).__name__, exc)
         return None, {"kind": None, "error": getattr(exc, "code", type(exc).__name__), "message": str(exc)[:200]}
     item = res.item or {}
-    summary = {"kind": res.kind, "qty": res.qty, "weight_g": res.weight_g, "order_ref": res.order_ref,
-               "location_id": (res.location or {}).get("id"), "sku": item.get("sku")}
+    summary = {
+        "kind": res.kind,
+        "qty": res.qty,
+        "weight_g": res.weight_g,
+        "order_ref": res.order_ref,
+        "location_id": (res.location or {}).get("id"),
+        "sku": item.get("sku"),
+    }
     return item.get("id"), summary
 
 
@@ -58,11 +64,30 @@ def on_scan(conn: sqlite3.Connection, ev: DeviceEvent) -> None:
     conn.execute(
         "INSERT OR IGNORE INTO device_scans(event_id, device_id, code, symbology, ts, received_at, item_id, resolution)"
         " VALUES (?,?,?,?,?,?,?,?)",
-        (ev.id, ev.device_id, code, ev.payload.get("symbology"), ev.ts, ev.received_at, item_id,
-         json.dumps(resolution, ensure_ascii=False, default=str) if resolution else None))
-    outbox.record(conn, "device.scan", {"device_id": ev.device_id, "event_id": ev.id, "code": code,
-                                        "symbology": ev.payload.get("symbology"), "item_id": item_id, "ts": ev.ts},
-                  ts=ev.received_at)
+        (
+            ev.id,
+            ev.device_id,
+            code,
+            ev.payload.get("symbology"),
+            ev.ts,
+            ev.received_at,
+            item_id,
+            json.dumps(resolution, ensure_ascii=False, default=str) if resolution else None,
+        ),
+    )
+    outbox.record(
+        conn,
+        "device.scan",
+        {
+            "device_id": ev.device_id,
+            "event_id": ev.id,
+            "code": code,
+            "symbology": ev.payload.get("symbology"),
+            "item_id": item_id,
+            "ts": ev.ts,
+        },
+        ts=ev.received_at,
+    )
 
 
 def on_weight(conn: sqlite3.Connection, ev: DeviceEvent) -> None:
@@ -78,16 +103,38 @@ def on_weight(conn: sqlite3.Connection, ev: DeviceEvent) -> None:
         " VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(device_id) DO UPDATE SET grams=excluded.grams, mg=excluded.mg,"
         " net=excluded.net, tare_grams=excluded.tare_grams, tare_mg=excluded.tare_mg,"
         " event_id=excluded.event_id, ts=excluded.ts, received_at=excluded.received_at WHERE excluded.ts >= scale_weights.ts",
-        (ev.device_id, p["grams"], mg, None if "net" not in p else int(p["net"]), p.get("tare_grams"), tare_mg, ev.id,
-         ev.ts, ev.received_at))
+        (
+            ev.device_id,
+            p["grams"],
+            mg,
+            None if "net" not in p else int(p["net"]),
+            p.get("tare_grams"),
+            tare_mg,
+            ev.id,
+            ev.ts,
+            ev.received_at,
+        ),
+    )
     if cur.rowcount:
-        outbox.record(conn, "device.weight", {"device_id": ev.device_id, "event_id": ev.id, "grams": p["grams"],
-                                              "mg": mg, "net": p.get("net"), "ts": ev.ts}, ts=ev.received_at)
+        outbox.record(
+            conn,
+            "device.weight",
+            {
+                "device_id": ev.device_id,
+                "event_id": ev.id,
+                "grams": p["grams"],
+                "mg": mg,
+                "net": p.get("net"),
+                "ts": ev.ts,
+            },
+            ts=ev.received_at,
+        )
 
 
 def on_state(conn: sqlite3.Connection, ev: DeviceEvent) -> None:
-    registry.apply_health(conn, ev.device_id, {k: ev.payload[k] for k in registry.HEALTH_FIELDS
-                                               if k in ev.payload}, ev.received_at)
+    registry.apply_health(
+        conn, ev.device_id, {k: ev.payload[k] for k in registry.HEALTH_FIELDS if k in ev.payload}, ev.received_at
+    )
 
 
 def latest_weight(conn: sqlite3.Connection, device_id: str) -> dict | None:
@@ -97,7 +144,9 @@ def latest_weight(conn: sqlite3.Connection, device_id: str) -> dict | None:
 
 def recent_scans(conn: sqlite3.Connection, *, device_id: str | None = None, limit: int = 50) -> list[dict]:
     if device_id:
-        rows = conn.execute("SELECT * FROM device_scans WHERE device_id = ? ORDER BY seq DESC LIMIT ?", (device_id, limit))
+        rows = conn.execute(
+            "SELECT * FROM device_scans WHERE device_id = ? ORDER BY seq DESC LIMIT ?", (device_id, limit)
+        )
     else:
         rows = conn.execute("SELECT * FROM device_scans ORDER BY seq DESC LIMIT ?", (limit,))
     out = []

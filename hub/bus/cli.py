@@ -14,8 +14,13 @@ from hub.kernel.cliopts import storehub_argv
 
 
 def _data_dir_option(f):
-    return click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="STOREHUB_DATA_DIR",
-                        default=None, help="Hub data directory (default: $STOREHUB_DATA_DIR or ./storehub-data)")(f)
+    return click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="STOREHUB_DATA_DIR",
+        default=None,
+        help="Hub data directory (default: $STOREHUB_DATA_DIR or ./storehub-data)",
+    )(f)
 
 
 def _resolve_url(data_dir: Path | None, mqtt_url: str | None) -> str:
@@ -39,8 +44,10 @@ def _resolve_url(data_dir: Path | None, mqtt_url: str | None) -> str:
         if password is None and saved and saved.get("username") == url.username:
             password = saved.get("password")
         if password is None:
-            raise click.ClickException(f"no password for broker user {url.username!r}: set STOREHUB_MQTT_PASSWORD "
-                                       f"or provision the hub account into {hub_json.parent}")
+            raise click.ClickException(
+                f"no password for broker user {url.username!r}: set STOREHUB_MQTT_PASSWORD "
+                f"or provision the hub account into {hub_json.parent}"
+            )
         scheme, rest = mqtt_url.split("://", 1) if "://" in mqtt_url else ("mqtt", mqtt_url)
         user, host = rest.split("@", 1)
         return f"{scheme}://{user}:{quote(password, safe='')}@{host}"
@@ -62,15 +69,30 @@ def _without_url(argv: list[str]) -> list[str]:
 
 @click.command("bus")
 @_data_dir_option
-@click.option("--mqtt", "mqtt_url", default=None, envvar="STOREHUB_MQTT_URL",
-              help="Broker URL, e.g. mqtt://user@127.0.0.1:1883 (mqtts:// for TLS, ?protocol=311 for 3.1.1); "
-                   "the password comes from $STOREHUB_MQTT_PASSWORD or <data-dir>/mqtt/hub-mqtt.json — keep it "
-                   "off command lines, which every user sees in ps")
+@click.option(
+    "--mqtt",
+    "mqtt_url",
+    default=None,
+    envvar="STOREHUB_MQTT_URL",
+    help="Broker URL, e.g. mqtt://user@127.0.0.1:1883 (mqtts:// for TLS, ?protocol=311 for 3.1.1); "
+    "the password comes from $STOREHUB_MQTT_PASSWORD or <data-dir>/mqtt/hub-mqtt.json — keep it "
+    "off command lines, which every user sees in ps",
+)
 @click.option("--client-id", default=None, help="Fixed MQTT client id (default storehub-hub-<store>)")
-@click.option("--advertise", default=None, envvar="STOREHUB_ADVERTISE_ADDRESS",
-              help="LAN address to advertise the hub API and broker on with mDNS (off when unset)")
-@click.option("--api-port", default=8000, show_default=True, type=int, envvar="STOREHUB_API_PORT",
-              help="Hub API port to advertise")
+@click.option(
+    "--advertise",
+    default=None,
+    envvar="STOREHUB_ADVERTISE_ADDRESS",
+    help="LAN address to advertise the hub API and broker on with mDNS (off when unset)",
+)
+@click.option(
+    "--api-port",
+    default=8000,
+    show_default=True,
+    type=int,
+    envvar="STOREHUB_API_PORT",
+    help="Hub API port to advertise",
+)
 @click.option("--supervise", is_flag=True, help="Run the bus as a child and restart it if it ever crashes")
 def bus_command(data_dir, mqtt_url, client_id, advertise, api_port, supervise):
     """Run the hub's one device-bus process (MQTT → registry, events, alerts)."""
@@ -152,19 +174,28 @@ def devices_group():
 @_data_dir_option
 @click.option("--device", "device_id", required=True, help="Device id, [a-z0-9-]{1,64}")
 @click.option("--kind", type=click.Choice(["scanner", "scale", "printer", "rfid", "shelf"]), required=True)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where to write passwd, acl and devices/<id>.json (default <data-dir>/mqtt)")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to write passwd, acl and devices/<id>.json (default <data-dir>/mqtt)",
+)
 @click.option("--store", "store_id", default=None, help="Store id (default: the hub's)")
 @click.option("--broker-host", default="127.0.0.1", show_default=True, help="Address devices use for the broker")
 @click.option("--broker-port", default=None, type=int, help="Default 1883, or 8883 with --tls")
-@click.option("--tls", is_flag=True, help="Devices connect over TLS (mqtts://) to a broker certificate from the store CA, "
-                                          "written to --out and handed to the device")
+@click.option(
+    "--tls",
+    is_flag=True,
+    help="Devices connect over TLS (mqtts://) to a broker certificate from the store CA, "
+    "written to --out and handed to the device",
+)
 @click.option("--ca-file", default=None, help="With --tls: the broker's CA of your own instead of the store CA")
 @click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--acl-file", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @click.option("--rotate", is_flag=True, help="Give the device a new password")
-def provision_command(data_dir, device_id, kind, out, store_id, broker_host, broker_port, tls, ca_file,
-                      password_file, acl_file, rotate):
+def provision_command(
+    data_dir, device_id, kind, out, store_id, broker_host, broker_port, tls, ca_file, password_file, acl_file, rotate
+):
     """Create or update a device's broker account, the ACL file and the device's agent config."""
     from hub.bus import registry
     from hub.bus.provision import provision
@@ -176,9 +207,20 @@ def provision_command(data_dir, device_id, kind, out, store_id, broker_host, bro
     store_id = store_id or settings.get(db.read(), "store_id")
     out = out or cfg.data_dir / "mqtt"
     try:
-        p = provision(device_id=device_id, kind=kind, store_id=store_id, out=out, broker_host=broker_host,
-                      broker_port=broker_port or (8883 if tls else 1883), tls=tls, ca_file=ca_file,
-                      password_file=password_file, acl_file=acl_file, rotate=rotate, data_dir=cfg.data_dir)
+        p = provision(
+            device_id=device_id,
+            kind=kind,
+            store_id=store_id,
+            out=out,
+            broker_host=broker_host,
+            broker_port=broker_port or (8883 if tls else 1883),
+            tls=tls,
+            ca_file=ca_file,
+            password_file=password_file,
+            acl_file=acl_file,
+            rotate=rotate,
+            data_dir=cfg.data_dir,
+        )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     with db.write() as conn:
@@ -201,10 +243,14 @@ def discover_command(timeout, interface):
 
 
 @devices_group.command("decode")
-@click.option("--format", "fmt", required=True,
-              type=click.Choice(["zebra", "impinj", "llrp", "mt-sics", "toledo-8217"]),
-              help="What the file holds: a reader's payload (Zebra IoT Connector JSON, Impinj R700 JSON, LLRP frames "
-                   "or sllurp dicts) or a scale's reply bytes")
+@click.option(
+    "--format",
+    "fmt",
+    required=True,
+    type=click.Choice(["zebra", "impinj", "llrp", "mt-sics", "toledo-8217"]),
+    help="What the file holds: a reader's payload (Zebra IoT Connector JSON, Impinj R700 JSON, LLRP frames "
+    "or sllurp dicts) or a scale's reply bytes",
+)
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON")
 def decode_command(fmt, file, as_json):
@@ -226,17 +272,22 @@ def decode_command(fmt, file, as_json):
     elif "reads" in result:
         for r in result["reads"]:
             rssi = "-" if r["rssi_dbm"] is None else r["rssi_dbm"]
-            click.echo(f"{r['epc']}  antenna {r['antenna']}  rssi {rssi} dBm  count {r['count']}"
-                       f"  {r['first_seen']} .. {r['last_seen']}")
+            click.echo(
+                f"{r['epc']}  antenna {r['antenna']}  rssi {rssi} dBm  count {r['count']}"
+                f"  {r['first_seen']} .. {r['last_seen']}"
+            )
         if result["heartbeat"] is not None:
             click.echo(f"heartbeat: {json.dumps(result['heartbeat'], ensure_ascii=False)}")
         click.echo(f"{len(result['reads'])} tag(s) from {result['raw_reads']} read(s)")
         for e in result["errors"]:
             click.echo(f"skipped: {e}", err=True)
     else:
-        click.echo(f"{result['kind']}: " + (f"{result['grams']} g" if result["grams"] is not None else "no weight")
-                   + (" net" if result["net"] else "")
-                   + ("" if result["stable"] is None else (" stable" if result["stable"] else " in motion")))
+        click.echo(
+            f"{result['kind']}: "
+            + (f"{result['grams']} g" if result["grams"] is not None else "no weight")
+            + (" net" if result["net"] else "")
+            + ("" if result["stable"] is None else (" stable" if result["stable"] else " in motion"))
+        )
     if status and result.get("error"):
         click.echo(f"error: {result['error']}", err=True)
     sys.exit(status)
@@ -252,5 +303,7 @@ def list_command(data_dir):
     _cfg, db = open_db(data_dir)
     items, _total = registry.list_devices(db.read(), limit=500)
     for d in items:
-        click.echo(f"{d['id']:24} {d['kind'] or '?':8} {'online ' if d['online'] else 'offline'} "
-                   f"last_seen={d['last_seen'] or '-'} events={d['events_total']} rejected={d['rejected_total']}")
+        click.echo(
+            f"{d['id']:24} {d['kind'] or '?':8} {'online ' if d['online'] else 'offline'} "
+            f"last_seen={d['last_seen'] or '-'} events={d['events_total']} rejected={d['rejected_total']}"
+        )

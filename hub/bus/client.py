@@ -43,11 +43,15 @@ V5_CONNACK_WAIT_S = 3.0
 def make_client(url: BrokerURL, client_id: str, *, manual_ack: bool = False, clean: bool = False) -> mqtt.Client:
     """A paho v2 client for ``url`` (shared by the bus, provisioning checks, tests and the bench)."""
     if url.protocol == mqtt.MQTTv5:
-        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5,
-                        manual_ack=manual_ack)
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=manual_ack)
     else:
-        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311,
-                        clean_session=clean, manual_ack=manual_ack)
+        c = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=mqtt.MQTTv311,
+            clean_session=clean,
+            manual_ack=manual_ack,
+        )
     if url.username:
         c.username_pw_set(url.username, url.password)
     if url.tls:
@@ -66,8 +70,7 @@ class _Msg:
     retain: bool
     generation: int
     received: float = field(default_factory=time.monotonic)
-    ack: tuple[str, str] | None = None   # (device, key) to acknowledge to the device once committed
-
+    ack: tuple[str, str] | None = None  # (device, key) to acknowledge to the device once committed
 
 
 class BusClient:
@@ -93,8 +96,12 @@ class BusClient:
             return
         self._generation += 1
         self.stats.connects += 1
-        log.info("bus: connected to %s as %s (session present: %s)", self.url.redacted(), self.client_id,
-                 getattr(flags, "session_present", None))
+        log.info(
+            "bus: connected to %s as %s (session present: %s)",
+            self.url.redacted(),
+            self.client_id,
+            getattr(flags, "session_present", None),
+        )
         for flt in [self._sub_filter, *self.adapters.subscriptions()]:
             if self.url.protocol == mqtt.MQTTv5:
                 client.subscribe(flt, options=SubscribeOptions(qos=contract.QOS, noLocal=True))
@@ -115,8 +122,11 @@ class BusClient:
             log.warning("bus: disconnected (%s); reconnecting", reason_code)
 
     def _on_message(self, client, userdata, message):
-        self._q.put(_Msg(message.topic, bytes(message.payload), message.mid, message.qos, bool(message.retain),
-                         self._generation))
+        self._q.put(
+            _Msg(
+                message.topic, bytes(message.payload), message.mid, message.qos, bool(message.retain), self._generation
+            )
+        )
 
     def _ack_devices(self, batch: list[_Msg]) -> None:
         """Tell each device which of its messages in this (committed) batch the hub now holds. QoS 1 without
@@ -129,8 +139,12 @@ class BusClient:
         for device, ks in keys.items():
             topic = contract.ack_topic(self.store_id, device)
             for i in range(0, len(ks), contract.MAX_ACK_IDS):
-                self.client.publish(topic, contract.encode(contract.make_ack(ks[i:i + contract.MAX_ACK_IDS])),
-                                    qos=contract.QOS, retain=False)
+                self.client.publish(
+                    topic,
+                    contract.encode(contract.make_ack(ks[i : i + contract.MAX_ACK_IDS])),
+                    qos=contract.QOS,
+                    retain=False,
+                )
                 self.stats.device_acks += 1
 
     def _ack(self, batch: list[_Msg]) -> None:
@@ -141,12 +155,16 @@ class BusClient:
             if m.qos > 0 and m.generation == gen:
                 self.client.ack(m.mid, m.qos)
 
-
     def _commander(self) -> None:
         while not self._stop.wait(self.command_poll_s):
-            if (self.url.protocol == mqtt.MQTTv5 and self.stats.connects == 0 and not self._fallback.is_set()
-                    and self._refused is None
-                    and time.monotonic() - self._connect_started > V5_CONNACK_WAIT_S and self._broker_reachable()):
+            if (
+                self.url.protocol == mqtt.MQTTv5
+                and self.stats.connects == 0
+                and not self._fallback.is_set()
+                and self._refused is None
+                and time.monotonic() - self._connect_started > V5_CONNACK_WAIT_S
+                and self._broker_reachable()
+            ):
                 # Some 3.1.1-only brokers (amqtt) close a v5 CONNECT without any CONNACK.
                 log.warning("bus: no CONNACK to an MQTT v5 CONNECT; trying 3.1.1")
                 self._fallback.set()
@@ -183,7 +201,6 @@ class BusClient:
             self.stats.commands_sent += 1
         return sent
 
-
     def _broker_reachable(self) -> bool:
         try:
             with socket.create_connection((self.url.host, self.url.port), timeout=1):
@@ -203,4 +220,3 @@ class BusClient:
 
     def wait_ready(self, timeout: float = 10.0) -> bool:
         return self.subscribed.wait(timeout)
-

@@ -28,7 +28,7 @@ from devices.scale import protocols as scale
 from hub.protocol import rfid_formats
 
 RFID_FORMATS = ("zebra", "impinj", "llrp")
-SCALE_FORMATS = tuple(scale.PROTOCOLS)           # mt-sics, toledo-8217
+SCALE_FORMATS = tuple(scale.PROTOCOLS)  # mt-sics, toledo-8217
 FORMATS = RFID_FORMATS + SCALE_FORMATS
 
 
@@ -48,6 +48,7 @@ def decode(fmt: str, data: bytes, *, now_ms: int | None = None) -> tuple[dict, i
 
 # ---------------------------------------------------------------------------------------------------- scale
 
+
 def _grams(mg: int | None) -> int | float | None:
     if mg is None:
         return None
@@ -63,24 +64,35 @@ def _scale(protocol: scale.ScaleProtocol, data: bytes) -> tuple[dict, int]:
             break
         replies.append(reply)
     if not replies:
-        raise BadInput(f"no complete {protocol.name} reply in the input (a reply ends with "
-                       f"{protocol.reply_end!r}{', after STX' if protocol.reply_start else ''}): {data[:60]!r}")
+        raise BadInput(
+            f"no complete {protocol.name} reply in the input (a reply ends with "
+            f"{protocol.reply_end!r}{', after STX' if protocol.reply_start else ''}): {data[:60]!r}"
+        )
     raw = replies[0]
     if scale.match_reply(protocol, raw) is None:
         raise BadInput(f"not a {protocol.name} reply: {raw!r}")
     r = scale.parse_reply(protocol, raw)
-    out = {"kind": r.kind, "grams": _grams(r.mg), "mg": r.mg, "net": r.net, "stable": r.stable, "error": r.error,
-           "flags": list(r.flags), "raw": raw.decode("latin-1")}
+    out = {
+        "kind": r.kind,
+        "grams": _grams(r.mg),
+        "mg": r.mg,
+        "net": r.net,
+        "stable": r.stable,
+        "error": r.error,
+        "flags": list(r.flags),
+        "raw": raw.decode("latin-1"),
+    }
     if r.kind == "weight" and r.mg is not None and r.stable:
         out["event"] = scale.weight_event(r)
     elif r.kind == "tare" and r.mg is not None:
-        out["event"] = {"tare_grams": r.grams, "tare_mg": r.mg}       # the cmd/tare result's details
+        out["event"] = {"tare_grams": r.grams, "tare_mg": r.mg}  # the cmd/tare result's details
     if len(replies) > 1:
         out["more_replies"] = len(replies) - 1
     return out, 1 if r.error else 0
 
 
 # ----------------------------------------------------------------------------------------------------- RFID
+
 
 def _text(data: bytes, fmt: str) -> str:
     try:
@@ -158,6 +170,11 @@ def _rfid(fmt: str, data: bytes, now_ms: int) -> tuple[dict, int]:
     parsed = _parse_llrp(data, now_ms) if fmt == "llrp" else _parse_vendor(fmt, data)
     if not parsed.reads and not parsed.heartbeats and not parsed.other and parsed.errors:
         raise BadInput("; ".join(parsed.errors[:3]))
-    out = {"reads": rfid_formats.aggregate(parsed.reads), "heartbeat": rfid_formats.merge_heartbeats(parsed.heartbeats),
-           "errors": parsed.errors, "raw_reads": len(parsed.reads), "other_events": parsed.other}
+    out = {
+        "reads": rfid_formats.aggregate(parsed.reads),
+        "heartbeat": rfid_formats.merge_heartbeats(parsed.heartbeats),
+        "errors": parsed.errors,
+        "raw_reads": len(parsed.reads),
+        "other_events": parsed.other,
+    }
     return out, 0

@@ -32,8 +32,9 @@ def bind_shelves(data_dir) -> list[str]:
                 if not item.get("unit_weight_g"):
                     catalog.update_item(conn, item["id"], {"unit_weight_g": UNIT_WEIGHT_G}, actor="system:demo")
                 try:
-                    shelf.bind(conn, device_id, item_id=item["id"], location_id=loc["id"], low_units=4,
-                               actor="system:demo")
+                    shelf.bind(
+                        conn, device_id, item_id=item["id"], location_id=loc["id"], low_units=4, actor="system:demo"
+                    )
                     done.append(f"{device_id} -> {sku} @ {bin_code}")
                 except StoreHubError as exc:
                     done.append(f"{device_id}: not bound ({exc})")
@@ -42,10 +43,14 @@ def bind_shelves(data_dir) -> list[str]:
     return done
 
 
-
 def components(ctx: DemoContext) -> list[Component]:
     for line in bind_shelves(ctx.data_dir):
         print(f"demo: shelf sensor {line}", flush=True)
-    return [Component("mqtt-broker (amqtt)", ctx.storehub("broker", "--host", ctx.bind_host,
-                                                          "--port", str(ctx.mqtt_port)),
-                      wait_port=ctx.mqtt_port, url=f"{ctx.mqtt_url} (embedded, demo only)")]
+    return [
+        Component(
+            "mqtt-broker (amqtt)",
+            ctx.storehub("broker", "--host", ctx.bind_host, "--port", str(ctx.mqtt_port)),
+            wait_port=ctx.mqtt_port,
+            url=f"{ctx.mqtt_url} (embedded, demo only)",
+        )
+    ]

@@ -16,29 +16,57 @@ from zeroconf import IPVersion, ServiceInfo, Zeroconf
 from hub.protocol.discovery import HUB_TYPE, MQTT_TYPE, txt
 
 
-def service_infos(*, store_id: str, address: str, api_port: int, mqtt_port: int | None, tls: bool = False,
-                  mqtt_tls: bool = False, hostname: str | None = None) -> list[ServiceInfo]:
+def service_infos(
+    *,
+    store_id: str,
+    address: str,
+    api_port: int,
+    mqtt_port: int | None,
+    tls: bool = False,
+    mqtt_tls: bool = False,
+    hostname: str | None = None,
+) -> list[ServiceInfo]:
     """The ServiceInfos the hub registers (one for the API, one for the broker if any)."""
     host = (hostname or socket.gethostname().split(".")[0] or "storehub") + ".local."
     packed = [socket.inet_aton(address)]
     name = f"StoreHub {store_id}"
-    infos = [ServiceInfo(HUB_TYPE, f"{name}.{HUB_TYPE}", addresses=packed, port=api_port,
-                         properties=txt(store_id, tls), server=host)]
+    infos = [
+        ServiceInfo(
+            HUB_TYPE, f"{name}.{HUB_TYPE}", addresses=packed, port=api_port, properties=txt(store_id, tls), server=host
+        )
+    ]
     if mqtt_port:
-        infos.append(ServiceInfo(MQTT_TYPE, f"{name} broker.{MQTT_TYPE}", addresses=packed, port=mqtt_port,
-                                 properties=txt(store_id, mqtt_tls), server=host))
+        infos.append(
+            ServiceInfo(
+                MQTT_TYPE,
+                f"{name} broker.{MQTT_TYPE}",
+                addresses=packed,
+                port=mqtt_port,
+                properties=txt(store_id, mqtt_tls),
+                server=host,
+            )
+        )
     return infos
 
 
 class Advertiser:
     """Registers the hub's services on one interface; ``close()`` unregisters them."""
 
-    def __init__(self, *, store_id: str, address: str, api_port: int, mqtt_port: int | None = None,
-                 tls: bool = False, mqtt_tls: bool = False):
+    def __init__(
+        self,
+        *,
+        store_id: str,
+        address: str,
+        api_port: int,
+        mqtt_port: int | None = None,
+        tls: bool = False,
+        mqtt_tls: bool = False,
+    ):
         self.address = address
         self.zc = Zeroconf(interfaces=[address], ip_version=IPVersion.V4Only)
-        self.infos = service_infos(store_id=store_id, address=address, api_port=api_port, mqtt_port=mqtt_port,
-                                   tls=tls, mqtt_tls=mqtt_tls)
+        self.infos = service_infos(
+            store_id=store_id, address=address, api_port=api_port, mqtt_port=mqtt_port, tls=tls, mqtt_tls=mqtt_tls
+        )
         for info in self.infos:
             self.zc.register_service(info, allow_name_change=True)
 

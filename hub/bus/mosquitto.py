@@ -24,13 +24,30 @@ CONF_DIR = ROOT / "firmware_configs" / "mosquitto"
 PRODUCTION_CONF = CONF_DIR / "mosquitto.conf"
 DEV_CONF = CONF_DIR / "mosquitto.dev.conf"
 
-_LISTENER_SCOPED = ("cafile", "capath", "certfile", "keyfile", "tls_version", "require_certificate",
-                    "use_identity_as_username", "ciphers", "use_username_as_clientid")
+_LISTENER_SCOPED = (
+    "cafile",
+    "capath",
+    "certfile",
+    "keyfile",
+    "tls_version",
+    "require_certificate",
+    "use_identity_as_username",
+    "ciphers",
+    "use_username_as_clientid",
+)
 
 
-def render(port: int, workdir: Path, *, source: Path = PRODUCTION_CONF, password_file: Path | None = None,
-           acl_file: Path | None = None, tls_port: int | None = None, tls_files: dict[str, Path] | None = None,
-           anonymous: bool | None = None) -> str:
+def render(
+    port: int,
+    workdir: Path,
+    *,
+    source: Path = PRODUCTION_CONF,
+    password_file: Path | None = None,
+    acl_file: Path | None = None,
+    tls_port: int | None = None,
+    tls_files: dict[str, Path] | None = None,
+    anonymous: bool | None = None,
+) -> str:
     """The shipped config with paths and ports for ``workdir`` (listeners bound to 127.0.0.1)."""
     out: list[str] = []
     workdir.mkdir(parents=True, exist_ok=True)

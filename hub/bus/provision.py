@@ -39,7 +39,7 @@ from hub.pki import certs, workflow
 from hub.pki.rules import clean_name
 from hub.protocol import contract
 
-PBKDF2_ITERATIONS = 101   # mosquitto_passwd's default for $7$
+PBKDF2_ITERATIONS = 101  # mosquitto_passwd's default for $7$
 SALT_BYTES = 12
 
 
@@ -96,27 +96,29 @@ def set_password(path: Path, username: str, password: str, *, use_tool: bool = T
 def acl_text(store_id: str, hub_user: str) -> str:
     """The ACL file: patterns use %u (the authenticated username = the device id)."""
     root = f"{contract.ROOT}/{store_id}"
-    return "\n".join([
-        "# StoreHub broker ACL (written by `storehub devices provision`; do not edit by hand).",
-        "# Devices authenticate with their device id as username.",
-        f"pattern write {root}/dev/%u/status",
-        f"pattern write {root}/dev/%u/info",
-        f"pattern write {root}/dev/%u/evt/+",
-        f"pattern write {root}/dev/%u/result",
-        f"pattern read {root}/dev/%u/cmd/+",
-        "# What the hub has committed (the agent keeps an event until then): only the hub writes it.",
-        f"pattern read {root}/dev/%u/ack",
-        "# Stock ESPHome nodes (hub/bus/adapters.py): their default topic prefix is their own name.",
-        "pattern write %u/status",
-        "pattern write %u/sensor/+/state",
-        "",
-        "# The hub's bus: everything for this store, and the ESPHome nodes' status and sensor states.",
-        f"user {hub_user}",
-        f"topic readwrite {root}/#",
-        "topic read +/status",
-        "topic read +/sensor/+/state",
-        "",
-    ])
+    return "\n".join(
+        [
+            "# StoreHub broker ACL (written by `storehub devices provision`; do not edit by hand).",
+            "# Devices authenticate with their device id as username.",
+            f"pattern write {root}/dev/%u/status",
+            f"pattern write {root}/dev/%u/info",
+            f"pattern write {root}/dev/%u/evt/+",
+            f"pattern write {root}/dev/%u/result",
+            f"pattern read {root}/dev/%u/cmd/+",
+            "# What the hub has committed (the agent keeps an event until then): only the hub writes it.",
+            f"pattern read {root}/dev/%u/ack",
+            "# Stock ESPHome nodes (hub/bus/adapters.py): their default topic prefix is their own name.",
+            "pattern write %u/status",
+            "pattern write %u/sensor/+/state",
+            "",
+            "# The hub's bus: everything for this store, and the ESPHome nodes' status and sensor states.",
+            f"user {hub_user}",
+            f"topic readwrite {root}/#",
+            "topic read +/status",
+            "topic read +/sensor/+/state",
+            "",
+        ]
+    )
 
 
 @dataclass
@@ -134,8 +136,16 @@ def _broker_url(host: str, port: int, tls: bool) -> str:
     return f"{'mqtts' if tls else 'mqtt'}://{host}:{port}"
 
 
-def ensure_hub_account(out: Path, store_id: str, *, password_file: Path, broker_host: str, broker_port: int,
-                       tls: bool = False, use_tool: bool = True) -> dict:
+def ensure_hub_account(
+    out: Path,
+    store_id: str,
+    *,
+    password_file: Path,
+    broker_host: str,
+    broker_port: int,
+    tls: bool = False,
+    use_tool: bool = True,
+) -> dict:
     path = out / "hub-mqtt.json"
     if path.exists():
         data = json.loads(path.read_text())
@@ -145,8 +155,12 @@ def ensure_hub_account(out: Path, store_id: str, *, password_file: Path, broker_
     password = secrets.token_urlsafe(24)
     set_password(password_file, user, password, use_tool=use_tool)
     scheme = "mqtts" if tls else "mqtt"
-    data = {"store_id": store_id, "username": user, "password": password,
-            "url": f"{scheme}://{quote(user)}:{quote(password)}@{broker_host}:{broker_port}"}
+    data = {
+        "store_id": store_id,
+        "username": user,
+        "password": password,
+        "url": f"{scheme}://{quote(user)}:{quote(password)}@{broker_host}:{broker_port}",
+    }
     _write_secret_json(path, data)
     return data
 
@@ -174,15 +188,30 @@ def store_ca_for_broker(data_dir: Path, store_id: str, out: Path, broker_host: s
         certs.change_extra_names(files, add=[host])
     cert = workflow.install_broker(data_dir, store_id, out)
     if cert is None or host not in certs.sans(cert):
-        raise ValueError(f"the store CA cannot certify {broker_host!r} (outside its LAN names and private "
-                         "addresses): give devices a LAN name or address of the hub with --broker-host")
+        raise ValueError(
+            f"the store CA cannot certify {broker_host!r} (outside its LAN names and private "
+            "addresses): give devices a LAN name or address of the hub with --broker-host"
+        )
     return certs.ca_bytes(files, "pem").decode("ascii")
 
 
-def provision(*, device_id: str, kind: str, store_id: str, out: Path, broker_host: str = "127.0.0.1",
-              broker_port: int = 1883, tls: bool = False, ca_file: str | None = None,
-              password_file: Path | None = None, acl_file: Path | None = None, rotate: bool = False,
-              use_tool: bool = True, data_dir: Path | None = None, hub_port: int = 1883) -> Provisioned:
+def provision(
+    *,
+    device_id: str,
+    kind: str,
+    store_id: str,
+    out: Path,
+    broker_host: str = "127.0.0.1",
+    broker_port: int = 1883,
+    tls: bool = False,
+    ca_file: str | None = None,
+    password_file: Path | None = None,
+    acl_file: Path | None = None,
+    rotate: bool = False,
+    use_tool: bool = True,
+    data_dir: Path | None = None,
+    hub_port: int = 1883,
+) -> Provisioned:
     if not contract.DEVICE_ID_RE.fullmatch(device_id):
         raise ValueError(f"device id {device_id!r} must match [a-z0-9-]{{1,64}}")
     if kind not in contract.KINDS:
@@ -202,11 +231,25 @@ def provision(*, device_id: str, kind: str, store_id: str, out: Path, broker_hos
         ca_pem = store_ca_for_broker(Path(data_dir), store_id, out, broker_host)
     if tls:
         # the hub runs beside Mosquitto: its bus uses the plain loopback listener (see mosquitto.conf)
-        ensure_hub_account(out, store_id, password_file=password_file, broker_host="127.0.0.1", broker_port=hub_port,
-                           tls=False, use_tool=use_tool)
+        ensure_hub_account(
+            out,
+            store_id,
+            password_file=password_file,
+            broker_host="127.0.0.1",
+            broker_port=hub_port,
+            tls=False,
+            use_tool=use_tool,
+        )
     else:
-        ensure_hub_account(out, store_id, password_file=password_file, broker_host=broker_host,
-                           broker_port=broker_port, tls=tls, use_tool=use_tool)
+        ensure_hub_account(
+            out,
+            store_id,
+            password_file=password_file,
+            broker_host=broker_host,
+            broker_port=broker_port,
+            tls=tls,
+            use_tool=use_tool,
+        )
     cfg_path = out / "devices" / f"{device_id}.json"
     password = None
     if cfg_path.exists() and not rotate:
@@ -220,9 +263,15 @@ def provision(*, device_id: str, kind: str, store_id: str, out: Path, broker_hos
     acl_file.parent.mkdir(parents=True, exist_ok=True)
     acl_file.write_text(acl_text(store_id, hub_user))
     os.chmod(acl_file, 0o640)
-    config = contract.device_config(store_id=store_id, device_id=device_id, kind=kind,
-                                    broker_url=_broker_url(broker_host, broker_port, tls), username=device_id,
-                                    password=password, ca_file=ca_file)
+    config = contract.device_config(
+        store_id=store_id,
+        device_id=device_id,
+        kind=kind,
+        broker_url=_broker_url(broker_host, broker_port, tls),
+        username=device_id,
+        password=password,
+        ca_file=ca_file,
+    )
     if ca_pem is not None:
         config["mqtt"]["ca_pem"] = ca_pem
     _write_secret_json(cfg_path, config)

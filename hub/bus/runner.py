@@ -41,8 +41,16 @@ def acquire_lock(data_dir: Path):
     return f
 
 
-def run(data_dir: Path, mqtt_url: str, *, client_id: str | None = None, advertise: str | None = None,
-        api_port: int = 8000, api_tls: bool = False, stop: threading.Event | None = None) -> int:
+def run(
+    data_dir: Path,
+    mqtt_url: str,
+    *,
+    client_id: str | None = None,
+    advertise: str | None = None,
+    api_port: int = 8000,
+    api_tls: bool = False,
+    stop: threading.Event | None = None,
+) -> int:
     """``storehub bus``: run until SIGTERM/SIGINT (or until ``stop`` is set: ``storehub sync run --bus`` runs
     the sync worker on a thread of this process and stops both with one event)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -62,8 +70,14 @@ def run(data_dir: Path, mqtt_url: str, *, client_id: str | None = None, advertis
         from hub.bus.discovery import Advertiser  # zeroconf: loaded only by a hub that advertises
 
         try:
-            advertiser = Advertiser(store_id=bus.store_id, address=advertise, api_port=api_port,
-                                    mqtt_port=bus.url.port, tls=api_tls, mqtt_tls=bus.url.tls)
+            advertiser = Advertiser(
+                store_id=bus.store_id,
+                address=advertise,
+                api_port=api_port,
+                mqtt_port=bus.url.port,
+                tls=api_tls,
+                mqtt_tls=bus.url.tls,
+            )
             log.info("bus: advertising the hub API :%d and broker :%d on %s (mDNS)", api_port, bus.url.port, advertise)
         except Exception:
             log.exception("bus: mDNS advertising on %s failed; continuing without it", advertise)
@@ -91,7 +105,8 @@ def _beat(db, bus: Bus, started_at: str) -> None:
     """One heartbeat; a busy database skips a beat rather than stopping the bus."""
     try:
         with db.write() as conn:
-            heartbeat.beat(conn, heartbeat.BUS, started_at=started_at,
-                           details={"broker_connected": bus.connected.is_set()})
+            heartbeat.beat(
+                conn, heartbeat.BUS, started_at=started_at, details={"broker_connected": bus.connected.is_set()}
+            )
     except Exception:  # noqa: BLE001 - e.g. database locked for longer than the busy timeout
         log.warning("bus: heartbeat not written", exc_info=True)

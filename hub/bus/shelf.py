@@ -38,14 +38,24 @@ def level_for(units: int, low_units: int) -> str:
     return "ok"
 
 
-def bind(conn: sqlite3.Connection, device_id: str, *, item_id: str, location_id: str, low_units: int = 2,
-         tare_grams: int = 0, actor: str, device: str | None = None) -> dict[str, Any]:
+def bind(
+    conn: sqlite3.Connection,
+    device_id: str,
+    *,
+    item_id: str,
+    location_id: str,
+    low_units: int = 2,
+    tare_grams: int = 0,
+    actor: str,
+    device: str | None = None,
+) -> dict[str, Any]:
     if not DEVICE_ID_RE.fullmatch(device_id):
         raise ValidationError("bad device id", code="bad_device_id")
     item = catalog.get_item(conn, item_id)
     if not item.get("unit_weight_g"):
-        raise Unprocessable(f"item {item['sku']} has no unit_weight_g; a shelf sensor cannot count it",
-                            code="no_unit_weight")
+        raise Unprocessable(
+            f"item {item['sku']} has no unit_weight_g; a shelf sensor cannot count it", code="no_unit_weight"
+        )
     locations.get(conn, location_id)
     now = now_iso()
     conn.execute("INSERT OR IGNORE INTO devices(id, kind, first_seen) VALUES (?, 'shelf', ?)", (device_id, now))
@@ -54,9 +64,16 @@ def bind(conn: sqlite3.Connection, device_id: str, *, item_id: str, location_id:
         " VALUES (?,?,?,?,?,?,?) ON CONFLICT(device_id) DO UPDATE SET item_id=excluded.item_id,"
         " location_id=excluded.location_id, low_units=excluded.low_units, tare_grams=excluded.tare_grams,"
         " updated_at=excluded.updated_at",
-        (device_id, item_id, location_id, low_units, tare_grams, now, now))
-    audit.log(conn, actor=actor, device=device, action="shelf.bind", target=device_id,
-              details={"item_id": item_id, "location_id": location_id, "low_units": low_units, "tare_grams": tare_grams})
+        (device_id, item_id, location_id, low_units, tare_grams, now, now),
+    )
+    audit.log(
+        conn,
+        actor=actor,
+        device=device,
+        action="shelf.bind",
+        target=device_id,
+        details={"item_id": item_id, "location_id": location_id, "low_units": low_units, "tare_grams": tare_grams},
+    )
     # Re-evaluate the last reading against the new binding.
     last = conn.execute("SELECT grams, event_id, ts FROM shelf_readings WHERE device_id = ?", (device_id,)).fetchone()
     if last is not None:
@@ -71,8 +88,11 @@ def unbind(conn: sqlite3.Connection, device_id: str, *, actor: str, device: str 
     now = now_iso()
     alerts.clear(conn, "low_stock", device_id, now=now)
     alerts.clear(conn, "empty_shelf", device_id, now=now)
-    conn.execute("UPDATE shelf_readings SET units = NULL, item_id = NULL, location_id = NULL, level = 'unbound' "
-                 "WHERE device_id = ?", (device_id,))
+    conn.execute(
+        "UPDATE shelf_readings SET units = NULL, item_id = NULL, location_id = NULL, level = 'unbound' "
+        "WHERE device_id = ?",
+        (device_id,),
+    )
     audit.log(conn, actor=actor, device=device, action="shelf.unbind", target=device_id)
 
 
@@ -81,7 +101,9 @@ def get_binding(conn: sqlite3.Connection, device_id: str) -> dict[str, Any]:
         "SELECT b.*, r.grams, r.units, r.level, r.ts AS reading_ts, i.sku, i.name_en, i.name_zh, i.unit_weight_g,"
         " l.code AS location_code FROM shelf_bindings b JOIN items i ON i.id = b.item_id"
         " JOIN locations l ON l.id = b.location_id LEFT JOIN shelf_readings r ON r.device_id = b.device_id"
-        " WHERE b.device_id = ?", (device_id,)).fetchone()
+        " WHERE b.device_id = ?",
+        (device_id,),
+    ).fetchone()
     if r is None:
         raise NotFound(f"shelf sensor {device_id} is not bound")
     return dict(r)
@@ -96,18 +118,22 @@ def list_shelves(conn: sqlite3.Connection) -> list[dict[str, Any]]:
         " UNION ALL SELECT b.device_id, NULL, NULL, NULL, NULL, b.item_id, b.location_id, b.low_units, i.sku,"
         " i.name_en, i.name_zh, l.code FROM shelf_bindings b JOIN items i ON i.id = b.item_id"
         " JOIN locations l ON l.id = b.location_id"
-        " WHERE b.device_id NOT IN (SELECT device_id FROM shelf_readings) ORDER BY 1").fetchall()
+        " WHERE b.device_id NOT IN (SELECT device_id FROM shelf_readings) ORDER BY 1"
+    ).fetchall()
     return [dict(r) for r in rows]
 
 
-def _apply(conn: sqlite3.Connection, device_id: str, grams: float, event_id: str, ts: str, now: str,
-           *, force: bool = False) -> str:
+def _apply(
+    conn: sqlite3.Connection, device_id: str, grams: float, event_id: str, ts: str, now: str, *, force: bool = False
+) -> str:
     prev = conn.execute("SELECT level, units, ts FROM shelf_readings WHERE device_id = ?", (device_id,)).fetchone()
     if prev is not None and not force and ts < prev["ts"]:
         return prev["level"]  # an older reading arriving late never overrides a newer one
-    b = conn.execute("SELECT b.item_id, b.location_id, b.low_units, b.tare_grams, i.unit_weight_g, i.sku "
-                     "FROM shelf_bindings b JOIN items i ON i.id = b.item_id WHERE b.device_id = ?",
-                     (device_id,)).fetchone()
+    b = conn.execute(
+        "SELECT b.item_id, b.location_id, b.low_units, b.tare_grams, i.unit_weight_g, i.sku "
+        "FROM shelf_bindings b JOIN items i ON i.id = b.item_id WHERE b.device_id = ?",
+        (device_id,),
+    ).fetchone()
     if b is None or not b["unit_weight_g"]:
         units, level, item_id, location_id = None, "unbound", None, None
     else:
@@ -119,21 +145,48 @@ def _apply(conn: sqlite3.Connection, device_id: str, grams: float, event_id: str
         " VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(device_id) DO UPDATE SET grams=excluded.grams, units=excluded.units,"
         " item_id=excluded.item_id, location_id=excluded.location_id, level=excluded.level,"
         " event_id=excluded.event_id, ts=excluded.ts, received_at=excluded.received_at",
-        (device_id, grams, units, item_id, location_id, level, event_id, ts, now))
+        (device_id, grams, units, item_id, location_id, level, event_id, ts, now),
+    )
     changed = prev is None or prev["level"] != level or prev["units"] != units
     if changed:
-        outbox.record(conn, "shelf.level", {"device_id": device_id, "item_id": item_id, "location_id": location_id,
-                                            "grams": grams, "units": units, "level": level, "ts": ts}, ts=now)
+        outbox.record(
+            conn,
+            "shelf.level",
+            {
+                "device_id": device_id,
+                "item_id": item_id,
+                "location_id": location_id,
+                "grams": grams,
+                "units": units,
+                "level": level,
+                "ts": ts,
+            },
+            ts=now,
+        )
     if force or prev is None or prev["level"] != level:
         details = {"item_id": item_id, "location_id": location_id, "units": units}
         if level == "empty":
             alerts.clear(conn, "low_stock", device_id, now=now)
-            alerts.raise_alert(conn, "empty_shelf", device_id, f"shelf {device_id} ({b['sku']}) is empty",
-                               severity="critical", details=details, now=now)
+            alerts.raise_alert(
+                conn,
+                "empty_shelf",
+                device_id,
+                f"shelf {device_id} ({b['sku']}) is empty",
+                severity="critical",
+                details=details,
+                now=now,
+            )
         elif level == "low":
             alerts.clear(conn, "empty_shelf", device_id, now=now)
-            alerts.raise_alert(conn, "low_stock", device_id, f"shelf {device_id} ({b['sku']}) is low: {units} left",
-                               severity="warning", details=details, now=now)
+            alerts.raise_alert(
+                conn,
+                "low_stock",
+                device_id,
+                f"shelf {device_id} ({b['sku']}) is low: {units} left",
+                severity="warning",
+                details=details,
+                now=now,
+            )
         else:
             alerts.clear(conn, "empty_shelf", device_id, now=now)
             alerts.clear(conn, "low_stock", device_id, now=now)

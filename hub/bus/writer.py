@@ -51,11 +51,22 @@ class BusStats:
 
 
 class Bus(BusClient):
-    def __init__(self, db, mqtt_url: str, *, store_id: str | None = None, client_id: str | None = None,
-                 batch_ms: float = 3.0, max_batch: int = 2000, silence_check_s: float = 10.0,
-                 command_poll_s: float = 0.2, session_expiry_s: int = SESSION_EXPIRY_S,
-                 on_commit: Callable[[list[_Msg]], None] | None = None, adapters: Adapters | None = None,
-                 ts_window: contract.TimeWindow = contract.DEFAULT_TS_WINDOW):
+    def __init__(
+        self,
+        db,
+        mqtt_url: str,
+        *,
+        store_id: str | None = None,
+        client_id: str | None = None,
+        batch_ms: float = 3.0,
+        max_batch: int = 2000,
+        silence_check_s: float = 10.0,
+        command_poll_s: float = 0.2,
+        session_expiry_s: int = SESSION_EXPIRY_S,
+        on_commit: Callable[[list[_Msg]], None] | None = None,
+        adapters: Adapters | None = None,
+        ts_window: contract.TimeWindow = contract.DEFAULT_TS_WINDOW,
+    ):
         self.db = db
         self.adapters = adapters or Adapters()
         self.url = BrokerURL.parse(mqtt_url)
@@ -83,7 +94,6 @@ class Bus(BusClient):
         self._threads: list[threading.Thread] = []
         self._sub_filter = contract.hub_subscription(self.store_id)
         self.client = self._new_client()
-
 
     # ------------------------------------------------------------------ applying
     def _decode(self, m: _Msg):
@@ -130,7 +140,7 @@ class Bus(BusClient):
                 m.ack = self._ack_of_rejected(m)
                 continue
             decoded.append((m, topic, data, None))
-            if topic.channel == "evt" and m.topic.startswith(contract.ROOT + "/"):   # not an adapter's reading
+            if topic.channel == "evt" and m.topic.startswith(contract.ROOT + "/"):  # not an adapter's reading
                 m.ack = (topic.device_id, data["id"])
             elif topic.channel == "result":
                 m.ack = (topic.device_id, "result:" + data["request_id"])
@@ -214,7 +224,9 @@ class Bus(BusClient):
         data["ts"] = iso(parse_iso(data["ts"]))
         cur = conn.execute(
             "INSERT OR IGNORE INTO device_events_processed(device_id, event_id, event_type, ts, received_at)"
-            " VALUES (?,?,?,?,?)", (dev, data["id"], topic.name, data["ts"], now))
+            " VALUES (?,?,?,?,?)",
+            (dev, data["id"], topic.name, data["ts"], now),
+        )
         if cur.rowcount == 0:
             act.duplicates += 1
             return "duplicate"
@@ -306,8 +318,14 @@ class Bus(BusClient):
             except contract.ContractError:
                 pass
             with self.db.write() as conn:
-                deadletters.record(conn, m.topic, m.payload, f"could not be applied: {type(exc).__name__}: {exc}"[:500],
-                                   device_id=dev, now=now_iso())
+                deadletters.record(
+                    conn,
+                    m.topic,
+                    m.payload,
+                    f"could not be applied: {type(exc).__name__}: {exc}"[:500],
+                    device_id=dev,
+                    now=now_iso(),
+                )
             self.stats.dead_lettered += 1
             return True
         except Exception:
@@ -322,7 +340,6 @@ class Bus(BusClient):
             except Exception:
                 log.exception("bus: WAL checkpoint failed")
 
-
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Bus:
         loaded = handlers.load_declared()
@@ -333,7 +350,6 @@ class Bus(BusClient):
             t.start()
             self._threads.append(t)
         return self
-
 
     def stop(self) -> None:
         self._stop.set()
@@ -349,7 +365,5 @@ class Bus(BusClient):
         return self._q.qsize()
 
 
-
 class _Isolate(Exception):
     """A handler failed on the fast path: redo the batch with a savepoint per message."""
-

@@ -14,15 +14,22 @@ from hub.kernel.errors import Forbidden, StoreHubError
 BADGE_PREFIX = "SHB-"
 
 
-def approve(conn: sqlite3.Connection, badge: str | None, *, secret_key: bytes, what: str,
-            device: str | None = None, role: str = "supervisor") -> dict[str, Any]:
+def approve(
+    conn: sqlite3.Connection,
+    badge: str | None,
+    *,
+    secret_key: bytes,
+    what: str,
+    device: str | None = None,
+    role: str = "supervisor",
+) -> dict[str, Any]:
     """The approving user, or ``Forbidden(approval_required|approval_refused)``: never a 401, which the
     till's screen would take for the cashier's own session ending."""
     if not badge:
         raise Forbidden(f"{what} needs a supervisor's badge", code="approval_required", details={"what": what})
     text = badge.strip()
     if text.upper().startswith(BADGE_PREFIX):
-        text = text[len(BADGE_PREFIX):]
+        text = text[len(BADGE_PREFIX) :]
     try:
         user = users.authenticate(conn, secret_key=secret_key, badge=text, device=device)
     except StoreHubError:

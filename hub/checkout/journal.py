@@ -17,8 +17,16 @@ from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso
 
 
-def append(conn: sqlite3.Connection, kind: str, *, till_id: str, business_date: str, body: Mapping[str, Any],
-           receipt_no: int | None = None, ts: str | None = None) -> dict[str, Any]:
+def append(
+    conn: sqlite3.Connection,
+    kind: str,
+    *,
+    till_id: str,
+    business_date: str,
+    body: Mapping[str, Any],
+    receipt_no: int | None = None,
+    ts: str | None = None,
+) -> dict[str, Any]:
     """Add one entry after the last; returns ``{seq, id, hash, ts}``."""
     if not conn.in_transaction:
         raise RuntimeError("journal.append outside a write transaction")
@@ -31,9 +39,11 @@ def append(conn: sqlite3.Connection, kind: str, *, till_id: str, business_date: 
     text = rules.canonical(body)
     digest = rules.entry_hash(prev, seq, kind, till_id, business_date, receipt_no, ts, text)
     eid = new_id()
-    conn.execute("INSERT INTO checkout_journal(seq, id, kind, till_id, business_date, receipt_no, ts, body,"
-                 " prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                 (seq, eid, kind, till_id, business_date, receipt_no, ts, text, prev, digest))
+    conn.execute(
+        "INSERT INTO checkout_journal(seq, id, kind, till_id, business_date, receipt_no, ts, body,"
+        " prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (seq, eid, kind, till_id, business_date, receipt_no, ts, text, prev, digest),
+    )
     return {"seq": seq, "id": eid, "hash": digest, "ts": ts}
 
 
@@ -56,8 +66,11 @@ def verify(conn: sqlite3.Connection, *, batch: int = 5000) -> dict[str, Any]:
     count, last_seq, problems = 0, 0, []
     after = 0
     while True:
-        rows = conn.execute("SELECT seq, kind, till_id, business_date, receipt_no, ts, body, prev_hash, hash"
-                            " FROM checkout_journal WHERE seq > ? ORDER BY seq LIMIT ?", (after, batch)).fetchall()
+        rows = conn.execute(
+            "SELECT seq, kind, till_id, business_date, receipt_no, ts, body, prev_hash, hash"
+            " FROM checkout_journal WHERE seq > ? ORDER BY seq LIMIT ?",
+            (after, batch),
+        ).fetchall()
         if not rows:
             break
         for r in rows:

@@ -33,10 +33,10 @@ from hub.promotions import model as promotions
 from hub.protocol.timeutil import utcnow
 from hub.synclink import downlink
 
-_KEEP = 1024                     # priced carts kept per process (a store has tens of tills, a few carts each)
+_KEEP = 1024  # priced carts kept per process (a store has tens of tills, a few carts each)
 _PRICED: OrderedDict[tuple, tuple[datetime, datetime, dict[str, Any]]] = OrderedDict()
 _CALENDARS: OrderedDict[tuple[str, int], Calendar] = OrderedDict()
-_LOCK = threading.Lock()         # gunicorn's gthread workers price on many threads of one process
+_LOCK = threading.Lock()  # gunicorn's gthread workers price on many threads of one process
 
 
 def tax_rate(rates: dict[str, Any], category: str) -> str:
@@ -75,8 +75,10 @@ class Calendar:
             found = _CALENDARS.get(key)
         if found is None:
             promos = promotions.delivered(conn)[0].promotions
-            found = cls(edges=tuple(sorted({x for p in promos for x in (p.start, p.end)})),
-                        minutes=tuple(sorted({0} | {m for p in promos for w in (p.hours or ()) for m in w})))
+            found = cls(
+                edges=tuple(sorted({x for p in promos for x in (p.start, p.end)})),
+                minutes=tuple(sorted({0} | {m for p in promos for w in (p.hours or ()) for m in w})),
+            )
             with _LOCK:
                 _CALENDARS[key] = found
                 while len(_CALENDARS) > 8:
@@ -93,15 +95,27 @@ class Calendar:
         minute = local.hour * 60 + local.minute
         j = bisect.bisect_right(self.minutes, minute)
         day = local.replace(hour=0, minute=0, second=0, microsecond=0)
-        turn = day + timedelta(minutes=self.minutes[j]) if j < len(self.minutes) else \
-            day + timedelta(days=1, minutes=self.minutes[0])
+        turn = (
+            day + timedelta(minutes=self.minutes[j])
+            if j < len(self.minutes)
+            else day + timedelta(days=1, minutes=self.minutes[0])
+        )
         utc = at.astimezone(UTC)
         quarter = utc.replace(minute=utc.minute // 15 * 15, second=0, microsecond=0) + timedelta(minutes=15)
         return min(nxt, turn.astimezone(UTC), quarter)
 
 
-PRICED = ("lines", "applied", "subtotal_minor", "discount_minor", "total_minor", "promotion_discount_minor",
-          "manual_discount_minor", "tax", "promotions_version")
+PRICED = (
+    "lines",
+    "applied",
+    "subtotal_minor",
+    "discount_minor",
+    "total_minor",
+    "promotion_discount_minor",
+    "manual_discount_minor",
+    "tax",
+    "promotions_version",
+)
 
 
 def part_of(view: dict[str, Any]) -> dict[str, Any]:
@@ -109,7 +123,9 @@ def part_of(view: dict[str, Any]) -> dict[str, Any]:
     return {k: view[k] for k in PRICED}
 
 
-def price_lines(conn: sqlite3.Connection, lines: Sequence[dict[str, Any]], at: datetime | str | None = None) -> dict[str, Any]:
+def price_lines(
+    conn: sqlite3.Connection, lines: Sequence[dict[str, Any]], at: datetime | str | None = None
+) -> dict[str, Any]:
     """Price the cart's live lines (cart line rows joined with their items) now, or at ``at``. Returns the
     priced lines in the same order and the totals; ``promotions_version`` names the promotions the price used.
 
@@ -121,11 +137,10 @@ def price_lines(conn: sqlite3.Connection, lines: Sequence[dict[str, Any]], at: d
     if at is not None or not lines:
         return _price(conn, lines, rates, version, at)
     db_file = conn.execute("PRAGMA database_list").fetchone()[2]
-    if not db_file:                              # an in-memory database has no name to tell it from another
+    if not db_file:  # an in-memory database has no name to tell it from another
         return _price(conn, lines, rates, version, at)
     tz = settings.get(conn, "timezone")
-    key = (db_file, version, tz, json.dumps(rates, sort_keys=True),
-           tuple(tuple(ln.items()) for ln in lines))
+    key = (db_file, version, tz, json.dumps(rates, sort_keys=True), tuple(tuple(ln.items()) for ln in lines))
     now = utcnow()
     with _LOCK:
         kept = _PRICED.get(key)
@@ -152,13 +167,17 @@ def _copied(x: Any) -> Any:
     return x
 
 
-def _price(conn: sqlite3.Connection, lines: Sequence[dict[str, Any]], rates: dict[str, Any], version: int,
-           at: datetime | str | None) -> dict[str, Any]:
+def _price(
+    conn: sqlite3.Connection,
+    lines: Sequence[dict[str, Any]],
+    rates: dict[str, Any],
+    version: int,
+    at: datetime | str | None,
+) -> dict[str, Any]:
     line_rates = [tax_rate(rates, ln["category"]) for ln in lines]
     result: dict[str, Any] = {"lines": [], "applied": []}
     if lines:
-        priced = promotions.price_basket(conn, {"lines": [basket_line(ln, r) for ln, r in zip(lines, line_rates)]},
-                                         at)
+        priced = promotions.price_basket(conn, {"lines": [basket_line(ln, r) for ln, r in zip(lines, line_rates)]}, at)
         names = promotions.delivered(conn)[0].by_id
     else:
         priced = {"lines": [], "applied": []}
@@ -166,33 +185,70 @@ def _price(conn: sqlite3.Connection, lines: Sequence[dict[str, Any]], rates: dic
     out_lines = []
     tax_by_rate: dict[str, int] = {}
     for ln, p, rate in zip(lines, priced["lines"], line_rates):
-        discounts = [{"promotion": a["promotion"], "name": dict(names[a["promotion"]].name)
-                      if a["promotion"] in names else {"en": a["promotion"], "zh-CN": a["promotion"]},
-                      "discount_minor": a["discount_minor"]} for a in p["applied"] if a["discount_minor"]]
+        discounts = [
+            {
+                "promotion": a["promotion"],
+                "name": dict(names[a["promotion"]].name)
+                if a["promotion"] in names
+                else {"en": a["promotion"], "zh-CN": a["promotion"]},
+                "discount_minor": a["discount_minor"],
+            }
+            for a in p["applied"]
+            if a["discount_minor"]
+        ]
         promo = int(p["discount_minor"])
         after = int(p["net_minor"])
         manual = min(int(ln["manual_discount_minor"] or 0), after)
         net = after - manual
         tax = rules.tax_included(net, rate)
         tax_by_rate[rate] = tax_by_rate.get(rate, 0) + tax
-        unit = _unit_price(ln) if not (ln["weighed"] and ln["label_price_minor"] is not None
-                                        and ln["price_override_minor"] is None) else None
-        out_lines.append({
-            "id": ln["id"], "pos": ln["pos"], "item_id": ln["item_id"], "sku": ln["sku"], "name_en": ln["name_en"],
-            "name_zh": ln["name_zh"], "unit": ln["unit"], "qty": ln["qty"], "weighed": bool(ln["weighed"]),
-            "list_price_minor": ln["price_minor"], "unit_price_minor": unit,
-            "label_price_minor": ln["label_price_minor"], "price_override_minor": ln["price_override_minor"],
-            "override_reason": ln["override_reason"], "gross_minor": int(p["gross_minor"]), "discounts": discounts,
-            "promotion_discount_minor": promo, "manual_discount_minor": manual,
-            "discount_reason": ln["discount_reason"], "discount_minor": promo + manual, "net_minor": net,
-            "tax_rate": rate, "tax_minor": tax, "code": ln["code"]})
+        unit = (
+            _unit_price(ln)
+            if not (ln["weighed"] and ln["label_price_minor"] is not None and ln["price_override_minor"] is None)
+            else None
+        )
+        out_lines.append(
+            {
+                "id": ln["id"],
+                "pos": ln["pos"],
+                "item_id": ln["item_id"],
+                "sku": ln["sku"],
+                "name_en": ln["name_en"],
+                "name_zh": ln["name_zh"],
+                "unit": ln["unit"],
+                "qty": ln["qty"],
+                "weighed": bool(ln["weighed"]),
+                "list_price_minor": ln["price_minor"],
+                "unit_price_minor": unit,
+                "label_price_minor": ln["label_price_minor"],
+                "price_override_minor": ln["price_override_minor"],
+                "override_reason": ln["override_reason"],
+                "gross_minor": int(p["gross_minor"]),
+                "discounts": discounts,
+                "promotion_discount_minor": promo,
+                "manual_discount_minor": manual,
+                "discount_reason": ln["discount_reason"],
+                "discount_minor": promo + manual,
+                "net_minor": net,
+                "tax_rate": rate,
+                "tax_minor": tax,
+                "code": ln["code"],
+            }
+        )
     subtotal = sum(x["gross_minor"] for x in out_lines)
     discount = sum(x["discount_minor"] for x in out_lines)
-    result.update(lines=out_lines, subtotal_minor=subtotal, discount_minor=discount, total_minor=subtotal - discount,
-                  promotion_discount_minor=sum(x["promotion_discount_minor"] for x in out_lines),
-                  manual_discount_minor=sum(x["manual_discount_minor"] for x in out_lines),
-                  tax=[{"rate": r, "tax_minor": t} for r, t in sorted(tax_by_rate.items())],
-                  applied=[{**a, "name": dict(names[a["promotion"]].name) if a["promotion"] in names else None}
-                           for a in priced["applied"]],
-                  promotions_version=version)
+    result.update(
+        lines=out_lines,
+        subtotal_minor=subtotal,
+        discount_minor=discount,
+        total_minor=subtotal - discount,
+        promotion_discount_minor=sum(x["promotion_discount_minor"] for x in out_lines),
+        manual_discount_minor=sum(x["manual_discount_minor"] for x in out_lines),
+        tax=[{"rate": r, "tax_minor": t} for r, t in sorted(tax_by_rate.items())],
+        applied=[
+            {**a, "name": dict(names[a["promotion"]].name) if a["promotion"] in names else None}
+            for a in priced["applied"]
+        ],
+        promotions_version=version,
+    )
     return result

@@ -87,8 +87,11 @@ def count_total(counted: Mapping[str, int], denominations: Iterable[int]) -> int
         except (TypeError, ValueError):
             raise ValidationError(f"{denom!r} is not a denomination in fen", code="bad_denomination") from None
         if d not in allowed:
-            raise ValidationError(f"{d} fen is not a denomination of this store", code="bad_denomination",
-                                  details={"allowed": sorted(allowed)})
+            raise ValidationError(
+                f"{d} fen is not a denomination of this store",
+                code="bad_denomination",
+                details={"allowed": sorted(allowed)},
+            )
         if isinstance(pieces, bool) or not isinstance(pieces, int) or pieces < 0:
             raise ValidationError("a count is a whole number of pieces", code="bad_count")
         total += d * pieces
@@ -100,12 +103,21 @@ def canonical(body: Mapping[str, Any]) -> str:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def entry_hash(prev_hash: str, seq: int, kind: str, till_id: str, business_date: str, receipt_no: int | None,
-               ts: str, body_text: str) -> str:
+def entry_hash(
+    prev_hash: str,
+    seq: int,
+    kind: str,
+    till_id: str,
+    business_date: str,
+    receipt_no: int | None,
+    ts: str,
+    body_text: str,
+) -> str:
     """SHA-256 over the previous entry's hash and everything this entry says, so changing, removing or
     reordering any entry breaks every hash after it."""
-    head = "\x1f".join([prev_hash, str(seq), kind, till_id, business_date, "" if receipt_no is None else str(receipt_no),
-                        ts])
+    head = "\x1f".join(
+        [prev_hash, str(seq), kind, till_id, business_date, "" if receipt_no is None else str(receipt_no), ts]
+    )
     return hashlib.sha256((head + "\x1e" + body_text).encode("utf-8")).hexdigest()
 
 

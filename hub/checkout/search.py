@@ -22,10 +22,10 @@ _KEEP = 8
 class _Entry:
     item_id: str
     sku: str
-    name: str                 # English name, lower case
+    name: str  # English name, lower case
     name_zh: str
-    initials: str             # "xhs"
-    spelled: str              # "xihongshi"
+    initials: str  # "xhs"
+    spelled: str  # "xihongshi"
 
 
 def pinyin_keys(name_zh: str) -> tuple[str, str]:
@@ -72,11 +72,20 @@ def search(conn: sqlite3.Connection, q: str, *, limit: int = 20) -> list[str]:
     for e in _index(conn):
         if e.sku == text:
             rank = 0
-        elif e.sku.startswith(text) or e.initials.startswith(compact) or e.spelled.startswith(compact) \
-                or e.name.startswith(text) or e.name_zh.startswith(q.strip()):
+        elif (
+            e.sku.startswith(text)
+            or e.initials.startswith(compact)
+            or e.spelled.startswith(compact)
+            or e.name.startswith(text)
+            or e.name_zh.startswith(q.strip())
+        ):
             rank = 1
-        elif text in e.sku or text in e.name or (q.strip() and q.strip() in e.name_zh) \
-                or (len(compact) >= 2 and (compact in e.initials or compact in e.spelled)):
+        elif (
+            text in e.sku
+            or text in e.name
+            or (q.strip() and q.strip() in e.name_zh)
+            or (len(compact) >= 2 and (compact in e.initials or compact in e.spelled))
+        ):
             rank = 2
         else:
             continue
@@ -91,6 +100,10 @@ def results(conn: sqlite3.Connection, q: str, *, limit: int = 20) -> list[dict[s
     if not ids:
         return []
     marks = ",".join("?" * len(ids))
-    rows = {r["id"]: dict(r) for r in conn.execute(
-        f"SELECT id, sku, name_en, name_zh, unit, price_minor, plu FROM items WHERE id IN ({marks})", ids)}
+    rows = {
+        r["id"]: dict(r)
+        for r in conn.execute(
+            f"SELECT id, sku, name_en, name_zh, unit, price_minor, plu FROM items WHERE id IN ({marks})", ids
+        )
+    }
     return [rows[i] for i in ids if i in rows]

@@ -25,9 +25,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "requesting": frozenset({"paid", "failed", "unknown", "cancelled"}),
     "unknown": frozenset({"paid", "failed", "reversed"}),
     "paid": frozenset({"reversed"}),
-    "failed": frozenset(), "reversed": frozenset(), "cancelled": frozenset(),
+    "failed": frozenset(),
+    "reversed": frozenset(),
+    "cancelled": frozenset(),
 }
-ACTIVE = ("requesting", "paid", "unknown")          # a cart with such a tender cannot change
+ACTIVE = ("requesting", "paid", "unknown")  # a cart with such a tender cannot change
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,9 @@ METHODS: dict[str, Method] = {
 
 def method(name: str) -> Method:
     if name not in METHODS:
-        raise ValidationError(f"unknown tender method {name!r}", code="bad_tender_method",
-                              details={"methods": sorted(METHODS)})
+        raise ValidationError(
+            f"unknown tender method {name!r}", code="bad_tender_method", details={"methods": sorted(METHODS)}
+        )
     return METHODS[name]
 
 
@@ -78,8 +81,10 @@ def by_out_trade_no(conn: sqlite3.Connection, otn: str) -> dict[str, Any] | None
 
 
 def for_cart(conn: sqlite3.Connection, cart_id: str) -> list[dict[str, Any]]:
-    return [dict(r) for r in conn.execute("SELECT * FROM checkout_tenders WHERE cart_id = ? ORDER BY created_at, id",
-                                          (cart_id,))]
+    return [
+        dict(r)
+        for r in conn.execute("SELECT * FROM checkout_tenders WHERE cart_id = ? ORDER BY created_at, id", (cart_id,))
+    ]
 
 
 def settled(tenders: list[dict[str, Any]]) -> int:
@@ -87,50 +92,122 @@ def settled(tenders: list[dict[str, Any]]) -> int:
     return sum(t["amount_minor"] - t["rounding_minor"] for t in tenders if t["state"] == "paid")
 
 
-def create(conn: sqlite3.Connection, *, out_trade_no: str, method_name: str, amount_minor: int, till_id: str,
-           business_date: str, shift_id: str | None, actor: str, cart_id: str | None = None,
-           direction: str = "in", received_minor: int | None = None, change_minor: int = 0,
-           rounding_minor: int = 0, refunds_tender_id: str | None = None, sale_id: str | None = None) -> dict[str, Any]:
+def create(
+    conn: sqlite3.Connection,
+    *,
+    out_trade_no: str,
+    method_name: str,
+    amount_minor: int,
+    till_id: str,
+    business_date: str,
+    shift_id: str | None,
+    actor: str,
+    cart_id: str | None = None,
+    direction: str = "in",
+    received_minor: int | None = None,
+    change_minor: int = 0,
+    rounding_minor: int = 0,
+    refunds_tender_id: str | None = None,
+    sale_id: str | None = None,
+) -> dict[str, Any]:
     """Persist a new tender in ``created`` (before any terminal or provider is asked)."""
     method(method_name)
     if amount_minor < 0:
         raise ValidationError("a tender amount is not negative", code="bad_amount")
     tid, now = new_id(), now_iso()
-    conn.execute("INSERT INTO checkout_tenders(id, out_trade_no, cart_id, sale_id, refunds_tender_id, till_id, shift_id,"
-                 " business_date, method, direction, amount_minor, received_minor, change_minor, rounding_minor, state,"
-                 " actor, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'created',?,?,?)",
-                 (tid, out_trade_no, cart_id, sale_id, refunds_tender_id, till_id, shift_id, business_date, method_name,
-                  direction, amount_minor, received_minor, change_minor, rounding_minor, actor, now, now))
-    conn.execute("INSERT INTO checkout_tender_events(tender_id, from_state, to_state, actor, at) VALUES (?,?,?,?,?)",
-                 (tid, None, "created", actor, now))
+    conn.execute(
+        "INSERT INTO checkout_tenders(id, out_trade_no, cart_id, sale_id, refunds_tender_id, till_id, shift_id,"
+        " business_date, method, direction, amount_minor, received_minor, change_minor, rounding_minor, state,"
+        " actor, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'created',?,?,?)",
+        (
+            tid,
+            out_trade_no,
+            cart_id,
+            sale_id,
+            refunds_tender_id,
+            till_id,
+            shift_id,
+            business_date,
+            method_name,
+            direction,
+            amount_minor,
+            received_minor,
+            change_minor,
+            rounding_minor,
+            actor,
+            now,
+            now,
+        ),
+    )
+    conn.execute(
+        "INSERT INTO checkout_tender_events(tender_id, from_state, to_state, actor, at) VALUES (?,?,?,?,?)",
+        (tid, None, "created", actor, now),
+    )
     return get(conn, tid)
 
 
-def transition(conn: sqlite3.Connection, tender_id: str, to_state: str, *, actor: str, detail: str | None = None,
-               approval_code: str | None = None, card_last4: str | None = None, provider_ref: str | None = None,
-               error: str | None = None) -> dict[str, Any]:
+def transition(
+    conn: sqlite3.Connection,
+    tender_id: str,
+    to_state: str,
+    *,
+    actor: str,
+    detail: str | None = None,
+    approval_code: str | None = None,
+    card_last4: str | None = None,
+    provider_ref: str | None = None,
+    error: str | None = None,
+) -> dict[str, Any]:
     """Move a tender along its state machine (refusing a move the machine does not have)."""
     t = get(conn, tender_id)
     if to_state not in TRANSITIONS[t["state"]]:
-        raise Conflict(f"a {t['state']} tender cannot become {to_state}", code="bad_tender_transition",
-                       details={"state": t["state"], "to": to_state})
+        raise Conflict(
+            f"a {t['state']} tender cannot become {to_state}",
+            code="bad_tender_transition",
+            details={"state": t["state"], "to": to_state},
+        )
     now = now_iso()
-    conn.execute("UPDATE checkout_tenders SET state = ?, updated_at = ?, approval_code = COALESCE(?, approval_code),"
-                 " card_last4 = COALESCE(?, card_last4), provider_ref = COALESCE(?, provider_ref),"
-                 " error = COALESCE(?, error) WHERE id = ?",
-                 (to_state, now, approval_code, card_last4, provider_ref, error, tender_id))
-    conn.execute("INSERT INTO checkout_tender_events(tender_id, from_state, to_state, actor, at, detail)"
-                 " VALUES (?,?,?,?,?,?)", (tender_id, t["state"], to_state, actor, now, detail))
+    conn.execute(
+        "UPDATE checkout_tenders SET state = ?, updated_at = ?, approval_code = COALESCE(?, approval_code),"
+        " card_last4 = COALESCE(?, card_last4), provider_ref = COALESCE(?, provider_ref),"
+        " error = COALESCE(?, error) WHERE id = ?",
+        (to_state, now, approval_code, card_last4, provider_ref, error, tender_id),
+    )
+    conn.execute(
+        "INSERT INTO checkout_tender_events(tender_id, from_state, to_state, actor, at, detail) VALUES (?,?,?,?,?,?)",
+        (tender_id, t["state"], to_state, actor, now, detail),
+    )
     return get(conn, tender_id)
 
 
 def events(conn: sqlite3.Connection, tender_id: str) -> list[dict[str, Any]]:
-    return [dict(r) for r in conn.execute("SELECT from_state, to_state, actor, at, detail FROM checkout_tender_events"
-                                          " WHERE tender_id = ? ORDER BY seq", (tender_id,))]
+    return [
+        dict(r)
+        for r in conn.execute(
+            "SELECT from_state, to_state, actor, at, detail FROM checkout_tender_events"
+            " WHERE tender_id = ? ORDER BY seq",
+            (tender_id,),
+        )
+    ]
 
 
 def public(t: dict[str, Any]) -> dict[str, Any]:
     """A tender as the till shows it."""
-    return {k: t[k] for k in ("id", "out_trade_no", "method", "direction", "amount_minor", "received_minor",
-                              "change_minor", "rounding_minor", "state", "approval_code", "card_last4", "error",
-                              "created_at")}
+    return {
+        k: t[k]
+        for k in (
+            "id",
+            "out_trade_no",
+            "method",
+            "direction",
+            "amount_minor",
+            "received_minor",
+            "change_minor",
+            "rounding_minor",
+            "state",
+            "approval_code",
+            "card_last4",
+            "error",
+            "created_at",
+        )
+    }

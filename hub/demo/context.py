@@ -44,9 +44,9 @@ class DemoContext:
 class Component:
     name: str
     argv: list[str]
-    wait_port: int | None = None      # wait until this loopback port accepts connections
+    wait_port: int | None = None  # wait until this loopback port accepts connections
     env: dict[str, str] = field(default_factory=dict)
-    url: str | None = None            # printed for people
+    url: str | None = None  # printed for people
 
 
 def port_free(port: int) -> bool:
@@ -61,5 +61,3 @@ def wait_for_port(port: int, timeout: float = 30.0) -> bool:
             return True
         time.sleep(0.2)
     return False
-
-

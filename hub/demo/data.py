@@ -70,16 +70,43 @@ APPAREL = [
 ]
 COLOURS = [("Black", "黑色"), ("White", "白色"), ("Navy", "藏青"), ("Grey", "灰色"), ("Red", "红色")]
 PRODUCE = [
-    ("Apples", "苹果", 1290), ("Pears", "梨", 990), ("Bananas", "香蕉", 790), ("Oranges", "橙子", 1190),
-    ("Grapes", "葡萄", 1990), ("Mandarins", "砂糖橘", 1090), ("Tomatoes", "西红柿", 690), ("Cucumbers", "黄瓜", 590),
-    ("Potatoes", "土豆", 390), ("Carrots", "胡萝卜", 390), ("Bok Choy", "小白菜", 490), ("Napa Cabbage", "大白菜", 290),
-    ("Onions", "洋葱", 350), ("Garlic", "大蒜", 1190), ("Ginger", "生姜", 1290), ("Mushrooms", "香菇", 1990),
-    ("Pork Belly", "五花肉", 3290), ("Chicken Thighs", "鸡腿", 1890), ("Beef Brisket", "牛腩", 6890),
-    ("Shrimp", "虾", 5990), ("Grass Carp", "草鱼", 1690), ("Watermelon", "西瓜", 290),
+    ("Apples", "苹果", 1290),
+    ("Pears", "梨", 990),
+    ("Bananas", "香蕉", 790),
+    ("Oranges", "橙子", 1190),
+    ("Grapes", "葡萄", 1990),
+    ("Mandarins", "砂糖橘", 1090),
+    ("Tomatoes", "西红柿", 690),
+    ("Cucumbers", "黄瓜", 590),
+    ("Potatoes", "土豆", 390),
+    ("Carrots", "胡萝卜", 390),
+    ("Bok Choy", "小白菜", 490),
+    ("Napa Cabbage", "大白菜", 290),
+    ("Onions", "洋葱", 350),
+    ("Garlic", "大蒜", 1190),
+    ("Ginger", "生姜", 1290),
+    ("Mushrooms", "香菇", 1990),
+    ("Pork Belly", "五花肉", 3290),
+    ("Chicken Thighs", "鸡腿", 1890),
+    ("Beef Brisket", "牛腩", 6890),
+    ("Shrimp", "虾", 5990),
+    ("Grass Carp", "草鱼", 1690),
+    ("Watermelon", "西瓜", 290),
 ]
-BRANDS = [("Golden Field", "金田"), ("Harmony", "和谐"), ("Blue River", "蓝河"), ("Sunrise", "旭日"),
-          ("Jade Hill", "玉山"), ("East Star", "东星"), ("Lotus", "莲花"), ("Happy Home", "乐家"),
-          ("Great Wall", "长城"), ("Pearl", "明珠"), ("Silk Road", "丝路"), ("Red Lantern", "红灯笼")]
+BRANDS = [
+    ("Golden Field", "金田"),
+    ("Harmony", "和谐"),
+    ("Blue River", "蓝河"),
+    ("Sunrise", "旭日"),
+    ("Jade Hill", "玉山"),
+    ("East Star", "东星"),
+    ("Lotus", "莲花"),
+    ("Happy Home", "乐家"),
+    ("Great Wall", "长城"),
+    ("Pearl", "明珠"),
+    ("Silk Road", "丝路"),
+    ("Red Lantern", "红灯笼"),
+]
 
 
 def check_digit(body: str) -> str:
@@ -97,30 +124,87 @@ def build_locations(db: Database) -> list[dict]:
     bins = []
     with db.write() as conn:
         store = locations.get_by_code(conn, "STORE")
-        floor = locations.create(conn, code="FLOOR", name="卖场 Sales floor", kind="area", parent_id=store["id"],
-                                 walk_seq=100, actor="system:demo", audit_it=False)
-        back = locations.create(conn, code="BACK", name="仓库 Backroom", kind="area", parent_id=store["id"],
-                                walk_seq=5000, actor="system:demo", audit_it=False)
+        floor = locations.create(
+            conn,
+            code="FLOOR",
+            name="卖场 Sales floor",
+            kind="area",
+            parent_id=store["id"],
+            walk_seq=100,
+            actor="system:demo",
+            audit_it=False,
+        )
+        back = locations.create(
+            conn,
+            code="BACK",
+            name="仓库 Backroom",
+            kind="area",
+            parent_id=store["id"],
+            walk_seq=5000,
+            actor="system:demo",
+            audit_it=False,
+        )
         seq = 100
         for a in range(1, 13):
-            aisle = locations.create(conn, code=f"A{a:02d}", name=f"{a}号通道 Aisle {a}", kind="aisle",
-                                     parent_id=floor["id"], walk_seq=seq, actor="system:demo", audit_it=False)
-            bays = range(1, 7) if a % 2 else range(6, 0, -1)   # serpentine walk
+            aisle = locations.create(
+                conn,
+                code=f"A{a:02d}",
+                name=f"{a}号通道 Aisle {a}",
+                kind="aisle",
+                parent_id=floor["id"],
+                walk_seq=seq,
+                actor="system:demo",
+                audit_it=False,
+            )
+            bays = range(1, 7) if a % 2 else range(6, 0, -1)  # serpentine walk
             for b in bays:
                 seq += 10
-                bay = locations.create(conn, code=f"A{a:02d}-{b:02d}", name=f"Aisle {a} bay {b}", kind="bay",
-                                       parent_id=aisle["id"], walk_seq=seq, actor="system:demo", audit_it=False)
+                bay = locations.create(
+                    conn,
+                    code=f"A{a:02d}-{b:02d}",
+                    name=f"Aisle {a} bay {b}",
+                    kind="bay",
+                    parent_id=aisle["id"],
+                    walk_seq=seq,
+                    actor="system:demo",
+                    audit_it=False,
+                )
                 for s in range(1, 5):
                     seq += 1
-                    bins.append(locations.create(conn, code=f"A{a:02d}-{b:02d}-{s}", name=f"A{a} bay {b} shelf {s}",
-                                                 kind="bin", parent_id=bay["id"], walk_seq=seq, actor="system:demo",
-                                                 audit_it=False))
+                    bins.append(
+                        locations.create(
+                            conn,
+                            code=f"A{a:02d}-{b:02d}-{s}",
+                            name=f"A{a} bay {b} shelf {s}",
+                            kind="bin",
+                            parent_id=bay["id"],
+                            walk_seq=seq,
+                            actor="system:demo",
+                            audit_it=False,
+                        )
+                    )
         for r in range(1, 5):
-            rack = locations.create(conn, code=f"R{r:02d}", name=f"Backroom rack {r}", kind="aisle",
-                                    parent_id=back["id"], walk_seq=5000 + r * 10, actor="system:demo", audit_it=False)
+            rack = locations.create(
+                conn,
+                code=f"R{r:02d}",
+                name=f"Backroom rack {r}",
+                kind="aisle",
+                parent_id=back["id"],
+                walk_seq=5000 + r * 10,
+                actor="system:demo",
+                audit_it=False,
+            )
             for s in range(1, 6):
-                locations.create(conn, code=f"R{r:02d}-{s}", name=f"Rack {r} shelf {s}", kind="bin",
-                                 parent_id=rack["id"], walk_seq=5000 + r * 10 + s, actor="system:demo", audit_it=False)
+                locations.create(
+                    conn,
+                    code=f"R{r:02d}-{s}",
+                    name=f"Rack {r} shelf {s}",
+                    kind="bin",
+                    parent_id=rack["id"],
+                    walk_seq=5000 + r * 10 + s,
+                    actor="system:demo",
+                    audit_it=False,
+                )
     return bins
 
 
@@ -137,28 +221,69 @@ def catalog_rows() -> list[dict]:
         for pi, (en, zh, sizes) in enumerate(GROCERY):
             for si, (size, price) in enumerate(sizes):
                 p = price + (bi * 37) % 300
-                add(sku=f"GR-{bi:02d}{pi:02d}{si}", name_en=f"{brand_en} {en} {size}", name_zh=f"{brand_zh}{zh} {size}",
-                    brand=brand_en, category="grocery", unit="each", price_minor=p, cost_minor=p * 68 // 100,
-                    gtins=[gtin13(10000 + bi, pi * 10 + si)], safety_stock=6, reorder_point=12)
+                add(
+                    sku=f"GR-{bi:02d}{pi:02d}{si}",
+                    name_en=f"{brand_en} {en} {size}",
+                    name_zh=f"{brand_zh}{zh} {size}",
+                    brand=brand_en,
+                    category="grocery",
+                    unit="each",
+                    price_minor=p,
+                    cost_minor=p * 68 // 100,
+                    gtins=[gtin13(10000 + bi, pi * 10 + si)],
+                    safety_stock=6,
+                    reorder_point=12,
+                )
         for pi, (en, zh, sizes) in enumerate(HOUSEHOLD):
             for si, (size, price) in enumerate(sizes):
                 p = price + (bi * 53) % 400
-                add(sku=f"HH-{bi:02d}{pi:02d}{si}", name_en=f"{brand_en} {en} {size}", name_zh=f"{brand_zh}{zh} {size}",
-                    brand=brand_en, category="household", unit="each", price_minor=p, cost_minor=p * 60 // 100,
-                    gtins=[gtin13(20000 + bi, pi * 10 + si)], safety_stock=4, reorder_point=8)
+                add(
+                    sku=f"HH-{bi:02d}{pi:02d}{si}",
+                    name_en=f"{brand_en} {en} {size}",
+                    name_zh=f"{brand_zh}{zh} {size}",
+                    brand=brand_en,
+                    category="household",
+                    unit="each",
+                    price_minor=p,
+                    cost_minor=p * 60 // 100,
+                    gtins=[gtin13(20000 + bi, pi * 10 + si)],
+                    safety_stock=4,
+                    reorder_point=8,
+                )
         for pi, (en, zh, sizes, price) in enumerate(APPAREL):
             for ci, (col_en, col_zh) in enumerate(COLOURS):
                 for si, size in enumerate(sizes):
-                    add(sku=f"AP-{bi:02d}{pi:02d}{ci}{si}", name_en=f"{brand_en} {en} {col_en} {size}",
-                        name_zh=f"{brand_zh}{zh} {col_zh} {size}", brand=brand_en, category="apparel", unit="each",
-                        price_minor=price, cost_minor=price * 45 // 100,
-                        gtins=[gtin13(30000 + bi, pi * 1000 + ci * 100 + si)], safety_stock=2, reorder_point=4)
+                    add(
+                        sku=f"AP-{bi:02d}{pi:02d}{ci}{si}",
+                        name_en=f"{brand_en} {en} {col_en} {size}",
+                        name_zh=f"{brand_zh}{zh} {col_zh} {size}",
+                        brand=brand_en,
+                        category="apparel",
+                        unit="each",
+                        price_minor=price,
+                        cost_minor=price * 45 // 100,
+                        gtins=[gtin13(30000 + bi, pi * 1000 + ci * 100 + si)],
+                        safety_stock=2,
+                        reorder_point=4,
+                    )
     for pi, (en, zh, per_kg) in enumerate(PRODUCE):
         plu = f"{4000 + pi}"
         base = f"20{int(plu):05d}00000"  # in-store label with the value zeroed
-        add(sku=f"PR-{pi:03d}", name_en=f"{en} (per kg)", name_zh=f"{zh}(按公斤)", brand="", category="produce",
-            unit="kg", price_minor=per_kg, cost_minor=per_kg * 55 // 100, variable_measure=True, plu=plu,
-            gtins=[base + check_digit(base)], safety_stock=2000, reorder_point=5000)
+        add(
+            sku=f"PR-{pi:03d}",
+            name_en=f"{en} (per kg)",
+            name_zh=f"{zh}(按公斤)",
+            brand="",
+            category="produce",
+            unit="kg",
+            price_minor=per_kg,
+            cost_minor=per_kg * 55 // 100,
+            variable_measure=True,
+            plu=plu,
+            gtins=[base + check_digit(base)],
+            safety_stock=2000,
+            reorder_point=5000,
+        )
     return rows
 
 
@@ -173,6 +298,16 @@ def seed_catalog(db: Database, *, stock: bool = True) -> int:
                 loc = bins[i % len(bins)]
                 qty = rng.randint(5_000, 40_000) if item["unit"] == "kg" else rng.randint(0, 60)
                 if qty:
-                    ledger.post(conn, MovementRequest("receive", item["id"], loc["id"], qty, "opening stock",
-                                                      "system:demo", f"demo-open-{item['sku']}"))
+                    ledger.post(
+                        conn,
+                        MovementRequest(
+                            "receive",
+                            item["id"],
+                            loc["id"],
+                            qty,
+                            "opening stock",
+                            "system:demo",
+                            f"demo-open-{item['sku']}",
+                        ),
+                    )
     return len(rows)

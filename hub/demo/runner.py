@@ -46,8 +46,14 @@ def seed_store(data_dir: Path, store_id: str) -> list[tuple[str, str, str]]:
     from hub.store import initialise, open_db
 
     cfg, db = open_db(data_dir)
-    initialise(db, store_id=store_id, store_name="StoreHub 演示超市 Demo Supermarket", currency="CNY",
-               language="zh-CN", region="CN")
+    initialise(
+        db,
+        store_id=store_id,
+        store_name="StoreHub 演示超市 Demo Supermarket",
+        currency="CNY",
+        language="zh-CN",
+        region="CN",
+    )
     conn = db.read()
     if conn.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 0:
         seed_catalog(db)
@@ -55,21 +61,42 @@ def seed_store(data_dir: Path, store_id: str) -> list[tuple[str, str, str]]:
     with db.write() as c:
         for username, role, name, pin, password in DEMO_USERS:
             if not c.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
-                users.create(c, username=username, role=role, display_name=name, pin=pin, password=password,
-                             badge=f"DEMO-{username.upper()}", language="zh-CN" if role != "admin" else "en",
-                             secret_key=cfg.secret_key(), actor="system:demo")
-            creds.append((username, role, " / ".join(
-                x for x in (f"PIN {pin}" if pin else "", f"password {password}" if password else "") if x)))
+                users.create(
+                    c,
+                    username=username,
+                    role=role,
+                    display_name=name,
+                    pin=pin,
+                    password=password,
+                    badge=f"DEMO-{username.upper()}",
+                    language="zh-CN" if role != "admin" else "en",
+                    secret_key=cfg.secret_key(),
+                    actor="system:demo",
+                )
+            creds.append(
+                (
+                    username,
+                    role,
+                    " / ".join(
+                        x for x in (f"PIN {pin}" if pin else "", f"password {password}" if password else "") if x
+                    ),
+                )
+            )
     db.close()
     return creds
 
 
-def run_demo(data_dir: Path, store_id: str, hub_port: int, mqtt_port: int, central_port: int,
-             lan: bool = False) -> int:
+def run_demo(data_dir: Path, store_id: str, hub_port: int, mqtt_port: int, central_port: int, lan: bool = False) -> int:
     """Seed and run the demo store. Everything listens on loopback unless ``lan``: the demo prints its staff
     PINs and passwords, so it is opened to the store's network only when asked."""
-    ctx = DemoContext(data_dir=data_dir, store_id=store_id, hub_port=hub_port, mqtt_port=mqtt_port,
-                      central_port=central_port, bind_host="0.0.0.0" if lan else "127.0.0.1")
+    ctx = DemoContext(
+        data_dir=data_dir,
+        store_id=store_id,
+        hub_port=hub_port,
+        mqtt_port=mqtt_port,
+        central_port=central_port,
+        bind_host="0.0.0.0" if lan else "127.0.0.1",
+    )
     creds = seed_store(data_dir, store_id)
     procs: list[tuple[Component, subprocess.Popen]] = []
     components: list[Component] = []
@@ -79,15 +106,32 @@ def run_demo(data_dir: Path, store_id: str, hub_port: int, mqtt_port: int, centr
     # barcode library (bench/ has a barcode.py of its own that would shadow it)
     from hub.demo import sheet
 
-    barcodes = sheet.write_demo_sheet(data_dir, DEMO_USERS)     # after the demos seeded their orders
+    barcodes = sheet.write_demo_sheet(data_dir, DEMO_USERS)  # after the demos seeded their orders
     http_port = hub_port + 1
     hub_url = f"https://127.0.0.1:{hub_port}"
     # the demo's embedded broker (amqtt, hub.bus.broker) speaks MQTT 3.1.1 only: the bus is told, rather than
     # trying MQTT 5 first and being dropped with a traceback in the broker's log
-    components.append(Component(
-        "hub", ctx.storehub("serve", "--data-dir", str(data_dir), "--host", ctx.bind_host, "--port", str(hub_port),
-                            "--tls", "--http-port", str(http_port), "--mqtt", f"{ctx.mqtt_url}?protocol=311"),
-        wait_port=hub_port, url=hub_url))
+    components.append(
+        Component(
+            "hub",
+            ctx.storehub(
+                "serve",
+                "--data-dir",
+                str(data_dir),
+                "--host",
+                ctx.bind_host,
+                "--port",
+                str(hub_port),
+                "--tls",
+                "--http-port",
+                str(http_port),
+                "--mqtt",
+                f"{ctx.mqtt_url}?protocol=311",
+            ),
+            wait_port=hub_port,
+            url=hub_url,
+        )
+    )
 
     def stop_all(*_):
         """Stop the components one by one, the last started first: each is gone before what it depends on is
@@ -117,12 +161,17 @@ def run_demo(data_dir: Path, store_id: str, hub_port: int, mqtt_port: int, centr
             print(f"demo: started {comp.name}" + (f" at {comp.url}" if comp.url else ""), flush=True)
         print("\n=== StoreHub demo store is running ===")
         print(f"Handheld app / hub API:  {hub_url}/   (API docs: {hub_url}/api/v1/openapi.json)")
-        print(f"Enrol a phone or browser (install the demo store's CA, then open the app over HTTPS):\n"
-              f"  {workflow.enrolment_url(data_dir, http_port)}"
-              + (f"   (or http://<this machine's address>:{http_port}/enrol)\n" if lan else
-                 "   (loopback only: run `storehub demo --lan` to reach it from a phone)\n") +
-              f"  store CA SHA-256 {certs.fingerprint(certs.load_ca(certs.PkiFiles.in_data_dir(data_dir)))}"
-              f"   (file: {certs.PkiFiles.in_data_dir(data_dir).ca_cert})")
+        print(
+            f"Enrol a phone or browser (install the demo store's CA, then open the app over HTTPS):\n"
+            f"  {workflow.enrolment_url(data_dir, http_port)}"
+            + (
+                f"   (or http://<this machine's address>:{http_port}/enrol)\n"
+                if lan
+                else "   (loopback only: run `storehub demo --lan` to reach it from a phone)\n"
+            )
+            + f"  store CA SHA-256 {certs.fingerprint(certs.load_ca(certs.PkiFiles.in_data_dir(data_dir)))}"
+            f"   (file: {certs.PkiFiles.in_data_dir(data_dir).ca_cert})"
+        )
         for comp in components:
             if comp.url and comp.name != "hub":
                 print(f"{comp.name:24} {comp.url}")

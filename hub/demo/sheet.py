@@ -26,25 +26,27 @@ from hub.kernel import settings
 from hub.store import open_db
 
 FILE_NAME = "demo-barcodes.html"
-SECTIONS = (("item", "商品 Items — scan in Lookup, Count or Pick"),
-            ("location", "货位标签 Location labels — scan to pick a bin when counting or picking"),
-            ("badge", "员工工牌 Staff badges — scan on the login or lock screen"),
-            ("order", "订单交接码 Order hand-over — scan on the Orders screen"))
+SECTIONS = (
+    ("item", "商品 Items — scan in Lookup, Count or Pick"),
+    ("location", "货位标签 Location labels — scan to pick a bin when counting or picking"),
+    ("badge", "员工工牌 Staff badges — scan on the login or lock screen"),
+    ("order", "订单交接码 Order hand-over — scan on the Orders screen"),
+)
 # Module widths in mm: EAN-13's nominal X-dimension, and a Code 128 that fits three to an A4 row.
-WRITER = {"ean13": {"module_width": 0.33, "module_height": 18.0, "quiet_zone": 3.7, "font_size": 9,
-                    "text_distance": 3.5},
-          "code128": {"module_width": 0.25, "module_height": 12.0, "quiet_zone": 2.5, "font_size": 8,
-                      "text_distance": 3.5}}
+WRITER = {
+    "ean13": {"module_width": 0.33, "module_height": 18.0, "quiet_zone": 3.7, "font_size": 9, "text_distance": 3.5},
+    "code128": {"module_width": 0.25, "module_height": 12.0, "quiet_zone": 2.5, "font_size": 8, "text_distance": 3.5},
+}
 PRICE_LABEL_GRAMS = 500
 
 
 @dataclass(frozen=True)
 class Code:
-    kind: str                      # what the scan resolver answers: item | location | badge | order
-    value: str                     # what the scanner sends
-    symbology: str                 # ean13 | code128
-    title: str                     # what it is, for people
-    expect: dict[str, Any] = field(default_factory=dict)   # the resolver's answer (see tests/demo)
+    kind: str  # what the scan resolver answers: item | location | badge | order
+    value: str  # what the scanner sends
+    symbology: str  # ean13 | code128
+    title: str  # what it is, for people
+    expect: dict[str, Any] = field(default_factory=dict)  # the resolver's answer (see tests/demo)
 
 
 def price_label(plu: str, price_fen: int) -> str:
@@ -56,20 +58,31 @@ def price_label(plu: str, price_fen: int) -> str:
 def _items(conn: sqlite3.Connection) -> list[Code]:
     out = []
     for category, n in (("grocery", 3), ("household", 1), ("apparel", 1)):
-        for r in conn.execute("SELECT i.sku, i.name_zh, i.name_en, g.gtin FROM items i JOIN item_gtins g ON g.item_id = i.id"
-                              " WHERE i.category = ? AND i.active = 1 AND g.gtin LIKE '0%' ORDER BY i.sku LIMIT ?",
-                              (category, n)):
+        for r in conn.execute(
+            "SELECT i.sku, i.name_zh, i.name_en, g.gtin FROM items i JOIN item_gtins g ON g.item_id = i.id"
+            " WHERE i.category = ? AND i.active = 1 AND g.gtin LIKE '0%' ORDER BY i.sku LIMIT ?",
+            (category, n),
+        ):
             # stored as GTIN-14; a GTIN-13 (indicator 0) is printed as the EAN-13 on the pack
-            out.append(Code("item", r["gtin"][1:], "ean13", f"{r['name_zh']} {r['name_en']}",
-                            {"sku": r["sku"], "qty": 1}))
+            out.append(
+                Code("item", r["gtin"][1:], "ean13", f"{r['name_zh']} {r['name_en']}", {"sku": r["sku"], "qty": 1})
+            )
     # the first produce item whose per-kg price makes a 500 g label an exact amount in fen
-    for r in conn.execute("SELECT sku, name_zh, name_en, plu, price_minor FROM items WHERE variable_measure = 1"
-                          " AND active = 1 AND plu IS NOT NULL ORDER BY sku"):
+    for r in conn.execute(
+        "SELECT sku, name_zh, name_en, plu, price_minor FROM items WHERE variable_measure = 1"
+        " AND active = 1 AND plu IS NOT NULL ORDER BY sku"
+    ):
         if r["price_minor"] * PRICE_LABEL_GRAMS % 1000 == 0:
             price = r["price_minor"] * PRICE_LABEL_GRAMS // 1000
-            out.append(Code("item", price_label(r["plu"], price), "ean13",
-                            f"{r['name_zh']} {r['name_en']}: scale label ¥{price / 100:.2f} = {PRICE_LABEL_GRAMS} g",
-                            {"sku": r["sku"], "qty": PRICE_LABEL_GRAMS, "weight_g": PRICE_LABEL_GRAMS}))
+            out.append(
+                Code(
+                    "item",
+                    price_label(r["plu"], price),
+                    "ean13",
+                    f"{r['name_zh']} {r['name_en']}: scale label ¥{price / 100:.2f} = {PRICE_LABEL_GRAMS} g",
+                    {"sku": r["sku"], "qty": PRICE_LABEL_GRAMS, "weight_g": PRICE_LABEL_GRAMS},
+                )
+            )
             break
     return out
 
@@ -78,24 +91,36 @@ def _locations(conn: sqlite3.Connection) -> list[Code]:
     out = []
     for kind in ("aisle", "bay", "bin"):
         rows = conn.execute("SELECT code, name FROM locations WHERE kind = ? ORDER BY walk_seq, code LIMIT 2", (kind,))
-        out += [Code("location", f"SHL-{r['code']}", "code128", f"{r['name']} ({kind})", {"location": r["code"]})
-                for r in rows]
+        out += [
+            Code("location", f"SHL-{r['code']}", "code128", f"{r['name']} ({kind})", {"location": r["code"]})
+            for r in rows
+        ]
     return out
 
 
 def _orders(conn: sqlite3.Connection) -> list[Code]:
-    r = conn.execute("SELECT ref, customer_name, channel, fulfilment FROM orders WHERE status NOT IN"
-                     " ('cancelled', 'returned') ORDER BY created_at, ref LIMIT 1").fetchone()
+    r = conn.execute(
+        "SELECT ref, customer_name, channel, fulfilment FROM orders WHERE status NOT IN"
+        " ('cancelled', 'returned') ORDER BY created_at, ref LIMIT 1"
+    ).fetchone()
     if r is None:
         return []
-    return [Code("order", f"SHO-{r['ref']}", "code128",
-                 f"Order {r['ref']}: {r['customer_name']} ({r['channel']}, {r['fulfilment']})", {"order_ref": r["ref"]})]
+    return [
+        Code(
+            "order",
+            f"SHO-{r['ref']}",
+            "code128",
+            f"Order {r['ref']}: {r['customer_name']} ({r['channel']}, {r['fulfilment']})",
+            {"order_ref": r["ref"]},
+        )
+    ]
 
 
 def sheet_codes(conn: sqlite3.Connection, staff: Iterable[tuple[str, str, str]]) -> list[Code]:
     """Every code on the sheet; ``staff`` is (badge, display name, role) of the demo staff."""
-    badges = [Code("badge", f"SHB-{badge}", "code128", f"{name} ({role})", {"badge": badge})
-              for badge, name, role in staff]
+    badges = [
+        Code("badge", f"SHB-{badge}", "code128", f"{name} ({role})", {"badge": badge}) for badge, name, role in staff
+    ]
     return [*_items(conn), *_locations(conn), *badges, *_orders(conn)]
 
 
@@ -103,7 +128,7 @@ def svg(code: Code) -> str:
     """The code as an inline SVG element (python-barcode's document without its XML prolog)."""
     symbol = barcode.get(code.symbology, code.value, writer=SVGWriter())
     doc = symbol.render(WRITER[code.symbology]).decode("utf-8")
-    return doc[doc.index("<svg"):]
+    return doc[doc.index("<svg") :]
 
 
 _STYLE = """
@@ -120,22 +145,26 @@ figcaption b { font-family: monospace; font-size: 10pt }
 
 
 def render_html(codes: list[Code], store_name: str) -> str:
-    parts = [f"<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
-             f"<title>{html.escape(store_name)} — 扫码练习 Barcodes to scan</title><style>{_STYLE}</style></head><body>",
-             f"<h1>{html.escape(store_name)} — 扫码练习单 Barcodes to try with a scanner</h1>",
-             "<p>Print this page at 100 % (no “fit to page”). Log in on a handheld with a badge below, then scan "
-             "items in Lookup or a count, a location label to choose a bin, and the order code on the Orders "
-             "screen. 打印时请选择 100% 比例。</p>"]
+    parts = [
+        f"<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(store_name)} — 扫码练习 Barcodes to scan</title><style>{_STYLE}</style></head><body>",
+        f"<h1>{html.escape(store_name)} — 扫码练习单 Barcodes to try with a scanner</h1>",
+        "<p>Print this page at 100 % (no “fit to page”). Log in on a handheld with a badge below, then scan "
+        "items in Lookup or a count, a location label to choose a bin, and the order code on the Orders "
+        "screen. 打印时请选择 100% 比例。</p>",
+    ]
     for kind, heading in SECTIONS:
         group = [c for c in codes if c.kind == kind]
         if not group:
             continue
         parts.append(f"<h2>{html.escape(heading)}</h2><div class='codes'>")
         for c in group:
-            parts.append(f"<figure data-kind='{c.kind}' data-code='{html.escape(c.value, quote=True)}' "
-                         f"data-symbology='{c.symbology}' data-expect='{html.escape(json.dumps(c.expect), quote=True)}'>"
-                         f"{svg(c)}<figcaption><b>{html.escape(c.value)}</b><br>{html.escape(c.title)}</figcaption>"
-                         f"</figure>")
+            parts.append(
+                f"<figure data-kind='{c.kind}' data-code='{html.escape(c.value, quote=True)}' "
+                f"data-symbology='{c.symbology}' data-expect='{html.escape(json.dumps(c.expect), quote=True)}'>"
+                f"{svg(c)}<figcaption><b>{html.escape(c.value)}</b><br>{html.escape(c.title)}</figcaption>"
+                f"</figure>"
+            )
         parts.append("</div>")
     parts.append("</body></html>\n")
     return "".join(parts)

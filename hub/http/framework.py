@@ -62,8 +62,9 @@ class BodyTooLarge(StoreHubError):
     code = "body_too_large"
 
     def __init__(self, limit: int):
-        super().__init__(f"the request body is larger than this route takes ({limit} bytes)",
-                         details={"max_bytes": limit})
+        super().__init__(
+            f"the request body is larger than this route takes ({limit} bytes)", details={"max_bytes": limit}
+        )
 
 
 def _nothing(*_args: Any) -> None:
@@ -82,11 +83,11 @@ class AuthModel:
     roles: tuple[str, ...]
     authenticate: Callable[[], dict | None]
     actor: Callable[[dict], str]
-    unauthorized: str                                       # message of the 401 when no one is authenticated
+    unauthorized: str  # message of the 401 when no one is authenticated
     admit: Callable[[dict], None] = _nothing
     begin: Callable[[], None] = _nothing
-    security_schemes: dict[str, Any] = field(default_factory=dict)       # OpenAPI components.securitySchemes
-    security: list[dict[str, list]] = field(default_factory=list)        # OpenAPI security of non-public routes
+    security_schemes: dict[str, Any] = field(default_factory=dict)  # OpenAPI components.securitySchemes
+    security: list[dict[str, list]] = field(default_factory=list)  # OpenAPI security of non-public routes
 
     def has_role(self, have: str, needed: str) -> bool:
         return have in self.roles and self.roles.index(have) >= self.roles.index(needed)
@@ -95,7 +96,7 @@ class AuthModel:
 @dataclass
 class Endpoint:
     method: str
-    rule: str               # Flask rule relative to the API's prefix, e.g. /items/<item_id>
+    rule: str  # Flask rule relative to the API's prefix, e.g. /items/<item_id>
     summary: str
     tags: list[str]
     role: str | None
@@ -104,8 +105,8 @@ class Endpoint:
     query: dict | None
     response: dict | None
     statuses: list[int] = field(default_factory=list)
-    path: dict[str, dict] = field(default_factory=dict)       # schemas of path parameters (default: any string)
-    raw_text: bool = False                                     # body strings may hold NUL (the route refuses them)
+    path: dict[str, dict] = field(default_factory=dict)  # schemas of path parameters (default: any string)
+    raw_text: bool = False  # body strings may hold NUL (the route refuses them)
     max_body: int = DEFAULT_MAX_BODY
     view_name: str = ""
     prefix: str = API_PREFIX
@@ -132,18 +133,32 @@ class Api:
     title: str
     description: str
     version: str = __version__
-    blank_query_is_absent: bool = False       # ``?limit=`` counts as not sent (else it is an empty value)
+    blank_query_is_absent: bool = False  # ``?limit=`` counts as not sent (else it is an empty value)
     registry: list[Endpoint] = field(default_factory=list)
 
     def covers(self, path: str) -> bool:
         return path == self.prefix or path.startswith(self.prefix + "/")
 
-    def endpoint(self, bp: Blueprint, method: str, rule: str, *, summary: str, role: str | None = None,
-                 public: bool = False, body: dict | None = None, query: dict | None = None,
-                 response: dict | None = None, statuses: list[int] | None = None, tags: list[str] | None = None,
-                 description: str = "", read_body: Callable[[], Any] | None = None,
-                 max_body: int = DEFAULT_MAX_BODY, path: dict[str, dict] | None = None,
-                 raw_text: bool = False) -> Callable:
+    def endpoint(
+        self,
+        bp: Blueprint,
+        method: str,
+        rule: str,
+        *,
+        summary: str,
+        role: str | None = None,
+        public: bool = False,
+        body: dict | None = None,
+        query: dict | None = None,
+        response: dict | None = None,
+        statuses: list[int] | None = None,
+        tags: list[str] | None = None,
+        description: str = "",
+        read_body: Callable[[], Any] | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+        path: dict[str, dict] | None = None,
+        raw_text: bool = False,
+    ) -> Callable:
         """Declare a route. ``read_body()`` returns the request's document when it is not plain JSON (e.g. the
         sync protocol's gzip); it is then validated against ``body`` like any JSON body. ``max_body``: the
         largest body in bytes the route takes (413 above it). ``path``: JSON Schemas of path parameters by name,
@@ -152,9 +167,24 @@ class Api:
         auth = self.auth
         if not public and role not in auth.roles:
             raise ValueError(f"{rule}: declare role= one of {auth.roles} or public=True")
-        ep = Endpoint(method.upper(), rule, summary, tags or [bp.name], role, public, body, query, response,
-                      statuses or [], path=path or {}, raw_text=raw_text, max_body=max_body, prefix=self.prefix,
-                      description=description, api=self)
+        ep = Endpoint(
+            method.upper(),
+            rule,
+            summary,
+            tags or [bp.name],
+            role,
+            public,
+            body,
+            query,
+            response,
+            statuses or [],
+            path=path or {},
+            raw_text=raw_text,
+            max_body=max_body,
+            prefix=self.prefix,
+            description=description,
+            api=self,
+        )
         unknown = set(ep.path) - set(ep.path_params)
         if unknown:
             raise ValueError(f"{rule}: path= names parameters the rule does not have: {sorted(unknown)}")
@@ -173,8 +203,11 @@ class Api:
                     if principal is None:
                         raise Unauthorized(auth.unauthorized)
                     if not auth.has_role(principal["role"], role):
-                        raise Forbidden(f"needs the {role} role or higher", code="wrong_role",
-                                        details={"needed": role, "have": principal["role"]})
+                        raise Forbidden(
+                            f"needs the {role} role or higher",
+                            code="wrong_role",
+                            details={"needed": role, "have": principal["role"]},
+                        )
                     auth.admit(principal)
                     g.user = principal
                     g.actor = auth.actor(principal)
@@ -189,7 +222,7 @@ class Api:
                 if validator is not None:
                     try:
                         data = reader()
-                    except RequestEntityTooLarge:    # a body without Content-Length, cut off while read
+                    except RequestEntityTooLarge:  # a body without Content-Length, cut off while read
                         raise BodyTooLarge(max_body) from None
                     data = _whole_numbers(_validate(validator, data))
                     kwargs["body"] = data if raw_text else _refuse_unstorable("body", data)
@@ -219,8 +252,13 @@ PAGINATION_QUERY = {
 def page(items: list, total: int | None, limit: int, offset: int) -> dict[str, Any]:
     """The one shape of a paginated list."""
     more = (offset + len(items) < total) if total is not None else len(items) == limit
-    return {"items": items, "total": total, "limit": limit, "offset": offset,
-            "next_offset": offset + len(items) if more else None}
+    return {
+        "items": items,
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "next_offset": offset + len(items) if more else None,
+    }
 
 
 def _coerce_query(schema: dict[str, dict], blank_is_absent: bool = False) -> dict[str, Any]:
@@ -256,7 +294,9 @@ def _coerce_query(schema: dict[str, dict], blank_is_absent: bool = False) -> dic
                     t = "date"
                     v = date.fromisoformat(raw)
         except ValueError as exc:
-            errors[name] = f"must be {t}" + (f" ({exc})" if str(exc) and not str(exc).startswith("invalid literal") else "")
+            errors[name] = f"must be {t}" + (
+                f" ({exc})" if str(exc) and not str(exc).startswith("invalid literal") else ""
+            )
             continue
         out[name] = v
     if errors:
@@ -275,8 +315,11 @@ def _refuse_unstorable(where: str, data: Any) -> Any:
     """``data`` unchanged, or 400 ``unstorable_text`` saying where the first unstorable character is."""
     found = unstorable_text(data)
     if found:
-        raise ValidationError(f"the request {where} holds a character that cannot be stored (NUL or an unpaired "
-                              "surrogate)", code="unstorable_text", details={"in": where, "problem": found})
+        raise ValidationError(
+            f"the request {where} holds a character that cannot be stored (NUL or an unpaired surrogate)",
+            code="unstorable_text",
+            details={"in": where, "problem": found},
+        )
     return data
 
 
@@ -301,8 +344,9 @@ def _json_body() -> Any:
     return data
 
 
-def _validate(validator: Draft202012Validator, data: Any,
-              message: str = "the request body does not match the schema") -> Any:
+def _validate(
+    validator: Draft202012Validator, data: Any, message: str = "the request body does not match the schema"
+) -> Any:
     errs = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errs:
         details = [{"path": "/" + "/".join(str(p) for p in e.absolute_path), "message": e.message} for e in errs[:20]]
@@ -331,7 +375,7 @@ def json_errors(app, *apis: Api) -> None:
     def _http_error(exc: HTTPException):
         if not on_api():
             return exc
-        if isinstance(exc, RequestEntityTooLarge):     # the app-wide cap (MAX_CONTENT_LENGTH), one code for 413
+        if isinstance(exc, RequestEntityTooLarge):  # the app-wide cap (MAX_CONTENT_LENGTH), one code for 413
             return jsonify(error_body(BodyTooLarge.code, exc.description or "")), exc.code
         code = (exc.name or "error").lower().replace(" ", "_")
         return jsonify(error_body(code, exc.description or "")), exc.code
@@ -345,6 +389,7 @@ def json_errors(app, *apis: Api) -> None:
 
 
 # --- the hub's API: its sessions (hub.auth.sessions) and staff roles --------------------------------------------
+
 
 def current_credential() -> tuple[str | None, str]:
     auth = request.headers.get("Authorization", "")
@@ -390,14 +435,24 @@ def _check_csrf(sess: dict) -> None:
 
 
 HUB = Api(
-    name="hub", prefix=API_PREFIX, title="StoreHub hub API",
+    name="hub",
+    prefix=API_PREFIX,
+    title="StoreHub hub API",
     description="The store hub's HTTP API. Money in integer minor units; weights in grams; times UTC.",
     auth=AuthModel(
-        roles=users.ROLES, authenticate=authenticate_request, actor=lambda sess: sess["user_id"],
-        unauthorized="log in first (Bearer token or session cookie)", admit=_check_csrf, begin=_note_device,
-        security_schemes={"bearer": {"type": "http", "scheme": "bearer"},
-                          "cookie": {"type": "apiKey", "in": "cookie", "name": COOKIE_NAME}},
-        security=[{"bearer": []}, {"cookie": []}]))
+        roles=users.ROLES,
+        authenticate=authenticate_request,
+        actor=lambda sess: sess["user_id"],
+        unauthorized="log in first (Bearer token or session cookie)",
+        admit=_check_csrf,
+        begin=_note_device,
+        security_schemes={
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "cookie": {"type": "apiKey", "in": "cookie", "name": COOKIE_NAME},
+        },
+        security=[{"bearer": []}, {"cookie": []}],
+    ),
+)
 
 REGISTRY: list[Endpoint] = HUB.registry
 

@@ -36,8 +36,11 @@ def is_live_kind(kind: str) -> bool:
 
 
 def format_event(ev: dict) -> str:
-    data = json.dumps({"seq": ev["seq"], "kind": ev["kind"], "ts": ev["ts"], "payload": ev["payload"]},
-                      ensure_ascii=False, separators=(",", ":"))
+    data = json.dumps(
+        {"seq": ev["seq"], "kind": ev["kind"], "ts": ev["ts"], "payload": ev["payload"]},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
     return f"id: {ev['seq']}\ndata: {data}\n\n"
 
 
@@ -54,8 +57,15 @@ def _start_seq(events) -> int:
     return events.latest_seq()
 
 
-def stream(ctx, token: str, start_seq: int, *, poll_s: float = POLL_S, heartbeat_s: float = HEARTBEAT_S,
-           max_s: float = MAX_STREAM_S):
+def stream(
+    ctx,
+    token: str,
+    start_seq: int,
+    *,
+    poll_s: float = POLL_S,
+    heartbeat_s: float = HEARTBEAT_S,
+    max_s: float = MAX_STREAM_S,
+):
     """Yield SSE text for every live outbox row after ``start_seq`` until ``max_s`` or the session ends."""
     seq = start_seq
     started = last_write = last_check = time.monotonic()
@@ -98,10 +108,18 @@ def stream(ctx, token: str, start_seq: int, *, poll_s: float = POLL_S, heartbeat
         time.sleep(poll_s)
 
 
-@endpoint(bp, "GET", "/events", summary="Live hub events (Server-Sent Events following the outbox)",
-          role="associate", tags=["live"],
-          query={"after": {"type": "integer", "minimum": 0, "maximum": 2**62},
-                 "heartbeat": {"type": "integer", "minimum": 1, "maximum": 60, "default": 15}})
+@endpoint(
+    bp,
+    "GET",
+    "/events",
+    summary="Live hub events (Server-Sent Events following the outbox)",
+    role="associate",
+    tags=["live"],
+    query={
+        "after": {"type": "integer", "minimum": 0, "maximum": 2**62},
+        "heartbeat": {"type": "integer", "minimum": 1, "maximum": 60, "default": 15},
+    },
+)
 def events(query):
     ctx = hub()
     token, _via = current_credential()

@@ -17,14 +17,19 @@ from hub.http.framework import HUB, Api, Endpoint, declared_endpoints
 
 bp = Blueprint("openapi", __name__)
 
-STORABLE_TEXT = "^[^\\u0000]*$"       # what hub.http.framework refuses as unstorable_text (NUL)
+STORABLE_TEXT = "^[^\\u0000]*$"  # what hub.http.framework refuses as unstorable_text (NUL)
 _STORABLE_NOTE = "No string may hold U+0000 or an unpaired surrogate (400 unstorable_text)."
 
 ERROR_SCHEMA = {
     "type": "object",
     "required": ["error"],
-    "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
-        "code": {"type": "string"}, "message": {"type": "string"}, "details": {}}}},
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}},
+        }
+    },
 }
 
 
@@ -36,16 +41,22 @@ def build(app, api: Api = HUB) -> dict[str, Any]:
 def document(api: Api, endpoints: list[Endpoint]) -> dict[str, Any]:
     paths: dict[str, dict] = {}
     for ep in sorted(endpoints, key=lambda e: (e.openapi_path, e.method)):
-        op: dict[str, Any] = {"summary": ep.summary, "tags": ep.tags,
-                              "operationId": ep.view_name.replace(".", "_") + "_" + ep.method.lower()}
+        op: dict[str, Any] = {
+            "summary": ep.summary,
+            "tags": ep.tags,
+            "operationId": ep.view_name.replace(".", "_") + "_" + ep.method.lower(),
+        }
         if ep.description:
             op["description"] = ep.description
-        params = [{"name": p, "in": "path", "required": True,
-                   "schema": storable(ep.path.get(p, {"type": "string"}))} for p in ep.path_params]
+        params = [
+            {"name": p, "in": "path", "required": True, "schema": storable(ep.path.get(p, {"type": "string"}))}
+            for p in ep.path_params
+        ]
         for name, spec in (ep.query or {}).items():
             schema = {k: v for k, v in spec.items() if k != "required"}
-            params.append({"name": name, "in": "query", "required": bool(spec.get("required")),
-                           "schema": storable(schema)})
+            params.append(
+                {"name": name, "in": "query", "required": bool(spec.get("required")), "schema": storable(schema)}
+            )
         if params:
             op["parameters"] = params
         if ep.body is not None:
@@ -68,8 +79,12 @@ def document(api: Api, endpoints: list[Endpoint]) -> dict[str, Any]:
                 continue
             responses[str(code)] = {"description": _DESCR.get(code, "Error"), **err}
             if code == 429:
-                responses["429"]["headers"] = {"Retry-After": {
-                    "description": "Seconds to wait before trying again", "schema": {"type": "integer", "minimum": 1}}}
+                responses["429"]["headers"] = {
+                    "Retry-After": {
+                        "description": "Seconds to wait before trying again",
+                        "schema": {"type": "integer", "minimum": 1},
+                    }
+                }
         op["responses"] = responses
         if ep.public:
             op["security"] = []
@@ -89,8 +104,16 @@ def document(api: Api, endpoints: list[Endpoint]) -> dict[str, Any]:
     }
 
 
-_DESCR = {400: "Invalid input", 401: "Not logged in", 403: "Wrong role or CSRF", 404: "Not found",
-          409: "Conflict", 413: "Request body too large", 422: "Refused by a domain rule", 429: "Too many attempts"}
+_DESCR = {
+    400: "Invalid input",
+    401: "Not logged in",
+    403: "Wrong role or CSRF",
+    404: "Not found",
+    409: "Conflict",
+    413: "Request body too large",
+    422: "Refused by a domain rule",
+    429: "Too many attempts",
+}
 
 
 def storable(schema: Any) -> Any:
@@ -109,19 +132,31 @@ def _add_storable(node: Any) -> None:
         return
     types = node.get("type")
     is_text = types == "string" or (isinstance(types, list) and "string" in types)
-    if is_text and not ({"enum", "const", "format"} & node.keys()):      # those admit no NUL already
+    if is_text and not ({"enum", "const", "format"} & node.keys()):  # those admit no NUL already
         if "pattern" not in node:
             node["pattern"] = STORABLE_TEXT
-        elif node["pattern"] != STORABLE_TEXT:           # both must hold
+        elif node["pattern"] != STORABLE_TEXT:  # both must hold
             node.setdefault("allOf", []).append({"pattern": STORABLE_TEXT})
     if (types == "object" or (isinstance(types, list) and "object" in types)) and "propertyNames" not in node:
-        node["propertyNames"] = {"pattern": STORABLE_TEXT}      # keys are checked too
+        node["propertyNames"] = {"pattern": STORABLE_TEXT}  # keys are checked too
     for key, value in list(node.items()):
         if key in ("properties", "patternProperties", "$defs", "definitions", "dependentSchemas"):
             for sub in value.values():
                 _add_storable(sub)
-        elif key in ("items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames",
-                     "prefixItems", "allOf", "anyOf", "oneOf"):
+        elif key in (
+            "items",
+            "additionalProperties",
+            "not",
+            "if",
+            "then",
+            "else",
+            "contains",
+            "propertyNames",
+            "prefixItems",
+            "allOf",
+            "anyOf",
+            "oneOf",
+        ):
             _add_storable(value)
 
 

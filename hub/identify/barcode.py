@@ -47,8 +47,22 @@ ORDER_PREFIX = "SHO-"
 KINDS = ("gtin", "gs1", "variable_measure", "location", "badge", "order")
 
 # The keys of the JSON object ``storehub barcode parse --json`` prints (and the API's "parsed").
-RESULT_KEYS = ("gtin", "symbology", "lot", "serial", "expiry", "best_before", "weight_g", "price_minor",
-               "currency", "count", "variable_measure", "base_gtin", "kind", "own_code")
+RESULT_KEYS = (
+    "gtin",
+    "symbology",
+    "lot",
+    "serial",
+    "expiry",
+    "best_before",
+    "weight_g",
+    "price_minor",
+    "currency",
+    "count",
+    "variable_measure",
+    "base_gtin",
+    "kind",
+    "own_code",
+)
 
 
 class BarcodeError(ValidationError):
@@ -62,20 +76,65 @@ class BarcodeError(ValidationError):
 # ISO 4217: alpha code -> (numeric code, minor-unit exponent). Used for AI 393n
 # (amount payable with a numeric currency) and to turn prices into minor units.
 _CURRENCIES: dict[str, tuple[str, int]] = {
-    "AED": ("784", 2), "AUD": ("036", 2), "BGN": ("975", 2), "BHD": ("048", 3), "BRL": ("986", 2),
-    "CAD": ("124", 2), "CHF": ("756", 2), "CLP": ("152", 0), "CNY": ("156", 2), "CZK": ("203", 2),
-    "DKK": ("208", 2), "EGP": ("818", 2), "EUR": ("978", 2), "GBP": ("826", 2), "HKD": ("344", 2),
-    "HUF": ("348", 2), "IDR": ("360", 2), "ILS": ("376", 2), "INR": ("356", 2), "ISK": ("352", 0),
-    "JOD": ("400", 3), "JPY": ("392", 0), "KRW": ("410", 0), "KWD": ("414", 3), "MOP": ("446", 2),
-    "MXN": ("484", 2), "MYR": ("458", 2), "NOK": ("578", 2), "NZD": ("554", 2), "OMR": ("512", 3),
-    "PHP": ("608", 2), "PLN": ("985", 2), "RON": ("946", 2), "RUB": ("643", 2), "SAR": ("682", 2),
-    "SEK": ("752", 2), "SGD": ("702", 2), "THB": ("764", 2), "TND": ("788", 3), "TRY": ("949", 2),
-    "TWD": ("901", 2), "UAH": ("980", 2), "USD": ("840", 2), "VND": ("704", 0), "ZAR": ("710", 2),
+    "AED": ("784", 2),
+    "AUD": ("036", 2),
+    "BGN": ("975", 2),
+    "BHD": ("048", 3),
+    "BRL": ("986", 2),
+    "CAD": ("124", 2),
+    "CHF": ("756", 2),
+    "CLP": ("152", 0),
+    "CNY": ("156", 2),
+    "CZK": ("203", 2),
+    "DKK": ("208", 2),
+    "EGP": ("818", 2),
+    "EUR": ("978", 2),
+    "GBP": ("826", 2),
+    "HKD": ("344", 2),
+    "HUF": ("348", 2),
+    "IDR": ("360", 2),
+    "ILS": ("376", 2),
+    "INR": ("356", 2),
+    "ISK": ("352", 0),
+    "JOD": ("400", 3),
+    "JPY": ("392", 0),
+    "KRW": ("410", 0),
+    "KWD": ("414", 3),
+    "MOP": ("446", 2),
+    "MXN": ("484", 2),
+    "MYR": ("458", 2),
+    "NOK": ("578", 2),
+    "NZD": ("554", 2),
+    "OMR": ("512", 3),
+    "PHP": ("608", 2),
+    "PLN": ("985", 2),
+    "RON": ("946", 2),
+    "RUB": ("643", 2),
+    "SAR": ("682", 2),
+    "SEK": ("752", 2),
+    "SGD": ("702", 2),
+    "THB": ("764", 2),
+    "TND": ("788", 3),
+    "TRY": ("949", 2),
+    "TWD": ("901", 2),
+    "UAH": ("980", 2),
+    "USD": ("840", 2),
+    "VND": ("704", 0),
+    "ZAR": ("710", 2),
 }
 _CURRENCY_BY_NUMERIC = {num: alpha for alpha, (num, _exp) in _CURRENCIES.items()}
 # Currencies of the regions biip has variable-measure rules for.
-_REGION_CURRENCY = {"dk": "DKK", "ee": "EUR", "fi": "EUR", "de": "EUR", "gb": "GBP", "lv": "EUR",
-                    "lt": "EUR", "no": "NOK", "se": "SEK"}
+_REGION_CURRENCY = {
+    "dk": "DKK",
+    "ee": "EUR",
+    "fi": "EUR",
+    "de": "EUR",
+    "gb": "GBP",
+    "lv": "EUR",
+    "lt": "EUR",
+    "no": "NOK",
+    "se": "SEK",
+}
 _BIIP_REGIONS = {r.value for r in RcnRegion}
 
 
@@ -97,19 +156,43 @@ def to_minor(amount: Decimal, currency: str) -> int:
 # ---------------------------------------------------------------- variable-measure layouts
 BUILTIN_LAYOUTS: dict[str, dict[str, Any]] = {
     # GS1 US: UPC-A number system 2, 5-digit item, price check digit, 4-digit price ($99.99 max).
-    "US": {"name": "US", "prefixes": ["2"], "pattern": "PIIIIICVVVVK", "measure": "price", "decimals": 2,
-           "currency": "USD"},
+    "US": {
+        "name": "US",
+        "prefixes": ["2"],
+        "pattern": "PIIIIICVVVVK",
+        "measure": "price",
+        "decimals": 2,
+        "currency": "USD",
+    },
     # Same, for retailers whose scales print a 5-digit price without the price check digit.
-    "US-NOCHECK": {"name": "US-NOCHECK", "prefixes": ["2"], "pattern": "PIIIIIVVVVVK", "measure": "price",
-                   "decimals": 2, "currency": "USD"},
+    "US-NOCHECK": {
+        "name": "US-NOCHECK",
+        "prefixes": ["2"],
+        "pattern": "PIIIIIVVVVVK",
+        "measure": "price",
+        "decimals": 2,
+        "currency": "USD",
+    },
     # China (assumption, see docs/barcodes.md): EAN-13 with prefix 20-29, 5-digit item code (PLU),
     # 5-digit total price in fen, GTIN check digit; no price check digit. This is the default label
     # of the common Chinese retail scales ("FF WWWWW EEEEE C").
-    "CN": {"name": "CN", "prefixes": [str(p) for p in range(20, 30)], "pattern": "PPIIIIIVVVVVK",
-           "measure": "price", "decimals": 2, "currency": "CNY"},
+    "CN": {
+        "name": "CN",
+        "prefixes": [str(p) for p in range(20, 30)],
+        "pattern": "PPIIIIIVVVVVK",
+        "measure": "price",
+        "decimals": 2,
+        "currency": "CNY",
+    },
     # Same layout with the net weight in grams instead of the price.
-    "CN-WEIGHT": {"name": "CN-WEIGHT", "prefixes": [str(p) for p in range(20, 30)], "pattern": "PPIIIIIVVVVVK",
-                  "measure": "weight", "decimals": 3, "weight_unit": "kg"},
+    "CN-WEIGHT": {
+        "name": "CN-WEIGHT",
+        "prefixes": [str(p) for p in range(20, 30)],
+        "pattern": "PPIIIIIVVVVVK",
+        "measure": "weight",
+        "decimals": 3,
+        "weight_unit": "kg",
+    },
 }
 # Layouts used when a store sets its region but configures no rcn_layouts.
 REGION_DEFAULT_LAYOUTS = {"US": ["US"], "CN": ["CN"]}
@@ -151,13 +234,15 @@ def compile_layout(spec: dict[str, Any] | str) -> Layout:
     pattern = spec.get("pattern")
     name = str(spec.get("name") or pattern)
     if not isinstance(pattern, str) or len(pattern) not in (12, 13) or not re.fullmatch(r"P+[PIVCK0-9]*K", pattern):
-        raise _layout_error(f"{name}: pattern must be 12 (UPC-A) or 13 (EAN-13) of P I V C K and digits, "
-                            "starting with P and ending with the GTIN check digit K")
+        raise _layout_error(
+            f"{name}: pattern must be 12 (UPC-A) or 13 (EAN-13) of P I V C K and digits, "
+            "starting with P and ending with the GTIN check digit K"
+        )
     for ch in "PIV":
         s = pattern.count(ch)
         if ch != "I" and s == 0:
             raise _layout_error(f"{name}: pattern needs {ch}")
-        if s and pattern[pattern.index(ch):pattern.rindex(ch) + 1] != ch * s:
+        if s and pattern[pattern.index(ch) : pattern.rindex(ch) + 1] != ch * s:
             raise _layout_error(f"{name}: the {ch} digits must be contiguous")
     if pattern.count("K") != 1 or pattern.count("C") > 1:
         raise _layout_error(f"{name}: exactly one K and at most one C")
@@ -165,8 +250,11 @@ def compile_layout(spec: dict[str, Any] | str) -> Layout:
         raise _layout_error(f"{name}: a price/weight check digit C needs 4 or 5 V digits")
     prefixes = spec.get("prefixes")
     n_p = pattern.count("P")
-    if (not isinstance(prefixes, list) or not prefixes
-            or not all(isinstance(p, str) and p.isdigit() and len(p) == n_p for p in prefixes)):
+    if (
+        not isinstance(prefixes, list)
+        or not prefixes
+        or not all(isinstance(p, str) and p.isdigit() and len(p) == n_p for p in prefixes)
+    ):
         raise _layout_error(f"{name}: prefixes must be a list of {n_p}-digit strings (one digit per P)")
     measure = spec.get("measure")
     if measure not in _MEASURES:
@@ -180,8 +268,9 @@ def compile_layout(spec: dict[str, Any] | str) -> Layout:
     currency = spec.get("currency")
     if currency is not None and (not isinstance(currency, str) or currency.upper() not in _CURRENCIES):
         raise _layout_error(f"{name}: unknown currency {currency!r}")
-    return Layout(name, tuple(prefixes), pattern, measure, decimals, weight_unit,
-                  currency.upper() if currency else None)
+    return Layout(
+        name, tuple(prefixes), pattern, measure, decimals, weight_unit, currency.upper() if currency else None
+    )
 
 
 @functools.lru_cache(maxsize=64)
@@ -198,8 +287,10 @@ def validate_region(region: str | None) -> str | None:
     if region is None or region == "":
         return None
     if not isinstance(region, str) or not re.fullmatch(r"[A-Za-z]{2}", region):
-        raise ValidationError(f"barcode region {region!r} must be an ISO 3166 alpha-2 code such as CN, US, NO",
-                              code="invalid_barcode_region")
+        raise ValidationError(
+            f"barcode region {region!r} must be an ISO 3166 alpha-2 code such as CN, US, NO",
+            code="invalid_barcode_region",
+        )
     return region.upper()
 
 
@@ -208,17 +299,21 @@ def validate_region(region: str | None) -> str | None:
 class ParseOptions:
     """The store settings that change how a code is read."""
 
-    region: str | None = None            # ISO 3166 alpha-2 (barcode_region)
-    gs_substitute: str | None = "|"      # printable stand-in for FNC1/GS
-    rcn_layouts: tuple = ()              # rcn_layouts entries (dicts or built-in names)
-    currency: str = "CNY"                # store currency, for AI 392n and layouts without a currency
+    region: str | None = None  # ISO 3166 alpha-2 (barcode_region)
+    gs_substitute: str | None = "|"  # printable stand-in for FNC1/GS
+    rcn_layouts: tuple = ()  # rcn_layouts entries (dicts or built-in names)
+    currency: str = "CNY"  # store currency, for AI 392n and layouts without a currency
 
     @classmethod
-    def from_settings(cls, s: dict[str, Any], *, region: str | None = None, gs_substitute: str | None = None) -> ParseOptions:
-        return cls(region=region or s.get("barcode_region"),
-                   gs_substitute=gs_substitute if gs_substitute is not None else s.get("gs_substitute", "|"),
-                   rcn_layouts=tuple(s.get("rcn_layouts") or ()),
-                   currency=s.get("currency") or "CNY")
+    def from_settings(
+        cls, s: dict[str, Any], *, region: str | None = None, gs_substitute: str | None = None
+    ) -> ParseOptions:
+        return cls(
+            region=region or s.get("barcode_region"),
+            gs_substitute=gs_substitute if gs_substitute is not None else s.get("gs_substitute", "|"),
+            rcn_layouts=tuple(s.get("rcn_layouts") or ()),
+            currency=s.get("currency") or "CNY",
+        )
 
     def layouts(self) -> tuple[Layout, ...]:
         specs = list(self.rcn_layouts)
@@ -231,8 +326,10 @@ class ParseOptions:
         if not sub:
             return (GS,)
         if len(sub) != 1 or sub.isalnum() or sub in _GS1_CHARSET_82 or not sub.isprintable():
-            raise ValidationError(f"gs_substitute {sub!r} must be one printable character outside the GS1 "
-                                  "character set (e.g. | ~ # ^)", code="invalid_gs_substitute")
+            raise ValidationError(
+                f"gs_substitute {sub!r} must be one printable character outside the GS1 character set (e.g. | ~ # ^)",
+                code="invalid_gs_substitute",
+            )
         return (GS, sub)
 
 
@@ -255,7 +352,7 @@ class ParsedCode:
     count: int | None = None
     variable_measure: bool = False
     base_gtin: str | None = None
-    own_code: str | None = None          # location code, badge or order reference of an own code
+    own_code: str | None = None  # location code, badge or order reference of an own code
     # Not part of the JSON result: the item reference (PLU) of a variable-measure label.
     item_ref: str | None = field(default=None, compare=False)
     # Not part of the JSON result: the SSCC (AI 00) of a logistic unit label, for receiving.
@@ -267,10 +364,26 @@ class ParsedCode:
 
 # ---------------------------------------------------------------- symbology identifiers
 _SYMBOLOGY_NAMES = {
-    "E0": "EAN-13", "E1": "EAN-2 add-on", "E2": "EAN-5 add-on", "E3": "EAN-13 with add-on", "E4": "EAN-8",
-    "I0": "ITF", "I1": "ITF-14", "C0": "Code 128", "C1": "GS1-128", "C2": "Code 128", "A0": "Code 39",
-    "e0": "GS1 DataBar", "e1": "GS1 Composite", "e2": "GS1 Composite", "d1": "Data Matrix",
-    "d2": "GS1 DataMatrix", "Q1": "QR Code", "Q3": "GS1 QR Code", "J1": "GS1 DotCode", "L0": "PDF417",
+    "E0": "EAN-13",
+    "E1": "EAN-2 add-on",
+    "E2": "EAN-5 add-on",
+    "E3": "EAN-13 with add-on",
+    "E4": "EAN-8",
+    "I0": "ITF",
+    "I1": "ITF-14",
+    "C0": "Code 128",
+    "C1": "GS1-128",
+    "C2": "Code 128",
+    "A0": "Code 39",
+    "e0": "GS1 DataBar",
+    "e1": "GS1 Composite",
+    "e2": "GS1 Composite",
+    "d1": "Data Matrix",
+    "d2": "GS1 DataMatrix",
+    "Q1": "QR Code",
+    "Q3": "GS1 QR Code",
+    "J1": "GS1 DotCode",
+    "L0": "PDF417",
     "z0": "Aztec Code",
 }
 _GS1_MESSAGE_SYMS = {"C1", "e0", "e1", "e2", "d2", "Q3", "J1"}
@@ -346,8 +459,11 @@ def _parse_by_content(text: str, name: str | None, opts: ParseOptions) -> Parsed
         return _parse_hri(text, name, opts)
     stripped = text.lstrip(GS + (opts.gs_substitute or ""))
     if stripped[:2] not in ("00", "01", "02"):
-        raise BarcodeError("unparseable", "not a GTIN, GS1 element string, Digital Link or StoreHub code "
-                           "(without an AIM symbology identifier an element string must start with AI 00, 01 or 02)")
+        raise BarcodeError(
+            "unparseable",
+            "not a GTIN, GS1 element string, Digital Link or StoreHub code "
+            "(without an AIM symbology identifier an element string must start with AI 00, 01 or 02)",
+        )
     return _parse_element_string(text, name, opts)
 
 
@@ -365,7 +481,9 @@ def _parse_own_code(text: str, name: str | None) -> ParsedCode:
         return ParsedCode(kind="location", symbology=name, own_code=value)
     if not _REF_RE.match(value):
         what = "badge" if prefix == BADGE_PREFIX else "order"
-        raise BarcodeError(f"invalid_{what}_code", f"bad {what} code {text!r}: {prefix} then 1-64 of A-Z a-z 0-9 . _ : / -")
+        raise BarcodeError(
+            f"invalid_{what}_code", f"bad {what} code {text!r}: {prefix} then 1-64 of A-Z a-z 0-9 . _ : / -"
+        )
     return ParsedCode(kind="badge" if prefix == BADGE_PREFIX else "order", symbology=name, own_code=value)
 
 
@@ -418,7 +536,7 @@ def _variable_measure(gtin: Gtin, opts: ParseOptions) -> dict[str, Any] | None:
         form = g13[1:] if len(layout.pattern) == 12 else g13
         if len(layout.pattern) == 12 and not g13.startswith("0"):
             continue
-        if form[:layout.pattern.count("P")] in layout.prefixes and _literals_match(layout, form):
+        if form[: layout.pattern.count("P")] in layout.prefixes and _literals_match(layout, form):
             return _apply_layout(layout, form, opts)
     region = (opts.region or "").lower()
     if region in _BIIP_REGIONS:
@@ -428,8 +546,11 @@ def _variable_measure(gtin: Gtin, opts: ParseOptions) -> dict[str, Any] | None:
             raise _biip_error(exc, measure=True) from exc
         if not isinstance(rcn, Rcn) or (rcn.weight is None and rcn.price is None and rcn.count is None):
             return None
-        out: dict[str, Any] = {"variable_measure": True, "item_ref": rcn.item_reference,
-                               "base_gtin": rcn.without_variable_measure().as_gtin_14()}
+        out: dict[str, Any] = {
+            "variable_measure": True,
+            "item_ref": rcn.item_reference,
+            "base_gtin": rcn.without_variable_measure().as_gtin_14(),
+        }
         if rcn.weight is not None:
             out["weight_g"] = _grams(rcn.weight, "kg")
         if rcn.count is not None:
@@ -452,9 +573,11 @@ def _apply_layout(layout: Layout, form: str, opts: ParseOptions) -> dict[str, An
     if cs is not None:
         expected = gs1_price_weight_check_digit(value_digits)
         if int(form[cs]) != expected:
-            raise BarcodeError("invalid_price_check_digit",
-                               f"price/weight check digit of {value_digits} is {expected}, the label says {form[cs]} "
-                               f"(layout {layout.name})")
+            raise BarcodeError(
+                "invalid_price_check_digit",
+                f"price/weight check digit of {value_digits} is {expected}, the label says {form[cs]} "
+                f"(layout {layout.name})",
+            )
     amount = Decimal(int(value_digits)) / (Decimal(10) ** layout.decimals)
     out: dict[str, Any] = {"variable_measure": True}
     isl = layout.slice_of("I")
@@ -509,7 +632,7 @@ def _parse_digital_link(text: str, name: str | None, opts: ParseOptions) -> Pars
     m = re.match(r"^(https?://[^/?#]+)(.*)$", text, re.IGNORECASE)
     if not m:
         raise BarcodeError("unparseable", "not a GS1 Digital Link URI")
-    uri = m.group(1).lower() + m.group(2)   # scheme and host are case-insensitive (QR alphanumeric mode)
+    uri = m.group(1).lower() + m.group(2)  # scheme and host are case-insensitive (QR alphanumeric mode)
     try:
         dl = GS1DigitalLinkURI.parse(uri, config=_config(opts))
     except ParseError as exc:
@@ -524,7 +647,7 @@ def _from_elements(elements, name: str | None, opts: ParseOptions) -> ParsedCode
         if gtin_es.gtin is None:
             raise BarcodeError("invalid_check_digit", gtin_es.gtin_error or f"bad GTIN in AI ({gtin_es.ai.ai})")
         out["gtin"] = gtin_es.gtin.as_gtin_14()
-        out["variable_measure"] = out["gtin"].startswith("9")   # indicator 9: variable measure trade item
+        out["variable_measure"] = out["gtin"].startswith("9")  # indicator 9: variable measure trade item
     sscc = elements.get(ai="00")
     if sscc is not None and sscc.sscc is None:
         raise BarcodeError("invalid_check_digit", sscc.sscc_error or "bad SSCC check digit")

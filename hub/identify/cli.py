@@ -46,13 +46,21 @@ def barcode_group() -> None:
 
 @barcode_group.command("parse")
 @click.argument("code")
-@click.option("--region", default=None, help="Region for in-store variable-measure labels (ISO 3166 alpha-2, e.g. "
-              "NO, DE, US, CN); default: the hub's barcode_region when a data directory is given, else none")
+@click.option(
+    "--region",
+    default=None,
+    help="Region for in-store variable-measure labels (ISO 3166 alpha-2, e.g. "
+    "NO, DE, US, CN); default: the hub's barcode_region when a data directory is given, else none",
+)
 @click.option("--gs-substitute", default=None, help="Printable character the scanner sends for FNC1/GS (default |)")
 @click.option("--currency", default=None, help="Currency of AI 392n prices and layout prices (default: the hub's)")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Hub data directory whose settings to use (default $STOREHUB_DATA_DIR)")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Hub data directory whose settings to use (default $STOREHUB_DATA_DIR)",
+)
 def parse_cmd(code, region, gs_substitute, currency, as_json, data_dir):
     """Parse CODE (GTIN, GS1 element string, Digital Link, in-store label or StoreHub code)."""
     from hub.kernel.errors import StoreHubError
@@ -79,12 +87,20 @@ def parse_cmd(code, region, gs_substitute, currency, as_json, data_dir):
 
 
 @barcode_group.command("config")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="STOREHUB_DATA_DIR",
-              default=None, help="Hub data directory (default: $STOREHUB_DATA_DIR or ./storehub-data)")
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="STOREHUB_DATA_DIR",
+    default=None,
+    help="Hub data directory (default: $STOREHUB_DATA_DIR or ./storehub-data)",
+)
 @click.option("--region", default=None, help="barcode_region: ISO 3166 alpha-2 (e.g. CN, US, NO); 'none' clears it")
 @click.option("--gs-substitute", default=None, help="gs_substitute: printable FNC1 stand-in ('' for none)")
-@click.option("--layouts", default=None,
-              help="rcn_layouts as JSON (a list of layout objects / built-in names), or @FILE holding it")
+@click.option(
+    "--layouts",
+    default=None,
+    help="rcn_layouts as JSON (a list of layout objects / built-in names), or @FILE holding it",
+)
 def config_cmd(data_dir, region, gs_substitute, layouts):
     """Show or change how this hub reads barcodes (see docs/barcodes.md)."""
     from hub.kernel import audit, settings
@@ -120,8 +136,11 @@ def config_cmd(data_dir, region, gs_substitute, layouts):
         sys.exit(1)
     finally:
         db.close()
-    click.echo(json.dumps({k: s.get(k) for k in ("barcode_region", "gs_substitute", "rcn_layouts", "currency")},
-                          ensure_ascii=False))
+    click.echo(
+        json.dumps(
+            {k: s.get(k) for k in ("barcode_region", "gs_substitute", "rcn_layouts", "currency")}, ensure_ascii=False
+        )
+    )
 
 
 # ---------------------------------------------------------------- EPC tools

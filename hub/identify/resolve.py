@@ -56,9 +56,9 @@ class Resolution:
     weight_g: int | None = None
     price_minor: int | None = None
     location: dict[str, Any] | None = None
-    order_ref: str | None = None          # the reference of an order code SHO-<ref> (what a handover scans)
-    badge: str | None = None              # the badge id of a staff badge SHB-<id>
-    epc: str | None = None                # the EPC in hex, for kind ``epc``
+    order_ref: str | None = None  # the reference of an order code SHO-<ref> (what a handover scans)
+    badge: str | None = None  # the badge id of a staff badge SHB-<id>
+    epc: str | None = None  # the EPC in hex, for kind ``epc``
     member: dict[str, Any] | None = None  # the till view of a member card SHM-… or dynamic member code SHD-…
 
     @property
@@ -79,10 +79,17 @@ class Resolution:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON ``GET /api/v1/scan/resolve`` returns (RESOLVE_SCHEMA)."""
-        return {"kind": self.kind, "code": self.code,
-                "parsed": self.parsed.to_dict() if self.parsed is not None else None,
-                "item": self.item, "location": self.location, "order_ref": self.order_ref,
-                "qty": self.qty, "weight_g": self.weight_g, **({"member": self.member} if self.member else {})}
+        return {
+            "kind": self.kind,
+            "code": self.code,
+            "parsed": self.parsed.to_dict() if self.parsed is not None else None,
+            "item": self.item,
+            "location": self.location,
+            "order_ref": self.order_ref,
+            "qty": self.qty,
+            "weight_g": self.weight_g,
+            **({"member": self.member} if self.member else {}),
+        }
 
 
 def options_for(settings: dict[str, Any] | barcode.ParseOptions) -> barcode.ParseOptions:
@@ -91,13 +98,20 @@ def options_for(settings: dict[str, Any] | barcode.ParseOptions) -> barcode.Pars
     return barcode.ParseOptions.from_settings(settings)
 
 
-def resolve(conn: sqlite3.Connection, code: str, *, settings: dict[str, Any] | barcode.ParseOptions,
-            with_stock: bool = True, accept_sku: bool = False, accept_epc: bool = False) -> Resolution:
+def resolve(
+    conn: sqlite3.Connection,
+    code: str,
+    *,
+    settings: dict[str, Any] | barcode.ParseOptions,
+    with_stock: bool = True,
+    accept_sku: bool = False,
+    accept_epc: bool = False,
+) -> Resolution:
     """What ``code`` means in this store (see the module docstring). ``with_stock`` adds the item's
     stock per location and totals; ``accept_sku``/``accept_epc`` let a code that is not a readable
     barcode name an item by its exact SKU or its EPC (else the barcode error is raised)."""
     opts = options_for(settings)
-    member = members.recognise(conn, code)      # a member card or dynamic code (checked, not used up)
+    member = members.recognise(conn, code)  # a member card or dynamic code (checked, not used up)
     if member is not None:
         return Resolution("member", code, member=member)
     try:
@@ -184,20 +198,29 @@ def _find_by_plu(conn: sqlite3.Connection, ref: str) -> dict[str, Any] | None:
         ids += [r[0] for r in conn.execute("SELECT id FROM items WHERE plu = ? AND active = 1 LIMIT 2", (plu,))]
     ids = list(dict.fromkeys(ids))
     if len(ids) > 1:
-        raise Conflict(f"PLU {ref} belongs to more than one active item; fix the catalog", code="ambiguous_plu",
-                       details={"item_ids": ids})
+        raise Conflict(
+            f"PLU {ref} belongs to more than one active item; fix the catalog",
+            code="ambiguous_plu",
+            details={"item_ids": ids},
+        )
     return catalog.get_item(conn, ids[0]) if ids else None
 
 
-def quantity_for(item: dict[str, Any], parsed: barcode.ParsedCode, *, store_currency: str) -> tuple[int | None, int | None]:
+def quantity_for(
+    item: dict[str, Any], parsed: barcode.ParsedCode, *, store_currency: str
+) -> tuple[int | None, int | None]:
     """(qty, weight_g) a scan stands for: pieces for ``each`` items, grams for ``kg`` items.
 
     A kg item's grams come from the label's weight, else from its price divided by the item's
     price per kg (the same price the scale used); without either the item must be weighed (None)."""
     weight = parsed.weight_g
     if item["unit"] == "kg":
-        if weight is None and parsed.price_minor is not None and item["price_minor"] > 0 \
-                and (parsed.currency or store_currency) == store_currency:
+        if (
+            weight is None
+            and parsed.price_minor is not None
+            and item["price_minor"] > 0
+            and (parsed.currency or store_currency) == store_currency
+        ):
             grams = Decimal(parsed.price_minor) * 1000 / Decimal(item["price_minor"])
             weight = int(grams.to_integral_value(rounding=ROUND_HALF_UP))
         return weight, weight
@@ -205,9 +228,16 @@ def quantity_for(item: dict[str, Any], parsed: barcode.ParsedCode, *, store_curr
 
 
 # ---------------------------------------------------------------- unknown-code reports
-def report_unknown(conn: sqlite3.Connection, *, code: str, note: str = "", location_id: str | None = None,
-                   actor: str, device: str | None = None,
-                   settings: dict[str, Any] | barcode.ParseOptions) -> dict[str, Any]:
+def report_unknown(
+    conn: sqlite3.Connection,
+    *,
+    code: str,
+    note: str = "",
+    location_id: str | None = None,
+    actor: str,
+    device: str | None = None,
+    settings: dict[str, Any] | barcode.ParseOptions,
+) -> dict[str, Any]:
     """Record that staff scanned ``code`` and the hub did not know it (audit-logged, synced)."""
     if not isinstance(code, str) or not code.strip():
         raise ValidationError("code is required", code="empty_code")
@@ -224,20 +254,38 @@ def report_unknown(conn: sqlite3.Connection, *, code: str, note: str = "", locat
             locations.get(conn, location_id)
         except NotFound:
             raise Unprocessable(f"no location {location_id}", code="location_not_found") from None
-    row = {"id": new_id(), "code": code, "kind": kind, "gtin": gtin, "parse_error": parse_error,
-           "note": (note or "").strip(), "location_id": location_id, "reported_by": actor, "device": device,
-           "ts": now_iso()}
+    row = {
+        "id": new_id(),
+        "code": code,
+        "kind": kind,
+        "gtin": gtin,
+        "parse_error": parse_error,
+        "note": (note or "").strip(),
+        "location_id": location_id,
+        "reported_by": actor,
+        "device": device,
+        "ts": now_iso(),
+    }
     conn.execute(
         "INSERT INTO unknown_codes(id, code, kind, gtin, parse_error, note, location_id, reported_by, device, ts) "
-        "VALUES (:id, :code, :kind, :gtin, :parse_error, :note, :location_id, :reported_by, :device, :ts)", row)
+        "VALUES (:id, :code, :kind, :gtin, :parse_error, :note, :location_id, :reported_by, :device, :ts)",
+        row,
+    )
     outbox.record(conn, "unknown_code.report", row)
-    audit.log(conn, actor=actor, device=device, action="unknown_code.report", target=row["id"],
-              details={"code": code, "gtin": gtin})
+    audit.log(
+        conn,
+        actor=actor,
+        device=device,
+        action="unknown_code.report",
+        target=row["id"],
+        details={"code": code, "gtin": gtin},
+    )
     return row
 
 
 def list_unknown(conn: sqlite3.Connection, *, limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
     total = conn.execute("SELECT COUNT(*) FROM unknown_codes").fetchone()[0]
-    rows = conn.execute("SELECT * FROM unknown_codes ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?",
-                        (limit, offset)).fetchall()
+    rows = conn.execute(
+        "SELECT * FROM unknown_codes ORDER BY ts DESC, id DESC LIMIT ? OFFSET ?", (limit, offset)
+    ).fetchall()
     return [dict(r) for r in rows], total

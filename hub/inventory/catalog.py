@@ -19,8 +19,20 @@ from hub.protocol.timeutil import now_iso
 
 UNITS = ("each", "kg")
 ITEM_FIELDS = (
-    "sku", "name_en", "name_zh", "brand", "category", "unit", "price_minor", "cost_minor",
-    "variable_measure", "plu", "safety_stock", "reorder_point", "unit_weight_g", "active",
+    "sku",
+    "name_en",
+    "name_zh",
+    "brand",
+    "category",
+    "unit",
+    "price_minor",
+    "cost_minor",
+    "variable_measure",
+    "plu",
+    "safety_stock",
+    "reorder_point",
+    "unit_weight_g",
+    "active",
 )
 
 
@@ -61,7 +73,12 @@ def validate_item(data: dict[str, Any], *, partial: bool = False) -> dict[str, A
         if unit not in UNITS:
             errors["unit"] = f"one of {', '.join(UNITS)}"
         out["unit"] = unit
-    for name, required in (("price_minor", True), ("cost_minor", False), ("safety_stock", False), ("reorder_point", False)):
+    for name, required in (
+        ("price_minor", True),
+        ("cost_minor", False),
+        ("safety_stock", False),
+        ("reorder_point", False),
+    ):
         if name in data or not partial:
             v = data.get(name, None if required else 0)
             if isinstance(v, bool) or not isinstance(v, int) or v < 0:
@@ -129,12 +146,16 @@ def find_by_gtin(conn: sqlite3.Connection, gtin14: str) -> dict[str, Any] | None
     return _row_to_item(conn, row) if row else None
 
 
-def search(conn: sqlite3.Connection, q: str = "", *, category: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[dict], int]:
+def search(
+    conn: sqlite3.Connection, q: str = "", *, category: str | None = None, limit: int = 50, offset: int = 0
+) -> tuple[list[dict], int]:
     where, args = [], []
     if q:
-        like = like_contains(q)         # a typed % or _ is text, not a wildcard
-        where.append("(sku LIKE ? ESCAPE '!' OR name_en LIKE ? ESCAPE '!' OR name_zh LIKE ? ESCAPE '!'"
-                     " OR brand LIKE ? ESCAPE '!' OR id IN (SELECT item_id FROM item_gtins WHERE gtin LIKE ? ESCAPE '!'))")
+        like = like_contains(q)  # a typed % or _ is text, not a wildcard
+        where.append(
+            "(sku LIKE ? ESCAPE '!' OR name_en LIKE ? ESCAPE '!' OR name_zh LIKE ? ESCAPE '!'"
+            " OR brand LIKE ? ESCAPE '!' OR id IN (SELECT item_id FROM item_gtins WHERE gtin LIKE ? ESCAPE '!'))"
+        )
         args += [like, like, like, like, like_ends_with(q)]
     if category:
         where.append("category = ?")
@@ -149,10 +170,14 @@ def _check_gtins_free(conn: sqlite3.Connection, gtins: list[str], item_id: str |
     for g in gtins:
         row = conn.execute("SELECT item_id FROM item_gtins WHERE gtin = ?", (g,)).fetchone()
         if row and row[0] != item_id:
-            raise Conflict(f"GTIN {g} already belongs to another item", code="gtin_taken", details={"gtin": g, "item_id": row[0]})
+            raise Conflict(
+                f"GTIN {g} already belongs to another item", code="gtin_taken", details={"gtin": g, "item_id": row[0]}
+            )
 
 
-def create_item(conn: sqlite3.Connection, data: dict[str, Any], *, actor: str, device: str | None = None, audit_it: bool = True) -> dict[str, Any]:
+def create_item(
+    conn: sqlite3.Connection, data: dict[str, Any], *, actor: str, device: str | None = None, audit_it: bool = True
+) -> dict[str, Any]:
     clean = validate_item(data)
     if conn.execute("SELECT 1 FROM items WHERE sku = ?", (clean["sku"],)).fetchone():
         raise Conflict(f"SKU {clean['sku']} exists", code="sku_taken")
@@ -172,7 +197,15 @@ def create_item(conn: sqlite3.Connection, data: dict[str, Any], *, actor: str, d
     return item
 
 
-def update_item(conn: sqlite3.Connection, item_id: str, data: dict[str, Any], *, actor: str, device: str | None = None, audit_it: bool = True) -> dict[str, Any]:
+def update_item(
+    conn: sqlite3.Connection,
+    item_id: str,
+    data: dict[str, Any],
+    *,
+    actor: str,
+    device: str | None = None,
+    audit_it: bool = True,
+) -> dict[str, Any]:
     before = get_item(conn, item_id)
     clean = validate_item(data, partial=True)
     if "sku" in clean and clean["sku"] != before["sku"]:
@@ -181,12 +214,17 @@ def update_item(conn: sqlite3.Connection, item_id: str, data: dict[str, Any], *,
     if "unit" in clean and clean["unit"] != before["unit"]:
         # stock of 'each' items is pieces, of 'kg' items grams: switching would reinterpret every movement
         if conn.execute("SELECT 1 FROM movements WHERE item_id = ? LIMIT 1", (item_id,)).fetchone():
-            raise Conflict("the unit of an item with stock movements cannot change; create a new item",
-                           code="unit_change_with_stock", details={"unit": before["unit"]})
+            raise Conflict(
+                "the unit of an item with stock movements cannot change; create a new item",
+                code="unit_change_with_stock",
+                details={"unit": before["unit"]},
+            )
     gtins = clean.pop("gtins", None)
     if clean:
         sets = ", ".join(f"{k} = ?" for k in clean)
-        conn.execute(f"UPDATE items SET {sets}, updated_at = ? WHERE id = ?", list(clean.values()) + [now_iso(), item_id])
+        conn.execute(
+            f"UPDATE items SET {sets}, updated_at = ? WHERE id = ?", list(clean.values()) + [now_iso(), item_id]
+        )
     if gtins is not None:
         _check_gtins_free(conn, gtins, item_id)
         conn.execute("DELETE FROM item_gtins WHERE item_id = ?", (item_id,))
@@ -194,7 +232,11 @@ def update_item(conn: sqlite3.Connection, item_id: str, data: dict[str, Any], *,
     item = get_item(conn, item_id)
     outbox.record(conn, "item.upsert", item)
     if audit_it:
-        changed = {k: [before.get(k), item.get(k)] for k in list(clean) + (["gtins"] if gtins is not None else []) if before.get(k) != item.get(k)}
+        changed = {
+            k: [before.get(k), item.get(k)]
+            for k in list(clean) + (["gtins"] if gtins is not None else [])
+            if before.get(k) != item.get(k)
+        }
         audit.log(conn, actor=actor, device=device, action="item.update", target=item_id, details=changed)
     return item
 

@@ -35,8 +35,23 @@ from hub.kernel.csvsafe import guard_formula, unguard_formula
 from hub.kernel.errors import StoreHubError, ValidationError
 from hub.protocol.storable import unstorable_text
 
-COLUMNS = ("sku", "name_en", "name_zh", "brand", "category", "unit", "price_minor", "cost_minor", "gtins",
-           "variable_measure", "plu", "safety_stock", "reorder_point", "unit_weight_g", "active")
+COLUMNS = (
+    "sku",
+    "name_en",
+    "name_zh",
+    "brand",
+    "category",
+    "unit",
+    "price_minor",
+    "cost_minor",
+    "gtins",
+    "variable_measure",
+    "plu",
+    "safety_stock",
+    "reorder_point",
+    "unit_weight_g",
+    "active",
+)
 _INT_COLUMNS = ("price_minor", "cost_minor", "safety_stock", "reorder_point")
 TEXT_COLUMNS = ("sku", "name_en", "name_zh", "brand", "category")
 _TRUE = {"true", "1", "yes", "y", "t"}
@@ -64,7 +79,7 @@ class ImportPlan:
     """The outcome of validating a file: rows ready to apply, or errors."""
 
     columns: tuple[str, ...]
-    rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)   # (row number, cleaned data)
+    rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (row number, cleaned data)
     errors: list[RowError] = field(default_factory=list)
 
     @property
@@ -76,8 +91,9 @@ class CatalogImportError(ValidationError):
     code = "catalog_import_invalid"
 
     def __init__(self, errors: list[RowError]):
-        super().__init__(f"{len(errors)} problem(s) in the file; nothing was imported",
-                         details=[e.as_dict() for e in errors])
+        super().__init__(
+            f"{len(errors)} problem(s) in the file; nothing was imported", details=[e.as_dict() for e in errors]
+        )
         self.errors = errors
 
 
@@ -86,8 +102,9 @@ def decode(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise CatalogImportError([RowError(0, "file", f"not UTF-8 (byte {exc.start}); save the sheet as "
-                                                      "'CSV UTF-8'")]) from None
+        raise CatalogImportError(
+            [RowError(0, "file", f"not UTF-8 (byte {exc.start}); save the sheet as 'CSV UTF-8'")]
+        ) from None
 
 
 def _convert(raw: dict[str, str], present: tuple[str, ...], rownum: int, errors: list[RowError]) -> dict[str, Any]:
@@ -104,7 +121,7 @@ def _convert(raw: dict[str, str], present: tuple[str, ...], rownum: int, errors:
         if col in _INT_COLUMNS or col == "unit_weight_g":
             if cell == "":
                 if col == "price_minor":
-                    data[col] = None          # validate_item reports it as required
+                    data[col] = None  # validate_item reports it as required
                 elif col == "unit_weight_g":
                     data[col] = None
                 else:
@@ -147,7 +164,9 @@ def plan_import(conn: sqlite3.Connection, text: str, *, progress: Progress | Non
     unknown = [h for h in header if h not in COLUMNS]
     dupes = sorted({h for h in header if header.count(h) > 1})
     if unknown:
-        plan.errors.append(RowError(1, "header", f"unknown column(s) {', '.join(unknown)}; allowed: {', '.join(COLUMNS)}"))
+        plan.errors.append(
+            RowError(1, "header", f"unknown column(s) {', '.join(unknown)}; allowed: {', '.join(COLUMNS)}")
+        )
     if dupes:
         plan.errors.append(RowError(1, "header", f"column(s) given twice: {', '.join(dupes)}"))
     if "sku" not in header:
@@ -174,8 +193,9 @@ def plan_import(conn: sqlite3.Connection, text: str, *, progress: Progress | Non
         sku = data.get("sku", "")
         is_new = sku not in existing
         try:
-            clean = catalog.validate_item({k: v for k, v in data.items() if k not in {e.field for e in row_errors}},
-                                          partial=not is_new)
+            clean = catalog.validate_item(
+                {k: v for k, v in data.items() if k not in {e.field for e in row_errors}}, partial=not is_new
+            )
         except ValidationError as exc:
             details = exc.details if isinstance(exc.details, dict) else {"row": exc.message}
             row_errors += [RowError(n, f, m) for f, m in details.items() if f not in {e.field for e in row_errors}]
@@ -187,7 +207,7 @@ def plan_import(conn: sqlite3.Connection, text: str, *, progress: Progress | Non
         plan.errors += row_errors
         if clean is not None and not row_errors:
             if "gtins" in clean:
-                clean["gtins"] = sorted(clean["gtins"])   # the catalog keeps an item's GTINs sorted
+                clean["gtins"] = sorted(clean["gtins"])  # the catalog keeps an item's GTINs sorted
             plan.rows.append((n, clean))
     if n == 0 and not plan.errors:
         plan.errors.append(RowError(2, "file", "no rows under the header"))
@@ -200,11 +220,11 @@ def _check_ownership(conn: sqlite3.Connection, plan: ImportPlan, existing: dict[
     """Each GTIN belongs to one item and each PLU to one active item, in the catalog as it would be
     after the import (so a file may move a GTIN from one of its items to another)."""
     in_file = {clean["sku"]: (rownum, clean) for rownum, clean in plan.rows}
-    gtin_owner: dict[str, tuple[str, int]] = {}   # gtin -> (sku, row number or 0 for the database)
+    gtin_owner: dict[str, tuple[str, int]] = {}  # gtin -> (sku, row number or 0 for the database)
     regtins = "gtins" in plan.columns
     for gtin, sku in conn.execute("SELECT g.gtin, i.sku FROM item_gtins g JOIN items i ON i.id = g.item_id"):
         if sku in in_file and regtins:
-            continue   # the file restates this item's GTINs
+            continue  # the file restates this item's GTINs
         gtin_owner[gtin] = (sku, 0)
     for rownum, clean in plan.rows:
         for g in clean.get("gtins", []):
@@ -230,7 +250,9 @@ def _check_ownership(conn: sqlite3.Connection, plan: ImportPlan, existing: dict[
         owner = plu_owner.get(plu)
         if owner and owner[0] != clean["sku"]:
             where = f"row {owner[1]}" if owner[1] else "the catalog"
-            plan.errors.append(RowError(rownum, "plu", f"PLU {plu} is already used by active item {owner[0]} ({where})"))
+            plan.errors.append(
+                RowError(rownum, "plu", f"PLU {plu} is already used by active item {owner[0]} ({where})")
+            )
         else:
             plu_owner[plu] = (clean["sku"], rownum)
 
@@ -251,8 +273,16 @@ def _changes(before: dict[str, Any], clean: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in clean.items() if before.get(k) != v}
 
 
-def apply_plan(conn: sqlite3.Connection, plan: ImportPlan, *, actor: str, device: str | None = None,
-               source: str = "", dry_run: bool = False, progress: Progress | None = None) -> ImportResult:
+def apply_plan(
+    conn: sqlite3.Connection,
+    plan: ImportPlan,
+    *,
+    actor: str,
+    device: str | None = None,
+    source: str = "",
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> ImportResult:
     """Apply a validated plan inside the caller's write transaction (``with db.write() as conn``)."""
     if not plan.ok:
         raise CatalogImportError(plan.errors)
@@ -283,14 +313,21 @@ def apply_plan(conn: sqlite3.Connection, plan: ImportPlan, *, actor: str, device
             if before is None:
                 catalog.create_item(conn, clean, actor=actor, device=device, audit_it=False)
             else:
-                catalog.update_item(conn, before["id"], _changes(before, clean), actor=actor, device=device,
-                                    audit_it=False)
+                catalog.update_item(
+                    conn, before["id"], _changes(before, clean), actor=actor, device=device, audit_it=False
+                )
             if progress:
                 progress(1)
     except StoreHubError as exc:  # validated above; only a concurrent change can get here
         raise CatalogImportError([RowError(0, "catalog", exc.message)]) from exc
-    audit.log(conn, actor=actor, device=device, action="catalog.import", target=source or None,
-              details={**result.as_dict(), "rows": len(plan.rows)})
+    audit.log(
+        conn,
+        actor=actor,
+        device=device,
+        action="catalog.import",
+        target=source or None,
+        details={**result.as_dict(), "rows": len(plan.rows)},
+    )
     return result
 
 

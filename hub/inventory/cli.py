@@ -30,19 +30,26 @@ def catalog_import(data_dir, file, dry_run):
     try:
         text = catalog_csv.decode(file.read_bytes())
         total = max(text.count("\n") - 1, 0)
-        with click.progressbar(length=total, label="checking", show_pos=True, file=sys.stderr,
-                               hidden=total < 1000) as bar:
+        with click.progressbar(
+            length=total, label="checking", show_pos=True, file=sys.stderr, hidden=total < 1000
+        ) as bar:
             plan = catalog_csv.plan_import(db.read(), text, progress=bar.update)
         if not plan.ok:
             raise catalog_csv.CatalogImportError(plan.errors)
-        with click.progressbar(length=len(plan.rows), label="importing", show_pos=True, file=sys.stderr,
-                               hidden=len(plan.rows) < 1000 or dry_run) as bar:
+        with click.progressbar(
+            length=len(plan.rows),
+            label="importing",
+            show_pos=True,
+            file=sys.stderr,
+            hidden=len(plan.rows) < 1000 or dry_run,
+        ) as bar:
             if dry_run:
                 result = catalog_csv.apply_plan(db.read(), plan, actor=cli_actor(), dry_run=True)
             else:
                 with db.write() as conn:
-                    result = catalog_csv.apply_plan(conn, plan, actor=cli_actor(), source=file.name,
-                                                    progress=bar.update)
+                    result = catalog_csv.apply_plan(
+                        conn, plan, actor=cli_actor(), source=file.name, progress=bar.update
+                    )
     except catalog_csv.CatalogImportError as exc:
         click.echo(f"{file}: {exc.message}", err=True)
         for e in exc.errors:
@@ -51,15 +58,21 @@ def catalog_import(data_dir, file, dry_run):
     finally:
         db.close()
     verb = "would create" if dry_run else "created"
-    click.echo(f"{file}: {verb} {result.created}, {'would update' if dry_run else 'updated'} {result.updated}, "
-               f"unchanged {result.unchanged}")
+    click.echo(
+        f"{file}: {verb} {result.created}, {'would update' if dry_run else 'updated'} {result.updated}, "
+        f"unchanged {result.unchanged}"
+    )
 
 
 @catalog_group.command("export")
 @data_dir_option
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--bom/--no-bom", default=True, show_default=True,
-              help="Start the file with a UTF-8 BOM (lets spreadsheet programs detect UTF-8 Chinese names)")
+@click.option(
+    "--bom/--no-bom",
+    default=True,
+    show_default=True,
+    help="Start the file with a UTF-8 BOM (lets spreadsheet programs detect UTF-8 Chinese names)",
+)
 def catalog_export(data_dir, file, bom):
     """Write every item to FILE as CSV (the format `catalog import` reads)."""
     from hub.inventory import catalog_csv

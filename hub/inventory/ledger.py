@@ -38,7 +38,7 @@ MOVEMENT_KINDS: dict[str, tuple[int | None, int]] = {
     "writeoff": (-1, 0),
     "reserve": (0, +1),
     "release": (0, -1),
-    "pick": (-1, -1),   # reserved stock leaves the shelf for an order
+    "pick": (-1, -1),  # reserved stock leaves the shelf for an order
 }
 
 
@@ -67,8 +67,9 @@ class MovementRequest:
 
 def _deltas(kind: str, qty: int) -> tuple[int, int]:
     if kind not in MOVEMENT_KINDS:
-        raise ValidationError(f"unknown movement kind {kind!r}", code="invalid_movement_kind",
-                              details={"allowed": sorted(MOVEMENT_KINDS)})
+        raise ValidationError(
+            f"unknown movement kind {kind!r}", code="invalid_movement_kind", details={"allowed": sorted(MOVEMENT_KINDS)}
+        )
     if isinstance(qty, bool) or not isinstance(qty, int):
         raise ValidationError("qty must be an integer (pieces, or grams for kg items)", code="invalid_qty")
     on_sign, res_sign = MOVEMENT_KINDS[kind]
@@ -100,11 +101,19 @@ def post(conn: sqlite3.Connection, req: MovementRequest) -> dict[str, Any]:
 
     existing = conn.execute("SELECT * FROM movements WHERE idempotency_key = ?", (req.idempotency_key,)).fetchone()
     if existing is not None:
-        same = (existing["kind"], existing["item_id"], existing["location_id"], existing["qty_delta"], existing["reserved_delta"]) == (
-            req.kind, req.item_id, req.location_id, qty_delta, reserved_delta)
+        same = (
+            existing["kind"],
+            existing["item_id"],
+            existing["location_id"],
+            existing["qty_delta"],
+            existing["reserved_delta"],
+        ) == (req.kind, req.item_id, req.location_id, qty_delta, reserved_delta)
         if not same:
-            raise Conflict("idempotency key already used for a different movement", code="idempotency_conflict",
-                           details={"movement_id": existing["id"]})
+            raise Conflict(
+                "idempotency key already used for a different movement",
+                code="idempotency_conflict",
+                details={"movement_id": existing["id"]},
+            )
         out = _row(existing)
         out.update(_stock_of(conn, req.item_id, req.location_id), duplicate=True)
         return out
@@ -117,21 +126,39 @@ def post(conn: sqlite3.Connection, req: MovementRequest) -> dict[str, Any]:
     if reserved_delta > 0:
         s = _stock_of(conn, req.item_id, req.location_id)
         if s["on_hand"] - s["reserved"] < reserved_delta:
-            raise Conflict("not enough available stock to reserve", code="insufficient_stock",
-                           details={"available": s["on_hand"] - s["reserved"], "requested": reserved_delta})
+            raise Conflict(
+                "not enough available stock to reserve",
+                code="insufficient_stock",
+                details={"available": s["on_hand"] - s["reserved"], "requested": reserved_delta},
+            )
     if reserved_delta < 0:
         s = _stock_of(conn, req.item_id, req.location_id)
         if s["reserved"] + reserved_delta < 0:
-            raise Conflict("cannot release or pick more than is reserved", code="over_release",
-                           details={"reserved": s["reserved"], "requested": -reserved_delta})
+            raise Conflict(
+                "cannot release or pick more than is reserved",
+                code="over_release",
+                details={"reserved": s["reserved"], "requested": -reserved_delta},
+            )
 
     mid = new_id()
     ts = now_iso()
     cur = conn.execute(
         "INSERT INTO movements(id, idempotency_key, kind, item_id, location_id, qty_delta, reserved_delta, reason, ref, actor, device, ts)"
         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-        (mid, req.idempotency_key, req.kind, req.item_id, req.location_id, qty_delta, reserved_delta,
-         req.reason, req.ref, req.actor, req.device, ts),
+        (
+            mid,
+            req.idempotency_key,
+            req.kind,
+            req.item_id,
+            req.location_id,
+            qty_delta,
+            reserved_delta,
+            req.reason,
+            req.ref,
+            req.actor,
+            req.device,
+            ts,
+        ),
     )
     seq = cur.lastrowid
     conn.execute(
@@ -141,9 +168,19 @@ def post(conn: sqlite3.Connection, req: MovementRequest) -> dict[str, Any]:
         (req.item_id, req.location_id, qty_delta, reserved_delta, seq),
     )
     movement = {
-        "seq": seq, "id": mid, "idempotency_key": req.idempotency_key, "kind": req.kind, "item_id": req.item_id,
-        "location_id": req.location_id, "qty_delta": qty_delta, "reserved_delta": reserved_delta,
-        "reason": req.reason, "ref": req.ref, "actor": req.actor, "device": req.device, "ts": ts,
+        "seq": seq,
+        "id": mid,
+        "idempotency_key": req.idempotency_key,
+        "kind": req.kind,
+        "item_id": req.item_id,
+        "location_id": req.location_id,
+        "qty_delta": qty_delta,
+        "reserved_delta": reserved_delta,
+        "reason": req.reason,
+        "ref": req.ref,
+        "actor": req.actor,
+        "device": req.device,
+        "ts": ts,
     }
     outbox.record(conn, "movement", movement, ts=ts)
     if qty_delta != 0:
@@ -156,20 +193,38 @@ def post_many(conn: sqlite3.Connection, reqs: Iterable[MovementRequest]) -> list
     return [post(conn, r) for r in reqs]
 
 
-def transfer(conn: sqlite3.Connection, *, item_id: str, from_location: str, to_location: str, qty: int,
-             reason: str, actor: str, idempotency_key: str, device: str | None = None) -> list[dict[str, Any]]:
+def transfer(
+    conn: sqlite3.Connection,
+    *,
+    item_id: str,
+    from_location: str,
+    to_location: str,
+    qty: int,
+    reason: str,
+    actor: str,
+    idempotency_key: str,
+    device: str | None = None,
+) -> list[dict[str, Any]]:
     if from_location == to_location:
         raise ValidationError("transfer to the same location", code="invalid_transfer")
     ref = "transfer:" + idempotency_key
-    return post_many(conn, [
-        MovementRequest("transfer_out", item_id, from_location, qty, reason, actor, idempotency_key + ":out", device, ref),
-        MovementRequest("transfer_in", item_id, to_location, qty, reason, actor, idempotency_key + ":in", device, ref),
-    ])
+    return post_many(
+        conn,
+        [
+            MovementRequest(
+                "transfer_out", item_id, from_location, qty, reason, actor, idempotency_key + ":out", device, ref
+            ),
+            MovementRequest(
+                "transfer_in", item_id, to_location, qty, reason, actor, idempotency_key + ":in", device, ref
+            ),
+        ],
+    )
 
 
 def _stock_of(conn: sqlite3.Connection, item_id: str, location_id: str) -> dict[str, int]:
-    row = conn.execute("SELECT on_hand, reserved FROM stock WHERE item_id = ? AND location_id = ?",
-                       (item_id, location_id)).fetchone()
+    row = conn.execute(
+        "SELECT on_hand, reserved FROM stock WHERE item_id = ? AND location_id = ?", (item_id, location_id)
+    ).fetchone()
     on_hand, reserved = (row[0], row[1]) if row else (0, 0)
     return {"on_hand": on_hand, "reserved": reserved, "available": on_hand - reserved, "negative": on_hand < 0}
 
@@ -194,13 +249,21 @@ def stock_for_item(conn: sqlite3.Connection, item_id: str) -> list[dict[str, Any
 
 
 def on_hand_total(conn: sqlite3.Connection, item_id: str) -> dict[str, int]:
-    row = conn.execute("SELECT COALESCE(SUM(on_hand),0), COALESCE(SUM(reserved),0) FROM stock WHERE item_id = ?",
-                       (item_id,)).fetchone()
+    row = conn.execute(
+        "SELECT COALESCE(SUM(on_hand),0), COALESCE(SUM(reserved),0) FROM stock WHERE item_id = ?", (item_id,)
+    ).fetchone()
     return {"on_hand": row[0], "reserved": row[1], "available": row[0] - row[1]}
 
 
-def movements_for(conn: sqlite3.Connection, *, item_id: str | None = None, location_id: str | None = None,
-                  ref: str | None = None, limit: int = 50, before_seq: int | None = None) -> list[dict[str, Any]]:
+def movements_for(
+    conn: sqlite3.Connection,
+    *,
+    item_id: str | None = None,
+    location_id: str | None = None,
+    ref: str | None = None,
+    limit: int = 50,
+    before_seq: int | None = None,
+) -> list[dict[str, Any]]:
     where: list[str] = []
     args: list[Any] = []
     for col, val in (("item_id", item_id), ("location_id", location_id), ("ref", ref)):
@@ -235,7 +298,9 @@ def fold(conn: sqlite3.Connection) -> dict[tuple[str, str], tuple[int, int]]:
 
 
 def projection(conn: sqlite3.Connection) -> dict[tuple[str, str], tuple[int, int]]:
-    return {(r[0], r[1]): (r[2], r[3]) for r in conn.execute("SELECT item_id, location_id, on_hand, reserved FROM stock")}
+    return {
+        (r[0], r[1]): (r[2], r[3]) for r in conn.execute("SELECT item_id, location_id, on_hand, reserved FROM stock")
+    }
 
 
 def new_key() -> str:

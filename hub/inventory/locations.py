@@ -29,9 +29,19 @@ def validate_code(code: str) -> str:
     return c
 
 
-def create(conn: sqlite3.Connection, *, code: str, name: str, kind: str, parent_id: str | None = None,
-           walk_seq: int = 0, actor: str, location_id: str | None = None, audit_it: bool = True,
-           device: str | None = None) -> dict[str, Any]:
+def create(
+    conn: sqlite3.Connection,
+    *,
+    code: str,
+    name: str,
+    kind: str,
+    parent_id: str | None = None,
+    walk_seq: int = 0,
+    actor: str,
+    location_id: str | None = None,
+    audit_it: bool = True,
+    device: str | None = None,
+) -> dict[str, Any]:
     code = validate_code(code)
     if kind not in KINDS:
         raise ValidationError(f"kind must be one of {', '.join(KINDS)}", code="invalid_location_kind")

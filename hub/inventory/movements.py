@@ -25,8 +25,9 @@ def check_role(kind: str, role: str) -> None:
     """403 ``wrong_role`` unless ``role`` may post a movement of ``kind``."""
     needed = KIND_ROLE.get(kind, "associate")
     if not users.has_role(role, needed):
-        raise Forbidden(f"{kind} needs the {needed} role", code="wrong_role",
-                        details={"needed": needed, "have": role, "kind": kind})
+        raise Forbidden(
+            f"{kind} needs the {needed} role", code="wrong_role", details={"needed": needed, "have": role, "kind": kind}
+        )
 
 
 def post_manual(conn: sqlite3.Connection, req: MovementRequest, *, role: str) -> dict[str, Any]:
@@ -34,20 +35,55 @@ def post_manual(conn: sqlite3.Connection, req: MovementRequest, *, role: str) ->
     check_role(req.kind, role)
     m = ledger.post(conn, req)
     if not m["duplicate"]:
-        audit.log(conn, actor=req.actor, device=req.device, action=f"stock.{req.kind}", target=m["id"],
-                  details={"item_id": req.item_id, "location_id": req.location_id, "qty": req.qty})
+        audit.log(
+            conn,
+            actor=req.actor,
+            device=req.device,
+            action=f"stock.{req.kind}",
+            target=m["id"],
+            details={"item_id": req.item_id, "location_id": req.location_id, "qty": req.qty},
+        )
     return m
 
 
-def transfer(conn: sqlite3.Connection, *, item_id: str, from_location_id: str, to_location_id: str, qty: int,
-             reason: str, actor: str, idempotency_key: str, device: str | None = None) -> dict[str, Any]:
+def transfer(
+    conn: sqlite3.Connection,
+    *,
+    item_id: str,
+    from_location_id: str,
+    to_location_id: str,
+    qty: int,
+    reason: str,
+    actor: str,
+    idempotency_key: str,
+    device: str | None = None,
+) -> dict[str, Any]:
     """Move stock between two locations of this store (two ledger entries), idempotent by key, audited once.
     Returns ``{"movements": [...], "duplicate": bool}``."""
-    ms = ledger.transfer(conn, item_id=item_id, from_location=from_location_id, to_location=to_location_id, qty=qty,
-                         reason=reason, actor=actor, idempotency_key=idempotency_key, device=device)
+    ms = ledger.transfer(
+        conn,
+        item_id=item_id,
+        from_location=from_location_id,
+        to_location=to_location_id,
+        qty=qty,
+        reason=reason,
+        actor=actor,
+        idempotency_key=idempotency_key,
+        device=device,
+    )
     dup = all(m["duplicate"] for m in ms)
     if not dup:
-        audit.log(conn, actor=actor, device=device, action="stock.transfer", target=ms[0]["ref"],
-                  details={"item_id": item_id, "from_location_id": from_location_id,
-                           "to_location_id": to_location_id, "qty": qty})
+        audit.log(
+            conn,
+            actor=actor,
+            device=device,
+            action="stock.transfer",
+            target=ms[0]["ref"],
+            details={
+                "item_id": item_id,
+                "from_location_id": from_location_id,
+                "to_location_id": to_location_id,
+                "qty": qty,
+            },
+        )
     return {"movements": ms, "duplicate": dup}

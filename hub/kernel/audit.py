@@ -37,7 +37,9 @@ def log(
     return entry_id
 
 
-def entries(conn: sqlite3.Connection, *, limit: int = 50, offset: int = 0, actor: str | None = None) -> list[dict[str, Any]]:
+def entries(
+    conn: sqlite3.Connection, *, limit: int = 50, offset: int = 0, actor: str | None = None
+) -> list[dict[str, Any]]:
     sql = "SELECT id, ts, actor, device, action, target, details FROM audit_log"
     args: list[Any] = []
     if actor:

@@ -9,8 +9,12 @@ from pathlib import Path
 import click
 
 data_dir_option = click.option(
-    "--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="STOREHUB_DATA_DIR", default=None,
-    help="Hub data directory (default: $STOREHUB_DATA_DIR or ./storehub-data)")
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="STOREHUB_DATA_DIR",
+    default=None,
+    help="Hub data directory (default: $STOREHUB_DATA_DIR or ./storehub-data)",
+)
 
 
 def cli_actor() -> str:

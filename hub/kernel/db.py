@@ -71,9 +71,7 @@ def connect(path: str | Path, *, synchronous: str = DURABLE) -> sqlite3.Connecti
 
 
 def current_version(conn: sqlite3.Connection) -> int:
-    row = conn.execute(
-        "SELECT name FROM sqlite_master WHERE type='table' AND name='schema_migrations'"
-    ).fetchone()
+    row = conn.execute("SELECT name FROM sqlite_master WHERE type='table' AND name='schema_migrations'").fetchone()
     if not row:
         return 0
     v = conn.execute("SELECT MAX(version) FROM schema_migrations").fetchone()[0]
@@ -130,7 +128,7 @@ class Database:
 
     def __init__(self, path: str | Path, *, synchronous: str = DURABLE, migrations: Iterable[Path] = ()):
         self.path = Path(path)
-        self.migrations = tuple(migrations)   # the migration folders of the domains this hub runs
+        self.migrations = tuple(migrations)  # the migration folders of the domains this hub runs
         self.synchronous = synchronous
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
@@ -207,9 +205,7 @@ def restore_from(src: str | Path, dest: str | Path) -> None:
         ok = source.execute("PRAGMA integrity_check").fetchone()[0]
         if ok != "ok":
             raise ValueError(f"backup {src} failed integrity check: {ok}")
-        if not source.execute(
-            "SELECT 1 FROM sqlite_master WHERE name='schema_migrations'"
-        ).fetchone():
+        if not source.execute("SELECT 1 FROM sqlite_master WHERE name='schema_migrations'").fetchone():
             raise ValueError(f"{src} is not a StoreHub database")
         target = sqlite3.connect(str(dest), timeout=30)
         try:

@@ -6,8 +6,16 @@ from __future__ import annotations
 
 from hub.protocol.errors import StoreHubError
 
-__all__ = ["StoreHubError", "ValidationError", "Unauthorized", "Forbidden", "NotFound", "Conflict", "Unprocessable",
-           "TooManyAttempts"]
+__all__ = [
+    "StoreHubError",
+    "ValidationError",
+    "Unauthorized",
+    "Forbidden",
+    "NotFound",
+    "Conflict",
+    "Unprocessable",
+    "TooManyAttempts",
+]
 
 
 class ValidationError(StoreHubError):

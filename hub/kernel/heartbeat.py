@@ -17,17 +17,25 @@ from hub.protocol.timeutil import now_iso, parse_iso
 
 BUS = "bus"
 INTERVAL_S = 5.0
-STALE_S = 20.0              # four missed beats: the process is gone or hung
+STALE_S = 20.0  # four missed beats: the process is gone or hung
 
 
-def beat(conn: sqlite3.Connection, name: str, *, started_at: str, now: str | None = None,
-         details: dict | None = None, pid: int | None = None) -> None:
+def beat(
+    conn: sqlite3.Connection,
+    name: str,
+    *,
+    started_at: str,
+    now: str | None = None,
+    details: dict | None = None,
+    pid: int | None = None,
+) -> None:
     """Record that ``name`` is alive now (inside the caller's write transaction)."""
     conn.execute(
         "INSERT INTO process_heartbeats(name, pid, started_at, last_seen, stopped_at, details) VALUES (?,?,?,?,NULL,?)"
         " ON CONFLICT(name) DO UPDATE SET pid=excluded.pid, started_at=excluded.started_at,"
         " last_seen=excluded.last_seen, stopped_at=NULL, details=excluded.details",
-        (name, pid or os.getpid(), started_at, now or now_iso(), json.dumps(details) if details else None))
+        (name, pid or os.getpid(), started_at, now or now_iso(), json.dumps(details) if details else None),
+    )
 
 
 def stopped(conn: sqlite3.Connection, name: str, *, now: str | None = None) -> None:
@@ -38,8 +46,9 @@ def stopped(conn: sqlite3.Connection, name: str, *, now: str | None = None) -> N
 def status(conn: sqlite3.Connection, name: str, *, expected: bool, now: str | None = None) -> dict:
     """``{status: up|down|not_configured, last_seen, …details}`` of one process; ``expected`` when this hub is
     configured to run it (a missing row is then ``down``, not ``not_configured``)."""
-    row = conn.execute("SELECT last_seen, stopped_at, details FROM process_heartbeats WHERE name = ?",
-                       (name,)).fetchone()
+    row = conn.execute(
+        "SELECT last_seen, stopped_at, details FROM process_heartbeats WHERE name = ?", (name,)
+    ).fetchone()
     if row is None:
         return {"status": "down" if expected else "not_configured", "last_seen": None}
     fresh = parse_iso(row["last_seen"]) >= parse_iso(now or now_iso()) - timedelta(seconds=STALE_S)

@@ -25,7 +25,7 @@ def record(conn: sqlite3.Connection, kind: str, payload: dict[str, Any], *, ts: 
         "INSERT INTO outbox(id, kind, ts, payload) VALUES (?,?,?,?)",
         (new_id(), kind, ts or now_iso(), json.dumps(payload, separators=(",", ":"), ensure_ascii=False)),
     )
-    assert cur.lastrowid is not None      # an INSERT into a rowid table always has one
+    assert cur.lastrowid is not None  # an INSERT into a rowid table always has one
     return cur.lastrowid
 
 
@@ -58,4 +58,5 @@ def prune(conn: sqlite3.Connection, *, through_seq: int, before_ts: str, limit: 
         raise RuntimeError("outbox.prune outside a write transaction")
     return conn.execute(
         "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE seq <= ? AND ts < ? ORDER BY seq LIMIT ?)",
-        (through_seq, before_ts, limit)).rowcount
+        (through_seq, before_ts, limit),
+    ).rowcount

@@ -23,18 +23,43 @@ from hub.protocol.timeutil import now_iso
 _LANGUAGES = ["en", "zh-CN"]
 
 KERNEL_SETTINGS: tuple[Setting, ...] = (
-    Setting("store_id", "store-001", {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},
-            "Store id", "Unique across the chain; set by `storehub init`, never by the central."),
+    Setting(
+        "store_id",
+        "store-001",
+        {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"},
+        "Store id",
+        "Unique across the chain; set by `storehub init`, never by the central.",
+    ),
     Setting("store_name", "StoreHub Store", {"type": "string", "minLength": 1, "maxLength": 200}, "Store name"),
-    Setting("currency", "CNY", {"type": "string", "pattern": "^[A-Z]{3}$"}, "Currency",
-            "ISO 4217 code; money is kept in its minor unit."),
-    Setting("currency_exponent", 2, {"type": "integer", "minimum": 0, "maximum": 4}, "Currency exponent",
-            "Digits of the minor unit (2 for CNY: fen)."),
+    Setting(
+        "currency",
+        "CNY",
+        {"type": "string", "pattern": "^[A-Z]{3}$"},
+        "Currency",
+        "ISO 4217 code; money is kept in its minor unit.",
+    ),
+    Setting(
+        "currency_exponent",
+        2,
+        {"type": "integer", "minimum": 0, "maximum": 4},
+        "Currency exponent",
+        "Digits of the minor unit (2 for CNY: fen).",
+    ),
     Setting("language", "zh-CN", {"type": "string", "enum": _LANGUAGES}, "Store language"),
-    Setting("receipt_footer", "", {"type": "string", "maxLength": 500}, "Receipt footer",
-            "Printed at the foot of every receipt (often authored by head office)."),
-    Setting("timezone", "Asia/Shanghai", {"type": "string", "minLength": 1, "maxLength": 64}, "Time zone",
-            "IANA zone name; the store's business day and the times staff see."),
+    Setting(
+        "receipt_footer",
+        "",
+        {"type": "string", "maxLength": 500},
+        "Receipt footer",
+        "Printed at the foot of every receipt (often authored by head office).",
+    ),
+    Setting(
+        "timezone",
+        "Asia/Shanghai",
+        {"type": "string", "minLength": 1, "maxLength": 64},
+        "Time zone",
+        "IANA zone name; the store's business day and the times staff see.",
+    ),
 )
 
 _DECLARED: dict[str, Setting] = {}
@@ -63,8 +88,7 @@ def declared() -> dict[str, Setting]:
 def _setting(key: str) -> Setting:
     s = _DECLARED.get(key)
     if s is None:
-        raise ValidationError(f"unknown setting {key!r}", code="unknown_setting",
-                              details={"known": sorted(_DECLARED)})
+        raise ValidationError(f"unknown setting {key!r}", code="unknown_setting", details={"known": sorted(_DECLARED)})
     return s
 
 
@@ -77,7 +101,7 @@ def get(conn: sqlite3.Connection, key: str) -> Any:
 def get_all(conn: sqlite3.Connection) -> dict[str, Any]:
     out = {k: s.default for k, s in _DECLARED.items()}
     for r in conn.execute("SELECT key, value FROM settings"):
-        if r[0] in _DECLARED:       # a row of a setting no domain declares any more is not the store's setting
+        if r[0] in _DECLARED:  # a row of a setting no domain declares any more is not the store's setting
             out[r[0]] = json.loads(r[1])
     return out
 
@@ -90,14 +114,18 @@ def validate(key: str, value: Any) -> None:
     if errors:
         e = errors[0]
         where = "/".join(str(p) for p in e.absolute_path)
-        raise ValidationError(f"setting {key}{'/' + where if where else ''}: {e.message}", code="invalid_setting",
-                              details={"key": key, "errors": [x.message for x in errors[:10]]})
+        raise ValidationError(
+            f"setting {key}{'/' + where if where else ''}: {e.message}",
+            code="invalid_setting",
+            details={"key": key, "errors": [x.message for x in errors[:10]]},
+        )
     if key == "timezone":
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError, TypeError):
-            raise ValidationError(f"timezone {value!r} is not an IANA zone name (e.g. Asia/Shanghai)",
-                                  code="invalid_setting") from None
+            raise ValidationError(
+                f"timezone {value!r} is not an IANA zone name (e.g. Asia/Shanghai)", code="invalid_setting"
+            ) from None
 
 
 def put(conn: sqlite3.Connection, key: str, value: Any) -> None:
@@ -113,8 +141,10 @@ def put(conn: sqlite3.Connection, key: str, value: Any) -> None:
 
 def schema_document() -> dict[str, Any]:
     """Every declared setting: default, JSON Schema, title and description (``GET /settings/schema``)."""
-    return {k: {"default": s.default, "schema": s.schema, "title": s.title, "description": s.description}
-            for k, s in sorted(_DECLARED.items())}
+    return {
+        k: {"default": s.default, "schema": s.schema, "title": s.title, "description": s.description}
+        for k, s in sorted(_DECLARED.items())
+    }
 
 
 def defaults() -> dict[str, Any]:

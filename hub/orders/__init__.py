@@ -17,36 +17,77 @@ from hub.orders.facts import FACTS
 
 _MINUTES = {"type": "integer", "minimum": 1, "maximum": 60 * 24 * 60}
 SETTINGS = (
-    Setting("orders.review", {
-        "max_amount_minor": 200_000,        # orders above this need a person to look
-        "max_lines": 60,
-        "require_phone": True,              # pickup and delivery need a phone number
-        "postcode_pattern": r"^[0-9]{6}$",  # delivery address postcode format (CN)
-        "blocked_postcodes": [],
-        "pickup_max_days_ahead": 14,
-        "review_channels": [],              # channels always reviewed by a person (e.g. ["phone"])
-    }, {"type": "object", "properties": {
-        "max_amount_minor": {"type": "integer", "minimum": 0}, "max_lines": {"type": "integer", "minimum": 1},
-        "require_phone": {"type": "boolean"}, "postcode_pattern": {"type": "string", "maxLength": 200},
-        "blocked_postcodes": {"type": "array", "items": {"type": "string"}},
-        "pickup_max_days_ahead": {"type": "integer", "minimum": 0},
-        "review_channels": {"type": "array", "items": {"type": "string"}}}},
-        "Automatic order review", "An order breaking any rule waits in the manual review queue."),
-    Setting("orders.partial_policy", "split", {"type": "string", "enum": ["split", "backorder"]},
-            "Partial availability",
-            "split: ship what is there and back-order the rest in a child order; backorder: hold the whole order."),
+    Setting(
+        "orders.review",
+        {
+            "max_amount_minor": 200_000,  # orders above this need a person to look
+            "max_lines": 60,
+            "require_phone": True,  # pickup and delivery need a phone number
+            "postcode_pattern": r"^[0-9]{6}$",  # delivery address postcode format (CN)
+            "blocked_postcodes": [],
+            "pickup_max_days_ahead": 14,
+            "review_channels": [],  # channels always reviewed by a person (e.g. ["phone"])
+        },
+        {
+            "type": "object",
+            "properties": {
+                "max_amount_minor": {"type": "integer", "minimum": 0},
+                "max_lines": {"type": "integer", "minimum": 1},
+                "require_phone": {"type": "boolean"},
+                "postcode_pattern": {"type": "string", "maxLength": 200},
+                "blocked_postcodes": {"type": "array", "items": {"type": "string"}},
+                "pickup_max_days_ahead": {"type": "integer", "minimum": 0},
+                "review_channels": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+        "Automatic order review",
+        "An order breaking any rule waits in the manual review queue.",
+    ),
+    Setting(
+        "orders.partial_policy",
+        "split",
+        {"type": "string", "enum": ["split", "backorder"]},
+        "Partial availability",
+        "split: ship what is there and back-order the rest in a child order; backorder: hold the whole order.",
+    ),
     Setting("orders.auto_allocate", True, {"type": "boolean"}, "Reserve stock when an order arrives"),
-    Setting("orders.sla_minutes", {"new": 15, "backordered": 24 * 60, "allocated": 30, "picking": 45, "picked": 20,
-                                   "packed": 15, "ready": 48 * 60},
-            {"type": "object", "additionalProperties": _MINUTES},
-            "Order waiting limits", "Minutes an order may wait in each state before an alert (critical at twice)."),
-    Setting("orders.weight_tolerance_pct", 10, {"type": "integer", "minimum": 0, "maximum": 100},
-            "Weighed pick tolerance", "A weighed (kg) pick is complete within this % of the ordered grams."),
-    Setting("orders.substitute_price_pct", 30, {"type": "integer", "minimum": 0, "maximum": 1000},
-            "Substitute price band", "Substitutes are suggested within this % around the original price."),
+    Setting(
+        "orders.sla_minutes",
+        {
+            "new": 15,
+            "backordered": 24 * 60,
+            "allocated": 30,
+            "picking": 45,
+            "picked": 20,
+            "packed": 15,
+            "ready": 48 * 60,
+        },
+        {"type": "object", "additionalProperties": _MINUTES},
+        "Order waiting limits",
+        "Minutes an order may wait in each state before an alert (critical at twice).",
+    ),
+    Setting(
+        "orders.weight_tolerance_pct",
+        10,
+        {"type": "integer", "minimum": 0, "maximum": 100},
+        "Weighed pick tolerance",
+        "A weighed (kg) pick is complete within this % of the ordered grams.",
+    ),
+    Setting(
+        "orders.substitute_price_pct",
+        30,
+        {"type": "integer", "minimum": 0, "maximum": 1000},
+        "Substitute price band",
+        "Substitutes are suggested within this % around the original price.",
+    ),
     Setting("orders.pick_batch_size", 8, {"type": "integer", "minimum": 1, "maximum": 100}, "Orders per pick walk"),
-    Setting("orders.printer_device", "printer-1", {"type": "string", "minLength": 1, "maxLength": 64},
-            "Pack printer", "Printer device for pack labels and receipts when a request names none."),
+    Setting(
+        "orders.printer_device",
+        "printer-1",
+        {"type": "string", "minLength": 1, "maxLength": 64},
+        "Pack printer",
+        "Printer device for pack labels and receipts when a request names none.",
+    ),
 )
 
 DOMAIN = Domain(
@@ -62,4 +103,3 @@ DOMAIN = Domain(
     migrations=True,
     screens=("pick", "pick_walk", "pack", "orders", "orders_alerts"),
 )
-

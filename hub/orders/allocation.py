@@ -25,21 +25,34 @@ def _ref(conn: sqlite3.Connection, order_id: str) -> str:
     return conn.execute("SELECT ref FROM orders WHERE id = ?", (order_id,)).fetchone()[0]
 
 
-def reserve_line(conn: sqlite3.Connection, order_id: str, line_id: str, item_id: str, need: int, *, actor: str,
-                 device: str | None = None, prefer_location: str | None = None, only_location: str | None = None,
-                 reason: str | None = None) -> int:
+def reserve_line(
+    conn: sqlite3.Connection,
+    order_id: str,
+    line_id: str,
+    item_id: str,
+    need: int,
+    *,
+    actor: str,
+    device: str | None = None,
+    prefer_location: str | None = None,
+    only_location: str | None = None,
+    reason: str | None = None,
+) -> int:
     """Reserve up to ``need`` of an item for a line, walking locations in walk order (or at
     ``only_location`` alone). Returns the qty reserved."""
     if need <= 0:
         return 0
-    sql = ("SELECT s.location_id, s.on_hand - s.reserved AS avail FROM stock s JOIN locations l ON l.id = s.location_id "
-           "WHERE s.item_id = ? AND s.on_hand - s.reserved > 0")
+    sql = (
+        "SELECT s.location_id, s.on_hand - s.reserved AS avail FROM stock s JOIN locations l ON l.id = s.location_id "
+        "WHERE s.item_id = ? AND s.on_hand - s.reserved > 0"
+    )
     args: list[Any] = [item_id]
     if only_location is not None:
         sql += " AND s.location_id = ?"
         args.append(only_location)
-    rows = conn.execute(sql + " ORDER BY (s.location_id = ?) DESC, l.walk_seq, l.code",
-                        args + [prefer_location or ""]).fetchall()
+    rows = conn.execute(
+        sql + " ORDER BY (s.location_id = ?) DESC, l.walk_seq, l.code", args + [prefer_location or ""]
+    ).fetchall()
     got = 0
     ref = _ref(conn, order_id)
     for r in rows:
@@ -47,10 +60,25 @@ def reserve_line(conn: sqlite3.Connection, order_id: str, line_id: str, item_id:
         if take <= 0:
             break
         alloc_id = new_id()
-        ledger.post(conn, MovementRequest("reserve", item_id, r["location_id"], take, reason or f"order {ref}", actor,
-                                          f"order-alloc:{alloc_id}", device, order_id))
-        conn.execute("INSERT INTO order_allocations(id, order_id, line_id, item_id, location_id, qty, created_at)"
-                     " VALUES (?,?,?,?,?,?,?)", (alloc_id, order_id, line_id, item_id, r["location_id"], take, now_iso()))
+        ledger.post(
+            conn,
+            MovementRequest(
+                "reserve",
+                item_id,
+                r["location_id"],
+                take,
+                reason or f"order {ref}",
+                actor,
+                f"order-alloc:{alloc_id}",
+                device,
+                order_id,
+            ),
+        )
+        conn.execute(
+            "INSERT INTO order_allocations(id, order_id, line_id, item_id, location_id, qty, created_at)"
+            " VALUES (?,?,?,?,?,?,?)",
+            (alloc_id, order_id, line_id, item_id, r["location_id"], take, now_iso()),
+        )
         got += take
     return got
 
@@ -59,19 +87,39 @@ def remaining(alloc: sqlite3.Row | dict) -> int:
     return alloc["qty"] - alloc["qty_picked"] - alloc["qty_released"]
 
 
-def release_allocation(conn: sqlite3.Connection, alloc_id: str, qty: int, *, actor: str, reason: str,
-                       device: str | None = None) -> None:
+def release_allocation(
+    conn: sqlite3.Connection, alloc_id: str, qty: int, *, actor: str, reason: str, device: str | None = None
+) -> None:
     a = conn.execute("SELECT * FROM order_allocations WHERE id = ?", (alloc_id,)).fetchone()
     qty = min(qty, remaining(a))
     if qty <= 0:
         return
-    ledger.post(conn, MovementRequest("release", a["item_id"], a["location_id"], qty, reason, actor,
-                                      f"order-release:{alloc_id}:{a['qty_released']}", device, a["order_id"]))
+    ledger.post(
+        conn,
+        MovementRequest(
+            "release",
+            a["item_id"],
+            a["location_id"],
+            qty,
+            reason,
+            actor,
+            f"order-release:{alloc_id}:{a['qty_released']}",
+            device,
+            a["order_id"],
+        ),
+    )
     conn.execute("UPDATE order_allocations SET qty_released = qty_released + ? WHERE id = ?", (qty, alloc_id))
 
 
-def release_order(conn: sqlite3.Connection, order_id: str, *, actor: str, reason: str, device: str | None = None,
-                  line_id: str | None = None) -> int:
+def release_order(
+    conn: sqlite3.Connection,
+    order_id: str,
+    *,
+    actor: str,
+    reason: str,
+    device: str | None = None,
+    line_id: str | None = None,
+) -> int:
     """Release every open reservation of an order (or of one line). Returns the qty released."""
     sql = "SELECT * FROM order_allocations WHERE order_id = ?"
     args: list[Any] = [order_id]
@@ -88,22 +136,31 @@ def release_order(conn: sqlite3.Connection, order_id: str, *, actor: str, reason
 
 
 def reserved_for_line(conn: sqlite3.Connection, line_id: str) -> int:
-    return conn.execute("SELECT COALESCE(SUM(qty - qty_released), 0) FROM order_allocations WHERE line_id = ?",
-                        (line_id,)).fetchone()[0]
+    return conn.execute(
+        "SELECT COALESCE(SUM(qty - qty_released), 0) FROM order_allocations WHERE line_id = ?", (line_id,)
+    ).fetchone()[0]
 
 
-def allocate(conn: sqlite3.Connection, order_id: str, *, actor: str, device: str | None = None,
-             allow_split: bool = True) -> dict[str, Any]:
+def allocate(
+    conn: sqlite3.Connection, order_id: str, *, actor: str, device: str | None = None, allow_split: bool = True
+) -> dict[str, Any]:
     """Reserve stock for every open line of a new or back-ordered order and apply the partial policy."""
     order = model.get_order(conn, order_id, with_lines=False)
     if order["status"] not in ("new", "backordered"):
-        raise Conflict(f"order {order['ref']} is {order['status']}; only new or back-ordered orders are allocated",
-                       code="invalid_order_status", details={"status": order["status"]})
+        raise Conflict(
+            f"order {order['ref']} is {order['status']}; only new or back-ordered orders are allocated",
+            code="invalid_order_status",
+            details={"status": order["status"]},
+        )
     if order["review_status"] in ("pending", "rejected"):
-        raise Conflict(f"order {order['ref']} waits for review", code="order_in_review",
-                       details={"reasons": order["review_reasons"]})
-    lines = conn.execute("SELECT * FROM order_lines WHERE order_id = ? AND status IN ('open','allocated') ORDER BY line_no",
-                         (order_id,)).fetchall()
+        raise Conflict(
+            f"order {order['ref']} waits for review",
+            code="order_in_review",
+            details={"reasons": order["review_reasons"]},
+        )
+    lines = conn.execute(
+        "SELECT * FROM order_lines WHERE order_id = ? AND status IN ('open','allocated') ORDER BY line_no", (order_id,)
+    ).fetchall()
     shortages: dict[str, int] = {}
     for line in lines:
         need = line["qty"] - reserved_for_line(conn, line["id"])
@@ -130,23 +187,45 @@ def allocate(conn: sqlite3.Connection, order_id: str, *, actor: str, device: str
     return {"order_id": order_id, "status": "backordered", "child_order_id": None, "short": shortages}
 
 
-def split_off(conn: sqlite3.Connection, order_id: str, line_qtys: dict[str, int], *, kind: str, actor: str,
-              device: str | None = None) -> str:
+def split_off(
+    conn: sqlite3.Connection,
+    order_id: str,
+    line_qtys: dict[str, int],
+    *,
+    kind: str,
+    actor: str,
+    device: str | None = None,
+) -> str:
     """Move ``line_qtys`` (line id → qty) out of an order into a new child order (split or back-order).
 
     The parent keeps the rest; payment moves with the goods so nobody is charged twice."""
     parent = model.get_order(conn, order_id)
     by_id = {ln["id"]: ln for ln in parent["lines"]}
     n = conn.execute("SELECT COUNT(*) FROM orders WHERE parent_order_id = ?", (order_id,)).fetchone()[0] + 2
-    clean = {"channel": parent["channel"], "external_id": None, "fulfilment": parent["fulfilment"],
-             "customer_name": parent["customer_name"], "customer_phone": parent["customer_phone"],
-             "customer_email": parent["customer_email"], "address": parent["address"],
-             "pickup_at": parent["pickup_at"], "notes": parent["notes"], "paid_minor": 0, "lines": []}
+    clean = {
+        "channel": parent["channel"],
+        "external_id": None,
+        "fulfilment": parent["fulfilment"],
+        "customer_name": parent["customer_name"],
+        "customer_phone": parent["customer_phone"],
+        "customer_email": parent["customer_email"],
+        "address": parent["address"],
+        "pickup_at": parent["pickup_at"],
+        "notes": parent["notes"],
+        "paid_minor": 0,
+        "lines": [],
+    }
     child_total = 0
     for line_id, qty in line_qtys.items():
         ln = by_id[line_id]
-        clean["lines"].append({"item": {"id": ln["item_id"]}, "qty": qty, "unit_price_minor": ln["unit_price_minor"],
-                               "allow_substitute": ln["allow_substitute"]})
+        clean["lines"].append(
+            {
+                "item": {"id": ln["item_id"]},
+                "qty": qty,
+                "unit_price_minor": ln["unit_price_minor"],
+                "allow_substitute": ln["allow_substitute"],
+            }
+        )
         child_total += model.line_amount(ln["unit"], ln["unit_price_minor"], qty)
         left = ln["qty"] - qty
         if left > 0:
@@ -155,12 +234,25 @@ def split_off(conn: sqlite3.Connection, order_id: str, line_qtys: dict[str, int]
             conn.execute("UPDATE order_lines SET status = 'cancelled' WHERE id = ?", (line_id,))
     child_paid = min(parent["paid_minor"], child_total)
     clean["paid_minor"] = child_paid
-    child = intake.insert_order(conn, clean, actor=actor, ref=f"{parent['ref']}-{n}", parent_order_id=order_id,
-                                split_kind=kind, review_status="approved" if parent["review_status"] == "approved" else "none")
+    child = intake.insert_order(
+        conn,
+        clean,
+        actor=actor,
+        ref=f"{parent['ref']}-{n}",
+        parent_order_id=order_id,
+        split_kind=kind,
+        review_status="approved" if parent["review_status"] == "approved" else "none",
+    )
     conn.execute("UPDATE orders SET paid_minor = paid_minor - ? WHERE id = ?", (child_paid, order_id))
     model.refresh_money(conn, order_id)
-    fact = {"order_id": order_id, "ref": parent["ref"], "child_order_id": child, "kind": kind,
-            "lines": [{"line_id": k, "qty": v} for k, v in line_qtys.items()], "paid_moved_minor": child_paid}
+    fact = {
+        "order_id": order_id,
+        "ref": parent["ref"],
+        "child_order_id": child,
+        "kind": kind,
+        "lines": [{"line_id": k, "qty": v} for k, v in line_qtys.items()],
+        "paid_moved_minor": child_paid,
+    }
     outbox.record(conn, "order.split", fact)
     audit.log(conn, actor=actor, device=device, action=f"order.{kind}", target=order_id, details=fact)
     return child

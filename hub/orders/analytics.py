@@ -17,7 +17,9 @@ def picker_stats(conn: sqlite3.Connection, since: str, until: str) -> list[dict[
     rows = conn.execute(
         "SELECT t.done_by AS picker, t.pick_list_id, t.status, t.done_at, p.started_at, u.display_name"
         " FROM pick_tasks t JOIN pick_lists p ON p.id = t.pick_list_id LEFT JOIN users u ON u.id = t.done_by"
-        " WHERE t.status IN ('picked','short') AND t.done_at >= ? AND t.done_at < ?", (since, until)).fetchall()
+        " WHERE t.status IN ('picked','short') AND t.done_at >= ? AND t.done_at < ?",
+        (since, until),
+    ).fetchall()
     per: dict[str, dict[str, Any]] = {}
     spans: dict[tuple[str, str], list[str]] = defaultdict(list)
     for r in rows:
@@ -28,12 +30,18 @@ def picker_stats(conn: sqlite3.Connection, since: str, until: str) -> list[dict[
         spans[(r["picker"], r["pick_list_id"])].append(r["started_at"] or r["done_at"])
     for (picker, _lst), times in spans.items():
         secs = (parse_iso(max(times)) - parse_iso(min(times))).total_seconds()
-        per[picker]["seconds"] = per[picker].get("seconds", 0) + max(secs, 60.0)   # a walk counts at least a minute
+        per[picker]["seconds"] = per[picker].get("seconds", 0) + max(secs, 60.0)  # a walk counts at least a minute
     out = []
     for p in per.values():
         hours = p["seconds"] / 3600
-        out.append({**p, "seconds": round(p["seconds"], 1), "lines_per_hour": round(p["lines"] / hours, 1),
-                    "short_rate": round(p["short"] / p["lines"], 4)})
+        out.append(
+            {
+                **p,
+                "seconds": round(p["seconds"], 1),
+                "lines_per_hour": round(p["lines"] / hours, 1),
+                "short_rate": round(p["short"] / p["lines"], 4),
+            }
+        )
     return sorted(out, key=lambda x: -x["lines_per_hour"])
 
 
@@ -42,27 +50,45 @@ def time_per_state(conn: sqlite3.Connection, since: str, until: str) -> dict[str
     rows = conn.execute(
         "SELECT h.order_id, h.to_status, h.ts, (SELECT MIN(h2.ts) FROM order_status_history h2"
         " WHERE h2.order_id = h.order_id AND h2.seq > h.seq) AS left_at FROM order_status_history h"
-        " WHERE h.ts < ?", (until,)).fetchall()
+        " WHERE h.ts < ?",
+        (until,),
+    ).fetchall()
     acc: dict[str, list[float]] = defaultdict(list)
     for r in rows:
         if r["left_at"] is None or r["left_at"] < since or r["left_at"] >= until:
             continue
         acc[r["to_status"]].append((parse_iso(r["left_at"]) - parse_iso(r["ts"])).total_seconds())
-    return {s: {"orders": len(v), "mean_s": round(sum(v) / len(v), 1), "max_s": round(max(v), 1)}
-            for s, v in sorted(acc.items())}
+    return {
+        s: {"orders": len(v), "mean_s": round(sum(v) / len(v), 1), "max_s": round(max(v), 1)}
+        for s, v in sorted(acc.items())
+    }
 
 
 def short_pick_rate(conn: sqlite3.Connection, since: str, until: str) -> dict[str, Any]:
-    row = conn.execute("SELECT COUNT(*), COALESCE(SUM(status = 'short'), 0) FROM pick_tasks"
-                       " WHERE status IN ('picked','short') AND done_at >= ? AND done_at < ?", (since, until)).fetchone()
+    row = conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(status = 'short'), 0) FROM pick_tasks"
+        " WHERE status IN ('picked','short') AND done_at >= ? AND done_at < ?",
+        (since, until),
+    ).fetchone()
     total, short = row[0], row[1]
     return {"tasks": total, "short": short, "rate": round(short / total, 4) if total else 0.0}
 
 
 def summary(conn: sqlite3.Connection, since: str, until: str) -> dict[str, Any]:
     by_status = {r[0]: r[1] for r in conn.execute("SELECT status, COUNT(*) FROM orders GROUP BY status")}
-    by_channel = {r[0]: r[1] for r in conn.execute(
-        "SELECT channel, COUNT(*) FROM orders WHERE created_at >= ? AND created_at < ? GROUP BY channel", (since, until))}
-    return {"since": since, "until": until, "pickers": picker_stats(conn, since, until),
-            "time_per_state": time_per_state(conn, since, until), "short_picks": short_pick_rate(conn, since, until),
-            "orders_by_status": by_status, "orders_by_channel": by_channel}
+    by_channel = {
+        r[0]: r[1]
+        for r in conn.execute(
+            "SELECT channel, COUNT(*) FROM orders WHERE created_at >= ? AND created_at < ? GROUP BY channel",
+            (since, until),
+        )
+    }
+    return {
+        "since": since,
+        "until": until,
+        "pickers": picker_stats(conn, since, until),
+        "time_per_state": time_per_state(conn, since, until),
+        "short_picks": short_pick_rate(conn, since, until),
+        "orders_by_status": by_status,
+        "orders_by_channel": by_channel,
+    }

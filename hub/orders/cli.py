@@ -17,8 +17,13 @@ def orders_cli() -> None:
 @orders_cli.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="STOREHUB_DATA_DIR", default=None)
-@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default=None,
-              help="Default: from the file name (.csv / .json)")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json"]),
+    default=None,
+    help="Default: from the file name (.csv / .json)",
+)
 @click.option("--actor", default="system:import", show_default=True)
 def import_cmd(file: Path, data_dir: Path | None, fmt: str | None, actor: str) -> None:
     """Import orders; prints a JSON report (created, duplicates, errors). Exit 1 if any order was refused."""

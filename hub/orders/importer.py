@@ -22,8 +22,18 @@ from typing import Any
 from hub.kernel.errors import Conflict, StoreHubError, ValidationError
 from hub.orders import workflow
 
-CSV_ORDER_FIELDS = ("customer_name", "customer_phone", "customer_email", "fulfilment", "address_line1",
-                    "address_city", "address_postcode", "pickup_at", "paid_minor", "notes")
+CSV_ORDER_FIELDS = (
+    "customer_name",
+    "customer_phone",
+    "customer_email",
+    "fulfilment",
+    "address_line1",
+    "address_city",
+    "address_postcode",
+    "pickup_at",
+    "paid_minor",
+    "notes",
+)
 CSV_REQUIRED = ("channel", "sku")
 
 
@@ -34,24 +44,39 @@ def parse_csv(text: str) -> list[dict[str, Any]]:
     cols = [c.strip() for c in reader.fieldnames]
     missing = [c for c in CSV_REQUIRED if c not in cols]
     if missing:
-        raise ValidationError(f"the CSV lacks the columns {', '.join(missing)}", code="invalid_import",
-                              details={"missing": missing, "columns": cols})
+        raise ValidationError(
+            f"the CSV lacks the columns {', '.join(missing)}",
+            code="invalid_import",
+            details={"missing": missing, "columns": cols},
+        )
     orders: dict[tuple[str, str], dict[str, Any]] = {}
     for n, raw in enumerate(reader, start=2):
         row = {(k or "").strip(): (v or "").strip() for k, v in raw.items() if k}
         key = (row.get("channel", ""), row.get("external_id", "") or f"row-{n}")
         o = orders.get(key)
         if o is None:
-            o = {"_row": n, "channel": row.get("channel"), "external_id": row.get("external_id") or None,
-                 "fulfilment": row.get("fulfilment") or "pickup",
-                 "customer": {"name": row.get("customer_name", ""), "phone": row.get("customer_phone", ""),
-                              "email": row.get("customer_email", "")},
-                 "notes": row.get("notes", ""), "paid_minor": row.get("paid_minor") or 0, "lines": []}
+            o = {
+                "_row": n,
+                "channel": row.get("channel"),
+                "external_id": row.get("external_id") or None,
+                "fulfilment": row.get("fulfilment") or "pickup",
+                "customer": {
+                    "name": row.get("customer_name", ""),
+                    "phone": row.get("customer_phone", ""),
+                    "email": row.get("customer_email", ""),
+                },
+                "notes": row.get("notes", ""),
+                "paid_minor": row.get("paid_minor") or 0,
+                "lines": [],
+            }
             if row.get("pickup_at"):
                 o["pickup_at"] = row["pickup_at"]
             if any(row.get(k) for k in ("address_line1", "address_city", "address_postcode")):
-                o["address"] = {"line1": row.get("address_line1", ""), "city": row.get("address_city", ""),
-                                "postcode": row.get("address_postcode", "")}
+                o["address"] = {
+                    "line1": row.get("address_line1", ""),
+                    "city": row.get("address_city", ""),
+                    "postcode": row.get("address_postcode", ""),
+                }
             orders[key] = o
         line: dict[str, Any] = {"sku": row.get("sku")}
         if row.get("qty"):
@@ -74,7 +99,7 @@ def parse_json(text: str) -> list[dict[str, Any]]:
     if isinstance(data, dict) and isinstance(data.get("orders"), list):
         data = data["orders"]
     if not isinstance(data, list) or not all(isinstance(o, dict) for o in data):
-        raise ValidationError("JSON import: a list of orders or {\"orders\": [...]}", code="invalid_import")
+        raise ValidationError('JSON import: a list of orders or {"orders": [...]}', code="invalid_import")
     return data
 
 
@@ -86,14 +111,19 @@ def parse(text: str, fmt: str) -> list[dict[str, Any]]:
     raise ValidationError("format must be csv or json", code="invalid_import")
 
 
-def import_orders(conn: sqlite3.Connection, orders: list[dict[str, Any]], *, actor: str,
-                  device: str | None = None) -> dict[str, Any]:
+def import_orders(
+    conn: sqlite3.Connection, orders: list[dict[str, Any]], *, actor: str, device: str | None = None
+) -> dict[str, Any]:
     """Create each order in its own savepoint; returns a report of created, duplicate and rejected orders."""
     report: dict[str, Any] = {"created": [], "duplicates": [], "errors": []}
     for n, data in enumerate(orders):
         where = data.pop("_row", None) if isinstance(data, dict) else None
-        label = {"index": n, **({"row": where} if where else {}), "channel": data.get("channel"),
-                 "external_id": data.get("external_id")}
+        label = {
+            "index": n,
+            **({"row": where} if where else {}),
+            "channel": data.get("channel"),
+            "external_id": data.get("external_id"),
+        }
         conn.execute("SAVEPOINT order_import")
         try:
             order = workflow.create_order(conn, data, actor=actor, device=device)
@@ -111,7 +141,14 @@ def import_orders(conn: sqlite3.Connection, orders: list[dict[str, Any]], *, act
             report["errors"].append({**label, "code": exc.code, "message": exc.message, "details": exc.details})
             continue
         conn.execute("RELEASE order_import")
-        report["created"].append({**label, "order_id": order["id"], "ref": order["ref"], "status": order["status"],
-                                  "review_status": order["review_status"]})
+        report["created"].append(
+            {
+                **label,
+                "order_id": order["id"],
+                "ref": order["ref"],
+                "status": order["status"],
+                "review_status": order["review_status"],
+            }
+        )
     report["counts"] = {k: len(report[k]) for k in ("created", "duplicates", "errors")}
     return report

@@ -137,42 +137,89 @@ def validate(conn: sqlite3.Connection, data: dict[str, Any]) -> dict[str, Any]:
 def existing(conn: sqlite3.Connection, channel: str, external_id: str | None) -> sqlite3.Row | None:
     if external_id is None:
         return None
-    return conn.execute("SELECT id, ref, status FROM orders WHERE channel = ? AND external_id = ?",
-                        (channel, external_id)).fetchone()
+    return conn.execute(
+        "SELECT id, ref, status FROM orders WHERE channel = ? AND external_id = ?", (channel, external_id)
+    ).fetchone()
 
 
-def insert_order(conn: sqlite3.Connection, clean: dict[str, Any], *, actor: str, ref: str | None = None,
-                 parent_order_id: str | None = None, split_kind: str | None = None,
-                 review_status: str = "none") -> str:
+def insert_order(
+    conn: sqlite3.Connection,
+    clean: dict[str, Any],
+    *,
+    actor: str,
+    ref: str | None = None,
+    parent_order_id: str | None = None,
+    split_kind: str | None = None,
+    review_status: str = "none",
+) -> str:
     order_id = new_id()
     ts = now_iso()
     conn.execute(
         "INSERT INTO orders(id, ref, channel, external_id, status, status_since, fulfilment, customer_name, customer_phone,"
         " customer_email, address, pickup_at, notes, currency, paid_minor, review_status, parent_order_id, split_kind,"
         " created_by, created_at, updated_at) VALUES (?,?,?,?,'new',?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-        (order_id, ref or model.next_ref(conn), clean["channel"], clean["external_id"], ts, clean["fulfilment"],
-         clean["customer_name"], clean["customer_phone"], clean["customer_email"],
-         json.dumps(clean["address"], ensure_ascii=False) if clean["address"] else None, clean["pickup_at"],
-         clean["notes"], settings.get(conn, "currency"), clean["paid_minor"], review_status, parent_order_id,
-         split_kind, actor, ts, ts))
-    conn.execute("INSERT INTO order_status_history(order_id, from_status, to_status, actor, ts) VALUES (?,?,?,?,?)",
-                 (order_id, None, "new", actor, ts))
+        (
+            order_id,
+            ref or model.next_ref(conn),
+            clean["channel"],
+            clean["external_id"],
+            ts,
+            clean["fulfilment"],
+            clean["customer_name"],
+            clean["customer_phone"],
+            clean["customer_email"],
+            json.dumps(clean["address"], ensure_ascii=False) if clean["address"] else None,
+            clean["pickup_at"],
+            clean["notes"],
+            settings.get(conn, "currency"),
+            clean["paid_minor"],
+            review_status,
+            parent_order_id,
+            split_kind,
+            actor,
+            ts,
+            ts,
+        ),
+    )
+    conn.execute(
+        "INSERT INTO order_status_history(order_id, from_status, to_status, actor, ts) VALUES (?,?,?,?,?)",
+        (order_id, None, "new", actor, ts),
+    )
     for n, line in enumerate(clean["lines"], start=1):
-        add_line(conn, order_id, line["item"]["id"], line["qty"], line["unit_price_minor"],
-                 allow_substitute=line["allow_substitute"], line_no=n)
+        add_line(
+            conn,
+            order_id,
+            line["item"]["id"],
+            line["qty"],
+            line["unit_price_minor"],
+            allow_substitute=line["allow_substitute"],
+            line_no=n,
+        )
     model.refresh_money(conn, order_id)
     return order_id
 
 
-def add_line(conn: sqlite3.Connection, order_id: str, item_id: str, qty: int, unit_price_minor: int, *,
-             allow_substitute: bool = True, substitute_for: str | None = None, line_no: int | None = None) -> str:
+def add_line(
+    conn: sqlite3.Connection,
+    order_id: str,
+    item_id: str,
+    qty: int,
+    unit_price_minor: int,
+    *,
+    allow_substitute: bool = True,
+    substitute_for: str | None = None,
+    line_no: int | None = None,
+) -> str:
     if line_no is None:
-        line_no = conn.execute("SELECT COALESCE(MAX(line_no), 0) + 1 FROM order_lines WHERE order_id = ?",
-                               (order_id,)).fetchone()[0]
+        line_no = conn.execute(
+            "SELECT COALESCE(MAX(line_no), 0) + 1 FROM order_lines WHERE order_id = ?", (order_id,)
+        ).fetchone()[0]
     line_id = new_id()
-    conn.execute("INSERT INTO order_lines(id, order_id, line_no, item_id, qty, unit_price_minor, allow_substitute,"
-                 " substitute_for_line_id) VALUES (?,?,?,?,?,?,?,?)",
-                 (line_id, order_id, line_no, item_id, qty, unit_price_minor, int(allow_substitute), substitute_for))
+    conn.execute(
+        "INSERT INTO order_lines(id, order_id, line_no, item_id, qty, unit_price_minor, allow_substitute,"
+        " substitute_for_line_id) VALUES (?,?,?,?,?,?,?,?)",
+        (line_id, order_id, line_no, item_id, qty, unit_price_minor, int(allow_substitute), substitute_for),
+    )
     return line_id
 
 
@@ -183,19 +230,57 @@ def receive(conn: sqlite3.Connection, data: dict[str, Any], *, actor: str, devic
     clean = validate(conn, data)
     dup = existing(conn, clean["channel"], clean["external_id"])
     if dup is not None:
-        raise Conflict(f"order {clean['external_id']} from {clean['channel']} was already received as {dup['ref']}",
-                       code="duplicate_order", details={"order_id": dup["id"], "ref": dup["ref"], "status": dup["status"]})
+        raise Conflict(
+            f"order {clean['external_id']} from {clean['channel']} was already received as {dup['ref']}",
+            code="duplicate_order",
+            details={"order_id": dup["id"], "ref": dup["ref"], "status": dup["status"]},
+        )
     order_id = insert_order(conn, clean, actor=actor)
     order = model.get_order(conn, order_id)
     outbox.record(conn, "order.created", _fact(order))
-    audit.log(conn, actor=actor, device=device, action="order.create", target=order_id,
-              details={"ref": order["ref"], "channel": order["channel"], "external_id": order["external_id"],
-                       "lines": len(order["lines"]), "total_minor": order["total_minor"]})
+    audit.log(
+        conn,
+        actor=actor,
+        device=device,
+        action="order.create",
+        target=order_id,
+        details={
+            "ref": order["ref"],
+            "channel": order["channel"],
+            "external_id": order["external_id"],
+            "lines": len(order["lines"]),
+            "total_minor": order["total_minor"],
+        },
+    )
     return order_id
 
 
 def _fact(order: dict[str, Any]) -> dict[str, Any]:
-    return {k: order[k] for k in ("id", "ref", "channel", "external_id", "status", "fulfilment", "currency",
-                                  "total_minor", "paid_minor", "parent_order_id", "split_kind", "created_at")} | {
-        "lines": [{"id": ln["id"], "line_no": ln["line_no"], "item_id": ln["item_id"], "qty": ln["qty"],
-                   "unit_price_minor": ln["unit_price_minor"]} for ln in order["lines"]]}
+    return {
+        k: order[k]
+        for k in (
+            "id",
+            "ref",
+            "channel",
+            "external_id",
+            "status",
+            "fulfilment",
+            "currency",
+            "total_minor",
+            "paid_minor",
+            "parent_order_id",
+            "split_kind",
+            "created_at",
+        )
+    } | {
+        "lines": [
+            {
+                "id": ln["id"],
+                "line_no": ln["line_no"],
+                "item_id": ln["item_id"],
+                "qty": ln["qty"],
+                "unit_price_minor": ln["unit_price_minor"],
+            }
+            for ln in order["lines"]
+        ]
+    }

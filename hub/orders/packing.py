@@ -9,8 +9,9 @@ from typing import Any
 from hub.orders import fulfilment, printing, queries
 
 
-def pack_and_print(conn: sqlite3.Connection, order_id: str, *, actor: str, device: str | None = None,
-                   printer: str | None = None) -> dict[str, Any]:
+def pack_and_print(
+    conn: sqlite3.Connection, order_id: str, *, actor: str, device: str | None = None, printer: str | None = None
+) -> dict[str, Any]:
     """Mark the order packed (every picked item scanned, else 422 ``pack_incomplete``), queue its documents on
     ``printer`` (default: the store's order printer) and return the order view with the print jobs as
     ``printed``."""

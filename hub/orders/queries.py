@@ -24,9 +24,16 @@ def order_view(conn: sqlite3.Connection, order_id: str) -> dict[str, Any]:
     return o
 
 
-def list_orders(conn: sqlite3.Connection, *, status: str | None = None, channel: str | None = None,
-                q: str | None = None, open_only: bool = False, limit: int = 50,
-                offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+def list_orders(
+    conn: sqlite3.Connection,
+    *,
+    status: str | None = None,
+    channel: str | None = None,
+    q: str | None = None,
+    open_only: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
     """Orders newest first (without lines) and how many match. ``q`` finds a reference (a scanned ``SHO-`` code
     included), an external id, a customer name or phone; ``open_only`` keeps orders not yet handed over or
     cancelled (the handheld's "Open" list, paged and counted by the hub)."""
@@ -41,14 +48,20 @@ def list_orders(conn: sqlite3.Connection, *, status: str | None = None, channel:
     if q:
         text = q.strip()
         if text.upper().startswith(model.ORDER_CODE_PREFIX):
-            text = text[len(model.ORDER_CODE_PREFIX):]
-        where.append("(ref LIKE ? ESCAPE '!' OR external_id LIKE ? ESCAPE '!' OR customer_name LIKE ? ESCAPE '!'"
-                     " OR customer_phone LIKE ? ESCAPE '!')")
-        args += [like_contains(text)] * 4        # a typed % or _ is text, not a wildcard
+            text = text[len(model.ORDER_CODE_PREFIX) :]
+        where.append(
+            "(ref LIKE ? ESCAPE '!' OR external_id LIKE ? ESCAPE '!' OR customer_name LIKE ? ESCAPE '!'"
+            " OR customer_phone LIKE ? ESCAPE '!')"
+        )
+        args += [like_contains(text)] * 4  # a typed % or _ is text, not a wildcard
     clause = (" WHERE " + " AND ".join(where)) if where else ""
     total = conn.execute(f"SELECT COUNT(*) FROM orders{clause}", args).fetchone()[0]
-    ids = [r[0] for r in conn.execute(f"SELECT id FROM orders{clause} ORDER BY created_at DESC LIMIT ? OFFSET ?",
-                                      args + [limit, offset])]
+    ids = [
+        r[0]
+        for r in conn.execute(
+            f"SELECT id FROM orders{clause} ORDER BY created_at DESC LIMIT ? OFFSET ?", args + [limit, offset]
+        )
+    ]
     return [model.get_order(conn, i, with_lines=False) for i in ids], total
 
 
@@ -69,8 +82,9 @@ def analytics_window(since: str | None = None, until: str | None = None) -> tupl
     return start, end
 
 
-def analytics_summary(conn: sqlite3.Connection, *, since: str | None = None,
-                      until: str | None = None) -> dict[str, Any]:
+def analytics_summary(
+    conn: sqlite3.Connection, *, since: str | None = None, until: str | None = None
+) -> dict[str, Any]:
     """Lines per hour per picker, time per state and the short-pick rate over a window (see
     :func:`analytics_window`)."""
     start, end = analytics_window(since, until)

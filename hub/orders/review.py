@@ -50,27 +50,43 @@ def run(conn: sqlite3.Connection, order_id: str) -> list[str]:
     order = model.get_order(conn, order_id)
     reasons = evaluate(order, policy.get(conn, "orders.review"))
     if reasons:
-        conn.execute("UPDATE orders SET review_status = 'pending', review_reasons = ? WHERE id = ?",
-                     (json.dumps(reasons), order_id))
+        conn.execute(
+            "UPDATE orders SET review_status = 'pending', review_reasons = ? WHERE id = ?",
+            (json.dumps(reasons), order_id),
+        )
     return reasons
 
 
-def record_decision(conn: sqlite3.Connection, order_id: str, *, approve: bool, note: str, actor: str,
-                    device: str | None = None) -> None:
+def record_decision(
+    conn: sqlite3.Connection, order_id: str, *, approve: bool, note: str, actor: str, device: str | None = None
+) -> None:
     """Record a supervisor's decision on an order in the review queue (``hub.orders.workflow.decide`` then
     allocates an approved order and cancels a rejected one)."""
     order = model.get_order(conn, order_id, with_lines=False)
     if order["review_status"] != "pending":
-        raise Conflict(f"order {order['ref']} is not waiting for review", code="not_in_review",
-                       details={"review_status": order["review_status"]})
+        raise Conflict(
+            f"order {order['ref']} is not waiting for review",
+            code="not_in_review",
+            details={"review_status": order["review_status"]},
+        )
     decision = "approved" if approve else "rejected"
     conn.execute("UPDATE orders SET review_status = ? WHERE id = ?", (decision, order_id))
     outbox.record(conn, "order.review", {"order_id": order_id, "ref": order["ref"], "decision": decision, "note": note})
-    audit.log(conn, actor=actor, device=device, action=f"order.review.{decision}", target=order_id,
-              details={"note": note, "reasons": order["review_reasons"]})
+    audit.log(
+        conn,
+        actor=actor,
+        device=device,
+        action=f"order.review.{decision}",
+        target=order_id,
+        details={"note": note, "reasons": order["review_reasons"]},
+    )
 
 
 def queue(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    ids = [r[0] for r in conn.execute(
-        "SELECT id FROM orders WHERE review_status = 'pending' AND status = 'new' ORDER BY created_at")]
+    ids = [
+        r[0]
+        for r in conn.execute(
+            "SELECT id FROM orders WHERE review_status = 'pending' AND status = 'new' ORDER BY created_at"
+        )
+    ]
     return [model.get_order(conn, i) for i in ids]

@@ -22,11 +22,15 @@ def read(conn: sqlite3.Connection, code: str) -> resolver.Resolution:
     try:
         return resolver.resolve(conn, code, settings=settings.get_all(conn), with_stock=False)
     except NotFound as exc:
-        raise Unprocessable(f"unknown code {code!r}: {exc.message}", code="unknown_item" if exc.code == "unknown_code"
-                            else exc.code, details={"code": code}) from exc
+        raise Unprocessable(
+            f"unknown code {code!r}: {exc.message}",
+            code="unknown_item" if exc.code == "unknown_code" else exc.code,
+            details={"code": code},
+        ) from exc
     except ValidationError as exc:
-        raise Unprocessable(f"cannot read {code!r}: {exc.message}", code="unreadable_code",
-                            details={"reason": exc.code, "code": code}) from exc
+        raise Unprocessable(
+            f"cannot read {code!r}: {exc.message}", code="unreadable_code", details={"reason": exc.code, "code": code}
+        ) from exc
 
 
 def item_label(item: dict[str, Any]) -> str:

@@ -22,17 +22,32 @@ def evaluate(rows: list[dict[str, Any]], limits: dict[str, int], now: datetime) 
         waited = (now - parse_iso(r["status_since"])).total_seconds() / 60
         if waited <= limit:
             continue
-        out.append({"order_id": r["id"], "ref": r["ref"], "code": model.order_code(r["ref"]), "status": r["status"],
-                    "since": r["status_since"], "waiting_min": int(waited), "limit_min": int(limit),
-                    "severity": "critical" if waited > 2 * limit else "warning",
-                    "channel": r["channel"], "fulfilment": r["fulfilment"], "customer_name": r["customer_name"]})
+        out.append(
+            {
+                "order_id": r["id"],
+                "ref": r["ref"],
+                "code": model.order_code(r["ref"]),
+                "status": r["status"],
+                "since": r["status_since"],
+                "waiting_min": int(waited),
+                "limit_min": int(limit),
+                "severity": "critical" if waited > 2 * limit else "warning",
+                "channel": r["channel"],
+                "fulfilment": r["fulfilment"],
+                "customer_name": r["customer_name"],
+            }
+        )
     out.sort(key=lambda a: a["waiting_min"] / a["limit_min"], reverse=True)
     return out
 
 
 def alerts(conn: sqlite3.Connection, now: datetime | None = None) -> list[dict[str, Any]]:
     marks = ",".join("?" * len(model.OPEN_STATUSES))
-    rows = [dict(r) for r in conn.execute(
-        f"SELECT id, ref, status, status_since, channel, fulfilment, customer_name FROM orders WHERE status IN ({marks})",
-        model.OPEN_STATUSES)]
+    rows = [
+        dict(r)
+        for r in conn.execute(
+            f"SELECT id, ref, status, status_since, channel, fulfilment, customer_name FROM orders WHERE status IN ({marks})",
+            model.OPEN_STATUSES,
+        )
+    ]
     return evaluate(rows, policy.get(conn, "orders.sla_minutes"), now or utcnow())

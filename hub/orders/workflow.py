@@ -21,8 +21,14 @@ from typing import Any
 from hub.orders import allocation, backorders, fulfilment, intake, model, policy, review
 
 
-def create_order(conn: sqlite3.Connection, data: dict[str, Any], *, actor: str, device: str | None = None,
-                 auto_allocate: bool | None = None) -> dict[str, Any]:
+def create_order(
+    conn: sqlite3.Connection,
+    data: dict[str, Any],
+    *,
+    actor: str,
+    device: str | None = None,
+    auto_allocate: bool | None = None,
+) -> dict[str, Any]:
     """Take one order in, review it and, when it passes and the store allocates on arrival (or
     ``auto_allocate``), reserve its stock. Duplicates raise Conflict ``duplicate_order`` (``intake.receive``)."""
     order_id = intake.receive(conn, data, actor=actor, device=device)
@@ -32,8 +38,9 @@ def create_order(conn: sqlite3.Connection, data: dict[str, Any], *, actor: str, 
     return model.get_order(conn, order_id)
 
 
-def decide(conn: sqlite3.Connection, order_id: str, *, approve: bool, note: str, actor: str,
-           device: str | None = None) -> dict[str, Any]:
+def decide(
+    conn: sqlite3.Connection, order_id: str, *, approve: bool, note: str, actor: str, device: str | None = None
+) -> dict[str, Any]:
     """A supervisor's decision on an order in the review queue. Approval allocates; rejection cancels."""
     review.record_decision(conn, order_id, approve=approve, note=note, actor=actor, device=device)
     if approve:

@@ -78,13 +78,14 @@ class Outcome:
     """What :func:`ensure` did: created the CA, (re)issued the hub certificate (and why), left names out."""
 
     ca_created: bool = False
-    hub_issued: str | None = None              # rules.renewal_reason, or "forced"
+    hub_issued: str | None = None  # rules.renewal_reason, or "forced"
     names: list[str] = field(default_factory=list)
     left_out: list[str] = field(default_factory=list)
-    brokers_issued: list[str] = field(default_factory=list)   # broker directories given a new certificate
+    brokers_issued: list[str] = field(default_factory=list)  # broker directories given a new certificate
 
 
 # --- files -----------------------------------------------------------------------------------------------------
+
 
 def _write(path: Path, data: bytes, mode: int) -> None:
     """Write ``path`` atomically with ``mode`` from the first byte (a key is never readable by others, even
@@ -176,8 +177,11 @@ def sans(cert: x509.Certificate) -> list[str]:
         ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     except x509.ExtensionNotFound:
         return []
-    return [g.value if isinstance(g, x509.DNSName) else str(g.value) for g in ext
-            if isinstance(g, (x509.DNSName, x509.IPAddress))]
+    return [
+        g.value if isinstance(g, x509.DNSName) else str(g.value)
+        for g in ext
+        if isinstance(g, (x509.DNSName, x509.IPAddress))
+    ]
 
 
 def ca_dns_subtrees(ca: x509.Certificate) -> list[str]:
@@ -191,6 +195,7 @@ def ca_dns_subtrees(ca: x509.Certificate) -> list[str]:
 
 # --- issuing ---------------------------------------------------------------------------------------------------
 
+
 def create_ca(files: PkiFiles, *, store_id: str, names: list[str], now: datetime) -> x509.Certificate:
     """Create the store CA (refuses to replace one: that would make every enrolled handheld refuse the hub).
 
@@ -200,32 +205,59 @@ def create_ca(files: PkiFiles, *, store_id: str, names: list[str], now: datetime
     if files.ca_cert.exists():
         raise FileExistsError(f"{files.ca_cert} exists: the store CA is created once")
     key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "StoreHub"),
-                         x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, store_id),
-                         x509.NameAttribute(NameOID.COMMON_NAME, f"StoreHub store CA {store_id}")])
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "StoreHub"),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, store_id),
+            x509.NameAttribute(NameOID.COMMON_NAME, f"StoreHub store CA {store_id}"),
+        ]
+    )
     constraints = x509.NameConstraints(
-        permitted_subtrees=[*(x509.DNSName(d) for d in rules.permitted_dns(names)),
-                            *(x509.IPAddress(ipaddress.ip_network(n)) for n in rules.PERMITTED_NETWORKS)],
-        excluded_subtrees=None)
-    cert = (x509.CertificateBuilder()
-            .subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - rules.BACKDATE).not_valid_after(now + rules.CA_VALIDITY)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                         content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                         key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(constraints, critical=True)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .sign(key, hashes.SHA256()))
-    _write(files.ca_key, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()), 0o600)
+        permitted_subtrees=[
+            *(x509.DNSName(d) for d in rules.permitted_dns(names)),
+            *(x509.IPAddress(ipaddress.ip_network(n)) for n in rules.PERMITTED_NETWORKS),
+        ],
+        excluded_subtrees=None,
+    )
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - rules.BACKDATE)
+        .not_valid_after(now + rules.CA_VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=True,
+                crl_sign=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(constraints, critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    _write(
+        files.ca_key,
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+        0o600,
+    )
     _write(files.ca_cert, cert.public_bytes(serialization.Encoding.PEM), 0o644)
     return cert
 
 
-def _issue_server(files: PkiFiles, names: list[str], *, now: datetime
-                  ) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate, list[str]]:
+def _issue_server(
+    files: PkiFiles, names: list[str], *, now: datetime
+) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate, list[str]]:
     """A new key and a server certificate from the store CA for every name the CA may certify (the hub's HTTPS
     certificate and the broker's are the same profile); returns the key, the certificate and the names left
     out."""
@@ -241,27 +273,49 @@ def _issue_server(files: PkiFiles, names: list[str], *, now: datetime
     key = ec.generate_private_key(ec.SECP256R1())
     alt = [x509.IPAddress(ipaddress.ip_address(n)) if rules.is_ip(n) else x509.DNSName(n) for n in inside]
     dns = [n for n in inside if not rules.is_ip(n)]
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "StoreHub"),
-                                     x509.NameAttribute(NameOID.COMMON_NAME, (dns or inside)[0])]))
-            .issuer_name(ca.subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - rules.BACKDATE).not_valid_after(now + rules.HUB_VALIDITY)
-            .add_extension(x509.SubjectAlternativeName(alt), critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=False, crl_sign=False,
-                                         content_commitment=False, key_encipherment=False, data_encipherment=False,
-                                         key_agreement=False, encipher_only=False, decipher_only=False), critical=True)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(
+            x509.Name(
+                [
+                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "StoreHub"),
+                    x509.NameAttribute(NameOID.COMMON_NAME, (dns or inside)[0]),
+                ]
+            )
+        )
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - rules.BACKDATE)
+        .not_valid_after(now + rules.HUB_VALIDITY)
+        .add_extension(x509.SubjectAlternativeName(alt), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True,
+                key_cert_sign=False,
+                crl_sign=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     return key, cert, outside
 
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def issue_hub(files: PkiFiles, names: list[str], *, now: datetime) -> tuple[x509.Certificate, list[str]]:
@@ -272,6 +326,7 @@ def issue_hub(files: PkiFiles, names: list[str], *, now: datetime) -> tuple[x509
 
 
 # --- the broker's certificate ----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class BrokerFiles:
@@ -330,12 +385,17 @@ def _broker_reason(broker: BrokerFiles, ca: x509.Certificate, wanted: set[str], 
     cert = load_broker(broker)
     if cert is not None and cert.issuer != ca.subject:
         return "issuer"
-    return rules.renewal_reason(set(sans(cert)) if cert is not None else None,
-                                cert.not_valid_after_utc if cert is not None else None, wanted, now)
+    return rules.renewal_reason(
+        set(sans(cert)) if cert is not None else None,
+        cert.not_valid_after_utc if cert is not None else None,
+        wanted,
+        now,
+    )
 
 
-def install_broker(files: PkiFiles, broker_dir: Path, names: list[str], *,
-                   now: datetime) -> tuple[str | None, x509.Certificate | None]:
+def install_broker(
+    files: PkiFiles, broker_dir: Path, names: list[str], *, now: datetime
+) -> tuple[str | None, x509.Certificate | None]:
     """Give the broker directory ``broker_dir`` a certificate for ``names`` (when it has none, or a stale one) and
     register it, so every later :func:`ensure` renews it together with the hub's. Returns why it was issued (None:
     the current one is still good) and the certificate."""
@@ -351,7 +411,7 @@ def install_broker(files: PkiFiles, broker_dir: Path, names: list[str], *,
         if str(broker.root) not in dirs:
             dirs.append(str(broker.root))
             _write(files.brokers_file, json.dumps({"dirs": dirs}, indent=1).encode() + b"\n", 0o644)
-        return reason, cert   # reason None: renewal_reason found a current certificate, so cert is not None
+        return reason, cert  # reason None: renewal_reason found a current certificate, so cert is not None
 
 
 def ensure(files: PkiFiles, *, store_id: str, names: list[str], now: datetime, force: bool = False) -> Outcome:
@@ -361,16 +421,23 @@ def ensure(files: PkiFiles, *, store_id: str, names: list[str], now: datetime, f
     with _locked(files):
         ca = load_ca(files)
         if ca is None or not files.ca_key.exists():
-            files.ca_cert.unlink(missing_ok=True)       # a key without a certificate is a half-made CA
+            files.ca_cert.unlink(missing_ok=True)  # a key without a certificate is a half-made CA
             ca = create_ca(files, store_id=store_id, names=names, now=now)
             out.ca_created = True
         inside, out.left_out = rules.split_by_constraints(names, ca_dns_subtrees(ca))
         hub = load_hub(files)
-        reason = "forced" if force else rules.renewal_reason(
-            set(sans(hub)) if hub is not None else None, hub.not_valid_after_utc if hub is not None else None,
-            set(inside), now)
+        reason = (
+            "forced"
+            if force
+            else rules.renewal_reason(
+                set(sans(hub)) if hub is not None else None,
+                hub.not_valid_after_utc if hub is not None else None,
+                set(inside),
+                now,
+            )
+        )
         if hub is not None and hub.issuer != ca.subject:
-            reason = "issuer"                          # issued by a CA this hub no longer has
+            reason = "issuer"  # issued by a CA this hub no longer has
         if out.ca_created or reason is not None:
             hub, _outside = issue_hub(files, names, now=now)
             out.hub_issued = "missing" if out.ca_created and reason is None else reason
@@ -391,12 +458,20 @@ def status(files: PkiFiles, *, names: list[str], now: datetime) -> dict[str, Any
     out: dict[str, Any] = {"ca": None, "hub": None, "wanted": names, "left_out": [], "renewal_due": "missing"}
     if ca is None:
         return out
-    out["ca"] = {"subject": ca.subject.rfc4514_string(), "fingerprint_sha256": fingerprint(ca),
-                 "not_after": ca.not_valid_after_utc.isoformat(), "permitted_dns": ca_dns_subtrees(ca)}
+    out["ca"] = {
+        "subject": ca.subject.rfc4514_string(),
+        "fingerprint_sha256": fingerprint(ca),
+        "not_after": ca.not_valid_after_utc.isoformat(),
+        "permitted_dns": ca_dns_subtrees(ca),
+    }
     inside, out["left_out"] = rules.split_by_constraints(names, ca_dns_subtrees(ca))
     if hub is not None:
-        out["hub"] = {"names": sans(hub), "not_after": hub.not_valid_after_utc.isoformat(),
-                      "fingerprint_sha256": fingerprint(hub)}
-    out["renewal_due"] = rules.renewal_reason(set(sans(hub)) if hub else None,
-                                              hub.not_valid_after_utc if hub else None, set(inside), now)
+        out["hub"] = {
+            "names": sans(hub),
+            "not_after": hub.not_valid_after_utc.isoformat(),
+            "fingerprint_sha256": fingerprint(hub),
+        }
+    out["renewal_due"] = rules.renewal_reason(
+        set(sans(hub)) if hub else None, hub.not_valid_after_utc if hub else None, set(inside), now
+    )
     return out

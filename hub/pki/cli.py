@@ -15,8 +15,13 @@ from hub.store import open_db
 
 
 def _data_dir_option(f):
-    return click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="STOREHUB_DATA_DIR",
-                        default=None, help="Hub data directory (default: $STOREHUB_DATA_DIR or ./storehub-data)")(f)
+    return click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="STOREHUB_DATA_DIR",
+        default=None,
+        help="Hub data directory (default: $STOREHUB_DATA_DIR or ./storehub-data)",
+    )(f)
 
 
 def _store(data_dir: Path | None) -> tuple[Path, str]:
@@ -71,18 +76,31 @@ def renew_cmd(data_dir, add, remove, force):
     except ValidationError as exc:
         raise click.UsageError(exc.message) from None
     out = workflow.check(d, store_id, force=force)
-    click.echo(f"hub certificate: {'issued (' + out.hub_issued + ')' if out.hub_issued else 'still good'}"
-               f" for {', '.join(out.names)}")
+    click.echo(
+        f"hub certificate: {'issued (' + out.hub_issued + ')' if out.hub_issued else 'still good'}"
+        f" for {', '.join(out.names)}"
+    )
     if out.left_out:
         click.echo(f"left out (outside the CA's name constraints): {', '.join(out.left_out)}", err=True)
 
 
 @pki_group.command("export-ca")
 @_data_dir_option
-@click.option("--format", "fmt", type=click.Choice(["pem", "der"]), default="pem", show_default=True,
-              help="pem for MDM consoles and computers, der for a .crt a phone installs")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write to this file (default: standard output)")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["pem", "der"]),
+    default="pem",
+    show_default=True,
+    help="pem for MDM consoles and computers, der for a .crt a phone installs",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file (default: standard output)",
+)
 def export_ca_cmd(data_dir, fmt, output):
     """The store CA certificate (public) for an MDM profile, a till or another machine."""
     d, _store_id = _store(data_dir)
@@ -129,5 +147,6 @@ def serve_http_cmd(data_dir, host, port, https_port):
     finally:
         db.close()
     options = {**gunicorn_options(host, port, workers=1, threads=8), "errorlog": "-"}
-    GunicornApp(lambda: create_plain_app(cfg.data_dir, https_port=https_port, http_port=port, store=store),
-                options).run()
+    GunicornApp(
+        lambda: create_plain_app(cfg.data_dir, https_port=https_port, http_port=port, store=store), options
+    ).run()

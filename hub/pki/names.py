@@ -26,7 +26,7 @@ def lan_addresses() -> list[str]:
     out: list[str] = []
     for adapter in ifaddr.get_adapters():
         for ip in adapter.ips:
-            raw = ip.ip if isinstance(ip.ip, str) else ip.ip[0]      # IPv6 comes as (address, flowinfo, scope)
+            raw = ip.ip if isinstance(ip.ip, str) else ip.ip[0]  # IPv6 comes as (address, flowinfo, scope)
             addr = ipaddress.ip_address(raw.split("%")[0])
             if addr.is_loopback or addr.is_link_local or addr.is_unspecified:
                 continue
@@ -44,8 +44,9 @@ def host_names(hostname: str | None = None) -> list[str]:
     return [clean_name(n) for n in names]
 
 
-def wanted_names(*, extra: Iterable[str] = (), hostname: str | None = None,
-                 addresses: Iterable[str] | None = None) -> list[str]:
+def wanted_names(
+    *, extra: Iterable[str] = (), hostname: str | None = None, addresses: Iterable[str] | None = None
+) -> list[str]:
     """Every name the hub certificate should carry, in a stable order (host names, extra names, addresses,
     loopback). ``hostname`` and ``addresses`` default to this box's; tests pass their own."""
     addrs = lan_addresses() if addresses is None else [clean_name(a) for a in addresses]

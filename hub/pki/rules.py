@@ -30,8 +30,16 @@ BACKDATE = timedelta(hours=1)
 # DNS suffixes the CA may certify: mDNS, the common router suffixes and the RFC 8375 / ICANN private-use names.
 PERMITTED_DNS_SUFFIXES: tuple[str, ...] = ("local", "lan", "internal", "home.arpa", "localhost")
 # Address ranges the CA may certify: private (RFC 1918), shared (RFC 6598), loopback, IPv6 ULA, link-local, ::1.
-PERMITTED_NETWORKS: tuple[str, ...] = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
-                                       "127.0.0.0/8", "fc00::/7", "fe80::/10", "::1/128")
+PERMITTED_NETWORKS: tuple[str, ...] = (
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "fc00::/7",
+    "fe80::/10",
+    "::1/128",
+)
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
@@ -44,8 +52,7 @@ def clean_name(name: str) -> str:
     except ValueError:
         pass
     if not text or len(text) > 253 or not all(_LABEL.match(label) for label in text.split(".")):
-        raise ValidationError(f"{name!r} is not a host name or IP address", code="invalid_name",
-                              details={"name": name})
+        raise ValidationError(f"{name!r} is not a host name or IP address", code="invalid_name", details={"name": name})
     return text
 
 
@@ -67,8 +74,7 @@ def permitted_dns(extra: Iterable[str] = ()) -> list[str]:
     return out
 
 
-def covered_by(name: str, dns_subtrees: Iterable[str],
-               networks: Iterable[str] = PERMITTED_NETWORKS) -> bool:
+def covered_by(name: str, dns_subtrees: Iterable[str], networks: Iterable[str] = PERMITTED_NETWORKS) -> bool:
     """Whether a name lies within a CA's constraints (a DNS subtree matches itself and every name below it)."""
     if is_ip(name):
         addr = ipaddress.ip_address(name)
@@ -86,8 +92,7 @@ def split_by_constraints(names: Iterable[str], dns_subtrees: Iterable[str]) -> t
     return inside, outside
 
 
-def renewal_reason(current: set[str] | None, not_after: datetime | None, wanted: set[str],
-                   now: datetime) -> str | None:
+def renewal_reason(current: set[str] | None, not_after: datetime | None, wanted: set[str], now: datetime) -> str | None:
     """Why the hub certificate must be issued again now, or None when it is still good.
 
     ``missing``: there is none; ``expiring``: within :data:`RENEW_BEFORE` of its end; ``names``: the hub answers to

@@ -55,8 +55,14 @@ class Renewer:
     """Runs :func:`hub.pki.workflow.check` every ``interval_s`` (a day) in a daemon thread of the serving process, so an address
     the DHCP server changed or a certificate near its end is fixed without anyone restarting the hub."""
 
-    def __init__(self, data_dir: Path, store_id: str, *, interval_s: float = DAY_S,
-                 names: Callable[[list[str]], list[str]] | None = None):
+    def __init__(
+        self,
+        data_dir: Path,
+        store_id: str,
+        *,
+        interval_s: float = DAY_S,
+        names: Callable[[list[str]], list[str]] | None = None,
+    ):
         self.data_dir, self.store_id, self.interval_s, self.names = data_dir, store_id, interval_s, names
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -28,15 +28,20 @@ def current_names(files: certs.PkiFiles, names: Callable[[list[str]], list[str]]
     return names(extra) if names else wanted_names(extra=extra)
 
 
-def check(data_dir: Path, store_id: str, *, now: datetime | None = None, force: bool = False,
-          names: Callable[[list[str]], list[str]] | None = None) -> certs.Outcome:
+def check(
+    data_dir: Path,
+    store_id: str,
+    *,
+    now: datetime | None = None,
+    force: bool = False,
+    names: Callable[[list[str]], list[str]] | None = None,
+) -> certs.Outcome:
     """Create or renew what ``data_dir`` needs to serve TLS, for the names the hub answers to right now.
 
     ``names(extra)`` gives those names (default: this box's host names and addresses, :func:`wanted_names`)."""
     files = certs.PkiFiles.in_data_dir(data_dir)
     wanted = current_names(files, names)
-    out = certs.ensure(files, store_id=store_id, names=wanted, now=now or datetime.now(UTC),
-                       force=force)
+    out = certs.ensure(files, store_id=store_id, names=wanted, now=now or datetime.now(UTC), force=force)
     if out.ca_created:
         log.warning("created the store CA in %s: enrol every handheld with it (see /enrol)", files.root)
     if out.hub_issued:
@@ -48,8 +53,14 @@ def check(data_dir: Path, store_id: str, *, now: datetime | None = None, force: 
     return out
 
 
-def install_broker(data_dir: Path, store_id: str, broker_dir: Path, *, now: datetime | None = None,
-                   names: Callable[[list[str]], list[str]] | None = None) -> x509.Certificate | None:
+def install_broker(
+    data_dir: Path,
+    store_id: str,
+    broker_dir: Path,
+    *,
+    now: datetime | None = None,
+    names: Callable[[list[str]], list[str]] | None = None,
+) -> x509.Certificate | None:
     """Give the Mosquitto directory ``broker_dir`` a certificate from the store CA for the names the hub answers to
     (the CA and the hub certificate are made first if missing), renewed from then on with the hub's."""
     now = now or datetime.now(UTC)
@@ -73,20 +84,33 @@ def enrolment_url(data_dir: Path, http_port: int, names: list[str] | None = None
     return f"http://{host}{'' if http_port == 80 else f':{http_port}'}/enrol"
 
 
-def status(data_dir: Path, *, now: datetime | None = None,
-           names: Callable[[list[str]], list[str]] | None = None) -> dict[str, Any]:
+def status(
+    data_dir: Path, *, now: datetime | None = None, names: Callable[[list[str]], list[str]] | None = None
+) -> dict[str, Any]:
     """The CA, the hub certificate, the names wanted and whether a renewal is due."""
     files = certs.PkiFiles.in_data_dir(data_dir)
     return certs.status(files, names=current_names(files, names), now=now or datetime.now(UTC))
 
 
-def note_device(db: Database, *, device_id: str, ca_fingerprint: str, user_agent: str | None,
-                address: str | None, now: datetime | None = None) -> dict[str, Any] | None:
+def note_device(
+    db: Database,
+    *,
+    device_id: str,
+    ca_fingerprint: str,
+    user_agent: str | None,
+    address: str | None,
+    now: datetime | None = None,
+) -> dict[str, Any] | None:
     """Record a device seen over HTTPS under the current CA, writing only the first time (a read decides, so
     the many requests of an enrolled handheld never take the write lock)."""
     if model.is_enrolled(db.read(), device_id, ca_fingerprint):
         return None
     with db.write() as conn:
-        return model.record_enrolment(conn, device_id=device_id, ca_fingerprint=ca_fingerprint,
-                                      now=iso(now or datetime.now(UTC)), user_agent=user_agent,
-                                      address=address)
+        return model.record_enrolment(
+            conn,
+            device_id=device_id,
+            ca_fingerprint=ca_fingerprint,
+            now=iso(now or datetime.now(UTC)),
+            user_agent=user_agent,
+            address=address,
+        )

@@ -12,34 +12,81 @@ from hub.promotions.validation import BASKET_SCHEMA
 bp = Blueprint("promotions", __name__)
 
 _MINOR = {"type": "integer"}
-_APPLIED = {"type": "array", "items": {"type": "object", "required": ["promotion", "discount_minor"],
-                                       "properties": {"promotion": {"type": "string"}, "discount_minor": _MINOR,
-                                                      "times": _MINOR}}}
-PRICE = {"type": "object",
-         "required": ["subtotal_minor", "discount_minor", "total_minor", "tax", "lines", "applied", "rejected_coupons"],
-         "properties": {
-             "subtotal_minor": _MINOR, "discount_minor": _MINOR, "total_minor": _MINOR,
-             "tax": {"type": "array", "items": {"type": "object", "properties": {"rate": {"type": "string"},
-                                                                                 "tax_minor": _MINOR}}},
-             "lines": {"type": "array", "items": {"type": "object", "properties": {
-                 "sku": {"type": "string"}, "qty": _MINOR, "grams": _MINOR, "gross_minor": _MINOR,
-                 "discount_minor": _MINOR, "net_minor": _MINOR, "tax_minor": _MINOR, "applied": _APPLIED}}},
-             "applied": _APPLIED,
-             "rejected_coupons": {"type": "array", "items": {"type": "object", "properties": {
-                 "code": {"type": "string"}, "reason": {"type": "string"}}}}}}
-ACTIVE = {"type": "object", "required": ["date", "timezone", "items", "skipped"],
-          "properties": {"date": {"type": "string"}, "timezone": {"type": "string"},
-                         "items": {"type": "array", "items": {"type": "object", "required": ["id", "name", "type"]}},
-                         "skipped": {"type": "array"}}}
+_APPLIED = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["promotion", "discount_minor"],
+        "properties": {"promotion": {"type": "string"}, "discount_minor": _MINOR, "times": _MINOR},
+    },
+}
+PRICE = {
+    "type": "object",
+    "required": ["subtotal_minor", "discount_minor", "total_minor", "tax", "lines", "applied", "rejected_coupons"],
+    "properties": {
+        "subtotal_minor": _MINOR,
+        "discount_minor": _MINOR,
+        "total_minor": _MINOR,
+        "tax": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"rate": {"type": "string"}, "tax_minor": _MINOR}},
+        },
+        "lines": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "sku": {"type": "string"},
+                    "qty": _MINOR,
+                    "grams": _MINOR,
+                    "gross_minor": _MINOR,
+                    "discount_minor": _MINOR,
+                    "net_minor": _MINOR,
+                    "tax_minor": _MINOR,
+                    "applied": _APPLIED,
+                },
+            },
+        },
+        "applied": _APPLIED,
+        "rejected_coupons": {
+            "type": "array",
+            "items": {"type": "object", "properties": {"code": {"type": "string"}, "reason": {"type": "string"}}},
+        },
+    },
+}
+ACTIVE = {
+    "type": "object",
+    "required": ["date", "timezone", "items", "skipped"],
+    "properties": {
+        "date": {"type": "string"},
+        "timezone": {"type": "string"},
+        "items": {"type": "array", "items": {"type": "object", "required": ["id", "name", "type"]}},
+        "skipped": {"type": "array"},
+    },
+}
 
 
-@endpoint(bp, "GET", "/promotions/active", summary="Today's promotions (store-local day), names in en and zh-CN",
-          role="associate", query={"at": {"type": "string", "maxLength": 40}}, response=ACTIVE)
+@endpoint(
+    bp,
+    "GET",
+    "/promotions/active",
+    summary="Today's promotions (store-local day), names in en and zh-CN",
+    role="associate",
+    query={"at": {"type": "string", "maxLength": 40}},
+    response=ACTIVE,
+)
 def active(query):
     return model.active(db().read(), query.get("at"))
 
 
-@endpoint(bp, "POST", "/promotions/price", summary="Price a basket with the promotions in force, every fen explained",
-          role="associate", body={k: v for k, v in BASKET_SCHEMA.items() if k != "$schema"}, response=PRICE)
+@endpoint(
+    bp,
+    "POST",
+    "/promotions/price",
+    summary="Price a basket with the promotions in force, every fen explained",
+    role="associate",
+    body={k: v for k, v in BASKET_SCHEMA.items() if k != "$schema"},
+    response=PRICE,
+)
 def price(body):
     return model.price_basket(db().read(), body)

@@ -63,15 +63,15 @@ from fractions import Fraction
 from typing import Any
 from zoneinfo import ZoneInfo
 
-EXACT_LIMIT = 729            # assignments enumerated per item-phase component before the local search takes over
-LOCAL_PASSES = 3              # passes of single-line moves past that bound
-CANDIDATE_CACHE = 50_000      # (SKU, category, brand, weighed) -> candidate promotions, per index
-SOLVED_CACHE = 20_000         # solved item-phase components, per index (what makes a re-price after a scan cheap)
+EXACT_LIMIT = 729  # assignments enumerated per item-phase component before the local search takes over
+LOCAL_PASSES = 3  # passes of single-line moves past that bound
+CANDIDATE_CACHE = 50_000  # (SKU, category, brand, weighed) -> candidate promotions, per index
+SOLVED_CACHE = 20_000  # solved item-phase components, per index (what makes a re-price after a scan cheap)
 
 TYPES = ("percent_off", "fixed_price", "spend_save", "buy_x_get_y", "bundle_price", "nth_item_off")
-PER_LINE = ("percent_off", "fixed_price")              # saving is a sum over lines: no coupling between lines
+PER_LINE = ("percent_off", "fixed_price")  # saving is a sum over lines: no coupling between lines
 GROUPING = ("buy_x_get_y", "bundle_price", "nth_item_off")
-WEIGHABLE = ("percent_off", "fixed_price")             # the item-phase types a weighed line takes
+WEIGHABLE = ("percent_off", "fixed_price")  # the item-phase types a weighed line takes
 
 
 def round_half_up(numerator: int, denominator: int) -> int:
@@ -96,7 +96,7 @@ class Promotion:
     priority: int
     members_only: bool
     tiers: frozenset[str] | None
-    coupon: str | None                      # normalised (stripped, upper case), or None
+    coupon: str | None  # normalised (stripped, upper case), or None
     skus: frozenset[str]
     categories: frozenset[str]
     brands: frozenset[str]
@@ -104,10 +104,10 @@ class Promotion:
     start: datetime
     end: datetime
     weekdays: frozenset[int] | None
-    hours: tuple[tuple[int, int], ...] | None      # minutes since local midnight, [start, end)
-    percent: Fraction | None = None                # percent_off, nth_item_off, buy_x_get_y (its percent_off)
-    price_minor: int | None = None                 # fixed_price (per unit, per kg on a weighed line), bundle_price
-    ladder: tuple[tuple[int, int], ...] = ()       # spend_save: (spend_minor, save_minor), ascending
+    hours: tuple[tuple[int, int], ...] | None  # minutes since local midnight, [start, end)
+    percent: Fraction | None = None  # percent_off, nth_item_off, buy_x_get_y (its percent_off)
+    price_minor: int | None = None  # fixed_price (per unit, per kg on a weighed line), bundle_price
+    ladder: tuple[tuple[int, int], ...] = ()  # spend_save: (spend_minor, save_minor), ascending
     repeat: bool = False
     buy: int = 0
     get: int = 0
@@ -158,8 +158,17 @@ class Line:
     @property
     def canonical_key(self) -> tuple:
         """What the line is, not where it stands: lines equal under this key are interchangeable."""
-        return (self.sku, self.category, self.brand, self.weighted, self.unit_price_minor or 0,
-                self.price_per_kg_minor or 0, self.qty or 0, self.grams or 0, self.tax_rate_text or "")
+        return (
+            self.sku,
+            self.category,
+            self.brand,
+            self.weighted,
+            self.unit_price_minor or 0,
+            self.price_per_kg_minor or 0,
+            self.qty or 0,
+            self.grams or 0,
+            self.tax_rate_text or "",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,25 +178,49 @@ class Member:
 
 @dataclass(frozen=True, slots=True)
 class Basket:
-    at: datetime                             # UTC
+    at: datetime  # UTC
     member: Member | None
-    coupons: tuple[Any, ...]                 # as given; bad codes are reported, not refused
+    coupons: tuple[Any, ...]  # as given; bad codes are reported, not refused
     lines: tuple[Line, ...]
 
 
-def make_line(index: int, *, sku: str, category: str, brand: str, qty: int | None = None,
-              unit_price_minor: int | None = None, grams: int | None = None, price_per_kg_minor: int | None = None,
-              tax_rate: str | None = None) -> Line:
+def make_line(
+    index: int,
+    *,
+    sku: str,
+    category: str,
+    brand: str,
+    qty: int | None = None,
+    unit_price_minor: int | None = None,
+    grams: int | None = None,
+    price_per_kg_minor: int | None = None,
+    tax_rate: str | None = None,
+) -> Line:
     """A line with its gross: ``qty × unit price``, or round-half-up(grams × price per kg / 1000)."""
     rate = Fraction(tax_rate) if tax_rate is not None else None
     if grams is not None:
         assert price_per_kg_minor is not None
         gross = round_half_up(grams * price_per_kg_minor, 1000)
-        return Line(index, sku, category, brand, None, None, grams, price_per_kg_minor, rate, tax_rate, gross, 1,
-                    gross, True)
+        return Line(
+            index, sku, category, brand, None, None, grams, price_per_kg_minor, rate, tax_rate, gross, 1, gross, True
+        )
     assert qty is not None and unit_price_minor is not None
-    return Line(index, sku, category, brand, qty, unit_price_minor, None, None, rate, tax_rate,
-                qty * unit_price_minor, qty, unit_price_minor, False)
+    return Line(
+        index,
+        sku,
+        category,
+        brand,
+        qty,
+        unit_price_minor,
+        None,
+        None,
+        rate,
+        tax_rate,
+        qty * unit_price_minor,
+        qty,
+        unit_price_minor,
+        False,
+    )
 
 
 class PromotionIndex:
@@ -199,8 +232,9 @@ class PromotionIndex:
         self.by_id = {p.id: p for p in self.promotions}
         self.rank = {p.id: i for i, p in enumerate(self.promotions)}
         self.by_code: dict[str, list[Promotion]] = {}
-        self._buckets: dict[str, tuple[dict[str, list[Promotion]], dict[str, list[Promotion]],
-                                       dict[str, list[Promotion]]]] = {"item": ({}, {}, {}), "order": ({}, {}, {})}
+        self._buckets: dict[
+            str, tuple[dict[str, list[Promotion]], dict[str, list[Promotion]], dict[str, list[Promotion]]]
+        ] = {"item": ({}, {}, {}), "order": ({}, {}, {})}
         self._everywhere: dict[str, list[Promotion]] = {"item": [], "order": []}
         for p in self.promotions:
             if p.coupon:
@@ -240,10 +274,14 @@ class PromotionIndex:
         """Every promotion (of ``phase``, or both) whose scope covers the line, in rank order (time and member rules
         not yet applied); ``everywhere=False`` leaves out the whole-basket ones."""
         found: dict[str, Promotion] = {}
-        for ph in ((phase,) if phase else ("item", "order")):
+        for ph in (phase,) if phase else ("item", "order"):
             by_sku, by_category, by_brand = self._buckets[ph]
-            for bucket in (by_sku.get(line.sku), by_category.get(line.category), by_brand.get(line.brand),
-                           self._everywhere[ph] if everywhere else None):
+            for bucket in (
+                by_sku.get(line.sku),
+                by_category.get(line.category),
+                by_brand.get(line.brand),
+                self._everywhere[ph] if everywhere else None,
+            ):
                 if bucket:
                     for p in bucket:
                         if p.id not in found and p.covers(line):
@@ -266,6 +304,7 @@ class PromotionIndex:
 
 
 # --- when a promotion may be used ------------------------------------------------------------------------------
+
 
 def timing_problem(p: Promotion, at: datetime, local: datetime) -> str | None:
     """Why the promotion is not in force at ``at`` (``local`` is the same instant in the store's zone), or None."""
@@ -302,7 +341,7 @@ def normalise_code(code: Any) -> str | None:
 
 # --- the saving of one item-phase promotion on the units it holds --------------------------------------------
 
-Pool = list[tuple[Line, int]]          # (line, units held), in canonical line order
+Pool = list[tuple[Line, int]]  # (line, units held), in canonical line order
 
 
 def evaluate(p: Promotion, pool: Pool) -> tuple[dict[int, int], int]:
@@ -337,7 +376,7 @@ def evaluate(p: Promotion, pool: Pool) -> tuple[dict[int, int], int]:
         times = 0
         for group in by_sku.values():
             # every n-th unit, counting from the dearest: of each pair (n = 2) the cheaper one is discounted
-            group.sort(key=lambda lc: -lc[0].unit_gross)        # stable: canonical order among equal prices
+            group.sort(key=lambda lc: -lc[0].unit_gross)  # stable: canonical order among equal prices
             seen = 0
             for line, c in group:
                 k = (seen + c) // p.n - seen // p.n
@@ -356,7 +395,7 @@ def evaluate(p: Promotion, pool: Pool) -> tuple[dict[int, int], int]:
         m = groups * p.get
         if not m:
             return out, 0
-        for line, c in sorted(pool, key=lambda lc: lc[0].unit_gross):          # the cheapest units are discounted
+        for line, c in sorted(pool, key=lambda lc: lc[0].unit_gross):  # the cheapest units are discounted
             k = min(c, m)
             m -= k
             d = percent_of(k * line.unit_gross, p.percent)
@@ -385,10 +424,10 @@ def _bundles(p: Promotion, pool: Pool) -> tuple[dict[int, int], int]:
     used: dict[int, int] = {}
     weights: dict[int, int] = {}
     for b in range(possible):
-        members = [line for u, (_skus, qty) in zip(units, p.groups) for line in u[b * qty:(b + 1) * qty]]
+        members = [line for u, (_skus, qty) in zip(units, p.groups) for line in u[b * qty : (b + 1) * qty]]
         value = sum(line.unit_gross for line in members) - p.price_minor
         if value <= 0:
-            break                                   # the units only get cheaper from here
+            break  # the units only get cheaper from here
         bundles += 1
         saving += value
         for line in members:
@@ -426,13 +465,14 @@ def allocate(amount: int, weights: Sequence[tuple[int, int]]) -> dict[int, int]:
 
 # --- the item phase: which promotion each unit takes ----------------------------------------------------------
 
+
 @dataclass
 class _Choice:
     """The item-phase assignment of one component and what it is worth."""
 
     key: tuple
-    counts: dict[int, tuple[int, ...]]                       # line index -> units per promotion (its eligible list)
-    discounts: dict[str, dict[int, int]]                     # promotion id -> {line index: discount}
+    counts: dict[int, tuple[int, ...]]  # line index -> units per promotion (its eligible list)
+    discounts: dict[str, dict[int, int]]  # promotion id -> {line index: discount}
     times: dict[str, int]
 
 
@@ -452,9 +492,12 @@ class _Solved:
             return self.choice
         relabel = dict(zip(self.indices, indices))
         c = self.choice
-        return _Choice(c.key, {relabel[i]: counts for i, counts in c.counts.items()},
-                       {pid: {relabel[i]: d for i, d in per_line.items()} for pid, per_line in c.discounts.items()},
-                       dict(c.times))
+        return _Choice(
+            c.key,
+            {relabel[i]: counts for i, counts in c.counts.items()},
+            {pid: {relabel[i]: d for i, d in per_line.items()} for pid, per_line in c.discounts.items()},
+            dict(c.times),
+        )
 
 
 @functools.lru_cache(maxsize=1024)
@@ -469,8 +512,12 @@ def _compositions(q: int, e: int) -> tuple[tuple[int, ...], ...]:
     return tuple(out)
 
 
-def _score(lines: Sequence[Line], elig: Mapping[int, Sequence[Promotion]], promos: Sequence[Promotion],
-           counts: Mapping[int, tuple[int, ...]]) -> _Choice:
+def _score(
+    lines: Sequence[Line],
+    elig: Mapping[int, Sequence[Promotion]],
+    promos: Sequence[Promotion],
+    counts: Mapping[int, tuple[int, ...]],
+) -> _Choice:
     pools: dict[str, Pool] = {p.id: [] for p in promos}
     for line in lines:
         for p, c in zip(elig[line.index], counts[line.index]):
@@ -498,7 +545,7 @@ def _line_dp(line: Line, eligible: Sequence[Promotion]) -> list[tuple]:
     fixed count ``c`` at promotion ``j`` the key of the whole is ordered exactly as the key of the rest."""
     q, e = line.units, len(eligible)
     values = _line_values(line, eligible)
-    best: list[tuple] = [(0, (), ())] + [None] * q           # type: ignore[list-item]
+    best: list[tuple] = [(0, (), ())] + [None] * q  # type: ignore[list-item]
     for j in range(e - 1, -1, -1):
         vj = values[j]
         row: list[tuple] = []
@@ -511,7 +558,7 @@ def _line_dp(line: Line, eligible: Sequence[Promotion]) -> list[tuple]:
                 cand = (vj[c] + rest[0], (vj[c], *rest[1]), (c, *rest[2]))
                 if top is None or cand > top:
                     top = cand
-            row.append(top)                                   # type: ignore[arg-type]
+            row.append(top)  # type: ignore[arg-type]
         best = row
     return best
 
@@ -536,8 +583,7 @@ def _solve_single_line(line: Line, eligible: Sequence[Promotion]) -> _Choice:
     return _score([line], {line.index: eligible}, eligible, {line.index: counts})
 
 
-def _exhaustive(lines: Sequence[Line], elig: Mapping[int, Sequence[Promotion]],
-                promos: Sequence[Promotion]) -> _Choice:
+def _exhaustive(lines: Sequence[Line], elig: Mapping[int, Sequence[Promotion]], promos: Sequence[Promotion]) -> _Choice:
     """The best assignment of a component of several lines, exactly: the argmax of the full key over every
     assignment, found by enumerating only the *grouping* promotions' share of each line.
 
@@ -607,8 +653,9 @@ def _exhaustive(lines: Sequence[Line], elig: Mapping[int, Sequence[Promotion]],
     return _score(lines, elig, promos, {line.index: option[3] for line, option in zip(lines, best_combo)})
 
 
-def _local_search(lines: Sequence[Line], elig: Mapping[int, Sequence[Promotion]],
-                  promos: Sequence[Promotion]) -> _Choice:
+def _local_search(
+    lines: Sequence[Line], elig: Mapping[int, Sequence[Promotion]], promos: Sequence[Promotion]
+) -> _Choice:
     """Past :data:`EXACT_LIMIT`: start with every line's units on its highest-ranked promotion, then move whole
     lines to another of their promotions while that improves the key, for at most :data:`LOCAL_PASSES` passes.
     A move re-prices only the two promotions it touches."""
@@ -697,8 +744,12 @@ def _solve(comp: Sequence[Line], elig: Mapping[int, Sequence[Promotion]], rank: 
     return _local_search(comp, elig, promos)
 
 
-def item_phase(lines: Sequence[Line], elig: Mapping[int, Sequence[Promotion]],
-               rank: Mapping[str, int], solved: dict[tuple, _Solved] | None = None) -> list[_Choice]:
+def item_phase(
+    lines: Sequence[Line],
+    elig: Mapping[int, Sequence[Promotion]],
+    rank: Mapping[str, int],
+    solved: dict[tuple, _Solved] | None = None,
+) -> list[_Choice]:
     """The best assignment, component by component (``lines`` in canonical order, ``elig`` in rank order).
 
     With ``solved`` (the index's cache), a component is looked up by what determines its answer — each line's
@@ -712,8 +763,10 @@ def item_phase(lines: Sequence[Line], elig: Mapping[int, Sequence[Promotion]],
             out.append(_solve(comp, elig, rank))
             continue
         indices = [line.index for line in comp]
-        key = (tuple((line.canonical_key, tuple(p.id for p in elig[line.index])) for line in comp),
-               tuple(sorted(range(len(comp)), key=indices.__getitem__)) if len(comp) > 1 else ())
+        key = (
+            tuple((line.canonical_key, tuple(p.id for p in elig[line.index])) for line in comp),
+            tuple(sorted(range(len(comp)), key=indices.__getitem__)) if len(comp) > 1 else (),
+        )
         hit = solved.get(key)
         if hit is None:
             choice = _solve(comp, elig, rank)
@@ -727,6 +780,7 @@ def item_phase(lines: Sequence[Line], elig: Mapping[int, Sequence[Promotion]],
 
 
 # --- the order phase ----------------------------------------------------------------------------------------
+
 
 def order_saving(p: Promotion, base: int) -> tuple[int, int]:
     """(saving, times) of an order-phase promotion on its eligible net ``base``."""
@@ -744,8 +798,9 @@ def order_saving(p: Promotion, base: int) -> tuple[int, int]:
     raise ValueError(f"{p.type} is not an order-phase type")
 
 
-def _order_option(members: Sequence[Promotion], scope: Mapping[str, list[int]], eligible_net: Sequence[int],
-                  net: Sequence[int]) -> tuple[int, dict[str, dict[int, int]], dict[str, int]]:
+def _order_option(
+    members: Sequence[Promotion], scope: Mapping[str, list[int]], eligible_net: Sequence[int], net: Sequence[int]
+) -> tuple[int, dict[str, dict[int, int]], dict[str, int]]:
     """Apply ``members`` in rank order, each on its own eligible net after the item phase, capped by what is left
     (``eligible_net`` and ``net`` by line index)."""
     left = list(net)
@@ -756,7 +811,7 @@ def _order_option(members: Sequence[Promotion], scope: Mapping[str, list[int]], 
         lines = scope[p.id]
         saving, t = order_saving(p, sum([eligible_net[i] for i in lines]))
         if saving <= 0:
-            continue                                  # capped below by nothing: it would not be applied anyway
+            continue  # capped below by nothing: it would not be applied anyway
         weights = [(i, min(eligible_net[i], left[i])) for i in lines]
         saving = min(saving, sum([w for _, w in weights]))
         if saving <= 0:
@@ -771,8 +826,14 @@ def _order_option(members: Sequence[Promotion], scope: Mapping[str, list[int]], 
 
 # --- the price ------------------------------------------------------------------------------------------------
 
-def price(promotions: PromotionIndex | Iterable[Promotion], basket: Basket, tz: ZoneInfo | str, *,
-          issued_codes: Mapping[str, str] | None = None) -> dict[str, Any]:
+
+def price(
+    promotions: PromotionIndex | Iterable[Promotion],
+    basket: Basket,
+    tz: ZoneInfo | str,
+    *,
+    issued_codes: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """Price ``basket`` with the best deal for the customer; every fen taken off is explained.
 
     ``issued_codes`` is where coupon issuance plugs in: the caller's coupon service, having reserved single-use
@@ -836,7 +897,7 @@ def price(promotions: PromotionIndex | Iterable[Promotion], basket: Basket, tz: 
     # item phase
     item_disc: dict[int, dict[str, int]] = {line.index: {} for line in lines}
     applied_times: dict[str, int] = {}
-    held_by_exclusive: dict[int, int] = {line.index: 0 for line in lines}      # gross of units an exclusive holds
+    held_by_exclusive: dict[int, int] = {line.index: 0 for line in lines}  # gross of units an exclusive holds
     for choice in item_phase(canonical, item_elig, rank, index._solved):
         for pid, per_line in choice.discounts.items():
             if per_line:
@@ -856,8 +917,9 @@ def price(promotions: PromotionIndex | Iterable[Promotion], basket: Basket, tz: 
 
     # order phase: all the non-exclusive ones together, or one exclusive alone
     ranked = sorted(order_promos.values(), key=lambda p: rank[p.id])
-    total, order_alloc, order_times = _order_option([p for p in ranked if not p.exclusive], order_scope,
-                                                    eligible_net, net)
+    total, order_alloc, order_times = _order_option(
+        [p for p in ranked if not p.exclusive], order_scope, eligible_net, net
+    )
     best_key = (total, -min((rank[pid] for pid in order_alloc), default=len(rank)))
     winner: Promotion | None = None
     for p in ranked:
@@ -881,8 +943,10 @@ def price(promotions: PromotionIndex | Iterable[Promotion], basket: Basket, tz: 
     for line in lines:
         i = line.index
         mine = item_disc[i]
-        applied = [{"promotion": pid, "discount_minor": d}
-                   for pid, d in (sorted(mine.items(), key=lambda kv: rank[kv[0]]) if len(mine) > 1 else mine.items())]
+        applied = [
+            {"promotion": pid, "discount_minor": d}
+            for pid, d in (sorted(mine.items(), key=lambda kv: rank[kv[0]]) if len(mine) > 1 else mine.items())
+        ]
         applied += order_applied[i]
         discount = sum(a["discount_minor"] for a in applied)
         line_net = line.gross - discount
@@ -904,9 +968,11 @@ def price(promotions: PromotionIndex | Iterable[Promotion], basket: Basket, tz: 
             per_promo[pid] = per_promo.get(pid, 0) + d
     for pid, alloc in order_alloc.items():
         per_promo[pid] = per_promo.get(pid, 0) + sum(alloc.values())
-    applied_all = [{"promotion": pid, "discount_minor": d, "times": applied_times.get(pid, 0)}
-                   for pid, d in sorted(per_promo.items(), key=lambda kv: (index.by_id[kv[0]].phase != "item",
-                                                                           index.rank[kv[0]])) if d]
+    applied_all = [
+        {"promotion": pid, "discount_minor": d, "times": applied_times.get(pid, 0)}
+        for pid, d in sorted(per_promo.items(), key=lambda kv: (index.by_id[kv[0]].phase != "item", index.rank[kv[0]]))
+        if d
+    ]
 
     for code in codes:
         matches = [*index.by_code.get(code, ())]
@@ -918,9 +984,15 @@ def price(promotions: PromotionIndex | Iterable[Promotion], basket: Basket, tz: 
         rejected.append({"code": as_given[code], "reason": next((r for r in reasons if r), "not_applied")})
 
     subtotal = sum(line.gross for line in lines)
-    return {"subtotal_minor": subtotal, "discount_minor": total_discount, "total_minor": subtotal - total_discount,
-            "tax": [{"rate": r, "tax_minor": t} for r, t in sorted(tax_by_rate.items(), key=lambda kv: Fraction(kv[0]))],
-            "lines": line_out, "applied": applied_all, "rejected_coupons": rejected}
+    return {
+        "subtotal_minor": subtotal,
+        "discount_minor": total_discount,
+        "total_minor": subtotal - total_discount,
+        "tax": [{"rate": r, "tax_minor": t} for r, t in sorted(tax_by_rate.items(), key=lambda kv: Fraction(kv[0]))],
+        "lines": line_out,
+        "applied": applied_all,
+        "rejected_coupons": rejected,
+    }
 
 
 def refund_minor(line_result: Mapping[str, Any], returned: int, already_returned: int = 0) -> int:

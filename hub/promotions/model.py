@@ -23,7 +23,7 @@ from hub.protocol.timeutil import iso, parse_iso, utcnow
 from hub.synclink import downlink
 
 _INDEXES: OrderedDict[tuple[str, int], tuple[engine.PromotionIndex, list[dict[str, str]]]] = OrderedDict()
-_KEEP = 8                                            # hubs (data directories) one process serves at most, in tests
+_KEEP = 8  # hubs (data directories) one process serves at most, in tests
 
 
 def delivered(conn: sqlite3.Connection) -> tuple[engine.PromotionIndex, list[dict[str, str]]]:
@@ -57,19 +57,26 @@ def _when(at: datetime | str | None) -> datetime:
         try:
             return parse_iso(at)
         except ValueError:
-            raise ValidationError(f"at: {at!r} is not an ISO 8601 time with a UTC offset", code="invalid_basket",
-                                  details={"field": "at"}) from None
+            raise ValidationError(
+                f"at: {at!r} is not an ISO 8601 time with a UTC offset", code="invalid_basket", details={"field": "at"}
+            ) from None
     return at
 
 
 def _catalog_lookup(conn: sqlite3.Connection):
     def lookup(sku: str) -> Mapping[str, Any] | None:
         return catalog.get_item_by_sku(conn, sku)
+
     return lookup
 
 
-def price_basket(conn: sqlite3.Connection, basket: Mapping[str, Any], at: datetime | str | None = None, *,
-                 issued_codes: Mapping[str, str] | None = None) -> dict[str, Any]:
+def price_basket(
+    conn: sqlite3.Connection,
+    basket: Mapping[str, Any],
+    at: datetime | str | None = None,
+    *,
+    issued_codes: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     """Price a basket with the promotions in force (what the checkout calls on each scan and at tender).
 
     ``at`` is the sale's time (default: the basket's ``at``, else now); category and brand come from the
@@ -83,12 +90,22 @@ def price_basket(conn: sqlite3.Connection, basket: Mapping[str, Any], at: dateti
 
 def _summary(p: engine.Promotion, local_day: tuple[datetime, datetime]) -> dict[str, Any]:
     raw = dict(p.raw or {})
-    return {"id": p.id, "name": dict(p.name), "type": p.type, "phase": p.phase, "params": raw.get("params", {}),
-            "scope": raw.get("scope", {}), "members_only": p.members_only or p.tiers is not None,
-            "tiers": sorted(p.tiers) if p.tiers is not None else None, "coupon": p.coupon,
-            "exclusive": p.exclusive, "priority": p.priority,
-            "from": iso(max(p.start, local_day[0])), "to": iso(min(p.end, local_day[1])),
-            "hours": [[f"{a // 60:02d}:{a % 60:02d}", f"{b // 60:02d}:{b % 60:02d}"] for a, b in p.hours or ()]}
+    return {
+        "id": p.id,
+        "name": dict(p.name),
+        "type": p.type,
+        "phase": p.phase,
+        "params": raw.get("params", {}),
+        "scope": raw.get("scope", {}),
+        "members_only": p.members_only or p.tiers is not None,
+        "tiers": sorted(p.tiers) if p.tiers is not None else None,
+        "coupon": p.coupon,
+        "exclusive": p.exclusive,
+        "priority": p.priority,
+        "from": iso(max(p.start, local_day[0])),
+        "to": iso(min(p.end, local_day[1])),
+        "hours": [[f"{a // 60:02d}:{a % 60:02d}", f"{b // 60:02d}:{b % 60:02d}"] for a, b in p.hours or ()],
+    }
 
 
 def active(conn: sqlite3.Connection, at: datetime | str | None = None) -> dict[str, Any]:
@@ -100,6 +117,9 @@ def active(conn: sqlite3.Connection, at: datetime | str | None = None) -> dict[s
     start_local = local.replace(hour=0, minute=0, second=0, microsecond=0)
     day = (start_local.astimezone(UTC), (start_local + timedelta(days=1)).astimezone(UTC))
     index, skipped = delivered(conn)
-    items = [_summary(p, day) for p in index.promotions
-             if p.start < day[1] and p.end > day[0] and (p.weekdays is None or local.isoweekday() in p.weekdays)]
+    items = [
+        _summary(p, day)
+        for p in index.promotions
+        if p.start < day[1] and p.end > day[0] and (p.weekdays is None or local.isoweekday() in p.weekdays)
+    ]
     return {"date": local.date().isoformat(), "timezone": tz, "items": items, "skipped": skipped}

@@ -31,28 +31,81 @@ _COUNT = {"type": "integer", "minimum": 1, "maximum": 1000}
 _HHMM = {"type": "string", "pattern": r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"}
 
 PARAMS: dict[str, dict[str, Any]] = {
-    "percent_off": {"type": "object", "additionalProperties": False, "required": ["percent"],
-                    "properties": {"percent": _PERCENT}},
-    "fixed_price": {"type": "object", "additionalProperties": False, "required": ["price_minor"],
-                    "properties": {"price_minor": _MONEY}},
-    "spend_save": {"type": "object", "additionalProperties": False, "required": ["ladder"],
-                   "properties": {"ladder": {"type": "array", "minItems": 1, "maxItems": 20, "items": {
-                       "type": "object", "additionalProperties": False, "required": ["spend_minor", "save_minor"],
-                       "properties": {"spend_minor": {"type": "integer", "minimum": 1},
-                                      "save_minor": {"type": "integer", "minimum": 1}}}},
-                                  "repeat": {"type": "boolean"}}},
-    "buy_x_get_y": {"type": "object", "additionalProperties": False, "required": ["buy", "get"],
-                    "properties": {"buy": _COUNT, "get": _COUNT, "percent_off": _PERCENT, "repeat": {"type": "boolean"}}},
-    "bundle_price": {"type": "object", "additionalProperties": False, "required": ["groups", "price_minor"],
-                     "properties": {"groups": {"type": "array", "minItems": 1, "maxItems": 20, "items": {
-                         "type": "object", "additionalProperties": False, "required": ["skus", "qty"],
-                         "properties": {"skus": {**_KEYS, "minItems": 1}, "qty": _COUNT}}},
-                                    "price_minor": _MONEY, "repeat": {"type": "boolean"}}},
-    "nth_item_off": {"type": "object", "additionalProperties": False, "required": ["n", "percent"],
-                     "properties": {"n": {"type": "integer", "minimum": 2, "maximum": 100}, "percent": _PERCENT}},
+    "percent_off": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["percent"],
+        "properties": {"percent": _PERCENT},
+    },
+    "fixed_price": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["price_minor"],
+        "properties": {"price_minor": _MONEY},
+    },
+    "spend_save": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["ladder"],
+        "properties": {
+            "ladder": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 20,
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["spend_minor", "save_minor"],
+                    "properties": {
+                        "spend_minor": {"type": "integer", "minimum": 1},
+                        "save_minor": {"type": "integer", "minimum": 1},
+                    },
+                },
+            },
+            "repeat": {"type": "boolean"},
+        },
+    },
+    "buy_x_get_y": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["buy", "get"],
+        "properties": {"buy": _COUNT, "get": _COUNT, "percent_off": _PERCENT, "repeat": {"type": "boolean"}},
+    },
+    "bundle_price": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["groups", "price_minor"],
+        "properties": {
+            "groups": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 20,
+                "items": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["skus", "qty"],
+                    "properties": {"skus": {**_KEYS, "minItems": 1}, "qty": _COUNT},
+                },
+            },
+            "price_minor": _MONEY,
+            "repeat": {"type": "boolean"},
+        },
+    },
+    "nth_item_off": {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["n", "percent"],
+        "properties": {"n": {"type": "integer", "minimum": 2, "maximum": 100}, "percent": _PERCENT},
+    },
 }
-PHASES = {"percent_off": ("item", "order"), "fixed_price": ("item",), "spend_save": ("order",),
-          "buy_x_get_y": ("item",), "bundle_price": ("item",), "nth_item_off": ("item",)}
+PHASES = {
+    "percent_off": ("item", "order"),
+    "fixed_price": ("item",),
+    "spend_save": ("order",),
+    "buy_x_get_y": ("item",),
+    "bundle_price": ("item",),
+    "nth_item_off": ("item",),
+}
 
 
 def promotion_schema(kind: str) -> dict[str, Any]:
@@ -60,14 +113,23 @@ def promotion_schema(kind: str) -> dict[str, Any]:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": f"StoreHub promotion: {kind}",
-        "type": "object", "additionalProperties": False, "required": ["id", "name", "type", "params", "valid"],
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["id", "name", "type", "params", "valid"],
         "properties": {
             "id": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"},
-            "name": {"type": "object", "additionalProperties": False, "required": ["en", "zh-CN"],
-                     "properties": {"en": _TEXT, "zh-CN": _TEXT}},
+            "name": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["en", "zh-CN"],
+                "properties": {"en": _TEXT, "zh-CN": _TEXT},
+            },
             "type": {"const": kind},
-            "scope": {"type": "object", "additionalProperties": False,
-                      "properties": {k: _KEYS for k in ("skus", "categories", "brands", "exclude_skus")}},
+            "scope": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {k: _KEYS for k in ("skus", "categories", "brands", "exclude_skus")},
+            },
             "params": PARAMS[kind],
             "phase": {"enum": list(PHASES[kind])},
             "exclusive": {"type": "boolean"},
@@ -75,13 +137,27 @@ def promotion_schema(kind: str) -> dict[str, Any]:
             "members_only": {"type": "boolean"},
             "tiers": {"type": "array", "items": _KEY, "minItems": 1, "uniqueItems": True},
             "coupon": {"type": ["string", "null"], "minLength": 1, "maxLength": 64},
-            "valid": {"type": "object", "additionalProperties": False, "required": ["from", "to"],
-                      "properties": {"from": {"type": "string"}, "to": {"type": "string"},
-                                     "weekdays": {"type": "array", "minItems": 1, "uniqueItems": True,
-                                                  "items": {"type": "integer", "minimum": 1, "maximum": 7}},
-                                     "hours": {"type": "array", "minItems": 1, "maxItems": 24,
-                                               "items": {"type": "array", "minItems": 2, "maxItems": 2,
-                                                         "prefixItems": [_HHMM, _HHMM]}}}},
+            "valid": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["from", "to"],
+                "properties": {
+                    "from": {"type": "string"},
+                    "to": {"type": "string"},
+                    "weekdays": {
+                        "type": "array",
+                        "minItems": 1,
+                        "uniqueItems": True,
+                        "items": {"type": "integer", "minimum": 1, "maximum": 7},
+                    },
+                    "hours": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": 24,
+                        "items": {"type": "array", "minItems": 2, "maxItems": 2, "prefixItems": [_HHMM, _HHMM]},
+                    },
+                },
+            },
         },
     }
 
@@ -94,23 +170,40 @@ _VALIDATORS = {kind: Draft202012Validator(schema) for kind, schema in SCHEMAS.it
 # word, so a document the two libraries judged differently is never refused on jsonschema-rs's say alone.
 _FAST = {kind: jsonschema_rs.Draft202012Validator(schema) for kind, schema in SCHEMAS.items()}
 
-_LINE_PROPS = {"sku": _KEY, "qty": {"type": "integer", "minimum": 1, "maximum": 100_000},
-               "unit_price_minor": _MONEY, "grams": {"type": "integer", "minimum": 1, "maximum": 10_000_000},
-               "price_per_kg_minor": _MONEY, "category": {"type": "string", "maxLength": 200},
-               "brand": {"type": "string", "maxLength": 200},
-               "tax_rate": {"type": ["string", "number"], "pattern": r"^(0(\.[0-9]{1,6})?|1(\.0{1,6})?)$"}}
+_LINE_PROPS = {
+    "sku": _KEY,
+    "qty": {"type": "integer", "minimum": 1, "maximum": 100_000},
+    "unit_price_minor": _MONEY,
+    "grams": {"type": "integer", "minimum": 1, "maximum": 10_000_000},
+    "price_per_kg_minor": _MONEY,
+    "category": {"type": "string", "maxLength": 200},
+    "brand": {"type": "string", "maxLength": 200},
+    "tax_rate": {"type": ["string", "number"], "pattern": r"^(0(\.[0-9]{1,6})?|1(\.0{1,6})?)$"},
+}
 BASKET_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "title": "StoreHub basket to price",
-    "type": "object", "additionalProperties": False, "required": ["lines"],
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["lines"],
     "properties": {
         "at": {"type": "string", "maxLength": 40},
-        "member": {"anyOf": [{"type": "null"}, {"type": "object", "additionalProperties": False,
-                                                 "properties": {"tier": {"type": ["string", "null"],
-                                                                         "maxLength": 64}}}]},
+        "member": {
+            "anyOf": [
+                {"type": "null"},
+                {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {"tier": {"type": ["string", "null"], "maxLength": 64}},
+                },
+            ]
+        },
         "coupons": {"type": "array", "maxItems": 20},
-        "lines": {"type": "array", "maxItems": 1000, "items": {
-            "type": "object", "additionalProperties": False, "required": ["sku"], "properties": _LINE_PROPS}},
+        "lines": {
+            "type": "array",
+            "maxItems": 1000,
+            "items": {"type": "object", "additionalProperties": False, "required": ["sku"], "properties": _LINE_PROPS},
+        },
     },
 }
 _BASKET_VALIDATOR = Draft202012Validator(BASKET_SCHEMA)
@@ -128,14 +221,19 @@ def _refuse(field: str, message: str, code: str) -> ValidationError:
     return ValidationError(f"{field}: {message}" if field else message, code=code, details={"field": field})
 
 
-def _schema_error(validator: Draft202012Validator, doc: Any, prefix: str, code: str,
-                  fast: jsonschema_rs.Draft202012Validator | None = None) -> None:
+def _schema_error(
+    validator: Draft202012Validator,
+    doc: Any,
+    prefix: str,
+    code: str,
+    fast: jsonschema_rs.Draft202012Validator | None = None,
+) -> None:
     if fast is not None:
         try:
             if fast.is_valid(doc):
                 return
         except (ValueError, TypeError):
-            pass                                    # not plain JSON data: let jsonschema judge it
+            pass  # not plain JSON data: let jsonschema judge it
     err = best_match(validator.iter_errors(doc))
     if err is not None:
         where = list(err.absolute_path)
@@ -153,7 +251,7 @@ def _schema_error(validator: Draft202012Validator, doc: Any, prefix: str, code: 
 
 def _percent(value: Any, field: str) -> Fraction:
     d = Decimal(str(value))
-    if d.as_tuple().exponent < -2:                    # type: ignore[operator]
+    if d.as_tuple().exponent < -2:  # type: ignore[operator]
         raise _refuse(field, "a percent has at most two decimals", "invalid_promotion")
     return Fraction(d)
 
@@ -167,8 +265,11 @@ def _time(value: str, field: str) -> Any:
     try:
         return parse_iso(value)
     except (ValueError, TypeError):
-        raise _refuse(field, f"{value!r} is not an ISO 8601 time with a UTC offset (e.g. 2026-11-01T00:00:00+08:00)",
-                      "invalid_promotion") from None
+        raise _refuse(
+            field,
+            f"{value!r} is not an ISO 8601 time with a UTC offset (e.g. 2026-11-01T00:00:00+08:00)",
+            "invalid_promotion",
+        ) from None
 
 
 def parse_promotion(raw: Any, prefix: str = "") -> Promotion:
@@ -194,8 +295,11 @@ def parse_promotion(raw: Any, prefix: str = "") -> Promotion:
         spans = []
         for i, (a, b) in enumerate(valid["hours"]):
             if a == "24:00" or _minutes(b) <= _minutes(a):
-                raise _refuse(at("valid", "hours", i), f"{a}–{b}: the end must be after the start (split a span "
-                                                      "across midnight in two)", code)
+                raise _refuse(
+                    at("valid", "hours", i),
+                    f"{a}–{b}: the end must be after the start (split a span across midnight in two)",
+                    code,
+                )
             spans.append((_minutes(a), _minutes(b), i))
         spans.sort()
         for (_a0, b0, i0), (a1, _b1, i1) in zip(spans, spans[1:]):
@@ -216,17 +320,27 @@ def parse_promotion(raw: Any, prefix: str = "") -> Promotion:
             if save > spend:
                 raise _refuse(at("params", "ladder", i, "save_minor"), "cannot be more than spend_minor", code)
             if i and spend <= ladder[i - 1][0]:
-                raise _refuse(at("params", "ladder", i, "spend_minor"), "the ladder must ascend (each rung spends "
-                                                                        "more than the one before)", code)
+                raise _refuse(
+                    at("params", "ladder", i, "spend_minor"),
+                    "the ladder must ascend (each rung spends more than the one before)",
+                    code,
+                )
             if i and save <= ladder[i - 1][1]:
-                raise _refuse(at("params", "ladder", i, "save_minor"), "the ladder must ascend (each rung saves "
-                                                                       "more than the one before)", code)
+                raise _refuse(
+                    at("params", "ladder", i, "save_minor"),
+                    "the ladder must ascend (each rung saves more than the one before)",
+                    code,
+                )
         if params.get("repeat") and len(ladder) != 1:
             raise _refuse(at("params", "repeat"), "repeat (每满…减…) takes a ladder of exactly one rung", code)
         fields.update(ladder=tuple(ladder), repeat=bool(params.get("repeat")))
     if kind == "buy_x_get_y":
-        fields.update(buy=params["buy"], get=params["get"], repeat=bool(params.get("repeat")),
-                      percent=_percent(params.get("percent_off", 100), at("params", "percent_off")))
+        fields.update(
+            buy=params["buy"],
+            get=params["get"],
+            repeat=bool(params.get("repeat")),
+            percent=_percent(params.get("percent_off", 100), at("params", "percent_off")),
+        )
     if kind == "bundle_price":
         seen: dict[str, int] = {}
         for g, group in enumerate(params["groups"]):
@@ -234,8 +348,9 @@ def parse_promotion(raw: Any, prefix: str = "") -> Promotion:
                 if sku in seen:
                     raise _refuse(at("params", "groups", g, "skus"), f"{sku} is already in groups[{seen[sku]}]", code)
                 seen[sku] = g
-        fields.update(groups=tuple((frozenset(g["skus"]), g["qty"]) for g in params["groups"]),
-                      repeat=bool(params.get("repeat")))
+        fields.update(
+            groups=tuple((frozenset(g["skus"]), g["qty"]) for g in params["groups"]), repeat=bool(params.get("repeat"))
+        )
     scope = raw.get("scope") or {}
     coupon = raw.get("coupon")
     if coupon is not None:
@@ -244,13 +359,26 @@ def parse_promotion(raw: Any, prefix: str = "") -> Promotion:
             raise _refuse(at("coupon"), "a code is one word of at most 64 characters", code)
         coupon = norm
     return Promotion(
-        id=raw["id"], name=dict(raw["name"]), type=kind, phase=phase, exclusive=bool(raw.get("exclusive", False)),
-        priority=int(raw.get("priority", 0)), members_only=bool(raw.get("members_only", False)),
-        tiers=frozenset(raw["tiers"]) if raw.get("tiers") is not None else None, coupon=coupon,
-        skus=frozenset(scope.get("skus", ())), categories=frozenset(scope.get("categories", ())),
-        brands=frozenset(scope.get("brands", ())), exclude_skus=frozenset(scope.get("exclude_skus", ())),
-        start=start, end=end, weekdays=frozenset(valid["weekdays"]) if "weekdays" in valid else None,
-        hours=hours, raw=raw, **fields)
+        id=raw["id"],
+        name=dict(raw["name"]),
+        type=kind,
+        phase=phase,
+        exclusive=bool(raw.get("exclusive", False)),
+        priority=int(raw.get("priority", 0)),
+        members_only=bool(raw.get("members_only", False)),
+        tiers=frozenset(raw["tiers"]) if raw.get("tiers") is not None else None,
+        coupon=coupon,
+        skus=frozenset(scope.get("skus", ())),
+        categories=frozenset(scope.get("categories", ())),
+        brands=frozenset(scope.get("brands", ())),
+        exclude_skus=frozenset(scope.get("exclude_skus", ())),
+        start=start,
+        end=end,
+        weekdays=frozenset(valid["weekdays"]) if "weekdays" in valid else None,
+        hours=hours,
+        raw=raw,
+        **fields,
+    )
 
 
 def parse_promotions(raw: Any) -> list[Promotion]:
@@ -297,8 +425,9 @@ def parse_basket(raw: Any, lookup: Lookup = _no_catalog, *, at: Any = None) -> B
         other = ("qty", "unit_price_minor") if weighed else ("grams", "price_per_kg_minor")
         for name in need:
             if name not in ln:
-                raise _refuse(f"{f}.{name}", "required (a line is qty + unit_price_minor, or grams + "
-                                             "price_per_kg_minor)", code)
+                raise _refuse(
+                    f"{f}.{name}", "required (a line is qty + unit_price_minor, or grams + price_per_kg_minor)", code
+                )
         for name in other:
             if name in ln:
                 raise _refuse(f"{f}.{name}", "a line is sold by the piece or by weight, not both", code)
@@ -307,7 +436,7 @@ def parse_basket(raw: Any, lookup: Lookup = _no_catalog, *, at: Any = None) -> B
             try:
                 rate_d = Decimal(str(rate))
             except InvalidOperation:
-                raise _refuse(f"{f}.tax_rate", "a decimal rate such as \"0.13\"", code) from None
+                raise _refuse(f"{f}.tax_rate", 'a decimal rate such as "0.13"', code) from None
             if not rate_d.is_finite() or not 0 <= rate_d <= 1:
                 raise _refuse(f"{f}.tax_rate", "between 0 and 1", code)
             rate = format(rate_d.normalize(), "f")
@@ -319,10 +448,32 @@ def parse_basket(raw: Any, lookup: Lookup = _no_catalog, *, at: Any = None) -> B
         category = ln["category"] if "category" in ln else (item or {}).get("category") or ""
         brand = ln["brand"] if "brand" in ln else (item or {}).get("brand") or ""
         if weighed:
-            lines.append(make_line(i, sku=ln["sku"], category=category, brand=brand, grams=ln["grams"],
-                                   price_per_kg_minor=ln["price_per_kg_minor"], tax_rate=rate))
+            lines.append(
+                make_line(
+                    i,
+                    sku=ln["sku"],
+                    category=category,
+                    brand=brand,
+                    grams=ln["grams"],
+                    price_per_kg_minor=ln["price_per_kg_minor"],
+                    tax_rate=rate,
+                )
+            )
         else:
-            lines.append(make_line(i, sku=ln["sku"], category=category, brand=brand, qty=ln["qty"],
-                                   unit_price_minor=ln["unit_price_minor"], tax_rate=rate))
-    return Basket(at=when, member=None if member is None else Member(member.get("tier")),
-                  coupons=tuple(raw.get("coupons") or ()), lines=tuple(lines))
+            lines.append(
+                make_line(
+                    i,
+                    sku=ln["sku"],
+                    category=category,
+                    brand=brand,
+                    qty=ln["qty"],
+                    unit_price_minor=ln["unit_price_minor"],
+                    tax_rate=rate,
+                )
+            )
+    return Basket(
+        at=when,
+        member=None if member is None else Member(member.get("tier")),
+        coupons=tuple(raw.get("coupons") or ()),
+        lines=tuple(lines),
+    )

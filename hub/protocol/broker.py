@@ -32,10 +32,15 @@ class BrokerURL:
         tls = u.scheme in ("mqtts", "ssl")
         q = parse_qs(u.query)
         proto = {"5": MQTT_V5, "311": MQTT_V311, "3.1.1": MQTT_V311}[(q.get("protocol") or ["5"])[0]]
-        return cls(host=u.hostname or "127.0.0.1", port=u.port or (8883 if tls else 1883),
-                   username=unquote(u.username) if u.username else None,
-                   password=unquote(u.password) if u.password else None,
-                   tls=tls, ca_file=(q.get("ca") or [None])[0], protocol=proto)
+        return cls(
+            host=u.hostname or "127.0.0.1",
+            port=u.port or (8883 if tls else 1883),
+            username=unquote(u.username) if u.username else None,
+            password=unquote(u.password) if u.password else None,
+            tls=tls,
+            ca_file=(q.get("ca") or [None])[0],
+            protocol=proto,
+        )
 
     def redacted(self) -> str:
         auth = f"{self.username}:***@" if self.username else ""

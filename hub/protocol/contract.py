@@ -47,13 +47,13 @@ EVENT_TYPES = ("scan", "weight", "tags", "shelf", "state")
 COMMAND_ACTIONS = ("print", "tare", "zero", "start_inventory", "stop_inventory", "beep", "calibrate")
 STATUS_VALUES = ("online", "offline")
 
-QOS = 1                      # status, info, events, commands and results all use QoS 1
+QOS = 1  # status, info, events, commands and results all use QoS 1
 MAX_PAYLOAD_BYTES = 256 * 1024
 
 # Channels a device publishes on (the hub reads them) and the hub publishes on.
 DEVICE_CHANNELS = ("status", "info", "evt", "result")
 HUB_CHANNELS = ("cmd", "ack")
-MAX_ACK_IDS = 1000           # ids per ack message (an ack of a 2,000-event batch is two messages)
+MAX_ACK_IDS = 1000  # ids per ack message (an ack of a 2,000-event batch is two messages)
 
 
 class ContractError(ValueError):
@@ -66,6 +66,7 @@ class ContractError(ValueError):
 
 
 # ----------------------------------------------------------------------------- topics
+
 
 def _check_store(store_id: str) -> str:
     if not STORE_ID_RE.fullmatch(store_id or ""):
@@ -126,7 +127,7 @@ def device_command_subscription(store_id: str, device_id: str) -> str:
 class Topic:
     store_id: str
     device_id: str
-    channel: str            # status | info | evt | cmd | result | ack
+    channel: str  # status | info | evt | cmd | result | ack
     name: str | None = None  # event type or command action
 
 
@@ -161,28 +162,47 @@ def parse_topic(topic: str, store_id: str | None = None) -> Topic:
 
 # ----------------------------------------------------------------------------- schemas
 
-_TS = {"type": "string", "format": "date-time", "maxLength": 40,
-       "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:?\d\d)$"}
+_TS = {
+    "type": "string",
+    "format": "date-time",
+    "maxLength": 40,
+    "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:?\d\d)$",
+}
 _EVENT_ID = {"type": "string", "pattern": r"^[A-Za-z0-9._:-]{1,64}$"}
 _REQUEST_ID = {"type": "string", "pattern": r"^[A-Za-z0-9._:-]{1,64}$"}
 
 STATUS_SCHEMA: dict[str, Any] = {
-    "$id": "storehub/status", "title": "status (plain text, not JSON)",
-    "type": "string", "enum": list(STATUS_VALUES),
+    "$id": "storehub/status",
+    "title": "status (plain text, not JSON)",
+    "type": "string",
+    "enum": list(STATUS_VALUES),
 }
 
-_RADIO = {"type": "string", "maxLength": 40,
-          "description": "a fixed reader's radio connection as its heartbeat says (connected, disconnected …)"}
-_ANTENNAS = {"type": "object", "maxProperties": 64, "propertyNames": {"pattern": r"^\d{1,3}$"},
-             "additionalProperties": {"type": "string", "enum": ["connected", "disconnected"]},
-             "description": "a fixed reader's antenna ports: {\"<port>\": \"connected\"|\"disconnected\"}"}
+_RADIO = {
+    "type": "string",
+    "maxLength": 40,
+    "description": "a fixed reader's radio connection as its heartbeat says (connected, disconnected …)",
+}
+_ANTENNAS = {
+    "type": "object",
+    "maxProperties": 64,
+    "propertyNames": {"pattern": r"^\d{1,3}$"},
+    "additionalProperties": {"type": "string", "enum": ["connected", "disconnected"]},
+    "description": 'a fixed reader\'s antenna ports: {"<port>": "connected"|"disconnected"}',
+}
 
-_CLOCK_SKEW = {"type": ["integer", "null"], "minimum": -10**12, "maximum": 10**12,
-               "description": "a reader's clock minus its agent's (ms) when beyond the tolerance; null when within"}
+_CLOCK_SKEW = {
+    "type": ["integer", "null"],
+    "minimum": -(10**12),
+    "maximum": 10**12,
+    "description": "a reader's clock minus its agent's (ms) when beyond the tolerance; null when within",
+}
 
 INFO_SCHEMA: dict[str, Any] = {
-    "$id": "storehub/info", "title": "info (retained)",
-    "type": "object", "required": ["kind", "model", "firmware"],
+    "$id": "storehub/info",
+    "title": "info (retained)",
+    "type": "object",
+    "required": ["kind", "model", "firmware"],
     "properties": {
         "kind": {"type": "string", "enum": list(KINDS)},
         "model": {"type": "string", "maxLength": 120},
@@ -201,12 +221,17 @@ INFO_SCHEMA: dict[str, Any] = {
 }
 
 _READ = {
-    "type": "object", "required": ["epc", "antenna", "rssi_dbm", "count", "first_seen", "last_seen"],
+    "type": "object",
+    "required": ["epc", "antenna", "rssi_dbm", "count", "first_seen", "last_seen"],
     "properties": {
         "epc": {"type": "string", "pattern": r"^([0-9A-Fa-f]{4}){1,32}$"},
         "antenna": {"type": "integer", "minimum": 0, "maximum": 255},
-        "rssi_dbm": {"type": ["number", "null"], "minimum": -128, "maximum": 20,
-                     "description": "peak RSSI; null when the reader does not report one"},
+        "rssi_dbm": {
+            "type": ["number", "null"],
+            "minimum": -128,
+            "maximum": 20,
+            "description": "peak RSSI; null when the reader does not report one",
+        },
         "count": {"type": "integer", "minimum": 1, "maximum": 10**9},
         "first_seen": _TS,
         "last_seen": _TS,
@@ -223,11 +248,11 @@ EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "weight": {
         "description": "grams: whole grams (rounded half away from zero); mg: the same weight at the resolution "
-                       "the scale reported (a 2.486 g reading is mg 2486), sent by agents since 0.2 — read mg "
-                       "when present, else grams × 1000",
+        "the scale reported (a 2.486 g reading is mg 2486), sent by agents since 0.2 — read mg "
+        "when present, else grams × 1000",
         "properties": {
-            "grams": {"type": "integer", "minimum": -10**7, "maximum": 10**7},
-            "mg": {"type": "integer", "minimum": -10**10, "maximum": 10**10},
+            "grams": {"type": "integer", "minimum": -(10**7), "maximum": 10**7},
+            "mg": {"type": "integer", "minimum": -(10**10), "maximum": 10**10},
             "stable": {"type": "boolean"},
             "net": {"type": "boolean", "description": "true when a tare is applied (grams are net)"},
             "tare_grams": {"type": "integer", "minimum": 0, "maximum": 10**7},
@@ -241,7 +266,7 @@ EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
     },
     "shelf": {
         "properties": {
-            "grams": {"type": "number", "minimum": -10**6, "maximum": 10**7},
+            "grams": {"type": "number", "minimum": -(10**6), "maximum": 10**7},
             "raw": {"type": "number"},
         },
         "required": ["grams"],
@@ -264,9 +289,13 @@ EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
 def event_schema(event_type: str) -> dict[str, Any]:
     spec = EVENT_SCHEMAS[event_type]
     props = {"id": _EVENT_ID, "ts": _TS, **spec["properties"]}
-    out: dict[str, Any] = {"$id": f"storehub/evt/{event_type}", "title": f"evt/{event_type}",
-                           "type": "object", "required": ["id", "ts", *spec.get("required", [])],
-                           "properties": props}
+    out: dict[str, Any] = {
+        "$id": f"storehub/evt/{event_type}",
+        "title": f"evt/{event_type}",
+        "type": "object",
+        "required": ["id", "ts", *spec.get("required", [])],
+        "properties": props,
+    }
     for k in ("minProperties", "description"):
         if k in spec:
             out[k] = spec[k]
@@ -274,7 +303,8 @@ def event_schema(event_type: str) -> dict[str, Any]:
 
 
 _DOCUMENT = {
-    "type": "object", "required": ["type"],
+    "type": "object",
+    "required": ["type"],
     "properties": {
         "type": {"type": "string", "enum": ["receipt", "shelf_label", "pick_label", "pack_label", "text"]},
         "copies": {"type": "integer", "minimum": 1, "maximum": 20},
@@ -286,26 +316,37 @@ COMMAND_SCHEMAS: dict[str, dict[str, Any]] = {
     "tare": {"properties": {}},
     "zero": {"properties": {}},
     "beep": {"properties": {"times": {"type": "integer", "minimum": 1, "maximum": 10}}},
-    "start_inventory": {"properties": {
-        "session_id": {"type": "string", "maxLength": 64},
-        "antennas": {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 255}, "maxItems": 32},
-        "duration_ms": {"type": "integer", "minimum": 0, "maximum": 86_400_000}}},
+    "start_inventory": {
+        "properties": {
+            "session_id": {"type": "string", "maxLength": 64},
+            "antennas": {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 255}, "maxItems": 32},
+            "duration_ms": {"type": "integer", "minimum": 0, "maximum": 86_400_000},
+        }
+    },
     "stop_inventory": {"properties": {"session_id": {"type": "string", "maxLength": 64}}},
-    "calibrate": {"properties": {"known_grams": {"type": "number", "exclusiveMinimum": 0, "maximum": 10**6}},
-                  "required": ["known_grams"]},
+    "calibrate": {
+        "properties": {"known_grams": {"type": "number", "exclusiveMinimum": 0, "maximum": 10**6}},
+        "required": ["known_grams"],
+    },
 }
 
 
 def command_schema(action: str) -> dict[str, Any]:
     spec = COMMAND_SCHEMAS[action]
-    return {"$id": f"storehub/cmd/{action}", "title": f"cmd/{action}", "type": "object",
-            "required": ["request_id", "ts", *spec.get("required", [])],
-            "properties": {"request_id": _REQUEST_ID, "ts": _TS, **spec["properties"]}}
+    return {
+        "$id": f"storehub/cmd/{action}",
+        "title": f"cmd/{action}",
+        "type": "object",
+        "required": ["request_id", "ts", *spec.get("required", [])],
+        "properties": {"request_id": _REQUEST_ID, "ts": _TS, **spec["properties"]},
+    }
 
 
 RESULT_SCHEMA: dict[str, Any] = {
-    "$id": "storehub/result", "title": "result",
-    "type": "object", "required": ["request_id", "ok"],
+    "$id": "storehub/result",
+    "title": "result",
+    "type": "object",
+    "required": ["request_id", "ok"],
     "properties": {
         "request_id": _REQUEST_ID,
         "ok": {"type": "boolean"},
@@ -319,13 +360,23 @@ RESULT_SCHEMA: dict[str, Any] = {
 
 
 ACK_SCHEMA: dict[str, Any] = {
-    "$id": "storehub/ack", "title": "ack (hub to device, after commit)",
-    "type": "object", "required": ["ids", "ts"],
+    "$id": "storehub/ack",
+    "title": "ack (hub to device, after commit)",
+    "type": "object",
+    "required": ["ids", "ts"],
     "properties": {
-        "ids": {"type": "array", "maxItems": MAX_ACK_IDS, "items": _EVENT_ID,
-                "description": "event ids the hub has committed (applied, duplicate or dead-lettered)"},
-        "results": {"type": "array", "maxItems": MAX_ACK_IDS, "items": _REQUEST_ID,
-                    "description": "request ids of the device's results the hub has committed"},
+        "ids": {
+            "type": "array",
+            "maxItems": MAX_ACK_IDS,
+            "items": _EVENT_ID,
+            "description": "event ids the hub has committed (applied, duplicate or dead-lettered)",
+        },
+        "results": {
+            "type": "array",
+            "maxItems": MAX_ACK_IDS,
+            "items": _REQUEST_ID,
+            "description": "request ids of the device's results the hub has committed",
+        },
         "ts": _TS,
     },
 }
@@ -350,8 +401,10 @@ _VALIDATORS: dict[str, Draft202012Validator] = {
 try:  # the Rust validator is ~20x faster on the bus's hot path; the Python one words the reasons
     import jsonschema_rs
 
-    _FAST: dict[str, Any] = {name: jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
-                             for name, schema in all_schemas().items()}
+    _FAST: dict[str, Any] = {
+        name: jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
+        for name, schema in all_schemas().items()
+    }
 except Exception:  # pragma: no cover - optional on device agents
     _FAST = {}
 
@@ -415,25 +468,33 @@ DEFAULT_TS_WINDOW = TimeWindow()
 
 def _event_times(data: dict) -> list[tuple[str, str]]:
     out = [("/ts", data["ts"])]
-    for i, r in enumerate(data.get("reads") or ()):   # evt/tags: each read's first and last sighting
+    for i, r in enumerate(data.get("reads") or ()):  # evt/tags: each read's first and last sighting
         out += [(f"/reads/{i}/first_seen", r["first_seen"]), (f"/reads/{i}/last_seen", r["last_seen"])]
     return out
 
 
-def check_event_times(name: str, data: dict, device_id: str | None = None, *,
-                      window: TimeWindow = DEFAULT_TS_WINDOW, now: datetime | None = None) -> None:
+def check_event_times(
+    name: str,
+    data: dict,
+    device_id: str | None = None,
+    *,
+    window: TimeWindow = DEFAULT_TS_WINDOW,
+    now: datetime | None = None,
+) -> None:
     """Refuse an event (already schema-valid) whose times lie outside ``window`` around ``now``."""
     now = now or datetime.now(UTC)
     for path, text in _event_times(data):
         try:
             ok = window.contains(parse_iso(text), now)
-        except (ValueError, OverflowError):   # e.g. 0001-01-01T00:00:00+08:00 is before year 1 in UTC
+        except (ValueError, OverflowError):  # e.g. 0001-01-01T00:00:00+08:00 is before year 1 in UTC
             ok = False
         if not ok:
             raise ContractError(
                 f"{name}: {path}: device time {text!r} is outside the accepted window "
                 f"({_span(window.past)} before to {_span(window.future)} after the hub's clock); "
-                "check the device's clock", device_id)
+                "check the device's clock",
+                device_id,
+            )
 
 
 def _span(d: timedelta) -> str:
@@ -463,8 +524,14 @@ class TagsEvent(dict):
         self.parsed = parsed
 
 
-def decode_event(event_type: str, payload: bytes | str, device_id: str | None = None, *,
-                 ts_window: TimeWindow = DEFAULT_TS_WINDOW, now: datetime | None = None) -> dict:
+def decode_event(
+    event_type: str,
+    payload: bytes | str,
+    device_id: str | None = None,
+    *,
+    ts_window: TimeWindow = DEFAULT_TS_WINDOW,
+    now: datetime | None = None,
+) -> dict:
     """A device event, validated (schema, storable text, times within ``ts_window`` around ``now``); an
     ``evt/tags`` event comes back as a :class:`TagsEvent`."""
     if event_type not in EVENT_TYPES:
@@ -490,7 +557,7 @@ def decode_ack(payload: bytes | str, device_id: str | None = None) -> dict:
     return validate("ack", _load_json(payload, device_id), device_id)
 
 
-_ID_RE = re.compile(_EVENT_ID["pattern"].strip("^$"))   # event and request ids share one pattern
+_ID_RE = re.compile(_EVENT_ID["pattern"].strip("^$"))  # event and request ids share one pattern
 
 
 def ack_key(channel: str, payload: bytes | str) -> str | None:
@@ -510,11 +577,10 @@ def ack_key(channel: str, payload: bytes | str) -> str | None:
     return prefix + value if isinstance(value, str) and _ID_RE.fullmatch(value) else None
 
 
-
 def make_ack(keys: list[str]) -> dict:
     """The ack payload for committed keys (see :func:`ack_key`); at most :data:`MAX_ACK_IDS` of each kind."""
     ids = [k for k in keys if not k.startswith("result:")]
-    results = [k[len("result:"):] for k in keys if k.startswith("result:")]
+    results = [k[len("result:") :] for k in keys if k.startswith("result:")]
     data: dict[str, Any] = {"ids": ids, "ts": utc_ts()}
     if results:
         data["results"] = results
@@ -527,6 +593,7 @@ def ack_keys(ack: dict) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- building payloads
+
 
 def utc_ts() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
@@ -567,8 +634,17 @@ def make_info(kind: str, model: str, firmware: str, capabilities: list[str] | No
 
 # ----------------------------------------------------------------------------- device configuration
 
-def device_config(*, store_id: str, device_id: str, kind: str, broker_url: str, username: str, password: str,
-                  ca_file: str | None = None) -> dict:
+
+def device_config(
+    *,
+    store_id: str,
+    device_id: str,
+    kind: str,
+    broker_url: str,
+    username: str,
+    password: str,
+    ca_file: str | None = None,
+) -> dict:
     """What ``storehub devices provision`` writes for a device agent (``<device>.json``). The client id is the
     username: the shipped broker binds client ids to usernames, so that is the session the device gets anyway."""
     if kind not in KINDS:
@@ -577,8 +653,14 @@ def device_config(*, store_id: str, device_id: str, kind: str, broker_url: str, 
         "store_id": store_id,
         "device_id": _check_device(device_id),
         "kind": kind,
-        "mqtt": {"url": broker_url, "username": username, "password": password,
-                 "client_id": username, "ca_file": ca_file, "qos": QOS},
+        "mqtt": {
+            "url": broker_url,
+            "username": username,
+            "password": password,
+            "client_id": username,
+            "ca_file": ca_file,
+            "qos": QOS,
+        },
         "topics": {
             "status": status_topic(store_id, device_id),
             "info": info_topic(store_id, device_id),

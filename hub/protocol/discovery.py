@@ -24,7 +24,7 @@ def txt(store_id: str, tls: bool) -> dict[str, str]:
 
 @dataclass
 class Found:
-    service: str       # "hub" or "mqtt"
+    service: str  # "hub" or "mqtt"
     name: str
     address: str
     port: int
@@ -40,8 +40,11 @@ class Found:
 
 
 def _decode(props: dict) -> dict[str, str]:
-    return {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
-            for k, v in props.items() if v is not None}
+    return {
+        (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+        for k, v in props.items()
+        if v is not None
+    }
 
 
 def discover(timeout: float = 3.0, *, store_id: str | None = None, interface: str | None = None) -> list[Found]:
@@ -58,8 +61,15 @@ def discover(timeout: float = 3.0, *, store_id: str | None = None, interface: st
             if info is None or not info.parsed_addresses():
                 return
             props = _decode(info.properties)
-            found[name] = Found("mqtt" if type_ == MQTT_TYPE else "hub", name, info.parsed_addresses()[0],
-                                info.port, props.get("store"), props.get("api"), props.get("tls") == "1")
+            found[name] = Found(
+                "mqtt" if type_ == MQTT_TYPE else "hub",
+                name,
+                info.parsed_addresses()[0],
+                info.port,
+                props.get("store"),
+                props.get("api"),
+                props.get("tls") == "1",
+            )
 
         update_service = add_service
 

@@ -27,21 +27,54 @@ HEADER_SGTIN198 = 0x36
 HEADER_GIAI202 = 0x38
 
 # filter values (SGTIN; TDS table 10-2)
-FILTER_NAMES = {0: "all_others", 1: "pos_item", 2: "full_case", 3: "reserved", 4: "inner_pack",
-                5: "reserved", 6: "unit_load", 7: "component"}
+FILTER_NAMES = {
+    0: "all_others",
+    1: "pos_item",
+    2: "full_case",
+    3: "reserved",
+    4: "inner_pack",
+    5: "reserved",
+    6: "unit_load",
+    7: "component",
+}
 # Filters that denote one sellable unit: item-level counting counts only these.
 ITEM_FILTERS = frozenset({0, 1})
 
 # partition -> (prefix bits, prefix digits, second-field bits, second-field digits)
-SGTIN_PARTITIONS = {0: (40, 12, 4, 1), 1: (37, 11, 7, 2), 2: (34, 10, 10, 3), 3: (30, 9, 14, 4),
-                    4: (27, 8, 17, 5), 5: (24, 7, 20, 6), 6: (20, 6, 24, 7)}
-SSCC_PARTITIONS = {0: (40, 12, 18, 5), 1: (37, 11, 21, 6), 2: (34, 10, 24, 7), 3: (30, 9, 28, 8),
-                   4: (27, 8, 31, 9), 5: (24, 7, 34, 10), 6: (20, 6, 38, 11)}
-GIAI96_PARTITIONS = {0: (40, 12, 42, 13), 1: (37, 11, 45, 14), 2: (34, 10, 48, 15), 3: (30, 9, 52, 16),
-                     4: (27, 8, 55, 17), 5: (24, 7, 58, 18), 6: (20, 6, 62, 19)}
+SGTIN_PARTITIONS = {
+    0: (40, 12, 4, 1),
+    1: (37, 11, 7, 2),
+    2: (34, 10, 10, 3),
+    3: (30, 9, 14, 4),
+    4: (27, 8, 17, 5),
+    5: (24, 7, 20, 6),
+    6: (20, 6, 24, 7),
+}
+SSCC_PARTITIONS = {
+    0: (40, 12, 18, 5),
+    1: (37, 11, 21, 6),
+    2: (34, 10, 24, 7),
+    3: (30, 9, 28, 8),
+    4: (27, 8, 31, 9),
+    5: (24, 7, 34, 10),
+    6: (20, 6, 38, 11),
+}
+GIAI96_PARTITIONS = {
+    0: (40, 12, 42, 13),
+    1: (37, 11, 45, 14),
+    2: (34, 10, 48, 15),
+    3: (30, 9, 52, 16),
+    4: (27, 8, 55, 17),
+    5: (24, 7, 58, 18),
+    6: (20, 6, 62, 19),
+}
 
-SCHEME_BITS = {HEADER_SGTIN96: ("sgtin-96", 96), HEADER_SSCC96: ("sscc-96", 96),
-               HEADER_GIAI96: ("giai-96", 96), HEADER_SGTIN198: ("sgtin-198", 198)}
+SCHEME_BITS = {
+    HEADER_SGTIN96: ("sgtin-96", 96),
+    HEADER_SSCC96: ("sscc-96", 96),
+    HEADER_GIAI96: ("giai-96", 96),
+    HEADER_SGTIN198: ("sgtin-198", 198),
+}
 
 _HEX_RE = re.compile(r"^[0-9A-F]+$")
 # Characters that must be %-escaped in an EPC pure-identity URI (TDS table I.3.1-1).
@@ -72,8 +105,7 @@ class Epc:
 
     def to_json(self) -> dict:
         """The fixed shape of ``storehub epc decode --json``."""
-        out = {"scheme": self.scheme, "filter": self.filter, "uri": self.uri, "gtin": self.gtin,
-               "serial": self.serial}
+        out = {"scheme": self.scheme, "filter": self.filter, "uri": self.uri, "gtin": self.gtin, "serial": self.serial}
         if self.scheme.startswith("sscc"):
             out["sscc"] = self.sscc
         if self.scheme.startswith("giai"):
@@ -109,8 +141,11 @@ def _field(value: int, bits_from_msb: int, width: int, total: int) -> int:
 def _digits(value: int, ndigits: int, what: str, hexs: str) -> str:
     s = str(value)
     if len(s) > ndigits:
-        raise EpcError(f"{what} {value} does not fit {ndigits} digits", code="invalid_epc_field",
-                       details={"hex": hexs, "field": what})
+        raise EpcError(
+            f"{what} {value} does not fit {ndigits} digits",
+            code="invalid_epc_field",
+            details={"hex": hexs, "field": what},
+        )
     return s.zfill(ndigits)
 
 
@@ -124,12 +159,18 @@ def _decode_7bit(value: int, nbits: int, hexs: str) -> str:
         code = (value >> (nbits - 7 * (i + 1))) & 0x7F
         if code == 0:
             if (value & ((1 << (nbits - 7 * (i + 1))) - 1)) != 0:
-                raise EpcError("characters after the serial's terminating zero", code="invalid_epc_field",
-                               details={"hex": hexs, "field": "serial"})
+                raise EpcError(
+                    "characters after the serial's terminating zero",
+                    code="invalid_epc_field",
+                    details={"hex": hexs, "field": "serial"},
+                )
             break
         if code < 0x21 or code == 0x7F:
-            raise EpcError(f"serial character 0x{code:02X} is not in the GS1 character set",
-                           code="invalid_epc_field", details={"hex": hexs, "field": "serial"})
+            raise EpcError(
+                f"serial character 0x{code:02X} is not in the GS1 character set",
+                code="invalid_epc_field",
+                details={"hex": hexs, "field": "serial"},
+            )
         chars.append(chr(code))
     if not chars:
         raise EpcError("empty alphanumeric serial", code="invalid_epc_field", details={"hex": hexs, "field": "serial"})
@@ -142,32 +183,47 @@ def decode(text: str) -> Epc:
     header = int(hexs[:2], 16) if len(hexs) >= 2 else -1
     if header not in SCHEME_BITS:
         known = header == HEADER_GIAI202
-        raise EpcError(f"EPC header 0x{header:02X} is {'not decoded here' if known else 'not a supported EPC scheme'}",
-                       code="unsupported_epc_scheme", details={"hex": hexs, "header": f"{header:02X}"})
+        raise EpcError(
+            f"EPC header 0x{header:02X} is {'not decoded here' if known else 'not a supported EPC scheme'}",
+            code="unsupported_epc_scheme",
+            details={"hex": hexs, "header": f"{header:02X}"},
+        )
     scheme, nbits = SCHEME_BITS[header]
     total_bits = len(hexs) * 4
     if scheme == "sgtin-198":
         # 198 bits padded to whole bytes (200) or whole 16-bit words (208); padding must be zero
         if total_bits not in (200, 208):
-            raise EpcError(f"{len(hexs)} hex digits: SGTIN-198 needs 50 or 52", code="invalid_epc_length",
-                           details={"hex": hexs, "bits": total_bits, "scheme": scheme})
+            raise EpcError(
+                f"{len(hexs)} hex digits: SGTIN-198 needs 50 or 52",
+                code="invalid_epc_length",
+                details={"hex": hexs, "bits": total_bits, "scheme": scheme},
+            )
         value = int(hexs, 16)
         if value & ((1 << (total_bits - nbits)) - 1):
-            raise EpcError("non-zero padding after the 198 bits of an SGTIN-198", code="invalid_epc_length",
-                           details={"hex": hexs})
+            raise EpcError(
+                "non-zero padding after the 198 bits of an SGTIN-198", code="invalid_epc_length", details={"hex": hexs}
+            )
         value >>= total_bits - nbits
     else:
         if total_bits != nbits:
-            raise EpcError(f"{total_bits} bits: {scheme.upper()} needs exactly {nbits}", code="invalid_epc_length",
-                           details={"hex": hexs, "bits": total_bits, "scheme": scheme})
+            raise EpcError(
+                f"{total_bits} bits: {scheme.upper()} needs exactly {nbits}",
+                code="invalid_epc_length",
+                details={"hex": hexs, "bits": total_bits, "scheme": scheme},
+            )
         value = int(hexs, 16)
     filt = _field(value, 8, 3, nbits)
     partition = _field(value, 11, 3, nbits)
     if partition == 7:
-        raise EpcError("partition 7 is reserved (invalid)", code="invalid_epc_partition",
-                       details={"hex": hexs, "partition": 7})
-    table = {"sgtin-96": SGTIN_PARTITIONS, "sgtin-198": SGTIN_PARTITIONS, "sscc-96": SSCC_PARTITIONS,
-             "giai-96": GIAI96_PARTITIONS}[scheme]
+        raise EpcError(
+            "partition 7 is reserved (invalid)", code="invalid_epc_partition", details={"hex": hexs, "partition": 7}
+        )
+    table = {
+        "sgtin-96": SGTIN_PARTITIONS,
+        "sgtin-198": SGTIN_PARTITIONS,
+        "sscc-96": SSCC_PARTITIONS,
+        "giai-96": GIAI96_PARTITIONS,
+    }[scheme]
     mbits, mdigits, nbits2, ndigits = table[partition]
     prefix = _digits(_field(value, 14, mbits, nbits), mdigits, "company prefix", hexs)
     second = _field(value, 14 + mbits, nbits2, nbits)
@@ -188,15 +244,20 @@ def decode(text: str) -> Epc:
         serial_ref = _digits(second, ndigits, "serial reference", hexs)
         body = serial_ref[0] + prefix + serial_ref[1:]
         sscc = body + check_digit(body)
-        return Epc(hexs, scheme, filt, partition, f"urn:epc:id:sscc:{prefix}.{serial_ref}", sscc=sscc,
-                   company_prefix=prefix)
+        return Epc(
+            hexs, scheme, filt, partition, f"urn:epc:id:sscc:{prefix}.{serial_ref}", sscc=sscc, company_prefix=prefix
+        )
     # giai-96: the individual asset reference is an integer (no leading zeros)
     asset = str(second)
     if len(asset) > ndigits:
-        raise EpcError(f"asset reference {asset} does not fit {ndigits} digits", code="invalid_epc_field",
-                       details={"hex": hexs, "field": "asset reference"})
-    return Epc(hexs, scheme, filt, partition, f"urn:epc:id:giai:{prefix}.{asset}", giai=prefix + asset,
-               company_prefix=prefix)
+        raise EpcError(
+            f"asset reference {asset} does not fit {ndigits} digits",
+            code="invalid_epc_field",
+            details={"hex": hexs, "field": "asset reference"},
+        )
+    return Epc(
+        hexs, scheme, filt, partition, f"urn:epc:id:giai:{prefix}.{asset}", giai=prefix + asset, company_prefix=prefix
+    )
 
 
 def try_decode(text: str) -> Epc | None:
@@ -207,6 +268,7 @@ def try_decode(text: str) -> Epc | None:
 
 
 # ---- encoding (used by the simulator and tests; mirrors decode) ------------------------------------------------
+
 
 def encode_sgtin96(gtin: str, serial: int, *, filter: int = 1, company_prefix_digits: int = 7) -> str:
     """SGTIN-96 hex for a GTIN-14 and integer serial, given the company prefix length (6..12 digits)."""
@@ -222,8 +284,8 @@ def encode_sgtin96(gtin: str, serial: int, *, filter: int = 1, company_prefix_di
     if partition is None:
         raise EpcError("company prefix is 6 to 12 digits", code="invalid_epc_field")
     mbits, mdigits, nbits, _nd = SGTIN_PARTITIONS[partition]
-    prefix = int(gtin[1:1 + mdigits])
-    item_ref = int(gtin[0] + gtin[1 + mdigits:13])
+    prefix = int(gtin[1 : 1 + mdigits])
+    item_ref = int(gtin[0] + gtin[1 + mdigits : 13])
     v = HEADER_SGTIN96
     v = (v << 3) | filter
     v = (v << 3) | partition

@@ -55,7 +55,7 @@ class Parsed:
     reads: list[TagRead] = field(default_factory=list)
     heartbeats: list[Heartbeat] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    other: int = 0           # well-formed events that are not tag reads (ignored)
+    other: int = 0  # well-formed events that are not tag reads (ignored)
 
 
 class FormatError(ValueError):
@@ -86,7 +86,7 @@ def ts_ms(text: str) -> int:
                 if len(_SEC_CACHE) > 100_000:
                     _SEC_CACHE.clear()
                 _SEC_CACHE[text[:19]] = base
-            return base * 1000 + int((tail[:min(i, 3)] + "00")[:3])
+            return base * 1000 + int((tail[: min(i, 3)] + "00")[:3])
     v = _TS_CACHE.get(text)
     if v is not None:
         return v
@@ -102,7 +102,7 @@ def ts_ms(text: str) -> int:
         end = dot + 1
         while end < len(s) and s[end].isdigit():
             end += 1
-        frac = s[dot + 1:end][:6]
+        frac = s[dot + 1 : end][:6]
         s = s[:dot] + ("." + frac if frac else "") + s[end:]
     try:
         dt = datetime.fromisoformat(s)
@@ -134,7 +134,7 @@ def _epc_hex(value: Any) -> str:
         raise FormatError("EPC is not a string")
     e = value.strip().upper()
     if not e or len(e) % 4 or len(e) > 128 or not _HEX.issuperset(e):
-        raise FormatError(f"EPC {value[:40]!r} is not whole 16-bit words of hex")   # Gen2 EPCs are word-aligned
+        raise FormatError(f"EPC {value[:40]!r} is not whole 16-bit words of hex")  # Gen2 EPCs are word-aligned
     return e
 
 
@@ -175,6 +175,7 @@ def _load(payload: bytes | str | Any) -> Any:
 
 # ------------------------------------------------------------------------------------------------ Zebra
 
+
 def _zebra_one(obj: Any, out: Parsed, reader: str | None) -> None:
     if not isinstance(obj, dict):
         out.errors.append("zebra: event is not an object")
@@ -196,14 +197,15 @@ def _zebra_one(obj: Any, out: Parsed, reader: str | None) -> None:
     try:
         fmt = data.get("format")
         if fmt not in (None, "epc"):
-            out.other += 1              # a TID or user-memory report, not an EPC
+            out.other += 1  # a TID or user-memory report, not an EPC
             return
         epc = _epc_hex(data["idHex"])
         t = ts_ms(obj["timestamp"]) if "timestamp" in obj else None
         if t is None:
             raise FormatError("no timestamp")
-        out.reads.append(TagRead(epc, _antenna(data.get("antenna"), 0), _rssi(data.get("peakRssi")),
-                                 _count(data.get("reads")), t, t))
+        out.reads.append(
+            TagRead(epc, _antenna(data.get("antenna"), 0), _rssi(data.get("peakRssi")), _count(data.get("reads")), t, t)
+        )
     except (FormatError, KeyError) as exc:
         out.errors.append(f"zebra: {exc}")
 
@@ -227,9 +229,16 @@ def parse_zebra(payload: Any, reader: str | None = None) -> Parsed:
             rssi = d.get("peakRssi")
             cnt = d.get("reads", 1)
             fmt = d.get("format")
-            if (fmt in (None, "epc") and len(epc) == 24 and _HEX.issuperset(epc) and type(ant) is int
-                    and 0 <= ant <= MAX_ANTENNA and type(cnt) is int and cnt >= 1
-                    and (rssi is None or (type(rssi) in (int, float) and -128 <= rssi <= 20))):
+            if (
+                fmt in (None, "epc")
+                and len(epc) == 24
+                and _HEX.issuperset(epc)
+                and type(ant) is int
+                and 0 <= ant <= MAX_ANTENNA
+                and type(cnt) is int
+                and cnt >= 1
+                and (rssi is None or (type(rssi) in (int, float) and -128 <= rssi <= 20))
+            ):
                 t = ts_ms(obj["timestamp"])
                 append(TagRead(epc, ant, None if rssi is None else float(rssi), cnt, t, t))
                 continue
@@ -241,13 +250,14 @@ def parse_zebra(payload: Any, reader: str | None = None) -> Parsed:
 
 # ------------------------------------------------------------------------------------------------ Impinj
 
+
 def _impinj_one(obj: Any, out: Parsed) -> None:
     if not isinstance(obj, dict):
         out.errors.append("impinj: event is not an object")
         return
     ev = obj.get("tagInventoryEvent")
     if ev is None:
-        out.other += 1      # inventoryStatusEvent, diagnosticEvent, ... not tag reads
+        out.other += 1  # inventoryStatusEvent, diagnosticEvent, ... not tag reads
         return
     try:
         if not isinstance(ev, dict):
@@ -265,8 +275,9 @@ def _impinj_one(obj: Any, out: Parsed) -> None:
         else:
             raise FormatError("no epcHex or epc")
         t = ts_ms(obj["timestamp"])
-        out.reads.append(TagRead(epc, _antenna(ev.get("antennaPort"), 0), _rssi(ev.get("peakRssiCdbm"), 100.0),
-                                 1, t, t))
+        out.reads.append(
+            TagRead(epc, _antenna(ev.get("antennaPort"), 0), _rssi(ev.get("peakRssiCdbm"), 100.0), 1, t, t)
+        )
     except (FormatError, KeyError) as exc:
         out.errors.append(f"impinj: {exc}")
 
@@ -277,7 +288,7 @@ def parse_impinj(payload: Any, reader: str | None = None) -> Parsed:
         text = payload.decode("utf-8", "replace") if isinstance(payload, (bytes, bytearray)) else payload
         stripped = text.strip()
         if not stripped:
-            return out                                    # keep-alive
+            return out  # keep-alive
         if stripped[0] == "[" or "\n" not in stripped:
             try:
                 data = json.loads(stripped)
@@ -285,7 +296,7 @@ def parse_impinj(payload: Any, reader: str | None = None) -> Parsed:
                 out.errors.append(f"impinj: malformed JSON: {exc}"[:200])
                 return out
             items = data if isinstance(data, list) else [data]
-        else:                                             # HTTP stream: one object per line
+        else:  # HTTP stream: one object per line
             items = []
             for line in stripped.splitlines():
                 if not line.strip():
@@ -302,6 +313,7 @@ def parse_impinj(payload: Any, reader: str | None = None) -> Parsed:
 
 
 # ------------------------------------------------------------------------------------------------ StoreHub evt/tags
+
 
 def parse_storehub(payload: Any, reader: str | None = None) -> Parsed:
     """Our ``evt/tags`` event → reads. ``hub.protocol.contract.decode_event`` calls it once, on the payload it has
@@ -323,14 +335,23 @@ def parse_storehub(payload: Any, reader: str | None = None) -> Parsed:
                 raise FormatError("read is not an object")
             first = ts_ms(r["first_seen"])
             last = ts_ms(r["last_seen"])
-            out.reads.append(TagRead(_epc_hex(r["epc"]), _antenna(r.get("antenna"), 0), _rssi(r.get("rssi_dbm")),
-                                     _count(r.get("count")), min(first, last), max(first, last)))
+            out.reads.append(
+                TagRead(
+                    _epc_hex(r["epc"]),
+                    _antenna(r.get("antenna"), 0),
+                    _rssi(r.get("rssi_dbm")),
+                    _count(r.get("count")),
+                    min(first, last),
+                    max(first, last),
+                )
+            )
         except (FormatError, KeyError) as exc:
             out.errors.append(f"storehub: {exc}")
     return out
 
 
 # ------------------------------------------------------------------------------------------------ LLRP (sllurp)
+
 
 def _llrp_epc(d: dict) -> str:
     raw = d.get("EPC-96", d.get("EPC"))
@@ -359,8 +380,16 @@ def parse_llrp(tags: Iterable[dict], reader: str | None = None) -> Parsed:
                 raise FormatError("no FirstSeenTimestampUTC (set tag_content_selector)")
             if isinstance(first_us, bool) or not isinstance(first_us, int) or not isinstance(last_us, int):
                 raise FormatError("timestamps must be integers (µs)")
-            out.reads.append(TagRead(_llrp_epc(d), _antenna(d.get("AntennaID"), 0), _rssi(d.get("PeakRSSI")),
-                                     _count(d.get("TagSeenCount")), first_us // 1000, last_us // 1000))
+            out.reads.append(
+                TagRead(
+                    _llrp_epc(d),
+                    _antenna(d.get("AntennaID"), 0),
+                    _rssi(d.get("PeakRSSI")),
+                    _count(d.get("TagSeenCount")),
+                    first_us // 1000,
+                    last_us // 1000,
+                )
+            )
         except FormatError as exc:
             out.errors.append(f"llrp: {exc}")
     return out
@@ -394,9 +423,18 @@ def detect(obj: Any) -> str | None:
 # ------------------------------------------------------------------------------------------------ heartbeats
 
 ANTENNA_STATES = ("connected", "disconnected")
-_CONNECTED_WORDS = {"connected": "connected", "true": "connected", "1": "connected", "on": "connected",
-                    "disconnected": "disconnected", "false": "disconnected", "0": "disconnected",
-                    "off": "disconnected", "not connected": "disconnected", "notconnected": "disconnected"}
+_CONNECTED_WORDS = {
+    "connected": "connected",
+    "true": "connected",
+    "1": "connected",
+    "on": "connected",
+    "disconnected": "disconnected",
+    "false": "disconnected",
+    "0": "disconnected",
+    "off": "disconnected",
+    "not connected": "disconnected",
+    "notconnected": "disconnected",
+}
 
 
 def _connection_word(value: Any) -> str | None:
@@ -472,6 +510,7 @@ def clock_skew_ms(reads: Iterable[TagRead], arrived_ms: int, tolerance_ms: int =
 
 # ------------------------------------------------------------------------------------------------ aggregation
 
+
 def aggregate(reads: Iterable[TagRead]) -> list[dict]:
     """Collapse raw reads into one ``evt/tags`` read per EPC × antenna (what a bridge publishes)."""
     acc: dict[tuple[str, int], list] = {}
@@ -492,6 +531,14 @@ def aggregate(reads: Iterable[TagRead]) -> list[dict]:
     for (epc, ant), (rssi, cnt, first, last) in acc.items():
         # an unknown RSSI stays null: 0 would be the strongest possible read, passing every floor and
         # winning the zone by strongest antenna
-        out.append({"epc": epc, "antenna": ant, "count": cnt, "first_seen": ms_iso(first), "last_seen": ms_iso(last),
-                    "rssi_dbm": rssi})
+        out.append(
+            {
+                "epc": epc,
+                "antenna": ant,
+                "count": cnt,
+                "first_seen": ms_iso(first),
+                "last_seen": ms_iso(last),
+                "rssi_dbm": rssi,
+            }
+        )
     return out

@@ -36,7 +36,7 @@ class BrokerTrust:
     def __init__(self, *, ca_file: str | None = None, ca_pem: str | None = None):
         if not ca_file and not ca_pem:
             raise ValueError("an mqtts:// broker needs the store CA (ca_file, or ca_pem in the provisioned config)")
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)     # CERT_REQUIRED and check_hostname by default
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # CERT_REQUIRED and check_hostname by default
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ctx.verify_mode = ssl.CERT_REQUIRED
         ctx.check_hostname = True

@@ -15,8 +15,13 @@ from hub.kernel.errors import StoreHubError
 from hub.purchasing import days, demand, lots, replenish, suppliers_csv
 from hub.store import open_db
 
-_DATA_DIR = click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="STOREHUB_DATA_DIR",
-                         default=None, help="Hub data directory (default: $STOREHUB_DATA_DIR or ./storehub-data)")
+_DATA_DIR = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="STOREHUB_DATA_DIR",
+    default=None,
+    help="Hub data directory (default: $STOREHUB_DATA_DIR or ./storehub-data)",
+)
 ACTOR = "system:purchasing"
 
 
@@ -43,10 +48,12 @@ def _run(data_dir, fn):
 @click.option("--drafts/--no-drafts", default=True, show_default=True, help="Write draft orders per supplier")
 def replenish_cmd(data_dir, drafts):
     """Compute reorder points and suggestions; write draft orders (for the nightly timer)."""
+
     def work(conn):
         out = replenish.run(conn, today=days.today(conn), actor=ACTOR, create_drafts=drafts)
         out.pop("suggestions")
         return out
+
     _run(data_dir, work)
 
 
@@ -54,8 +61,12 @@ def replenish_cmd(data_dir, drafts):
 @_DATA_DIR
 def expiry_cmd(data_dir):
     """Raise or clear near-expiry and expired-stock alerts (for the nightly timer)."""
-    _run(data_dir, lambda conn: lots.check_expiry(conn, today=days.today(conn),
-                                                  setting=settings.get(conn, "purchasing.near_expiry_days")))
+    _run(
+        data_dir,
+        lambda conn: lots.check_expiry(
+            conn, today=days.today(conn), setting=settings.get(conn, "purchasing.near_expiry_days")
+        ),
+    )
 
 
 @purchasing_group.command("import")
@@ -66,8 +77,12 @@ def expiry_cmd(data_dir):
 def import_cmd(data_dir, kind, file, dry_run):
     """Import suppliers, or what they sell (case packs, cost price lists), from CSV."""
     data = file.read_bytes()
-    _run(data_dir, lambda conn: suppliers_csv.import_csv(conn, kind, data, actor=ACTOR,
-                                                         today=days.today(conn).isoformat(), dry_run=dry_run))
+    _run(
+        data_dir,
+        lambda conn: suppliers_csv.import_csv(
+            conn, kind, data, actor=ACTOR, today=days.today(conn).isoformat(), dry_run=dry_run
+        ),
+    )
 
 
 @purchasing_group.command("recall")

@@ -22,8 +22,11 @@ def on_stock(conn: sqlite3.Connection, movement: dict[str, Any]) -> None:
         return
     qty = abs(movement["qty_delta"]) * sign
     day = days.day_of(movement["ts"], days.zone(conn))
-    conn.execute("INSERT INTO daily_sales(item_id, day, qty) VALUES (?,?,?) "
-                 "ON CONFLICT(item_id, day) DO UPDATE SET qty = qty + excluded.qty", (movement["item_id"], day, qty))
+    conn.execute(
+        "INSERT INTO daily_sales(item_id, day, qty) VALUES (?,?,?) "
+        "ON CONFLICT(item_id, day) DO UPDATE SET qty = qty + excluded.qty",
+        (movement["item_id"], day, qty),
+    )
 
 
 def rebuild(conn: sqlite3.Connection) -> int:
@@ -31,15 +34,21 @@ def rebuild(conn: sqlite3.Connection) -> int:
     tz = days.zone(conn)
     totals: dict[tuple[str, str], int] = {}
     for item_id, kind, qty_delta, ts in conn.execute(
-            "SELECT item_id, kind, qty_delta, ts FROM movements WHERE kind IN ('sale', 'return')"):
+        "SELECT item_id, kind, qty_delta, ts FROM movements WHERE kind IN ('sale', 'return')"
+    ):
         key = (item_id, days.day_of(ts, tz))
         totals[key] = totals.get(key, 0) + abs(qty_delta) * DEMAND_KINDS[kind]
     conn.execute("DELETE FROM daily_sales")
-    conn.executemany("INSERT INTO daily_sales(item_id, day, qty) VALUES (?,?,?)",
-                     [(i, d, q) for (i, d), q in totals.items()])
+    conn.executemany(
+        "INSERT INTO daily_sales(item_id, day, qty) VALUES (?,?,?)", [(i, d, q) for (i, d), q in totals.items()]
+    )
     return len(totals)
 
 
 def history(conn: sqlite3.Connection, item_id: str, *, since: str) -> list[dict[str, Any]]:
-    return [dict(r) for r in conn.execute("SELECT day, qty FROM daily_sales WHERE item_id = ? AND day >= ? "
-                                          "ORDER BY day", (item_id, since))]
+    return [
+        dict(r)
+        for r in conn.execute(
+            "SELECT day, qty FROM daily_sales WHERE item_id = ? AND day >= ? ORDER BY day", (item_id, since)
+        )
+    ]

@@ -28,42 +28,55 @@ def is_lot_controlled(conn: sqlite3.Connection, item_id: str) -> bool:
     return bool(row and row[0])
 
 
-def set_lot_controlled(conn: sqlite3.Connection, item_id: str, on: bool, *, actor: str,
-                       device: str | None = None) -> dict[str, Any]:
+def set_lot_controlled(
+    conn: sqlite3.Connection, item_id: str, on: bool, *, actor: str, device: str | None = None
+) -> dict[str, Any]:
     """Switch lot control for an item. Switching on puts the stock already there into the ``''`` lot (its lot
     was never recorded), so lots and on-hand agree from the first movement on; switching off forgets the lots."""
     if conn.execute("SELECT 1 FROM items WHERE id = ?", (item_id,)).fetchone() is None:
         raise NotFound(f"no item {item_id}", code="item_not_found")
     was = is_lot_controlled(conn, item_id)
-    conn.execute("INSERT INTO purchasing_items(item_id, lot_controlled) VALUES (?, ?) "
-                 "ON CONFLICT(item_id) DO UPDATE SET lot_controlled = excluded.lot_controlled", (item_id, int(on)))
+    conn.execute(
+        "INSERT INTO purchasing_items(item_id, lot_controlled) VALUES (?, ?) "
+        "ON CONFLICT(item_id) DO UPDATE SET lot_controlled = excluded.lot_controlled",
+        (item_id, int(on)),
+    )
     if on and not was:
         conn.execute("DELETE FROM stock_lots WHERE item_id = ?", (item_id,))
-        conn.execute("INSERT INTO stock_lots(item_id, location_id, lot, expiry, qty) SELECT item_id, location_id, '',"
-                     " NULL, on_hand FROM stock WHERE item_id = ? AND on_hand != 0", (item_id,))
+        conn.execute(
+            "INSERT INTO stock_lots(item_id, location_id, lot, expiry, qty) SELECT item_id, location_id, '',"
+            " NULL, on_hand FROM stock WHERE item_id = ? AND on_hand != 0",
+            (item_id,),
+        )
     elif not on and was:
         conn.execute("DELETE FROM stock_lots WHERE item_id = ?", (item_id,))
     if on != was:
-        audit.log(conn, actor=actor, device=device, action="item.lot_control", target=item_id,
-                  details={"lot_controlled": on})
+        audit.log(
+            conn, actor=actor, device=device, action="item.lot_control", target=item_id, details={"lot_controlled": on}
+        )
     return {"item_id": item_id, "lot_controlled": on}
 
 
 def intend(conn: sqlite3.Connection, idempotency_key: str, lot: str, expiry: str | None) -> None:
     """Name the lot of the movement about to be posted with ``idempotency_key`` (read by :func:`on_stock`)."""
-    conn.execute("INSERT OR REPLACE INTO lot_intents(idempotency_key, lot, expiry) VALUES (?,?,?)",
-                 (idempotency_key, lot, expiry))
+    conn.execute(
+        "INSERT OR REPLACE INTO lot_intents(idempotency_key, lot, expiry) VALUES (?,?,?)",
+        (idempotency_key, lot, expiry),
+    )
 
 
 def _apply(conn: sqlite3.Connection, m: dict[str, Any], lot: str, expiry: str | None, delta: int) -> None:
     conn.execute(
         "INSERT INTO stock_lots(item_id, location_id, lot, expiry, qty) VALUES (?,?,?,?,?) "
         "ON CONFLICT(item_id, location_id, lot) DO UPDATE SET qty = qty + excluded.qty, "
-        "expiry = COALESCE(excluded.expiry, expiry)", (m["item_id"], m["location_id"], lot, expiry, delta))
+        "expiry = COALESCE(excluded.expiry, expiry)",
+        (m["item_id"], m["location_id"], lot, expiry, delta),
+    )
     conn.execute(
         "INSERT INTO lot_movements(movement_id, lot, item_id, location_id, expiry, qty_delta) VALUES (?,?,?,?,?,?) "
         "ON CONFLICT(movement_id, lot) DO UPDATE SET qty_delta = qty_delta + excluded.qty_delta",
-        (m["id"], lot, m["item_id"], m["location_id"], expiry, delta))
+        (m["id"], lot, m["item_id"], m["location_id"], expiry, delta),
+    )
 
 
 def _fefo(conn: sqlite3.Connection, m: dict[str, Any], qty: int) -> None:
@@ -71,7 +84,9 @@ def _fefo(conn: sqlite3.Connection, m: dict[str, Any], qty: int) -> None:
     ``''`` lot (it goes negative, like the ledger's on-hand may)."""
     rows = conn.execute(
         "SELECT lot, expiry, qty FROM stock_lots WHERE item_id = ? AND location_id = ? AND qty > 0 "
-        "ORDER BY expiry IS NULL, expiry, lot", (m["item_id"], m["location_id"])).fetchall()
+        "ORDER BY expiry IS NULL, expiry, lot",
+        (m["item_id"], m["location_id"]),
+    ).fetchall()
     left = qty
     for r in rows:
         if left <= 0:
@@ -93,9 +108,10 @@ def on_stock(conn: sqlite3.Connection, movement: dict[str, Any]) -> None:
     if intent is not None:
         conn.execute("DELETE FROM lot_intents WHERE idempotency_key = ?", (key,))
         if delta < 0:
-            have = conn.execute("SELECT COALESCE(SUM(qty), 0) FROM stock_lots WHERE item_id = ? AND location_id = ?"
-                                " AND lot = ?", (movement["item_id"], movement["location_id"], intent["lot"])
-                                ).fetchone()[0]
+            have = conn.execute(
+                "SELECT COALESCE(SUM(qty), 0) FROM stock_lots WHERE item_id = ? AND location_id = ? AND lot = ?",
+                (movement["item_id"], movement["location_id"], intent["lot"]),
+            ).fetchone()[0]
             take = min(-delta, max(have, 0))
             if take:
                 _apply(conn, movement, intent["lot"], intent["expiry"], -take)
@@ -109,8 +125,11 @@ def on_stock(conn: sqlite3.Connection, movement: dict[str, Any]) -> None:
         return
     ref = movement.get("ref") or ""
     if movement["kind"] == "transfer_in" and ref.startswith("transfer:"):
-        out = conn.execute("SELECT lm.lot, lm.expiry, -lm.qty_delta FROM lot_movements lm JOIN movements mv "
-                           "ON mv.id = lm.movement_id WHERE mv.idempotency_key = ?", (ref[9:] + ":out",)).fetchall()
+        out = conn.execute(
+            "SELECT lm.lot, lm.expiry, -lm.qty_delta FROM lot_movements lm JOIN movements mv "
+            "ON mv.id = lm.movement_id WHERE mv.idempotency_key = ?",
+            (ref[9:] + ":out",),
+        ).fetchall()
         if out and sum(r[2] for r in out) == delta:
             for lot, expiry, q in out:
                 _apply(conn, movement, lot, expiry, q)
@@ -119,19 +138,28 @@ def on_stock(conn: sqlite3.Connection, movement: dict[str, Any]) -> None:
 
 
 def stock_by_lot(conn: sqlite3.Connection, item_id: str) -> list[dict[str, Any]]:
-    return [dict(r) for r in conn.execute(
-        "SELECT sl.location_id, l.code AS location_code, sl.lot, sl.expiry, sl.qty FROM stock_lots sl "
-        "JOIN locations l ON l.id = sl.location_id WHERE sl.item_id = ? AND sl.qty != 0 "
-        "ORDER BY sl.expiry IS NULL, sl.expiry, sl.lot, l.walk_seq", (item_id,))]
+    return [
+        dict(r)
+        for r in conn.execute(
+            "SELECT sl.location_id, l.code AS location_code, sl.lot, sl.expiry, sl.qty FROM stock_lots sl "
+            "JOIN locations l ON l.id = sl.location_id WHERE sl.item_id = ? AND sl.qty != 0 "
+            "ORDER BY sl.expiry IS NULL, sl.expiry, sl.lot, l.walk_seq",
+            (item_id,),
+        )
+    ]
 
 
 def mismatches(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     """Lot-controlled item × location where the lots do not add up to the ledger's on-hand (should be none)."""
-    return [dict(r) for r in conn.execute(
-        "SELECT s.item_id, s.location_id, s.on_hand, COALESCE(SUM(sl.qty), 0) AS lots FROM stock s "
-        "JOIN purchasing_items p ON p.item_id = s.item_id AND p.lot_controlled = 1 "
-        "LEFT JOIN stock_lots sl ON sl.item_id = s.item_id AND sl.location_id = s.location_id "
-        "GROUP BY s.item_id, s.location_id HAVING s.on_hand != COALESCE(SUM(sl.qty), 0)")]
+    return [
+        dict(r)
+        for r in conn.execute(
+            "SELECT s.item_id, s.location_id, s.on_hand, COALESCE(SUM(sl.qty), 0) AS lots FROM stock s "
+            "JOIN purchasing_items p ON p.item_id = s.item_id AND p.lot_controlled = 1 "
+            "LEFT JOIN stock_lots sl ON sl.item_id = s.item_id AND sl.location_id = s.location_id "
+            "GROUP BY s.item_id, s.location_id HAVING s.on_hand != COALESCE(SUM(sl.qty), 0)"
+        )
+    ]
 
 
 # ---------------------------------------------------------------- recall
@@ -143,37 +171,66 @@ def recall(conn: sqlite3.Connection, lot: str, *, item_id: str | None = None) ->
     args: list[Any] = [lot] + ([item_id] if item_id else [])
     and_item = " AND {t}.item_id = ?" if item_id else ""
     where_now = "sl.lot = ?" + and_item.format(t="sl")
-    now = [dict(r) for r in conn.execute(
-        "SELECT sl.item_id, i.sku, i.name_en, i.name_zh, sl.location_id, l.code AS location_code, sl.expiry, sl.qty "
-        "FROM stock_lots sl JOIN items i ON i.id = sl.item_id JOIN locations l ON l.id = sl.location_id "
-        f"WHERE {where_now} AND sl.qty != 0 ORDER BY i.sku, l.walk_seq", args)]
-    moves = [dict(r) for r in conn.execute(
-        "SELECT mv.id AS movement_id, mv.kind, mv.item_id, mv.location_id, lm.qty_delta, mv.ref, mv.actor, mv.ts "
-        "FROM lot_movements lm JOIN movements mv ON mv.id = lm.movement_id "
-        f"WHERE lm.lot = ?{and_item.format(t='lm')} ORDER BY mv.seq", args)]
-    received = [dict(r) for r in conn.execute(
-        "SELECT rs.item_id, po.number AS po_number, po.id AS po_id, s.code AS supplier_code, r.id AS receipt_id,"
-        " SUM(rs.qty) AS qty, MAX(rs.expiry) AS expiry, r.confirmed_at FROM receipt_scans rs"
-        " JOIN po_receipts r ON r.id = rs.receipt_id AND r.status = 'confirmed'"
-        " JOIN purchase_orders po ON po.id = r.po_id JOIN suppliers s ON s.id = po.supplier_id"
-        f" WHERE rs.lot = ? AND rs.outcome = 'accepted'{and_item.format(t='rs')}"
-        " GROUP BY rs.item_id, r.id ORDER BY r.confirmed_at", args)]
-    returned = [dict(r) for r in conn.execute(
-        "SELECT sr.id, sr.item_id, sr.qty, sr.reason, s.code AS supplier_code, sr.movement_id, sr.ts "
-        f"FROM supplier_returns sr JOIN suppliers s ON s.id = sr.supplier_id WHERE sr.lot = ?"
-        f"{and_item.format(t='sr')} ORDER BY sr.ts", args)]
+    now = [
+        dict(r)
+        for r in conn.execute(
+            "SELECT sl.item_id, i.sku, i.name_en, i.name_zh, sl.location_id, l.code AS location_code, sl.expiry, sl.qty "
+            "FROM stock_lots sl JOIN items i ON i.id = sl.item_id JOIN locations l ON l.id = sl.location_id "
+            f"WHERE {where_now} AND sl.qty != 0 ORDER BY i.sku, l.walk_seq",
+            args,
+        )
+    ]
+    moves = [
+        dict(r)
+        for r in conn.execute(
+            "SELECT mv.id AS movement_id, mv.kind, mv.item_id, mv.location_id, lm.qty_delta, mv.ref, mv.actor, mv.ts "
+            "FROM lot_movements lm JOIN movements mv ON mv.id = lm.movement_id "
+            f"WHERE lm.lot = ?{and_item.format(t='lm')} ORDER BY mv.seq",
+            args,
+        )
+    ]
+    received = [
+        dict(r)
+        for r in conn.execute(
+            "SELECT rs.item_id, po.number AS po_number, po.id AS po_id, s.code AS supplier_code, r.id AS receipt_id,"
+            " SUM(rs.qty) AS qty, MAX(rs.expiry) AS expiry, r.confirmed_at FROM receipt_scans rs"
+            " JOIN po_receipts r ON r.id = rs.receipt_id AND r.status = 'confirmed'"
+            " JOIN purchase_orders po ON po.id = r.po_id JOIN suppliers s ON s.id = po.supplier_id"
+            f" WHERE rs.lot = ? AND rs.outcome = 'accepted'{and_item.format(t='rs')}"
+            " GROUP BY rs.item_id, r.id ORDER BY r.confirmed_at",
+            args,
+        )
+    ]
+    returned = [
+        dict(r)
+        for r in conn.execute(
+            "SELECT sr.id, sr.item_id, sr.qty, sr.reason, s.code AS supplier_code, sr.movement_id, sr.ts "
+            f"FROM supplier_returns sr JOIN suppliers s ON s.id = sr.supplier_id WHERE sr.lot = ?"
+            f"{and_item.format(t='sr')} ORDER BY sr.ts",
+            args,
+        )
+    ]
     took = {}
     for m in moves:
         if m["qty_delta"] < 0 and m["kind"] in ("sale", "pick"):
             took.setdefault(m["kind"], []).append({"ref": m["ref"], "qty": -m["qty_delta"], "ts": m["ts"]})
-    return {"lot": lot, "item_id": item_id, "on_hand": now, "on_hand_total": sum(r["qty"] for r in now),
-            "movements": moves, "received": received, "returned_to_supplier": returned,
-            "sold": took.get("sale", []), "picked_for_orders": took.get("pick", [])}
+    return {
+        "lot": lot,
+        "item_id": item_id,
+        "on_hand": now,
+        "on_hand_total": sum(r["qty"] for r in now),
+        "movements": moves,
+        "received": received,
+        "returned_to_supplier": returned,
+        "sold": took.get("sale", []),
+        "picked_for_orders": took.get("pick", []),
+    }
 
 
 # ---------------------------------------------------------------- expiry
-def check_expiry(conn: sqlite3.Connection, *, today: date, setting: dict[str, Any],
-                 item_id: str | None = None) -> dict[str, int]:
+def check_expiry(
+    conn: sqlite3.Connection, *, today: date, setting: dict[str, Any], item_id: str | None = None
+) -> dict[str, int]:
     """Raise a ``near_expiry`` alert for each item × lot on hand that expires within its category's warning days
     and an ``expired_stock`` alert for each past its expiry; clear them when the lot is gone. Idempotent (at
     most one open alert per kind and subject), so the nightly timer and each receipt may both call it."""
@@ -181,7 +238,9 @@ def check_expiry(conn: sqlite3.Connection, *, today: date, setting: dict[str, An
     rows = conn.execute(
         "SELECT sl.item_id, i.sku, i.name_en, i.name_zh, i.category, sl.lot, MIN(sl.expiry) AS expiry,"
         " SUM(sl.qty) AS qty FROM stock_lots sl JOIN items i ON i.id = sl.item_id WHERE sl.expiry IS NOT NULL"
-        f"{' AND sl.item_id = ?' if item_id else ''} GROUP BY sl.item_id, sl.lot", args).fetchall()
+        f"{' AND sl.item_id = ?' if item_id else ''} GROUP BY sl.item_id, sl.lot",
+        args,
+    ).fetchall()
     raised = cleared = 0
     live = set()
     for r in rows:
@@ -194,17 +253,33 @@ def check_expiry(conn: sqlite3.Connection, *, today: date, setting: dict[str, An
         if kind:
             live.add((kind, subject))
             name = r["name_en"] or r["name_zh"] or r["sku"]
-            msg = (f"{r['sku']} {name} lot {r['lot']}: {r['qty']} on hand expired on {r['expiry']}"
-                   if kind == "expired_stock" else
-                   f"{r['sku']} {name} lot {r['lot']}: {r['qty']} on hand expire on {r['expiry']} ({days_left} days)")
-            if alerts.raise_alert(conn, kind, subject, msg, severity="critical" if kind == "expired_stock" else "warning",
-                                  details={"item_id": r["item_id"], "sku": r["sku"], "lot": r["lot"],
-                                           "expiry": r["expiry"], "qty": r["qty"], "days_left": days_left}):
+            msg = (
+                f"{r['sku']} {name} lot {r['lot']}: {r['qty']} on hand expired on {r['expiry']}"
+                if kind == "expired_stock"
+                else f"{r['sku']} {name} lot {r['lot']}: {r['qty']} on hand expire on {r['expiry']} ({days_left} days)"
+            )
+            if alerts.raise_alert(
+                conn,
+                kind,
+                subject,
+                msg,
+                severity="critical" if kind == "expired_stock" else "warning",
+                details={
+                    "item_id": r["item_id"],
+                    "sku": r["sku"],
+                    "lot": r["lot"],
+                    "expiry": r["expiry"],
+                    "qty": r["qty"],
+                    "days_left": days_left,
+                },
+            ):
                 raised += 1
     prefix = f"lot:{item_id}:" if item_id else "lot:"
-    for a in conn.execute("SELECT kind, subject FROM alerts WHERE kind IN ('near_expiry','expired_stock') AND "
-                          "cleared_at IS NULL AND subject LIKE ? ESCAPE '!'",
-                          (prefix.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%",)).fetchall():
+    for a in conn.execute(
+        "SELECT kind, subject FROM alerts WHERE kind IN ('near_expiry','expired_stock') AND "
+        "cleared_at IS NULL AND subject LIKE ? ESCAPE '!'",
+        (prefix.replace("!", "!!").replace("%", "!%").replace("_", "!_") + "%",),
+    ).fetchall():
         if (a["kind"], a["subject"]) not in live and alerts.clear(conn, a["kind"], a["subject"]):
             cleared += 1
     return {"raised": raised, "cleared": cleared}

@@ -18,8 +18,16 @@ from biip.gtin import Gtin
 from hub.kernel.errors import Unprocessable, ValidationError
 
 ROLES = ("associate", "supervisor", "manager", "admin")
-DISCREPANCY_REASONS = ("short_shipped", "over_shipped", "damaged", "wrong_item", "substitution", "expired",
-                       "quality", "other")
+DISCREPANCY_REASONS = (
+    "short_shipped",
+    "over_shipped",
+    "damaged",
+    "wrong_item",
+    "substitution",
+    "expired",
+    "quality",
+    "other",
+)
 RTV_REASONS = ("damaged", "expired", "quality", "recall", "wrong_item", "over_shipped", "other")
 
 
@@ -58,8 +66,10 @@ def case_gtin(text: object) -> str:
     except ParseError as exc:
         raise ValidationError(f"case GTIN {s}: {exc}", code="invalid_case_gtin") from exc
     if s[0] in "09":
-        raise ValidationError(f"case GTIN {s}: the indicator digit of a case is 1-8 (0 is a single unit, 9 a "
-                              "variable-measure unit)", code="invalid_case_gtin")
+        raise ValidationError(
+            f"case GTIN {s}: the indicator digit of a case is 1-8 (0 is a single unit, 9 a variable-measure unit)",
+            code="invalid_case_gtin",
+        )
     return s
 
 
@@ -93,15 +103,21 @@ class Reorder:
     order_up_to: int
 
 
-def reorder_levels(avg_daily: float, sd_daily: float, lead_time_days: float, lead_time_sd_days: float,
-                   review_days: float, service_level: float) -> Reorder:
+def reorder_levels(
+    avg_daily: float,
+    sd_daily: float,
+    lead_time_days: float,
+    lead_time_sd_days: float,
+    review_days: float,
+    service_level: float,
+) -> Reorder:
     """Safety stock SS = z·√(L·σd² + d̄²·σL²), reorder point ROP = d̄·L + SS, order-up-to level
     S = d̄·(L+R) + z·√((L+R)·σd² + d̄²·σL²), with z the standard normal quantile of the service level
     (docs/purchasing.md). Rounded up: a fraction of a unit on the shelf protects nobody."""
     z = NormalDist().inv_cdf(service_level)
-    ss = z * math.sqrt(lead_time_days * sd_daily ** 2 + avg_daily ** 2 * lead_time_sd_days ** 2)
+    ss = z * math.sqrt(lead_time_days * sd_daily**2 + avg_daily**2 * lead_time_sd_days**2)
     horizon = lead_time_days + review_days
-    s_level = avg_daily * horizon + z * math.sqrt(horizon * sd_daily ** 2 + avg_daily ** 2 * lead_time_sd_days ** 2)
+    s_level = avg_daily * horizon + z * math.sqrt(horizon * sd_daily**2 + avg_daily**2 * lead_time_sd_days**2)
     ss_i = math.ceil(ss - 1e-9)
     return Reorder(ss_i, math.ceil(avg_daily * lead_time_days + ss - 1e-9), math.ceil(s_level - 1e-9))
 
@@ -134,5 +150,8 @@ def near_expiry_days(category: str, setting: dict) -> int:
 
 def check_expiry(expiry: str | None, today: date) -> None:
     if expiry is not None and date.fromisoformat(expiry) < today:
-        raise Unprocessable(f"this carton expired on {expiry}; it cannot be received", code="expired_on_receipt",
-                              details={"expiry": expiry, "today": today.isoformat()})
+        raise Unprocessable(
+            f"this carton expired on {expiry}; it cannot be received",
+            code="expired_on_receipt",
+            details={"expiry": expiry, "today": today.isoformat()},
+        )

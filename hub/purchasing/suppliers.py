@@ -16,8 +16,18 @@ from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso
 from hub.purchasing import rules
 
-SUPPLIER_FIELDS = ("code", "name", "contact_name", "phone", "email", "lead_time_days", "lead_time_sd_days",
-                   "min_order_minor", "payment_terms", "active")
+SUPPLIER_FIELDS = (
+    "code",
+    "name",
+    "contact_name",
+    "phone",
+    "email",
+    "lead_time_days",
+    "lead_time_sd_days",
+    "min_order_minor",
+    "payment_terms",
+    "active",
+)
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -96,8 +106,9 @@ def list_suppliers(conn: sqlite3.Connection, *, active_only: bool = False) -> li
     return [_supplier(r) for r in conn.execute(f"SELECT * FROM suppliers{where} ORDER BY code")]
 
 
-def upsert(conn: sqlite3.Connection, data: dict[str, Any], *, actor: str, device: str | None = None,
-           audit_it: bool = True) -> dict[str, Any]:
+def upsert(
+    conn: sqlite3.Connection, data: dict[str, Any], *, actor: str, device: str | None = None, audit_it: bool = True
+) -> dict[str, Any]:
     """Create a supplier, or update the one with this code (fields left out keep their values)."""
     code = str(data.get("code") or "").strip()
     before = get_by_code(conn, code) if code else None
@@ -106,20 +117,31 @@ def upsert(conn: sqlite3.Connection, data: dict[str, Any], *, actor: str, device
     if before is None:
         sid = new_id()
         cols = list(SUPPLIER_FIELDS)
-        conn.execute(f"INSERT INTO suppliers(id, {', '.join(cols)}, created_at, updated_at) "
-                     f"VALUES ({', '.join('?' * (len(cols) + 3))})", [sid] + [clean[c] for c in cols] + [ts, ts])
+        conn.execute(
+            f"INSERT INTO suppliers(id, {', '.join(cols)}, created_at, updated_at) "
+            f"VALUES ({', '.join('?' * (len(cols) + 3))})",
+            [sid] + [clean[c] for c in cols] + [ts, ts],
+        )
     else:
         sid = before["id"]
         changes = {k: v for k, v in clean.items() if before.get(k) != v}
         if not changes:
             return before
-        conn.execute(f"UPDATE suppliers SET {', '.join(f'{k} = ?' for k in changes)}, updated_at = ? WHERE id = ?",
-                     [*changes.values(), ts, sid])
+        conn.execute(
+            f"UPDATE suppliers SET {', '.join(f'{k} = ?' for k in changes)}, updated_at = ? WHERE id = ?",
+            [*changes.values(), ts, sid],
+        )
     sup = get(conn, sid)
     outbox.record(conn, "supplier.upsert", sup, ts=ts)
     if audit_it:
-        audit.log(conn, actor=actor, device=device, action="supplier.create" if before is None else "supplier.update",
-                  target=sid, details={"code": sup["code"]})
+        audit.log(
+            conn,
+            actor=actor,
+            device=device,
+            action="supplier.create" if before is None else "supplier.update",
+            target=sid,
+            details={"code": sup["code"]},
+        )
     return sup
 
 
@@ -171,8 +193,17 @@ def validate_supplier_item(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def set_item(conn: sqlite3.Connection, supplier_id: str, item_id: str, data: dict[str, Any], *, actor: str,
-             device: str | None = None, today: str, audit_it: bool = True) -> dict[str, Any]:
+def set_item(
+    conn: sqlite3.Connection,
+    supplier_id: str,
+    item_id: str,
+    data: dict[str, Any],
+    *,
+    actor: str,
+    device: str | None = None,
+    today: str,
+    audit_it: bool = True,
+) -> dict[str, Any]:
     """Say that the supplier sells the item: its article code, case pack, preferred flag and (optionally) a cost
     valid from a day (default today) until a day or until replaced."""
     get(conn, supplier_id)
@@ -180,60 +211,100 @@ def set_item(conn: sqlite3.Connection, supplier_id: str, item_id: str, data: dic
         raise NotFound(f"no item {item_id}", code="item_not_found")
     clean = validate_supplier_item(data)
     if clean["case_gtin"]:
-        owner = conn.execute("SELECT supplier_id, item_id FROM supplier_items WHERE case_gtin = ?",
-                             (clean["case_gtin"],)).fetchone()
+        owner = conn.execute(
+            "SELECT supplier_id, item_id FROM supplier_items WHERE case_gtin = ?", (clean["case_gtin"],)
+        ).fetchone()
         if owner and (owner[0], owner[1]) != (supplier_id, item_id):
-            raise Conflict(f"case GTIN {clean['case_gtin']} already names another supplier item",
-                           code="case_gtin_taken", details={"supplier_id": owner[0], "item_id": owner[1]})
+            raise Conflict(
+                f"case GTIN {clean['case_gtin']} already names another supplier item",
+                code="case_gtin_taken",
+                details={"supplier_id": owner[0], "item_id": owner[1]},
+            )
         if conn.execute("SELECT 1 FROM item_gtins WHERE gtin = ?", (clean["case_gtin"],)).fetchone():
-            raise Conflict(f"case GTIN {clean['case_gtin']} is an item's own GTIN in the catalog",
-                           code="case_gtin_taken")
+            raise Conflict(
+                f"case GTIN {clean['case_gtin']} is an item's own GTIN in the catalog", code="case_gtin_taken"
+            )
     ts = now_iso()
     if clean["preferred"]:
-        conn.execute("UPDATE supplier_items SET preferred = 0 WHERE item_id = ? AND supplier_id != ?",
-                     (item_id, supplier_id))
+        conn.execute(
+            "UPDATE supplier_items SET preferred = 0 WHERE item_id = ? AND supplier_id != ?", (item_id, supplier_id)
+        )
     conn.execute(
         "INSERT INTO supplier_items(supplier_id, item_id, supplier_sku, case_gtin, case_units, preferred, updated_at)"
         " VALUES (?,?,?,?,?,?,?) ON CONFLICT(supplier_id, item_id) DO UPDATE SET supplier_sku = excluded.supplier_sku,"
         " case_gtin = excluded.case_gtin, case_units = excluded.case_units, preferred = excluded.preferred,"
         " updated_at = excluded.updated_at",
-        (supplier_id, item_id, clean["supplier_sku"], clean["case_gtin"], clean["case_units"], int(clean["preferred"]),
-         ts))
+        (
+            supplier_id,
+            item_id,
+            clean["supplier_sku"],
+            clean["case_gtin"],
+            clean["case_units"],
+            int(clean["preferred"]),
+            ts,
+        ),
+    )
     if clean["cost_minor"] is not None:
         frm = clean["valid_from"] or today
-        conn.execute("INSERT INTO supplier_prices(supplier_id, item_id, valid_from, valid_to, cost_minor) "
-                     "VALUES (?,?,?,?,?) ON CONFLICT(supplier_id, item_id, valid_from) DO UPDATE SET "
-                     "valid_to = excluded.valid_to, cost_minor = excluded.cost_minor",
-                     (supplier_id, item_id, frm, clean["valid_to"], clean["cost_minor"]))
+        conn.execute(
+            "INSERT INTO supplier_prices(supplier_id, item_id, valid_from, valid_to, cost_minor) "
+            "VALUES (?,?,?,?,?) ON CONFLICT(supplier_id, item_id, valid_from) DO UPDATE SET "
+            "valid_to = excluded.valid_to, cost_minor = excluded.cost_minor",
+            (supplier_id, item_id, frm, clean["valid_to"], clean["cost_minor"]),
+        )
     out = supplier_item(conn, supplier_id, item_id, today=today)
     outbox.record(conn, "supplier.item", out, ts=ts)
     if audit_it:
-        audit.log(conn, actor=actor, device=device, action="supplier.item", target=supplier_id,
-                  details={"item_id": item_id, "case_gtin": clean["case_gtin"], "case_units": clean["case_units"],
-                           "cost_minor": clean["cost_minor"]})
+        audit.log(
+            conn,
+            actor=actor,
+            device=device,
+            action="supplier.item",
+            target=supplier_id,
+            details={
+                "item_id": item_id,
+                "case_gtin": clean["case_gtin"],
+                "case_units": clean["case_units"],
+                "cost_minor": clean["cost_minor"],
+            },
+        )
     return out
 
 
 def supplier_item(conn: sqlite3.Connection, supplier_id: str, item_id: str, *, today: str) -> dict[str, Any]:
-    row = conn.execute("SELECT * FROM supplier_items WHERE supplier_id = ? AND item_id = ?",
-                       (supplier_id, item_id)).fetchone()
+    row = conn.execute(
+        "SELECT * FROM supplier_items WHERE supplier_id = ? AND item_id = ?", (supplier_id, item_id)
+    ).fetchone()
     if row is None:
-        raise NotFound("the supplier does not sell this item", code="supplier_item_not_found",
-                       details={"supplier_id": supplier_id, "item_id": item_id})
+        raise NotFound(
+            "the supplier does not sell this item",
+            code="supplier_item_not_found",
+            details={"supplier_id": supplier_id, "item_id": item_id},
+        )
     d = dict(row)
     d["preferred"] = bool(d["preferred"])
     d["cost_minor"] = cost_on(conn, supplier_id, item_id, today)
-    d["prices"] = [dict(r) for r in conn.execute(
-        "SELECT valid_from, valid_to, cost_minor FROM supplier_prices WHERE supplier_id = ? AND item_id = ? "
-        "ORDER BY valid_from", (supplier_id, item_id))]
+    d["prices"] = [
+        dict(r)
+        for r in conn.execute(
+            "SELECT valid_from, valid_to, cost_minor FROM supplier_prices WHERE supplier_id = ? AND item_id = ? "
+            "ORDER BY valid_from",
+            (supplier_id, item_id),
+        )
+    ]
     return d
 
 
 def items_of(conn: sqlite3.Connection, supplier_id: str, *, today: str) -> list[dict[str, Any]]:
     get(conn, supplier_id)
-    return [supplier_item(conn, supplier_id, r[0], today=today) for r in conn.execute(
-        "SELECT si.item_id FROM supplier_items si JOIN items i ON i.id = si.item_id WHERE si.supplier_id = ? "
-        "ORDER BY i.sku", (supplier_id,))]
+    return [
+        supplier_item(conn, supplier_id, r[0], today=today)
+        for r in conn.execute(
+            "SELECT si.item_id FROM supplier_items si JOIN items i ON i.id = si.item_id WHERE si.supplier_id = ? "
+            "ORDER BY i.sku",
+            (supplier_id,),
+        )
+    ]
 
 
 def cost_on(conn: sqlite3.Connection, supplier_id: str, item_id: str, day: str) -> int | None:
@@ -241,7 +312,8 @@ def cost_on(conn: sqlite3.Connection, supplier_id: str, item_id: str, day: str) 
     row = conn.execute(
         "SELECT cost_minor FROM supplier_prices WHERE supplier_id = ? AND item_id = ? AND valid_from <= ? "
         "AND (valid_to IS NULL OR valid_to >= ?) ORDER BY valid_from DESC LIMIT 1",
-        (supplier_id, item_id, day, day)).fetchone()
+        (supplier_id, item_id, day, day),
+    ).fetchone()
     return row[0] if row else None
 
 

@@ -31,10 +31,29 @@ from hub.purchasing import suppliers
 
 KINDS = ("suppliers", "items")
 COLUMNS = {
-    "suppliers": ("code", "name", "contact_name", "phone", "email", "lead_time_days", "lead_time_sd_days",
-                  "min_order_minor", "payment_terms", "active"),
-    "items": ("supplier_code", "sku", "supplier_sku", "case_gtin", "case_units", "cost_minor", "valid_from",
-              "valid_to", "preferred"),
+    "suppliers": (
+        "code",
+        "name",
+        "contact_name",
+        "phone",
+        "email",
+        "lead_time_days",
+        "lead_time_sd_days",
+        "min_order_minor",
+        "payment_terms",
+        "active",
+    ),
+    "items": (
+        "supplier_code",
+        "sku",
+        "supplier_sku",
+        "case_gtin",
+        "case_units",
+        "cost_minor",
+        "valid_from",
+        "valid_to",
+        "preferred",
+    ),
 }
 REQUIRED = {"suppliers": ("code",), "items": ("supplier_code", "sku")}
 _INTS = {"lead_time_days", "min_order_minor", "case_units", "cost_minor"}
@@ -47,8 +66,9 @@ class SupplierImportError(ValidationError):
     code = "supplier_import_invalid"
 
     def __init__(self, errors: list[RowError]):
-        super().__init__(f"{len(errors)} problem(s) in the file; nothing was imported",
-                         details=[e.as_dict() for e in errors])
+        super().__init__(
+            f"{len(errors)} problem(s) in the file; nothing was imported", details=[e.as_dict() for e in errors]
+        )
         self.errors = errors
 
 
@@ -101,7 +121,9 @@ def plan_import(conn: sqlite3.Connection, kind: str, text: str) -> Plan:
         return plan
     unknown = [h for h in header if h not in allowed]
     if unknown:
-        plan.errors.append(RowError(1, "header", f"unknown column(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}"))
+        plan.errors.append(
+            RowError(1, "header", f"unknown column(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}")
+        )
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
         plan.errors.append(RowError(1, "header", f"column(s) given twice: {', '.join(dupes)}"))
@@ -160,8 +182,9 @@ def plan_import(conn: sqlite3.Connection, kind: str, text: str) -> Plan:
                 g = clean["case_gtin"]
                 if g:
                     other = case_gtins.get(g)
-                    owner = conn.execute("SELECT supplier_id, item_id FROM supplier_items WHERE case_gtin = ?",
-                                         (g,)).fetchone()
+                    owner = conn.execute(
+                        "SELECT supplier_id, item_id FROM supplier_items WHERE case_gtin = ?", (g,)
+                    ).fetchone()
                     if other and other[1] != key:
                         errs.append(RowError(n, "case_gtin", f"case GTIN {g} is also on row {other[0]}"))
                     elif owner and (owner[0], owner[1]) != (sup["id"], item[0]):
@@ -172,8 +195,11 @@ def plan_import(conn: sqlite3.Connection, kind: str, text: str) -> Plan:
                 if clean["preferred"]:
                     sku = data["sku"]
                     if sku in preferred and preferred[sku][1] != sup["id"]:
-                        errs.append(RowError(n, "preferred", f"SKU {sku} already has a preferred supplier on row "
-                                                             f"{preferred[sku][0]}"))
+                        errs.append(
+                            RowError(
+                                n, "preferred", f"SKU {sku} already has a preferred supplier on row {preferred[sku][0]}"
+                            )
+                        )
                     preferred.setdefault(sku, (n, sup["id"]))
         dedupe = key if kind == "suppliers" else (*key, data.get("valid_from"))
         if dedupe in seen:
@@ -189,8 +215,16 @@ def plan_import(conn: sqlite3.Connection, kind: str, text: str) -> Plan:
     return plan
 
 
-def import_csv(conn: sqlite3.Connection, kind: str, data: bytes, *, actor: str, device: str | None = None,
-               today: str, dry_run: bool = False) -> dict[str, Any]:
+def import_csv(
+    conn: sqlite3.Connection,
+    kind: str,
+    data: bytes,
+    *,
+    actor: str,
+    device: str | None = None,
+    today: str,
+    dry_run: bool = False,
+) -> dict[str, Any]:
     """Validate the whole file, then apply it inside the caller's write transaction (or not, for a dry run)."""
     try:
         text = catalog_csv.decode(data)
@@ -204,7 +238,15 @@ def import_csv(conn: sqlite3.Connection, kind: str, data: bytes, *, actor: str, 
             if kind == "suppliers":
                 suppliers.upsert(conn, clean, actor=actor, device=device, audit_it=False)
             else:
-                suppliers.set_item(conn, clean.pop("supplier_id"), clean.pop("item_id"), clean, actor=actor,
-                                   device=device, today=today, audit_it=False)
+                suppliers.set_item(
+                    conn,
+                    clean.pop("supplier_id"),
+                    clean.pop("item_id"),
+                    clean,
+                    actor=actor,
+                    device=device,
+                    today=today,
+                    audit_it=False,
+                )
         audit.log(conn, actor=actor, device=device, action=f"supplier.import.{kind}", details={"rows": len(plan.rows)})
     return {"kind": kind, "rows": len(plan.rows), "dry_run": dry_run}

@@ -15,9 +15,19 @@ def item(conn: sqlite3.Connection, item_id: str) -> dict[str, Any]:
     it = catalog.get_item(conn, item_id)
     today = days.today(conn).isoformat()
     params = conn.execute("SELECT * FROM replenishment_params WHERE item_id = ?", (item_id,)).fetchone()
-    return {"item_id": item_id, "sku": it["sku"], "unit": it["unit"],
-            "lot_controlled": lots.is_lot_controlled(conn, item_id), "lots": lots.stock_by_lot(conn, item_id),
-            "avg_cost_minor": costing.average(conn, item_id), "catalog_cost_minor": it["cost_minor"],
-            "suppliers": [suppliers.supplier_item(conn, r[0], item_id, today=today) for r in conn.execute(
-                "SELECT supplier_id FROM supplier_items WHERE item_id = ? ORDER BY preferred DESC", (item_id,))],
-            "replenishment": dict(params) if params else None}
+    return {
+        "item_id": item_id,
+        "sku": it["sku"],
+        "unit": it["unit"],
+        "lot_controlled": lots.is_lot_controlled(conn, item_id),
+        "lots": lots.stock_by_lot(conn, item_id),
+        "avg_cost_minor": costing.average(conn, item_id),
+        "catalog_cost_minor": it["cost_minor"],
+        "suppliers": [
+            suppliers.supplier_item(conn, r[0], item_id, today=today)
+            for r in conn.execute(
+                "SELECT supplier_id FROM supplier_items WHERE item_id = ? ORDER BY preferred DESC", (item_id,)
+            )
+        ],
+        "replenishment": dict(params) if params else None,
+    }

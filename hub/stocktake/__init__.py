@@ -9,18 +9,33 @@ from hub.domain import Domain, Setting
 from hub.stocktake.facts import FACTS
 
 SETTINGS = (
-    Setting("cycle_count_days", {}, {"type": "object", "additionalProperties": False,
-                                     "properties": {k: {"type": "integer", "minimum": 1, "maximum": 3650}
-                                                    for k in ("A", "B", "C")}},
-            "Cycle count intervals", "Days between counts of A, B and C items (defaults 30, 91, 365)."),
-    Setting("stocktake_supervisor_limit_minor", None, {"type": ["integer", "null"], "minimum": 0},
-            "Supervisor approval limit",
-            "Largest absolute variance at cost (minor units) a supervisor may approve; above it a manager must."
-            " null: the built-in limit."),
-    Setting("stocktake_confirm_above_minor", 50_000, {"type": "integer", "minimum": 0},
-            "Approval confirmation threshold",
-            "Above this absolute variance at cost (minor units) approving a count needs an explicit confirmation"
-            " of the figures (confirm: true); 0: every approval with a variance must be confirmed."),
+    Setting(
+        "cycle_count_days",
+        {},
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {k: {"type": "integer", "minimum": 1, "maximum": 3650} for k in ("A", "B", "C")},
+        },
+        "Cycle count intervals",
+        "Days between counts of A, B and C items (defaults 30, 91, 365).",
+    ),
+    Setting(
+        "stocktake_supervisor_limit_minor",
+        None,
+        {"type": ["integer", "null"], "minimum": 0},
+        "Supervisor approval limit",
+        "Largest absolute variance at cost (minor units) a supervisor may approve; above it a manager must."
+        " null: the built-in limit.",
+    ),
+    Setting(
+        "stocktake_confirm_above_minor",
+        50_000,
+        {"type": "integer", "minimum": 0},
+        "Approval confirmation threshold",
+        "Above this absolute variance at cost (minor units) approving a count needs an explicit confirmation"
+        " of the figures (confirm: true); 0: every approval with a variance must be confirmed.",
+    ),
 )
 
 DOMAIN = Domain(

@@ -20,12 +20,13 @@ _INGEST = TagIngest(None)
 
 
 def on_tags(conn: sqlite3.Connection, event: DeviceEvent) -> None:
-    parsed = event.payload.parsed     # the contract parsed the reads when the bus validated the event (TagsEvent)
+    parsed = event.payload.parsed  # the contract parsed the reads when the bus validated the event (TagsEvent)
     if not parsed.reads:
         raise Reject("; ".join(parsed.errors[:5]) or "no tag reads")
     if parsed.errors:
-        log.warning("tags from %s: %d unreadable reads skipped: %s", event.device_id, len(parsed.errors),
-                    parsed.errors[:3])
+        log.warning(
+            "tags from %s: %d unreadable reads skipped: %s", event.device_id, len(parsed.errors), parsed.errors[:3]
+        )
     if _INGEST.feed(event.device_id, parsed.reads, conn=conn) == 0:
         raise Reject(f"reader {event.device_id} has no open RFID sweep")
     _INGEST.flush(conn)

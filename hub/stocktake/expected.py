@@ -34,7 +34,8 @@ def ensure_line(conn: sqlite3.Connection, session_id: str, item_id: str, locatio
         "INSERT OR IGNORE INTO count_lines(session_id, item_id, location_id, snapshot_qty, snapshot_seq, snapshot_at)"
         " VALUES (?, ?, ?, COALESCE((SELECT on_hand FROM stock WHERE item_id = ? AND location_id = ?), 0),"
         " (SELECT COALESCE(MAX(seq), 0) FROM movements), ?)",
-        (session_id, item_id, location_id, item_id, location_id, now_iso()))
+        (session_id, item_id, location_id, item_id, location_id, now_iso()),
+    )
     return cur.rowcount > 0
 
 
@@ -48,7 +49,8 @@ def ensure_lines(conn: sqlite3.Connection, session_id: str, pairs: set[tuple[str
     conn.executemany(
         "INSERT OR IGNORE INTO count_lines(session_id, item_id, location_id, snapshot_qty, snapshot_seq, snapshot_at)"
         " VALUES (?, ?, ?, COALESCE((SELECT on_hand FROM stock WHERE item_id = ? AND location_id = ?), 0), ?, ?)",
-        [(session_id, item, loc, item, loc, pos, ts) for item, loc in pairs])
+        [(session_id, item, loc, item, loc, pos, ts) for item, loc in pairs],
+    )
     return conn.total_changes - before
 
 
@@ -60,7 +62,9 @@ def snapshot_uncounted(conn: sqlite3.Connection, session_id: str) -> int:
         f"SELECT s.item_id, s.location_id FROM stock s JOIN items i ON i.id = s.item_id"
         f" WHERE s.on_hand != 0 AND {item_where}"
         f" AND NOT EXISTS (SELECT 1 FROM count_lines c WHERE c.session_id = ? AND c.item_id = s.item_id"
-        f" AND c.location_id = s.location_id)", args + [session_id]).fetchall()
+        f" AND c.location_id = s.location_id)",
+        args + [session_id],
+    ).fetchall()
     pairs = {(r[0], r[1]) for r in rows if scope.has_location(r[1])}
     return ensure_lines(conn, session_id, pairs)
 
@@ -70,7 +74,9 @@ def moved_since(conn: sqlite3.Connection, session_id: str) -> dict[tuple[str, st
     rows = conn.execute(
         "SELECT l.item_id, l.location_id, SUM(m.qty_delta) FROM count_lines l"
         " JOIN movements m ON m.item_id = l.item_id AND m.location_id = l.location_id AND m.seq > l.snapshot_seq"
-        " WHERE l.session_id = ? GROUP BY l.item_id, l.location_id", (session_id,)).fetchall()
+        " WHERE l.session_id = ? GROUP BY l.item_id, l.location_id",
+        (session_id,),
+    ).fetchall()
     return {(r[0], r[1]): int(r[2]) for r in rows}
 
 
@@ -87,7 +93,8 @@ def guided_expected(conn: sqlite3.Connection, session_id: str, location_id: str)
         f" WHERE i.id IN (SELECT item_id FROM stock WHERE location_id = ? AND on_hand != 0"
         f"  UNION SELECT item_id FROM count_lines WHERE session_id = ? AND location_id = ? AND scans > 0)"
         f" AND {item_where} ORDER BY i.sku",
-        [location_id, session_id, location_id, location_id, session_id, location_id] + args).fetchall()
+        [location_id, session_id, location_id, location_id, session_id, location_id] + args,
+    ).fetchall()
     out = []
     for r in rows:
         d = dict(r)

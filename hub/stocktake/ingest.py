@@ -64,10 +64,10 @@ class TagIngest:
         self._lock = threading.Lock()
         # (session_id, reader) -> {epc: [first, last, reads, peak, antmask, best_ant]}
         self._pending: dict[tuple[str, str], dict[str, list]] = {}
-        self._raw: dict[str, int] = {}          # sweep_id -> raw reads since flush
+        self._raw: dict[str, int] = {}  # sweep_id -> raw reads since flush
         self._routes: dict[str, _Route | None] = {}
         self._routes_at = 0.0
-        self._decoded: dict[str, tuple] = {}    # epc -> (base kind, item row or None, gtin, serial)
+        self._decoded: dict[str, tuple] = {}  # epc -> (base kind, item row or None, gtin, serial)
         self._gtins: dict[str, dict] | None = None
         self._ensured: set[tuple[str, str, str]] = set()
         self._last_flush = time.monotonic()
@@ -83,17 +83,20 @@ class TagIngest:
         amap: dict[str, dict[int, str]] = {}
         for r in conn.execute("SELECT reader, antenna, location_id FROM rfid_antennas"):
             amap.setdefault(r[0], {})[r[1]] = r[2]
-        for r in conn.execute("SELECT w.id, w.session_id, w.reader, w.location_id, s.scope FROM rfid_sweeps w"
-                              " JOIN count_sessions s ON s.id = w.session_id WHERE w.ended_at IS NULL AND s.status = 'open'"):
+        for r in conn.execute(
+            "SELECT w.id, w.session_id, w.reader, w.location_id, s.scope FROM rfid_sweeps w"
+            " JOIN count_sessions s ON s.id = w.session_id WHERE w.ended_at IS NULL AND s.status = 'open'"
+        ):
             if r["session_id"] not in scopes:
                 scopes[r["session_id"]] = Scope(conn, json.loads(r["scope"]))
-            routes[r["reader"]] = _Route(r["session_id"], r["id"], r["location_id"], amap.get(r["reader"], {}),
-                                         scopes[r["session_id"]])
+            routes[r["reader"]] = _Route(
+                r["session_id"], r["id"], r["location_id"], amap.get(r["reader"], {}), scopes[r["session_id"]]
+            )
         self._routes = routes
         self._routes_at = time.monotonic()
         # new GTINs in the catalog: forget cached decodes (an unknown GTIN may be known now)
         ngtins = conn.execute("SELECT COUNT(*), COALESCE(MAX(rowid), 0) FROM item_gtins").fetchone()
-        version = (conn.execute("PRAGMA database_list").fetchone()[2], *ngtins)   # the file, then its GTINs
+        version = (conn.execute("PRAGMA database_list").fetchone()[2], *ngtins)  # the file, then its GTINs
         if version != self._gtin_version:
             self._gtin_version = version
             self._ensured.clear()
@@ -108,7 +111,7 @@ class TagIngest:
     def route(self, reader: str, conn: sqlite3.Connection | None = None) -> _Route | None:
         age = time.monotonic() - self._routes_at
         if age > self.route_ttl or (reader not in self._routes and age > 0.2):
-            self._load_routes(conn)       # a sweep started a moment ago is picked up at once
+            self._load_routes(conn)  # a sweep started a moment ago is picked up at once
         return self._routes.get(reader)
 
     # -- hot path -----------------------------------------------------------------------------------
@@ -162,8 +165,12 @@ class TagIngest:
     # -- decoding -----------------------------------------------------------------------------------
     def _gtin_index(self, conn) -> dict[str, dict]:
         if self._gtins is None:
-            self._gtins = {r[0]: {"id": r[1], "category": r[2]} for r in conn.execute(
-                "SELECT g.gtin, i.id, i.category FROM item_gtins g JOIN items i ON i.id = g.item_id")}
+            self._gtins = {
+                r[0]: {"id": r[1], "category": r[2]}
+                for r in conn.execute(
+                    "SELECT g.gtin, i.id, i.category FROM item_gtins g JOIN items i ON i.id = g.item_id"
+                )
+            }
         return self._gtins
 
     def _decode(self, conn, epc: str) -> tuple:
@@ -237,15 +244,34 @@ class TagIngest:
                         kind = "out_of_scope"
                     elif (session_id, item_id, zone) not in self._ensured:
                         ps.add((item_id, zone))
-                rows.append((session_id, epc, ms_iso(first), ms_iso(last), cnt, rssi, mask, best, reader, zone,
-                             kind, item_id, gtin, serial))
+                rows.append(
+                    (
+                        session_id,
+                        epc,
+                        ms_iso(first),
+                        ms_iso(last),
+                        cnt,
+                        rssi,
+                        mask,
+                        best,
+                        reader,
+                        zone,
+                        kind,
+                        item_id,
+                        gtin,
+                        serial,
+                    )
+                )
         for session_id, rows in by_session.items():
             ensure_lines(conn, session_id, pairs[session_id])
             ensured.update((session_id, i, z) for i, z in pairs[session_id])
             conn.executemany(_UPSERT, rows)
             written += len(rows)
-            outbox.record(conn, "count.rfid", {"session_id": session_id, "epcs": len(rows),
-                                               "reads": sum(r[4] for r in rows), "ts": now_iso()})
+            outbox.record(
+                conn,
+                "count.rfid",
+                {"session_id": session_id, "epcs": len(rows), "reads": sum(r[4] for r in rows), "ts": now_iso()},
+            )
         for sweep_id, n in raw.items():
             conn.execute("UPDATE rfid_sweeps SET raw_reads = raw_reads + ? WHERE id = ?", (n, sweep_id))
         return written, ensured
@@ -300,8 +326,9 @@ def upload(db, reader: str, fmt: str, payload: Any) -> dict[str, Any]:
     the reads are then folded and written in one transaction (``ingest_once``)."""
     parsed = rfid_formats.parse(fmt, payload, reader)
     if not parsed.reads and not parsed.heartbeats and parsed.errors:
-        raise ValidationError("no tag read could be understood", code="invalid_reader_payload",
-                              details=parsed.errors[:20])
+        raise ValidationError(
+            "no tag read could be understood", code="invalid_reader_payload", details=parsed.errors[:20]
+        )
     if parsed.heartbeats:
         with db.write() as conn:
             record_heartbeats(conn, reader, len(parsed.heartbeats))

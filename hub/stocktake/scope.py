@@ -42,11 +42,16 @@ def describe(conn: sqlite3.Connection, scope: dict) -> dict[str, Any]:
     ids = scope.get("location_ids") or []
     codes: list[str] = []
     if ids:
-        found = dict(conn.execute(f"SELECT id, code FROM locations WHERE id IN ({','.join('?' * len(ids))})",
-                                  ids).fetchall())
+        found = dict(
+            conn.execute(f"SELECT id, code FROM locations WHERE id IN ({','.join('?' * len(ids))})", ids).fetchall()
+        )
         codes = [found[i] for i in ids if i in found]
-    return {"whole_store": is_whole_store(scope), "location_codes": codes,
-            "categories": list(scope.get("categories") or []), "items": len(scope.get("item_ids") or [])}
+    return {
+        "whole_store": is_whole_store(scope),
+        "location_codes": codes,
+        "categories": list(scope.get("categories") or []),
+        "items": len(scope.get("item_ids") or []),
+    }
 
 
 class Scope:

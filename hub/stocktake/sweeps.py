@@ -25,16 +25,18 @@ def _registered_reader(conn: sqlite3.Connection, reader: str) -> bool:
         return False
 
 
-def _inventory(conn: sqlite3.Connection, reader: str, action: str, session_id: str, actor: str,
-               device: str | None) -> None:
+def _inventory(
+    conn: sqlite3.Connection, reader: str, action: str, session_id: str, actor: str, device: str | None
+) -> None:
     """Tell a registered reader to start or stop reading (queued in this transaction, published by the bus):
     a stopped sweep must not leave the radio reading tags into nothing."""
     if _registered_reader(conn, reader):
         commands.send_command(conn, reader, action, {"session_id": session_id}, actor=actor, device=device)
 
 
-def start_sweep(conn: sqlite3.Connection, session_id: str, *, reader: str, location_id: str, actor: str,
-                device: str | None = None) -> dict[str, Any]:
+def start_sweep(
+    conn: sqlite3.Connection, session_id: str, *, reader: str, location_id: str, actor: str, device: str | None = None
+) -> dict[str, Any]:
     s = sessions.get(conn, session_id)
     sessions.require_status(s, "open")
     loc = locations.get(conn, location_id)
@@ -47,26 +49,41 @@ def start_sweep(conn: sqlite3.Connection, session_id: str, *, reader: str, locat
         if active["session_id"] == session_id and active["location_id"] == location_id:
             return dict(active)
         if active["session_id"] != session_id:
-            raise Conflict(f"reader {reader} is sweeping for another count", code="reader_busy",
-                           details={"session_id": active["session_id"]})
+            raise Conflict(
+                f"reader {reader} is sweeping for another count",
+                code="reader_busy",
+                details={"session_id": active["session_id"]},
+            )
         conn.execute("UPDATE rfid_sweeps SET ended_at = ? WHERE id = ?", (now_iso(), active["id"]))
     sid = new_id()
-    conn.execute("INSERT INTO rfid_sweeps(id, session_id, reader, location_id, started_by, started_at) VALUES (?,?,?,?,?,?)",
-                 (sid, session_id, reader, location_id, actor, now_iso()))
-    audit.log(conn, actor=actor, device=device, action="count.sweep_start", target=session_id,
-              details={"reader": reader, "location_id": location_id})
+    conn.execute(
+        "INSERT INTO rfid_sweeps(id, session_id, reader, location_id, started_by, started_at) VALUES (?,?,?,?,?,?)",
+        (sid, session_id, reader, location_id, actor, now_iso()),
+    )
+    audit.log(
+        conn,
+        actor=actor,
+        device=device,
+        action="count.sweep_start",
+        target=session_id,
+        details={"reader": reader, "location_id": location_id},
+    )
     _inventory(conn, reader, "start_inventory", session_id, actor, device)
     return dict(conn.execute("SELECT * FROM rfid_sweeps WHERE id = ?", (sid,)).fetchone())
 
 
-def stop_sweep(conn: sqlite3.Connection, session_id: str, *, reader: str, actor: str,
-               device: str | None = None) -> dict[str, Any] | None:
-    row = conn.execute("SELECT * FROM rfid_sweeps WHERE reader = ? AND session_id = ? AND ended_at IS NULL",
-                       (reader, session_id)).fetchone()
+def stop_sweep(
+    conn: sqlite3.Connection, session_id: str, *, reader: str, actor: str, device: str | None = None
+) -> dict[str, Any] | None:
+    row = conn.execute(
+        "SELECT * FROM rfid_sweeps WHERE reader = ? AND session_id = ? AND ended_at IS NULL", (reader, session_id)
+    ).fetchone()
     if row is None:
         return None
     conn.execute("UPDATE rfid_sweeps SET ended_at = ? WHERE id = ?", (now_iso(), row["id"]))
-    audit.log(conn, actor=actor, device=device, action="count.sweep_stop", target=session_id, details={"reader": reader})
+    audit.log(
+        conn, actor=actor, device=device, action="count.sweep_stop", target=session_id, details={"reader": reader}
+    )
     _inventory(conn, reader, "stop_inventory", session_id, actor, device)
     return dict(conn.execute("SELECT * FROM rfid_sweeps WHERE id = ?", (row["id"],)).fetchone())
 
@@ -75,11 +92,18 @@ def set_antenna(conn: sqlite3.Connection, *, reader: str, antenna: int, location
     locations.get(conn, location_id)
     if not 0 <= antenna <= 255:
         raise Unprocessable("antenna is 0..255", code="invalid_antenna")
-    conn.execute("INSERT INTO rfid_antennas(reader, antenna, location_id) VALUES (?,?,?)"
-                 " ON CONFLICT(reader, antenna) DO UPDATE SET location_id = excluded.location_id",
-                 (reader, antenna, location_id))
-    audit.log(conn, actor=actor, action="rfid.antenna_map", target=reader,
-              details={"antenna": antenna, "location_id": location_id})
+    conn.execute(
+        "INSERT INTO rfid_antennas(reader, antenna, location_id) VALUES (?,?,?)"
+        " ON CONFLICT(reader, antenna) DO UPDATE SET location_id = excluded.location_id",
+        (reader, antenna, location_id),
+    )
+    audit.log(
+        conn,
+        actor=actor,
+        action="rfid.antenna_map",
+        target=reader,
+        details={"antenna": antenna, "location_id": location_id},
+    )
     return {"reader": reader, "antenna": antenna, "location_id": location_id}
 
 

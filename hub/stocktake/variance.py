@@ -39,7 +39,8 @@ def rfid_counts(conn: sqlite3.Connection, session: dict) -> dict[tuple[str, str]
     rows = conn.execute(
         "SELECT item_id, zone_location_id, COUNT(*) FROM count_rfid_tags WHERE session_id = ? AND kind = 'item'"
         " AND zone_location_id IS NOT NULL AND reads >= ? AND COALESCE(peak_rssi, 0) >= ? GROUP BY item_id, zone_location_id",
-        (session["id"], session["min_reads"], session["rssi_floor_dbm"])).fetchall()
+        (session["id"], session["min_reads"], session["rssi_floor_dbm"]),
+    ).fetchall()
     return {(r[0], r[1]): r[2] for r in rows}
 
 
@@ -52,10 +53,25 @@ def rfid_summary(conn: sqlite3.Connection, session: dict) -> dict[str, Any]:
         " COALESCE(SUM(kind = 'unknown_gtin'), 0), COALESCE(SUM(kind = 'undecodable'), 0),"
         " COALESCE(SUM(kind = 'out_of_scope'), 0)"
         " FROM count_rfid_tags WHERE session_id = ?",
-        (session["min_reads"], session["rssi_floor_dbm"], session["min_reads"], session["rssi_floor_dbm"],
-         session["id"])).fetchone()
-    return {"unique_tags": r[0], "raw_reads": r[1], "counted_tags": r[2], "filtered_weak_or_few": r[3],
-            "cases_pallets": r[4], "assets": r[5], "unknown_gtin": r[6], "undecodable": r[7], "out_of_scope": r[8]}
+        (
+            session["min_reads"],
+            session["rssi_floor_dbm"],
+            session["min_reads"],
+            session["rssi_floor_dbm"],
+            session["id"],
+        ),
+    ).fetchone()
+    return {
+        "unique_tags": r[0],
+        "raw_reads": r[1],
+        "counted_tags": r[2],
+        "filtered_weak_or_few": r[3],
+        "cases_pallets": r[4],
+        "assets": r[5],
+        "unknown_gtin": r[6],
+        "undecodable": r[7],
+        "out_of_scope": r[8],
+    }
 
 
 def _pct(num: float, den: float) -> float | None:
@@ -70,7 +86,9 @@ def report(conn: sqlite3.Connection, session_id: str) -> dict[str, Any]:
     rows = conn.execute(
         "SELECT l.*, i.sku, i.name_en, i.name_zh, i.unit, i.cost_minor, loc.code AS location_code, loc.walk_seq"
         " FROM count_lines l JOIN items i ON i.id = l.item_id JOIN locations loc ON loc.id = l.location_id"
-        " WHERE l.session_id = ?", (session_id,)).fetchall()
+        " WHERE l.session_id = ?",
+        (session_id,),
+    ).fetchall()
     frozen = s["status"] == "approved"
     lines: list[dict[str, Any]] = []
     excluded: list[dict[str, Any]] = []
@@ -92,16 +110,27 @@ def report(conn: sqlite3.Connection, session_id: str) -> dict[str, Any]:
             source, counted = "uncounted", None
         expected = r["final_expected"] if frozen and r["final_expected"] is not None else r["snapshot_qty"]
         line = {
-            "item_id": r["item_id"], "sku": r["sku"], "name_en": r["name_en"], "name_zh": r["name_zh"],
-            "unit": r["unit"], "location_id": r["location_id"], "location_code": r["location_code"],
-            "expected": expected, "scan_qty": scan_qty, "rfid_qty": rfid_qty, "recount_qty": r["recount_qty"],
-            "recount_status": r["recount_status"], "recount_assigned_to": r["recount_assigned_to"],
-            "source": source, "moved_since": moved.get(key, 0), "snapshot_at": r["snapshot_at"],
+            "item_id": r["item_id"],
+            "sku": r["sku"],
+            "name_en": r["name_en"],
+            "name_zh": r["name_zh"],
+            "unit": r["unit"],
+            "location_id": r["location_id"],
+            "location_code": r["location_code"],
+            "expected": expected,
+            "scan_qty": scan_qty,
+            "rfid_qty": rfid_qty,
+            "recount_qty": r["recount_qty"],
+            "recount_status": r["recount_status"],
+            "recount_assigned_to": r["recount_assigned_to"],
+            "source": source,
+            "moved_since": moved.get(key, 0),
+            "snapshot_at": r["snapshot_at"],
             "cost_minor": r["cost_minor"],
         }
         if source == "uncounted":
             if expected == 0:
-                continue                 # nothing on the books and nothing counted (e.g. only a weak stray read)
+                continue  # nothing on the books and nothing counted (e.g. only a weak stray read)
             if s["uncounted"] == "exclude" and not frozen:
                 line.update(counted=None, variance=None, variance_cost_minor=None)
                 excluded.append(line)
@@ -113,9 +142,12 @@ def report(conn: sqlite3.Connection, session_id: str) -> dict[str, Any]:
             excluded.append(line)
             continue
         variance = counted - expected
-        line.update(counted=counted, variance=variance,
-                    variance_cost_minor=line_cost(r["unit"], variance, r["cost_minor"]),
-                    expected_cost_minor=line_cost(r["unit"], expected, r["cost_minor"]))
+        line.update(
+            counted=counted,
+            variance=variance,
+            variance_cost_minor=line_cost(r["unit"], variance, r["cost_minor"]),
+            expected_cost_minor=line_cost(r["unit"], expected, r["cost_minor"]),
+        )
         lines.append(line)
 
     lines.sort(key=lambda x: (x["variance_cost_minor"], x["variance"], x["sku"], x["location_code"]))
@@ -129,25 +161,54 @@ def report(conn: sqlite3.Connection, session_id: str) -> dict[str, Any]:
     gain = sum(x["variance_cost_minor"] for x in lines if x["variance_cost_minor"] > 0)
     exp_cost = sum(max(x["expected_cost_minor"], 0) for x in lines)
     totals = {
-        "lines": n, "lines_exact": exact, "lines_with_variance": n - exact,
+        "lines": n,
+        "lines_exact": exact,
+        "lines_with_variance": n - exact,
         "lines_uncounted_zeroed": sum(1 for x in lines if x["source"] == "uncounted"),
-        "lines_excluded": len(excluded), "lines_mixed": sum(1 for x in lines if x["source"] == "mixed"),
-        "expected_units": exp_units, "counted_units": sum(max(x["counted"], 0) for x in each),
-        "net_variance_units": sum(x["variance"] for x in each), "abs_variance_units": abs_units,
-        "shrink_cost_minor": shrink, "gain_cost_minor": gain, "net_variance_cost_minor": shrink + gain,
+        "lines_excluded": len(excluded),
+        "lines_mixed": sum(1 for x in lines if x["source"] == "mixed"),
+        "expected_units": exp_units,
+        "counted_units": sum(max(x["counted"], 0) for x in each),
+        "net_variance_units": sum(x["variance"] for x in each),
+        "abs_variance_units": abs_units,
+        "shrink_cost_minor": shrink,
+        "gain_cost_minor": gain,
+        "net_variance_cost_minor": shrink + gain,
         "expected_cost_minor": exp_cost,
         "line_accuracy_pct": _pct(exact, n),
         "unit_accuracy_pct": _pct(max(exp_units - abs_units, 0), exp_units) if exp_units else None,
         "value_accuracy_pct": _pct(max(exp_cost - (gain - shrink), 0), exp_cost) if exp_cost else None,
     }
-    return {"session": {k: s[k] for k in ("id", "name", "kind", "mode", "status", "uncounted", "rssi_floor_dbm",
-                                            "min_reads", "created_at", "closed_at", "approved_at", "approved_by")},
-            "totals": totals, "lines": lines, "excluded": excluded, "rfid": rfid_summary(conn, s)}
+    return {
+        "session": {
+            k: s[k]
+            for k in (
+                "id",
+                "name",
+                "kind",
+                "mode",
+                "status",
+                "uncounted",
+                "rssi_floor_dbm",
+                "min_reads",
+                "created_at",
+                "closed_at",
+                "approved_at",
+                "approved_by",
+            )
+        },
+        "totals": totals,
+        "lines": lines,
+        "excluded": excluded,
+        "rfid": rfid_summary(conn, s),
+    }
 
 
 def blind_view(rep: dict[str, Any]) -> dict[str, Any]:
     """What a counter may see of a blind count: what they counted, never the book quantities."""
     hidden = ("expected", "variance", "variance_cost_minor", "expected_cost_minor", "moved_since", "cost_minor")
-    return {"session": rep["session"],
-            "lines": [{k: v for k, v in x.items() if k not in hidden} for x in rep["lines"]],
-            "totals": {"lines": rep["totals"]["lines"]}}
+    return {
+        "session": rep["session"],
+        "lines": [{k: v for k, v in x.items() if k not in hidden} for x in rep["lines"]],
+        "totals": {"lines": rep["totals"]["lines"]},
+    }

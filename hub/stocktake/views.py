@@ -33,8 +33,16 @@ def session_for(conn: sqlite3.Connection, session_id: str, *, viewer: str) -> di
     return s
 
 
-def scans_for(conn: sqlite3.Connection, session_id: str, *, viewer: str, role: str, counter: str | None = None,
-              limit: int = 50, after_seq: int = 0) -> list[dict[str, Any]]:
+def scans_for(
+    conn: sqlite3.Connection,
+    session_id: str,
+    *,
+    viewer: str,
+    role: str,
+    counter: str | None = None,
+    limit: int = 50,
+    after_seq: int = 0,
+) -> list[dict[str, Any]]:
     """Recent scans of a count: a supervisor's pick of ``counter`` (or everyone's); anyone else's own only."""
     sessions.get(conn, session_id)
     if not users.has_role(role, "supervisor"):
@@ -50,8 +58,9 @@ def expected_for(conn: sqlite3.Connection, session_id: str, location_id: str, *,
     return expected.guided_expected(conn, session_id, location_id)
 
 
-def sweep_for(conn: sqlite3.Connection, session_id: str, *, role: str,
-              location_id: str | None = None) -> dict[str, Any]:
+def sweep_for(
+    conn: sqlite3.Connection, session_id: str, *, role: str, location_id: str | None = None
+) -> dict[str, Any]:
     """The RFID sweep view; in a blind count a counter sees no expected quantities and no missing EPCs."""
     out = rfid_reports.sweep_status(conn, session_id, location_id=location_id)
     s = sessions.get(conn, session_id)
@@ -73,7 +82,9 @@ def recounts_for(conn: sqlite3.Connection, *, viewer: str) -> list[dict[str, Any
         " AND (l.recount_assigned_to IS NULL OR l.recount_assigned_to = ?)"
         " AND NOT EXISTS (SELECT 1 FROM count_scans c WHERE c.session_id = l.session_id AND c.item_id = l.item_id"
         "  AND c.location_id = l.location_id AND c.counter = ? AND c.source != 'recount')"
-        " ORDER BY loc.walk_seq, loc.code, i.sku", (viewer, viewer)).fetchall()
+        " ORDER BY loc.walk_seq, loc.code, i.sku",
+        (viewer, viewer),
+    ).fetchall()
     return [dict(r) for r in rows]
 
 
@@ -82,20 +93,25 @@ def variance_for(conn: sqlite3.Connection, session_id: str, *, limit: int, offse
     likewise with ``excluded_total``) and what approving it would do (``stake``)."""
     rep = variance.report(conn, session_id)
     lines, excluded = rep["lines"], rep["excluded"]
-    rep["lines"] = lines[offset:offset + limit]
+    rep["lines"] = lines[offset : offset + limit]
     rep["lines_total"] = len(lines)
-    rep["excluded"] = excluded[offset:offset + limit]
+    rep["excluded"] = excluded[offset : offset + limit]
     rep["excluded_total"] = len(excluded)
     rep["stake"] = approval.stake(conn, rep["totals"])
     return rep
 
 
-def review_lines(conn: sqlite3.Connection, session_id: str, *, which: str = "all", limit: int,
-                 offset: int) -> tuple[list[dict[str, Any]], int]:
+def review_lines(
+    conn: sqlite3.Connection, session_id: str, *, which: str = "all", limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
     """One page of a count's lines, largest loss first: ``all`` lines that go to approval, those with a
     ``variance``, the ``exact`` ones, or the ``excluded`` ones (nothing counted, left out of approval).
     Returns (items, total)."""
     rep = variance.report(conn, session_id)
-    pick = {"all": rep["lines"], "variance": [x for x in rep["lines"] if x["variance"]],
-            "exact": [x for x in rep["lines"] if x["variance"] == 0], "excluded": rep["excluded"]}[which]
-    return pick[offset:offset + limit], len(pick)
+    pick = {
+        "all": rep["lines"],
+        "variance": [x for x in rep["lines"] if x["variance"]],
+        "exact": [x for x in rep["lines"] if x["variance"] == 0],
+        "excluded": rep["excluded"],
+    }[which]
+    return pick[offset : offset + limit], len(pick)

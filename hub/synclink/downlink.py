@@ -30,8 +30,10 @@ from hub.members import downlink as member_downlink
 from hub.protocol.timeutil import now_iso
 from hub.synclink import state
 
-DEFAULT_POLICY = {"item_fields": ["price_minor", "safety_stock", "reorder_point"],
-                  "settings": ["store_name", "language", "gs_substitute", "rcn_layouts"]}
+DEFAULT_POLICY = {
+    "item_fields": ["price_minor", "safety_stock", "reorder_point"],
+    "settings": ["store_name", "language", "gs_substitute", "rcn_layouts"],
+}
 ACTOR = "system:sync"
 
 
@@ -44,19 +46,27 @@ def policy(conn: sqlite3.Connection) -> dict[str, list[str]]:
 
 
 def _overrides(conn, entity: str, key: str) -> dict[str, Any]:
-    return {r[0]: json.loads(r[1]) for r in conn.execute(
-        "SELECT field, value FROM sync_overrides WHERE entity = ? AND entity_key = ?", (entity, key))}
+    return {
+        r[0]: json.loads(r[1])
+        for r in conn.execute(
+            "SELECT field, value FROM sync_overrides WHERE entity = ? AND entity_key = ?", (entity, key)
+        )
+    }
 
 
 def _remember_central(conn, entity: str, key: str, field: str, value: Any) -> None:
-    conn.execute("UPDATE sync_overrides SET central_value = ? WHERE entity = ? AND entity_key = ? AND field = ?",
-                 (json.dumps(value), entity, key, field))
+    conn.execute(
+        "UPDATE sync_overrides SET central_value = ? WHERE entity = ? AND entity_key = ? AND field = ?",
+        (json.dumps(value), entity, key, field),
+    )
 
 
 def _apply_item(conn, p: dict[str, Any], pol: dict) -> None:
     data = {k: v for k, v in p.items() if k != "id"}
-    local = conn.execute("SELECT id FROM items WHERE id = ?", (p["id"],)).fetchone() \
+    local = (
+        conn.execute("SELECT id FROM items WHERE id = ?", (p["id"],)).fetchone()
         or conn.execute("SELECT id FROM items WHERE sku = ?", (p["sku"],)).fetchone()
+    )
     if local is None:
         catalog.create_item(conn, {**data, "id": p["id"]}, actor=ACTOR)
         return
@@ -79,15 +89,25 @@ def _apply_setting(conn, key: str, value: Any, pol: dict) -> None:
 
 
 def _apply_user(conn, p: dict[str, Any]) -> None:
-    row = conn.execute("SELECT id FROM users WHERE id = ?", (p["id"],)).fetchone() \
+    row = (
+        conn.execute("SELECT id FROM users WHERE id = ?", (p["id"],)).fetchone()
         or conn.execute("SELECT id FROM users WHERE username = ?", (p["username"],)).fetchone()
-    cols = {"username": p["username"], "display_name": p["display_name"], "role": p["role"],
-            "language": p["language"], "pin_hash": p.get("pin_hash"), "password_hash": p.get("password_hash"),
-            "active": 1 if p.get("active", True) else 0}
+    )
+    cols = {
+        "username": p["username"],
+        "display_name": p["display_name"],
+        "role": p["role"],
+        "language": p["language"],
+        "pin_hash": p.get("pin_hash"),
+        "password_hash": p.get("password_hash"),
+        "active": 1 if p.get("active", True) else 0,
+    }
     if row is None:
         conn.execute(
             "INSERT INTO users(id, username, display_name, role, language, pin_hash, password_hash, active, created_at)"
-            " VALUES (?,?,?,?,?,?,?,?,?)", (p["id"], *cols.values(), now_iso()))
+            " VALUES (?,?,?,?,?,?,?,?,?)",
+            (p["id"], *cols.values(), now_iso()),
+        )
         uid, action = p["id"], "user.create"
     else:
         uid, action = row[0], "user.update"
@@ -95,8 +115,13 @@ def _apply_user(conn, p: dict[str, Any]) -> None:
         if not cols["active"]:
             conn.execute("DELETE FROM sessions WHERE user_id = ?", (uid,))
     outbox.record(conn, "user.upsert", users.get(conn, uid))
-    audit.log(conn, actor=ACTOR, action=action, target=uid, details={"username": p["username"], "role": p["role"],
-                                                                      "active": bool(cols["active"])})
+    audit.log(
+        conn,
+        actor=ACTOR,
+        action=action,
+        target=uid,
+        details={"username": p["username"], "role": p["role"], "active": bool(cols["active"])},
+    )
 
 
 def _apply_promotion(conn, p: dict[str, Any], downlink_version: int) -> None:
@@ -105,7 +130,8 @@ def _apply_promotion(conn, p: dict[str, Any], downlink_version: int) -> None:
         "INSERT INTO central_promotions(id, body, downlink_version, received_at) VALUES (?,?,?,?) "
         "ON CONFLICT(id) DO UPDATE SET body = excluded.body, downlink_version = excluded.downlink_version,"
         " received_at = excluded.received_at",
-        (p["id"], json.dumps(p, ensure_ascii=False), downlink_version, now_iso()))
+        (p["id"], json.dumps(p, ensure_ascii=False), downlink_version, now_iso()),
+    )
     audit.log(conn, actor=ACTOR, action="promotion.upsert", target=p["id"], details={"type": p.get("type")})
 
 
@@ -118,7 +144,8 @@ def _apply_policy(conn, p: dict[str, Any]) -> None:
     state.put(conn, "policy", p)
     # Overrides the policy no longer allows give way to the central value.
     for entity, key, field, central in conn.execute(
-            "SELECT entity, entity_key, field, central_value FROM sync_overrides").fetchall():
+        "SELECT entity, entity_key, field, central_value FROM sync_overrides"
+    ).fetchall():
         allowed = field in p["item_fields"] if entity == "item" else key in p["settings"]
         if not allowed:
             _drop_override(conn, entity, key, field, central, reason="policy")
@@ -133,8 +160,13 @@ def _drop_override(conn, entity: str, key: str, field: str, central: str | None,
         else:
             settings.put(conn, key, value)
     outbox.record(conn, "override.removed", {"entity": entity, "key": key, "field": field, "reason": reason})
-    audit.log(conn, actor=actor, action="override.remove", target=f"{entity}:{key}",
-              details={"field": field, "reason": reason, "restored": central is not None})
+    audit.log(
+        conn,
+        actor=actor,
+        action="override.remove",
+        target=f"{entity}:{key}",
+        details={"field": field, "reason": reason, "restored": central is not None},
+    )
 
 
 def apply_page(db: Database, changes: list[dict[str, Any]], through: int) -> dict[str, Any]:
@@ -173,10 +205,18 @@ def apply_page(db: Database, changes: list[dict[str, Any]], through: int) -> dic
                 rejected.append({"version": ch["version"], "kind": ch.get("kind"), "key": ch.get("key"), "error": msg})
                 outbox.record(conn, "sync.downlink_rejected", rejected[-1])
         state.put(conn, "downlink_version", through)
-        outbox.record(conn, "sync.downlink_applied", {"from": current, "version": through, "applied": applied,
-                                                      "rejected": len(rejected)})
-        audit.log(conn, actor=ACTOR, action="sync.downlink", target=str(through),
-                  details={"from": current, "applied": applied, "rejected": len(rejected)})
+        outbox.record(
+            conn,
+            "sync.downlink_applied",
+            {"from": current, "version": through, "applied": applied, "rejected": len(rejected)},
+        )
+        audit.log(
+            conn,
+            actor=ACTOR,
+            action="sync.downlink",
+            target=str(through),
+            details={"from": current, "applied": applied, "rejected": len(rejected)},
+        )
     return {"version": through, "applied": applied, "rejected": rejected}
 
 
@@ -189,30 +229,39 @@ def status(conn: sqlite3.Connection) -> dict[str, Any]:
 
 OVERRIDE_ENTITIES = ("item", "setting")
 
-def set_override(conn: sqlite3.Connection, entity: str, key: str, field: str, value: Any, *, actor: str,
-                 device: str | None = None) -> dict[str, Any]:
+
+def set_override(
+    conn: sqlite3.Connection, entity: str, key: str, field: str, value: Any, *, actor: str, device: str | None = None
+) -> dict[str, Any]:
     if entity not in OVERRIDE_ENTITIES:
         raise NotFound(f"no override entity {entity}")
     pol = policy(conn)
     if entity == "item":
         if field not in pol["item_fields"]:
-            raise Forbidden(f"the central's policy does not let stores override item {field}", code="override_not_allowed")
+            raise Forbidden(
+                f"the central's policy does not let stores override item {field}", code="override_not_allowed"
+            )
         before = catalog.get_item(conn, key)
         catalog.update_item(conn, key, {field: value}, actor=actor, device=device)
         central = before[field]
     elif entity == "setting":
         if field != "value" or key not in pol["settings"]:
-            raise Forbidden(f"the central's policy does not let stores override setting {key}", code="override_not_allowed")
+            raise Forbidden(
+                f"the central's policy does not let stores override setting {key}", code="override_not_allowed"
+            )
         settings.validate(key, value)
         central = settings.get(conn, key)
         settings.put(conn, key, value)
-    prior = conn.execute("SELECT central_value FROM sync_overrides WHERE entity=? AND entity_key=? AND field=?",
-                         (entity, key, field)).fetchone()
+    prior = conn.execute(
+        "SELECT central_value FROM sync_overrides WHERE entity=? AND entity_key=? AND field=?", (entity, key, field)
+    ).fetchone()
     central_json = prior[0] if prior else json.dumps(central)
     conn.execute(
         "INSERT INTO sync_overrides(entity, entity_key, field, value, central_value, set_by, set_at) VALUES (?,?,?,?,?,?,?)"
         " ON CONFLICT(entity, entity_key, field) DO UPDATE SET value=excluded.value, set_by=excluded.set_by,"
-        " set_at=excluded.set_at", (entity, key, field, json.dumps(value), central_json, actor, now_iso()))
+        " set_at=excluded.set_at",
+        (entity, key, field, json.dumps(value), central_json, actor, now_iso()),
+    )
     fact = {"entity": entity, "key": key, "field": field, "value": value}
     outbox.record(conn, "override.set", fact)
     audit.log(conn, actor=actor, device=device, action="override.set", target=f"{entity}:{key}", details=fact)
@@ -220,15 +269,27 @@ def set_override(conn: sqlite3.Connection, entity: str, key: str, field: str, va
 
 
 def remove_override(conn: sqlite3.Connection, entity: str, key: str, field: str, *, actor: str) -> None:
-    row = conn.execute("SELECT central_value FROM sync_overrides WHERE entity=? AND entity_key=? AND field=?",
-                       (entity, key, field)).fetchone()
+    row = conn.execute(
+        "SELECT central_value FROM sync_overrides WHERE entity=? AND entity_key=? AND field=?", (entity, key, field)
+    ).fetchone()
     if row is None:
         raise NotFound("no such override", code="override_not_found")
     _drop_override(conn, entity, key, field, row[0], reason="removed", actor=actor)
 
 
 def list_overrides(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    return [{"entity": r[0], "key": r[1], "field": r[2], "value": json.loads(r[3]),
-             "central_value": json.loads(r[4]) if r[4] is not None else None, "set_by": r[5], "set_at": r[6]}
-            for r in conn.execute("SELECT entity, entity_key, field, value, central_value, set_by, set_at "
-                                  "FROM sync_overrides ORDER BY entity, entity_key, field")]
+    return [
+        {
+            "entity": r[0],
+            "key": r[1],
+            "field": r[2],
+            "value": json.loads(r[3]),
+            "central_value": json.loads(r[4]) if r[4] is not None else None,
+            "set_by": r[5],
+            "set_at": r[6],
+        }
+        for r in conn.execute(
+            "SELECT entity, entity_key, field, value, central_value, set_by, set_at "
+            "FROM sync_overrides ORDER BY entity, entity_key, field"
+        )
+    ]

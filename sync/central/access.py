@@ -56,28 +56,45 @@ def store_principal() -> dict[str, Any] | None:
 
 
 READ_API = Api(
-    name="central", prefix="/api/v1", title="StoreHub central read API",
+    name="central",
+    prefix="/api/v1",
+    title="StoreHub central read API",
     description="Pull synced store data incrementally by cursor; publish downlink changes. Money in integer "
-                "minor units; times UTC.",
+    "minor units; times UTC.",
     blank_query_is_absent=True,
     auth=AuthModel(
-        roles=office.ROLES, authenticate=office_user, actor=lambda user: user["username"],
+        roles=office.ROLES,
+        authenticate=office_user,
+        actor=lambda user: user["username"],
         unauthorized="log in: POST /api/v1/auth/token, then send a Bearer token",
         security_schemes={
             "bearer": {"type": "http", "scheme": "bearer", "description": "POST /api/v1/auth/token"},
-            "cookie": {"type": "apiKey", "in": "cookie", "name": "storehub_central",
-                       "description": "the office pages' login session; GET requests only"}},
-        security=[{"bearer": []}, {"cookie": []}]))
+            "cookie": {
+                "type": "apiKey",
+                "in": "cookie",
+                "name": "storehub_central",
+                "description": "the office pages' login session; GET requests only",
+            },
+        },
+        security=[{"bearer": []}, {"cookie": []}],
+    ),
+)
 
 SYNC_API = Api(
-    name="sync", prefix="/sync/v1", title="StoreHub central sync API",
+    name="sync",
+    prefix="/sync/v1",
+    title="StoreHub central sync API",
     description="What a store's hub calls (sync.protocol): push outbox batches, pull and acknowledge the downlink. "
-                "Request bodies may be gzip-compressed (Content-Encoding: gzip).",
+    "Request bodies may be gzip-compressed (Content-Encoding: gzip).",
     auth=AuthModel(
-        roles=("store",), authenticate=store_principal, actor=lambda store: f"store:{store['store_id']}",
+        roles=("store",),
+        authenticate=store_principal,
+        actor=lambda store: f"store:{store['store_id']}",
         unauthorized="store credential required",
         security_schemes={
             "storeSecret": {"type": "http", "scheme": "bearer", "description": "the store's secret (shs_...)"},
-            "storeId": {"type": "apiKey", "in": "header", "name": STORE_HEADER,
-                        "description": "the store of the path"}},
-        security=[{"storeSecret": [], "storeId": []}]))
+            "storeId": {"type": "apiKey", "in": "header", "name": STORE_HEADER, "description": "the store of the path"},
+        },
+        security=[{"storeSecret": [], "storeId": []}],
+    ),
+)

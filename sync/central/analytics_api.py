@@ -25,27 +25,55 @@ def _engine():
     return current_app.extensions["central"].engine
 
 
-@READ_API.endpoint(bp, "GET", "/analytics/metrics", role="viewer", tags=["analytics"],
-                   summary="Every figure the head office shows: key, names, unit, formula, grains, filters",
-                   response={"type": "object", "required": ["items"],
-                             "properties": {"items": {"type": "array", "items": {"type": "object"}}}})
+@READ_API.endpoint(
+    bp,
+    "GET",
+    "/analytics/metrics",
+    role="viewer",
+    tags=["analytics"],
+    summary="Every figure the head office shows: key, names, unit, formula, grains, filters",
+    response={
+        "type": "object",
+        "required": ["items"],
+        "properties": {"items": {"type": "array", "items": {"type": "object"}}},
+    },
+)
 def metric_definitions():
     return {"items": metrics.definitions()}
 
 
-@READ_API.endpoint(bp, "GET", "/analytics/sales", role="viewer", tags=["analytics"],
-                   summary="Sales figures for local days start..end, one row per group of the grain",
-                   query={"by": {"type": "string", "enum": list(metrics.GRAINS), "default": "store"},
-                          "start": _DATE, "end": _DATE,
-                          "store": {"type": "string", "maxLength": 64, "description": "limit to one store"},
-                          "category": {"type": "string", "maxLength": 200,
-                                       "description": "limit to one category ('-' = uncategorised)"},
-                          "item": {"type": "string", "maxLength": 40, "description": "limit to one item id"},
-                          "metrics": {"type": "string", "maxLength": 1000,
-                                      "description": "comma-separated metric keys (default: every one of the grain)"}},
-                   response={"type": "object", "required": ["items", "currency", "start", "end", "by"], "properties": {
-                       "items": {"type": "array", "items": {"type": "object"}}, "currency": {"type": "string"},
-                       "start": {"type": "string"}, "end": {"type": "string"}, "by": {"type": "string"}}})
+@READ_API.endpoint(
+    bp,
+    "GET",
+    "/analytics/sales",
+    role="viewer",
+    tags=["analytics"],
+    summary="Sales figures for local days start..end, one row per group of the grain",
+    query={
+        "by": {"type": "string", "enum": list(metrics.GRAINS), "default": "store"},
+        "start": _DATE,
+        "end": _DATE,
+        "store": {"type": "string", "maxLength": 64, "description": "limit to one store"},
+        "category": {"type": "string", "maxLength": 200, "description": "limit to one category ('-' = uncategorised)"},
+        "item": {"type": "string", "maxLength": 40, "description": "limit to one item id"},
+        "metrics": {
+            "type": "string",
+            "maxLength": 1000,
+            "description": "comma-separated metric keys (default: every one of the grain)",
+        },
+    },
+    response={
+        "type": "object",
+        "required": ["items", "currency", "start", "end", "by"],
+        "properties": {
+            "items": {"type": "array", "items": {"type": "object"}},
+            "currency": {"type": "string"},
+            "start": {"type": "string"},
+            "end": {"type": "string"},
+            "by": {"type": "string"},
+        },
+    },
+)
 def sales(query: dict[str, Any]):
     store = query.get("store") or None
     end: date = query.get("end") or metrics.latest_day(_engine(), store) or reports.today(_engine(), store)
@@ -55,10 +83,16 @@ def sales(query: dict[str, Any]):
     keys = [k.strip() for k in (query.get("metrics") or "").split(",") if k.strip()] or None
     unknown = [k for k in keys or [] if k not in metrics.BY_KEY]
     if unknown:
-        raise ValidationError(f"unknown metric {unknown[0]!r}", code="bad_query",
-                              details={"metrics": sorted(metrics.BY_KEY)})
+        raise ValidationError(
+            f"unknown metric {unknown[0]!r}", code="bad_query", details={"metrics": sorted(metrics.BY_KEY)}
+        )
     category = query.get("category")
     category = None if category is None or category == "" else ("" if category == "-" else category)
     f = metrics.Filters(start=start, end=end, store=store, category=category, item=query.get("item") or None)
-    return {"items": metrics.table(_engine(), f, query["by"], keys=keys), "currency": metrics.currency(_engine(), store),
-            "start": start.isoformat(), "end": end.isoformat(), "by": query["by"]}
+    return {
+        "items": metrics.table(_engine(), f, query["by"], keys=keys),
+        "currency": metrics.currency(_engine(), store),
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "by": query["by"],
+    }

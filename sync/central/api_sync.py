@@ -19,24 +19,45 @@ from sync.protocol import MAX_BATCH_EVENTS, MAX_BODY_BYTES, ProtocolError, decod
 
 bp = Blueprint("central_sync", __name__, url_prefix=SYNC_API.prefix)
 
-MAX_INT = 2**63 - 1                      # seqs, versions and limits are 64-bit integers in both databases
+MAX_INT = 2**63 - 1  # seqs, versions and limits are 64-bit integers in both databases
 
-BATCH = {"type": "object", "required": ["store_id", "after", "through", "events"], "properties": {
-    "store_id": {"type": "string"},
-    "after": {"type": "integer", "minimum": 0, "maximum": MAX_INT},
-    "through": {"type": "integer", "minimum": 0, "maximum": MAX_INT},
-    # Each event is {seq, id, kind, ts, payload}; sync.protocol.validate_batch checks them one by one (with the
-    # protocol's error codes) — a JSON Schema check of every item costs more than storing the batch.
-    "events": {"type": "array", "maxItems": MAX_BATCH_EVENTS,
-               "description": "outbox rows {seq, id, kind, ts, payload}, each with after < seq <= through"},
-    "downlink_version": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_INT},
-    "timezone": {"type": ["string", "null"], "minLength": 1, "maxLength": 64}}}
-ACK = {"type": "object", "required": ["acked_through", "applied", "duplicates", "rejected"], "properties": {
-    "acked_through": {"type": "integer"}, "applied": {"type": "integer"}, "duplicates": {"type": "integer"},
-    "rejected": {"type": "array", "items": {"type": "object"}}}}
-CHANGES = {"type": "object", "required": ["changes"], "properties": {
-    "changes": {"type": "array", "items": {"type": "object"}}, "latest": {"type": "integer"},
-    "through": {"type": "integer"}}}
+BATCH = {
+    "type": "object",
+    "required": ["store_id", "after", "through", "events"],
+    "properties": {
+        "store_id": {"type": "string"},
+        "after": {"type": "integer", "minimum": 0, "maximum": MAX_INT},
+        "through": {"type": "integer", "minimum": 0, "maximum": MAX_INT},
+        # Each event is {seq, id, kind, ts, payload}; sync.protocol.validate_batch checks them one by one (with the
+        # protocol's error codes) — a JSON Schema check of every item costs more than storing the batch.
+        "events": {
+            "type": "array",
+            "maxItems": MAX_BATCH_EVENTS,
+            "description": "outbox rows {seq, id, kind, ts, payload}, each with after < seq <= through",
+        },
+        "downlink_version": {"type": ["integer", "null"], "minimum": 0, "maximum": MAX_INT},
+        "timezone": {"type": ["string", "null"], "minLength": 1, "maxLength": 64},
+    },
+}
+ACK = {
+    "type": "object",
+    "required": ["acked_through", "applied", "duplicates", "rejected"],
+    "properties": {
+        "acked_through": {"type": "integer"},
+        "applied": {"type": "integer"},
+        "duplicates": {"type": "integer"},
+        "rejected": {"type": "array", "items": {"type": "object"}},
+    },
+}
+CHANGES = {
+    "type": "object",
+    "required": ["changes"],
+    "properties": {
+        "changes": {"type": "array", "items": {"type": "object"}},
+        "latest": {"type": "integer"},
+        "through": {"type": "integer"},
+    },
+}
 
 
 def _engine():
@@ -55,19 +76,31 @@ def wire_body() -> Any:
 def _log_refusals(resp):
     if resp.status_code in (400, 409) and resp.is_json:
         err = (resp.get_json(silent=True) or {}).get("error") or {}
-        current_app.logger.warning("sync: %s %s refused: %s: %s", request.method, request.path, err.get("code"),
-                                   err.get("message"))
+        current_app.logger.warning(
+            "sync: %s %s refused: %s: %s", request.method, request.path, err.get("code"), err.get("message")
+        )
     return resp
 
 
 # raw_text: an event the central cannot store is refused on its own by ingest (rejected_events); refusing the
 # whole batch would stop the store's sync for good. max_body: a full batch (sync.protocol.MAX_BODY_BYTES
 # decompressed) may come as plain JSON.
-@SYNC_API.endpoint(bp, "POST", "/stores/<store_id>/events", role="store", body=BATCH, read_body=wire_body,
-                   response=ACK, statuses=[409], tags=["uplink"], raw_text=True, max_body=MAX_BODY_BYTES,
-                   summary="Push a batch of outbox events (all of the hub's rows with after < seq <= through)",
-                   description="The body is gzip-compressed JSON (Content-Encoding: gzip) or plain JSON. 409 "
-                               "seq_reused: a seq already stored carries a different event.")
+@SYNC_API.endpoint(
+    bp,
+    "POST",
+    "/stores/<store_id>/events",
+    role="store",
+    body=BATCH,
+    read_body=wire_body,
+    response=ACK,
+    statuses=[409],
+    tags=["uplink"],
+    raw_text=True,
+    max_body=MAX_BODY_BYTES,
+    summary="Push a batch of outbox events (all of the hub's rows with after < seq <= through)",
+    description="The body is gzip-compressed JSON (Content-Encoding: gzip) or plain JSON. 409 "
+    "seq_reused: a seq already stored carries a different event.",
+)
 def push_events(store_id: str, body: dict[str, Any]):
     try:
         batch = validate_batch(body, store_id)
@@ -76,8 +109,13 @@ def push_events(store_id: str, body: dict[str, Any]):
     ctx = current_app.extensions["central"]
     tz = batch.get("timezone")
     try:
-        ack = ingest.apply_batch(ctx.engine, store_id, batch, bounds=ctx.config.event_bounds(),
-                                 timezone_name=tz if projections.is_zone(tz) else None)
+        ack = ingest.apply_batch(
+            ctx.engine,
+            store_id,
+            batch,
+            bounds=ctx.config.event_bounds(),
+            timezone_name=tz if projections.is_zone(tz) else None,
+        )
     except ingest.SeqReused as exc:
         raise Conflict(str(exc), code=exc.code) from exc
     except ProtocolError as exc:
@@ -89,21 +127,46 @@ def push_events(store_id: str, body: dict[str, Any]):
     return ack
 
 
-@SYNC_API.endpoint(bp, "GET", "/stores/<store_id>/downlink", role="store", response=CHANGES, tags=["downlink"],
-                   summary="Centrally authored changes after a version, as this store sees them",
-                   query={"after": {"type": "integer", "minimum": 0, "maximum": MAX_INT, "default": 0},
-                          "limit": {"type": "integer", "minimum": -MAX_INT, "maximum": MAX_INT, "default": 500,
-                                    "description": "at most this many changes (1 to 2000; outside, the nearest)"}})
+@SYNC_API.endpoint(
+    bp,
+    "GET",
+    "/stores/<store_id>/downlink",
+    role="store",
+    response=CHANGES,
+    tags=["downlink"],
+    summary="Centrally authored changes after a version, as this store sees them",
+    query={
+        "after": {"type": "integer", "minimum": 0, "maximum": MAX_INT, "default": 0},
+        "limit": {
+            "type": "integer",
+            "minimum": -MAX_INT,
+            "maximum": MAX_INT,
+            "default": 500,
+            "description": "at most this many changes (1 to 2000; outside, the nearest)",
+        },
+    },
+)
 def pull_downlink(store_id: str, query: dict[str, Any]):
     limit = min(max(query["limit"], 1), 2000)
     return downlink.changes_for(_engine(), store_id, query["after"], limit)
 
 
-@SYNC_API.endpoint(bp, "POST", "/stores/<store_id>/downlink/applied", role="store", read_body=wire_body,
-                   body={"type": "object", "required": ["version"], "additionalProperties": False,
-                         "properties": {"version": {"type": "integer", "minimum": 0, "maximum": MAX_INT}}},
-                   response={"type": "object", "properties": {"version": {"type": "integer"}}}, tags=["downlink"],
-                   summary="Report the downlink version this store has applied")
+@SYNC_API.endpoint(
+    bp,
+    "POST",
+    "/stores/<store_id>/downlink/applied",
+    role="store",
+    read_body=wire_body,
+    body={
+        "type": "object",
+        "required": ["version"],
+        "additionalProperties": False,
+        "properties": {"version": {"type": "integer", "minimum": 0, "maximum": MAX_INT}},
+    },
+    response={"type": "object", "properties": {"version": {"type": "integer"}}},
+    tags=["downlink"],
+    summary="Report the downlink version this store has applied",
+)
 def report_downlink(store_id: str, body: dict[str, Any]):
     v = int(body["version"])
     downlink.report_applied(_engine(), store_id, v)

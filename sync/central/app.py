@@ -30,15 +30,21 @@ def create_app(config: CentralConfig | None = None, *, engine: Engine | None = N
     engine = engine or make_engine(config.db_url)
     migrate(engine)
     app = Flask(__name__, template_folder="../templates")
-    app.config.update(SECRET_KEY=config.secret_key(), SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax",
-                      SESSION_COOKIE_SECURE=config.secure_cookies, SESSION_COOKIE_NAME="storehub_central",
-                      # the office pages' forms; each API route sets its own limit (hub.http.framework)
-                      MAX_CONTENT_LENGTH=DEFAULT_MAX_BODY, TESTING=config.testing)
+    app.config.update(
+        SECRET_KEY=config.secret_key(),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.secure_cookies,
+        SESSION_COOKIE_NAME="storehub_central",
+        # the office pages' forms; each API route sets its own limit (hub.http.framework)
+        MAX_CONTENT_LENGTH=DEFAULT_MAX_BODY,
+        TESTING=config.testing,
+    )
     app.extensions["central"] = CentralContext(config, engine)
 
     app.register_blueprint(api_sync.bp)
     app.register_blueprint(read_api.bp)
-    app.register_blueprint(analytics_api.bp)     # /api/v1/analytics/... (issue 19)
+    app.register_blueprint(analytics_api.bp)  # /api/v1/analytics/... (issue 19)
     app.register_blueprint(views.bp)
     # deny by default on the two JSON APIs (the office pages and /healthz are not API routes)
     check_all_declared(app, READ_API, SYNC_API)

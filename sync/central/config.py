@@ -25,15 +25,19 @@ def default_dir() -> Path:
 @dataclass
 class CentralConfig:
     data_dir: Path = field(default_factory=default_dir)
-    db_url: str | None = None          # default: $STOREHUB_CENTRAL_DB, else SQLite in data_dir
+    db_url: str | None = None  # default: $STOREHUB_CENTRAL_DB, else SQLite in data_dir
     secure_cookies: bool = False
     testing: bool = False
     token_ttl_hours: int = 12
     # Accepted hub event times: not after now + max_event_future_hours, not before earliest_event_date.
     # Outside that an event is refused (kept in rejected_events), so no store can make the central
     # create partitions for arbitrary months.
-    max_event_future_hours: float = field(default_factory=lambda: _env_float("STOREHUB_CENTRAL_MAX_EVENT_FUTURE_HOURS", 48.0))
-    earliest_event_date: date = field(default_factory=lambda: _env_date("STOREHUB_CENTRAL_EARLIEST_EVENT_DATE", "2020-01-01"))
+    max_event_future_hours: float = field(
+        default_factory=lambda: _env_float("STOREHUB_CENTRAL_MAX_EVENT_FUTURE_HOURS", 48.0)
+    )
+    earliest_event_date: date = field(
+        default_factory=lambda: _env_date("STOREHUB_CENTRAL_EARLIEST_EVENT_DATE", "2020-01-01")
+    )
 
     def __post_init__(self):
         self.data_dir = Path(self.data_dir)

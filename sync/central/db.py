@@ -24,7 +24,7 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn, _record):
-            dbapi_conn.isolation_level = None      # we issue BEGIN ourselves
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
@@ -82,13 +82,20 @@ def ensure_partitions(engine: Engine, months: set[date]) -> None:
             for attempt in range(3):
                 try:
                     with engine.begin() as conn:
-                        exists = conn.execute(text(
-                            "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                            "WHERE c.relname = :n AND n.nspname = current_schema()"), {"n": name}).first()
+                        exists = conn.execute(
+                            text(
+                                "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                "WHERE c.relname = :n AND n.nspname = current_schema()"
+                            ),
+                            {"n": name},
+                        ).first()
                         if not exists:
-                            conn.execute(text(
-                                f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF events "
-                                f"FOR VALUES FROM ('{m.isoformat()}') TO ('{_next_month(m).isoformat()}')"))
+                            conn.execute(
+                                text(
+                                    f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF events "
+                                    f"FOR VALUES FROM ('{m.isoformat()}') TO ('{_next_month(m).isoformat()}')"
+                                )
+                            )
                     break
                 except Exception:
                     if attempt == 2:
@@ -100,10 +107,16 @@ def partitions(engine: Engine) -> list[str]:
     if engine.dialect.name != "postgresql":
         return []
     with engine.connect() as conn:
-        return [r[0] for r in conn.execute(text(
-            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-            "JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = p.relnamespace "
-            "WHERE p.relname = 'events' AND n.nspname = current_schema() ORDER BY 1"))]
+        return [
+            r[0]
+            for r in conn.execute(
+                text(
+                    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                    "JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace n ON n.oid = p.relnamespace "
+                    "WHERE p.relname = 'events' AND n.nspname = current_schema() ORDER BY 1"
+                )
+            )
+        ]
 
 
 def detach_month(engine: Engine, month: date) -> str:

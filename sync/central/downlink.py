@@ -31,8 +31,10 @@ from hub.protocol.timeutil import now_iso
 from sync.central import schema as t
 
 KINDS = ("item", "setting", "user", "promotion", "policy")
-DEFAULT_POLICY = {"item_fields": ["price_minor", "safety_stock", "reorder_point"],
-                  "settings": ["store_name", "language", "gs_substitute", "rcn_layouts"]}
+DEFAULT_POLICY = {
+    "item_fields": ["price_minor", "safety_stock", "reorder_point"],
+    "settings": ["store_name", "language", "gs_substitute", "rcn_layouts"],
+}
 OVERRIDABLE_ITEM_FIELDS = {"price_minor", "safety_stock", "reorder_point", "active", "name_zh", "name_en"}
 PROTECTED_SETTINGS = {"store_id"}
 
@@ -65,11 +67,19 @@ def validate(kind: str, key: str, payload: dict[str, Any], conn=None) -> tuple[s
         role = payload.get("role")
         if not username or role not in ROLES or payload.get("language", "en") not in LANGUAGES:
             raise ValidationError("a user needs username, role and a known language", code="invalid_user")
-        out = {"username": username, "role": role, "display_name": payload.get("display_name") or username,
-               "language": payload.get("language", "en"), "active": bool(payload.get("active", True))}
+        out = {
+            "username": username,
+            "role": role,
+            "display_name": payload.get("display_name") or username,
+            "language": payload.get("language", "en"),
+            "active": bool(payload.get("active", True)),
+        }
         prior = _latest(conn, "user", username) if conn is not None else None
         out["id"] = payload.get("id") or (prior["payload"]["id"] if prior else new_id())
-        for plain, hashed, check in (("pin", "pin_hash", validate_pin), ("password", "password_hash", validate_password)):
+        for plain, hashed, check in (
+            ("pin", "pin_hash", validate_pin),
+            ("password", "password_hash", validate_password),
+        ):
             if payload.get(plain) is not None:
                 out[hashed] = hash_secret(check(payload[plain]))
             elif payload.get(hashed):
@@ -90,25 +100,50 @@ def validate(kind: str, key: str, payload: dict[str, Any], conn=None) -> tuple[s
     # policy
     fields = payload.get("item_fields", [])
     sets = payload.get("settings", [])
-    if not isinstance(fields, list) or set(fields) - OVERRIDABLE_ITEM_FIELDS or not isinstance(sets, list) \
-            or set(sets) & PROTECTED_SETTINGS:
-        raise ValidationError(f"item_fields must be a subset of {sorted(OVERRIDABLE_ITEM_FIELDS)}; "
-                              "settings a list (never store_id)", code="invalid_policy")
+    if (
+        not isinstance(fields, list)
+        or set(fields) - OVERRIDABLE_ITEM_FIELDS
+        or not isinstance(sets, list)
+        or set(sets) & PROTECTED_SETTINGS
+    ):
+        raise ValidationError(
+            f"item_fields must be a subset of {sorted(OVERRIDABLE_ITEM_FIELDS)}; settings a list (never store_id)",
+            code="invalid_policy",
+        )
     return "overrides", {"item_fields": sorted(set(fields)), "settings": sorted(set(sets))}
 
 
-def author(engine: Engine, kind: str, payload: dict[str, Any], *, key: str = "", scope: str = "*",
-           author: str = "system:central") -> dict[str, Any]:
+def author(
+    engine: Engine,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    key: str = "",
+    scope: str = "*",
+    author: str = "system:central",
+) -> dict[str, Any]:
     """Store one change; returns it with its version."""
     with engine.begin() as conn:
-        if scope != "*" and conn.execute(select(t.stores.c.store_id).where(t.stores.c.store_id == scope)).first() is None:
+        if (
+            scope != "*"
+            and conn.execute(select(t.stores.c.store_id).where(t.stores.c.store_id == scope)).first() is None
+        ):
             raise ValidationError(f"no store {scope}", code="unknown_store")
         key, clean = validate(kind, key, payload, conn)
-        head = conn.execute(select(t.downlink_head.c.version).where(t.downlink_head.c.id == 1).with_for_update()).scalar()
+        head = conn.execute(
+            select(t.downlink_head.c.version).where(t.downlink_head.c.id == 1).with_for_update()
+        ).scalar()
         version = head + 1
         conn.execute(update(t.downlink_head).where(t.downlink_head.c.id == 1).values(version=version))
-        row = {"version": version, "scope": scope, "kind": kind, "key": key, "payload": clean, "author": author,
-               "created_at": now_iso()}
+        row = {
+            "version": version,
+            "scope": scope,
+            "kind": kind,
+            "key": key,
+            "payload": clean,
+            "author": author,
+            "created_at": now_iso(),
+        }
         conn.execute(t.downlink_changes.insert().values(**row))
     return row
 
@@ -118,9 +153,16 @@ def changes_for(engine: Engine, store_id: str, after: int, limit: int = 500) -> 
         c = t.downlink_changes.c
         # Head first: every version <= head is committed (head moves in the same transaction).
         latest = conn.execute(select(t.downlink_head.c.version).where(t.downlink_head.c.id == 1)).scalar() or 0
-        rows = conn.execute(select(c.version, c.kind, c.key, c.payload, c.scope)
-                            .where(c.version > after, c.version <= latest, or_(c.scope == "*", c.scope == store_id))
-                            .order_by(c.version).limit(limit)).mappings().all()
+        rows = (
+            conn.execute(
+                select(c.version, c.kind, c.key, c.payload, c.scope)
+                .where(c.version > after, c.version <= latest, or_(c.scope == "*", c.scope == store_id))
+                .order_by(c.version)
+                .limit(limit)
+            )
+            .mappings()
+            .all()
+        )
     changes = [dict(r) for r in rows]
     # When nothing more is visible to this store, let it jump to the head so it reports the version it runs.
     upto = changes[-1]["version"] if len(changes) == limit else latest
@@ -129,8 +171,11 @@ def changes_for(engine: Engine, store_id: str, after: int, limit: int = 500) -> 
 
 def report_applied(engine: Engine, store_id: str, version: int) -> None:
     with engine.begin() as conn:
-        conn.execute(update(t.stores).where(t.stores.c.store_id == store_id)
-                     .values(downlink_version=version, downlink_reported_at=now_iso()))
+        conn.execute(
+            update(t.stores)
+            .where(t.stores.c.store_id == store_id)
+            .values(downlink_version=version, downlink_reported_at=now_iso())
+        )
 
 
 def current_policy(engine: Engine) -> dict[str, Any]:

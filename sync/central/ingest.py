@@ -61,6 +61,7 @@ _UTC_TS = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$"
 @dataclass(frozen=True)
 class EventBounds:
     """The accepted window of hub event times (see the module docstring)."""
+
     earliest: date = date(2020, 1, 1)
     max_future_hours: float = 48.0
 
@@ -75,9 +76,9 @@ DEFAULT_BOUNDS = EventBounds()
 
 def _when(ts: str) -> tuple[date, str]:
     """(month, UTC time as ``YYYY-MM-DDTHH:MM:SS``) of a hub timestamp; ValueError if unreadable."""
-    m = _UTC_TS.match(ts)              # the hub's own format: UTC with Z (fast path)
+    m = _UTC_TS.match(ts)  # the hub's own format: UTC with Z (fast path)
     if m:
-        d = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))     # ValueError for 2026-13-40
+        d = date(int(m.group(1)), int(m.group(2)), int(m.group(3)))  # ValueError for 2026-13-40
         return d.replace(day=1), ts[:19]
     dt = parse_iso(ts).astimezone(UTC)
     return dt.date().replace(day=1), dt.strftime("%Y-%m-%dT%H:%M:%S")
@@ -90,7 +91,9 @@ def _month(ts: str) -> date:
         raise ProtocolError(f"bad event ts {ts!r}", "bad_ts") from exc
 
 
-def classify(events: list[dict], bounds: EventBounds, now: datetime) -> tuple[dict[int, date], dict[int, tuple[str, str]]]:
+def classify(
+    events: list[dict], bounds: EventBounds, now: datetime
+) -> tuple[dict[int, date], dict[int, tuple[str, str]]]:
     """Split events into accepted ({seq: month}) and refused ({seq: (code, message)}). Pure."""
     lo, hi = bounds.window(now)
     months: dict[int, date] = {}
@@ -107,11 +110,16 @@ def classify(events: list[dict], bounds: EventBounds, now: datetime) -> tuple[di
             refused[e["seq"]] = ("bad_ts", f"event time {ts[:60]!r} is not an ISO-8601 time")
             continue
         if key < lo:
-            refused[e["seq"]] = ("ts_too_old", f"event time {ts} is before the earliest accepted date "
-                                               f"{bounds.earliest.isoformat()} (hub clock not set?)")
+            refused[e["seq"]] = (
+                "ts_too_old",
+                f"event time {ts} is before the earliest accepted date "
+                f"{bounds.earliest.isoformat()} (hub clock not set?)",
+            )
         elif key > hi:
-            refused[e["seq"]] = ("ts_in_future", f"event time {ts} is more than {bounds.max_future_hours:g} h ahead "
-                                                 f"of the central's clock ({iso(now)})")
+            refused[e["seq"]] = (
+                "ts_in_future",
+                f"event time {ts} is more than {bounds.max_future_hours:g} h ahead of the central's clock ({iso(now)})",
+            )
         else:
             months[e["seq"]] = month
     return months, refused
@@ -140,20 +148,49 @@ def _insert_events(conn, store_id: str, fresh: list[dict], months: dict[int, dat
     ``json_to_recordset`` (one short statement instead of a multi-row VALUES
     list with 8 parameters per row for the driver to build)."""
     if conn.dialect.name == "postgresql":
-        sql = ("INSERT INTO events (store_id, month, seq, event_id, kind, hub_ts, received_at, payload) "
-               "SELECT %s, x.month, x.seq, x.event_id, x.kind, x.hub_ts, %s, x.payload "
-               "FROM json_to_recordset(%s::json) AS x(month date, seq bigint, event_id text, kind text, hub_ts text,"
-               " payload json) ON CONFLICT (store_id, month, seq) DO NOTHING RETURNING seq")
-        rows = json.dumps([{"month": months[e["seq"]].isoformat(), "seq": e["seq"], "event_id": e["id"][:40],
-                            "kind": e["kind"][:64], "hub_ts": e["ts"][:40], "payload": e["payload"]} for e in fresh],
-                          separators=(",", ":"), ensure_ascii=False)
+        sql = (
+            "INSERT INTO events (store_id, month, seq, event_id, kind, hub_ts, received_at, payload) "
+            "SELECT %s, x.month, x.seq, x.event_id, x.kind, x.hub_ts, %s, x.payload "
+            "FROM json_to_recordset(%s::json) AS x(month date, seq bigint, event_id text, kind text, hub_ts text,"
+            " payload json) ON CONFLICT (store_id, month, seq) DO NOTHING RETURNING seq"
+        )
+        rows = json.dumps(
+            [
+                {
+                    "month": months[e["seq"]].isoformat(),
+                    "seq": e["seq"],
+                    "event_id": e["id"][:40],
+                    "kind": e["kind"][:64],
+                    "hub_ts": e["ts"][:40],
+                    "payload": e["payload"],
+                }
+                for e in fresh
+            ],
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
         return {r[0] for r in conn.exec_driver_sql(sql, (store_id, received, rows))}
     ins = projections._insert(conn, t.events)
-    rows = [{"store_id": store_id, "month": months[e["seq"]], "seq": e["seq"], "event_id": e["id"][:40],
-             "kind": e["kind"][:64], "hub_ts": e["ts"][:40], "received_at": received, "payload": e["payload"]}
-            for e in fresh]
-    return set(conn.execute(ins.on_conflict_do_nothing(index_elements=["store_id", "month", "seq"])
-                            .returning(t.events.c.seq), rows).scalars().all())
+    rows = [
+        {
+            "store_id": store_id,
+            "month": months[e["seq"]],
+            "seq": e["seq"],
+            "event_id": e["id"][:40],
+            "kind": e["kind"][:64],
+            "hub_ts": e["ts"][:40],
+            "received_at": received,
+            "payload": e["payload"],
+        }
+        for e in fresh
+    ]
+    return set(
+        conn.execute(
+            ins.on_conflict_do_nothing(index_elements=["store_id", "month", "seq"]).returning(t.events.c.seq), rows
+        )
+        .scalars()
+        .all()
+    )
 
 
 class SeqReused(ProtocolError):
@@ -166,28 +203,53 @@ def _check_same_events(conn, store_id: str, dups: list[dict], with_rejected: boo
     if not dups:
         return
     lo, hi = dups[0]["seq"], dups[-1]["seq"]
-    stored = dict(conn.execute(select(t.events.c.seq, t.events.c.event_id).where(
-        t.events.c.store_id == store_id, t.events.c.seq >= lo, t.events.c.seq <= hi)).all())
+    stored = dict(
+        conn.execute(
+            select(t.events.c.seq, t.events.c.event_id).where(
+                t.events.c.store_id == store_id, t.events.c.seq >= lo, t.events.c.seq <= hi
+            )
+        ).all()
+    )
     if with_rejected:
-        stored.update(conn.execute(select(t.rejected_events.c.seq, t.rejected_events.c.event_id).where(
-            t.rejected_events.c.store_id == store_id, t.rejected_events.c.seq >= lo,
-            t.rejected_events.c.seq <= hi)).all())
+        stored.update(
+            conn.execute(
+                select(t.rejected_events.c.seq, t.rejected_events.c.event_id).where(
+                    t.rejected_events.c.store_id == store_id,
+                    t.rejected_events.c.seq >= lo,
+                    t.rejected_events.c.seq <= hi,
+                )
+            ).all()
+        )
     bad = [e["seq"] for e in dups if e["seq"] in stored and stored[e["seq"]] != _stored_id(e)]
     if bad:
-        raise SeqReused(f"seq {bad[0]} (and {len(bad) - 1} more) already stored with a different event: "
-                        "this hub reuses sequence numbers (restored from an old backup?) — re-register it",
-                        "seq_reused")
+        raise SeqReused(
+            f"seq {bad[0]} (and {len(bad) - 1} more) already stored with a different event: "
+            "this hub reuses sequence numbers (restored from an old backup?) — re-register it",
+            "seq_reused",
+        )
 
 
 def _refused_in_range(conn, store_id: str, after: int, through: int) -> list[dict[str, Any]]:
     r = t.rejected_events
-    return [{"seq": x.seq, "id": x.event_id, "kind": x.kind, "ts": x.hub_ts, "code": x.code, "message": x.message}
-            for x in conn.execute(select(r.c.seq, r.c.event_id, r.c.kind, r.c.hub_ts, r.c.code, r.c.message).where(
-                r.c.store_id == store_id, r.c.seq > after, r.c.seq <= through).order_by(r.c.seq))]
+    return [
+        {"seq": x.seq, "id": x.event_id, "kind": x.kind, "ts": x.hub_ts, "code": x.code, "message": x.message}
+        for x in conn.execute(
+            select(r.c.seq, r.c.event_id, r.c.kind, r.c.hub_ts, r.c.code, r.c.message)
+            .where(r.c.store_id == store_id, r.c.seq > after, r.c.seq <= through)
+            .order_by(r.c.seq)
+        )
+    ]
 
 
-def apply_batch(engine: Engine, store_id: str, batch: dict[str, Any], *, bounds: EventBounds | None = None,
-                now: datetime | None = None, timezone_name: str | None = None) -> dict[str, Any]:
+def apply_batch(
+    engine: Engine,
+    store_id: str,
+    batch: dict[str, Any],
+    *,
+    bounds: EventBounds | None = None,
+    now: datetime | None = None,
+    timezone_name: str | None = None,
+) -> dict[str, Any]:
     """Store a validated batch (see ``protocol.validate_batch``); returns the acknowledgement.
 
     ``timezone_name`` is the store's IANA zone as the hub reports it (already checked by the caller)."""
@@ -206,9 +268,16 @@ def apply_batch(engine: Engine, store_id: str, batch: dict[str, Any], *, bounds:
         fresh = [e for e in evs if e["seq"] > hw]
         if fresh and st["rejected_total"] and st["max_seq"] > hw:
             # refused before while waiting above a gap: a replay, not a new event
-            before = {r[0] for r in conn.execute(select(t.rejected_events.c.seq).where(
-                t.rejected_events.c.store_id == store_id, t.rejected_events.c.seq >= fresh[0]["seq"],
-                t.rejected_events.c.seq <= fresh[-1]["seq"]))}
+            before = {
+                r[0]
+                for r in conn.execute(
+                    select(t.rejected_events.c.seq).where(
+                        t.rejected_events.c.store_id == store_id,
+                        t.rejected_events.c.seq >= fresh[0]["seq"],
+                        t.rejected_events.c.seq <= fresh[-1]["seq"],
+                    )
+                )
+            }
             fresh = [e for e in fresh if e["seq"] not in before]
         duplicates = len(evs) - len(fresh)
         good = [e for e in fresh if e["seq"] not in refused]
@@ -220,17 +289,36 @@ def apply_batch(engine: Engine, store_id: str, batch: dict[str, Any], *, bounds:
             inserted = [e for e in good if e["seq"] in new_seqs]
         if bad:
             ins = projections._insert(conn, t.rejected_events)
-            newly_refused = set(conn.execute(ins.on_conflict_do_nothing(index_elements=["store_id", "seq"])
-                                             .returning(t.rejected_events.c.seq), [
-                {"store_id": store_id, "seq": e["seq"], "event_id": _stored_id(e), "kind": scrub_text(e["kind"])[:64],
-                 "hub_ts": scrub_text(e["ts"])[:40], "code": refused[e["seq"]][0],
-                 "message": scrub_text(refused[e["seq"]][1]), "received_at": received, "payload": _scrub(e["payload"])}
-                for e in bad]).scalars().all())
+            newly_refused = set(
+                conn.execute(
+                    ins.on_conflict_do_nothing(index_elements=["store_id", "seq"]).returning(t.rejected_events.c.seq),
+                    [
+                        {
+                            "store_id": store_id,
+                            "seq": e["seq"],
+                            "event_id": _stored_id(e),
+                            "kind": scrub_text(e["kind"])[:64],
+                            "hub_ts": scrub_text(e["ts"])[:40],
+                            "code": refused[e["seq"]][0],
+                            "message": scrub_text(refused[e["seq"]][1]),
+                            "received_at": received,
+                            "payload": _scrub(e["payload"]),
+                        }
+                        for e in bad
+                    ],
+                )
+                .scalars()
+                .all()
+            )
         duplicates += len(fresh) - len(inserted) - len(newly_refused)
         if duplicates:
             new = {e["seq"] for e in inserted} | newly_refused
-            _check_same_events(conn, store_id, [e for e in evs if e["seq"] not in new],
-                               with_rejected=bool(st["rejected_total"] or newly_refused))
+            _check_same_events(
+                conn,
+                store_id,
+                [e for e in evs if e["seq"] not in new],
+                with_rejected=bool(st["rejected_total"] or newly_refused),
+            )
         if inserted:
             projections.apply(conn, store_id, projections.fold(inserted, tz=tz))
 
@@ -239,26 +327,46 @@ def apply_batch(engine: Engine, store_id: str, batch: dict[str, Any], *, bounds:
             waiting_possible = st["max_seq"] > hw
             hw = max(hw, through)
             while waiting_possible:
-                waiting = conn.execute(select(t.store_ranges).where(
-                    t.store_ranges.c.store_id == store_id, t.store_ranges.c.after_seq <= hw)).mappings().all()
+                waiting = (
+                    conn.execute(
+                        select(t.store_ranges).where(
+                            t.store_ranges.c.store_id == store_id, t.store_ranges.c.after_seq <= hw
+                        )
+                    )
+                    .mappings()
+                    .all()
+                )
                 if not waiting:
                     break
                 hw = max([hw] + [r["through_seq"] for r in waiting])
-                conn.execute(delete(t.store_ranges).where(
-                    t.store_ranges.c.store_id == store_id,
-                    t.store_ranges.c.after_seq.in_([r["after_seq"] for r in waiting])))
+                conn.execute(
+                    delete(t.store_ranges).where(
+                        t.store_ranges.c.store_id == store_id,
+                        t.store_ranges.c.after_seq.in_([r["after_seq"] for r in waiting]),
+                    )
+                )
         elif through > after:
-            existing = conn.execute(select(t.store_ranges.c.through_seq).where(
-                t.store_ranges.c.store_id == store_id, t.store_ranges.c.after_seq == after)).scalar()
+            existing = conn.execute(
+                select(t.store_ranges.c.through_seq).where(
+                    t.store_ranges.c.store_id == store_id, t.store_ranges.c.after_seq == after
+                )
+            ).scalar()
             if existing is None:
-                conn.execute(t.store_ranges.insert().values(store_id=store_id, after_seq=after, through_seq=through,
-                                                            recorded_at=received))
+                conn.execute(
+                    t.store_ranges.insert().values(
+                        store_id=store_id, after_seq=after, through_seq=through, recorded_at=received
+                    )
+                )
             elif existing < through:
-                conn.execute(update(t.store_ranges).where(
-                    t.store_ranges.c.store_id == store_id, t.store_ranges.c.after_seq == after).values(through_seq=through))
+                conn.execute(
+                    update(t.store_ranges)
+                    .where(t.store_ranges.c.store_id == store_id, t.store_ranges.c.after_seq == after)
+                    .values(through_seq=through)
+                )
 
         values: dict[str, Any] = {
-            "hw_seq": hw, "last_push_at": received,
+            "hw_seq": hw,
+            "last_push_at": received,
             "max_seq": max(st["max_seq"], through),
             "events_total": t.stores.c.events_total + len(inserted),
             "duplicates_total": t.stores.c.duplicates_total + duplicates,
@@ -275,10 +383,18 @@ def apply_batch(engine: Engine, store_id: str, batch: dict[str, Any], *, bounds:
             values["downlink_version"] = batch["downlink_version"]
             values["downlink_reported_at"] = received
         conn.execute(update(t.stores).where(t.stores.c.store_id == store_id).values(**values))
-        rejected = (_refused_in_range(conn, store_id, after, through)
-                    if (st["rejected_total"] or newly_refused) and through > after else [])
-    return {"acked_through": hw, "applied": len(inserted), "duplicates": duplicates,
-            "rejected": rejected, "received_at": received}
+        rejected = (
+            _refused_in_range(conn, store_id, after, through)
+            if (st["rejected_total"] or newly_refused) and through > after
+            else []
+        )
+    return {
+        "acked_through": hw,
+        "applied": len(inserted),
+        "duplicates": duplicates,
+        "rejected": rejected,
+        "received_at": received,
+    }
 
 
 def gaps(engine: Engine, store_id: str) -> list[tuple[int, int]]:
@@ -286,8 +402,9 @@ def gaps(engine: Engine, store_id: str) -> list[tuple[int, int]]:
     with engine.connect() as conn:
         hw = conn.execute(select(t.stores.c.hw_seq).where(t.stores.c.store_id == store_id)).scalar() or 0
         out, prev = [], hw
-        for r in conn.execute(select(t.store_ranges).where(t.store_ranges.c.store_id == store_id)
-                              .order_by(t.store_ranges.c.after_seq)).mappings():
+        for r in conn.execute(
+            select(t.store_ranges).where(t.store_ranges.c.store_id == store_id).order_by(t.store_ranges.c.after_seq)
+        ).mappings():
             if r["after_seq"] > prev:
                 out.append((prev, r["after_seq"]))
             prev = max(prev, r["through_seq"])

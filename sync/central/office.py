@@ -27,8 +27,13 @@ def add_user(engine: Engine, username: str, password: str, role: str = "viewer")
         raise ValidationError("username: 1-64 characters, no spaces", code="invalid_username")
     if role not in ROLES:
         raise ValidationError(f"role is one of {', '.join(ROLES)}", code="invalid_role")
-    row = {"id": new_id(), "username": username, "password_hash": hash_secret(validate_password(password)),
-           "role": role, "created_at": now_iso()}
+    row = {
+        "id": new_id(),
+        "username": username,
+        "password_hash": hash_secret(validate_password(password)),
+        "role": role,
+        "created_at": now_iso(),
+    }
     try:
         with engine.begin() as conn:
             conn.execute(t.office_users.insert().values(**row))
@@ -59,20 +64,33 @@ def check_password(engine: Engine, username: str, password: str) -> dict[str, An
         return None
     with engine.begin() as conn:
         if ok:
-            conn.execute(update(t.office_users).where(t.office_users.c.id == r["id"])
-                         .values(failed_attempts=0, locked_until=None))
+            conn.execute(
+                update(t.office_users)
+                .where(t.office_users.c.id == r["id"])
+                .values(failed_attempts=0, locked_until=None)
+            )
             return {"id": r["id"], "username": r["username"], "role": r["role"]}
         failures = r["failed_attempts"] + 1
         lock = _lock_seconds(failures)
-        conn.execute(update(t.office_users).where(t.office_users.c.id == r["id"]).values(
-            failed_attempts=failures, locked_until=iso(utcnow() + timedelta(seconds=lock)) if lock else None))
+        conn.execute(
+            update(t.office_users)
+            .where(t.office_users.c.id == r["id"])
+            .values(failed_attempts=failures, locked_until=iso(utcnow() + timedelta(seconds=lock)) if lock else None)
+        )
     return None
 
 
 def get_user(engine: Engine, user_id: str) -> dict[str, Any] | None:
     with engine.connect() as conn:
-        r = conn.execute(select(t.office_users.c.id, t.office_users.c.username, t.office_users.c.role)
-                         .where(t.office_users.c.id == user_id)).mappings().first()
+        r = (
+            conn.execute(
+                select(t.office_users.c.id, t.office_users.c.username, t.office_users.c.role).where(
+                    t.office_users.c.id == user_id
+                )
+            )
+            .mappings()
+            .first()
+        )
     return dict(r) if r else None
 
 
@@ -85,8 +103,11 @@ def issue_token(engine: Engine, user_id: str, ttl_hours: int = 12) -> dict[str, 
     expires = iso(utcnow() + timedelta(hours=ttl_hours))
     with engine.begin() as conn:
         conn.execute(delete(t.office_tokens).where(t.office_tokens.c.expires_at < now_iso()))
-        conn.execute(t.office_tokens.insert().values(digest=_digest(token), user_id=user_id, created_at=now_iso(),
-                                                     expires_at=expires))
+        conn.execute(
+            t.office_tokens.insert().values(
+                digest=_digest(token), user_id=user_id, created_at=now_iso(), expires_at=expires
+            )
+        )
     return {"token": token, "expires_at": expires}
 
 

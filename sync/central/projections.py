@@ -39,8 +39,8 @@ class Folded:
     devices: dict[str, dict] = field(default_factory=dict)
     alerts: dict[str, dict] = field(default_factory=dict)
     counts: dict[str, dict] = field(default_factory=dict)
-    members: dict[str, list] = field(default_factory=lambda: defaultdict(list))   # sync/central/members.py
-    sales: list[dict] = field(default_factory=list)                                # sync/central/sales.py
+    members: dict[str, list] = field(default_factory=lambda: defaultdict(list))  # sync/central/members.py
+    sales: list[dict] = field(default_factory=list)  # sync/central/sales.py
     tz: ZoneInfo | None = field(default=None, repr=False, compare=False)
     _days: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -109,11 +109,11 @@ def _movement(f: Folded, e: dict[str, Any]) -> None:
         qd, rd = int(p["qty_delta"]), int(p.get("reserved_delta") or 0)
         item, loc, mkind = str(p["item_id"]), str(p["location_id"]), str(p["kind"])
     except (KeyError, TypeError, ValueError):
-        return            # kept in events; nothing to project
+        return  # kept in events; nothing to project
     s = f.stock[(item, loc)]
     s[0] += qd
     s[1] += rd
-    d = f.daily[(f.day(e["ts"]), item, mkind)]     # ts: the validated event time
+    d = f.daily[(f.day(e["ts"]), item, mkind)]  # ts: the validated event time
     d[0] += 1
     d[1] += qd
     d[2] += abs(qd)
@@ -159,11 +159,13 @@ def _count_approved(f: Folded, e: dict[str, Any]) -> None:
         return
     tot = p["totals"]
     f.counts[str(p["session_id"])] = {
-        "approved_ts": p.get("ts") or e["ts"], "lines": int(tot.get("lines") or 0),
+        "approved_ts": p.get("ts") or e["ts"],
+        "lines": int(tot.get("lines") or 0),
         "lines_exact": int(tot.get("lines_exact") or 0),
         "shrink_cost_minor": int(tot.get("shrink_cost_minor") or 0),
         "gain_cost_minor": int(tot.get("gain_cost_minor") or 0),
-        "expected_cost_minor": int(tot.get("expected_cost_minor") or 0)}
+        "expected_cost_minor": int(tot.get("expected_cost_minor") or 0),
+    }
 
 
 # device bus: every device fact shows the device was seen; status (and an ``online`` flag) sets online/offline
@@ -179,7 +181,10 @@ def _device(f: Folded, e: dict[str, Any]) -> None:
     f.devices[str(did)] = {
         "device_kind": str(_first(p, "device_kind", "kind", "type") or prev.get("device_kind") or "")[:64],
         "online": prev.get("online") if online is None else online,
-        "last_seen_ts": _first(p, "ts", "at") or e["ts"], "last_event": kind[:64], "seq": e["seq"]}
+        "last_seen_ts": _first(p, "ts", "at") or e["ts"],
+        "last_event": kind[:64],
+        "seq": e["seq"],
+    }
 
 
 def _alert(f: Folded, e: dict[str, Any]) -> None:
@@ -192,9 +197,11 @@ def _alert(f: Folded, e: dict[str, Any]) -> None:
     if cleared:
         a["cleared_ts"] = _first(p, "cleared_at", "resolved_at", "ts") or ts
     else:
-        a.update(severity=str(_first(p, "severity", "level") or "warning")[:16],
-                 message=str(_first(p, "message", "text", "summary", "code") or kind),
-                 raised_ts=_first(p, "raised_at", "ts") or ts)
+        a.update(
+            severity=str(_first(p, "severity", "level") or "warning")[:16],
+            message=str(_first(p, "message", "text", "summary", "code") or kind),
+            raised_ts=_first(p, "raised_at", "ts") or ts,
+        )
 
 
 # Every fact kind the central folds (``hub.domains.facts()`` declares each with ``projected=True``; a test keeps
@@ -205,8 +212,17 @@ PROJECTORS: dict[str, Projector] = {
     "location.upsert": _location_upsert,
     **{kind: _order for kind in _ORDER_STATUS},
     "count.approved": _count_approved,
-    **{kind: _device for kind in ("device.scan", "device.weight", "device.status", "device.info", "device.health",
-                                  "device.command_result")},
+    **{
+        kind: _device
+        for kind in (
+            "device.scan",
+            "device.weight",
+            "device.status",
+            "device.info",
+            "device.health",
+            "device.command_result",
+        )
+    },
     "alert.raised": _alert,
     "alert.cleared": _alert,
     "points.entry": members.project_entry,
@@ -239,75 +255,168 @@ def apply(conn: Connection, store_id: str, f: Folded) -> None:
     """Write the folded deltas inside the caller's ingest transaction."""
     if f.stock:
         ins = _insert(conn, t.stock)
-        conn.execute(ins.on_conflict_do_update(
-            index_elements=["store_id", "item_id", "location_id"],
-            set_={"on_hand": t.stock.c.on_hand + ins.excluded.on_hand,
-                  "reserved": t.stock.c.reserved + ins.excluded.reserved}),
-            [{"store_id": store_id, "item_id": item, "location_id": loc, "on_hand": v[0], "reserved": v[1]}
-             for (item, loc), v in sorted(f.stock.items())])
+        conn.execute(
+            ins.on_conflict_do_update(
+                index_elements=["store_id", "item_id", "location_id"],
+                set_={
+                    "on_hand": t.stock.c.on_hand + ins.excluded.on_hand,
+                    "reserved": t.stock.c.reserved + ins.excluded.reserved,
+                },
+            ),
+            [
+                {"store_id": store_id, "item_id": item, "location_id": loc, "on_hand": v[0], "reserved": v[1]}
+                for (item, loc), v in sorted(f.stock.items())
+            ],
+        )
     if f.daily:
         ins = _insert(conn, t.daily_movements)
         c = t.daily_movements.c
-        conn.execute(ins.on_conflict_do_update(
-            index_elements=["store_id", "day", "item_id", "kind"],
-            set_={"lines": c.lines + ins.excluded.lines, "qty": c.qty + ins.excluded.qty,
-                  "abs_qty": c.abs_qty + ins.excluded.abs_qty, "zero_lines": c.zero_lines + ins.excluded.zero_lines}),
-            [{"store_id": store_id, "day": d, "item_id": i, "kind": k, "lines": v[0], "qty": v[1], "abs_qty": v[2],
-              "zero_lines": v[3]} for (d, i, k), v in sorted(f.daily.items())])
+        conn.execute(
+            ins.on_conflict_do_update(
+                index_elements=["store_id", "day", "item_id", "kind"],
+                set_={
+                    "lines": c.lines + ins.excluded.lines,
+                    "qty": c.qty + ins.excluded.qty,
+                    "abs_qty": c.abs_qty + ins.excluded.abs_qty,
+                    "zero_lines": c.zero_lines + ins.excluded.zero_lines,
+                },
+            ),
+            [
+                {
+                    "store_id": store_id,
+                    "day": d,
+                    "item_id": i,
+                    "kind": k,
+                    "lines": v[0],
+                    "qty": v[1],
+                    "abs_qty": v[2],
+                    "zero_lines": v[3],
+                }
+                for (d, i, k), v in sorted(f.daily.items())
+            ],
+        )
     if f.items:
         ins = _insert(conn, t.store_items)
-        cols = ("sku", "name_en", "name_zh", "category", "unit", "price_minor", "cost_minor", "reorder_point",
-                "safety_stock", "active", "seq")
-        conn.execute(ins.on_conflict_do_update(
-            index_elements=["store_id", "item_id"], set_={k: getattr(ins.excluded, k) for k in cols},
-            where=t.store_items.c.seq < ins.excluded.seq),
-            [{"store_id": store_id, "item_id": iid, "sku": str(p["sku"])[:64], "name_en": p.get("name_en") or "",
-              "name_zh": p.get("name_zh") or "", "category": p.get("category") or "", "unit": p.get("unit") or "each",
-              "price_minor": int(p.get("price_minor") or 0), "cost_minor": int(p.get("cost_minor") or 0),
-              "reorder_point": int(p.get("reorder_point") or 0), "safety_stock": int(p.get("safety_stock") or 0),
-              "active": bool(p.get("active", True)), "seq": p["_seq"]} for iid, p in sorted(f.items.items())])
+        cols = (
+            "sku",
+            "name_en",
+            "name_zh",
+            "category",
+            "unit",
+            "price_minor",
+            "cost_minor",
+            "reorder_point",
+            "safety_stock",
+            "active",
+            "seq",
+        )
+        conn.execute(
+            ins.on_conflict_do_update(
+                index_elements=["store_id", "item_id"],
+                set_={k: getattr(ins.excluded, k) for k in cols},
+                where=t.store_items.c.seq < ins.excluded.seq,
+            ),
+            [
+                {
+                    "store_id": store_id,
+                    "item_id": iid,
+                    "sku": str(p["sku"])[:64],
+                    "name_en": p.get("name_en") or "",
+                    "name_zh": p.get("name_zh") or "",
+                    "category": p.get("category") or "",
+                    "unit": p.get("unit") or "each",
+                    "price_minor": int(p.get("price_minor") or 0),
+                    "cost_minor": int(p.get("cost_minor") or 0),
+                    "reorder_point": int(p.get("reorder_point") or 0),
+                    "safety_stock": int(p.get("safety_stock") or 0),
+                    "active": bool(p.get("active", True)),
+                    "seq": p["_seq"],
+                }
+                for iid, p in sorted(f.items.items())
+            ],
+        )
     if f.locations:
         ins = _insert(conn, t.store_locations)
-        conn.execute(ins.on_conflict_do_update(
-            index_elements=["store_id", "location_id"],
-            set_={"code": ins.excluded.code, "name": ins.excluded.name, "kind": ins.excluded.kind}),
-            [{"store_id": store_id, "location_id": lid, "code": str(p.get("code") or "")[:64],
-              "name": p.get("name") or "", "kind": str(p.get("kind") or "")[:16]} for lid, p in sorted(f.locations.items())])
+        conn.execute(
+            ins.on_conflict_do_update(
+                index_elements=["store_id", "location_id"],
+                set_={"code": ins.excluded.code, "name": ins.excluded.name, "kind": ins.excluded.kind},
+            ),
+            [
+                {
+                    "store_id": store_id,
+                    "location_id": lid,
+                    "code": str(p.get("code") or "")[:64],
+                    "name": p.get("name") or "",
+                    "kind": str(p.get("kind") or "")[:16],
+                }
+                for lid, p in sorted(f.locations.items())
+            ],
+        )
     if f.orders:
         ins = _insert(conn, t.order_status)
-        conn.execute(ins.on_conflict_do_update(
-            index_elements=["store_id", "order_id", "status"], set_={"first_ts": ins.excluded.first_ts},
-            where=ins.excluded.first_ts < t.order_status.c.first_ts),
-            [{"store_id": store_id, "order_id": o[:64], "status": s, "first_ts": ts} for (o, s), ts in sorted(f.orders.items())])
+        conn.execute(
+            ins.on_conflict_do_update(
+                index_elements=["store_id", "order_id", "status"],
+                set_={"first_ts": ins.excluded.first_ts},
+                where=ins.excluded.first_ts < t.order_status.c.first_ts,
+            ),
+            [
+                {"store_id": store_id, "order_id": o[:64], "status": s, "first_ts": ts}
+                for (o, s), ts in sorted(f.orders.items())
+            ],
+        )
     if f.devices:
         ins = _insert(conn, t.devices)
         c = t.devices.c
         for d, v in sorted(f.devices.items()):
             # status messages set online/offline; other device events only show it was seen
-            row = {"store_id": store_id, "device_id": d[:128], **v,
-                   "online": True if v["online"] is None else v["online"]}
-            upd = {"last_seen_ts": ins.excluded.last_seen_ts, "last_event": ins.excluded.last_event,
-                   "seq": ins.excluded.seq,
-                   "device_kind": func.coalesce(func.nullif(ins.excluded.device_kind, ""), c.device_kind)}
+            row = {
+                "store_id": store_id,
+                "device_id": d[:128],
+                **v,
+                "online": True if v["online"] is None else v["online"],
+            }
+            upd = {
+                "last_seen_ts": ins.excluded.last_seen_ts,
+                "last_event": ins.excluded.last_event,
+                "seq": ins.excluded.seq,
+                "device_kind": func.coalesce(func.nullif(ins.excluded.device_kind, ""), c.device_kind),
+            }
             if v["online"] is not None:
                 upd["online"] = ins.excluded.online
-            conn.execute(ins.on_conflict_do_update(index_elements=["store_id", "device_id"], set_=upd,
-                                                   where=c.seq < ins.excluded.seq), row)
+            conn.execute(
+                ins.on_conflict_do_update(
+                    index_elements=["store_id", "device_id"], set_=upd, where=c.seq < ins.excluded.seq
+                ),
+                row,
+            )
     if f.counts:
         ins = _insert(conn, t.count_sessions)
-        conn.execute(ins.on_conflict_do_nothing(index_elements=["store_id", "session_id"]),
-                     [{"store_id": store_id, "session_id": sid[:64], **v} for sid, v in sorted(f.counts.items())])
+        conn.execute(
+            ins.on_conflict_do_nothing(index_elements=["store_id", "session_id"]),
+            [{"store_id": store_id, "session_id": sid[:64], **v} for sid, v in sorted(f.counts.items())],
+        )
     if f.members:
         members.apply(conn, store_id, f.members)
-    if f.sales:                       # after the items: a sale's category and cost come from store_items
+    if f.sales:  # after the items: a sale's category and cost come from store_items
         sales.apply(conn, store_id, f.sales)
     for aid, a in sorted(f.alerts.items()):
         ins = _insert(conn, t.alerts)
-        row = {"store_id": store_id, "alert_id": aid[:128], "severity": a.get("severity", "warning"),
-               "message": a.get("message", ""), "raised_ts": a.get("raised_ts") or a.get("cleared_ts"),
-               "cleared_ts": a.get("cleared_ts")}
+        row = {
+            "store_id": store_id,
+            "alert_id": aid[:128],
+            "severity": a.get("severity", "warning"),
+            "message": a.get("message", ""),
+            "raised_ts": a.get("raised_ts") or a.get("cleared_ts"),
+            "cleared_ts": a.get("cleared_ts"),
+        }
         upd = {k: getattr(ins.excluded, k) for k in ("severity", "message", "raised_ts") if k in a}
         if "cleared_ts" in a:
             upd["cleared_ts"] = ins.excluded.cleared_ts
-        conn.execute(ins.on_conflict_do_update(index_elements=["store_id", "alert_id"], set_=upd) if upd
-                     else ins.on_conflict_do_nothing(), row)
+        conn.execute(
+            ins.on_conflict_do_update(index_elements=["store_id", "alert_id"], set_=upd)
+            if upd
+            else ins.on_conflict_do_nothing(),
+            row,
+        )

@@ -32,22 +32,42 @@ bp = Blueprint("central_api", __name__, url_prefix=READ_API.prefix)
 # Every declared route of the read API, in declaration order (the OpenAPI document is generated from these).
 ROUTES = READ_API.registry
 
-MAX_VERSION = 2**63 - 1                  # a downlink version is a 64-bit integer
+MAX_VERSION = 2**63 - 1  # a downlink version is a 64-bit integer
 STORE_Q = {"type": "string", "maxLength": 64, "description": "limit to one store"}
-_ITEMS = {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "items": {"type": "object"}}}}
+_ITEMS = {
+    "type": "object",
+    "required": ["items"],
+    "properties": {"items": {"type": "array", "items": {"type": "object"}}},
+}
 
 
 def _engine():
     return current_app.extensions["central"].engine
 
 
-@READ_API.endpoint(bp, "POST", "/auth/token", public=True, tags=["auth"], statuses=[401, 429],
-                   summary="Exchange a head-office username and password for a bearer token",
-                   body={"type": "object", "required": ["username", "password"], "additionalProperties": False,
-                         "properties": {"username": {"type": "string", "maxLength": 200},
-                                        "password": {"type": "string", "maxLength": 1000}}},
-                   response={"type": "object", "required": ["token", "expires_at", "user"], "properties": {
-                       "token": {"type": "string"}, "expires_at": {"type": "string"}, "user": {"type": "object"}}})
+@READ_API.endpoint(
+    bp,
+    "POST",
+    "/auth/token",
+    public=True,
+    tags=["auth"],
+    statuses=[401, 429],
+    summary="Exchange a head-office username and password for a bearer token",
+    body={
+        "type": "object",
+        "required": ["username", "password"],
+        "additionalProperties": False,
+        "properties": {
+            "username": {"type": "string", "maxLength": 200},
+            "password": {"type": "string", "maxLength": 1000},
+        },
+    },
+    response={
+        "type": "object",
+        "required": ["token", "expires_at", "user"],
+        "properties": {"token": {"type": "string"}, "expires_at": {"type": "string"}, "user": {"type": "object"}},
+    },
+)
 def token(body: dict[str, Any]):
     try:
         u = office.check_password(_engine(), body["username"], body["password"])
@@ -71,19 +91,34 @@ def _decode_cursor(raw: str | None) -> dict[str, int]:
 
 
 def _encode_cursor(pos: dict[str, int]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(pos, separators=(",", ":"), sort_keys=True).encode()).decode().rstrip("=")
+    return (
+        base64.urlsafe_b64encode(json.dumps(pos, separators=(",", ":"), sort_keys=True).encode()).decode().rstrip("=")
+    )
 
 
-@READ_API.endpoint(bp, "GET", "/events", role="viewer", tags=["data"],
-                   summary="Synced hub events after a cursor (every event exactly once, per-store seq order)",
-                   query={"cursor": {"type": "string", "maxLength": 100000,
-                                     "description": "next_cursor of the previous page"},
-                          "limit": {"type": "integer", "minimum": 1, "maximum": 5000, "default": 500},
-                          "kind": {"type": "string", "maxLength": 64, "description": "only this event kind"},
-                          "store": STORE_Q},
-                   response={"type": "object", "required": ["events", "next_cursor", "more"], "properties": {
-                       "events": {"type": "array", "items": {"type": "object"}}, "next_cursor": {"type": "string"},
-                       "more": {"type": "boolean"}}})
+@READ_API.endpoint(
+    bp,
+    "GET",
+    "/events",
+    role="viewer",
+    tags=["data"],
+    summary="Synced hub events after a cursor (every event exactly once, per-store seq order)",
+    query={
+        "cursor": {"type": "string", "maxLength": 100000, "description": "next_cursor of the previous page"},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 5000, "default": 500},
+        "kind": {"type": "string", "maxLength": 64, "description": "only this event kind"},
+        "store": STORE_Q,
+    },
+    response={
+        "type": "object",
+        "required": ["events", "next_cursor", "more"],
+        "properties": {
+            "events": {"type": "array", "items": {"type": "object"}},
+            "next_cursor": {"type": "string"},
+            "more": {"type": "boolean"},
+        },
+    },
+)
 def events(query: dict[str, Any]):
     pos = _decode_cursor(query.get("cursor"))
     limit, out = query["limit"], []
@@ -101,8 +136,12 @@ def events(query: dict[str, Any]):
             if room <= 0:
                 more = True
                 break
-            q = (select(e.store_id, e.seq, e.event_id, e.kind, e.hub_ts, e.received_at, e.payload)
-                 .where(e.store_id == sid, e.seq > at, e.seq <= hw).order_by(e.seq).limit(room))
+            q = (
+                select(e.store_id, e.seq, e.event_id, e.kind, e.hub_ts, e.received_at, e.payload)
+                .where(e.store_id == sid, e.seq > at, e.seq <= hw)
+                .order_by(e.seq)
+                .limit(room)
+            )
             if query.get("kind"):
                 q = q.where(e.kind == query["kind"])
             rows = conn.execute(q).mappings().all()
@@ -115,59 +154,127 @@ def events(query: dict[str, Any]):
     return {"events": out, "next_cursor": _encode_cursor(pos), "more": more}
 
 
-@READ_API.endpoint(bp, "GET", "/stores", role="viewer", tags=["data"], response=_ITEMS,
-                   summary="Every store with its sync status (lag, gaps, devices offline, open alerts)")
+@READ_API.endpoint(
+    bp,
+    "GET",
+    "/stores",
+    role="viewer",
+    tags=["data"],
+    response=_ITEMS,
+    summary="Every store with its sync status (lag, gaps, devices offline, open alerts)",
+)
 def stores_list():
     return {"items": reports.stores_overview(_engine())}
 
 
-@READ_API.endpoint(bp, "GET", "/stock", role="viewer", tags=["data"], response=_ITEMS,
-                   summary="On hand by item (sku) and store",
-                   query={"q": {"type": "string", "maxLength": 64}, "category": {"type": "string", "maxLength": 200},
-                          "store": STORE_Q})
+@READ_API.endpoint(
+    bp,
+    "GET",
+    "/stock",
+    role="viewer",
+    tags=["data"],
+    response=_ITEMS,
+    summary="On hand by item (sku) and store",
+    query={
+        "q": {"type": "string", "maxLength": 64},
+        "category": {"type": "string", "maxLength": 200},
+        "store": STORE_Q,
+    },
+)
 def stock(query: dict[str, Any]):
-    return {"items": reports.stock_by_item(_engine(), sku=query.get("q"), category=query.get("category"),
-                                           store=query.get("store"), limit=5000)}
+    return {
+        "items": reports.stock_by_item(
+            _engine(), sku=query.get("q"), category=query.get("category"), store=query.get("store"), limit=5000
+        )
+    }
 
 
-@READ_API.endpoint(bp, "GET", "/movements/daily", role="viewer", tags=["data"], response=_ITEMS,
-                   summary="Movement lines, quantity and value per day, store and kind",
-                   query={"start": {"type": "string", "format": "date"}, "end": {"type": "string", "format": "date"},
-                          "store": STORE_Q, "kind": {"type": "string", "maxLength": 32}})
+@READ_API.endpoint(
+    bp,
+    "GET",
+    "/movements/daily",
+    role="viewer",
+    tags=["data"],
+    response=_ITEMS,
+    summary="Movement lines, quantity and value per day, store and kind",
+    query={
+        "start": {"type": "string", "format": "date"},
+        "end": {"type": "string", "format": "date"},
+        "store": STORE_Q,
+        "kind": {"type": "string", "maxLength": 32},
+    },
+)
 def movements_daily(query: dict[str, Any]):
     end = query.get("end") or reports.today(_engine(), query.get("store"))
     start = query.get("start") or end - timedelta(days=29)
     if start > end:
         raise ValidationError("start is after end", code="bad_query")
-    return {"items": reports.movements_by_day(_engine(), start=start, end=end, store=query.get("store"),
-                                              kind=query.get("kind"))}
+    return {
+        "items": reports.movements_by_day(
+            _engine(), start=start, end=end, store=query.get("store"), kind=query.get("kind")
+        )
+    }
 
 
-@READ_API.endpoint(bp, "GET", "/downlink", role="viewer", tags=["downlink"],
-                   summary="Centrally authored changes (catalog, prices, promotions, users, settings, policy)",
-                   query={"after": {"type": "integer", "minimum": 0, "maximum": MAX_VERSION, "default": 0},
-                          "store": {"type": "string", "maxLength": 64, "description": "as seen by this store"}},
-                   response={"type": "object", "required": ["changes"], "properties": {
-                       "changes": {"type": "array", "items": {"type": "object"}}, "latest": {"type": "integer"}}})
+@READ_API.endpoint(
+    bp,
+    "GET",
+    "/downlink",
+    role="viewer",
+    tags=["downlink"],
+    summary="Centrally authored changes (catalog, prices, promotions, users, settings, policy)",
+    query={
+        "after": {"type": "integer", "minimum": 0, "maximum": MAX_VERSION, "default": 0},
+        "store": {"type": "string", "maxLength": 64, "description": "as seen by this store"},
+    },
+    response={
+        "type": "object",
+        "required": ["changes"],
+        "properties": {"changes": {"type": "array", "items": {"type": "object"}}, "latest": {"type": "integer"}},
+    },
+)
 def downlink_list(query: dict[str, Any]):
     if query.get("store"):
         return downlink.changes_for(_engine(), query["store"], query["after"], 2000)
     c = t.downlink_changes.c
     with _engine().connect() as conn:
-        rows = conn.execute(select(t.downlink_changes).where(c.version > query["after"]).order_by(c.version)
-                            .limit(2000)).mappings().all()
+        rows = (
+            conn.execute(select(t.downlink_changes).where(c.version > query["after"]).order_by(c.version).limit(2000))
+            .mappings()
+            .all()
+        )
     return {"changes": [dict(r) for r in rows], "latest": downlink.head(_engine())}
 
 
-@READ_API.endpoint(bp, "POST", "/downlink", role="admin", tags=["downlink"], statuses=[201],
-                   summary="Publish a change to every store (scope '*') or one store",
-                   body={"type": "object", "required": ["kind", "payload"], "properties": {
-                       "kind": {"type": "string", "enum": list(downlink.KINDS)}, "key": {"type": "string"},
-                       "scope": {"type": "string", "default": "*"}, "payload": {"type": "object"}}},
-                   response={"type": "object", "required": ["version"], "properties": {"version": {"type": "integer"}}})
+@READ_API.endpoint(
+    bp,
+    "POST",
+    "/downlink",
+    role="admin",
+    tags=["downlink"],
+    statuses=[201],
+    summary="Publish a change to every store (scope '*') or one store",
+    body={
+        "type": "object",
+        "required": ["kind", "payload"],
+        "properties": {
+            "kind": {"type": "string", "enum": list(downlink.KINDS)},
+            "key": {"type": "string"},
+            "scope": {"type": "string", "default": "*"},
+            "payload": {"type": "object"},
+        },
+    },
+    response={"type": "object", "required": ["version"], "properties": {"version": {"type": "integer"}}},
+)
 def downlink_publish(body: dict[str, Any]):
-    row = downlink.author(_engine(), str(body["kind"]), body["payload"], key=str(body.get("key") or ""),
-                          scope=str(body.get("scope") or "*"), author=g.user["username"])
+    row = downlink.author(
+        _engine(),
+        str(body["kind"]),
+        body["payload"],
+        key=str(body.get("key") or ""),
+        scope=str(body.get("scope") or "*"),
+        author=g.user["username"],
+    )
     return row, 201
 
 

@@ -22,8 +22,8 @@ from sync.central import schema as t
 from sync.central.projections import local_day, zone
 from sync.central.transfers import Level, suggest
 
-LATE_S = 5 * 60          # no contact for 5 minutes: late
-OFFLINE_S = 30 * 60      # 30 minutes: offline
+LATE_S = 5 * 60  # no contact for 5 minutes: late
+OFFLINE_S = 30 * 60  # 30 minutes: offline
 FULFILLED = ("collected", "shipped")
 
 
@@ -35,28 +35,52 @@ def stores_overview(engine: Engine, now: datetime | None = None) -> list[dict[st
     now = now or utcnow()
     with engine.connect() as conn:
         head = conn.execute(select(t.downlink_head.c.version)).scalar() or 0
-        dev = {r[0]: (r[1], r[2]) for r in conn.execute(
-            select(t.devices.c.store_id, func.count(), func.sum(case((t.devices.c.online.is_(False), 1), else_=0)))
-            .group_by(t.devices.c.store_id))}
-        al = dict(conn.execute(select(t.alerts.c.store_id, func.count()).where(t.alerts.c.cleared_ts.is_(None))
-                               .group_by(t.alerts.c.store_id)).all())
-        gaps = dict(conn.execute(select(t.store_ranges.c.store_id, func.count()).group_by(t.store_ranges.c.store_id)).all())
+        dev = {
+            r[0]: (r[1], r[2])
+            for r in conn.execute(
+                select(
+                    t.devices.c.store_id, func.count(), func.sum(case((t.devices.c.online.is_(False), 1), else_=0))
+                ).group_by(t.devices.c.store_id)
+            )
+        }
+        al = dict(
+            conn.execute(
+                select(t.alerts.c.store_id, func.count())
+                .where(t.alerts.c.cleared_ts.is_(None))
+                .group_by(t.alerts.c.store_id)
+            ).all()
+        )
+        gaps = dict(
+            conn.execute(select(t.store_ranges.c.store_id, func.count()).group_by(t.store_ranges.c.store_id)).all()
+        )
         rows = conn.execute(select(t.stores).order_by(t.stores.c.store_id)).mappings().all()
     out = []
     for s in rows:
         lag = _age_s(s["last_push_at"], now)
         status = "never" if lag is None else "offline" if lag > OFFLINE_S else "late" if lag > LATE_S else "ok"
         d_total, d_off = dev.get(s["store_id"], (0, 0))
-        out.append({
-            "store_id": s["store_id"], "name": s["name"], "status": status,
-            "last_contact": s["last_push_at"], "sync_lag_s": None if lag is None else round(lag),
-            "newest_event_ts": s["last_event_ts"], "data_age_s": None if not s["last_event_ts"] else
-            round(_age_s(s["last_event_ts"], now)),
-            "acked_seq": s["hw_seq"], "events": s["events_total"], "duplicates_ignored": s["duplicates_total"],
-            "gaps": gaps.get(s["store_id"], 0), "downlink_version": s["downlink_version"], "downlink_head": head,
-            "devices": d_total, "devices_offline": int(d_off or 0), "alerts_open": al.get(s["store_id"], 0),
-            "events_refused": s["rejected_total"], "timezone": s["timezone"],
-        })
+        out.append(
+            {
+                "store_id": s["store_id"],
+                "name": s["name"],
+                "status": status,
+                "last_contact": s["last_push_at"],
+                "sync_lag_s": None if lag is None else round(lag),
+                "newest_event_ts": s["last_event_ts"],
+                "data_age_s": None if not s["last_event_ts"] else round(_age_s(s["last_event_ts"], now)),
+                "acked_seq": s["hw_seq"],
+                "events": s["events_total"],
+                "duplicates_ignored": s["duplicates_total"],
+                "gaps": gaps.get(s["store_id"], 0),
+                "downlink_version": s["downlink_version"],
+                "downlink_head": head,
+                "devices": d_total,
+                "devices_offline": int(d_off or 0),
+                "alerts_open": al.get(s["store_id"], 0),
+                "events_refused": s["rejected_total"],
+                "timezone": s["timezone"],
+            }
+        )
     return out
 
 
@@ -78,15 +102,27 @@ def offline_devices(engine: Engine, store: str | None = None) -> list[dict[str, 
 
 def _item_stock_query(sku: str | None, category: str | None, store: str | None):
     s, i = t.stock, t.store_items
-    q = (select(i.c.sku, func.max(i.c.name_en).label("name_en"), func.max(i.c.name_zh).label("name_zh"),
-                func.max(i.c.unit).label("unit"), s.c.store_id, func.sum(s.c.on_hand).label("on_hand"),
-                func.sum(s.c.reserved).label("reserved"), func.max(i.c.reorder_point).label("reorder_point"))
-         .select_from(s.join(i, and_(i.c.store_id == s.c.store_id, i.c.item_id == s.c.item_id)))
-         .group_by(i.c.sku, s.c.store_id))
+    q = (
+        select(
+            i.c.sku,
+            func.max(i.c.name_en).label("name_en"),
+            func.max(i.c.name_zh).label("name_zh"),
+            func.max(i.c.unit).label("unit"),
+            s.c.store_id,
+            func.sum(s.c.on_hand).label("on_hand"),
+            func.sum(s.c.reserved).label("reserved"),
+            func.max(i.c.reorder_point).label("reorder_point"),
+        )
+        .select_from(s.join(i, and_(i.c.store_id == s.c.store_id, i.c.item_id == s.c.item_id)))
+        .group_by(i.c.sku, s.c.store_id)
+    )
     if sku:
-        like = like_contains(sku)       # a typed % or _ is text, not a wildcard
-        q = q.where(i.c.sku.like(like, escape=LIKE_ESCAPE) | i.c.name_en.like(like, escape=LIKE_ESCAPE)
-                    | i.c.name_zh.like(like, escape=LIKE_ESCAPE))
+        like = like_contains(sku)  # a typed % or _ is text, not a wildcard
+        q = q.where(
+            i.c.sku.like(like, escape=LIKE_ESCAPE)
+            | i.c.name_en.like(like, escape=LIKE_ESCAPE)
+            | i.c.name_zh.like(like, escape=LIKE_ESCAPE)
+        )
     if category:
         q = q.where(i.c.category == category)
     if store:
@@ -94,18 +130,32 @@ def _item_stock_query(sku: str | None, category: str | None, store: str | None):
     return q
 
 
-def stock_by_item(engine: Engine, *, sku: str | None = None, category: str | None = None, store: str | None = None,
-                  limit: int = 500) -> list[dict[str, Any]]:
+def stock_by_item(
+    engine: Engine, *, sku: str | None = None, category: str | None = None, store: str | None = None, limit: int = 500
+) -> list[dict[str, Any]]:
     """One row per sku × store: on hand (summed over the store's locations), reserved, reorder point."""
     with engine.connect() as conn:
-        rows = conn.execute(_item_stock_query(sku, category, store).order_by(t.store_items.c.sku, t.stock.c.store_id)
-                            .limit(limit)).mappings().all()
-    return [{**dict(r), "on_hand": int(r["on_hand"]), "reserved": int(r["reserved"]),
-             "available": int(r["on_hand"] - r["reserved"])} for r in rows]
+        rows = (
+            conn.execute(
+                _item_stock_query(sku, category, store).order_by(t.store_items.c.sku, t.stock.c.store_id).limit(limit)
+            )
+            .mappings()
+            .all()
+        )
+    return [
+        {
+            **dict(r),
+            "on_hand": int(r["on_hand"]),
+            "reserved": int(r["reserved"]),
+            "available": int(r["on_hand"] - r["reserved"]),
+        }
+        for r in rows
+    ]
 
 
-def low_stock(engine: Engine, *, store: str | None = None, category: str | None = None,
-              limit: int = 500) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def low_stock(
+    engine: Engine, *, store: str | None = None, category: str | None = None, limit: int = 500
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(rows at or below reorder point, suggested transfers between stores)."""
     with engine.connect() as conn:
         rows = conn.execute(_item_stock_query(None, category, None)).mappings().all()
@@ -116,25 +166,42 @@ def low_stock(engine: Engine, *, store: str | None = None, category: str | None 
     for sku, rs in sorted(by_sku.items()):
         for r in rs:
             if r["reorder_point"] > 0 and r["on_hand"] <= r["reorder_point"] and (not store or r["store_id"] == store):
-                low.append({"sku": sku, "name_en": r["name_en"], "name_zh": r["name_zh"], "unit": r["unit"],
-                            "store_id": r["store_id"], "on_hand": int(r["on_hand"]),
-                            "reorder_point": int(r["reorder_point"])})
+                low.append(
+                    {
+                        "sku": sku,
+                        "name_en": r["name_en"],
+                        "name_zh": r["name_zh"],
+                        "unit": r["unit"],
+                        "store_id": r["store_id"],
+                        "on_hand": int(r["on_hand"]),
+                        "reorder_point": int(r["reorder_point"]),
+                    }
+                )
         for tr in suggest([Level(r["store_id"], int(r["on_hand"]), int(r["reorder_point"])) for r in rs]):
             if not store or store in (tr["from"], tr["to"]):
                 transfers.append({"sku": sku, "name_en": rs[0]["name_en"], "unit": rs[0]["unit"], **tr})
     return low[:limit], transfers[:limit]
 
 
-def movements_by_day(engine: Engine, *, start: date, end: date, store: str | None = None,
-                     kind: str | None = None) -> list[dict[str, Any]]:
+def movements_by_day(
+    engine: Engine, *, start: date, end: date, store: str | None = None, kind: str | None = None
+) -> list[dict[str, Any]]:
     """Per day × store × kind: lines, signed quantity, and value at the item's price (sales: revenue)."""
     d, i = t.daily_movements, t.store_items
-    q = (select(d.c.day, d.c.store_id, d.c.kind, i.c.unit,
-                func.sum(d.c.lines).label("lines"), func.sum(d.c.qty).label("qty"),
-                func.sum(d.c.qty * func.coalesce(i.c.price_minor, 0)).label("value"))
-         .select_from(d.outerjoin(i, and_(i.c.store_id == d.c.store_id, i.c.item_id == d.c.item_id)))
-         .where(d.c.day >= start, d.c.day <= end)
-         .group_by(d.c.day, d.c.store_id, d.c.kind, i.c.unit))
+    q = (
+        select(
+            d.c.day,
+            d.c.store_id,
+            d.c.kind,
+            i.c.unit,
+            func.sum(d.c.lines).label("lines"),
+            func.sum(d.c.qty).label("qty"),
+            func.sum(d.c.qty * func.coalesce(i.c.price_minor, 0)).label("value"),
+        )
+        .select_from(d.outerjoin(i, and_(i.c.store_id == d.c.store_id, i.c.item_id == d.c.item_id)))
+        .where(d.c.day >= start, d.c.day <= end)
+        .group_by(d.c.day, d.c.store_id, d.c.kind, i.c.unit)
+    )
     if store:
         q = q.where(d.c.store_id == store)
     if kind:
@@ -144,17 +211,27 @@ def movements_by_day(engine: Engine, *, start: date, end: date, store: str | Non
         for r in conn.execute(q):
             day = r.day if isinstance(r.day, date) else date.fromisoformat(str(r.day))
             k = (day.isoformat(), r.store_id, r.kind)
-            a = acc.setdefault(k, {"day": k[0], "store_id": r.store_id, "kind": r.kind, "lines": 0, "qty_each": 0,
-                                   "qty_g": 0, "value_minor": 0})
+            a = acc.setdefault(
+                k,
+                {
+                    "day": k[0],
+                    "store_id": r.store_id,
+                    "kind": r.kind,
+                    "lines": 0,
+                    "qty_each": 0,
+                    "qty_g": 0,
+                    "value_minor": 0,
+                },
+            )
             a["lines"] += int(r.lines)
             if r.unit == "kg":
                 a["qty_g"] += int(r.qty)
-                a["value_minor"] += round(int(r.value) / 1000)   # price is per kg, qty in grams
+                a["value_minor"] += round(int(r.value) / 1000)  # price is per kg, qty in grams
             else:
                 a["qty_each"] += int(r.qty)
                 a["value_minor"] += int(r.value)
     out = sorted(acc.values(), key=lambda a: (a["day"], a["store_id"], a["kind"]))
-    for a in out:           # outflows (sales) as positive revenue
+    for a in out:  # outflows (sales) as positive revenue
         if a["kind"] == "sale":
             a["value_minor"] = -a["value_minor"]
     return out
@@ -164,13 +241,26 @@ def count_accuracy(engine: Engine, *, start: date, end: date, store: str | None 
     """Per store: approved count sessions, line accuracy, shrink and gain at cost; write-offs from the ledger."""
     c = t.count_sessions
     lo, hi = _utc_prefilter(start, end)
-    q = (select(c.c.store_id, c.c.approved_ts, c.c.lines, c.c.lines_exact, c.c.shrink_cost_minor, c.c.gain_cost_minor,
-                c.c.expected_cost_minor).where(c.c.approved_ts >= lo, c.c.approved_ts < hi))
+    q = select(
+        c.c.store_id,
+        c.c.approved_ts,
+        c.c.lines,
+        c.c.lines_exact,
+        c.c.shrink_cost_minor,
+        c.c.gain_cost_minor,
+        c.c.expected_cost_minor,
+    ).where(c.c.approved_ts >= lo, c.c.approved_ts < hi)
     d, i = t.daily_movements, t.store_items
-    w = (select(d.c.store_id, func.sum(d.c.qty * func.coalesce(i.c.cost_minor, 0)).label("cost"),
-                func.max(i.c.unit).label("unit"))
-         .select_from(d.outerjoin(i, and_(i.c.store_id == d.c.store_id, i.c.item_id == d.c.item_id)))
-         .where(d.c.kind == "writeoff", d.c.day >= start, d.c.day <= end).group_by(d.c.store_id, i.c.unit))
+    w = (
+        select(
+            d.c.store_id,
+            func.sum(d.c.qty * func.coalesce(i.c.cost_minor, 0)).label("cost"),
+            func.max(i.c.unit).label("unit"),
+        )
+        .select_from(d.outerjoin(i, and_(i.c.store_id == d.c.store_id, i.c.item_id == d.c.item_id)))
+        .where(d.c.kind == "writeoff", d.c.day >= start, d.c.day <= end)
+        .group_by(d.c.store_id, i.c.unit)
+    )
     if store:
         q, w = q.where(c.c.store_id == store), w.where(d.c.store_id == store)
     writeoffs: dict[str, int] = defaultdict(int)
@@ -181,19 +271,39 @@ def count_accuracy(engine: Engine, *, start: date, end: date, store: str | None 
             if not start <= local_day(r["approved_ts"], zones.get(r["store_id"])) <= end:
                 continue
             a = agg.setdefault(r["store_id"], [0, 0, 0, 0, 0, 0])
-            for n, k in enumerate(("lines", "lines_exact", "shrink_cost_minor", "gain_cost_minor", "expected_cost_minor")):
+            for n, k in enumerate(
+                ("lines", "lines_exact", "shrink_cost_minor", "gain_cost_minor", "expected_cost_minor")
+            ):
                 a[n] += int(r[k] or 0)
             a[5] += 1
         for r in conn.execute(w).mappings():
             writeoffs[r["store_id"]] += round(int(r["cost"] or 0) / (1000 if r["unit"] == "kg" else 1))
     out = {}
     for sid, (lines, exact, shrink, gain, expected, sessions) in agg.items():
-        out[sid] = {"store_id": sid, "sessions": sessions, "lines": lines, "lines_exact": exact,
-                    "line_accuracy_pct": round(100.0 * exact / lines, 1) if lines else None,
-                    "shrink_cost_minor": -shrink, "gain_cost_minor": gain, "expected_cost_minor": expected}
+        out[sid] = {
+            "store_id": sid,
+            "sessions": sessions,
+            "lines": lines,
+            "lines_exact": exact,
+            "line_accuracy_pct": round(100.0 * exact / lines, 1) if lines else None,
+            "shrink_cost_minor": -shrink,
+            "gain_cost_minor": gain,
+            "expected_cost_minor": expected,
+        }
     for sid, cost in writeoffs.items():
-        out.setdefault(sid, {"store_id": sid, "sessions": 0, "lines": 0, "lines_exact": 0, "line_accuracy_pct": None,
-                             "shrink_cost_minor": 0, "gain_cost_minor": 0, "expected_cost_minor": 0})
+        out.setdefault(
+            sid,
+            {
+                "store_id": sid,
+                "sessions": 0,
+                "lines": 0,
+                "lines_exact": 0,
+                "line_accuracy_pct": None,
+                "shrink_cost_minor": 0,
+                "gain_cost_minor": 0,
+                "expected_cost_minor": 0,
+            },
+        )
         out[sid]["writeoff_cost_minor"] = -cost
     for v in out.values():
         v.setdefault("writeoff_cost_minor", 0)
@@ -236,18 +346,31 @@ def order_fulfilment(engine: Engine, *, start: date, end: date, store: str | Non
             p["cancelled"].append(1)
     out = []
     for sid, p in sorted(per.items()):
-        out.append({"store_id": sid, "orders": len(p["orders"]), "fulfilled": len(p["done"]),
-                    "cancelled": len(p["cancelled"]),
-                    "ready_median_min": round(median(p["ready"]), 1) if p["ready"] else None,
-                    "fulfil_median_min": round(median(p["done"]), 1) if p["done"] else None,
-                    "fulfil_p90_min": round(_pct(p["done"], 0.9), 1) if p["done"] else None})
+        out.append(
+            {
+                "store_id": sid,
+                "orders": len(p["orders"]),
+                "fulfilled": len(p["done"]),
+                "cancelled": len(p["cancelled"]),
+                "ready_median_min": round(median(p["ready"]), 1) if p["ready"] else None,
+                "fulfil_median_min": round(median(p["done"]), 1) if p["done"] else None,
+                "fulfil_p90_min": round(_pct(p["done"], 0.9), 1) if p["done"] else None,
+            }
+        )
     return out
 
 
 def categories(engine: Engine) -> list[str]:
     with engine.connect() as conn:
-        return [r[0] for r in conn.execute(select(t.store_items.c.category).where(t.store_items.c.category != "")
-                                           .distinct().order_by(t.store_items.c.category))]
+        return [
+            r[0]
+            for r in conn.execute(
+                select(t.store_items.c.category)
+                .where(t.store_items.c.category != "")
+                .distinct()
+                .order_by(t.store_items.c.category)
+            )
+        ]
 
 
 def store_ids(engine: Engine) -> list[str]:

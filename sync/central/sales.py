@@ -35,7 +35,8 @@ def _money(*names: str) -> list[Column]:
 
 
 sales = Table(
-    "sales", t.metadata,
+    "sales",
+    t.metadata,
     Column("store_id", String(64), primary_key=True),
     Column("sale_id", String(40), primary_key=True),
     Column("kind", String(8), nullable=False),
@@ -54,7 +55,8 @@ sales = Table(
 Index("sales_store_day", sales.c.store_id, sales.c.day)
 
 sale_lines = Table(
-    "sale_lines", t.metadata,
+    "sale_lines",
+    t.metadata,
     Column("store_id", String(64), primary_key=True),
     Column("sale_id", String(40), primary_key=True),
     Column("line_no", Integer, primary_key=True),
@@ -71,10 +73,20 @@ sale_lines = Table(
 )
 Index("sale_lines_store_day", sale_lines.c.store_id, sale_lines.c.day)
 
-HOURLY = ("sales", "returns", "units", "returned_units", "gross_minor", "discount_minor", "net_minor", "tax_minor",
-          "refund_minor")
+HOURLY = (
+    "sales",
+    "returns",
+    "units",
+    "returned_units",
+    "gross_minor",
+    "discount_minor",
+    "net_minor",
+    "tax_minor",
+    "refund_minor",
+)
 sales_hourly = Table(
-    "sales_hourly", t.metadata,
+    "sales_hourly",
+    t.metadata,
     Column("store_id", String(64), primary_key=True),
     Column("day", Date, primary_key=True),
     Column("hour", Integer, primary_key=True),
@@ -82,10 +94,22 @@ sales_hourly = Table(
 )
 Index("sales_hourly_day", sales_hourly.c.day)
 
-ITEM_DAILY = ("lines", "units", "qty", "returned_units", "gross_minor", "discount_minor", "net_minor", "tax_minor",
-              "refund_minor", "cost_minor", "costed_net_ex_tax_minor")
+ITEM_DAILY = (
+    "lines",
+    "units",
+    "qty",
+    "returned_units",
+    "gross_minor",
+    "discount_minor",
+    "net_minor",
+    "tax_minor",
+    "refund_minor",
+    "cost_minor",
+    "costed_net_ex_tax_minor",
+)
 sales_item_daily = Table(
-    "sales_item_daily", t.metadata,
+    "sales_item_daily",
+    t.metadata,
     Column("store_id", String(64), primary_key=True),
     Column("day", Date, primary_key=True),
     Column("item_id", String(40), primary_key=True),
@@ -98,6 +122,7 @@ Index("sales_item_daily_day", sales_item_daily.c.day)
 
 # --- projectors (``{kind: projector}`` entries in projections.PROJECTORS) -------------------------------------------
 
+
 def _local(f: Any, ts: str) -> tuple[Any, int]:
     """(local day, local hour) of a UTC hub time in the store's zone (the day as the movement projection folds it)."""
     dt = parse_iso(ts)
@@ -108,14 +133,28 @@ def _local(f: Any, ts: str) -> tuple[Any, int]:
 def project_completed(f: Any, e: dict[str, Any]) -> None:
     p = e["payload"]
     try:
-        lines = [{"line_no": int(ln["line_no"]), "item_id": str(ln["item_id"])[:40], "sku": str(ln.get("sku") or "")[:64],
-                  "qty": int(ln["qty"]), "weighed": bool(ln.get("weighed")),
-                  **{k: int(ln.get(k) or 0) for k in _MONEY}} for ln in p["lines"]]
-        head = {"sale_id": str(p["sale_id"])[:40], "kind": "sale", "original_sale_id": None,
-                "till_id": str(p.get("till_id") or "")[:64], "receipt_code": str(p.get("receipt_code") or "")[:64],
-                "currency": str(p.get("currency") or "")[:8], "business_date": (p.get("business_date") or None)}
+        lines = [
+            {
+                "line_no": int(ln["line_no"]),
+                "item_id": str(ln["item_id"])[:40],
+                "sku": str(ln.get("sku") or "")[:64],
+                "qty": int(ln["qty"]),
+                "weighed": bool(ln.get("weighed")),
+                **{k: int(ln.get(k) or 0) for k in _MONEY},
+            }
+            for ln in p["lines"]
+        ]
+        head = {
+            "sale_id": str(p["sale_id"])[:40],
+            "kind": "sale",
+            "original_sale_id": None,
+            "till_id": str(p.get("till_id") or "")[:64],
+            "receipt_code": str(p.get("receipt_code") or "")[:64],
+            "currency": str(p.get("currency") or "")[:8],
+            "business_date": (p.get("business_date") or None),
+        }
     except (KeyError, TypeError, ValueError):
-        return                    # kept in events; nothing to project
+        return  # kept in events; nothing to project
     if not lines:
         return
     day, hour = _local(f, e["ts"])
@@ -125,11 +164,25 @@ def project_completed(f: Any, e: dict[str, Any]) -> None:
 def project_returned(f: Any, e: dict[str, Any]) -> None:
     p = e["payload"]
     try:
-        lines = [{"line_no": int(ln["line_no"]), "item_id": str(ln["item_id"])[:40], "sku": str(ln.get("sku") or "")[:64],
-                  "qty": int(ln["qty"]), "refund_minor": int(ln["refund_minor"])} for ln in p["lines"]]
-        head = {"sale_id": str(p["return_id"])[:40], "kind": "return", "original_sale_id": str(p["sale_id"])[:40],
-                "till_id": str(p.get("till_id") or "")[:64], "receipt_code": str(p.get("receipt_code") or "")[:64],
-                "currency": "", "business_date": (p.get("business_date") or None)}
+        lines = [
+            {
+                "line_no": int(ln["line_no"]),
+                "item_id": str(ln["item_id"])[:40],
+                "sku": str(ln.get("sku") or "")[:64],
+                "qty": int(ln["qty"]),
+                "refund_minor": int(ln["refund_minor"]),
+            }
+            for ln in p["lines"]
+        ]
+        head = {
+            "sale_id": str(p["return_id"])[:40],
+            "kind": "return",
+            "original_sale_id": str(p["sale_id"])[:40],
+            "till_id": str(p.get("till_id") or "")[:64],
+            "receipt_code": str(p.get("receipt_code") or "")[:64],
+            "currency": "",
+            "business_date": (p.get("business_date") or None),
+        }
     except (KeyError, TypeError, ValueError):
         return
     if not lines:
@@ -139,6 +192,7 @@ def project_returned(f: Any, e: dict[str, Any]) -> None:
 
 
 # --- writing (inside the ingest transaction) ------------------------------------------------------------------------
+
 
 def _insert(conn: Connection, table):
     if conn.dialect.name == "postgresql":
@@ -150,7 +204,7 @@ def _insert(conn: Connection, table):
 
 def _chunks(xs: list, n: int = 500):
     for i in range(0, len(xs), n):
-        yield xs[i:i + n]
+        yield xs[i : i + n]
 
 
 def _catalog(conn: Connection, store_id: str, item_ids: set[str]) -> dict[str, tuple[str, int, str]]:
@@ -158,8 +212,9 @@ def _catalog(conn: Connection, store_id: str, item_ids: set[str]) -> dict[str, t
     i = t.store_items.c
     out: dict[str, tuple[str, int, str]] = {}
     for part in _chunks(sorted(item_ids)):
-        for r in conn.execute(select(i.item_id, i.category, i.cost_minor, i.unit)
-                              .where(i.store_id == store_id, i.item_id.in_(part))):
+        for r in conn.execute(
+            select(i.item_id, i.category, i.cost_minor, i.unit).where(i.store_id == store_id, i.item_id.in_(part))
+        ):
             out[r.item_id] = (r.category or "", int(r.cost_minor or 0), r.unit or "each")
     return out
 
@@ -170,9 +225,19 @@ def _original_lines(conn: Connection, store_id: str, keys: set[tuple[str, int]])
     out: dict[tuple[str, int], Any] = {}
     sale_ids = sorted({k[0] for k in keys})
     for part in _chunks(sale_ids):
-        for r in conn.execute(select(sl.sale_id, sl.line_no, sl.qty, sl.units, sl.weighed, sl.net_minor, sl.tax_minor,
-                                     sl.cost_minor, sl.category)
-                              .where(sl.store_id == store_id, sl.sale_id.in_(part))):
+        for r in conn.execute(
+            select(
+                sl.sale_id,
+                sl.line_no,
+                sl.qty,
+                sl.units,
+                sl.weighed,
+                sl.net_minor,
+                sl.tax_minor,
+                sl.cost_minor,
+                sl.category,
+            ).where(sl.store_id == store_id, sl.sale_id.in_(part))
+        ):
             if (r.sale_id, r.line_no) in keys:
                 out[(r.sale_id, r.line_no)] = r._mapping
     return out
@@ -189,11 +254,13 @@ def apply(conn: Connection, store_id: str, folded: list[dict[str, Any]]) -> None
     """Write the folded sales: headers first (only the ones really inserted go on), then lines and rollups."""
     if not folded:
         return
-    by_id = {s["sale_id"]: s for s in folded}          # one fact per id even if a batch repeats it
+    by_id = {s["sale_id"]: s for s in folded}  # one fact per id even if a batch repeats it
     catalog = _catalog(conn, store_id, {ln["item_id"] for s in by_id.values() for ln in s["lines"]})
-    originals = _original_lines(conn, store_id, {(s["original_sale_id"], ln["line_no"])
-                                                 for s in by_id.values() if s["kind"] == "return"
-                                                 for ln in s["lines"]})
+    originals = _original_lines(
+        conn,
+        store_id,
+        {(s["original_sale_id"], ln["line_no"]) for s in by_id.values() if s["kind"] == "return" for ln in s["lines"]},
+    )
     currency = {s["sale_id"]: s["currency"] for s in by_id.values() if s["kind"] == "sale"}
     heads, line_rows = [], []
     # sales before returns: a return folded in the same batch as its sale reads that sale's lines from here
@@ -215,30 +282,58 @@ def apply(conn: Connection, store_id: str, folded: list[dict[str, Any]]) -> None
                 money = {"gross_minor": refund, "discount_minor": 0, "net_minor": refund, "tax_minor": tax}
                 line_cost = None
                 if o is not None:
-                    category = o["category"]          # the category the sale counted it under
-            row = {"store_id": store_id, "sale_id": s["sale_id"], "line_no": ln["line_no"], "kind": s["kind"],
-                   "day": s["day"], "item_id": ln["item_id"], "sku": ln["sku"], "category": category[:200],
-                   "qty": ln["qty"], "units": units, "weighed": weighed, **money, "cost_minor": line_cost}
+                    category = o["category"]  # the category the sale counted it under
+            row = {
+                "store_id": store_id,
+                "sale_id": s["sale_id"],
+                "line_no": ln["line_no"],
+                "kind": s["kind"],
+                "day": s["day"],
+                "item_id": ln["item_id"],
+                "sku": ln["sku"],
+                "category": category[:200],
+                "qty": ln["qty"],
+                "units": units,
+                "weighed": weighed,
+                **money,
+                "cost_minor": line_cost,
+            }
             rows.append(row)
             if s["kind"] == "sale":
                 originals.setdefault((s["sale_id"], ln["line_no"]), row)
-        heads.append({"store_id": store_id, "sale_id": s["sale_id"], "kind": s["kind"],
-                      "original_sale_id": s["original_sale_id"], "day": s["day"], "hour": s["hour"], "ts": s["ts"],
-                      "business_date": (str(s["business_date"])[:10] if s["business_date"] else None),
-                      "till_id": s["till_id"], "receipt_code": s["receipt_code"],
-                      "currency": currency.get(s["sale_id"]) or currency.get(s["original_sale_id"] or "", ""),
-                      "lines": len(rows), "units": sum(r["units"] for r in rows),
-                      **{k: sum(r[k] for r in rows) for k in _MONEY}})
+        heads.append(
+            {
+                "store_id": store_id,
+                "sale_id": s["sale_id"],
+                "kind": s["kind"],
+                "original_sale_id": s["original_sale_id"],
+                "day": s["day"],
+                "hour": s["hour"],
+                "ts": s["ts"],
+                "business_date": (str(s["business_date"])[:10] if s["business_date"] else None),
+                "till_id": s["till_id"],
+                "receipt_code": s["receipt_code"],
+                "currency": currency.get(s["sale_id"]) or currency.get(s["original_sale_id"] or "", ""),
+                "lines": len(rows),
+                "units": sum(r["units"] for r in rows),
+                **{k: sum(r[k] for r in rows) for k in _MONEY},
+            }
+        )
         line_rows.append(rows)
     missing = {h["original_sale_id"] for h in heads if h["kind"] == "return" and not h["currency"]}
-    if missing:                       # a return of a sale pushed in an earlier batch
+    if missing:  # a return of a sale pushed in an earlier batch
         known = _currencies(conn, store_id, missing)
         for h in heads:
             if h["kind"] == "return" and not h["currency"]:
                 h["currency"] = known.get(h["original_sale_id"], "")
     ins = _insert(conn, sales)
-    inserted = set(conn.execute(ins.on_conflict_do_nothing(index_elements=["store_id", "sale_id"])
-                                .returning(sales.c.sale_id), heads).scalars().all())
+    inserted = set(
+        conn.execute(
+            ins.on_conflict_do_nothing(index_elements=["store_id", "sale_id"]).returning(sales.c.sale_id), heads
+        )
+        .scalars()
+        .all()
+    )
     if not inserted:
         return
     keep = [(h, rows) for h, rows in zip(heads, line_rows) if h["sale_id"] in inserted]
@@ -249,8 +344,11 @@ def apply(conn: Connection, store_id: str, folded: list[dict[str, Any]]) -> None
 def _currencies(conn: Connection, store_id: str, sale_ids: set[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for part in _chunks(sorted(sale_ids)):
-        out.update(conn.execute(select(sales.c.sale_id, sales.c.currency)
-                                .where(sales.c.store_id == store_id, sales.c.sale_id.in_(part))).all())
+        out.update(
+            conn.execute(
+                select(sales.c.sale_id, sales.c.currency).where(sales.c.store_id == store_id, sales.c.sale_id.in_(part))
+            ).all()
+        )
     return out
 
 
@@ -269,7 +367,9 @@ def _rollups(conn: Connection, store_id: str, keep: list[tuple[dict, list[dict]]
             a["returned_units"] += h["units"]
             a["refund_minor"] += h["net_minor"]
         for r in rows:
-            b = items.setdefault((h["day"], r["item_id"], r["category"]), {"sku": r["sku"], **dict.fromkeys(ITEM_DAILY, 0)})
+            b = items.setdefault(
+                (h["day"], r["item_id"], r["category"]), {"sku": r["sku"], **dict.fromkeys(ITEM_DAILY, 0)}
+            )
             if h["kind"] == "sale":
                 b["lines"] += 1
                 b["units"] += r["units"]
@@ -284,12 +384,22 @@ def _rollups(conn: Connection, store_id: str, keep: list[tuple[dict, list[dict]]
                 b["refund_minor"] += r["net_minor"]
     ins = _insert(conn, sales_hourly)
     c = sales_hourly.c
-    conn.execute(ins.on_conflict_do_update(index_elements=["store_id", "day", "hour"],
-                                           set_={k: getattr(c, k) + getattr(ins.excluded, k) for k in HOURLY}),
-                 [{"store_id": store_id, "day": d, "hour": hr, **v} for (d, hr), v in sorted(hourly.items())])
+    conn.execute(
+        ins.on_conflict_do_update(
+            index_elements=["store_id", "day", "hour"],
+            set_={k: getattr(c, k) + getattr(ins.excluded, k) for k in HOURLY},
+        ),
+        [{"store_id": store_id, "day": d, "hour": hr, **v} for (d, hr), v in sorted(hourly.items())],
+    )
     ins = _insert(conn, sales_item_daily)
     c = sales_item_daily.c
-    conn.execute(ins.on_conflict_do_update(index_elements=["store_id", "day", "item_id", "category"],
-                                           set_={k: getattr(c, k) + getattr(ins.excluded, k) for k in ITEM_DAILY}),
-                 [{"store_id": store_id, "day": d, "item_id": i, "category": cat, **v}
-                  for (d, i, cat), v in sorted(items.items())])
+    conn.execute(
+        ins.on_conflict_do_update(
+            index_elements=["store_id", "day", "item_id", "category"],
+            set_={k: getattr(c, k) + getattr(ins.excluded, k) for k in ITEM_DAILY},
+        ),
+        [
+            {"store_id": store_id, "day": d, "item_id": i, "category": cat, **v}
+            for (d, i, cat), v in sorted(items.items())
+        ],
+    )

@@ -16,8 +16,16 @@ from sync.central import metrics
 LANGS = ("en", "zh-CN")
 
 # Currency symbol and minor digits; an unknown code shows itself with 2 digits.
-CURRENCIES: dict[str, tuple[str, int]] = {"CNY": ("¥", 2), "HKD": ("HK$", 2), "USD": ("$", 2), "EUR": ("€", 2),
-                                          "GBP": ("£", 2), "JPY": ("¥", 0), "TWD": ("NT$", 2), "SGD": ("S$", 2)}
+CURRENCIES: dict[str, tuple[str, int]] = {
+    "CNY": ("¥", 2),
+    "HKD": ("HK$", 2),
+    "USD": ("$", 2),
+    "EUR": ("€", 2),
+    "GBP": ("£", 2),
+    "JPY": ("¥", 0),
+    "TWD": ("NT$", 2),
+    "SGD": ("S$", 2),
+}
 
 TEXT: dict[str, dict[str, str]] = {
     "title": {"en": "Sales", "zh-CN": "销售报表"},
@@ -48,17 +56,30 @@ TEXT: dict[str, dict[str, str]] = {
     "none": {"en": "Nothing sold in these days.", "zh-CN": "所选日期内没有销售。"},
     "uncategorised": {"en": "(no category)", "zh-CN": "(未分类)"},
     "days_unit": {"en": " days", "zh-CN": " 天"},
-    "period": {"en": "Local days {start} to {end}; money in {cur}", "zh-CN": "门店当地日期 {start} 至 {end};金额单位 {cur}"},
+    "period": {
+        "en": "Local days {start} to {end}; money in {cur}",
+        "zh-CN": "门店当地日期 {start} 至 {end};金额单位 {cur}",
+    },
     "back": {"en": "Up one level", "zh-CN": "返回上一级"},
-    "dates": {"en": "Dates are YYYY-MM-DD, start not after end, at most ten years.",
-              "zh-CN": "日期格式为 YYYY-MM-DD,开始不晚于结束,最长十年。"},
+    "dates": {
+        "en": "Dates are YYYY-MM-DD, start not after end, at most ten years.",
+        "zh-CN": "日期格式为 YYYY-MM-DD,开始不晚于结束,最长十年。",
+    },
 }
 
 # Columns of the main table per level: the figures a regional manager reads first (fits a laptop; the ones
 # marked optional are hidden on a phone).
 LEVEL_COLUMNS: dict[str, list[str]] = {
-    "store": ["net_sales", "vs_ly", "transactions", "basket_size", "units_per_basket", "gross_margin",
-              "returns_rate", "discount_share"],
+    "store": [
+        "net_sales",
+        "vs_ly",
+        "transactions",
+        "basket_size",
+        "units_per_basket",
+        "gross_margin",
+        "returns_rate",
+        "discount_share",
+    ],
     "category": ["net_sales", "vs_ly", "units", "gross_margin", "returns_rate", "discount_share"],
     "item": ["net_sales", "vs_ly", "units", "gross_margin", "returns_rate", "discount_share"],
     "day": ["net_sales", "net_sales_ly", "vs_ly", "transactions", "basket_size", "gross_margin"],
@@ -66,8 +87,20 @@ LEVEL_COLUMNS: dict[str, list[str]] = {
     "store_day": ["net_sales", "net_sales_ly", "transactions", "basket_size", "units", "gross_margin"],
 }
 OPTIONAL = {"units_per_basket", "discount_share", "returns_rate", "net_sales_ly", "units"}
-KPIS = ["net_sales", "vs_ly", "transactions", "basket_size", "units_per_basket", "gross_margin", "returns_rate",
-        "discount_share", "member_share", "shrink_rate", "stock_out_rate", "days_of_inventory"]
+KPIS = [
+    "net_sales",
+    "vs_ly",
+    "transactions",
+    "basket_size",
+    "units_per_basket",
+    "gross_margin",
+    "returns_rate",
+    "discount_share",
+    "member_share",
+    "shrink_rate",
+    "stock_out_rate",
+    "days_of_inventory",
+]
 
 
 def pick_lang(arg: str | None, remembered: str | None, accept: Any) -> str:

@@ -14,29 +14,31 @@ from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, Index, Integer, 
 metadata = MetaData()
 
 stores = Table(
-    "stores", metadata,
+    "stores",
+    metadata,
     Column("store_id", String(64), primary_key=True),
     Column("name", Text, nullable=False, default=""),
     Column("secret_digest", String(64), nullable=False),
     Column("created_at", String(32), nullable=False),
     Column("active", Boolean, nullable=False, default=True),
-    Column("hw_seq", BigInteger, nullable=False, default=0),        # contiguous high-water: all seq <= hw stored
+    Column("hw_seq", BigInteger, nullable=False, default=0),  # contiguous high-water: all seq <= hw stored
     Column("max_seq", BigInteger, nullable=False, default=0),
     Column("events_total", BigInteger, nullable=False, default=0),
     Column("duplicates_total", BigInteger, nullable=False, default=0),
     Column("last_push_at", String(32)),
-    Column("last_event_ts", String(32)),                           # hub ts of the newest stored event
+    Column("last_event_ts", String(32)),  # hub ts of the newest stored event
     Column("downlink_version", BigInteger, nullable=False, default=0),  # version the hub reports it runs
     Column("downlink_reported_at", String(32)),
-    Column("rejected_total", BigInteger, nullable=False, server_default="0"),   # events refused for their time
-    Column("timezone", String(64), nullable=False, server_default="UTC"),     # IANA zone the hub reports
+    Column("rejected_total", BigInteger, nullable=False, server_default="0"),  # events refused for their time
+    Column("timezone", String(64), nullable=False, server_default="UTC"),  # IANA zone the hub reports
 )
 
 # Events refused for their time (outside the accepted window, or unreadable): kept here, never
 # filed under a month partition, never folded into projections; covered by the high-water mark
 # like any stored event, so they are neither lost nor counted twice.
 rejected_events = Table(
-    "rejected_events", metadata,
+    "rejected_events",
+    metadata,
     Column("store_id", String(64), primary_key=True),
     Column("seq", BigInteger, primary_key=True),
     Column("event_id", String(40), nullable=False),
@@ -50,7 +52,8 @@ rejected_events = Table(
 
 # Covered ranges above the high-water mark, waiting for the gap below them to fill.
 store_ranges = Table(
-    "store_ranges", metadata,
+    "store_ranges",
+    metadata,
     Column("store_id", String(64), primary_key=True),
     Column("after_seq", BigInteger, primary_key=True),
     Column("through_seq", BigInteger, nullable=False),
@@ -58,7 +61,8 @@ store_ranges = Table(
 )
 
 events = Table(
-    "events", metadata,
+    "events",
+    metadata,
     Column("store_id", String(64), primary_key=True),
     Column("month", Date, primary_key=True),
     Column("seq", BigInteger, primary_key=True),
@@ -72,7 +76,8 @@ events = Table(
 )
 
 store_items = Table(
-    "store_items", metadata,
+    "store_items",
+    metadata,
     Column("store_id", String(64), primary_key=True),
     Column("item_id", String(40), primary_key=True),
     Column("sku", String(64), nullable=False),
@@ -90,7 +95,8 @@ store_items = Table(
 )
 
 store_locations = Table(
-    "store_locations", metadata,
+    "store_locations",
+    metadata,
     Column("store_id", String(64), primary_key=True),
     Column("location_id", String(40), primary_key=True),
     Column("code", String(64), nullable=False),
@@ -99,7 +105,8 @@ store_locations = Table(
 )
 
 stock = Table(
-    "stock", metadata,
+    "stock",
+    metadata,
     Column("store_id", String(64), primary_key=True),
     Column("item_id", String(40), primary_key=True),
     Column("location_id", String(40), primary_key=True),
@@ -109,20 +116,22 @@ stock = Table(
 )
 
 daily_movements = Table(
-    "daily_movements", metadata,
+    "daily_movements",
+    metadata,
     Column("store_id", String(64), primary_key=True),
     Column("day", Date, primary_key=True),
     Column("item_id", String(40), primary_key=True),
     Column("kind", String(32), primary_key=True),
     Column("lines", BigInteger, nullable=False, default=0),
-    Column("qty", BigInteger, nullable=False, default=0),          # signed on-hand change
+    Column("qty", BigInteger, nullable=False, default=0),  # signed on-hand change
     Column("abs_qty", BigInteger, nullable=False, default=0),
-    Column("zero_lines", BigInteger, nullable=False, default=0),   # count lines that confirmed the book
+    Column("zero_lines", BigInteger, nullable=False, default=0),  # count lines that confirmed the book
     Index("daily_movements_day", "day"),
 )
 
 order_status = Table(
-    "order_status", metadata,
+    "order_status",
+    metadata,
     Column("store_id", String(64), primary_key=True),
     Column("order_id", String(64), primary_key=True),
     Column("status", String(32), primary_key=True),
@@ -130,7 +139,8 @@ order_status = Table(
 )
 
 devices = Table(
-    "devices", metadata,
+    "devices",
+    metadata,
     Column("store_id", String(64), primary_key=True),
     Column("device_id", String(128), primary_key=True),
     Column("device_kind", String(64), nullable=False, default=""),
@@ -141,7 +151,8 @@ devices = Table(
 )
 
 alerts = Table(
-    "alerts", metadata,
+    "alerts",
+    metadata,
     Column("store_id", String(64), primary_key=True),
     Column("alert_id", String(128), primary_key=True),
     Column("severity", String(16), nullable=False, default="warning"),
@@ -152,29 +163,32 @@ alerts = Table(
 
 # Approved stock counts (hub fact ``count.approved`` with the session's frozen totals).
 count_sessions = Table(
-    "count_sessions", metadata,
+    "count_sessions",
+    metadata,
     Column("store_id", String(64), primary_key=True),
     Column("session_id", String(64), primary_key=True),
     Column("approved_ts", String(40), nullable=False),
     Column("lines", BigInteger, nullable=False),
     Column("lines_exact", BigInteger, nullable=False),
-    Column("shrink_cost_minor", BigInteger, nullable=False),     # <= 0
-    Column("gain_cost_minor", BigInteger, nullable=False),       # >= 0
+    Column("shrink_cost_minor", BigInteger, nullable=False),  # <= 0
+    Column("gain_cost_minor", BigInteger, nullable=False),  # >= 0
     Column("expected_cost_minor", BigInteger, nullable=False),
 )
 
 # Downlink: centrally authored changes, numbered in commit order (see downlink.author).
 downlink_head = Table(
-    "downlink_head", metadata,
+    "downlink_head",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("version", BigInteger, nullable=False),
 )
 
 downlink_changes = Table(
-    "downlink_changes", metadata,
+    "downlink_changes",
+    metadata,
     Column("version", BigInteger, primary_key=True, autoincrement=False),
-    Column("scope", String(64), nullable=False),      # '*' = every store, else one store_id
-    Column("kind", String(32), nullable=False),       # item | setting | user | promotion | policy
+    Column("scope", String(64), nullable=False),  # '*' = every store, else one store_id
+    Column("kind", String(32), nullable=False),  # item | setting | user | promotion | policy
     Column("key", String(128), nullable=False),
     Column("payload", JSON, nullable=False),
     Column("author", String(64), nullable=False),
@@ -183,18 +197,20 @@ downlink_changes = Table(
 )
 
 office_users = Table(
-    "office_users", metadata,
+    "office_users",
+    metadata,
     Column("id", String(40), primary_key=True),
     Column("username", String(64), nullable=False, unique=True),
     Column("password_hash", Text, nullable=False),
-    Column("role", String(16), nullable=False),       # viewer | admin
+    Column("role", String(16), nullable=False),  # viewer | admin
     Column("created_at", String(32), nullable=False),
     Column("failed_attempts", Integer, nullable=False, server_default="0"),
     Column("locked_until", String(32)),
 )
 
 office_tokens = Table(
-    "office_tokens", metadata,
+    "office_tokens",
+    metadata,
     Column("digest", String(64), primary_key=True),
     Column("user_id", String(40), nullable=False),
     Column("created_at", String(32), nullable=False),

@@ -28,9 +28,20 @@ def add_store(engine: Engine, store_id: str, name: str = "", *, secret: str | No
     secret = secret or new_store_secret()
     try:
         with engine.begin() as conn:
-            conn.execute(t.stores.insert().values(
-                store_id=store_id, name=name or store_id, secret_digest=secret_digest(secret), created_at=now_iso(),
-                active=True, hw_seq=0, max_seq=0, events_total=0, duplicates_total=0, downlink_version=0))
+            conn.execute(
+                t.stores.insert().values(
+                    store_id=store_id,
+                    name=name or store_id,
+                    secret_digest=secret_digest(secret),
+                    created_at=now_iso(),
+                    active=True,
+                    hw_seq=0,
+                    max_seq=0,
+                    events_total=0,
+                    duplicates_total=0,
+                    downlink_version=0,
+                )
+            )
     except IntegrityError as exc:
         raise StoreExists(store_id) from exc
     return secret
@@ -39,8 +50,9 @@ def add_store(engine: Engine, store_id: str, name: str = "", *, secret: str | No
 def rotate_secret(engine: Engine, store_id: str) -> str:
     secret = new_store_secret()
     with engine.begin() as conn:
-        n = conn.execute(update(t.stores).where(t.stores.c.store_id == store_id)
-                         .values(secret_digest=secret_digest(secret))).rowcount
+        n = conn.execute(
+            update(t.stores).where(t.stores.c.store_id == store_id).values(secret_digest=secret_digest(secret))
+        ).rowcount
     if not n:
         raise KeyError(store_id)
     _AUTH_CACHE.pop((str(engine.url), store_id), None)
@@ -59,10 +71,11 @@ def authenticate(engine: Engine, store_id: str, secret: str) -> bool:
     if hit and hit[1] > time.monotonic() and secret_matches(secret, hit[0]):
         return True
     with engine.connect() as conn:
-        row = conn.execute(select(t.stores.c.secret_digest, t.stores.c.active)
-                           .where(t.stores.c.store_id == store_id)).first()
+        row = conn.execute(
+            select(t.stores.c.secret_digest, t.stores.c.active).where(t.stores.c.store_id == store_id)
+        ).first()
     if row is None:
-        secret_matches(secret, "0" * 64)     # same work either way
+        secret_matches(secret, "0" * 64)  # same work either way
         return False
     ok = bool(row.active) and secret_matches(secret, row.secret_digest)
     if ok:

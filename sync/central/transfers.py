@@ -20,10 +20,18 @@ class Level:
 
 def suggest(levels: list[Level]) -> list[dict]:
     """Transfers for one item: [{"from", "to", "qty"}]."""
-    need = sorted(((2 * lv.reorder_point - max(lv.on_hand, 0), lv.store_id) for lv in levels
-                   if lv.reorder_point > 0 and lv.on_hand <= lv.reorder_point), reverse=True)
-    give = sorted(((lv.on_hand - 2 * lv.reorder_point, lv.store_id) for lv in levels
-                   if lv.on_hand > 2 * lv.reorder_point), reverse=True)
+    need = sorted(
+        (
+            (2 * lv.reorder_point - max(lv.on_hand, 0), lv.store_id)
+            for lv in levels
+            if lv.reorder_point > 0 and lv.on_hand <= lv.reorder_point
+        ),
+        reverse=True,
+    )
+    give = sorted(
+        ((lv.on_hand - 2 * lv.reorder_point, lv.store_id) for lv in levels if lv.on_hand > 2 * lv.reorder_point),
+        reverse=True,
+    )
     give = [[qty, sid] for qty, sid in give if qty > 0]
     out = []
     for wanted, to in need:

@@ -21,8 +21,15 @@ from sync.central.charts import bar_chart, line_chart
 
 bp = Blueprint("central_views", __name__)
 
-NAV = [("/", "Stores"), ("/sales", "Sales 销售"), ("/stock", "Stock"), ("/movements", "Sales & movements"), ("/low-stock", "Low stock"),
-       ("/counts", "Counts & shrink"), ("/orders", "Orders")]
+NAV = [
+    ("/", "Stores"),
+    ("/sales", "Sales 销售"),
+    ("/stock", "Stock"),
+    ("/movements", "Sales & movements"),
+    ("/low-stock", "Low stock"),
+    ("/counts", "Counts & shrink"),
+    ("/orders", "Orders"),
+]
 
 
 def _engine():
@@ -64,11 +71,13 @@ def login():
     if request.method == "POST":
         _check_csrf()
         try:
-            u = office.check_password(_engine(), request.form.get("username", "").strip(),
-                                      request.form.get("password", ""))
+            u = office.check_password(
+                _engine(), request.form.get("username", "").strip(), request.form.get("password", "")
+            )
         except office.Locked as exc:
-            return render_template("central_login.html", title="Log in", user=None, csrf=_csrf(), next=nxt,
-                                   error=str(exc)), 429
+            return render_template(
+                "central_login.html", title="Log in", user=None, csrf=_csrf(), next=nxt, error=str(exc)
+            ), 429
         if u:
             session.clear()
             session["uid"] = u["id"]
@@ -76,8 +85,9 @@ def login():
             return redirect(nxt)
         current_app.logger.warning("head-office login failed for %r", request.form.get("username"))
         error = "Wrong username or password."
-    return render_template("central_login.html", title="Log in", user=None, csrf=_csrf(), next=nxt, error=error), \
-        (401 if error else 200)
+    return render_template("central_login.html", title="Log in", user=None, csrf=_csrf(), next=nxt, error=error), (
+        401 if error else 200
+    )
 
 
 @bp.post("/logout")
@@ -89,13 +99,18 @@ def logout():
 
 # --- helpers ---------------------------------------------------------------------------------
 
+
 class BadFilter(ValueError):
     pass
 
 
 def _date_range() -> tuple[date, date]:
     try:
-        end = date.fromisoformat(request.args["end"]) if request.args.get("end") else reports.today(_engine(), request.args.get("store") or None)
+        end = (
+            date.fromisoformat(request.args["end"])
+            if request.args.get("end")
+            else reports.today(_engine(), request.args.get("store") or None)
+        )
         start = date.fromisoformat(request.args["start"]) if request.args.get("start") else end - timedelta(days=29)
     except ValueError:
         raise BadFilter("dates are YYYY-MM-DD") from None
@@ -107,8 +122,13 @@ def _date_range() -> tuple[date, date]:
 
 
 def _f(name, label, options=None, type_=None, value=None):
-    return {"name": name, "label": label, "options": options, "type": type_,
-            "value": value if value is not None else request.args.get(name, "")}
+    return {
+        "name": name,
+        "label": label,
+        "options": options,
+        "type": type_,
+        "value": value if value is not None else request.args.get(name, ""),
+    }
 
 
 def _csv(rows: list[dict], columns: list[str], name: str) -> Response:
@@ -118,16 +138,29 @@ def _csv(rows: list[dict], columns: list[str], name: str) -> Response:
     w = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore")
     w.writeheader()
     w.writerows({k: guard_cell(v) for k, v in r.items()} for r in rows)
-    return Response("\ufeff" + buf.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    return Response(
+        "\ufeff" + buf.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
 
 
 def _page(title: str, *, tables, charts=(), filters=(), error=None, status=200):
     q = {k: v for k, v in request.args.items() if k != "format" and v}
     q["format"] = "csv"
-    return render_template("central_report.html", title=title, user=_user(), nav=NAV, active=request.path,
-                           csrf=_csrf(), tables=tables, charts=list(charts), filters=list(filters), error=error,
-                           csv_query=urlencode(q)), status
+    return render_template(
+        "central_report.html",
+        title=title,
+        user=_user(),
+        nav=NAV,
+        active=request.path,
+        csrf=_csrf(),
+        tables=tables,
+        charts=list(charts),
+        filters=list(filters),
+        error=error,
+        csv_query=urlencode(q),
+    ), status
 
 
 def _render(title, name, build):
@@ -143,22 +176,51 @@ def _render(title, name, build):
 
 # --- pages -----------------------------------------------------------------------------------
 
+
 @bp.get("/")
 def overview():
     def build():
         rows = reports.stores_overview(_engine())
-        cols = ["store_id", "name", "status", "last_contact", "sync_lag_s", "data_age_s", "acked_seq", "events",
-                "gaps", "duplicates_ignored", "events_refused", "timezone", "downlink_version", "downlink_head",
-                "devices", "devices_offline", "alerts_open"]
-        charts = [bar_chart([r["store_id"] for r in rows], [r["sync_lag_s"] or 0 for r in rows],
-                            title="Sync lag by store (seconds since last contact)", unit=" s")]
+        cols = [
+            "store_id",
+            "name",
+            "status",
+            "last_contact",
+            "sync_lag_s",
+            "data_age_s",
+            "acked_seq",
+            "events",
+            "gaps",
+            "duplicates_ignored",
+            "events_refused",
+            "timezone",
+            "downlink_version",
+            "downlink_head",
+            "devices",
+            "devices_offline",
+            "alerts_open",
+        ]
+        charts = [
+            bar_chart(
+                [r["store_id"] for r in rows],
+                [r["sync_lag_s"] or 0 for r in rows],
+                title="Sync lag by store (seconds since last contact)",
+                unit=" s",
+            )
+        ]
         al = reports.open_alerts(_engine())
         dev = reports.offline_devices(_engine())
-        tables = [{"title": "All stores", "columns": cols, "rows": rows},
-                  {"title": "Open alerts", "columns": ["store_id", "severity", "message", "raised_ts"], "rows": al},
-                  {"title": "Devices offline", "columns": ["store_id", "device_id", "device_kind", "last_seen_ts"],
-                   "rows": dev}]
+        tables = [
+            {"title": "All stores", "columns": cols, "rows": rows},
+            {"title": "Open alerts", "columns": ["store_id", "severity", "message", "raised_ts"], "rows": al},
+            {
+                "title": "Devices offline",
+                "columns": ["store_id", "device_id", "device_kind", "last_seen_ts"],
+                "rows": dev,
+            },
+        ]
         return rows, cols, tables, charts, []
+
     return _render("All stores at a glance", "stores", build)
 
 
@@ -166,19 +228,29 @@ def overview():
 def stock():
     def build():
         a = request.args
-        rows = reports.stock_by_item(_engine(), sku=a.get("q") or None, category=a.get("category") or None,
-                                     store=a.get("store") or None)
+        rows = reports.stock_by_item(
+            _engine(), sku=a.get("q") or None, category=a.get("category") or None, store=a.get("store") or None
+        )
         cols = ["sku", "name_en", "name_zh", "unit", "store_id", "on_hand", "reserved", "available", "reorder_point"]
         per_store: dict[str, int] = {}
         for r in rows:
             per_store[r["store_id"]] = per_store.get(r["store_id"], 0) + r["on_hand"]
         charts = []
         if a.get("q") and rows:
-            charts.append(bar_chart([f"{r['store_id']} {r['sku']}" for r in rows[:30]],
-                                    [r["on_hand"] for r in rows[:30]], title="On hand by store"))
-        filters = [_f("q", "SKU or name"), _f("category", "Category", reports.categories(_engine())),
-                   _f("store", "Store", reports.store_ids(_engine()))]
+            charts.append(
+                bar_chart(
+                    [f"{r['store_id']} {r['sku']}" for r in rows[:30]],
+                    [r["on_hand"] for r in rows[:30]],
+                    title="On hand by store",
+                )
+            )
+        filters = [
+            _f("q", "SKU or name"),
+            _f("category", "Category", reports.categories(_engine())),
+            _f("store", "Store", reports.store_ids(_engine())),
+        ]
         return rows, cols, [{"title": "Stock by item across stores", "columns": cols, "rows": rows}], charts, filters
+
     return _render("Stock by item", "stock", build)
 
 
@@ -197,16 +269,42 @@ def movements():
                 sales.setdefault(r["store_id"], {})[r["day"]] = r["value_minor"] / 100
             lines.setdefault(r["kind"], {})
             lines[r["kind"]][r["day"]] = lines[r["kind"]].get(r["day"], 0) + r["lines"]
-        charts = [line_chart(days, {s: [v.get(d, 0) for d in days] for s, v in sorted(sales.items())[:8]},
-                             title="Sales value per day by store (major units)"),
-                  line_chart(days, {k: [v.get(d, 0) for d in days] for k, v in sorted(lines.items())},
-                             title="Movement lines per day by kind")]
-        filters = [_f("start", "From", type_="date", value=start.isoformat()),
-                   _f("end", "To", type_="date", value=end.isoformat()),
-                   _f("store", "Store", reports.store_ids(_engine())),
-                   _f("kind", "Kind", ["sale", "receive", "return", "adjust", "count", "transfer_out", "transfer_in",
-                                       "writeoff", "reserve", "release", "pick"])]
+        charts = [
+            line_chart(
+                days,
+                {s: [v.get(d, 0) for d in days] for s, v in sorted(sales.items())[:8]},
+                title="Sales value per day by store (major units)",
+            ),
+            line_chart(
+                days,
+                {k: [v.get(d, 0) for d in days] for k, v in sorted(lines.items())},
+                title="Movement lines per day by kind",
+            ),
+        ]
+        filters = [
+            _f("start", "From", type_="date", value=start.isoformat()),
+            _f("end", "To", type_="date", value=end.isoformat()),
+            _f("store", "Store", reports.store_ids(_engine())),
+            _f(
+                "kind",
+                "Kind",
+                [
+                    "sale",
+                    "receive",
+                    "return",
+                    "adjust",
+                    "count",
+                    "transfer_out",
+                    "transfer_in",
+                    "writeoff",
+                    "reserve",
+                    "release",
+                    "pick",
+                ],
+            ),
+        ]
         return rows, cols, [{"title": "Movements per day", "columns": cols, "rows": rows}], charts, filters
+
     return _render("Sales and movements over time", "movements", build)
 
 
@@ -217,14 +315,22 @@ def low_stock():
         low, transfers = reports.low_stock(_engine(), store=store, category=cat)
         cols = ["sku", "name_en", "name_zh", "unit", "store_id", "on_hand", "reorder_point"]
         tcols = ["sku", "name_en", "unit", "from", "to", "qty"]
-        filters = [_f("store", "Store", reports.store_ids(_engine())),
-                   _f("category", "Category", reports.categories(_engine()))]
+        filters = [
+            _f("store", "Store", reports.store_ids(_engine())),
+            _f("category", "Category", reports.categories(_engine())),
+        ]
         if request.args.get("table") == "transfers":
             return transfers, tcols, [], [], filters
-        tables = [{"title": "At or below reorder point", "columns": cols, "rows": low},
-                  {"title": "Suggested transfers between stores (CSV: add table=transfers)", "columns": tcols,
-                   "rows": transfers}]
+        tables = [
+            {"title": "At or below reorder point", "columns": cols, "rows": low},
+            {
+                "title": "Suggested transfers between stores (CSV: add table=transfers)",
+                "columns": tcols,
+                "rows": transfers,
+            },
+        ]
         return low, cols, tables, [], filters
+
     return _render("Low stock and suggested transfers", "low-stock", build)
 
 
@@ -233,17 +339,43 @@ def counts():
     def build():
         start, end = _date_range()
         rows = reports.count_accuracy(_engine(), start=start, end=end, store=request.args.get("store") or None)
-        cols = ["store_id", "sessions", "lines", "lines_exact", "line_accuracy_pct", "shrink_cost_minor",
-                "gain_cost_minor", "writeoff_cost_minor", "expected_cost_minor"]
-        charts = [bar_chart([r["store_id"] for r in rows], [r["line_accuracy_pct"] or 0 for r in rows],
-                            title="Count line accuracy by store", unit=" %"),
-                  bar_chart([r["store_id"] for r in rows],
-                            [(r["shrink_cost_minor"] + r["writeoff_cost_minor"]) / 100 for r in rows],
-                            title="Shrink and write-offs at cost (major units)")]
-        filters = [_f("start", "From", type_="date", value=start.isoformat()),
-                   _f("end", "To", type_="date", value=end.isoformat()),
-                   _f("store", "Store", reports.store_ids(_engine()))]
-        return rows, cols, [{"title": "Stock-count accuracy and shrink", "columns": cols, "rows": rows}], charts, filters
+        cols = [
+            "store_id",
+            "sessions",
+            "lines",
+            "lines_exact",
+            "line_accuracy_pct",
+            "shrink_cost_minor",
+            "gain_cost_minor",
+            "writeoff_cost_minor",
+            "expected_cost_minor",
+        ]
+        charts = [
+            bar_chart(
+                [r["store_id"] for r in rows],
+                [r["line_accuracy_pct"] or 0 for r in rows],
+                title="Count line accuracy by store",
+                unit=" %",
+            ),
+            bar_chart(
+                [r["store_id"] for r in rows],
+                [(r["shrink_cost_minor"] + r["writeoff_cost_minor"]) / 100 for r in rows],
+                title="Shrink and write-offs at cost (major units)",
+            ),
+        ]
+        filters = [
+            _f("start", "From", type_="date", value=start.isoformat()),
+            _f("end", "To", type_="date", value=end.isoformat()),
+            _f("store", "Store", reports.store_ids(_engine())),
+        ]
+        return (
+            rows,
+            cols,
+            [{"title": "Stock-count accuracy and shrink", "columns": cols, "rows": rows}],
+            charts,
+            filters,
+        )
+
     return _render("Stock-count accuracy and shrink", "counts", build)
 
 
@@ -252,18 +384,35 @@ def orders():
     def build():
         start, end = _date_range()
         rows = reports.order_fulfilment(_engine(), start=start, end=end, store=request.args.get("store") or None)
-        cols = ["store_id", "orders", "fulfilled", "cancelled", "ready_median_min", "fulfil_median_min",
-                "fulfil_p90_min"]
-        charts = [bar_chart([r["store_id"] for r in rows], [r["fulfil_median_min"] or 0 for r in rows],
-                            title="Median minutes from order to collection/shipping", unit=" min")]
-        filters = [_f("start", "From", type_="date", value=start.isoformat()),
-                   _f("end", "To", type_="date", value=end.isoformat()),
-                   _f("store", "Store", reports.store_ids(_engine()))]
+        cols = [
+            "store_id",
+            "orders",
+            "fulfilled",
+            "cancelled",
+            "ready_median_min",
+            "fulfil_median_min",
+            "fulfil_p90_min",
+        ]
+        charts = [
+            bar_chart(
+                [r["store_id"] for r in rows],
+                [r["fulfil_median_min"] or 0 for r in rows],
+                title="Median minutes from order to collection/shipping",
+                unit=" min",
+            )
+        ]
+        filters = [
+            _f("start", "From", type_="date", value=start.isoformat()),
+            _f("end", "To", type_="date", value=end.isoformat()),
+            _f("store", "Store", reports.store_ids(_engine())),
+        ]
         return rows, cols, [{"title": "Order fulfilment times", "columns": cols, "rows": rows}], charts, filters
+
     return _render("Order fulfilment times", "orders", build)
 
 
 # --- sales (issue 19): figures from sync.central.metrics, shown by sync.central.sales_report -------------------------
+
 
 def _sales_filters() -> tuple[metrics.Filters, str]:
     """Filters of the sales page and its export (kept in the URL); ``category=-`` is the uncategorised items."""
@@ -276,8 +425,9 @@ def _sales_filters() -> tuple[metrics.Filters, str]:
         if start_s and end_s:
             start, end = date.fromisoformat(start_s), date.fromisoformat(end_s)
         else:
-            start, end = sales_report.default_range(metrics.latest_day(_engine(), store),
-                                                    reports.today(_engine(), store))
+            start, end = sales_report.default_range(
+                metrics.latest_day(_engine(), store), reports.today(_engine(), store)
+            )
             start = date.fromisoformat(start_s) if start_s else start
             end = date.fromisoformat(end_s) if end_s else end
     except ValueError:
@@ -314,28 +464,56 @@ def sales_page():
     try:
         f, level = _sales_filters()
     except BadFilter:
-        return render_template("central_sales.html", title=sr.tr("title", lang), user=_user(), nav=NAV,
-                               active="/sales", csrf=_csrf(), lang=lang, error=sr.tr("dates", lang), kpis=[],
-                               table=None, charts=[], filters=[], links={}, crumbs=[], period=""), 400
+        return render_template(
+            "central_sales.html",
+            title=sr.tr("title", lang),
+            user=_user(),
+            nav=NAV,
+            active="/sales",
+            csrf=_csrf(),
+            lang=lang,
+            error=sr.tr("dates", lang),
+            kpis=[],
+            table=None,
+            charts=[],
+            filters=[],
+            links={},
+            crumbs=[],
+            period="",
+        ), 400
     cur = metrics.currency(_engine(), f.store)
     rows, keys, names = _sales_level_rows(f, level, lang)
     if request.args.get("format") == "csv":
         return _sales_csv(f, level, lang, cur, rows, keys, names)
     kpi = metrics.table(_engine(), f, "total", keys=sr.KPIS)[0]
-    kpis = [{"key": k, "title": sr.column_title(k, lang, cur), "text": sr.show(metrics.BY_KEY[k], kpi[k], cur, lang),
-             "formula": metrics.BY_KEY[k].formula} for k in sr.KPIS]
-    drill = {"store": lambda r: _sales_link(store=r["store_id"], category=None, item=None, by=None),
-             "category": lambda r: _sales_link(category=r["category"] or "-", item=None, by=None)}
+    kpis = [
+        {
+            "key": k,
+            "title": sr.column_title(k, lang, cur),
+            "text": sr.show(metrics.BY_KEY[k], kpi[k], cur, lang),
+            "formula": metrics.BY_KEY[k].formula,
+        }
+        for k in sr.KPIS
+    ]
+    drill = {
+        "store": lambda r: _sales_link(store=r["store_id"], category=None, item=None, by=None),
+        "category": lambda r: _sales_link(category=r["category"] or "-", item=None, by=None),
+    }
     body = []
     for r in rows:
         link = drill[level](r) if level in drill else None
-        cells = [{"text": sr.show(metrics.BY_KEY[k], r[k], cur, lang), "n": True, "opt": k in sr.OPTIONAL,
-                  "key": k} for k in keys]
+        cells = [
+            {"text": sr.show(metrics.BY_KEY[k], r[k], cur, lang), "n": True, "opt": k in sr.OPTIONAL, "key": k}
+            for k in keys
+        ]
         body.append({"label": sr.label_of(level, r, lang, names), "href": link, "cells": cells})
     first = {"store": "store_id", "store_day": "store_id", "item": "item_id"}.get(level, level)
-    table = {"title": sr.tr("by_" + level, lang), "label": sr.column_title(first, lang, cur),
-             "columns": [{"title": sr.column_title(k, lang, cur), "opt": k in sr.OPTIONAL} for k in keys],
-             "rows": body}
+    table = {
+        "title": sr.tr("by_" + level, lang),
+        "label": sr.column_title(first, lang, cur),
+        "columns": [{"title": sr.column_title(k, lang, cur), "opt": k in sr.OPTIONAL} for k in keys],
+        "rows": body,
+    }
     charts = _sales_charts(f, level, lang, cur, rows, names)
     crumbs = [{"text": sr.tr("all_stores", lang), "href": _sales_link(store=None, category=None, item=None, by=None)}]
     if f.store:
@@ -343,24 +521,45 @@ def sales_page():
     if f.category is not None:
         crumbs.append({"text": f.category or sr.tr("uncategorised", lang), "href": None})
     stores = reports.store_ids(_engine())
-    filters = [{"name": "start", "label": sr.tr("from", lang), "type": "date", "value": f.start.isoformat()},
-               {"name": "end", "label": sr.tr("to", lang), "type": "date", "value": f.end.isoformat()},
-               {"name": "store", "label": sr.tr("store_id", lang), "options": stores, "value": f.store or ""},
-               {"name": "by", "label": sr.tr("show", lang),
-                "options": ["store", "category", "item", "day", "hour"], "value": request.args.get("by", "")}]
+    filters = [
+        {"name": "start", "label": sr.tr("from", lang), "type": "date", "value": f.start.isoformat()},
+        {"name": "end", "label": sr.tr("to", lang), "type": "date", "value": f.end.isoformat()},
+        {"name": "store", "label": sr.tr("store_id", lang), "options": stores, "value": f.store or ""},
+        {
+            "name": "by",
+            "label": sr.tr("show", lang),
+            "options": ["store", "category", "item", "day", "hour"],
+            "value": request.args.get("by", ""),
+        },
+    ]
     hidden = {k: v for k, v in request.args.items() if k in ("category", "item", "lang") and v}
     links = {"csv": _sales_link(format="csv"), "en": _sales_link(lang="en"), "zh": _sales_link(lang="zh-CN")}
     period = sr.tr("period", lang).format(start=f.start.isoformat(), end=f.end.isoformat(), cur=cur)
-    return render_template("central_sales.html", title=sr.tr("title", lang), user=_user(), nav=NAV, active="/sales",
-                           csrf=_csrf(), lang=lang, error=None, kpis=kpis, table=table, charts=charts,
-                           filters=filters, hidden=hidden, links=links, crumbs=crumbs, period=period,
-                           labels={k: sr.tr(k, lang) for k in ("apply", "export", "all", "none")})
+    return render_template(
+        "central_sales.html",
+        title=sr.tr("title", lang),
+        user=_user(),
+        nav=NAV,
+        active="/sales",
+        csrf=_csrf(),
+        lang=lang,
+        error=None,
+        kpis=kpis,
+        table=table,
+        charts=charts,
+        filters=filters,
+        hidden=hidden,
+        links=links,
+        crumbs=crumbs,
+        period=period,
+        labels={k: sr.tr(k, lang) for k in ("apply", "export", "all", "none")},
+    )
 
 
 def _sales_charts(f, level, lang, cur, rows, names) -> list[str]:
     sr = sales_report
     digits = sr.CURRENCIES.get(cur, ("", 2))[1]
-    scale = 10 ** digits
+    scale = 10**digits
     days = metrics.table(_engine(), f, "day", keys=["net_sales", "net_sales_ly"])
     by_day = {r["day"]: r for r in days}
     xs = [(f.start + timedelta(days=i)).isoformat() for i in range(f.days)]
@@ -370,14 +569,22 @@ def _sales_charts(f, level, lang, cur, rows, names) -> list[str]:
     out = [line_chart(xs, series, title=f"{sr.tr('chart_day', lang)} ({cur})")]
     if f.category is None and not f.item:
         hours = metrics.table(_engine(), f, "hour", keys=["net_sales"], with_ly=False)
-        out.append(bar_chart([f"{int(r['hour']):02d}:00" for r in hours],
-                             [(r["net_sales"] or 0) / scale for r in hours],
-                             title=f"{sr.tr('chart_hour', lang)} ({cur})"))
+        out.append(
+            bar_chart(
+                [f"{int(r['hour']):02d}:00" for r in hours],
+                [(r["net_sales"] or 0) / scale for r in hours],
+                title=f"{sr.tr('chart_hour', lang)} ({cur})",
+            )
+        )
     if level in ("store", "category", "item"):
         top = rows[:15]
-        out.append(bar_chart([sr.label_of(level, r, lang, names) for r in top],
-                             [(r["net_sales"] or 0) / scale for r in top],
-                             title=f"{sr.tr('chart_level', lang)}: {sr.tr('by_' + level, lang)} ({cur})"))
+        out.append(
+            bar_chart(
+                [sr.label_of(level, r, lang, names) for r in top],
+                [(r["net_sales"] or 0) / scale for r in top],
+                title=f"{sr.tr('chart_level', lang)}: {sr.tr('by_' + level, lang)} ({cur})",
+            )
+        )
     return out
 
 

@@ -59,8 +59,12 @@ def post_login(port: int, body: dict, *, source_ip: str = "127.0.0.1", device: s
 
 def audit_rows(app, action: str) -> list[dict]:
     conn = app.extensions["storehub"].db.read()
-    return [dict(r, details=json.loads(r["details"])) for r in
-            conn.execute("SELECT actor, device, target, details FROM audit_log WHERE action = ? ORDER BY seq", (action,))]
+    return [
+        dict(r, details=json.loads(r["details"]))
+        for r in conn.execute(
+            "SELECT actor, device, target, details FROM audit_log WHERE action = ? ORDER BY seq", (action,)
+        )
+    ]
 
 
 def test_badge_guessing_from_one_address_is_throttled_across_workers(app, workers):
@@ -78,8 +82,9 @@ def test_badge_guessing_from_one_address_is_throttled_across_workers(app, worker
         assert headers["Content-Type"].startswith("application/json")
     # Audited: the block once, the refusals once per block (not once per request).
     blocks = audit_rows(app, "auth.throttle")
-    assert [(b["target"], b["details"]["failures"], b["details"]["blocked_for_s"]) for b in blocks] == \
-        [("ip:127.0.0.1", FREE_FAILURES + 1, login_throttle.BASE_BLOCK_S)]
+    assert [(b["target"], b["details"]["failures"], b["details"]["blocked_for_s"]) for b in blocks] == [
+        ("ip:127.0.0.1", FREE_FAILURES + 1, login_throttle.BASE_BLOCK_S)
+    ]
     refused = audit_rows(app, "auth.throttled")
     assert len(refused) == 1 and refused[0]["target"] == "ip:127.0.0.1"
     st = login_throttle.status(app.extensions["storehub"].db.read(), Source("ip", "127.0.0.1"))
@@ -91,7 +96,7 @@ def test_badge_guessing_from_one_address_is_throttled_across_workers(app, worker
 
 def test_one_pin_against_many_users_is_throttled_below_each_users_lockout(workers):
     users = ["associate", "supervisor", "manager"]
-    for i in range(FREE_FAILURES + 1):   # 4 + 4 + 3 failures: no user reaches the per-user lockout (5)
+    for i in range(FREE_FAILURES + 1):  # 4 + 4 + 3 failures: no user reaches the per-user lockout (5)
         status, _h, body = post_login(workers[i % 2].port, {"user": users[i % 3], "pin": "0000"})
         assert status == 401, (i, body)
         assert body["error"]["code"] == "bad_credentials"
@@ -104,19 +109,23 @@ def test_one_pin_against_many_users_is_throttled_below_each_users_lockout(worker
 
 def test_device_id_is_throttled_even_when_the_address_changes(app, workers):
     for i in range(FREE_FAILURES + 1):
-        status, _h, _b = post_login(workers[i % 2].port, {"badge": f"X-{i}"}, source_ip=f"127.0.1.{i + 1}",
-                                    device="handheld-7")
+        status, _h, _b = post_login(
+            workers[i % 2].port, {"badge": f"X-{i}"}, source_ip=f"127.0.1.{i + 1}", device="handheld-7"
+        )
         assert status == 401
-    status, headers, body = post_login(workers[0].port, {"badge": "BADGE-supervisor"}, source_ip="127.0.2.1",
-                                       device="handheld-7")
+    status, headers, body = post_login(
+        workers[0].port, {"badge": "BADGE-supervisor"}, source_ip="127.0.2.1", device="handheld-7"
+    )
     assert status == 429 and body["error"]["details"]["scope"] == "device" and "Retry-After" in headers
     # The device id in the body counts as well.
-    status, _h, body = post_login(workers[0].port, {"badge": "BADGE-supervisor", "device": "handheld-7"},
-                                  source_ip="127.0.2.2")
+    status, _h, body = post_login(
+        workers[0].port, {"badge": "BADGE-supervisor", "device": "handheld-7"}, source_ip="127.0.2.2"
+    )
     assert status == 429
     # Another device from a fresh address is not affected.
-    status, _h, _b = post_login(workers[0].port, {"badge": "BADGE-supervisor"}, source_ip="127.0.2.3",
-                                device="handheld-8")
+    status, _h, _b = post_login(
+        workers[0].port, {"badge": "BADGE-supervisor"}, source_ip="127.0.2.3", device="handheld-8"
+    )
     assert status == 200
     assert [b["target"] for b in audit_rows(app, "auth.throttle")] == ["device:handheld-7"]
 
@@ -145,12 +154,12 @@ def test_block_doubles_and_failures_age_out(hubctx):
     with db.write() as conn:
         for i in range(FREE_FAILURES):
             assert login_throttle.record_failure(conn, src, now=t0 + timedelta(seconds=i)) == 0
-        login_throttle.check(conn, src, now=t0 + timedelta(seconds=20))        # not blocked yet
+        login_throttle.check(conn, src, now=t0 + timedelta(seconds=20))  # not blocked yet
         assert login_throttle.record_failure(conn, src, now=t0 + timedelta(seconds=20)) == 30
         with pytest.raises(login_throttle.LoginThrottled) as exc:
             login_throttle.check(conn, src, now=t0 + timedelta(seconds=21))
         assert exc.value.details["retry_after_s"] == 29 and exc.value.headers() == {"Retry-After": "29"}
-        login_throttle.check(conn, src, now=t0 + timedelta(seconds=51))        # the block has ended
+        login_throttle.check(conn, src, now=t0 + timedelta(seconds=51))  # the block has ended
         # The next failure (still within the window) blocks again, twice as long, then 4x ... up to the cap.
         assert login_throttle.record_failure(conn, src, now=t0 + timedelta(seconds=52)) == 60
         assert login_throttle.record_failure(conn, src, now=t0 + timedelta(seconds=200)) == 120

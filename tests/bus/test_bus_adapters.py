@@ -21,10 +21,20 @@ pytestmark = pytest.mark.skipif(not Mosquitto.available(), reason="mosquitto not
 
 
 def test_translation_is_pure_and_strict():
-    a = Adapters.from_config({"esphome": [{"device": "shelf-b02"}, {"device": "shelf-b03", "prefix": "aisle3-node",
-                                                                      "weight_sensor": "load"}]})
-    assert sorted(a.subscriptions()) == ["aisle3-node/sensor/load/state", "aisle3-node/status",
-                                         "shelf-b02/sensor/shelf_weight/state", "shelf-b02/status"]
+    a = Adapters.from_config(
+        {
+            "esphome": [
+                {"device": "shelf-b02"},
+                {"device": "shelf-b03", "prefix": "aisle3-node", "weight_sensor": "load"},
+            ]
+        }
+    )
+    assert sorted(a.subscriptions()) == [
+        "aisle3-node/sensor/load/state",
+        "aisle3-node/status",
+        "shelf-b02/sensor/shelf_weight/state",
+        "shelf-b02/status",
+    ]
     t, data = a.translate(STORE, "aisle3-node/sensor/load/state", b"1234.56", "2026-01-02T03:04:05.000Z")
     assert (t.device_id, t.channel, t.name) == ("shelf-b03", "evt", "shelf") and data["grams"] == 1234.6
     t, data = a.translate(STORE, "shelf-b02/status", b"offline", "2026-01-02T03:04:05.000Z")
@@ -34,9 +44,12 @@ def test_translation_is_pure_and_strict():
         with pytest.raises(contract.ContractError) as e:
             a.translate(STORE, "shelf-b02/sensor/shelf_weight/state", bad, "2026-01-02T03:04:05.000Z")
         assert e.value.device_id == "shelf-b02"
-    for cfg in ({"esphome": [{"device": "Bad Id"}]}, {"esphome": [{"device": "a", "prefix": "x/#"}]},
-                {"esphome": [{"device": "a", "prefix": "storehub/s/dev/a"}]},
-                {"esphome": [{"device": "a", "prefix": "p"}, {"device": "b", "prefix": "p"}]}):
+    for cfg in (
+        {"esphome": [{"device": "Bad Id"}]},
+        {"esphome": [{"device": "a", "prefix": "x/#"}]},
+        {"esphome": [{"device": "a", "prefix": "storehub/s/dev/a"}]},
+        {"esphome": [{"device": "a", "prefix": "p"}, {"device": "b", "prefix": "p"}]},
+    ):
         with pytest.raises(ValueError):
             Adapters.from_config(cfg)
     with pytest.raises(ValueError):
@@ -49,7 +62,7 @@ def test_stock_esphome_node_reaches_the_registry_through_the_acl(tmp_path, data_
     node = provision(device_id="shelf-b02", kind="shelf", store_id=STORE, out=out)
     other = provision(device_id="shelf-b03", kind="shelf", store_id=STORE, out=out)
     with pytest.raises(ValueError):
-        provision(device_id="storehub", kind="shelf", store_id=STORE, out=out)   # could write storehub/#
+        provision(device_id="storehub", kind="shelf", store_id=STORE, out=out)  # could write storehub/#
     hub = json.loads((out / "hub-mqtt.json").read_text())
     broker = Mosquitto(free_port(), tmp_path / "broker", password_file=out / "passwd", acl_file=out / "acl").start()
     adapters = Adapters.from_config({"esphome": [{"device": "shelf-b02"}, {"device": "shelf-b03"}]})
@@ -78,8 +91,9 @@ def test_stock_esphome_node_reaches_the_registry_through_the_acl(tmp_path, data_
         wait_until(lambda: db.read().execute("SELECT grams FROM shelf_readings WHERE device_id='shelf-b02'").fetchone())
         assert db.read().execute("SELECT grams FROM shelf_readings WHERE device_id='shelf-b02'").fetchone()[0] == 1520.4
         dl = wait_until(lambda: db.read().execute("SELECT topic, device_id, reason FROM dead_letters").fetchall())
-        assert [tuple(r) for r in dl] == [("shelf-b02/sensor/shelf_weight/state", "shelf-b02",
-                                           "esphome state 'nan' is not a number")]
+        assert [tuple(r) for r in dl] == [
+            ("shelf-b02/sensor/shelf_weight/state", "shelf-b02", "esphome state 'nan' is not a number")
+        ]
         # another node cannot speak for shelf-b02 (the ACL lets a node write only under its own name) ...
         o = esphome("shelf-b03", other)
         try:
@@ -92,7 +106,7 @@ def test_stock_esphome_node_reaches_the_registry_through_the_acl(tmp_path, data_
         o2.publish("shelf-b03/sensor/shelf_weight/state", b"80", qos=1).wait_for_publish(5)
         wait_until(lambda: db.read().execute("SELECT 1 FROM shelf_readings WHERE device_id='shelf-b03'").fetchone())
         assert db.read().execute("SELECT grams FROM shelf_readings WHERE device_id='shelf-b02'").fetchone()[0] == 1520.4
-        o2._sock.close()                                     # killed: no DISCONNECT, the broker sends the Will
+        o2._sock.close()  # killed: no DISCONNECT, the broker sends the Will
         wait_until(lambda: row("shelf-b03")[0] == 0)
     finally:
         for c in clients:

@@ -21,8 +21,12 @@ def bus(hubctx):
 
 
 def feed(bus, *msgs):
-    bus.apply_batch([_Msg(t, p if isinstance(p, bytes) else contract.encode(p), i + 1, 1, False, 0)
-                     for i, (t, p) in enumerate(msgs)])
+    bus.apply_batch(
+        [
+            _Msg(t, p if isinstance(p, bytes) else contract.encode(p), i + 1, 1, False, 0)
+            for i, (t, p) in enumerate(msgs)
+        ]
+    )
 
 
 def ev_topic(dev, t):
@@ -30,10 +34,13 @@ def ev_topic(dev, t):
 
 
 def test_device_list_shape_and_registry(bus, client, auth):
-    feed(bus, (contract.status_topic(STORE, "scale-1"), b"online"),
-         (contract.info_topic(STORE, "scale-1"), contract.make_info("scale", "MT Ariva", "2.1", ["weigh", "tare"])),
-         (ev_topic("scale-1", "weight"), contract.make_event("weight", grams=1234, stable=True, net=False)),
-         (ev_topic("scale-1", "weight"), contract.make_event("weight", grams=1300, stable=False)))
+    feed(
+        bus,
+        (contract.status_topic(STORE, "scale-1"), b"online"),
+        (contract.info_topic(STORE, "scale-1"), contract.make_info("scale", "MT Ariva", "2.1", ["weigh", "tare"])),
+        (ev_topic("scale-1", "weight"), contract.make_event("weight", grams=1234, stable=True, net=False)),
+        (ev_topic("scale-1", "weight"), contract.make_event("weight", grams=1300, stable=False)),
+    )
     r = client.get("/api/v1/devices", headers=auth("associate"))
     assert r.status_code == 200
     body = r.get_json()
@@ -50,7 +57,11 @@ def test_device_list_shape_and_registry(bus, client, auth):
 
 BAD = [
     (ev_topic("scanner-1", "scan"), b"{not json", "malformed JSON"),
-    (ev_topic("scanner-1", "scan"), contract.encode({"id": "x1", "ts": "2026-01-01T00:00:00Z", "code": 5}), "not of type"),
+    (
+        ev_topic("scanner-1", "scan"),
+        contract.encode({"id": "x1", "ts": "2026-01-01T00:00:00Z", "code": 5}),
+        "not of type",
+    ),
     (ev_topic("scanner-1", "scan"), contract.encode({"code": "123"}), "required"),
     ("storehub/test-store/dev/Bad_Device/evt/scan", b"{}", "bad device id"),
     ("storehub/test-store/dev/scanner-1/evt/teleport", b"{}", "unknown event type"),
@@ -58,8 +69,11 @@ BAD = [
     (contract.status_topic(STORE, "scanner-1"), b"maybe", "status must be"),
     (ev_topic("scanner-1", "scan"), b"\xff\xfe\x00binary", "not UTF-8"),
     ("storehub/other-store/dev/scanner-1/evt/scan", b"{}", "belongs to store"),
-    (contract.result_topic(STORE, "scanner-1"), contract.encode({"request_id": "r-unknown", "ok": True}),
-     "unknown request_id"),
+    (
+        contract.result_topic(STORE, "scanner-1"),
+        contract.encode({"request_id": "r-unknown", "ok": True}),
+        "unknown request_id",
+    ),
 ]
 
 
@@ -85,8 +99,12 @@ def test_bad_messages_are_dead_lettered_with_reasons(bus, client, auth, hubctx):
 def test_scan_is_stored_and_resolved_through_hub_scan(bus, sample, client, auth):
     e1 = contract.make_event("scan", code="5901234123457", symbology="ean13")
     e2 = contract.make_event("scan", code="0000000000017")
-    feed(bus, (ev_topic("scanner-2", "scan"), e1), (ev_topic("scanner-2", "scan"), e2),
-         (ev_topic("scanner-2", "scan"), e1))
+    feed(
+        bus,
+        (ev_topic("scanner-2", "scan"), e1),
+        (ev_topic("scanner-2", "scan"), e2),
+        (ev_topic("scanner-2", "scan"), e1),
+    )
     rows = client.get("/api/v1/device-scans?device_id=scanner-2", headers=auth("associate")).get_json()["items"]
     assert len(rows) == 2
     by_code = {r["code"]: r for r in rows}
@@ -98,11 +116,17 @@ def test_scan_is_stored_and_resolved_through_hub_scan(bus, sample, client, auth)
 def test_shelf_sensor_units_and_alerts(bus, sample, client, auth, hubctx):
     milk = sample["milk"]  # unit_weight_g 1030
     h = auth("supervisor")
-    r = client.put("/api/v1/devices/shelf-a1/shelf-binding", headers=h,
-                   json={"item_id": sample["rice"]["id"], "location_id": sample["bin1"]["id"]})
+    r = client.put(
+        "/api/v1/devices/shelf-a1/shelf-binding",
+        headers=h,
+        json={"item_id": sample["rice"]["id"], "location_id": sample["bin1"]["id"]},
+    )
     assert r.status_code == 422  # rice has no unit weight
-    r = client.put("/api/v1/devices/shelf-a1/shelf-binding", headers=h,
-                   json={"item_id": milk["id"], "location_id": sample["bin1"]["id"], "low_units": 2, "tare_grams": 40})
+    r = client.put(
+        "/api/v1/devices/shelf-a1/shelf-binding",
+        headers=h,
+        json={"item_id": milk["id"], "location_id": sample["bin1"]["id"], "low_units": 2, "tare_grams": 40},
+    )
     assert r.status_code == 200, r.get_json()
     # readings from an hour ago (inside the contract's window around now, whatever day the suite runs)
     base = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
@@ -120,12 +144,14 @@ def test_shelf_sensor_units_and_alerts(bus, sample, client, auth, hubctx):
     feed(bus, (ev_topic("shelf-a1", "shelf"), contract.make_event("shelf", grams=9000.0, ts=ts[0])))
     assert shelf.get_binding(hubctx.db.read(), "shelf-a1")["level"] == "empty"
     # ...nor does one sent with another UTC offset: 18:00:01+08:00 is 10:00:01Z, older than ts[2]
-    late = contract.make_event("shelf", grams=9000.0,
-                               ts=(base + timedelta(seconds=1)).astimezone(timezone(timedelta(hours=8))).isoformat())
+    late = contract.make_event(
+        "shelf", grams=9000.0, ts=(base + timedelta(seconds=1)).astimezone(timezone(timedelta(hours=8))).isoformat()
+    )
     feed(bus, (ev_topic("shelf-a1", "shelf"), late))
     assert shelf.get_binding(hubctx.db.read(), "shelf-a1")["level"] == "empty"
-    assert hubctx.db.read().execute("SELECT ts FROM device_events_processed WHERE event_id = ?",
-                                    (late["id"],)).fetchone()[0] == ts[1].replace("Z", ".000Z")
+    assert hubctx.db.read().execute(
+        "SELECT ts FROM device_events_processed WHERE event_id = ?", (late["id"],)
+    ).fetchone()[0] == ts[1].replace("Z", ".000Z")
     feed(bus, (ev_topic("shelf-a1", "shelf"), contract.make_event("shelf", grams=40 + 1030 * 8, ts=ts[3])))
     assert client.get("/api/v1/alerts", headers=h).get_json()["total"] == 0
     closed = client.get("/api/v1/alerts?open=false", headers=h).get_json()["items"]
@@ -138,12 +164,18 @@ def test_shelf_sensor_units_and_alerts(bus, sample, client, auth, hubctx):
 
 
 def test_device_health_alerts_and_offline(bus, client, auth):
-    feed(bus, (contract.status_topic(STORE, "printer-1"), b"online"),
-         (ev_topic("printer-1", "state"), contract.make_event("state", paper="out")))
+    feed(
+        bus,
+        (contract.status_topic(STORE, "printer-1"), b"online"),
+        (ev_topic("printer-1", "state"), contract.make_event("state", paper="out")),
+    )
     kinds = {a["kind"] for a in client.get("/api/v1/alerts", headers=auth("supervisor")).get_json()["items"]}
     assert kinds == {"paper_out"}
-    feed(bus, (ev_topic("printer-1", "state"), contract.make_event("state", paper="ok", error="cover open")),
-         (contract.status_topic(STORE, "printer-1"), b"offline"))
+    feed(
+        bus,
+        (ev_topic("printer-1", "state"), contract.make_event("state", paper="ok", error="cover open")),
+        (contract.status_topic(STORE, "printer-1"), b"offline"),
+    )
     kinds = {a["kind"] for a in client.get("/api/v1/alerts", headers=auth("supervisor")).get_json()["items"]}
     assert kinds == {"device_error", "device_offline"}
     d = client.get("/api/v1/devices/printer-1", headers=auth("associate")).get_json()
@@ -169,8 +201,11 @@ def test_silence_alert(bus, hubctx):
 def test_commands_api_and_results(bus, client, auth, hubctx):
     feed(bus, (contract.status_topic(STORE, "printer-2"), b"online"))
     h = auth("supervisor")
-    r = client.post("/api/v1/devices/printer-2/commands/print", headers=h,
-                    json={"document": {"type": "pack_label", "order": "SO-1"}})
+    r = client.post(
+        "/api/v1/devices/printer-2/commands/print",
+        headers=h,
+        json={"document": {"type": "pack_label", "order": "SO-1"}},
+    )
     assert r.status_code == 202, r.get_json()
     rid = r.get_json()["request_id"]
     assert client.post("/api/v1/devices/printer-2/commands/print", headers=h, json={}).status_code == 400
@@ -183,18 +218,23 @@ def test_commands_api_and_results(bus, client, auth, hubctx):
     assert sent["request_id"] == rid and sent["document"]["type"] == "pack_label"
     # a result from another device is refused, the right one stored once
     feed(bus, (contract.result_topic(STORE, "scanner-7"), contract.make_result(rid, True)))
-    feed(bus, (contract.result_topic(STORE, "printer-2"), contract.make_result(rid, False, "paper out")),
-         (contract.result_topic(STORE, "printer-2"), contract.make_result(rid, True)))
+    feed(
+        bus,
+        (contract.result_topic(STORE, "printer-2"), contract.make_result(rid, False, "paper out")),
+        (contract.result_topic(STORE, "printer-2"), contract.make_result(rid, True)),
+    )
     c = client.get(f"/api/v1/device-commands/{rid}", headers=auth("associate")).get_json()
     assert c["status"] == "failed" and c["error"] == "paper out"
     dl = client.get("/api/v1/dead-letters", headers=h).get_json()["items"]
     assert any("was sent to printer-2" in d["reason"] for d in dl)
     # send_command inside another domain's transaction, idempotent per request id
     with hubctx.db.write() as conn:
-        a = commands.send_command(conn, "printer-2", "print", {"document": {"type": "receipt"}}, actor="orders",
-                                  request_id="order-SO-9-label")
-        b = commands.send_command(conn, "printer-2", "print", {"document": {"type": "receipt"}}, actor="orders",
-                                  request_id="order-SO-9-label")
+        a = commands.send_command(
+            conn, "printer-2", "print", {"document": {"type": "receipt"}}, actor="orders", request_id="order-SO-9-label"
+        )
+        b = commands.send_command(
+            conn, "printer-2", "print", {"document": {"type": "receipt"}}, actor="orders", request_id="order-SO-9-label"
+        )
     assert a == b == "order-SO-9-label"
 
 
@@ -203,17 +243,22 @@ def test_handler_exception_dead_letters_only_that_event(bus, hubctx):
 
     def boom(conn, ev):
         if ev.payload["code"] == "BOOM":
-            conn.execute("INSERT INTO device_scans(event_id, device_id, code, ts, received_at) VALUES ('z','z','z','z','z')")
+            conn.execute(
+                "INSERT INTO device_scans(event_id, device_id, code, ts, received_at) VALUES ('z','z','z','z','z')"
+            )
             raise RuntimeError("kaput")
         if ev.payload["code"] == "NO":
             raise handlers.Reject("not acceptable here")
 
     handlers.register("scan", boom)
     try:
-        feed(bus, (ev_topic("scanner-5", "scan"), contract.make_event("scan", code="OK1")),
-             (ev_topic("scanner-5", "scan"), contract.make_event("scan", code="BOOM")),
-             (ev_topic("scanner-5", "scan"), contract.make_event("scan", code="NO")),
-             (ev_topic("scanner-5", "scan"), contract.make_event("scan", code="OK2")))
+        feed(
+            bus,
+            (ev_topic("scanner-5", "scan"), contract.make_event("scan", code="OK1")),
+            (ev_topic("scanner-5", "scan"), contract.make_event("scan", code="BOOM")),
+            (ev_topic("scanner-5", "scan"), contract.make_event("scan", code="NO")),
+            (ev_topic("scanner-5", "scan"), contract.make_event("scan", code="OK2")),
+        )
     finally:
         handlers.unregister("scan", boom)
     conn = hubctx.db.read()
@@ -253,9 +298,11 @@ def test_a_poison_message_is_isolated_and_dead_lettered(bus, hubctx, monkeypatch
     monkeypatch.setattr(registry, "touch_many", touch)
     acked = []
     monkeypatch.setattr(bus, "_ack", lambda batch: acked.extend(m.mid for m in batch))
-    msgs = [_Msg(ev_topic("scanner-ok", "scan"), contract.encode(contract.make_event("scan", code="A")), 1, 1, False, 0),
-            _Msg(ev_topic("poison-1", "scan"), contract.encode(contract.make_event("scan", code="P")), 2, 1, False, 0),
-            _Msg(ev_topic("scanner-ok", "scan"), contract.encode(contract.make_event("scan", code="B")), 3, 1, False, 0)]
+    msgs = [
+        _Msg(ev_topic("scanner-ok", "scan"), contract.encode(contract.make_event("scan", code="A")), 1, 1, False, 0),
+        _Msg(ev_topic("poison-1", "scan"), contract.encode(contract.make_event("scan", code="P")), 2, 1, False, 0),
+        _Msg(ev_topic("scanner-ok", "scan"), contract.encode(contract.make_event("scan", code="B")), 3, 1, False, 0),
+    ]
     bus._commit_with_retry(msgs)
     conn = hubctx.db.read()
     assert [r[0] for r in conn.execute("SELECT code FROM device_scans ORDER BY seq")] == ["A", "B"]

@@ -27,8 +27,16 @@ def test_sigkilled_bus_loses_nothing_and_double_counts_nothing(tmp_path, data_di
     db = make_hub_db(data_dir)
     broker = Mosquitto(free_port(), tmp_path / "broker").start()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    argv = [sys.executable, "-m", "hub.cli", "bus", "--data-dir", str(data_dir), "--mqtt",
-            f"mqtt://127.0.0.1:{broker.port}"]
+    argv = [
+        sys.executable,
+        "-m",
+        "hub.cli",
+        "bus",
+        "--data-dir",
+        str(data_dir),
+        "--mqtt",
+        f"mqtt://127.0.0.1:{broker.port}",
+    ]
     p = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         dev = Device("scanner-k", broker.port)
@@ -73,16 +81,47 @@ def test_tls_listener_from_the_shipped_config(tmp_path, data_dir):
     def ssl(*args):
         subprocess.run(["openssl", *args], cwd=pki, check=True, capture_output=True, timeout=60)
 
-    ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt", "-days", "2",
-        "-subj", "/CN=StoreHub Test CA")
+    ssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=StoreHub Test CA",
+    )
     ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost")
     (pki / "ext.cnf").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    ssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out",
-        "server.crt", "-days", "2", "-extfile", "ext.cnf")
+    ssl(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    )
     tls_port = free_port()
-    broker = Mosquitto(free_port(), tmp_path / "broker", tls_port=tls_port,
-                       tls_files={"cafile": pki / "ca.crt", "certfile": pki / "server.crt",
-                                  "keyfile": pki / "server.key"}).start()
+    broker = Mosquitto(
+        free_port(),
+        tmp_path / "broker",
+        tls_port=tls_port,
+        tls_files={"cafile": pki / "ca.crt", "certfile": pki / "server.crt", "keyfile": pki / "server.key"},
+    ).start()
     db = make_hub_db(data_dir)
     try:
         conf = broker.conf.read_text()

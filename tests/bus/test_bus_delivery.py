@@ -79,8 +79,12 @@ def test_broker_restart_loses_no_qos1_event(broker, db):
     bus = start_bus(db, broker.port)
     bus.stop()
     dev = Device("scanner-2", broker.port)
-    infos = [dev.publish(contract.event_topic(STORE, "scanner-2", "scan"),
-                         contract.encode(contract.make_event("scan", code=f"R{i}"))) for i in range(300)]
+    infos = [
+        dev.publish(
+            contract.event_topic(STORE, "scanner-2", "scan"), contract.encode(contract.make_event("scan", code=f"R{i}"))
+        )
+        for i in range(300)
+    ]
     for info in infos:
         info.wait_for_publish(10)
     dev.close()
@@ -161,8 +165,13 @@ def _slow_subscriber_receives(tmp_path, conf_text: str, n: int) -> int:
     broker = Mosquitto(free_port(), tmp_path / "variant-broker", source=src).start()
     got = []
     try:
-        sub = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="slow-sub", protocol=mqtt.MQTTv311,
-                          clean_session=False, manual_ack=True)
+        sub = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id="slow-sub",
+            protocol=mqtt.MQTTv311,
+            clean_session=False,
+            manual_ack=True,
+        )
         sub.on_message = lambda c, u, m: got.append(m)
         sub.connect("127.0.0.1", broker.port)
         sub.subscribe(f"storehub/{STORE}/dev/+/evt/+", qos=1)

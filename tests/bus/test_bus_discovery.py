@@ -9,8 +9,15 @@ from hub.protocol.discovery import HUB_TYPE, MQTT_TYPE, discover
 
 
 def test_service_infos_carry_store_api_and_tls():
-    hub, broker = service_infos(store_id="sh-001", address="192.168.1.20", api_port=8443, mqtt_port=8883, tls=True,
-                                mqtt_tls=True, hostname="hub1")
+    hub, broker = service_infos(
+        store_id="sh-001",
+        address="192.168.1.20",
+        api_port=8443,
+        mqtt_port=8883,
+        tls=True,
+        mqtt_tls=True,
+        hostname="hub1",
+    )
     assert hub.type == HUB_TYPE and broker.type == MQTT_TYPE
     assert hub.port == 8443 and broker.port == 8883
     assert hub.addresses == [socket.inet_aton("192.168.1.20")]

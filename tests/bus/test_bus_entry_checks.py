@@ -21,8 +21,9 @@ def bus(hubctx):
 
 
 def _msgs(*pairs):
-    return [_Msg(t, p if isinstance(p, bytes) else p.encode("utf-8"), i + 1, 1, False, 0)
-            for i, (t, p) in enumerate(pairs)]
+    return [
+        _Msg(t, p if isinstance(p, bytes) else p.encode("utf-8"), i + 1, 1, False, 0) for i, (t, p) in enumerate(pairs)
+    ]
 
 
 def _topic(dev):
@@ -42,10 +43,12 @@ def _scan_facts(conn):
 
 
 def test_unstorable_text_is_dead_lettered_and_never_reaches_the_outbox(bus, hubctx):
-    batch = _msgs((_topic("scanner-1"), _good("BEFORE")),
-                  (_topic("scanner-1"), _raw("nul-1", '"97802\\u000001379624"')),
-                  (_topic("scanner-1"), _raw("sur-1", '"ABC\\ud800"')),
-                  (_topic("scanner-1"), _good("AFTER")))
+    batch = _msgs(
+        (_topic("scanner-1"), _good("BEFORE")),
+        (_topic("scanner-1"), _raw("nul-1", '"97802\\u000001379624"')),
+        (_topic("scanner-1"), _raw("sur-1", '"ABC\\ud800"')),
+        (_topic("scanner-1"), _good("AFTER")),
+    )
     bus.apply_batch(batch)
     conn = hubctx.db.read()
     reasons = [r[0] for r in conn.execute("SELECT reason FROM dead_letters ORDER BY seq")]
@@ -60,8 +63,9 @@ def test_unstorable_text_is_dead_lettered_and_never_reaches_the_outbox(bus, hubc
     assert [m.ack for m in batch][1:3] == [("scanner-1", "nul-1"), ("scanner-1", "sur-1")]
 
 
-@pytest.mark.parametrize("ts", ["0001-01-01T00:00:00+08:00", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59-05:00",
-                                "9999-12-31T23:59:59Z"])
+@pytest.mark.parametrize(
+    "ts", ["0001-01-01T00:00:00+08:00", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59-05:00", "9999-12-31T23:59:59Z"]
+)
 def test_a_device_time_out_of_range_is_refused_in_the_batch_without_redoing_it(bus, hubctx, monkeypatch, ts):
     isolated = []
     real = bus._apply_decoded
@@ -71,9 +75,11 @@ def test_a_device_time_out_of_range_is_refused_in_the_batch_without_redoing_it(b
         return real(decoded, now, isolate=isolate)
 
     monkeypatch.setattr(bus, "_apply_decoded", spy)
-    batch = _msgs(*[(_topic("scanner-2"), _good(f"OK{i}")) for i in range(5)],
-                  (_topic("scanner-2"), _raw("clock-1", '"X"', ts)),
-                  *[(_topic("scanner-2"), _good(f"OK{i}")) for i in range(5, 10)])
+    batch = _msgs(
+        *[(_topic("scanner-2"), _good(f"OK{i}")) for i in range(5)],
+        (_topic("scanner-2"), _raw("clock-1", '"X"', ts)),
+        *[(_topic("scanner-2"), _good(f"OK{i}")) for i in range(5, 10)],
+    )
     bus.apply_batch(batch)
     conn = hubctx.db.read()
     assert isolated == [False], "the batch was redone message by message"
@@ -85,11 +91,15 @@ def test_a_device_time_out_of_range_is_refused_in_the_batch_without_redoing_it(b
 
 def test_committed_events_and_results_are_keyed_for_the_device_ack(bus):
     ev = contract.make_event("scan", code="1")
-    batch = _msgs((_topic("scanner-3"), contract.encode(ev)),
-                  (contract.status_topic(STORE, "scanner-3"), b"online"),
-                  (contract.result_topic(STORE, "scanner-3"), contract.encode({"request_id": "r-9", "ok": True})),
-                  (contract.ack_topic(STORE, "scanner-3"), contract.encode(contract.make_ack(["x"]))),
-                  ("storehub/test-store/dev/scanner-3/evt/scan", b"{not json"))
+    batch = _msgs(
+        (_topic("scanner-3"), contract.encode(ev)),
+        (contract.status_topic(STORE, "scanner-3"), b"online"),
+        (contract.result_topic(STORE, "scanner-3"), contract.encode({"request_id": "r-9", "ok": True})),
+        (contract.ack_topic(STORE, "scanner-3"), contract.encode(contract.make_ack(["x"]))),
+        ("storehub/test-store/dev/scanner-3/evt/scan", b"{not json"),
+    )
     bus.apply_batch(batch)
     assert [m.ack for m in batch] == [("scanner-3", ev["id"]), None, ("scanner-3", "result:r-9"), None, None]
-    assert bus.stats.dead_lettered == 2   # the unknown request's result and the malformed JSON; the echoed ack is ignored
+    assert (
+        bus.stats.dead_lettered == 2
+    )  # the unknown request's result and the malformed JSON; the echoed ack is ignored

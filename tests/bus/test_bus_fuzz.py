@@ -23,14 +23,16 @@ _tags = itertools.count()
 codes = st.text(st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), min_size=1, max_size=40)
 good_event = st.one_of(
     st.builds(lambda c, s: ("scan", {"code": c, "symbology": s}), codes, st.sampled_from(["ean13", "qr", "code128"])),
-    st.builds(lambda g, s: ("weight", {"grams": g, "stable": s}), st.integers(-10**6, 10**7), st.booleans()),
+    st.builds(lambda g, s: ("weight", {"grams": g, "stable": s}), st.integers(-(10**6), 10**7), st.booleans()),
     st.builds(lambda g: ("shelf", {"grams": g}), st.floats(0, 10**6, allow_nan=False)),
     st.builds(lambda p: ("state", {"paper": p}), st.sampled_from(["ok", "low", "out"])),
 )
 
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=10),
-                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
-                                                                                       max_size=3), max_leaves=8)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
+)
 
 
 def _bad_payloads():
@@ -38,12 +40,19 @@ def _bad_payloads():
         st.binary(max_size=60).filter(lambda b: not _is_valid_scan(b)),
         json_values.map(lambda v: json.dumps(v).encode()).filter(lambda b: not _is_valid_scan(b)),
         st.builds(lambda c: json.dumps({"id": "e1", "ts": "yesterday", "code": c}).encode(), codes),
-        st.builds(lambda g: json.dumps({"id": "e2", "ts": contract.utc_ts(), "grams": str(g), "stable": True}).encode(),
-                  st.integers()),
-        st.builds(lambda c, bad: json.dumps({"id": "e3", "ts": contract.utc_ts(), "code": c + bad}).encode(), codes,
-                  st.sampled_from(["\x00", "\ud800", "\udfff"])),
-        st.builds(lambda y: json.dumps({"id": "e4", "ts": f"{y:04d}-06-01T00:00:00+08:00", "code": "1"}).encode(),
-                  st.sampled_from([1, 2, 1970, 2999, 9999])),
+        st.builds(
+            lambda g: json.dumps({"id": "e2", "ts": contract.utc_ts(), "grams": str(g), "stable": True}).encode(),
+            st.integers(),
+        ),
+        st.builds(
+            lambda c, bad: json.dumps({"id": "e3", "ts": contract.utc_ts(), "code": c + bad}).encode(),
+            codes,
+            st.sampled_from(["\x00", "\ud800", "\udfff"]),
+        ),
+        st.builds(
+            lambda y: json.dumps({"id": "e4", "ts": f"{y:04d}-06-01T00:00:00+08:00", "code": "1"}).encode(),
+            st.sampled_from([1, 2, 1970, 2999, 9999]),
+        ),
     )
 
 
@@ -55,10 +64,14 @@ def _is_valid_scan(b: bytes) -> bool:
         return False
 
 
-bad_message = st.tuples(st.sampled_from(["evt/scan", "evt/weight", "evt/teleport", "bogus", "BAD", "status", "info"]),
-                        _bad_payloads())
-stream = st.lists(st.one_of(good_event.map(lambda g: ("good", g)), bad_message.map(lambda b: ("bad", b)),
-                            st.just(("dup", None))), min_size=1, max_size=40)
+bad_message = st.tuples(
+    st.sampled_from(["evt/scan", "evt/weight", "evt/teleport", "bogus", "BAD", "status", "info"]), _bad_payloads()
+)
+stream = st.lists(
+    st.one_of(good_event.map(lambda g: ("good", g)), bad_message.map(lambda b: ("bad", b)), st.just(("dup", None))),
+    min_size=1,
+    max_size=40,
+)
 
 
 def _materialise(items, tag):
@@ -112,8 +125,9 @@ def live(tmp_path_factory):
     db.close()
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                  HealthCheck.too_slow])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(items=stream)
 def test_fuzzed_stream_through_mosquitto(live, items):
     db, bus, dev = live

@@ -29,19 +29,19 @@ def test_health_says_not_configured_without_a_bus(client):
 
 
 def test_health_follows_the_bus_heartbeat(app, client, hubctx):
-    app.extensions["storehub"].config.mqtt_url = "mqtt://127.0.0.1:1883"     # a hub that runs a bus
-    assert client.get("/api/v1/health").get_json()["bus"]["status"] == "down"     # expected, never seen
+    app.extensions["storehub"].config.mqtt_url = "mqtt://127.0.0.1:1883"  # a hub that runs a bus
+    assert client.get("/api/v1/health").get_json()["bus"]["status"] == "down"  # expected, never seen
     now = datetime.now(UTC)
     with hubctx.db.write() as conn:
         heartbeat.beat(conn, heartbeat.BUS, started_at=_iso(now), now=_iso(now), details={"broker_connected": True})
     bus = client.get("/api/v1/health").get_json()["bus"]
     assert bus == {"status": "up", "last_seen": _iso(now), "broker_connected": True}
-    with hubctx.db.write() as conn:                                               # the bus died a minute ago
+    with hubctx.db.write() as conn:  # the bus died a minute ago
         heartbeat.beat(conn, heartbeat.BUS, started_at=_iso(now), now=_iso(now - timedelta(seconds=60)))
     assert client.get("/api/v1/health").get_json()["bus"]["status"] == "down"
     with hubctx.db.write() as conn:
         heartbeat.beat(conn, heartbeat.BUS, started_at=_iso(now))
-        heartbeat.stopped(conn, heartbeat.BUS)                                    # a clean stop: down at once
+        heartbeat.stopped(conn, heartbeat.BUS)  # a clean stop: down at once
     assert client.get("/api/v1/health").get_json()["bus"]["status"] == "down"
 
 
@@ -77,9 +77,28 @@ def test_serve_from_a_folder_with_a_hub_directory_runs_its_bus(tmp_path, data_di
     (decoy / "hub" / "cli.py").write_text("raise SystemExit('decoy hub.cli imported')\n")
     port = free_port()
     log = open(tmp_path / "serve.log", "w+")
-    p = subprocess.Popen([sys.executable, "-P", "-m", "hub.cli", "serve", "--data-dir", str(data_dir), "--host",
-                          "127.0.0.1", "--port", str(port), "--workers", "1", "--mqtt",
-                          f"mqtt://127.0.0.1:{broker.port}"], cwd=decoy, stdout=log, stderr=subprocess.STDOUT)
+    p = subprocess.Popen(
+        [
+            sys.executable,
+            "-P",
+            "-m",
+            "hub.cli",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--mqtt",
+            f"mqtt://127.0.0.1:{broker.port}",
+        ],
+        cwd=decoy,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_until(lambda: (_health(port) or {}).get("bus", {}).get("status") == "up", 60, 0.5)
         assert _health(port)["bus"]["broker_connected"] in (True, False)

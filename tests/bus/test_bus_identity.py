@@ -53,13 +53,20 @@ class Attacker:
 
 
 def test_shipped_config_binds_client_ids_to_usernames_on_every_listener(tmp_path):
-    text = render(1, tmp_path, password_file=tmp_path / "passwd", acl_file=tmp_path / "acl", tls_port=2,
-                  tls_files={"cafile": tmp_path / "ca", "certfile": tmp_path / "crt", "keyfile": tmp_path / "key"})
+    text = render(
+        1,
+        tmp_path,
+        password_file=tmp_path / "passwd",
+        acl_file=tmp_path / "acl",
+        tls_port=2,
+        tls_files={"cafile": tmp_path / "ca", "certfile": tmp_path / "crt", "keyfile": tmp_path / "key"},
+    )
     lines = [ln.strip() for ln in text.splitlines()]
     for port in ("1", "2"):
         at = lines.index(f"listener {port} 127.0.0.1")
-        block = lines[at + 1:next((i for i in range(at + 1, len(lines)) if lines[i].startswith("listener")),
-                                  len(lines))]
+        block = lines[
+            at + 1 : next((i for i in range(at + 1, len(lines)) if lines[i].startswith("listener")), len(lines))
+        ]
         assert "use_username_as_clientid true" in block, block
 
 
@@ -73,15 +80,15 @@ def test_a_device_cannot_take_over_the_hubs_session(tmp_path, data_dir):
     broker = Mosquitto(free_port(), tmp_path / "broker", password_file=out / "passwd", acl_file=out / "acl").start()
     bus = start_bus(db, broker.port, user=hub["username"], password=hub["password"])
     hub_client_id = bus.client_id
-    bus.stop()                                          # the hub is down: the broker queues its events
+    bus.stop()  # the hub is down: the broker queues its events
     attackers = []
     try:
-        assert creds["scanner-a"]["mqtt"]["client_id"] == "scanner-a"      # agents ask for their username
+        assert creds["scanner-a"]["mqtt"]["client_id"] == "scanner-a"  # agents ask for their username
         dev = Device("scanner-b", broker.port, username="scanner-b", password=creds["scanner-b"]["mqtt"]["password"])
         n = 300
         for i in range(n):
             dev.event("scan", code=f"Q{i}")
-        dev.flush()                                     # every event PUBACKed: queued for the hub's session
+        dev.flush()  # every event PUBACKed: queued for the hub's session
         # the attack while the hub is away: scanner-a's password, the hub's client id, a clean session (3.1.1
         # clean_session and v5 clean_start), which on an unbound broker discards the hub's session and its queue
         for proto in (mqtt.MQTTv311, mqtt.MQTTv5):
@@ -98,7 +105,7 @@ def test_a_device_cannot_take_over_the_hubs_session(tmp_path, data_dir):
         for want in range(1, 6):
             with a.cond:
                 assert a.cond.wait_for(lambda: a.connects >= want, 10)
-            a.c.reconnect()                             # reconnect with the hub's id again
+            a.c.reconnect()  # reconnect with the hub's id again
         dev.event("scan", code="AFTER")
         dev.flush()
         wait_until(lambda: _scans(db, "scanner-b") == n + 1, 30)
@@ -126,9 +133,13 @@ def test_the_embedded_demo_broker_binds_client_ids_to_usernames_too(tmp_path, da
 
     db = make_hub_db(data_dir)
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "broker", "--port", str(port)], cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "broker", "--port", str(port)],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     bus = None
     attackers = []
     try:

@@ -55,23 +55,45 @@ def _scans(db, device):
 def test_no_child_of_serve_shows_the_broker_password(tmp_path, data_dir, how):
     db = make_hub_db(data_dir)
     out = data_dir / "mqtt"
-    dev_pw = json.loads(provision(device_id="scanner-p", kind="scanner", store_id=STORE, out=out)
-                        .config_path.read_text())["mqtt"]["password"]
+    dev_pw = json.loads(
+        provision(device_id="scanner-p", kind="scanner", store_id=STORE, out=out).config_path.read_text()
+    )["mqtt"]["password"]
     hub = json.loads((out / "hub-mqtt.json").read_text())
     broker = Mosquitto(free_port(), tmp_path / "broker", password_file=out / "passwd", acl_file=out / "acl").start()
-    url = (f"mqtt://{hub['username']}:{hub['password']}@127.0.0.1:{broker.port}" if how == "url-with-password"
-           else f"mqtt://{hub['username']}@127.0.0.1:{broker.port}")
+    url = (
+        f"mqtt://{hub['username']}:{hub['password']}@127.0.0.1:{broker.port}"
+        if how == "url-with-password"
+        else f"mqtt://{hub['username']}@127.0.0.1:{broker.port}"
+    )
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "STOREHUB_MQTT_URL": url}
-    p = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--data-dir", str(data_dir), "--host",
-                          "127.0.0.1", "--port", str(port), "--workers", "1"], cwd=ROOT, env=env)
+    p = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hub.cli",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     try:
+
         def bus_procs():
             return [c for c in _descendants(p.pid) if b"\0bus\0" in _cmdline(c)]
-        wait_until(lambda: len(bus_procs()) == 1, 30)          # the bus, a child of the gunicorn master
+
+        wait_until(lambda: len(bus_procs()) == 1, 30)  # the bus, a child of the gunicorn master
         dev = Device("scanner-p", broker.port, username="scanner-p", password=dev_pw)
         deadline = time.monotonic() + 30
-        while _scans(db, "scanner-p") == 0 and time.monotonic() < deadline:   # the bus did log in
+        while _scans(db, "scanner-p") == 0 and time.monotonic() < deadline:  # the bus did log in
             dev.event("scan", code="9780201379624")
             dev.flush()
             time.sleep(0.3)
@@ -79,7 +101,7 @@ def test_no_child_of_serve_shows_the_broker_password(tmp_path, data_dir, how):
         dev.close()
         secret = hub["password"].encode()
         children = _descendants(p.pid)
-        assert len(children) >= 2                              # the bus and the web worker at least
+        assert len(children) >= 2  # the bus and the web worker at least
         leaked = {c: _cmdline(c).replace(b"\0", b" ") for c in children if secret in _cmdline(c)}
         assert not leaked, f"the broker password is on a command line: {leaked}"
     finally:

@@ -92,8 +92,9 @@ def test_acl_lets_a_device_read_only_its_own_commands(tmp_path, db):
         from hub.bus import commands
 
         with db.write() as conn:
-            rid = commands.send_command(conn, "printer-1", "print", {"document": {"type": "text", "text": "hi"}},
-                                        actor="test")
+            rid = commands.send_command(
+                conn, "printer-1", "print", {"document": {"type": "text", "text": "hi"}}, actor="test"
+            )
         wait_until(lambda: got["printer-1"])
         import time
 
@@ -135,7 +136,9 @@ def test_reprovisioning_keeps_the_password_unless_rotated(tmp_path):
     assert cfg["topics"]["commands"] == f"storehub/{STORE}/dev/shelf-1/cmd/+"
     assert oct(p3.config_path.stat().st_mode & 0o777) == "0o600"
     acl = (out / "acl").read_text()
-    assert f"pattern write storehub/{STORE}/dev/%u/evt/+" in acl and f"pattern read storehub/{STORE}/dev/%u/cmd/+" in acl
+    assert (
+        f"pattern write storehub/{STORE}/dev/%u/evt/+" in acl and f"pattern read storehub/{STORE}/dev/%u/cmd/+" in acl
+    )
     with pytest.raises(ValueError):
         provision(device_id="Bad_Id", kind="shelf", store_id=STORE, out=out)
 
@@ -180,8 +183,16 @@ def test_last_will_marks_a_killed_device_offline(tmp_path, db):
 def test_storehub_bus_subprocess_applies_events_and_holds_the_lock(tmp_path, db, data_dir):
     broker = Mosquitto(free_port(), tmp_path / "broker").start()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    argv = [sys.executable, "-m", "hub.cli", "bus", "--data-dir", str(data_dir), "--mqtt",
-            f"mqtt://127.0.0.1:{broker.port}"]
+    argv = [
+        sys.executable,
+        "-m",
+        "hub.cli",
+        "bus",
+        "--data-dir",
+        str(data_dir),
+        "--mqtt",
+        f"mqtt://127.0.0.1:{broker.port}",
+    ]
     p = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         wait_until(lambda: (data_dir / "bus.lock").exists() and (data_dir / "bus.lock").read_text().strip(), 20)

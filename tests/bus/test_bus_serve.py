@@ -43,12 +43,31 @@ def test_serve_spawns_one_bus_process(tmp_path, data_dir):
     db = make_hub_db(data_dir)
     broker = Mosquitto(free_port(), tmp_path / "broker").start()
     port = free_port()
-    p = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1",
-                          "--port", str(port), "--workers", "2", "--mqtt", f"mqtt://127.0.0.1:{broker.port}"],
-                         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    p = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hub.cli",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+            "--mqtt",
+            f"mqtt://127.0.0.1:{broker.port}",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     try:
+
         def buses():
             return [c for c in _children(p.pid) if " bus " in _cmdline(c)]
+
         wait_until(lambda: len(buses()) == 1 and len(_children(p.pid)) >= 3, 30)
         time.sleep(1.0)
         assert len(buses()) == 1
@@ -84,5 +103,11 @@ def test_serve_spawns_one_bus_process(tmp_path, data_dir):
         p.wait(timeout=30)
         broker.stop()
         db.close()
-    wait_until(lambda: not os.path.exists(f"/proc/{bus_pid}") or "zombie" in open(f"/proc/{bus_pid}/status").read()
-               or "(Z)" in open(f"/proc/{bus_pid}/status").read(), 15)
+    wait_until(
+        lambda: (
+            not os.path.exists(f"/proc/{bus_pid}")
+            or "zombie" in open(f"/proc/{bus_pid}/status").read()
+            or "(Z)" in open(f"/proc/{bus_pid}/status").read()
+        ),
+        15,
+    )

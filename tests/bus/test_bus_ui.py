@@ -16,17 +16,21 @@ STORE = "test-store"
 
 def _feed(db, *msgs):
     Bus(db, "mqtt://127.0.0.1:1", store_id=STORE).apply_batch(
-        [_Msg(t, p if isinstance(p, bytes) else contract.encode(p), i, 1, False, 0) for i, (t, p) in enumerate(msgs)])
+        [_Msg(t, p if isinstance(p, bytes) else contract.encode(p), i, 1, False, 0) for i, (t, p) in enumerate(msgs)]
+    )
 
 
 def test_devices_screen_lists_devices_alerts_and_sends_a_command(phone, hub_server):
     db = hub_server.db
-    _feed(db, (contract.status_topic(STORE, "scale-1"), b"online"),
-          (contract.info_topic(STORE, "scale-1"), contract.make_info("scale", "Ariva-S", "2.1")),
-          (contract.event_topic(STORE, "scale-1", "weight"), contract.make_event("weight", grams=1250, stable=True)),
-          (contract.status_topic(STORE, "printer-1"), b"online"),
-          (contract.status_topic(STORE, "printer-1"), b"offline"),
-          (contract.event_topic(STORE, "scale-1", "weight"), b"{broken"))
+    _feed(
+        db,
+        (contract.status_topic(STORE, "scale-1"), b"online"),
+        (contract.info_topic(STORE, "scale-1"), contract.make_info("scale", "Ariva-S", "2.1")),
+        (contract.event_topic(STORE, "scale-1", "weight"), contract.make_event("weight", grams=1250, stable=True)),
+        (contract.status_topic(STORE, "printer-1"), b"online"),
+        (contract.status_topic(STORE, "printer-1"), b"offline"),
+        (contract.event_topic(STORE, "scale-1", "weight"), b"{broken"),
+    )
     login(phone, "supervisor", "2222")
     phone.goto("/#/devices")
     rows = phone.locator('[data-testid="device-row"]')

@@ -34,15 +34,18 @@ def test_rfid_agent_turns_a_zebra_heartbeat_into_a_state_event(tmp_path):
     cfg = AgentConfig(store=STORE, device="reader-1", broker="mqtt://127.0.0.1:1", state_dir=tmp_path)
     agent = RfidAgent(cfg, Source())
     try:
-        hb = rfid_formats.parse_zebra('{"type":"heartbeat","timestamp":"2026-03-28T07:21:00.000+0000","data":'
-                                      '{"radioConnection":"connected",'
-                                      '"antennas":{"1":"connected","2":"disconnected"}}}')
+        hb = rfid_formats.parse_zebra(
+            '{"type":"heartbeat","timestamp":"2026-03-28T07:21:00.000+0000","data":'
+            '{"radioConnection":"connected",'
+            '"antennas":{"1":"connected","2":"disconnected"}}}'
+        )
         agent._heartbeat(hb.heartbeats[0])
-        agent._heartbeat(rfid_formats.Heartbeat(None, 0, {"antennas": {"2": "connected"}}))   # LLRP AntennaEvent
+        agent._heartbeat(rfid_formats.Heartbeat(None, 0, {"antennas": {"2": "connected"}}))  # LLRP AntennaEvent
         states = [p for _s, t, p in agent.buffer.peek(10) if t.endswith("/evt/state")]
         assert [{k: v for k, v in s.items() if k in ("radio", "antennas")} for s in states] == [
             {"radio": "connected", "antennas": {"1": "connected", "2": "disconnected"}},
-            {"antennas": {"1": "connected", "2": "connected"}}]
+            {"antennas": {"1": "connected", "2": "connected"}},
+        ]
         for s in states:
             contract.validate("evt/state", s)
         assert agent.info()["antennas"] == {"1": "connected", "2": "connected"}
@@ -92,23 +95,35 @@ def test_heartbeat_radio_and_antennas_reach_the_registry_and_raise_an_alert(bus_
 def test_reads_stamped_by_a_skewed_reader_clock_flag_the_reader(bus_and_db, tmp_path):
     broker, db = bus_and_db
     source = Source()
-    agent = RfidAgent(AgentConfig(store=STORE, device="reader-2", broker=f"mqtt://127.0.0.1:{broker.port}",
-                                  state_dir=tmp_path / "agent"), source, batch_ms=100)
+    agent = RfidAgent(
+        AgentConfig(
+            store=STORE, device="reader-2", broker=f"mqtt://127.0.0.1:{broker.port}", state_dir=tmp_path / "agent"
+        ),
+        source,
+        batch_ms=100,
+    )
     agent.start()
     t = threading.Thread(target=agent.run, daemon=True)
     t.start()
     try:
         now_ms = int(time.time() * 1000)
-        behind = now_ms - 2 * 3600_000                                      # the reader's clock is 2 h slow
+        behind = now_ms - 2 * 3600_000  # the reader's clock is 2 h slow
         source.emit([TagRead(EPC, 1, -50.0, 3, behind - 500, behind)])
         wait_until(lambda: _open(db, "clock_skew", "reader-2"), 30)
         skew = _device(db, "reader-2")["clock_skew_ms"]
         assert -2 * 3600_000 - 60_000 < skew < -2 * 3600_000 + 60_000
         assert "behind" in _open(db, "clock_skew", "reader-2")[0]["message"]
         # the reads are still delivered, with the reader's own times (flagged, not re-stamped)
-        wait_until(lambda: db.read().execute("SELECT COUNT(*) FROM dead_letters WHERE device_id = 'reader-2'")
-                   .fetchone()[0] or db.read().execute("SELECT COUNT(*) FROM device_events_processed WHERE "
-                                                        "device_id = 'reader-2' AND event_type = 'tags'").fetchone()[0])
+        wait_until(
+            lambda: (
+                db.read().execute("SELECT COUNT(*) FROM dead_letters WHERE device_id = 'reader-2'").fetchone()[0]
+                or db.read()
+                .execute(
+                    "SELECT COUNT(*) FROM device_events_processed WHERE device_id = 'reader-2' AND event_type = 'tags'"
+                )
+                .fetchone()[0]
+            )
+        )
         source.emit([TagRead(EPC, 1, -50.0, 1, int(time.time() * 1000), int(time.time() * 1000))])
         wait_until(lambda: not _open(db, "clock_skew", "reader-2"), 30)
         assert _device(db, "reader-2")["clock_skew_ms"] is None

@@ -13,7 +13,7 @@ from hub.serve import Child, default_workers, gunicorn_options, memory_total_mb,
 def test_one_web_worker_with_up_to_2_gb_of_ram(monkeypatch, tmp_path):
     monkeypatch.delenv("STOREHUB_WEB_WORKERS", raising=False)
     meminfo = tmp_path / "meminfo"
-    meminfo.write_text("MemTotal:         948304 kB\nMemFree:          100000 kB\n")   # a Raspberry Pi 3
+    meminfo.write_text("MemTotal:         948304 kB\nMemFree:          100000 kB\n")  # a Raspberry Pi 3
     assert memory_total_mb(str(meminfo)) == 926
     assert default_workers(926, cpus=4) == 1
     assert default_workers(2048, cpus=4) == 1
@@ -33,7 +33,7 @@ def test_services_process_follows_bus_and_sync():
     assert services_argv(d, bus=True, sync=False)[-3:] == ["bus", "--data-dir", "/srv/hub"]
     assert services_argv(d, bus=False, sync=True)[-4:] == ["sync", "run", "--data-dir", "/srv/hub"]
     assert services_argv(d, bus=False, sync=False) is None
-    assert services_argv(d, bus=True, sync=False)[1] == "-P"          # never imports the working directory
+    assert services_argv(d, bus=True, sync=False)[1] == "-P"  # never imports the working directory
 
 
 def _wait(cond, timeout=20.0):
@@ -48,12 +48,12 @@ def _wait(cond, timeout=20.0):
 def test_a_crashed_child_is_restarted_and_a_clean_exit_is_not(tmp_path):
     crashes = Child("crasher", [sys.executable, "-c", "raise SystemExit(3)"]).start()
     try:
-        assert _wait(lambda: crashes.starts >= 2, 10)                 # restarted after 1 s
+        assert _wait(lambda: crashes.starts >= 2, 10)  # restarted after 1 s
     finally:
         crashes.stop()
     runs = crashes.starts
     time.sleep(1.5)
-    assert crashes.starts == runs                                     # stopped: no more restarts
+    assert crashes.starts == runs  # stopped: no more restarts
 
     clean = Child("clean", [sys.executable, "-c", "pass"]).start()
     assert _wait(lambda: clean.proc.poll() is not None, 10)

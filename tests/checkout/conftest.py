@@ -22,11 +22,32 @@ SCALE = "scale-t1"
 def shop(sample, hubctx):
     """The sample store plus a tomato (kg, PLU 4087, 西红柿) and cola (each); prices with 13% VAT included."""
     with hubctx.db.write() as conn:
-        tomato = catalog.create_item(conn, {"sku": "TOMATO", "name_en": "Tomatoes", "name_zh": "西红柿", "unit": "kg",
-                                            "price_minor": 798, "plu": "4087", "category": "produce"}, actor="test")
-        cola = catalog.create_item(conn, {"sku": "COLA-330", "name_en": "Cola 330ml", "name_zh": "可乐 330毫升",
-                                          "unit": "each", "price_minor": 350, "gtins": ["6901234567892"],
-                                          "category": "drinks"}, actor="test")
+        tomato = catalog.create_item(
+            conn,
+            {
+                "sku": "TOMATO",
+                "name_en": "Tomatoes",
+                "name_zh": "西红柿",
+                "unit": "kg",
+                "price_minor": 798,
+                "plu": "4087",
+                "category": "produce",
+            },
+            actor="test",
+        )
+        cola = catalog.create_item(
+            conn,
+            {
+                "sku": "COLA-330",
+                "name_en": "Cola 330ml",
+                "name_zh": "可乐 330毫升",
+                "unit": "each",
+                "price_minor": 350,
+                "gtins": ["6901234567892"],
+                "category": "drinks",
+            },
+            actor="test",
+        )
         settings.put(conn, "barcode_region", "CN")
     return {**sample, "tomato": tomato, "cola": cola}
 
@@ -34,21 +55,33 @@ def shop(sample, hubctx):
 @pytest.fixture
 def weigh(hubctx):
     """weigh(grams): the till's scale reports a stable weight (as the bus's handler stores it)."""
+
     def _weigh(grams: int, stable: bool = True) -> None:
         now = now_iso()
-        ev = DeviceEvent(store_id="test-store", device_id=SCALE, type="weight", id=str(uuid.uuid4()), ts=now,
-                         payload={"grams": grams, "stable": stable, "net": True}, topic="t", received_at=now)
+        ev = DeviceEvent(
+            store_id="test-store",
+            device_id=SCALE,
+            type="weight",
+            id=str(uuid.uuid4()),
+            ts=now,
+            payload={"grams": grams, "stable": stable, "net": True},
+            topic="t",
+            received_at=now,
+        )
         with hubctx.db.write() as conn:
             builtin.on_weight(conn, ev)
+
     return _weigh
 
 
 @pytest.fixture
 def till(shop, client, auth):
     """Till T1 with an open shift (float ¥200 counted by denomination), printer and scale; returns a helper."""
-    r = client.post("/api/v1/checkout/tills/T1/shifts", json={"float_counted": {"10000": 1, "5000": 1, "1000": 5},
-                                                              "printer_device": PRINTER, "scale_device": SCALE},
-                    headers=auth("associate"))
+    r = client.post(
+        "/api/v1/checkout/tills/T1/shifts",
+        json={"float_counted": {"10000": 1, "5000": 1, "1000": 5}, "printer_device": PRINTER, "scale_device": SCALE},
+        headers=auth("associate"),
+    )
     assert r.status_code == 201, r.get_json()
     return TillHelper(client, auth, shop)
 

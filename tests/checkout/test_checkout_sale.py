@@ -10,17 +10,19 @@ from tests.checkout.conftest import PRINTER
 
 
 def _outbox(hubctx, kind):
-    return [json.loads(r[0]) for r in hubctx.db.read().execute("SELECT payload FROM outbox WHERE kind = ? ORDER BY seq",
-                                                               (kind,))]
+    return [
+        json.loads(r[0])
+        for r in hubctx.db.read().execute("SELECT payload FROM outbox WHERE kind = ? ORDER BY seq", (kind,))
+    ]
 
 
 def test_cash_sale_by_scan_commits_everything_in_one_go(till, hubctx, weigh):
     c = till.cart()
-    c = till.scan(c["id"], "5901234123457")                 # milk by GTIN
-    c = till.scan(c["id"], "5901234123457", qty=2)          # quantity key: the same line grows
+    c = till.scan(c["id"], "5901234123457")  # milk by GTIN
+    c = till.scan(c["id"], "5901234123457", qty=2)  # quantity key: the same line grows
     assert [(ln["sku"], ln["qty"]) for ln in c["lines"]] == [("MILK-1L", 3)]
     weigh(532)
-    c = till.scan(c["id"], "4087")                          # PLU + the scale's stable weight
+    c = till.scan(c["id"], "4087")  # PLU + the scale's stable weight
     tomato = c["lines"][-1]
     assert (tomato["sku"], tomato["qty"], tomato["weighed"], tomato["gross_minor"]) == ("TOMATO", 532, True, 425)
     assert c["total_minor"] == 3 * 1250 + 425
@@ -51,16 +53,19 @@ def test_receipt_numbers_are_gapless_per_till_and_day(till):
 def test_split_tender_card_then_cash_with_rounding(till, hubctx, client, auth):
     with hubctx.db.write() as conn:
         from hub.kernel import settings
+
         settings.put(conn, "checkout.cash_rounding", {"step_minor": 10, "mode": "half_up"})
     c = till.cart()
-    till.scan(c["id"], "96385074")                          # rice 49.90
-    c = till.scan(c["id"], "6901234567892")                 # cola 3.50 → 53.40
+    till.scan(c["id"], "96385074")  # rice 49.90
+    c = till.scan(c["id"], "6901234567892")  # cola 3.50 → 53.40
     assert c["total_minor"] == 5340
-    card = till.pay(c["id"], "card", amount_minor=3000)     # standalone terminal: requesting until confirmed
+    card = till.pay(c["id"], "card", amount_minor=3000)  # standalone terminal: requesting until confirmed
     assert card["tender"]["state"] == "requesting" and card["sale"] is None
     # a change to the cart while the terminal runs is refused
     till.call("POST", f"/carts/{c['id']}/scan", {"code": "96385074"}, status=409)
-    ok = till.call("POST", f"/tenders/{card['tender']['id']}/confirm", {"approval_code": "A1B2C3", "card_last4": "4242"})
+    ok = till.call(
+        "POST", f"/tenders/{card['tender']['id']}/confirm", {"approval_code": "A1B2C3", "card_last4": "4242"}
+    )
     assert ok["tender"]["state"] == "paid" and ok["cart"]["due_minor"] == 2340
     cash = till.pay(c["id"], received_minor=2500)
     assert cash["sale"]["tendered_minor"] == 5340 and cash["sale"]["change_minor"] == 160
@@ -68,11 +73,12 @@ def test_split_tender_card_then_cash_with_rounding(till, hubctx, client, auth):
 
 def test_rounding_half_up_to_jiao(till, hubctx):
     from hub.kernel import settings
+
     with hubctx.db.write() as conn:
         settings.put(conn, "checkout.cash_rounding", {"step_minor": 10, "mode": "half_up"})
         settings.put(conn, "checkout.tax_rates", {"default": "0.13", "categories": {}})
     c = till.cart()
-    c = till.scan(c["id"], "6901234567892", qty=3)           # 10.50 → no rounding
+    c = till.scan(c["id"], "6901234567892", qty=3)  # 10.50 → no rounding
     till.call("POST", f"/carts/{c['id']}/lines/{c['lines'][0]['id']}/discount", {"amount_minor": 3, "reason": "dent"})
     out = till.pay(c["id"], received_minor=2000)
     assert out["sale"]["total_minor"] == 1047 and out["sale"]["rounding_minor"] == 3
@@ -91,7 +97,7 @@ def test_double_tap_on_pay_pays_once(till, hubctx):
 
 def test_bad_input(till, client, auth):
     c = till.cart()
-    err = till.scan(c["id"], "4006381333931", status=404)   # a valid GTIN the store does not sell
+    err = till.scan(c["id"], "4006381333931", status=404)  # a valid GTIN the store does not sell
     assert err["error"]["code"] == "unknown_code"
     err = till.scan(c["id"], "not a code", status=404)
     assert err["error"]["code"] == "unknown_code"
@@ -102,10 +108,14 @@ def test_bad_input(till, client, auth):
     assert err["error"]["code"] == "tender_short" and err["error"]["details"]["due_minor"] == 4990
     err = till.pay(c["id"], "card", amount_minor=6000, status=409)
     assert err["error"]["code"] == "tender_exceeds_due"
-    err = till.scan(c["id"], "4087", status=422)             # PLU, but nothing on the scale
+    err = till.scan(c["id"], "4087", status=422)  # PLU, but nothing on the scale
     assert err["error"]["code"] == "scale_not_stable"
-    assert client.application.test_client().post(f"/api/v1/checkout/carts/{c['id']}/scan",
-                                                 json={"code": "96385074"}).status_code == 401
+    assert (
+        client.application.test_client()
+        .post(f"/api/v1/checkout/carts/{c['id']}/scan", json={"code": "96385074"})
+        .status_code
+        == 401
+    )
 
 
 def test_expired_session_is_refused(till, client, auth, hubctx):
@@ -120,14 +130,22 @@ def test_price_override_and_discount_need_a_badge_above_the_limit(till):
     c = till.cart()
     c = till.scan(c["id"], "96385074")
     line = c["lines"][0]["id"]
-    err = till.call("POST", f"/carts/{c['id']}/lines/{line}/price", {"price_minor": 1000, "reason": "damaged"},
-                    status=403)
+    err = till.call(
+        "POST", f"/carts/{c['id']}/lines/{line}/price", {"price_minor": 1000, "reason": "damaged"}, status=403
+    )
     assert err["error"]["code"] == "approval_required"
-    err = till.call("POST", f"/carts/{c['id']}/lines/{line}/price",
-                    {"price_minor": 1000, "reason": "damaged", "approval_badge": "BADGE-associate"}, status=403)
+    err = till.call(
+        "POST",
+        f"/carts/{c['id']}/lines/{line}/price",
+        {"price_minor": 1000, "reason": "damaged", "approval_badge": "BADGE-associate"},
+        status=403,
+    )
     assert err["error"]["code"] == "approval_refused"
-    c = till.call("POST", f"/carts/{c['id']}/lines/{line}/price",
-                  {"price_minor": 1000, "reason": "damaged", "approval_badge": "SHB-BADGE-supervisor"})
+    c = till.call(
+        "POST",
+        f"/carts/{c['id']}/lines/{line}/price",
+        {"price_minor": 1000, "reason": "damaged", "approval_badge": "SHB-BADGE-supervisor"},
+    )
     assert c["total_minor"] == 1000
     c = till.call("POST", f"/carts/{c['id']}/lines/{line}/discount", {"percent": 10, "reason": "loyal"})
     assert c["lines"][0]["manual_discount_minor"] == 100 and c["total_minor"] == 900
@@ -162,12 +180,21 @@ def test_item_search_by_pinyin_initials(till):
 
 
 def test_no_sale_needs_a_supervisor_and_kicks_the_drawer(till, hubctx):
-    err = till.call("POST", "/tills/T1/no-sale", {"reason": "change for float", "idempotency_key": "nosale-0001"},
-                    status=403)
+    err = till.call(
+        "POST", "/tills/T1/no-sale", {"reason": "change for float", "idempotency_key": "nosale-0001"}, status=403
+    )
     assert err["error"]["code"] == "approval_required"
-    ok = till.call("POST", "/tills/T1/no-sale", {"reason": "change for float", "idempotency_key": "nosale-0001",
-                                                  "approval_badge": "BADGE-supervisor"})
-    doc = json.loads(hubctx.db.read().execute("SELECT payload FROM device_commands WHERE request_id = ?",
-                                              (ok["print_job"]["request_id"],)).fetchone()[0])["document"]
+    ok = till.call(
+        "POST",
+        "/tills/T1/no-sale",
+        {"reason": "change for float", "idempotency_key": "nosale-0001", "approval_badge": "BADGE-supervisor"},
+    )
+    doc = json.loads(
+        hubctx.db.read()
+        .execute("SELECT payload FROM device_commands WHERE request_id = ?", (ok["print_job"]["request_id"],))
+        .fetchone()[0]
+    )["document"]
     assert doc["open_drawer"] is True
-    assert hubctx.db.read().execute("SELECT COUNT(*) FROM audit_log WHERE action = 'checkout.no_sale'").fetchone()[0] == 1
+    assert (
+        hubctx.db.read().execute("SELECT COUNT(*) FROM audit_log WHERE action = 'checkout.no_sale'").fetchone()[0] == 1
+    )

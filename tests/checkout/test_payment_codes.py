@@ -19,8 +19,8 @@ from devices.sim import payments as sim
 from hub.checkout.payments import codes
 from tests.support.common import free_port
 
-WX = "134567890123450000"           # 18 digits, 13…: WeChat Pay
-ALI = "28763443825600000000"         # 20 digits, 28…: Alipay
+WX = "134567890123450000"  # 18 digits, 13…: WeChat Pay
+ALI = "28763443825600000000"  # 20 digits, 28…: Alipay
 
 
 def code(base: str, scenario: str) -> str:
@@ -32,18 +32,32 @@ def sims():
     """Both simulators on free ports for the module (each trade has its own out_trade_no)."""
     app_priv, app_pub = sim.new_rsa_pair()
     ali_priv, ali_pub = sim.new_rsa_pair()
-    wx = sim.WeChatPaySim(appid="wxd930ea5d5a258f4f", mch_id="10000100", api_key="192006250b4c09247ec02edce69f6a2d",
-                          delay_s=2.5)
+    wx = sim.WeChatPaySim(
+        appid="wxd930ea5d5a258f4f", mch_id="10000100", api_key="192006250b4c09247ec02edce69f6a2d", delay_s=2.5
+    )
     ali = sim.AlipaySim(app_id="2016000000000001", app_public_key_pem=app_pub, private_key_pem=ali_priv, delay_s=2.5)
     servers = [sim.make_server(wx), sim.make_server(ali)]
     for s in servers:
         threading.Thread(target=s.serve_forever, daemon=True).start()
     wx_url, ali_url = (f"http://127.0.0.1:{s.server_address[1]}" for s in servers)
-    config = {"wechatpay": {"appid": "wxd930ea5d5a258f4f", "mch_id": "10000100",
-                            "api_key": "192006250b4c09247ec02edce69f6a2d", "base_url": wx_url + "/", "timeout_s": 1.5,
-                            "wait_s": 2},
-              "alipay": {"app_id": "2016000000000001", "app_private_key": app_priv, "alipay_public_key": ali_pub,
-                         "gateway": ali_url + "/gateway.do", "timeout_s": 1.5, "wait_s": 2}}
+    config = {
+        "wechatpay": {
+            "appid": "wxd930ea5d5a258f4f",
+            "mch_id": "10000100",
+            "api_key": "192006250b4c09247ec02edce69f6a2d",
+            "base_url": wx_url + "/",
+            "timeout_s": 1.5,
+            "wait_s": 2,
+        },
+        "alipay": {
+            "app_id": "2016000000000001",
+            "app_private_key": app_priv,
+            "alipay_public_key": ali_pub,
+            "gateway": ali_url + "/gateway.do",
+            "timeout_s": 1.5,
+            "wait_s": 2,
+        },
+    }
     yield {"config": config, "wx": wx, "ali": ali, "wx_url": wx_url, "ali_url": ali_url}
     for s in servers:
         s.shutdown()
@@ -75,10 +89,19 @@ def cola_cart(till, n=1):
 def test_codes_are_recognised_by_prefix_and_length():
     assert codes.recognise("134567890123456789") == "wechatpay"
     assert codes.recognise("104567890123456789") == "wechatpay"
-    assert codes.recognise("2876344382560000") == "alipay"               # 16 digits
-    assert codes.recognise("300000000000000000000000") == "alipay"       # 24 digits
-    for bad in ("164567890123456789", "13456789012345678", "1345678901234567890", "2476344382560000",
-                "287634438256000", "3000000000000000000000000", "31763443825600000", "13456789012345678a", ""):
+    assert codes.recognise("2876344382560000") == "alipay"  # 16 digits
+    assert codes.recognise("300000000000000000000000") == "alipay"  # 24 digits
+    for bad in (
+        "164567890123456789",
+        "13456789012345678",
+        "1345678901234567890",
+        "2476344382560000",
+        "287634438256000",
+        "3000000000000000000000000",
+        "31763443825600000",
+        "13456789012345678a",
+        "",
+    ):
         with pytest.raises(Exception) as exc:
             codes.recognise(bad)
         assert exc.value.code == "bad_payment_code", bad
@@ -113,8 +136,9 @@ def test_system_error_is_unknown_until_the_query_finds_it_paid(paying, sims, pro
     assert polled["tender"]["state"] == "paid" and polled["sale"] is not None
 
 
-@pytest.mark.parametrize("provider,base,err", [("wechatpay", WX, "NOTENOUGH"),
-                                               ("alipay", ALI, "ACQ.BUYER_BALANCE_NOT_ENOUGH")])
+@pytest.mark.parametrize(
+    "provider,base,err", [("wechatpay", WX, "NOTENOUGH"), ("alipay", ALI, "ACQ.BUYER_BALANCE_NOT_ENOUGH")]
+)
 def test_insufficient_balance_fails_and_cash_goes_on(paying, sims, provider, base, err):
     c = cola_cart(paying)
     out = qr(paying, c["id"], code(base, "0003"))
@@ -130,7 +154,7 @@ def test_timeout_is_unknown_then_reversed_after_the_wait(paying, sims, provider,
     assert out["tender"]["state"] == "unknown"
     import time
 
-    time.sleep(2.2)                                               # past wait_s: the hub gives up and reverses
+    time.sleep(2.2)  # past wait_s: the hub gives up and reverses
     polled = paying.call("POST", f"/tenders/{out['tender']['id']}/poll")
     assert polled["tender"]["state"] == "reversed" and polled["sale"] is None
     t = trade(sims, provider, out["tender"]["out_trade_no"])
@@ -162,8 +186,10 @@ def test_malformed_code_is_refused_before_any_call(paying, sims, hubctx):
     err = qr(paying, c["id"], "164567890123456789", status=400)
     assert err["error"]["code"] == "bad_payment_code"
     assert len(sims["wx"].ledger.snapshot()) + len(sims["ali"].ledger.snapshot()) == before
-    assert hubctx.db.read().execute("SELECT COUNT(*) FROM checkout_tenders WHERE cart_id = ?",
-                                    (c["id"],)).fetchone()[0] == 0
+    assert (
+        hubctx.db.read().execute("SELECT COUNT(*) FROM checkout_tenders WHERE cart_id = ?", (c["id"],)).fetchone()[0]
+        == 0
+    )
 
 
 def test_offline_refuses_payment_codes_and_cash_goes_on(paying, sims, hubctx):
@@ -183,8 +209,17 @@ def test_return_of_a_code_paid_sale_refunds_through_the_provider(paying, sims, p
     c = cola_cart(paying, 2)
     out = qr(paying, c["id"], base)
     receipt = out["sale"]["receipt_code"]
-    ret = paying.call("POST", "/returns", {"till_id": "T1", "receipt_code": receipt, "idempotency_key": uuid.uuid4().hex,
-                                          "lines": [{"line_no": 1, "qty": 1}]}, status=201)
+    ret = paying.call(
+        "POST",
+        "/returns",
+        {
+            "till_id": "T1",
+            "receipt_code": receipt,
+            "idempotency_key": uuid.uuid4().hex,
+            "lines": [{"line_no": 1, "qty": 1}],
+        },
+        status=201,
+    )
     assert [(t["method"], t["state"], t["amount_minor"]) for t in ret["provider_refunds"]] == [(provider, "paid", 350)]
     t = trade(sims, provider, out["tender"]["out_trade_no"])
     assert t["refunded"] == 350 and len(t["refunds"]) == 1
@@ -200,10 +235,17 @@ def test_split_tender_cash_and_code(paying, sims):
 
 def test_simulators_check_the_documented_signature(sims):
     """WeChat's documented test vector signs the same with the simulator's signer; a wrong sign is refused."""
-    params = {"appid": "wxd930ea5d5a258f4f", "mch_id": "10000100", "device_info": "1000", "body": "test",
-              "nonce_str": "ibuaiVcKdpRxkhJA"}
+    params = {
+        "appid": "wxd930ea5d5a258f4f",
+        "mch_id": "10000100",
+        "device_info": "1000",
+        "body": "test",
+        "nonce_str": "ibuaiVcKdpRxkhJA",
+    }
     assert sim.wx_sign(params, "192006250b4c09247ec02edce69f6a2d") == "9A0A8659F005D6984697E2CA0A9CF3B7"
-    assert sim.wx_sign(params, "192006250b4c09247ec02edce69f6a2d", "HMAC-SHA256") == \
-        "6A9AE1657590FD6257D693A078E1C3E4BB6BA4DC30B23E0EE2496E54170DACD6"
+    assert (
+        sim.wx_sign(params, "192006250b4c09247ec02edce69f6a2d", "HMAC-SHA256")
+        == "6A9AE1657590FD6257D693A078E1C3E4BB6BA4DC30B23E0EE2496E54170DACD6"
+    )
     r = requests.post(sims["wx_url"] + "/pay/micropay", data=sim.wx_xml({**params, "sign": "00"}), timeout=5)
     assert "FAIL" in r.text and "签名错误" in r.text

@@ -25,13 +25,32 @@ from tests.support.common import ROOT, free_port
 
 pytestmark = pytest.mark.slow
 CLI = [sys.executable, "-m", "hub.cli"]
-CODES = {"wechatpay": "134567890123450005", "alipay": "28763443825600000005"}   # 0005: paid, the answer is slow
+CODES = {"wechatpay": "134567890123450005", "alipay": "28763443825600000005"}  # 0005: paid, the answer is slow
 
 
 def _serve(data, port):
-    return subprocess.Popen([*CLI, "serve", "--data-dir", str(data), "--host", "127.0.0.1", "--port", str(port),
-                             "--http-port", "0", "--workers", "1", "--mqtt", f"mqtt://127.0.0.1:{free_port()}"],
-                            cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [
+            *CLI,
+            "serve",
+            "--data-dir",
+            str(data),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--http-port",
+            "0",
+            "--workers",
+            "1",
+            "--mqtt",
+            f"mqtt://127.0.0.1:{free_port()}",
+        ],
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _wait(what, check, timeout=60.0):
@@ -63,14 +82,28 @@ def _kill(proc):
 def store(tmp_path):
     """An initialised hub with a cashier, one item (¥49.90) and till T1's shift open."""
     data = tmp_path / "hub"
-    assert subprocess.run([*CLI, "init", "--data-dir", str(data), "--store", "qr-kill-1"], cwd=ROOT,
-                          capture_output=True, timeout=120).returncode == 0
-    assert subprocess.run([*CLI, "users", "add", "cashier", "--role", "associate", "--pin", "4321", "--data-dir",
-                           str(data)], cwd=ROOT, capture_output=True, timeout=120).returncode == 0
+    assert (
+        subprocess.run(
+            [*CLI, "init", "--data-dir", str(data), "--store", "qr-kill-1"], cwd=ROOT, capture_output=True, timeout=120
+        ).returncode
+        == 0
+    )
+    assert (
+        subprocess.run(
+            [*CLI, "users", "add", "cashier", "--role", "associate", "--pin", "4321", "--data-dir", str(data)],
+            cwd=ROOT,
+            capture_output=True,
+            timeout=120,
+        ).returncode
+        == 0
+    )
     _cfg, db = open_db(data)
     with db.write() as conn:
-        catalog.create_item(conn, {"sku": "RICE", "name_en": "Rice", "unit": "each", "price_minor": 4990,
-                                   "gtins": ["96385074"]}, actor="test")
+        catalog.create_item(
+            conn,
+            {"sku": "RICE", "name_en": "Rice", "unit": "each", "price_minor": 4990, "gtins": ["96385074"]},
+            actor="test",
+        )
         tills.open_shift(conn, "T1", float_minor=10000, actor="test")
     db.close()
     return data
@@ -80,11 +113,28 @@ def store(tmp_path):
 def provider(request, store):
     """``storehub sim <provider>`` as its own process, writing the hub's payments.json (``--hub-config``)."""
     name = request.param
-    proc = subprocess.Popen([*CLI, "sim", name, "--port", "0", "--hub-config", str(store / "payments.json"),
-                             "--delay", "20", "--log-level", "WARNING"], cwd=ROOT, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [
+            *CLI,
+            "sim",
+            name,
+            "--port",
+            "0",
+            "--hub-config",
+            str(store / "payments.json"),
+            "--delay",
+            "20",
+            "--log-level",
+            "WARNING",
+        ],
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
-        line = proc.stdout.readline()                          # "<name> simulator on http://127.0.0.1:<port>"
+        line = proc.stdout.readline()  # "<name> simulator on http://127.0.0.1:<port>"
         assert " simulator on http://" in line, line
         url = line.rsplit(" ", 1)[1].strip()
         assert name in json.loads((store / "payments.json").read_text())
@@ -103,8 +153,9 @@ def _pay_and_kill(store, provider, port):
     serve = _serve(store, port)
     _up(port)
     s = requests.Session()
-    token = s.post(f"http://127.0.0.1:{port}/api/v1/auth/login", json={"user": "cashier", "pin": "4321"},
-                   timeout=10).json()["token"]
+    token = s.post(
+        f"http://127.0.0.1:{port}/api/v1/auth/login", json={"user": "cashier", "pin": "4321"}, timeout=10
+    ).json()["token"]
     s.headers["Authorization"] = f"Bearer {token}"
     api = f"http://127.0.0.1:{port}/api/v1/checkout"
     cart = s.post(f"{api}/tills/T1/carts", json={}, timeout=10).json()
@@ -113,10 +164,13 @@ def _pay_and_kill(store, provider, port):
     key = f"qr-kill-{provider['name']}"
     answer: dict = {}
 
-    def till_pays():                                           # the till's request, cut by the kill
+    def till_pays():  # the till's request, cut by the kill
         try:
-            answer["r"] = s.post(f"{api}/carts/{cart['id']}/payment-code",
-                                 json={"auth_code": provider["code"], "idempotency_key": key}, timeout=60)
+            answer["r"] = s.post(
+                f"{api}/carts/{cart['id']}/payment-code",
+                json={"auth_code": provider["code"], "idempotency_key": key},
+                timeout=60,
+            )
         except requests.RequestException as exc:
             answer["error"] = exc
 
@@ -124,15 +178,21 @@ def _pay_and_kill(store, provider, port):
     t.start()
     charged = _wait("the provider's charge", lambda: [x for x in _trades(provider) if x["charges"] == 1])
     assert len(charged) == 1 and charged[0]["total_fee"] == 9980
-    os.killpg(serve.pid, signal.SIGKILL)                       # the money is taken, the answer not yet given
+    os.killpg(serve.pid, signal.SIGKILL)  # the money is taken, the answer not yet given
     serve.wait(30)
     t.join(30)
     assert "r" not in answer, "the hub answered before it was killed: nothing was left in between"
     # on the hub's disk: the tender persisted before the call, nothing committed
     _cfg, db = open_db(store)
     try:
-        row = db.read().execute("SELECT state, out_trade_no FROM checkout_tenders WHERE cart_id = ? AND method = ?",
-                                (cart["id"], provider["name"])).fetchone()
+        row = (
+            db.read()
+            .execute(
+                "SELECT state, out_trade_no FROM checkout_tenders WHERE cart_id = ? AND method = ?",
+                (cart["id"], provider["name"]),
+            )
+            .fetchone()
+        )
         assert tuple(row) == ("requesting", charged[0]["out_trade_no"])
         assert db.read().execute("SELECT COUNT(*) FROM checkout_sales").fetchone()[0] == 0
     finally:
@@ -145,29 +205,45 @@ def test_paid_code_survives_kill_9_and_completes_the_sale_once(store, provider):
     port = free_port()
     serve, s, api, cart_id, key = _pay_and_kill(store, provider, port)
     try:
-        serve = _serve(store, port)                            # runs resume-payments once at start
+        serve = _serve(store, port)  # runs resume-payments once at start
         _up(port)
-        cart = _wait("the resumed sale", lambda: (lambda c: c if c["status"] == "completed" else None)(
-            s.get(f"{api}/carts/{cart_id}", timeout=10).json()))
-        assert [(t["method"], t["state"], t["amount_minor"]) for t in cart["tenders"]] == \
-            [(provider["name"], "paid", 9980)]
+        cart = _wait(
+            "the resumed sale",
+            lambda: (lambda c: c if c["status"] == "completed" else None)(
+                s.get(f"{api}/carts/{cart_id}", timeout=10).json()
+            ),
+        )
+        assert [(t["method"], t["state"], t["amount_minor"]) for t in cart["tenders"]] == [
+            (provider["name"], "paid", 9980)
+        ]
         # the till asks again with its key after the restart: the same sale, nothing paid twice
-        again = s.post(f"{api}/carts/{cart_id}/payment-code", json={"auth_code": provider["code"],
-                                                                   "idempotency_key": key}, timeout=30).json()
+        again = s.post(
+            f"{api}/carts/{cart_id}/payment-code",
+            json={"auth_code": provider["code"], "idempotency_key": key},
+            timeout=30,
+        ).json()
         assert again["sale"]["id"] == cart["sale_id"] and again["tender"]["state"] == "paid"
         assert s.get(f"{api}/tills/T1", timeout=10).json()["cart"] is None
         trades = _trades(provider)
-        assert len(trades) == 1, trades                        # one payment at the provider …
+        assert len(trades) == 1, trades  # one payment at the provider …
         assert trades[0]["charges"] == 1 and trades[0]["reversals"] == 0 and trades[0]["refunded"] == 0
-        assert trades[0]["queries"] >= 1                       # … found by its out_trade_no, never sent again
+        assert trades[0]["queries"] >= 1  # … found by its out_trade_no, never sent again
         _cfg, db = open_db(store)
         try:
             assert db.read().execute("SELECT COUNT(*) FROM checkout_sales").fetchone()[0] == 1
-            assert tuple(db.read().execute("SELECT receipt_no, total_minor FROM checkout_sales").fetchone()) == (1, 9980)
+            assert tuple(db.read().execute("SELECT receipt_no, total_minor FROM checkout_sales").fetchone()) == (
+                1,
+                9980,
+            )
         finally:
             db.close()
-        verify = subprocess.run([*CLI, "checkout", "verify-journal", "--data-dir", str(store)], cwd=ROOT,
-                                capture_output=True, text=True, timeout=120)
+        verify = subprocess.run(
+            [*CLI, "checkout", "verify-journal", "--data-dir", str(store)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert verify.returncode == 0, verify.stdout + verify.stderr
     finally:
         _kill(serve)
@@ -182,13 +258,19 @@ def test_paid_code_whose_cart_cannot_complete_is_reversed_after_the_restart(stor
         # this sale can no longer be committed — the customer must get the money back
         _cfg, db = open_db(store)
         with db.write() as conn:
-            conn.execute("UPDATE checkout_shifts SET business_date = date(business_date, '-1 day')"
-                         " WHERE till_id = 'T1' AND status = 'open'")
+            conn.execute(
+                "UPDATE checkout_shifts SET business_date = date(business_date, '-1 day')"
+                " WHERE till_id = 'T1' AND status = 'open'"
+            )
         db.close()
         serve = _serve(store, port)
         _up(port)
-        cart = _wait("the reversal", lambda: (lambda c: c if c["tenders"][0]["state"] == "reversed" else None)(
-            s.get(f"{api}/carts/{cart_id}", timeout=10).json()))
+        cart = _wait(
+            "the reversal",
+            lambda: (lambda c: c if c["tenders"][0]["state"] == "reversed" else None)(
+                s.get(f"{api}/carts/{cart_id}", timeout=10).json()
+            ),
+        )
         assert cart["status"] == "open" and cart["sale_id"] is None and cart["paid_minor"] == 0
         trades = _trades(provider)
         assert len(trades) == 1 and trades[0]["reversals"] == 1

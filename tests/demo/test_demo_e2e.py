@@ -36,9 +36,25 @@ def _children(pid):
 def test_demo_runs_a_store_and_stops_cleanly(tmp_path):
     hub_port, mqtt_port, central_port = free_port(), free_port(), free_port()
     log = open(tmp_path / "demo.log", "w+")
-    proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "demo", "--data-dir", str(tmp_path / "demo"),
-                             "--port", str(hub_port), "--mqtt-port", str(mqtt_port), "--central-port", str(central_port)],
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hub.cli",
+            "demo",
+            "--data-dir",
+            str(tmp_path / "demo"),
+            "--port",
+            str(hub_port),
+            "--mqtt-port",
+            str(mqtt_port),
+            "--central-port",
+            str(central_port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.time() + 120
         while time.time() < deadline:
@@ -53,11 +69,13 @@ def test_demo_runs_a_store_and_stops_cleanly(tmp_path):
         tls = ssl.create_default_context(cafile=str(tmp_path / "demo" / "pki" / "store-ca.crt"))
         status, health = _get(f"https://127.0.0.1:{hub_port}/api/v1/health", context=tls)
         assert status == 200 and health["store_id"] == "demo-sh-001"
-        status, login = _post(f"https://127.0.0.1:{hub_port}/api/v1/auth/login", {"user": "wang", "pin": "1234"},
-                              context=tls)
+        status, login = _post(
+            f"https://127.0.0.1:{hub_port}/api/v1/auth/login", {"user": "wang", "pin": "1234"}, context=tls
+        )
         token = login["token"]
-        status, items = _get(f"https://127.0.0.1:{hub_port}/api/v1/items?limit=1",
-                             {"Authorization": f"Bearer {token}"}, context=tls)
+        status, items = _get(
+            f"https://127.0.0.1:{hub_port}/api/v1/items?limit=1", {"Authorization": f"Bearer {token}"}, context=tls
+        )
         assert items["total"] >= 2000
         with urllib.request.urlopen(f"https://127.0.0.1:{hub_port}/", timeout=30, context=tls) as r:
             assert b"<html" in r.read().lower()

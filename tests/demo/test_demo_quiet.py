@@ -19,10 +19,25 @@ def test_demo_start_and_ctrl_c_stop_log_no_errors(tmp_path):
     hub_port, mqtt_port, central_port = free_port(), free_port(), free_port()
     log_path = tmp_path / "demo.log"
     log = open(log_path, "w+")
-    proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "demo", "--data-dir", str(tmp_path / "demo"),
-                             "--port", str(hub_port), "--mqtt-port", str(mqtt_port), "--central-port",
-                             str(central_port)],
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hub.cli",
+            "demo",
+            "--data-dir",
+            str(tmp_path / "demo"),
+            "--port",
+            str(hub_port),
+            "--mqtt-port",
+            str(mqtt_port),
+            "--central-port",
+            str(central_port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.time() + 180
         while time.time() < deadline and "demo store is running" not in log_path.read_text():

@@ -32,10 +32,19 @@ class _Figures(HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "figure":
-            self.figures.append({"code": a["data-code"], "kind": a["data-kind"], "symbology": a["data-symbology"],
-                                 "expect": json.loads(a["data-expect"]), "rects": []})
+            self.figures.append(
+                {
+                    "code": a["data-code"],
+                    "kind": a["data-kind"],
+                    "symbology": a["data-symbology"],
+                    "expect": json.loads(a["data-expect"]),
+                    "rects": [],
+                }
+            )
         elif tag == "rect" and "fill:black" in (a.get("style") or ""):
-            self.figures[-1]["rects"].append(tuple(float(a[k].removesuffix("mm")) for k in ("x", "y", "width", "height")))
+            self.figures[-1]["rects"].append(
+                tuple(float(a[k].removesuffix("mm")) for k in ("x", "y", "width", "height"))
+            )
         elif tag == "svg":
             self.figures[-1]["size"] = tuple(float(a[k].removesuffix("mm")) for k in ("width", "height"))
 
@@ -46,8 +55,15 @@ def _scan(fig: dict) -> list[tuple[str, str]]:
     img = Image.new("L", (int(w * PX_PER_MM) + 1, int(h * PX_PER_MM) + 1), 255)
     draw = ImageDraw.Draw(img)
     for x, y, bw, bh in fig["rects"]:
-        draw.rectangle([round(x * PX_PER_MM), round(y * PX_PER_MM),
-                        round((x + bw) * PX_PER_MM) - 1, round((y + bh) * PX_PER_MM) - 1], fill=0)
+        draw.rectangle(
+            [
+                round(x * PX_PER_MM),
+                round(y * PX_PER_MM),
+                round((x + bw) * PX_PER_MM) - 1,
+                round((y + bh) * PX_PER_MM) - 1,
+            ],
+            fill=0,
+        )
     return [(r.format.name, r.text) for r in zxingcpp.read_barcodes(img)]
 
 
@@ -68,7 +84,7 @@ def test_the_sheet_has_every_kind_of_code(demo):
     p.feed(demo["path"].read_text(encoding="utf-8"))
     kinds = [f["kind"] for f in p.figures]
     assert {"item", "location", "badge", "order"} <= set(kinds) and kinds.count("badge") == len(DEMO_USERS)
-    assert any(f["code"].startswith("20") and f["expect"].get("weight_g") for f in p.figures)   # a scale label
+    assert any(f["code"].startswith("20") and f["expect"].get("weight_g") for f in p.figures)  # a scale label
 
 
 def test_every_code_on_the_sheet_scans_and_resolves_to_what_it_says(demo):
@@ -92,6 +108,6 @@ def test_every_code_on_the_sheet_scans_and_resolves_to_what_it_says(demo):
             assert conn.execute("SELECT 1 FROM orders WHERE ref = ?", (res.order_ref,)).fetchone()
         else:
             assert res.badge == want["badge"]
-            with demo["db"].write() as w:      # the badge logs its person in
+            with demo["db"].write() as w:  # the badge logs its person in
                 user = users.authenticate(w, secret_key=demo["cfg"].secret_key(), badge=res.badge)
             assert re.fullmatch(f"DEMO-{user['username'].upper()}", res.badge)

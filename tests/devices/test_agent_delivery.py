@@ -62,13 +62,19 @@ def test_broker_killed_while_the_hub_is_down_loses_no_confirmed_event(tmp_path, 
     dev_cfg = provision(device_id="scanner-1", kind="scanner", store_id=STORE, out=out).config_path
     hub = json.loads((out / "hub-mqtt.json").read_text())
     broker = Mosquitto(free_port(), tmp_path / "broker", password_file=out / "passwd", acl_file=out / "acl").start()
-    bus = start_bus(db, broker.port, user=hub["username"], password=hub["password"])   # the hub's session exists
-    bus.stop()                                                                         # ...and the hub goes down
+    bus = start_bus(db, broker.port, user=hub["username"], password=hub["password"])  # the hub's session exists
+    bus.stop()  # ...and the hub goes down
     if hub_session_saved:
-        broker.restart()          # SIGTERM saves the hub's session; without it even the session dies with the kill
-    cfg = load(dev_cfg, broker=f"mqtt://127.0.0.1:{broker.port}", state_dir=tmp_path / "agent",
-               reconnect_min_s=1, reconnect_max_s=1,
-               ack_timeout_s=1.0, options={"mode": "serial", "port": "/dev/null"})
+        broker.restart()  # SIGTERM saves the hub's session; without it even the session dies with the kill
+    cfg = load(
+        dev_cfg,
+        broker=f"mqtt://127.0.0.1:{broker.port}",
+        state_dir=tmp_path / "agent",
+        reconnect_min_s=1,
+        reconnect_max_s=1,
+        ack_timeout_s=1.0,
+        options={"mode": "serial", "port": "/dev/null"},
+    )
     agent = ScannerAgent(cfg)
     confirmed = Confirmed(agent.client)
     agent.start()
@@ -76,18 +82,22 @@ def test_broker_killed_while_the_hub_is_down_loses_no_confirmed_event(tmp_path, 
         assert agent.connected.wait(10)
         n = 400
         produced = [agent.handle_code(f"K{i:04d}")["id"] for i in range(n)]
-        wait_until(lambda: confirmed.all_confirmed(n), 30)   # the broker PUBACKed every one of them
-        broker.kill()                                         # a power cut: nothing saved since the last autosave
+        wait_until(lambda: confirmed.all_confirmed(n), 30)  # the broker PUBACKed every one of them
+        broker.kill()  # a power cut: nothing saved since the last autosave
         broker.start()
         bus = start_bus(db, broker.port, user=hub["username"], password=hub["password"])
         wait_until(lambda: _count(db, "SELECT COUNT(*) FROM device_scans WHERE device_id = 'scanner-1'") >= n, 60)
-        wait_until(lambda: len(agent.buffer) == 0, 30)         # the hub acknowledged all: the agent forgot them
+        wait_until(lambda: len(agent.buffer) == 0, 30)  # the hub acknowledged all: the agent forgot them
         assert _count(db, "SELECT COUNT(*) FROM device_scans WHERE device_id = 'scanner-1'") == n
         assert _count(db, "SELECT COUNT(DISTINCT code) FROM device_scans WHERE device_id = 'scanner-1'") == n
-        ids = {r[0] for r in db.read().execute(
-            "SELECT event_id FROM device_events_processed WHERE device_id = 'scanner-1' AND event_type = 'scan'")}
+        ids = {
+            r[0]
+            for r in db.read().execute(
+                "SELECT event_id FROM device_events_processed WHERE device_id = 'scanner-1' AND event_type = 'scan'"
+            )
+        }
         assert ids == set(produced)
-        assert _count(db, "SELECT events_total FROM devices WHERE id = 'scanner-1'") == n    # applied once each
+        assert _count(db, "SELECT events_total FROM devices WHERE id = 'scanner-1'") == n  # applied once each
         assert bus.stats.device_acks >= 1
     finally:
         agent.stop()
@@ -99,8 +109,10 @@ def test_broker_killed_while_the_hub_is_down_loses_no_confirmed_event(tmp_path, 
 def test_only_the_hub_writes_a_devices_ack_and_only_that_device_reads_it(tmp_path, data_dir):
     db = make_hub_db(data_dir)
     out = tmp_path / "mqtt"
-    creds = {d: json.loads(provision(device_id=d, kind="scanner", store_id=STORE, out=out).config_path.read_text())
-             for d in ("scanner-a", "scanner-b")}
+    creds = {
+        d: json.loads(provision(device_id=d, kind="scanner", store_id=STORE, out=out).config_path.read_text())
+        for d in ("scanner-a", "scanner-b")
+    }
     hub = json.loads((out / "hub-mqtt.json").read_text())
     broker = Mosquitto(free_port(), tmp_path / "broker", password_file=out / "passwd", acl_file=out / "acl").start()
     bus = start_bus(db, broker.port, user=hub["username"], password=hub["password"])
@@ -115,17 +127,18 @@ def test_only_the_hub_writes_a_devices_ack_and_only_that_device_reads_it(tmp_pat
             c.on_subscribe = lambda *a, ev=subscribed: ev.set()
             c.connect("127.0.0.1", broker.port)
             c.loop_start()
-            c.subscribe(f"storehub/{STORE}/dev/+/ack", qos=1)    # tries to read every device's acks
+            c.subscribe(f"storehub/{STORE}/dev/+/ack", qos=1)  # tries to read every device's acks
             assert subscribed.wait(5)
             clients[d] = c
         # scanner-a forges an ack for scanner-b (the broker drops it, and closes a's 3.1.1 connection)
-        clients["scanner-a"].publish(contract.ack_topic(STORE, "scanner-b"),
-                                     contract.encode(contract.make_ack(["forged"])), qos=1)
+        clients["scanner-a"].publish(
+            contract.ack_topic(STORE, "scanner-b"), contract.encode(contract.make_ack(["forged"])), qos=1
+        )
         ev = contract.make_event("scan", code="B1")
         clients["scanner-b"].publish(contract.event_topic(STORE, "scanner-b", "scan"), contract.encode(ev), qos=1)
         wait_until(lambda: got["scanner-b"], 15)
         wait_until(lambda: _count(db, "SELECT COUNT(*) FROM device_scans WHERE device_id = 'scanner-b'") == 1)
-        (topic, ack), = got["scanner-b"]
+        ((topic, ack),) = got["scanner-b"]
         assert topic == contract.ack_topic(STORE, "scanner-b") and ack["ids"] == [ev["id"]]
         contract.decode_ack(contract.encode(ack))
         assert got["scanner-a"] == []

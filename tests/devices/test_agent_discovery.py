@@ -18,15 +18,20 @@ from tests.support.common import ROOT
 def test_discover_without_an_interface_browses_all_interfaces():
     adv = Advertiser(store_id="all-ifaces-store", address="127.0.0.1", api_port=18002, mqtt_port=18832)
     try:
-        found = discover(2.5, store_id="all-ifaces-store")       # no interface: zeroconf got None and raised
+        found = discover(2.5, store_id="all-ifaces-store")  # no interface: zeroconf got None and raised
     finally:
         adv.close()
     assert {f.service: f.url for f in found} == {"hub": "http://127.0.0.1:18002", "mqtt": "mqtt://127.0.0.1:18832"}
 
 
 def test_devices_discover_command_runs_without_interface():
-    r = subprocess.run([sys.executable, "-P", "-m", "hub.cli", "devices", "discover", "--timeout", "0.5"],
-                       cwd=ROOT, capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-P", "-m", "hub.cli", "devices", "discover", "--timeout", "0.5"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     assert "Traceback" not in r.stderr
 
@@ -36,9 +41,17 @@ def test_agent_keeps_looking_for_its_hub_and_says_so(caplog):
     out: dict = {}
 
     def start_agent_config():
-        out["cfg"] = load(None, store="late-hub-store", device="scale-9",
-                          options={"mdns_interface": "127.0.0.1", "mdns_timeout_s": 0.5, "mdns_retry_min_s": 0.2,
-                                   "mdns_retry_max_s": 0.5})
+        out["cfg"] = load(
+            None,
+            store="late-hub-store",
+            device="scale-9",
+            options={
+                "mdns_interface": "127.0.0.1",
+                "mdns_timeout_s": 0.5,
+                "mdns_retry_min_s": 0.2,
+                "mdns_retry_max_s": 0.5,
+            },
+        )
 
     t = threading.Thread(target=start_agent_config, daemon=True)
     t.start()

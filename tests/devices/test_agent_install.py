@@ -14,7 +14,7 @@ HUB_STACK = ("flask", "sqlalchemy", "psycopg", "gunicorn", "alembic")
 
 # Runs in a fresh interpreter: a sys.meta_path finder refuses the hub's stack, then every module of the
 # device protocol and of devices/ is imported and the CLI paths an agent host uses are run.
-PROBE = r'''
+PROBE = r"""
 import importlib, importlib.abc, pkgutil, runpy, sys
 
 REFUSED = set(sys.argv[1].split(","))
@@ -58,22 +58,23 @@ run_cli("sim", "wedge", "A1")
 loaded = sorted({m.partition(".")[0] for m in sys.modules} & REFUSED)
 assert not loaded, loaded
 print("agent host OK")
-'''
+"""
 
 
 def _probe(refused: tuple[str, ...]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", PROBE, ",".join(refused)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", PROBE, ",".join(refused)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
 
 
 def test_protocol_devices_and_agent_cli_import_without_the_hub_stack():
     r = _probe(HUB_STACK)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-4000:]
     assert "agent host OK" in r.stdout
-    assert "Run a device agent next to its hardware" in r.stdout          # storehub agent --help
-    assert "[1, 28, 1]" in r.stdout                                     # sim wedge: Enter key down
+    assert "Run a device agent next to its hardware" in r.stdout  # storehub agent --help
+    assert "[1, 28, 1]" in r.stdout  # sim wedge: Enter key down
     n = int(re.search(r"imported (\d+)", r.stdout).group(1))
-    assert n >= 40                                                      # hub.protocol + devices/**
+    assert n >= 40  # hub.protocol + devices/**
 
 
 def test_the_probe_notices_a_refused_package():
@@ -93,7 +94,7 @@ def test_agent_install_names_none_of_the_hub_stack():
     assert agent and "paho-mqtt" in agent
     assert not set(agent) & set(HUB_STACK), agent
     hub = {_name(r) for r in extras["hub"]}
-    assert set(HUB_STACK) <= hub                                        # the hub extra brings them
+    assert set(HUB_STACK) <= hub  # the hub extra brings them
     assert "storehub" in {_name(r) for r in extras["dev"]} and any("[hub]" in r for r in extras["dev"])
 
 

@@ -84,22 +84,45 @@ def store(tmp_path, data_dir):
     db = make_hub_db(data_dir)
     out = tmp_path / "mqtt"
     plain, tls_port = free_port(), free_port()
-    p = provision(device_id="scanner-t", kind="scanner", store_id=STORE, out=out, broker_host="localhost",
-                  broker_port=tls_port, tls=True, data_dir=data_dir, hub_port=plain)
-    broker = Mosquitto(plain, tmp_path / "broker", password_file=out / "passwd", acl_file=out / "acl",
-                       tls_port=tls_port, tls_files=certs.BrokerFiles(out).tls_files()).start()
+    p = provision(
+        device_id="scanner-t",
+        kind="scanner",
+        store_id=STORE,
+        out=out,
+        broker_host="localhost",
+        broker_port=tls_port,
+        tls=True,
+        data_dir=data_dir,
+        hub_port=plain,
+    )
+    broker = Mosquitto(
+        plain,
+        tmp_path / "broker",
+        password_file=out / "passwd",
+        acl_file=out / "acl",
+        tls_port=tls_port,
+        tls_files=certs.BrokerFiles(out).tls_files(),
+    ).start()
     wait_until(lambda: port_open(tls_port), 10)
     try:
-        yield {"db": db, "out": out, "plain": plain, "tls": tls_port, "config": p.config_path, "broker": broker,
-               "data_dir": data_dir}
+        yield {
+            "db": db,
+            "out": out,
+            "plain": plain,
+            "tls": tls_port,
+            "config": p.config_path,
+            "broker": broker,
+            "data_dir": data_dir,
+        }
     finally:
         broker.stop()
         db.close()
 
 
 def _agent(config_path: Path, state_dir: Path, **overrides) -> ScannerAgent:
-    cfg = agent_config.load(config_path, discover=False, state_dir=state_dir, reconnect_min_s=1.0,
-                            reconnect_max_s=2.0, **overrides)
+    cfg = agent_config.load(
+        config_path, discover=False, state_dir=state_dir, reconnect_min_s=1.0, reconnect_max_s=2.0, **overrides
+    )
     return ScannerAgent(cfg)
 
 
@@ -124,9 +147,16 @@ def test_provisioned_agent_reaches_the_hub_over_tls_from_the_store_ca(tmp_path, 
         agent.start()
         assert agent.connected.wait(15), "the agent did not connect over TLS"
         agent.publish_event("scan", {"code": "TLS-0001"})
-        wait_until(lambda: store["db"].read().execute(
-            "SELECT COUNT(*) FROM device_scans WHERE device_id = 'scanner-t' AND code = 'TLS-0001'").fetchone()[0] == 1)
-        wait_until(lambda: len(agent.buffer) == 0)          # the hub committed it and acknowledged it
+        wait_until(
+            lambda: (
+                store["db"]
+                .read()
+                .execute("SELECT COUNT(*) FROM device_scans WHERE device_id = 'scanner-t' AND code = 'TLS-0001'")
+                .fetchone()[0]
+                == 1
+            )
+        )
+        wait_until(lambda: len(agent.buffer) == 0)  # the hub committed it and acknowledged it
     finally:
         agent.stop()
         bus.stop()
@@ -146,8 +176,9 @@ def test_agent_refuses_a_broker_certified_by_another_store_ca(tmp_path, store, c
     other_dir, other_out = tmp_path / "other-hub", tmp_path / "other-mqtt"
     workflow.install_broker(other_dir, "other-store", other_out)
     rogue_tls = free_port()
-    rogue = Mosquitto(free_port(), tmp_path / "rogue", tls_port=rogue_tls,
-                      tls_files=certs.BrokerFiles(other_out).tls_files()).start()   # anonymous: would take anyone
+    rogue = Mosquitto(
+        free_port(), tmp_path / "rogue", tls_port=rogue_tls, tls_files=certs.BrokerFiles(other_out).tls_files()
+    ).start()  # anonymous: would take anyone
     wait_until(lambda: port_open(rogue_tls), 10)
     watcher = Watcher("127.0.0.1", rogue.port, STORE)
     caplog.set_level(logging.INFO, logger="storehub.agent")
@@ -157,8 +188,11 @@ def test_agent_refuses_a_broker_certified_by_another_store_ca(tmp_path, store, c
         agent.publish_event("scan", {"code": "ROGUE-1"})
 
         def refusals():
-            return [r for r in caplog.records
-                    if r.name == "storehub.agent.scanner-t" and "refusing the broker" in r.getMessage()]
+            return [
+                r
+                for r in caplog.records
+                if r.name == "storehub.agent.scanner-t" and "refusing the broker" in r.getMessage()
+            ]
 
         wait_until(lambda: len(refusals()) >= 3, 20)
         first, second, third = refusals()[:3]
@@ -172,9 +206,9 @@ def test_agent_refuses_a_broker_certified_by_another_store_ca(tmp_path, store, c
         assert second.created - first.created >= 0.9 and third.created - second.created >= 1.9
         assert "attempt 1," in first.getMessage() and "attempt 3," in third.getMessage()
         assert not agent.connected.is_set()
-        assert len(agent.buffer) == 1                         # kept for the real broker
+        assert len(agent.buffer) == 1  # kept for the real broker
         with watcher.cond:
-            assert watcher.messages == []                     # no status, no info, no event at the rogue broker
+            assert watcher.messages == []  # no status, no info, no event at the rogue broker
     finally:
         agent.stop()
         watcher.close()
@@ -198,8 +232,7 @@ def test_agent_refuses_the_store_broker_under_a_name_it_does_not_carry(store):
 
 def test_an_mqtts_agent_without_the_store_ca_does_not_start(tmp_path):
     """Without the store CA it would have to trust the system's public CAs (or nothing): it refuses to start."""
-    cfg = agent_config.AgentConfig(store=STORE, device="scanner-x", broker="mqtts://localhost:8883",
-                                   state_dir=tmp_path)
+    cfg = agent_config.AgentConfig(store=STORE, device="scanner-x", broker="mqtts://localhost:8883", state_dir=tmp_path)
     with pytest.raises(ValueError, match="needs the store CA"):
         ScannerAgent(cfg)
 
@@ -235,21 +268,48 @@ def test_a_lost_broker_certificate_is_issued_again_on_the_next_check(store):
 
 def test_cli_provision_tls_uses_the_store_ca_and_refuses_a_public_name(tmp_path):
     def storehub(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "hub.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                              timeout=120, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "hub.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=120, check=False
+        )
 
     d, out = tmp_path / "hub", tmp_path / "mqtt"
     assert storehub("init", "--data-dir", str(d), "--store", "s-020").returncode == 0
-    res = storehub("devices", "provision", "--data-dir", str(d), "--device", "scale-1", "--kind", "scale",
-                   "--out", str(out), "--tls", "--broker-host", "hub.store.lan")
+    res = storehub(
+        "devices",
+        "provision",
+        "--data-dir",
+        str(d),
+        "--device",
+        "scale-1",
+        "--kind",
+        "scale",
+        "--out",
+        str(out),
+        "--tls",
+        "--broker-host",
+        "hub.store.lan",
+    )
     assert res.returncode == 0, res.stderr
     cfg = json.loads((out / "devices" / "scale-1.json").read_text())
     files = certs.PkiFiles.in_data_dir(d)
     assert cfg["mqtt"]["url"] == "mqtts://hub.store.lan:8883"
     assert cfg["mqtt"]["ca_pem"] == certs.ca_bytes(files, "pem").decode()
     assert "hub.store.lan" in certs.sans(certs.load_broker(certs.BrokerFiles(out)))
-    assert "hub.store.lan" in certs.sans(certs.load_hub(files))        # the hub answers to it too now
+    assert "hub.store.lan" in certs.sans(certs.load_hub(files))  # the hub answers to it too now
     assert json.loads((out / "hub-mqtt.json").read_text())["url"].endswith("@127.0.0.1:1883")
-    bad = storehub("devices", "provision", "--data-dir", str(d), "--device", "scale-2", "--kind", "scale",
-                   "--out", str(out), "--tls", "--broker-host", "mqtt.example.com")
+    bad = storehub(
+        "devices",
+        "provision",
+        "--data-dir",
+        str(d),
+        "--device",
+        "scale-2",
+        "--kind",
+        "scale",
+        "--out",
+        str(out),
+        "--tls",
+        "--broker-host",
+        "mqtt.example.com",
+    )
     assert bad.returncode != 0 and "cannot certify 'mqtt.example.com'" in bad.stderr

@@ -39,13 +39,14 @@ class _Loader(yaml.SafeLoader):
     pass
 
 
-_Loader.add_multi_constructor("!", lambda loader, suffix, node: loader.construct_scalar(node)
-                              if isinstance(node, yaml.ScalarNode) else None)
+_Loader.add_multi_constructor(
+    "!", lambda loader, suffix, node: loader.construct_scalar(node) if isinstance(node, yaml.ScalarNode) else None
+)
 
 
 def test_esphome_config_validates_and_speaks_our_topics():
     out = _esphome_config("store_id=store-042", "device_id=shelf-b02-03")
-    body = out[out.index("esphome:"):] if "esphome:" in out else out
+    body = out[out.index("esphome:") :] if "esphome:" in out else out
     cfg = yaml.load(body.split("INFO Configuration is valid!")[0], Loader=_Loader)
     m = cfg["mqtt"]
     status = contract.status_topic("store-042", "shelf-b02-03")
@@ -53,8 +54,10 @@ def test_esphome_config_validates_and_speaks_our_topics():
     assert m["will_message"] == {"topic": status, "payload": "offline", "qos": 1, "retain": True}
     assert m["topic_prefix"] == contract.device_root("store-042", "shelf-b02-03")
     subs = {t["topic"] for t in m["on_json_message"]}
-    assert subs == {contract.command_topic("store-042", "shelf-b02-03", "tare"),
-                    contract.command_topic("store-042", "shelf-b02-03", "calibrate")}
+    assert subs == {
+        contract.command_topic("store-042", "shelf-b02-03", "tare"),
+        contract.command_topic("store-042", "shelf-b02-03", "calibrate"),
+    }
     assert contract.event_topic("store-042", "shelf-b02-03", "shelf") in out
     assert contract.info_topic("store-042", "shelf-b02-03") in out
     assert "calibrate_linear" in out
@@ -71,7 +74,7 @@ def test_shelf_simulator_payloads_follow_the_contract():
         info = w.wait_for(lambda t, p: t.endswith("/info"))[1]
         assert contract.decode_info(info)["kind"] == "shelf"
         sim.load(5150.4)
-        sim.load(5152.0)                    # below report_delta_g: no event (like the firmware's delta filter)
+        sim.load(5152.0)  # below report_delta_g: no event (like the firmware's delta filter)
         sim.load(4120.0)
         ev = w.wait_events("shelf-a01-01", "shelf", 2)
         time.sleep(0.2)
@@ -89,5 +92,5 @@ def test_shelf_simulator_payloads_follow_the_contract():
         assert w.wait_events("shelf-a01-01", "shelf", 5)[-1]["grams"] == 1010
     finally:
         sim.crash()
-        w.status("shelf-a01-01", "offline")      # the Will: the sensor vanished without a goodbye
+        w.status("shelf-a01-01", "offline")  # the Will: the sensor vanished without a goodbye
         w.close()

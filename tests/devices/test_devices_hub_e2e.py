@@ -48,14 +48,25 @@ def test_agents_and_simulators_against_the_hub_bus(tmp_path, data_dir):
             running.append(_run(PrinterAgent(cfg("printer-1", connection=printer.url, status_every=0))))
             running.append(_run(ScannerAgent(cfg("scanner-1", mode="serial", port=scanner.path))))
             shelf = ShelfSensorSim(STORE, "shelf-a01-01", "127.0.0.1", broker.port).start()
-            wait_until(lambda: db.read().execute("SELECT COUNT(*) FROM devices WHERE online = 1").fetchone()[0] == 4, 20)
+            wait_until(
+                lambda: db.read().execute("SELECT COUNT(*) FROM devices WHERE online = 1").fetchone()[0] == 4, 20
+            )
             kinds = {d["id"]: d["kind"] for d in registry.list_devices(db.read())[0]}
-            assert kinds == {"scale-1": "scale", "printer-1": "printer", "scanner-1": "scanner",
-                             "shelf-a01-01": "shelf"}
+            assert kinds == {
+                "scale-1": "scale",
+                "printer-1": "printer",
+                "scanner-1": "scanner",
+                "shelf-a01-01": "shelf",
+            }
 
             # the scanner agent holds its port (opening it flushes input) once its info names the port
-            wait_until(lambda: '"port"' in (db.read().execute("SELECT info FROM devices WHERE id = 'scanner-1'")
-                                            .fetchone()[0] or ""), 20)
+            wait_until(
+                lambda: (
+                    '"port"'
+                    in (db.read().execute("SELECT info FROM devices WHERE id = 'scanner-1'").fetchone()[0] or "")
+                ),
+                20,
+            )
             scanner.scan("]E05901234123457")
             shelf.load(3000.0)
             wait_until(lambda: registry.get(db.read(), "scale-1").get("event_counts", {}).get("weight", 0) >= 1)
@@ -78,7 +89,7 @@ def test_agents_and_simulators_against_the_hub_bus(tmp_path, data_dir):
             assert len(printer.jobs) == 1
 
             rows, total = deadletters.list_dead_letters(db.read())
-            assert total == 0, rows                # every payload from the device side met the contract
+            assert total == 0, rows  # every payload from the device side met the contract
         finally:
             for agent, t in running:
                 agent.stop()

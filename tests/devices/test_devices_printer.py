@@ -53,12 +53,12 @@ def test_decoder_handles_split_commands_and_status_requests():
     d = EscposDecoder(state)
     data = _dummy_bytes("barcode('5901234123457', 'EAN13', function_type='A')") + b"Hi\n" + b"\x10\x04\x04"
     replies = b""
-    for i in range(len(data)):                 # one byte at a time, as a slow link would deliver it
-        replies += d.feed(data[i:i + 1])
-    assert replies == b"\x12"                   # paper ok
+    for i in range(len(data)):  # one byte at a time, as a slow link would deliver it
+        replies += d.feed(data[i : i + 1])
+    assert replies == b"\x12"  # paper ok
     state.paper = "out"
-    assert d.feed(b"\x10\x04\x04") == b"\x7e"   # near-end and end bits: python-escpos reads 0 (no paper)
-    assert d.feed(b"\x10\x04\x01") == b"\x1a"   # offline bit set
+    assert d.feed(b"\x10\x04\x04") == b"\x7e"  # near-end and end bits: python-escpos reads 0 (no paper)
+    assert d.feed(b"\x10\x04\x01") == b"\x1a"  # offline bit set
     jobs = d.close()
     assert jobs[0].barcodes == [{"symbology": "ean13", "value": "5901234123457"}]
     assert jobs[0].lines == ["Hi"]
@@ -72,9 +72,17 @@ def test_unknown_commands_are_recorded_not_guessed():
     assert jobs[0].unknown == ["GS 0xfe", "ESC 0x8f"]
 
 
-PACK = {"type": "pack_label", "order_id": "ord-7", "order_code": "SHO-1001", "customer": "王芳 Wang Fang",
-        "ship_to": ["88 Nanjing Rd", "Shanghai"], "parcel": "1/2", "weight_g": 2350,
-        "items": [{"sku": "MILK-1L", "name": "Milk 1L", "qty": 2}], "qr": "https://hub.local/o/SHO-1001"}
+PACK = {
+    "type": "pack_label",
+    "order_id": "ord-7",
+    "order_code": "SHO-1001",
+    "customer": "王芳 Wang Fang",
+    "ship_to": ["88 Nanjing Rd", "Shanghai"],
+    "parcel": "1/2",
+    "weight_g": 2350,
+    "items": [{"sku": "MILK-1L", "name": "Milk 1L", "qty": 2}],
+    "qr": "https://hub.local/o/SHO-1001",
+}
 
 
 def test_documents_render_and_decode_back():
@@ -88,15 +96,30 @@ def test_documents_render_and_decode_back():
     title = j["elements"][0]
     assert title["bold"] and title["align"] == "center" and title["width"] == 2
 
-    shelf = {"type": "shelf_label", "name": "Apples", "name_zh": "苹果", "price_minor": 1200, "currency": "CNY",
-             "unit": "kg", "gtin": "02302148000002"}
+    shelf = {
+        "type": "shelf_label",
+        "name": "Apples",
+        "name_zh": "苹果",
+        "price_minor": 1200,
+        "currency": "CNY",
+        "unit": "kg",
+        "gtin": "02302148000002",
+    }
     j = decode(render(layout(shelf), cjk=True))[0]
     assert j.lines == ["Apples", "苹果", "CNY 12.00 /kg"]
     assert j.barcodes == [{"symbology": "ean13", "value": "2302148000002"}]
 
-    receipt = {"type": "receipt", "store_name": "Demo", "currency": "CNY", "total_minor": 3750,
-               "lines": [{"name": "Milk 1L", "qty": 3, "amount_minor": 3750}], "paid_minor": 4000,
-               "change_minor": 250, "open_drawer": True, "barcode": {"symbology": "ean13", "value": "5901234123457"}}
+    receipt = {
+        "type": "receipt",
+        "store_name": "Demo",
+        "currency": "CNY",
+        "total_minor": 3750,
+        "lines": [{"name": "Milk 1L", "qty": 3, "amount_minor": 3750}],
+        "paid_minor": 4000,
+        "change_minor": 250,
+        "open_drawer": True,
+        "barcode": {"symbology": "ean13", "value": "5901234123457"},
+    }
     j = decode(render(layout(receipt)))
     assert j[0].lines[-3].startswith("TOTAL") and j[0].lines[-3].endswith("CNY 37.50")
     assert len(j[0].lines[-3]) == 42
@@ -104,15 +127,20 @@ def test_documents_render_and_decode_back():
     assert any(e["type"] == "drawer" for job in j for e in job.elements)
 
 
-@pytest.mark.parametrize("doc,msg", [
-    ({"type": "flyer"}, "unknown document type"),
-    ({"type": "pack_label"}, "order_id"),
-    ({"type": "shelf_label", "name": "x", "price_minor": 1, "currency": "CNY", "gtin": "5901234123458"},
-     "check digit"),
-    ({"type": "receipt", "lines": [], "total_minor": 0, "currency": "CNY"}, "lines"),
-    ({"type": "text", "lines": ["a"], "colour": "red"}, "Additional properties"),
-    ("not a dict", "JSON object"),
-])
+@pytest.mark.parametrize(
+    "doc,msg",
+    [
+        ({"type": "flyer"}, "unknown document type"),
+        ({"type": "pack_label"}, "order_id"),
+        (
+            {"type": "shelf_label", "name": "x", "price_minor": 1, "currency": "CNY", "gtin": "5901234123458"},
+            "check digit",
+        ),
+        ({"type": "receipt", "lines": [], "total_minor": 0, "currency": "CNY"}, "lines"),
+        ({"type": "text", "lines": ["a"], "colour": "red"}, "Additional properties"),
+        ("not a dict", "JSON object"),
+    ],
+)
 def test_bad_documents_get_clear_errors(doc, msg):
     with pytest.raises(DocumentError, match=msg):
         validate(doc)
@@ -126,6 +154,7 @@ def test_print_once_and_png(tmp_path):
     saved = json.loads(Path(job["json_path"]).read_text())
     assert saved["lines"] == job["lines"]
     from PIL import Image
+
     with Image.open(job["png_path"]) as im:
         assert im.width == 576 and im.height > 300
 
@@ -161,7 +190,7 @@ def test_unreachable_printer_is_offline():
     with pytest.raises(PrinterOffline, match="cannot reach"):
         open_printer("serial:///dev/ttyNOPRINTER0")
     with pytest.raises(PrinterOffline, match="cannot reach"):
-        open_printer("usb://04b8:0e15")                     # no such USB device here
+        open_printer("usb://04b8:0e15")  # no such USB device here
     with pytest.raises(ValueError, match="unsupported"):
         open_printer("lpt://1")
 
@@ -178,8 +207,13 @@ def test_journal_marks_interrupted_jobs_uncertain(tmp_path):
 
 # ------------------------------------------------------------------ the agent on the real broker
 def _start_agent(store, state_dir, sim_url):
-    cfg = AgentConfig(store=store, device="printer-1", broker="mqtt://127.0.0.1:1883", state_dir=state_dir,
-                      options={"connection": sim_url, "cjk": True, "status_every": 0})
+    cfg = AgentConfig(
+        store=store,
+        device="printer-1",
+        broker="mqtt://127.0.0.1:1883",
+        state_dir=state_dir,
+        options={"connection": sim_url, "cjk": True, "status_every": 0},
+    )
     agent = PrinterAgent(cfg)
     t = threading.Thread(target=agent.run, daemon=True)
     agent.start()
@@ -226,8 +260,15 @@ def test_print_round_trip_paper_out_and_idempotent_across_restart(tmp_path):
             def answer(rid, body, pred):
                 w.messages.clear()
                 w.command("printer-1", "print", {"request_id": rid, "document": body})
-                return json.loads(w.wait_for(lambda t_, p_: t_.endswith("printer-1/result") and pred(json.loads(p_))
-                                             and json.loads(p_).get("request_id") == rid)[1])
+                return json.loads(
+                    w.wait_for(
+                        lambda t_, p_: (
+                            t_.endswith("printer-1/result")
+                            and pred(json.loads(p_))
+                            and json.loads(p_).get("request_id") == rid
+                        )
+                    )[1]
+                )
 
             res = answer("job-1", PACK, lambda r: r.get("details", {}).get("duplicate") is True)
             assert res["ok"] is True and res["details"]["duplicate"] is True
@@ -257,7 +298,7 @@ def test_decoder_never_crashes_and_chunking_does_not_matter(data, cuts):
     parts = EscposDecoder()
     i = 0
     for c in cuts:
-        parts.feed(data[i:i + c])
+        parts.feed(data[i : i + c])
         i += c
     parts.feed(data[i:])
     b = [j.to_dict() for j in parts.close()]
@@ -298,22 +339,46 @@ def test_cli_simulator_and_agent_processes(tmp_path):
     root = Path(__file__).resolve().parents[2]
     store = unique_store()
     w = Watcher(*SHARED_BROKER, store)
-    sim = subprocess.Popen([sys.executable, "-m", "hub.cli", "sim", "printer", "--port", "0", "--out-dir",
-                            str(tmp_path / "paper")], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                           text=True)
+    sim = subprocess.Popen(
+        [sys.executable, "-m", "hub.cli", "sim", "printer", "--port", "0", "--out-dir", str(tmp_path / "paper")],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     agent = None
     try:
         port = int(re.search(r"tcp://127\.0\.0\.1:(\d+)", sim.stdout.readline()).group(1))
-        agent = subprocess.Popen([sys.executable, "-m", "hub.cli", "agent", "printer", "--store", store,
-                                  "--device", "printer-1", "--broker", "mqtt://127.0.0.1:1883", "--state-dir",
-                                  str(tmp_path / "state"), "--connection", f"tcp://127.0.0.1:{port}", "-o", "cjk=true"],
-                                 cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        agent = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "hub.cli",
+                "agent",
+                "printer",
+                "--store",
+                store,
+                "--device",
+                "printer-1",
+                "--broker",
+                "mqtt://127.0.0.1:1883",
+                "--state-dir",
+                str(tmp_path / "state"),
+                "--connection",
+                f"tcp://127.0.0.1:{port}",
+                "-o",
+                "cjk=true",
+            ],
+            cwd=root,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         w.status("printer-1", "online", timeout=20)
         res = w.command("printer-1", "print", {"request_id": "cli-1", "document": PACK}, timeout=20)
         assert res["ok"] is True, res
         job_file = tmp_path / "paper" / "job-0001.json"
         end = time.monotonic() + 10
-        while not job_file.exists() and time.monotonic() < end:    # the printer decodes after the cut
+        while not job_file.exists() and time.monotonic() < end:  # the printer decodes after the cut
             time.sleep(0.05)
         job = json.loads(job_file.read_text())
         assert job["barcodes"] == [{"symbology": "code128", "value": "SHO-1001"}] and "王芳 Wang Fang" in job["lines"]
@@ -341,11 +406,17 @@ def test_a_job_interrupted_while_sending_is_never_resent(tmp_path):
     j.set("job-9", "sending", nbytes=300)
     j.close()
     with PrinterSim(render_png=False) as sim:
-        cfg = AgentConfig(store="s1", device="printer-1", broker="mqtt://127.0.0.1:1", state_dir=state,
-                          options={"connection": sim.url, "status_every": 0})
-        agent = PrinterAgent(cfg)          # not started: print_document is the command handler itself
+        cfg = AgentConfig(
+            store="s1",
+            device="printer-1",
+            broker="mqtt://127.0.0.1:1",
+            state_dir=state,
+            options={"connection": sim.url, "status_every": 0},
+        )
+        agent = PrinterAgent(cfg)  # not started: print_document is the command handler itself
         try:
             from devices.common.agent import CommandError
+
             with pytest.raises(CommandError, match="interrupted while printing"):
                 agent.print_document("job-9", PACK)
             assert agent.journal.get("job-9")["state"] == "uncertain"

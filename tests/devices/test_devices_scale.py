@@ -47,10 +47,10 @@ def test_toledo_8217_vectors(v):
             assert r.stable is False and r.grams is None and r.flags == ("motion",)
         else:
             assert (r.grams, r.stable, r.net) == (1234, True, None)
-    else:   # echo probe: the simulator must answer exactly this
+    else:  # echo probe: the simulator must answer exactly this
         with ScaleSim("toledo-8217") as sim:
-
             import serial
+
             with serial.Serial(sim.path, timeout=1) as port:
                 port.write(v["send"].encode())
                 got = b""
@@ -154,8 +154,13 @@ def test_scale_agent_publishes_stable_weights_and_answers_tare(tmp_path, proto):
     store = unique_store()
     w = Watcher(*SHARED_BROKER, store)
     with ScaleSim(proto) as sim:
-        cfg = AgentConfig(store=store, device="scale-1", broker="mqtt://127.0.0.1:1883", state_dir=tmp_path,
-                          options={"port": sim.path, "protocol": "auto", "poll_s": 0.05})
+        cfg = AgentConfig(
+            store=store,
+            device="scale-1",
+            broker="mqtt://127.0.0.1:1883",
+            state_dir=tmp_path,
+            options={"port": sim.path, "protocol": "auto", "poll_s": 0.05},
+        )
         agent = ScaleAgent(cfg)
         t = threading.Thread(target=agent.run, daemon=True)
         agent.start()
@@ -186,7 +191,7 @@ def test_scale_agent_publishes_stable_weights_and_answers_tare(tmp_path, proto):
             sim.place(40_000)
             st = w.wait_for(lambda t, p: t.endswith("scale-1/evt/state") and b"overload" in p)[1]
             contract.decode_event("state", st)
-            sim.place(3000)                       # tare 1500 still applies: net 1500 g
+            sim.place(3000)  # tare 1500 still applies: net 1500 g
             w.wait_for(lambda t, p: t.endswith("scale-1/evt/state") and json.loads(p).get("error", "x") is None)
             info = json.loads(w.wait_for(lambda t, p: t.endswith("scale-1/info") and b"protocol" in p)[1])
             assert info["kind"] == "scale" and info["protocol"] == proto

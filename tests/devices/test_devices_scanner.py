@@ -22,7 +22,7 @@ from devices.sim.serial_scanner import SerialScannerSim
 from hub.protocol import contract
 from tests.support.devices import SHARED_BROKER, Watcher, unique_store
 
-K = 1          # EV_KEY
+K = 1  # EV_KEY
 SYN = (0, 0, 0)
 SHIFT, RALT, CTRL, LALT, CAPS, ENTER = 42, 100, 29, 56, 58, 28
 
@@ -37,7 +37,7 @@ def dec(layout, events):
 
 
 def test_us_shift_digits_and_enter():
-    ev = tap(30, SHIFT) + tap(2) + tap(12, SHIFT) + tap(ENTER)     # Shift+a, 1, Shift+-  Enter
+    ev = tap(30, SHIFT) + tap(2) + tap(12, SHIFT) + tap(ENTER)  # Shift+a, 1, Shift+-  Enter
     assert dec("us", ev) == ["A1_"]
 
 
@@ -45,7 +45,7 @@ def test_uk_scanner_needs_the_uk_layout():
     # a scanner set to UK sends Shift+2 for '"' and Shift+' for '@'
     ev = tap(3, SHIFT) + tap(40, SHIFT) + tap(43) + tap(ENTER)
     assert dec("uk", ev) == ['"@#']
-    assert dec("us", ev) == ["@\"\\"]                              # the classic misread on a US host
+    assert dec("us", ev) == ['@"\\']  # the classic misread on a US host
 
 
 def test_german_qwertz_and_altgr():
@@ -59,7 +59,7 @@ def test_belgian_azerty_digits_need_shift():
     row = {"1": 2, "2": 3, "3": 4, "4": 5, "5": 6, "6": 7, "7": 8, "8": 9, "9": 10, "0": 11}
     ev = [e for d in digits for e in tap(row[d], SHIFT)] + tap(ENTER)
     assert dec("be", ev) == [digits]
-    assert dec("us", ev) == ["%()!@#$!@#$%&"]                   # the same keys read as US: garbage
+    assert dec("us", ev) == ["%()!@#$!@#$%&"]  # the same keys read as US: garbage
     # the same keys unshifted are what a Belgian scanner types if set to "no shift" — not digits
     ev_plain = [e for d in "5901" for e in tap(row[d])] + tap(ENTER)
     assert dec("be", ev_plain) == ["(çà&"]
@@ -75,7 +75,7 @@ def test_capslock_shifts_letters_only():
 def test_gs_as_ctrl_bracket_and_alt_keypad():
     ctrl = tap(2) + tap(27, CTRL) + tap(3) + tap(ENTER)
     assert dec("us", ctrl) == ["1\x1d2"]
-    assert dec("de", ctrl) == ["1\x1d2"]          # Ctrl+] is the key position (HID usage), whatever the layout
+    assert dec("de", ctrl) == ["1\x1d2"]  # Ctrl+] is the key position (HID usage), whatever the layout
     alt = [(K, LALT, 1), (K, 82, 1), (K, 82, 0), (K, 80, 1), (K, 80, 0), (K, 73, 1), (K, 73, 0), (K, LALT, 0)]
     assert dec("us", tap(2) + alt + tap(3) + tap(ENTER)) == ["1\x1d2"]
 
@@ -88,8 +88,7 @@ def test_dead_keys_and_repeat():
 
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
 def test_round_trip_every_layout(layout):
-    for text in ["]E05901234123457", "]C1010950110153000317\x1d10ABC-12", "]Q1https://x.cn/a?b=1&c=2",
-                 "SHL-A01-01"]:
+    for text in ["]E05901234123457", "]C1010950110153000317\x1d10ABC-12", "]Q1https://x.cn/a?b=1&c=2", "SHL-A01-01"]:
         assert dec(layout, keystrokes(text, layout)) == [text]
     assert dec(layout, keystrokes("01\x1d21X", layout, gs_as="alt")) == ["01\x1d21X"]
 
@@ -114,8 +113,9 @@ def test_line_splitter():
 
 # ------------------------------------------------------------------ agents on the real broker
 def _agent(store, tmp_path, **options):
-    cfg = AgentConfig(store=store, device="scanner-1", broker="mqtt://127.0.0.1:1883", state_dir=tmp_path,
-                      options=options)
+    cfg = AgentConfig(
+        store=store, device="scanner-1", broker="mqtt://127.0.0.1:1883", state_dir=tmp_path, options=options
+    )
     return ScannerAgent(cfg)
 
 
@@ -130,7 +130,7 @@ def test_wedge_agent_publishes_scans_from_an_event_iterator(tmp_path):
         t0 = time.time()
         evs = []
         for i, (t, c, v) in enumerate(keystrokes("]E05901234123457", "de") + keystrokes("]E096385074", "de")):
-            evs.append(InputEvent(int(t0), i, t, c, v))         # real evdev event objects
+            evs.append(InputEvent(int(t0), i, t, c, v))  # real evdev event objects
         published = run_events(agent, iter(evs))
         assert [p["code"] for p in published] == ["]E05901234123457", "]E096385074"]
         got = w.wait_events("scanner-1", "scan", 2)
@@ -157,20 +157,25 @@ def test_serial_scanner_agent_on_a_pty(tmp_path):
             # the agent has the port open (opening flushes its input): its info says so
             w.wait_for(lambda t, p: t.endswith("scanner-1/info") and b'"port"' in p)
             sim.scan("]E05901234123457")
-            sim.scan(b"]C1010950110153000317\x1d10ABC")      # GS intact over CDC
-            sim.scan("]d2010950110153000317|21SER")          # substitute turned back into GS
-            sim.write(b"\r\n")                               # empty line: ignored
+            sim.scan(b"]C1010950110153000317\x1d10ABC")  # GS intact over CDC
+            sim.scan("]d2010950110153000317|21SER")  # substitute turned back into GS
+            sim.write(b"\r\n")  # empty line: ignored
             got = w.wait_events("scanner-1", "scan", 3)
-            assert [g["code"] for g in got] == ["]E05901234123457", "]C1010950110153000317\x1d10ABC",
-                                                "]d2010950110153000317\x1d21SER"]
+            assert [g["code"] for g in got] == [
+                "]E05901234123457",
+                "]C1010950110153000317\x1d10ABC",
+                "]d2010950110153000317\x1d21SER",
+            ]
         finally:
             agent.stop()
             t.join(5)
             w.close()
 
 
-@pytest.mark.skipif(not os.path.exists("/dev/uinput") or not os.access("/dev/uinput", os.W_OK),
-                    reason="no /dev/uinput here: the grab/read loop is covered at the event-iterator layer")
+@pytest.mark.skipif(
+    not os.path.exists("/dev/uinput") or not os.access("/dev/uinput", os.W_OK),
+    reason="no /dev/uinput here: the grab/read loop is covered at the event-iterator layer",
+)
 @pytest.mark.mqtt
 def test_wedge_agent_grabs_a_uinput_keyboard(tmp_path):
     from evdev import UInput, ecodes
@@ -183,7 +188,7 @@ def test_wedge_agent_grabs_a_uinput_keyboard(tmp_path):
     agent.start()
     t.start()
     try:
-        w.wait_for(lambda t, p: t.endswith("scanner-1/info") and b'"input"' in p)   # grabbed: info names it
+        w.wait_for(lambda t, p: t.endswith("scanner-1/info") and b'"input"' in p)  # grabbed: info names it
         for ty, code, val in keystrokes("]E05901234123457", "us"):
             ui.write(ty, code, val)
         ui.syn()
@@ -201,28 +206,40 @@ from hypothesis import strategies as st  # noqa: E402 - this section's own impor
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from([0, 1, 4]), st.integers(0, 300), st.integers(0, 2)), max_size=80),
-       st.sampled_from(sorted(LAYOUTS)))
+@given(
+    st.lists(st.tuples(st.sampled_from([0, 1, 4]), st.integers(0, 300), st.integers(0, 2)), max_size=80),
+    st.sampled_from(sorted(LAYOUTS)),
+)
 def test_any_event_sequence_decodes_without_crashing(events, layout):
     out = WedgeDecoder(layout).feed_all(events)
     assert all(isinstance(c, str) and c for c in out)
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7e), min_size=1, max_size=30),
-                min_size=1, max_size=5), st.sampled_from(sorted(LAYOUTS)))
+@given(
+    st.lists(
+        st.text(alphabet=st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=30),
+        min_size=1,
+        max_size=5,
+    ),
+    st.sampled_from(sorted(LAYOUTS)),
+)
 def test_any_ascii_code_round_trips_on_every_layout(codes, layout):
     events = [e for c in codes for e in keystrokes(c, layout)]
     assert WedgeDecoder(layout).feed_all(events) == codes
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.binary(min_size=1, max_size=20).filter(lambda b: b"\r" not in b and b"\n" not in b),
-                min_size=1, max_size=5), st.integers(1, 7))
+@given(
+    st.lists(
+        st.binary(min_size=1, max_size=20).filter(lambda b: b"\r" not in b and b"\n" not in b), min_size=1, max_size=5
+    ),
+    st.integers(1, 7),
+)
 def test_line_splitter_ignores_how_bytes_are_chunked(codes, step):
     stream = b"".join(c + b"\r\n" for c in codes)
     s = LineSplitter()
     got = []
     for i in range(0, len(stream), step):
-        got += s.feed(stream[i:i + step])
+        got += s.feed(stream[i : i + step])
     assert len(got) == len(codes)

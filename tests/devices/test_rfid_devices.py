@@ -17,15 +17,15 @@ def test_simulator_sweeps_with_repeats_strays_and_misses():
     zones = simrfid.demo_store(gtins, zones=5, tags=1000)
     assert sum(len(z.epcs) for z in zones) == 1000 + 5 + 2
     sim = simrfid.SweepSimulator(zones, rate=1000, tick_ms=50, dwell_s=1.0, seed=3, start_ms=1_700_000_000_000)
-    ticks = list(sim.ticks(40))                                   # 2 s: two zones
+    ticks = list(sim.ticks(40))  # 2 s: two zones
     reads = [r for t in ticks for r in t]
-    assert 1800 <= len(reads) <= 2000                            # ~1,000 reads/s less the missing tags
+    assert 1800 <= len(reads) <= 2000  # ~1,000 reads/s less the missing tags
     first_zone = set(zones[0].epcs)
     in_zone = [r for r in ticks[0] if r.epc in first_zone]
     strays = [r for r in ticks[0] if r.epc not in first_zone]
     assert in_zone and all(-60 <= r.rssi <= -42 for r in in_zone)
     assert strays and all(-80 <= r.rssi <= -68 for r in strays)
-    assert len({r.epc for r in reads}) < len(reads) / 2          # the same tags over and over
+    assert len({r.epc for r in reads}) < len(reads) / 2  # the same tags over and over
     assert not any(r.epc in sim.missing for r in reads if r.epc in first_zone)
 
 
@@ -36,11 +36,13 @@ def test_simulator_payloads_read_back_exactly():
         single = simrfid.render(fmt, reads, reader="fx-1")
         assert len(single) == len(reads)
         got = [r for p in single for r in parser(p).reads]
-        assert [(r.epc, r.antenna, r.rssi, r.first_ms) for r in got] == [(r.epc, r.antenna, r.rssi, r.first_ms) for r in reads]
+        assert [(r.epc, r.antenna, r.rssi, r.first_ms) for r in got] == [
+            (r.epc, r.antenna, r.rssi, r.first_ms) for r in reads
+        ]
         batched = simrfid.render(fmt, reads, batched=True)
         assert len(parser(batched[0]).reads) == len(reads)
     imp = json.loads(simrfid.render("impinj", reads[:1])[0])
-    assert "epcHex" not in imp["tagInventoryEvent"]                     # the R700's default: base64 epc
+    assert "epcHex" not in imp["tagInventoryEvent"]  # the R700's default: base64 epc
     assert base64.b64decode(imp["tagInventoryEvent"]["epc"]).hex().upper() == reads[0].epc
     zeb = json.loads(simrfid.render("zebra", reads[:1])[0])
     assert zeb["timestamp"].endswith("+0000") and zeb["data"]["idHex"] == reads[0].epc.lower()
@@ -67,7 +69,7 @@ def test_demo_count_tags_the_hubs_shelf_stock(tmp_path):
 
     seed_store(tmp_path, "demo-test")
     bins = demo.seed(tmp_path)
-    assert len(bins) == 4 and demo.seed(tmp_path) == bins          # idempotent
+    assert len(bins) == 4 and demo.seed(tmp_path) == bins  # idempotent
     zones = simrfid.zones_from_hub(tmp_path, tags=2000, zones=4)
     assert [z.antenna for z in zones] == [1, 2, 3, 4]
     _cfg, db = open_db(tmp_path)
@@ -95,8 +97,11 @@ def test_impinj_http_stream_source_reads_lines_and_reconnects():
 
     from devices.rfid.agent import ImpinjStreamSource
 
-    ev = {"timestamp": "2021-07-09T23:35:59.278427551Z", "hostname": "impinj-13-f8-f5",
-          "tagInventoryEvent": {"epcHex": "3034257BF7194E4000001A85", "antennaPort": 1, "peakRssiCdbm": -2650}}
+    ev = {
+        "timestamp": "2021-07-09T23:35:59.278427551Z",
+        "hostname": "impinj-13-f8-f5",
+        "tagInventoryEvent": {"epcHex": "3034257BF7194E4000001A85", "antennaPort": 1, "peakRssiCdbm": -2650},
+    }
     connections = []
 
     class Stream(BaseHTTPRequestHandler):
@@ -122,7 +127,7 @@ def test_impinj_http_stream_source_reads_lines_and_reconnects():
     src.start()
     end = time.monotonic() + 10
     while (len(connections) < 2 or len(got) < 4) and time.monotonic() < end:
-        time.sleep(0.05)                  # the second burst is read after its connection is accepted
+        time.sleep(0.05)  # the second burst is read after its connection is accepted
     src.stop()
     srv.shutdown()
     assert len(connections) >= 2 and connections[0] == "/api/v1/data/stream"

@@ -17,9 +17,16 @@ from hub.protocol.timeutil import now_iso
 from tests.support.bus import STORE, make_hub_db
 
 
-@pytest.mark.parametrize("raw,grams,net", [(b"\x02  1.234\r", 1234, None), (b"\x02 01.234\r", 1234, None),
-                                           (b"\x0201.234 \r", 1234, None), (b"\x02  0.500N\r", 500, True),
-                                           (b"\x02 02.000 N\r", 2000, True)])
+@pytest.mark.parametrize(
+    "raw,grams,net",
+    [
+        (b"\x02  1.234\r", 1234, None),
+        (b"\x02 01.234\r", 1234, None),
+        (b"\x0201.234 \r", 1234, None),
+        (b"\x02  0.500N\r", 500, True),
+        (b"\x02 02.000 N\r", 2000, True),
+    ],
+)
 def test_toledo_reply_padded_with_spaces_is_a_weight(raw, grams, net):
     r = parse_reply(TOLEDO_8217, raw)
     assert (r.kind, r.grams, r.stable, r.net, r.error) == ("weight", grams, True, net, None)
@@ -28,7 +35,7 @@ def test_toledo_reply_padded_with_spaces_is_a_weight(raw, grams, net):
 def test_readings_keep_milligrams():
     assert parse_reply(MT_SICS, b"T S      2.486 g\r\n").mg == 2486
     r = parse_reply(MT_SICS, b"S S      0.0125 kg\r\n")
-    assert (r.mg, r.grams) == (12500, 13)                  # whole grams round half away from zero, once
+    assert (r.mg, r.grams) == (12500, 13)  # whole grams round half away from zero, once
     assert parse_reply(MT_SICS, b"S S     -1.5 g\r\n").grams == -2
     assert parse_reply(MT_SICS, b"S S      1.000 lb\r\n").mg == 453592
 
@@ -50,13 +57,21 @@ class _Driver:
 
 
 def test_agent_publishes_mg_and_reports_the_tare_in_mg(tmp_path):
-    agent = ScaleAgent(AgentConfig(store=STORE, device="scale-7", broker="mqtt://127.0.0.1:1", state_dir=tmp_path,
-                                   options={"port": "/dev/null", "protocol": "mt-sics"}))
+    agent = ScaleAgent(
+        AgentConfig(
+            store=STORE,
+            device="scale-7",
+            broker="mqtt://127.0.0.1:1",
+            state_dir=tmp_path,
+            options={"port": "/dev/null", "protocol": "mt-sics"},
+        )
+    )
     try:
-        agent.driver = _Driver(Reading("weight", mg=250_486, stable=True, net=True),
-                               Reading("tare", mg=2486, stable=True))
+        agent.driver = _Driver(
+            Reading("weight", mg=250_486, stable=True, net=True), Reading("tare", mg=2486, stable=True)
+        )
         agent.poll_once()
-        (_seq, topic, ev), = agent.buffer.peek(10)
+        ((_seq, topic, ev),) = agent.buffer.peek(10)
         assert topic.endswith("/evt/weight")
         assert (ev["grams"], ev["mg"], ev["net"]) == (250, 250_486, True)
         contract.validate("evt/weight", ev)
@@ -75,12 +90,14 @@ def test_hub_keeps_the_scales_milligrams(data_dir):
     try:
         with db.write() as conn:
             builtin.on_weight(conn, _weight("scale-1", grams=2, mg=2486, stable=True, tare_grams=1, tare_mg=1250))
-            builtin.on_weight(conn, _weight("scale-old", grams=750, stable=True))   # an agent from before mg
+            builtin.on_weight(conn, _weight("scale-old", grams=750, stable=True))  # an agent from before mg
         w = builtin.latest_weight(db.read(), "scale-1")
         assert (w["grams"], w["mg"], w["tare_grams"], w["tare_mg"]) == (2, 2486, 1, 1250)
         assert builtin.latest_weight(db.read(), "scale-old")["mg"] == 750_000
-        facts = [json.loads(r[0]) for r in db.read().execute(
-            "SELECT payload FROM outbox WHERE kind = 'device.weight' ORDER BY seq")]
+        facts = [
+            json.loads(r[0])
+            for r in db.read().execute("SELECT payload FROM outbox WHERE kind = 'device.weight' ORDER BY seq")
+        ]
         assert [(f["grams"], f["mg"]) for f in facts] == [(2, 2486), (750, 750_000)]
     finally:
         db.close()

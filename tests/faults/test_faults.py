@@ -16,13 +16,25 @@ from hub.bus.mosquitto import Mosquitto
 from tests.support.faults import FaultConfig, run_faults
 from tests.support.sync import PgSchema, pg_available
 
-pytestmark = [pytest.mark.faults, pytest.mark.slow, pytest.mark.mqtt, pytest.mark.postgres,
-              pytest.mark.timeout(600),
-              pytest.mark.skipif(not Mosquitto.available(), reason="mosquitto not installed"),
-              pytest.mark.skipif(not pg_available(), reason="PostgreSQL not reachable")]
+pytestmark = [
+    pytest.mark.faults,
+    pytest.mark.slow,
+    pytest.mark.mqtt,
+    pytest.mark.postgres,
+    pytest.mark.timeout(600),
+    pytest.mark.skipif(not Mosquitto.available(), reason="mosquitto not installed"),
+    pytest.mark.skipif(not pg_available(), reason="PostgreSQL not reachable"),
+]
 
-FAULTS = ["bus_kill9", "web_workers_kill9", "broker_kill9_hub_down_behind", "sync_worker_kill9", "central_kill9",
-          "central_cut", "restart_everything"]
+FAULTS = [
+    "bus_kill9",
+    "web_workers_kill9",
+    "broker_kill9_hub_down_behind",
+    "sync_worker_kill9",
+    "central_kill9",
+    "central_cut",
+    "restart_everything",
+]
 
 
 def test_nothing_acknowledged_is_lost_or_doubled_under_faults(tmp_path):
@@ -37,7 +49,7 @@ def test_nothing_acknowledged_is_lost_or_doubled_under_faults(tmp_path):
     assert set(FAULTS) <= set(rows), rows.keys()
     for name in FAULTS:
         r = rows[name]
-        assert r["acked_movements"] > 0 and r["acked_device_events"] > 0, r      # the load ran through the fault
+        assert r["acked_movements"] > 0 and r["acked_device_events"] > 0, r  # the load ran through the fault
         assert r["lost"] == 0 and r["duplicated"] == 0 and r["central_equals_hub"], r
     assert not report["totals"]["refused_movements"], report["totals"]
     assert report["totals"]["stock_equal"] and report["totals"]["all_facts_equal"], report["totals"]

@@ -46,8 +46,11 @@ def _error_classes(trees: dict[Path, ast.Module]) -> dict[str, str | None]:
                 bases[node.name] = [b.id if isinstance(b, ast.Name) else getattr(b, "attr", "") for b in node.bases]
                 own[node.name] = None
                 for stmt in node.body:
-                    if (isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "code" for t in stmt.targets)
-                            and isinstance(stmt.value, ast.Constant)):
+                    if (
+                        isinstance(stmt, ast.Assign)
+                        and any(isinstance(t, ast.Name) and t.id == "code" for t in stmt.targets)
+                        and isinstance(stmt.value, ast.Constant)
+                    ):
                         own[node.name] = stmt.value.value
     classes: dict[str, str | None] = {}
 
@@ -76,7 +79,7 @@ def raised_codes() -> dict[str, list[tuple[str, set[str] | None]]]:
     assert {"StoreHubError", "ValidationError", "NotFound", "BarcodeError", "LoginThrottled"} <= set(classes)
     out: dict[str, list] = {c: [("class default", None)] for c in set(classes.values()) if c}
     seen_dynamic = set()
-    helpers: dict[str, tuple[int, str]] = {}      # helper name → (position, name) of its code parameter
+    helpers: dict[str, tuple[int, str]] = {}  # helper name → (position, name) of its code parameter
     for path, tree in trees.items():
         rel = str(path.relative_to(ROOT))
         parent_fn = {}
@@ -97,14 +100,17 @@ def raised_codes() -> dict[str, list[tuple[str, set[str] | None]]]:
             kw = {k.arg: k.value for k in node.keywords}
             code_node = kw.get("code")
             if code_node is None and name == "BarcodeError" and node.args:
-                code_node = node.args[0]          # BarcodeError(code, message, details)
+                code_node = node.args[0]  # BarcodeError(code, message, details)
             if code_node is None:
                 code_node = ast.Constant(classes[name])
             details = kw.get("details")
             if details is None and name == "BarcodeError" and len(node.args) > 2:
                 details = node.args[2]
-            keys = ({k.value for k in details.keys if isinstance(k, ast.Constant)}
-                    if isinstance(details, ast.Dict) else None)
+            keys = (
+                {k.value for k in details.keys if isinstance(k, ast.Constant)}
+                if isinstance(details, ast.Dict)
+                else None
+            )
             where = f"{rel}:{node.lineno}"
             if isinstance(code_node, ast.Constant):
                 if code_node.value:
@@ -150,10 +156,17 @@ def _catalog(lang: str) -> dict[str, str]:
 def test_the_collector_sees_the_errors_staff_meet():
     codes = raised_codes()
     # from the issue: a bad check digit, an item not in the order, device refusals, a class default
-    for c in ("invalid_check_digit", "not_in_order", "reader_busy", "unknown_command", "validation_error",
-              "login_throttled", "invalid_order_code"):
+    for c in (
+        "invalid_check_digit",
+        "not_in_order",
+        "reader_busy",
+        "unknown_command",
+        "validation_error",
+        "login_throttled",
+        "invalid_order_code",
+    ):
         assert c in codes, c
-    assert "STORE" not in codes                       # locations.create(code="STORE") is not an error
+    assert "STORE" not in codes  # locations.create(code="STORE") is not an error
 
 
 def test_every_raised_error_code_has_text_in_both_languages():
@@ -180,8 +193,10 @@ def test_placeholders_come_from_details_at_every_raise_site():
                 if where == "class default" or (keys is not None and need <= keys):
                     continue
                 if short is None or re.search(r"\{\w+\}", short):
-                    problems.append(f"{lang} err.{code} needs {sorted(need)} but {where} gives "
-                                    f"{sorted(keys) if keys is not None else 'no details'} (and no plain .short text)")
+                    problems.append(
+                        f"{lang} err.{code} needs {sorted(need)} but {where} gives "
+                        f"{sorted(keys) if keys is not None else 'no details'} (and no plain .short text)"
+                    )
     assert not problems, "\n".join(problems)
 
 

@@ -76,8 +76,10 @@ def _tab_order(page, n):
     seen = []
     for _ in range(n):
         page.keyboard.press("Tab")
-        seen.append(page.evaluate("""() => { const e = document.activeElement; const r = e.getBoundingClientRect();
-            return {id: e.dataset.testid || e.id || e.textContent.trim(), top: r.top + scrollY, left: r.left}; }"""))
+        seen.append(
+            page.evaluate("""() => { const e = document.activeElement; const r = e.getBoundingClientRect();
+            return {id: e.dataset.testid || e.id || e.textContent.trim(), top: r.top + scrollY, left: r.left}; }""")
+        )
     return seen
 
 
@@ -86,8 +88,23 @@ def test_login_screen_names_contrast_and_focus_order(phone):
     phone.wait_for_selector("[data-screen='login']")
     _audit(phone, "login")
     order = [e["id"] for e in _tab_order(phone, 15)]
-    assert order[:15] == ["Skip to content", "login-user", "pin-1", "pin-2", "pin-3", "pin-4", "pin-5", "pin-6", "pin-7", "pin-8",
-                          "pin-9", "pin-back", "pin-0", "pin-ok", "lang-en"]
+    assert order[:15] == [
+        "Skip to content",
+        "login-user",
+        "pin-1",
+        "pin-2",
+        "pin-3",
+        "pin-4",
+        "pin-5",
+        "pin-6",
+        "pin-7",
+        "pin-8",
+        "pin-9",
+        "pin-back",
+        "pin-0",
+        "pin-ok",
+        "lang-en",
+    ]
 
 
 def test_main_screens_pass_the_audit(phone, hub_server):

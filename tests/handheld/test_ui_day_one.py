@@ -25,11 +25,21 @@ def _toast(page, kind: str) -> str:
 
 def test_lookup_counts_pages_and_shows_stock(phone, hub_server):
     from hub.inventory import catalog
+
     with hub_server.db.write() as conn:
-        for n in range(45):      # more than one page of 30
-            catalog.create_item(conn, {"sku": f"TEA-{n:03d}", "name_en": f"Tea {n}", "name_zh": f"茶 {n}", "unit": "each",
-                                       "price_minor": 100 + n}, actor="test")
-    store(hub_server.app.extensions["storehub"], hub_server.sample)   # stock: 5 milk, 10 rice, 5 kg apples
+        for n in range(45):  # more than one page of 30
+            catalog.create_item(
+                conn,
+                {
+                    "sku": f"TEA-{n:03d}",
+                    "name_en": f"Tea {n}",
+                    "name_zh": f"茶 {n}",
+                    "unit": "each",
+                    "price_minor": 100 + n,
+                },
+                actor="test",
+            )
+    store(hub_server.app.extensions["storehub"], hub_server.sample)  # stock: 5 milk, 10 rice, 5 kg apples
     login(phone)
     phone.goto("/#/lookup?q=TEA")
     phone.wait_for_selector("[data-testid='lookup-count']")
@@ -54,12 +64,17 @@ def test_orders_list_counts_pages_and_prints_no_null(phone, hub_server):
     store(hub_server.app.extensions["storehub"], hub_server.sample)
     hdr = _token(hub_server)
     for n in range(33):
-        r = requests.post(f"{hub_server.url}/api/v1/orders", headers=hdr, timeout=30,
-                          json=order_body(f"WEB-P{n}", [{"sku": "RICE-5KG", "qty": 20}]))   # more than in stock: back-ordered
+        r = requests.post(
+            f"{hub_server.url}/api/v1/orders",
+            headers=hdr,
+            timeout=30,
+            json=order_body(f"WEB-P{n}", [{"sku": "RICE-5KG", "qty": 20}]),
+        )  # more than in stock: back-ordered
         assert r.status_code == 201, r.text
-    total = requests.get(f"{hub_server.url}/api/v1/orders", headers=hdr, params={"open": "true", "limit": 1},
-                         timeout=30).json()["total"]
-    assert total >= 33                           # a back-order may split into a child order
+    total = requests.get(
+        f"{hub_server.url}/api/v1/orders", headers=hdr, params={"open": "true", "limit": 1}, timeout=30
+    ).json()["total"]
+    assert total >= 33  # a back-order may split into a child order
     login(phone)
     phone.goto("/#/orders")
     phone.wait_for_selector("[data-testid='orders-count']")
@@ -77,7 +92,7 @@ def test_hub_refusals_read_in_chinese(phone, hub_server):
         conn.execute("UPDATE users SET language = 'zh-CN' WHERE username = 'associate'")
     login(phone)
     phone.wait_for_function("document.documentElement.lang === 'zh-CN'")
-    scan(phone, "5901234123458")                  # milk's GTIN with a wrong check digit
+    scan(phone, "5901234123458")  # milk's GTIN with a wrong check digit
     text = _toast(phone, "error")
     assert "校验位错误" in text, text
     assert "check digit" not in text.lower()
@@ -88,8 +103,12 @@ def test_hub_refusals_read_in_chinese(phone, hub_server):
 def test_pending_list_names_items_and_quantities(phone, hub_server):
     shop = store(hub_server.app.extensions["storehub"], hub_server.sample)
     hdr = _token(hub_server)
-    r = requests.post(f"{hub_server.url}/api/v1/orders", headers=hdr, timeout=30,
-                      json=order_body("WEB-Q1", [{"sku": "MILK-1L", "qty": 2}]))
+    r = requests.post(
+        f"{hub_server.url}/api/v1/orders",
+        headers=hdr,
+        timeout=30,
+        json=order_body("WEB-Q1", [{"sku": "MILK-1L", "qty": 2}]),
+    )
     assert r.status_code == 201, r.text
     assert shop["milk"]["sku"] == "MILK-1L"
     login(phone)
@@ -107,7 +126,7 @@ def test_pending_list_names_items_and_quantities(phone, hub_server):
     phone.wait_for_selector("[data-testid='queue-row']")
     assert phone.get_by_test_id("queue-row-name").inner_text() == "Milk 1L"
     qty = int(phone.get_by_test_id("queue-row-qty").inner_text())
-    assert qty in (1, 2)                        # what was on this shelf of the two ordered
+    assert qty in (1, 2)  # what was on this shelf of the two ordered
     assert "pick-tasks" not in phone.get_by_test_id("queue-row").inner_text()
     shot(phone, "day1-pending-names")
     hub_server.start()
@@ -116,11 +135,16 @@ def test_pending_list_names_items_and_quantities(phone, hub_server):
 def test_rfid_sweep_uses_a_registered_reader_and_stopping_stops_it(phone, hub_server):
     from hub.bus import registry
     from hub.protocol.timeutil import now_iso
+
     with hub_server.db.write() as conn:
         registry.provision(conn, "fx9600-2", "rfid", now_iso())
     hdr = _token(hub_server)
-    r = requests.post(f"{hub_server.url}/api/v1/stocktake/sessions", headers=hdr, timeout=30,
-                      json={"name": "RFID", "idempotency_key": "day1-rfid-count"})
+    r = requests.post(
+        f"{hub_server.url}/api/v1/stocktake/sessions",
+        headers=hdr,
+        timeout=30,
+        json={"name": "RFID", "idempotency_key": "day1-rfid-count"},
+    )
     assert r.status_code in (200, 201), r.text
     sid = r.json()["id"]
     login(phone)
@@ -128,15 +152,20 @@ def test_rfid_sweep_uses_a_registered_reader_and_stopping_stops_it(phone, hub_se
     pick = phone.get_by_test_id("sweep-reader-pick")
     pick.wait_for(state="visible")
     assert pick.input_value() == "fx9600-2"
-    assert not phone.get_by_test_id("sweep-reader").is_visible()      # no id to type for a registered reader
+    assert not phone.get_by_test_id("sweep-reader").is_visible()  # no id to type for a registered reader
     scan(phone, "SHL-A01-01")
     phone.wait_for_function("document.querySelector('[data-testid=sweep-location]')?.textContent === 'A01-01'")
     phone.get_by_test_id("sweep-start").click()
     phone.wait_for_selector("[data-testid='sweep-stop']:visible")
 
     def commands():
-        return [tuple(x) for x in hub_server.db.read().execute(
-            "SELECT action, device_id FROM device_commands ORDER BY created_at, rowid")]
+        return [
+            tuple(x)
+            for x in hub_server.db.read().execute(
+                "SELECT action, device_id FROM device_commands ORDER BY created_at, rowid"
+            )
+        ]
+
     assert commands() == [("start_inventory", "fx9600-2")]
     phone.get_by_test_id("sweep-stop").click()
     phone.wait_for_selector("[data-testid='sweep-start']:visible")

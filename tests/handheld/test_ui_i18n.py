@@ -33,7 +33,9 @@ def test_every_screen_has_both_catalogs_with_the_same_prefixed_keys(client):
         assert not bad, f"{name}: keys without the {prefixes} prefix: {bad}"
         for k in en:
             assert en[k].strip() and zh[k].strip(), f"{name}: empty string for {k}"
-            assert set(re.findall(r"\{(\w+)\}", en[k])) == set(re.findall(r"\{(\w+)\}", zh[k])), f"{k}: placeholders differ"
+            assert set(re.findall(r"\{(\w+)\}", en[k])) == set(re.findall(r"\{(\w+)\}", zh[k])), (
+                f"{k}: placeholders differ"
+            )
 
 
 def test_every_literal_key_used_in_code_exists(client):
@@ -51,8 +53,19 @@ def test_every_literal_key_used_in_code_exists(client):
     # templated families used in code
     for role in ("associate", "supervisor", "manager", "admin"):
         assert f"core.role_{role}" in keys
-    for kind in ("receive", "sale", "return", "adjust", "count", "transfer_out", "transfer_in", "writeoff",
-                 "reserve", "release", "pick"):
+    for kind in (
+        "receive",
+        "sale",
+        "return",
+        "adjust",
+        "count",
+        "transfer_out",
+        "transfer_in",
+        "writeoff",
+        "reserve",
+        "release",
+        "pick",
+    ):
         assert f"item.kind_{kind}" in keys
 
 

@@ -132,6 +132,7 @@ def _api(hub_server, role="supervisor"):
         r = s.request(method, url + path, timeout=30, **kw)
         assert r.status_code < 300, f"{method} {path}: {r.status_code} {r.text}"
         return r.json()
+
     return call
 
 
@@ -147,14 +148,32 @@ def _store_with_orders(hub_server) -> dict:
     pl = call("POST", "/pick-lists", json={"order_ids": [done["id"]]})
     walk = call("GET", f"/pick-lists/{pl['id']}")
     for t in walk["tasks"]:
-        call("POST", f"/pick-tasks/{t['id']}/pick", json={"location_code": t["location_label"], "item_code": "5901234123457",
-                                                          "qty": t["qty"], "client_key": f"walk-{t['id']}"})
+        call(
+            "POST",
+            f"/pick-tasks/{t['id']}/pick",
+            json={
+                "location_code": t["location_label"],
+                "item_code": "5901234123457",
+                "qty": t["qty"],
+                "client_key": f"walk-{t['id']}",
+            },
+        )
     # a batch left in progress for the walk screen
     call("POST", "/orders", json=order_body("WEB-L3", [{"sku": "CREAM", "qty": 1}, {"sku": "RICE-5KG", "qty": 2}]))
     walking = call("POST", "/pick-lists/next", json={})
-    call("POST", "/orders", json=order_body("WEB-L4", [{"sku": "RICE-5KG", "qty": 1}], channel="phone",
-                                            customer={"name": "王小明", "phone": "13900000000"}))
-    count = call("POST", "/stocktake/sessions", json={"name": "Aisle 1 / 一号通道", "idempotency_key": "layout-count-1"})
+    call(
+        "POST",
+        "/orders",
+        json=order_body(
+            "WEB-L4",
+            [{"sku": "RICE-5KG", "qty": 1}],
+            channel="phone",
+            customer={"name": "王小明", "phone": "13900000000"},
+        ),
+    )
+    count = call(
+        "POST", "/stocktake/sessions", json={"name": "Aisle 1 / 一号通道", "idempotency_key": "layout-count-1"}
+    )
     return {"shop": shop, "picked_order": done, "walk": walking, "count": count}
 
 
@@ -169,7 +188,10 @@ def _routes(data) -> dict[str, list[tuple[str, str | None]]]:
         "profile": [("profile", None)],
         "devices": [("devices", None)],
         "pick": [("pick", None)],
-        "pick_walk": [(f"pick_walk?id={data['walk']['id']}", None), (f"pick_walk?id={data['walk']['id']}", "walk-short")],
+        "pick_walk": [
+            (f"pick_walk?id={data['walk']['id']}", None),
+            (f"pick_walk?id={data['walk']['id']}", "walk-short"),
+        ],
         "pack": [("pack", None), (f"pack?id={data['picked_order']['id']}", None)],
         "orders": [("orders", None), ("orders", "orders-row"), ("orders", "orders-filter-backordered")],
         "orders_alerts": [("orders_alerts", None)],
@@ -212,7 +234,7 @@ def test_every_screen_fits_the_handheld(ui_browser, hub_server, lang, size):
         for screen in screens:
             for route, tap in routes[screen]:
                 if page.evaluate("() => location.hash") == f"#/{route}":
-                    page.evaluate("() => { location.hash = '#/'; }")   # the same address again would not re-open it
+                    page.evaluate("() => { location.hash = '#/'; }")  # the same address again would not re-open it
                     _settle(page, "home")
                 page.evaluate("(r) => { location.hash = '#/' + r; }", route)
                 _settle(page, screen)

@@ -64,16 +64,22 @@ def test_stream_follows_outbox_and_resumes_with_last_event_id(hub_server):
 
 
 def _outbox_seq(hub_server, key):
-    row = hub_server.db.read().execute(
-        "SELECT seq FROM outbox WHERE kind = 'movement' AND json_extract(payload, '$.idempotency_key') = ?", (key,)).fetchone()
+    row = (
+        hub_server.db.read()
+        .execute(
+            "SELECT seq FROM outbox WHERE kind = 'movement' AND json_extract(payload, '$.idempotency_key') = ?", (key,)
+        )
+        .fetchone()
+    )
     return row[0]
 
 
 def test_new_stream_starts_now_and_hides_private_kinds(hub_server):
     token = _token(hub_server)  # login writes an audit entry (private)
     _receive(hub_server, 1, "k-old")
-    with requests.get(hub_server.url + "/api/v1/events", headers={"Authorization": f"Bearer {token}"},
-                      stream=True, timeout=10) as r:
+    with requests.get(
+        hub_server.url + "/api/v1/events", headers={"Authorization": f"Bearer {token}"}, stream=True, timeout=10
+    ) as r:
         time.sleep(0.3)
         _token(hub_server)  # another audit entry: must not be streamed
         _receive(hub_server, 2, "k-new")
@@ -85,8 +91,9 @@ def test_new_stream_starts_now_and_hides_private_kinds(hub_server):
 
 def test_stream_does_not_block_writers(hub_server):
     token = _token(hub_server)
-    with requests.get(hub_server.url + "/api/v1/events", headers={"Authorization": f"Bearer {token}"},
-                      stream=True, timeout=10) as r:
+    with requests.get(
+        hub_server.url + "/api/v1/events", headers={"Authorization": f"Bearer {token}"}, stream=True, timeout=10
+    ) as r:
         assert r.status_code == 200
         t0 = time.monotonic()
         for i in range(20):
@@ -118,7 +125,9 @@ def test_item_screen_updates_live(phone, hub_server):
     assert phone.get_by_test_id("stock-A01-01").inner_text() == "4"
     phone.wait_for_timeout(700)  # let the stream open
     _receive(hub_server, 3, "k-live-screen")  # someone else receives at the back door
-    phone.wait_for_function("document.querySelector('[data-testid=\"stock-A01-01\"]').textContent === '7'", timeout=6000)
+    phone.wait_for_function(
+        "document.querySelector('[data-testid=\"stock-A01-01\"]').textContent === '7'", timeout=6000
+    )
     assert phone.locator("[data-testid='movement-row']").count() == 2
 
 
@@ -134,9 +143,15 @@ def test_online_receive_lands_once_with_device_and_actor(phone, hub_server):
     phone.wait_for_selector("#toast.show.success")
     phone.wait_for_function("document.querySelector('[data-testid=total-on-hand]').textContent === '2'")
     device = phone.evaluate("localStorage.getItem('storehub.device')")
-    rows = hub_server.db.read().execute(
-        "SELECT m.kind, m.qty_delta, m.device, u.username FROM movements m JOIN users u ON u.id = m.actor"
-        " WHERE m.item_id = ?", (milk["id"],)).fetchall()
+    rows = (
+        hub_server.db.read()
+        .execute(
+            "SELECT m.kind, m.qty_delta, m.device, u.username FROM movements m JOIN users u ON u.id = m.actor"
+            " WHERE m.item_id = ?",
+            (milk["id"],),
+        )
+        .fetchall()
+    )
     assert [tuple(r) for r in rows] == [("receive", 2, device, "associate")]
     assert device.startswith("hh-")
     assert phone.evaluate("document.documentElement.dataset.pending") == "0"
@@ -146,8 +161,9 @@ def test_stream_announces_its_start(hub_server):
     token = _token(hub_server)
     _receive(hub_server, 1, "k-hello")
     start = hub_server.app.extensions["storehub"].events.latest_seq()
-    with requests.get(hub_server.url + "/api/v1/events", headers={"Authorization": f"Bearer {token}"},
-                      stream=True, timeout=10) as r:
+    with requests.get(
+        hub_server.url + "/api/v1/events", headers={"Authorization": f"Bearer {token}"}, stream=True, timeout=10
+    ) as r:
         lines = []
         for line in r.iter_lines(decode_unicode=True):
             lines.append(line)

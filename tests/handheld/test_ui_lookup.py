@@ -22,8 +22,12 @@ def test_scan_anywhere_opens_item_with_price_and_stock(phone, hub_server):
 
     s = hub_server.sample
     with hub_server.db.write() as conn:
-        ledger.post(conn, MovementRequest("receive", s["milk"]["id"], s["bin1"]["id"], 24, "delivery", "test", "k-milk-1"))
-        ledger.post(conn, MovementRequest("receive", s["milk"]["id"], s["bin2"]["id"], 6, "delivery", "test", "k-milk-2"))
+        ledger.post(
+            conn, MovementRequest("receive", s["milk"]["id"], s["bin1"]["id"], 24, "delivery", "test", "k-milk-1")
+        )
+        ledger.post(
+            conn, MovementRequest("receive", s["milk"]["id"], s["bin2"]["id"], 6, "delivery", "test", "k-milk-2")
+        )
     login(phone)
     scan(phone, MILK_EAN)  # no field focused
     _item_open(phone)

@@ -80,8 +80,13 @@ PUT_BACK = """(rows) => new Promise((resolve, reject) => {
 
 
 def _movements(hub_server, item_id):
-    return [dict(r) for r in hub_server.db.read().execute(
-        "SELECT kind, qty_delta, idempotency_key, location_id FROM movements WHERE item_id = ? ORDER BY seq", (item_id,))]
+    return [
+        dict(r)
+        for r in hub_server.db.read().execute(
+            "SELECT kind, qty_delta, idempotency_key, location_id FROM movements WHERE item_id = ? ORDER BY seq",
+            (item_id,),
+        )
+    ]
 
 
 def test_shell_opens_without_network_after_one_visit(phone, hub_server):
@@ -167,7 +172,8 @@ def test_offline_receive_is_queued_and_replayed_exactly_once(phone, hub_server):
     hub_server.start()
     phone.wait_for_selector("html[data-online='1'][data-pending='0']", timeout=15000)
     assert _movements(hub_server, milk["id"]) == [
-        {"kind": "receive", "qty_delta": 3, "idempotency_key": key, "location_id": bin1["id"]}]
+        {"kind": "receive", "qty_delta": 3, "idempotency_key": key, "location_id": bin1["id"]}
+    ]
 
     # force a second replay of the very same action (as if the first response had been lost)
     phone.evaluate(PUT_BACK, queued)
@@ -177,7 +183,9 @@ def test_offline_receive_is_queued_and_replayed_exactly_once(phone, hub_server):
     phone.wait_for_selector("[data-testid='queue-empty']")
     assert phone.evaluate(READ_QUEUE) == []
     assert len(_movements(hub_server, milk["id"])) == 1
-    on_hand = hub_server.db.read().execute("SELECT SUM(on_hand) FROM stock WHERE item_id = ?", (milk["id"],)).fetchone()[0]
+    on_hand = (
+        hub_server.db.read().execute("SELECT SUM(on_hand) FROM stock WHERE item_id = ?", (milk["id"],)).fetchone()[0]
+    )
     assert on_hand == 3
     assert phone.errors == []
 
@@ -200,7 +208,10 @@ def test_replay_keeps_the_order_of_actions(phone, hub_server):
     hub_server.start()
     phone.wait_for_selector("html[data-online='1'][data-pending='0']", timeout=15000)
     assert [(m["kind"], m["qty_delta"]) for m in _movements(hub_server, milk["id"])] == [
-        ("receive", 10), ("adjust", -4), ("receive", 2)]
+        ("receive", 10),
+        ("adjust", -4),
+        ("receive", 2),
+    ]
     # the item screen caught up live once the hub was back
     phone.wait_for_function("document.querySelector('[data-testid=total-on-hand]').textContent === '8'")
 

@@ -27,7 +27,7 @@ def test_gs1_128_with_group_separator(phone, gs):
         scan(phone, "]C1" + "0105901234123457" + "10LOT42" + "\x1d" + "21SER9", gs=gs)
         _item_open(phone)
         # the shell saw the whole code, GS included, in order
-        assert phone.locator("#last-scan").inner_text().endswith("]C10105901234123457" "10LOT42<GS>21SER9")
+        assert phone.locator("#last-scan").inner_text().endswith("]C1010590123412345710LOT42<GS>21SER9")
     # ...and the hub read the lot and the serial apart thanks to the GS
     assert phone.get_by_test_id("scanned-lot").inner_text() == "LOT42"
     assert phone.get_by_test_id("scanned-serial").inner_text() == "SER9"
@@ -54,7 +54,9 @@ def test_scan_into_focused_field_is_taken_back_out(phone, hub_server):
     qty.focus()
     assert phone.get_by_test_id("act-loc").input_value() == hub_server.sample["bin1"]["id"]
     scan(phone, "SHL-A01-02")  # a shelf label while the quantity field has focus
-    phone.wait_for_function(f"document.querySelector('[data-testid=act-loc]').value === '{hub_server.sample['bin2']['id']}'")
+    phone.wait_for_function(
+        f"document.querySelector('[data-testid=act-loc]').value === '{hub_server.sample['bin2']['id']}'"
+    )
     assert qty.input_value() == "5"  # the burst's keystrokes did not stay in the field
     shot(phone, "04-receive-sheet")
 

@@ -14,7 +14,9 @@ def test_every_other_route_needs_login(client):
 
 def test_login_by_pin_password_and_badge(client):
     assert client.post("/api/v1/auth/login", json={"user": "associate", "pin": "1111"}).status_code == 200
-    assert client.post("/api/v1/auth/login", json={"user": "manager", "password": "manager-pass-123"}).status_code == 200
+    assert (
+        client.post("/api/v1/auth/login", json={"user": "manager", "password": "manager-pass-123"}).status_code == 200
+    )
     r = client.post("/api/v1/auth/login", json={"badge": "BADGE-supervisor"})
     assert r.status_code == 200 and r.get_json()["user"]["role"] == "supervisor"
     assert client.post("/api/v1/auth/login", json={"badge": "BADGE-nobody"}).status_code == 401
@@ -31,7 +33,12 @@ def test_wrong_pin_locks_out_after_repeated_failures(client):
 
 
 def test_login_validation(client):
-    for body in ({}, {"user": "associate"}, {"user": "associate", "pin": "12"}, {"user": "a", "pin": "1111", "password": "x"}):
+    for body in (
+        {},
+        {"user": "associate"},
+        {"user": "associate", "pin": "12"},
+        {"user": "a", "pin": "1111", "password": "x"},
+    ):
         r = client.post("/api/v1/auth/login", json=body)
         assert r.status_code == 400, body
         assert r.get_json()["error"]["code"] == "validation_error"
@@ -49,8 +56,14 @@ def test_role_is_checked(client, auth, sample):
 def test_cookie_session_needs_csrf_for_writes(client, sample):
     r = client.post("/api/v1/auth/login", json={"user": "associate", "pin": "1111"})
     csrf = r.get_json()["csrf_token"]
-    body = {"kind": "receive", "item_id": sample["milk"]["id"], "location_id": sample["bin1"]["id"], "qty": 1,
-            "reason": "delivery", "idempotency_key": key()}
+    body = {
+        "kind": "receive",
+        "item_id": sample["milk"]["id"],
+        "location_id": sample["bin1"]["id"],
+        "qty": 1,
+        "reason": "delivery",
+        "idempotency_key": key(),
+    }
     assert client.get("/api/v1/items").status_code == 200  # the cookie authenticates reads
     r = client.post("/api/v1/movements", json=body)
     assert r.status_code == 403 and r.get_json()["error"]["code"] == "csrf_failed"
@@ -59,8 +72,14 @@ def test_cookie_session_needs_csrf_for_writes(client, sample):
 
 
 def test_post_movement_twice_applies_once(client, auth, sample):
-    body = {"kind": "receive", "item_id": sample["milk"]["id"], "location_id": sample["bin1"]["id"], "qty": 6,
-            "reason": "delivery", "idempotency_key": key()}
+    body = {
+        "kind": "receive",
+        "item_id": sample["milk"]["id"],
+        "location_id": sample["bin1"]["id"],
+        "qty": 6,
+        "reason": "delivery",
+        "idempotency_key": key(),
+    }
     a = client.post("/api/v1/movements", json=body, headers=auth())
     b = client.post("/api/v1/movements", json=body, headers=auth())
     assert (a.status_code, b.status_code) == (201, 200)
@@ -77,7 +96,11 @@ def test_errors_are_json_with_codes(client, auth):
 
 
 def test_state_changes_are_audited(client, auth, sample):
-    client.post("/api/v1/items", json={"sku": "NEW", "name_en": "New", "price_minor": 100}, headers={**auth("manager"), "X-Device-Id": "tc51-07"})
+    client.post(
+        "/api/v1/items",
+        json={"sku": "NEW", "name_en": "New", "price_minor": 100},
+        headers={**auth("manager"), "X-Device-Id": "tc51-07"},
+    )
     log = client.get("/api/v1/audit", headers=auth("manager")).get_json()["items"]
     create = [e for e in log if e["action"] == "item.create"][0]
     assert create["device"] == "tc51-07" and create["details"] == {"sku": "NEW"}
@@ -89,6 +112,7 @@ def test_openapi_lists_every_route(app, client):
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1"):
             import re
+
             path = re.sub(r"<(?:[a-z_]+:)?(\w+)>", r"{\1}", rule.rule)
             for m in rule.methods - {"HEAD", "OPTIONS"}:
                 declared.add((path, m.lower()))
@@ -103,7 +127,7 @@ def test_openapi_document_is_valid_for_its_declared_version(client):
 
     doc = client.get("/api/v1/openapi.json").get_json()
     assert doc["openapi"].startswith("3.1.")
-    schemathesis.openapi.from_dict(doc).validate()   # raises on an invalid document
+    schemathesis.openapi.from_dict(doc).validate()  # raises on an invalid document
 
 
 def test_every_list_is_paginated(client, auth, sample):
@@ -126,13 +150,16 @@ def test_every_list_is_paginated(client, auth, sample):
 def test_audit_entries_name_the_device(client, auth, sample):
     """'who, what, when, which device' for every state-changing API call, not only stock and items."""
     h = {**auth("admin"), "X-Device-Id": "office-pc-2"}
-    client.post("/api/v1/locations", json={"code": "BIN-D", "name": "d", "kind": "bin", "parent_id": sample["aisle"]["id"]},
-                headers=h)
+    client.post(
+        "/api/v1/locations",
+        json={"code": "BIN-D", "name": "d", "kind": "bin", "parent_id": sample["aisle"]["id"]},
+        headers=h,
+    )
     client.post("/api/v1/users", json={"username": "newbie", "role": "associate", "pin": "4321"}, headers=h)
     client.put("/api/v1/auth/me/language", json={"language": "zh-CN"}, headers=h)
     log = client.get("/api/v1/audit?limit=10", headers=auth("manager")).get_json()["items"]
     by_action: dict = {}
-    for e in log:                       # newest first: keep the newest entry per action
+    for e in log:  # newest first: keep the newest entry per action
         by_action.setdefault(e["action"], e)
     for action in ("location.create", "user.create", "user.language"):
         assert by_action[action]["device"] == "office-pc-2", action
@@ -151,5 +178,10 @@ def test_expired_sessions_are_purged_and_refused(client, hubctx):
     assert r.status_code == 401
     assert client.post("/api/v1/auth/login", json={"user": "associate", "pin": "1111"}).status_code == 200
     conn = hubctx.db.read()
-    assert conn.execute("SELECT COUNT(*) FROM sessions WHERE expires_at < strftime('%Y-%m-%dT%H:%M:%fZ','now')").fetchone()[0] == 0
-    assert conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 2   # the new token + cookie
+    assert (
+        conn.execute(
+            "SELECT COUNT(*) FROM sessions WHERE expires_at < strftime('%Y-%m-%dT%H:%M:%fZ','now')"
+        ).fetchone()[0]
+        == 0
+    )
+    assert conn.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 2  # the new token + cookie

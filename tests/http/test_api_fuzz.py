@@ -27,7 +27,7 @@ KNOWN_REFUSALS = {
     "POST /api/v1/checkout/tills/{till_id}/shifts": "state: denominations of the store's currency",
     "POST /api/v1/checkout/tills/{till_id}/shifts/close": "state: denominations of the store's currency",
     "PUT /api/v1/sync/overrides/{entity}/{key}/{field}": "value is any JSON: a schema for 'no NUL at any depth' "
-                                                         "would be recursive; the framework refuses it (400)",
+    "would be recursive; the framework refuses it (400)",
     "POST /api/v1/orders": "state: each line's item must exist; to do: external_id required for web/app/phone",
     "POST /api/v1/promotions/price": "state: the lines' items and prices",
     "POST /api/v1/items": "to do: name_en or name_zh (not blank) — hub/inventory/api/items.py is being edited",
@@ -45,6 +45,11 @@ def test_no_server_errors(app, client, sample):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     # Streams never end by design; logout would only turn later examples into 401s.
     schema = schema.exclude(path_regex=r"/events|/auth/logout")
-    assert_no_server_errors(schema, {"Authorization": f"Bearer {login(client, 'admin')}"},
-                            min_operations=15, max_examples=12, valid_accepted=True,
-                            known_refusals=KNOWN_REFUSALS)
+    assert_no_server_errors(
+        schema,
+        {"Authorization": f"Bearer {login(client, 'admin')}"},
+        min_operations=15,
+        max_examples=12,
+        valid_accepted=True,
+        known_refusals=KNOWN_REFUSALS,
+    )

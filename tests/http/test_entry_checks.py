@@ -44,9 +44,13 @@ def test_nul_and_lone_surrogates_are_refused_at_every_hub_entry(client, auth, sa
     assert err["code"] == "unstorable_text" and err["details"]["in"] == "path"
     # nothing was stored, and ordinary text (paired surrogates: an emoji) still is
     assert client.get("/api/v1/items?q=NUL-1", headers=h).get_json()["total"] == 0
-    ok = client.post("/api/v1/items", data='{"sku": "EMO-1", "name_en": "Milk \\ud83e\\udd5b", "unit": "each", '
-                                            '"price_minor": 100}', content_type="application/json", headers=h)
-    assert ok.status_code in (200, 201) and ok.get_json()["name_en"] == "Milk \U0001F95B"
+    ok = client.post(
+        "/api/v1/items",
+        data='{"sku": "EMO-1", "name_en": "Milk \\ud83e\\udd5b", "unit": "each", "price_minor": 100}',
+        content_type="application/json",
+        headers=h,
+    )
+    assert ok.status_code in (200, 201) and ok.get_json()["name_en"] == "Milk \U0001f95b"
 
 
 class CountingStream(io.RawIOBase):
@@ -58,7 +62,7 @@ class CountingStream(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def seekable(self) -> bool:     # the test client measures a stream by seeking; that reads nothing
+    def seekable(self) -> bool:  # the test client measures a stream by seeking; that reads nothing
         return True
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
@@ -78,28 +82,43 @@ class CountingStream(io.RawIOBase):
 
 def test_an_oversized_body_is_refused_unread_even_when_not_logged_in(client):
     body = CountingStream(100 * 1024 * 1024)
-    resp = client.post("/api/v1/auth/login", input_stream=body, content_length=body.size,
-                       content_type="application/json")
+    resp = client.post(
+        "/api/v1/auth/login", input_stream=body, content_length=body.size, content_type="application/json"
+    )
     err = error(resp, 413)
     assert err["code"] == "body_too_large" and err["details"] == {"max_bytes": DEFAULT_MAX_BODY}
     assert body.read_bytes == 0
     # a route that needs no body refuses one too (nobody makes the server read 100 MB)
-    assert error(client.get("/api/v1/openapi.json", input_stream=CountingStream(10 * 1024 * 1024),
-                            content_length=10 * 1024 * 1024), 413)["code"] == "body_too_large"
+    assert (
+        error(
+            client.get(
+                "/api/v1/openapi.json", input_stream=CountingStream(10 * 1024 * 1024), content_length=10 * 1024 * 1024
+            ),
+            413,
+        )["code"]
+        == "body_too_large"
+    )
 
 
 def test_a_body_without_content_length_is_cut_off_at_the_limit(client):
     body = CountingStream(DEFAULT_MAX_BODY * 4)
-    resp = client.post("/api/v1/auth/login", input_stream=body, content_type="application/json",
-                       environ_overrides={"wsgi.input_terminated": True})
+    resp = client.post(
+        "/api/v1/auth/login",
+        input_stream=body,
+        content_type="application/json",
+        environ_overrides={"wsgi.input_terminated": True},
+    )
     assert error(resp, 413)["code"] == "body_too_large"
     assert body.read_bytes <= DEFAULT_MAX_BODY + 64 * 1024
 
 
 def test_bodies_under_the_limit_still_work(client):
     pad = "x" * (DEFAULT_MAX_BODY // 2)
-    resp = client.post("/api/v1/auth/login", data=json.dumps({"username": "nobody", "password": "wrong-pass",
-                                                              "pad": pad}), content_type="application/json")
+    resp = client.post(
+        "/api/v1/auth/login",
+        data=json.dumps({"username": "nobody", "password": "wrong-pass", "pad": pad}),
+        content_type="application/json",
+    )
     assert resp.status_code in (400, 401)
 
 
@@ -122,8 +141,9 @@ def test_the_central_apis_get_the_same_checks(central):
     assert error(c.get("/api/v1/events?store=s%001", headers=viewer), 400)["code"] == "unstorable_text"
     store = auth_headers("s1", "shs_entry-secret-1")
     big = CountingStream(100 * 1024 * 1024)
-    err = error(c.post("/api/v1/auth/token", input_stream=big, content_length=big.size,
-                       content_type="application/json"), 413)
+    err = error(
+        c.post("/api/v1/auth/token", input_stream=big, content_length=big.size, content_type="application/json"), 413
+    )
     assert err["code"] == "body_too_large" and big.read_bytes == 0
     # the uplink takes a full batch, and no more
     huge = CountingStream(64 * 1024 * 1024)
@@ -131,6 +151,7 @@ def test_the_central_apis_get_the_same_checks(central):
     assert err["details"]["max_bytes"] == 32 * 1024 * 1024 and huge.read_bytes == 0
     # the office's login form (not an API route) is capped too
     form = CountingStream(100 * 1024 * 1024)
-    resp = c.post("/login", input_stream=form, content_length=form.size,
-                  content_type="application/x-www-form-urlencoded")
+    resp = c.post(
+        "/login", input_stream=form, content_length=form.size, content_type="application/x-www-form-urlencoded"
+    )
     assert resp.status_code == 413 and form.read_bytes == 0

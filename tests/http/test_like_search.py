@@ -17,8 +17,11 @@ def test_item_search_takes_percent_and_underscore_literally(client, auth, sample
     assert client.get("/api/v1/items", headers=h).get_json()["total"] >= 3
     for q in ("%", "_", "%25", "!"):
         assert client.get("/api/v1/items", query_string={"q": q}, headers=h).get_json()["total"] == 0, q
-    made = client.post("/api/v1/items", json={"sku": "TEA_50%", "name_en": "Tea 50% off", "unit": "each",
-                                              "price_minor": 100}, headers=h)
+    made = client.post(
+        "/api/v1/items",
+        json={"sku": "TEA_50%", "name_en": "Tea 50% off", "unit": "each", "price_minor": 100},
+        headers=h,
+    )
     assert made.status_code in (200, 201), made.get_json()
     for q in ("%", "_50", "50%", "TEA_"):
         got = client.get("/api/v1/items", query_string={"q": q}, headers=h).get_json()

@@ -19,8 +19,9 @@ VECTORS = json.loads(VECTORS_FILE.read_text())
 
 
 def run_cli(*args: str, env: dict | None = None) -> tuple[int, dict]:
-    proc = subprocess.run([str(STOREHUB), "barcode", "parse", *args, "--json"], capture_output=True, text=True,
-                          timeout=60, env=env)
+    proc = subprocess.run(
+        [str(STOREHUB), "barcode", "parse", *args, "--json"], capture_output=True, text=True, timeout=60, env=env
+    )
     return proc.returncode, json.loads(proc.stdout)
 
 
@@ -61,9 +62,18 @@ def test_cli_runner_reference_vectors(vec):
         assert out[k] == v, (k, out)
 
 
-@pytest.mark.parametrize("code,err", [("", "empty_code"), ("hello", "unparseable"), ("12345", "unparseable"),
-                                      ("]C1", "empty_code"), ("]W0abc", "unparseable"), ("x" * 2000, "too_long"),
-                                      ("]C10105901234123457\x1d17211301", "invalid_date")])
+@pytest.mark.parametrize(
+    "code,err",
+    [
+        ("", "empty_code"),
+        ("hello", "unparseable"),
+        ("12345", "unparseable"),
+        ("]C1", "empty_code"),
+        ("]W0abc", "unparseable"),
+        ("x" * 2000, "too_long"),
+        ("]C10105901234123457\x1d17211301", "invalid_date"),
+    ],
+)
 def test_cli_runner_errors(code, err):
     res = CliRunner().invoke(main, ["barcode", "parse", code, "--json"], env={"STOREHUB_DATA_DIR": ""})
     assert res.exit_code == 1
@@ -84,13 +94,15 @@ def test_cli_uses_the_hubs_settings_when_given_a_data_dir(tmp_path):
     out = json.loads(res.output)
     assert res.exit_code == 0, res.output
     assert (out["kind"], out["price_minor"], out["currency"]) == ("variable_measure", 349, "USD")
-    res = CliRunner().invoke(main, ["barcode", "parse", "]C10105901234123457#3922000349", "--json",
-                                    "--data-dir", str(tmp_path / "hub")])
+    res = CliRunner().invoke(
+        main, ["barcode", "parse", "]C10105901234123457#3922000349", "--json", "--data-dir", str(tmp_path / "hub")]
+    )
     out = json.loads(res.output)
     assert (out["price_minor"], out["currency"]) == (349, "USD")
     # --region overrides the hub's region: without it the label is an opaque restricted GTIN.
-    res = CliRunner().invoke(main, ["barcode", "parse", "212345703496", "--json", "--region", "SE",
-                                    "--data-dir", str(tmp_path / "hub")])
+    res = CliRunner().invoke(
+        main, ["barcode", "parse", "212345703496", "--json", "--region", "SE", "--data-dir", str(tmp_path / "hub")]
+    )
     assert json.loads(res.output)["kind"] == "gtin"
 
 
@@ -102,16 +114,32 @@ def test_human_output_without_json():
 
 def test_barcode_config_validates_and_saves(tmp_path):
     hub = str(tmp_path / "hub")
-    res = CliRunner().invoke(main, ["barcode", "config", "--data-dir", hub, "--region", "us", "--gs-substitute", "~",
-                                    "--layouts", '["US-NOCHECK"]'])
+    res = CliRunner().invoke(
+        main,
+        [
+            "barcode",
+            "config",
+            "--data-dir",
+            hub,
+            "--region",
+            "us",
+            "--gs-substitute",
+            "~",
+            "--layouts",
+            '["US-NOCHECK"]',
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["barcode_region"] == "US"
     # 2 12345 12999 K: $129.99 without a price check digit
     res = CliRunner().invoke(main, ["barcode", "parse", "212345129999", "--json", "--data-dir", hub])
     out = json.loads(res.output)
     assert (out["price_minor"], out["currency"]) == (12999, "USD"), out
-    for args, err in ((["--region", "USA"], "invalid_barcode_region"), (["--gs-substitute", "A"], "invalid_gs_substitute"),
-                      (["--layouts", '[{"pattern": "PIIIIICVVVV"}]'], "invalid_rcn_layout")):
+    for args, err in (
+        (["--region", "USA"], "invalid_barcode_region"),
+        (["--gs-substitute", "A"], "invalid_gs_substitute"),
+        (["--layouts", '[{"pattern": "PIIIIICVVVV"}]'], "invalid_rcn_layout"),
+    ):
         res = CliRunner().invoke(main, ["barcode", "config", "--data-dir", hub, *args])
         assert res.exit_code == 1 and json.loads(res.output)["error"]["code"] == err
     res = CliRunner().invoke(main, ["barcode", "config", "--data-dir", hub])

@@ -58,20 +58,23 @@ def test_reference_check_digits(vec):
 
 
 # ------------------------------------------------------------------ GTINs
-@pytest.mark.parametrize("code,gtin,sym", [
-    ("614141000036", "00614141000036", None),                 # GTIN-12 (UPC-A), GS1 GenSpecs example
-    ("]E00614141000036", "00614141000036", "UPC-A"),          # UPC-A sent as 13 digits under ]E0
-    ("]E0614141000036", "00614141000036", "UPC-A"),           # ...or as 12
-    ("]E05901234123457", "05901234123457", "EAN-13"),
-    ("]E496385074", "00000096385074", "EAN-8"),
-    ("]E004252614", "00042100005264", "UPC-E"),               # UPC-E compressed, expanded to UPC-A
-    ("]E3590123412345712", "05901234123457", "EAN-13 with add-on"),
-    ("]E359012341234571234 5".replace(" ", ""), "05901234123457", "EAN-13 with add-on"),
-    ("10614141000033", "10614141000033", None),               # GTIN-14, indicator 1
-    ("]I110614141000033", "10614141000033", "ITF-14"),
-    ("  5901234123457\r\n", "05901234123457", None),          # scanner suffix CR LF
-    ("５９０１２３４１２３４５７", "05901234123457", None),     # full-width digits from an IME
-])
+@pytest.mark.parametrize(
+    "code,gtin,sym",
+    [
+        ("614141000036", "00614141000036", None),  # GTIN-12 (UPC-A), GS1 GenSpecs example
+        ("]E00614141000036", "00614141000036", "UPC-A"),  # UPC-A sent as 13 digits under ]E0
+        ("]E0614141000036", "00614141000036", "UPC-A"),  # ...or as 12
+        ("]E05901234123457", "05901234123457", "EAN-13"),
+        ("]E496385074", "00000096385074", "EAN-8"),
+        ("]E004252614", "00042100005264", "UPC-E"),  # UPC-E compressed, expanded to UPC-A
+        ("]E3590123412345712", "05901234123457", "EAN-13 with add-on"),
+        ("]E359012341234571234 5".replace(" ", ""), "05901234123457", "EAN-13 with add-on"),
+        ("10614141000033", "10614141000033", None),  # GTIN-14, indicator 1
+        ("]I110614141000033", "10614141000033", "ITF-14"),
+        ("  5901234123457\r\n", "05901234123457", None),  # scanner suffix CR LF
+        ("５９０１２３４１２３４５７", "05901234123457", None),  # full-width digits from an IME
+    ],
+)
 def test_gtins(code, gtin, sym):
     r = p(code)
     assert (r.kind, r.gtin, r.symbology, r.variable_measure) == ("gtin", gtin, sym, False)
@@ -103,8 +106,17 @@ def test_a_13_digit_number_starting_22_is_a_gtin_not_element_string_22():
 
 
 # ------------------------------------------------------------------ GS1 element strings
-@pytest.mark.parametrize("aim,name", [("]C1", "GS1-128"), ("]e0", "GS1 DataBar"), ("]d2", "GS1 DataMatrix"),
-                                      ("]Q3", "GS1 QR Code"), ("]J1", "GS1 DotCode"), ("", None)])
+@pytest.mark.parametrize(
+    "aim,name",
+    [
+        ("]C1", "GS1-128"),
+        ("]e0", "GS1 DataBar"),
+        ("]d2", "GS1 DataMatrix"),
+        ("]Q3", "GS1 QR Code"),
+        ("]J1", "GS1 DotCode"),
+        ("", None),
+    ],
+)
 def test_element_string_with_every_aim_prefix(aim, name):
     r = p(f"{aim}0109506000134352{GS}10ABC123{GS}21SER-9{GS}17260200")
     assert r.symbology == name
@@ -144,19 +156,31 @@ def test_invalid_gs_substitute_setting(bad):
 
 def test_weights_and_prices():
     r = p(f"]C10195012345678903{GS}3103001234{GS}3922001599", currency="CNY")
-    assert (r.gtin, r.weight_g, r.price_minor, r.currency, r.variable_measure) == ("95012345678903", 1234, 1599, "CNY", True)
-    assert p("]C101950123456789033102000150").weight_g == 1500          # 1.50 kg
-    assert p("]C101950123456789033100000002").weight_g == 2000          # 2 kg
-    assert p("]C101950123456789033105123456").weight_g == 1235          # 1.23456 kg, rounded to the gram
-    assert p("]C101950123456789033202000100").weight_g == 454           # 1.00 lb
+    assert (r.gtin, r.weight_g, r.price_minor, r.currency, r.variable_measure) == (
+        "95012345678903",
+        1234,
+        1599,
+        "CNY",
+        True,
+    )
+    assert p("]C101950123456789033102000150").weight_g == 1500  # 1.50 kg
+    assert p("]C101950123456789033100000002").weight_g == 2000  # 2 kg
+    assert p("]C101950123456789033105123456").weight_g == 1235  # 1.23456 kg, rounded to the gram
+    assert p("]C101950123456789033202000100").weight_g == 454  # 1.00 lb
     assert p("]C1019501234567890339220001599", currency="USD").price_minor == 1599
-    assert p("]C101950123456789033920042", currency="USD").price_minor == 4200        # whole dollars
+    assert p("]C101950123456789033920042", currency="USD").price_minor == 4200  # whole dollars
 
 
-@pytest.mark.parametrize("ai_value,minor,cur", [
-    ("3932978001234", 1234, "EUR"), ("39303920000500", 500, "JPY"), ("3933414001234", 1234, "KWD"),
-    ("3932840000099", 99, "USD"), ("3932156012345", 12345, "CNY"),
-])
+@pytest.mark.parametrize(
+    "ai_value,minor,cur",
+    [
+        ("3932978001234", 1234, "EUR"),
+        ("39303920000500", 500, "JPY"),
+        ("3933414001234", 1234, "KWD"),
+        ("3932840000099", 99, "USD"),
+        ("3932156012345", 12345, "CNY"),
+    ],
+)
 def test_393n_price_with_iso4217_numeric_currency(ai_value, minor, cur):
     r = p("]C10109506000134352" + ai_value)
     assert (r.price_minor, r.currency) == (minor, cur)
@@ -164,7 +188,7 @@ def test_393n_price_with_iso4217_numeric_currency(ai_value, minor, cur):
 
 def test_price_finer_than_the_minor_unit_and_unknown_currency():
     with pytest.raises(BarcodeError) as e:
-        p("]C101095060001343523923001234", currency="CNY")   # 1.234 CNY
+        p("]C101095060001343523923001234", currency="CNY")  # 1.234 CNY
     assert e.value.code == "invalid_price"
     with pytest.raises(BarcodeError) as e:
         p("]C101095060001343523932999001234")
@@ -202,17 +226,24 @@ def test_human_readable_form_typed_by_hand():
 
 
 # ------------------------------------------------------------------ GS1 Digital Link
-@pytest.mark.parametrize("uri,expect", [
-    ("https://id.gs1.org/01/09506000134352", {"gtin": "09506000134352"}),
-    ("https://example.com/01/09506000134352/10/ABC123/21/SN42",
-     {"gtin": "09506000134352", "lot": "ABC123", "serial": "SN42"}),
-    ("https://example.com/01/09506000134352/10/L1?17=270630&3103=000500&3922=1999",
-     {"lot": "L1", "expiry": "2027-06-30", "weight_g": 500, "price_minor": 1999}),
-    ("HTTPS://ID.GS1.ORG/01/09506000134352/21/X", {"gtin": "09506000134352", "serial": "X"}),   # QR alnum mode
-    ("]Q3https://id.gs1.org/01/09506000134352", {"symbology": "GS1 QR Code"}),
-    ("]Q1https://id.gs1.org/01/09506000134352", {"symbology": "QR Code", "gtin": "09506000134352"}),
-    ("]d2https://id.gs1.org/01/09506000134352", {"symbology": "GS1 DataMatrix"}),
-])
+@pytest.mark.parametrize(
+    "uri,expect",
+    [
+        ("https://id.gs1.org/01/09506000134352", {"gtin": "09506000134352"}),
+        (
+            "https://example.com/01/09506000134352/10/ABC123/21/SN42",
+            {"gtin": "09506000134352", "lot": "ABC123", "serial": "SN42"},
+        ),
+        (
+            "https://example.com/01/09506000134352/10/L1?17=270630&3103=000500&3922=1999",
+            {"lot": "L1", "expiry": "2027-06-30", "weight_g": 500, "price_minor": 1999},
+        ),
+        ("HTTPS://ID.GS1.ORG/01/09506000134352/21/X", {"gtin": "09506000134352", "serial": "X"}),  # QR alnum mode
+        ("]Q3https://id.gs1.org/01/09506000134352", {"symbology": "GS1 QR Code"}),
+        ("]Q1https://id.gs1.org/01/09506000134352", {"symbology": "QR Code", "gtin": "09506000134352"}),
+        ("]d2https://id.gs1.org/01/09506000134352", {"symbology": "GS1 DataMatrix"}),
+    ],
+)
 def test_digital_link(uri, expect):
     r = p(uri).to_dict()
     assert r["kind"] == "gs1"
@@ -220,8 +251,9 @@ def test_digital_link(uri, expect):
         assert r[k] == v, (k, r)
 
 
-@pytest.mark.parametrize("uri", ["https://example.com/", "https://example.com/products/123",
-                                 "https://id.gs1.org/01/09506000134353"])
+@pytest.mark.parametrize(
+    "uri", ["https://example.com/", "https://example.com/products/123", "https://id.gs1.org/01/09506000134353"]
+)
 def test_not_a_digital_link(uri):
     with pytest.raises(BarcodeError):
         p(uri)
@@ -271,8 +303,14 @@ def test_cn_layouts():
 
 
 def test_custom_layout_from_settings():
-    layout = {"name": "deli", "prefixes": ["29"], "pattern": "PPIIIIVVVVVVK", "measure": "weight", "decimals": 0,
-              "weight_unit": "g"}
+    layout = {
+        "name": "deli",
+        "prefixes": ["29"],
+        "pattern": "PPIIIIVVVVVVK",
+        "measure": "weight",
+        "decimals": 0,
+        "weight_unit": "g",
+    }
     code = with_check("29" + "0042" + "000750")
     r = p(code, rcn_layouts=(layout,))
     assert (r.weight_g, r.item_ref) == (750, "0042")
@@ -282,15 +320,19 @@ def test_custom_layout_from_settings():
     assert p(with_check("25" + "123456" + "0012"), rcn_layouts=(count_layout,)).count == 12
 
 
-@pytest.mark.parametrize("bad", [
-    "NOPE", {"pattern": "PIIIIICVVVV", "prefixes": ["2"], "measure": "price"},          # 11 long
-    {"pattern": "PIIIIICVVVVK", "prefixes": ["20"], "measure": "price"},                # prefix length
-    {"pattern": "PIIIIICVVVVK", "prefixes": ["2"], "measure": "volume"},
-    {"pattern": "PIVIIICVVVVK", "prefixes": ["2"], "measure": "price"},                 # V not contiguous
-    {"pattern": "PIIIIICVVVVK", "prefixes": ["2"], "measure": "price", "currency": "XXX"},
-    {"pattern": "PIIIIICVVVVK", "prefixes": ["2"], "measure": "price", "colour": "red"},
-    {"pattern": "PIIICVVVVVVK", "prefixes": ["2"], "measure": "price"},                 # C with 6 V digits
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "NOPE",
+        {"pattern": "PIIIIICVVVV", "prefixes": ["2"], "measure": "price"},  # 11 long
+        {"pattern": "PIIIIICVVVVK", "prefixes": ["20"], "measure": "price"},  # prefix length
+        {"pattern": "PIIIIICVVVVK", "prefixes": ["2"], "measure": "volume"},
+        {"pattern": "PIVIIICVVVVK", "prefixes": ["2"], "measure": "price"},  # V not contiguous
+        {"pattern": "PIIIIICVVVVK", "prefixes": ["2"], "measure": "price", "currency": "XXX"},
+        {"pattern": "PIIIIICVVVVK", "prefixes": ["2"], "measure": "price", "colour": "red"},
+        {"pattern": "PIIICVVVVVVK", "prefixes": ["2"], "measure": "price"},  # C with 6 V digits
+    ],
+)
 def test_invalid_layouts_are_config_errors(bad):
     with pytest.raises(ValidationError) as e:
         compile_layout(bad)
@@ -307,6 +349,7 @@ def test_biip_regions():
     assert (r.weight_g, r.base_gtin, r.item_ref) == (1086, "02302148200006", "021482")
     # GB price label 20 + item + price check digit + 4-digit price (biip's rules); currency GBP
     from biip.checksums import gs1_price_weight_check_digit
+
     code = with_check("2012345" + str(gs1_price_weight_check_digit("0150")) + "0150")
     r = p(code, region="GB")
     assert (r.price_minor, r.currency) == (150, "GBP")
@@ -317,18 +360,31 @@ def test_biip_regions():
 
 
 # ------------------------------------------------------------------ StoreHub codes
-@pytest.mark.parametrize("code,kind,value", [
-    ("SHL-A01-01", "location", "A01-01"), ("shl-a01-01", "location", "A01-01"), ("]C0SHL-BACK.2", "location", "BACK.2"),
-    ("SHB-BADGE-associate", "badge", "BADGE-associate"), ("SHO-PO-2026-0042", "order", "PO-2026-0042"),
-    ("]Q1SHO-web:123/4", "order", "web:123/4"),
-])
+@pytest.mark.parametrize(
+    "code,kind,value",
+    [
+        ("SHL-A01-01", "location", "A01-01"),
+        ("shl-a01-01", "location", "A01-01"),
+        ("]C0SHL-BACK.2", "location", "BACK.2"),
+        ("SHB-BADGE-associate", "badge", "BADGE-associate"),
+        ("SHO-PO-2026-0042", "order", "PO-2026-0042"),
+        ("]Q1SHO-web:123/4", "order", "web:123/4"),
+    ],
+)
 def test_own_codes(code, kind, value):
     r = p(code)
     assert (r.kind, r.own_code, r.gtin) == (kind, value, None)
 
 
-@pytest.mark.parametrize("code,err", [("SHL-", "invalid_location_code"), ("SHL-A 1", "invalid_location_code"),
-                                      ("SHB-", "invalid_badge_code"), ("SHO-" + "x" * 80, "invalid_order_code")])
+@pytest.mark.parametrize(
+    "code,err",
+    [
+        ("SHL-", "invalid_location_code"),
+        ("SHL-A 1", "invalid_location_code"),
+        ("SHB-", "invalid_badge_code"),
+        ("SHO-" + "x" * 80, "invalid_order_code"),
+    ],
+)
 def test_bad_own_codes(code, err):
     with pytest.raises(BarcodeError) as e:
         p(code)
@@ -336,16 +392,32 @@ def test_bad_own_codes(code, err):
 
 
 # ------------------------------------------------------------------ garbage
-@pytest.mark.parametrize("code,err", [
-    ("", "empty_code"), ("   \r\n", "empty_code"), ("]E0", "empty_code"),
-    ("x" * 513, "too_long"), ("5" * 100_000, "too_long"),
-    ("5901234\x00123457", "invalid_characters"), ("59012341234\x0757", "invalid_characters"),
-    ("\x1b[A", "invalid_characters"), ("牛奶", "invalid_characters"), ("590123412345\x7f", "invalid_characters"),
-    ("hello world", "unparseable"), ("12345", "unparseable"), ("]E0ABCDEFGHIJKLM", "unparseable"),
-    ("]E012345", "unparseable"), ("]E1", "empty_code"), ("]E112", "unparseable"), ("]", "unparseable"),
-    ("]W0abc", "unparseable"), ("0105901234123457garbage", "unparseable"), ("SHX-1", "unparseable"),
-    ("]C1" + GS, "unparseable"),
-])
+@pytest.mark.parametrize(
+    "code,err",
+    [
+        ("", "empty_code"),
+        ("   \r\n", "empty_code"),
+        ("]E0", "empty_code"),
+        ("x" * 513, "too_long"),
+        ("5" * 100_000, "too_long"),
+        ("5901234\x00123457", "invalid_characters"),
+        ("59012341234\x0757", "invalid_characters"),
+        ("\x1b[A", "invalid_characters"),
+        ("牛奶", "invalid_characters"),
+        ("590123412345\x7f", "invalid_characters"),
+        ("hello world", "unparseable"),
+        ("12345", "unparseable"),
+        ("]E0ABCDEFGHIJKLM", "unparseable"),
+        ("]E012345", "unparseable"),
+        ("]E1", "empty_code"),
+        ("]E112", "unparseable"),
+        ("]", "unparseable"),
+        ("]W0abc", "unparseable"),
+        ("0105901234123457garbage", "unparseable"),
+        ("SHX-1", "unparseable"),
+        ("]C1" + GS, "unparseable"),
+    ],
+)
 def test_garbage(code, err):
     with pytest.raises(BarcodeError) as e:
         p(code)

@@ -22,8 +22,9 @@ def get_resolve(client, auth, code, role="associate"):
 
 def test_resolve_ean13_with_stock(client, auth, sample, hubctx):
     with hubctx.db.write() as conn:
-        ledger.post(conn, MovementRequest("receive", sample["milk"]["id"], sample["bin1"]["id"], 12, "delivery",
-                                          "test", key()))
+        ledger.post(
+            conn, MovementRequest("receive", sample["milk"]["id"], sample["bin1"]["id"], 12, "delivery", "test", key())
+        )
     r = get_resolve(client, auth, "]E05901234123457")
     assert r.status_code == 200, r.get_json()
     body = r.get_json()
@@ -36,8 +37,17 @@ def test_resolve_ean13_with_stock(client, auth, sample, hubctx):
     assert body["parsed"]["symbology"] == "EAN-13" and body["parsed"]["gtin"] == "05901234123457"
 
 
-@pytest.mark.parametrize("code", ["96385074", "00000096385074", "]E496385074", "]C10100000096385074",
-                                  "https://id.gs1.org/01/00000096385074", "(01)00000096385074"])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "96385074",
+        "00000096385074",
+        "]E496385074",
+        "]C10100000096385074",
+        "https://id.gs1.org/01/00000096385074",
+        "(01)00000096385074",
+    ],
+)
 def test_resolve_every_form_of_one_gtin(client, auth, sample, code):
     r = get_resolve(client, auth, code)
     assert r.status_code == 200, r.get_json()
@@ -59,7 +69,7 @@ def test_resolve_variable_measure_label_by_base_gtin_cn_layout(client, auth, sam
     assert r.status_code == 200, body
     assert body["item"]["sku"] == "APPLE"
     assert body["parsed"]["price_minor"] == 1086 and body["parsed"]["variable_measure"] is True
-    assert body["qty"] == 905 and body["weight_g"] == 905   # 1086 / 1200 kg, in grams
+    assert body["qty"] == 905 and body["weight_g"] == 905  # 1086 / 1200 kg, in grams
 
 
 def test_resolve_variable_measure_weight_region_no(client, auth, sample, hubctx):
@@ -70,6 +80,7 @@ def test_resolve_variable_measure_weight_region_no(client, auth, sample, hubctx)
     r = get_resolve(client, auth, "2302148210869")
     assert r.status_code == 404 and r.get_json()["error"]["code"] == "unknown_code"
     from hub.inventory import catalog
+
     with hubctx.db.write() as conn:
         catalog.update_item(conn, sample["apples"]["id"], {"plu": "21482"}, actor="test")
     body = get_resolve(client, auth, "2302148210869").get_json()
@@ -78,11 +89,22 @@ def test_resolve_variable_measure_weight_region_no(client, auth, sample, hubctx)
 
 def test_resolve_us_price_label_by_plu(client, auth, hubctx, sample):
     from hub.inventory import catalog
+
     with hubctx.db.write() as conn:
         settings.put(conn, "barcode_region", "US")
         settings.put(conn, "currency", "USD")
-        catalog.create_item(conn, {"sku": "DELI-HAM", "name_en": "Deli ham", "unit": "each", "price_minor": 0,
-                                   "variable_measure": True, "plu": "12345"}, actor="test")
+        catalog.create_item(
+            conn,
+            {
+                "sku": "DELI-HAM",
+                "name_en": "Deli ham",
+                "unit": "each",
+                "price_minor": 0,
+                "variable_measure": True,
+                "plu": "12345",
+            },
+            actor="test",
+        )
     body = get_resolve(client, auth, "212345703496").get_json()
     assert body["kind"] == "item" and body["item"]["sku"] == "DELI-HAM"
     assert body["parsed"]["price_minor"] == 349 and body["parsed"]["currency"] == "USD" and body["qty"] == 1
@@ -102,14 +124,17 @@ def test_resolve_location_badge_order(client, auth, sample):
     assert r.status_code == 404 and r.get_json()["error"]["code"] == "unknown_code"
 
 
-@pytest.mark.parametrize("code,status,err", [
-    ("4006381333931", 404, "unknown_code"),           # valid GTIN, not in the catalog
-    ("5901234123458", 400, "invalid_check_digit"),    # milk with the wrong check digit
-    ("]C100106141411234567897", 404, "unknown_code"), # an SSCC names no item
-    ("garbage!!", 400, "unparseable"),
-    ("59012341\x0023457", 400, "unstorable_text"),     # NUL: refused at the HTTP entry, before the parser
-    ("59012341\x0723457", 400, "invalid_characters"),  # a control character the parser refuses
-])
+@pytest.mark.parametrize(
+    "code,status,err",
+    [
+        ("4006381333931", 404, "unknown_code"),  # valid GTIN, not in the catalog
+        ("5901234123458", 400, "invalid_check_digit"),  # milk with the wrong check digit
+        ("]C100106141411234567897", 404, "unknown_code"),  # an SSCC names no item
+        ("garbage!!", 400, "unparseable"),
+        ("59012341\x0023457", 400, "unstorable_text"),  # NUL: refused at the HTTP entry, before the parser
+        ("59012341\x0723457", 400, "invalid_characters"),  # a control character the parser refuses
+    ],
+)
 def test_resolve_errors(client, auth, sample, code, status, err):
     r = get_resolve(client, auth, code)
     assert r.status_code == status, r.get_json()
@@ -123,8 +148,11 @@ def test_resolve_needs_login_and_code(client, auth, sample):
 
 
 def test_unknown_code_reports(client, auth, sample, hubctx):
-    r = client.post("/api/v1/unknown-codes", headers=auth(), json={"code": "4006381333931", "note": "shelf A01",
-                                                                   "location_id": sample["bin1"]["id"]})
+    r = client.post(
+        "/api/v1/unknown-codes",
+        headers=auth(),
+        json={"code": "4006381333931", "note": "shelf A01", "location_id": sample["bin1"]["id"]},
+    )
     assert r.status_code == 201, r.get_json()
     rep = r.get_json()
     assert rep["gtin"] == "04006381333931" and rep["kind"] == "gtin" and rep["parse_error"] is None
@@ -172,7 +200,7 @@ def test_fuzz_scan_endpoints_never_5xx(app, client, sample):
         @hsettings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
         def run(case):
             resp = case.call(headers=headers)
-            if resp.status_code >= 500:   # run() is called right below, in this iteration: op is this one
+            if resp.status_code >= 500:  # run() is called right below, in this iteration: op is this one
                 errors.append((op.method, op.path, case.query, case.body, resp.text[:200]))  # noqa: B023
 
         run()
@@ -187,6 +215,8 @@ def test_unresolved_scans_are_logged(client, auth, sample, caplog):
         get_resolve(client, auth, "5901234123458")
         get_resolve(client, auth, "4006381333931")
     msgs = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "storehub.scan"]
-    assert ("WARNING", "scan not resolved: 400 invalid_check_digit code='5901234123458'") == \
-        (msgs[0][0], msgs[0][1].split(" device=")[0])
+    assert ("WARNING", "scan not resolved: 400 invalid_check_digit code='5901234123458'") == (
+        msgs[0][0],
+        msgs[0][1].split(" device=")[0],
+    )
     assert msgs[1][0] == "INFO" and "unknown_code" in msgs[1][1]

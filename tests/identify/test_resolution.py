@@ -26,15 +26,20 @@ def test_item_by_gtin_is_typed_and_its_json_is_the_route_schema(hubctx, sample):
     conn = hubctx.db.read()
     res = _resolve(conn, "]E05901234123457")
     assert isinstance(res, scan.Resolution) and isinstance(res.parsed, ParsedCode)
-    assert (res.kind, res.item["id"], res.qty, res.weight_g, res.price_minor) == ("item", sample["milk"]["id"], 1, None,
-                                                                                   None)
+    assert (res.kind, res.item["id"], res.qty, res.weight_g, res.price_minor) == (
+        "item",
+        sample["milk"]["id"],
+        1,
+        None,
+        None,
+    )
     assert res.location is None and res.order_ref is None and res.badge is None and res.epc is None
     body = res.to_dict()
     jsonschema.validate(body, RESOLVE_SCHEMA)
     assert list(body) == ["kind", "code", "parsed", "item", "location", "order_ref", "qty", "weight_g"]
     assert body["parsed"]["gtin"] == "05901234123457" and body["parsed"]["symbology"] == "EAN-13"
     with pytest.raises(dataclasses.FrozenInstanceError):
-        res.kind = "location"   # frozen
+        res.kind = "location"  # frozen
 
 
 def test_variable_measure_price_label(hubctx, sample):
@@ -69,10 +74,10 @@ def test_item_epc_only_when_accepted(hubctx, sample):
     assert res.kind == "epc" and res.names_item and res.item["sku"] == "MILK-1L"
     assert res.epc == tag and res.qty == 1 and res.parsed is None
     with pytest.raises(BarcodeError):
-        _resolve(conn, tag)                                   # the HTTP route and the bus do not read EPCs
-    with pytest.raises(BarcodeError):                         # a case-level tag (filter 2) is not one item
+        _resolve(conn, tag)  # the HTTP route and the bus do not read EPCs
+    with pytest.raises(BarcodeError):  # a case-level tag (filter 2) is not one item
         _resolve(conn, encode_sgtin96("05901234123457", 42, filter=2), accept_epc=True)
-    with pytest.raises(BarcodeError):                         # an item EPC of a GTIN the store does not sell
+    with pytest.raises(BarcodeError):  # an item EPC of a GTIN the store does not sell
         _resolve(conn, encode_sgtin96("04006381333931", 1), accept_epc=True)
 
 
@@ -81,14 +86,16 @@ def test_exact_sku_only_when_accepted(hubctx, sample):
     res = _resolve(conn, "MILK-1L", accept_sku=True)
     assert res.kind == "item" and res.item["id"] == sample["milk"]["id"] and res.qty == 1 and res.parsed is None
     kg = _resolve(conn, "APPLE", accept_sku=True)
-    assert kg.item["sku"] == "APPLE" and kg.qty is None       # a kg item named by SKU still has to be weighed
+    assert kg.item["sku"] == "APPLE" and kg.qty is None  # a kg item named by SKU still has to be weighed
     with pytest.raises(BarcodeError):
         _resolve(conn, "MILK-1L")
     with pytest.raises(BarcodeError):
         _resolve(conn, "NO-SUCH-SKU", accept_sku=True, accept_epc=True)
     # a readable barcode is never re-read as a SKU: unknown stays unknown
     with hubctx.db.write() as w:
-        catalog.create_item(w, {"sku": "4006381333931", "name_en": "x", "price_minor": 1, "cost_minor": 1}, actor="test")
+        catalog.create_item(
+            w, {"sku": "4006381333931", "name_en": "x", "price_minor": 1, "cost_minor": 1}, actor="test"
+        )
     with pytest.raises(NotFound):
         _resolve(hubctx.db.read(), "4006381333931", accept_sku=True)
 
@@ -101,8 +108,19 @@ def test_with_stock_and_ambiguous_plu(hubctx, sample):
         settings.put(w, "barcode_region", "NO")
         settings.put(w, "rcn_layouts", [])
         for sku in ("HAM-A", "HAM-B"):
-            catalog.create_item(w, {"sku": sku, "name_en": sku, "unit": "kg", "price_minor": 100, "cost_minor": 1, "variable_measure": True,
-                                    "plu": "21482"}, actor="test")
+            catalog.create_item(
+                w,
+                {
+                    "sku": sku,
+                    "name_en": sku,
+                    "unit": "kg",
+                    "price_minor": 100,
+                    "cost_minor": 1,
+                    "variable_measure": True,
+                    "plu": "21482",
+                },
+                actor="test",
+            )
     with pytest.raises(Conflict) as e:
         _resolve(hubctx.db.read(), "2302148210869")
     assert e.value.code == "ambiguous_plu"
@@ -119,12 +137,19 @@ def test_bus_keeps_unknown_and_unreadable_scans(hubctx, sample):
     conn = hubctx.db.read()
     item_id, summary = builtin.resolve_code(conn, "5901234123457")
     assert item_id == sample["milk"]["id"]
-    assert summary == {"kind": "item", "qty": 1, "weight_g": None, "order_ref": None, "location_id": None,
-                       "sku": "MILK-1L"}
+    assert summary == {
+        "kind": "item",
+        "qty": 1,
+        "weight_g": None,
+        "order_ref": None,
+        "location_id": None,
+        "sku": "MILK-1L",
+    }
     assert builtin.resolve_code(conn, "SHL-A01-01")[1]["location_id"] == sample["bin1"]["id"]
-    assert builtin.resolve_code(conn, "4006381333931") == (None, {"kind": None, "error": "unknown_code",
-                                                                  "message": "GTIN 04006381333931 is not in this "
-                                                                             "store's catalog"})
+    assert builtin.resolve_code(conn, "4006381333931") == (
+        None,
+        {"kind": None, "error": "unknown_code", "message": "GTIN 04006381333931 is not in this store's catalog"},
+    )
     item_id, summary = builtin.resolve_code(conn, "garbage!!")
     assert item_id is None and summary["kind"] is None and summary["error"] == "unparseable"
 

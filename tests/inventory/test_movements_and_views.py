@@ -45,10 +45,20 @@ def test_a_manual_movement_is_audited_once(hubctx, sample):
 
 def test_transfer_is_audited_once(hubctx, sample):
     with hubctx.db.write() as conn:
-        movements.post_manual(conn, MovementRequest("receive", sample["milk"]["id"], sample["bin1"]["id"], 5, "in",
-                                                    "t", key()), role="associate")
-    args = dict(item_id=sample["milk"]["id"], from_location_id=sample["bin1"]["id"],
-                to_location_id=sample["bin2"]["id"], qty=2, reason="refill", actor="t", idempotency_key=key())
+        movements.post_manual(
+            conn,
+            MovementRequest("receive", sample["milk"]["id"], sample["bin1"]["id"], 5, "in", "t", key()),
+            role="associate",
+        )
+    args = dict(
+        item_id=sample["milk"]["id"],
+        from_location_id=sample["bin1"]["id"],
+        to_location_id=sample["bin2"]["id"],
+        qty=2,
+        reason="refill",
+        actor="t",
+        idempotency_key=key(),
+    )
     with hubctx.db.write() as conn:
         out = movements.transfer(conn, **args)
         again = movements.transfer(conn, **args)
@@ -59,11 +69,22 @@ def test_transfer_is_audited_once(hubctx, sample):
 
 def test_location_detail_has_path_and_stock(hubctx, sample):
     with hubctx.db.write() as conn:
-        movements.post_manual(conn, MovementRequest("receive", sample["rice"]["id"], sample["bin2"]["id"], 3, "in",
-                                                    "t", key()), role="associate")
+        movements.post_manual(
+            conn,
+            MovementRequest("receive", sample["rice"]["id"], sample["bin2"]["id"], 3, "in", "t", key()),
+            role="associate",
+        )
     loc = views.location_detail(hubctx.db.read(), sample["bin2"]["id"])
     assert [p["code"] for p in loc["path"]] == ["STORE", "FLOOR", "A01", "A01-02"]
-    assert loc["stock"] == [{"item_id": sample["rice"]["id"], "sku": "RICE-5KG", "name_en": "Rice 5kg",
-                             "name_zh": "大米 5公斤", "on_hand": 3, "reserved": 0}]
+    assert loc["stock"] == [
+        {
+            "item_id": sample["rice"]["id"],
+            "sku": "RICE-5KG",
+            "name_en": "Rice 5kg",
+            "name_zh": "大米 5公斤",
+            "on_hand": 3,
+            "reserved": 0,
+        }
+    ]
     item = views.item_detail(hubctx.db.read(), sample["rice"]["id"])
     assert item["totals"]["on_hand"] == 3 and len(item["movements"]) == 1

@@ -23,28 +23,44 @@ def _open(conn, item_id):
 def test_falling_below_the_thresholds_raises_and_recovery_clears(hubctx, sample):
     db, bin1 = hubctx.db, sample["bin1"]["id"]
     with db.write() as conn:
-        tea = catalog.create_item(conn, {"sku": "TEA-1", "name_en": "Tea", "name_zh": "茶", "unit": "each",
-                                         "price_minor": 1500, "safety_stock": 5, "reorder_point": 10,
-                                         "gtins": ["4006381333931"]}, actor="test")
+        tea = catalog.create_item(
+            conn,
+            {
+                "sku": "TEA-1",
+                "name_en": "Tea",
+                "name_zh": "茶",
+                "unit": "each",
+                "price_minor": 1500,
+                "safety_stock": 5,
+                "reorder_point": 10,
+                "gtins": ["4006381333931"],
+            },
+            actor="test",
+        )
     _post(db, "receive", tea["id"], bin1, 20)
     assert _open(db.read(), tea["id"]) == {}
-    _post(db, "sale", tea["id"], bin1, 10)                 # 10 left: at the reorder point
+    _post(db, "sale", tea["id"], bin1, 10)  # 10 left: at the reorder point
     got = _open(db.read(), tea["id"])
     assert set(got) == {"below_reorder_point"} and got["below_reorder_point"]["severity"] == "warning"
     assert got["below_reorder_point"]["details"]["on_hand"] == 10
-    _post(db, "writeoff", tea["id"], bin1, 6)              # 4 left: below safety stock too
+    _post(db, "writeoff", tea["id"], bin1, 6)  # 4 left: below safety stock too
     got = _open(db.read(), tea["id"])
     assert set(got) == {"below_reorder_point", "below_safety_stock"}
     assert got["below_safety_stock"]["severity"] == "critical"
-    _post(db, "sale", tea["id"], bin1, 1)                  # still below: no second alert of a kind
+    _post(db, "sale", tea["id"], bin1, 1)  # still below: no second alert of a kind
     assert len(alerts.open_for(db.read(), f"item:{tea['id']}")) == 2
-    _post(db, "receive", tea["id"], bin1, 30)              # 33: both clear
+    _post(db, "receive", tea["id"], bin1, 30)  # 33: both clear
     assert _open(db.read(), tea["id"]) == {}
-    facts = [(r[0], json.loads(r[1])) for r in db.read().execute(
-        "SELECT kind, payload FROM outbox WHERE kind LIKE 'alert.%' ORDER BY seq")]
+    facts = [
+        (r[0], json.loads(r[1]))
+        for r in db.read().execute("SELECT kind, payload FROM outbox WHERE kind LIKE 'alert.%' ORDER BY seq")
+    ]
     assert [(k, p["kind"]) for k, p in facts] == [
-        ("alert.raised", "below_reorder_point"), ("alert.raised", "below_safety_stock"),
-        ("alert.cleared", "below_safety_stock"), ("alert.cleared", "below_reorder_point")]
+        ("alert.raised", "below_reorder_point"),
+        ("alert.raised", "below_safety_stock"),
+        ("alert.cleared", "below_safety_stock"),
+        ("alert.cleared", "below_reorder_point"),
+    ]
 
 
 def test_items_without_thresholds_raise_nothing(hubctx, sample):

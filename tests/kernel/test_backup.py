@@ -22,15 +22,21 @@ def _hub(path, store_id):
 
 
 def _storehub(*args, env=None):
-    return subprocess.run([sys.executable, "-m", "hub.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=120, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "hub.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_backup_into_a_missing_folder_is_a_clear_refusal_not_a_traceback(tmp_path):
     out = _storehub("backup", str(tmp_path / "usb" / "hub-backup.db"), "--data-dir", str(tmp_path / "h"))
     assert out.returncode == 2
     assert "does not exist (is the USB drive mounted?)" in out.stderr and "Traceback" not in out.stderr
-    assert not (tmp_path / "usb").exists()          # nothing created on the SD card instead of the USB drive
+    assert not (tmp_path / "usb").exists()  # nothing created on the SD card instead of the USB drive
 
 
 def test_restoring_another_stores_backup_needs_force(tmp_path):
@@ -42,7 +48,7 @@ def test_restoring_another_stores_backup_needs_force(tmp_path):
     with pytest.raises(BackupError) as e:
         restore(cfg_b, tmp_path / "a.db")
     assert e.value.code == "backup_of_another_store" and "shanghai-01" in e.value.message
-    assert backup_identity(cfg_b.db_path)["store_id"] == "beijing-02"      # untouched
+    assert backup_identity(cfg_b.db_path)["store_id"] == "beijing-02"  # untouched
     out = _storehub("restore", str(tmp_path / "a.db"), "--data-dir", str(tmp_path / "b"))
     assert out.returncode == 2 and "shanghai-01" in out.stderr and "--force" in out.stderr
     out = _storehub("restore", str(tmp_path / "a.db"), "--data-dir", str(tmp_path / "b"), "--force")
@@ -76,8 +82,9 @@ def test_encrypted_backup_round_trip_through_the_command(tmp_path):
     env = {"STOREHUB_BACKUP_PASSPHRASE": "s3cret-pass"}
     out = _storehub("backup", str(tmp_path / "b.db"), "--encrypt", "--data-dir", str(tmp_path / "a"), env=env)
     assert out.returncode == 0 and "encrypted" in out.stdout, out.stderr
-    out = _storehub("restore", str(tmp_path / "b.db"), "--data-dir", str(tmp_path / "c"),
-                    env={"STOREHUB_BACKUP_PASSPHRASE": "nope"})
+    out = _storehub(
+        "restore", str(tmp_path / "b.db"), "--data-dir", str(tmp_path / "c"), env={"STOREHUB_BACKUP_PASSPHRASE": "nope"}
+    )
     assert out.returncode == 2 and "wrong passphrase" in out.stderr
     out = _storehub("restore", str(tmp_path / "b.db"), "--data-dir", str(tmp_path / "c"), env=env)
     assert out.returncode == 0, out.stderr
@@ -91,14 +98,15 @@ def test_init_keeps_secrets_private_and_out_of_git(tmp_path):
     _storehub("users", "add", "li", "--role", "associate", "--pin", "4821", "--badge", "B-LI-01", "--data-dir", str(d))
     assert (d / "hub.db").exists() and (d / "secret.key").exists()
     for f in d.rglob("*"):
-        if f.is_file() and f.name != ".gitignore" and f.suffix not in (".crt", ".pem"):   # certificates are public
+        if f.is_file() and f.name != ".gitignore" and f.suffix not in (".crt", ".pem"):  # certificates are public
             assert oct(f.stat().st_mode & 0o777) == "0o600", f
     assert (d / ".gitignore").read_text().splitlines()[-1] == "*"
     repo = tmp_path / "checkout"
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
     _storehub("init", "--store", "x", "--data-dir", str(repo / "storehub-data"))
-    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=repo, capture_output=True,
-                            text=True, check=True).stdout
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout
     assert status == ""
 
 

@@ -17,8 +17,9 @@ from tests.support.common import ROOT
 
 
 def test_docs_facts_md_is_generated_from_the_declarations():
-    assert (ROOT / "docs" / "facts.md").read_text(encoding="utf-8") == markdown(), \
+    assert (ROOT / "docs" / "facts.md").read_text(encoding="utf-8") == markdown(), (
         "run: python -m hub.factsdoc docs/facts.md"
+    )
 
 
 def test_every_domain_declares_into_one_list_and_names_are_unique():
@@ -63,7 +64,7 @@ def test_every_setting_is_declared_with_a_valid_schema_and_a_default_it_accepts(
     declared = settings.declared()
     assert set(domains.settings()) <= set(declared)
     for key, s in declared.items():
-        settings.validate(key, s.default)     # the default itself passes its schema
+        settings.validate(key, s.default)  # the default itself passes its schema
         assert s.title, key
 
 
@@ -91,7 +92,7 @@ def test_settings_schema_route(app, client, auth):
     assert doc["timezone"]["default"] == "Asia/Shanghai" and doc["timezone"]["schema"]["type"] == "string"
     assert doc["orders.partial_policy"]["schema"]["enum"] == ["split", "backorder"]
     assert set(doc) == set(settings.declared())
-    assert app.test_client().get("/api/v1/settings/schema").status_code == 401   # no session cookie
+    assert app.test_client().get("/api/v1/settings/schema").status_code == 401  # no session cookie
 
 
 def test_screens_json_lists_the_declared_screens_in_domain_order(client):
@@ -101,9 +102,11 @@ def test_screens_json_lists_the_declared_screens_in_domain_order(client):
 
 
 def test_the_cli_lists_every_domain_command_without_importing_flask():
-    code = ("import sys; from hub.cli import main; "
-            "names = main.list_commands(None); "
-            "assert 'flask' not in sys.modules, 'the CLI imported Flask'; print(' '.join(names))")
+    code = (
+        "import sys; from hub.cli import main; "
+        "names = main.list_commands(None); "
+        "assert 'flask' not in sys.modules, 'the CLI imported Flask'; print(' '.join(names))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert out.returncode == 0, out.stderr
     names = set(out.stdout.split())
@@ -111,8 +114,9 @@ def test_the_cli_lists_every_domain_command_without_importing_flask():
 
 
 def test_storehub_domains_json():
-    out = subprocess.run([sys.executable, "-m", "hub.cli", "domains", "--json"], capture_output=True, text=True,
-                         cwd=ROOT, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "domains", "--json"], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
     assert out.returncode == 0, out.stderr
     described = json.loads(out.stdout)
     assert [d["name"] for d in described] == [d.name for d in domains.DOMAINS]

@@ -20,10 +20,13 @@ from hub.bus.mosquitto import Mosquitto
 from hub.synclink import state
 from tests.support.common import ROOT, free_port
 
-pytestmark = [pytest.mark.slow, pytest.mark.mqtt,
-              pytest.mark.skipif(not Mosquitto.available(), reason="mosquitto not installed")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.mqtt,
+    pytest.mark.skipif(not Mosquitto.available(), reason="mosquitto not installed"),
+]
 
-HOOK = textwrap.dedent('''
+HOOK = textwrap.dedent("""
     import os, sys
     _log = os.environ.get("STOREHUB_TEST_CONNECT_LOG")
     if _log:
@@ -38,7 +41,7 @@ HOOK = textwrap.dedent('''
             return conn
 
         _db.connect = connect
-''')
+""")
 
 LEVELS = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 
@@ -61,23 +64,44 @@ def test_every_hub_process_commits_with_synchronous_full(tmp_path):
     env = {**os.environ, "PYTHONPATH": f"{hook}{os.pathsep}{ROOT}", "STOREHUB_TEST_CONNECT_LOG": str(log)}
 
     def cli(*args, **kw):
-        return subprocess.run([sys.executable, "-m", "hub.cli", *args], env=env, cwd=ROOT, capture_output=True,
-                              timeout=120, **kw)
+        return subprocess.run(
+            [sys.executable, "-m", "hub.cli", *args], env=env, cwd=ROOT, capture_output=True, timeout=120, **kw
+        )
 
     def rows():
         if not log.exists():
             return []
         return [line.split("\t") for line in log.read_text().splitlines()]
 
-    assert cli("init", "--data-dir", str(data), "--store", "dur-1").returncode == 0     # the CLI
+    assert cli("init", "--data-dir", str(data), "--store", "dur-1").returncode == 0  # the CLI
     broker = Mosquitto(free_port(), tmp_path / "broker").start()
     port = free_port()
-    serve = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--data-dir", str(data), "--host", "127.0.0.1",
-                              "--port", str(port), "--workers", "1", "--mqtt", f"mqtt://127.0.0.1:{broker.port}"],
-                             env=env, cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+    serve = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hub.cli",
+            "serve",
+            "--data-dir",
+            str(data),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--mqtt",
+            f"mqtt://127.0.0.1:{broker.port}",
+        ],
+        env=env,
+        cwd=ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     sync = None
     try:
+
         def web_up():
             try:
                 return requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code < 500
@@ -86,10 +110,14 @@ def test_every_hub_process_commits_with_synchronous_full(tmp_path):
 
         _wait(web_up, 60, "the web worker")
         _wait(lambda: any(" bus " in f" {r[2]} " and "--supervise" not in r[2] for r in rows()), 60, "the bus")
-        state.write_credentials(data, central_url=f"http://127.0.0.1:{free_port()}", store_id="dur-1",
-                                secret="s" * 32)
-        sync = subprocess.Popen([sys.executable, "-m", "hub.cli", "sync", "run", "--data-dir", str(data)], env=env,
-                                cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        state.write_credentials(data, central_url=f"http://127.0.0.1:{free_port()}", store_id="dur-1", secret="s" * 32)
+        sync = subprocess.Popen(
+            [sys.executable, "-m", "hub.cli", "sync", "run", "--data-dir", str(data)],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         _wait(lambda: any(r[2].startswith("sync run") for r in rows()), 60, "the sync worker")
     finally:
         if sync is not None:
@@ -101,8 +129,17 @@ def test_every_hub_process_commits_with_synchronous_full(tmp_path):
     seen = rows()
     pids_by_role: dict[str, set[str]] = {}
     for pid, _level, argv in seen:
-        role = ("init" if argv.startswith("init") else "serve" if argv.startswith("serve")
-                else "sync" if argv.startswith("sync run") else "bus" if argv.startswith("bus") else argv)
+        role = (
+            "init"
+            if argv.startswith("init")
+            else "serve"
+            if argv.startswith("serve")
+            else "sync"
+            if argv.startswith("sync run")
+            else "bus"
+            if argv.startswith("bus")
+            else argv
+        )
         pids_by_role.setdefault(role, set()).add(pid)
     # the CLI, the gunicorn master and at least one worker (two pids), the bus and the sync worker
     assert set(pids_by_role) >= {"init", "serve", "bus", "sync"} and len(pids_by_role["serve"]) >= 2, seen

@@ -21,7 +21,7 @@ HUB = Path(__file__).resolve().parents[2] / "hub"
 # What the handheld follows live: the live stream's prefixes before the declarations (hub/http/live.py
 # LIVE_PREFIXES, plus "count." which the stocktake routes published) — less the prefixes no fact kind has.
 HANDHELD_PREFIXES = ("movement", "item.", "location.", "order.", "pick_list.", "device.", "shelf.", "alert.", "count.")
-NEVER_LIVE = ("audit", "user.upsert")          # audit entries and personal data never reach the floor
+NEVER_LIVE = ("audit", "user.upsert")  # audit entries and personal data never reach the floor
 
 _RECORD_CALL = re.compile(r"outbox\.record\(")
 _RECORD_KIND = re.compile(r"outbox\.record\(\s*conn\s*,\s*\"([^\"]+)\"")
@@ -93,7 +93,7 @@ def test_every_schema_is_a_valid_draft_2020_12_object_schema(fact):
 def test_kinds_are_declared_once_across_domains():
     seen: dict[str, str] = {}
     for module, facts in _facts_by_module().items():
-        assert isinstance(facts, tuple), module          # a domain may record no facts (promotions prices only)
+        assert isinstance(facts, tuple), module  # a domain may record no facts (promotions prices only)
         for f in facts:
             assert isinstance(f, Fact)
             assert f.kind not in seen, f"{f.kind} declared by {seen.get(f.kind)} and {module}"
@@ -139,7 +139,9 @@ def test_enums_are_the_code_s_closed_sets():
     assert enum("user.upsert", "properties", "language") == set(users.LANGUAGES)
     assert enum("device.status", "properties", "status") == set(contract.STATUS_VALUES)
     assert enum("device.info", "properties", "kind") == set(contract.KINDS)
-    assert enum("device.health", "properties", "paper") == set(contract.EVENT_SCHEMAS["state"]["properties"]["paper"]["enum"])
+    assert enum("device.health", "properties", "paper") == set(
+        contract.EVENT_SCHEMAS["state"]["properties"]["paper"]["enum"]
+    )
     for kind in ("alert.raised", "alert.cleared"):
         assert enum(kind, "properties", "kind") == set(alerts.KINDS)
     assert enum("alert.raised", "properties", "severity") == set(alerts.SEVERITIES)
@@ -173,6 +175,7 @@ def test_live_exactly_for_what_the_handheld_follows():
 
 # ----------------------------------------------------------------------------- payloads the code really writes
 
+
 def _uid(conn, username: str) -> str:
     return conn.execute("SELECT id FROM users WHERE username = ?", (username,)).fetchone()[0]
 
@@ -181,8 +184,16 @@ def _event(device_id: str, type_: str, event_id: str, payload: dict, ts: str | N
     from hub.bus.handlers import DeviceEvent
 
     ts = ts or now_iso()
-    return DeviceEvent(store_id="test-store", device_id=device_id, type=type_, id=event_id, ts=ts, payload=payload,
-                       topic=f"storehub/test-store/dev/{device_id}/evt/{type_}", received_at=ts)
+    return DeviceEvent(
+        store_id="test-store",
+        device_id=device_id,
+        type=type_,
+        id=event_id,
+        ts=ts,
+        payload=payload,
+        topic=f"storehub/test-store/dev/{device_id}/evt/{type_}",
+        received_at=ts,
+    )
 
 
 def _order_workflow():
@@ -222,27 +233,48 @@ def _drive_the_hub(ctx, s) -> None:
         sup, assoc, mgr = _uid(conn, "supervisor"), _uid(conn, "associate"), _uid(conn, "manager")
         ledger.post(conn, MovementRequest("receive", milk, bin1, 10, "delivery", sup, key()))
         ledger.post(conn, MovementRequest("receive", rice, bin2, 5, "delivery", sup, key(), "hh-1"))
-        ledger.transfer(conn, item_id=rice, from_location=bin2, to_location=bin1, qty=1, reason="refill",
-                        actor=sup, idempotency_key=key())
+        ledger.transfer(
+            conn,
+            item_id=rice,
+            from_location=bin2,
+            to_location=bin1,
+            qty=1,
+            reason="refill",
+            actor=sup,
+            idempotency_key=key(),
+        )
         ledger.post(conn, MovementRequest("adjust", apples, bin1, -50, "dried out", sup, key()))
         catalog.update_item(conn, apples, {"brand": "Orchard", "plu": None}, actor=sup)
         opts = settings.get_all(conn)
-        resolve.report_unknown(conn, code="4006381333931", note=" new tea ", location_id=bin1, actor=assoc,
-                               device="hh-1", settings=opts)
+        resolve.report_unknown(
+            conn, code="4006381333931", note=" new tea ", location_id=bin1, actor=assoc, device="hh-1", settings=opts
+        )
         resolve.report_unknown(conn, code="12345", actor=assoc, settings=opts)
 
     # device bus: status, info, health, scans, weights, shelf levels and the alerts they raise and clear
     with db.write() as conn:
         now = now_iso()
         registry.set_status(conn, "scanner-1", "online", now)
-        registry.apply_info(conn, "printer-1", {"kind": "printer", "model": "TM-T20", "firmware": "1.2",
-                                                "capabilities": ["print"], "battery_pct": 10, "paper": "low"}, now)
+        registry.apply_info(
+            conn,
+            "printer-1",
+            {
+                "kind": "printer",
+                "model": "TM-T20",
+                "firmware": "1.2",
+                "capabilities": ["print"],
+                "battery_pct": 10,
+                "paper": "low",
+            },
+            now,
+        )
         registry.apply_health(conn, "printer-1", {"battery_pct": 80, "paper": "out", "error": None}, now)
         builtin.on_scan(conn, _event("scanner-1", "scan", "ev-1", {"code": MILK, "symbology": "ean13"}))
         builtin.on_scan(conn, _event("scanner-1", "scan", "ev-2", {"code": "nonsense"}))
         builtin.on_weight(conn, _event("scale-1", "weight", "ev-3", {"grams": 512, "stable": True}))
-        builtin.on_weight(conn, _event("scale-1", "weight", "ev-4", {"grams": 498, "stable": True, "net": True,
-                                                                      "tare_grams": 20}))
+        builtin.on_weight(
+            conn, _event("scale-1", "weight", "ev-4", {"grams": 498, "stable": True, "net": True, "tare_grams": 20})
+        )
         shelf.bind(conn, "shelf-1", item_id=milk, location_id=bin1, low_units=2, actor=sup)
         shelf.on_shelf(conn, _event("shelf-1", "shelf", "ev-5", {"grams": 2063.5}, "2026-01-01T10:00:00Z"))
         shelf.on_shelf(conn, _event("shelf-1", "shelf", "ev-6", {"grams": 1.0}, "2026-01-01T10:01:00Z"))
@@ -250,50 +282,110 @@ def _drive_the_hub(ctx, s) -> None:
 
     # orders: taken in, picked, packed, printed, handed over, returned
     with db.write() as conn:
-        a = create_order(conn, {"channel": "web", "external_id": "W-1", "fulfilment": "pickup",
-                                       "customer": {"name": "Li Lei", "phone": "13800000000"}, "paid_minor": 9000,
-                                       "lines": [{"sku": "MILK-1L", "qty": 2}, {"sku": "RICE-5KG", "qty": 1}]},
-                                actor=sup)
+        a = create_order(
+            conn,
+            {
+                "channel": "web",
+                "external_id": "W-1",
+                "fulfilment": "pickup",
+                "customer": {"name": "Li Lei", "phone": "13800000000"},
+                "paid_minor": 9000,
+                "lines": [{"sku": "MILK-1L", "qty": 2}, {"sku": "RICE-5KG", "qty": 1}],
+            },
+            actor=sup,
+        )
         pl = picking.create_pick_list(conn, actor=sup, order_ids=[a["id"]])
         picking.assign(conn, pl["id"], assoc, actor=sup)
         for t in picking.get_pick_list(conn, pl["id"])["tasks"]:
-            picking.confirm_pick(conn, t["id"], client_key=key(), location_code=t["location_label"],
-                                 item_code=MILK if t["item_id"] == milk else RICE, actor=assoc, device="hh-1")
+            picking.confirm_pick(
+                conn,
+                t["id"],
+                client_key=key(),
+                location_code=t["location_label"],
+                item_code=MILK if t["item_id"] == milk else RICE,
+                actor=assoc,
+                device="hh-1",
+            )
         fulfilment.pack_scan(conn, a["id"], code=MILK, client_key=key(), qty=2, actor=assoc)
         fulfilment.pack_scan(conn, a["id"], code=RICE, client_key=key(), actor=assoc)
         fulfilment.pack(conn, a["id"], actor=assoc)
         jobs = printing.print_order_documents(conn, a["id"], actor=assoc)
         commands.apply_result(conn, jobs[0]["device_id"], {"request_id": jobs[0]["request_id"], "ok": True}, now_iso())
-        commands.apply_result(conn, jobs[1]["device_id"], {"request_id": jobs[1]["request_id"], "ok": False,
-                                                           "error": "paper jam"}, now_iso())
+        commands.apply_result(
+            conn,
+            jobs[1]["device_id"],
+            {"request_id": jobs[1]["request_id"], "ok": False, "error": "paper jam"},
+            now_iso(),
+        )
         fulfilment.mark_ready(conn, a["id"], actor=assoc)
         a = fulfilment.handover(conn, a["code"], actor=assoc)
         milk_line = next(ln for ln in a["lines"] if ln["item_id"] == milk)
-        fulfilment.record_return(conn, a["id"], client_key=key(), actor=sup, lines=[
-            {"line_id": milk_line["id"], "qty": 1, "disposition": "writeoff", "reason": "leaking"}])
+        fulfilment.record_return(
+            conn,
+            a["id"],
+            client_key=key(),
+            actor=sup,
+            lines=[{"line_id": milk_line["id"], "qty": 1, "disposition": "writeoff", "reason": "leaking"}],
+        )
 
     # review, a short pick, a dropped walk, a cancellation
     with db.write() as conn:
-        b = create_order(conn, {"channel": "phone", "external_id": "P-1", "fulfilment": "delivery", "customer": {"name": "Han"},
-                                       "lines": [{"sku": "RICE-5KG", "qty": 1}]}, actor=sup)
+        b = create_order(
+            conn,
+            {
+                "channel": "phone",
+                "external_id": "P-1",
+                "fulfilment": "delivery",
+                "customer": {"name": "Han"},
+                "lines": [{"sku": "RICE-5KG", "qty": 1}],
+            },
+            actor=sup,
+        )
         assert b["review_status"] == "pending"
         decide(conn, b["id"], approve=False, note="no address", actor=sup)
-        d = create_order(conn, {"channel": "app", "external_id": "A-1", "fulfilment": "pickup",
-                                       "customer": {"phone": "1"}, "lines": [{"sku": "RICE-5KG", "qty": 1}]},
-                                actor=sup)
-        task = picking.get_pick_list(conn, picking.create_pick_list(conn, actor=sup, order_ids=[d["id"]])["id"])["tasks"][0]
+        d = create_order(
+            conn,
+            {
+                "channel": "app",
+                "external_id": "A-1",
+                "fulfilment": "pickup",
+                "customer": {"phone": "1"},
+                "lines": [{"sku": "RICE-5KG", "qty": 1}],
+            },
+            actor=sup,
+        )
+        task = picking.get_pick_list(conn, picking.create_pick_list(conn, actor=sup, order_ids=[d["id"]])["id"])[
+            "tasks"
+        ][0]
         picking.report_short(conn, task["id"], client_key=key(), resolution="partial", actor=assoc)
-        e = create_order(conn, {"channel": "in_store", "fulfilment": "pickup", "customer": {"phone": "1"},
-                                       "lines": [{"sku": "RICE-5KG", "qty": 1}]}, actor=sup)
+        e = create_order(
+            conn,
+            {
+                "channel": "in_store",
+                "fulfilment": "pickup",
+                "customer": {"phone": "1"},
+                "lines": [{"sku": "RICE-5KG", "qty": 1}],
+            },
+            actor=sup,
+        )
         walk = picking.create_pick_list(conn, actor=sup, order_ids=[e["id"]], picker_id=assoc)
         picking.cancel_pick_list(conn, walk["id"], actor=sup)
         fulfilment.cancel(conn, e["id"], reason="customer changed their mind", actor=sup)
 
     # a split, its back-order served by a retry and then by arriving stock
     with db.write() as conn:
-        c = create_order(conn, {"channel": "web", "external_id": "W-2", "fulfilment": "pickup",
-                                       "customer": {"phone": "1"}, "paid_minor": 100_000,
-                                       "lines": [{"sku": "MILK-1L", "qty": 20}]}, actor=sup)
+        c = create_order(
+            conn,
+            {
+                "channel": "web",
+                "external_id": "W-2",
+                "fulfilment": "pickup",
+                "customer": {"phone": "1"},
+                "paid_minor": 100_000,
+                "lines": [{"sku": "MILK-1L", "qty": 20}],
+            },
+            actor=sup,
+        )
         assert c["children"], "the order was split"
         with backorders.suppressed():
             ledger.post(conn, MovementRequest("receive", milk, bin2, 5, "delivery", sup, key()))
@@ -302,8 +394,9 @@ def _drive_the_hub(ctx, s) -> None:
 
     # stocktake: a count with a location, scans, an undo, a recount and the approval
     with db.write() as conn:
-        sess, _ = sessions.create(conn, name="Aisle 1", kind="cycle", scope={"location_ids": [s["aisle"]["id"]]},
-                                  actor=sup)
+        sess, _ = sessions.create(
+            conn, name="Aisle 1", kind="cycle", scope={"location_ids": [s["aisle"]["id"]]}, actor=sup
+        )
         sid = sess["id"]
         scans.record_scan(conn, sid, counter=assoc, client_key=key(), code=BIN1, device="hh-1")
         scans.record_scan(conn, sid, counter=assoc, client_key=key(), code=MILK, qty=3, device="hh-1")
@@ -320,17 +413,52 @@ def _drive_the_hub(ctx, s) -> None:
         sessions.cancel(conn, other["id"], actor=sup, reason="not needed")
 
     # sync link: a downlink page (one change rejected), an override set and removed
-    res = downlink.apply_page(db, [
-        {"version": 1, "kind": "item", "key": "TEA-1",
-         "payload": {"id": "item-tea-1", "sku": "TEA-1", "name_en": "Green tea", "unit": "each", "price_minor": 990,
-                     "gtins": []}},
-        {"version": 2, "kind": "user", "key": "zhang",
-         "payload": {"id": "user-zhang", "username": "zhang", "display_name": "Zhang Wei", "role": "associate",
-                     "language": "zh-CN", "active": True, "pin_hash": hash_secret("4321")}},
-        {"version": 3, "kind": "item", "key": "DUP",
-         "payload": {"id": "item-dup", "sku": "DUP", "name_en": "Dup", "unit": "each", "price_minor": 1,
-                     "gtins": [MILK]}},
-    ], 3)
+    res = downlink.apply_page(
+        db,
+        [
+            {
+                "version": 1,
+                "kind": "item",
+                "key": "TEA-1",
+                "payload": {
+                    "id": "item-tea-1",
+                    "sku": "TEA-1",
+                    "name_en": "Green tea",
+                    "unit": "each",
+                    "price_minor": 990,
+                    "gtins": [],
+                },
+            },
+            {
+                "version": 2,
+                "kind": "user",
+                "key": "zhang",
+                "payload": {
+                    "id": "user-zhang",
+                    "username": "zhang",
+                    "display_name": "Zhang Wei",
+                    "role": "associate",
+                    "language": "zh-CN",
+                    "active": True,
+                    "pin_hash": hash_secret("4321"),
+                },
+            },
+            {
+                "version": 3,
+                "kind": "item",
+                "key": "DUP",
+                "payload": {
+                    "id": "item-dup",
+                    "sku": "DUP",
+                    "name_en": "Dup",
+                    "unit": "each",
+                    "price_minor": 1,
+                    "gtins": [MILK],
+                },
+            },
+        ],
+        3,
+    )
     assert res["applied"] == 2 and len(res["rejected"]) == 1
     with db.write() as conn:
         downlink.set_override(conn, "item", milk, "price_minor", 1111, actor=mgr)
@@ -375,9 +503,9 @@ def test_a_payload_that_breaks_its_schema_is_caught(outbox_rows):
     for r in outbox_rows:
         first.setdefault(r["kind"], r["payload"])
     broken = {
-        "movement": ("qty_delta", "12"),                  # quantities are integers
-        "item.upsert": ("price_minor", 12.5),             # money in minor units
-        "order.status": ("to", "lost"),                   # a closed set of statuses
+        "movement": ("qty_delta", "12"),  # quantities are integers
+        "item.upsert": ("price_minor", 12.5),  # money in minor units
+        "order.status": ("to", "lost"),  # a closed set of statuses
         "device.weight": ("grams", None),
         "count.scan": ("source", "guess"),
         "unknown_code.report": ("reported_by", None),
@@ -405,6 +533,15 @@ def test_projected_says_whether_the_central_folds_the_fact(outbox_rows):
         folded[row["kind"]] = folded.get(row["kind"], False) or hit
     wrong = {k: (facts[k].projected, hit) for k, hit in folded.items() if facts[k].projected != hit}
     assert not wrong, f"kind: (declared projected, folded by the central): {wrong}"
-    assert {k for k, hit in folded.items() if hit} >= {"movement", "item.upsert", "location.upsert", "order.created",
-                                                       "order.status", "order.cancelled", "count.approved",
-                                                       "device.status", "alert.raised", "alert.cleared"}
+    assert {k for k, hit in folded.items() if hit} >= {
+        "movement",
+        "item.upsert",
+        "location.upsert",
+        "order.created",
+        "order.status",
+        "order.cancelled",
+        "count.approved",
+        "device.status",
+        "alert.raised",
+        "alert.cleared",
+    }

@@ -25,8 +25,11 @@ def test_a_scaffolded_domain_is_served_declared_and_checked(tmp_path):
     (repo / "tests").mkdir()
     shutil.copy(ROOT / "tests" / "conftest.py", repo / "tests" / "conftest.py")
     shutil.copytree(ROOT / "tests" / "support", repo / "tests" / "support", ignore=ignore)
-    shutil.copytree(ROOT / "tests" / "kernel", repo / "tests" / "kernel",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "test_scaffold.py"))
+    shutil.copytree(
+        ROOT / "tests" / "kernel",
+        repo / "tests" / "kernel",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "test_scaffold.py"),
+    )
     shutil.copy(ROOT / "pyproject.toml", repo / "pyproject.toml")
     env = {**os.environ, "PYTHONPATH": str(repo), "STOREHUB_TEST_HARD_EXIT": "0"}
 
@@ -35,9 +38,9 @@ def test_a_scaffolded_domain_is_served_declared_and_checked(tmp_path):
 
     made = run(sys.executable, "scripts/new-domain", "giftcards", "--title", "Gift cards", "--title-zh", "礼品卡")
     assert made.returncode == 0, made.stderr
-    assert 'add one line' in made.stdout and (repo / "hub/giftcards/migrations").is_dir()
-    assert run(sys.executable, "scripts/new-domain", "giftcards").returncode == 1      # taken
-    assert run(sys.executable, "scripts/new-domain", "Gift-Cards").returncode == 2     # not a package name
+    assert "add one line" in made.stdout and (repo / "hub/giftcards/migrations").is_dir()
+    assert run(sys.executable, "scripts/new-domain", "giftcards").returncode == 1  # taken
+    assert run(sys.executable, "scripts/new-domain", "Gift-Cards").returncode == 2  # not a package name
 
     # the generated package is not served until it is listed: then it is, by that one line
     listed = repo / "hub" / "domains.py"
@@ -47,7 +50,8 @@ def test_a_scaffolded_domain_is_served_declared_and_checked(tmp_path):
     doc = run(sys.executable, "-m", "hub.factsdoc", "docs/facts.md")
     assert doc.returncode == 0, doc.stderr
 
-    tests = run(sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/giftcards",
-                "tests/kernel", timeout=600)
+    tests = run(
+        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/giftcards", "tests/kernel", timeout=600
+    )
     assert tests.returncode == 0, tests.stdout[-4000:] + tests.stderr[-2000:]
     assert " passed" in tests.stdout and "failed" not in tests.stdout

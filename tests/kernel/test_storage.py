@@ -26,11 +26,15 @@ def test_migrations_from_each_previous_version_keep_data(tmp_path):
         path = tmp_path / f"v{v}.db"
         conn = sqlite3.connect(path, isolation_level=None)
         migrate(conn, domains.migration_dirs(), target=v)
-        conn.execute("INSERT INTO settings(key, value, updated_at) VALUES ('store_id', '\"s-1\"', '2026-01-01T00:00:00Z')")
-        conn.execute("INSERT INTO items(id, sku, name_en, unit, price_minor, created_at, updated_at)"
-                     " VALUES ('i1', 'SKU1', 'Thing', 'each', 100, 'x', 'x')")
+        conn.execute(
+            "INSERT INTO settings(key, value, updated_at) VALUES ('store_id', '\"s-1\"', '2026-01-01T00:00:00Z')"
+        )
+        conn.execute(
+            "INSERT INTO items(id, sku, name_en, unit, price_minor, created_at, updated_at)"
+            " VALUES ('i1', 'SKU1', 'Thing', 'each', 100, 'x', 'x')"
+        )
         rest = migrate(conn, domains.migration_dirs())
-        assert rest == versions[i + 1:]
+        assert rest == versions[i + 1 :]
         assert conn.execute("SELECT sku FROM items").fetchone()[0] == "SKU1"
         assert conn.execute("SELECT value FROM settings WHERE key='store_id'").fetchone()[0] == '"s-1"'
         conn.close()
@@ -38,16 +42,24 @@ def test_migrations_from_each_previous_version_keep_data(tmp_path):
 
 def test_backup_and_restore_round_trip(hubctx, sample, tmp_path, data_dir):
     with hubctx.db.write() as c:
-        ledger.post(c, MovementRequest("receive", sample["milk"]["id"], sample["bin1"]["id"], 12, "delivery", "t", "k-1"))
+        ledger.post(
+            c, MovementRequest("receive", sample["milk"]["id"], sample["bin1"]["id"], 12, "delivery", "t", "k-1")
+        )
     backup = tmp_path / "backup.db"
-    r = subprocess.run([sys.executable, "-m", "hub.cli", "backup", "--data-dir", str(data_dir), str(backup)],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "backup", "--data-dir", str(data_dir), str(backup)],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     with hubctx.db.write() as c:  # a change after the backup...
         ledger.post(c, MovementRequest("sale", sample["milk"]["id"], sample["bin1"]["id"], 5, "sale", "t", "k-2"))
     other = tmp_path / "restored"
-    r = subprocess.run([sys.executable, "-m", "hub.cli", "restore", "--data-dir", str(other), str(backup)],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "restore", "--data-dir", str(other), str(backup)],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     restored = Database(other / "hub.db")
     conn = restored.read()
@@ -72,11 +84,16 @@ def test_backup_and_restore_round_trip(hubctx, sample, tmp_path, data_dir):
 def test_restore_refuses_a_file_that_is_not_a_hub_backup(tmp_path):
     junk = tmp_path / "junk.db"
     junk.write_bytes(b"definitely not sqlite" * 100)
-    r = subprocess.run([sys.executable, "-m", "hub.cli", "restore", "--data-dir", str(tmp_path / "d"), str(junk)],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "hub.cli", "restore", "--data-dir", str(tmp_path / "d"), str(junk)],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode != 0
-    assert not (tmp_path / "d" / "hub.db").exists() or sqlite3.connect(tmp_path / "d" / "hub.db").execute(
-        "SELECT COUNT(*) FROM sqlite_master").fetchone()[0] == 0
+    assert (
+        not (tmp_path / "d" / "hub.db").exists()
+        or sqlite3.connect(tmp_path / "d" / "hub.db").execute("SELECT COUNT(*) FROM sqlite_master").fetchone()[0] == 0
+    )
 
 
 def test_demo_seed_is_a_believable_store(tmp_path):
@@ -89,8 +106,14 @@ def test_demo_seed_is_a_believable_store(tmp_path):
     cats = {r[0] for r in c.execute("SELECT DISTINCT category FROM items")}
     assert {"grocery", "produce", "household", "apparel"} <= cats
     assert c.execute("SELECT COUNT(*) FROM items WHERE name_zh = '' OR name_en = ''").fetchone()[0] == 0
-    assert c.execute("SELECT COUNT(*) FROM items WHERE unit = 'kg' AND variable_measure = 1 AND plu IS NOT NULL").fetchone()[0] > 10
+    assert (
+        c.execute(
+            "SELECT COUNT(*) FROM items WHERE unit = 'kg' AND variable_measure = 1 AND plu IS NOT NULL"
+        ).fetchone()[0]
+        > 10
+    )
     from biip.gtin import Gtin
+
     for (g,) in c.execute("SELECT gtin FROM item_gtins"):
         Gtin.parse(g)  # raises on a wrong check digit
     assert c.execute("SELECT value FROM settings WHERE key='currency'").fetchone()[0] == '"CNY"'
@@ -106,11 +129,43 @@ def test_demo_seed_is_a_believable_store(tmp_path):
 
 def test_users_add_cli(tmp_path):
     d = str(tmp_path / "h")
-    ok = subprocess.run([sys.executable, "-m", "hub.cli", "users", "add", "mei", "--role", "associate", "--pin", "4821",
-                         "--data-dir", d], capture_output=True, text=True)
+    ok = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hub.cli",
+            "users",
+            "add",
+            "mei",
+            "--role",
+            "associate",
+            "--pin",
+            "4821",
+            "--data-dir",
+            d,
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert ok.returncode == 0, ok.stderr
-    bad = subprocess.run([sys.executable, "-m", "hub.cli", "users", "add", "boss", "--role", "manager", "--pin", "4821",
-                          "--data-dir", d], capture_output=True, text=True)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "hub.cli",
+            "users",
+            "add",
+            "boss",
+            "--role",
+            "manager",
+            "--pin",
+            "4821",
+            "--data-dir",
+            d,
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 1 and "password_required" in bad.stderr
 
 
@@ -138,10 +193,14 @@ def test_the_promotions_blob_moves_out_of_settings(tmp_path):
     dirs = domains.migration_dirs()
     conn = sqlite3.connect(tmp_path / "old.db", isolation_level=None)
     migrate(conn, dirs, target=50)
-    blob = {"tea-week": {"id": "tea-week", "name": "Tea week", "skus": ["TEA-100"], "percent_off": 10},
-            "rice": {"id": "rice", "name": "Rice", "skus": ["RICE-5KG"], "price_minor": 4500}}
-    conn.execute("INSERT INTO settings(key, value, updated_at) VALUES ('promotions', ?, '2026-11-30T08:00:00.000Z')",
-                 (json.dumps(blob),))
+    blob = {
+        "tea-week": {"id": "tea-week", "name": "Tea week", "skus": ["TEA-100"], "percent_off": 10},
+        "rice": {"id": "rice", "name": "Rice", "skus": ["RICE-5KG"], "price_minor": 4500},
+    }
+    conn.execute(
+        "INSERT INTO settings(key, value, updated_at) VALUES ('promotions', ?, '2026-11-30T08:00:00.000Z')",
+        (json.dumps(blob),),
+    )
     assert migrate(conn, dirs, target=51) == [51]
     rows = {r[0]: json.loads(r[1]) for r in conn.execute("SELECT id, body FROM central_promotions")}
     assert rows == blob

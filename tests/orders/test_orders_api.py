@@ -28,8 +28,11 @@ def _outbox_kinds(hubctx):
 
 
 def test_order_is_created_allocated_in_walk_order_and_recorded(client, auth, hubctx, shop):
-    r = client.post("/api/v1/orders", json=order_body("W-1", [{"sku": "MILK-1L", "qty": 4}, {"sku": "APPLE", "grams": 750}]),
-                    headers=auth())
+    r = client.post(
+        "/api/v1/orders",
+        json=order_body("W-1", [{"sku": "MILK-1L", "qty": 4}, {"sku": "APPLE", "grams": 750}]),
+        headers=auth(),
+    )
     assert r.status_code == 201, r.get_json()
     o = r.get_json()
     assert o["status"] == "allocated" and o["channel"] == "web" and o["code"] == "SHO-" + o["ref"]
@@ -62,12 +65,15 @@ def test_duplicate_external_id_is_refused_with_existing_id(client, auth, hubctx,
     assert other.status_code == 201
 
 
-@pytest.mark.parametrize("lines, field", [
-    ([{"sku": "NOPE", "qty": 1}], "lines[0]"),
-    ([{"sku": "APPLE", "qty": 2}], "lines[0]"),          # kg items are ordered in grams
-    ([{"sku": "MILK-1L", "grams": 500}], "lines[0]"),    # each items by qty
-    ([{"sku": "MILK-1L"}], "lines[0]"),
-])
+@pytest.mark.parametrize(
+    "lines, field",
+    [
+        ([{"sku": "NOPE", "qty": 1}], "lines[0]"),
+        ([{"sku": "APPLE", "qty": 2}], "lines[0]"),  # kg items are ordered in grams
+        ([{"sku": "MILK-1L", "grams": 500}], "lines[0]"),  # each items by qty
+        ([{"sku": "MILK-1L"}], "lines[0]"),
+    ],
+)
 def test_bad_lines_are_refused_per_field(client, auth, shop, lines, field):
     r = client.post("/api/v1/orders", json=order_body("W-bad", lines), headers=auth())
     assert r.status_code == 400
@@ -85,22 +91,41 @@ def test_bad_requests(client, auth, shop):
 
 
 def test_review_rules_hold_orders_for_a_person(client, auth, hubctx, shop):
-    big = client.post("/api/v1/orders", json=order_body("W-big", [{"sku": "RICE-5KG", "qty": 1, "unit_price_minor": 300_000}]),
-                      headers=auth()).get_json()
-    assert big["status"] == "new" and big["review_status"] == "pending" and big["review_reasons"] == ["amount_over_limit"]
-    nophone = client.post("/api/v1/orders", json=order_body("W-addr", [{"sku": "RICE-5KG", "qty": 1}], fulfilment="delivery",
-                                                              address={"line1": "1 Road", "city": "Shanghai", "postcode": "12"},
-                                                              customer={"name": "X"}), headers=auth()).get_json()
+    big = client.post(
+        "/api/v1/orders",
+        json=order_body("W-big", [{"sku": "RICE-5KG", "qty": 1, "unit_price_minor": 300_000}]),
+        headers=auth(),
+    ).get_json()
+    assert (
+        big["status"] == "new" and big["review_status"] == "pending" and big["review_reasons"] == ["amount_over_limit"]
+    )
+    nophone = client.post(
+        "/api/v1/orders",
+        json=order_body(
+            "W-addr",
+            [{"sku": "RICE-5KG", "qty": 1}],
+            fulfilment="delivery",
+            address={"line1": "1 Road", "city": "Shanghai", "postcode": "12"},
+            customer={"name": "X"},
+        ),
+        headers=auth(),
+    ).get_json()
     assert set(nophone["review_reasons"]) == {"phone_missing", "postcode_invalid"}
-    assert _stock(hubctx, shop["rice"], shop["bin3"])["reserved"] == 0     # nothing reserved while in review
+    assert _stock(hubctx, shop["rice"], shop["bin3"])["reserved"] == 0  # nothing reserved while in review
     queue = client.get("/api/v1/orders/review", headers=auth("supervisor")).get_json()["items"]
     assert {o["id"] for o in queue} == {big["id"], nophone["id"]}
     assert client.get("/api/v1/orders/review", headers=auth("associate")).status_code == 403
-    r = client.post(f"/api/v1/orders/{big['id']}/review", json={"decision": "approve", "note": "known customer"},
-                    headers=auth("supervisor"))
+    r = client.post(
+        f"/api/v1/orders/{big['id']}/review",
+        json={"decision": "approve", "note": "known customer"},
+        headers=auth("supervisor"),
+    )
     assert r.status_code == 200 and r.get_json()["status"] == "allocated"
-    r = client.post(f"/api/v1/orders/{nophone['id']}/review", json={"decision": "reject", "note": "bad address"},
-                    headers=auth("supervisor"))
+    r = client.post(
+        f"/api/v1/orders/{nophone['id']}/review",
+        json={"decision": "reject", "note": "bad address"},
+        headers=auth("supervisor"),
+    )
     assert r.get_json()["status"] == "cancelled"
     r = client.post(f"/api/v1/orders/{nophone['id']}/review", json={"decision": "approve"}, headers=auth("supervisor"))
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "not_in_review"
@@ -109,17 +134,28 @@ def test_review_rules_hold_orders_for_a_person(client, auth, hubctx, shop):
 def test_review_rules_are_configurable(client, auth, hubctx, shop):
     with hubctx.db.write() as conn:
         settings.put(conn, "orders.review", {"review_channels": ["phone"]})
-    o = client.post("/api/v1/orders", json={**order_body("P-1", [{"sku": "RICE-5KG", "qty": 1}]), "channel": "phone"},
-                    headers=auth()).get_json()
+    o = client.post(
+        "/api/v1/orders",
+        json={**order_body("P-1", [{"sku": "RICE-5KG", "qty": 1}]), "channel": "phone"},
+        headers=auth(),
+    ).get_json()
     assert o["review_reasons"] == ["channel_needs_review"]
-    past = client.post("/api/v1/orders", json=order_body("W-past", [{"sku": "RICE-5KG", "qty": 1}],
-                                                         pickup_at=iso(utcnow() - timedelta(days=1))), headers=auth()).get_json()
+    past = client.post(
+        "/api/v1/orders",
+        json=order_body("W-past", [{"sku": "RICE-5KG", "qty": 1}], pickup_at=iso(utcnow() - timedelta(days=1))),
+        headers=auth(),
+    ).get_json()
     assert past["review_reasons"] == ["pickup_in_past"]
 
 
 def test_partial_stock_splits_by_default(client, auth, hubctx, shop):
-    o = client.post("/api/v1/orders", json=order_body("W-split", [{"sku": "MILK-1L", "qty": 7}, {"sku": "RICE-5KG", "qty": 2}],
-                                                      paid_minor=7 * 1250 + 2 * 4990), headers=auth()).get_json()
+    o = client.post(
+        "/api/v1/orders",
+        json=order_body(
+            "W-split", [{"sku": "MILK-1L", "qty": 7}, {"sku": "RICE-5KG", "qty": 2}], paid_minor=7 * 1250 + 2 * 4990
+        ),
+        headers=auth(),
+    ).get_json()
     assert o["status"] == "allocated" and len(o["children"]) == 1
     milk = next(ln for ln in o["lines"] if ln["sku"] == "MILK-1L")
     assert milk["qty"] == 5 and milk["reserved"] == 5
@@ -140,8 +176,11 @@ def test_partial_stock_splits_by_default(client, auth, hubctx, shop):
 def test_backorder_policy_holds_the_whole_order(client, auth, hubctx, shop):
     with hubctx.db.write() as conn:
         settings.put(conn, "orders.partial_policy", "backorder")
-    o = client.post("/api/v1/orders", json=order_body("W-bo", [{"sku": "MILK-1L", "qty": 9}, {"sku": "RICE-5KG", "qty": 1}]),
-                    headers=auth()).get_json()
+    o = client.post(
+        "/api/v1/orders",
+        json=order_body("W-bo", [{"sku": "MILK-1L", "qty": 9}, {"sku": "RICE-5KG", "qty": 1}]),
+        headers=auth(),
+    ).get_json()
     assert o["status"] == "backordered" and o["children"] == []
     assert _stock(hubctx, shop["milk"], shop["bin1"])["reserved"] == 0
     assert _stock(hubctx, shop["rice"], shop["bin3"])["reserved"] == 0
@@ -155,9 +194,13 @@ def test_backorder_policy_holds_the_whole_order(client, auth, hubctx, shop):
 
 
 def test_cancel_releases_reservations_and_records_refund(client, auth, hubctx, shop):
-    o = client.post("/api/v1/orders", json=order_body("W-c", [{"sku": "MILK-1L", "qty": 3}], paid_minor=3750),
-                    headers=auth()).get_json()
-    assert client.post(f"/api/v1/orders/{o['id']}/cancel", json={"reason": "customer called"}, headers=auth()).status_code == 403
+    o = client.post(
+        "/api/v1/orders", json=order_body("W-c", [{"sku": "MILK-1L", "qty": 3}], paid_minor=3750), headers=auth()
+    ).get_json()
+    assert (
+        client.post(f"/api/v1/orders/{o['id']}/cancel", json={"reason": "customer called"}, headers=auth()).status_code
+        == 403
+    )
     r = client.post(f"/api/v1/orders/{o['id']}/cancel", json={"reason": "customer called"}, headers=auth("supervisor"))
     assert r.status_code == 200
     c = r.get_json()
@@ -170,7 +213,9 @@ def test_cancel_releases_reservations_and_records_refund(client, auth, hubctx, s
 
 
 def test_state_machine_refuses_skipping_states(client, auth, hubctx, shop):
-    o = client.post("/api/v1/orders", json=order_body("W-sm", [{"sku": "RICE-5KG", "qty": 1}]), headers=auth()).get_json()
+    o = client.post(
+        "/api/v1/orders", json=order_body("W-sm", [{"sku": "RICE-5KG", "qty": 1}]), headers=auth()
+    ).get_json()
     r = client.post(f"/api/v1/orders/{o['id']}/ready", headers=auth())
     assert r.status_code == 409 and r.get_json()["error"]["details"]["allowed"] == ["cancelled", "picking"]
     r = client.post("/api/v1/orders/handover", json={"code": o["code"]}, headers=auth())
@@ -196,20 +241,32 @@ def test_csv_import_reports_created_duplicates_and_errors(client, auth, hubctx, 
     w100 = client.get(f"/api/v1/orders/{orders['W-100']['id']}", headers=auth()).get_json()
     assert [(ln["sku"], ln["qty"]) for ln in w100["lines"]] == [("MILK-1L", 1), ("APPLE", 500), ("MILK-1L", 1)]
     assert orders["T-7"]["channel"] == "phone" and orders["T-7"]["fulfilment"] == "delivery"
-    again = client.post("/api/v1/orders/import", json={"format": "csv", "content": CSV}, headers=auth("supervisor")).get_json()
+    again = client.post(
+        "/api/v1/orders/import", json={"format": "csv", "content": CSV}, headers=auth("supervisor")
+    ).get_json()
     assert again["counts"] == {"created": 0, "duplicates": 2, "errors": 1}
     assert {d["order_id"] for d in again["duplicates"]} == {orders["W-100"]["id"], orders["T-7"]["id"]}
     assert hubctx.db.read().execute("SELECT COUNT(*) FROM orders").fetchone()[0] == 2
 
 
 def test_json_import_and_bad_files(client, auth, hubctx, shop):
-    content = json.dumps({"orders": [order_body("A-1", [{"sku": "RICE-5KG", "qty": 1}]) | {"channel": "app"},
-                                     order_body("A-1", [{"sku": "RICE-5KG", "qty": 1}]) | {"channel": "app"}]})
-    rep = client.post("/api/v1/orders/import", json={"format": "json", "content": content}, headers=auth("supervisor")).get_json()
+    content = json.dumps(
+        {
+            "orders": [
+                order_body("A-1", [{"sku": "RICE-5KG", "qty": 1}]) | {"channel": "app"},
+                order_body("A-1", [{"sku": "RICE-5KG", "qty": 1}]) | {"channel": "app"},
+            ]
+        }
+    )
+    rep = client.post(
+        "/api/v1/orders/import", json={"format": "json", "content": content}, headers=auth("supervisor")
+    ).get_json()
     assert rep["counts"] == {"created": 1, "duplicates": 1, "errors": 0}
     r = client.post("/api/v1/orders/import", json={"format": "json", "content": "[1,"}, headers=auth("supervisor"))
     assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_import"
-    r = client.post("/api/v1/orders/import", json={"format": "csv", "content": "a,b\n1,2\n"}, headers=auth("supervisor"))
+    r = client.post(
+        "/api/v1/orders/import", json={"format": "csv", "content": "a,b\n1,2\n"}, headers=auth("supervisor")
+    )
     assert r.status_code == 400 and r.get_json()["error"]["details"]["missing"] == ["channel", "sku"]
 
 
@@ -222,18 +279,24 @@ def test_cli_import(tmp_path, hubctx, shop):
     f.write_text(CSV, encoding="utf-8")
     hubctx.db.close()
     res = CliRunner().invoke(main, ["orders", "import", str(f), "--data-dir", str(hubctx.config.data_dir)])
-    assert res.exit_code == 1, res.output        # one order had an error: non-zero exit, report printed
+    assert res.exit_code == 1, res.output  # one order had an error: non-zero exit, report printed
     report = json.loads(res.output)
     assert report["counts"] == {"created": 2, "duplicates": 0, "errors": 1}
-    res = CliRunner().invoke(main, ["orders", "import", str(tmp_path / "missing.json"), "--data-dir", str(hubctx.config.data_dir)])
+    res = CliRunner().invoke(
+        main, ["orders", "import", str(tmp_path / "missing.json"), "--data-dir", str(hubctx.config.data_dir)]
+    )
     assert res.exit_code != 0
 
 
 def test_sla_alerts(client, auth, hubctx, shop):
-    o = client.post("/api/v1/orders", json=order_body("W-sla", [{"sku": "RICE-5KG", "qty": 1}]), headers=auth()).get_json()
+    o = client.post(
+        "/api/v1/orders", json=order_body("W-sla", [{"sku": "RICE-5KG", "qty": 1}]), headers=auth()
+    ).get_json()
     assert client.get("/api/v1/orders/alerts", headers=auth()).get_json()["items"] == []
     with hubctx.db.write() as conn:
-        conn.execute("UPDATE orders SET status_since = ? WHERE id = ?", (iso(utcnow() - timedelta(minutes=75)), o["id"]))
+        conn.execute(
+            "UPDATE orders SET status_since = ? WHERE id = ?", (iso(utcnow() - timedelta(minutes=75)), o["id"])
+        )
     items = client.get("/api/v1/orders/alerts", headers=auth()).get_json()["items"]
     assert len(items) == 1
     a = items[0]

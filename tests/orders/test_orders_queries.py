@@ -46,7 +46,8 @@ def test_analytics_window_defaults_and_errors():
     since, until = queries.analytics_window(until="2026-03-02T08:00:00+08:00")
     assert until == iso(parse_iso("2026-03-02T00:00:00Z")) and since == iso(parse_iso("2026-03-01T00:00:00Z"))
     assert queries.analytics_window("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z")[0] == iso(
-        parse_iso("2026-01-01T00:00:00Z"))
+        parse_iso("2026-01-01T00:00:00Z")
+    )
     with pytest.raises(ValidationError) as e:
         queries.analytics_window(since="yesterday")
     assert e.value.message == "since/until: ISO-8601 times with an offset" and "error" in e.value.details
@@ -73,8 +74,9 @@ def test_pack_and_print_packs_queues_documents_and_returns_the_view(client, auth
     pl = client.post("/api/v1/pick-lists/next", json={}, headers=auth()).get_json()
     [task] = pl["tasks"]
     with hubctx.db.write() as conn:
-        picking.confirm_pick(conn, task["id"], client_key=key(), location_code=task["location_label"],
-                             item_code="96385074", actor="test")
+        picking.confirm_pick(
+            conn, task["id"], client_key=key(), location_code=task["location_label"], item_code="96385074", actor="test"
+        )
     with pytest.raises(Unprocessable) as e:
         with hubctx.db.write() as conn:
             packing.pack_and_print(conn, o["id"], actor="test")
@@ -84,8 +86,10 @@ def test_pack_and_print_packs_queues_documents_and_returns_the_view(client, auth
         fulfilment.pack_scan(conn, o["id"], code="96385074", client_key=key(), actor="test")
         out = packing.pack_and_print(conn, o["id"], actor="test", printer="printer-9")
     assert out["status"] == "packed" and out["pack"]["complete"] is True
-    assert [(j["document"], j["device_id"]) for j in out["printed"]] == [("pack_label", "printer-9"),
-                                                                        ("receipt", "printer-9")]
+    assert [(j["document"], j["device_id"]) for j in out["printed"]] == [
+        ("pack_label", "printer-9"),
+        ("receipt", "printer-9"),
+    ]
     assert len(out["print_jobs"]) == 2
 
 
@@ -95,9 +99,12 @@ def test_scans_for_picking_map_resolver_errors(hubctx, shop):
     assert res.kind == "item" and res.item["sku"] == "MILK-1L" and res.count == 12
     assert scanning.read(conn, "SHL-B01-01").own_code == "B01-01"
     assert scanning.read(conn, "SHO-W-7").own_code == "W-7"
-    for code, err, reason in (("4006381333930", "unreadable_code", "invalid_check_digit"),
-                              ("4012345000016", "unknown_item", None), ("  ", "empty_scan", None),
-                              ("MILK-1L", "unreadable_code", "unparseable")):
+    for code, err, reason in (
+        ("4006381333930", "unreadable_code", "invalid_check_digit"),
+        ("4012345000016", "unknown_item", None),
+        ("  ", "empty_scan", None),
+        ("MILK-1L", "unreadable_code", "unparseable"),
+    ):
         with pytest.raises(Unprocessable) as e:
             scanning.read(conn, code)
         assert e.value.code == err and (reason is None or e.value.details["reason"] == reason)

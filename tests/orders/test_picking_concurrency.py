@@ -39,14 +39,15 @@ def _session(base: str, role: str) -> requests.Session:
 
 def test_parallel_allocators_never_reserve_more_than_on_hand(server, hubctx):
     base, shop = server
-    n = 24                         # 24 orders of 1 rice, 10 on the shelf
+    n = 24  # 24 orders of 1 rice, 10 on the shelf
     sessions = [_session(base, "associate") for _ in range(6)]
     barrier = threading.Barrier(n)
 
     def place(i: int):
         barrier.wait()
-        return sessions[i % len(sessions)].post(f"{base}/orders", json=order_body(f"RACE-{i}", [{"sku": "RICE-5KG", "qty": 1}]),
-                                                timeout=60)
+        return sessions[i % len(sessions)].post(
+            f"{base}/orders", json=order_body(f"RACE-{i}", [{"sku": "RICE-5KG", "qty": 1}]), timeout=60
+        )
 
     with ThreadPoolExecutor(n) as pool:
         results = list(pool.map(place, range(n)))
@@ -65,7 +66,9 @@ def test_duplicate_orders_racing_are_created_once(server, hubctx):
 
     def place(i: int):
         barrier.wait()
-        return sessions[i % 4].post(f"{base}/orders", json=order_body("SAME-1", [{"sku": "MILK-1L", "qty": 1}]), timeout=60)
+        return sessions[i % 4].post(
+            f"{base}/orders", json=order_body("SAME-1", [{"sku": "MILK-1L", "qty": 1}]), timeout=60
+        )
 
     with ThreadPoolExecutor(8) as pool:
         codes = sorted(r.status_code for r in pool.map(place, range(8)))
@@ -125,9 +128,25 @@ def gunicorn_hub(app, hubctx, sample):
 
     shop = store(hubctx, sample)
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "serve", "--data-dir", str(hubctx.config.data_dir),
-                             "--host", "127.0.0.1", "--port", str(port), "--workers", "2"], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hub.cli",
+            "serve",
+            "--data-dir",
+            str(hubctx.config.data_dir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "2",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}/api/v1"
     end = time.monotonic() + 60
     while True:
@@ -136,7 +155,9 @@ def gunicorn_hub(app, hubctx, sample):
                 break
         except requests.RequestException:
             pass
-        assert proc.poll() is None and time.monotonic() < end, proc.stderr.read().decode()[-2000:] if proc.poll() else "timeout"
+        assert proc.poll() is None and time.monotonic() < end, (
+            proc.stderr.read().decode()[-2000:] if proc.poll() else "timeout"
+        )
         time.sleep(0.2)
     yield base, shop
     proc.terminate()
@@ -146,12 +167,14 @@ def gunicorn_hub(app, hubctx, sample):
 def test_parallel_clients_across_gunicorn_workers_never_oversell(gunicorn_hub, hubctx):
     base, shop = gunicorn_hub
     sessions = [_session(base, "associate") for _ in range(6)]
-    n = 30                                    # 30 orders of 2 milk; 5 milk on the shelves (A01-01: 2, A01-02: 3)
+    n = 30  # 30 orders of 2 milk; 5 milk on the shelves (A01-01: 2, A01-02: 3)
     barrier = threading.Barrier(n)
 
     def place(i: int):
         barrier.wait()
-        return sessions[i % 6].post(f"{base}/orders", json=order_body(f"GU-{i}", [{"sku": "MILK-1L", "qty": 2}]), timeout=60)
+        return sessions[i % 6].post(
+            f"{base}/orders", json=order_body(f"GU-{i}", [{"sku": "MILK-1L", "qty": 2}]), timeout=60
+        )
 
     with ThreadPoolExecutor(n) as pool:
         results = list(pool.map(place, range(n)))
@@ -173,8 +196,16 @@ def test_parallel_clients_across_gunicorn_workers_never_oversell(gunicorn_hub, h
     tasks = [t for pl in lists for t in pl["tasks"]]
 
     def pick(t):
-        return sessions[hash(t["id"]) % 6].post(f"{base}/pick-tasks/{t['id']}/pick", timeout=60, json={
-            "client_key": key(), "location_code": t["location_label"], "item_code": "5901234123457", "qty": t["qty"]})
+        return sessions[hash(t["id"]) % 6].post(
+            f"{base}/pick-tasks/{t['id']}/pick",
+            timeout=60,
+            json={
+                "client_key": key(),
+                "location_code": t["location_label"],
+                "item_code": "5901234123457",
+                "qty": t["qty"],
+            },
+        )
 
     with ThreadPoolExecutor(len(tasks)) as pool:
         assert all(r.status_code == 200 for r in pool.map(pick, tasks))

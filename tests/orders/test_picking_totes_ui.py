@@ -18,8 +18,12 @@ def test_batch_pick_says_the_tote_and_progress_then_packing_lists_the_orders(pho
     api = hub_server.url + "/api/v1"
     token = requests.post(f"{api}/auth/login", json={"user": "supervisor", "pin": "2222"}, timeout=30).json()["token"]
     hdr = {"Authorization": f"Bearer {token}"}
-    a = requests.post(f"{api}/orders", headers=hdr, timeout=30, json=order_body("WEB-T1", [{"sku": "RICE-5KG", "qty": 1}])).json()
-    b = requests.post(f"{api}/orders", headers=hdr, timeout=30, json=order_body("WEB-T2", [{"sku": "OATMILK-1L", "qty": 2}])).json()
+    a = requests.post(
+        f"{api}/orders", headers=hdr, timeout=30, json=order_body("WEB-T1", [{"sku": "RICE-5KG", "qty": 1}])
+    ).json()
+    b = requests.post(
+        f"{api}/orders", headers=hdr, timeout=30, json=order_body("WEB-T2", [{"sku": "OATMILK-1L", "qty": 2}])
+    ).json()
     assert a["status"] == b["status"] == "allocated"
     totes = {a["code"]: 1, b["code"]: 2} if a["ref"] < b["ref"] else {a["code"]: 2, b["code"]: 1}
 
@@ -44,8 +48,11 @@ def test_batch_pick_says_the_tote_and_progress_then_packing_lists_the_orders(pho
         scan(phone, "96385074" if order is a else "4006381333931")
         if order is b:
             phone.get_by_test_id("walk-confirm").click()
-        phone.wait_for_function("(d) => { const p = document.querySelector('[data-testid=walk-progress]');"
-                                " return p && p.textContent.startsWith(String(d + 1) + ' of 2'); }", arg=done)
+        phone.wait_for_function(
+            "(d) => { const p = document.querySelector('[data-testid=walk-progress]');"
+            " return p && p.textContent.startsWith(String(d + 1) + ' of 2'); }",
+            arg=done,
+        )
     phone.wait_for_selector("[data-testid='walk-done']")
     assert phone.get_by_test_id("walk-progress").inner_text() == "2 of 2 picked"
 

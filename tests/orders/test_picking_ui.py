@@ -34,13 +34,19 @@ def test_order_picked_packed_printed_and_collected_on_the_handheld(phone, hub_se
     api = hub_server.url + "/api/v1"
     token = requests.post(f"{api}/auth/login", json={"user": "supervisor", "pin": "2222"}, timeout=30).json()["token"]
     hdr = {"Authorization": f"Bearer {token}"}
-    r = requests.post(f"{api}/orders", headers=hdr, timeout=30, json=order_body(
-        "WEB-7001", [{"sku": "MILK-1L", "qty": 3}, {"sku": "RICE-5KG", "qty": 1}], paid_minor=3 * 1250 + 4990))
+    r = requests.post(
+        f"{api}/orders",
+        headers=hdr,
+        timeout=30,
+        json=order_body(
+            "WEB-7001", [{"sku": "MILK-1L", "qty": 3}, {"sku": "RICE-5KG", "qty": 1}], paid_minor=3 * 1250 + 4990
+        ),
+    )
     assert r.status_code == 201, r.text
     order = r.json()
     assert order["status"] == "allocated"
 
-    phone.set_default_timeout(30000)          # the shared CI box can be slow; waits end as soon as the UI is there
+    phone.set_default_timeout(30000)  # the shared CI box can be slow; waits end as soon as the UI is there
     login(phone)
     phone.get_by_test_id("tile-pick").click()
     phone.get_by_test_id("pick-next").click()
@@ -51,7 +57,7 @@ def test_order_picked_packed_printed_and_collected_on_the_handheld(phone, hub_se
     assert "go to A01-01" in _toast(phone, "error")
     scan(phone, "SHL-A01-01")
     phone.wait_for_selector("text=Scan the item")
-    scan(phone, "96385074")                      # rice, not milk
+    scan(phone, "96385074")  # rice, not milk
     assert "Wrong item" in _toast(phone, "error")
     scan(phone, "5901234123457")
     qty = phone.get_by_test_id("walk-qty-input")
@@ -61,7 +67,7 @@ def test_order_picked_packed_printed_and_collected_on_the_handheld(phone, hub_se
     phone.wait_for_function("document.querySelector('[data-testid=walk-loc-code]')?.textContent === 'A01-02'")
     scan(phone, "SHL-A01-02")
     phone.wait_for_selector("text=Scan the item")
-    scan(phone, "5901234123457")                 # one left: confirmed by the scan itself
+    scan(phone, "5901234123457")  # one left: confirmed by the scan itself
     phone.wait_for_function("document.querySelector('[data-testid=walk-loc-code]')?.textContent === 'B01-01'")
     scan(phone, "SHL-B01-01")
     phone.wait_for_selector("text=Scan the item")
@@ -75,7 +81,7 @@ def test_order_picked_packed_printed_and_collected_on_the_handheld(phone, hub_se
     phone.wait_for_selector("[data-screen='pack'] [data-testid='pack-prompt']")
     scan(phone, order["code"])
     phone.wait_for_selector("[data-testid='pack-lines']")
-    scan(phone, "4006381333931")                 # oat drink: not in this order
+    scan(phone, "4006381333931")  # oat drink: not in this order
     assert "not in order" in _toast(phone, "error")
     for code in ("5901234123457", "5901234123457", "5901234123457", "96385074"):
         scan(phone, code)
@@ -87,23 +93,32 @@ def test_order_picked_packed_printed_and_collected_on_the_handheld(phone, hub_se
     receipt = next(p for p in paper if any("TOTAL" in line for line in p["lines"]))
     assert order["code"] in "\n".join(label["lines"])
     assert [b["value"] for b in label["barcodes"]] == [order["code"]]
-    assert "CNY 87.40" in "\n".join(receipt["lines"])          # 3 × 12.50 + 49.90
-    phone.wait_for_function("[...document.querySelectorAll('[data-testid=pack-print-status]')].map(e => e.textContent)"
-                            ".join() === 'printed,printed'", timeout=20000)
+    assert "CNY 87.40" in "\n".join(receipt["lines"])  # 3 × 12.50 + 49.90
+    phone.wait_for_function(
+        "[...document.querySelectorAll('[data-testid=pack-print-status]')].map(e => e.textContent)"
+        ".join() === 'printed,printed'",
+        timeout=20000,
+    )
     shot(phone, "orders-03-packed-printed")
     phone.get_by_test_id("pack-ready").click()
     phone.wait_for_function("document.querySelector('[data-testid=pack-status]')?.textContent === 'ready'")
 
     phone.goto("/#/")
     phone.wait_for_selector("[data-testid='tile-orders']")
-    scan(phone, order["code"])                   # anywhere: the shell opens the order
+    scan(phone, order["code"])  # anywhere: the shell opens the order
     phone.wait_for_selector("[data-screen='orders'] [data-testid='orders-handover']")
     phone.get_by_test_id("orders-handover").click()
     phone.wait_for_function("document.querySelector('[data-testid=orders-status]')?.textContent === 'collected'")
     shot(phone, "orders-04-collected")
-    wait_until(lambda: requests.get(f"{api}/orders/{order['id']}", headers=hdr, timeout=30).json()["status"] == "collected")
-    history = [r[0] for r in hub_server.db.read().execute(
-        "SELECT to_status FROM order_status_history WHERE order_id = ? ORDER BY seq", (order["id"],))]
+    wait_until(
+        lambda: requests.get(f"{api}/orders/{order['id']}", headers=hdr, timeout=30).json()["status"] == "collected"
+    )
+    history = [
+        r[0]
+        for r in hub_server.db.read().execute(
+            "SELECT to_status FROM order_status_history WHERE order_id = ? ORDER BY seq", (order["id"],)
+        )
+    ]
     assert history == ["new", "allocated", "picking", "picked", "packed", "ready", "collected"]
     assert phone.errors == []
 
@@ -119,12 +134,19 @@ def test_short_pick_substitute_offline_replay_and_sla_alerts(phone, hub_server, 
     api = hub_server.url + "/api/v1"
     token = requests.post(f"{api}/auth/login", json={"user": "supervisor", "pin": "2222"}, timeout=30).json()["token"]
     hdr = {"Authorization": f"Bearer {token}"}
-    order = requests.post(f"{api}/orders", headers=hdr, timeout=30, json=order_body(
-        "WEB-8001", [{"sku": "MILK-1L", "qty": 1}, {"sku": "RICE-5KG", "qty": 1}])).json()
-    late = requests.post(f"{api}/orders", headers=hdr, timeout=30, json=order_body(
-        "WEB-8002", [{"sku": "RICE-5KG", "qty": 1}])).json()
+    order = requests.post(
+        f"{api}/orders",
+        headers=hdr,
+        timeout=30,
+        json=order_body("WEB-8001", [{"sku": "MILK-1L", "qty": 1}, {"sku": "RICE-5KG", "qty": 1}]),
+    ).json()
+    late = requests.post(
+        f"{api}/orders", headers=hdr, timeout=30, json=order_body("WEB-8002", [{"sku": "RICE-5KG", "qty": 1}])
+    ).json()
     with hub_server.db.write() as conn:
-        conn.execute("UPDATE orders SET status_since = ? WHERE id = ?", (iso(utcnow() - timedelta(minutes=50)), late["id"]))
+        conn.execute(
+            "UPDATE orders SET status_since = ? WHERE id = ?", (iso(utcnow() - timedelta(minutes=50)), late["id"])
+        )
 
     phone.set_default_timeout(30000)
     login(phone, "supervisor", "2222")
@@ -134,8 +156,9 @@ def test_short_pick_substitute_offline_replay_and_sla_alerts(phone, hub_server, 
     shot(phone, "orders-05-sla")
 
     me = requests.get(f"{api}/auth/me", headers=hdr, timeout=30).json()
-    pl = requests.post(f"{api}/pick-lists", headers=hdr, timeout=30,
-                       json={"order_ids": [order["id"]], "picker_id": me["id"]}).json()
+    pl = requests.post(
+        f"{api}/pick-lists", headers=hdr, timeout=30, json={"order_ids": [order["id"]], "picker_id": me["id"]}
+    ).json()
     phone.goto("/#/pick")
     # a locator, not a handle: the list re-renders when the hub's pick_list.created event arrives
     phone.get_by_test_id("pick-list").first.click()
@@ -158,7 +181,9 @@ def test_short_pick_substitute_offline_replay_and_sla_alerts(phone, hub_server, 
     phone.wait_for_selector("text=Scan the item")
     scan(phone, "4006381333931")
     phone.wait_for_selector("html[data-pending='1']", timeout=20000)
-    assert hub_server.db.read().execute("SELECT COUNT(*) FROM picks WHERE order_id = ?", (order["id"],)).fetchone()[0] == 2
+    assert (
+        hub_server.db.read().execute("SELECT COUNT(*) FROM picks WHERE order_id = ?", (order["id"],)).fetchone()[0] == 2
+    )
     hub_server.start()
     phone.wait_for_selector("html[data-pending='0']", timeout=30000)
     o = requests.get(f"{api}/orders/{order['id']}", headers=hdr, timeout=30).json()
@@ -167,8 +192,12 @@ def test_short_pick_substitute_offline_replay_and_sla_alerts(phone, hub_server, 
     assert lines["MILK-1L"]["status"] == "short" and lines["OATMILK-1L"]["qty_picked"] == 1
     assert lines["RICE-5KG"]["qty_picked"] == 1
     assert ledger.stock_of(hub_server.db.read(), shop["rice"]["id"], shop["bin3"]["id"])["on_hand"] == 9
-    assert hub_server.db.read().execute("SELECT COUNT(*) FROM picks WHERE order_id = ? AND kind = 'pick'",
-                                        (order["id"],)).fetchone()[0] == 2
+    assert (
+        hub_server.db.read()
+        .execute("SELECT COUNT(*) FROM picks WHERE order_id = ? AND kind = 'pick'", (order["id"],))
+        .fetchone()[0]
+        == 2
+    )
     assert requests.get(f"{api}/pick-lists/{pl['id']}", headers=hdr, timeout=30).json()["status"] == "done"
     assert phone.errors == []
 
@@ -178,8 +207,12 @@ def test_supervisor_reviews_an_order_on_the_handheld(phone, hub_server):
     store(ctx, hub_server.sample)
     api = hub_server.url + "/api/v1"
     token = requests.post(f"{api}/auth/login", json={"user": "associate", "pin": "1111"}, timeout=30).json()["token"]
-    big = requests.post(f"{api}/orders", headers={"Authorization": f"Bearer {token}"}, timeout=30, json=order_body(
-        "WEB-9001", [{"sku": "RICE-5KG", "qty": 1, "unit_price_minor": 999_900}])).json()
+    big = requests.post(
+        f"{api}/orders",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+        json=order_body("WEB-9001", [{"sku": "RICE-5KG", "qty": 1, "unit_price_minor": 999_900}]),
+    ).json()
     assert big["review_status"] == "pending"
     phone.set_default_timeout(30000)
     login(phone, "supervisor", "2222")

@@ -46,11 +46,12 @@ def test_sans_cover_host_names_extra_names_addresses_and_loopback(tmp_path):
     for name in want:
         verify(files, name)
     with pytest.raises(VerificationError):
-        verify(files, "192.168.1.21")                        # a name it does not carry is refused
+        verify(files, "192.168.1.21")  # a name it does not carry is refused
     hub = certs.load_hub(files)
     assert hub.not_valid_after_utc - NOW <= rules.HUB_VALIDITY and hub.not_valid_before_utc < NOW
-    assert x509.oid.ExtendedKeyUsageOID.SERVER_AUTH in hub.extensions.get_extension_for_class(
-        x509.ExtendedKeyUsage).value
+    assert (
+        x509.oid.ExtendedKeyUsageOID.SERVER_AUTH in hub.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    )
     ca = certs.load_ca(files)
     assert ca.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     assert ca.not_valid_after_utc - NOW > timedelta(days=19 * 365)
@@ -86,7 +87,7 @@ def test_renewed_before_expiry_not_before(tmp_path):
     assert out.hub_issued == "expiring" and not out.ca_created
     renewed = certs.load_hub(files)
     assert renewed.serial_number != first.serial_number and renewed.not_valid_after_utc > end
-    assert certs.fingerprint(certs.load_ca(files)) == ca_fp    # the CA is kept: handhelds stay enrolled
+    assert certs.fingerprint(certs.load_ca(files)) == ca_fp  # the CA is kept: handhelds stay enrolled
     verify(files, "192.168.1.20", at=later)
 
 
@@ -98,7 +99,7 @@ def test_renewed_when_an_address_changes(tmp_path):
     assert out.hub_issued == "names"
     verify(files, "192.168.1.77")
     with pytest.raises(VerificationError):
-        verify(files, "192.168.1.20")                       # the old address, maybe another box's now, is gone
+        verify(files, "192.168.1.20")  # the old address, maybe another box's now, is gone
 
 
 def test_the_ca_is_name_constrained_to_the_lan(tmp_path):
@@ -114,18 +115,25 @@ def test_the_ca_is_name_constrained_to_the_lan(tmp_path):
     hub = certs.load_hub(files)
 
     def signed_for(name: str) -> x509.Certificate:
-        b = (x509.CertificateBuilder().subject_name(hub.subject).issuer_name(hub.issuer)
-             .public_key(hub.public_key()).serial_number(x509.random_serial_number())
-             .not_valid_before(NOW - timedelta(hours=1)).not_valid_after(NOW + timedelta(days=30))
-             .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False))
+        b = (
+            x509.CertificateBuilder()
+            .subject_name(hub.subject)
+            .issuer_name(hub.issuer)
+            .public_key(hub.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(NOW - timedelta(hours=1))
+            .not_valid_after(NOW + timedelta(days=30))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        )
         for ext in hub.extensions:
             if not isinstance(ext.value, x509.SubjectAlternativeName):
                 b = b.add_extension(ext.value, critical=ext.critical)
         return b.sign(ca_key, certs.hashes.SHA256())
 
     def check(name: str) -> None:
-        PolicyBuilder().store(Store([certs.load_ca(files)])).time(NOW).build_server_verifier(
-            x509.DNSName(name)).verify(signed_for(name), [])
+        PolicyBuilder().store(Store([certs.load_ca(files)])).time(NOW).build_server_verifier(x509.DNSName(name)).verify(
+            signed_for(name), []
+        )
 
     check("till.store.lan")
     with pytest.raises(VerificationError, match="(?i)constraint"):
@@ -137,10 +145,10 @@ def test_the_ca_is_created_once_and_a_half_made_one_is_replaced(tmp_path):
     workflow.check(tmp_path, "s1", now=NOW, names=names_with())
     with pytest.raises(FileExistsError):
         certs.create_ca(files, store_id="s1", names=[], now=NOW)
-    files.ca_key.unlink()                                   # a CA certificate without its key cannot issue
+    files.ca_key.unlink()  # a CA certificate without its key cannot issue
     out = workflow.check(tmp_path, "s1", now=NOW, names=names_with())
     assert out.ca_created and out.hub_issued
-    verify(files, "shelfhub.local")                         # re-issued under the new CA
+    verify(files, "shelfhub.local")  # re-issued under the new CA
 
 
 def test_extra_names_are_validated_kept_and_removed(tmp_path):
@@ -158,7 +166,7 @@ def test_rules_pick_language_and_renewal_reason():
     assert rules.pick_language("zh-CN,zh;q=0.9,en;q=0.8") == "zh-CN"
     assert rules.pick_language("en-US,en;q=0.9,zh-CN;q=0.8") == "en"
     assert rules.pick_language("fr-FR, zh-TW;q=0.5") == "zh-CN"
-    assert rules.pick_language("de, en;q=0") == "en"          # q=0 is "not this": the default
+    assert rules.pick_language("de, en;q=0") == "en"  # q=0 is "not this": the default
     assert rules.pick_language(None) == "en"
     end = NOW + timedelta(days=100)
     assert rules.renewal_reason(None, None, {"a"}, NOW) == "missing"
@@ -174,9 +182,9 @@ def test_tls_context_follows_a_renewal_and_the_renewer_checks_by_itself(tmp_path
     files = certs.PkiFiles.in_data_dir(tmp_path)
     cache = ContextCache(files.hub_pem)
     first = cache(None, lambda: None)
-    assert isinstance(first, ssl.SSLContext) and cache.context() is first      # cached while the file is unchanged
+    assert isinstance(first, ssl.SSLContext) and cache.context() is first  # cached while the file is unchanged
     assert first.minimum_version == ssl.TLSVersion.TLSv1_2
-    addresses[0] = "192.168.1.77"                           # DHCP hands the box a new address
+    addresses[0] = "192.168.1.77"  # DHCP hands the box a new address
     renewer = Renewer(tmp_path, "s1", interval_s=0.05, names=names).start()
     try:
         done = threading.Event()
@@ -188,4 +196,4 @@ def test_tls_context_follows_a_renewal_and_the_renewer_checks_by_itself(tmp_path
     finally:
         renewer.stop()
     assert done.is_set(), "the renewal thread did not reissue for the new address"
-    assert cache.context() is not first                     # the next connection gets the renewed certificate
+    assert cache.context() is not first  # the next connection gets the renewed certificate

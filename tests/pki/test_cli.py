@@ -14,8 +14,9 @@ from tests.support.common import ROOT
 
 
 def storehub(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "hub.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                          timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "hub.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=120, check=False
+    )
 
 
 def test_init_status_renew_and_export(tmp_path):
@@ -27,7 +28,7 @@ def test_init_status_renew_and_export(tmp_path):
     assert f"store CA created: SHA-256 {fp}" in out.stdout
     assert "enrol handhelds at http://hub.store.lan:8001/enrol" in out.stdout
     again = storehub("init", "--data-dir", str(d), "--store", "s-042")
-    assert again.returncode == 0 and "store CA kept" in again.stdout and fp in again.stdout   # never replaced
+    assert again.returncode == 0 and "store CA kept" in again.stdout and fp in again.stdout  # never replaced
 
     status = json.loads(storehub("pki", "status", "--data-dir", str(d), "--json").stdout)
     assert status["ca"]["fingerprint_sha256"] == fp and "hub.store.lan" in status["hub"]["names"]

@@ -15,8 +15,11 @@ from hub.pki.api.plain import create_plain_app
 from hub.pki.names import wanted_names
 
 HTTPS = "https://hub.store.lan"
-NAMES = lambda extra: wanted_names(extra=["hub.store.lan", *extra], hostname="shelfhub",  # noqa: E731
-                                   addresses=["192.168.1.20"])
+NAMES = lambda extra: wanted_names(  # noqa: E731
+    extra=["hub.store.lan", *extra],
+    hostname="shelfhub",
+    addresses=["192.168.1.20"],
+)
 
 
 @pytest.fixture
@@ -40,7 +43,7 @@ def test_cookies_are_secure_and_hsts_sent_over_https_only(app):
     assert over_https.headers["Strict-Transport-Security"] == "max-age=31536000"
     assert app.test_client().get("/", base_url=HTTPS).headers["Strict-Transport-Security"] == enrol.HSTS
 
-    over_http = app.test_client().post("/api/v1/auth/login", json=body)        # loopback development
+    over_http = app.test_client().post("/api/v1/auth/login", json=body)  # loopback development
     assert not any("Secure" in c for c in _cookies(over_http).values())
     assert "Strict-Transport-Security" not in over_http.headers
 
@@ -91,11 +94,14 @@ def test_a_handheld_reaching_the_api_over_https_is_recorded_once_and_listed(app,
     fp = certs.fingerprint(ca)
     ua = "Mozilla/5.0 (Linux; Android 14; TC58) Chrome/126"
     for _ in range(3):
-        r = client.get("/api/v1/auth/me", headers={**auth("associate"), "X-Device-Id": "hh-0a1b2c", "User-Agent": ua},
-                       base_url=HTTPS)
+        r = client.get(
+            "/api/v1/auth/me",
+            headers={**auth("associate"), "X-Device-Id": "hh-0a1b2c", "User-Agent": ua},
+            base_url=HTTPS,
+        )
         assert r.status_code == 200
-    client.get("/api/v1/health", headers={"X-Device-Id": "hh-plain"})                    # plain HTTP: not enrolled
-    client.get("/api/v1/health", headers={"X-Device-Id": "bad id!"}, base_url=HTTPS)   # not a device id
+    client.get("/api/v1/health", headers={"X-Device-Id": "hh-plain"})  # plain HTTP: not enrolled
+    client.get("/api/v1/health", headers={"X-Device-Id": "bad id!"}, base_url=HTTPS)  # not a device id
     conn = hubctx.db.read()
     facts = [r[0] for r in conn.execute("SELECT payload FROM outbox WHERE kind = 'pki.enrolled'")]
     assert len(facts) == 1 and '"hh-0a1b2c"' in facts[0] and fp in facts[0]
@@ -120,7 +126,7 @@ def test_plain_http_only_redirects_to_https_and_serves_enrolment(plain, ca):
     r = plain.get("/api/v1/scan/resolve?code=5901234123457", base_url=base)
     assert r.headers["Location"] == "https://hub.store.lan:8443/api/v1/scan/resolve?code=5901234123457"
     r = plain.post("/api/v1/auth/login", json={"user": "x", "pin": "1234"}, base_url=base)
-    assert r.status_code == 308                                          # never answered in clear
+    assert r.status_code == 308  # never answered in clear
     r = plain.get("/", base_url="http://192.168.1.20:8080")
     assert r.headers["Location"] == "https://192.168.1.20:8443/"
     r = plain.get("/", base_url="http://[fd12::7]:8080")

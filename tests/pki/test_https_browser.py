@@ -29,8 +29,9 @@ NAME = "hub.store.lan"
 
 
 def storehub(*args: str, **kw) -> subprocess.CompletedProcess:
-    out = subprocess.run([sys.executable, "-m", "hub.cli", *args], capture_output=True, text=True, cwd=ROOT,
-                         timeout=120, **kw)
+    out = subprocess.run(
+        [sys.executable, "-m", "hub.cli", *args], capture_output=True, text=True, cwd=ROOT, timeout=120, **kw
+    )
     assert out.returncode == 0, out.stderr
     return out
 
@@ -43,22 +44,41 @@ class Served:
         self.port = free_port()
         self.http_port = http_port
         self.files = certs.PkiFiles.in_data_dir(data_dir)
-        storehub("init", "--data-dir", str(data_dir), "--store", data_dir.name, "--tls-name", NAME,
-                 "--language", "en")
+        storehub("init", "--data-dir", str(data_dir), "--store", data_dir.name, "--tls-name", NAME, "--language", "en")
         cfg, db = open_db(data_dir)
         with db.write() as conn:
             users.create(conn, username="associate", role="associate", pin="1111", secret_key=cfg.secret_key())
         db.close()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hub.cli", "serve", "--data-dir", str(data_dir), "--host", "127.0.0.1",
-             "--port", str(self.port), "--workers", "1", "--tls", "--http-port", str(http_port)],
-            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "hub.cli",
+                "serve",
+                "--data-dir",
+                str(data_dir),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                "1",
+                "--tls",
+                "--http-port",
+                str(http_port),
+            ],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         trust = ssl.create_default_context(cafile=str(self.files.ca_cert))
         end = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(f"https://127.0.0.1:{self.port}/api/v1/health", context=trust,
-                                            timeout=5) as r:
+                with urllib.request.urlopen(
+                    f"https://127.0.0.1:{self.port}/api/v1/health", context=trust, timeout=5
+                ) as r:
                     if r.status == 200:
                         break
             except OSError:
@@ -96,7 +116,7 @@ def hubs(tmp_path_factory):
         pytest.skip("certutil not installed (scripts/bootstrap dev installs libnss3-tools)")
     root = tmp_path_factory.mktemp("https")
     ours = Served(root / "store-a", http_port=free_port())
-    other = Served(root / "store-b")                          # a second storehub init: another store CA
+    other = Served(root / "store-b")  # a second storehub init: another store CA
     yield ours, other
     ours.stop()
     other.stop()
@@ -114,14 +134,20 @@ def chromium(hubs, tmp_path_factory):
     nssdb = home / ".pki" / "nssdb"
     nssdb.mkdir(parents=True)
     subprocess.run(["certutil", "-N", "-d", f"sql:{nssdb}", "--empty-password"], check=True, capture_output=True)
-    subprocess.run(["certutil", "-A", "-d", f"sql:{nssdb}", "-n", "StoreHub store CA", "-t", "C,,",
-                    "-i", str(ours.files.ca_cert)], check=True, capture_output=True)
+    subprocess.run(
+        ["certutil", "-A", "-d", f"sql:{nssdb}", "-n", "StoreHub store CA", "-t", "C,,", "-i", str(ours.files.ca_cert)],
+        check=True,
+        capture_output=True,
+    )
     listed = subprocess.run(["certutil", "-L", "-d", f"sql:{nssdb}"], check=True, capture_output=True, text=True)
     assert "StoreHub store CA" in listed.stdout
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                     args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {NAME} 127.0.0.1"],
-                                     env={**os.environ, "HOME": str(home)})
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {NAME} 127.0.0.1"],
+            env={**os.environ, "HOME": str(home)},
+        )
         yield browser
         browser.close()
 
@@ -136,7 +162,7 @@ def test_over_https_the_app_is_a_secure_context_with_worker_offline_shell_and_ca
     ours, _other = hubs
     context, page = _phone(chromium, ours.url)
     try:
-        login(page)                                   # the PIN pad over HTTPS: the app's API calls carry X-Device-Id
+        login(page)  # the PIN pad over HTTPS: the app's API calls carry X-Device-Id
         assert page.url.startswith(f"https://{NAME}:{ours.port}/")
         assert page.evaluate("window.isSecureContext") is True
         assert page.evaluate("'serviceWorker' in navigator") is True
@@ -174,7 +200,7 @@ def test_plain_http_redirects_to_https_and_serves_the_enrolment_page(hubs, chrom
         assert page.evaluate("window.isSecureContext") is True
     finally:
         context.close()
-    context, page = _phone(chromium, ours.url)        # a fresh profile: no HSTS from the visit above
+    context, page = _phone(chromium, ours.url)  # a fresh profile: no HSTS from the visit above
     try:
         page.goto(f"http://{NAME}:{ours.http_port}/enrol")
         assert page.url == f"http://{NAME}:{ours.http_port}/enrol"

@@ -15,17 +15,19 @@ def test_spend_100_save_10_repeats_per_full_100_and_is_shared_pro_rata():
     r = run([p], basket(line("RICE", 3, 4500), line("OIL", 1, 9000)))
     assert (r["subtotal_minor"], r["discount_minor"], r["total_minor"]) == (22500, 2000, 20500)
     # 2000 x 13500/22500 = 1200, 2000 x 9000/22500 = 800
-    assert [ln["applied"] for ln in r["lines"]] == [[{"promotion": "mj", "discount_minor": 1200}],
-                                                     [{"promotion": "mj", "discount_minor": 800}]]
+    assert [ln["applied"] for ln in r["lines"]] == [
+        [{"promotion": "mj", "discount_minor": 1200}],
+        [{"promotion": "mj", "discount_minor": 800}],
+    ]
     assert applied(r) == {"mj": (2000, 2)}
 
 
 def test_a_ladder_takes_the_highest_rung_reached():
     ladder = [{"spend_minor": 10000, "save_minor": 1000}, {"spend_minor": 20000, "save_minor": 3000}]
     p = promo("ladder", "spend_save", {"ladder": ladder})
-    assert run([p], basket(line("RICE", 5, 4500)))["total_minor"] == 22500 - 3000     # 225.00 reaches 200
-    assert run([p], basket(line("RICE", 4, 4500)))["total_minor"] == 18000 - 1000     # 180.00 reaches 100
-    assert run([p], basket(line("RICE", 2, 4500)))["discount_minor"] == 0            # 90.00 reaches nothing
+    assert run([p], basket(line("RICE", 5, 4500)))["total_minor"] == 22500 - 3000  # 225.00 reaches 200
+    assert run([p], basket(line("RICE", 4, 4500)))["total_minor"] == 18000 - 1000  # 180.00 reaches 100
+    assert run([p], basket(line("RICE", 2, 4500)))["discount_minor"] == 0  # 90.00 reaches nothing
 
 
 def test_second_item_half_price():
@@ -75,9 +77,15 @@ def test_a_weighed_item_at_20_percent_off():
     # 1,234 g of apples at 15.90/kg = 19.6206 -> 19.62; 20% of 19.62 = 3.924 -> 3.92 off -> 15.70
     p = promo("apples", "percent_off", {"percent": 20}, scope={"categories": ["fruit"]})
     r = run([p], basket({"sku": "APPLE", "grams": 1234, "price_per_kg_minor": 1590, "category": "fruit"}))
-    assert r["lines"][0] == {"sku": "APPLE", "grams": 1234, "gross_minor": 1962, "discount_minor": 392,
-                             "net_minor": 1570, "tax_minor": 0,
-                             "applied": [{"promotion": "apples", "discount_minor": 392}]}
+    assert r["lines"][0] == {
+        "sku": "APPLE",
+        "grams": 1234,
+        "gross_minor": 1962,
+        "discount_minor": 392,
+        "net_minor": 1570,
+        "tax_minor": 0,
+        "applied": [{"promotion": "apples", "discount_minor": 392}],
+    }
     # a per-kg fixed price: 12.00/kg -> 1234 x 1200 / 1000 = 14.808 -> 14.81, so 4.81 off
     kg = promo("kg", "fixed_price", {"price_minor": 1200}, scope={"skus": ["APPLE"]})
     r = run([kg], basket({"sku": "APPLE", "grams": 1234, "price_per_kg_minor": 1590, "category": "fruit"}))
@@ -91,15 +99,23 @@ def test_a_weighed_item_at_20_percent_off():
 def test_coupon_present_absent_unknown_and_not_reached():
     p = promo("c5", "spend_save", {"ladder": [{"spend_minor": 5000, "save_minor": 500}]}, coupon="SAVE5")
     b = [line("RICE", 2, 3000)]
-    assert run([p], basket(*b))["total_minor"] == 6000                                  # no code: no saving
+    assert run([p], basket(*b))["total_minor"] == 6000  # no code: no saving
     r = run([p], basket(*b, coupons=["save5", "FOO", "SAVE5", 7]))
     assert r["total_minor"] == 5500
-    assert r["rejected_coupons"] == [{"code": "FOO", "reason": "unknown"}, {"code": "SAVE5", "reason": "duplicate"},
-                                     {"code": "7", "reason": "invalid"}]
-    r = run([p], basket(line("RICE", 1, 3000), coupons=["SAVE5"]))                     # 30.00 < 50.00
+    assert r["rejected_coupons"] == [
+        {"code": "FOO", "reason": "unknown"},
+        {"code": "SAVE5", "reason": "duplicate"},
+        {"code": "7", "reason": "invalid"},
+    ]
+    r = run([p], basket(line("RICE", 1, 3000), coupons=["SAVE5"]))  # 30.00 < 50.00
     assert r["rejected_coupons"] == [{"code": "SAVE5", "reason": "not_applied"}]
-    late = promo("c5", "spend_save", {"ladder": [{"spend_minor": 5000, "save_minor": 500}]}, coupon="SAVE5",
-                 valid={"from": "2025-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"})
+    late = promo(
+        "c5",
+        "spend_save",
+        {"ladder": [{"spend_minor": 5000, "save_minor": 500}]},
+        coupon="SAVE5",
+        valid={"from": "2025-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"},
+    )
     assert run([late], basket(*b, coupons=["SAVE5"]))["rejected_coupons"] == [{"code": "SAVE5", "reason": "expired"}]
 
 
@@ -111,26 +127,45 @@ def test_issued_single_use_codes_plug_in_through_the_coupon_service_mapping():
     assert (r["total_minor"], r["rejected_coupons"]) == (4500, [])
 
 
-@pytest.mark.parametrize("at, applies", [
-    ("2026-06-06T01:30:00Z", True),       # Saturday 09:30 in Shanghai
-    ("2026-06-06T04:00:00Z", False),      # Saturday 12:00: the span ends before noon
-    ("2026-06-05T01:30:00Z", False),      # Friday 09:30
-    ("2026-06-06T00:59:00Z", False),      # Saturday 08:59
-    ("2026-06-07T03:59:00Z", True),       # Sunday 11:59
-])
+@pytest.mark.parametrize(
+    "at, applies",
+    [
+        ("2026-06-06T01:30:00Z", True),  # Saturday 09:30 in Shanghai
+        ("2026-06-06T04:00:00Z", False),  # Saturday 12:00: the span ends before noon
+        ("2026-06-05T01:30:00Z", False),  # Friday 09:30
+        ("2026-06-06T00:59:00Z", False),  # Saturday 08:59
+        ("2026-06-07T03:59:00Z", True),  # Sunday 11:59
+    ],
+)
 def test_weekend_morning_hours_in_shanghai(at, applies):
-    p = promo("am", "percent_off", {"percent": 10}, valid={"from": "2026-06-01T00:00:00+08:00",
-                                                          "to": "2026-07-01T00:00:00+08:00",
-                                                          "weekdays": [6, 7], "hours": [["09:00", "12:00"]]})
+    p = promo(
+        "am",
+        "percent_off",
+        {"percent": 10},
+        valid={
+            "from": "2026-06-01T00:00:00+08:00",
+            "to": "2026-07-01T00:00:00+08:00",
+            "weekdays": [6, 7],
+            "hours": [["09:00", "12:00"]],
+        },
+    )
     r = run([p], basket(line("RICE", 1, 1000), at=at))
     assert r["discount_minor"] == (100 if applies else 0)
 
 
 def test_the_store_zone_decides_the_local_day():
     # 17:00 UTC on Friday is 01:00 on Saturday in Shanghai, still Friday in London
-    p = promo("night", "percent_off", {"percent": 10}, valid={"from": "2026-06-01T00:00:00Z",
-                                                             "to": "2026-07-01T00:00:00Z",
-                                                             "weekdays": [6], "hours": [["00:00", "02:00"]]})
+    p = promo(
+        "night",
+        "percent_off",
+        {"percent": 10},
+        valid={
+            "from": "2026-06-01T00:00:00Z",
+            "to": "2026-07-01T00:00:00Z",
+            "weekdays": [6],
+            "hours": [["00:00", "02:00"]],
+        },
+    )
     b = basket(line("RICE", 1, 1000), at="2026-06-05T17:00:00Z")
     assert run([p], b, "Asia/Shanghai")["discount_minor"] == 100
     assert run([p], b, "Europe/London")["discount_minor"] == 0
@@ -185,14 +220,14 @@ def test_units_held_by_an_exclusive_item_promotion_take_no_order_promotion():
     clearance = promo("clear", "percent_off", {"percent": 50}, scope={"skus": ["TV"]}, exclusive=True)
     mj = promo("mj", "spend_save", {"ladder": [{"spend_minor": 10000, "save_minor": 1000}]})
     r = run([clearance, mj], basket(line("TV", 1, 30000), line("RICE", 1, 5000)))
-    assert applied(r) == {"clear": (15000, 1)}          # the rice alone (50.00) does not reach 100.00
+    assert applied(r) == {"clear": (15000, 1)}  # the rice alone (50.00) does not reach 100.00
 
 
 def test_tax_per_rate_and_refunds():
     # 10% off both; rice 100.00 -> 90.00 at 9%: 90 x .09/1.09 = 7.43; oil 33.33 -> 30.00 at 13%: 3.45
     ten = promo("ten", "percent_off", {"percent": 10})
     r = run([ten], basket(line("RICE", 1, 10000, tax_rate="0.09"), line("OIL", 3, 1111, tax_rate="0.13")))
-    assert [ln["net_minor"] for ln in r["lines"]] == [9000, 3000]    # 3333 -> 333.3 -> 333 off
+    assert [ln["net_minor"] for ln in r["lines"]] == [9000, 3000]  # 3333 -> 333.3 -> 333 off
     assert r["tax"] == [{"rate": "0.09", "tax_minor": 743}, {"rate": "0.13", "tax_minor": 345}]
     oil = r["lines"][1]
     parts = [refund_minor(oil, 1, k) for k in range(3)]
@@ -201,5 +236,12 @@ def test_tax_per_rate_and_refunds():
 
 
 def test_an_empty_basket_and_no_promotions():
-    assert run([], basket()) == {"subtotal_minor": 0, "discount_minor": 0, "total_minor": 0, "tax": [], "lines": [],
-                                  "applied": [], "rejected_coupons": []}
+    assert run([], basket()) == {
+        "subtotal_minor": 0,
+        "discount_minor": 0,
+        "total_minor": 0,
+        "tax": [],
+        "lines": [],
+        "applied": [],
+        "rejected_coupons": [],
+    }

@@ -25,8 +25,10 @@ SLOW = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCh
 def _enumerate_all(lines, elig, promos):
     """The plain search: every split of every line over its promotions, the greatest key."""
     options = [engine._compositions(line.units, len(elig[line.index])) for line in lines]
-    return max(engine._score(lines, elig, promos, dict(zip((ln.index for ln in lines), combo))).key
-               for combo in itertools.product(*options))
+    return max(
+        engine._score(lines, elig, promos, dict(zip((ln.index for ln in lines), combo))).key
+        for combo in itertools.product(*options)
+    )
 
 
 @st.composite
@@ -77,20 +79,38 @@ def test_a_solved_component_is_relabelled_when_its_lines_move():
     first = price(index, parse_basket({"at": AT, "lines": milk}), "UTC")
     assert len(index._solved) == 1
     moved = price(index, parse_basket({"at": AT, "lines": [rice, *milk]}), "UTC")
-    assert len(index._solved) == 1                         # the milk pair was not solved again
+    assert len(index._solved) == 1  # the milk pair was not solved again
     assert [ln["discount_minor"] for ln in first["lines"]] == [0, 625]
     assert [ln["discount_minor"] for ln in moved["lines"]] == [0, 0, 625]
 
 
 def _mutations():
-    good = [promo("mj", "spend_save", {"ladder": [{"spend_minor": 10000, "save_minor": 1000}], "repeat": True}),
-            promo("b", "bundle_price", {"groups": [{"skus": ["A"], "qty": 1}, {"skus": ["B"], "qty": 2}],
-                                        "price_minor": 100}, priority=3),
-            promo("h", "percent_off", {"percent": 10}, scope={"skus": ["A"], "exclude_skus": ["B"]},
-                  valid={"from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z", "weekdays": [1],
-                         "hours": [["09:00", "12:00"]]}, tiers=["gold"], coupon="X1")]
-    values = st.sampled_from([None, True, 0, -1, 1.5, 10**6, "", "x", "24:00", [], {}, ["A", "A"], [1], {"x": 1},
-                              "P\n", 100.001, 2.0])
+    good = [
+        promo("mj", "spend_save", {"ladder": [{"spend_minor": 10000, "save_minor": 1000}], "repeat": True}),
+        promo(
+            "b",
+            "bundle_price",
+            {"groups": [{"skus": ["A"], "qty": 1}, {"skus": ["B"], "qty": 2}], "price_minor": 100},
+            priority=3,
+        ),
+        promo(
+            "h",
+            "percent_off",
+            {"percent": 10},
+            scope={"skus": ["A"], "exclude_skus": ["B"]},
+            valid={
+                "from": "2026-01-01T00:00:00Z",
+                "to": "2026-02-01T00:00:00Z",
+                "weekdays": [1],
+                "hours": [["09:00", "12:00"]],
+            },
+            tiers=["gold"],
+            coupon="X1",
+        ),
+    ]
+    values = st.sampled_from(
+        [None, True, 0, -1, 1.5, 10**6, "", "x", "24:00", [], {}, ["A", "A"], [1], {"x": 1}, "P\n", 100.001, 2.0]
+    )
     return st.tuples(st.sampled_from(good), st.lists(st.tuples(st.integers(0, 50), values), max_size=3))
 
 

@@ -24,7 +24,8 @@ def scopes():
         st.just({}),
         st.lists(st.sampled_from(SKUS), min_size=1, max_size=3, unique=True).map(lambda s: {"skus": s}),
         st.sampled_from(["dairy", "snacks"]).map(lambda c: {"categories": [c]}),
-        st.sampled_from(SKUS).map(lambda s: {"exclude_skus": [s]}))
+        st.sampled_from(SKUS).map(lambda s: {"exclude_skus": [s]}),
+    )
 
 
 @st.composite
@@ -35,16 +36,30 @@ def item_promotion(draw, pid):
     elif kind == "fixed_price":
         params = {"price_minor": draw(st.integers(0, 900))}
     elif kind == "buy_x_get_y":
-        params = {"buy": draw(st.integers(1, 2)), "get": draw(st.integers(1, 2)), "percent_off": draw(percent),
-                  "repeat": draw(st.booleans())}
+        params = {
+            "buy": draw(st.integers(1, 2)),
+            "get": draw(st.integers(1, 2)),
+            "percent_off": draw(percent),
+            "repeat": draw(st.booleans()),
+        }
     elif kind == "bundle_price":
         a, b = draw(st.lists(st.sampled_from(SKUS), min_size=2, max_size=2, unique=True))
-        params = {"groups": [{"skus": [a], "qty": draw(st.integers(1, 2))}, {"skus": [b], "qty": 1}],
-                  "price_minor": draw(st.integers(0, 1500)), "repeat": draw(st.booleans())}
+        params = {
+            "groups": [{"skus": [a], "qty": draw(st.integers(1, 2))}, {"skus": [b], "qty": 1}],
+            "price_minor": draw(st.integers(0, 1500)),
+            "repeat": draw(st.booleans()),
+        }
     else:
         params = {"n": draw(st.integers(2, 3)), "percent": draw(percent)}
-    out = {"id": pid, "name": {"en": pid, "zh-CN": pid}, "type": kind, "params": params, "valid": dict(VALID),
-           "priority": draw(st.integers(0, 2)), "exclusive": draw(st.booleans())}
+    out = {
+        "id": pid,
+        "name": {"en": pid, "zh-CN": pid},
+        "type": kind,
+        "params": params,
+        "valid": dict(VALID),
+        "priority": draw(st.integers(0, 2)),
+        "exclusive": draw(st.booleans()),
+    }
     if kind != "bundle_price":
         out["scope"] = draw(scopes())
     return out
@@ -68,9 +83,17 @@ def order_promotion(draw, pid, *, bounded=False):
         kind = "spend_save"
     else:
         params, kind = {"percent": draw(st.integers(1, top_pct))}, "percent_off"
-    return {"id": pid, "name": {"en": pid, "zh-CN": pid}, "type": kind, "params": params, "valid": dict(VALID),
-            "phase": "order", "scope": draw(scopes()), "priority": draw(st.integers(0, 2)),
-            "exclusive": draw(st.booleans())}
+    return {
+        "id": pid,
+        "name": {"en": pid, "zh-CN": pid},
+        "type": kind,
+        "params": params,
+        "valid": dict(VALID),
+        "phase": "order",
+        "scope": draw(scopes()),
+        "priority": draw(st.integers(0, 2)),
+        "exclusive": draw(st.booleans()),
+    }
 
 
 @st.composite
@@ -79,12 +102,24 @@ def basket_lines(draw, max_lines=4, max_qty=3, weighed=True):
     for _ in range(draw(st.integers(0, max_lines))):
         sku = draw(st.sampled_from(SKUS))
         if weighed and draw(st.integers(0, 5)) == 0:
-            lines.append({"sku": sku, "grams": draw(st.integers(1, 3000)),
-                          "price_per_kg_minor": draw(st.integers(0, 5000)), "category": CATEGORY[sku]})
+            lines.append(
+                {
+                    "sku": sku,
+                    "grams": draw(st.integers(1, 3000)),
+                    "price_per_kg_minor": draw(st.integers(0, 5000)),
+                    "category": CATEGORY[sku],
+                }
+            )
         else:
-            lines.append({"sku": sku, "qty": draw(st.integers(1, max_qty)),
-                          "unit_price_minor": draw(st.integers(0, 1200)), "category": CATEGORY[sku],
-                          "tax_rate": draw(st.sampled_from(["0.13", "0.09", "0"]))})
+            lines.append(
+                {
+                    "sku": sku,
+                    "qty": draw(st.integers(1, max_qty)),
+                    "unit_price_minor": draw(st.integers(0, 1200)),
+                    "category": CATEGORY[sku],
+                    "tax_rate": draw(st.sampled_from(["0.13", "0.09", "0"])),
+                }
+            )
     return lines
 
 
@@ -184,7 +219,7 @@ def test_the_best_deal_equals_brute_force_on_small_baskets(case):
     r = _price(promos, b)
     got = {a["promotion"]: a["discount_minor"] for a in r["applied"]}
     assert r["discount_minor"] == best_total
-    assert tuple(got.get(p.id, 0) for p in index.promotions) == best_savings     # and the same tie-breaks
+    assert tuple(got.get(p.id, 0) for p in index.promotions) == best_savings  # and the same tie-breaks
 
 
 @st.composite
@@ -208,7 +243,9 @@ def test_order_phase_equals_brute_force_over_the_allowed_combinations(case):
         return order_saving(p, sum(ln.gross for ln in basket.lines if p.covers(ln)))[0]
 
     plain = [p for p in index.promotions if not p.exclusive]
-    options = [sum(saving(p) for p in combo) for k in range(len(plain) + 1) for combo in itertools.combinations(plain, k)]
+    options = [
+        sum(saving(p) for p in combo) for k in range(len(plain) + 1) for combo in itertools.combinations(plain, k)
+    ]
     options += [saving(p) for p in index.promotions if p.exclusive]
     assert _price(promos, b)["discount_minor"] == max(options)
 
@@ -217,17 +254,35 @@ def test_past_the_bound_the_search_stays_fast_and_sound():
     """Thirty lines under six overlapping grouping promotions: far beyond EXACT_LIMIT assignments, priced by the
     bounded local search, still explained to the fen and no worse than the rank-order start."""
     rnd = random.Random(7)
-    promos = [{"id": f"g{k}", "name": {"en": "g", "zh-CN": "g"}, "type": kind, "params": params, "valid": dict(VALID),
-               "scope": {"categories": ["dairy", "snacks"]}}
-              for k, (kind, params) in enumerate([("buy_x_get_y", {"buy": 2, "get": 1, "repeat": True}),
-                                                  ("nth_item_off", {"n": 2, "percent": 50}),
-                                                  ("buy_x_get_y", {"buy": 1, "get": 1, "percent_off": 30,
-                                                                   "repeat": True}),
-                                                  ("percent_off", {"percent": 15}),
-                                                  ("nth_item_off", {"n": 3, "percent": 100}),
-                                                  ("fixed_price", {"price_minor": 300})])]
-    lines = [{"sku": rnd.choice(SKUS), "qty": rnd.randint(1, 4), "unit_price_minor": rnd.randint(100, 1200),
-              "category": rnd.choice(["dairy", "snacks"])} for _ in range(30)]
+    promos = [
+        {
+            "id": f"g{k}",
+            "name": {"en": "g", "zh-CN": "g"},
+            "type": kind,
+            "params": params,
+            "valid": dict(VALID),
+            "scope": {"categories": ["dairy", "snacks"]},
+        }
+        for k, (kind, params) in enumerate(
+            [
+                ("buy_x_get_y", {"buy": 2, "get": 1, "repeat": True}),
+                ("nth_item_off", {"n": 2, "percent": 50}),
+                ("buy_x_get_y", {"buy": 1, "get": 1, "percent_off": 30, "repeat": True}),
+                ("percent_off", {"percent": 15}),
+                ("nth_item_off", {"n": 3, "percent": 100}),
+                ("fixed_price", {"price_minor": 300}),
+            ]
+        )
+    ]
+    lines = [
+        {
+            "sku": rnd.choice(SKUS),
+            "qty": rnd.randint(1, 4),
+            "unit_price_minor": rnd.randint(100, 1200),
+            "category": rnd.choice(["dairy", "snacks"]),
+        }
+        for _ in range(30)
+    ]
     b = {"at": AT, "member": None, "coupons": [], "lines": lines}
     r = _price(promos, b)
     assert sum(ln["net_minor"] for ln in r["lines"]) == r["total_minor"] >= 0

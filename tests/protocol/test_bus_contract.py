@@ -28,16 +28,19 @@ def test_topics_round_trip(device, event_type):
     assert c.parse_topic(c.command_topic("store-1", device, "tare")).name == "tare"
 
 
-@pytest.mark.parametrize("topic,reason", [
-    ("storehub/s1/dev/UPPER/status", "bad device id"),
-    ("storehub/s1/dev/" + "a" * 65 + "/status", "bad device id"),
-    ("storehub/s1/dev/d1/evt/fly", "unknown event type"),
-    ("storehub/s1/dev/d1/evt", "event topic must be"),
-    ("storehub/s1/dev/d1/status/extra", "unexpected sub-topic"),
-    ("storehub/s1/devices/d1/status", "is not under"),
-    ("other/s1/dev/d1/status", "is not under"),
-    ("storehub/s2/dev/d1/status", "belongs to store"),
-])
+@pytest.mark.parametrize(
+    "topic,reason",
+    [
+        ("storehub/s1/dev/UPPER/status", "bad device id"),
+        ("storehub/s1/dev/" + "a" * 65 + "/status", "bad device id"),
+        ("storehub/s1/dev/d1/evt/fly", "unknown event type"),
+        ("storehub/s1/dev/d1/evt", "event topic must be"),
+        ("storehub/s1/dev/d1/status/extra", "unexpected sub-topic"),
+        ("storehub/s1/devices/d1/status", "is not under"),
+        ("other/s1/dev/d1/status", "is not under"),
+        ("storehub/s2/dev/d1/status", "belongs to store"),
+    ],
+)
 def test_bad_topics(topic, reason):
     with pytest.raises(c.ContractError) as e:
         c.parse_topic(topic, "s1")
@@ -45,20 +48,44 @@ def test_bad_topics(topic, reason):
 
 
 def test_payload_examples_from_the_issue():
-    ts = c.utc_ts()   # within the accepted window around now
+    ts = c.utc_ts()  # within the accepted window around now
     c.decode_event("scan", json.dumps({"id": "e1", "ts": ts, "code": "4006381333931", "symbology": "ean13"}))
     c.decode_event("weight", json.dumps({"id": "e2", "ts": ts, "grams": 1250, "stable": True, "net": True}))
-    c.decode_event("tags", json.dumps({"id": "e3", "ts": ts, "reads": [
-        {"epc": "3034257BF7194E4000001A85", "antenna": 1, "rssi_dbm": -52.5, "count": 7, "first_seen": ts,
-         "last_seen": ts}]}))
+    c.decode_event(
+        "tags",
+        json.dumps(
+            {
+                "id": "e3",
+                "ts": ts,
+                "reads": [
+                    {
+                        "epc": "3034257BF7194E4000001A85",
+                        "antenna": 1,
+                        "rssi_dbm": -52.5,
+                        "count": 7,
+                        "first_seen": ts,
+                        "last_seen": ts,
+                    }
+                ],
+            }
+        ),
+    )
     c.decode_event("shelf", json.dumps({"id": "e4", "ts": ts, "grams": 2071.4}))
     c.decode_result(json.dumps({"request_id": "r1", "ok": True}))
     assert c.decode_status(b"offline") == "offline"
-    for t, bad in [("weight", {"id": "e", "ts": ts, "grams": 1.5, "stable": True}),
-                   ("tags", {"id": "e", "ts": ts, "reads": [{"epc": "XYZ", "antenna": 1, "rssi_dbm": -1,
-                                                            "count": 1, "first_seen": ts, "last_seen": ts}]}),
-                   ("scan", {"id": "e", "ts": "2026-11-22 10:00", "code": "1"}),
-                   ("scan", {"id": "", "ts": ts, "code": "1"})]:
+    for t, bad in [
+        ("weight", {"id": "e", "ts": ts, "grams": 1.5, "stable": True}),
+        (
+            "tags",
+            {
+                "id": "e",
+                "ts": ts,
+                "reads": [{"epc": "XYZ", "antenna": 1, "rssi_dbm": -1, "count": 1, "first_seen": ts, "last_seen": ts}],
+            },
+        ),
+        ("scan", {"id": "e", "ts": "2026-11-22 10:00", "code": "1"}),
+        ("scan", {"id": "", "ts": ts, "code": "1"}),
+    ]:
         with pytest.raises(c.ContractError):
             c.decode_event(t, json.dumps(bad))
     with pytest.raises(c.ContractError, match="error"):
@@ -70,10 +97,11 @@ def test_payload_examples_from_the_issue():
 
 
 def test_device_config_lists_its_topics():
-    cfg = c.device_config(store_id="s1", device_id="scale-1", kind="scale", broker_url="mqtt://h:1883",
-                          username="scale-1", password="pw")
+    cfg = c.device_config(
+        store_id="s1", device_id="scale-1", kind="scale", broker_url="mqtt://h:1883", username="scale-1", password="pw"
+    )
     assert cfg["topics"]["events"] == "storehub/s1/dev/scale-1/evt/{type}"
-    assert cfg["mqtt"]["client_id"] == "scale-1"     # = the username: the broker binds the two
+    assert cfg["mqtt"]["client_id"] == "scale-1"  # = the username: the broker binds the two
     assert cfg["topics"]["ack"] == "storehub/s1/dev/scale-1/ack"
     with pytest.raises(c.ContractError):
         c.device_config(store_id="s1", device_id="x", kind="toaster", broker_url="", username="", password="")

@@ -22,18 +22,59 @@ SHARED = VECTORS_FILE
 
 # The EPC section of the shared reference vectors (kept here so the tests run on any machine).
 VECTORS = [
-    {"hex": "3074257BF7194E4000001A85", "scheme": "sgtin-96", "filter": 3, "partition": 5,
-     "uri": "urn:epc:id:sgtin:0614141.812345.6789", "gtin": "80614141123458", "serial": "6789"},
-    {"hex": "3034257BF7194E4000001A85", "scheme": "sgtin-96", "filter": 1, "partition": 5,
-     "uri": "urn:epc:id:sgtin:0614141.812345.6789", "gtin": "80614141123458", "serial": "6789"},
-    {"hex": "30C579D5D4ADB60000000000", "scheme": "sgtin-96", "filter": 6, "partition": 1,
-     "uri": "urn:epc:id:sgtin:50712192365.88.0", "gtin": "85071219236581", "serial": "0"},
-    {"hex": "3034257BF7194E7FFFFFFFFF", "scheme": "sgtin-96", "filter": 1, "partition": 5,
-     "uri": "urn:epc:id:sgtin:0614141.812345.274877906943", "gtin": "80614141123458", "serial": "274877906943"},
-    {"hex": "3674257BF6B7A659B2C2BF100000000000000000000000000000", "scheme": "sgtin-198", "filter": 3,
-     "partition": 5, "uri": "urn:epc:id:sgtin:0614141.712345.32a%2Fb", "gtin": "70614141123451", "serial": "32a/b"},
-    {"hex": "3174257BF4499602D2000000", "scheme": "sscc-96", "filter": 3, "partition": 5,
-     "uri": "urn:epc:id:sscc:0614141.1234567890", "sscc": "106141412345678908"},
+    {
+        "hex": "3074257BF7194E4000001A85",
+        "scheme": "sgtin-96",
+        "filter": 3,
+        "partition": 5,
+        "uri": "urn:epc:id:sgtin:0614141.812345.6789",
+        "gtin": "80614141123458",
+        "serial": "6789",
+    },
+    {
+        "hex": "3034257BF7194E4000001A85",
+        "scheme": "sgtin-96",
+        "filter": 1,
+        "partition": 5,
+        "uri": "urn:epc:id:sgtin:0614141.812345.6789",
+        "gtin": "80614141123458",
+        "serial": "6789",
+    },
+    {
+        "hex": "30C579D5D4ADB60000000000",
+        "scheme": "sgtin-96",
+        "filter": 6,
+        "partition": 1,
+        "uri": "urn:epc:id:sgtin:50712192365.88.0",
+        "gtin": "85071219236581",
+        "serial": "0",
+    },
+    {
+        "hex": "3034257BF7194E7FFFFFFFFF",
+        "scheme": "sgtin-96",
+        "filter": 1,
+        "partition": 5,
+        "uri": "urn:epc:id:sgtin:0614141.812345.274877906943",
+        "gtin": "80614141123458",
+        "serial": "274877906943",
+    },
+    {
+        "hex": "3674257BF6B7A659B2C2BF100000000000000000000000000000",
+        "scheme": "sgtin-198",
+        "filter": 3,
+        "partition": 5,
+        "uri": "urn:epc:id:sgtin:0614141.712345.32a%2Fb",
+        "gtin": "70614141123451",
+        "serial": "32a/b",
+    },
+    {
+        "hex": "3174257BF4499602D2000000",
+        "scheme": "sscc-96",
+        "filter": 3,
+        "partition": 5,
+        "uri": "urn:epc:id:sscc:0614141.1234567890",
+        "sscc": "106141412345678908",
+    },
 ]
 INVALID = [
     {"hex": "303C257BF7194E4000001A85", "why": "partition 7 is invalid"},
@@ -99,8 +140,13 @@ def test_invalid_codes_say_why():
 
 def test_case_whitespace_and_prefix_are_tolerated():
     ref = epc.decode("3074257BF7194E4000001A85")
-    for variant in ("3074257bf7194e4000001a85", "  3074257BF7194E4000001A85\n", "3074 257B F719 4E40 0000 1A85",
-                    "0x3074257BF7194E4000001A85", "\t3074257bF7194E4000001a85 "):
+    for variant in (
+        "3074257bf7194e4000001a85",
+        "  3074257BF7194E4000001A85\n",
+        "3074 257B F719 4E40 0000 1A85",
+        "0x3074257BF7194E4000001A85",
+        "\t3074257bF7194E4000001a85 ",
+    ):
         assert epc.decode(variant) == ref
     assert ref.hex == "3074257BF7194E4000001A85"
 
@@ -109,10 +155,10 @@ def test_sgtin198_word_padding():
     full = "3674257BF6B7A659B2C2BF100000000000000000000000000000"
     assert len(full) == 52
     assert epc.decode(full).serial == "32a/b"
-    assert epc.decode(full[:50]).serial == "32a/b"          # 200 bits: padded to bytes only
+    assert epc.decode(full[:50]).serial == "32a/b"  # 200 bits: padded to bytes only
     assert epc.decode(full.lower()).uri.endswith("32a%2Fb")
     with pytest.raises(epc.EpcError) as exc:
-        epc.decode(full[:-1] + "1")                          # padding must be zero
+        epc.decode(full[:-1] + "1")  # padding must be zero
     assert exc.value.code == "invalid_epc_length"
     with pytest.raises(epc.EpcError):
         epc.decode(full[:48])
@@ -126,8 +172,8 @@ def _sgtin198(prefix_digits: int, gtin: str, serial: str, filt: int = 1) -> str:
     v = 0x36
     v = (v << 3) | filt
     v = (v << 3) | partition
-    v = (v << mbits) | int(gtin[1:1 + mdigits])
-    v = (v << nbits) | int(gtin[0] + gtin[1 + mdigits:13])
+    v = (v << mbits) | int(gtin[1 : 1 + mdigits])
+    v = (v << nbits) | int(gtin[0] + gtin[1 + mdigits : 13])
     chars = 0
     for i in range(20):
         chars = (chars << 7) | (ord(serial[i]) if i < len(serial) else 0)
@@ -141,7 +187,7 @@ def test_sgtin198_alphanumeric_serials_match_epcpy():
         e = epc.decode(h)
         assert e.serial == serial
         assert e.gtin == "80614141123458"
-        assert hex_to_tag_encodable(h[:50]).epc_uri == e.uri   # independent implementation agrees
+        assert hex_to_tag_encodable(h[:50]).epc_uri == e.uri  # independent implementation agrees
 
 
 def test_giai96():
@@ -149,8 +195,14 @@ def test_giai96():
     e = epc.decode("3474257BF400000000003039")
     assert (e.scheme, e.filter, e.partition) == ("giai-96", 3, 5)
     assert e.uri == "urn:epc:id:giai:0614141.12345"
-    assert e.to_json() == {"scheme": "giai-96", "filter": 3, "uri": "urn:epc:id:giai:0614141.12345",
-                           "gtin": None, "serial": None, "giai": "061414112345"}
+    assert e.to_json() == {
+        "scheme": "giai-96",
+        "filter": 3,
+        "uri": "urn:epc:id:giai:0614141.12345",
+        "gtin": None,
+        "serial": None,
+        "giai": "061414112345",
+    }
     assert not e.is_item
     # partition 0: 12-digit prefix, 42-bit asset ref
     v = (0x34 << 88) | (0 << 85) | (0 << 82) | (123456789012 << 42) | 98765
@@ -177,29 +229,44 @@ def _gtin(body13: str) -> str:
 
 
 @settings(max_examples=300, deadline=None)
-@given(prefix_digits=st.integers(6, 12), digits=st.text("0123456789", min_size=13, max_size=13),
-       serial=st.integers(0, 2**38 - 1), filt=st.integers(0, 7))
+@given(
+    prefix_digits=st.integers(6, 12),
+    digits=st.text("0123456789", min_size=13, max_size=13),
+    serial=st.integers(0, 2**38 - 1),
+    filt=st.integers(0, 7),
+)
 def test_sgtin96_round_trip_every_partition(prefix_digits, digits, serial, filt):
     gtin = _gtin(digits)
     h = epc.encode_sgtin96(gtin, serial, filter=filt, company_prefix_digits=prefix_digits)
     e = epc.decode(h)
-    assert (e.scheme, e.gtin, e.serial, e.filter, e.partition) == ("sgtin-96", gtin, str(serial), filt, 12 - prefix_digits)
-    assert e.company_prefix == gtin[1:1 + prefix_digits]
-    assert get_gs1_key(hex_to_tag_encodable(h).epc_uri) == gtin    # cross-check with epcpy
+    assert (e.scheme, e.gtin, e.serial, e.filter, e.partition) == (
+        "sgtin-96",
+        gtin,
+        str(serial),
+        filt,
+        12 - prefix_digits,
+    )
+    assert e.company_prefix == gtin[1 : 1 + prefix_digits]
+    assert get_gs1_key(hex_to_tag_encodable(h).epc_uri) == gtin  # cross-check with epcpy
     assert epc.decode(h.lower()) == e
 
 
 def test_item_filter_classification():
-    assert epc.decode("3034257BF7194E4000001A85").is_item          # filter 1
-    assert not epc.decode("3054257BF7194E4000001A85").is_item      # filter 2 = full case
-    assert not epc.decode("3174257BF4499602D2000000").is_item      # SSCC
+    assert epc.decode("3034257BF7194E4000001A85").is_item  # filter 1
+    assert not epc.decode("3054257BF7194E4000001A85").is_item  # filter 2 = full case
+    assert not epc.decode("3174257BF4499602D2000000").is_item  # SSCC
 
 
 def test_cli_json_output_and_errors():
     r = CliRunner().invoke(main, ["epc", "decode", "3074257BF7194E4000001A85", "--json"])
     assert r.exit_code == 0
-    assert json.loads(r.output) == {"scheme": "sgtin-96", "filter": 3, "uri": "urn:epc:id:sgtin:0614141.812345.6789",
-                                    "gtin": "80614141123458", "serial": "6789"}
+    assert json.loads(r.output) == {
+        "scheme": "sgtin-96",
+        "filter": 3,
+        "uri": "urn:epc:id:sgtin:0614141.812345.6789",
+        "gtin": "80614141123458",
+        "serial": "6789",
+    }
     r = CliRunner().invoke(main, ["epc", "decode", "3174257BF4499602D2000000", "--json"])
     assert json.loads(r.output)["sscc"] == "106141412345678908"
     assert json.loads(r.output)["gtin"] is None
@@ -213,8 +280,13 @@ def test_cli_json_output_and_errors():
 def test_cli_as_installed_program():
     exe = Path(sys.executable).with_name("storehub")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "hub.cli"]
-    p = subprocess.run(cmd + ["epc", "decode", "3674257bf6b7a659b2c2bf100000000000000000000000000000", "--json"],
-                       capture_output=True, text=True, timeout=60, env={**os.environ})
+    p = subprocess.run(
+        cmd + ["epc", "decode", "3674257bf6b7a659b2c2bf100000000000000000000000000000", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ},
+    )
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout.strip().splitlines()[-1])["serial"] == "32a/b"
     p = subprocess.run(cmd + ["epc", "decode", "nothex", "--json"], capture_output=True, text=True, timeout=60)

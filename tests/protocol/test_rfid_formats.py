@@ -12,12 +12,24 @@ from hub.protocol import contract
 from hub.protocol import rfid_formats as rf
 
 # --- exact documented payloads ------------------------------------------------------------------------------
-ZEBRA_DOC = ('{"data":{"antenna":1,"channel":866.3,"eventNum":16511,"format":"epc","idHex":"e28011700000020d2a412182",'
-             '"peakRssi":-60,"phase":-170.48,"reads":1},"timestamp":"2026-03-28T07:20:13.028+0000","type":"CUSTOM"}')
-IMPINJ_DOC = ('{"timestamp":"2021-07-09T23:35:59.278427551Z","hostname":"impinj-13-f8-f5","tagInventoryEvent":'
-              '{"epcHex":"E2801190A5021F80055817CA","antennaPort":1,"peakRssiCdbm":-2650,"transmitPowerCdbm":3000}}')
-SLLURP_DOC = [{'AntennaID': 1, 'EPC': b'3005fb63ac1f3841ec880467', 'EPC-96': b'3005fb63ac1f3841ec880467',
-               'FirstSeenTimestampUTC': 1385585041558537, 'PeakRSSI': -50, 'TagSeenCount': 1}]
+ZEBRA_DOC = (
+    '{"data":{"antenna":1,"channel":866.3,"eventNum":16511,"format":"epc","idHex":"e28011700000020d2a412182",'
+    '"peakRssi":-60,"phase":-170.48,"reads":1},"timestamp":"2026-03-28T07:20:13.028+0000","type":"CUSTOM"}'
+)
+IMPINJ_DOC = (
+    '{"timestamp":"2021-07-09T23:35:59.278427551Z","hostname":"impinj-13-f8-f5","tagInventoryEvent":'
+    '{"epcHex":"E2801190A5021F80055817CA","antennaPort":1,"peakRssiCdbm":-2650,"transmitPowerCdbm":3000}}'
+)
+SLLURP_DOC = [
+    {
+        "AntennaID": 1,
+        "EPC": b"3005fb63ac1f3841ec880467",
+        "EPC-96": b"3005fb63ac1f3841ec880467",
+        "FirstSeenTimestampUTC": 1385585041558537,
+        "PeakRSSI": -50,
+        "TagSeenCount": 1,
+    }
+]
 
 SGTIN = "3034257BF7194E4000001A85"
 
@@ -31,24 +43,35 @@ def test_zebra_documented_single_object():
 
 
 def test_zebra_batched_array_simple_mode_and_heartbeat():
-    batch = [json.loads(ZEBRA_DOC),
-             {"data": {"antenna": 2, "format": "epc", "idHex": SGTIN.lower(), "peakRssi": -48, "reads": 7},
-              "timestamp": "2026-03-28T07:20:13.500+0000", "type": "PORTAL"},
-             {"data": {"eventNum": 3, "format": "epc", "idHex": SGTIN}, "timestamp": "2026-03-28T07:20:14.000+0000",
-              "type": "SIMPLE"},
-             {"data": {"format": "tid", "idHex": "E2003412"}, "timestamp": "2026-03-28T07:20:14.000+0000", "type": "SIMPLE"},
-             {"type": "heartbeat", "timestamp": "2026-03-28T07:21:00.000+0000",
-              "data": {"system": {"cpu": {"system": 12}, "ram": {"free": 1000}, "temperature": 41}}},
-             {"data": {"antenna": 1, "idHex": "ABC"}, "timestamp": "2026-03-28T07:20:14.000+0000", "type": "CUSTOM"},
-             {"data": {"antenna": 1, "idHex": SGTIN, "peakRssi": -48}, "timestamp": "not a time", "type": "CUSTOM"},
-             "garbage"]
+    batch = [
+        json.loads(ZEBRA_DOC),
+        {
+            "data": {"antenna": 2, "format": "epc", "idHex": SGTIN.lower(), "peakRssi": -48, "reads": 7},
+            "timestamp": "2026-03-28T07:20:13.500+0000",
+            "type": "PORTAL",
+        },
+        {
+            "data": {"eventNum": 3, "format": "epc", "idHex": SGTIN},
+            "timestamp": "2026-03-28T07:20:14.000+0000",
+            "type": "SIMPLE",
+        },
+        {"data": {"format": "tid", "idHex": "E2003412"}, "timestamp": "2026-03-28T07:20:14.000+0000", "type": "SIMPLE"},
+        {
+            "type": "heartbeat",
+            "timestamp": "2026-03-28T07:21:00.000+0000",
+            "data": {"system": {"cpu": {"system": 12}, "ram": {"free": 1000}, "temperature": 41}},
+        },
+        {"data": {"antenna": 1, "idHex": "ABC"}, "timestamp": "2026-03-28T07:20:14.000+0000", "type": "CUSTOM"},
+        {"data": {"antenna": 1, "idHex": SGTIN, "peakRssi": -48}, "timestamp": "not a time", "type": "CUSTOM"},
+        "garbage",
+    ]
     p = rf.parse_zebra(json.dumps(batch))
     assert [r.epc for r in p.reads] == ["E28011700000020D2A412182", SGTIN, SGTIN]
     assert p.reads[1].count == 7 and p.reads[1].antenna == 2
-    assert p.reads[2].antenna == 0 and p.reads[2].rssi is None and p.reads[2].count == 1   # SIMPLE mode: idHex only
-    assert p.other == 1                                       # the TID report
+    assert p.reads[2].antenna == 0 and p.reads[2].rssi is None and p.reads[2].count == 1  # SIMPLE mode: idHex only
+    assert p.other == 1  # the TID report
     assert len(p.heartbeats) == 1 and p.heartbeats[0].data["system"]["temperature"] == 41
-    assert len(p.errors) == 3                                 # odd-length EPC, bad time, not an object
+    assert len(p.errors) == 3  # odd-length EPC, bad time, not an object
 
 
 def test_zebra_malformed_json():
@@ -60,13 +83,27 @@ def test_impinj_documented_and_base64_and_stream():
     p = rf.parse("impinj", IMPINJ_DOC)
     (r,) = p.reads
     assert (r.epc, r.antenna, r.rssi) == ("E2801190A5021F80055817CA", 1, -26.5)
-    assert r.first_ms == calendar.timegm((2021, 7, 9, 23, 35, 59)) * 1000 + 278   # nanoseconds truncated to ms
+    assert r.first_ms == calendar.timegm((2021, 7, 9, 23, 35, 59)) * 1000 + 278  # nanoseconds truncated to ms
     # epc as base64 (the default, epcHex off), older firmware without eventType
     b64 = base64.b64encode(bytes.fromhex(SGTIN)).decode()
-    ev = {"timestamp": "2024-01-02T03:04:05.123456789Z", "hostname": "r700",
-          "tagInventoryEvent": {"epc": b64, "antennaPort": 2, "peakRssiCdbm": -5525, "frequency": 920250}}
-    stream = "\n".join([json.dumps(ev), "", json.dumps({"timestamp": "2024-01-02T03:04:06Z", "inventoryStatusEvent": {}}),
-                        "", IMPINJ_DOC, "{broken"]) + "\n"
+    ev = {
+        "timestamp": "2024-01-02T03:04:05.123456789Z",
+        "hostname": "r700",
+        "tagInventoryEvent": {"epc": b64, "antennaPort": 2, "peakRssiCdbm": -5525, "frequency": 920250},
+    }
+    stream = (
+        "\n".join(
+            [
+                json.dumps(ev),
+                "",
+                json.dumps({"timestamp": "2024-01-02T03:04:06Z", "inventoryStatusEvent": {}}),
+                "",
+                IMPINJ_DOC,
+                "{broken",
+            ]
+        )
+        + "\n"
+    )
     p = rf.parse_impinj(stream.encode())
     assert [r.epc for r in p.reads] == [SGTIN, "E2801190A5021F80055817CA"]
     assert p.reads[0].rssi == -55.25 and p.reads[0].first_ms == calendar.timegm((2024, 1, 2, 3, 4, 5)) * 1000 + 123
@@ -76,18 +113,21 @@ def test_impinj_documented_and_base64_and_stream():
     assert rf.parse_impinj(b"\n").reads == []
     bad = rf.parse_impinj(json.dumps({"timestamp": "2024-01-02T03:04:05Z", "tagInventoryEvent": {"epc": "!!notb64"}}))
     assert bad.reads == [] and "base64" in bad.errors[0]
-    bad = rf.parse_impinj(json.dumps({"timestamp": "2024-01-02T03:04:05Z",
-                                      "tagInventoryEvent": {"epcHex": SGTIN, "peakRssiCdbm": 99999}}))
+    bad = rf.parse_impinj(
+        json.dumps({"timestamp": "2024-01-02T03:04:05Z", "tagInventoryEvent": {"epcHex": SGTIN, "peakRssiCdbm": 99999}})
+    )
     assert bad.reads == [] and "out of range" in bad.errors[0]
 
 
 def test_storehub_evt_tags_round_trip_through_contract():
-    reads = [rf.TagRead(SGTIN, 1, -50.0, 3, 1_700_000_000_000, 1_700_000_000_900),
-             rf.TagRead(SGTIN, 1, -44.0, 2, 1_700_000_000_100, 1_700_000_001_000),
-             rf.TagRead(SGTIN, 2, -70.0, 1, 1_700_000_000_500, 1_700_000_000_500)]
+    reads = [
+        rf.TagRead(SGTIN, 1, -50.0, 3, 1_700_000_000_000, 1_700_000_000_900),
+        rf.TagRead(SGTIN, 1, -44.0, 2, 1_700_000_000_100, 1_700_000_001_000),
+        rf.TagRead(SGTIN, 2, -70.0, 1, 1_700_000_000_500, 1_700_000_000_500),
+    ]
     agg = rf.aggregate(reads)
     assert len(agg) == 2
-    ev = contract.make_event("tags", reads=agg)               # valid against the bus contract
+    ev = contract.make_event("tags", reads=agg)  # valid against the bus contract
     p = rf.parse("storehub", contract.encode(ev))
     by_ant = {r.antenna: r for r in p.reads}
     assert by_ant[1] == rf.TagRead(SGTIN, 1, -44.0, 5, 1_700_000_000_000, 1_700_000_001_000)
@@ -121,15 +161,21 @@ def test_timestamps_and_detection():
 def test_timestamp_fast_path_matches_general_parser():
     from datetime import datetime
 
-    for t in ("2026-03-28T07:20:13.5Z", "2026-03-28T07:20:13.05+0000", "2026-03-28T07:20:13.999999999+00:00",
-              "2026-03-28T07:20:13Z", "2026-03-28T07:20:13.123-0500", "2021-07-09T23:35:59.278427551Z"):
+    for t in (
+        "2026-03-28T07:20:13.5Z",
+        "2026-03-28T07:20:13.05+0000",
+        "2026-03-28T07:20:13.999999999+00:00",
+        "2026-03-28T07:20:13Z",
+        "2026-03-28T07:20:13.123-0500",
+        "2021-07-09T23:35:59.278427551Z",
+    ):
         iso = t.replace("Z", "+00:00")
         if iso[-5] in "+-" and iso[-3] != ":":
             iso = iso[:-2] + ":" + iso[-2:]
         head, _, rest = iso.partition(".")
         if rest:
-            digits = rest[:len(rest) - len(rest.lstrip("0123456789"))]
-            iso = head + "." + (digits + "000000")[:6] + rest[len(digits):]
+            digits = rest[: len(rest) - len(rest.lstrip("0123456789"))]
+            iso = head + "." + (digits + "000000")[:6] + rest[len(digits) :]
         expected = int(datetime.fromisoformat(iso).timestamp() * 1000)
         assert rf.ts_ms(t) == expected, t
 
@@ -137,8 +183,11 @@ def test_timestamp_fast_path_matches_general_parser():
 def test_unknown_rssi_stays_null_through_the_bridge_and_odd_epcs_are_refused():
     """Zebra SIMPLE mode sends no peakRssi: the folded evt/tags read says null (not 0 dBm, which would pass
     every RSSI floor and win the zone), the contract accepts it and the hub reads it back as unknown."""
-    simple = {"data": {"eventNum": 1, "format": "epc", "idHex": "3034257bf7194e4000001a85"},
-              "timestamp": "2026-03-28T07:20:13.028+0000", "type": "SIMPLE"}
+    simple = {
+        "data": {"eventNum": 1, "format": "epc", "idHex": "3034257bf7194e4000001a85"},
+        "timestamp": "2026-03-28T07:20:13.028+0000",
+        "type": "SIMPLE",
+    }
     reads = rf.parse_zebra(simple).reads
     assert [r.rssi for r in reads] == [None]
     folded = rf.aggregate(reads + [reads[0]._replace(antenna=2, rssi=-70.0)])

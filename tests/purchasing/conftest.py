@@ -15,12 +15,19 @@ def gtin14(body13: str) -> str:
     return body13 + str(gs1_standard_check_digit(body13))
 
 
-MILK_CASE = gtin14("1590123412345")       # indicator 1 + the milk's GTIN-13 body
-RICE_CASE = gtin14("2000000963850")       # another case GTIN (indicator 2)
+MILK_CASE = gtin14("1590123412345")  # indicator 1 + the milk's GTIN-13 body
+RICE_CASE = gtin14("2000000963850")  # another case GTIN (indicator 2)
 
 
-def carton(gtin: str, *, lot: str | None = None, expiry: str | None = None, count: int | None = None,
-           sscc: str | None = None, contained: bool = False) -> str:
+def carton(
+    gtin: str,
+    *,
+    lot: str | None = None,
+    expiry: str | None = None,
+    count: int | None = None,
+    sscc: str | None = None,
+    contained: bool = False,
+) -> str:
     """A GS1-128 carton label as a wedge scanner types it (]C1, variable-length fields ended by GS)."""
     s = "]C1"
     if sscc:
@@ -38,15 +45,35 @@ def carton(gtin: str, *, lot: str | None = None, expiry: str | None = None, coun
 @pytest.fixture
 def supplied(hubctx, sample):
     with hubctx.db.write() as conn:
-        sup = suppliers.upsert(conn, {"code": "DAIRY", "name": "Dairy Co", "contact_name": "Wang Li",
-                                      "phone": "+86 21 5555 0101", "email": "orders@dairy.example",
-                                      "lead_time_days": 3, "min_order_minor": 0, "payment_terms": "NET30"},
-                               actor="test")
-        suppliers.set_item(conn, sup["id"], sample["milk"]["id"],
-                           {"case_gtin": MILK_CASE, "case_units": 12, "cost_minor": 700, "preferred": True,
-                            "supplier_sku": "D-MILK"}, actor="test", today="2020-01-01")
-        suppliers.set_item(conn, sup["id"], sample["rice"]["id"],
-                           {"case_gtin": RICE_CASE, "case_units": 6, "cost_minor": 3000, "preferred": True},
-                           actor="test", today="2020-01-01")
+        sup = suppliers.upsert(
+            conn,
+            {
+                "code": "DAIRY",
+                "name": "Dairy Co",
+                "contact_name": "Wang Li",
+                "phone": "+86 21 5555 0101",
+                "email": "orders@dairy.example",
+                "lead_time_days": 3,
+                "min_order_minor": 0,
+                "payment_terms": "NET30",
+            },
+            actor="test",
+        )
+        suppliers.set_item(
+            conn,
+            sup["id"],
+            sample["milk"]["id"],
+            {"case_gtin": MILK_CASE, "case_units": 12, "cost_minor": 700, "preferred": True, "supplier_sku": "D-MILK"},
+            actor="test",
+            today="2020-01-01",
+        )
+        suppliers.set_item(
+            conn,
+            sup["id"],
+            sample["rice"]["id"],
+            {"case_gtin": RICE_CASE, "case_units": 6, "cost_minor": 3000, "preferred": True},
+            actor="test",
+            today="2020-01-01",
+        )
         lots.set_lot_controlled(conn, sample["milk"]["id"], True, actor="test")
     return {**sample, "supplier": sup}

@@ -12,15 +12,18 @@ FUTURE = (date.today() + timedelta(days=30)).isoformat()
 
 def test_po_approval_by_role_and_receiving_replays(client, auth, hubctx, supplied):
     s = supplied
-    body = {"supplier_id": s["supplier"]["id"], "lines": [{"item_id": s["milk"]["id"], "cases": 100}],
-            "idempotency_key": "po-key-0001"}
+    body = {
+        "supplier_id": s["supplier"]["id"],
+        "lines": [{"item_id": s["milk"]["id"], "cases": 100}],
+        "idempotency_key": "po-key-0001",
+    }
     assert client.post("/api/v1/purchasing/orders", json=body, headers=auth("associate")).status_code == 403
     r = client.post("/api/v1/purchasing/orders", json=body, headers=auth("supervisor"))
     assert r.status_code == 201, r.get_json()
     po = r.get_json()
     assert client.post("/api/v1/purchasing/orders", json=body, headers=auth("supervisor")).status_code == 200
     assert client.post(f"/api/v1/purchasing/orders/{po['id']}/submit", headers=auth("supervisor")).status_code == 200
-    r = client.post(f"/api/v1/purchasing/orders/{po['id']}/approve", headers=auth("supervisor"))   # 840,000 > limit
+    r = client.post(f"/api/v1/purchasing/orders/{po['id']}/approve", headers=auth("supervisor"))  # 840,000 > limit
     assert r.status_code == 403 and r.get_json()["error"]["code"] == "approval_limit"
     r = client.post(f"/api/v1/purchasing/orders/{po['id']}/approve", headers=auth("manager"))
     assert r.status_code == 200 and r.get_json()["status"] == "approved"
@@ -30,12 +33,15 @@ def test_po_approval_by_role_and_receiving_replays(client, auth, hubctx, supplie
     csv_text = client.get(f"/api/v1/purchasing/orders/{po['id']}/csv?lang=zh-CN", headers=auth("associate"))
     assert csv_text.status_code == 200 and "采购订单" in csv_text.get_data(as_text=True)
 
-    r = client.post("/api/v1/purchasing/receipts", json={"po_number": po["number"], "idempotency_key": "rcpt-0001"},
-                    headers=auth("associate"))
+    r = client.post(
+        "/api/v1/purchasing/receipts",
+        json={"po_number": po["number"], "idempotency_key": "rcpt-0001"},
+        headers=auth("associate"),
+    )
     assert r.status_code == 201
     rid = r.get_json()["id"]
     scan = {"code": carton(MILK_CASE, lot="L9", expiry=FUTURE, count=3), "idempotency_key": "scan-0001"}
-    for _ in range(3):      # the offline queue replays the same scan: counted once
+    for _ in range(3):  # the offline queue replays the same scan: counted once
         r = client.post(f"/api/v1/purchasing/receipts/{rid}/scans", json=scan, headers=auth("associate"))
         assert r.status_code == 201
     assert r.get_json()["receipt"]["lines"][0]["scanned"] == 36
@@ -64,8 +70,12 @@ def test_po_approval_by_role_and_receiving_replays(client, auth, hubctx, supplie
 
 def test_screens_and_settings_are_served(client, auth):
     assert {"purchasing", "purchasing_receive"} <= set(client.get("/screens.json").get_json()["screens"])
-    for path in ("/screens/purchasing.js", "/screens/purchasing_receive.js", "/i18n/purchasing.zh-CN.json",
-                 "/i18n/purchasing_receive.en.json"):
+    for path in (
+        "/screens/purchasing.js",
+        "/screens/purchasing_receive.js",
+        "/i18n/purchasing.zh-CN.json",
+        "/i18n/purchasing_receive.en.json",
+    ):
         assert client.get(path).status_code == 200, path
     doc = client.get("/api/v1/settings/schema", headers=auth("associate")).get_json()
     assert doc["purchasing.two_step_above_minor"]["schema"]["minimum"] == 0

@@ -23,9 +23,14 @@ PAST = (date.today() - timedelta(days=1)).isoformat()
 
 
 def _sent_po(conn, s, milk_cases=2, rice_cases=1):
-    po, _ = orders.create(conn, supplier_id=s["supplier"]["id"], actor="sup", role="supervisor",
-                          idempotency_key="po-1", lines=[{"item_id": s["milk"]["id"], "cases": milk_cases},
-                                                         {"item_id": s["rice"]["id"], "cases": rice_cases}])
+    po, _ = orders.create(
+        conn,
+        supplier_id=s["supplier"]["id"],
+        actor="sup",
+        role="supervisor",
+        idempotency_key="po-1",
+        lines=[{"item_id": s["milk"]["id"], "cases": milk_cases}, {"item_id": s["rice"]["id"], "cases": rice_cases}],
+    )
     orders.submit(conn, po["id"], actor="sup", role="supervisor")
     orders.approve(conn, po["id"], actor="sup2", role="manager")
     return orders.send(conn, po["id"], actor="sup", role="supervisor")
@@ -44,9 +49,9 @@ def test_receive_cases_lots_cost_and_discrepancies(hubctx, supplied):
         assert created and [ln["still_expected"] for ln in r["lines"]] == [24, 6]
         out = _scan(conn, r["id"], carton(MILK_CASE, lot="L1", expiry=FUTURE), "s-1")
         assert out["scan"]["qty"] == 12 and out["scan"]["lot"] == "L1" and out["scan"]["expiry"] == FUTURE
-        again = _scan(conn, r["id"], carton(MILK_CASE, lot="L1", expiry=FUTURE), "s-1")   # replayed: once
+        again = _scan(conn, r["id"], carton(MILK_CASE, lot="L1", expiry=FUTURE), "s-1")  # replayed: once
         assert again["duplicate"] and again["receipt"]["lines"][0]["scanned"] == 12
-        out = _scan(conn, r["id"], carton(RICE_CASE, count=0 or None), "s-2", count=1)     # one rice case = 6
+        out = _scan(conn, r["id"], carton(RICE_CASE, count=0 or None), "s-2", count=1)  # one rice case = 6
         assert out["receipt"]["lines"][1]["still_expected"] == 0
         # AI 02 + 37: a pallet layer of 1 case of milk (contained GTIN) with its lot
         out = _scan(conn, r["id"], carton(MILK_CASE, lot="L2", expiry=SOON, count=1, contained=True), "s-3")
@@ -84,10 +89,10 @@ def test_refusals_are_clear_and_store_nothing(hubctx, supplied):
         with pytest.raises(Unprocessable) as e:
             _scan(conn, r["id"], carton(MILK_CASE, lot="OLD", expiry=PAST), "s-2")
         assert e.value.code == "expired_on_receipt"
-        _scan(conn, r["id"], carton(MILK_CASE, lot="A", expiry=FUTURE), "s-3", count=2)     # 24 of 24
-        _scan(conn, r["id"], "5901234123457", "s-4", lot="A", count=2)                        # 26: within 10 %
+        _scan(conn, r["id"], carton(MILK_CASE, lot="A", expiry=FUTURE), "s-3", count=2)  # 24 of 24
+        _scan(conn, r["id"], "5901234123457", "s-4", lot="A", count=2)  # 26: within 10 %
         with pytest.raises(Conflict) as e:
-            _scan(conn, r["id"], "5901234123457", "s-5", lot="A", count=1)                    # 27 > 26.4
+            _scan(conn, r["id"], "5901234123457", "s-5", lot="A", count=1)  # 27 > 26.4
         assert e.value.code == "over_tolerance" and e.value.details["ordered"] == 24
         sscc = "106141412345678908"
         _scan(conn, r["id"], "]C100" + sscc, "s-6")
@@ -102,8 +107,9 @@ def test_refusals_are_clear_and_store_nothing(hubctx, supplied):
         assert conn.execute("SELECT COUNT(*) FROM unknown_codes WHERE code = ?", (unknown,)).fetchone()[0] == 1
         view = receiving.view(conn, r["id"])
         assert view["lines"][0]["scanned"] == 26 and view["ssccs"] == [sscc]
-        done = receiving.confirm(conn, r["id"], actor="assoc", idempotency_key="c-1",
-                                 reasons={s["rice"]["id"]: "damaged"})
+        done = receiving.confirm(
+            conn, r["id"], actor="assoc", idempotency_key="c-1", reasons={s["rice"]["id"]: "damaged"}
+        )
     kinds = {(d["kind"], d["reason"]) for d in done["discrepancies"]}
     assert kinds == {("over", "over_shipped"), ("under", "damaged")}
     assert done["po_status"] == "partly_received"
@@ -112,8 +118,14 @@ def test_refusals_are_clear_and_store_nothing(hubctx, supplied):
 def test_wrong_item_is_a_discrepancy_not_stock_and_blind_hides_expected(hubctx, supplied):
     s = supplied
     with hubctx.db.write() as conn:
-        po, _ = orders.create(conn, supplier_id=s["supplier"]["id"], actor="sup", role="supervisor",
-                              idempotency_key="po-2", lines=[{"item_id": s["milk"]["id"], "cases": 1}])
+        po, _ = orders.create(
+            conn,
+            supplier_id=s["supplier"]["id"],
+            actor="sup",
+            role="supervisor",
+            idempotency_key="po-2",
+            lines=[{"item_id": s["milk"]["id"], "cases": 1}],
+        )
         orders.submit(conn, po["id"], actor="sup", role="supervisor")
         orders.approve(conn, po["id"], actor="sup2", role="supervisor")
         r, _ = receiving.open_receipt(conn, po_id=po["id"], actor="assoc", idempotency_key="r-2", blind=True)
@@ -122,7 +134,7 @@ def test_wrong_item_is_a_discrepancy_not_stock_and_blind_hides_expected(hubctx, 
         assert out["scan"]["on_po"] is False and out["receipt"]["not_on_order"][0]["scanned"] == 6
         _scan(conn, r["id"], carton(MILK_CASE, lot="B", expiry=FUTURE), "s-2")
         done = receiving.confirm(conn, r["id"], actor="assoc", idempotency_key="c-1")
-        assert done["lines"][0]["ordered"] == 12                         # shown once confirmed
+        assert done["lines"][0]["ordered"] == 12  # shown once confirmed
         assert [(d["kind"], d["expected"], d["received"]) for d in done["discrepancies"]] == [("wrong_item", 0, 6)]
         assert ledger.on_hand_total(conn, s["rice"]["id"])["on_hand"] == 0
 
@@ -142,15 +154,41 @@ def test_return_to_supplier_takes_the_lot_and_fefo_and_recall(hubctx, supplied):
         by_lot = {x["lot"]: x["qty"] for x in lots.stock_by_lot(conn, milk)}
         assert by_lot == {"EARLY": 7, "LATE": 12}
         # a transfer keeps the lots
-        ledger.transfer(conn, item_id=milk, from_location=store, to_location=s["bin1"]["id"], qty=8, reason="shelf",
-                        actor="t", idempotency_key="tr-1")
+        ledger.transfer(
+            conn,
+            item_id=milk,
+            from_location=store,
+            to_location=s["bin1"]["id"],
+            qty=8,
+            reason="shelf",
+            actor="t",
+            idempotency_key="tr-1",
+        )
         assert lots.mismatches(conn) == []
-        row, created = receiving.return_to_supplier(conn, supplier_id=s["supplier"]["id"], item_id=milk,
-                                                    location_id=store, qty=4, lot="LATE", reason="damaged",
-                                                    actor="sup", role="supervisor", idempotency_key="rtv-1")
-        again, created2 = receiving.return_to_supplier(conn, supplier_id=s["supplier"]["id"], item_id=milk,
-                                                       location_id=store, qty=4, lot="LATE", reason="damaged",
-                                                       actor="sup", role="supervisor", idempotency_key="rtv-1")
+        row, created = receiving.return_to_supplier(
+            conn,
+            supplier_id=s["supplier"]["id"],
+            item_id=milk,
+            location_id=store,
+            qty=4,
+            lot="LATE",
+            reason="damaged",
+            actor="sup",
+            role="supervisor",
+            idempotency_key="rtv-1",
+        )
+        again, created2 = receiving.return_to_supplier(
+            conn,
+            supplier_id=s["supplier"]["id"],
+            item_id=milk,
+            location_id=store,
+            qty=4,
+            lot="LATE",
+            reason="damaged",
+            actor="sup",
+            role="supervisor",
+            idempotency_key="rtv-1",
+        )
         assert created and not created2 and again["id"] == row["id"]
         assert ledger.on_hand_total(conn, milk)["on_hand"] == 24 - 5 - 4
         assert lots.mismatches(conn) == []

@@ -48,13 +48,13 @@ def test_sweep_records_floors_kinds_and_zones(hubctx, store):
     feed = []
     for serial in range(1, 9):
         feed += reads(sgtin(MILK14, serial), 5, -50.0)
-    feed += reads(sgtin(MILK14, 9), 1, -40.0)                      # one read only: below min_reads
-    feed += reads(sgtin(MILK14, 10), 6, -80.0)                     # stray from the next zone: below the floor
+    feed += reads(sgtin(MILK14, 9), 1, -40.0)  # one read only: below min_reads
+    feed += reads(sgtin(MILK14, 10), 6, -80.0)  # stray from the next zone: below the floor
     feed += reads(sgtin(RICE14, 1), 3, -70.0, ant=1) + reads(sgtin(RICE14, 1), 3, -45.0, ant=2)
-    feed += reads(sgtin(MILK14, 500, filt=2), 4, -50.0)            # a full case
-    feed += reads("3174257BF4499602D2000000", 4, -50.0)            # SSCC pallet
-    feed += reads(sgtin("80614141123458", 1), 4, -50.0)            # GTIN we do not sell
-    feed += reads("E28011700000020D2A412182", 4, -50.0)            # not a GS1 EPC
+    feed += reads(sgtin(MILK14, 500, filt=2), 4, -50.0)  # a full case
+    feed += reads("3174257BF4499602D2000000", 4, -50.0)  # SSCC pallet
+    feed += reads(sgtin("80614141123458", 1), 4, -50.0)  # GTIN we do not sell
+    feed += reads("E28011700000020D2A412182", 4, -50.0)  # not a GS1 EPC
     assert ing.feed(READER, feed) == len(feed)
     assert ing.feed("other-reader", reads(sgtin(MILK14, 1), 3, -50.0)) == 0
     assert ing.stats["unassigned"] == 3
@@ -74,8 +74,17 @@ def test_sweep_records_floors_kinds_and_zones(hubctx, store):
 
     s = sessions.get(conn, sid)
     summary = variance.rfid_summary(conn, s)
-    assert summary == {"unique_tags": 15, "raw_reads": len(feed), "counted_tags": 9, "filtered_weak_or_few": 2,
-                       "cases_pallets": 2, "assets": 0, "unknown_gtin": 1, "undecodable": 1, "out_of_scope": 0}
+    assert summary == {
+        "unique_tags": 15,
+        "raw_reads": len(feed),
+        "counted_tags": 9,
+        "filtered_weak_or_few": 2,
+        "cases_pallets": 2,
+        "assets": 0,
+        "unknown_gtin": 1,
+        "undecodable": 1,
+        "out_of_scope": 0,
+    }
     rep = variance.report(conn, sid)
     by = {(x["sku"], x["location_id"]): x for x in rep["lines"]}
     milk = by[("MILK-1L", store["bin1"]["id"])]
@@ -107,24 +116,34 @@ def test_incremental_flushes_and_two_ingesters_add_up(hubctx, store):
 
 def test_settings_scope_and_closed_sessions(hubctx, store):
     # a strict floor and more reads: fewer tags count
-    sid = open_sweep(hubctx, store, rssi_floor_dbm=-55, min_reads=4,
-                     scope={"location_ids": [store["bin1"]["id"]], "item_ids": [store["milk"]["id"]]})
+    sid = open_sweep(
+        hubctx,
+        store,
+        rssi_floor_dbm=-55,
+        min_reads=4,
+        scope={"location_ids": [store["bin1"]["id"]], "item_ids": [store["milk"]["id"]]},
+    )
     ing = ingest.TagIngest(hubctx.db)
-    ing.feed(READER, reads(sgtin(MILK14, 1), 4, -50.0) + reads(sgtin(MILK14, 2), 3, -50.0)
-             + reads(sgtin(MILK14, 3), 5, -60.0) + reads(sgtin(RICE14, 1), 5, -50.0)
-             + reads(sgtin(MILK14, 4), 5, -40.0, ant=2))
+    ing.feed(
+        READER,
+        reads(sgtin(MILK14, 1), 4, -50.0)
+        + reads(sgtin(MILK14, 2), 3, -50.0)
+        + reads(sgtin(MILK14, 3), 5, -60.0)
+        + reads(sgtin(RICE14, 1), 5, -50.0)
+        + reads(sgtin(MILK14, 4), 5, -40.0, ant=2),
+    )
     ing.flush()
     conn = hubctx.db.read()
     rep = variance.report(conn, sid)
     assert [(x["sku"], x["rfid_qty"]) for x in rep["lines"] if x["rfid_qty"]] == [("MILK-1L", 1)]
     summary = variance.rfid_summary(conn, sessions.get(conn, sid))
-    assert summary["out_of_scope"] == 2                      # rice (item) and milk seen in bin2 (zone)
+    assert summary["out_of_scope"] == 2  # rice (item) and milk seen in bin2 (zone)
     with hubctx.db.write() as c:
         sessions.close(c, sid, actor="sup")
     before = ing.stats["unassigned"]
-    ing.feed(READER, reads(sgtin(MILK14, 9), 5, -50.0))     # route still cached: buffered, dropped at flush
+    ing.feed(READER, reads(sgtin(MILK14, 9), 5, -50.0))  # route still cached: buffered, dropped at flush
     ing.refresh()
-    assert ing.feed(READER, reads(sgtin(MILK14, 9), 5, -50.0)) == 0   # sweep ended with the session
+    assert ing.feed(READER, reads(sgtin(MILK14, 9), 5, -50.0)) == 0  # sweep ended with the session
     ing.flush()
     assert ing.stats["unassigned"] == before + 10
     epcs = [r["epc"] for r in rfid_reports.tag_records(hubctx.db.read(), sid, kind="item")[0]]
@@ -152,11 +171,11 @@ def test_mixed_scan_and_rfid_then_serialised_epcs_show_moves(hubctx, store):
 
     later = open_sweep(hubctx, store)
     view = rfid_reports.sweep_status(hubctx.db.read(), later)
-    assert len(view["expected_missing"]) == 8               # nothing read yet: all eight known EPCs missing
+    assert len(view["expected_missing"]) == 8  # nothing read yet: all eight known EPCs missing
     ing = ingest.TagIngest(hubctx.db)
     for serial in range(1, 7):
         ing.feed(READER, reads(sgtin(MILK14, serial), 3, -50.0))
-    ing.feed(READER, reads(sgtin(MILK14, 8), 3, -50.0, ant=2))   # moved to bin2
+    ing.feed(READER, reads(sgtin(MILK14, 8), 3, -50.0, ant=2))  # moved to bin2
     ing.flush()
     view = rfid_reports.sweep_status(hubctx.db.read(), later)
     assert [m["epc"] for m in view["expected_missing"]] == [sgtin(MILK14, 7)]
@@ -187,24 +206,35 @@ def test_http_upload_and_tag_list(client, auth, hubctx, store):
     sid = open_sweep(hubctx, store)
     import json as _json
 
-    payload = [{"data": {"antenna": 1, "format": "epc", "idHex": sgtin(MILK14, s), "peakRssi": -50, "reads": 3},
-                "timestamp": "2026-03-28T07:20:13.028+0000", "type": "CUSTOM"} for s in range(1, 4)]
-    r = client.post("/api/v1/stocktake/rfid/reads", json={"reader": READER, "format": "zebra", "payload": payload},
-                    headers=auth())
+    payload = [
+        {
+            "data": {"antenna": 1, "format": "epc", "idHex": sgtin(MILK14, s), "peakRssi": -50, "reads": 3},
+            "timestamp": "2026-03-28T07:20:13.028+0000",
+            "type": "CUSTOM",
+        }
+        for s in range(1, 4)
+    ]
+    r = client.post(
+        "/api/v1/stocktake/rfid/reads", json={"reader": READER, "format": "zebra", "payload": payload}, headers=auth()
+    )
     assert r.status_code == 200, r.get_json()
     assert r.get_json()["accepted"] == 3
-    r = client.post("/api/v1/stocktake/rfid/reads", json={"reader": "nobody", "format": "zebra", "payload": payload},
-                    headers=auth())
+    r = client.post(
+        "/api/v1/stocktake/rfid/reads", json={"reader": "nobody", "format": "zebra", "payload": payload}, headers=auth()
+    )
     assert r.status_code == 404 and r.get_json()["error"]["code"] == "no_open_sweep"
-    r = client.post("/api/v1/stocktake/rfid/reads", json={"reader": READER, "format": "impinj", "payload": {"x": 1}},
-                    headers=auth())
+    r = client.post(
+        "/api/v1/stocktake/rfid/reads", json={"reader": READER, "format": "impinj", "payload": {"x": 1}}, headers=auth()
+    )
     assert r.status_code == 200 and r.get_json()["accepted"] == 0
-    r = client.post("/api/v1/stocktake/rfid/reads", json={"reader": READER, "format": "zebra", "payload": "{bad"},
-                    headers=auth())
+    r = client.post(
+        "/api/v1/stocktake/rfid/reads", json={"reader": READER, "format": "zebra", "payload": "{bad"}, headers=auth()
+    )
     assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_reader_payload"
     hb = [{"type": "heartbeat", "timestamp": "2026-03-28T07:21:00.000+0000", "data": {"system": {"temperature": 40}}}]
-    r = client.post("/api/v1/stocktake/rfid/reads", json={"reader": "fx9600-9", "format": "zebra", "payload": hb},
-                    headers=auth())
+    r = client.post(
+        "/api/v1/stocktake/rfid/reads", json={"reader": "fx9600-9", "format": "zebra", "payload": hb}, headers=auth()
+    )
     assert r.status_code == 200 and r.get_json()["heartbeats"] == 1 and r.get_json()["accepted"] == 0
     dev = hubctx.db.read().execute("SELECT kind, online, last_seen FROM devices WHERE id = 'fx9600-9'").fetchone()
     assert dev["kind"] == "rfid" and dev["online"] == 1 and dev["last_seen"]
@@ -212,5 +242,5 @@ def test_http_upload_and_tag_list(client, auth, hubctx, store):
     assert tags["total"] == 3 and tags["items"][0]["reads"] == 3
     view = client.get(f"/api/v1/stocktake/sessions/{sid}/rfid", headers=auth()).get_json()
     assert view["counted_tags"] == 3
-    assert all(i["expected"] is None for i in view["items"])      # blind count: no book quantities for counters
+    assert all(i["expected"] is None for i in view["items"])  # blind count: no book quantities for counters
     _json.dumps(view)

@@ -29,7 +29,7 @@ def stocked(hubctx, sample):
     _receive(hubctx, sample["milk"], sample["bin1"], 10)
     _receive(hubctx, sample["rice"], sample["bin1"], 4)
     _receive(hubctx, sample["rice"], sample["bin2"], 3)
-    _receive(hubctx, sample["apples"], sample["bin2"], 5000)   # grams
+    _receive(hubctx, sample["apples"], sample["bin2"], 5000)  # grams
     return sample
 
 
@@ -72,18 +72,18 @@ def test_scan_loop_location_switch_qty_weight_and_undo(client, auth, stocked):
     assert loc["kind"] == "location" and loc["location"]["code"] == "A01-01"
     a = ok(scan(client, auth, sid, "5901234123457"), 201)
     assert a["item"]["sku"] == "MILK-1L" and a["line_qty"] == 1 and a["totals"] == {"scans": 1, "items": 1}
-    assert "expected" not in a                                   # blind count: no book quantity
+    assert "expected" not in a  # blind count: no book quantity
     b = ok(scan(client, auth, sid, "5901234123457", qty=6), 201)
     assert b["line_qty"] == 7
-    ok(scan(client, auth, sid, "96385074"), 201)                 # EAN-8 rice
+    ok(scan(client, auth, sid, "96385074"), 201)  # EAN-8 rice
     u = ok(client.post(f"{P}/sessions/{sid}/undo", json={"idempotency_key": key()}, headers=auth()))
     assert u["undone"]["item_id"] == stocked["rice"]["id"] and u["totals"]["scans"] == 2
     ok(scan(client, auth, sid, "SHL-A01-02"))
-    w = ok(scan(client, auth, sid, APPLE_1250G), 201)           # weight label adds its grams
+    w = ok(scan(client, auth, sid, APPLE_1250G), 201)  # weight label adds its grams
     assert w["item"]["sku"] == "APPLE" and w["line_qty"] == 1250
-    r = scan(client, auth, sid, "2302148000002")                 # kg item without weight
+    r = scan(client, auth, sid, "2302148000002")  # kg item without weight
     assert r.status_code == 422 and r.get_json()["error"]["code"] == "weight_required"
-    ok(scan(client, auth, sid, item_id=stocked["apples"]["id"], qty=800), 201)   # typed grams
+    ok(scan(client, auth, sid, item_id=stocked["apples"]["id"], qty=800), 201)  # typed grams
     rep = variance(client, auth, sid)
     assert line(rep, "MILK-1L", "A01-01")["counted"] == 7
     assert line(rep, "APPLE", "A01-02")["counted"] == 2050
@@ -93,13 +93,17 @@ def test_scan_loop_location_switch_qty_weight_and_undo(client, auth, stocked):
 def test_bad_codes_are_clear_errors(client, auth, stocked):
     sid = create(client, auth)["id"]
     ok(scan(client, auth, sid, "SHL-A01-01"))
-    for code, err in (("5901234123458", "invalid_check_digit"), ("SHL-NOPE", "unknown_code"),
-                      ("4006381333931", "unknown_code"), ("SHO-ABC123", "not_countable")):
+    for code, err in (
+        ("5901234123458", "invalid_check_digit"),
+        ("SHL-NOPE", "unknown_code"),
+        ("4006381333931", "unknown_code"),
+        ("SHO-ABC123", "not_countable"),
+    ):
         r = scan(client, auth, sid, code)
         assert r.status_code in (404, 422), (code, r.get_json())
         assert r.get_json()["error"]["code"] == err, (code, r.get_json())
     r = client.post(f"{P}/sessions/{sid}/scans", json={"code": "x"}, headers=auth())
-    assert r.status_code == 400                                   # no idempotency key
+    assert r.status_code == 400  # no idempotency key
     r = scan(client, auth, sid, "5901234123457", qty=0)
     assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_qty"
     r = scan(client, auth, sid, "5901234123457", qty=-2)
@@ -111,7 +115,7 @@ def test_bad_codes_are_clear_errors(client, auth, stocked):
 def test_offline_replay_is_idempotent(client, auth, stocked):
     sid = create(client, auth)["id"]
     k_loc, k1, k2, ku = key(), key(), key(), key()
-    for _ in range(3):   # the handheld replays its whole queue three times
+    for _ in range(3):  # the handheld replays its whole queue three times
         ok(scan(client, auth, sid, "SHL-A01-01", k=k_loc))
         ok(scan(client, auth, sid, "5901234123457", k=k1))
         ok(scan(client, auth, sid, "5901234123457", k=k2, qty=4))
@@ -126,7 +130,9 @@ def test_offline_replay_is_idempotent(client, auth, stocked):
 
 
 def test_scope_and_zones(client, auth, stocked, hubctx):
-    sid = create(client, auth, scope={"location_ids": [stocked["bin1"]["id"]], "item_ids": [stocked["milk"]["id"]]})["id"]
+    sid = create(client, auth, scope={"location_ids": [stocked["bin1"]["id"]], "item_ids": [stocked["milk"]["id"]]})[
+        "id"
+    ]
     r = scan(client, auth, sid, "SHL-A01-02")
     assert r.status_code == 422 and r.get_json()["error"]["code"] == "location_out_of_scope"
     ok(scan(client, auth, sid, "SHL-A01-01"))
@@ -150,8 +156,8 @@ def test_sales_during_count_do_not_create_variance(client, auth, stocked, hubctx
     ok(scan(client, auth, sid, "SHL-A01-01"))
     for _ in range(10):
         ok(scan(client, auth, sid, "5901234123457"))
-    _sale(hubctx, stocked["milk"], stocked["bin1"], 3)          # customers buy 3 after the shelf was counted
-    _receive(hubctx, stocked["milk"], stocked["bin1"], 12)       # and a delivery lands
+    _sale(hubctx, stocked["milk"], stocked["bin1"], 3)  # customers buy 3 after the shelf was counted
+    _receive(hubctx, stocked["milk"], stocked["bin1"], 12)  # and a delivery lands
     ok(client.post(f"{P}/sessions/{sid}/close", headers=auth("supervisor")))
     rep = variance(client, auth, sid)
     milk = line(rep, "MILK-1L", "A01-01")
@@ -160,7 +166,9 @@ def test_sales_during_count_do_not_create_variance(client, auth, stocked, hubctx
     with hubctx.db.write() as conn:
         assert ledger.stock_of(conn, stocked["milk"]["id"], stocked["bin1"]["id"])["on_hand"] == 19
         assert not ledger.movements_for(conn, ref=sid)
-    out = ok(client.post(f"{P}/sessions/{sid}/approve", json={"idempotency_key": key()}, headers=auth("supervisor")), 201)
+    out = ok(
+        client.post(f"{P}/sessions/{sid}/approve", json={"idempotency_key": key()}, headers=auth("supervisor")), 201
+    )
     assert out["movements"] == []
     conn = hubctx.db.read()
     assert ledger.stock_of(conn, stocked["milk"]["id"], stocked["bin1"]["id"])["on_hand"] == 19
@@ -169,20 +177,20 @@ def test_sales_during_count_do_not_create_variance(client, auth, stocked, hubctx
 def test_variance_review_recount_approval_posts_once(client, auth, stocked, hubctx):
     sid = create(client, auth, role="manager", uncounted="zero")["id"]
     ok(scan(client, auth, sid, "SHL-A01-01"))
-    ok(scan(client, auth, sid, "5901234123457", qty=8))          # 10 expected: lose 2 milk
-    ok(scan(client, auth, sid, "96385074", qty=5))               # 4 expected: gain 1 rice
+    ok(scan(client, auth, sid, "5901234123457", qty=8))  # 10 expected: lose 2 milk
+    ok(scan(client, auth, sid, "96385074", qty=5))  # 4 expected: gain 1 rice
     ok(scan(client, auth, sid, "SHL-A01-02"))
-    ok(scan(client, auth, sid, APPLE_1250G))                     # 5000 g expected: lose 3750 g
+    ok(scan(client, auth, sid, APPLE_1250G))  # 5000 g expected: lose 3750 g
     # rice in A01-02 (3) is never counted -> zero policy
     r = client.post(f"{P}/sessions/{sid}/approve", json={"idempotency_key": key()}, headers=auth("supervisor"))
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "count_session_state"
     closed = ok(client.post(f"{P}/sessions/{sid}/close", headers=auth("supervisor")))
     assert closed["status"] == "review"
     r = scan(client, auth, sid, "5901234123457")
-    assert r.status_code == 409                                   # counting is over
+    assert r.status_code == 409  # counting is over
     rep = variance(client, auth, sid)
     costs = [x["variance_cost_minor"] for x in rep["lines"]]
-    assert costs == sorted(costs)                                 # largest losses first
+    assert costs == sorted(costs)  # largest losses first
     assert rep["lines"][0]["sku"] == "RICE-5KG" and rep["lines"][0]["source"] == "uncounted"  # 3 x 3500 lost
     milk = line(rep, "MILK-1L", "A01-01")
     assert (milk["variance"], milk["variance_cost_minor"]) == (-2, -1600)
@@ -198,11 +206,15 @@ def test_variance_review_recount_approval_posts_once(client, auth, stocked, hubc
     sup = client.get("/api/v1/auth/me", headers=auth("supervisor")).get_json()
     sup_id = (sup.get("user") or sup)["id"]
     lines = [{"item_id": stocked["milk"]["id"], "location_id": stocked["bin1"]["id"]}]
-    r = client.post(f"{P}/sessions/{sid}/recounts", json={"lines": lines, "assigned_to": assoc_id},
-                    headers=auth("supervisor"))
+    r = client.post(
+        f"{P}/sessions/{sid}/recounts", json={"lines": lines, "assigned_to": assoc_id}, headers=auth("supervisor")
+    )
     assert r.status_code == 422 and r.get_json()["error"]["code"] == "recount_same_counter"
-    ok(client.post(f"{P}/sessions/{sid}/recounts", json={"lines": lines, "assigned_to": sup_id},
-                   headers=auth("supervisor")))
+    ok(
+        client.post(
+            f"{P}/sessions/{sid}/recounts", json={"lines": lines, "assigned_to": sup_id}, headers=auth("supervisor")
+        )
+    )
     r = client.post(f"{P}/sessions/{sid}/approve", json={"idempotency_key": key()}, headers=auth("supervisor"))
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "recount_pending"
     waiting = ok(client.get(f"{P}/recounts", headers=auth("supervisor")))["items"]
@@ -210,8 +222,18 @@ def test_variance_review_recount_approval_posts_once(client, auth, stocked, hubc
     assert ok(client.get(f"{P}/recounts", headers=auth()))["items"] == []
     r = scan(client, auth, sid, "5901234123457", role="associate", recount=True, location_id=stocked["bin1"]["id"])
     assert r.status_code in (409, 422)
-    ok(scan(client, auth, sid, "5901234123457", role="supervisor", recount=True, qty=9,
-            location_id=stocked["bin1"]["id"]))
+    ok(
+        scan(
+            client,
+            auth,
+            sid,
+            "5901234123457",
+            role="supervisor",
+            recount=True,
+            qty=9,
+            location_id=stocked["bin1"]["id"],
+        )
+    )
     ok(client.post(f"{P}/sessions/{sid}/recounts/finish", json=lines[0], headers=auth("supervisor")))
     rep = variance(client, auth, sid)
     milk = line(rep, "MILK-1L", "A01-01")
@@ -251,7 +273,7 @@ def test_large_variance_needs_a_manager(client, auth, stocked, hubctx):
         settings.put(conn, "stocktake_supervisor_limit_minor", 1000)
     sid = create(client, auth, uncounted="exclude")["id"]
     ok(scan(client, auth, sid, "SHL-A01-01"))
-    ok(scan(client, auth, sid, "5901234123457", qty=5))           # 5 x 800 = 4000 > 1000
+    ok(scan(client, auth, sid, "5901234123457", qty=5))  # 5 x 800 = 4000 > 1000
     ok(client.post(f"{P}/sessions/{sid}/close", headers=auth("supervisor")))
     r = client.post(f"{P}/sessions/{sid}/approve", json={"idempotency_key": key()}, headers=auth("supervisor"))
     assert r.status_code == 403 and r.get_json()["error"]["details"]["needed"] == "manager"
@@ -266,8 +288,11 @@ def test_uncounted_exclude_lists_lines_and_posts_nothing_for_them(client, auth, 
     ok(scan(client, auth, sid, "5901234123457", qty=10))
     ok(client.post(f"{P}/sessions/{sid}/close", headers=auth("supervisor")))
     rep = variance(client, auth, sid)
-    assert {(x["sku"], x["location_code"]) for x in rep["excluded"]} == {("RICE-5KG", "A01-01"), ("RICE-5KG", "A01-02"),
-                                                                          ("APPLE", "A01-02")}
+    assert {(x["sku"], x["location_code"]) for x in rep["excluded"]} == {
+        ("RICE-5KG", "A01-01"),
+        ("RICE-5KG", "A01-02"),
+        ("APPLE", "A01-02"),
+    }
     assert rep["totals"]["lines"] == 1 and rep["totals"]["line_accuracy_pct"] == 100.0
     out = ok(client.post(f"{P}/sessions/{sid}/approve", json={"idempotency_key": key()}, headers=auth("supervisor")))
     assert out["movements"] == []
@@ -276,12 +301,17 @@ def test_uncounted_exclude_lists_lines_and_posts_nothing_for_them(client, auth, 
 
 
 def test_roles_blind_guided_and_cancel(client, auth, stocked):
-    r = client.post(P + "/sessions", json={"name": "x", "uncounted": "zero", "idempotency_key": key()},
-                    headers=auth("associate"))
+    r = client.post(
+        P + "/sessions", json={"name": "x", "uncounted": "zero", "idempotency_key": key()}, headers=auth("associate")
+    )
     assert r.status_code == 403 and r.get_json()["error"]["code"] == "zeroing_needs_manager"
     k = key()
-    a = client.post(P + "/sessions", json={"name": "Guided", "mode": "guided", "idempotency_key": k}, headers=auth("supervisor"))
-    b = client.post(P + "/sessions", json={"name": "Guided", "mode": "guided", "idempotency_key": k}, headers=auth("supervisor"))
+    a = client.post(
+        P + "/sessions", json={"name": "Guided", "mode": "guided", "idempotency_key": k}, headers=auth("supervisor")
+    )
+    b = client.post(
+        P + "/sessions", json={"name": "Guided", "mode": "guided", "idempotency_key": k}, headers=auth("supervisor")
+    )
     assert (a.status_code, b.status_code) == (201, 200) and a.get_json()["id"] == b.get_json()["id"]
     gid = a.get_json()["id"]
     loc = ok(scan(client, auth, gid, "SHL-A01-01"))
@@ -292,12 +322,19 @@ def test_roles_blind_guided_and_cancel(client, auth, stocked):
     assert r.status_code == 403 and r.get_json()["error"]["code"] == "blind_count"
     assert client.get(f"{P}/sessions/{blind}/variance", headers=auth()).status_code == 403
     assert client.post(f"{P}/sessions/{blind}/cancel", json={}, headers=auth("supervisor")).status_code == 400
-    assert ok(client.post(f"{P}/sessions/{blind}/cancel", json={"reason": "wrong aisle"},
-                          headers=auth("supervisor")))["status"] == "cancelled"
+    assert (
+        ok(client.post(f"{P}/sessions/{blind}/cancel", json={"reason": "wrong aisle"}, headers=auth("supervisor")))[
+            "status"
+        ]
+        == "cancelled"
+    )
     r = client.post(f"{P}/sessions/{blind}/close", headers=auth("supervisor"))
     assert r.status_code == 409
-    r = client.post(P + "/sessions", json={"name": "bad", "scope": {"categories": ["Nope"]}, "idempotency_key": key()},
-                    headers=auth("supervisor"))
+    r = client.post(
+        P + "/sessions",
+        json={"name": "bad", "scope": {"categories": ["Nope"]}, "idempotency_key": key()},
+        headers=auth("supervisor"),
+    )
     assert r.status_code == 400 and r.get_json()["error"]["code"] == "unknown_category"
 
 
@@ -339,6 +376,7 @@ def test_parallel_counters_in_their_zones_lose_nothing(client, auth, stocked, hu
     for who, zone in (("counter-a", stocked["bin1"]), ("counter-b", stocked["bin2"])):
         with hubctx.db.write() as conn:
             from hub.stocktake import sessions as sessions_mod
+
             sessions_mod.join(conn, sid, user_id=who, zone_location_id=zone["id"], actor="sup")
     errors = []
 
@@ -352,8 +390,10 @@ def test_parallel_counters_in_their_zones_lose_nothing(client, auth, stocked, hu
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=("counter-a", "SHL-A01-01", "5901234123457", 40)),
-               threading.Thread(target=work, args=("counter-b", "SHL-A01-02", "96385074", 30))]
+    threads = [
+        threading.Thread(target=work, args=("counter-a", "SHL-A01-01", "5901234123457", 40)),
+        threading.Thread(target=work, args=("counter-b", "SHL-A01-02", "96385074", 30)),
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -361,6 +401,8 @@ def test_parallel_counters_in_their_zones_lose_nothing(client, auth, stocked, hu
     assert errors == []
     prog = ok(client.get(f"{P}/sessions/{sid}/progress", headers=auth("supervisor")))
     assert {c["user_id"]: (c["scans"], c["zone_code"]) for c in prog["counters"]} == {
-        "counter-a": (40, "A01-01"), "counter-b": (30, "A01-02")}
+        "counter-a": (40, "A01-01"),
+        "counter-b": (30, "A01-02"),
+    }
     rep = variance(client, auth, sid)
     assert line(rep, "MILK-1L", "A01-01")["counted"] == 40 and line(rep, "RICE-5KG", "A01-02")["counted"] == 30

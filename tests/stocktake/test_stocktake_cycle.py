@@ -19,8 +19,11 @@ def _items(hubctx, sample, n=10):
     out = []
     with hubctx.db.write() as conn:
         for i in range(n):
-            it = catalog.create_item(conn, {"sku": f"C{i:02d}", "name_en": f"Cyc {i}", "unit": "each",
-                                            "price_minor": 200, "cost_minor": 100}, actor="t")
+            it = catalog.create_item(
+                conn,
+                {"sku": f"C{i:02d}", "name_en": f"Cyc {i}", "unit": "each", "price_minor": 200, "cost_minor": 100},
+                actor="t",
+            )
             ledger.post(conn, MovementRequest("receive", it["id"], sample["bin1"]["id"], 1000, "d", "t", key()))
             ledger.post(conn, MovementRequest("sale", it["id"], sample["bin1"]["id"], (n - i) * 10, "till", "t", key()))
             out.append(it)
@@ -37,8 +40,10 @@ def test_abc_classification_by_value_and_velocity(hubctx, sample):
     # values 100,90,...,10 (x cost): total 550; cumulative share before each item:
     # 0 .18 .35 .49 .62 .73 | .82 .89 .945 | .98   (A below 80%, B below 95%, C the rest)
     assert [cls[it["id"]] for it in items] == ["A"] * 6 + ["B"] * 3 + ["C"]
-    assert cls[sample["milk"]["id"]] == "C"                      # never sold
-    value = conn.execute("SELECT annual_value_minor FROM cycle_classes WHERE item_id = ?", (items[0]["id"],)).fetchone()[0]
+    assert cls[sample["milk"]["id"]] == "C"  # never sold
+    value = conn.execute(
+        "SELECT annual_value_minor FROM cycle_classes WHERE item_id = ?", (items[0]["id"],)
+    ).fetchone()[0]
     assert value == round(100 * 365 / 30 * 100)
     with hubctx.db.write() as conn:
         cycle.classify(conn, days=30, basis="velocity", actor="mgr")
@@ -54,11 +59,11 @@ def test_schedule_spreads_first_counts_and_follows_last_count(hubctx, sample):
         res = cycle.schedule(conn, actor="sup", today=today, horizon_days=0)
     # never counted: the k-th of n items in a class is due on day floor(k * interval / n); horizon 0 = due today
     due_today = {t["item_id"] for t in res["tasks"]}
-    assert items[0]["id"] in due_today and items[6]["id"] in due_today     # first A and first B
-    assert items[1]["id"] not in due_today                                   # second A: day 5
+    assert items[0]["id"] in due_today and items[6]["id"] in due_today  # first A and first B
+    assert items[1]["id"] not in due_today  # second A: day 5
     with hubctx.db.write() as conn:
         again = cycle.schedule(conn, actor="sup", today=today, horizon_days=0)
-    assert again["created"] == 0                                             # open tasks are not duplicated
+    assert again["created"] == 0  # open tasks are not duplicated
     with hubctx.db.write() as conn:
         res = cycle.schedule(conn, actor="sup", today=today, horizon_days=30)
     assert {t["item_id"] for t in res["tasks"]} >= {it["id"] for it in items[1:6]}
@@ -72,7 +77,9 @@ def test_schedule_spreads_first_counts_and_follows_last_count(hubctx, sample):
         sessions.close(conn, s["id"], actor="sup")
         approval.approve(conn, s["id"], actor="mgr", role="manager", idempotency_key=key())
     conn = hubctx.db.read()
-    statuses = {r[0]: r[1] for r in conn.execute("SELECT item_id, status FROM count_tasks WHERE session_id = ?", (s["id"],))}
+    statuses = {
+        r[0]: r[1] for r in conn.execute("SELECT item_id, status FROM count_tasks WHERE session_id = ?", (s["id"],))
+    }
     assert set(statuses.values()) == {"done"}
     last = cycle.last_counted(conn)
     assert items[0]["id"] in last
@@ -97,7 +104,7 @@ def test_shrink_and_accuracy_reports_over_time(client, auth, hubctx, sample):
     with hubctx.db.write() as conn:
         ledger.post(conn, MovementRequest("receive", sample["milk"]["id"], sample["bin1"]["id"], 10, "d", "t", key()))
         ledger.post(conn, MovementRequest("receive", sample["rice"]["id"], sample["bin1"]["id"], 5, "d", "t", key()))
-    for _counted_milk in (8, 8):             # two counts, each loses 2 milk (cost 800) and finds rice exact
+    for _counted_milk in (8, 8):  # two counts, each loses 2 milk (cost 800) and finds rice exact
         with hubctx.db.write() as conn:
             s, _ = sessions.create(conn, name="Weekly", actor="sup", uncounted="exclude")
             scans.record_scan(conn, s["id"], counter="u1", client_key=key(), code="SHL-A01-01")

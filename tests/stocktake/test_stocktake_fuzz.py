@@ -17,5 +17,10 @@ def test_stocktake_operations_never_fail_with_a_server_error(app, client, sample
         if "session_id" in (case.path_parameters or {}):
             case.path_parameters["session_id"] = s["id"]  # exercise the real session, not only 404s
 
-    assert_no_server_errors(schema, {"Authorization": f"Bearer {login(client, 'admin')}"}, min_operations=25,
-                            max_examples=15, prepare=real_session)
+    assert_no_server_errors(
+        schema,
+        {"Authorization": f"Bearer {login(client, 'admin')}"},
+        min_operations=25,
+        max_examples=15,
+        prepare=real_session,
+    )

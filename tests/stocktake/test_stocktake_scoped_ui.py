@@ -69,16 +69,20 @@ def _second_aisle(hub_server):
     """Aisle A02 with rice on its shelf: stock outside the aisle being counted."""
     s = hub_server.sample
     with hub_server.db.write() as conn:
-        a2 = locations.create(conn, code="A02", name="Aisle 2", kind="aisle", parent_id=s["area"]["id"], walk_seq=20,
-                              actor="test")
-        b = locations.create(conn, code="A02-01", name="Aisle 2 bin 1", kind="bin", parent_id=a2["id"], walk_seq=21,
-                             actor="test")
+        a2 = locations.create(
+            conn, code="A02", name="Aisle 2", kind="aisle", parent_id=s["area"]["id"], walk_seq=20, actor="test"
+        )
+        b = locations.create(
+            conn, code="A02-01", name="Aisle 2 bin 1", kind="bin", parent_id=a2["id"], walk_seq=21, actor="test"
+        )
     _stock(hub_server, s["rice"], b, 7)
     return b
 
 
 def _page(ui_browser, hub_server, user, pin, size=(360, 740)):
-    context = ui_browser.new_context(base_url=hub_server.url, **{**PHONE, "viewport": {"width": size[0], "height": size[1]}})
+    context = ui_browser.new_context(
+        base_url=hub_server.url, **{**PHONE, "viewport": {"width": size[0], "height": size[1]}}
+    )
     context.set_default_timeout(10_000)
     page = context.new_page()
     page.errors = []
@@ -102,18 +106,18 @@ def test_associate_counts_one_shelf_of_an_aisle_and_the_review_writes_off_nothin
     _stock(hub_server, s["apples"], s["bin2"], 5000)
     a2_bin = _second_aisle(hub_server)
 
-    login(phone)                                            # an associate
+    login(phone)  # an associate
     phone.get_by_test_id("tile-stocktake").click()
     phone.wait_for_selector("[data-testid='count-loc'][data-code='A01']")
     assert phone.get_by_test_id("count-scope").input_value() == "locations"
-    phone.get_by_test_id("count-create").click()            # nothing chosen: refused on the device, no count
+    phone.get_by_test_id("count-create").click()  # nothing chosen: refused on the device, no count
     phone.wait_for_function("document.documentElement.dataset.feedback === 'error'")
     assert hub_server.db.read().execute("SELECT COUNT(*) FROM count_sessions").fetchone()[0] == 0
     phone.get_by_test_id("count-loc-filter").fill("A01")
     phone.locator("[data-testid='count-loc'][data-code='A01']").check()
     assert "A01" in phone.get_by_test_id("count-loc-chosen").inner_text()
     phone.get_by_test_id("count-mode").select_option("guided")
-    assert phone.get_by_test_id("count-uncounted").input_value() == "exclude"     # the default, untouched
+    assert phone.get_by_test_id("count-uncounted").input_value() == "exclude"  # the default, untouched
     phone.get_by_test_id("count-name").fill("Aisle 1 shelf check")
     phone.get_by_test_id("count-create").click()
     phone.wait_for_selector("[data-screen='stocktake_count']")
@@ -126,14 +130,19 @@ def test_associate_counts_one_shelf_of_an_aisle_and_the_review_writes_off_nothin
     assert milk_row.get_by_test_id("count-expected-qty").inner_text() == "0 / 10"
     phone.get_by_test_id("count-qty").fill("10")
     scan(phone, MILK)
-    phone.wait_for_function("document.querySelector(\"[data-testid='count-expected-row'][data-sku='MILK-1L']"
-                            " [data-testid='count-expected-qty']\")?.textContent === '10 / 10'")
+    phone.wait_for_function(
+        "document.querySelector(\"[data-testid='count-expected-row'][data-sku='MILK-1L']"
+        " [data-testid='count-expected-qty']\")?.textContent === '10 / 10'"
+    )
     # someone else counts rice on the same shelf: the book list follows without a tap
     with hub_server.db.write() as conn:
         sup = _uid(hub_server, "supervisor")
         scans.record_scan(conn, sid, counter=sup, client_key=key(), code=RICE, location_id=s["bin1"]["id"])
-    phone.wait_for_function("document.querySelector(\"[data-testid='count-expected-row'][data-sku='RICE-5KG']"
-                            " [data-testid='count-expected-qty']\")?.textContent === '1 / 4'", timeout=10_000)
+    phone.wait_for_function(
+        "document.querySelector(\"[data-testid='count-expected-row'][data-sku='RICE-5KG']"
+        " [data-testid='count-expected-qty']\")?.textContent === '1 / 4'",
+        timeout=10_000,
+    )
     phone.get_by_test_id("count-zone-done").click()
     phone.wait_for_selector("[data-testid='count-zone-state']:has-text('A01-01')")
     shot(phone, "st-10-guided-aisle")
@@ -143,24 +152,29 @@ def test_associate_counts_one_shelf_of_an_aisle_and_the_review_writes_off_nothin
     sup_page.wait_for_selector("[data-testid='review-zone-done'][data-location='A01-01']")
     sup_page.get_by_test_id("review-close").click()
     sup_page.wait_for_selector("[data-testid='review-status']:has-text('In review')")
-    got = sorted((el.get_attribute("data-sku"), el.get_attribute("data-location"), el.get_attribute("data-variance"))
-                 for el in sup_page.locator("[data-testid='review-line']").all())
+    got = sorted(
+        (el.get_attribute("data-sku"), el.get_attribute("data-location"), el.get_attribute("data-variance"))
+        for el in sup_page.locator("[data-testid='review-line']").all()
+    )
     assert got == [("MILK-1L", "A01-01", "0"), ("RICE-5KG", "A01-01", "-3")]
-    assert sup_page.get_by_test_id("review-lines").inner_text() == "1 / 2"      # lines off / lines approved
-    assert sup_page.get_by_test_id("review-excluded-n").inner_text() == "2"      # A01-02 left out, not lost
+    assert sup_page.get_by_test_id("review-lines").inner_text() == "1 / 2"  # lines off / lines approved
+    assert sup_page.get_by_test_id("review-excluded-n").inner_text() == "2"  # A01-02 left out, not lost
     net = sup_page.get_by_test_id("review-net").inner_text()
-    assert net.startswith("-") and net.endswith("¥105.00")                      # rice 3 × 35.00, nothing else
+    assert net.startswith("-") and net.endswith("¥105.00")  # rice 3 × 35.00, nothing else
     sup_page.get_by_test_id("review-filter-excluded").click()
     sup_page.wait_for_selector("[data-testid='review-filter-excluded'][aria-pressed='true']")
     sup_page.wait_for_function("document.querySelector('[data-testid=review-page]')?.dataset.total === '2'")
-    assert {el.get_attribute("data-location") for el in sup_page.locator("[data-testid='review-line']").all()} == {"A01-02"}
+    assert {el.get_attribute("data-location") for el in sup_page.locator("[data-testid='review-line']").all()} == {
+        "A01-02"
+    }
     shot(sup_page, "st-11-review-scoped")
     sup_page.get_by_test_id("review-approve").click()
     sup_page.get_by_test_id("review-approve").click()
     sup_page.wait_for_selector("[data-testid='review-status']:has-text('Approved')")
     conn = hub_server.db.read()
     assert [tuple(r) for r in conn.execute("SELECT item_id, qty_delta FROM movements WHERE ref = ?", (sid,))] == [
-        (s["rice"]["id"], -3)]
+        (s["rice"]["id"], -3)
+    ]
     assert ledger.stock_of(conn, s["rice"]["id"], s["bin2"]["id"])["on_hand"] == 3
     assert ledger.stock_of(conn, s["apples"]["id"], s["bin2"]["id"])["on_hand"] == 5000
     assert ledger.stock_of(conn, s["rice"]["id"], a2_bin["id"])["on_hand"] == 7
@@ -186,10 +200,10 @@ def test_only_a_manager_can_choose_to_zero_what_nobody_counted(phone, hub_server
     mgr.goto("/#/stocktake")
     mgr.wait_for_selector("[data-testid='count-loc']")
     mgr.get_by_test_id("count-scope").select_option("store")
-    assert mgr.get_by_test_id("count-uncounted").input_value() == "zero"          # whole store: shown, chosen
+    assert mgr.get_by_test_id("count-uncounted").input_value() == "zero"  # whole store: shown, chosen
     assert "loss" in mgr.get_by_test_id("count-uncounted-note").inner_text()
     mgr.get_by_test_id("count-scope").select_option("locations")
-    assert mgr.get_by_test_id("count-uncounted").input_value() == "exclude"       # anything else: left out
+    assert mgr.get_by_test_id("count-uncounted").input_value() == "exclude"  # anything else: left out
     mgr.get_by_test_id("count-scope").select_option("store")
     mgr.get_by_test_id("count-create").click()
     mgr.wait_for_selector("[data-screen='stocktake_count']")
@@ -210,7 +224,7 @@ def test_a_supervisor_cancels_a_count_with_a_reason(phone, hub_server, ui_browse
     phone.goto(f"/#/stocktake_review?id={sid}")
     phone.wait_for_selector("[data-testid='review-progress']")
     phone.get_by_test_id("review-cancel").click()
-    phone.get_by_test_id("review-cancel-confirm").click()                  # no reason: not sent
+    phone.get_by_test_id("review-cancel-confirm").click()  # no reason: not sent
     phone.wait_for_function("document.documentElement.dataset.feedback === 'error'")
     assert hub_server.db.read().execute("SELECT status FROM count_sessions").fetchone()[0] == "open"
     phone.get_by_test_id("review-cancel-reason").fill("Counted aisle 2 by mistake")
@@ -225,9 +239,13 @@ def test_a_supervisor_cancels_a_count_with_a_reason(phone, hub_server, ui_browse
     assert "Counted aisle 2 by mistake" in phone.get_by_test_id("review-cancel-reason-shown").inner_text()
     conn = hub_server.db.read()
     assert tuple(conn.execute("SELECT status, cancel_reason FROM count_sessions").fetchone()) == (
-        "cancelled", "Counted aisle 2 by mistake")
-    assert "Counted aisle 2 by mistake" in conn.execute(
-        "SELECT details FROM audit_log WHERE action = 'count.cancel'").fetchone()[0]
+        "cancelled",
+        "Counted aisle 2 by mistake",
+    )
+    assert (
+        "Counted aisle 2 by mistake"
+        in conn.execute("SELECT details FROM audit_log WHERE action = 'count.cancel'").fetchone()[0]
+    )
     assert conn.execute("SELECT COUNT(*) FROM movements WHERE ref = ?", (sid,)).fetchone()[0] == 0
 
     # whoever started a count may call it off from the list, too
@@ -241,10 +259,12 @@ def test_a_supervisor_cancels_a_count_with_a_reason(phone, hub_server, ui_browse
     row.get_by_test_id("count-cancel-reason").fill("started by mistake")
     row.get_by_test_id("count-cancel-confirm").click()
     page.wait_for_selector(f"[data-testid='count-session'][data-id='{mine['id']}']", state="detached")
-    assert page.locator("[data-testid='count-session'] [data-testid='count-cancel']").count() == 0   # not theirs
+    assert page.locator("[data-testid='count-session'] [data-testid='count-cancel']").count() == 0  # not theirs
     page.context.close()
-    assert hub_server.db.read().execute("SELECT status FROM count_sessions WHERE id = ?",
-                                        (mine["id"],)).fetchone()[0] == "cancelled"
+    assert (
+        hub_server.db.read().execute("SELECT status FROM count_sessions WHERE id = ?", (mine["id"],)).fetchone()[0]
+        == "cancelled"
+    )
 
 
 def test_approval_above_the_threshold_needs_the_figures_confirmed(phone, hub_server):
@@ -255,31 +275,37 @@ def test_approval_above_the_threshold_needs_the_figures_confirmed(phone, hub_ser
         sess, _ = sessions.create(conn, name="Bin 1", scope={"location_ids": [s["bin1"]["id"]]}, actor="test")
         assoc = _uid(hub_server, "associate")
         scans.record_scan(conn, sess["id"], counter=assoc, client_key=key(), code="SHL-A01-01")
-        scans.record_scan(conn, sess["id"], counter=assoc, client_key=key(), code=MILK, qty=6)   # 4 lost: 32.00
+        scans.record_scan(conn, sess["id"], counter=assoc, client_key=key(), code=MILK, qty=6)  # 4 lost: 32.00
         sessions.close(conn, sess["id"], actor="test")
     sid = sess["id"]
     login(phone, "supervisor", "2222")
     phone.goto(f"/#/stocktake_review?id={sid}")
     phone.wait_for_selector("[data-testid='review-stake'][data-confirm='1']")
     text = phone.get_by_test_id("review-stake-text").inner_text()
-    assert "1 lines" in text and "net -CN¥32.00" in text and "absolute CN¥32.00 at cost" in text   # store currency
+    assert "1 lines" in text and "net -CN¥32.00" in text and "absolute CN¥32.00 at cost" in text  # store currency
     assert phone.get_by_test_id("review-abs").inner_text() == "CN¥32.00"
     assert phone.get_by_test_id("review-approve").is_disabled()
     shot(phone, "st-13-confirm")
     phone.get_by_test_id("review-confirm").check()
-    phone.get_by_test_id("review-approve").click()                         # confirmed: one tap posts
+    phone.get_by_test_id("review-approve").click()  # confirmed: one tap posts
     phone.wait_for_selector("[data-testid='review-status']:has-text('Approved')")
     conn = hub_server.db.read()
     assert [r[0] for r in conn.execute("SELECT qty_delta FROM movements WHERE ref = ?", (sid,))] == [-4]
-    assert '"confirmed": true' in conn.execute("SELECT details FROM audit_log WHERE action = 'count.approve'").fetchone()[0]
+    assert (
+        '"confirmed": true'
+        in conn.execute("SELECT details FROM audit_log WHERE action = 'count.approve'").fetchone()[0]
+    )
 
 
 def test_review_pages_every_line_and_recounts_all_lines_off(phone, hub_server):
     s = hub_server.sample
     with hub_server.db.write() as conn:
         for i in range(120):
-            it = catalog.create_item(conn, {"sku": f"P-{i:03d}", "name_en": f"Paged {i}", "unit": "each",
-                                            "price_minor": 200, "cost_minor": 1}, actor="t")
+            it = catalog.create_item(
+                conn,
+                {"sku": f"P-{i:03d}", "name_en": f"Paged {i}", "unit": "each", "price_minor": 200, "cost_minor": 1},
+                actor="t",
+            )
             ledger.post(conn, MovementRequest("receive", it["id"], s["bin2"]["id"], 1, "d", "t", key()))
         sess, _ = sessions.create(conn, name="Year end", uncounted="zero", actor="test", role="manager")
         sessions.close(conn, sess["id"], actor="test")
@@ -289,7 +315,7 @@ def test_review_pages_every_line_and_recounts_all_lines_off(phone, hub_server):
     phone.wait_for_selector("[data-testid='review-page'][data-total='120']")
     assert phone.get_by_test_id("review-page").inner_text() == "1–50 of 120"
     assert phone.locator("[data-testid='review-line']").count() == 50
-    assert phone.get_by_test_id("review-zeroed").is_visible()              # zeroing is said out loud
+    assert phone.get_by_test_id("review-zeroed").is_visible()  # zeroing is said out loud
     phone.get_by_test_id("review-next").click()
     phone.wait_for_selector("[data-testid='review-page']:has-text('51–100 of 120')")
     phone.get_by_test_id("review-next").click()
@@ -298,8 +324,11 @@ def test_review_pages_every_line_and_recounts_all_lines_off(phone, hub_server):
     assert phone.get_by_test_id("review-next").is_disabled()
     phone.get_by_test_id("review-recount-all").click()
     phone.wait_for_selector(".toast >> text=120 lines sent for recount")
-    n = hub_server.db.read().execute("SELECT COUNT(*) FROM count_lines WHERE session_id = ? AND recount_status ="
-                                     " 'requested'", (sid,)).fetchone()[0]
+    n = (
+        hub_server.db.read()
+        .execute("SELECT COUNT(*) FROM count_lines WHERE session_id = ? AND recount_status = 'requested'", (sid,))
+        .fetchone()[0]
+    )
     assert n == 120
 
 
@@ -313,8 +342,9 @@ def test_the_count_screens_fit_a_360_by_640_handheld(ui_browser, hub_server, lan
         settings.put(conn, "stocktake_confirm_above_minor", 0)
         settings.put(conn, "stocktake_supervisor_limit_minor", 100_000_000_000)
         assoc = _uid(hub_server, "associate")
-        guided, _ = sessions.create(conn, name="Aisle 1 / 一号通道", mode="guided",
-                                    scope={"location_ids": [s["aisle"]["id"]]}, actor=assoc)
+        guided, _ = sessions.create(
+            conn, name="Aisle 1 / 一号通道", mode="guided", scope={"location_ids": [s["aisle"]["id"]]}, actor=assoc
+        )
         scans.record_scan(conn, guided["id"], counter=assoc, client_key=key(), code="SHL-A01-01")
         sessions.mark_zone_done(conn, guided["id"], user_id=assoc)
         # the manager walking the screens stands at A01-01 too: the count screen opens on its book list
@@ -325,15 +355,16 @@ def test_the_count_screens_fit_a_360_by_640_handheld(ui_browser, hub_server, lan
     page = _page(ui_browser, hub_server, "manager", "9999", size=(360, 640))
     try:
         page.wait_for_function("(l) => document.documentElement.lang === l", arg=lang)
-        for route, ready in ((
-                "stocktake", "[data-testid='count-loc']"),
-                (f"stocktake_count?id={guided['id']}", "[data-testid='count-expected-row']"),
-                (f"stocktake_review?id={guided['id']}", "[data-testid='review-zone-done']"),
-                (f"stocktake_review?id={big['id']}", "[data-testid='review-stake'][data-confirm='1']")):
+        for route, ready in (
+            ("stocktake", "[data-testid='count-loc']"),
+            (f"stocktake_count?id={guided['id']}", "[data-testid='count-expected-row']"),
+            (f"stocktake_review?id={guided['id']}", "[data-testid='review-zone-done']"),
+            (f"stocktake_review?id={big['id']}", "[data-testid='review-stake'][data-confirm='1']"),
+        ):
             page.evaluate("(r) => { location.hash = '#/' + r; }", route)
             page.wait_for_selector(ready)
             _fits(page, f"{lang}-{route.split('?')[0]}")
-        page.get_by_test_id("review-cancel").click()                       # the cancel form, too
+        page.get_by_test_id("review-cancel").click()  # the cancel form, too
         page.wait_for_selector("[data-testid='review-cancel-form']")
         _fits(page, f"{lang}-review-cancel")
         page.evaluate("() => { location.hash = '#/stocktake'; }")

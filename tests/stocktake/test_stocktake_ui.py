@@ -28,8 +28,11 @@ def _open_count(hub_server, **kw):
 
 
 def _line(hub_server, sid, item):
-    r = hub_server.db.read().execute("SELECT scan_qty, scans FROM count_lines WHERE session_id=? AND item_id=?",
-                                     (sid, item["id"])).fetchone()
+    r = (
+        hub_server.db.read()
+        .execute("SELECT scan_qty, scans FROM count_lines WHERE session_id=? AND item_id=?", (sid, item["id"]))
+        .fetchone()
+    )
     return tuple(r) if r else None
 
 
@@ -45,7 +48,7 @@ def test_scan_loop_with_undo_and_offline_scans(phone, hub_server):
     phone.get_by_test_id("tile-stocktake").click()
     phone.get_by_test_id("count-join").click()
     phone.wait_for_selector("[data-screen='stocktake_count']")
-    scan(phone, MILK)                                    # no bin yet: refused with a clear message
+    scan(phone, MILK)  # no bin yet: refused with a clear message
     phone.wait_for_selector("[data-testid='count-last'][data-state='failed']")
     assert "location" in phone.get_by_test_id("count-warning").inner_text().lower()
     assert phone.evaluate("document.documentElement.dataset.feedback") == "error"
@@ -58,7 +61,7 @@ def test_scan_loop_with_undo_and_offline_scans(phone, hub_server):
     assert phone.get_by_test_id("count-last-name").inner_text() == "Milk 1L"
     assert phone.get_by_test_id("count-last-qty").inner_text() == "3"
     assert phone.get_by_test_id("count-scans").inner_text() == "3"
-    assert "10" not in phone.get_by_test_id("count-last-qty").inner_text()     # blind: no book quantity
+    assert "10" not in phone.get_by_test_id("count-last-qty").inner_text()  # blind: no book quantity
     phone.get_by_test_id("count-qty").fill("4")
     scan(phone, MILK)
     _wait_seq(phone, 6)
@@ -81,11 +84,17 @@ def test_scan_loop_with_undo_and_offline_scans(phone, hub_server):
     hub_server.start()
     phone.wait_for_selector("html[data-online='1'][data-pending='0']", timeout=15000)
     assert _line(hub_server, sid, s["milk"]) == (5, 5)
-    rows = hub_server.db.read().execute("SELECT COUNT(*), SUM(undone_at IS NOT NULL) FROM count_scans WHERE session_id=?",
-                                        (sid,)).fetchone()
+    rows = (
+        hub_server.db.read()
+        .execute("SELECT COUNT(*), SUM(undone_at IS NOT NULL) FROM count_scans WHERE session_id=?", (sid,))
+        .fetchone()
+    )
     assert tuple(rows) == (6, 1)
-    assert [e for e in phone.errors if "409" not in e and "422" not in e and "Failed to fetch" not in e
-            and "ERR_CONNECTION" not in e] == []
+    assert [
+        e
+        for e in phone.errors
+        if "409" not in e and "422" not in e and "Failed to fetch" not in e and "ERR_CONNECTION" not in e
+    ] == []
 
 
 def test_wrong_zone_warning_and_guided_quantities(phone, hub_server):
@@ -128,20 +137,21 @@ def test_review_recount_and_approval(phone, hub_server):
     # live: another scan by the associate shows up without a reload
     with hub_server.db.write() as conn:
         scans.record_scan(conn, sid, counter=assoc, client_key=key(), code=MILK)
-    phone.wait_for_function("document.querySelector('[data-testid=review-counter-scans]')?.textContent === '3'",
-                            timeout=10000)
+    phone.wait_for_function(
+        "document.querySelector('[data-testid=review-counter-scans]')?.textContent === '3'", timeout=10000
+    )
     phone.get_by_test_id("review-close").click()
     phone.wait_for_selector("[data-testid='review-status']:has-text('In review')")
     lines = phone.locator("[data-testid='review-line']")
     assert lines.count() == 2
     assert lines.nth(0).get_attribute("data-sku") == "MILK-1L" and lines.nth(0).get_attribute("data-variance") == "-2"
-    assert phone.get_by_test_id("review-accuracy").inner_text() == "50%"   # 1 of 2 lines exact
+    assert phone.get_by_test_id("review-accuracy").inner_text() == "50%"  # 1 of 2 lines exact
     shot(phone, "st-03-review")
     lines.nth(0).get_by_test_id("review-select").check()
     phone.get_by_test_id("review-recount").click()
     phone.wait_for_selector("[data-testid='review-line'] >> text=recount asked")
     phone.get_by_test_id("review-approve").click()
-    phone.get_by_test_id("review-approve").click()           # armed → approve: refused, a recount is open
+    phone.get_by_test_id("review-approve").click()  # armed → approve: refused, a recount is open
     phone.wait_for_selector("[data-testid='review-status']:has-text('In review')")
     assert hub_server.db.read().execute("SELECT COUNT(*) FROM movements WHERE ref=?", (sid,)).fetchone()[0] == 0
 
@@ -163,7 +173,9 @@ def test_review_recount_and_approval(phone, hub_server):
     phone.wait_for_selector("[data-testid='review-status']:has-text('Approved')")
     shot(phone, "st-04-approved")
     conn = hub_server.db.read()
-    assert [tuple(r) for r in conn.execute("SELECT kind, qty_delta FROM movements WHERE ref=?", (sid,))] == [("count", -1)]
+    assert [tuple(r) for r in conn.execute("SELECT kind, qty_delta FROM movements WHERE ref=?", (sid,))] == [
+        ("count", -1)
+    ]
     assert ledger.stock_of(conn, s["milk"]["id"], s["bin1"]["id"])["on_hand"] == 9
 
 
@@ -194,7 +206,12 @@ def test_rfid_sweep_view(phone, hub_server):
     shot(phone, "st-05-sweep")
     phone.get_by_test_id("sweep-stop").click()
     phone.wait_for_selector("[data-testid='sweep-start']:visible")
-    assert hub_server.db.read().execute("SELECT ended_at IS NOT NULL FROM rfid_sweeps WHERE reader='fx9600-7'").fetchone()[0] == 1
+    assert (
+        hub_server.db.read()
+        .execute("SELECT ended_at IS NOT NULL FROM rfid_sweeps WHERE reader='fx9600-7'")
+        .fetchone()[0]
+        == 1
+    )
 
 
 def test_supervisor_starts_a_count_from_the_handheld(phone, hub_server):
@@ -212,7 +229,10 @@ def test_supervisor_starts_a_count_from_the_handheld(phone, hub_server):
     phone.wait_for_selector("[data-screen='stocktake_count']")
     assert phone.get_by_test_id("count-title").inner_text() == "Night count"
     row = hub_server.db.read().execute("SELECT mode, uncounted, status, scope FROM count_sessions").fetchone()
-    assert tuple(row)[:3] == ("guided", "exclude", "open") and row[3] == '{"location_ids": [], "categories": [], "item_ids": []}'
+    assert (
+        tuple(row)[:3] == ("guided", "exclude", "open")
+        and row[3] == '{"location_ids": [], "categories": [], "item_ids": []}'
+    )
     phone.goto("/#/stocktake")
     phone.wait_for_selector("[data-testid='count-session']")
     assert "Counting" in phone.get_by_test_id("count-session").inner_text()
@@ -228,7 +248,7 @@ def test_scan_in_flight_when_the_hub_goes_away_is_queued_and_counted_once(phone,
     phone.wait_for_selector("[data-testid='count-bin']")
     scan(phone, "SHL-A01-01")
     _wait_seq(phone, 1)
-    hub_server.stop()                       # the page has not noticed yet: the direct post fails, then queues
+    hub_server.stop()  # the page has not noticed yet: the direct post fails, then queues
     scan(phone, MILK)
     scan(phone, MILK)
     phone.wait_for_selector("[data-testid='count-last'][data-seq='3'][data-state='queued']", timeout=15000)
@@ -236,6 +256,9 @@ def test_scan_in_flight_when_the_hub_goes_away_is_queued_and_counted_once(phone,
     hub_server.start()
     phone.wait_for_selector("html[data-online='1'][data-pending='0']", timeout=20000)
     assert _line(hub_server, sid, s["milk"]) == (2, 2)
-    keys = hub_server.db.read().execute("SELECT COUNT(DISTINCT client_key) FROM count_scans WHERE session_id=?",
-                                        (sid,)).fetchone()[0]
+    keys = (
+        hub_server.db.read()
+        .execute("SELECT COUNT(DISTINCT client_key) FROM count_scans WHERE session_id=?", (sid,))
+        .fetchone()[0]
+    )
     assert keys == 2

@@ -20,8 +20,14 @@ def _user(conn, username):
 @pytest.fixture
 def count(hubctx, sample):
     with hubctx.db.write() as conn:
-        s, _ = sessions.create(conn, name="Aisle 1", mode="blind", scope={"location_ids": [sample["aisle"]["id"]]},
-                               actor="test", idempotency_key=key())
+        s, _ = sessions.create(
+            conn,
+            name="Aisle 1",
+            mode="blind",
+            scope={"location_ids": [sample["aisle"]["id"]]},
+            actor="test",
+            idempotency_key=key(),
+        )
         ids = {u: _user(conn, u) for u in ("associate", "supervisor")}
     return {"session": s, **ids}
 
@@ -45,12 +51,15 @@ def test_blind_count_hides_the_book_from_counters(hubctx, sample, count):
 def test_blind_sweep_view_masks_expected(hubctx, sample, count):
     sid = count["session"]["id"]
     with hubctx.db.write() as conn:
-        ledger.post(conn, MovementRequest("receive", sample["milk"]["id"], sample["bin1"]["id"], 4, "delivery", "test",
-                                          key()))
+        ledger.post(
+            conn, MovementRequest("receive", sample["milk"]["id"], sample["bin1"]["id"], 4, "delivery", "test", key())
+        )
     book = views.sweep_for(hubctx.db.read(), sid, role="supervisor")
     assert any(it["expected"] for it in book["items"]), book
     masked = views.sweep_for(hubctx.db.read(), sid, role="associate")
-    assert masked["expected_missing"] == [] and [it["expected"] for it in masked["items"]] == [None] * len(book["items"])
+    assert masked["expected_missing"] == [] and [it["expected"] for it in masked["items"]] == [None] * len(
+        book["items"]
+    )
     assert [it["item_id"] for it in masked["items"]] == [it["item_id"] for it in book["items"]]
 
 
@@ -76,8 +85,13 @@ def test_my_recounts_are_lines_i_did_not_count(hubctx, sample, count):
     _scan(hubctx.db, sid, me, "5901234123457")
     with hubctx.db.write() as conn:
         sessions.close(conn, sid, actor=boss)
-        approval.request_recount(conn, sid, [{"item_id": sample["milk"]["id"], "location_id": sample["bin1"]["id"]}],
-                                 assigned_to=None, actor=boss)
+        approval.request_recount(
+            conn,
+            sid,
+            [{"item_id": sample["milk"]["id"], "location_id": sample["bin1"]["id"]}],
+            assigned_to=None,
+            actor=boss,
+        )
     conn = hubctx.db.read()
     assert views.recounts_for(conn, viewer=me) == []
     [line] = views.recounts_for(conn, viewer=boss)
@@ -91,8 +105,9 @@ def test_only_a_supervisor_assigns_other_counters(hubctx, sample, count):
             scans.join_counter(conn, sid, user_id=boss, by=me, role="associate")
     assert e.value.code == "wrong_role"
     with hubctx.db.write() as conn:
-        assert scans.join_counter(conn, sid, user_id=me, by=boss, role="supervisor",
-                                  zone_location_id=sample["bin1"]["id"])
+        assert scans.join_counter(
+            conn, sid, user_id=me, by=boss, role="supervisor", zone_location_id=sample["bin1"]["id"]
+        )
         scans.join_counter(conn, sid, user_id=boss, by=boss, role="supervisor")
     assert sessions.counter_of(hubctx.db.read(), sid, me)["zone_location_id"] == sample["bin1"]["id"]
 
@@ -102,8 +117,11 @@ def test_counting_reads_epcs_and_skus_and_refuses_other_labels(hubctx, sample, c
     res = scans.read_code(conn, encode_sgtin96("05901234123457", 7).lower())
     assert res.kind == "epc" and res.item["sku"] == "MILK-1L" and res.qty == 1
     assert scans.read_code(conn, "  RICE-5KG ").item["sku"] == "RICE-5KG"
-    for code, err in (("SHO-W-1", "not_countable"), ("SHB-BADGE-associate", "not_countable"),
-                      ("garbage!!", "unparseable")):
+    for code, err in (
+        ("SHO-W-1", "not_countable"),
+        ("SHB-BADGE-associate", "not_countable"),
+        ("garbage!!", "unparseable"),
+    ):
         with pytest.raises(Unprocessable) as e:
             scans.read_code(conn, code)
         assert e.value.code == err

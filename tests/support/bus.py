@@ -42,11 +42,23 @@ def start_bus(db, port: int, *, user: str | None = None, password: str | None = 
 class Device:
     """A device-side MQTT client speaking the contract (paho, like the agents)."""
 
-    def __init__(self, device_id: str, port: int, *, username: str | None = None, password: str | None = None,
-                 will: bool = True, client_id: str | None = None):
+    def __init__(
+        self,
+        device_id: str,
+        port: int,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        will: bool = True,
+        client_id: str | None = None,
+    ):
         self.device_id = device_id
-        self.c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id or f"dev-{device_id}",
-                             protocol=mqtt.MQTTv311, clean_session=True)
+        self.c = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id or f"dev-{device_id}",
+            protocol=mqtt.MQTTv311,
+            clean_session=True,
+        )
         self.c.max_inflight_messages_set(1000)
         self.c.max_queued_messages_set(0)
         if username:
@@ -71,8 +83,11 @@ class Device:
         return self.publish(contract.status_topic(STORE, self.device_id), b"online", retain=True)
 
     def info(self, kind: str, **extra):
-        return self.publish(contract.info_topic(STORE, self.device_id),
-                            contract.encode(contract.make_info(kind, "Model X", "1.0", ["test"], **extra)), retain=True)
+        return self.publish(
+            contract.info_topic(STORE, self.device_id),
+            contract.encode(contract.make_info(kind, "Model X", "1.0", ["test"], **extra)),
+            retain=True,
+        )
 
     def event(self, event_type: str, **fields) -> dict:
         ev = contract.make_event(event_type, **fields)

@@ -18,7 +18,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-
 # Public test vectors (GS1 barcodes, EPC tags, scale replies, ESC/POS bytes), each naming its source.
 VECTORS_FILE = ROOT / "tests" / "vectors" / "vectors.json"
 

@@ -47,11 +47,16 @@ class PrivateMosquitto:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.conf = self.workdir / "mosquitto.conf"
-        lines = [f"listener {self.port} 127.0.0.1", "allow_anonymous true", "max_queued_messages 100000",
-                 f"persistence {'true' if persistence else 'false'}", f"persistence_location {self.workdir}/",
-                 "log_dest none"]
+        lines = [
+            f"listener {self.port} 127.0.0.1",
+            "allow_anonymous true",
+            "max_queued_messages 100000",
+            f"persistence {'true' if persistence else 'false'}",
+            f"persistence_location {self.workdir}/",
+            "log_dest none",
+        ]
         if os.geteuid() == 0:
-            lines.append("user root")   # else it drops to 'mosquitto', which cannot write in a private tmp dir
+            lines.append("user root")  # else it drops to 'mosquitto', which cannot write in a private tmp dir
         self.conf.write_text("\n".join(lines) + "\n")
         self.proc: subprocess.Popen | None = None
 
@@ -60,8 +65,9 @@ class PrivateMosquitto:
         return f"mqtt://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [MOSQUITTO, "-c", str(self.conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         wait_port(self.port, True)
 
     def stop(self) -> None:
@@ -79,8 +85,9 @@ class Watcher:
         self.messages: list[tuple[str, bytes, bool]] = []
         self.cond = threading.Condition()
         self.store = store
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="watch-" + uuid.uuid4().hex[:8],
-                                  clean_session=not persistent)
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id="watch-" + uuid.uuid4().hex[:8], clean_session=not persistent
+        )
         self.client.reconnect_delay_set(1, 2)
         self.client.on_message = self._on_message
         self._subscribed = threading.Event()

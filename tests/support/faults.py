@@ -65,12 +65,12 @@ def wait_for(pred: Callable[[], Any], timeout: float, what: str, interval: float
 
 @dataclass
 class FaultConfig:
-    phase_s: float = 6.0            # load per phase (the fault hits in its middle)
-    hub_down_s: float = 4.0         # the broker row: how long the hub is down and falling behind
-    cut_s: float = 6.0              # how long the central is cut off
+    phase_s: float = 6.0  # load per phase (the fault hits in its middle)
+    hub_down_s: float = 4.0  # the broker row: how long the hub is down and falling behind
+    cut_s: float = 6.0  # how long the central is cut off
     http_clients: int = 3
     agents: int = 2
-    events_per_s: float = 25.0      # per agent
+    events_per_s: float = 25.0  # per agent
     web_workers: int = 2
     settle_timeout_s: float = 120.0
 
@@ -78,9 +78,9 @@ class FaultConfig:
 @dataclass
 class Phase:
     name: str
-    movement_keys: list[str] = field(default_factory=list)      # acknowledged (201/200)
-    unsettled_keys: list[str] = field(default_factory=list)     # never answered before the load stopped
-    event_ids: list[tuple[str, str]] = field(default_factory=list)   # (device, event id) produced
+    movement_keys: list[str] = field(default_factory=list)  # acknowledged (201/200)
+    unsettled_keys: list[str] = field(default_factory=list)  # never answered before the load stopped
+    event_ids: list[tuple[str, str]] = field(default_factory=list)  # (device, event id) produced
 
 
 class Store:
@@ -103,23 +103,37 @@ class Store:
         initialise(self.db, store_id=STORE, store_name="Fault Store", currency="CNY", language="en")
         with self.db.write() as c:
             store = locations.get_by_code(c, "STORE")
-            self.bin = locations.create(c, code="F1", name="Fault bin", kind="bin", parent_id=store["id"],
-                                        actor="test")["id"]
-            self.items = [catalog.create_item(c, {"sku": f"F{i}", "name_en": f"Fault item {i}", "price_minor": 100},
-                                              actor="test")["id"] for i in range(4)]
+            self.bin = locations.create(
+                c, code="F1", name="Fault bin", kind="bin", parent_id=store["id"], actor="test"
+            )["id"]
+            self.items = [
+                catalog.create_item(
+                    c, {"sku": f"F{i}", "name_en": f"Fault item {i}", "price_minor": 100}, actor="test"
+                )["id"]
+                for i in range(4)
+            ]
             for it in self.items:
                 ledger.post(c, MovementRequest("receive", it, self.bin, 1_000_000, "opening", "test", f"open-{it}"))
             users.create(c, username=MANAGER[0], role="manager", password=MANAGER[1], secret_key=self.cfg.secret_key())
         self.broker_port = _free_port()
         self.devices = []
         for i in range(8):
-            p = provision(device_id=f"scan-{i}", kind="scanner", store_id=STORE, out=self.data / "mqtt",
-                          broker_port=self.broker_port)
+            p = provision(
+                device_id=f"scan-{i}",
+                kind="scanner",
+                store_id=STORE,
+                out=self.data / "mqtt",
+                broker_port=self.broker_port,
+            )
             self.devices.append(json.loads(p.config_path.read_text()))
         hub_account = json.loads((self.data / "mqtt" / "hub-mqtt.json").read_text())
-        self.hub_mqtt = f"mqtt://{hub_account['username']}@127.0.0.1:{self.broker_port}"   # password: from the file
-        self.broker = Mosquitto(self.broker_port, work / "broker", password_file=self.data / "mqtt" / "passwd",
-                                acl_file=self.data / "mqtt" / "acl")
+        self.hub_mqtt = f"mqtt://{hub_account['username']}@127.0.0.1:{self.broker_port}"  # password: from the file
+        self.broker = Mosquitto(
+            self.broker_port,
+            work / "broker",
+            password_file=self.data / "mqtt" / "passwd",
+            acl_file=self.data / "mqtt" / "acl",
+        )
         self.engine = make_engine(pg_url)
         migrate(self.engine)
         secret = stores.add_store(self.engine, STORE, "Fault Store")
@@ -127,8 +141,9 @@ class Store:
         self.central_port = _free_port()
         from hub.synclink import state
 
-        state.write_credentials(self.data, central_url=f"http://127.0.0.1:{self.central_port}", store_id=STORE,
-                                secret=secret)
+        state.write_credentials(
+            self.data, central_url=f"http://127.0.0.1:{self.central_port}", store_id=STORE, secret=secret
+        )
         self.web_port = _free_port()
         self.serve: subprocess.Popen | None = None
         self.sync: subprocess.Popen | None = None
@@ -146,9 +161,24 @@ class Store:
         return f"http://127.0.0.1:{self.web_port}"
 
     def start_central(self) -> None:
-        self.central = self._popen("central", _cli("central", "serve", "--db", self.pg_url, "--dir",
-                                                   str(self.work / "central"), "--host", "127.0.0.1", "--port",
-                                                   str(self.central_port), "--workers", "1"), start_new_session=True)
+        self.central = self._popen(
+            "central",
+            _cli(
+                "central",
+                "serve",
+                "--db",
+                self.pg_url,
+                "--dir",
+                str(self.work / "central"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.central_port),
+                "--workers",
+                "1",
+            ),
+            start_new_session=True,
+        )
 
         def up():
             try:
@@ -159,9 +189,23 @@ class Store:
         wait_for(up, 60, "the central")
 
     def start_serve(self, workers: int) -> None:
-        self.serve = self._popen("serve", _cli("serve", "--data-dir", str(self.data), "--host", "127.0.0.1", "--port",
-                                               str(self.web_port), "--workers", str(workers), "--mqtt", self.hub_mqtt),
-                                 start_new_session=True)
+        self.serve = self._popen(
+            "serve",
+            _cli(
+                "serve",
+                "--data-dir",
+                str(self.data),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.web_port),
+                "--workers",
+                str(workers),
+                "--mqtt",
+                self.hub_mqtt,
+            ),
+            start_new_session=True,
+        )
         wait_for(self.web_up, 60, "the hub's web workers")
         wait_for(self.bus_pid, 60, "the bus")
 
@@ -172,8 +216,21 @@ class Store:
             return False
 
     def start_sync(self) -> None:
-        self.sync = self._popen("sync", _cli("sync", "run", "--data-dir", str(self.data), "--idle-poll", "0.2",
-                                             "--max-backoff", "1", "--batch-size", "300"))
+        self.sync = self._popen(
+            "sync",
+            _cli(
+                "sync",
+                "run",
+                "--data-dir",
+                str(self.data),
+                "--idle-poll",
+                "0.2",
+                "--max-backoff",
+                "1",
+                "--batch-size",
+                "300",
+            ),
+        )
 
     def _tree(self) -> list[psutil.Process]:
         if self.serve is None or self.serve.poll() is not None:
@@ -255,9 +312,16 @@ class Load:
         self.threads: list[threading.Thread] = []
         self.refused: list[str] = []
         self.agents = []
-        for dev in store.devices[:cfg.agents]:
-            ac = AgentConfig(**{**from_provisioned(dev), "state_dir": work / "agents", "buffer_max_events": 1_000_000,
-                                "reconnect_min_s": 1, "reconnect_max_s": 2})
+        for dev in store.devices[: cfg.agents]:
+            ac = AgentConfig(
+                **{
+                    **from_provisioned(dev),
+                    "state_dir": work / "agents",
+                    "buffer_max_events": 1_000_000,
+                    "reconnect_min_s": 1,
+                    "reconnect_max_s": 2,
+                }
+            )
             agent = DeviceAgent(ac)
             agent.kind = "scanner"
             self.agents.append(agent)
@@ -299,8 +363,9 @@ class Load:
             time.sleep(max(0.0, nxt - time.monotonic()))
 
     def _token(self, http: requests.Session) -> str:
-        r = http.post(self.store.url + "/api/v1/auth/login", json={"user": MANAGER[0], "password": MANAGER[1]},
-                      timeout=10)
+        r = http.post(
+            self.store.url + "/api/v1/auth/login", json={"user": MANAGER[0], "password": MANAGER[1]}, timeout=10
+        )
         r.raise_for_status()
         return r.json()["token"]
 
@@ -313,21 +378,31 @@ class Load:
                 phase = self.phase
             n += 1
             key = f"{phase.name}-till{i}-{n}-{uuid.uuid4().hex[:6]}"
-            body = {"kind": "receive" if n % 2 else "sale", "item_id": self.store.items[(i + n) % 4],
-                    "location_id": self.store.bin, "qty": 1, "reason": "fault load", "idempotency_key": key}
-            while True:                       # the same key until the hub answers: a till's retry
+            body = {
+                "kind": "receive" if n % 2 else "sale",
+                "item_id": self.store.items[(i + n) % 4],
+                "location_id": self.store.bin,
+                "qty": 1,
+                "reason": "fault load",
+                "idempotency_key": key,
+            }
+            while True:  # the same key until the hub answers: a till's retry
                 try:
                     if token is None:
                         token = self._token(http)
-                    r = http.post(self.store.url + "/api/v1/movements", json=body, timeout=10,
-                                  headers={"Authorization": f"Bearer {token}"})
+                    r = http.post(
+                        self.store.url + "/api/v1/movements",
+                        json=body,
+                        timeout=10,
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
                     if r.status_code in (200, 201):
                         with self.lock:
                             phase.movement_keys.append(key)
                         break
                     if r.status_code == 401:
                         token = None
-                    elif r.status_code < 500:       # the harness's own mistake: reported, the till stops
+                    elif r.status_code < 500:  # the harness's own mistake: reported, the till stops
                         with self.lock:
                             self.refused.append(f"{r.status_code} {r.text[:300]}")
                         return
@@ -382,13 +457,16 @@ def run_faults(work: Path, pg_url: str, cfg: FaultConfig | None = None, log: Cal
             assert pids, "no web workers found"
             for pid in pids:
                 _kill(pid)
-            wait_for(lambda: len(set(store.web_worker_pids()) - set(pids)) >= cfg.web_workers and store.web_up(), 60,
-                     "gunicorn to replace its workers")
+            wait_for(
+                lambda: len(set(store.web_worker_pids()) - set(pids)) >= cfg.web_workers and store.web_up(),
+                60,
+                "gunicorn to replace its workers",
+            )
 
         def kill_broker():
-            store.stop_serve()                # the hub is down: device events pile up at the broker for it
+            store.stop_serve()  # the hub is down: device events pile up at the broker for it
             time.sleep(cfg.hub_down_s)
-            store.broker.proc.kill()          # SIGKILL: no chance to save its queues
+            store.broker.proc.kill()  # SIGKILL: no chance to save its queues
             store.broker.proc.wait(10)
             store.broker.proc = None
             store.broker.start()
@@ -427,7 +505,7 @@ def run_faults(work: Path, pg_url: str, cfg: FaultConfig | None = None, log: Cal
         phase("restart_everything", restart_all)
         load.begin("after")
         load.stop()
-        for agent in load.agents:         # every event leaves its agent's buffer (or the run says so)
+        for agent in load.agents:  # every event leaves its agent's buffer (or the run says so)
             try:
                 wait_for(lambda a=agent: len(a.buffer) == 0, cfg.settle_timeout_s, f"{agent.cfg.device} to drain")
             except TimeoutError:
@@ -454,6 +532,7 @@ def _bus_subscribed(store: Store, work: Path) -> None:
     probe.start()
     conn = store.db.read()
     try:
+
         def applied():
             probe.publish_event("scan", {"code": "probe"})
             return conn.execute("SELECT COUNT(*) FROM device_scans WHERE code = 'probe'").fetchone()[0]
@@ -476,7 +555,7 @@ def _settle(store: Store, load: Load, cfg: FaultConfig) -> None:
 
     last, since = -1, time.monotonic()
     end = time.monotonic() + cfg.settle_timeout_s
-    while time.monotonic() < end:           # all applied, or no progress for 10 s (what is missing is lost)
+    while time.monotonic() < end:  # all applied, or no progress for 10 s (what is missing is lost)
         n = applied()
         if n >= wanted:
             break
@@ -503,16 +582,22 @@ def _report(store: Store, load: Load, held: dict[str, set[str]]) -> dict:
     for key, n in conn.execute("SELECT idempotency_key, COUNT(*) FROM movements GROUP BY idempotency_key"):
         hub_keys[key] = n
     hub_events = {}
-    for dev, eid, n in conn.execute("SELECT device_id, event_id, COUNT(*) FROM device_events_processed "
-                                    "WHERE event_type = 'scan' GROUP BY device_id, event_id"):
+    for dev, eid, n in conn.execute(
+        "SELECT device_id, event_id, COUNT(*) FROM device_events_processed "
+        "WHERE event_type = 'scan' GROUP BY device_id, event_id"
+    ):
         hub_events[(dev, eid)] = n
     scans = {}
-    for dev, eid, n in conn.execute("SELECT device_id, event_id, COUNT(*) FROM device_scans GROUP BY device_id, event_id"):
+    for dev, eid, n in conn.execute(
+        "SELECT device_id, event_id, COUNT(*) FROM device_scans GROUP BY device_id, event_id"
+    ):
         scans[(dev, eid)] = n
     # the hub's facts: movement facts by idempotency key, device.scan facts by (device, event id)
     fact_of_key: dict[str, list[str]] = {}
     fact_of_event: dict[tuple[str, str], list[str]] = {}
-    for fid, kind, payload in conn.execute("SELECT id, kind, payload FROM outbox WHERE kind IN ('movement', 'device.scan')"):
+    for fid, kind, payload in conn.execute(
+        "SELECT id, kind, payload FROM outbox WHERE kind IN ('movement', 'device.scan')"
+    ):
         p = json.loads(payload)
         if kind == "movement":
             fact_of_key.setdefault(p.get("idempotency_key"), []).append(fid)
@@ -520,14 +605,20 @@ def _report(store: Store, load: Load, held: dict[str, set[str]]) -> dict:
             fact_of_event.setdefault((p.get("device_id"), p.get("event_id")), []).append(fid)
     with store.engine.connect() as c:
         central = {}
-        for eid, n in c.execute(select(t.events.c.event_id, func.count()).where(t.events.c.store_id == STORE)
-                                .group_by(t.events.c.event_id)):
+        for eid, n in c.execute(
+            select(t.events.c.event_id, func.count()).where(t.events.c.store_id == STORE).group_by(t.events.c.event_id)
+        ):
             central[eid] = n
-        central_stock = {(r.item_id, r.location_id): r.on_hand for r in c.execute(
-            select(t.stock).where(t.stock.c.store_id == STORE))}
+        central_stock = {
+            (r.item_id, r.location_id): r.on_hand for r in c.execute(select(t.stock).where(t.stock.c.store_id == STORE))
+        }
     hub_stock = {(r[0], r[1]): r[2] for r in conn.execute("SELECT item_id, location_id, on_hand FROM stock")}
-    hub_fold = {(r[0], r[1]): r[2] for r in conn.execute(
-        "SELECT item_id, location_id, SUM(qty_delta) FROM movements GROUP BY item_id, location_id")}
+    hub_fold = {
+        (r[0], r[1]): r[2]
+        for r in conn.execute(
+            "SELECT item_id, location_id, SUM(qty_delta) FROM movements GROUP BY item_id, location_id"
+        )
+    }
     outbox_ids = [r[0] for r in conn.execute("SELECT id FROM outbox")]
     stock_equal = central_stock == hub_stock == hub_fold
     all_facts_equal = set(outbox_ids) == set(central) and all(n == 1 for n in central.values())
@@ -538,29 +629,41 @@ def _report(store: Store, load: Load, held: dict[str, set[str]]) -> dict:
         acked_events = [e for e in ph.event_ids if e[1] not in held.get(e[0], set())]
         lost_mv = [k for k in ph.movement_keys if hub_keys.get(k, 0) == 0]
         lost_ev = [e for e in acked_events if hub_events.get(e, 0) == 0]
-        facts = [f for k in ph.movement_keys for f in fact_of_key.get(k, [])] + \
-                [f for e in acked_events for f in fact_of_event.get(e, [])]
+        facts = [f for k in ph.movement_keys for f in fact_of_key.get(k, [])] + [
+            f for e in acked_events for f in fact_of_event.get(e, [])
+        ]
         lost_central = [f for f in facts if central.get(f, 0) == 0]
-        dup = (sum(hub_keys.get(k, 0) - 1 for k in ph.movement_keys if hub_keys.get(k, 0) > 1)
-               + sum(hub_events.get(e, 0) - 1 for e in acked_events if hub_events.get(e, 0) > 1)
-               + sum(scans.get(e, 0) - 1 for e in acked_events if scans.get(e, 0) > 1)
-               + sum(len(fact_of_key.get(k, [])) - 1 for k in ph.movement_keys if len(fact_of_key.get(k, [])) > 1)
-               + sum(central.get(f, 0) - 1 for f in facts if central.get(f, 0) > 1))
-        rows.append({
-            "fault": ph.name,
-            "acked": len(ph.movement_keys) + len(acked_events),
-            "acked_movements": len(ph.movement_keys),
-            "acked_device_events": len(acked_events),
-            "lost": len(lost_mv) + len(lost_ev) + len(lost_central),
-            "lost_movements": len(lost_mv),
-            "lost_device_events": len(lost_ev),
-            "lost_at_central": len(lost_central),
-            "duplicated": dup,
-            "central_equals_hub": not lost_central and stock_equal and all(central.get(f, 0) == 1 for f in facts),
-            "still_held_by_agents": len(ph.event_ids) - len(acked_events),
-            "unanswered_movements": len(ph.unsettled_keys),
-        })
+        dup = (
+            sum(hub_keys.get(k, 0) - 1 for k in ph.movement_keys if hub_keys.get(k, 0) > 1)
+            + sum(hub_events.get(e, 0) - 1 for e in acked_events if hub_events.get(e, 0) > 1)
+            + sum(scans.get(e, 0) - 1 for e in acked_events if scans.get(e, 0) > 1)
+            + sum(len(fact_of_key.get(k, [])) - 1 for k in ph.movement_keys if len(fact_of_key.get(k, [])) > 1)
+            + sum(central.get(f, 0) - 1 for f in facts if central.get(f, 0) > 1)
+        )
+        rows.append(
+            {
+                "fault": ph.name,
+                "acked": len(ph.movement_keys) + len(acked_events),
+                "acked_movements": len(ph.movement_keys),
+                "acked_device_events": len(acked_events),
+                "lost": len(lost_mv) + len(lost_ev) + len(lost_central),
+                "lost_movements": len(lost_mv),
+                "lost_device_events": len(lost_ev),
+                "lost_at_central": len(lost_central),
+                "duplicated": dup,
+                "central_equals_hub": not lost_central and stock_equal and all(central.get(f, 0) == 1 for f in facts),
+                "still_held_by_agents": len(ph.event_ids) - len(acked_events),
+                "unanswered_movements": len(ph.unsettled_keys),
+            }
+        )
     totals = {k: sum(r[k] for r in rows) for k in ("acked", "lost", "duplicated")}
-    totals.update({"refused_movements": load.refused[:5], "stock_equal": stock_equal, "all_facts_equal": all_facts_equal, "outbox_rows": len(outbox_ids),
-                   "central_events": sum(central.values())})
+    totals.update(
+        {
+            "refused_movements": load.refused[:5],
+            "stock_equal": stock_equal,
+            "all_facts_equal": all_facts_equal,
+            "outbox_rows": len(outbox_ids),
+            "central_events": sum(central.values()),
+        }
+    )
     return {"rows": rows, "totals": totals}

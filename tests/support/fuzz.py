@@ -11,9 +11,16 @@ from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 
-def assert_no_server_errors(schema, headers: dict, *, min_operations: int, max_examples: int = 25,
-                            prepare: Callable | None = None, valid_accepted: bool = False,
-                            known_refusals: Mapping[str, str] | None = None) -> None:
+def assert_no_server_errors(
+    schema,
+    headers: dict,
+    *,
+    min_operations: int,
+    max_examples: int = 25,
+    prepare: Callable | None = None,
+    valid_accepted: bool = False,
+    known_refusals: Mapping[str, str] | None = None,
+) -> None:
     """Run every operation of ``schema`` (already include/exclude-filtered) with ``max_examples`` cases.
 
     ``prepare(case)`` may adjust a case before it is sent (e.g. point path parameters at real records).
@@ -31,14 +38,28 @@ def assert_no_server_errors(schema, headers: dict, *, min_operations: int, max_e
                 prepare(case)
             resp = case.call(headers=headers)
             if resp.status_code >= 500:
-                errors.append((op.method.upper(), op.path, case.path_parameters, case.query, case.body,
-                               resp.status_code, resp.text[:300]))
+                errors.append(
+                    (
+                        op.method.upper(),
+                        op.path,
+                        case.path_parameters,
+                        case.query,
+                        case.body,
+                        resp.status_code,
+                        resp.text[:300],
+                    )
+                )
             elif valid_accepted and op.label not in rejected and op.label not in (known_refusals or {}):
                 try:
                     case.validate_response(resp, checks=[positive_data_acceptance], headers=headers)
-                except (Failure, FailureGroup):     # keep the first refusal of each operation
-                    rejected[op.label] = (case.path_parameters, case.query, case.body, resp.status_code,
-                                          resp.text[:300])
+                except (Failure, FailureGroup):  # keep the first refusal of each operation
+                    rejected[op.label] = (
+                        case.path_parameters,
+                        case.query,
+                        case.body,
+                        resp.status_code,
+                        resp.text[:300],
+                    )
 
         run()
     assert operations >= min_operations

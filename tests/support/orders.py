@@ -24,20 +24,43 @@ def store(hubctx, sample) -> dict:
     """The conftest sample plus a second aisle, a category and a substitute item, with stock."""
     db = hubctx.db
     with db.write() as conn:
-        aisle2 = locations.create(conn, code="B01", name="Aisle B", kind="aisle", parent_id=sample["area"]["id"],
-                                  walk_seq=20, actor="test")
-        bin3 = locations.create(conn, code="B01-01", name="Aisle B bin 1", kind="bin", parent_id=aisle2["id"],
-                                walk_seq=21, actor="test")
+        aisle2 = locations.create(
+            conn, code="B01", name="Aisle B", kind="aisle", parent_id=sample["area"]["id"], walk_seq=20, actor="test"
+        )
+        bin3 = locations.create(
+            conn, code="B01-01", name="Aisle B bin 1", kind="bin", parent_id=aisle2["id"], walk_seq=21, actor="test"
+        )
         conn.execute("UPDATE items SET category = 'dairy' WHERE id = ?", (sample["milk"]["id"],))
-        oat = catalog.create_item(conn, {"sku": "OATMILK-1L", "name_en": "Oat drink 1L", "name_zh": "燕麦奶", "unit": "each",
-                                         "category": "dairy", "price_minor": 1390, "gtins": ["4006381333931"]}, actor="test")
-        cream = catalog.create_item(conn, {"sku": "CREAM", "name_en": "Cream 1L", "unit": "each", "category": "dairy",
-                                           "price_minor": 5000, "gtins": ["4012345000009"]}, actor="test")
+        oat = catalog.create_item(
+            conn,
+            {
+                "sku": "OATMILK-1L",
+                "name_en": "Oat drink 1L",
+                "name_zh": "燕麦奶",
+                "unit": "each",
+                "category": "dairy",
+                "price_minor": 1390,
+                "gtins": ["4006381333931"],
+            },
+            actor="test",
+        )
+        cream = catalog.create_item(
+            conn,
+            {
+                "sku": "CREAM",
+                "name_en": "Cream 1L",
+                "unit": "each",
+                "category": "dairy",
+                "price_minor": 5000,
+                "gtins": ["4012345000009"],
+            },
+            actor="test",
+        )
     s = dict(sample)
     s.update(bin3=bin3, oat=oat, cream=cream)
-    receive(db, s["milk"]["id"], s["bin2"]["id"], 3)    # walk 12
-    receive(db, s["milk"]["id"], s["bin1"]["id"], 2)    # walk 11
-    receive(db, s["rice"]["id"], s["bin3"]["id"], 10)   # walk 21
+    receive(db, s["milk"]["id"], s["bin2"]["id"], 3)  # walk 12
+    receive(db, s["milk"]["id"], s["bin1"]["id"], 2)  # walk 11
+    receive(db, s["rice"]["id"], s["bin3"]["id"], 10)  # walk 21
     receive(db, s["apples"]["id"], s["bin1"]["id"], 5000)
     receive(db, s["oat"]["id"], s["bin3"]["id"], 6)
     receive(db, s["cream"]["id"], s["bin3"]["id"], 6)
@@ -45,8 +68,13 @@ def store(hubctx, sample) -> dict:
 
 
 def order_body(ext: str, lines: list[dict], **extra) -> dict:
-    body = {"channel": "web", "external_id": ext, "fulfilment": "pickup",
-            "customer": {"name": "Li Lei", "phone": "13800000000"}, "lines": lines}
+    body = {
+        "channel": "web",
+        "external_id": ext,
+        "fulfilment": "pickup",
+        "customer": {"name": "Li Lei", "phone": "13800000000"},
+        "lines": lines,
+    }
     body.update(extra)
     return body
 
@@ -69,9 +97,15 @@ class PrintRig:
         self.bus = Bus(db, self.broker.url).start()
         assert self.bus.wait_ready(15), "bus did not subscribe"
         store_id = settings.get(db.read(), "store_id")
-        self.agent = PrinterAgent(AgentConfig(store=store_id, device=device, broker=self.broker.url,
-                                              state_dir=workdir / "agent", options={"connection": self.sim.url,
-                                                                                     "status_every": "0"}))
+        self.agent = PrinterAgent(
+            AgentConfig(
+                store=store_id,
+                device=device,
+                broker=self.broker.url,
+                state_dir=workdir / "agent",
+                options={"connection": self.sim.url, "status_every": "0"},
+            )
+        )
         self.agent.start()
         assert self.agent.connected.wait(15), "printer agent did not connect"
 

@@ -8,12 +8,11 @@ from hub.promotions.engine import price
 from hub.promotions.validation import parse_basket, parse_promotions
 
 VALID = {"from": "2026-01-01T00:00:00+08:00", "to": "2027-01-01T00:00:00+08:00"}
-AT = "2026-06-03T04:00:00Z"                 # a Wednesday, 12:00 in Shanghai
+AT = "2026-06-03T04:00:00Z"  # a Wednesday, 12:00 in Shanghai
 
 
 def promo(pid: str, kind: str, params: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"id": pid, "name": {"en": pid, "zh-CN": pid}, "type": kind, "params": params, "valid": dict(VALID),
-            **extra}
+    return {"id": pid, "name": {"en": pid, "zh-CN": pid}, "type": kind, "params": params, "valid": dict(VALID), **extra}
 
 
 def line(sku: str, qty: int, unit: int, category: str = "grocery", **extra: Any) -> dict[str, Any]:

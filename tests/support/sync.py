@@ -76,10 +76,31 @@ def make_hub(data_dir: Path, store_id: str):
         store = locations.get_by_code(conn, "STORE")
         b1 = locations.create(conn, code="B1", name="Bin 1", kind="bin", parent_id=store["id"], actor="test")
         b2 = locations.create(conn, code="B2", name="Bin 2", kind="bin", parent_id=store["id"], actor="test")
-        milk = catalog.create_item(conn, {"sku": "MILK", "name_en": "Milk", "unit": "each", "price_minor": 1250,
-                                          "cost_minor": 800, "reorder_point": 20, "gtins": ["5901234123457"]}, actor="test")
-        rice = catalog.create_item(conn, {"sku": "RICE", "name_en": "Rice", "unit": "kg", "price_minor": 990,
-                                          "cost_minor": 500, "reorder_point": 5000}, actor="test")
+        milk = catalog.create_item(
+            conn,
+            {
+                "sku": "MILK",
+                "name_en": "Milk",
+                "unit": "each",
+                "price_minor": 1250,
+                "cost_minor": 800,
+                "reorder_point": 20,
+                "gtins": ["5901234123457"],
+            },
+            actor="test",
+        )
+        rice = catalog.create_item(
+            conn,
+            {
+                "sku": "RICE",
+                "name_en": "Rice",
+                "unit": "kg",
+                "price_minor": 990,
+                "cost_minor": 500,
+                "reorder_point": 5000,
+            },
+            actor="test",
+        )
         for it, loc, q in ((milk, b1, 1000), (milk, b2, 500), (rice, b1, 900000)):
             ledger.post(conn, MovementRequest("receive", it["id"], loc["id"], q, "opening", "test", ledger.new_key()))
     return cfg, db, {"bins": [b1["id"], b2["id"]], "items": [milk["id"], rice["id"]]}
@@ -107,8 +128,9 @@ def sell(db, ctx, n: int, *, per_txn: int = 200, counts: bool = True) -> None:
 
 def hub_totals(db) -> dict:
     conn = db.read()
-    stock = {(r[0], r[1]): (r[2], r[3]) for r in conn.execute(
-        "SELECT item_id, location_id, on_hand, reserved FROM stock")}
+    stock = {
+        (r[0], r[1]): (r[2], r[3]) for r in conn.execute("SELECT item_id, location_id, on_hand, reserved FROM stock")
+    }
     kinds = {r[0]: r[1] for r in conn.execute("SELECT kind, COUNT(*) FROM movements GROUP BY kind")}
     outbox = conn.execute("SELECT COUNT(*), COALESCE(MAX(seq),0) FROM outbox").fetchone()
     return {"stock": stock, "movement_kinds": kinds, "outbox_rows": outbox[0], "outbox_max": outbox[1]}
@@ -120,18 +142,32 @@ def central_totals(engine, store_id: str) -> dict:
     from sync.central import schema as t
 
     with engine.connect() as conn:
-        stock = {(r.item_id, r.location_id): (r.on_hand, r.reserved) for r in conn.execute(
-            select(t.stock).where(t.stock.c.store_id == store_id))}
-        kinds = {r[0]: r[1] for r in conn.execute(
-            select(t.daily_movements.c.kind, func.sum(t.daily_movements.c.lines))
-            .where(t.daily_movements.c.store_id == store_id).group_by(t.daily_movements.c.kind))}
+        stock = {
+            (r.item_id, r.location_id): (r.on_hand, r.reserved)
+            for r in conn.execute(select(t.stock).where(t.stock.c.store_id == store_id))
+        }
+        kinds = {
+            r[0]: r[1]
+            for r in conn.execute(
+                select(t.daily_movements.c.kind, func.sum(t.daily_movements.c.lines))
+                .where(t.daily_movements.c.store_id == store_id)
+                .group_by(t.daily_movements.c.kind)
+            )
+        }
         n = conn.execute(select(func.count()).select_from(t.events).where(t.events.c.store_id == store_id)).scalar()
-        distinct_ids = conn.execute(select(func.count(func.distinct(t.events.c.event_id)))
-                                    .where(t.events.c.store_id == store_id)).scalar()
+        distinct_ids = conn.execute(
+            select(func.count(func.distinct(t.events.c.event_id))).where(t.events.c.store_id == store_id)
+        ).scalar()
         st = conn.execute(select(t.stores).where(t.stores.c.store_id == store_id)).mappings().first()
-    return {"stock": stock, "movement_kinds": {k: int(v) for k, v in kinds.items()}, "events": n,
-            "distinct_event_ids": distinct_ids, "hw": st["hw_seq"], "events_total": st["events_total"],
-            "duplicates": st["duplicates_total"]}
+    return {
+        "stock": stock,
+        "movement_kinds": {k: int(v) for k, v in kinds.items()},
+        "events": n,
+        "distinct_event_ids": distinct_ids,
+        "hw": st["hw_seq"],
+        "events_total": st["events_total"],
+        "duplicates": st["duplicates_total"],
+    }
 
 
 def storehub(*args: str) -> list[str]:
@@ -151,9 +187,25 @@ class CentralProcess:
 
     def start(self, timeout: float = 30) -> CentralProcess:
         self.proc = subprocess.Popen(
-            storehub("central", "serve", "--db", self.db_url, "--dir", str(self.dir), "--host", "127.0.0.1",
-                     "--port", str(self.port), "--workers", str(self.workers)),
-            cwd=ROOT, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            storehub(
+                "central",
+                "serve",
+                "--db",
+                self.db_url,
+                "--dir",
+                str(self.dir),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(self.workers),
+            ),
+            cwd=ROOT,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if self.proc.poll() is not None:

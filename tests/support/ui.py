@@ -40,11 +40,23 @@ from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "screens"
 CHROMIUM = os.environ.get("STOREHUB_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--use-fake-ui-for-media-stream",
-                 "--use-fake-device-for-media-stream"]
-PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 2, "has_touch": True, "is_mobile": True,
-         "locale": "en-US"}
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--use-fake-ui-for-media-stream",
+    "--use-fake-device-for-media-stream",
+]
+PHONE = {
+    "viewport": {"width": 360, "height": 740},
+    "device_scale_factor": 2,
+    "has_touch": True,
+    "is_mobile": True,
+    "locale": "en-US",
+}
 
 
 def _free_port() -> int:
@@ -122,8 +134,9 @@ class HubServer:
                     raise
                 time.sleep(0.1)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name=f"hub-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name=f"hub-{self.port}", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -168,8 +181,14 @@ def phone(ui_browser, hub_server):
     page.on("pageerror", lambda exc: page.errors.append(f"pageerror: {exc}"))
     # HTTP errors the app handles (401 before login, refused connections while the hub is "down") are logged
     # by Chromium as "Failed to load resource"; everything else logged as an error is a bug.
-    page.on("console", lambda msg: page.errors.append(f"console.{msg.type}: {msg.text}")
-            if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
+    page.on(
+        "console",
+        lambda msg: (
+            page.errors.append(f"console.{msg.type}: {msg.text}")
+            if msg.type == "error" and not msg.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
     yield page
     context.close()
 
@@ -208,8 +227,16 @@ def _cdp(page):
     return session
 
 
-def _key(cdp, ts: float, key: str, *, text: str | None = None, code: str | None = None, vk: int | None = None,
-         modifiers: int = 0) -> None:
+def _key(
+    cdp,
+    ts: float,
+    key: str,
+    *,
+    text: str | None = None,
+    code: str | None = None,
+    vk: int | None = None,
+    modifiers: int = 0,
+) -> None:
     ev = {"key": key, "modifiers": modifiers}
     if code:
         ev["code"] = code
@@ -220,7 +247,6 @@ def _key(cdp, ts: float, key: str, *, text: str | None = None, code: str | None 
         down.update(text=text, unmodifiedText=text)
     cdp.send("Input.dispatchKeyEvent", down)
     cdp.send("Input.dispatchKeyEvent", dict(ev, type="keyUp", timestamp=ts + KEY_UP_AFTER_S))
-
 
 
 def scan(page, code: str, per_key_ms: float = 3, suffix: str = "Enter", gs: str = "ctrl") -> None:

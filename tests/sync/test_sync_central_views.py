@@ -43,31 +43,100 @@ def central(request, tmp_path):
         with db.write() as conn:
             for loc in ctx["bins"]:
                 on = ledger.stock_of(conn, ctx["items"][0], loc)["on_hand"]
-                ledger.post(conn, MovementRequest("writeoff", ctx["items"][0], loc, on - 5, "damaged", "test", ledger.new_key()))
+                ledger.post(
+                    conn, MovementRequest("writeoff", ctx["items"][0], loc, on - 5, "damaged", "test", ledger.new_key())
+                )
             # facts exactly as the order, bus and stocktake modules record them
-            outbox.record(conn, "order.created", {
-                "id": "o1", "ref": "A-1", "channel": "web", "external_id": "W-1", "status": "new",
-                "fulfilment": "pickup", "currency": "CNY", "total_minor": 2500, "paid_minor": 2500,
-                "parent_order_id": None, "split_kind": None, "created_at": "2026-11-20T09:00:00.000Z",
-                "lines": [{"id": "ol1", "line_no": 1, "item_id": ctx["items"][0], "qty": 2, "unit_price_minor": 1250}]})
-            outbox.record(conn, "order.status", {"order_id": "o1", "ref": "A-1", "from": "picked", "to": "ready",
-                                                 "actor": "u", "ts": "2026-11-20T09:20:00.000Z"})
-            outbox.record(conn, "order.status", {"order_id": "o1", "ref": "A-1", "from": "ready", "to": "collected",
-                                                 "actor": "u", "ts": "2026-11-20T10:00:00.000Z"})
+            outbox.record(
+                conn,
+                "order.created",
+                {
+                    "id": "o1",
+                    "ref": "A-1",
+                    "channel": "web",
+                    "external_id": "W-1",
+                    "status": "new",
+                    "fulfilment": "pickup",
+                    "currency": "CNY",
+                    "total_minor": 2500,
+                    "paid_minor": 2500,
+                    "parent_order_id": None,
+                    "split_kind": None,
+                    "created_at": "2026-11-20T09:00:00.000Z",
+                    "lines": [
+                        {"id": "ol1", "line_no": 1, "item_id": ctx["items"][0], "qty": 2, "unit_price_minor": 1250}
+                    ],
+                },
+            )
+            outbox.record(
+                conn,
+                "order.status",
+                {
+                    "order_id": "o1",
+                    "ref": "A-1",
+                    "from": "picked",
+                    "to": "ready",
+                    "actor": "u",
+                    "ts": "2026-11-20T09:20:00.000Z",
+                },
+            )
+            outbox.record(
+                conn,
+                "order.status",
+                {
+                    "order_id": "o1",
+                    "ref": "A-1",
+                    "from": "ready",
+                    "to": "collected",
+                    "actor": "u",
+                    "ts": "2026-11-20T10:00:00.000Z",
+                },
+            )
             outbox.record(conn, "device.status", {"device_id": "scale-1", "status": "offline"})
-            outbox.record(conn, "device.info", {"device_id": "scale-1", "kind": "scale", "model": "X", "firmware": "1.0"})
-            outbox.record(conn, "alert.raised", {"id": "al1", "kind": "device_offline", "subject": "scale-1",
-                                                 "severity": "critical", "message": "scale-1 is offline", "details": {}})
-            outbox.record(conn, "count.approved", {"session_id": "cs1", "approved_by": "u", "ts": "2026-11-21T08:00:00.000Z",
-                                                   "totals": {"lines": 40, "lines_exact": 36, "lines_with_variance": 4,
-                                                              "lines_uncounted_zeroed": 0, "lines_excluded": 0,
-                                                              "lines_mixed": 0, "expected_units": 400,
-                                                              "counted_units": 392, "net_variance_units": -8,
-                                                              "abs_variance_units": 10, "shrink_cost_minor": -4200,
-                                                              "gain_cost_minor": 300, "net_variance_cost_minor": -3900,
-                                                              "expected_cost_minor": 100000, "line_accuracy_pct": 90.0,
-                                                              "unit_accuracy_pct": 98.0, "value_accuracy_pct": 96.1,
-                                                              "movements": 4}})
+            outbox.record(
+                conn, "device.info", {"device_id": "scale-1", "kind": "scale", "model": "X", "firmware": "1.0"}
+            )
+            outbox.record(
+                conn,
+                "alert.raised",
+                {
+                    "id": "al1",
+                    "kind": "device_offline",
+                    "subject": "scale-1",
+                    "severity": "critical",
+                    "message": "scale-1 is offline",
+                    "details": {},
+                },
+            )
+            outbox.record(
+                conn,
+                "count.approved",
+                {
+                    "session_id": "cs1",
+                    "approved_by": "u",
+                    "ts": "2026-11-21T08:00:00.000Z",
+                    "totals": {
+                        "lines": 40,
+                        "lines_exact": 36,
+                        "lines_with_variance": 4,
+                        "lines_uncounted_zeroed": 0,
+                        "lines_excluded": 0,
+                        "lines_mixed": 0,
+                        "expected_units": 400,
+                        "counted_units": 392,
+                        "net_variance_units": -8,
+                        "abs_variance_units": 10,
+                        "shrink_cost_minor": -4200,
+                        "gain_cost_minor": 300,
+                        "net_variance_cost_minor": -3900,
+                        "expected_cost_minor": 100000,
+                        "line_accuracy_pct": 90.0,
+                        "unit_accuracy_pct": 98.0,
+                        "value_accuracy_pct": 96.1,
+                        "movements": 4,
+                    },
+                },
+            )
         for _db, _ctx, w in hubs.values():
             while w.push_once():
                 pass
@@ -114,7 +183,7 @@ def test_pages_render_with_charts_and_csv_matches_hub_totals(central):
         assert r.status_code == 200, path
         html = r.get_data(as_text=True)
         assert "<svg" in html or path in ("/stock", "/low-stock"), path
-        for svg in re.findall(r"<svg.*?</svg>", html, re.S):      # charts are well-formed SVG
+        for svg in re.findall(r"<svg.*?</svg>", html, re.S):  # charts are well-formed SVG
             root = ElementTree.fromstring(svg)
             assert root.tag.endswith("svg") and root.find("{http://www.w3.org/2000/svg}title") is not None
     overview = {r["store_id"]: r for r in csv_rows(c.get("/?format=csv"))}
@@ -161,10 +230,19 @@ def test_low_stock_transfers_counts_and_orders(central):
     assert counts["store-a"]["line_accuracy_pct"] == "90.0" and counts["store-a"]["shrink_cost_minor"] == "4200"
     db = central["hubs"]["store-a"][0]
     written_off = -db.read().execute("SELECT SUM(qty_delta) FROM movements WHERE kind = 'writeoff'").fetchone()[0]
-    assert int(counts["store-a"]["writeoff_cost_minor"]) == written_off * 800 > 0      # milk costs 800
+    assert int(counts["store-a"]["writeoff_cost_minor"]) == written_off * 800 > 0  # milk costs 800
     orders = csv_rows(c.get("/orders?format=csv&start=2020-01-01"))
-    assert orders == [{"store_id": "store-a", "orders": "1", "fulfilled": "1", "cancelled": "0",
-                       "ready_median_min": "20.0", "fulfil_median_min": "60.0", "fulfil_p90_min": "60.0"}]
+    assert orders == [
+        {
+            "store_id": "store-a",
+            "orders": "1",
+            "fulfilled": "1",
+            "cancelled": "0",
+            "ready_median_min": "20.0",
+            "fulfil_median_min": "60.0",
+            "fulfil_p90_min": "60.0",
+        }
+    ]
 
 
 def test_transfer_suggestions_pure():
@@ -172,7 +250,9 @@ def test_transfer_suggestions_pure():
     # a wants 2*20-5 = 35, d wants 2*10-0 = 20; b can give 100-40 = 60, c 50-40 = 10
     assert suggest(levels) == [{"from": "b", "to": "a", "qty": 35}, {"from": "b", "to": "d", "qty": 20}]
     assert suggest([Level("a", 0, 10), Level("b", 25, 10), Level("c", 30, 10)]) == [
-        {"from": "c", "to": "a", "qty": 10}, {"from": "b", "to": "a", "qty": 5}]
+        {"from": "c", "to": "a", "qty": 10},
+        {"from": "b", "to": "a", "qty": 5},
+    ]
     assert suggest([Level("a", 0, 0), Level("b", 100, 0)]) == []
 
 
@@ -233,6 +313,7 @@ def test_openapi_document_matches_routes(central):
     assert rules == documented
     assert len(ROUTES) >= 7
     from jsonschema import Draft202012Validator
+
     for _p, ops in doc["paths"].items():
         for op in ops.values():
             for prm in op.get("parameters", []):
@@ -245,5 +326,5 @@ def test_repeated_wrong_passwords_lock_the_login(central):
         assert c.post("/api/v1/auth/token", json={"username": "olivia", "password": "wrong-wrong"}).status_code == 401
     r = c.post("/api/v1/auth/token", json={"username": "olivia", "password": "office-pass-123"})
     assert r.status_code == 429 and r.get_json()["error"]["details"]["retry_after_s"] > 0
-    assert login(c).status_code == 429                       # the web login is locked too
+    assert login(c).status_code == 429  # the web login is locked too
     assert c.post("/api/v1/auth/token", json={"username": "adam", "password": "admin-pass-1234"}).status_code == 200

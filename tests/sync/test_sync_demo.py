@@ -17,40 +17,53 @@ def test_demo_components_provision_and_sync(tmp_path):
 
     data = tmp_path / "demo"
     from hub.store import initialise, open_db
+
     cfg, db = open_db(data)
     initialise(db, store_id="demo-x", store_name="Demo X")
     db.close()
-    ctx = DemoContext(data_dir=data, store_id="demo-x", hub_port=free_port(), central_port=free_port(),
-                      python=sys.executable)
+    ctx = DemoContext(
+        data_dir=data, store_id="demo-x", hub_port=free_port(), central_port=free_port(), python=sys.executable
+    )
     comps = components(ctx)
     assert [c.name.split(" ")[0] for c in comps] == ["central", "sync"]
     cred = state.read_credentials(data)
     assert cred["store_id"] == "demo-x" and cred["central_url"] == ctx.central_url
     assert oct((data / "sync.json").stat().st_mode & 0o777) == "0o600"
-    components(ctx)                                    # running the demo again re-provisions cleanly
+    components(ctx)  # running the demo again re-provisions cleanly
     procs = []
     try:
         for c in comps:
-            procs.append(subprocess.Popen(c.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                          start_new_session=True))
+            procs.append(
+                subprocess.Popen(c.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            )
         from hub.store import open_db as reopen
+
         _cfg, db = reopen(data)
         from hub.synclink.state import status
-        wait_until(lambda: status(db.read())["pending"] == 0 and status(db.read())["downlink_version"] == 2, 60, 0.3,
-                   "demo sync")
+
+        wait_until(
+            lambda: status(db.read())["pending"] == 0 and status(db.read())["downlink_version"] == 2,
+            60,
+            0.3,
+            "demo sync",
+        )
         from hub.kernel import settings
+
         assert settings.get(db.read(), "receipt_footer").startswith("欢迎光临")
         s = requests.Session()
         page = s.get(ctx.central_url + "/login").text
         import re
+
         csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
-        r = s.post(ctx.central_url + "/login", data={"username": OFFICE_USER[0], "password": OFFICE_USER[1],
-                                                     "csrf": csrf})
+        r = s.post(
+            ctx.central_url + "/login", data={"username": OFFICE_USER[0], "password": OFFICE_USER[1], "csrf": csrf}
+        )
         assert r.status_code == 200 and "demo-x" in r.text
         db.close()
     finally:
         import os
         import signal
+
         for p in procs:
             os.killpg(p.pid, signal.SIGTERM)
         for p in procs:

@@ -35,8 +35,15 @@ def env(request, tmp_path):
         stores.add_store(engine, "other-store")
         cfg, db, ctx = make_hub(tmp_path / "hub", STORE)
         worker = SyncWorker(db, WorkerConfig(central_url=server.url, store_id=STORE, secret=secret))
-        yield {"engine": engine, "db": db, "ctx": ctx, "worker": worker, "url": url, "hub_dir": tmp_path / "hub",
-               "secret": secret}
+        yield {
+            "engine": engine,
+            "db": db,
+            "ctx": ctx,
+            "worker": worker,
+            "url": url,
+            "hub_dir": tmp_path / "hub",
+            "secret": secret,
+        }
         server.close()
         db.close()
         engine.dispose()
@@ -49,8 +56,16 @@ def pull_all(worker):
     return n
 
 
-ITEM = {"sku": "TEA-100", "name_en": "Green tea", "name_zh": "绿茶", "unit": "each", "price_minor": 1500,
-        "cost_minor": 900, "gtins": ["4006381333931"], "reorder_point": 12}
+ITEM = {
+    "sku": "TEA-100",
+    "name_en": "Green tea",
+    "name_zh": "绿茶",
+    "unit": "each",
+    "price_minor": 1500,
+    "cost_minor": 900,
+    "gtins": ["4006381333931"],
+    "reorder_point": 12,
+}
 
 
 def test_changes_flow_down_and_version_is_reported(env):
@@ -58,20 +73,29 @@ def test_changes_flow_down_and_version_is_reported(env):
     it = downlink.author(e, "item", ITEM)
     downlink.author(e, "setting", {"value": "Shanghai Road 1"}, key="store_name")
     downlink.author(e, "user", {"username": "zhou", "role": "associate", "pin": "4321", "display_name": "周"})
-    downlink.author(e, "promotion", {"name": {"en": "Tea week", "zh-CN": "茶叶周"}, "type": "percent_off",
-                                     "scope": {"skus": ["TEA-100"]}, "params": {"percent": 10},
-                                     "valid": {"from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}},
-                    key="tea-week")
+    downlink.author(
+        e,
+        "promotion",
+        {
+            "name": {"en": "Tea week", "zh-CN": "茶叶周"},
+            "type": "percent_off",
+            "scope": {"skus": ["TEA-100"]},
+            "params": {"percent": 10},
+            "valid": {"from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"},
+        },
+        key="tea-week",
+    )
     downlink.author(e, "setting", {"value": "Elsewhere"}, key="store_name", scope="other-store")
     head = downlink.head(e)
     assert pull_all(env["worker"]) >= 1
     conn = db.read()
-    tea = catalog.get_item(conn, it["payload"]["id"])              # same id in every store
+    tea = catalog.get_item(conn, it["payload"]["id"])  # same id in every store
     assert (tea["sku"], tea["price_minor"], tea["gtins"]) == ("TEA-100", 1500, ["04006381333931"])
-    assert settings.get(conn, "store_name") == "Shanghai Road 1"       # the other store's value did not arrive
+    assert settings.get(conn, "store_name") == "Shanghai Road 1"  # the other store's value did not arrive
     assert hub_downlink.promotions(conn)["tea-week"]["params"] == {"percent": 10}
-    assert "promotions" not in settings.get_all(conn)      # no longer a blob in the settings table
+    assert "promotions" not in settings.get_all(conn)  # no longer a blob in the settings table
     from hub.auth import users
+
     row = conn.execute("SELECT * FROM users WHERE username = 'zhou'").fetchone()
     assert row["role"] == "associate" and users.verify_secret("4321", row["pin_hash"])
     assert hub_downlink.version(conn) == head
@@ -82,8 +106,12 @@ def test_changes_flow_down_and_version_is_reported(env):
     assert facts == [{"from": 0, "version": head, "applied": 4, "rejected": 0}]
     # nothing new: nothing applied again
     assert env["worker"].pull_once() == 0
-    assert conn.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'item.create' AND target = ?",
-                        (tea["id"],)).fetchone()[0] == 1
+    assert (
+        conn.execute(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'item.create' AND target = ?", (tea["id"],)
+        ).fetchone()[0]
+        == 1
+    )
     # a price change for the same sku keeps the id
     downlink.author(e, "item", {**ITEM, "price_minor": 1400})
     pull_all(env["worker"])
@@ -95,7 +123,7 @@ def test_override_policy(env):
     it = downlink.author(e, "item", ITEM)
     pull_all(w)
     iid = it["payload"]["id"]
-    with db.write() as conn:      # the store manager marks the tea down locally (allowed by the default policy)
+    with db.write() as conn:  # the store manager marks the tea down locally (allowed by the default policy)
         hub_downlink.set_override(conn, "item", iid, "price_minor", 1200, actor="manager")
         hub_downlink.set_override(conn, "setting", "store_name", "value", "Our shop", actor="manager")
         with pytest.raises(Forbidden):
@@ -107,7 +135,7 @@ def test_override_policy(env):
     pull_all(w)
     conn = db.read()
     tea = catalog.get_item(conn, iid)
-    assert (tea["price_minor"], tea["name_en"]) == (1200, "Green tea 100g")   # local price kept, central name taken
+    assert (tea["price_minor"], tea["name_en"]) == (1200, "Green tea 100g")  # local price kept, central name taken
     assert settings.get(conn, "store_name") == "Our shop"
     ov = {(o["entity"], o["field"]): o for o in hub_downlink.list_overrides(conn)}
     assert ov[("item", "price_minor")]["central_value"] == 1600
@@ -143,12 +171,22 @@ def test_central_validates_what_it_publishes(env):
     from hub.kernel.errors import ValidationError
 
     e = env["engine"]
-    for kind, payload, key in (("item", {**ITEM, "price_minor": -1}, ""), ("setting", {"value": "x"}, "store_id"),
-                               ("user", {"username": "boss", "role": "manager", "pin": "1234"}, ""),
-                               ("promotion", {"name": {"en": "A", "zh-CN": "A"}, "type": "percent_off", "params": {"percent": 120},
-                                             "valid": {"from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}},
-                                "p1"),
-                               ("policy", {"item_fields": ["sku"]}, "")):
+    for kind, payload, key in (
+        ("item", {**ITEM, "price_minor": -1}, ""),
+        ("setting", {"value": "x"}, "store_id"),
+        ("user", {"username": "boss", "role": "manager", "pin": "1234"}, ""),
+        (
+            "promotion",
+            {
+                "name": {"en": "A", "zh-CN": "A"},
+                "type": "percent_off",
+                "params": {"percent": 120},
+                "valid": {"from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"},
+            },
+            "p1",
+        ),
+        ("policy", {"item_fields": ["sku"]}, ""),
+    ):
         with pytest.raises(ValidationError):
             downlink.author(e, kind, payload, key=key)
     assert downlink.head(e) == 0
@@ -162,7 +200,9 @@ def test_hub_api_overrides_and_status(client, auth, sample):
     r = client.put(url, json={"value": 999}, headers=auth("manager"))
     assert r.status_code == 200, r.get_json()
     assert client.get(f"/api/v1/items/{sample['milk']['id']}", headers=auth()).get_json()["price_minor"] == 999
-    r = client.put(f"/api/v1/sync/overrides/item/{sample['milk']['id']}/sku", json={"value": "X"}, headers=auth("manager"))
+    r = client.put(
+        f"/api/v1/sync/overrides/item/{sample['milk']['id']}/sku", json={"value": "X"}, headers=auth("manager")
+    )
     assert r.status_code == 403 and r.get_json()["error"]["code"] == "override_not_allowed"
     assert client.delete(url, headers=auth("manager")).status_code == 200
     assert client.get(f"/api/v1/items/{sample['milk']['id']}", headers=auth()).get_json()["price_minor"] == 1250
@@ -174,7 +214,9 @@ def test_hub_api_overrides_and_status(client, auth, sample):
 def test_worker_killed_mid_downlink_and_link_cut(env, tmp_path):
     e = env["engine"]
     for i in range(1500):
-        downlink.author(e, "item", {"sku": f"DL-{i:04d}", "name_en": f"Item {i}", "unit": "each", "price_minor": 100 + i})
+        downlink.author(
+            e, "item", {"sku": f"DL-{i:04d}", "name_en": f"Item {i}", "unit": "each", "price_minor": 100 + i}
+        )
     head = downlink.head(e)
     central = CentralProcess(env["url"], tmp_path / "c2", free_port()).start()
     state.write_credentials(env["hub_dir"], central_url=central.url, store_id=STORE, secret=env["secret"])
@@ -183,14 +225,14 @@ def test_worker_killed_mid_downlink_and_link_cut(env, tmp_path):
     try:
         w = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_until(lambda: hub_downlink.version(db.read()) > 0, 60, 0.01, "first page")
-        w.kill()                                                      # SIGKILL between or during pages
+        w.kill()  # SIGKILL between or during pages
         w.wait(10)
         v = hub_downlink.version(db.read())
         assert 0 < v < head
         n = db.read().execute("SELECT COUNT(*) FROM items WHERE sku LIKE 'DL-%'").fetchone()[0]
-        assert n == len([1 for i in range(1500) if i + 1 <= v])        # pages are all-or-nothing
-        central.kill()                                                # the link is cut...
-        for i in range(1500, 1600):                                   # ...while head office keeps publishing
+        assert n == len([1 for i in range(1500) if i + 1 <= v])  # pages are all-or-nothing
+        central.kill()  # the link is cut...
+        for i in range(1500, 1600):  # ...while head office keeps publishing
             downlink.author(e, "item", {"sku": f"DL-{i:04d}", "name_en": f"Item {i}", "unit": "each", "price_minor": 5})
         w = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(1.0)
@@ -201,9 +243,11 @@ def test_worker_killed_mid_downlink_and_link_cut(env, tmp_path):
         wait_until(lambda: stores.get_store(e, STORE)["downlink_version"] == head, 30, 0.1, "version reported")
         conn = db.read()
         assert conn.execute("SELECT COUNT(*) FROM items WHERE sku LIKE 'DL-%'").fetchone()[0] == 1600
-        created = conn.execute("SELECT COUNT(*), COUNT(DISTINCT target) FROM audit_log WHERE action = 'item.create' "
-                               "AND actor = 'system:sync'").fetchone()
-        assert tuple(created) == (1600, 1600)                         # each exactly once
+        created = conn.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT target) FROM audit_log WHERE action = 'item.create' "
+            "AND actor = 'system:sync'"
+        ).fetchone()
+        assert tuple(created) == (1600, 1600)  # each exactly once
         w.kill()
         w.wait(10)
     finally:

@@ -34,9 +34,20 @@ NOW = parse_iso("2026-11-20T12:00:00Z")
 
 
 def ev(seq, ts, qty=-1):
-    return {"seq": seq, "id": f"id-{seq}", "kind": "movement", "ts": ts,
-            "payload": {"kind": "sale", "item_id": "i1", "location_id": "l1", "qty_delta": qty, "reserved_delta": 0,
-                        "ts": ts}}
+    return {
+        "seq": seq,
+        "id": f"id-{seq}",
+        "kind": "movement",
+        "ts": ts,
+        "payload": {
+            "kind": "sale",
+            "item_id": "i1",
+            "location_id": "l1",
+            "qty_delta": qty,
+            "reserved_delta": 0,
+            "ts": ts,
+        },
+    }
 
 
 def push(engine, after, through, events, **kw):
@@ -56,14 +67,22 @@ def engine(request, tmp_path):
 
 def _refused(engine):
     with engine.connect() as c:
-        rows = c.execute(select(t.rejected_events.c.seq, t.rejected_events.c.code).order_by(t.rejected_events.c.seq)).all()
+        rows = c.execute(
+            select(t.rejected_events.c.seq, t.rejected_events.c.code).order_by(t.rejected_events.c.seq)
+        ).all()
         total = c.execute(select(t.stores.c.rejected_total).where(t.stores.c.store_id == "s1")).scalar()
     return [tuple(r) for r in rows], total
 
 
 def test_absurd_times_are_refused_per_event_and_make_no_partition(engine):
-    evs = [ev(1, "2026-11-20T10:00:00.000Z"), ev(2, "1970-01-01T00:00:05.000Z"), ev(3, "2999-06-01T00:00:00.000Z"),
-           ev(4, "2026-11-21T08:00:00.000Z"), ev(5, "2026-13-45T00:00:00.000Z"), ev(6, "2026-11-22T11:00:00+08:00")]
+    evs = [
+        ev(1, "2026-11-20T10:00:00.000Z"),
+        ev(2, "1970-01-01T00:00:05.000Z"),
+        ev(3, "2999-06-01T00:00:00.000Z"),
+        ev(4, "2026-11-21T08:00:00.000Z"),
+        ev(5, "2026-13-45T00:00:00.000Z"),
+        ev(6, "2026-11-22T11:00:00+08:00"),
+    ]
     ack = push(engine, 0, 6, evs)
     assert ack["acked_through"] == 6 and ack["applied"] == 3 and ack["duplicates"] == 0
     assert [(r["seq"], r["code"]) for r in ack["rejected"]] == [(2, "ts_too_old"), (3, "ts_in_future"), (5, "bad_ts")]
@@ -89,8 +108,13 @@ def test_refused_event_above_a_gap_is_not_counted_twice(engine):
     ack = push(engine, 4, 6, late)
     assert ack["acked_through"] == 2 and [r["seq"] for r in ack["rejected"]] == [5]
     # the hub resends from its cursor, the window having moved (a day later): still refused once, folded never
-    ack = push(engine, 2, 6, [ev(3, "2026-11-20T10:00:03.000Z"), ev(4, "2026-11-20T10:00:04.000Z")] + late,
-               now=NOW + timedelta(days=1))
+    ack = push(
+        engine,
+        2,
+        6,
+        [ev(3, "2026-11-20T10:00:03.000Z"), ev(4, "2026-11-20T10:00:04.000Z")] + late,
+        now=NOW + timedelta(days=1),
+    )
     assert ack["acked_through"] == 6 and ack["applied"] == 2 and ack["duplicates"] == 2
     assert [r["seq"] for r in ack["rejected"]] == [5]
     tot = central_totals(engine, "s1")
@@ -100,8 +124,12 @@ def test_refused_event_above_a_gap_is_not_counted_twice(engine):
 
 def test_window_is_configurable(engine):
     bounds = ingest.EventBounds(earliest=date(2026, 11, 1), max_future_hours=1)
-    evs = [ev(1, "2026-10-31T23:59:59.000Z"), ev(2, "2026-11-01T00:00:00.000Z"), ev(3, iso(NOW + timedelta(minutes=59))),
-           ev(4, iso(NOW + timedelta(minutes=61)))]
+    evs = [
+        ev(1, "2026-10-31T23:59:59.000Z"),
+        ev(2, "2026-11-01T00:00:00.000Z"),
+        ev(3, iso(NOW + timedelta(minutes=59))),
+        ev(4, iso(NOW + timedelta(minutes=61))),
+    ]
     ack = push(engine, 0, 4, evs, bounds=bounds)
     assert [(r["seq"], r["code"]) for r in ack["rejected"]] == [(1, "ts_too_old"), (4, "ts_in_future")]
     assert "2026-11-01" in ack["rejected"][0]["message"] and "1 h ahead" in ack["rejected"][1]["message"]
@@ -125,12 +153,16 @@ def test_hub_records_the_refusals_and_keeps_syncing(backend, tmp_path, monkeypat
         app = create_app(CentralConfig(data_dir=tmp_path / "c", testing=True, db_url=schema.url), engine=engine)
         server = ThreadedCentral(app)
         secret = stores.add_store(engine, "s1")
-        with db.write() as conn:         # the hub clock jumped to 2099 for one sale, then NTP fixed it
+        with db.write() as conn:  # the hub clock jumped to 2099 for one sale, then NTP fixed it
             with monkeypatch.context() as mp:
                 mp.setattr(ledger, "now_iso", lambda: "2099-01-01T00:00:00.000Z")
-                ledger.post(conn, MovementRequest("sale", ctx["items"][0], ctx["bins"][0], 1, "pos", "test", ledger.new_key()))
+                ledger.post(
+                    conn, MovementRequest("sale", ctx["items"][0], ctx["bins"][0], 1, "pos", "test", ledger.new_key())
+                )
             bad_seq = conn.execute("SELECT seq FROM outbox WHERE ts LIKE '2099%'").fetchone()[0]
-            ledger.post(conn, MovementRequest("sale", ctx["items"][0], ctx["bins"][0], 2, "pos", "test", ledger.new_key()))
+            ledger.post(
+                conn, MovementRequest("sale", ctx["items"][0], ctx["bins"][0], 2, "pos", "test", ledger.new_key())
+            )
         worker = SyncWorker(db, WorkerConfig(central_url=server.url, store_id="s1", secret=secret, batch_size=3))
         while worker.push_once():
             pass
@@ -147,7 +179,7 @@ def test_hub_records_the_refusals_and_keeps_syncing(backend, tmp_path, monkeypat
         assert tot["hw"] == top and tot["events"] == top - 1
         hub_sales = db.read().execute("SELECT SUM(qty_delta) FROM movements WHERE kind = 'sale'").fetchone()[0]
         central_sales = tot["movement_kinds"]["sale"]
-        assert hub_sales == -3 and central_sales == 1            # the 2099 sale is refused, not folded
+        assert hub_sales == -3 and central_sales == 1  # the 2099 sale is refused, not folded
     finally:
         if server:
             server.close()

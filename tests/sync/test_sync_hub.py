@@ -42,32 +42,47 @@ def linked(tmp_path):
 
 def test_retention_deletes_only_acknowledged_rows(linked):
     db = linked["db"]
-    w = SyncWorker(db, WorkerConfig(central_url=linked["server"].url, store_id="s1", secret=linked["secret"],
-                                    batch_size=50, retention_days=0, prune_chunk=30))
+    w = SyncWorker(
+        db,
+        WorkerConfig(
+            central_url=linked["server"].url,
+            store_id="s1",
+            secret=linked["secret"],
+            batch_size=50,
+            retention_days=0,
+            prune_chunk=30,
+        ),
+    )
     sell(db, linked["ctx"], 100)
     w.push_once()
     cur = status(db.read())["uplink_cursor"]
     assert cur == 50
-    assert w.prune() == 30 and w.prune() == 20 and w.prune() == 0      # chunked, never past the cursor
+    assert w.prune() == 30 and w.prune() == 20 and w.prune() == 0  # chunked, never past the cursor
     conn = db.read()
     assert conn.execute("SELECT MIN(seq) FROM outbox").fetchone()[0] == cur + 1
     while w.push_once():
         pass
     assert central_totals(linked["engine"], "s1")["stock"] == hub_totals(db)["stock"]
     keep = SyncWorker(db, WorkerConfig(central_url=linked["server"].url, store_id="s1", secret=linked["secret"]))
-    assert keep.prune() == 0                    # 7-day default retention keeps today's rows
+    assert keep.prune() == 0  # 7-day default retention keeps today's rows
 
 
 def test_wrong_credential_backs_off_and_records_error(linked):
     db = linked["db"]
-    w = SyncWorker(db, WorkerConfig(central_url=linked["server"].url, store_id="s1", secret="shs_wrong",
-                                    base_backoff_s=0.01, max_backoff_s=0.02))
+    w = SyncWorker(
+        db,
+        WorkerConfig(
+            central_url=linked["server"].url, store_id="s1", secret="shs_wrong", base_backoff_s=0.01, max_backoff_s=0.02
+        ),
+    )
     import threading
+
     stop = threading.Event()
     t = threading.Thread(target=w.run, args=(stop,))
     t.start()
     try:
         from tests.support.sync import wait_until
+
         wait_until(lambda: w.failures >= 3, 10, 0.01, "retries")
     finally:
         stop.set()
@@ -90,16 +105,30 @@ def test_cli_central_and_sync(linked, tmp_path):
     cdir = tmp_path / "central2"
     out = r.invoke(main, ["central", "init-db", "--dir", str(cdir)])
     assert out.exit_code == 0, out.output
-    out = r.invoke(main, ["central", "add-store", "s1", "--dir", str(cdir), "--hub-data-dir", str(linked["hub_dir"]),
-                          "--central-url", linked["server"].url])
+    out = r.invoke(
+        main,
+        [
+            "central",
+            "add-store",
+            "s1",
+            "--dir",
+            str(cdir),
+            "--hub-data-dir",
+            str(linked["hub_dir"]),
+            "--central-url",
+            linked["server"].url,
+        ],
+    )
     assert out.exit_code == 0 and "credential written" in out.output
     out = r.invoke(main, ["central", "add-store", "s1", "--dir", str(cdir)])
     assert out.exit_code != 0 and "exists" in out.output
-    out = r.invoke(main, ["central", "publish", "item", '{"sku": "X1", "name_en": "X", "price_minor": -5}',
-                          "--dir", str(cdir)])
+    out = r.invoke(
+        main, ["central", "publish", "item", '{"sku": "X1", "name_en": "X", "price_minor": -5}', "--dir", str(cdir)]
+    )
     assert out.exit_code != 0 and "invalid item" in out.output
-    out = r.invoke(main, ["central", "add-user", "boss", "--dir", str(cdir), "--role", "admin",
-                          "--password", "boss-pass-1234"])
+    out = r.invoke(
+        main, ["central", "add-user", "boss", "--dir", str(cdir), "--role", "admin", "--password", "boss-pass-1234"]
+    )
     assert out.exit_code == 0, out.output
     # point the hub at the threaded central again and run the worker once
     state.write_credentials(linked["hub_dir"], central_url=linked["server"].url, store_id="s1", secret=linked["secret"])
@@ -128,11 +157,14 @@ def test_migrations_match_the_schema(backend, tmp_path):
         schema, engine = None, make_engine(f"sqlite:///{tmp_path / 'm.db'}")
     try:
         migrate(engine)
-        migrate(engine)                         # idempotent
+        migrate(engine)  # idempotent
         with engine.connect() as conn:
             ctx = MigrationContext.configure(conn, opts={"version_table": "central_alembic_version"})
-            diff = [d for d in compare_metadata(ctx, metadata)
-                    if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "central_alembic_version")]
+            diff = [
+                d
+                for d in compare_metadata(ctx, metadata)
+                if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "central_alembic_version")
+            ]
         # only differences in server defaults / types that do not matter are ignored by alembic; anything else fails
         assert diff == [], diff
     finally:

@@ -67,13 +67,18 @@ def flaky(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'central.db'}")
     migrate(engine)
     batch = 400
-    app = CountingCentral(create_app(CentralConfig(data_dir=tmp_path / "c", testing=True), engine=engine),
-                          fail_after=2 * batch)                   # the third batch of the backlog fails
+    app = CountingCentral(
+        create_app(CentralConfig(data_dir=tmp_path / "c", testing=True), engine=engine), fail_after=2 * batch
+    )  # the third batch of the backlog fails
     server = ThreadedCentral(app)
     secret = stores.add_store(engine, "s1")
     cfg, db, ctx = make_hub(tmp_path / "hub", "s1")
-    worker = SyncWorker(db, WorkerConfig(central_url=server.url, store_id="s1", secret=secret, batch_size=batch,
-                                         retention_days=0, prune_chunk=1000))
+    worker = SyncWorker(
+        db,
+        WorkerConfig(
+            central_url=server.url, store_id="s1", secret=secret, batch_size=batch, retention_days=0, prune_chunk=1000
+        ),
+    )
     yield {"engine": engine, "app": app, "db": db, "ctx": ctx, "worker": worker, "batch": batch}
     server.close()
     db.close()
@@ -84,14 +89,14 @@ def test_a_failing_batch_does_not_resend_what_was_acknowledged(flaky):
     db, app, worker, batch = flaky["db"], flaky["app"], flaky["worker"], flaky["batch"]
     sell(db, flaky["ctx"], 4000)
     total = hub_totals(db)["outbox_max"]
-    assert status(db.read())["pending"] > 2 * batch            # a backlog: pushed with batches in flight
+    assert status(db.read())["pending"] > 2 * batch  # a backlog: pushed with batches in flight
     with pytest.raises(SyncError):
         worker.step()
     assert app.failed
     acked_before_failure = max(app.acks)
-    assert acked_before_failure >= 2 * batch                    # batches 1 and 2 were acknowledged...
-    assert status(db.read())["uplink_cursor"] == acked_before_failure   # ...and the hub remembers that
-    while worker.step():                                         # recovery
+    assert acked_before_failure >= 2 * batch  # batches 1 and 2 were acknowledged...
+    assert status(db.read())["uplink_cursor"] == acked_before_failure  # ...and the hub remembers that
+    while worker.step():  # recovery
         pass
     st = status(db.read())
     assert st["uplink_cursor"] == st["outbox_max_seq"] == total and st["pending"] == 0
@@ -102,20 +107,21 @@ def test_a_failing_batch_does_not_resend_what_was_acknowledged(flaky):
         counts[seq] = counts.get(seq, 0) + 1
     assert set(counts) == set(range(1, total + 1))
     resent = sorted(s for s, n in counts.items() if n > 1)
-    assert not [s for s in resent if s <= acked_before_failure], \
+    assert not [s for s in resent if s <= acked_before_failure], (
         f"{len([s for s in resent if s <= acked_before_failure])} acknowledged events were sent again"
-    assert len(resent) <= batch                                  # at most the one batch that was in flight
+    )
+    assert len(resent) <= batch  # at most the one batch that was in flight
     cen = central_totals(flaky["engine"], "s1")
     assert cen["stock"] == hub_totals(db)["stock"] and cen["events"] == cen["distinct_event_ids"] == total
 
 
 def test_pruned_outbox_keeps_status_and_the_live_stream_right(flaky):
     db, worker = flaky["db"], flaky["worker"]
-    flaky["app"].failed = True                                   # no injected failure in this test
+    flaky["app"].failed = True  # no injected failure in this test
     sell(db, flaky["ctx"], 900)
     while worker.step():
         pass
-    while worker.prune():                                        # retention 0: every acknowledged row goes
+    while worker.prune():  # retention 0: every acknowledged row goes
         pass
     conn = db.read()
     last = outbox.last_seq(conn)
@@ -123,7 +129,7 @@ def test_pruned_outbox_keeps_status_and_the_live_stream_right(flaky):
     st = status(conn)
     assert st["outbox_max_seq"] == st["uplink_cursor"] == last > 900 and st["pending"] == 0
     events = EventHub(db)
-    assert events.latest_seq() == last                           # not 0: a resume point never moves back
+    assert events.latest_seq() == last  # not 0: a resume point never moves back
 
     class Ctx:
         pass
@@ -134,9 +140,9 @@ def test_pruned_outbox_keeps_status_and_the_live_stream_right(flaky):
     stream = live.stream(ctx, "token", last - 300, poll_s=0.01, max_s=5.0)
     hello = next(stream)
     assert f"id: {last - 300}\n" in hello
-    sell(db, flaky["ctx"], 1)                                    # one sale: a live "movement" fact
+    sell(db, flaky["ctx"], 1)  # one sale: a live "movement" fact
     seq = outbox.last_seq(db.read())
-    assert seq == last + 1                                       # AUTOINCREMENT: a pruned seq is never reused
+    assert seq == last + 1  # AUTOINCREMENT: a pruned seq is never reused
     got = next(stream)
     assert f"id: {seq}\n" in got
     stream.close()

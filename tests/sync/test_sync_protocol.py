@@ -85,7 +85,7 @@ def test_gap_is_held_until_filled_and_reordering_is_harmless(engine):
     b = ingest.apply_batch(engine, "s1", validate_batch(batch(20, 30), "s1"))
     assert a["acked_through"] == b["acked_through"] == 10
     assert ingest.gaps(engine, "s1") == [(10, 20)]
-    assert central_totals(engine, "s1")["stock"] == {("i1", "l1"): (-30, 0)}   # stored and folded already
+    assert central_totals(engine, "s1")["stock"] == {("i1", "l1"): (-30, 0)}  # stored and folded already
     c = ingest.apply_batch(engine, "s1", validate_batch(batch(10, 20), "s1"))
     assert c["acked_through"] == 40 and ingest.gaps(engine, "s1") == []
     # the hub resends from 10 after the low acks: all ignored
@@ -104,10 +104,11 @@ def test_clock_skew_and_months(engine):
     # the hub clock jumped back a year: order still follows seq; each event lands in its own month partition
     from hub.protocol.timeutil import parse_iso
 
-    now = parse_iso("2026-11-30T20:00:00Z")        # the central's clock; a store's may run a few hours ahead
+    now = parse_iso("2026-11-30T20:00:00Z")  # the central's clock; a store's may run a few hours ahead
     evs = [ev(1, ts="2026-11-30T23:59:59.000Z"), ev(2, ts="2025-11-01T00:00:00.000Z"), ev(3, ts="2026-12-01T00:00:00Z")]
-    ack = ingest.apply_batch(engine, "s1", validate_batch({"store_id": "s1", "after": 0, "through": 3, "events": evs}, "s1"),
-                             now=now)
+    ack = ingest.apply_batch(
+        engine, "s1", validate_batch({"store_id": "s1", "after": 0, "through": 3, "events": evs}, "s1"), now=now
+    )
     assert ack["acked_through"] == 3 and ack["applied"] == 3 and ack["rejected"] == []
     if engine.dialect.name == "postgresql":
         assert {"events_p202511", "events_p202611", "events_p202612"} <= set(partitions(engine))
@@ -121,13 +122,19 @@ def test_clock_skew_and_months(engine):
 
 def test_last_writer_projections_follow_seq_not_arrival(engine):
     item = {"id": "i1", "sku": "MILK", "name_en": "Milk", "unit": "each", "price_minor": 100}
-    late = {"store_id": "s1", "after": 1, "through": 2, "events": [ev(2, kind="item.upsert", **{**item, "price_minor": 200})]}
+    late = {
+        "store_id": "s1",
+        "after": 1,
+        "through": 2,
+        "events": [ev(2, kind="item.upsert", **{**item, "price_minor": 200})],
+    }
     early = {"store_id": "s1", "after": 0, "through": 1, "events": [ev(1, kind="item.upsert", **item)]}
     ingest.apply_batch(engine, "s1", validate_batch(late, "s1"))
     ingest.apply_batch(engine, "s1", validate_batch(early, "s1"))
     from sqlalchemy import select
 
     from sync.central import schema as t
+
     with engine.connect() as c:
         assert c.execute(select(t.store_items.c.price_minor)).scalar() == 200
 
@@ -161,16 +168,20 @@ def test_reused_seq_with_different_event_is_refused(engine, tmp_path):
     ingest.apply_batch(engine, "s1", validate_batch(batch(0, 10), "s1"))
     restored = batch(5, 12)
     for e in restored["events"]:
-        e["id"] = "other-" + e["id"]             # same seqs, different outbox rows
+        e["id"] = "other-" + e["id"]  # same seqs, different outbox rows
     with pytest.raises(ingest.SeqReused):
         ingest.apply_batch(engine, "s1", validate_batch(restored, "s1"))
     tot = central_totals(engine, "s1")
-    assert tot["hw"] == 10 and tot["events"] == 10          # nothing from the refused batch was kept
+    assert tot["hw"] == 10 and tot["events"] == 10  # nothing from the refused batch was kept
     from sync.central.app import create_app
     from sync.central.config import CentralConfig
+
     client = create_app(CentralConfig(data_dir=tmp_path / "c", testing=True), engine=engine).test_client()
-    r = client.post("/sync/v1/stores/s1/events", data=encode(restored),
-                    headers={"Content-Encoding": "gzip", **auth_headers("s1", "shs_test-secret-1")})
+    r = client.post(
+        "/sync/v1/stores/s1/events",
+        data=encode(restored),
+        headers={"Content-Encoding": "gzip", **auth_headers("s1", "shs_test-secret-1")},
+    )
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "seq_reused"
 
 
@@ -178,8 +189,9 @@ def test_old_month_partition_detaches(engine):
     from datetime import date
 
     from sync.central.db import detach_month
+
     if engine.dialect.name != "postgresql":
-        with pytest.raises(ValueError):          # SQLite keeps one table: nothing to detach
+        with pytest.raises(ValueError):  # SQLite keeps one table: nothing to detach
             detach_month(engine, date(2025, 1, 1))
         return
     evs = [ev(1, ts="2025-01-15T10:00:00.000Z"), ev(2, ts="2026-11-20T10:00:00.000Z")]
@@ -187,7 +199,9 @@ def test_old_month_partition_detaches(engine):
     assert detach_month(engine, date(2025, 1, 1)) == "events_p202501"
     assert "events_p202501" not in partitions(engine)
     tot = central_totals(engine, "s1")
-    assert tot["events"] == 1 and tot["stock"] == {("i1", "l1"): (-2, 0)}    # projections keep the history
+    assert tot["events"] == 1 and tot["stock"] == {("i1", "l1"): (-2, 0)}  # projections keep the history
     # a replay of the archived month is still recognised by the high-water mark
-    again = ingest.apply_batch(engine, "s1", validate_batch({"store_id": "s1", "after": 0, "through": 2, "events": evs}, "s1"))
+    again = ingest.apply_batch(
+        engine, "s1", validate_batch({"store_id": "s1", "after": 0, "through": 2, "events": evs}, "s1")
+    )
     assert again["applied"] == 0 and again["acked_through"] == 2

@@ -32,8 +32,11 @@ from tests.support.sync import (
     wait_until,
 )
 
-pytestmark = [pytest.mark.postgres, pytest.mark.slow,
-              pytest.mark.skipif(not pg_available(), reason="PostgreSQL not reachable")]
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.slow,
+    pytest.mark.skipif(not pg_available(), reason="PostgreSQL not reachable"),
+]
 
 STORE = "store-kill"
 
@@ -51,8 +54,16 @@ def env(tmp_path):
     cfg, db, ctx = make_hub(hub_dir, STORE)
     state.write_credentials(hub_dir, central_url=central.url, store_id=STORE, secret=secret)
     procs: list[subprocess.Popen] = []
-    yield {"engine": engine, "central": central, "db": db, "ctx": ctx, "hub_dir": hub_dir, "secret": secret,
-           "app_name": app_name, "procs": procs}
+    yield {
+        "engine": engine,
+        "central": central,
+        "db": db,
+        "ctx": ctx,
+        "hub_dir": hub_dir,
+        "secret": secret,
+        "app_name": app_name,
+        "procs": procs,
+    }
     for p in procs:
         if p.poll() is None:
             p.kill()
@@ -64,9 +75,13 @@ def env(tmp_path):
 
 
 def start_worker(env, *extra: str) -> subprocess.Popen:
-    p = subprocess.Popen(storehub("sync", "run", "--data-dir", str(env["hub_dir"]), "--idle-poll", "0.2",
-                                  "--max-backoff", "0.5", *extra),
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = subprocess.Popen(
+        storehub(
+            "sync", "run", "--data-dir", str(env["hub_dir"]), "--idle-poll", "0.2", "--max-backoff", "0.5", *extra
+        ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     env["procs"].append(p)
     return p
 
@@ -97,7 +112,7 @@ def test_worker_sigkilled_mid_push_resumes_without_loss_or_double(env):
         before = central_totals(env["engine"], STORE)["hw"]
         wait_until(lambda: central_totals(env["engine"], STORE)["hw"] > before, 30, 0.02, "progress")
         time.sleep(rng.uniform(0.0, 0.15))
-        w.kill()                      # SIGKILL: no chance to ack or clean up
+        w.kill()  # SIGKILL: no chance to ack or clean up
         w.wait(10)
         kills += 1
         # the hub's cursor never runs ahead of what the central stored
@@ -110,9 +125,13 @@ def test_worker_sigkilled_mid_push_resumes_without_loss_or_double(env):
 
 def _in_ingest(app_name: str) -> bool:
     with psycopg.connect(PG_DSN, autocommit=True) as c:
-        return bool(c.execute(
-            "SELECT 1 FROM pg_stat_activity WHERE application_name = %s AND xact_start IS NOT NULL "
-            "AND state IN ('active', 'idle in transaction') AND query ILIKE '%%events%%'", (app_name,)).fetchone())
+        return bool(
+            c.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE application_name = %s AND xact_start IS NOT NULL "
+                "AND state IN ('active', 'idle in transaction') AND query ILIKE '%%events%%'",
+                (app_name,),
+            ).fetchone()
+        )
 
 
 def test_central_sigkilled_mid_ingest_rolls_back_whole_batch(env):
@@ -130,7 +149,7 @@ def test_central_sigkilled_mid_ingest_rolls_back_whole_batch(env):
         # atomicity: the central holds whole batches only — every stored row is below the high-water mark
         cen = central_totals(env["engine"], STORE)
         assert cen["events"] == cen["hw"] == cen["events_total"]
-        time.sleep(0.5)               # the worker meets a dead central and backs off
+        time.sleep(0.5)  # the worker meets a dead central and backs off
         env["central"].start()
     assert killed_mid_txn >= 1
     wait_until(lambda: caught_up(env), 90, 0.2, "catch-up after central crashes")
@@ -141,24 +160,34 @@ def test_long_link_cut_while_store_keeps_trading(env):
     """In-process worker; the central is gone for a long stretch of trading, then returns."""
     env["central"].start()
     cred = state.read_credentials(env["hub_dir"])
-    worker = SyncWorker(env["db"], WorkerConfig(central_url=cred["central_url"], store_id=STORE, secret=cred["secret"],
-                                                batch_size=500, base_backoff_s=0.05, max_backoff_s=0.3, idle_poll_s=0.05))
+    worker = SyncWorker(
+        env["db"],
+        WorkerConfig(
+            central_url=cred["central_url"],
+            store_id=STORE,
+            secret=cred["secret"],
+            batch_size=500,
+            base_backoff_s=0.05,
+            max_backoff_s=0.3,
+            idle_poll_s=0.05,
+        ),
+    )
     stop = threading.Event()
     t = threading.Thread(target=worker.run, args=(stop,), daemon=True)
     t.start()
     try:
         sell(env["db"], env["ctx"], 500)
         wait_until(lambda: caught_up(env), 30, 0.1, "first sync")
-        env["central"].kill()                                     # the link is cut
+        env["central"].kill()  # the link is cut
         cursor_at_cut = status(env["db"].read())["uplink_cursor"]
-        for _ in range(10):                                       # the store keeps selling and counting
+        for _ in range(10):  # the store keeps selling and counting
             sell(env["db"], env["ctx"], 400, per_txn=50)
             time.sleep(0.05)
         st = status(env["db"].read())
         assert st["uplink_cursor"] == cursor_at_cut and st["pending"] >= 4000
         assert st["last_error"] and "Connection" in st["last_error"]["message"]
         assert worker.failures >= 3
-        env["central"].start()                                    # restored
+        env["central"].start()  # restored
         wait_until(lambda: caught_up(env), 60, 0.1, "catch-up after the outage")
         hub, cen = assert_equal_totals(env)
         assert hub["movement_kinds"].get("count", 0) > 50

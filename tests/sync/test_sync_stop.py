@@ -67,10 +67,14 @@ def hub(tmp_path):
 
 def test_sigterm_during_a_long_back_off(hub):
     hub_dir, db = hub
-    state.write_credentials(hub_dir, central_url=f"http://127.0.0.1:{free_port()}", store_id="stop-1",
-                            secret="s" * 32)                     # nothing listens: every attempt fails
-    p = subprocess.Popen(storehub("sync", "run", "--data-dir", str(hub_dir), "--max-backoff", "120"),
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state.write_credentials(
+        hub_dir, central_url=f"http://127.0.0.1:{free_port()}", store_id="stop-1", secret="s" * 32
+    )  # nothing listens: every attempt fails
+    p = subprocess.Popen(
+        storehub("sync", "run", "--data-dir", str(hub_dir), "--max-backoff", "120"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     # the third failure: the worker now waits 2-4 s before the next attempt
     wait_until(lambda: ((status(db.read())["last_error"] or {}).get("failures") or 0) >= 3, 30, 0.05, "back-off")
     assert p.poll() is None
@@ -81,17 +85,19 @@ def test_sigterm_during_a_long_back_off(hub):
 def test_sigterm_while_a_request_hangs_on_a_silent_central(hub):
     hub_dir, db = hub
     central = SilentCentral()
-    state.write_credentials(hub_dir, central_url=f"http://127.0.0.1:{central.port}", store_id="stop-1",
-                            secret="s" * 32)
-    p = subprocess.Popen(storehub("sync", "run", "--data-dir", str(hub_dir), "--max-backoff", "120"),
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state.write_credentials(hub_dir, central_url=f"http://127.0.0.1:{central.port}", store_id="stop-1", secret="s" * 32)
+    p = subprocess.Popen(
+        storehub("sync", "run", "--data-dir", str(hub_dir), "--max-backoff", "120"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_until(lambda: central.accepted, 30, 0.05, "the push to reach the central")
-        time.sleep(0.3)                                          # the request is now waiting for an answer
+        time.sleep(0.3)  # the request is now waiting for an answer
         assert p.poll() is None
         assert _stop_time(p) < 1.5
         assert p.returncode == 0
-        assert status(db.read())["uplink_cursor"] == 0          # nothing unacknowledged was marked sent
+        assert status(db.read())["uplink_cursor"] == 0  # nothing unacknowledged was marked sent
     finally:
         if p.poll() is None:
             p.kill()

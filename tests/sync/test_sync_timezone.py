@@ -25,10 +25,22 @@ NOW = parse_iso("2026-11-21T03:00:00Z")
 
 
 def test_fold_puts_movements_on_the_local_day():
-    evs = [{"seq": 1, "id": "a", "kind": "movement", "ts": "2026-11-20T15:59:59.000Z",
-            "payload": {"kind": "sale", "item_id": "i", "location_id": "l", "qty_delta": -1}},
-           {"seq": 2, "id": "b", "kind": "movement", "ts": "2026-11-20T16:00:00.000Z",
-            "payload": {"kind": "sale", "item_id": "i", "location_id": "l", "qty_delta": -1}}]
+    evs = [
+        {
+            "seq": 1,
+            "id": "a",
+            "kind": "movement",
+            "ts": "2026-11-20T15:59:59.000Z",
+            "payload": {"kind": "sale", "item_id": "i", "location_id": "l", "qty_delta": -1},
+        },
+        {
+            "seq": 2,
+            "id": "b",
+            "kind": "movement",
+            "ts": "2026-11-20T16:00:00.000Z",
+            "payload": {"kind": "sale", "item_id": "i", "location_id": "l", "qty_delta": -1},
+        },
+    ]
     shanghai = projections.fold(evs, tz="Asia/Shanghai").daily
     assert sorted(d for d, _i, _k in shanghai) == [date(2026, 11, 20), date(2026, 11, 21)]
     assert {d for d, _i, _k in projections.fold(evs).daily} == {date(2026, 11, 20)}
@@ -48,7 +60,9 @@ def engine(request, tmp_path):
 def _sell_at(db, ctx, ts: str, monkeypatch, qty: int = 1) -> None:
     with db.write() as conn, monkeypatch.context() as mp:
         mp.setattr(ledger, "now_iso", lambda: ts)
-        ledger.post(conn, MovementRequest("sale", ctx["items"][0], ctx["bins"][0], qty, "pos", "test", ledger.new_key()))
+        ledger.post(
+            conn, MovementRequest("sale", ctx["items"][0], ctx["bins"][0], qty, "pos", "test", ledger.new_key())
+        )
 
 
 def test_day_figures_use_each_stores_local_day(engine, tmp_path, monkeypatch):
@@ -73,10 +87,15 @@ def test_day_figures_use_each_stores_local_day(engine, tmp_path, monkeypatch):
             hubs.append(db)
         with engine.connect() as c:
             assert dict(c.execute(select(t.stores.c.store_id, t.stores.c.timezone)).all()) == {
-                "sh-1": "Asia/Shanghai", "ny-1": "America/New_York"}
+                "sh-1": "Asia/Shanghai",
+                "ny-1": "America/New_York",
+            }
         rows = reports.movements_by_day(engine, start=date(2026, 11, 19), end=date(2026, 11, 22), kind="sale")
         assert [(r["store_id"], r["day"], r["qty_each"]) for r in rows] == [
-            ("ny-1", "2026-11-20", -3), ("sh-1", "2026-11-20", -1), ("sh-1", "2026-11-21", -2)]
+            ("ny-1", "2026-11-20", -3),
+            ("sh-1", "2026-11-20", -1),
+            ("sh-1", "2026-11-21", -2),
+        ]
         # times themselves stay UTC
         with engine.connect() as c:
             assert all(ts.endswith("Z") for ts in c.execute(select(t.events.c.hub_ts)).scalars())
@@ -93,14 +112,39 @@ def test_day_figures_use_each_stores_local_day(engine, tmp_path, monkeypatch):
 
 def test_order_and_count_filters_use_the_local_day(engine):
     stores.add_store(engine, "sh-1")
-    evs = [{"seq": 1, "id": "o1", "kind": "order.created", "ts": "2026-11-20T17:00:00.000Z",
-            "payload": {"id": "ord-1", "status": "new", "created_at": "2026-11-20T17:00:00.000Z"}},
-           {"seq": 2, "id": "o2", "kind": "order.status", "ts": "2026-11-20T17:30:00.000Z",
-            "payload": {"order_id": "ord-1", "to": "ready", "ts": "2026-11-20T17:30:00.000Z"}},
-           {"seq": 3, "id": "c1", "kind": "count.approved", "ts": "2026-11-20T18:00:00.000Z",
-            "payload": {"session_id": "cs-1", "ts": "2026-11-20T18:00:00.000Z",
-                        "totals": {"lines": 4, "lines_exact": 3, "shrink_cost_minor": -800, "gain_cost_minor": 0,
-                                   "expected_cost_minor": 10000}}}]
+    evs = [
+        {
+            "seq": 1,
+            "id": "o1",
+            "kind": "order.created",
+            "ts": "2026-11-20T17:00:00.000Z",
+            "payload": {"id": "ord-1", "status": "new", "created_at": "2026-11-20T17:00:00.000Z"},
+        },
+        {
+            "seq": 2,
+            "id": "o2",
+            "kind": "order.status",
+            "ts": "2026-11-20T17:30:00.000Z",
+            "payload": {"order_id": "ord-1", "to": "ready", "ts": "2026-11-20T17:30:00.000Z"},
+        },
+        {
+            "seq": 3,
+            "id": "c1",
+            "kind": "count.approved",
+            "ts": "2026-11-20T18:00:00.000Z",
+            "payload": {
+                "session_id": "cs-1",
+                "ts": "2026-11-20T18:00:00.000Z",
+                "totals": {
+                    "lines": 4,
+                    "lines_exact": 3,
+                    "shrink_cost_minor": -800,
+                    "gain_cost_minor": 0,
+                    "expected_cost_minor": 10000,
+                },
+            },
+        },
+    ]
     doc = {"store_id": "sh-1", "after": 0, "through": 3, "events": evs, "timezone": "Asia/Shanghai"}
     ingest.apply_batch(engine, "sh-1", validate_batch(doc, "sh-1"), now=NOW, timezone_name="Asia/Shanghai")
     nov20, nov21 = date(2026, 11, 20), date(2026, 11, 21)
@@ -134,7 +178,7 @@ def test_hub_timezone_is_set_by_init_and_checked_on_every_write(tmp_path):
     assert out.exit_code == 2 and "Mars/Olympus" in out.output and "IANA" in out.output
     _cfg, db = open_db(tmp_path)
     try:
-        assert settings.get(db.read(), "timezone") == "America/New_York"        # the bad value changed nothing
+        assert settings.get(db.read(), "timezone") == "America/New_York"  # the bad value changed nothing
         with pytest.raises(ValidationError):
             with db.write() as conn:
                 settings.put(conn, "timezone", "UTC+8")

@@ -27,8 +27,16 @@ TS = iso(utcnow())
 
 
 def ev(seq, *, note="pos", event_id=None, extra=None):
-    payload = {"kind": "sale", "item_id": "i1", "location_id": "l1", "qty_delta": -1, "reserved_delta": 0, "ts": TS,
-               "note": note, **(extra or {})}
+    payload = {
+        "kind": "sale",
+        "item_id": "i1",
+        "location_id": "l1",
+        "qty_delta": -1,
+        "reserved_delta": 0,
+        "ts": TS,
+        "note": note,
+        **(extra or {}),
+    }
     return {"seq": seq, "id": event_id or f"id-{seq}", "kind": "movement", "ts": TS, "payload": payload}
 
 
@@ -49,8 +57,15 @@ def engine(request, tmp_path):
 
 
 def test_unstorable_events_are_refused_one_by_one_and_sync_goes_on(engine):
-    evs = [ev(1), ev(2, note="jam\u0000"), ev(3), ev(4, note="x\ud800y"), ev(5, extra={"k\u0000": "v"}),
-           ev(6, event_id="id-\u00006"), ev(7)]
+    evs = [
+        ev(1),
+        ev(2, note="jam\u0000"),
+        ev(3),
+        ev(4, note="x\ud800y"),
+        ev(5, extra={"k\u0000": "v"}),
+        ev(6, event_id="id-\u00006"),
+        ev(7),
+    ]
     ack = push(engine, 0, 7, evs)
     assert ack["acked_through"] == 7 and ack["applied"] == 3 and ack["duplicates"] == 0
     assert [(r["seq"], r["code"]) for r in ack["rejected"]] == [(n, "unstorable_text") for n in (2, 4, 5, 6)]
@@ -83,14 +98,24 @@ def test_a_hub_with_a_nul_in_its_outbox_syncs_past_it_on_postgres(tmp_path):
         server = None
         cfg, db, ctx = make_hub(tmp_path / "hub", "s1")
         try:
-            server = ThreadedCentral(create_app(CentralConfig(data_dir=tmp_path / "c", testing=True, db_url=url),
-                                                engine=engine))
+            server = ThreadedCentral(
+                create_app(CentralConfig(data_dir=tmp_path / "c", testing=True, db_url=url), engine=engine)
+            )
             secret = stores.add_store(engine, "s1")
             sell(db, ctx, 20)
-            with db.write() as conn:      # as a device's scan with a NUL reached the outbox before the entry checks
-                bad_seq = outbox.record(conn, "device.scan", {
-                    "device_id": "scanner-1", "event_id": "ev-1", "code": "59012\u000034", "symbology": None,
-                    "item_id": None, "ts": TS})
+            with db.write() as conn:  # as a device's scan with a NUL reached the outbox before the entry checks
+                bad_seq = outbox.record(
+                    conn,
+                    "device.scan",
+                    {
+                        "device_id": "scanner-1",
+                        "event_id": "ev-1",
+                        "code": "59012\u000034",
+                        "symbology": None,
+                        "item_id": None,
+                        "ts": TS,
+                    },
+                )
             sell(db, ctx, 20)
             worker = SyncWorker(db, WorkerConfig(central_url=server.url, store_id="s1", secret=secret, batch_size=7))
             while worker.push_once():

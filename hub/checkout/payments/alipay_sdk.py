@@ -31,10 +31,14 @@ class AlipayProvider:
     name = "alipay"
 
     def __init__(self, cfg: dict[str, Any]):
-        self.client = _Gateway(cfg.get("gateway", "https://openapi.alipay.com/gateway.do"),
-                               float(cfg.get("timeout_s", 10)), appid=cfg["app_id"],
-                               app_private_key_string=cfg["app_private_key"],
-                               alipay_public_key_string=cfg["alipay_public_key"], sign_type="RSA2")
+        self.client = _Gateway(
+            cfg.get("gateway", "https://openapi.alipay.com/gateway.do"),
+            float(cfg.get("timeout_s", 10)),
+            appid=cfg["app_id"],
+            app_private_key_string=cfg["app_private_key"],
+            alipay_public_key_string=cfg["alipay_public_key"],
+            sign_type="RSA2",
+        )
         self.wait_s = float(cfg.get("wait_s", 45))
 
     def _call(self, fn, *args, **kwargs) -> dict[str, Any] | Answer:
@@ -60,8 +64,15 @@ class AlipayProvider:
         return Answer("failed", error=sub or code)
 
     def pay(self, out_trade_no: str, auth_code: str, amount_minor: int, subject: str) -> Answer:
-        r = self._call(self.client.api_alipay_trade_pay, out_trade_no, "bar_code", auth_code, subject[:256],
-                       total_amount=yuan(amount_minor), product_code="FACE_TO_FACE_PAYMENT")
+        r = self._call(
+            self.client.api_alipay_trade_pay,
+            out_trade_no,
+            "bar_code",
+            auth_code,
+            subject[:256],
+            total_amount=yuan(amount_minor),
+            product_code="FACE_TO_FACE_PAYMENT",
+        )
         return r if isinstance(r, Answer) else Answer("paid", r.get("trade_no"))
 
     def query(self, out_trade_no: str) -> Answer:
@@ -82,6 +93,10 @@ class AlipayProvider:
         return Answer("retry" if r.get("retry_flag") == "Y" else "done", error=r.get("action"))
 
     def refund(self, out_trade_no: str, out_refund_no: str, total_minor: int, refund_minor: int) -> Answer:
-        r = self._call(self.client.api_alipay_trade_refund, yuan(refund_minor), out_trade_no=out_trade_no,
-                       out_request_no=out_refund_no)
+        r = self._call(
+            self.client.api_alipay_trade_refund,
+            yuan(refund_minor),
+            out_trade_no=out_trade_no,
+            out_request_no=out_refund_no,
+        )
         return r if isinstance(r, Answer) else Answer("paid", r.get("trade_no"))

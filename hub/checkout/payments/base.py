@@ -18,10 +18,28 @@ CONFIG_FILE = "payments.json"
 # WeChat Pay micropay err_code whose outcome is not known yet (query before deciding), payments.md §1.5.
 WX_UNKNOWN = {"SYSTEMERROR", "BANKERROR"}
 # Definite failures; anything else not listed is treated as unknown ("query, then decide").
-WX_FAILED = {"PARAM_ERROR", "NOAUTH", "AUTHCODEEXPIRE", "NOTENOUGH", "NOTSUPORTCARD", "ORDERCLOSED", "ORDERREVERSED",
-             "AUTH_CODE_ERROR", "AUTH_CODE_INVALID", "XML_FORMAT_ERROR", "REQUIRE_POST_METHOD", "SIGNERROR",
-             "LACK_PARAMS", "NOT_UTF8", "APPID_NOT_EXIST", "MCHID_NOT_EXIST", "APPID_MCHID_NOT_MATCH",
-             "OUT_TRADE_NO_USED", "BUYER_MISMATCH", "TRADE_ERROR"}
+WX_FAILED = {
+    "PARAM_ERROR",
+    "NOAUTH",
+    "AUTHCODEEXPIRE",
+    "NOTENOUGH",
+    "NOTSUPORTCARD",
+    "ORDERCLOSED",
+    "ORDERREVERSED",
+    "AUTH_CODE_ERROR",
+    "AUTH_CODE_INVALID",
+    "XML_FORMAT_ERROR",
+    "REQUIRE_POST_METHOD",
+    "SIGNERROR",
+    "LACK_PARAMS",
+    "NOT_UTF8",
+    "APPID_NOT_EXIST",
+    "MCHID_NOT_EXIST",
+    "APPID_MCHID_NOT_MATCH",
+    "OUT_TRADE_NO_USED",
+    "BUYER_MISMATCH",
+    "TRADE_ERROR",
+}
 # Alipay 40004 sub_codes that leave the outcome open (payments.md §2.4).
 ALI_UNKNOWN = {"ACQ.SYSTEM_ERROR", "ACQ.TRADE_HAS_SUCCESS"}
 
@@ -61,5 +79,6 @@ def _never_sent(exc: BaseException) -> bool:
         return isinstance(reason, NewConnectionError | ConnectTimeoutError)
     if isinstance(exc, urllib.error.URLError) and not isinstance(exc, urllib.error.HTTPError):
         return isinstance(exc.reason, ConnectionRefusedError | socket.gaierror | OSError) and not isinstance(
-            exc.reason, TimeoutError)
+            exc.reason, TimeoutError
+        )
     return False

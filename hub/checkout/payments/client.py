@@ -32,20 +32,35 @@ if TYPE_CHECKING:  # for annotations only: the adapters are imported on use (bel
 
     Provider = WeChatPayProvider | AlipayProvider
 
-__all__ = ["ALI_UNKNOWN", "CONFIG_FILE", "WX_FAILED", "WX_UNKNOWN", "Answer", "Unreachable", "load_config", "provider",
-           "yuan"]
+__all__ = [
+    "ALI_UNKNOWN",
+    "CONFIG_FILE",
+    "WX_FAILED",
+    "WX_UNKNOWN",
+    "Answer",
+    "Unreachable",
+    "load_config",
+    "provider",
+    "yuan",
+]
 
 # Each provider's SDK (wechatpy, python-alipay-sdk: ~36 MB together) is imported by name, on the first payment
 # with that provider, so a web worker of a store that takes no payment codes never carries them.
-_ADAPTERS = {"wechatpay": ("hub.checkout.payments.wechat", "WeChatPayProvider"),
-             "alipay": ("hub.checkout.payments.alipay_sdk", "AlipayProvider")}
+_ADAPTERS = {
+    "wechatpay": ("hub.checkout.payments.wechat", "WeChatPayProvider"),
+    "alipay": ("hub.checkout.payments.alipay_sdk", "AlipayProvider"),
+}
+
 
 def provider(config: dict[str, Any], name: str) -> Provider:
     """The configured provider ``name``; ``payment_not_configured`` (422) when the store has no merchant
     account for it."""
     cfg = config.get(name)
     if not cfg or name not in _ADAPTERS:
-        raise Unprocessable(f"{name} is not set up on this hub (payments.json)", code="payment_not_configured",
-                            details={"provider": name})
+        raise Unprocessable(
+            f"{name} is not set up on this hub (payments.json)",
+            code="payment_not_configured",
+            details={"provider": name},
+        )
     module, cls = _ADAPTERS[name]
     return getattr(importlib.import_module(module), cls)(cfg)  # type: ignore[no-any-return]

@@ -23,5 +23,8 @@ def recognise(code: str) -> str:
         return "wechatpay"
     if ALIPAY_RE.fullmatch(text):
         return "alipay"
-    raise ValidationError("not a WeChat Pay or Alipay payment code (scan the code on the customer's phone again)",
-                          code="bad_payment_code", details={"length": len(text)})
+    raise ValidationError(
+        "not a WeChat Pay or Alipay payment code (scan the code on the customer's phone again)",
+        code="bad_payment_code",
+        details={"length": len(text)},
+    )

@@ -48,52 +48,79 @@ def _subject(conn, t: dict[str, Any]) -> str:
     return f"{settings.get(conn, 'store_name')}-{t['till_id']}"
 
 
-def pay(db: Database, config: dict[str, Any], cart_id: str, *, auth_code: str, idempotency_key: str, actor: str,
-        amount_minor: int | None = None, device: str | None = None) -> dict[str, Any]:
+def pay(
+    db: Database,
+    config: dict[str, Any],
+    cart_id: str,
+    *,
+    auth_code: str,
+    idempotency_key: str,
+    actor: str,
+    amount_minor: int | None = None,
+    device: str | None = None,
+) -> dict[str, Any]:
     """Take a payment code on the cart (see the module docstring). Answers like ``workflow.tender`` plus
     ``waiting`` (the customer is confirming on the phone: poll the tender)."""
-    method = codes.recognise(auth_code)                     # a malformed code never reaches a provider
+    method = codes.recognise(auth_code)  # a malformed code never reaches a provider
     prov = client.provider(config, method)
     otn = tenders.out_trade_no(idempotency_key)
     with db.write() as conn:
         before = tenders.by_out_trade_no(conn, otn)
         if before is not None and before["method"] != method:
             raise Conflict("idempotency key already used for another payment", code="idempotency_conflict")
-        out = workflow.tender(conn, cart_id, method=method, idempotency_key=idempotency_key, actor=actor,
-                              amount_minor=amount_minor, device=device)
+        out = workflow.tender(
+            conn,
+            cart_id,
+            method=method,
+            idempotency_key=idempotency_key,
+            actor=actor,
+            amount_minor=amount_minor,
+            device=device,
+        )
         t = tenders.get(conn, out["tender"]["id"]) if out.get("tender") else None
         subject = _subject(conn, t) if t else ""
     if t is None or t["state"] not in PENDING:
         return {**out, "waiting": False}
-    if before is not None:                                  # sent before: ask, never pay twice
+    if before is not None:  # sent before: ask, never pay twice
         return poll(db, config, t["id"], actor=actor, device=device)
     try:
         answer = prov.pay(otn, auth_code.strip(), t["amount_minor"], subject)
     except client.Unreachable as exc:
         with db.write() as conn:
-            tenders.transition(conn, t["id"], "failed", actor=actor, error="provider_unreachable",
-                               detail=str(exc)[:200])
+            tenders.transition(
+                conn, t["id"], "failed", actor=actor, error="provider_unreachable", detail=str(exc)[:200]
+            )
             cart.touched(conn, cart_id)
-        raise PaymentOffline(f"{method} cannot be reached (no internet?): take cash or card",
-                             details={"provider": method}) from exc
+        raise PaymentOffline(
+            f"{method} cannot be reached (no internet?): take cash or card", details={"provider": method}
+        ) from exc
     return _settle(db, t["id"], answer, actor=actor, device=device)
 
 
-def _settle(db: Database, tender_id: str, answer: client.Answer, *, actor: str,
-            device: str | None = None) -> dict[str, Any]:
+def _settle(
+    db: Database, tender_id: str, answer: client.Answer, *, actor: str, device: str | None = None
+) -> dict[str, Any]:
     """Record a provider's answer on a pending tender (and commit the sale when it settles the cart)."""
     with db.write() as conn:
         t = tenders.get(conn, tender_id)
         if t["state"] in PENDING:
             if answer.status == "paid":
-                t = tenders.transition(conn, tender_id, "paid", actor=actor, provider_ref=answer.provider_ref,
-                                       detail=f"{t['method']} paid")
+                t = tenders.transition(
+                    conn, tender_id, "paid", actor=actor, provider_ref=answer.provider_ref, detail=f"{t['method']} paid"
+                )
             elif answer.status in ("failed", "closed", "absent"):
-                t = tenders.transition(conn, tender_id, "failed", actor=actor, error=answer.error,
-                                       detail=f"{t['method']}: {answer.error}")
+                t = tenders.transition(
+                    conn, tender_id, "failed", actor=actor, error=answer.error, detail=f"{t['method']}: {answer.error}"
+                )
             elif answer.status == "unknown" and t["state"] == "requesting":
-                t = tenders.transition(conn, tender_id, "unknown", actor=actor, error=answer.error,
-                                       detail=f"{t['method']}: {answer.error}, ask again")
+                t = tenders.transition(
+                    conn,
+                    tender_id,
+                    "unknown",
+                    actor=actor,
+                    error=answer.error,
+                    detail=f"{t['method']}: {answer.error}, ask again",
+                )
         out = workflow._outcome(conn, t["cart_id"], t, device=device)
         out["waiting"] = out["tender"]["state"] in PENDING
         return out
@@ -114,11 +141,14 @@ def _reverse(db: Database, prov: client.Provider, tender_id: str, *, actor: str,
                 cart.touched(conn, t["cart_id"]) if t["cart_id"] else None
             return
         time.sleep(0.5)
-    raise PaymentOffline("the provider did not confirm the reversal: it is tried again", details={"tender_id": tender_id})
+    raise PaymentOffline(
+        "the provider did not confirm the reversal: it is tried again", details={"tender_id": tender_id}
+    )
 
 
-def poll(db: Database, config: dict[str, Any], tender_id: str, *, actor: str,
-         device: str | None = None) -> dict[str, Any]:
+def poll(
+    db: Database, config: dict[str, Any], tender_id: str, *, actor: str, device: str | None = None
+) -> dict[str, Any]:
     """Ask the provider about a pending tender (the till polls while the customer confirms). A customer still
     paying after the provider's wait (WeChat closes unpaid code orders after 45 s) is given up: reversed."""
     t = tenders.get(db.read(), tender_id)
@@ -136,15 +166,18 @@ def poll(db: Database, config: dict[str, Any], tender_id: str, *, actor: str,
             _reverse(db, prov, tender_id, actor=actor, why="the provider has no such order")
             answer = client.Answer("none")
     except client.Unreachable as exc:
-        raise PaymentOffline(f"{t['method']} cannot be reached: the payment is asked about again later",
-                             details={"provider": t["method"]}) from exc
+        raise PaymentOffline(
+            f"{t['method']} cannot be reached: the payment is asked about again later",
+            details={"provider": t["method"]},
+        ) from exc
     if answer.status == "unknown":
         answer = client.Answer("keep")
     return _settle(db, tender_id, answer, actor=actor, device=device)
 
 
-def cancel(db: Database, config: dict[str, Any], tender_id: str, *, actor: str,
-           device: str | None = None) -> dict[str, Any]:
+def cancel(
+    db: Database, config: dict[str, Any], tender_id: str, *, actor: str, device: str | None = None
+) -> dict[str, Any]:
     """The cashier takes a payment-code tender back before the sale commits: the provider reverses it (a
     customer still confirming can no longer pay), then the tender is ``reversed``."""
     t = tenders.get(db.read(), tender_id)
@@ -155,8 +188,9 @@ def cancel(db: Database, config: dict[str, Any], tender_id: str, *, actor: str,
         try:
             _reverse(db, client.provider(config, t["method"]), tender_id, actor=actor, why="cancelled by the cashier")
         except client.Unreachable as exc:
-            raise PaymentOffline("the provider cannot be reached to reverse the payment",
-                                 details={"provider": t["method"]}) from exc
+            raise PaymentOffline(
+                "the provider cannot be reached to reverse the payment", details={"provider": t["method"]}
+            ) from exc
     return _settle(db, tender_id, client.Answer("none"), actor=actor, device=device)
 
 
@@ -164,14 +198,20 @@ def settle_refunds(db: Database, config: dict[str, Any], return_id: str, *, acto
     """Send the pending payment-code refunds of a return to their providers (idempotent by ``out_refund_no``,
     the refund tender's own ``out_trade_no``). An unreachable provider leaves them pending for ``resume``."""
     conn = db.read()
-    rows = [dict(r) for r in conn.execute(
-        "SELECT r.id, r.method, r.out_trade_no, r.amount_minor, o.out_trade_no AS paid_otn, o.amount_minor AS paid_minor"
-        " FROM checkout_tenders r JOIN checkout_tenders o ON o.id = r.refunds_tender_id WHERE r.sale_id = ?"
-        " AND r.direction = 'out' AND r.state IN ('requesting','unknown')", (return_id,))]
+    rows = [
+        dict(r)
+        for r in conn.execute(
+            "SELECT r.id, r.method, r.out_trade_no, r.amount_minor, o.out_trade_no AS paid_otn, o.amount_minor AS paid_minor"
+            " FROM checkout_tenders r JOIN checkout_tenders o ON o.id = r.refunds_tender_id WHERE r.sale_id = ?"
+            " AND r.direction = 'out' AND r.state IN ('requesting','unknown')",
+            (return_id,),
+        )
+    ]
     for r in rows:
         try:
-            answer = client.provider(config, r["method"]).refund(r["paid_otn"], r["out_trade_no"], r["paid_minor"],
-                                                                 r["amount_minor"])
+            answer = client.provider(config, r["method"]).refund(
+                r["paid_otn"], r["out_trade_no"], r["paid_minor"], r["amount_minor"]
+            )
         except client.Unreachable:
             continue
         with db.write() as conn:
@@ -179,11 +219,23 @@ def settle_refunds(db: Database, config: dict[str, Any], return_id: str, *, acto
             if t["state"] not in PENDING:
                 continue
             if answer.status == "paid":
-                tenders.transition(conn, r["id"], "paid", actor=actor, provider_ref=answer.provider_ref,
-                                   detail="refunded by the provider")
+                tenders.transition(
+                    conn,
+                    r["id"],
+                    "paid",
+                    actor=actor,
+                    provider_ref=answer.provider_ref,
+                    detail="refunded by the provider",
+                )
             elif answer.status == "failed":
-                tenders.transition(conn, r["id"], "failed", actor=actor, error=answer.error,
-                                   detail="the provider refused the refund: refund another way")
+                tenders.transition(
+                    conn,
+                    r["id"],
+                    "failed",
+                    actor=actor,
+                    error=answer.error,
+                    detail="the provider refused the refund: refund another way",
+                )
             elif t["state"] == "requesting":
                 tenders.transition(conn, r["id"], "unknown", actor=actor, error=answer.error)
     return [tenders.public(tenders.get(db.read(), r["id"])) for r in rows]
@@ -196,9 +248,14 @@ def resume(db: Database, config: dict[str, Any], *, actor: str = "system:resume-
     counts = {"paid": 0, "failed": 0, "reversed": 0, "pending": 0, "refunds": 0}
     conn = db.read()
     marks = ",".join("?" * len(codes.PROVIDERS))
-    pending = [dict(r) for r in conn.execute(
-        f"SELECT * FROM checkout_tenders WHERE method IN ({marks}) AND state IN ('requesting','unknown')"
-        " ORDER BY created_at", codes.PROVIDERS)]
+    pending = [
+        dict(r)
+        for r in conn.execute(
+            f"SELECT * FROM checkout_tenders WHERE method IN ({marks}) AND state IN ('requesting','unknown')"
+            " ORDER BY created_at",
+            codes.PROVIDERS,
+        )
+    ]
     for t in pending:
         if t["method"] not in config:
             counts["pending"] += 1
@@ -217,7 +274,7 @@ def resume(db: Database, config: dict[str, Any], *, actor: str = "system:resume-
                 try:
                     out = _settle(db, t["id"], answer, actor=actor)
                     counts["paid" if out["tender"]["state"] == "paid" else "pending"] += 1
-                except StoreHubError as exc:              # the sale cannot commit any more: give the money back
+                except StoreHubError as exc:  # the sale cannot commit any more: give the money back
                     log.warning("paid tender %s cannot complete its sale (%s): reversing", t["id"], exc)
                     _reverse(db, prov, t["id"], actor=actor, why=f"paid, but the sale could not complete: {exc.code}")
                     counts["reversed"] += 1

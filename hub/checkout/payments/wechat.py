@@ -19,9 +19,14 @@ class WeChatPayProvider:
     name = "wechatpay"
 
     def __init__(self, cfg: dict[str, Any]):
-        self.client = WeChatPay(appid=cfg["appid"], api_key=cfg["api_key"], mch_id=cfg["mch_id"],
-                                mch_cert=cfg.get("mch_cert"), mch_key=cfg.get("mch_key"),
-                                timeout=float(cfg.get("timeout_s", 10)))
+        self.client = WeChatPay(
+            appid=cfg["appid"],
+            api_key=cfg["api_key"],
+            mch_id=cfg["mch_id"],
+            mch_cert=cfg.get("mch_cert"),
+            mch_key=cfg.get("mch_key"),
+            timeout=float(cfg.get("timeout_s", 10)),
+        )
         self.client.API_BASE_URL = cfg.get("base_url", WeChatPay.API_BASE_URL).rstrip("/") + "/"
         self.client_ip = cfg.get("client_ip", "127.0.0.1")
         self.wait_s = float(cfg.get("wait_s", 45))
@@ -30,7 +35,7 @@ class WeChatPayProvider:
         try:
             data = fn(*args, **kwargs)
         except WeChatPayException as exc:
-            if exc.return_code != "SUCCESS":           # communication level: not processed (or a 5xx)
+            if exc.return_code != "SUCCESS":  # communication level: not processed (or a 5xx)
                 status = "unknown" if exc.return_code is None else "failed"
                 return Answer(status, error=exc.errcode or exc.return_msg or "http_error")
             code = exc.errcode or "UNKNOWN"
@@ -46,12 +51,18 @@ class WeChatPayProvider:
                 raise Unreachable(str(exc)) from exc
             return Answer("unknown", error="timeout" if isinstance(exc, requests.Timeout) else "connection_lost")
         if not isinstance(data, dict) or not self.client.check_signature(dict(data)):
-            return Answer("unknown", error="bad_signature")       # never trust an unsigned "paid"
+            return Answer("unknown", error="bad_signature")  # never trust an unsigned "paid"
         return dict(data)
 
     def pay(self, out_trade_no: str, auth_code: str, amount_minor: int, subject: str) -> Answer:
-        r = self._call(self.client.micropay.create, body=subject[:127], total_fee=amount_minor, auth_code=auth_code,
-                       client_ip=self.client_ip, out_trade_no=out_trade_no)
+        r = self._call(
+            self.client.micropay.create,
+            body=subject[:127],
+            total_fee=amount_minor,
+            auth_code=auth_code,
+            client_ip=self.client_ip,
+            out_trade_no=out_trade_no,
+        )
         return r if isinstance(r, Answer) else Answer("paid", r.get("transaction_id"))
 
     def query(self, out_trade_no: str) -> Answer:
@@ -72,6 +83,11 @@ class WeChatPayProvider:
         return Answer("retry" if r.get("recall") == "Y" else "done")
 
     def refund(self, out_trade_no: str, out_refund_no: str, total_minor: int, refund_minor: int) -> Answer:
-        r = self._call(self.client.refund.apply, total_fee=total_minor, refund_fee=refund_minor,
-                       out_refund_no=out_refund_no, out_trade_no=out_trade_no)
+        r = self._call(
+            self.client.refund.apply,
+            total_fee=total_minor,
+            refund_fee=refund_minor,
+            out_refund_no=out_refund_no,
+            out_trade_no=out_trade_no,
+        )
         return r if isinstance(r, Answer) else Answer("paid", r.get("refund_id"))

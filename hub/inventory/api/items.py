@@ -31,33 +31,68 @@ ITEM_PROPS = {
 ITEM_SCHEMA = {"type": "object", "properties": {"id": {"type": "string"}, **ITEM_PROPS}}
 
 
-@endpoint(bp, "GET", "/items", summary="Search items by SKU, name, brand or GTIN (each with its stock totals)", role="associate",
-          query={"q": {"type": "string", "maxLength": 100}, "category": {"type": "string", "maxLength": 200},
-                 **PAGINATION_QUERY})
+@endpoint(
+    bp,
+    "GET",
+    "/items",
+    summary="Search items by SKU, name, brand or GTIN (each with its stock totals)",
+    role="associate",
+    query={
+        "q": {"type": "string", "maxLength": 100},
+        "category": {"type": "string", "maxLength": 200},
+        **PAGINATION_QUERY,
+    },
+)
 def list_items(query):
     conn = db().read()
-    items, total = catalog.search(conn, query.get("q") or "", category=query.get("category"),
-                                  limit=query["limit"], offset=query["offset"])
+    items, total = catalog.search(
+        conn, query.get("q") or "", category=query.get("category"), limit=query["limit"], offset=query["offset"]
+    )
     return page(views.with_totals(conn, items), total, query["limit"], query["offset"])
 
 
-@endpoint(bp, "POST", "/items", summary="Create an item", role="manager", statuses=[201, 409],
-          body={"type": "object", "additionalProperties": False, "required": ["sku", "price_minor"],
-                "properties": ITEM_PROPS}, response=ITEM_SCHEMA)
+@endpoint(
+    bp,
+    "POST",
+    "/items",
+    summary="Create an item",
+    role="manager",
+    statuses=[201, 409],
+    body={
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["sku", "price_minor"],
+        "properties": ITEM_PROPS,
+    },
+    response=ITEM_SCHEMA,
+)
 def create_item(body):
     with db().write() as conn:
         return catalog.create_item(conn, body, actor=actor(), device=device()), 201
 
 
-@endpoint(bp, "GET", "/items/<item_id>", summary="One item with stock per location and last movements",
-          role="associate", response=ITEM_SCHEMA)
+@endpoint(
+    bp,
+    "GET",
+    "/items/<item_id>",
+    summary="One item with stock per location and last movements",
+    role="associate",
+    response=ITEM_SCHEMA,
+)
 def get_item(item_id):
     return views.item_detail(db().read(), item_id)
 
 
-@endpoint(bp, "PATCH", "/items/<item_id>", summary="Change an item", role="manager", statuses=[409],
-          body={"type": "object", "additionalProperties": False, "minProperties": 1, "properties": ITEM_PROPS},
-          response=ITEM_SCHEMA)
+@endpoint(
+    bp,
+    "PATCH",
+    "/items/<item_id>",
+    summary="Change an item",
+    role="manager",
+    statuses=[409],
+    body={"type": "object", "additionalProperties": False, "minProperties": 1, "properties": ITEM_PROPS},
+    response=ITEM_SCHEMA,
+)
 def patch_item(item_id, body):
     with db().write() as conn:
         return catalog.update_item(conn, item_id, body, actor=actor(), device=device())

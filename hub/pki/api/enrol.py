@@ -59,8 +59,9 @@ class Site:
             return self._ca[1], self._ca[2]
 
 
-def configure(app: Flask, data_dir: Path, *, http_port: int | None = None, https_port: int | None = None,
-              store: str = "StoreHub") -> Site:
+def configure(
+    app: Flask, data_dir: Path, *, http_port: int | None = None, https_port: int | None = None, store: str = "StoreHub"
+) -> Site:
     """Tell an app where its certificates are and which ports the plain and TLS listeners use (for the
     enrolment URL in the QR code and the link to the app)."""
     site = Site(certs.PkiFiles.in_data_dir(data_dir), store=store, http_port=http_port, https_port=https_port)
@@ -71,8 +72,10 @@ def configure(app: Flask, data_dir: Path, *, http_port: int | None = None, https
 def site() -> Site:
     found = current_app.extensions.get(EXTENSION)
     if found is None:  # the hub app served without ``storehub serve`` (tests, loopback development)
-        found = configure(current_app._get_current_object(),  # type: ignore[attr-defined]
-                          current_app.extensions["storehub"].config.data_dir)
+        found = configure(
+            current_app._get_current_object(),  # type: ignore[attr-defined]
+            current_app.extensions["storehub"].config.data_dir,
+        )
     return found
 
 
@@ -99,9 +102,14 @@ def enrol_page():
         return Response("bad Host header\n", status=400, mimetype="text/plain")
     enrol_url = url("http", s.http_port, "/enrol") if s.http_port else request.url_root + "enrol"
     app_url = url("https", s.https_port, "/") if s.https_port else request.url_root
-    body = page.render(rules.pick_language(request.headers.get("Accept-Language")), store=s.store,
-                       fingerprint=ca[0] if ca else None, ca_name=ca[1] if ca else "", enrol_url=enrol_url,
-                       app_url=app_url)
+    body = page.render(
+        rules.pick_language(request.headers.get("Accept-Language")),
+        store=s.store,
+        fingerprint=ca[0] if ca else None,
+        ca_name=ca[1] if ca else "",
+        enrol_url=enrol_url,
+        app_url=app_url,
+    )
     return Response(body, mimetype="text/html", headers={"Cache-Control": "no-cache", "Vary": "Accept-Language"})
 
 
@@ -115,8 +123,11 @@ def download_ca(fmt: str):
     except FileNotFoundError:
         return Response("this hub has no store CA yet (storehub init)\n", status=404, mimetype="text/plain")
     mimetype, ext = CA_TYPES[kind]
-    return Response(data, mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="storehub-store-ca.{ext}"', "Cache-Control": "no-cache"})
+    return Response(
+        data,
+        mimetype=mimetype,
+        headers={"Content-Disposition": f'attachment; filename="storehub-store-ca.{ext}"', "Cache-Control": "no-cache"},
+    )
 
 
 def note_enrolled_device() -> None:
@@ -131,8 +142,13 @@ def note_enrolled_device() -> None:
     ca = s.ca()
     if ca is None or (dev, ca[0]) in s.seen:
         return
-    workflow.note_device(current_app.extensions["storehub"].db, device_id=dev, ca_fingerprint=ca[0],
-                         user_agent=request.headers.get("User-Agent"), address=request.remote_addr)
+    workflow.note_device(
+        current_app.extensions["storehub"].db,
+        device_id=dev,
+        ca_fingerprint=ca[0],
+        user_agent=request.headers.get("User-Agent"),
+        address=request.remote_addr,
+    )
     s.seen.add((dev, ca[0]))
 
 

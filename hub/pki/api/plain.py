@@ -14,8 +14,9 @@ from flask import Flask, Response, redirect, request
 from hub.pki.api import enrol
 
 
-def create_plain_app(data_dir: Path, *, https_port: int, http_port: int | None = None,
-                     store: str = "StoreHub") -> Flask:
+def create_plain_app(
+    data_dir: Path, *, https_port: int, http_port: int | None = None, store: str = "StoreHub"
+) -> Flask:
     app = Flask(__name__, static_folder=None)
     enrol.configure(app, data_dir, http_port=http_port, https_port=https_port, store=store)
     app.register_blueprint(enrol.bp)

@@ -4,6 +4,7 @@ downlink and head-office users.
 Revision ID: 0001
 Revises:
 """
+
 import sqlalchemy as sa
 from alembic import op
 

@@ -3,6 +3,7 @@
 Revision ID: 0002
 Revises: 0001
 """
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -26,18 +27,29 @@ def upgrade() -> None:
     )
     # Events already stored before this revision are folded in from the event log.
     bind = op.get_bind()
-    rows = bind.execute(sa.text("SELECT store_id, payload, hub_ts FROM events WHERE kind = 'count.approved'")).fetchall()
+    rows = bind.execute(
+        sa.text("SELECT store_id, payload, hub_ts FROM events WHERE kind = 'count.approved'")
+    ).fetchall()
     import json
+
     for store_id, payload, ts in rows:
         p = json.loads(payload) if isinstance(payload, str) else payload
         tot = p.get("totals") or {}
         if not p.get("session_id"):
             continue
-        bind.execute(sa.text(
-            "INSERT INTO count_sessions VALUES (:s, :sid, :ts, :l, :le, :sh, :g, :e)"),
-            {"s": store_id, "sid": str(p["session_id"])[:64], "ts": p.get("ts") or ts, "l": int(tot.get("lines") or 0),
-             "le": int(tot.get("lines_exact") or 0), "sh": int(tot.get("shrink_cost_minor") or 0),
-             "g": int(tot.get("gain_cost_minor") or 0), "e": int(tot.get("expected_cost_minor") or 0)})
+        bind.execute(
+            sa.text("INSERT INTO count_sessions VALUES (:s, :sid, :ts, :l, :le, :sh, :g, :e)"),
+            {
+                "s": store_id,
+                "sid": str(p["session_id"])[:64],
+                "ts": p.get("ts") or ts,
+                "l": int(tot.get("lines") or 0),
+                "le": int(tot.get("lines_exact") or 0),
+                "sh": int(tot.get("shrink_cost_minor") or 0),
+                "g": int(tot.get("gain_cost_minor") or 0),
+                "e": int(tot.get("expected_cost_minor") or 0),
+            },
+        )
 
 
 def downgrade() -> None:

@@ -9,6 +9,7 @@ head-office day figures use the store's local day.
 Revision ID: 0004
 Revises: 0003
 """
+
 import sqlalchemy as sa
 from alembic import op
 

@@ -29,10 +29,10 @@ def upgrade() -> None:
         "sales",
         sa.Column("store_id", sa.String(64), primary_key=True),
         sa.Column("sale_id", sa.String(40), primary_key=True),
-        sa.Column("kind", sa.String(8), nullable=False),                 # sale | return
+        sa.Column("kind", sa.String(8), nullable=False),  # sale | return
         sa.Column("original_sale_id", sa.String(40)),
-        sa.Column("day", sa.Date, nullable=False),                       # the store's local day of ts
-        sa.Column("hour", sa.Integer, nullable=False),                   # the store's local hour of ts
+        sa.Column("day", sa.Date, nullable=False),  # the store's local day of ts
+        sa.Column("hour", sa.Integer, nullable=False),  # the store's local hour of ts
         sa.Column("ts", sa.String(40), nullable=False),
         sa.Column("business_date", sa.String(10)),
         sa.Column("till_id", sa.String(64), nullable=False),
@@ -53,11 +53,11 @@ def upgrade() -> None:
         sa.Column("item_id", sa.String(40), nullable=False),
         sa.Column("sku", sa.String(64), nullable=False),
         sa.Column("category", sa.Text, nullable=False, server_default=""),
-        sa.Column("qty", sa.BigInteger, nullable=False),                 # pieces, or grams when weighed
-        sa.Column("units", sa.BigInteger, nullable=False),               # pieces; a weighed line is one unit
+        sa.Column("qty", sa.BigInteger, nullable=False),  # pieces, or grams when weighed
+        sa.Column("units", sa.BigInteger, nullable=False),  # pieces; a weighed line is one unit
         sa.Column("weighed", sa.Boolean, nullable=False),
         *_money("gross_minor", "discount_minor", "net_minor", "tax_minor"),
-        sa.Column("cost_minor", sa.BigInteger),                          # NULL: cost unknown when folded
+        sa.Column("cost_minor", sa.BigInteger),  # NULL: cost unknown when folded
     )
     op.create_index("sale_lines_store_day", "sale_lines", ["store_id", "day"])
     op.create_table(
@@ -65,8 +65,17 @@ def upgrade() -> None:
         sa.Column("store_id", sa.String(64), primary_key=True),
         sa.Column("day", sa.Date, primary_key=True),
         sa.Column("hour", sa.Integer, primary_key=True),
-        *_money("sales", "returns", "units", "returned_units", "gross_minor", "discount_minor", "net_minor",
-                "tax_minor", "refund_minor"),
+        *_money(
+            "sales",
+            "returns",
+            "units",
+            "returned_units",
+            "gross_minor",
+            "discount_minor",
+            "net_minor",
+            "tax_minor",
+            "refund_minor",
+        ),
     )
     op.create_index("sales_hourly_day", "sales_hourly", ["day"])
     op.create_table(
@@ -76,8 +85,19 @@ def upgrade() -> None:
         sa.Column("item_id", sa.String(40), primary_key=True),
         sa.Column("category", sa.String(200), primary_key=True),
         sa.Column("sku", sa.String(64), nullable=False),
-        *_money("lines", "units", "qty", "returned_units", "gross_minor", "discount_minor", "net_minor", "tax_minor",
-                "refund_minor", "cost_minor", "costed_net_ex_tax_minor"),
+        *_money(
+            "lines",
+            "units",
+            "qty",
+            "returned_units",
+            "gross_minor",
+            "discount_minor",
+            "net_minor",
+            "tax_minor",
+            "refund_minor",
+            "cost_minor",
+            "costed_net_ex_tax_minor",
+        ),
     )
     op.create_index("sales_item_daily_day", "sales_item_daily", ["day"])
 
