@@ -278,7 +278,7 @@ def _compile_layouts(frozen: str) -> tuple[Layout, ...]:
     return tuple(compile_layout(s) for s in json.loads(frozen))
 
 
-def compile_layouts(specs: Iterable[dict | str]) -> tuple[Layout, ...]:
+def compile_layouts(specs: Iterable[dict[str, Any] | str]) -> tuple[Layout, ...]:
     return _compile_layouts(json.dumps(list(specs), sort_keys=True))
 
 
@@ -301,7 +301,7 @@ class ParseOptions:
 
     region: str | None = None  # ISO 3166 alpha-2 (barcode_region)
     gs_substitute: str | None = "|"  # printable stand-in for FNC1/GS
-    rcn_layouts: tuple = ()  # rcn_layouts entries (dicts or built-in names)
+    rcn_layouts: tuple[dict[str, Any] | str, ...] = ()  # rcn_layouts entries (dicts or built-in names)
     currency: str = "CNY"  # store currency, for AI 392n and layouts without a currency
 
     @classmethod
@@ -316,9 +316,9 @@ class ParseOptions:
         )
 
     def layouts(self) -> tuple[Layout, ...]:
-        specs = list(self.rcn_layouts)
+        specs: list[dict[str, Any] | str] = list(self.rcn_layouts)
         if not specs and self.region:
-            specs = REGION_DEFAULT_LAYOUTS.get(self.region.upper(), [])
+            specs = list(REGION_DEFAULT_LAYOUTS.get(self.region.upper(), []))
         return compile_layouts(specs)
 
     def separators(self) -> tuple[str, ...]:
@@ -568,6 +568,7 @@ def _literals_match(layout: Layout, form: str) -> bool:
 
 def _apply_layout(layout: Layout, form: str, opts: ParseOptions) -> dict[str, Any]:
     vs = layout.slice_of("V")
+    assert vs is not None  # compile_layouts refuses a layout without a variable part
     value_digits = form[vs]
     cs = layout.slice_of("C")
     if cs is not None:
@@ -640,7 +641,7 @@ def _parse_digital_link(text: str, name: str | None, opts: ParseOptions) -> Pars
     return _from_elements(dl.element_strings, name, opts)
 
 
-def _from_elements(elements, name: str | None, opts: ParseOptions) -> ParsedCode:
+def _from_elements(elements: Any, name: str | None, opts: ParseOptions) -> ParsedCode:
     out: dict[str, Any] = {}
     gtin_es = elements.get(ai="01") or elements.get(ai="02")
     if gtin_es is not None:

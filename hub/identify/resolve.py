@@ -121,7 +121,7 @@ def resolve(
         if typed is None:
             raise
         return _with_stock(conn, typed) if with_stock else typed
-    if parsed.kind == "location":
+    if parsed.kind == "location" and parsed.own_code is not None:
         loc = locations.get_by_code(conn, parsed.own_code)
         if loc is None:
             raise _unknown(code, parsed, f"no location {parsed.own_code} in this store")
@@ -141,6 +141,7 @@ def resolve(
 
 
 def _with_stock(conn: sqlite3.Connection, res: Resolution) -> Resolution:
+    assert res.item is not None  # called for item resolutions only
     res.item["stock"] = ledger.stock_for_item(conn, res.item["id"])
     res.item["totals"] = ledger.on_hand_total(conn, res.item["id"])
     return res

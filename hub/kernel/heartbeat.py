@@ -12,6 +12,7 @@ import json
 import os
 import sqlite3
 from datetime import timedelta
+from typing import Any
 
 from hub.protocol.timeutil import now_iso, parse_iso
 
@@ -26,7 +27,7 @@ def beat(
     *,
     started_at: str,
     now: str | None = None,
-    details: dict | None = None,
+    details: dict[str, Any] | None = None,
     pid: int | None = None,
 ) -> None:
     """Record that ``name`` is alive now (inside the caller's write transaction)."""
@@ -43,7 +44,7 @@ def stopped(conn: sqlite3.Connection, name: str, *, now: str | None = None) -> N
     conn.execute("UPDATE process_heartbeats SET stopped_at = ? WHERE name = ?", (now or now_iso(), name))
 
 
-def status(conn: sqlite3.Connection, name: str, *, expected: bool, now: str | None = None) -> dict:
+def status(conn: sqlite3.Connection, name: str, *, expected: bool, now: str | None = None) -> dict[str, Any]:
     """``{status: up|down|not_configured, last_seen, …details}`` of one process; ``expected`` when this hub is
     configured to run it (a missing row is then ``down``, not ``not_configured``)."""
     row = conn.execute(
