@@ -38,7 +38,7 @@ class BrokerURL:
             username=unquote(u.username) if u.username else None,
             password=unquote(u.password) if u.password else None,
             tls=tls,
-            ca_file=(q.get("ca") or [None])[0],
+            ca_file=q["ca"][0] if q.get("ca") else None,
             protocol=proto,
         )
 

@@ -466,7 +466,7 @@ class TimeWindow:
 DEFAULT_TS_WINDOW = TimeWindow()
 
 
-def _event_times(data: dict) -> list[tuple[str, str]]:
+def _event_times(data: dict[str, Any]) -> list[tuple[str, str]]:
     out = [("/ts", data["ts"])]
     for i, r in enumerate(data.get("reads") or ()):  # evt/tags: each read's first and last sighting
         out += [(f"/reads/{i}/first_seen", r["first_seen"]), (f"/reads/{i}/last_seen", r["last_seen"])]
@@ -475,7 +475,7 @@ def _event_times(data: dict) -> list[tuple[str, str]]:
 
 def check_event_times(
     name: str,
-    data: dict,
+    data: dict[str, Any],
     device_id: str | None = None,
     *,
     window: TimeWindow = DEFAULT_TS_WINDOW,
@@ -509,17 +509,18 @@ def decode_status(payload: bytes | str, device_id: str | None = None) -> str:
     return text
 
 
-def decode_info(payload: bytes | str, device_id: str | None = None) -> dict:
-    return validate("info", _load_json(payload, device_id), device_id)
+def decode_info(payload: bytes | str, device_id: str | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = validate("info", _load_json(payload, device_id), device_id)
+    return data
 
 
-class TagsEvent(dict):
+class TagsEvent(dict[str, Any]):
     """A validated ``evt/tags`` payload: the JSON object itself, plus ``parsed``, its reads parsed once when it
     was validated (a :class:`hub.protocol.rfid_formats.Parsed`: the reads, and why any read was skipped)."""
 
     __slots__ = ("parsed",)
 
-    def __init__(self, data: dict, parsed: rfid_formats.Parsed):
+    def __init__(self, data: dict[str, Any], parsed: rfid_formats.Parsed) -> None:
         super().__init__(data)
         self.parsed = parsed
 
@@ -531,30 +532,33 @@ def decode_event(
     *,
     ts_window: TimeWindow = DEFAULT_TS_WINDOW,
     now: datetime | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """A device event, validated (schema, storable text, times within ``ts_window`` around ``now``); an
     ``evt/tags`` event comes back as a :class:`TagsEvent`."""
     if event_type not in EVENT_TYPES:
         raise ContractError(f"unknown event type {event_type!r}", device_id)
-    data = validate(f"evt/{event_type}", _load_json(payload, device_id), device_id)
+    data: dict[str, Any] = validate(f"evt/{event_type}", _load_json(payload, device_id), device_id)
     check_event_times(f"evt/{event_type}", data, device_id, window=ts_window, now=now)
     if event_type == "tags":
         return TagsEvent(data, rfid_formats.parse_storehub(data))
     return data
 
 
-def decode_command(action: str, payload: bytes | str, device_id: str | None = None) -> dict:
+def decode_command(action: str, payload: bytes | str, device_id: str | None = None) -> dict[str, Any]:
     if action not in COMMAND_ACTIONS:
         raise ContractError(f"unknown command action {action!r}", device_id)
-    return validate(f"cmd/{action}", _load_json(payload, device_id), device_id)
+    data: dict[str, Any] = validate(f"cmd/{action}", _load_json(payload, device_id), device_id)
+    return data
 
 
-def decode_result(payload: bytes | str, device_id: str | None = None) -> dict:
-    return validate("result", _load_json(payload, device_id), device_id)
+def decode_result(payload: bytes | str, device_id: str | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = validate("result", _load_json(payload, device_id), device_id)
+    return data
 
 
-def decode_ack(payload: bytes | str, device_id: str | None = None) -> dict:
-    return validate("ack", _load_json(payload, device_id), device_id)
+def decode_ack(payload: bytes | str, device_id: str | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = validate("ack", _load_json(payload, device_id), device_id)
+    return data
 
 
 _ID_RE = re.compile(_EVENT_ID["pattern"].strip("^$"))  # event and request ids share one pattern
@@ -577,7 +581,7 @@ def ack_key(channel: str, payload: bytes | str) -> str | None:
     return prefix + value if isinstance(value, str) and _ID_RE.fullmatch(value) else None
 
 
-def make_ack(keys: list[str]) -> dict:
+def make_ack(keys: list[str]) -> dict[str, Any]:
     """The ack payload for committed keys (see :func:`ack_key`); at most :data:`MAX_ACK_IDS` of each kind."""
     ids = [k for k in keys if not k.startswith("result:")]
     results = [k[len("result:") :] for k in keys if k.startswith("result:")]
@@ -587,7 +591,7 @@ def make_ack(keys: list[str]) -> dict:
     return data
 
 
-def ack_keys(ack: dict) -> list[str]:
+def ack_keys(ack: dict[str, Any]) -> list[str]:
     """The keys an ack payload confirms (the inverse of :func:`make_ack`)."""
     return [*ack.get("ids", ()), *("result:" + r for r in ack.get("results", ()))]
 
@@ -607,29 +611,41 @@ def encode(data: Any) -> bytes:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def make_event(event_type: str, *, event_id: str | None = None, ts: str | None = None, **fields: Any) -> dict:
+def make_event(event_type: str, *, event_id: str | None = None, ts: str | None = None, **fields: Any) -> dict[str, Any]:
     """An event payload (validated) with a fresh id and timestamp unless given."""
-    data = {"id": event_id or new_event_id(), "ts": ts or utc_ts(), **fields}
-    return validate(f"evt/{event_type}", data)
+    data: dict[str, Any] = {"id": event_id or new_event_id(), "ts": ts or utc_ts(), **fields}
+    event: dict[str, Any] = validate(f"evt/{event_type}", data)
+    return event
 
 
-def make_command(action: str, request_id: str, **fields: Any) -> dict:
-    data = {"request_id": request_id, "ts": utc_ts(), **fields}
-    return validate(f"cmd/{action}", data)
+def make_command(action: str, request_id: str, **fields: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {"request_id": request_id, "ts": utc_ts(), **fields}
+    command: dict[str, Any] = validate(f"cmd/{action}", data)
+    return command
 
 
-def make_result(request_id: str, ok: bool, error: str | None = None, **details: Any) -> dict:
+def make_result(request_id: str, ok: bool, error: str | None = None, **details: Any) -> dict[str, Any]:
     data: dict[str, Any] = {"request_id": request_id, "ok": ok, "ts": utc_ts()}
     if error is not None or not ok:
         data["error"] = error or "failed"
     if details:
         data["details"] = details
-    return validate("result", data)
+    result: dict[str, Any] = validate("result", data)
+    return result
 
 
-def make_info(kind: str, model: str, firmware: str, capabilities: list[str] | None = None, **extra: Any) -> dict:
-    data = {"kind": kind, "model": model, "firmware": firmware, "capabilities": capabilities or [], **extra}
-    return validate("info", data)
+def make_info(
+    kind: str, model: str, firmware: str, capabilities: list[str] | None = None, **extra: Any
+) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "kind": kind,
+        "model": model,
+        "firmware": firmware,
+        "capabilities": capabilities or [],
+        **extra,
+    }
+    info: dict[str, Any] = validate("info", data)
+    return info
 
 
 # ----------------------------------------------------------------------------- device configuration
@@ -644,7 +660,7 @@ def device_config(
     username: str,
     password: str,
     ca_file: str | None = None,
-) -> dict:
+) -> dict[str, Any]:
     """What ``storehub devices provision`` writes for a device agent (``<device>.json``). The client id is the
     username: the shipped broker binds client ids to usernames, so that is the session the device gets anyway."""
     if kind not in KINDS:

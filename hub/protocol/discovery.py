@@ -8,6 +8,7 @@ Services (TXT keys kept short): ``_storehub._tcp`` — the hub API — and ``_mq
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from zeroconf import InterfaceChoice, IPVersion, ServiceBrowser, ServiceListener, Zeroconf
@@ -27,7 +28,7 @@ class Found:
     service: str  # "hub" or "mqtt"
     name: str
     address: str
-    port: int
+    port: int | None  # zeroconf's ServiceInfo.port (None until an SRV record was seen)
     store_id: str | None
     api: str | None
     tls: bool
@@ -39,7 +40,7 @@ class Found:
         return f"{'https' if self.tls else 'http'}://{self.address}:{self.port}"
 
 
-def _decode(props: dict) -> dict[str, str]:
+def _decode(props: Mapping[bytes, bytes | None] | Mapping[str, str | None]) -> dict[str, str]:
     return {
         (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
         for k, v in props.items()
@@ -56,8 +57,8 @@ def discover(timeout: float = 3.0, *, store_id: str | None = None, interface: st
     found: dict[str, Found] = {}
 
     class _L(ServiceListener):
-        def add_service(self, zc_, type_, name):
-            info = zc_.get_service_info(type_, name, timeout=2000)
+        def add_service(self, zc: Zeroconf, type_: str, name: str) -> None:
+            info = zc.get_service_info(type_, name, timeout=2000)
             if info is None or not info.parsed_addresses():
                 return
             props = _decode(info.properties)
@@ -73,7 +74,7 @@ def discover(timeout: float = 3.0, *, store_id: str | None = None, interface: st
 
         update_service = add_service
 
-        def remove_service(self, zc_, type_, name):
+        def remove_service(self, zc: Zeroconf, type_: str, name: str) -> None:
             found.pop(name, None)
 
     try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from hub.protocol.errors import ProtocolError
 
@@ -103,7 +104,7 @@ class Epc:
         """A sellable unit (SGTIN with filter 0 or 1); cases, pallets and assets are not."""
         return self.scheme.startswith("sgtin") and self.filter in ITEM_FILTERS
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         """The fixed shape of ``storehub epc decode --json``."""
         out = {"scheme": self.scheme, "filter": self.filter, "uri": self.uri, "gtin": self.gtin, "serial": self.serial}
         if self.scheme.startswith("sscc"):
@@ -112,7 +113,7 @@ class Epc:
             out["giai"] = self.giai
         return out
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 

@@ -35,19 +35,25 @@ FORMATS = ("zebra", "impinj", "storehub", "llrp")
 MAX_ANTENNA = 255
 
 
-class TagRead(NamedTuple):
-    epc: str
-    antenna: int
-    rssi: float | None
-    count: int
-    first_ms: int
-    last_ms: int
+# The functional form on purpose: the field ``count`` shadows ``tuple.count``, which mypy refuses in the class
+# form ("base class tuple defined the type as Callable") and ruff's UP014 would bring back; same tuple at runtime.
+TagRead = NamedTuple(  # noqa: UP014
+    "TagRead",
+    [
+        ("epc", str),
+        ("antenna", int),
+        ("rssi", float | None),
+        ("count", int),
+        ("first_ms", int),
+        ("last_ms", int),
+    ],
+)
 
 
 class Heartbeat(NamedTuple):
     reader: str | None
     ts_ms: int
-    data: dict
+    data: dict[str, Any]
 
 
 @dataclass(slots=True)
@@ -187,8 +193,8 @@ def _zebra_one(obj: Any, out: Parsed, reader: str | None) -> None:
         except FormatError as exc:
             out.errors.append(f"zebra heartbeat: {exc}")
             return
-        data = obj.get("data") if isinstance(obj.get("data"), dict) else {}
-        out.heartbeats.append(Heartbeat(reader, t, data))
+        hb_data = obj.get("data")
+        out.heartbeats.append(Heartbeat(reader, t, hb_data if isinstance(hb_data, dict) else {}))
         return
     data = obj.get("data")
     if not isinstance(data, dict) or "idHex" not in data:
@@ -200,11 +206,18 @@ def _zebra_one(obj: Any, out: Parsed, reader: str | None) -> None:
             out.other += 1  # a TID or user-memory report, not an EPC
             return
         epc = _epc_hex(data["idHex"])
-        t = ts_ms(obj["timestamp"]) if "timestamp" in obj else None
-        if t is None:
+        seen = ts_ms(obj["timestamp"]) if "timestamp" in obj else None
+        if seen is None:
             raise FormatError("no timestamp")
         out.reads.append(
-            TagRead(epc, _antenna(data.get("antenna"), 0), _rssi(data.get("peakRssi")), _count(data.get("reads")), t, t)
+            TagRead(
+                epc,
+                _antenna(data.get("antenna"), 0),
+                _rssi(data.get("peakRssi")),
+                _count(data.get("reads")),
+                seen,
+                seen,
+            )
         )
     except (FormatError, KeyError) as exc:
         out.errors.append(f"zebra: {exc}")
@@ -353,7 +366,7 @@ def parse_storehub(payload: Any, reader: str | None = None) -> Parsed:
 # ------------------------------------------------------------------------------------------------ LLRP (sllurp)
 
 
-def _llrp_epc(d: dict) -> str:
+def _llrp_epc(d: dict[str, Any]) -> str:
     raw = d.get("EPC-96", d.get("EPC"))
     if raw is None:
         raise FormatError("no EPC")
@@ -362,7 +375,7 @@ def _llrp_epc(d: dict) -> str:
     return _epc_hex(raw)
 
 
-def parse_llrp(tags: Iterable[dict], reader: str | None = None) -> Parsed:
+def parse_llrp(tags: Iterable[dict[str, Any]], reader: str | None = None) -> Parsed:
     """sllurp's tag report list (``reader.add_tag_report_callback``)."""
     out = Parsed()
     if isinstance(tags, dict):
@@ -445,7 +458,7 @@ def _connection_word(value: Any) -> str | None:
     return None
 
 
-def heartbeat_health(hb: Heartbeat) -> dict:
+def heartbeat_health(hb: Heartbeat) -> dict[str, Any]:
     """What a reader's heartbeat says about its health, in the registry's terms: ``radio`` (the reader's radio
     connection, e.g. ``connected``/``disconnected``), ``antennas`` ``{"<port>": "connected"|"disconnected"}``,
     ``temperature_c``, and ``ts`` (the reader's own time, ISO). Fields the heartbeat does not carry are absent.
@@ -455,7 +468,7 @@ def heartbeat_health(hb: Heartbeat) -> dict:
     (:mod:`devices.rfid.llrp`). An antenna state that is not a connection word is left out rather than
     guessed."""
     d = hb.data if isinstance(hb.data, dict) else {}
-    out: dict = {}
+    out: dict[str, Any] = {}
     if hb.ts_ms:
         out["ts"] = ms_iso(hb.ts_ms)
     radio = d.get("radioConnection", d.get("radio"))
@@ -471,16 +484,17 @@ def heartbeat_health(hb: Heartbeat) -> dict:
                 states[str(int(port))] = word
         if states:
             out["antennas"] = dict(sorted(states.items(), key=lambda kv: int(kv[0])))
-    system = d.get("system") if isinstance(d.get("system"), dict) else {}
+    system_ = d.get("system")
+    system: dict[str, Any] = system_ if isinstance(system_, dict) else {}
     temp = system.get("temperature", d.get("temperature"))
     if isinstance(temp, (int, float)) and not isinstance(temp, bool):
         out["temperature_c"] = temp
     return out
 
 
-def merge_heartbeats(heartbeats: Iterable[Heartbeat]) -> dict | None:
+def merge_heartbeats(heartbeats: Iterable[Heartbeat]) -> dict[str, Any] | None:
     """The health a run of heartbeats leaves behind (later ones win; antenna maps merge port by port)."""
-    out: dict | None = None
+    out: dict[str, Any] | None = None
     for hb in heartbeats:
         h = heartbeat_health(hb)
         out = out or {}
@@ -511,9 +525,9 @@ def clock_skew_ms(reads: Iterable[TagRead], arrived_ms: int, tolerance_ms: int =
 # ------------------------------------------------------------------------------------------------ aggregation
 
 
-def aggregate(reads: Iterable[TagRead]) -> list[dict]:
+def aggregate(reads: Iterable[TagRead]) -> list[dict[str, Any]]:
     """Collapse raw reads into one ``evt/tags`` read per EPC × antenna (what a bridge publishes)."""
-    acc: dict[tuple[str, int], list] = {}
+    acc: dict[tuple[str, int], list[Any]] = {}  # [rssi, count, first_ms, last_ms]
     for r in reads:
         k = (r.epc, r.antenna)
         a = acc.get(k)
@@ -527,7 +541,7 @@ def aggregate(reads: Iterable[TagRead]) -> list[dict]:
                 a[2] = r.first_ms
             if r.last_ms > a[3]:
                 a[3] = r.last_ms
-    out = []
+    out: list[dict[str, Any]] = []
     for (epc, ant), (rssi, cnt, first, last) in acc.items():
         # an unknown RSSI stays null: 0 would be the strongest possible read, passing every floor and
         # winning the zone by strongest antenna
