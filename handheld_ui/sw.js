@@ -6,7 +6,7 @@
 // Shell files: stale-while-revalidate (instant start, refreshed in the background). The page itself:
 // network first with a short timeout, then the cached copy. Bump VERSION to drop old caches at once.
 
-const VERSION = 'v3';
+const VERSION = 'v4';
 const CACHE = `storehub-shell-${VERSION}`;
 const SHELL = [
   './', 'index.html', 'manifest.webmanifest', 'css/app.css',
@@ -14,6 +14,8 @@ const SHELL = [
   'js/i18n.js', 'js/language.js', 'js/live.js', 'js/lock.js', 'js/login.js', 'js/pager.js', 'js/pinpad.js', 'js/queue.js',
   'js/recent.js', 'js/router.js', 'js/scanner.js', 'js/scanroute.js', 'js/screens.js', 'js/session.js',
   'js/state.js', 'js/status.js', 'js/toast.js',
+  // the customer display of a till (/display/<till>) is served by the same hub and cached with the shell
+  'display.html', 'js/checkout_display.js',
   'i18n/core.en.json', 'i18n/core.zh-CN.json', 'i18n/errors.en.json', 'i18n/errors.zh-CN.json',
   'icons/icon.svg', 'icons/icon-192.png', 'icons/icon-512.png', 'icons/icon-maskable-512.png',
 ];

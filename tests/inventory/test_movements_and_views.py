@@ -22,7 +22,7 @@ def test_supervisor_kinds_are_refused_to_associates_and_nothing_is_written(hubct
         with hubctx.db.write() as conn:
             movements.post_manual(conn, req, role="associate")
     assert e.value.code == "wrong_role" and e.value.message == "adjust needs the supervisor role"
-    assert e.value.details is None
+    assert e.value.details == {"needed": "supervisor", "have": "associate", "kind": "adjust"}  # for the message
     conn = hubctx.db.read()
     assert _audits(conn, "stock.adjust") == [] and views.stock_at(conn, sample["bin1"]["id"]) == []
     movements.check_role("receive", "associate")
