@@ -38,6 +38,27 @@ KNOWN_REFUSALS = {
     "POST /api/v1/orders/{order_id}/returns": "to do: client_key or idempotency_key (anyOf)",
     "POST /api/v1/pick-tasks/{task_id}/pick": "to do: client_key or idempotency_key (anyOf)",
     "POST /api/v1/pick-tasks/{task_id}/short": "to do: client_key or idempotency_key (anyOf)",
+    "POST /api/v1/checkout/carts/{cart_id}/payment-code": "the payment code's provider prefix and length (WeChat Pay / "
+    "Alipay grammar)",
+    "POST /api/v1/members": "the phone must be a real number (phonenumbers: region rules no schema states)",
+    "POST /api/v1/members/identify": "a member card check or a signed, unexpired member code",
+    "POST /api/v1/purchasing/suppliers/import": "the CSV inside must have the supplier columns",
+    "POST /api/v1/purchasing/suppliers": "to do: name required and lead time bounded in the schema",
+    "PUT /api/v1/staff/me/availability": "a window ends after it starts (JSON Schema cannot compare two fields)",
+    "POST /api/v1/staff/corrections": "to do: started_at/ended_at as date-time with an offset",
+    # calendar dates: the pattern YYYY-MM-DD admits 2026-13-45; to do: format "date" checked in path, query and body
+    "GET /api/v1/staff/attendance": "to do: from/to checked as calendar dates",
+    "POST /api/v1/staff/leave": "to do: first_day/last_day checked as calendar dates",
+    "GET /api/v1/staff/me/record": "to do: from/to checked as calendar dates",
+    "GET /api/v1/staff/me/shifts/{week}": "to do: week checked as a calendar date",
+    "GET /api/v1/staff/payroll": "to do: from/to checked as calendar dates",
+    "POST /api/v1/staff/payroll/approve": "to do: first_day/last_day checked as calendar dates",
+    "GET /api/v1/staff/payroll/export": "to do: from/to checked as calendar dates",
+    "GET /api/v1/staff/roster/{week}": "to do: week checked as a calendar date",
+    "POST /api/v1/staff/roster/{week}/copy": "to do: week checked as a calendar date",
+    "POST /api/v1/staff/roster/{week}/publish": "to do: week checked as a calendar date",
+    "POST /api/v1/staff/shifts": "to do: day checked as a calendar date",
+    "PATCH /api/v1/staff/shifts/{shift_id}": "to do: day checked as a calendar date",
 }
 
 
