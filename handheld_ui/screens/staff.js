@@ -100,8 +100,9 @@ export default {
           h('ul', { class: 'list' }, rec.sessions.map((s) => h('li', { 'data-testid': 'staff-session' },
             `${time(s.started_at)} – ${s.ended_at ? time(s.ended_at) : t('staff.open')}`,
             s.ended_at ? ` · ${hours(s.worked_s)} h` : ''))),
-          rec.exceptions.length ? h('ul', { class: 'list', 'data-testid': 'staff-exceptions' }, rec.exceptions.map((e) =>
-            h('li', { class: 'warn' }, t(`staff.exception_${e.kind}`, { minutes: e.minutes })))) : null);
+          // replaceChildren() would print a null as the text "null": pass the list only when there is one
+          ...(rec.exceptions.length ? [h('ul', { class: 'list', 'data-testid': 'staff-exceptions' }, rec.exceptions.map((e) =>
+            h('li', { class: 'warn' }, t(`staff.exception_${e.kind}`, { minutes: e.minutes }))))] : []));
       } catch (err) {
         hoursBox.replaceChildren(h('p', { class: 'empty error' }, err.message));
       }

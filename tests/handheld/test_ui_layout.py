@@ -200,7 +200,18 @@ def _routes(data) -> dict[str, list[tuple[str, str | None]]]:
         "stocktake_count": [(f"stocktake_count?id={count_id}", None)],
         "stocktake_sweep": [(f"stocktake_sweep?id={count_id}", None)],
         "stocktake_review": [(f"stocktake_review?id={count_id}", None)],
+        "checkout_linebust": [("checkout_linebust", None)],
+        "purchasing": [("purchasing", None)],
+        "purchasing_receive": [("purchasing_receive", None)],
+        "members": [("members", None)],
+        "staff": [("staff", None)],
+        "staff_roster": [("staff_roster", None)],
     }
+
+
+# Screens that are not for a handheld: the till is laid out for the 1280x800 counter screen (its own browser tests
+# check that size: tests/checkout/test_checkout_ui.py).
+NOT_HANDHELD = {"checkout"}
 
 
 def _settle(page, screen_id: str) -> None:
@@ -215,6 +226,7 @@ def test_every_screen_fits_the_handheld(ui_browser, hub_server, lang, size):
         conn.execute("UPDATE users SET language = ? WHERE username = 'manager'", (lang,))
     screens = requests.get(hub_server.url + "/screens.json", timeout=30).json()["screens"]
     routes = _routes(data)
+    screens = [s for s in screens if s not in NOT_HANDHELD]
     unknown = [s for s in screens if s not in routes]
     assert not unknown, f"the layout walk does not know how to open {unknown}: add them to _routes"
 
