@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import sys
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -60,4 +63,20 @@ def wait_for_port(port: int, timeout: float = 30.0) -> bool:
         if not port_free(port):
             return True
         time.sleep(0.2)
+    return False
+
+
+def wait_for_health(url: str, cafile: Path, timeout: float = 60.0) -> bool:
+    """Wait until ``url`` answers 200 over TLS trusting ``cafile``: an open port is not yet a hub that answers
+    (gunicorn binds before its worker has loaded the app), and people are told to open it right away."""
+    context = ssl.create_default_context(cafile=str(cafile))
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            with urllib.request.urlopen(url, timeout=5, context=context) as r:
+                if r.status == 200:
+                    return True
+        except (OSError, urllib.error.URLError):
+            pass
+        time.sleep(0.3)
     return False

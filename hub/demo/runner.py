@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from hub import domains
-from hub.demo.context import Component, DemoContext, wait_for_port
+from hub.demo.context import Component, DemoContext, wait_for_health, wait_for_port
 from hub.domain import load
 from hub.pki import certs, workflow
 
@@ -159,6 +159,10 @@ def run_demo(data_dir: Path, store_id: str, hub_port: int, mqtt_port: int, centr
                 stop_all()
                 return 1
             print(f"demo: started {comp.name}" + (f" at {comp.url}" if comp.url else ""), flush=True)
+        if not wait_for_health(f"{hub_url}/api/v1/health", certs.PkiFiles.in_data_dir(data_dir).ca_cert):
+            print("demo: the hub did not answer its health check", file=sys.stderr)
+            stop_all()
+            return 1
         print("\n=== StoreHub demo store is running ===")
         print(f"Handheld app / hub API:  {hub_url}/   (API docs: {hub_url}/api/v1/openapi.json)")
         print(
