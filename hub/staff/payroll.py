@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 import sqlite3
 import zipfile
 from datetime import UTC, date, datetime, time, timedelta
@@ -176,19 +177,26 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
     wb.properties.lastModifiedBy = "StoreHub"
     raw = io.BytesIO()
     wb.save(raw)
-    return _pin_zip(raw.getvalue())
+    return _pin_zip(raw.getvalue(), pinned.strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
-def _pin_zip(data: bytes) -> bytes:
-    """The same archive with every entry's time set to one date: zip entries carry the time they were written,
-    which would make two exports of one period differ."""
+# openpyxl stamps docProps/core.xml's "modified" with the time of saving, whatever the workbook says
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+
+
+def _pin_zip(data: bytes, modified: str) -> bytes:
+    """The same archive with every entry's time set to one date and the document's "modified" pinned: zip entries
+    carry the time they were written and openpyxl stamps the save time, which would make two exports differ."""
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             pinned = zipfile.ZipInfo(info.filename, date_time=_ZIP_TIME)
             pinned.compress_type = zipfile.ZIP_DEFLATED
             pinned.external_attr = 0o600 << 16
-            dst.writestr(pinned, src.read(info.filename))
+            body = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                body = _MODIFIED.sub(rb"\g<1>" + modified.encode() + rb"\g<2>", body)
+            dst.writestr(pinned, body)
     return out.getvalue()
 
 

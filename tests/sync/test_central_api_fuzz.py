@@ -63,6 +63,8 @@ def token(client, username: str, password: str) -> str:
 READ_KNOWN_REFUSALS = {
     "GET /api/v1/events": "the cursor is opaque: one this API issued",
     "GET /api/v1/movements/daily": "start must not be after end (end defaults to today; two fields compared)",
+    "GET /api/v1/analytics/sales": "start must not be after end and the range at most ten years (two fields compared)",
+    "GET /api/v1/analytics/metrics": "start must not be after end and the range at most ten years (two fields compared)",
 }
 
 
