@@ -142,7 +142,9 @@ class DeviceAgent:
         self.log.info("state now %s", new)
         if health:
             self.publish_event("state", health)
-        if self.connected.is_set():
+        # paho's own connection state, not our `connected` flag: that is set only after on_connect has published
+        # the birth info, and a change made in between would otherwise never reach the retained info
+        if self.client.is_connected():
             self.client.publish(self.topic("info"), json.dumps(self.info()), qos=1, retain=True)
 
     def publish_event(self, event_type: str, data: dict) -> dict:
