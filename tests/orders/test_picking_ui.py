@@ -58,6 +58,8 @@ def test_order_picked_packed_printed_and_collected_on_the_handheld(phone, hub_se
     scan(phone, "SHL-A01-01")
     phone.wait_for_selector("text=Scan the item")
     scan(phone, "96385074")  # rice, not milk
+    # the location error's toast may still be showing: wait for the new one, not the first error toast seen
+    phone.wait_for_function("() => document.querySelector('#toast').innerText.includes('Wrong item')")
     assert "Wrong item" in _toast(phone, "error")
     scan(phone, "5901234123457")
     qty = phone.get_by_test_id("walk-qty-input")
