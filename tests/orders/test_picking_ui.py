@@ -25,7 +25,10 @@ def rig(hub_server, tmp_path):
     r.close()
 
 
-def _toast(page, kind: str) -> str:
+def _toast(page, kind: str, expect: str | None = None) -> str:
+    """The toast of ``kind``; with ``expect``, waits for a toast saying it (an earlier one may still be showing)."""
+    if expect is not None:
+        page.wait_for_function("(t) => document.querySelector('#toast').innerText.includes(t)", arg=expect)
     page.wait_for_selector(f"#toast.show[data-kind='{kind}']")
     return page.locator("#toast").inner_text()
 
@@ -58,9 +61,7 @@ def test_order_picked_packed_printed_and_collected_on_the_handheld(phone, hub_se
     scan(phone, "SHL-A01-01")
     phone.wait_for_selector("text=Scan the item")
     scan(phone, "96385074")  # rice, not milk
-    # the location error's toast may still be showing: wait for the new one, not the first error toast seen
-    phone.wait_for_function("() => document.querySelector('#toast').innerText.includes('Wrong item')")
-    assert "Wrong item" in _toast(phone, "error")
+    assert "Wrong item" in _toast(phone, "error", "Wrong item")
     scan(phone, "5901234123457")
     qty = phone.get_by_test_id("walk-qty-input")
     assert qty.input_value() == "2"
@@ -84,7 +85,7 @@ def test_order_picked_packed_printed_and_collected_on_the_handheld(phone, hub_se
     scan(phone, order["code"])
     phone.wait_for_selector("[data-testid='pack-lines']")
     scan(phone, "4006381333931")  # oat drink: not in this order
-    assert "not in order" in _toast(phone, "error")
+    assert "not in order" in _toast(phone, "error", "not in order")
     for code in ("5901234123457", "5901234123457", "5901234123457", "96385074"):
         scan(phone, code)
         phone.wait_for_timeout(150)
