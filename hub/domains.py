@@ -34,6 +34,7 @@ DOMAIN_PACKAGES: tuple[str, ...] = (
     "hub.purchasing",
     "hub.members",
     "hub.staff",
+    "hub.finance",
 )
 
 DOMAINS: tuple[Domain, ...] = tuple(importlib.import_module(p).DOMAIN for p in DOMAIN_PACKAGES)
