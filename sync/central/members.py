@@ -36,6 +36,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from hub.members import rules
 from hub.protocol.timeutil import iso, now_iso, parse_iso, utcnow
+from sync.central import personal  # noqa: F401  (its tables: personal data, migration 0007)
 from sync.central import schema as t
 
 EXPIRY_NS = uuid.UUID("6f1f3a52-4b8e-4f55-9a3c-0d7e2b9c1a11")
