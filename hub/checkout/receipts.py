@@ -12,6 +12,7 @@ import sqlite3
 from typing import Any
 
 from hub.bus import commands
+from hub.finance import einvoice
 from hub.orders.printing import Store
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso
@@ -241,6 +242,10 @@ def queue(
     """Send ``body`` to the till's printer in the caller's transaction; None when the till has no printer."""
     if not printer:
         return None
+    if document in ("receipt", "receipt_copy") and body.get("barcode"):
+        link = einvoice.receipt_link(conn, body["barcode"]["value"])  # the e-invoice QR (docs/einvoice.md)
+        if link:
+            body = {**body, "qr": link}
     request_id = new_id()
     commands.send_command(conn, printer, "print", {"document": body}, actor=actor, device=device, request_id=request_id)
     conn.execute(

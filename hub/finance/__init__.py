@@ -11,6 +11,11 @@ SETTINGS = (
             "When false, new finance records are refused (reading still works)."),
     Setting("finance.max_title_length", 80, {"type": "integer", "minimum": 1, "maximum": 500},
             "Finance: longest title", "Titles longer than this are refused."),
+    Setting("finance.einvoice_url", "",
+            {"type": "string", "maxLength": 200, "pattern": "^(https?://[^\\s?#]+)?$"},
+            "E-invoice page (central public URL)",
+            "The central's public address, e.g. https://central.example.com: receipts then carry a QR code to "
+            "request the e-invoice (数电发票) there (docs/einvoice.md). Empty: no QR."),
 )
 
 DOMAIN = Domain(
