@@ -5,12 +5,16 @@
 only — never the app (``preload_app`` is off: each worker imports it after the fork) — so the process that lives
 for the whole day does not carry the ~35 MB of the hub's modules (docs/architecture.md, "Processes").
 
-The master starts and watches the hub's other processes (``Child``: restarted with back-off when they die, never
-inside a web worker):
+The services — the bus when a broker is set, the sync worker with ``--sync`` — run where ``services_layout``
+says: with a single web worker (what a box with up to 2 GB of RAM gets) as supervised threads of that worker
+(``hub.bus.services``: restarted with back-off when they die; a crashed worker is replaced by gunicorn with its
+services), one Python process fewer; with several workers in a services process beside them.
 
-* the services process when a broker is set: the one bus (``storehub bus``), or with ``--sync`` the bus with the
-  sync worker as a thread of the same process (``storehub sync run --bus``); ``--sync`` without a broker runs the
-  sync worker alone (``storehub sync run``);
+The master starts and watches the hub's other processes (``Child``: restarted with back-off when they die):
+
+* in the ``process`` layout, the services process: the one bus (``storehub bus``), or with ``--sync`` the bus with
+  the sync worker as a thread of the same process (``storehub sync run --bus``); ``--sync`` without a broker runs
+  the sync worker alone (``storehub sync run``);
 * once at start, ``storehub checkout resume-payments``;
 * with TLS, the plain-HTTP enrolment listener (``storehub pki serve-http``).
 
@@ -20,6 +24,7 @@ the next connection on."""
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -56,8 +61,19 @@ class GunicornApp(BaseApplication):
         return self.factory()
 
 
-def _hub_app(data_dir: str, mqtt_url: str | None, tls: bool, ports: tuple[int | None, int] | None, store: str):
+_services = None  # in a web worker that runs the services (layout "worker"): its hub.bus.services.Services
+
+
+def _hub_app(
+    data_dir: str,
+    mqtt_url: str | None,
+    tls: bool,
+    ports: tuple[int | None, int] | None,
+    store: str,
+    services: dict | None = None,
+):
     # Runs in each web worker after the fork: the master never imports the app (memory, see the module doc).
+    global _services
     from hub.app import create_app
     from hub.kernel.config import HubConfig
     from hub.pki.api import enrol
@@ -66,7 +82,23 @@ def _hub_app(data_dir: str, mqtt_url: str | None, tls: bool, ports: tuple[int | 
     app = create_app(config)
     if ports is not None:  # the enrolment page links the plain-HTTP URL (QR code) and the HTTPS app
         enrol.configure(app, config.data_dir, http_port=ports[0], https_port=ports[1], store=store)
+    if services is not None:  # the bus and the sync worker as supervised threads of this (single) worker
+        from hub.bus.services import Services
+
+        _services = Services(Path(data_dir), mqtt_url, **services).start()
     return app
+
+
+def _worker_exit(server, worker) -> None:
+    """gunicorn's ``worker_exit`` hook (in the worker, after its last request): stop the services it runs."""
+    if _services is not None:
+        _services.stop()
+
+
+def _pre_fork(server, worker) -> None:
+    """gunicorn's ``pre_fork`` hook (in the master): what the master holds is never collected again, so the
+    worker's garbage collector does not write to (and so copy) the pages it shares with the master."""
+    gc.freeze()
 
 
 def memory_total_mb(meminfo: str = "/proc/meminfo") -> int | None:
@@ -93,6 +125,17 @@ def default_workers(mem_mb: int | None = None, cpus: int | None = None) -> int:
     return max(2, min(4, cpus or os.cpu_count() or 1))
 
 
+def services_layout(workers: int) -> str:
+    """Where the bus and the sync worker run: ``worker`` — threads of the web worker, when there is only one
+    (a small box: one Python process fewer, ~60 MB) — or ``process``: a services process beside the workers
+    (several workers: one bus per hub). ``$STOREHUB_SERVICES`` (``worker`` or ``process``) overrides it; with
+    ``worker`` and several web workers the services still run in a process of their own."""
+    env = os.environ.get("STOREHUB_SERVICES")
+    if env in ("worker", "process"):
+        return "worker" if env == "worker" and workers == 1 else "process"
+    return "worker" if workers == 1 else "process"
+
+
 # Each open Server-Sent Events stream (one per handheld) holds a thread for its lifetime, so workers get many
 # cheap threads rather than the usual handful; a lone worker gets twice as many (gthread starts them on demand).
 def gunicorn_options(host: str, port: int, workers: int | None = None, threads: int | None = None) -> dict:
@@ -109,6 +152,8 @@ def gunicorn_options(host: str, port: int, workers: int | None = None, threads: 
         "errorlog": "-",
         "loglevel": "warning",
         "preload_app": False,
+        "pre_fork": _pre_fork,
+        "worker_exit": _worker_exit,
     }
 
 
@@ -250,6 +295,10 @@ def exec_master(spec: ServeSpec, shown: list[str]) -> None:
     (the ``storehub`` arguments, without any ``--mqtt URL``) only labels the master in ``ps``; the spec is what
     it runs."""
     env = {**os.environ, SPEC_ENV: json.dumps(asdict(spec))}
+    if (spec.workers or default_workers()) == 1:
+        # one web worker (a small box): glibc's malloc keeps at most two arenas rather than eight per core for the
+        # worker's threads (its many gthreads and the services), less memory held in half-empty arenas
+        env.setdefault("MALLOC_ARENA_MAX", "2")
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(sys.executable, [sys.executable, "-P", "-m", "hub.serve", *_without_url(shown)], env)
@@ -312,9 +361,11 @@ def run(
     try:
         if tls and http_port:
             children.append(start_plain_http_process(data_dir, host, http_port, https_port=port))
-        services = start_services(data_dir, mqtt_url, api_port=port, sync=sync)
-        if services is not None:
-            children.append(services)
+        in_worker = services_layout(options["workers"]) == "worker" and (mqtt_url or sync)
+        if not in_worker:
+            services = start_services(data_dir, mqtt_url, api_port=port, sync=sync)
+            if services is not None:
+                children.append(services)
         children.append(start_resume_payments(data_dir))
         app = lambda: _hub_app(  # noqa: E731
             str(data_dir),
@@ -322,6 +373,7 @@ def run(
             tls,
             (http_port or None, port) if tls else None,
             store_name,
+            {"sync": sync, "api_port": port} if in_worker else None,
         )
         GunicornApp(app, options).run()
     finally:

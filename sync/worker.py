@@ -369,3 +369,22 @@ def config_from_data_dir(data_dir: Path, **overrides) -> WorkerConfig:
         ca_bundle=cred.get("ca_bundle"),
         **{k: v for k, v in overrides.items() if v is not None},
     )
+
+
+def run_in_process(data_dir: Path, stop: threading.Event) -> None:
+    """The sync worker as a thread of another process (``hub.bus.services``: the single web worker on a small
+    box) until ``stop`` is set, with the standalone worker's guarantees: its ``sync.lock`` held meanwhile, the
+    cursor moved only after an acknowledgement. ``SystemExit`` when it cannot run here (no credential, another
+    store's, another worker holds the lock): its supervisor logs that and tries again later."""
+    from hub.store import open_db
+
+    cfg, db = open_db(data_dir)
+    try:
+        wcfg = config_from_data_dir(cfg.data_dir)
+        local_store = settings.get(db.read(), "store_id")
+        if local_store != wcfg.store_id:
+            raise SystemExit(f"credential is for store {wcfg.store_id} but this hub is {local_store}")
+        with SingleInstance(cfg.data_dir):
+            SyncWorker(db, wcfg).run(stop)
+    finally:
+        db.close()

@@ -52,7 +52,8 @@ def run(
     stop: threading.Event | None = None,
 ) -> int:
     """``storehub bus``: run until SIGTERM/SIGINT (or until ``stop`` is set: ``storehub sync run --bus`` runs
-    the sync worker on a thread of this process and stops both with one event)."""
+    the sync worker on a thread of this process and stops both with one event; ``hub.bus.services`` runs this
+    on a thread of the single web worker, which sets ``stop`` when it exits)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     cfg, db = open_db(data_dir)
     lock = acquire_lock(cfg.data_dir)
@@ -61,8 +62,9 @@ def run(
         log.info("bus: ESPHome adapters for %s", ", ".join(f"{a.prefix} -> {a.device}" for a in adapters.esphome))
     bus = Bus(db, mqtt_url, client_id=client_id, adapters=adapters)
     stop = stop or threading.Event()
-    signal.signal(signal.SIGTERM, lambda *a: stop.set())
-    signal.signal(signal.SIGINT, lambda *a: stop.set())
+    if threading.current_thread() is threading.main_thread():  # a thread of the web worker: its owner stops it
+        signal.signal(signal.SIGTERM, lambda *a: stop.set())
+        signal.signal(signal.SIGINT, lambda *a: stop.set())
     bus.start()
     log.info("bus: store %s, broker %s, data %s", bus.store_id, bus.url.redacted(), cfg.data_dir)
     advertiser = None

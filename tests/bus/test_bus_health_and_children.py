@@ -96,6 +96,8 @@ def test_serve_from_a_folder_with_a_hub_directory_runs_its_bus(tmp_path, data_di
             f"mqtt://127.0.0.1:{broker.port}",
         ],
         cwd=decoy,
+        # the services process layout (a single web worker would run the bus as a thread: test_bus_serve.py)
+        env={**os.environ, "STOREHUB_SERVICES": "process"},
         stdout=log,
         stderr=subprocess.STDOUT,
     )

@@ -111,3 +111,85 @@ def test_serve_spawns_one_bus_process(tmp_path, data_dir):
         ),
         15,
     )
+
+
+def _scans(conn) -> int:
+    return conn.execute("SELECT COUNT(*) FROM device_scans").fetchone()[0]
+
+
+def _scan_until_counted(dev: Device, conn, code: str, before: int, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        dev.event("scan", code=code)
+        dev.flush()
+        time.sleep(0.5)
+        if _scans(conn) > before:
+            return True
+    return False
+
+
+def _health(port: int) -> dict:
+    import json
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=5) as r:
+            return json.loads(r.read())
+    except OSError:
+        return {}
+
+
+def test_one_web_worker_runs_the_bus_as_a_thread_and_a_new_worker_brings_it_back(tmp_path, data_dir):
+    """A small box's layout (one web worker): no services process — the bus is a supervised thread of the worker;
+    a worker killed outright (its bus with it) is replaced by gunicorn and the new worker's bus takes the
+    one-bus lock, beats and applies device events again."""
+    db = make_hub_db(data_dir)
+    broker = Mosquitto(free_port(), tmp_path / "broker").start()
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "STOREHUB_SERVICES"}
+    p = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hub.cli",
+            "serve",
+            "--data-dir",
+            str(data_dir),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--mqtt",
+            f"mqtt://127.0.0.1:{broker.port}",
+        ],
+        cwd=ROOT,
+        env={**env, "PYTHONPATH": str(ROOT)},
+    )
+    dev = None
+    try:
+        wait_until(lambda: _health(port).get("bus", {}).get("status") == "up", 60, 0.5)
+        wait_until(lambda: not [c for c in _children(p.pid) if "resume-payments" in _cmdline(c)], 30)
+        (worker,) = _children(p.pid)  # the web worker only: no bus process beside it
+        assert " bus" not in _cmdline(worker) and "sync run" not in _cmdline(worker)
+        assert "MALLOC_ARENA_MAX=2" in open(f"/proc/{worker}/environ", "rb").read().decode(errors="replace")
+        dev = Device("scanner-w", broker.port)
+        conn = db.read()
+        assert _scan_until_counted(dev, conn, "12345670", 0)
+        os.kill(worker, signal.SIGKILL)
+        wait_until(lambda: (lambda c: len(c) == 1 and c[0] != worker)(_children(p.pid)), 30)
+        before = _scans(conn)
+        assert _scan_until_counted(dev, conn, "96385074", before, 45)
+        wait_until(lambda: _health(port).get("bus", {}).get("status") == "up", 30, 0.5)
+    finally:
+        if dev is not None:
+            dev.close()
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=30)
+        broker.stop()
+    # the worker stopped its bus on the way out: the heartbeat says stopped, health would say down at once
+    from hub.kernel import heartbeat
+
+    assert heartbeat.status(db.read(), heartbeat.BUS, expected=True)["status"] == "down"
+    db.close()

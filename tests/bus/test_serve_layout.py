@@ -4,10 +4,12 @@ process it starts, and how its master watches a child (restarted when it crashes
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from pathlib import Path
 
-from hub.serve import Child, default_workers, gunicorn_options, memory_total_mb, services_argv
+from hub.bus.services import Supervised
+from hub.serve import Child, default_workers, gunicorn_options, memory_total_mb, services_argv, services_layout
 
 
 def test_one_web_worker_with_up_to_2_gb_of_ram(monkeypatch, tmp_path):
@@ -25,6 +27,39 @@ def test_one_web_worker_with_up_to_2_gb_of_ram(monkeypatch, tmp_path):
     assert gunicorn_options("127.0.0.1", 8000, 1)["threads"] == 64
     assert gunicorn_options("127.0.0.1", 8000, 2)["threads"] == 32
     assert gunicorn_options("127.0.0.1", 8000, 2, 8)["threads"] == 8
+
+
+def test_one_web_worker_runs_the_services_as_threads(monkeypatch):
+    monkeypatch.delenv("STOREHUB_SERVICES", raising=False)
+    assert services_layout(1) == "worker"
+    assert services_layout(2) == "process"  # one bus per hub: not one per worker
+    monkeypatch.setenv("STOREHUB_SERVICES", "process")
+    assert services_layout(1) == "process"
+    monkeypatch.setenv("STOREHUB_SERVICES", "worker")
+    assert services_layout(1) == "worker"
+    assert services_layout(3) == "process"
+
+
+def test_a_service_thread_that_fails_is_restarted_and_one_that_finishes_is_not():
+    calls: list[int] = []
+
+    def flaky(stop: threading.Event) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("broker went away")
+        if len(calls) == 2:
+            raise SystemExit("lock held by the previous worker")
+        stop.wait()  # the third run lasts until stopped
+
+    s = Supervised("flaky", flaky, max_delay=0.2).start()
+    assert _wait(lambda: len(calls) == 3, 10)  # after 1 s, then 2 s capped to 0.2 s
+    assert s.failures == 2 and s.alive()
+    s.stop(5)
+    assert not s.alive() and len(calls) == 3
+
+    done = Supervised("done", lambda stop: None).start()
+    assert _wait(lambda: not done.alive(), 5)
+    assert done.starts == 1 and done.failures == 0
 
 
 def test_services_process_follows_bus_and_sync():
