@@ -16,6 +16,11 @@ Spreadsheet formula injection (OWASP "CSV Injection"): text cells (sku, names, b
 category) go through the one guard of :mod:`hub.kernel.csvsafe` — a leading ``'`` added on
 export before a formula trigger, removed on import — so every stored value round-trips.
 
+An optional ``picture`` column names each item's picture: a file relative to the folder given to the import, or
+an http(s) URL (:mod:`hub.inventory.catalog_pictures`). The cells are collected here (``ImportPlan.pictures``);
+the pictures are read and attached after the items, and a bad one is reported with its row without holding
+back the rest. Export writes no ``picture`` column (a picture is not a cell of text).
+
 Text no store of ours can keep (NUL, an unpaired surrogate: PostgreSQL at the central refuses
 both) is refused in any cell, as an error of its row, like every other row error.
 """
@@ -52,6 +57,7 @@ COLUMNS = (
     "unit_weight_g",
     "active",
 )
+PICTURE_COLUMN = "picture"  # import only
 _INT_COLUMNS = ("price_minor", "cost_minor", "safety_stock", "reorder_point")
 TEXT_COLUMNS = ("sku", "name_en", "name_zh", "brand", "category")
 _TRUE = {"true", "1", "yes", "y", "t"}
@@ -81,6 +87,7 @@ class ImportPlan:
     columns: tuple[str, ...]
     rows: list[tuple[int, dict[str, Any]]] = field(default_factory=list)  # (row number, cleaned data)
     errors: list[RowError] = field(default_factory=list)
+    pictures: list[tuple[int, str, str]] = field(default_factory=list)  # (row number, sku, picture cell)
 
     @property
     def ok(self) -> bool:
@@ -161,11 +168,13 @@ def plan_import(conn: sqlite3.Connection, text: str, *, progress: Progress | Non
     if not header:
         plan.errors.append(RowError(1, "header", "the file is empty"))
         return plan
-    unknown = [h for h in header if h not in COLUMNS]
+    unknown = [h for h in header if h not in COLUMNS and h != PICTURE_COLUMN]
     dupes = sorted({h for h in header if header.count(h) > 1})
     if unknown:
         plan.errors.append(
-            RowError(1, "header", f"unknown column(s) {', '.join(unknown)}; allowed: {', '.join(COLUMNS)}")
+            RowError(
+                1, "header", f"unknown column(s) {', '.join(unknown)}; allowed: {', '.join((*COLUMNS, PICTURE_COLUMN))}"
+            )
         )
     if dupes:
         plan.errors.append(RowError(1, "header", f"column(s) given twice: {', '.join(dupes)}"))
@@ -209,6 +218,8 @@ def plan_import(conn: sqlite3.Connection, text: str, *, progress: Progress | Non
             if "gtins" in clean:
                 clean["gtins"] = sorted(clean["gtins"])  # the catalog keeps an item's GTINs sorted
             plan.rows.append((n, clean))
+            if data.get(PICTURE_COLUMN):
+                plan.pictures.append((n, clean["sku"], data[PICTURE_COLUMN]))
     if n == 0 and not plan.errors:
         plan.errors.append(RowError(2, "file", "no rows under the header"))
     _check_ownership(conn, plan, existing)

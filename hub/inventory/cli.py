@@ -19,13 +19,25 @@ def catalog_group() -> None:
 @data_dir_option
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Validate and show what would change; write nothing")
-def catalog_import(data_dir, file, dry_run):
+@click.option(
+    "--pictures",
+    "pictures_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Folder the picture column's file names are relative to",
+)
+def catalog_import(data_dir, file, dry_run, pictures_dir):
     """Validate every row of FILE, then create or update items by SKU in one transaction.
 
-    If any row is bad nothing is imported: the problems are listed per row and the exit code is 1."""
+    If any row is bad nothing is imported: the problems are listed per row and the exit code is 1.
+
+    A `picture` column names each item's picture: a file in the --pictures folder or an http(s) URL. Pictures are
+    read and checked after the items; one that cannot be read or is refused is listed with its row and the rest
+    are attached (exit code 3 when any was refused)."""
     from hub.inventory import catalog_csv
     from hub.store import open_db
 
+    picture_errors: list = []
+    attached = 0
     _cfg, db = open_db(data_dir)
     try:
         text = catalog_csv.decode(file.read_bytes())
@@ -50,6 +62,23 @@ def catalog_import(data_dir, file, dry_run):
                     result = catalog_csv.apply_plan(
                         conn, plan, actor=cli_actor(), source=file.name, progress=bar.update
                     )
+        if plan.pictures:
+            from hub.inventory import catalog_pictures  # Pillow and urllib only when the file names pictures
+
+            with click.progressbar(
+                length=len(plan.pictures),
+                label="pictures",
+                show_pos=True,
+                file=sys.stderr,
+                hidden=len(plan.pictures) < 20,
+            ) as bar:
+                todo = catalog_pictures.plan(plan.pictures, pictures_dir, progress=bar.update)
+            if not dry_run and todo.ready:
+                with db.write() as conn:
+                    attached = catalog_pictures.attach(conn, todo, actor=cli_actor())
+            else:
+                attached = len(todo.ready)
+            picture_errors = todo.errors
     except catalog_csv.CatalogImportError as exc:
         click.echo(f"{file}: {exc.message}", err=True)
         for e in exc.errors:
@@ -61,7 +90,13 @@ def catalog_import(data_dir, file, dry_run):
     click.echo(
         f"{file}: {verb} {result.created}, {'would update' if dry_run else 'updated'} {result.updated}, "
         f"unchanged {result.unchanged}"
+        + (f"; pictures {'would attach' if dry_run else 'attached'} {attached}" if plan.pictures else "")
     )
+    if picture_errors:
+        click.echo(f"{file}: {len(picture_errors)} picture(s) refused (their items were imported without):", err=True)
+        for e in picture_errors:
+            click.echo(f"  {e}", err=True)
+        sys.exit(3)
 
 
 @catalog_group.command("export")

@@ -29,6 +29,26 @@ _INT = {"type": "integer"}
 _COUNT = {"type": "integer", "minimum": 0}
 _BOOL = {"type": "boolean"}
 _TS = {"type": "string", "format": "date-time"}
+_ITEM_REQUIRED = (
+    "id",
+    "sku",
+    "name_en",
+    "name_zh",
+    "brand",
+    "category",
+    "unit",
+    "price_minor",
+    "cost_minor",
+    "variable_measure",
+    "plu",
+    "safety_stock",
+    "reorder_point",
+    "unit_weight_g",
+    "active",
+    "created_at",
+    "updated_at",
+    "gtins",
+)
 
 FACTS: tuple[Fact, ...] = (
     Fact(
@@ -76,7 +96,10 @@ FACTS: tuple[Fact, ...] = (
                 "created_at": _TS,
                 "updated_at": _TS,
                 "gtins": {"type": "array", "items": {"type": "string", "pattern": "^[0-9]{14}$"}},  # GTIN-14
-            }
+                # SHA-256 of the item's picture (hub.inventory.pictures), null for none; absent before issue 12
+                "picture_sha256": {"type": ["string", "null"], "pattern": "^[0-9a-f]{64}$"},
+            },
+            required=list(_ITEM_REQUIRED),
         ),
         description="An item was created or changed; the whole item as it is now, with its GTINs.",
         live=True,
