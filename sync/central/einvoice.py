@@ -22,7 +22,10 @@ the refunded lines, then its result::
         |  (form waiting for the buyer: stays requested)  |-------> failed
 
 Returns folded before the blue invoice was submitted are left out of it (those rows are ``excluded``): the blue
-invoice covers what was kept, and no red one is due for them."""
+invoice covers what was kept, and no red one is due for them. The lines are fixed at the first submission attempt
+(``total_minor`` is set then): a retry after a timeout sends the same lines, because the first attempt may have
+reached the provider, which answers the same ``orderNo`` with the invoice it already has; a return folded after that
+first attempt gets its red invoice like any other."""
 
 from __future__ import annotations
 
@@ -294,12 +297,11 @@ def request_invoice(engine: Engine, store_id: str, receipt_code: str, buyer: Buy
         return invoice(conn, store_id, receipt_code) or {}
 
 
-def _insert(conn: Connection, table: Table):
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
+def _insert(conn: Connection, table: Table) -> Any:
+    """INSERT with ``on_conflict_do_nothing`` in the connection's dialect (PostgreSQL or SQLite)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
 
 
 def tax_rate(net_minor: int, tax_minor: int) -> str:
@@ -384,7 +386,22 @@ def advance(engine: Engine, svc: EinvoiceService, store_id: str, receipt_code: s
         if inv["state"] == "requested":
             with engine.begin() as conn:
                 returns = _returns(conn, store_id, inv["sale_id"])
+                if inv["total_minor"]:  # a retry: the lines of the first attempt (it may have reached the provider)
+                    rc = einvoice_reds.c
+                    left_out = set(
+                        conn.execute(
+                            select(rc.return_id).where(
+                                rc.store_id == store_id, rc.receipt_code == receipt_code, rc.state == "excluded"
+                            )
+                        ).scalars()
+                    )
+                    returns = [r for r in returns if r.sale_id in left_out]
                 lines = _invoice_lines(conn, store_id, inv["sale_id"], returns)
+                conn.execute(
+                    update(einvoices)
+                    .where(einvoices.c.store_id == store_id, einvoices.c.receipt_code == receipt_code)
+                    .values(total_minor=sum(x.amount_minor for x in lines), updated_at=now_iso())
+                )
                 sale = conn.execute(
                     select(sales.c.ts).where(sales.c.store_id == store_id, sales.c.sale_id == inv["sale_id"])
                 ).first()
@@ -414,7 +431,7 @@ def advance(engine: Engine, svc: EinvoiceService, store_id: str, receipt_code: s
                 tuple(lines),
             )
             serial = svc.provider.issue(order)
-            _set(engine, einvoices, key, state="issuing", serial=serial, total_minor=sum(x.amount_minor for x in lines))
+            _set(engine, einvoices, key, state="issuing", serial=serial)
             inv["state"], inv["serial"] = "issuing", serial
         if inv["state"] == "issuing":
             res = svc.provider.query(inv["serial"])
@@ -480,14 +497,14 @@ def advance_red(engine: Engine, svc: EinvoiceService, store_id: str, return_id: 
     key = {"store_id": store_id, "return_id": return_id}
     with engine.connect() as conn:
         rc = einvoice_reds.c
-        red = (
+        found = (
             conn.execute(select(einvoice_reds).where(rc.store_id == store_id, rc.return_id == return_id))
             .mappings()
             .first()
         )
-        if red is None or red["state"] in FINAL:
+        if found is None or found["state"] in FINAL:
             return
-        red = dict(red)
+        red = dict(found)
         blue = invoice(conn, store_id, red["receipt_code"])
         if blue is None or blue["state"] != "issued":
             return  # the blue invoice first (a failed one needs no red)

@@ -345,16 +345,45 @@ def test_provider_refusal_fails_the_invoice_and_a_timeout_loses_nothing(central,
     assert row["state"] == "failed" and row["fail_code"] == "E9106"
     page = central.client.get(central.url(CODE)).get_data(as_text=True)
     assert 'data-state="failed"' in page
-    # the provider does not answer in time: the request stays requested, and is issued once it answers
+    # the provider does not answer in time (it did record the invoice): the request stays requested
     svc = central.app.extensions["einvoice"]
+    svc.provider.access_token()
     svc.provider.timeout = 0.3
     sim.delay_s = 1.0
     _request(central, CODE2, kind="individual", title="张三")
     assert central.row(CODE2)["state"] == "requested"
     sim.delay_s = 0.0
-    central.run()  # the worker's pass after a restart resumes it
-    assert _issued(central, CODE2)["state"] == "issued"
+    for _ in range(50):  # the simulator finishes the request it was slow with
+        if sim.invoices:
+            break
+        time.sleep(0.05)
+    # meanwhile a bag of chips comes back; the retry must not pretend the invoice left it out
+    central.push(_return("ret-3", "sale-2", "SHR-s1-20261201-0011", [(2, "chips", 1, 1130)]))
+    central.run()  # the worker's pass (after a restart too) resumes it
+    row = _issued(central, CODE2)
+    assert row["state"] == "issued" and row["total_minor"] == 22260
     assert sum(1 for i in sim.invoices.values() if i["orderNo"] == f"{STORE}.{CODE2}") == 1
+    central.run()
+    (red,) = central.row(CODE2)["reds"]
+    assert (red["state"], red["total_minor"]) == ("issued", -1130)
+
+
+def test_red_confirmation_waiting_for_the_buyer_then_confirmed(central, sim):
+    sim.red_status = "02"  # 销方录入待购方确认
+    _request(central, CODE, kind="company", title="某某有限公司", tax_id=VALID_USCC)
+    assert _issued(central, CODE)["state"] == "issued"
+    central.push(_return("ret-4", "sale-1", "SHR-s1-20261201-0012", [(1, "cola", 1, 20000)]))
+    central.run()
+    central.run()
+    (red,) = central.row(CODE)["reds"]
+    assert (red["state"], red["confirm_status"]) == ("requested", "02") and red["confirm_no"]
+    (form,) = sim.red_forms.values()
+    form["status"] = "04"  # the buyer confirmed on the tax bureau's platform
+    for _ in range(3):
+        central.run()
+    (red,) = central.row(CODE)["reds"]
+    assert (red["state"], red["total_minor"], red["tax_minor"]) == ("issued", -20000, -2301)
+    assert len(sim.red_forms) == 1
 
 
 # --- the simulator and the client -------------------------------------------------------------------------------

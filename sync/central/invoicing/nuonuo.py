@@ -23,6 +23,7 @@ import secrets
 import threading
 import time
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 import requests
 
@@ -132,7 +133,7 @@ class NuonuoProvider:
             self._token = (out["access_token"], time.monotonic() + max(ttl - 60, 1))
             return self._token[0]
 
-    def call(self, method: str, content: dict) -> object:
+    def call(self, method: str, content: dict) -> Any:
         """One API call; returns ``result`` of an ``E0000`` answer, raises ``ProviderRefused`` with the code."""
         for attempt in (0, 1):
             body = json.dumps(content, ensure_ascii=False, separators=(",", ":"))

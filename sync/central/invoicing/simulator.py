@@ -172,7 +172,7 @@ class Simulator:
                 incl = (
                     fen(d["taxIncludedAmount"])
                     if d.get("taxIncludedAmount")
-                    else fen(Decimal(d["price"]) * Decimal(d["num"]))
+                    else fen(str(Decimal(d["price"]) * Decimal(d["num"])))
                 )
                 if d.get("withTaxFlag") != "1":
                     raise ValueError("withTaxFlag")
@@ -192,7 +192,7 @@ class Simulator:
         if not lines:
             return self._refuse("E9102", "明细不能为空")
         total = sum(x["incl"] for x in lines)
-        blue = None
+        blue, form = None, None
         if kind == "2":
             blue = next(
                 (i for i in self.invoices.values() if i["invoiceNo"] == o.get("invoiceNum") and i["kind"] == "1"), None
@@ -224,7 +224,7 @@ class Simulator:
             "invoiceNo": "",
             "billInfoNo": str(o.get("billInfoNo") or ""),
         }
-        if blue is not None:
+        if blue is not None and form is not None:
             blue["left"] += total  # total is negative
             form["used"] = True
         self.by_order[order_no] = serial
