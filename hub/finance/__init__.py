@@ -7,7 +7,6 @@ One entry per line in each tuple below: other finance modules add theirs beside.
 from hub.domain import Domain, Setting
 from hub.finance.facts import FACTS
 from hub.finance.rules import DEFAULT_ACCOUNTS, DEFAULT_FEE_RATES
-from hub.finance.valuation_facts import VALUATION_FACTS
 
 BEANCOUNT_ACCOUNT = "^(Assets|Liabilities|Equity|Income|Expenses)(:[A-Z0-9][A-Za-z0-9-]*)+$"
 
@@ -44,19 +43,11 @@ DOMAIN = Domain(
     package="hub.finance",
     routes=(
         "hub.finance.api:bp",
-        "hub.finance.valuation_api:bp",
     ),
     cli=(
         ("finance", "hub.finance.cli:finance_group"),
-        ("valuation", "hub.finance.valuation_cli:valuation_group"),
     ),
-    stock_in=(
-        "hub.finance.valuation:on_stock_in",
-    ),
-    stock_out=(
-        "hub.finance.valuation:on_stock_out",
-    ),
-    facts=FACTS + VALUATION_FACTS,
+    facts=FACTS,
     settings=SETTINGS,
     migrations=True,
     screens=(
