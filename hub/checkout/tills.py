@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hub.checkout import journal, rules
+from hub.finance import gate
 from hub.kernel import audit, outbox, settings
 from hub.kernel.errors import Conflict, NotFound, ValidationError
 from hub.protocol.ids import new_id
@@ -61,7 +62,8 @@ def day(conn: sqlite3.Connection, till_id: str, date: str) -> dict[str, Any] | N
 
 
 def require_open_day(conn: sqlite3.Connection, till_id: str, date: str | None = None) -> str:
-    """Today's business date at the till, or ``Conflict(day_closed)`` once its Z report sealed it."""
+    """Today's business date at the till, or ``Conflict(day_closed)`` once its Z report sealed it (and finance's
+    ``day_locked`` / ``business_day_closed`` once the store's day is closed or locked)."""
     date = date or business_date(conn)
     d = day(conn, till_id, date)
     if d is not None and d["status"] == "closed":
@@ -70,6 +72,7 @@ def require_open_day(conn: sqlite3.Connection, till_id: str, date: str | None = 
             code="day_closed",
             details={"till_id": till_id, "business_date": date},
         )
+    gate.require_postable(conn, date)  # finance closed or locked the store's day: nothing posts into it
     return date
 
 
