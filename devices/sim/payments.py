@@ -13,6 +13,10 @@ balance; ``0004`` timeout (the answer comes after ``delay_s``, nothing paid); ``
 after ``delay_s`` (a hub killed meanwhile must find it); ``0006`` user paying and never confirming; anything else
 paid at once. ``GET /_sim/trades`` shows every trade, its state, charges, reversals and refunds (for tests).
 
+Daily statements (devices/sim/statements.py): WeChat ``pay/downloadbill`` (``bill_type=ALL``) answers the day's
+bill text; Alipay ``alipay.data.dataservice.bill.downloadurl.query`` answers a URL on this server
+(``/_sim/bill/<yyyy-mm-dd>.csv.zip``). Trades and refunds are stamped in China time, as the providers' bills are.
+
 Stdlib only at import time (devices/ installs without the hub's stack); RSA comes from ``cryptography`` when the
 Alipay simulator starts."""
 
@@ -31,8 +35,10 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from zoneinfo import ZoneInfo
 
 log = logging.getLogger(__name__)
+CHINA = ZoneInfo("Asia/Shanghai")  # the providers stamp trades and bills in China time
 
 SCENARIOS = {
     "0001": "user_paying",
@@ -78,8 +84,9 @@ def wx_xml(params: dict[str, str]) -> bytes:
 
 
 class WeChatPaySim:
-    def __init__(self, *, appid: str, mch_id: str, api_key: str, delay_s: float = 5.0):
+    def __init__(self, *, appid: str, mch_id: str, api_key: str, delay_s: float = 5.0, fee_rate: str = "0.006"):
         self.appid, self.mch_id, self.api_key, self.delay_s = appid, mch_id, api_key, delay_s
+        self.fee_rate = fee_rate  # the merchant's rate: the fee in the daily bill
         self.ledger = Ledger()
 
     def answer(self, path: str, raw: bytes) -> bytes:
@@ -96,6 +103,7 @@ class WeChatPaySim:
             "pay/orderquery": self._query,
             "secapi/pay/reverse": self._reverse,
             "secapi/pay/refund": self._refund,
+            "pay/downloadbill": self._bill,
         }.get(path.strip("/"))
         if handler is None:
             return self._reply({"return_code": "FAIL", "return_msg": "not found"}, sign=False)
@@ -143,8 +151,8 @@ class WeChatPaySim:
                 "auth_code": code,
                 "scenario": kind,
                 "total_fee": int(req["total_fee"]),
-                "transaction_id": "4200" + datetime.now().strftime("%Y%m%d") + secrets.token_hex(7)[:14],
-                "time_end": datetime.now().strftime("%Y%m%d%H%M%S"),
+                "transaction_id": "4200" + datetime.now(CHINA).strftime("%Y%m%d") + secrets.token_hex(7)[:14],
+                "time_end": datetime.now(CHINA).strftime("%Y%m%d%H%M%S"),
                 "state": "NOTPAY",
                 "charges": 0,
                 "refunded": 0,
@@ -168,6 +176,20 @@ class WeChatPaySim:
                 kind, "USERPAYING"
             )
         )
+
+    def _bill(self, req: dict[str, str]) -> bytes:
+        """``pay/downloadbill``: the day's ALL bill as plain text (an error is XML, as WeChat answers)."""
+        from devices.sim.statements import wechat_bill
+
+        day = req.get("bill_date", "")
+        if req.get("bill_type", "ALL") != "ALL" or len(day) != 8 or not day.isdigit():
+            return self._reply({"return_code": "FAIL", "return_msg": "invalid bill_type or bill_date"}, sign=False)
+        body = wechat_bill(self, f"{day[:4]}-{day[4:6]}-{day[6:]}", fee_rate=self.fee_rate)
+        if body.count(b"\n") <= 3:
+            return self._reply(
+                {"return_code": "FAIL", "return_msg": "No Bill Exist", "error_code": "20002"}, sign=False
+            )
+        return body
 
     def _query(self, req: dict[str, str]) -> bytes:
         with self.ledger.lock:
@@ -197,6 +219,7 @@ class WeChatPaySim:
             t["reversals"] += 1
             if t["state"] == "SUCCESS":
                 t["refunded"] = t["total_fee"]  # a paid order goes back to the customer
+                t["reversed_at"] = datetime.now(CHINA).strftime("%Y%m%d%H%M%S")
             t["state"] = "REVOKED"
         return self._reply({"return_code": "SUCCESS", "result_code": "SUCCESS", "recall": "N"})
 
@@ -209,7 +232,11 @@ class WeChatPaySim:
             if no not in t["refunds"]:  # the same out_refund_no is refunded once
                 if t["state"] != "SUCCESS" or t["refunded"] + fee > t["total_fee"] or fee <= 0:
                     return self._fail("INVALID_REQUEST")
-                t["refunds"][no] = {"refund_fee": fee, "refund_id": "5030" + secrets.token_hex(7)[:14]}
+                t["refunds"][no] = {
+                    "refund_fee": fee,
+                    "refund_id": "5030" + secrets.token_hex(7)[:14],
+                    "at": datetime.now(CHINA).strftime("%Y%m%d%H%M%S"),
+                }
                 t["refunded"] += fee
             r = t["refunds"][no]
         return self._reply(
@@ -235,8 +262,20 @@ def ali_sign_string(params: dict[str, str]) -> str:
 
 
 class AlipaySim:
-    def __init__(self, *, app_id: str, app_public_key_pem: str, private_key_pem: str, delay_s: float = 5.0):
+    def __init__(
+        self,
+        *,
+        app_id: str,
+        app_public_key_pem: str,
+        private_key_pem: str,
+        delay_s: float = 5.0,
+        pid: str = "2088102177846630",
+        fee_rate: str = "0.006",
+    ):
         from cryptography.hazmat.primitives import serialization
+
+        self.pid, self.fee_rate = pid, fee_rate  # the merchant's account (账号 of the bill) and its rate
+        self.base_url = ""  # set by make_server: where the bill download URL points
 
         self.app_id, self.delay_s = app_id, delay_s
         self.app_key = serialization.load_pem_public_key(app_public_key_pem.encode())
@@ -289,6 +328,7 @@ class AlipaySim:
             "alipay.trade.query": self._query,
             "alipay.trade.cancel": self._cancel,
             "alipay.trade.refund": self._refund,
+            "alipay.data.dataservice.bill.downloadurl.query": self._bill_url,
         }.get(method)
         if handler is None:
             return self._respond(method, {"code": "40004", "msg": "Business Failed", "sub_code": "isv.invalid-method"})
@@ -336,8 +376,8 @@ class AlipaySim:
                 "auth_code": code,
                 "scenario": kind,
                 "total_fee": fee,
-                "trade_no": datetime.now().strftime("%Y%m%d") + "22001" + secrets.token_hex(8)[:15],
-                "gmt_payment": datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+                "trade_no": datetime.now(CHINA).strftime("%Y%m%d") + "22001" + secrets.token_hex(8)[:15],
+                "gmt_payment": datetime.now(CHINA).strftime("%Y-%m-%d %H:%M:%S"),
                 "state": "WAIT_BUYER_PAY",
                 "charges": 0,
                 "refunded": 0,
@@ -360,6 +400,18 @@ class AlipaySim:
         if kind in ("system_error", "timeout"):
             return self._fail("isp.unknow-error", code="20000")
         return {**self._fail("ACQ.USER_PAYING", code="10003"), "msg": "Waiting Buyer Pay"}
+
+    def _bill_url(self, biz: dict[str, Any]) -> dict[str, Any]:
+        """The day's trade bill: a download URL (a ``csv.zip``); no trades that day is ``isp.bill_not_exist``."""
+        day = str(biz.get("bill_date", ""))
+        if biz.get("bill_type") != "trade" or len(day) != 10:
+            return self._fail("isv.invalid-parameter", code="40004")
+        if not any(
+            t["charges"] and (t["gmt_payment"][:10] == day or t.get("refunds") or t.get("reversed_at"))
+            for t in self.ledger.snapshot().values()
+        ):
+            return self._fail("isp.bill_not_exist")
+        return {"code": "10000", "msg": "Success", "bill_download_url": f"{self.base_url}/_sim/bill/{day}.csv.zip"}
 
     def _query(self, biz: dict[str, Any]) -> dict[str, Any]:
         with self.ledger.lock:
@@ -389,6 +441,7 @@ class AlipaySim:
             action = "refund" if t["state"] == "TRADE_SUCCESS" else "close"
             if action == "refund":
                 t["refunded"] = t["total_fee"]
+                t["reversed_at"] = datetime.now(CHINA).strftime("%Y-%m-%d %H:%M:%S")
             t["state"] = "TRADE_CLOSED"
         return {
             "code": "10000",
@@ -409,7 +462,7 @@ class AlipaySim:
             if no not in t["refunds"]:  # resending out_request_no is the idempotent retry
                 if t["state"] != "TRADE_SUCCESS" or fee <= 0 or t["refunded"] + fee > t["total_fee"]:
                     return self._fail("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL")
-                t["refunds"][no] = {"refund_fee": fee}
+                t["refunds"][no] = {"refund_fee": fee, "at": datetime.now(CHINA).strftime("%Y-%m-%d %H:%M:%S")}
                 t["refunded"] += fee
                 if t["refunded"] == t["total_fee"]:
                     t["state"] = "TRADE_CLOSED"  # fully refunded
@@ -421,7 +474,7 @@ class AlipaySim:
                 "out_trade_no": t["out_trade_no"],
                 "fund_change": fund_change,
                 "refund_fee": f"{t['refunded'] // 100}.{t['refunded'] % 100:02d}",
-                "gmt_refund_pay": datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+                "gmt_refund_pay": datetime.now(CHINA).strftime("%Y-%m-%d %H:%M:%S"),
             }
 
 
@@ -452,6 +505,11 @@ def make_server(sim: WeChatPaySim | AlipaySim, host: str = "127.0.0.1", port: in
             url = urllib.parse.urlsplit(self.path)
             if url.path == "/_sim/trades":
                 return self._send(json.dumps(sim.ledger.snapshot()).encode(), "application/json")
+            if isinstance(sim, AlipaySim) and url.path.startswith("/_sim/bill/") and url.path.endswith(".csv.zip"):
+                from devices.sim.statements import alipay_bill_zip
+
+                day = url.path[len("/_sim/bill/") : -len(".csv.zip")]
+                return self._send(alipay_bill_zip(sim, day, fee_rate=sim.fee_rate), "application/zip")
             if isinstance(sim, AlipaySim) and url.path.endswith("gateway.do"):
                 return self._gateway(dict(urllib.parse.parse_qsl(url.query, keep_blank_values=True)))
             self.send_error(404)
@@ -467,6 +525,8 @@ def make_server(sim: WeChatPaySim | AlipaySim, host: str = "127.0.0.1", port: in
 
     server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
+    if isinstance(sim, AlipaySim):
+        sim.base_url = f"http://{host}:{server.server_address[1]}"
     return server
 
 
