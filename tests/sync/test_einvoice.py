@@ -25,6 +25,7 @@ from sync.central.invoicing import BlueOrder, Buyer, Line, ProviderRefused, Sell
 from sync.central.invoicing.nuonuo import NuonuoProvider, sign
 from sync.central.invoicing.simulator import Simulator, line_tax
 from sync.protocol import secret_digest, validate_batch
+from tests.support.sync import central_db_url
 
 STORE = "s1"
 SECRET = "shs_" + "k" * 43
@@ -123,8 +124,8 @@ def _item(item_id: str, zh: str, price: int) -> dict:
 
 
 class Central:
-    def __init__(self, tmp_path):
-        self.engine = make_engine(f"sqlite:///{tmp_path / 'central.db'}")
+    def __init__(self, tmp_path, db_url: str):
+        self.engine = make_engine(db_url)
         self.app = create_app(CentralConfig(data_dir=tmp_path / "c", testing=True), engine=self.engine)
         stores.add_store(self.engine, STORE, "Store 1", secret=SECRET)
         self.seq = 0
@@ -162,9 +163,14 @@ def sim():
     s.stop()
 
 
-@pytest.fixture
-def central(tmp_path, sim):
-    c = Central(tmp_path)
+@pytest.fixture(params=["sqlite", "postgres"])
+def central(request, tmp_path, sim):
+    with central_db_url(request.param, tmp_path, "einv") as url:
+        c = Central(tmp_path, url)
+        yield from _seeded(c, sim)
+
+
+def _seeded(c: Central, sim: Simulator):
     c.app.extensions["einvoice"] = einvoice.EinvoiceService(
         NuonuoProvider(sim.url, sim.app_key, sim.app_secret, timeout=3), SELLER
     )
