@@ -206,6 +206,7 @@ def _routes(data) -> dict[str, list[tuple[str, str | None]]]:
         "members": [("members", None)],
         "staff": [("staff", None)],
         "staff_roster": [("staff_roster", None)],
+        "finance": [("finance", None)],
     }
 
 
