@@ -43,6 +43,7 @@ def seed_store(data_dir: Path, store_id: str) -> list[tuple[str, str, str]]:
     """Create the demo data once; returns (username, role, credential) lines to print."""
     from hub.auth import users
     from hub.demo.data import seed_catalog
+    from hub.demo.pictures import seed_pictures
     from hub.store import initialise, open_db
 
     cfg, db = open_db(data_dir)
@@ -57,6 +58,7 @@ def seed_store(data_dir: Path, store_id: str) -> list[tuple[str, str, str]]:
     conn = db.read()
     if conn.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 0:
         seed_catalog(db)
+    seed_pictures(db)  # a handful of demo items with pictures (drawn once; items that have one keep it)
     creds = []
     with db.write() as c:
         for username, role, name, pin, password in DEMO_USERS:
