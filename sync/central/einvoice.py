@@ -696,6 +696,10 @@ def page(store_id: str, receipt_code: str):
     if svc is None:
         return _page(503, error=None, unavailable=True, **base)
     if request.method == "POST":
+        with engine.connect() as conn:
+            requested = invoice(conn, store_id, receipt_code) is not None
+        if requested:  # asked before: the page shows that invoice, whatever this form says
+            return redirect(f"/invoice/{store_id}/{receipt_code}?t={token}", code=303)
         try:
             buyer = validate_buyer(
                 request.form.get("kind", ""),

@@ -307,6 +307,8 @@ def test_second_request_returns_the_same_invoice(central, sim):
     assert r.status_code == 303
     again = central.row(CODE)
     assert again["invoice_no"] == first["invoice_no"] and again["buyer_name"] == "张三"
+    r = _request(central, CODE, kind="company", title="某某有限公司", tax_id=BAD_USCC)
+    assert r.status_code == 303  # asked before: the form is not even looked at, the page shows the invoice
     assert sim.calls.count("nuonuo.ElectronInvoice.requestBillingNew") == 1 and len(sim.invoices) == 1
     # even straight to the domain, twice: one row, one order
     buyer = einvoice.validate_buyer("individual", "李四", "", "")
