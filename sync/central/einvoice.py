@@ -368,6 +368,11 @@ def _local(svc: EinvoiceService, ts: str | None = None) -> str:
     return dt.astimezone(ZoneInfo(svc.timezone)).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _web_link(url: str) -> str:
+    """The provider's PDF link as the page may show it: http(s) only (never a ``javascript:`` href)."""
+    return url[:2000] if url.startswith(("https://", "http://")) else ""
+
+
 def _set(engine: Engine, table: Table, where: dict[str, str], **values: Any) -> None:
     with engine.begin() as conn:
         conn.execute(
@@ -443,7 +448,7 @@ def advance(engine: Engine, svc: EinvoiceService, store_id: str, receipt_code: s
                     state="issued",
                     invoice_no=res.invoice_no,
                     invoice_code=res.invoice_code,
-                    pdf_url=res.pdf_url,
+                    pdf_url=_web_link(res.pdf_url),
                     ex_tax_minor=res.ex_tax_minor,
                     tax_minor=res.tax_minor,
                 )
@@ -562,7 +567,7 @@ def advance_red(engine: Engine, svc: EinvoiceService, store_id: str, return_id: 
                     key,
                     state="issued",
                     invoice_no=res.invoice_no,
-                    pdf_url=res.pdf_url,
+                    pdf_url=_web_link(res.pdf_url),
                     ex_tax_minor=res.ex_tax_minor,
                     tax_minor=res.tax_minor,
                 )
