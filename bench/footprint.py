@@ -152,7 +152,7 @@ def api_client(
             errors += 1
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         n += 1
-    out.put((n, errors))
+    out.put(("api", n, errors))
 
 
 def mqtt_load(port: int, gtins: list[str], deadline: float, out: mp.Queue) -> None:
@@ -168,7 +168,7 @@ def mqtt_load(port: int, gtins: list[str], deadline: float, out: mp.Queue) -> No
         time.sleep(max(0.0, t0 + n / MQTT_EVENTS_PER_S - time.monotonic()))
     c.loop_stop()
     c.disconnect()
-    out.put(n)
+    out.put(("mqtt", n, 0))
 
 
 def main() -> None:
@@ -368,7 +368,8 @@ def main() -> None:
         results = [q.get(timeout=30) for _ in loaders]
         for p in loaders:
             p.join(10)
-        api = results[:API_CLIENTS]
+        # in the order they finished (the MQTT publisher may finish before a slow API client)
+        api = [(n, e) for kind, n, e in results if kind == "api"]
         end_rss, end_pss = memory(hub_procs())
         per_process = {}
         for p in hub_procs():
@@ -397,7 +398,7 @@ def main() -> None:
                 "api_requests": sum(n for n, _ in api),
                 "api_errors": sum(e for _, e in api),
                 "api_rps": round(sum(n for n, _ in api) / LOAD_S, 1),
-                "mqtt_scan_events": results[-1],
+                "mqtt_scan_events": sum(n for kind, n, _ in results if kind == "mqtt"),
                 "print_jobs": printed,
                 "rfid_raw_reads_per_s": 300,
             },

@@ -29,8 +29,10 @@ class Supervised:
     before ``stop`` is set. A target that returns without being stopped has finished on purpose and is not
     restarted (as a services process that exits 0)."""
 
-    def __init__(self, name: str, target: Callable[[threading.Event], object], *, max_delay: float = 30.0):
-        self.name, self.target, self.max_delay = name, target, max_delay
+    def __init__(
+        self, name: str, target: Callable[[threading.Event], object], *, max_delay: float = 30.0, grace: float = 10.0
+    ):
+        self.name, self.target, self.max_delay, self.grace = name, target, max_delay, grace
         self.starts = 0
         self.failures = 0
         self.stopping = threading.Event()
@@ -68,10 +70,11 @@ class Supervised:
                 log.warning("services: %s finished; not restarting it", self.name)
             return
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop it and wait up to ``timeout`` (default ``grace``) for the target to return."""
         self.stopping.set()
         if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
+            self._thread.join(self.grace if timeout is None else timeout)
 
 
 class Services:
@@ -85,7 +88,9 @@ class Services:
         if self.mqtt_url:
             self.threads.append(Supervised("bus", self._bus).start())
         if self.sync:
-            self.threads.append(Supervised("sync worker", self._sync).start())
+            # a stop abandons a step hung on a request (as `storehub sync run` does after its grace): the cursor
+            # only ever moves after an acknowledgement
+            self.threads.append(Supervised("sync worker", self._sync, grace=1.0).start())
         return self
 
     def _bus(self, stop: threading.Event) -> None:
@@ -109,8 +114,9 @@ class Services:
 
         load(SYNC_IN_PROCESS)(self.data_dir, stop)
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self) -> None:
+        """Both stopped at once; the bus is given the time to record its stop in the heartbeat."""
         for t in self.threads:
             t.stopping.set()
         for t in reversed(self.threads):
-            t.stop(timeout)
+            t.stop()
