@@ -1,4 +1,6 @@
-"""Demo wiring: the central on embedded SQLite and the hub's sync worker.
+"""Demo wiring: the central on embedded SQLite and the hub's sync worker; e-invoices through the Nuonuo
+simulator (docs/einvoice.md: the simulator, the central configured for it, its e-invoice worker, and the hub's
+``finance.einvoice_url`` sent down so receipts carry the invoice QR).
 
 ``components`` provisions before anything starts: the central database under
 ``<data-dir>/central`` (migrated), the demo store registered with a fresh
@@ -7,9 +9,23 @@ secret by hand), a head-office login, and a welcome promotion on the downlink.""
 
 from __future__ import annotations
 
+import sys
+
 from hub.demo.context import Component, DemoContext
 
 OFFICE_USER = ("office", "office-demo-2026")
+EINVOICE_SIM_OFFSET = 66  # the Nuonuo simulator listens on the central's port + this
+
+
+def einvoice_env(ctx: DemoContext) -> dict[str, str]:
+    """The central's provider settings pointing at the demo's simulator (its default app key and secret)."""
+    return {
+        "STOREHUB_EINVOICE_API_URL": f"http://127.0.0.1:{ctx.central_port + EINVOICE_SIM_OFFSET}",
+        "STOREHUB_EINVOICE_APP_KEY": "sim-app-key",
+        "STOREHUB_EINVOICE_APP_SECRET": "sim-app-secret",
+        "STOREHUB_EINVOICE_SELLER_TAX_ID": "91110000600037341L",
+        "STOREHUB_EINVOICE_SELLER_NAME": "StoreHub 演示超市",
+    }
 
 
 def provision(ctx: DemoContext) -> None:
@@ -45,6 +61,7 @@ def provision(ctx: DemoContext) -> None:
                 key="receipt_footer",
                 author="demo",
             )
+            downlink.author(engine, "setting", {"value": ctx.central_url}, key="finance.einvoice_url", author="demo")
     finally:
         engine.dispose()
 
@@ -52,7 +69,13 @@ def provision(ctx: DemoContext) -> None:
 def components(ctx: DemoContext) -> list[Component]:
     provision(ctx)
     central_dir = ctx.data_dir / "central"
+    sim_port = ctx.central_port + EINVOICE_SIM_OFFSET
     return [
+        Component(
+            "e-invoice provider simulator (Nuonuo open API)",
+            [sys.executable, "-m", "sync.central.invoicing.simulator", "--port", str(sim_port)],
+            wait_port=sim_port,
+        ),
         Component(
             f"central (head office login {OFFICE_USER[0]} / {OFFICE_USER[1]})",
             ctx.storehub(
@@ -68,7 +91,13 @@ def components(ctx: DemoContext) -> list[Component]:
                 "1",
             ),
             wait_port=ctx.central_port,
+            env=einvoice_env(ctx),
             url=ctx.central_url + "/",
+        ),
+        Component(
+            "e-invoice worker",
+            [sys.executable, "-m", "sync.central.einvoice"],
+            env={"STOREHUB_CENTRAL_DIR": str(central_dir), **einvoice_env(ctx)},
         ),
         Component(
             "sync worker",

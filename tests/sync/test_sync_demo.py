@@ -13,6 +13,8 @@ from tests.support.sync import wait_until
 
 
 def test_demo_components_provision_and_sync(tmp_path):
+    import os
+
     import requests
 
     data = tmp_path / "demo"
@@ -25,7 +27,7 @@ def test_demo_components_provision_and_sync(tmp_path):
         data_dir=data, store_id="demo-x", hub_port=free_port(), central_port=free_port(), python=sys.executable
     )
     comps = components(ctx)
-    assert [c.name.split(" ")[0] for c in comps] == ["central", "sync"]
+    assert [c.name.split(" ")[0] for c in comps] == ["e-invoice", "central", "e-invoice", "sync"]
     cred = state.read_credentials(data)
     assert cred["store_id"] == "demo-x" and cred["central_url"] == ctx.central_url
     assert oct((data / "sync.json").stat().st_mode & 0o777) == "0o600"
@@ -34,7 +36,13 @@ def test_demo_components_provision_and_sync(tmp_path):
     try:
         for c in comps:
             procs.append(
-                subprocess.Popen(c.argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                subprocess.Popen(
+                    c.argv,
+                    env={**os.environ, **c.env},
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
             )
         from hub.store import open_db as reopen
 
@@ -42,7 +50,7 @@ def test_demo_components_provision_and_sync(tmp_path):
         from hub.synclink.state import status
 
         wait_until(
-            lambda: status(db.read())["pending"] == 0 and status(db.read())["downlink_version"] == 2,
+            lambda: status(db.read())["pending"] == 0 and status(db.read())["downlink_version"] == 3,
             60,
             0.3,
             "demo sync",
@@ -50,6 +58,19 @@ def test_demo_components_provision_and_sync(tmp_path):
         from hub.kernel import settings
 
         assert settings.get(db.read(), "receipt_footer").startswith("欢迎光临")
+        assert settings.get(db.read(), "finance.einvoice_url") == ctx.central_url  # receipts carry the invoice QR
+        # the central's e-invoice page is configured for the demo's simulator: a receipt not synced (yet) is
+        # "not yet available" (not "e-invoices not offered"), with the token the hub prints
+        from hub.finance.einvoice import invoice_link, token_key
+        from sync.protocol import secret_digest
+
+        link = invoice_link(
+            ctx.central_url,
+            "demo-x",
+            "SHR-demo-x-20261201-9999",
+            token_key(secret_digest(state.read_credentials(data)["secret"]), "demo-x"),
+        )
+        wait_until(lambda: requests.get(link, timeout=5).status_code == 404, 30, 0.3, "e-invoice page")
         s = requests.Session()
         page = s.get(ctx.central_url + "/login").text
         import re
@@ -61,7 +82,6 @@ def test_demo_components_provision_and_sync(tmp_path):
         assert r.status_code == 200 and "demo-x" in r.text
         db.close()
     finally:
-        import os
         import signal
 
         for p in procs:
