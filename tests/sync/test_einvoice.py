@@ -441,3 +441,16 @@ def test_simulator_tax_from_tax_inclusive_prices(sim):
     assert p.query(serial).state == "issuing"
     res = p.query(serial)
     assert (res.state, res.ex_tax_minor, res.tax_minor) == ("issued", 17699, 2301)
+
+
+def test_partly_refunded_receipt_is_invoiced_for_what_was_kept(central, sim):
+    central.push(_return("ret-5", "sale-2", "SHR-s1-20261201-0013", [(2, "chips", 1, 1130)]))
+    page = central.client.get(central.url(CODE2), headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "211.30" in page  # 200.00 + 22.60 - 11.30
+    _request(central, CODE2, kind="individual", title="张三")
+    row = _issued(central, CODE2)
+    assert (row["state"], row["total_minor"]) == ("issued", 21130)
+    (inv,) = sim.invoices.values()
+    assert [(x["goodsName"], x["num"], x["incl"]) for x in inv["lines"]] == [("可乐", "1", 20000), ("薯片", "1", 1130)]
+    central.run()
+    assert central.row(CODE2)["reds"] == [] and not sim.red_forms  # the return was left out: no red invoice
