@@ -6,6 +6,7 @@ One entry per line in each tuple below: other finance modules add theirs beside.
 
 from hub.domain import Domain, Setting
 from hub.finance.facts import FACTS
+from hub.finance.valuation_facts import VALUATION_FACTS
 from hub.finance.rules import DEFAULT_ACCOUNTS, DEFAULT_FEE_RATES
 
 BEANCOUNT_ACCOUNT = "^(Assets|Liabilities|Equity|Income|Expenses)(:[A-Z0-9][A-Za-z0-9-]*)+$"
@@ -43,11 +44,15 @@ DOMAIN = Domain(
     package="hub.finance",
     routes=(
         "hub.finance.api:bp",
+        "hub.finance.valuation_api:bp",
     ),
     cli=(
         ("finance", "hub.finance.cli:finance_group"),
+        ("valuation", "hub.finance.valuation_cli:valuation_group"),
     ),
-    facts=FACTS,
+    stock_in=("hub.finance.valuation:on_stock_in",),
+    stock_out=("hub.finance.valuation:on_stock_out",),
+    facts=FACTS + VALUATION_FACTS,
     settings=SETTINGS,
     migrations=True,
     screens=(

@@ -12,7 +12,7 @@ from flask import Flask, jsonify
 from sqlalchemy.engine import Engine
 
 from hub.http.framework import DEFAULT_MAX_BODY, check_all_declared, json_errors
-from sync.central import analytics_api, api_sync, einvoice, read_api, views
+from sync.central import analytics_api, api_sync, einvoice, finance_api, read_api, views
 from sync.central.access import READ_API, SYNC_API
 from sync.central.config import CentralConfig
 from sync.central.db import make_engine, migrate
@@ -45,6 +45,7 @@ def create_app(config: CentralConfig | None = None, *, engine: Engine | None = N
     app.register_blueprint(api_sync.bp)
     app.register_blueprint(read_api.bp)
     app.register_blueprint(analytics_api.bp)  # /api/v1/analytics/... (issue 19)
+    app.register_blueprint(finance_api.bp)  # /api/v1/finance/...: P&L and budgets (issue 18)
     app.register_blueprint(views.bp)
     app.register_blueprint(einvoice.bp)  # /invoice/<store>/<receipt>: the customers' e-invoice page (issue 18)
     app.extensions["einvoice"] = einvoice.from_env()  # None: not offered; tests set their own provider

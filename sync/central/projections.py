@@ -22,7 +22,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Connection
 
 from hub.protocol.timeutil import parse_iso
-from sync.central import members, sales
+from sync.central import finance, members, sales
 from sync.central import schema as t
 
 DEVICE_OFFLINE = {"offline", "disconnected", "lost", "down"}
@@ -41,6 +41,9 @@ class Folded:
     counts: dict[str, dict] = field(default_factory=dict)
     members: dict[str, list] = field(default_factory=lambda: defaultdict(list))  # sync/central/members.py
     sales: list[dict] = field(default_factory=list)  # sync/central/sales.py
+    finance: dict[tuple[date, str, str], list[int]] = field(  # sync/central/finance.py
+        default_factory=lambda: defaultdict(lambda: [0, 0, 0])
+    )
     tz: ZoneInfo | None = field(default=None, repr=False, compare=False)
     _days: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -230,6 +233,7 @@ PROJECTORS: dict[str, Projector] = {
     "member.tier_changed": members.project_tier,
     "sale.completed": sales.project_completed,
     "sale.returned": sales.project_returned,
+    "finance.stock_cost": finance.project_stock_cost,
 }
 
 
@@ -401,6 +405,8 @@ def apply(conn: Connection, store_id: str, f: Folded) -> None:
         members.apply(conn, store_id, f.members)
     if f.sales:  # after the items: a sale's category and cost come from store_items
         sales.apply(conn, store_id, f.sales)
+    if f.finance:
+        finance.apply(conn, store_id, f.finance)
     for aid, a in sorted(f.alerts.items()):
         ins = _insert(conn, t.alerts)
         row = {

@@ -59,6 +59,15 @@ KNOWN_REFUSALS = {
     "POST /api/v1/staff/roster/{week}/publish": "to do: week checked as a calendar date",
     "POST /api/v1/staff/shifts": "to do: day checked as a calendar date",
     "PATCH /api/v1/staff/shifts/{shift_id}": "to do: day checked as a calendar date",
+    "GET /api/v1/finance/days/{business_date}": "the business date must be a calendar date (a pattern cannot refuse 2026-02-30)",
+    "POST /api/v1/finance/days/{business_date}/close": "a calendar date that has begun",
+    "POST /api/v1/finance/days/{business_date}/reconcile": "the business date must be a calendar date",
+    "POST /api/v1/finance/days/{business_date}/lock": "the business date must be a calendar date",
+    "POST /api/v1/finance/days/{business_date}/reopen": "the business date must be a calendar date; a reason that is not blank",
+    "POST /api/v1/finance/days/{business_date}/card-batches": "the business date must be a calendar date",
+    "POST /api/v1/finance/days/{business_date}/corrections": "a calendar date of a sealed day, accounts of the chart",
+    "GET /api/v1/finance/days/{business_date}/export": "the business date must be a calendar date",
+    "POST /api/v1/finance/statements": "the file inside must be a provider's statement in its documented layout",
 }
 
 
