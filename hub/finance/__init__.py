@@ -6,8 +6,8 @@ One entry per line in each tuple below: other finance modules add theirs beside.
 
 from hub.domain import Domain, Setting
 from hub.finance.facts import FACTS
-from hub.finance.valuation_facts import VALUATION_FACTS
 from hub.finance.rules import DEFAULT_ACCOUNTS, DEFAULT_FEE_RATES
+from hub.finance.valuation_facts import VALUATION_FACTS
 
 BEANCOUNT_ACCOUNT = "^(Assets|Liabilities|Equity|Income|Expenses)(:[A-Z0-9][A-Za-z0-9-]*)+$"
 
