@@ -416,3 +416,64 @@ def test_routes_need_a_manager_and_screen_is_served(client, auth):
     assert "finance" in client.get("/screens.json").get_json()["screens"]
     for path in ("/screens/finance.js", "/i18n/finance.en.json", "/i18n/finance.zh-CN.json"):
         assert client.get(path).status_code == 200, path
+
+
+def test_match_flags_each_kind_of_difference():
+    hub_pay = {
+        "A": {"till_id": "T1", "amount_minor": 1000},
+        "B": {"till_id": "T1", "amount_minor": 500},
+        "C": {"till_id": "T2", "amount_minor": 700},
+    }
+    hub_ref = {"RA": {"till_id": "T1", "amount_minor": 300, "original": "A"}}
+    hub_rev = {"V": {"till_id": "T1"}, "W": {"till_id": "T2"}}
+    row = {"provider_ref": "x"}
+    rows = [
+        {**row, "kind": "payment", "out_trade_no": "A", "refund_no": None, "amount_minor": 1000, "fee_minor": 6},
+        {**row, "kind": "payment", "out_trade_no": "B", "refund_no": None, "amount_minor": 550, "fee_minor": 3},
+        {**row, "kind": "refund", "out_trade_no": "A", "refund_no": "RA", "amount_minor": -300, "fee_minor": -2},
+        {**row, "kind": "payment", "out_trade_no": "V", "refund_no": None, "amount_minor": 900, "fee_minor": 5},
+        {**row, "kind": "refund", "out_trade_no": "V", "refund_no": "V", "amount_minor": -900, "fee_minor": -5},
+        {**row, "kind": "payment", "out_trade_no": "W", "refund_no": None, "amount_minor": 400, "fee_minor": 2},
+        {**row, "kind": "payment", "out_trade_no": "X", "refund_no": None, "amount_minor": 100, "fee_minor": 1},
+    ]
+    diffs = model.match(hub_pay, hub_ref, hub_rev, rows, method="wechatpay", fee_rate="0.006")
+    got = sorted((d["kind"], d["out_trade_no"], d["difference_minor"]) for d in diffs)
+    assert got == [
+        ("amount_mismatch", "B", 50),
+        ("extra_in_statement", "X", 100),
+        ("missing_in_statement", "C", -700),
+        ("reversal_not_refunded", "W", 400),
+    ]  # A and its refund RA match (fees 6 and -2 at 0.6 %); V was charged and reversed in full
+
+
+def test_cli_close_import_refusal_and_lock(store, hubctx, tmp_path):
+    till, sims = store["till"], store["sims"]
+    till.cash(till.cart(COLA)["id"], 500)
+    till.call("POST", "/tills/T1/shifts/close", {"counted": count_of(20350)})
+    till.call("POST", "/tills/T1/z-report", role="supervisor", status=201)
+    today = model.today(hubctx.db.read())
+    data_dir = str(hubctx.config.data_dir)
+
+    def cli(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "hub.cli", "finance", *args, "--data-dir", data_dir],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
+
+    out = cli("close-day", today)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["state"] == "closed"
+    bad = tmp_path / "bill.csv"
+    bad.write_bytes("交易时间,公众账号ID\n`2026-12-01 10:00:00,`wx\n".encode())
+    out = cli("import-statement", "--provider", "wechatpay", "--date", today, str(bad))
+    assert out.returncode == 1 and json.loads(out.stderr)["error"]["code"] == "statement_layout"
+    assert cli("reconcile-day", today).returncode == 0  # cash only: no statement needed
+    out = cli("lock-day", today)
+    assert out.returncode == 0 and json.loads(out.stdout)["state"] == "locked"
+    out = cli("export", today, "--out", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / f"vouchers-{settings.get(hubctx.db.read(), 'store_id')}-{today}.csv").exists()
+    del sims
