@@ -477,3 +477,19 @@ def test_cli_close_import_refusal_and_lock(store, hubctx, tmp_path):
     assert out.returncode == 0, out.stderr
     assert (tmp_path / f"vouchers-{settings.get(hubctx.db.read(), 'store_id')}-{today}.csv").exists()
     del sims
+
+
+def test_a_closing_day_reopens_with_a_reason_and_the_till_sells_on(store, client, auth, hubctx):
+    till = store["till"]
+    today = model.today(hubctx.db.read())
+    day = api(client, auth, "POST", f"/days/{today}/close")
+    assert day["state"] == "closing" and [b["kind"] for b in day["blockers"]] == ["z_report_missing", "shift_open"]
+    assert till.cash(till.cart(COLA)["id"], 350)["sale"]  # closing: the tills still finish their day
+    err = api(client, auth, "POST", f"/days/{today}/reopen", {"reason": "   "}, status=400)
+    assert err["error"]["code"] == "reason_required"
+    day = api(client, auth, "POST", f"/days/{today}/reopen", {"reason": "the evening shift is not over"})
+    assert day["state"] == "open" and day["events"][-1]["note"] == "the evening shift is not over"
+    err = api(client, auth, "POST", f"/days/{today}/lock", status=409)
+    assert err["error"]["code"] == "day_state_invalid"
+    audit = [r[0] for r in hubctx.db.read().execute("SELECT action FROM audit_log WHERE action LIKE 'finance.%'")]
+    assert audit == ["finance.day.closing", "finance.day.open"]
