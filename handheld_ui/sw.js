@@ -1,18 +1,20 @@
 // StoreHub handheld service worker: keeps the app on the device so it opens with no network.
 // The API (/api/) is never cached or intercepted: live data and writes always go to the hub (writes that
-// cannot reach it are queued by the app in IndexedDB, not here).
+// cannot reach it are queued by the app in IndexedDB, not here). One exception: item pictures by content hash
+// (/api/v1/pictures/<sha256>/<size>) are immutable, so they are kept (cache first, the newest PICTURE_MAX) and
+// lookups show them offline.
 // Install precaches the shell (SHELL), the hub's screen list (screens.json), every screen module it names and
 // their catalogs in every language, so after one visit every screen opens offline.
 // Shell files: stale-while-revalidate (instant start, refreshed in the background). The page itself:
 // network first with a short timeout, then the cached copy. Bump VERSION to drop old caches at once.
 
-const VERSION = 'v4';
+const VERSION = 'v5';
 const CACHE = `storehub-shell-${VERSION}`;
 const SHELL = [
   './', 'index.html', 'manifest.webmanifest', 'css/app.css',
   'js/app.js', 'js/api.js', 'js/camera.js', 'js/dom.js', 'js/errors.js', 'js/feedback.js', 'js/format.js', 'js/home.js',
   'js/i18n.js', 'js/language.js', 'js/live.js', 'js/lock.js', 'js/login.js', 'js/pager.js', 'js/pinpad.js', 'js/queue.js',
-  'js/recent.js', 'js/router.js', 'js/scanner.js', 'js/scanroute.js', 'js/screens.js', 'js/session.js',
+  'js/picture.js', 'js/recent.js', 'js/router.js', 'js/scanner.js', 'js/scanroute.js', 'js/screens.js', 'js/session.js',
   'js/state.js', 'js/status.js', 'js/toast.js',
   // the customer display of a till (/display/<till>) is served by the same hub and cached with the shell
   'display.html', 'js/checkout_display.js',
@@ -22,6 +24,9 @@ const SHELL = [
 const SCREEN_LIST = 'screens.json';
 const LANGUAGES = ['en', 'zh-CN']; // = LANGUAGES in js/i18n.js (a classic worker cannot import that module)
 const PAGE_TIMEOUT_MS = 3000;
+const PICTURES = 'storehub-pictures-v1'; // not a shell cache: kept across versions (its URLs never change)
+const PICTURE_PATH = /^\/api\/v1\/pictures\/[0-9a-f]{64}\/(96|320|1024)$/;
+const PICTURE_MAX = 600; // ~3 KB a 96 px thumbnail, ~15 KB a 320 px one
 
 // Everything or nothing: a worker that installed without a screen would leave that screen dead offline, so a
 // failed install keeps the previous worker (and its cache) and is retried on the next start.
@@ -87,10 +92,29 @@ async function asset(event) {
   return refresh;
 }
 
+async function picture(event) {
+  const cache = await caches.open(PICTURES);
+  const cached = await cache.match(event.request);
+  if (cached) return cached;
+  const resp = await fetch(event.request);
+  if (resp.ok && resp.type === 'basic') {
+    event.waitUntil((async () => {
+      await cache.put(event.request, resp.clone());
+      const keys = await cache.keys(); // insertion order: the oldest first
+      for (const k of keys.slice(0, Math.max(0, keys.length - PICTURE_MAX))) await cache.delete(k);
+    })());
+  }
+  return resp;
+}
+
 self.addEventListener('fetch', (event) => {
   const req = event.request;
   if (req.method !== 'GET') return;
   const url = new URL(req.url);
+  if (url.origin === self.location.origin && PICTURE_PATH.test(url.pathname)) {
+    event.respondWith(picture(event));
+    return;
+  }
   if (url.origin !== self.location.origin || url.pathname.startsWith('/api/')) return;
   event.respondWith(req.mode === 'navigate' ? page(req) : asset(event));
 });

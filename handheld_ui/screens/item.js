@@ -2,8 +2,9 @@
 // offline (queued with their idempotency key).
 
 import { h, icon } from '../js/dom.js';
+import { thumb, uploadPicture } from '../js/picture.js';
 import { itemRef, recallItem, rememberItem } from '../js/recent.js';
-import { itemName } from './lookup.js';
+import { itemName, pictureSource } from './lookup.js';
 
 const ADJUST_REASONS = ['damaged', 'found', 'miscount', 'other'];
 
@@ -133,6 +134,49 @@ export default {
       paint(flash);
     }
 
+    // Supervisors and managers give the item a picture: the phone's camera (capture) or a file, sent as it is;
+    // the hub checks it, turns it upright, strips its metadata and makes the thumbnails.
+    function pictureActions() {
+      const has = Boolean(item.picture_sha256);
+      // not shown: the button opens it (display:none file inputs still open the camera/file picker on click)
+      const input = h('input', { type: 'file', accept: 'image/*', capture: 'environment', hidden: true,
+        'aria-label': t('item.picture_take'), 'data-testid': 'picture-file' });
+      const take = h('button', { class: 'btn', type: 'button', 'data-testid': 'picture-take', onclick: () => input.click() },
+        icon('camera'), t(has ? 'item.picture_replace' : 'item.picture_take'));
+      input.addEventListener('change', async () => {
+        const file = input.files && input.files[0];
+        input.value = '';
+        if (!file) return;
+        take.disabled = true;
+        take.setAttribute('aria-busy', 'true');
+        try {
+          await uploadPicture(item.id, file);
+          ctx.feedback.success();
+          ctx.toast(t('item.picture_saved'), 'success');
+          await load();
+        } catch (err) {
+          ctx.feedback.error();
+          ctx.toast(err.offline ? t('core.err_offline') : t('item.picture_failed', { msg: err.message }), 'error');
+        } finally {
+          take.disabled = false;
+          take.removeAttribute('aria-busy');
+        }
+      });
+      const remove = has ? h('button', { class: 'btn', type: 'button', 'data-testid': 'picture-remove', onclick: async () => {
+        remove.disabled = true;
+        try {
+          await ctx.api.del(`/items/${encodeURIComponent(item.id)}/picture`);
+          ctx.toast(t('item.picture_removed'), 'success');
+          await load();
+        } catch (err) {
+          ctx.feedback.error();
+          ctx.toast(err.offline ? t('core.err_offline') : t('item.picture_failed', { msg: err.message }), 'error');
+          remove.disabled = false;
+        }
+      } }, icon('x'), t('item.picture_remove')) : null;
+      return h('div', { class: 'picture-actions' }, input, take, remove);
+    }
+
     function paint(flash) {
       const unit = item.unit;
       const totals = item.totals || { on_hand: 0, reserved: 0, available: 0 };
@@ -162,11 +206,13 @@ export default {
       body.replaceChildren(...[
         stale ? h('p', { class: 'stale', role: 'status', 'data-testid': 'item-stale' }, icon('clock'), t('item.stale', { time: ctx.fmt.time(stale) })) : null,
         h('div', { class: 'card item-head' },
+          thumb(pictureSource(item), { size: 320, cls: 'thumb lg', testid: 'item-picture', alt: t('item.picture_alt', { name: itemName(item, ctx.lang) }) }),
           h('h2', { 'data-testid': 'item-name' }, itemName(item, ctx.lang)),
           h('div', { class: 'item-meta' }, h('span', {}, item.sku), gtins.length ? h('span', {}, '· ' + gtins.join(', ')) : null,
             item.active === false ? h('span', { class: 'state-tag failed' }, t('item.inactive')) : null),
           h('div', { class: 'row' }, h('span', { class: 'price', 'data-testid': 'item-price' }, ctx.fmt.money(item.price_minor)),
-            h('span', { class: 'muted' }, unit === 'kg' ? t('item.per_kg') : t('item.each')))),
+            h('span', { class: 'muted' }, unit === 'kg' ? t('item.per_kg') : t('item.each'))),
+          ctx.hasRole('supervisor') && !stale ? pictureActions() : null),
         scanned.length ? h('div', { class: 'card scanned', 'data-testid': 'scanned-label' },
           h('h3', {}, icon('barcode'), t('item.scanned_label')),
           h('dl', { class: 'kv' }, scanned.map(([k, v]) => [h('dt', {}, t(`item.scanned_${k}`)), h('dd', { 'data-testid': `scanned-${k}` }, String(v))]))) : null,

@@ -2,10 +2,17 @@
 
 import { h, icon } from '../js/dom.js';
 import { pager } from '../js/pager.js';
+import { thumb } from '../js/picture.js';
 import { recentItems } from '../js/recent.js';
 
 export function itemName(item, lang) {
   return (lang === 'zh-CN' ? item.name_zh || item.name_en : item.name_en || item.name_zh) || item.sku;
+}
+
+/** Where an item's picture comes from: its hash when the item says it (null: it has none), else ask by id. */
+export function pictureSource(item) {
+  if (item && 'picture_sha256' in item) return { sha: item.picture_sha256, none: !item.picture_sha256 };
+  return { itemId: item && (item.item_id || item.id) };
 }
 
 const PAGE = 30;
@@ -59,7 +66,7 @@ export default {
     function hitList(items, testid = 'lookup-hit') {
       return h('ul', { class: 'list' }, items.map((it) => h('li', {},
         h('button', { type: 'button', class: 'list-btn', 'data-testid': testid, onclick: () => ctx.navigate('item', { id: it.id }) },
-          icon('box', 'icon lg'),
+          thumb(pictureSource(it), { testid: `${testid}-thumb` }),
           h('span', { class: 'grow' }, h('strong', {}, itemName(it, ctx.lang)), h('div', { class: 'sub' }, it.sku)),
           h('span', { class: 'hit-figures' }, h('span', { class: 'num' }, ctx.fmt.money(it.price_minor)),
             // items remembered on this device (hub away) may carry no totals: show stock only when we know it

@@ -4,7 +4,8 @@
 
 import { h, icon } from '../js/dom.js';
 import { itemRef } from '../js/recent.js';
-import { itemName } from './lookup.js';
+import { thumb } from '../js/picture.js';
+import { itemName, pictureSource } from './lookup.js';
 import { errText } from './pick.js';
 
 let handler = null; // the open walk's scan handler
@@ -75,8 +76,10 @@ export default {
           st.step !== 'location' ? icon('check', 'icon lg') : null));
       const item = h('div', { class: 'card stack', 'data-testid': 'walk-item' },
         h('div', { class: 'label' }, t('pick_walk.take')),
-        h('strong', { 'data-testid': 'walk-item-name' }, unitName(task)),
-        h('div', { class: 'sub' }, `${task.sku} · ${t('pick_walk.for_order', { ref: task.order_ref })}`),
+        // the picture of what to take: the picker finds it on the shelf by sight as well as by name
+        h('div', { class: 'row' }, thumb(pictureSource(task), { cls: 'thumb md', testid: 'walk-item-thumb' }),
+          h('div', { class: 'grow' }, h('strong', { 'data-testid': 'walk-item-name' }, unitName(task)),
+            h('div', { class: 'sub' }, `${task.sku} · ${t('pick_walk.for_order', { ref: task.order_ref })}`))),
         h('div', { class: 'row' }, h('div', { class: 'loc-qty grow', 'data-testid': 'walk-qty' }, qtyText(task, left)),
           h('span', { class: 'tote', 'data-testid': 'walk-tote' }, t('pick_walk.into_tote', { n: task.tote }))));
       const prompt = h('div', { class: 'scan-prompt', 'data-testid': 'walk-prompt', 'aria-live': 'assertive' },

@@ -7,7 +7,8 @@
 // for the supervisor's review.
 
 import { h, icon } from '../js/dom.js';
-import { itemName } from './lookup.js';
+import { setThumb, thumb } from '../js/picture.js';
+import { itemName, pictureSource } from './lookup.js';
 import { buttonRow, errText } from './stocktake.js';
 
 let active = null; // the open count's scan handler
@@ -55,8 +56,11 @@ export default {
       h('div', { class: 'stat' }, queuedStat, h('div', { class: 'k' }, t('stocktake_count.offline'))));
     const lastName = h('strong', { 'data-testid': 'count-last-name' }, t('stocktake_count.nothing_yet'));
     const lastQty = h('div', { class: 'loc-qty', 'data-testid': 'count-last-qty' }, '');
+    // the last scanned item's picture: the counter sees at a glance that the scan was the thing in their hand
+    const lastThumb = thumb({ none: true }, { cls: 'thumb md', testid: 'count-last-thumb' });
     const last = h('div', { class: 'card stack', 'data-testid': 'count-last', 'data-seq': '0', 'aria-live': 'polite' },
-      h('div', { class: 'label' }, t('stocktake_count.last')), lastName, lastQty);
+      h('div', { class: 'label' }, t('stocktake_count.last')),
+      h('div', { class: 'row' }, lastThumb, h('div', { class: 'grow stack' }, lastName, lastQty)));
     const warn = h('div', { class: 'card', 'data-testid': 'count-warning', role: 'alert', hidden: true });
     const expectedBox = h('div', { 'data-testid': 'count-expected' });
     const qty = h('input', { class: 'field', type: 'number', inputmode: 'numeric', min: 1, step: 1,
@@ -200,10 +204,12 @@ export default {
         st.shown = n;
         if (r.kind === 'item') {
           lastName.textContent = itemName(r.item, ctx.lang);
+          setThumb(lastThumb, pictureSource(r.item));
           const exp = r.expected !== undefined && r.expected !== null ? ` / ${ctx.fmt.qty(r.expected, r.item.unit)}` : '';
           lastQty.textContent = `${ctx.fmt.qty(r.line_qty, r.item.unit)}${exp}`;
         } else if (r.kind === 'location') {
           lastName.textContent = t('stocktake_count.now_at', { code: r.location.code });
+          setThumb(lastThumb, { none: true });
           lastQty.textContent = '';
         }
         last.dataset.seq = String(n);
@@ -227,6 +233,7 @@ export default {
       if (code.startsWith('SHL-') && !recount) setBin(code.slice(4).toUpperCase());
       lastName.textContent = code;
       lastQty.textContent = '…';
+      setThumb(lastThumb, { none: true });
       last.dataset.state = 'sending';
       const out = await send(`/stocktake/sessions/${id}/scans`, body, t('stocktake_count.queue_label', { code }));
       if (out.state === 'done') {
@@ -264,6 +271,7 @@ export default {
         scansStat.textContent = ctx.fmt.number(st.totals.scans);
         itemsStat.textContent = ctx.fmt.number(st.totals.items);
         lastName.textContent = t('stocktake_count.undone');
+        setThumb(lastThumb, { none: true });
         lastQty.textContent = '';
         ctx.feedback.warn();
       } else if (out.state === 'queued') {

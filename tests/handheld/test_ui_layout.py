@@ -10,10 +10,12 @@ A screen the walk does not know how to open fails the walk, so a new screen cann
 
 from __future__ import annotations
 
+import io
 import os
 
 import pytest
 import requests
+from PIL import Image
 
 from tests.support.orders import order_body, store
 from tests.support.ui import PHONE, login, shot
@@ -174,6 +176,10 @@ def _store_with_orders(hub_server) -> dict:
     count = call(
         "POST", "/stocktake/sessions", json={"name": "Aisle 1 / 一号通道", "idempotency_key": "layout-count-1"}
     )
+    # milk has a picture (lookup thumbnails, the item screen's picture, the walk's current pick)
+    photo = io.BytesIO()
+    Image.new("RGB", (900, 600), (40, 120, 200)).save(photo, "JPEG")
+    call("PUT", f"/items/{shop['milk']['id']}/picture", data=photo.getvalue(), headers={"Content-Type": "image/jpeg"})
     return {"shop": shop, "picked_order": done, "walk": walking, "count": count}
 
 
