@@ -28,6 +28,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from hub.checkout import rules
+from hub.finance import tax as finance_tax
 from hub.kernel import settings
 from hub.promotions import model as promotions
 from hub.protocol.timeutil import utcnow
@@ -140,7 +141,8 @@ def price_lines(
     if not db_file:  # an in-memory database has no name to tell it from another
         return _price(conn, lines, rates, version, at)
     tz = settings.get(conn, "timezone")
-    key = (db_file, version, tz, json.dumps(rates, sort_keys=True), tuple(tuple(ln.items()) for ln in lines))
+    taxes = finance_tax.version(conn)  # VAT categories and rates as data (hub.finance.tax)
+    key = (db_file, version, tz, json.dumps(rates, sort_keys=True), taxes, tuple(tuple(ln.items()) for ln in lines))
     now = utcnow()
     with _LOCK:
         kept = _PRICED.get(key)
@@ -174,7 +176,7 @@ def _price(
     version: int,
     at: datetime | str | None,
 ) -> dict[str, Any]:
-    line_rates = [tax_rate(rates, ln["category"]) for ln in lines]
+    line_rates = finance_tax.line_rates(conn, lines, rates, at)  # the rate in force, else the setting's
     result: dict[str, Any] = {"lines": [], "applied": []}
     if lines:
         priced = promotions.price_basket(conn, {"lines": [basket_line(ln, r) for ln, r in zip(lines, line_rates)]}, at)
