@@ -1,16 +1,18 @@
 """Footprint benchmark (issue 12): how much memory the hub's own processes take on a small box (a Pi 3 has 1 GB).
 
 Brings up, on a fresh copy of the demo store (2,074 items, demo staff): Mosquitto (the project's config) and
-`storehub serve --sync` in the layout it picks on a box with up to 2 GB of RAM (a Pi 3): a lean gunicorn master,
-one gthread web worker and one services process — the bus with the sync worker as a thread of it, pushing to a
-central on embedded SQLite — plus the one-shot payment-resume child while it lives; then one agent of each kind
-against its simulator — scanner (serial pty), scale (MT-SICS pty), printer (ESC/POS TCP), RFID (`agent rfid --source
-zebra-mqtt` bridging the simulated Zebra reader).
+`storehub serve --sync` in the layout it picks on a box with up to 2 GB of RAM (a Pi 3): a lean gunicorn master and
+one gthread web worker that also runs the services as supervised threads — the bus and the sync worker, pushing to
+a central on embedded SQLite (``hub.serve.services_layout``, docs/architecture.md "Processes") — plus the one-shot
+payment-resume child while it lives; then one agent of each kind against its simulator — scanner (serial pty),
+scale (MT-SICS pty), printer (ESC/POS TCP), RFID (`agent rfid --source zebra-mqtt` bridging the simulated Zebra
+reader). ``FOOTPRINT_WORKERS=2`` (or ``STOREHUB_SERVICES=process``) measures the layout with a services process.
 
 * serve_ready_s — from starting `storehub serve` to its first 200 on /api/v1/health.
 * hub_rss_mb_idle / hub_rss_mb — the sum of RSS of the hub's own processes (every process of `storehub serve`'s
-  tree: master, workers, services process, any other child it started): idle 10 s after start, and the peak under
-  load. ``FOOTPRINT_WORKERS=2`` measures two web workers (the layout on a bigger box). RSS counts pages shared by
+  tree: master, workers, services process if any, any other child it started; the services' threads are in their
+  worker's figure): idle 10 s after start, and the peak under load. ``FOOTPRINT_WORKERS=2`` measures two web
+  workers (the layout on a bigger box). RSS counts pages shared by
   the forked workers once per process, so it over-states; hub_pss_mb (proportional set size) is the fair share.
   Target: hub_rss_mb ≤ 150.
 * The load (LOAD_S): 4 API clients counting (POST /stocktake/sessions/<id>/scans of item barcodes in a count)
@@ -293,7 +295,7 @@ def main() -> None:
         procs += agents.values()
 
         def hub_procs() -> list[psutil.Process]:
-            return tree(serve.pid)  # the sync worker is a thread of its services process
+            return tree(serve.pid)  # the bus and the sync worker are threads of the worker (or of a services process)
 
         time.sleep(IDLE_S)
         idle_rss, idle_pss = memory(hub_procs())

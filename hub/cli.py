@@ -11,15 +11,13 @@ from pathlib import Path
 
 import click
 
-from hub import __version__, domains
+from hub import __version__
 from hub.domain import load
-from hub.kernel import settings
 from hub.kernel.cliopts import data_dir_option
-from hub.kernel.config import HubConfig
-from hub.kernel.errors import StoreHubError, ValidationError
-from hub.store import backup as backup_hub
-from hub.store import initialise, is_encrypted, open_db
-from hub.store import restore as restore_hub
+from hub.protocol.errors import StoreHubError
+
+# The domains, the store and its settings are imported by the commands that use them, not here: `storehub agent`
+# and `storehub sim` (device hosts, one process per device) load only what their command needs (memory).
 
 
 class StoreHubCLI(click.Group):
@@ -27,6 +25,8 @@ class StoreHubCLI(click.Group):
     only when run (an agent host runs ``storehub agent`` without the hub's web stack)."""
 
     def _lazy(self) -> dict[str, str]:
+        from hub import domains  # every domain package: only to list or find a domain's command
+
         return {**domains.commands(), **SYSTEM_COMMANDS}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -45,7 +45,9 @@ class StoreHubCLI(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         cmd = super().get_command(ctx, cmd_name)
-        if cmd is None and cmd_name in self._lazy():
+        if cmd is None and cmd_name in SYSTEM_COMMANDS:  # agents, simulators, sync: without the hub's domains
+            cmd = load(SYSTEM_COMMANDS[cmd_name])
+        elif cmd is None and cmd_name in self._lazy():
             cmd = load(self._lazy()[cmd_name])
         return cmd
 
@@ -82,7 +84,9 @@ def main() -> None:
 def init(data_dir, store_id, store_name, currency, language, region, timezone, tls_names):
     """Create (or update) a hub data directory, its store CA and HTTPS certificate."""
     # certificates (cryptography): imported only by the commands that issue them, so `storehub --help` stays quick
+    from hub.kernel.errors import ValidationError
     from hub.pki import certs, workflow
+    from hub.store import initialise, open_db
 
     cfg, db = open_db(data_dir)
     try:
@@ -156,7 +160,9 @@ def serve(data_dir, host, port, workers, threads, mqtt_url, with_sync, tls, http
 
     Checks the data directory (migrations), then becomes a lean gunicorn master (same pid) that starts the web
     workers, the bus (with --sync: and the sync worker) and restarts whichever dies (docs/architecture.md)."""
+    from hub.kernel import settings
     from hub.serve import ServeSpec, exec_master  # gunicorn: imported only by the command that serves
+    from hub.store import open_db
     from hub.synclink.state import read_credentials
 
     loopback = _is_loopback(host)
@@ -210,6 +216,9 @@ def _is_loopback(host: str) -> bool:
 )
 def backup(data_dir, file, encrypt):
     """Online backup of the hub database and its secret key to FILE (SQLite backup API; file mode 0600)."""
+    from hub.store import backup as backup_hub
+    from hub.store import open_db
+
     passphrase = _passphrase(confirm=True) if encrypt else None
     cfg, db = open_db(data_dir)
     try:
@@ -245,6 +254,10 @@ def restore(data_dir, file, force):
 
     A backup of another store is refused unless --force; an encrypted backup asks for its passphrase
     ($STOREHUB_BACKUP_PASSPHRASE, else at the terminal)."""
+    from hub.kernel.config import HubConfig
+    from hub.store import is_encrypted, open_db
+    from hub.store import restore as restore_hub
+
     cfg = HubConfig(data_dir=Path(data_dir).resolve()) if data_dir else HubConfig()
     passphrase = _passphrase(confirm=False) if is_encrypted(file) else None
     try:
@@ -294,6 +307,8 @@ SYSTEM_COMMANDS: dict[str, str] = {
 @click.option("--json", "as_json", is_flag=True, help="Print the declarations as JSON")
 def domains_cmd(as_json):
     """The hub's domains, in order, and what each declares."""
+    from hub import domains
+
     described = domains.describe()
     if as_json:
         click.echo(json.dumps(described, ensure_ascii=False, indent=2))

@@ -42,7 +42,6 @@ log = logging.getLogger("storehub.serve")
 
 SPEC_ENV = "STOREHUB_SERVE_SPEC"  # what `storehub serve` hands the lean master it execs into
 SMALL_BOX_MB = 2048  # RAM up to this: one web worker (a Pi 3 has 1 GB)
-SWITCH_INTERVAL_S = 0.001  # the GIL switch interval of a web worker that also runs the services (see _hub_app)
 
 
 class GunicornApp(BaseApplication):
@@ -86,10 +85,6 @@ def _hub_app(
     if services is not None:  # the bus and the sync worker as supervised threads of this (single) worker
         from hub.bus.services import Services
 
-        # The bus's threads (MQTT network loop, batch writer) take the GIL hundreds of times a second; with the
-        # default 5 ms switch interval every request thread back from a socket or SQLite call queued up to 5 ms
-        # behind them (bench/footprint.py: 32 requests/s instead of ~200). 1 ms hands the GIL round sooner.
-        sys.setswitchinterval(SWITCH_INTERVAL_S)
         _services = Services(Path(data_dir), mqtt_url, **services).start()
     return app
 

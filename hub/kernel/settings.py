@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from jsonschema import Draft202012Validator
+import jsonschema_rs
 
 from hub.domain import Setting
 from hub.kernel.errors import ValidationError
@@ -63,7 +63,9 @@ KERNEL_SETTINGS: tuple[Setting, ...] = (
 )
 
 _DECLARED: dict[str, Setting] = {}
-_VALIDATORS: dict[str, Draft202012Validator] = {}
+# jsonschema-rs answers yes or no for every write; the ``jsonschema`` package (Python, ~3.5 MB with its
+# referencing stack) is imported only to word a refusal, so a process that never refuses a setting never loads it
+_VALIDATORS: dict[str, jsonschema_rs.Draft202012Validator] = {}
 
 
 def declare(declared: Iterable[Setting]) -> None:
@@ -73,9 +75,8 @@ def declare(declared: Iterable[Setting]) -> None:
         have = _DECLARED.get(s.key)
         if have is not None and have != s:
             raise RuntimeError(f"setting {s.key!r} is declared twice")
-        Draft202012Validator.check_schema(s.schema)
+        _VALIDATORS[s.key] = jsonschema_rs.Draft202012Validator(s.schema)  # refuses a schema that is not one
         _DECLARED[s.key] = s
-        _VALIDATORS[s.key] = Draft202012Validator(s.schema)
 
 
 declare(KERNEL_SETTINGS)
@@ -109,8 +110,8 @@ def get_all(conn: sqlite3.Connection) -> dict[str, Any]:
 def validate(key: str, value: Any) -> None:
     """Refuse an undeclared key or a value its schema refuses. ``timezone`` must also be an IANA zone this
     machine knows (the central folds the store's daily figures on its local day)."""
-    _setting(key)
-    errors = sorted(_VALIDATORS[key].iter_errors(value), key=lambda e: list(e.absolute_path))
+    s = _setting(key)
+    errors = [] if _VALIDATORS[key].is_valid(value) else _errors(s.schema, value)
     if errors:
         e = errors[0]
         where = "/".join(str(p) for p in e.absolute_path)
@@ -126,6 +127,13 @@ def validate(key: str, value: Any) -> None:
             raise ValidationError(
                 f"timezone {value!r} is not an IANA zone name (e.g. Asia/Shanghai)", code="invalid_setting"
             ) from None
+
+
+def _errors(schema: dict[str, Any], value: Any) -> list[Any]:
+    """Why ``value`` is refused, worded by ``jsonschema`` (by path; empty if it finds nothing wrong)."""
+    from jsonschema import Draft202012Validator
+
+    return sorted(Draft202012Validator(schema).iter_errors(value), key=lambda e: list(e.absolute_path))
 
 
 def put(conn: sqlite3.Connection, key: str, value: Any) -> None:

@@ -24,14 +24,13 @@ from a device agent.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-from jsonschema import Draft202012Validator, FormatChecker
 
 from hub.protocol import rfid_formats
 from hub.protocol.storable import unstorable_text
@@ -392,10 +391,14 @@ def all_schemas() -> dict[str, dict[str, Any]]:
     return out
 
 
-_FORMATS = FormatChecker()
-_VALIDATORS: dict[str, Draft202012Validator] = {
-    name: Draft202012Validator(schema, format_checker=_FORMATS) for name, schema in all_schemas().items()
-}
+@functools.cache
+def _validator(name: str) -> Any:
+    """The ``jsonschema`` (Python) validator of one schema, built when first needed: to word why a message is
+    refused, or to judge every message where jsonschema-rs is not installed. A process whose messages are all
+    valid (an agent, the bus) never imports ``jsonschema`` and its referencing stack (~3.5 MB)."""
+    from jsonschema import Draft202012Validator, FormatChecker
+
+    return Draft202012Validator(all_schemas()[name], format_checker=FormatChecker())
 
 
 try:  # the Rust validator is ~20x faster on the bus's hot path; the Python one words the reasons
@@ -413,7 +416,7 @@ def _first_error(name: str, data: Any) -> str | None:
     fast = _FAST.get(name)
     if fast is not None and fast.is_valid(data):
         return None
-    err = next(iter(_VALIDATORS[name].iter_errors(data)), None)
+    err = next(iter(_validator(name).iter_errors(data)), None)
     if err is None:
         if fast is None:
             return None
