@@ -37,12 +37,14 @@ def _config(central_dir, db_url, **kw):
 
 
 def _engine(central_dir, db_url):
+    from sync.central import personal
     from sync.central.db import make_engine, migrate
 
     cfg = _config(central_dir, db_url)
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(cfg.db_url)
     migrate(engine)
+    personal.attach(engine, cfg.data_dir)
     return cfg, engine
 
 
@@ -129,10 +131,11 @@ def serve(
 @click.option("--exist-ok", is_flag=True, help="If the store exists, issue it a new secret")
 def add_store(central_dir, db_url, store_id, name, hub_data_dir, central_url, exist_ok):
     """Register a store and issue its credential (printed once, or written to the hub)."""
+    from hub.kernel import pii
     from hub.synclink.state import write_credentials
-    from sync.central import stores
+    from sync.central import personal, stores
 
-    _cfg, engine = _engine(central_dir, db_url)
+    cfg, engine = _engine(central_dir, db_url)
     try:
         secret = stores.add_store(engine, store_id, name)
     except stores.StoreExists:
@@ -145,7 +148,8 @@ def add_store(central_dir, db_url, store_id, name, hub_data_dir, central_url, ex
         if not central_url:
             raise click.ClickException("--central-url is required with --hub-data-dir")
         p = write_credentials(hub_data_dir, central_url=central_url, store_id=store_id, secret=secret)
-        click.echo(f"store {store_id} registered; credential written to {p}")
+        pii.set_central_key(hub_data_dir, personal.public_key(cfg.data_dir))  # personal fields sealed to us
+        click.echo(f"store {store_id} registered; credential written to {p} (the personal-data key beside it)")
     else:
         click.echo(f"store {store_id} registered; secret (shown once): {secret}")
 
@@ -243,6 +247,117 @@ _hub_dir = click.option(
 )
 
 
+# --- personal data (sync/central/personal.py, docs/security.md) --------------------------------------------------
+def _actor() -> str:
+    from hub.kernel.cliopts import cli_actor
+
+    return cli_actor()
+
+
+def _personal_call(fn, *args, **kw):
+    from hub.kernel.errors import StoreHubError
+
+    try:
+        return fn(*args, **kw)
+    except StoreHubError as exc:
+        click.echo(json.dumps(exc.to_dict(), ensure_ascii=False), err=True)
+        sys.exit(2)
+
+
+@central.command("pii-public-key")
+@_dir_opt
+def pii_public_key(central_dir):
+    """Print the public key hubs seal personal data to (give it to a hub: `storehub pii set-central-key KEY`)."""
+    from sync.central import personal
+
+    cfg = _config(central_dir, None)
+    click.echo(personal.public_key(cfg.data_dir))
+
+
+@central.command("rotate-pii-key")
+@_dir_opt
+@_db_opt
+def rotate_pii_key(central_dir, db_url):
+    """Re-encrypt every member's and staff member's personal data under a new key of the central's key ring
+    (pii.keys in --dir, 0600), re-hash phones, retire the old key."""
+    from sync.central import personal
+
+    _cfg, engine = _engine(central_dir, db_url)
+    try:
+        click.echo(json.dumps(personal.rotate(engine, actor=_actor())))
+    finally:
+        engine.dispose()
+
+
+@central.command("member-find")
+@_dir_opt
+@_db_opt
+@click.argument("phone")
+@click.option("--region", default="CN", show_default=True, help="numbering plan of a phone typed without +country")
+def member_find(central_dir, db_url, phone, region):
+    """Find a member by phone (keyed hash; audited)."""
+    from sync.central import personal
+
+    _cfg, engine = _engine(central_dir, db_url)
+    try:
+        out = _personal_call(personal.find_by_phone, engine, phone, actor=_actor(), region=region)
+    finally:
+        engine.dispose()
+    click.echo(json.dumps(out, ensure_ascii=False))
+
+
+@central.command("member-export")
+@_dir_opt
+@_db_opt
+@click.argument("member_id")
+def member_export(central_dir, db_url, member_id):
+    """One member's personal data, consents and points history as JSON (their access request; audited)."""
+    from sync.central import personal
+
+    _cfg, engine = _engine(central_dir, db_url)
+    try:
+        out = _personal_call(personal.export, engine, member_id, actor=_actor())
+    finally:
+        engine.dispose()
+    click.echo(json.dumps(out, ensure_ascii=False, indent=1))
+
+
+@central.command("member-withdraw")
+@_dir_opt
+@_db_opt
+@click.argument("member_id")
+@click.option("--purpose", default=None, help="one purpose (default: every purpose the member granted)")
+def member_withdraw(central_dir, db_url, member_id, purpose):
+    """Withdraw a member's consent: recorded, and no more marketing."""
+    from sync.central import personal
+
+    _cfg, engine = _engine(central_dir, db_url)
+    try:
+        out = _personal_call(personal.withdraw, engine, member_id, actor=_actor(), purpose=purpose)
+    finally:
+        engine.dispose()
+    click.echo(json.dumps(out, ensure_ascii=False))
+
+
+@central.command("member-erase")
+@_dir_opt
+@_db_opt
+@click.argument("member_id")
+@click.option("--yes", is_flag=True, help="do not ask")
+def member_erase(central_dir, db_url, member_id, yes):
+    """Erase a member's personal data here and, through the downlink, on every hub (history stays anonymous)."""
+    from sync.central import personal
+
+    if not yes:
+        click.confirm(f"erase member {member_id}'s personal data everywhere? This cannot be undone", abort=True)
+    _cfg, engine = _engine(central_dir, db_url)
+    try:
+        out = _personal_call(personal.erase, engine, member_id, actor=_actor())
+    finally:
+        engine.dispose()
+    click.echo(json.dumps(out, ensure_ascii=False))
+
+
 @click.group("sync")
 def sync():
     """The hub's link to the central aggregator."""
@@ -258,9 +373,15 @@ def sync():
     type=click.Path(exists=True, dir_okay=False),
     help="CA bundle to verify the central's certificate",
 )
-def configure(data_dir, central_url, secret, ca_bundle):
+@click.option(
+    "--pii-key",
+    default=None,
+    help="The central's personal-data public key (`storehub central pii-public-key`): facts then carry personal "
+    "fields sealed to the central",
+)
+def configure(data_dir, central_url, secret, ca_bundle, pii_key):
     """Store the central URL and this store's credential (file mode 0600)."""
-    from hub.kernel import settings
+    from hub.kernel import pii, settings
     from hub.store import open_db
     from hub.synclink.state import write_credentials
 
@@ -273,6 +394,11 @@ def configure(data_dir, central_url, secret, ca_bundle):
         secret=secret,
         ca_bundle=str(Path(ca_bundle).resolve()) if ca_bundle else None,
     )
+    if pii_key:
+        try:
+            pii.set_central_key(cfg.data_dir, pii_key)
+        except pii.PiiError as exc:
+            raise click.ClickException(str(exc)) from None
     click.echo(f"sync configured for store {store_id} -> {central_url} ({p})")
 
 

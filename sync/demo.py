@@ -46,6 +46,10 @@ def provision(ctx: DemoContext) -> None:
         except stores.StoreExists:
             secret = stores.rotate_secret(engine, ctx.store_id)
         write_credentials(ctx.data_dir, central_url=ctx.central_url, store_id=ctx.store_id, secret=secret)
+        from hub.kernel import pii
+        from sync.central import personal
+
+        pii.set_central_key(ctx.data_dir, personal.public_key(central_dir))  # personal fields sealed to it
         with engine.connect() as conn:
             have_user = conn.execute(
                 select(t.office_users.c.id).where(t.office_users.c.username == OFFICE_USER[0])

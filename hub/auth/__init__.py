@@ -21,7 +21,7 @@ DOMAIN = Domain(
     package="hub.auth",
     facts=FACTS,
     routes=("hub.auth.api:bp",),
-    cli=(("users", "hub.auth.cli:users_group"),),
+    cli=(("users", "hub.auth.cli:users_group"), ("pii", "hub.auth.cli:pii_group")),
     settings=SETTINGS,
     migrations=True,
 )

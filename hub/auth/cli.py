@@ -56,3 +56,50 @@ def users_list(data_dir):
     _cfg, db = open_db(data_dir)
     for u in users_mod.list_all(db.read()):
         click.echo(f"{u['username']:20} {u['role']:11} {u['display_name']}")
+
+
+@click.group("pii")
+def pii_group():
+    """Personal data at rest: the hub's key ring (docs/security.md)."""
+
+
+@pii_group.command("rotate-key")
+@data_dir_option
+def pii_rotate_key(data_dir):
+    """Encrypt every domain's personal data (members' phone, name and birthday; staff display names) under a new
+    key, re-hash phones, and retire the keys nothing uses any more.
+
+    The new key is written to pii.keys first (0600, beside hub.db), then everything is re-encrypted in one
+    transaction; a crash in between leaves the old key in place and running the command again finishes."""
+    from hub.members.cli import rotate
+
+    rotate(data_dir)
+
+
+@pii_group.command("keys")
+@data_dir_option
+def pii_keys(data_dir):
+    """The personal-data key ring: key ids and dates (never key material)."""
+    from hub.kernel import pii
+
+    cfg, db = open_db(data_dir)
+    db.close()
+    click.echo(json.dumps(pii.describe(pii.keyring(cfg.data_dir)), indent=1))
+
+
+@pii_group.command("set-central-key")
+@data_dir_option
+@click.argument("public_key")
+def pii_set_central_key(data_dir, public_key):
+    """Give this hub the central's personal-data public key (`storehub central pii-public-key` prints it): from
+    then on facts carry personal fields sealed to the central."""
+    from hub.kernel import pii
+
+    cfg, db = open_db(data_dir)
+    db.close()
+    try:
+        p = pii.set_central_key(cfg.data_dir, public_key)
+    except pii.PiiError as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    click.echo(f"central personal-data key written to {p}")

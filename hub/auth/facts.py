@@ -1,7 +1,8 @@
 """Facts the auth domain records in the outbox: a staff member's public record (``hub/auth/users.py``).
 
 ``user.upsert`` is also recorded by ``hub/synclink/downlink.py`` when the central sends a user; both write
-``users.get(conn, id)``, so it is declared once, here. Credential hashes and badge digests never appear in it."""
+``users.fact(conn, id)``, so it is declared once, here. Credential hashes and badge digests never appear in it, and
+the display name only sealed to the central (``display_name_sealed``; hub/kernel/pii.py)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ FACTS: tuple[Fact, ...] = (
             {
                 "id": _STR,
                 "username": _STR,
-                "display_name": _STR,
+                # the display name sealed to the central (hub.kernel.pii.seal; null: this hub has no central key
+                # yet, the name stays on the hub); never in plain text
+                "display_name_sealed": {"type": ["string", "null"], "pattern": "^seal1:s[0-9a-f]{8}:[A-Za-z0-9_-]+$"},
                 "role": {"type": "string", "enum": ROLES},
                 "language": {"type": "string", "enum": LANGUAGES},
                 "active": _BOOL,
@@ -31,8 +34,6 @@ FACTS: tuple[Fact, ...] = (
         ),
         description="A staff member was created on the hub or created/updated from the central's downlink.",
         live=False,
-        projected=False,
-        note="Not folded into any central table: kept only in the central's raw events table (sync/central/ingest.py "
-        "stores every accepted event there), readable by kind through the central read API's GET /events.",
+        projected=True,  # the central keeps the sealed name encrypted at rest (sync/central/personal.py)
     ),
 )

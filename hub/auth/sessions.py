@@ -11,6 +11,7 @@ import sqlite3
 from datetime import timedelta
 from typing import Any
 
+from hub.auth.users import display_name
 from hub.protocol.timeutil import iso, now_iso, parse_iso, utcnow
 
 TOKEN_TTL = timedelta(hours=12)
@@ -45,7 +46,7 @@ def resolve(conn: sqlite3.Connection, token: str) -> dict[str, Any] | None:
     ).fetchone()
     if row is None or not row["active"] or parse_iso(row["expires_at"]) <= utcnow():
         return None
-    return dict(row)
+    return {**dict(row), "display_name": display_name(conn, row["user_id"], row["display_name"])}
 
 
 def revoke(conn: sqlite3.Connection, token: str) -> None:

@@ -3,7 +3,13 @@
 PINs and passwords are hashed with scrypt (stdlib, memory-hard). Badge codes are
 looked up on scan, so they are stored as an HMAC-SHA256 under the hub's secret
 key rather than a salted hash. Repeated failures lock the account with an
-exponential back-off."""
+exponential back-off.
+
+Personal data at rest (issue 20): a staff member's display name is stored only encrypted
+(``hub.kernel.pii``: AES-GCM under the hub's key ring, the table, column and user id as
+associated data) and decrypted on read here (``display_name``), so the API output is
+unchanged. The ``user.upsert`` fact carries it sealed to the central (``fact``), never in
+plain text. Rows written before migration 0004 are encrypted by it."""
 
 from __future__ import annotations
 
@@ -15,7 +21,7 @@ import sqlite3
 from datetime import timedelta
 from typing import Any
 
-from hub.kernel import audit, outbox
+from hub.kernel import audit, outbox, pii
 from hub.kernel.errors import Conflict, NotFound, TooManyAttempts, Unauthorized, ValidationError
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import iso, now_iso, parse_iso, utcnow
@@ -74,12 +80,82 @@ def validate_password(pw: str) -> str:
     return pw
 
 
-def public(row: sqlite3.Row | dict) -> dict[str, Any]:
+# --- the display name, encrypted at rest ----------------------------------------------------------------------------
+def name_context(user_id: str) -> str:
+    return f"users.display_name|{user_id}"
+
+
+def encrypt_name(conn: sqlite3.Connection, user_id: str, name: str) -> str:
+    return pii.for_connection(conn).encrypt(name, context=name_context(user_id))
+
+
+def display_name(conn: sqlite3.Connection, user_id: str, stored: str | None) -> str | None:
+    """The plain display name of a ``users.display_name`` value (what other domains' joins read goes through
+    here). A value not yet encrypted (a database opened before migration 0004 ran) is returned as it is."""
+    if not stored or not stored.startswith(pii.PREFIX + ":"):
+        return stored
+    return pii.for_connection(conn).decrypt(stored, context=name_context(user_id))
+
+
+def names(conn: sqlite3.Connection, rows: list[dict[str, Any]], *, id_key: str, name_key: str) -> list[dict[str, Any]]:
+    """``rows`` (dicts from a join with ``users``) with ``name_key`` decrypted, the user id in ``id_key``."""
+    return [{**r, name_key: display_name(conn, r[id_key], r[name_key]) if r[id_key] else r[name_key]} for r in rows]
+
+
+def decrypt_rows(conn: sqlite3.Connection, rows: Any, *, id_key: str, name_key: str = "display_name") -> list[dict]:
+    """``names`` over sqlite3 rows (``dict`` each first)."""
+    return names(conn, [dict(r) for r in rows], id_key=id_key, name_key=name_key)
+
+
+def fact(conn: sqlite3.Connection, user_id: str) -> dict[str, Any]:
+    """The ``user.upsert`` payload: the public record with the display name sealed to the central (None, and a
+    warning, on a hub not provisioned for sync) — no plain personal data enters the outbox."""
+    out = get(conn, user_id)
+    name = out.pop("display_name")
+    sealed = pii.seal_for_central(conn, {"display_name": name}, context=f"user.upsert|{user_id}")
+    out["display_name_sealed"] = sealed["display_name"] if sealed else None
+    return out
+
+
+def encrypt_plaintext_names(conn: sqlite3.Connection) -> int:
+    """Encrypt every display name still stored in plain text (migration 0004; idempotent)."""
+    n = 0
+    for uid, name in conn.execute("SELECT id, display_name FROM users").fetchall():
+        if name and not name.startswith(pii.PREFIX + ":"):
+            conn.execute("UPDATE users SET display_name = ? WHERE id = ?", (encrypt_name(conn, uid, name), uid))
+            n += 1
+    return n
+
+
+def keys_in_use(conn: sqlite3.Connection) -> set[str]:
+    return {
+        pii.key_id(r[0])
+        for r in conn.execute("SELECT display_name FROM users WHERE display_name LIKE ?", (pii.PREFIX + ":%",))
+    }
+
+
+def reencrypt(conn: sqlite3.Connection, ring: pii.KeyRing) -> int:
+    """Every display name under the ring's current key (key rotation, ``storehub pii rotate-key``)."""
+    n = 0
+    for uid, old in conn.execute("SELECT id, display_name FROM users").fetchall():
+        if not old:
+            continue
+        if old.startswith(pii.PREFIX + ":"):
+            new = ring.reencrypt(old, context=name_context(uid))
+        else:
+            new = ring.encrypt(old, context=name_context(uid))
+        if new != old:
+            conn.execute("UPDATE users SET display_name = ? WHERE id = ?", (new, uid))
+            n += 1
+    return n
+
+
+def public(row: sqlite3.Row | dict, conn: sqlite3.Connection) -> dict[str, Any]:
     d = dict(row)
     return {
         "id": d["id"],
         "username": d["username"],
-        "display_name": d["display_name"],
+        "display_name": display_name(conn, d["id"], d["display_name"]) or "",
         "role": d["role"],
         "language": d["language"],
         "active": bool(d["active"]),
@@ -127,7 +203,7 @@ def create(
         (
             uid,
             username,
-            display_name or username,
+            encrypt_name(conn, uid, display_name or username),
             role,
             language,
             hash_secret(validate_pin(pin)) if pin is not None else None,
@@ -137,7 +213,7 @@ def create(
         ),
     )
     user = get(conn, uid)
-    outbox.record(conn, "user.upsert", user)
+    outbox.record(conn, "user.upsert", fact(conn, uid))
     audit.log(
         conn, actor=actor, device=device, action="user.create", target=uid, details={"username": username, "role": role}
     )
@@ -148,11 +224,11 @@ def get(conn: sqlite3.Connection, user_id: str) -> dict[str, Any]:
     row = conn.execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
     if row is None:
         raise NotFound(f"no user {user_id}", code="user_not_found")
-    return public(row)
+    return public(row, conn)
 
 
 def list_all(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    return [public(r) for r in conn.execute("SELECT * FROM users ORDER BY username")]
+    return [public(r, conn) for r in conn.execute("SELECT * FROM users ORDER BY username")]
 
 
 def set_language(
@@ -191,7 +267,7 @@ def authenticate(
             raise Unauthorized("badge not recognised", code="bad_credentials")
         _check_lock(row)
         _succeed(conn, row, "badge", device)
-        return public(row)
+        return public(row, conn)
     row = conn.execute("SELECT * FROM users WHERE username = ?", ((username or "").strip(),)).fetchone()
     method = "pin" if pin is not None else "password"
     if row is None or not row["active"]:
@@ -225,7 +301,7 @@ def authenticate(
             details={"attempts_before_lock": max(0, FREE_ATTEMPTS - failures)},
         )
     _succeed(conn, row, method, device)
-    return public(row)
+    return public(row, conn)
 
 
 def _check_lock(row: sqlite3.Row) -> None:

@@ -27,6 +27,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
 import sqlite3
@@ -36,13 +37,18 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.hashes import SHA256
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
 
 from hub.protocol.timeutil import now_iso
 
 KEY_FILE = "pii.keys"
 PREFIX = "pii1"
 _NONCE = 12
+_log = logging.getLogger(__name__)
 
 
 class PiiError(Exception):
@@ -185,6 +191,20 @@ class KeyRing:
         )
 
 
+def rotate(conn: sqlite3.Connection, holders: dict[str, Any]) -> dict[str, Any]:
+    """Re-encrypt every encrypted column of every domain under the ring's current key (call after ``add_key``,
+    inside one write transaction), then drop the keys nothing stored uses any more. ``holders``: name → a module
+    with ``reencrypt(conn, ring) -> int`` and ``keys_in_use(conn) -> set`` (the domains holding personal data;
+    listed by ``hub/auth/cli.py``, the kernel imports no domain)."""
+    ring = for_connection(conn)
+    counts = {name: int(h.reencrypt(conn, ring)) for name, h in holders.items()}
+    in_use: set[str] = set()
+    for h in holders.values():
+        in_use |= h.keys_in_use(conn)
+    retired = ring.retire_unused(in_use)
+    return {"current": ring.current, "reencrypted": counts, "retired": retired}
+
+
 def key_id(token: str) -> str:
     parts = token.split(":", 2) if isinstance(token, str) else []
     if len(parts) != 3 or parts[0] != PREFIX:
@@ -234,7 +254,182 @@ def keyring(data_dir: Path | str) -> KeyRing:
 def for_connection(conn: sqlite3.Connection) -> KeyRing:
     """The key ring of the data directory holding the database ``conn`` is open on (``pii.keys`` sits beside
     ``hub.db``), so domain functions need nothing but their connection."""
+    return keyring(_data_dir(conn))
+
+
+# --- sealing to the central ---------------------------------------------------------------------------------------
+# A personal field a fact carries to the central (a member's phone, a staff member's name) is *sealed*: encrypted to
+# the central's X25519 public key, so the outbox row on the hub — and every copy of it on the way — is unreadable
+# without the central's private key, which never leaves the central (``pii-seal.keys`` beside its config, 0600).
+# Construction (all from ``cryptography``): a fresh ephemeral X25519 key pair per value; the shared secret through
+# HKDF-SHA256 (salt = ephemeral public key | recipient public key, info = SEAL_INFO) gives a one-time AES-256-GCM key;
+# the value's context (fact kind, field, row id) is the associated data, so a sealed value moved to another fact or
+# field does not open. A sealed value is ``seal1:<recipient key id>:<base64url(ephemeral public | nonce | ct)>``;
+# the key id (``s`` + 8 hex digits of SHA-256 of the public key) lets the central keep old key pairs for a rotation.
+SEAL_PREFIX = "seal1"
+SEAL_INFO = b"storehub personal data sealed to the central v1"
+CENTRAL_KEY_FILE = "central-pii.pub"  # on a hub: the central's public key (not secret), beside hub.db
+SEAL_KEY_FILE = "pii-seal.keys"  # at the central: its key pairs (secret, 0600)
+
+
+def _raw_public(pub: X25519PublicKey) -> bytes:
+    return pub.public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+
+def seal_key_id(public_raw: bytes) -> str:
+    return "s" + hashlib.sha256(public_raw).hexdigest()[:8]
+
+
+def _seal_aead_key(shared: bytes, eph_raw: bytes, recipient_raw: bytes) -> bytes:
+    return HKDF(algorithm=SHA256(), length=32, salt=eph_raw + recipient_raw, info=SEAL_INFO).derive(shared)
+
+
+def parse_public_key(text: str) -> bytes:
+    """A central's public key as hubs hold it: base64url of the 32 raw X25519 bytes."""
+    try:
+        raw = _unb64(text.strip())
+    except (ValueError, TypeError):
+        raise PiiError("not a personal-data public key (base64url of 32 bytes)") from None
+    if len(raw) != 32:
+        raise PiiError("not a personal-data public key (base64url of 32 bytes)")
+    return raw
+
+
+def seal(public_key: str, plaintext: str, *, context: str) -> str:
+    """``plaintext`` sealed to the holder of ``public_key``'s private key (see above)."""
+    recipient_raw = parse_public_key(public_key)
+    eph = X25519PrivateKey.generate()
+    eph_raw = _raw_public(eph.public_key())
+    key = _seal_aead_key(eph.exchange(X25519PublicKey.from_public_bytes(recipient_raw)), eph_raw, recipient_raw)
+    nonce = secrets.token_bytes(_NONCE)
+    ct = AESGCM(key).encrypt(nonce, plaintext.encode("utf-8"), context.encode("utf-8"))
+    return f"{SEAL_PREFIX}:{seal_key_id(recipient_raw)}:{_b64(eph_raw + nonce + ct)}"
+
+
+def is_sealed(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(SEAL_PREFIX + ":")
+
+
+class SealKeys:
+    """The central's key pairs for sealed personal data (``pii-seal.keys``, 0600, outside the database). The
+    current pair's public key is what hubs seal to; older pairs stay to open what was sealed to them."""
+
+    def __init__(self, path: Path, current: str, private: dict[str, X25519PrivateKey], created: dict[str, str]):
+        self.path, self.current, self.private, self.created = path, current, private, created
+
+    @classmethod
+    def open(cls, directory: Path | str) -> SealKeys:
+        """The directory's key pairs, created (one pair) on first use."""
+        path = Path(directory) / SEAL_KEY_FILE
+        if not path.exists():
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            k = X25519PrivateKey.generate()
+            kid = seal_key_id(_raw_public(k.public_key()))
+            ring = cls(path, kid, {kid: k}, {kid: now_iso()})
+            try:
+                ring._write(exclusive=True)
+            except FileExistsError:
+                pass
+            else:
+                return ring
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        private = {kid: X25519PrivateKey.from_private_bytes(_unb64(k["private"])) for kid, k in doc["keys"].items()}
+        if doc["current"] not in private:
+            raise PiiError(f"{path}: the current key {doc['current']!r} is not in the file")
+        return cls(path, doc["current"], private, {kid: k.get("created_at", "") for kid, k in doc["keys"].items()})
+
+    def _write(self, *, exclusive: bool = False) -> None:
+        doc = {
+            "format": 1,
+            "current": self.current,
+            "keys": {
+                kid: {
+                    "private": _b64(k.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())),
+                    "created_at": self.created.get(kid, ""),
+                }
+                for kid, k in self.private.items()
+            },
+        }
+        data = json.dumps(doc, indent=1).encode("utf-8")
+        target = self.path if exclusive else self.path.with_name(self.path.name + ".tmp")
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+        fd = os.open(target, flags, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if not exclusive:
+            os.replace(target, self.path)
+
+    def public_key(self) -> str:
+        """The current public key, as hubs hold it (base64url of 32 raw bytes)."""
+        return _b64(_raw_public(self.private[self.current].public_key()))
+
+    def add_pair(self) -> str:
+        """A new current key pair (hubs must be given its public key; the old pairs still open older values)."""
+        k = X25519PrivateKey.generate()
+        kid = seal_key_id(_raw_public(k.public_key()))
+        self.private = {**self.private, kid: k}
+        self.created = {**self.created, kid: now_iso()}
+        self.current = kid
+        self._write()
+        return kid
+
+    def unseal(self, token: str, *, context: str) -> str:
+        parts = token.split(":", 2) if isinstance(token, str) else []
+        if len(parts) != 3 or parts[0] != SEAL_PREFIX:
+            raise PiiError("not a sealed value")
+        k = self.private.get(parts[1])
+        if k is None:
+            raise PiiError(f"sealed to key {parts[1]!r}, which is not in {self.path}")
+        raw = _unb64(parts[2])
+        if len(raw) < 32 + _NONCE + 16:
+            raise PiiError("sealed value too short")
+        eph_raw, nonce, ct = raw[:32], raw[32 : 32 + _NONCE], raw[32 + _NONCE :]
+        own_raw = _raw_public(k.public_key())
+        key = _seal_aead_key(k.exchange(X25519PublicKey.from_public_bytes(eph_raw)), eph_raw, own_raw)
+        try:
+            return AESGCM(key).decrypt(nonce, ct, context.encode("utf-8")).decode("utf-8")
+        except InvalidTag:
+            raise PiiError(f"sealed value does not open for {context} (moved, altered or another key)") from None
+
+
+def set_central_key(data_dir: Path | str, public_key: str) -> Path:
+    """Give a hub the central's public key (at provisioning); from then on its facts carry sealed personal data."""
+    parse_public_key(public_key)
+    path = Path(data_dir) / CENTRAL_KEY_FILE
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(public_key.strip() + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def central_key(data_dir: Path | str) -> str | None:
+    path = Path(data_dir) / CENTRAL_KEY_FILE
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return text or None
+
+
+def _data_dir(conn: sqlite3.Connection) -> Path:
     for row in conn.execute("PRAGMA database_list"):
         if row[1] == "main" and row[2]:
-            return keyring(Path(row[2]).parent)
+            return Path(row[2]).parent
     raise PiiError("personal data needs a database file (its key file sits beside it)")
+
+
+def seal_for_central(
+    conn: sqlite3.Connection, values: dict[str, str | None], *, context: str
+) -> dict[str, str | None] | None:
+    """``values`` (field → plaintext or None) sealed to the central, each bound to ``context|field``; None when
+    this hub has no central key yet (not provisioned for sync): the caller's fact then goes without them, and a
+    warning says so."""
+    pub = central_key(_data_dir(conn))
+    if pub is None:
+        _log.warning("no central personal-data key on this hub: %s goes without its personal fields", context)
+        return None
+    return {f: (seal(pub, v, context=f"{context}|{f}") if v is not None else None) for f, v in values.items()}

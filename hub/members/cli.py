@@ -19,13 +19,8 @@ def members_group() -> None:
     """Members and loyalty."""
 
 
-@members_group.command("rotate-key")
-@data_dir_option
-def rotate_key_cmd(data_dir):
-    """Encrypt members' personal data under a new key and re-hash their phones; retire keys nothing uses.
-
-    The new key is written to pii.keys first (0600, beside hub.db), then every member is re-encrypted in one
-    transaction; a crash in between leaves the old key in place and running the command again finishes."""
+def rotate(data_dir) -> None:
+    """``storehub pii rotate-key`` (and its alias ``storehub members rotate-key``)."""
     cfg, db = open_db(data_dir)
     try:
         ring = pii.keyring(cfg.data_dir)
@@ -35,6 +30,13 @@ def rotate_key_cmd(data_dir):
     finally:
         db.close()
     click.echo(json.dumps({"new_key": new, **out}))
+
+
+@members_group.command("rotate-key")
+@data_dir_option
+def rotate_key_cmd(data_dir):
+    """Same as ``storehub pii rotate-key``: every domain's personal data under a new key (members and staff)."""
+    rotate(data_dir)
 
 
 @members_group.command("keys")

@@ -4,21 +4,44 @@ The central sends a member's chain-wide balance, this store's part of it, the 12
 a merge or its expiry job changes them. A member enrolled at another store arrives here with the till view only
 (card number, masked phone, tier, birthday month): this hub can then identify them by card and take their points,
 but has no phone hash for them, so a phone lookup finds them only at the store that enrolled them (the phone hash
-is keyed per hub; docs/members.md). Runs inside ``hub.synclink.downlink.apply_page``'s transaction."""
+is keyed per hub; docs/members.md). Runs inside ``hub.synclink.downlink.apply_page``'s transaction.
+
+Erasure (issue 15): a change with ``erased: true`` (the central erased the member at their request) makes this hub
+drop everything personal it holds on them — the phone hash, masked phone, encrypted phone, name and birthday, the
+birthday month — and mark them ``erased``; the member id, tier and points history stay (anonymous). The downlink
+is versioned, so a store offline at the time applies it when it reconnects."""
 
 from __future__ import annotations
 
 import sqlite3
 from typing import Any
 
+from hub.kernel import audit
 from hub.members import points, tiers
 
 ACTOR = "system:sync"
 
 
+def erase(conn: sqlite3.Connection, member_id: str, *, version: int) -> bool:
+    """Drop a member's personal data on this hub (the central's erase). True if there was anything to drop."""
+    cur = conn.execute(
+        "UPDATE members SET phone_hash = NULL, phone_enc = NULL, name_enc = NULL, birthday_enc = NULL,"
+        " phone_masked = '', birthday_month = NULL, status = 'erased' WHERE id = ?",
+        (member_id,),
+    )
+    if cur.rowcount:
+        audit.log(conn, actor=ACTOR, action="member.erased", target=member_id, details={"downlink_version": version})
+    return bool(cur.rowcount)
+
+
 def apply(conn: sqlite3.Connection, p: dict[str, Any], version: int) -> None:
     mid = str(p["member_id"])
-    row = conn.execute("SELECT tier, tier_since FROM members WHERE id = ?", (mid,)).fetchone()
+    if p.get("erased"):
+        erase(conn, mid, version=version)
+        return
+    row = conn.execute("SELECT tier, tier_since, status FROM members WHERE id = ?", (mid,)).fetchone()
+    if row is not None and row["status"] == "erased":
+        return  # an older change arriving after the erase brings nothing personal back
     if row is None:
         conn.execute(
             "INSERT INTO members(id, card_no, phone_masked, birthday_month, tier, tier_since, home_store,"

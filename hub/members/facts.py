@@ -1,10 +1,12 @@
 """Facts the members domain records in the outbox, each with its JSON Schema (see docs/facts.md).
 
-No fact carries a phone number, a name or a full birthday: the central gets the member's card number, the masked
-phone, the birthday month and the hub's keyed hash of the phone (``phone_hash``: HMAC-SHA256 under this hub's key,
-tagged with its key id — the central can tell a re-enrolment at the same store from a new member but can read
-nothing from it). The full personal data stays, encrypted, at the hub that collected it (docs/members.md,
-"Personal data"). None of these facts is live: personal data and balances never go to the associates' live stream."""
+No fact carries a phone number, a name or a full birthday in plain text: the central gets the member's card
+number, the masked phone, the birthday month and the hub's keyed hash of the phone (``phone_hash``: HMAC-SHA256
+under this hub's key, tagged with its key id). The full personal data travels only *sealed to the central*
+(``member.enrolled``'s ``personal``: each field encrypted to the central's X25519 public key, hub/kernel/pii.py
+``seal``), so the outbox row on the hub is unreadable without the central's private key; the central keeps it
+encrypted at rest (sync/central/personal.py). A hub not yet given the central's key sends ``personal: null``.
+None of these facts is live: personal data and balances never go to the associates' live stream."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from hub.domain import Fact, object_schema
 _STR = {"type": "string"}
 _STR_OR_NULL = {"type": ["string", "null"]}
 _INT = {"type": "integer"}
+SEALED = {"type": "string", "pattern": "^seal1:s[0-9a-f]{8}:[A-Za-z0-9_-]+$"}  # hub.kernel.pii.seal
+SEALED_OR_NULL = {**SEALED, "type": ["string", "null"]}
 
 FACTS: tuple[Fact, ...] = (
     Fact(
@@ -29,7 +33,26 @@ FACTS: tuple[Fact, ...] = (
                 "store_id": _STR,
                 "enrolled_at": _STR,
                 "consent": object_schema({"purpose": _STR, "terms_version": _STR, "at": _STR}),
+                # sealed to the central, each bound to "member.enrolled|<member id>|<field>"; null: no central key
+                "personal": {
+                    "type": ["object", "null"],
+                    "properties": {"phone": SEALED, "name": SEALED_OR_NULL, "birthday": SEALED_OR_NULL},
+                    "required": ["phone", "name", "birthday"],
+                    "additionalProperties": False,
+                },
             },
+            required=[
+                "member_id",
+                "card_no",
+                "phone_hash",
+                "phone_masked",
+                "birthday_month",
+                "tier",
+                "tier_since",
+                "store_id",
+                "enrolled_at",
+                "consent",
+            ],
             extra=False,
         ),
         description="A member enrolled at this store (till view only: masked phone, birthday month, card number).",
@@ -44,9 +67,7 @@ FACTS: tuple[Fact, ...] = (
         ),
         description="A member gave (or withdrew) consent for a purpose under a version of the terms.",
         live=False,
-        projected=False,
-        note="The consent register at the central (withdrawal, export and erase requests) is later work; until then "
-        "consents are kept in the central's raw events table, readable by kind through GET /events.",
+        projected=True,  # the central's consent register (member_consents, sync/central/personal.py)
     ),
     Fact(
         kind="member.tier_changed",

@@ -15,8 +15,10 @@ from __future__ import annotations
 import sqlite3
 import time
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 from typing import Any
 
+from hub.auth import users
 from hub.kernel import audit, outbox, pii, settings
 from hub.kernel.errors import Conflict, NotFound, ValidationError
 from hub.members import points, rules, tiers
@@ -176,6 +178,11 @@ def enrol(
             "store_id": store,
             "enrolled_at": now,
             "consent": {"purpose": purpose, "terms_version": terms, "at": now},
+            "personal": pii.seal_for_central(
+                conn,
+                {"phone": e164, "name": clean_name, "birthday": bday.isoformat() if bday else None},
+                context=f"member.enrolled|{mid}",
+            ),
         },
         ts=now,
     )
@@ -322,10 +329,9 @@ def keys_in_use(conn: sqlite3.Connection) -> set[str]:
     return used
 
 
-def reencrypt_all(conn: sqlite3.Connection, *, actor: str) -> dict[str, Any]:
+def reencrypt(conn: sqlite3.Connection, ring: pii.KeyRing) -> int:
     """Re-encrypt and re-hash every member's personal fields under the ring's current key (after ``add_key``),
-    inside the caller's write transaction; then drop keys nothing uses any more. Safe to run again."""
-    ring = pii.for_connection(conn)
+    inside the caller's write transaction. Returns how many members changed; safe to run again."""
     changed = 0
     for r in conn.execute(
         "SELECT id, phone_hash, phone_enc, name_enc, birthday_enc FROM members"
@@ -340,12 +346,24 @@ def reencrypt_all(conn: sqlite3.Connection, *, actor: str) -> dict[str, Any]:
                 (new_hash, new["phone_enc"], new["name_enc"], new["birthday_enc"], r["id"]),
             )
             changed += 1
-    retired = ring.retire_unused(keys_in_use(conn))
-    audit.log(
-        conn,
-        actor=actor,
-        action="members.rotate_key",
-        target=ring.current,
-        details={"members": changed, "retired": retired},
-    )
-    return {"current": ring.current, "members_reencrypted": changed, "retired": retired}
+    return changed
+
+
+def holders() -> dict[str, Any]:
+    """Every domain's personal data at rest on the hub: what one rotation re-encrypts (members here, staff
+    display names in ``hub.auth.users``)."""
+    return {"members": SimpleNamespace(reencrypt=reencrypt, keys_in_use=keys_in_use), "staff": users}
+
+
+def reencrypt_all(conn: sqlite3.Connection, *, actor: str) -> dict[str, Any]:
+    """Key rotation (``storehub pii rotate-key``, alias ``storehub members rotate-key``): every encrypted column of
+    every domain re-encrypted (and phones re-hashed) under the ring's current key inside the caller's write
+    transaction, then the keys nothing uses any more are dropped. Safe to run again."""
+    out = pii.rotate(conn, holders())
+    audit.log(conn, actor=actor, action="pii.rotate_key", target=out["current"], details=out)
+    return {
+        "current": out["current"],
+        "members_reencrypted": out["reencrypted"]["members"],
+        "staff_reencrypted": out["reencrypted"]["staff"],
+        "retired": out["retired"],
+    }

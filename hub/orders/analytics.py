@@ -9,6 +9,12 @@ from typing import Any
 from hub.protocol.timeutil import parse_iso
 
 
+def _name(conn: sqlite3.Connection, r: sqlite3.Row) -> str | None:
+    from hub.auth.users import display_name  # stored encrypted (issue 20)
+
+    return display_name(conn, r["picker"], r["display_name"]) if r["display_name"] else None
+
+
 def picker_stats(conn: sqlite3.Connection, since: str, until: str) -> list[dict[str, Any]]:
     """Per picker: task lines done (picked or short), time spent on pick lists, lines per hour.
 
@@ -23,7 +29,7 @@ def picker_stats(conn: sqlite3.Connection, since: str, until: str) -> list[dict[
     per: dict[str, dict[str, Any]] = {}
     spans: dict[tuple[str, str], list[str]] = defaultdict(list)
     for r in rows:
-        p = per.setdefault(r["picker"], {"picker": r["picker"], "name": r["display_name"], "lines": 0, "short": 0})
+        p = per.setdefault(r["picker"], {"picker": r["picker"], "name": _name(conn, r), "lines": 0, "short": 0})
         p["lines"] += 1
         p["short"] += r["status"] == "short"
         spans[(r["picker"], r["pick_list_id"])].append(r["done_at"])

@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from hub.auth import users
 from hub.kernel import audit, outbox, settings
 from hub.kernel.csvsafe import guard_cell
 from hub.kernel.errors import Conflict, ValidationError
@@ -103,7 +104,11 @@ def compute(conn: sqlite3.Connection, first_day: date, last_day: date) -> dict[s
     }
     for p in people:
         u = names[p["user_id"]]
-        p.update(username=u["username"], name=u["display_name"], employee_no=u["employee_no"] or "")
+        p.update(
+            username=u["username"],
+            name=users.display_name(conn, u["id"], u["display_name"]),
+            employee_no=u["employee_no"] or "",
+        )
     people.sort(key=lambda p: (p["username"], p["user_id"]))
     totals = {k: sum(p["seconds"][k] for p in people) for k in (*CATEGORIES, "worked")}
     return {

@@ -14,6 +14,7 @@ import sqlite3
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from hub.auth import users
 from hub.kernel import audit, outbox, settings
 from hub.kernel.errors import Conflict, Forbidden, NotFound, ValidationError
 from hub.protocol.ids import new_id
@@ -468,12 +469,13 @@ def set_profile(
 
 
 def directory(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    """Active people with their roles, skills and payroll numbers (the roster screen's list)."""
-    return [
+    """Active people with their roles, skills and payroll numbers (the roster screen's list), by name (the name
+    is stored encrypted, so they are sorted here, not in SQL)."""
+    out = [
         {
             "user_id": r["id"],
             "username": r["username"],
-            "display_name": r["display_name"],
+            "display_name": users.display_name(conn, r["id"], r["display_name"]),
             "role": r["role"],
             "employee_no": r["employee_no"],
             "skills": json.loads(r["skills"] or "[]"),
@@ -481,9 +483,10 @@ def directory(conn: sqlite3.Connection) -> list[dict[str, Any]]:
         for r in conn.execute(
             "SELECT u.id, u.username, u.display_name, u.role, p.employee_no, p.skills"
             " FROM users u LEFT JOIN staff_profiles p ON p.user_id = u.id"
-            " WHERE u.active = 1 ORDER BY u.display_name, u.username"
+            " WHERE u.active = 1"
         )
     ]
+    return sorted(out, key=lambda p: (p["display_name"], p["username"]))
 
 
 def set_availability(

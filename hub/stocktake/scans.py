@@ -379,7 +379,7 @@ def recent_scans(
         f" WHERE s.session_id = ? AND s.seq > ?{where} ORDER BY s.seq DESC LIMIT ?",
         args + [limit],
     ).fetchall()
-    return [dict(r) for r in rows]
+    return users.decrypt_rows(conn, rows, id_key="counter", name_key="counter_name")
 
 
 def progress(conn: sqlite3.Connection, session_id: str) -> dict[str, Any]:
@@ -397,7 +397,7 @@ def progress(conn: sqlite3.Connection, session_id: str) -> dict[str, Any]:
         "SELECT COUNT(*), COALESCE(SUM(scans > 0), 0) FROM count_lines WHERE session_id = ?", (session_id,)
     ).fetchone()
     return {
-        "counters": [dict(r) for r in rows],
+        "counters": users.decrypt_rows(conn, rows, id_key="user_id"),
         "lines": lines[0],
         "lines_scanned": lines[1],
         "zones_done": sessions.zones_done(conn, session_id),

@@ -57,16 +57,17 @@ def get(conn: sqlite3.Connection, session_id: str) -> dict[str, Any]:
     d.pop("approve_key", None)
     d["scope_summary"] = describe(conn, d["scope"])
     d["zones_done"] = zones_done(conn, session_id)
-    d["counters"] = [
-        dict(r)
-        for r in conn.execute(
+    d["counters"] = users.decrypt_rows(
+        conn,
+        conn.execute(
             "SELECT c.user_id, u.display_name, c.zone_location_id, z.code AS zone_code, c.current_location_id,"
             " l.code AS current_location_code, c.joined_at FROM count_counters c"
             " LEFT JOIN users u ON u.id = c.user_id LEFT JOIN locations z ON z.id = c.zone_location_id"
             " LEFT JOIN locations l ON l.id = c.current_location_id WHERE c.session_id = ? ORDER BY c.joined_at",
             (session_id,),
-        )
-    ]
+        ),
+        id_key="user_id",
+    )
     return d
 
 
@@ -315,15 +316,16 @@ def cancel(
 
 def zones_done(conn: sqlite3.Connection, session_id: str) -> list[dict[str, Any]]:
     """Who signed off which location of a count, in walk order."""
-    return [
-        dict(r)
-        for r in conn.execute(
+    return users.decrypt_rows(
+        conn,
+        conn.execute(
             "SELECT z.user_id, u.display_name, z.location_id, l.code AS location_code, z.done_at FROM count_zone_done z"
             " LEFT JOIN users u ON u.id = z.user_id JOIN locations l ON l.id = z.location_id WHERE z.session_id = ?"
             " ORDER BY l.walk_seq, l.code, z.done_at",
             (session_id,),
-        )
-    ]
+        ),
+        id_key="user_id",
+    )
 
 
 def mark_zone_done(

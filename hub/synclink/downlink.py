@@ -93,9 +93,10 @@ def _apply_user(conn, p: dict[str, Any]) -> None:
         conn.execute("SELECT id FROM users WHERE id = ?", (p["id"],)).fetchone()
         or conn.execute("SELECT id FROM users WHERE username = ?", (p["username"],)).fetchone()
     )
+    uid = row[0] if row is not None else p["id"]
     cols = {
         "username": p["username"],
-        "display_name": p["display_name"],
+        "display_name": users.encrypt_name(conn, uid, p["display_name"]),  # encrypted at rest (hub/auth/users.py)
         "role": p["role"],
         "language": p["language"],
         "pin_hash": p.get("pin_hash"),
@@ -114,7 +115,7 @@ def _apply_user(conn, p: dict[str, Any]) -> None:
         conn.execute(f"UPDATE users SET {', '.join(k + ' = ?' for k in cols)} WHERE id = ?", (*cols.values(), uid))
         if not cols["active"]:
             conn.execute("DELETE FROM sessions WHERE user_id = ?", (uid,))
-    outbox.record(conn, "user.upsert", users.get(conn, uid))
+    outbox.record(conn, "user.upsert", users.fact(conn, uid))
     audit.log(
         conn,
         actor=ACTOR,

@@ -131,6 +131,20 @@ def project_enrolled(f: Any, e: dict[str, Any]) -> None:
         f.members["enrolled"].append(p)
 
 
+def project_consent(f: Any, e: dict[str, Any]) -> None:
+    """``member.consent`` → the consent register (sync/central/personal.py)."""
+    p = e["payload"]
+    if p.get("member_id") and p.get("purpose"):
+        f.members["consents"].append({"payload": p, "event_id": str(e.get("id") or e["seq"])})
+
+
+def project_staff(f: Any, e: dict[str, Any]) -> None:
+    """``user.upsert`` → a staff member's display name, sealed by the hub, kept encrypted (sync/central/personal.py)."""
+    p = e["payload"]
+    if p.get("id"):
+        f.members["staff"].append(p)  # without display_name_sealed (a hub without our key): nothing is stored
+
+
 def project_tier(f: Any, e: dict[str, Any]) -> None:
     p = e["payload"]
     if p.get("member_id") and p.get("to_tier") and p.get("at"):
@@ -163,6 +177,7 @@ def apply(conn: Connection, store_id: str, folded: dict[str, list[dict[str, Any]
                 "enrolled_at": p.get("enrolled_at") or now,
             },
         )
+    personal.apply(conn, store_id, folded)
     touched: set[str] = set()
     for p in sorted(folded.get("tiers", ()), key=lambda p: p["at"]):
         r = conn.execute(

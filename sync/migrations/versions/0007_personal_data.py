@@ -40,7 +40,7 @@ def upgrade() -> None:
     op.create_table(
         "member_consents",
         sa.Column("member_id", sa.String(40), primary_key=True),
-        sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("consent_id", sa.String(120), primary_key=True),  # store:<id>:<event id> | office:<uuid>
         sa.Column("action", sa.String(16), nullable=False),  # grant | withdraw
         sa.Column("purpose", sa.String(64), nullable=False),
         sa.Column("terms_version", sa.String(32), nullable=False),
