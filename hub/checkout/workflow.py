@@ -15,6 +15,7 @@ import json
 import sqlite3
 from typing import Any
 
+from hub.auth import users
 from hub.checkout import approvals, cart, journal, pricing, receipts, reports, rules, tenders, tills
 from hub.inventory import ledger, locations
 from hub.kernel import audit, outbox, settings
@@ -30,7 +31,7 @@ def _name_of(conn: sqlite3.Connection, user_id: str | None) -> str:
     if not user_id:
         return ""
     r = conn.execute("SELECT display_name, username FROM users WHERE id = ?", (user_id,)).fetchone()
-    return (r[0] or r[1]) if r else user_id
+    return (users.display_name(conn, user_id, r[0]) or r[1]) if r else user_id
 
 
 def _sale_location(conn: sqlite3.Connection) -> str:

@@ -19,23 +19,30 @@ Migrations are numbered SQL files (``NNNN_name.sql``) in each domain's ``migrati
 holds 0001, the core schema). One number space across the hub: a new domain takes the next free hundred, so
 parallel work cannot collide silently — two files with one number refuse to load. They are applied
 forward-only in number order and recorded in ``schema_migrations``.
+
+A migration that must compute (encrypting existing values with a key kept outside the database, say) is a
+Python file ``NNNN_name.py`` defining ``upgrade(conn)``; it runs in the same numbered order, inside the same
+kind of transaction, with ``PRAGMA secure_delete`` on (the old bytes of rewritten rows are zeroed, not left in
+free space), and the WAL is checkpointed and truncated afterwards so no old page image stays in it.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from hub.protocol.timeutil import now_iso
 
 # What the hub runs with (see the module docstring): a commit is on disk before anyone is told "accepted".
 DURABLE = "FULL"
 
-_MIGRATION_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_MIGRATION_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.(sql|py)$")
 
 
 def migration_files(directories: Iterable[Path]) -> list[tuple[int, str, Path]]:
@@ -86,14 +93,21 @@ def migrate(conn: sqlite3.Connection, directories: Iterable[Path], *, target: in
     )
     have = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
     applied = []
+    rewrote = False
     for version, name, path in migration_files(directories):
         if version in have or (target is not None and version > target):
             continue
-        sql = path.read_text(encoding="utf-8")
+        python = path.suffix == ".py"
+        if python:
+            conn.execute("PRAGMA secure_delete=ON")
+            rewrote = True
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in _split_sql(sql):
-                conn.execute(statement)
+            if python:
+                _python_migration(path).upgrade(conn)
+            else:
+                for statement in _split_sql(path.read_text(encoding="utf-8")):
+                    conn.execute(statement)
             conn.execute(
                 "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?,?,?)",
                 (version, name, now_iso()),
@@ -103,7 +117,22 @@ def migrate(conn: sqlite3.Connection, directories: Iterable[Path], *, target: in
             conn.execute("ROLLBACK")
             raise
         applied.append(version)
+        if python:
+            conn.execute("PRAGMA secure_delete=OFF")
+    if rewrote:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return applied
+
+
+def _python_migration(path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location(f"storehub_migration_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot load migration {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not callable(getattr(module, "upgrade", None)):
+        raise RuntimeError(f"migration {path} defines no upgrade(conn)")
+    return module
 
 
 def _split_sql(sql: str) -> list[str]:

@@ -41,10 +41,14 @@ def create_app(config: CentralConfig | None = None, *, engine: Engine | None = N
         TESTING=config.testing,
     )
     app.extensions["central"] = CentralContext(config, engine)
+    from sync.central import personal, personal_api  # personal data at rest (issues 15, 20)
+
+    personal.attach(engine, config.data_dir)  # the personal-data key files beside the config (never in the DB)
 
     app.register_blueprint(api_sync.bp)
     app.register_blueprint(read_api.bp)
     app.register_blueprint(analytics_api.bp)  # /api/v1/analytics/... (issue 19)
+    app.register_blueprint(personal_api.bp)  # /api/v1/members/... personal data (issues 15, 20)
     app.register_blueprint(finance_api.bp)  # /api/v1/finance/...: P&L and budgets (issue 18)
     app.register_blueprint(views.bp)
     app.register_blueprint(einvoice.bp)  # /invoice/<store>/<receipt>: the customers' e-invoice page (issue 18)

@@ -230,6 +230,8 @@ PROJECTORS: dict[str, Projector] = {
     "alert.cleared": _alert,
     "points.entry": members.project_entry,
     "member.enrolled": members.project_enrolled,
+    "member.consent": members.project_consent,  # the consent register (sync/central/personal.py)
+    "user.upsert": members.project_staff,  # staff display names, encrypted at rest (sync/central/personal.py)
     "member.tier_changed": members.project_tier,
     "sale.completed": sales.project_completed,
     "sale.returned": sales.project_returned,

@@ -529,7 +529,9 @@ def test_projected_says_whether_the_central_folds_the_fact(outbox_rows):
     folded: dict[str, bool] = {}
     for row in outbox_rows:
         f = projections.fold([row])
-        hit = any((f.stock, f.daily, f.items, f.locations, f.orders, f.devices, f.alerts, f.counts, f.finance))
+        hit = any(
+            (f.stock, f.daily, f.items, f.locations, f.orders, f.devices, f.alerts, f.counts, f.finance, f.members)
+        )
         folded[row["kind"]] = folded.get(row["kind"], False) or hit
     wrong = {k: (facts[k].projected, hit) for k, hit in folded.items() if facts[k].projected != hit}
     assert not wrong, f"kind: (declared projected, folded by the central): {wrong}"
