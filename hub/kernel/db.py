@@ -1,8 +1,10 @@
 """The hub's storage: one SQLite file in WAL mode.
 
 One write path: every change happens inside ``Database.write()``, which opens a
-``BEGIN IMMEDIATE`` transaction on this thread's connection (so writers queue on
-SQLite's lock instead of failing half-way) and commits or rolls back as a whole.
+``BEGIN IMMEDIATE`` transaction on this thread's connection (so writers queue
+instead of failing half-way: threads and processes take turns in ``_WriteTurn``,
+which wakes the next writer at once rather than leaving it to SQLite's sleeping
+busy handler) and commits or rolls back as a whole.
 Domain functions take the open connection and never commit themselves, so a
 movement, its projection update, its outbox row and its audit entry land together
 or not at all.
@@ -29,6 +31,8 @@ free space), and the WAL is checkpointed and truncated afterwards so no old page
 from __future__ import annotations
 
 import importlib.util
+import fcntl
+import os
 import re
 import sqlite3
 import threading
@@ -41,6 +45,7 @@ from hub.protocol.timeutil import now_iso
 
 # What the hub runs with (see the module docstring): a commit is on disk before anyone is told "accepted".
 DURABLE = "FULL"
+WRITE_WAIT_S = 10.0  # how long a writer waits for its turn (as long as the connections' busy_timeout)
 
 _MIGRATION_RE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.(sql|py)$")
 
@@ -152,6 +157,94 @@ def _split_sql(sql: str) -> list[str]:
     return statements
 
 
+class _WriteTurn:
+    """Whose turn it is to write a database file: writers wait here for their turn, not in SQLite.
+
+    ``BEGIN IMMEDIATE`` on a busy database does not queue: SQLite's busy handler sleeps and retries (1, 2, 5, 10,
+    … 100 ms), so under load a writer that lost the race keeps sleeping while later ones take the lock — with 20
+    tills scanning at once, some scans waited a second. Here the threads of a process wait on a lock and the
+    processes on an ``flock`` of ``<database>.writelock``, and both wake the next writer when the lock is
+    released. It is only a queue in front of the transaction: SQLite's lock still decides (a writer that does
+    not pass here, another tool on the file, is waited for by ``busy_timeout`` as before), and a writer that
+    waits longer than ``timeout`` for its turn gets SQLite's own ``database is locked``, as before."""
+
+    def __init__(self, path: str):
+        self.path = f"{path}.writelock"
+        self.lock = threading.RLock()
+        self.depth = 0
+        self.fd: int | None = None
+        self.pid = 0
+
+    def _file(self) -> int | None:
+        if self.fd is None or self.pid != os.getpid():  # a forked child opens its own (flock is per open file)
+            try:
+                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            except OSError:
+                self.fd = None  # e.g. a read-only directory: SQLite's busy handler alone, as before
+            self.pid = os.getpid()
+        return self.fd
+
+    def _flock(self, fd: int, timeout: float) -> bool:
+        """``flock(LOCK_EX)`` within ``timeout``: at once when free, else by a helper thread blocked in the kernel
+        (woken the moment the holder unlocks, unlike a poll). One that gives up leaves the helper to unlock as
+        soon as it gets the lock, on a file no later writer of this process uses."""
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            pass
+        got, guard, state = threading.Event(), threading.Lock(), {"abandoned": False}
+
+        def wait() -> None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            with guard:
+                if state["abandoned"]:
+                    os.close(fd)  # closing the file releases its lock
+                else:
+                    got.set()
+
+        threading.Thread(target=wait, name="storehub-write-turn", daemon=True).start()
+        got.wait(timeout)
+        with guard:
+            if got.is_set():
+                return True
+            state["abandoned"] = True
+        self.fd = None  # the helper owns that file now; the next writer opens a new one
+        return False
+
+    def acquire(self, timeout: float) -> None:
+        if not self.lock.acquire(timeout=timeout):
+            raise sqlite3.OperationalError("database is locked")
+        if self.depth == 0:
+            fd = self._file()
+            try:
+                if fd is not None and not self._flock(fd, timeout):
+                    raise sqlite3.OperationalError("database is locked")
+            except BaseException:
+                self.lock.release()
+                raise
+        self.depth += 1
+
+    def release(self) -> None:
+        self.depth -= 1
+        if self.depth == 0 and self.fd is not None and self.pid == os.getpid():
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+        self.lock.release()
+
+
+_TURNS: dict[str, _WriteTurn] = {}
+_TURNS_LOCK = threading.Lock()
+
+
+def _turn(path: Path) -> _WriteTurn:
+    key = os.path.realpath(path)
+    with _TURNS_LOCK:
+        found = _TURNS.get(key)
+        if found is None:
+            found = _TURNS[key] = _WriteTurn(key)
+        return found
+
+
 class Database:
     """A hub database file with one connection per thread."""
 
@@ -192,16 +285,21 @@ class Database:
             finally:
                 self._local.depth = depth
             return
-        c.execute("BEGIN IMMEDIATE")
-        self._local.depth = 1
+        turn = _turn(self.path)
+        turn.acquire(WRITE_WAIT_S)
         try:
-            yield c
-        except BaseException:
+            c.execute("BEGIN IMMEDIATE")
+            self._local.depth = 1
+            try:
+                yield c
+            except BaseException:
+                self._local.depth = 0
+                c.execute("ROLLBACK")
+                raise
             self._local.depth = 0
-            c.execute("ROLLBACK")
-            raise
-        self._local.depth = 0
-        c.execute("COMMIT")
+            c.execute("COMMIT")
+        finally:
+            turn.release()
 
     def read(self) -> sqlite3.Connection:
         return self.conn
