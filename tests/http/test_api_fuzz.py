@@ -16,6 +16,7 @@ KNOWN_REFUSALS = {
     "POST /api/v1/checkout/returns": "a receipt code with its check (SHR-...)",
     "GET /api/v1/checkout/sales/{code}": "a receipt code with its check (SHR-...)",
     "POST /api/v1/orders/import": "the CSV inside must have the order columns",
+    "PUT /api/v1/items/{item_id}/picture": "the body is the picture itself: a JPEG, PNG or WebP image (its content)",
     "POST /api/v1/stocktake/rfid/reads": "the reader report's own format (LLRP, Zebra, ...)",
     "POST /api/v1/pick-lists": "state: no allocated orders waiting",
     "POST /api/v1/pick-lists/next": "state: no allocated orders waiting",
