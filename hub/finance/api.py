@@ -7,8 +7,9 @@ import binascii
 
 from flask import Blueprint, Response
 
-from hub.finance import accounting, model
-from hub.http.context import actor, db, device
+from hub.checkout.payments.base import load_config
+from hub.finance import accounting, fetch, model
+from hub.http.context import actor, db, device, hub
 from hub.http.framework import endpoint
 from hub.kernel.errors import ValidationError
 
@@ -209,6 +210,28 @@ def import_statement(body):
         return model.import_statement(
             conn, body["provider"], data, bill_date=body.get("bill_date"), actor=actor(), device=device()
         )
+
+
+@endpoint(
+    bp,
+    "POST",
+    P + "/days/<business_date>/statements/fetch",
+    summary="Finance: fetch a provider's statement of the day over its API (payments.json credentials) and import it",
+    role="manager",
+    path=DATE,
+    statuses=[400, 409, 422],
+    body={
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["provider"],
+        "properties": {"provider": {"type": "string", "enum": ["wechatpay", "alipay"]}},
+    },
+)
+def fetch_statement(business_date, body):
+    day = model.check_date(business_date)
+    data = fetch.statement(load_config(hub().config.data_dir), body["provider"], day)  # no transaction open
+    with db().write() as conn:
+        return model.import_statement(conn, body["provider"], data, bill_date=day, actor=actor(), device=device())
 
 
 @endpoint(

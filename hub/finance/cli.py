@@ -94,6 +94,30 @@ def import_statement(data_dir, actor, provider, bill_date, file):
     _echo(out)
 
 
+@finance_group.command("fetch-statement")
+@data_dir_option
+@ACTOR
+@click.option("--provider", type=click.Choice(["wechatpay", "alipay"]), required=True)
+@click.argument("business_date")
+def fetch_statement(data_dir, actor, provider, business_date):
+    """Fetch the provider's statement of the day over its API (payments.json credentials) and import it."""
+    from hub.checkout.payments.base import load_config
+    from hub.finance import fetch
+
+    cfg, _db = open_db(data_dir)
+    _db.close()
+    day = model.check_date(business_date)
+    try:
+        data = fetch.statement(load_config(cfg.data_dir), provider, day)
+    except StoreHubError as e:
+        click.echo(
+            json.dumps({"error": {"code": e.code, "message": str(e), "details": e.details}}, ensure_ascii=False),
+            err=True,
+        )
+        sys.exit(1)
+    _echo(_run(data_dir, lambda c: model.import_statement(c, provider, data, bill_date=day, actor=actor)))
+
+
 @finance_group.command("export")
 @data_dir_option
 @click.option("--format", "fmt", type=click.Choice(["vouchers", "beancount"]), default="vouchers", show_default=True)

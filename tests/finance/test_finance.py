@@ -493,3 +493,21 @@ def test_a_closing_day_reopens_with_a_reason_and_the_till_sells_on(store, client
     assert err["error"]["code"] == "day_state_invalid"
     audit = [r[0] for r in hubctx.db.read().execute("SELECT action FROM audit_log WHERE action LIKE 'finance.%'")]
     assert audit == ["finance.day.closing", "finance.day.open"]
+
+
+def test_statements_fetched_over_the_providers_apis(store, client, auth, hubctx):
+    till = store["till"]
+    today = model.today(hubctx.db.read())
+    w = till.code(till.cart(COLA, COLA)["id"], WX)
+    a = till.code(till.cart(COLA)["id"], ALI)
+    for provider, out in (("wechatpay", w), ("alipay", a)):
+        st = api(client, auth, "POST", f"/days/{today}/statements/fetch", {"provider": provider})
+        assert (st["provider"], st["bill_date"], st["rows"]) == (provider, today, 1)
+        assert st["payments_minor"] == out["sale"]["total_minor"] and st["already_imported"] is False
+    diffs = api(client, auth, "GET", f"/days/{today}")["settlement"]["differences"]
+    assert [d for d in diffs if d["method"] in ("wechatpay", "alipay")] == []
+    err = api(client, auth, "POST", "/days/2020-01-01/statements/fetch", {"provider": "wechatpay"}, status=409)
+    assert err["error"]["code"] == "statement_unavailable"  # the simulator's "No Bill Exist"
+    (hubctx.config.data_dir / "payments.json").write_text("{}")
+    err = api(client, auth, "POST", f"/days/{today}/statements/fetch", {"provider": "alipay"}, status=422)
+    assert err["error"]["code"] == "payment_not_configured"
