@@ -60,6 +60,7 @@ KNOWN_REFUSALS = {
     "POST /api/v1/staff/roster/{week}/publish": "to do: week checked as a calendar date",
     "POST /api/v1/staff/shifts": "to do: day checked as a calendar date",
     "PATCH /api/v1/staff/shifts/{shift_id}": "to do: day checked as a calendar date",
+    "POST /api/v1/finance/days/{business_date}/statements/fetch": "a calendar date, and the provider set up in payments.json",
     "GET /api/v1/finance/days/{business_date}": "the business date must be a calendar date (a pattern cannot refuse 2026-02-30)",
     "POST /api/v1/finance/days/{business_date}/close": "a calendar date that has begun",
     "POST /api/v1/finance/days/{business_date}/reconcile": "the business date must be a calendar date",
