@@ -180,3 +180,33 @@ def test_manager_takes_and_removes_a_picture(phone, hub_server):
         is None
     )
     assert phone.errors == []
+
+
+def test_pictures_seen_once_show_offline(phone, hub_server):
+    s = hub_server.sample
+    sha = _give_picture(hub_server, s["milk"]["id"], _jpeg((120, 20, 160)))
+    login(phone)
+    # the service worker controls the page before the pictures are fetched (it keeps them by hash)
+    phone.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    phone.evaluate("() => { location.hash = '#/lookup?q=Milk'; }")
+    assert _loaded(phone, "lookup-hit-thumb") == 96
+    phone.get_by_test_id("lookup-hit").first.click()
+    assert _loaded(phone, "item-picture") == 320
+    phone.wait_for_function(
+        """async (sha) => {
+          const c = await caches.open('storehub-pictures-v1');
+          return Boolean(await c.match(`/api/v1/pictures/${sha}/96`)) && Boolean(await c.match(`/api/v1/pictures/${sha}/320`));
+        }""",
+        arg=sha,
+    )
+    hub_server.stop()
+    try:
+        phone.evaluate("() => { location.hash = '#/'; }")
+        phone.evaluate("() => { location.hash = '#/lookup?q=Milk'; }")
+        phone.wait_for_selector("[data-testid='lookup-results'] .stale")  # searched on this device: the hub is away
+        assert _loaded(phone, "lookup-hit-thumb") == 96
+        phone.get_by_test_id("lookup-hit").first.click()
+        phone.wait_for_selector("[data-testid='item-stale']")
+        assert _loaded(phone, "item-picture") == 320
+    finally:
+        hub_server.start()
