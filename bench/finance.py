@@ -247,9 +247,226 @@ def statement_match_per_s() -> dict[str, Any]:
     }
 
 
+# --- valuation and P&L (issue 18, part 2: hub/finance/valuation.py, sync/central/finance.py) ----------------------
+#
+# - stock_value_at_date_s (≤ 2): the stock value at a past date (hub.finance.valuation.stock_value) over VAL_ITEMS
+#   items (50,000) and VAL_MOVEMENTS ledger movements (1,000,000) spread over a year, with a moving-average cost
+#   trail of one receipt in five movements: on hand per item at the instant × the average in force then, one SQL pass. The
+#   ledger is seeded as rows (posting a million movements through ledger.post takes many minutes; the hooks'
+#   own cost is measured by the checkout and ledger benches). Best of VAL_RUNS.
+# - pnl_month_100_stores_ms (≤ 1,000): the group's P&L for a month (sync.central.finance.consolidated: sales,
+#   VAT, COGS, shrink, points, expenses per store) and one store's drill-down by category, at the central on
+#   PostgreSQL, PNL_STORES stores (100) × a 30-day month × PNL_ITEMS items sold a day (200) in the sales rollup,
+#   20 categories of COGS and shrink a day, points entries and expenses; p50 of PNL_RUNS.
+
+VAL_ITEMS = int(os.environ.get("BENCH_FINANCE_VAL_ITEMS", "50000"))
+VAL_MOVEMENTS = int(os.environ.get("BENCH_FINANCE_VAL_MOVEMENTS", "1000000"))
+VAL_RUNS = 3
+PNL_STORES = int(os.environ.get("BENCH_FINANCE_PNL_STORES", "100"))
+PNL_ITEMS = int(os.environ.get("BENCH_FINANCE_PNL_ITEMS", "200"))
+PNL_RUNS = 5
+PG_DSN = os.environ.get("STOREHUB_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def stock_value_at_date_s() -> dict[str, Any]:
+    from datetime import UTC, datetime, timedelta
+
+    from hub.finance import valuation
+    from hub.protocol.timeutil import iso
+
+    rng = random.Random(SEED)
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(HubConfig(data_dir=Path(tmp), testing=True))
+        db = app.extensions["storehub"].db
+        initialise(db, store_id="bench-valuation", store_name="Bench", currency="CNY", language="en")
+        start = datetime(2025, 1, 1, tzinfo=UTC)
+        with db.write() as conn:
+            loc = conn.execute("SELECT id FROM locations WHERE code = 'STORE'").fetchone()[0]
+            now = now_iso()
+            items = [new_id() for _ in range(VAL_ITEMS)]
+            conn.executemany(
+                "INSERT INTO items(id, sku, category, unit, price_minor, cost_minor, created_at, updated_at)"
+                " VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    (
+                        iid,
+                        f"SKU-{n:06d}",
+                        f"cat-{n % 40}",
+                        "kg" if n % 25 == 0 else "each",
+                        1000,
+                        500 + n % 700,
+                        now,
+                        now,
+                    )
+                    for n, iid in enumerate(items)
+                ),
+            )
+            seconds = 365 * 86400
+            moves, costs = [], []
+            for n in range(VAL_MOVEMENTS):
+                item = items[n % VAL_ITEMS]
+                ts = iso(start + timedelta(seconds=seconds * n // VAL_MOVEMENTS))
+                mid = new_id()
+                if (n // VAL_ITEMS) % 5 == 0:  # each item: a receipt, then four sales, and again
+                    kind, qty = "receive", rng.randint(5, 50)
+                    costs.append((mid, item, qty, rng.randint(300, 1500), 0, None, rng.randint(300, 1500), ts))
+                else:
+                    kind, qty = "sale", -rng.randint(1, 3)
+                moves.append((mid, mid, kind, item, loc, qty, 0, kind, "bench", ts))
+            conn.executemany(
+                "INSERT INTO movements(id, idempotency_key, kind, item_id, location_id, qty_delta, reserved_delta,"
+                " reason, actor, ts) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                moves,
+            )
+            conn.executemany(
+                "INSERT INTO item_cost_history(movement_id, item_id, qty, unit_cost_minor, on_hand_before,"
+                " avg_before_minor, avg_after_minor, ts) VALUES (?,?,?,?,?,?,?,?)",
+                costs,
+            )
+        conn = db.read()
+        conn.execute("ANALYZE")
+        times, out = [], {}
+        for _ in range(VAL_RUNS):
+            t0 = time.perf_counter()
+            out = valuation.stock_value(conn, "2025-09-30", by="category")
+            times.append(time.perf_counter() - t0)
+        db.close()
+    return {
+        "stock_value_at_date_s": round(min(times), 3),
+        "stock_value_items": VAL_ITEMS,
+        "stock_value_movements": VAL_MOVEMENTS,
+        "stock_value_items_on_hand": out["items"],
+    }
+
+
+def pnl_month_100_stores_ms() -> dict[str, Any]:
+    import io
+    import statistics
+    from datetime import date, timedelta
+
+    import psycopg
+
+    from sync.central import finance as central_finance
+    from sync.central import stores as central_stores
+    from sync.central.db import make_engine, migrate
+
+    schema = f"bench_finance_{os.getpid()}"
+    with psycopg.connect(PG_DSN, autocommit=True) as c:
+        c.execute(f'CREATE SCHEMA "{schema}"')
+    url = PG_DSN.replace("postgresql://", "postgresql+psycopg://", 1) + f"?options=-csearch_path%3D{schema}"
+    engine = make_engine(url)
+    rng = random.Random(SEED)
+    try:
+        migrate(engine)
+        month = date(2026, 3, 1)
+        stores = [f"store-{n:03d}" for n in range(PNL_STORES)]
+        for s in stores:
+            central_stores.add_store(engine, s)
+        with psycopg.connect(PG_DSN, autocommit=True, options=f"-csearch_path={schema}") as c:
+
+            def copy(table: str, cols: str, rows) -> None:
+                buf = io.StringIO()
+                for r in rows:
+                    buf.write("\t".join(str(x) for x in r) + "\n")
+                with c.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as cp:
+                    cp.write(buf.getvalue())
+
+            days = [month + timedelta(days=d) for d in range(30)]
+            # the prior month too, so the month's rows are a part of the table as they would be
+            days += [month - timedelta(days=d) for d in range(1, 31)]
+            copy(
+                "sales_item_daily",
+                "store_id, day, item_id, category, sku, lines, units, qty, gross_minor, discount_minor, net_minor,"
+                " tax_minor, refund_minor, cost_minor, costed_net_ex_tax_minor",
+                (
+                    (
+                        s,
+                        d,
+                        f"item-{i}",
+                        f"cat-{i % 20}",
+                        f"SKU-{i}",
+                        3,
+                        4,
+                        4,
+                        g,
+                        g // 10,
+                        g - g // 10,
+                        (g - g // 10) * 13 // 113,
+                        g // 50,
+                        0,
+                        0,
+                    )
+                    for s in stores
+                    for d in days
+                    for i in range(PNL_ITEMS)
+                    for g in (rng.randint(500, 20000),)
+                ),
+            )
+            copy(
+                "finance_cost_daily",
+                "store_id, day, category, line, cost_minor, qty, movements",
+                (
+                    (s, d, f"cat-{k}", ln, rng.randint(1000, 90000), 10, 10)
+                    for s in stores
+                    for d in days
+                    for k in range(20)
+                    for ln in ("cogs", "shrink")
+                ),
+            )
+            copy(
+                "points_entries",
+                "entry_id, member_id, store_id, kind, points, spend_minor, at, merged_at",
+                (
+                    (
+                        new_id(),
+                        f"m-{n % 5000}",
+                        stores[n % PNL_STORES],
+                        "earn",
+                        rng.randint(1, 200),
+                        1000,
+                        f"2026-03-{1 + n % 28:02d}T05:00:00.000Z",
+                        now_iso(),
+                    )
+                    for n in range(50 * PNL_STORES)
+                ),
+            )
+            copy(
+                "finance_expenses",
+                "store_id, month, line, amount_minor, entered_by, entered_at",
+                (
+                    (s, month, ln, rng.randint(10**6, 10**7), "bench", now_iso())
+                    for s in stores
+                    for ln in ("rent", "wages", "utilities")
+                ),
+            )
+            c.execute("VACUUM ANALYZE")  # as autovacuum leaves a settled month (index-only scans)
+        times, drill = [], []
+        out: dict[str, Any] = {}
+        for _ in range(PNL_RUNS):
+            t0 = time.perf_counter()
+            out = central_finance.consolidated(engine, month="2026-03")
+            times.append((time.perf_counter() - t0) * 1000)
+            t0 = time.perf_counter()
+            central_finance.store_pnl(engine, stores[0], month="2026-03")
+            drill.append((time.perf_counter() - t0) * 1000)
+        assert len(out["stores"]) == PNL_STORES
+    finally:
+        engine.dispose()
+        with psycopg.connect(PG_DSN, autocommit=True) as c:
+            c.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    return {
+        "pnl_month_100_stores_ms": round(statistics.median(times), 1),
+        "pnl_store_drilldown_ms": round(statistics.median(drill), 1),
+        "pnl_stores": PNL_STORES,
+        "pnl_sales_rollup_rows": PNL_STORES * PNL_ITEMS * 60,
+    }
+
+
 FIGURES: list[Callable[[], dict[str, Any]]] = [
     day_close_s,
     statement_match_per_s,
+    stock_value_at_date_s,
+    pnl_month_100_stores_ms,
 ]
 
 

@@ -176,44 +176,44 @@ def stock_at(conn: sqlite3.Connection, at: str) -> list[dict[str, Any]]:
     return out
 
 
+_VALUE_BY_CATEGORY = (
+    "WITH s AS (" + _STOCK_AT + "), v AS (SELECT category, qty, unit_cost_minor,"
+    " CASE WHEN qty > 0 AND unit_cost_minor IS NOT NULL THEN"
+    " (CASE unit WHEN 'kg' THEN (qty * unit_cost_minor + 500) / 1000 ELSE qty * unit_cost_minor END)"
+    " ELSE 0 END AS value FROM s)"
+    " SELECT category, SUM(qty > 0), SUM(qty < 0), SUM(qty > 0 AND unit_cost_minor IS NULL), SUM(value)"
+    " FROM v GROUP BY category"
+)
+
+
 def stock_value(conn: sqlite3.Connection, at: str, *, by: str = "total", limit: int = 100) -> dict[str, Any]:
     """Stock value at ``at`` (a day or an instant, see :func:`instant`): the total, and per category or per item.
 
-    The total and the per-category figures are summed in SQL; ``by="item"`` lists the ``limit`` largest values."""
+    The total and the per-category figures are summed in the same SQL statement (one pass over the ledger's
+    covering index); ``by="item"`` lists the ``limit`` largest values."""
     if by not in ("total", "category", "item"):
         raise ValidationError("by is total, category or item", code="invalid_valuation_group")
     when = instant(conn, at)
-    total = 0
-    items = 0
-    negative = 0
-    uncosted = 0
-    cats: dict[str, dict[str, int]] = {}
-    rows = stock_at(conn, when)
-    for r in rows:
-        if r["qty"] < 0:
-            negative += 1
-            continue
-        items += 1
-        if r["unit_cost_minor"] is None:
-            uncosted += 1
-        total += r["value_minor"]
-        if by == "category":
-            c = cats.setdefault(r["category"], {"items": 0, "value_minor": 0})
-            c["items"] += 1
-            c["value_minor"] += r["value_minor"]
+    cats = [
+        {"category": r[0], "items": r[1], "negative_items": r[2], "uncosted_items": r[3], "value_minor": r[4]}
+        for r in conn.execute(_VALUE_BY_CATEGORY, {"at": when})
+    ]
     out: dict[str, Any] = {
         "at": when,
-        "value_minor": total,
-        "items": items,
-        "negative_items": negative,
-        "uncosted_items": uncosted,
+        "value_minor": sum(c["value_minor"] for c in cats),
+        "items": sum(c["items"] for c in cats),
+        "negative_items": sum(c["negative_items"] for c in cats),
+        "uncosted_items": sum(c["uncosted_items"] for c in cats),
     }
     if by == "category":
-        out["categories"] = [
-            {"category": k, **v} for k, v in sorted(cats.items(), key=lambda kv: -kv[1]["value_minor"])
-        ]
+        out["categories"] = sorted(
+            ({"category": c["category"], "items": c["items"], "value_minor": c["value_minor"]} for c in cats),
+            key=lambda c: (-c["value_minor"], c["category"]),
+        )
     if by == "item":
-        out["lines"] = sorted((r for r in rows if r["qty"] > 0), key=lambda r: -r["value_minor"])[:limit]
+        out["lines"] = sorted((r for r in stock_at(conn, when) if r["qty"] > 0), key=lambda r: -r["value_minor"])[
+            :limit
+        ]
     return out
 
 
