@@ -50,8 +50,35 @@ export function thumb(source, { size = 96, cls = 'thumb', testid = null, alt = '
   return box;
 }
 
+const SEND_MAX_SIDE = 2048; // the hub keeps at most 1024 px: twice that is plenty, and a fraction of a phone photo
+const SEND_AS_IS_BYTES = 1.5 * 1024 * 1024;
+
+/**
+ * A big photo is made smaller on the phone before it is sent: drawn upright (the browser applies its EXIF
+ * orientation) at most SEND_MAX_SIDE px on a canvas and sent as JPEG — so store Wi-Fi carries ~0.5 MB instead of
+ * 5-15 MB, the 10 MB limit is not met by a 50 MP camera, and the photo's metadata (GPS position) never leaves the
+ * phone. A small file, or one the browser cannot draw, is sent as it is (the hub checks and strips it anyway).
+ */
+export async function shrinkForUpload(file) {
+  if (file.size <= SEND_AS_IS_BYTES || typeof createImageBitmap !== 'function') return file;
+  try {
+    const bmp = await createImageBitmap(file); // its default: drawn as the EXIF orientation says
+    const scale = Math.min(1, SEND_MAX_SIDE / Math.max(bmp.width, bmp.height));
+    const canvas = document.createElement('canvas');
+    canvas.width = Math.round(bmp.width * scale);
+    canvas.height = Math.round(bmp.height * scale);
+    canvas.getContext('2d').drawImage(bmp, 0, 0, canvas.width, canvas.height);
+    bmp.close();
+    const blob = await new Promise((res) => canvas.toBlob(res, 'image/jpeg', 0.9));
+    return blob && blob.size < file.size ? blob : file;
+  } catch {
+    return file; // not drawable here (e.g. not an image at all): the hub says what is wrong with it
+  }
+}
+
 /** PUT the file as the item's picture (the body is the image itself). Resolves to the hub's answer. */
-export async function uploadPicture(itemId, file, { timeout = 60000 } = {}) {
+export async function uploadPicture(itemId, original, { timeout = 60000 } = {}) {
+  const file = await shrinkForUpload(original);
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), timeout);
   let resp;

@@ -210,3 +210,37 @@ def test_pictures_seen_once_show_offline(phone, hub_server):
         assert _loaded(phone, "item-picture") == 320
     finally:
         hub_server.start()
+
+
+def test_a_big_photo_is_made_smaller_on_the_phone_before_it_is_sent(phone, hub_server):
+    import os
+
+    s = hub_server.sample
+    # a 4000×3000 camera photo of ~4 MB (noise keeps JPEG from compressing it away), stored sideways (EXIF 6)
+    big = Image.frombytes("RGB", (400, 300), os.urandom(400 * 300 * 3)).resize((4000, 3000), Image.Resampling.NEAREST)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    out = io.BytesIO()
+    big.save(out, "JPEG", quality=95, exif=exif)
+    photo = out.getvalue()
+    assert len(photo) > 3 * 1024 * 1024
+    login(phone, "manager", "9999")
+    phone.evaluate("(id) => { location.hash = '#/item?id=' + id; }", s["milk"]["id"])
+    phone.wait_for_selector("[data-screen='item'] [data-testid='item-name']")
+    phone.get_by_test_id("picture-file").set_input_files(
+        {"name": "IMG_0001.jpg", "mimeType": "image/jpeg", "buffer": photo}
+    )
+    phone.wait_for_selector("#toast.show[data-kind='success']")
+    row = (
+        hub_server.db.read()
+        .execute(
+            "SELECT p.source_bytes, p.width, p.height FROM pictures p JOIN items i ON i.picture_sha256 = p.sha256"
+            " WHERE i.id = ?",
+            (s["milk"]["id"],),
+        )
+        .fetchone()
+    )
+    # what reached the hub: drawn upright at most 2048 px as JPEG, far smaller than the photo
+    assert row["source_bytes"] < len(photo) // 2
+    assert (row["width"], row["height"]) == (768, 1024)  # upright: portrait
+    assert phone.errors == []
