@@ -255,8 +255,12 @@ class PromotionIndex:
         # Caches of pure functions of (this index, their key): the index never changes once built (the hub builds
         # a new one per downlink version), so an entry never goes stale; each is emptied when it reaches its size
         # cap rather than evicted one by one, which keeps it safe to share between request threads.
-        self._candidates: dict[tuple, tuple[tuple[Promotion, ...], tuple[Promotion, ...]]] = {}
-        self._solved: dict[tuple, _Solved] = {}
+        # Their entries are tuples of strings and integers only (promotions by rank, solved components packed by
+        # ``_pack``): CPython's garbage collector stops tracking such tuples, so tens of thousands of kept entries
+        # neither trigger nor lengthen its full collections — with objects in them, a full collection over the
+        # caches paused a price for 100-400 ms now and then (the bench's basket p99).
+        self._candidates: dict[tuple, tuple[int, ...]] = {}
+        self._solved: dict[tuple, tuple] = {}
 
     def __len__(self) -> int:
         return len(self.promotions)
@@ -295,12 +299,18 @@ class PromotionIndex:
         day, so a line's candidate promotions are looked up once per index, not once per scan."""
         key = (line.sku, line.category, line.brand, line.weighted)
         hit = self._candidates.get(key)
-        if hit is None:
-            hit = (tuple(self.for_line(line, "item")), tuple(self.for_line(line, "order", everywhere=False)))
+        if hit is None:  # kept flat (see __init__): the number of item-phase ones, then both lists by rank
+            rank = self.rank
+            item = [rank[p.id] for p in self.for_line(line, "item")]
+            hit = (len(item), *item, *(rank[p.id] for p in self.for_line(line, "order", everywhere=False)))
             if len(self._candidates) >= CANDIDATE_CACHE:
                 self._candidates.clear()
             self._candidates[key] = hit
-        return hit
+        if len(hit) == 1:
+            return (), ()
+        promotions = self.promotions
+        n = hit[0] + 1
+        return tuple([promotions[i] for i in hit[1:n]]), tuple([promotions[i] for i in hit[n:]])
 
 
 # --- when a promotion may be used ------------------------------------------------------------------------------
@@ -476,28 +486,45 @@ class _Choice:
     times: dict[str, int]
 
 
-@dataclass(frozen=True, slots=True)
-class _Solved:
-    """A solved component and the line indices it was solved for. Its answer holds for any basket with the same
-    lines, usable promotions and relative line order (the cache key), only the line indices may differ: when they
-    are the same (the cart a scan grew keeps its indices) the choice is handed out as is — choices are read-only
-    once made — otherwise it is re-labelled position by position."""
+def _pack(indices: tuple[int, ...], choice: _Choice) -> tuple[int | str, ...]:
+    """A solved component as the cache keeps it: one flat tuple of strings and integers (see
+    ``PromotionIndex``; a flat one because the collector untracks a tuple only once the tuples in it are, in an
+    order it does not keep), with the line indices it was solved for. Lengths come before what they count."""
+    flat: list[int | str] = [len(indices), *indices, len(choice.counts)]
+    for i, counts in choice.counts.items():
+        flat += (i, len(counts), *counts)
+    flat.append(len(choice.discounts))
+    for pid, per_line in choice.discounts.items():
+        flat += (pid, choice.times[pid], len(per_line))
+        for i, d in per_line.items():
+            flat += (i, d)
+    return tuple(flat)
 
-    indices: tuple[int, ...]
-    choice: _Choice
 
-    def unpack(self, lines: Sequence[Line]) -> _Choice:
-        indices = tuple(line.index for line in lines)
-        if indices == self.indices:
-            return self.choice
-        relabel = dict(zip(self.indices, indices))
-        c = self.choice
-        return _Choice(
-            c.key,
-            {relabel[i]: counts for i, counts in c.counts.items()},
-            {pid: {relabel[i]: d for i, d in per_line.items()} for pid, per_line in c.discounts.items()},
-            dict(c.times),
-        )
+def _unpack(packed: tuple[int | str, ...], lines: Sequence[Line]) -> _Choice:
+    """The cached answer for ``lines`` (``_pack`` read back). It holds for any basket with the same lines, usable
+    promotions and relative line order (the cache key); only the line indices may differ, and then the answer
+    is re-labelled position by position. The search's key is not kept: nothing compares it after the search."""
+    n = int(packed[0])
+    was = packed[1 : 1 + n]
+    now = tuple(line.index for line in lines)
+    relabel: dict[Any, int] = dict(zip(was, now))
+    pos = 1 + n
+    counts: dict[int, tuple[int, ...]] = {}
+    for _ in range(int(packed[pos])):
+        i, k = packed[pos + 1], int(packed[pos + 2])
+        counts[relabel[i]] = packed[pos + 3 : pos + 3 + k]  # type: ignore[assignment]
+        pos += 2 + k
+    pos += 1
+    discounts: dict[str, dict[int, int]] = {}
+    times: dict[str, int] = {}
+    for _ in range(int(packed[pos])):
+        pid, t, k = str(packed[pos + 1]), int(packed[pos + 2]), int(packed[pos + 3])
+        pos += 3
+        discounts[pid] = {relabel[packed[pos + 1 + 2 * j]]: int(packed[pos + 2 + 2 * j]) for j in range(k)}
+        times[pid] = t
+        pos += 2 * k
+    return _Choice((), counts, discounts, times)
 
 
 @functools.lru_cache(maxsize=1024)
@@ -748,7 +775,7 @@ def item_phase(
     lines: Sequence[Line],
     elig: Mapping[int, Sequence[Promotion]],
     rank: Mapping[str, int],
-    solved: dict[tuple, _Solved] | None = None,
+    solved: dict[tuple, tuple] | None = None,
 ) -> list[_Choice]:
     """The best assignment, component by component (``lines`` in canonical order, ``elig`` in rank order).
 
@@ -763,19 +790,24 @@ def item_phase(
             out.append(_solve(comp, elig, rank))
             continue
         indices = [line.index for line in comp]
-        key = (
-            tuple((line.canonical_key, tuple(p.id for p in elig[line.index])) for line in comp),
-            tuple(sorted(range(len(comp)), key=indices.__getitem__)) if len(comp) > 1 else (),
-        )
+        flat: list[Any] = [len(comp)]  # flat, as ``_pack`` says why; each line's promotions after their number
+        for line in comp:
+            ids = elig[line.index]
+            flat += line.canonical_key
+            flat.append(len(ids))
+            flat += [p.id for p in ids]
+        if len(comp) > 1:
+            flat += sorted(range(len(comp)), key=indices.__getitem__)
+        key = tuple(flat)
         hit = solved.get(key)
         if hit is None:
             choice = _solve(comp, elig, rank)
             if len(solved) >= SOLVED_CACHE:
                 solved.clear()
-            solved[key] = _Solved(tuple(line.index for line in comp), choice)
+            solved[key] = _pack(tuple(indices), choice)
             out.append(choice)
         else:
-            out.append(hit.unpack(comp))
+            out.append(_unpack(hit, comp))
     return out
 
 

@@ -6,6 +6,7 @@ scratch; and the compiled jsonschema-rs check accepts exactly what jsonschema ac
 from __future__ import annotations
 
 import copy
+import gc
 import itertools
 
 import pytest
@@ -82,6 +83,26 @@ def test_a_solved_component_is_relabelled_when_its_lines_move():
     assert len(index._solved) == 1  # the milk pair was not solved again
     assert [ln["discount_minor"] for ln in first["lines"]] == [0, 625]
     assert [ln["discount_minor"] for ln in moved["lines"]] == [0, 0, 625]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario(), st.randoms(use_true_random=False))
+def test_the_caches_hold_nothing_the_garbage_collector_keeps_walking(case, rnd):
+    """Every cached key and value is a flat tuple of strings, integers and booleans, which one collection untracks:
+    tens of thousands of kept entries then add nothing to the full collections that stalled a price (bench)."""
+    promos, b = case
+    index = PromotionIndex(parse_promotions(promos))
+    lines = list(b["lines"])
+    for k in range(1, len(lines) + 1):
+        price(index, parse_basket({**b, "lines": lines[:k]}), "Asia/Shanghai")
+    rnd.shuffle(lines)
+    price(index, parse_basket({**b, "lines": lines}), "Asia/Shanghai")
+    gc.collect()
+    for cache in (index._candidates, index._solved):
+        for key, value in cache.items():
+            for t in (key, value):
+                assert all(isinstance(x, (str, int)) for x in t), t
+                assert not gc.is_tracked(t), t
 
 
 def _mutations():
