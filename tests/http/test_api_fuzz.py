@@ -69,6 +69,11 @@ KNOWN_REFUSALS = {
     "POST /api/v1/finance/days/{business_date}/card-batches": "the business date must be a calendar date",
     "POST /api/v1/finance/days/{business_date}/corrections": "a calendar date of a sealed day, accounts of the chart",
     "GET /api/v1/finance/days/{business_date}/export": "the business date must be a calendar date",
+    "GET /api/v1/finance/stock-value": "a calendar date or a time with its offset (a pattern cannot refuse 2026-02-30)",
+    "GET /api/v1/finance/margin": "from and to are calendar dates, to not before from",
+    "GET /api/v1/finance/tax/items/{item_id}/rate": "a calendar date or a time with its offset",
+    "POST /api/v1/finance/tax/categories/{code}/rates": "calendar dates; a period that overlaps none of the category's",
+    "POST /api/v1/finance/tax/categories/{code}/end": "a calendar date; the category has an open-ended rate",
     "POST /api/v1/finance/statements": "the file inside must be a provider's statement in its documented layout",
 }
 

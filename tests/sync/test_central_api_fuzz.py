@@ -65,6 +65,14 @@ READ_KNOWN_REFUSALS = {
     "GET /api/v1/movements/daily": "start must not be after end (end defaults to today; two fields compared)",
     "GET /api/v1/analytics/sales": "start must not be after end and the range at most ten years (two fields compared)",
     "GET /api/v1/analytics/metrics": "start must not be after end and the range at most ten years (two fields compared)",
+    "GET /api/v1/finance/pnl": "a month or a day, exactly one of the two (two fields compared); a calendar month",
+    "GET /api/v1/finance/pnl/{store_id}": "a store the central knows; a month or a day, exactly one of the two",
+    "GET /api/v1/finance/pnl/{store_id}/days": "a calendar month (a pattern cannot refuse 2026-13)",
+    "GET /api/v1/finance/budget": "a calendar month (a pattern cannot refuse 2026-13)",
+    "PUT /api/v1/finance/budgets": "a store the central knows; a calendar month; line sales, margin or expenses",
+    "PUT /api/v1/finance/expenses": "a store the central knows; a calendar month",
+    "POST /api/v1/finance/budgets/import": "CSV content: the header, known stores, months, amounts in yuan",
+    "POST /api/v1/finance/expenses/import": "CSV content: the header, known stores, months, amounts in yuan",
 }
 
 
