@@ -36,7 +36,6 @@ from sqlalchemy.engine import Connection, Engine
 
 from hub.members import rules
 from hub.protocol.timeutil import iso, now_iso, parse_iso, utcnow
-from sync.central import personal  # noqa: F401  (its tables: personal data, migration 0007)
 from sync.central import schema as t
 
 EXPIRY_NS = uuid.UUID("6f1f3a52-4b8e-4f55-9a3c-0d7e2b9c1a11")
@@ -177,7 +176,6 @@ def apply(conn: Connection, store_id: str, folded: dict[str, list[dict[str, Any]
                 "enrolled_at": p.get("enrolled_at") or now,
             },
         )
-    personal.apply(conn, store_id, folded)
     touched: set[str] = set()
     for p in sorted(folded.get("tiers", ()), key=lambda p: p["at"]):
         r = conn.execute(

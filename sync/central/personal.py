@@ -6,7 +6,7 @@ column and row as associated data, and HMAC-SHA256 lookup hashes) and ``pii-seal
 hubs seal personal fields to, :class:`hub.kernel.pii.SealKeys`). Both 0600. :func:`attach` tells this module which
 directory belongs to an engine (the app factory and the CLI call it).
 
-Ingest (inside the ingest transaction, from ``members.apply``): a ``member.enrolled`` fact's sealed ``personal``
+Ingest (inside the ingest transaction, ``projections.apply`` calls :func:`apply` with the folded member facts): a ``member.enrolled`` fact's sealed ``personal``
 fields are opened with the seal key and stored re-encrypted under the ring, with the phone's keyed hash
 (``member_personal``); ``member.consent`` facts fill the consent register (``member_consents``); a
 ``user.upsert``'s sealed display name is stored encrypted (``staff_personal``). Nothing personal is ever written in
@@ -37,6 +37,7 @@ from hub.kernel.errors import NotFound, ValidationError
 from hub.members import rules
 from hub.protocol.timeutil import now_iso
 from sync.central import schema as t
+from sync.central.members import member_points, members, points_entries
 
 PHONE_PURPOSE = "central.member.phone"
 PERSONAL_FIELDS = ("phone", "name", "birthday")
@@ -213,7 +214,7 @@ def store_staff(conn: Connection, store_id: str, p: dict[str, Any], opener: _Ope
 
 
 def apply(conn: Connection, store_id: str, folded: dict[str, list[dict[str, Any]]]) -> None:
-    """One ingest's personal data (``members.apply`` calls it with its folded member facts)."""
+    """One ingest's personal data (``projections.apply`` calls it with the folded member facts)."""
     enrolled = [p for p in folded.get("enrolled", ()) if isinstance(p.get("personal"), dict)]
     staff = folded.get("staff", [])
     opener = _Opener(key_dir(conn)) if (enrolled or staff) else None
@@ -242,8 +243,6 @@ def _require_dir(engine: Engine) -> Path:
 
 
 def _member_row(conn: Connection, member_id: str) -> Any:
-    from sync.central.members import members
-
     m = conn.execute(select(members).where(members.c.member_id == member_id)).first()
     if m is None:
         raise NotFound(f"no member {member_id}", code="member_not_found")
@@ -253,8 +252,6 @@ def _member_row(conn: Connection, member_id: str) -> Any:
 def find_by_phone(engine: Engine, phone: str, *, actor: str, region: str = "CN") -> dict[str, Any]:
     """The member a phone number belongs to, through the central's keyed hash (every key of the ring, so a
     rotation half done still finds them); audited whether found or not."""
-    from sync.central.members import members
-
     e164 = rules.normalise_phone(phone, region)
     r = ring(_require_dir(engine))
     hashes = r.lookup_hashes(e164, purpose=PHONE_PURPOSE)
@@ -294,8 +291,6 @@ def _decrypt_personal(r: pii.KeyRing, s: pii.SealKeys, row: Any) -> dict[str, st
 
 def export(engine: Engine, member_id: str, *, actor: str) -> dict[str, Any]:
     """One member's personal data and history as a JSON document (the member's access request); audited."""
-    from sync.central.members import member_points, points_entries
-
     d = _require_dir(engine)
     with engine.begin() as conn:
         m = _member_row(conn, member_id)._mapping
@@ -372,8 +367,6 @@ def withdraw(engine: Engine, member_id: str, *, actor: str, purpose: str | None 
 
 def erase(engine: Engine, member_id: str, *, actor: str) -> dict[str, Any]:
     """Erase a member's personal data at the central and on every hub (see the module docstring). Idempotent."""
-    from sync.central import members as m
-
     now = now_iso()
     with engine.begin() as conn:
         _member_row(conn, member_id)
@@ -389,8 +382,8 @@ def erase(engine: Engine, member_id: str, *, actor: str) -> dict[str, Any]:
                 )
             )
         conn.execute(
-            update(m.members)
-            .where(m.members.c.member_id == member_id)
+            update(members)
+            .where(members.c.member_id == member_id)
             .values(phone_hash=None, phone_masked="", birthday_month=None, status="erased")
         )
         scrubbed = _scrub_events(conn, member_id)
