@@ -22,7 +22,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Connection
 
 from hub.protocol.timeutil import parse_iso
-from sync.central import finance, members, sales
+from sync.central import finance, members, personal, sales
 from sync.central import schema as t
 
 DEVICE_OFFLINE = {"offline", "disconnected", "lost", "down"}
@@ -405,6 +405,7 @@ def apply(conn: Connection, store_id: str, f: Folded) -> None:
         )
     if f.members:
         members.apply(conn, store_id, f.members)
+        personal.apply(conn, store_id, f.members)  # personal data, encrypted at rest (issues 15, 20)
     if f.sales:  # after the items: a sale's category and cost come from store_items
         sales.apply(conn, store_id, f.sales)
     if f.finance:
