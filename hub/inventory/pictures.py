@@ -123,10 +123,15 @@ def prepare(data: bytes) -> Prepared:
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as exc:
             raise PictureRefused(f"the picture is damaged or cut short: {exc}", code="picture_damaged") from None
     alpha = img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
-    img = img.convert("RGBA" if alpha else "RGB")
-    if alpha and img.getchannel("A").getextrema() == (255, 255):
-        img = img.convert("RGB")  # an alpha channel that is opaque everywhere is dropped
-    variants = tuple(_encode(img, s) for s in reversed(SIZES))
+    try:
+        img = img.convert("RGBA" if alpha else "RGB")
+        if alpha and img.getchannel("A").getextrema() == (255, 255):
+            img = img.convert("RGB")  # an alpha channel that is opaque everywhere is dropped
+        variants = tuple(_encode(img, s) for s in reversed(SIZES))
+    except (OSError, ValueError) as exc:  # a pixel format Pillow reads but cannot turn into RGB
+        raise PictureRefused(
+            f"a {fmt} picture of a kind the hub cannot convert ({img.mode}): {exc}", details={"formats": list(FORMATS)}
+        ) from None
     full = variants[0]
     return Prepared(
         sha256=hashlib.sha256(full.data).hexdigest(),

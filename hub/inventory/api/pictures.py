@@ -8,9 +8,10 @@ that know only the item id: the count's last scan, the current pick) and is reva
 from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from hub.http.context import actor, db, device
-from hub.http.framework import API_PREFIX, endpoint
+from hub.http.framework import API_PREFIX, BodyTooLarge, endpoint
 from hub.inventory import pictures
 
 bp = Blueprint("pictures", __name__)
@@ -50,7 +51,11 @@ _UPLOAD_DOC = (
 )
 def put_picture(item_id):
     # decoded and resized before the write transaction: the write lock never waits for Pillow
-    prepared = pictures.prepare(request.get_data(cache=False))
+    try:
+        data = request.get_data(cache=False)
+    except RequestEntityTooLarge:  # a body without Content-Length, cut off while read
+        raise BodyTooLarge(pictures.MAX_BYTES) from None
+    prepared = pictures.prepare(data)
     with db().write() as conn:
         return pictures.attach(conn, item_id, prepared, actor=actor(), device=device())
 
