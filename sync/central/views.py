@@ -24,6 +24,7 @@ bp = Blueprint("central_views", __name__)
 NAV = [
     ("/", "Stores"),
     ("/sales", "Sales 销售"),
+    ("/finance", "P&L 损益"),
     ("/stock", "Stock"),
     ("/movements", "Sales & movements"),
     ("/low-stock", "Low stock"),

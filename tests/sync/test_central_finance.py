@@ -6,6 +6,7 @@ variances; a budget file naming an unknown store is refused with its line number
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -169,3 +170,29 @@ def test_bad_budget_csv_is_refused_with_its_line_and_nothing_imported(central):
         headers=admin,
     )
     assert r.status_code == 404 and r.get_json()["error"]["code"] == "store_not_found"
+
+
+def _login(c, user, password):
+    page = c.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    r = c.post("/login", data={"username": user, "password": password, "csrf": csrf, "next": "/"})
+    assert r.status_code == 302
+    return c
+
+
+def test_the_pnl_page_drills_down_and_highlights_adverse_variances(central):
+    engine, app = central["engine"], central["app"]
+    month = _month(engine)
+    finance.import_budgets(engine, f"store,month,sales,margin,expenses\n{STORE_A},{month},50.00,1.00,0\n", actor="t")
+    c = app.test_client()
+    assert c.get(f"/finance?month={month}").status_code == 302  # logged out: to the login page
+    _login(c, "victor", "office-pass-456")
+    html = c.get(f"/finance?month={month}&lang=en").get_data(as_text=True)
+    assert "P&amp;L and budgets" in html and f'href="/finance/{STORE_A}?month={month}"' in html
+    assert "¥56.00" in html  # COGS of the group: 16.00 + 40.00
+    rows = re.findall(r'<tr class="(adverse|)"><td>([^<]+)</td><td>([^<]+)</td>', html)
+    assert ("adverse", STORE_A, "Net sales ex VAT") in rows  # 22.12 against 50.00
+    assert ("", STORE_A, "Gross margin") in rows  # 6.12 against 1.00: favourable
+    html = c.get(f"/finance/{STORE_A}?month={month}&lang=zh-CN").get_data(as_text=True)
+    assert "损益与预算" in html and "（未分类）" in html and "销售成本" in html and "¥16.00" in html
+    assert c.get(f"/finance/nowhere?month={month}").status_code == 400
