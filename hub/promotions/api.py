@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from flask import Blueprint
 
 from hub.http.context import db
@@ -10,6 +12,16 @@ from hub.promotions import model
 from hub.promotions.validation import BASKET_SCHEMA
 
 bp = Blueprint("promotions", __name__)
+
+
+@bp.record_once
+def _warm_at_start(state) -> None:
+    """A serving worker builds the promotions index in the background as it starts (``model.warm``); test apps
+    do not (they build it when they price)."""
+    if not state.app.config.get("TESTING"):
+        ctx = state.app.extensions["storehub"]
+        threading.Thread(target=model.warm, args=(ctx.db,), name="storehub-promotions-warm", daemon=True).start()
+
 
 _MINOR = {"type": "integer"}
 _APPLIED = {

@@ -8,6 +8,7 @@ only when a downlink page lands and the checkout prices on every scan."""
 from __future__ import annotations
 
 import gc
+import logging
 import sqlite3
 import threading
 import time
@@ -25,8 +26,10 @@ from hub.promotions.validation import parse_basket, parse_promotion
 from hub.protocol.timeutil import iso, parse_iso, utcnow
 from hub.synclink import downlink
 
+log = logging.getLogger(__name__)
 _INDEXES: OrderedDict[tuple[str, int], tuple[engine.PromotionIndex, list[dict[str, str]]]] = OrderedDict()
 _KEEP = 8  # hubs (data directories) one process serves at most, in tests
+_BUILDING = threading.Lock()
 _SETTLE = threading.Lock()
 _SETTLE_EVERY_S = 60.0  # a hub gets new promotions a few times a day; a test process builds hundreds of indexes
 _settled_at = [float("-inf")]
@@ -58,21 +61,39 @@ def delivered(conn: sqlite3.Connection) -> tuple[engine.PromotionIndex, list[dic
     rest, and the active list says what was skipped so head office can republish it."""
     db_file = conn.execute("PRAGMA database_list").fetchone()[2]
     key = (db_file, downlink.version(conn))
-    if db_file and key in _INDEXES:
-        _INDEXES.move_to_end(key)
-        return _INDEXES[key]
+    found = _INDEXES.get(key) if db_file else None
+    if found is not None:
+        return found
+    with _BUILDING:  # one build at a time: a scan that comes while ``warm`` builds waits for it, not builds twice
+        found = _INDEXES.get(key) if db_file else None
+        if found is None:
+            found = _build(conn)
+            if db_file:
+                _INDEXES[key] = found
+                while len(_INDEXES) > _KEEP:
+                    _INDEXES.popitem(last=False)
+    return found
+
+
+def _build(conn: sqlite3.Connection) -> tuple[engine.PromotionIndex, list[dict[str, str]]]:
     good, skipped = [], []
     for pid, body in downlink.promotions(conn).items():
         try:
             good.append(parse_promotion(body))
         except StoreHubError as exc:
             skipped.append({"id": pid, "error": exc.message})
-    found = (compiled(good), skipped)
-    if db_file:
-        _INDEXES[key] = found
-        while len(_INDEXES) > _KEEP:
-            _INDEXES.popitem(last=False)
-    return found
+    return compiled(good), skipped
+
+
+def warm(database: Any) -> None:
+    """Build the index of the delivered promotions now, from a read connection (``hub.kernel.db.Database``),
+    so that the first scan a web worker serves does not build it inside its write transaction — 200+ ms for a
+    chain's 2,000 promotions, during which every other till's scan waited for the write lock. Run by a thread
+    when a worker starts (``api.py``); failures are left to that first scan to report."""
+    try:
+        delivered(database.read())
+    except Exception:  # noqa: BLE001 - a warm-up only: the first scan builds it and says what is wrong
+        log.warning("promotions: the index was not built ahead of the first scan", exc_info=True)
 
 
 def _when(at: datetime | str | None) -> datetime:
