@@ -168,3 +168,35 @@ def test_the_domain_is_declared_and_its_screen_served(client):
     assert "promotions" in client.get("/screens.json").get_json()["screens"]
     for path in ("/screens/promotions.js", "/i18n/promotions.en.json", "/i18n/promotions.zh-CN.json"):
         assert client.get(path).status_code == 200, path
+
+
+def test_a_serving_worker_builds_the_index_before_its_first_scan(data_dir):
+    """A non-testing app (what ``storehub serve`` runs in each worker) builds the delivered promotions' index in a
+    background thread as it starts; the first price finds it built (the same object), not built again inside its
+    write transaction."""
+    import threading
+    import time
+
+    from hub.app import create_app
+    from hub.kernel.config import HubConfig
+    from hub.store import initialise
+
+    first = create_app(HubConfig(data_dir=data_dir, testing=True))
+    db = first.extensions["storehub"].db
+    initialise(db, store_id="warm-store", store_name="Warm", currency="CNY", language="en")
+    deliver(db, MJ, HALF)
+    db.close()
+    model._INDEXES.clear()
+    serving = create_app(HubConfig(data_dir=data_dir, testing=False))
+    db = serving.extensions["storehub"].db
+    deadline = time.monotonic() + 30
+    while any(t.name == "storehub-promotions-warm" for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    try:
+        assert len(model._INDEXES) == 1
+        ((_key, built),) = model._INDEXES.items()
+        assert sorted(p.id for p in built[0].promotions) == ["half", "mj"]
+        with db.write() as conn:
+            assert model.delivered(conn) is built
+    finally:
+        db.close()
