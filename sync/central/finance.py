@@ -84,10 +84,12 @@ finance_budgets = Table(
 
 def _insert(conn: Connection, table: Table) -> Any:
     if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
 
 
 # --- projector (``{kind: projector}`` entry in projections.PROJECTORS) ---------------------------------------------
@@ -439,7 +441,7 @@ def put_expense(engine: Engine, store_id: str, month: str, line: str, amount_min
         if store_id not in _known_stores(conn):
             raise NotFound(f"no store {store_id!r}", code="store_not_found")
         _upsert(conn, finance_expenses, [row])
-    return {**row, "month": row["month"].isoformat()[:7]}
+    return {**row, "month": month_of(month).isoformat()[:7]}
 
 
 def put_budget(engine: Engine, store_id: str, month: str, line: str, amount_minor: int, *, actor: str) -> dict:
@@ -457,7 +459,7 @@ def put_budget(engine: Engine, store_id: str, month: str, line: str, amount_mino
         if store_id not in _known_stores(conn):
             raise NotFound(f"no store {store_id!r}", code="store_not_found")
         _upsert(conn, finance_budgets, [row])
-    return {**row, "month": row["month"].isoformat()[:7]}
+    return {**row, "month": month_of(month).isoformat()[:7]}
 
 
 def _read_csv(data: bytes | str, required: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:

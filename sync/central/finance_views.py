@@ -112,9 +112,9 @@ def pnl_page(store_id: str | None = None):
     cur = metrics.currency(_engine(), store_id)
     day = request.args.get("day") or None
     month = request.args.get("month") or (None if day else date.today().isoformat()[:7])
-    args = {k: v for k, v in (("month", None if day else month), ("day", day)) if v}
+    args: dict[str, Any] = {k: v for k, v in (("month", None if day else month), ("day", day)) if v}
     error, rows, total, budget, expenses = None, [], None, None, []
-    crumbs = [{"text": _t("group", lang), "href": url_for(".pnl_page", **args)}]
+    crumbs: list[dict[str, Any]] = [{"text": _t("group", lang), "href": url_for(".pnl_page", **args)}]
     try:
         if store_id is None:
             pnl = finance.consolidated(_engine(), month=None if day else month, day=day)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -18,6 +19,7 @@ from sync.central import finance, office, stores
 from sync.central.app import create_app
 from sync.central.config import CentralConfig
 from sync.central.db import make_engine
+from sync.central.members import points_entries
 from sync.worker import SyncWorker, WorkerConfig
 from tests.support.sync import ThreadedCentral, central_db_url, make_hub
 
@@ -196,3 +198,44 @@ def test_the_pnl_page_drills_down_and_highlights_adverse_variances(central):
     html = c.get(f"/finance/{STORE_A}?month={month}&lang=zh-CN").get_data(as_text=True)
     assert "损益与预算" in html and "（未分类）" in html and "销售成本" in html and "¥16.00" in html
     assert c.get(f"/finance/nowhere?month={month}").status_code == 400
+
+
+def test_points_liability_is_the_points_issued_net_at_the_store_in_the_period(central):
+    """The members' points at the central (``points_entries``, as their projection keeps them): issued less burnt
+    on the store's local days of the month, at the value of a point; other months and stores do not count."""
+    engine = central["engine"]
+    month = _month(engine)
+    first = date.fromisoformat(month + "-01")
+    inside = f"{month}-10T04:00:00.000Z"
+    before = (first - timedelta(days=3)).isoformat() + "T04:00:00.000Z"
+    with engine.begin() as conn:
+        conn.execute(
+            points_entries.insert(),
+            [
+                {
+                    "entry_id": f"e{n}",
+                    "member_id": "m1",
+                    "store_id": store,
+                    "kind": kind,
+                    "points": pts,
+                    "spend_minor": 0,
+                    "at": at,
+                    "merged_at": at,
+                }
+                for n, (store, kind, pts, at) in enumerate(
+                    [
+                        (STORE_A, "earn", 500, inside),
+                        (STORE_A, "burn", -200, inside),
+                        (STORE_A, "earn", 999, before),
+                        (STORE_B, "earn", 40, inside),
+                    ]
+                )
+            ],
+        )
+    pnl = finance.consolidated(engine, month=month, points_value_minor=2)
+    by = {s["store_id"]: s for s in pnl["stores"]}
+    assert by[STORE_A]["points_liability_minor"] == 600 and by[STORE_B]["points_liability_minor"] == 80
+    a = by[STORE_A]
+    assert a["operating_result_minor"] == a["gross_margin_minor"] - a["shrink_minor"] - 600
+    default = {s["store_id"]: s for s in finance.consolidated(engine, month=month)["stores"]}  # 1 fen a point
+    assert default[STORE_A]["points_liability_minor"] == 300
