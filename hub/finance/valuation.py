@@ -1,4 +1,5 @@
-"""Inventory valuation (issue 18): the cost of goods sold and of shrink, stock value at any date, gross margin.
+"""Inventory valuation (issue 18, docs/valuation.md): the cost of goods sold and of shrink, stock value at any date,
+gross margin.
 
 **Cost of the moment.** Purchasing keeps the moving-average cost per item (``hub.purchasing.costing``: the
 average in ``purchasing_items``, its trail in ``item_cost_history``, the catalog's ``cost_minor`` until the first

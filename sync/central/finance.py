@@ -1,4 +1,4 @@
-"""P&L per store and budgets at the central (issue 18; migration 0008, docs/sync.md "Analytics").
+"""P&L per store and budgets at the central (issue 18; migration 0008, docs/valuation.md).
 
 **Projection.** The hubs' ``finance.stock_cost`` facts (hub/finance/valuation.py: the cost of each sale, pick,
 return, write-off and count at the moving-average cost of the moment) fold into ``finance_cost_daily`` (store ×
