@@ -193,3 +193,19 @@ def _sim_payments(kind: str):
 
 
 sim_wechatpay, sim_alipay = _sim_payments("wechatpay"), _sim_payments("alipay")
+
+
+@sim.command(
+    "terminal",
+    help="Integrated bank-card terminal simulator on TCP (generic ECR framing: STX … ETX LRC, ACK/NAK); the "
+    "amount's last two digits pick the customer's behaviour (devices/sim/terminal.py, docs/checkout.md)",
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=0, help="TCP port (0: any free one, printed)")
+@click.option("--delay", "delay_s", type=float, default=1.0, show_default=True, help="Seconds the customer takes")
+@click.option("--log-level", default="INFO")
+def sim_terminal(host, port, delay_s, log_level):
+    setup_logging(log_level)
+    from devices.sim.terminal import run
+
+    run(host, port, delay_s)

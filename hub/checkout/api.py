@@ -6,10 +6,13 @@ from typing import Any
 
 from flask import Blueprint
 
-from hub.checkout import cart, journal, search, tenders, tills, workflow
+from hub.checkout import cart, journal, replay, search, tenders, tills, workflow
 from hub.checkout.payments import client as pay_client
 from hub.checkout.payments import codes as pay_codes
 from hub.checkout.payments import flow as pay_flow
+from hub.checkout.payments import points as pay_points
+from hub.checkout.payments import prompts as pay_prompts
+from hub.checkout.payments import terminal as pay_terminal
 from hub.http.context import actor, db, device, hub
 from hub.http.framework import endpoint
 
@@ -191,7 +194,29 @@ def z_report(till_id):
     statuses=[404],
 )
 def display(till_id):
-    return cart.current(db().read(), till_id)["cart"] or {"till_id": till_id, "lines": [], "total_minor": 0}
+    conn = db().read()
+    v = cart.current(conn, till_id)["cart"]
+    if v is None:
+        return {"till_id": till_id, "lines": [], "total_minor": 0, "tender": None}
+    return {**v, "tender": tenders.progress(conn, v)}
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/checkout/carts/<cart_id>/prompt",
+    summary="Ask the customer (on the customer display) to show a payment code or present a card for an amount; "
+    "kind none takes the prompt back",
+    role="associate",
+    path=CART_PATH,
+    statuses=[404, 409],
+    body=_body({"kind": {"enum": ["payment_code", "card", "none"]}, "amount_minor": _MINOR}, ["kind"]),
+)
+def prompt(cart_id, body):
+    with db().write() as conn:
+        return pay_prompts.prompt(
+            conn, cart_id, kind=body["kind"], amount_minor=body.get("amount_minor"), actor=actor()
+        )
 
 
 # --- carts ------------------------------------------------------------------------------------------------------
@@ -251,7 +276,7 @@ def get_cart(cart_id):
     "POST",
     "/checkout/carts/<cart_id>/scan",
     summary="Add what a scanned or typed code names (GTIN, weight/price label, PLU + scale, SKU); qty = the "
-    "quantity key",
+    "quantity key; idempotency_key: a scan the till queued while the hub was away is applied once when replayed",
     role="associate",
     path=CART_PATH,
     statuses=[404, 409, 422],
@@ -259,13 +284,22 @@ def get_cart(cart_id):
         {
             "code": {"type": "string", "minLength": 1, "maxLength": 200},
             "qty": {"type": "integer", "minimum": 1, "maximum": 999},
+            "idempotency_key": _KEY,
         },
         ["code"],
     ),
 )
 def scan(cart_id, body):
     with db().write() as conn:
-        return cart.scan(conn, cart_id, body["code"], qty=body.get("qty", 1), actor=actor(), device=device())
+        return replay.scan(
+            conn,
+            cart_id,
+            body["code"],
+            qty=body.get("qty", 1),
+            actor=actor(),
+            device=device(),
+            idempotency_key=body.get("idempotency_key"),
+        )
 
 
 @endpoint(
@@ -486,8 +520,14 @@ def confirm_tender(tender_id, body):
     body=_body({"reason": {"type": "string", "maxLength": 200}}),
 )
 def cancel_tender(tender_id, body):
-    if tenders.get(db().read(), tender_id)["method"] in pay_codes.PROVIDERS:  # the provider reverses it first
+    method = tenders.get(db().read(), tender_id)["method"]
+    if method in pay_codes.PROVIDERS:  # the provider reverses it first
         return pay_flow.cancel(db(), _payments(), tender_id, actor=actor(), device=device())
+    if method == pay_terminal.METHOD:  # the terminal voids it first
+        return pay_terminal.cancel(db(), _payments(), tender_id, actor=actor(), device=device())
+    if method == pay_points.METHOD:  # the points go back to the member in the same transaction
+        with db().write() as conn:
+            return pay_points.cancel(conn, tender_id, actor=actor(), reason=body.get("reason", ""), device=device())
     with db().write() as conn:
         return workflow.cancel_tender(conn, tender_id, actor=actor(), reason=body.get("reason", ""), device=device())
 
@@ -530,13 +570,65 @@ def payment_code(cart_id, body):
 @endpoint(
     bp,
     "POST",
+    "/checkout/carts/<cart_id>/card-terminal",
+    summary="Pay by card on the till's integrated terminal (ECR link): the amount is sent, the customer taps or "
+    "inserts the card; waiting=true when the result is unknown (poll the tender). Idempotent by idempotency_key",
+    role="associate",
+    path=CART_PATH,
+    statuses=[404, 409, 422, 503],
+    body=_body({"amount_minor": _MINOR, "idempotency_key": _KEY}, ["idempotency_key"]),
+)
+def card_terminal(cart_id, body):
+    return pay_terminal.pay(
+        db(),
+        _payments(),
+        cart_id,
+        idempotency_key=body["idempotency_key"],
+        amount_minor=body.get("amount_minor"),
+        actor=actor(),
+        device=device(),
+    )
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/checkout/carts/<cart_id>/points",
+    summary="The cart's member pays (part of) the sale with points at the store's points value; limited to the "
+    "spendable balance. Idempotent by idempotency_key",
+    role="associate",
+    path=CART_PATH,
+    statuses=[400, 404, 409, 422],
+    body=_body(
+        {"points": {"type": "integer", "minimum": 1, "maximum": 100_000_000}, "idempotency_key": _KEY},
+        ["points", "idempotency_key"],
+    ),
+)
+def points_tender(cart_id, body):
+    with db().write() as conn:
+        return pay_points.pay(
+            conn,
+            cart_id,
+            points=body["points"],
+            idempotency_key=body["idempotency_key"],
+            actor=actor(),
+            device=device(),
+        )
+
+
+@endpoint(
+    bp,
+    "POST",
     "/checkout/tenders/<tender_id>/poll",
-    summary="Ask the provider about a payment-code tender still under way (the till polls while the customer confirms)",
+    summary="Ask the provider (payment code) or the card terminal (its last transaction) about a tender still "
+    "under way (the till polls while the customer confirms)",
     role="associate",
     path={"tender_id": _ID},
     statuses=[400, 404, 409, 503],
 )
 def poll_tender(tender_id):
+    if tenders.get(db().read(), tender_id)["method"] == pay_terminal.METHOD:  # ask for the last transaction
+        return pay_terminal.recover(db(), _payments(), tender_id, actor=actor(), device=device())
     return pay_flow.poll(db(), _payments(), tender_id, actor=actor(), device=device())
 
 
@@ -649,6 +741,8 @@ def return_goods(body):
         )
     if any(t["method"] in pay_codes.PROVIDERS for t in out["tenders"]):  # after the commit: refund by the provider
         out["provider_refunds"] = pay_flow.settle_refunds(db(), _payments(), out["return_id"], actor=actor())
+    if any(t["method"] == pay_terminal.METHOD for t in out["tenders"]):  # after the commit: refund on the terminal
+        out["terminal_refunds"] = pay_terminal.settle_refunds(db(), _payments(), out["return_id"], actor=actor())
     return out, 201
 
 

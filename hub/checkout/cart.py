@@ -112,6 +112,7 @@ def announce(conn: sqlite3.Connection, v: dict[str, Any]) -> None:
             "paid_minor": v["paid_minor"],
             "due_minor": max(0, v["due_minor"]),
             "change_minor": v["change_minor"],
+            "tender": tenders.progress(conn, v),  # the payment under way: prompt, amount, paid per tender, failure
         },
     )
 

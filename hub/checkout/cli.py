@@ -53,13 +53,17 @@ def x_report(data_dir, till_id, date):
 @checkout_group.command("resume-payments")
 @data_dir_option
 def resume_payments(data_dir):
-    """Ask the providers about every payment-code tender left pending (run by `storehub serve` at start): a
-    payment taken is recorded and its sale committed once, one never taken is failed or reversed."""
-    from hub.checkout.payments import client, flow
+    """Ask the providers (and the tills' card terminals) about every payment-code or card tender left pending
+    (run by `storehub serve` at start): a payment taken is recorded and its sale committed once, one never taken
+    is failed or reversed."""
+    from hub.checkout.payments import client, flow, terminal
 
     cfg, db = open_db(data_dir)
     try:
-        counts = flow.resume(db, client.load_config(cfg.data_dir))
+        config = client.load_config(cfg.data_dir)
+        counts = flow.resume(db, config)
+        if config.get("terminals"):
+            counts["card_terminal"] = terminal.resume(db, config)
     finally:
         db.close()
     click.echo(json.dumps(counts))

@@ -57,7 +57,8 @@ _TOTALS = object_schema(
         "refunds_minor": _MINOR,
         "rounding_minor": _MINOR,
         "tax": _TAX,
-        "tenders": {"type": "object", "additionalProperties": _MINOR},
+        "tenders": {"type": "object", "additionalProperties": _MINOR},  # by method: cash, card_terminal, points …
+        "points_burnt": _INT,  # members' points taken as a tender, net of points given back on returns
         "cash_expected_minor": _MINOR,
     },
     ["sales", "returns", "net_sales_minor", "refunds_minor", "tenders", "cash_expected_minor"],
@@ -141,9 +142,39 @@ FACTS: tuple[Fact, ...] = (
                 "paid_minor": _MINOR,
                 "due_minor": _MINOR,
                 "change_minor": _MINOR,
+                "tender": object_schema(
+                    {
+                        "phase": {
+                            "enum": [
+                                "none",
+                                "show_code",
+                                "confirm_on_phone",
+                                "present_card",
+                                "checking_card",
+                                "card_on_terminal",
+                                "partly_paid",
+                                "failed",
+                                "done",
+                            ]
+                        },
+                        "method": _NSTR,
+                        "amount_minor": _MINOR,
+                        "due_minor": _MINOR,
+                        "paid": {
+                            "type": "array",
+                            "items": object_schema(
+                                {"method": _STR, "amount_minor": _MINOR}, ["method", "amount_minor"]
+                            ),
+                        },
+                        "change_minor": _MINOR,
+                        "error": _NSTR,
+                    }
+                ),
             }
         ),
-        description="The till's cart changed (what the customer display shows: lines, total, paid, change).",
+        description="The till's cart changed (what the customer display shows: lines, total, paid, change, and "
+        "the payment under way: the prompt to show a payment code or present a card, what each tender paid, a "
+        "failed payment).",
         live=True,
         projected=False,
         note="For the customer display only (no personal data); the central keeps it in its raw events table and folds nothing.",

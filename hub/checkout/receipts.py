@@ -28,6 +28,12 @@ WORDS: dict[str, dict[str, str]] = {
         "card": "Card",
         "wechatpay": "WeChat Pay",
         "alipay": "Alipay",
+        "card_terminal": "Card",
+        "points": "Points",
+        "points_n": "{n} pts",
+        "auth": "Auth {code}",
+        "batch": "Batch {batch} Ref {ref}",
+        "points_burnt": "Points burnt",
         "rounding": "Rounding",
         "refund": "Refund",
         "z": "Z REPORT {n}",
@@ -54,6 +60,12 @@ WORDS: dict[str, dict[str, str]] = {
         "card": "银行卡",
         "wechatpay": "微信支付",
         "alipay": "支付宝",
+        "card_terminal": "银行卡",
+        "points": "积分",
+        "points_n": "{n} 积分",
+        "auth": "授权码 {code}",
+        "batch": "批次 {batch} 参考号 {ref}",
+        "points_burnt": "积分抵扣",
         "rounding": "抹零/舍入",
         "refund": "退款",
         "z": "Z 日结报表 {n}",
@@ -76,6 +88,23 @@ WORDS: dict[str, dict[str, str]] = {
 
 def word(store: Store, key: str, **kw: Any) -> str:
     return WORDS.get(store.language, WORDS["en"])[key].format(**kw)[:MAX_LINE]
+
+
+TENDER_WORDS = ("cash", "card", "wechatpay", "alipay", "card_terminal", "points")
+
+
+def tender_label(store: Store, t: dict[str, Any]) -> str:
+    """A tender's name on a receipt: the method, plus the card's scheme and last 4 and the approval code for a
+    card, or the points burnt for points."""
+    m = t["method"]
+    label = word(store, m) if m in TENDER_WORDS else m
+    if t.get("card_last4"):
+        label += f" {t.get('card_scheme') or ''} ****{t['card_last4']}".replace("  ", " ")
+        if t.get("approval_code"):
+            label += " " + word(store, "auth", code=t["approval_code"])
+    if m == "points" and t.get("points"):
+        label += f" ({word(store, 'points_n', n=t['points'])})"
+    return label[:MAX_LINE]
 
 
 def _name(line: dict[str, Any], store: Store) -> str:
@@ -120,9 +149,9 @@ def sale_document(sale: dict[str, Any], store: Store, currency: str, *, copy: bo
     if sale["rounding_minor"]:
         footer.append(f"{word(store, 'rounding')}: {_money(store, sale['rounding_minor'], currency)}")
     for t in sale["tenders"]:
-        label = word(store, t["method"]) if t["method"] in ("cash", "card", "wechatpay", "alipay") else t["method"]
-        extra = f" ****{t['card_last4']} {t.get('approval_code') or ''}" if t.get("card_last4") else ""
-        footer.append(f"{label}{extra}: {_money(store, t['amount_minor'], currency)}"[:MAX_LINE])
+        footer.append(f"{tender_label(store, t)}: {_money(store, t['amount_minor'], currency)}"[:MAX_LINE])
+        if t.get("terminal_batch"):
+            footer.append(word(store, "batch", batch=t["terminal_batch"], ref=t.get("provider_ref") or ""))
     footer += store.footer_lines()
     header = [word(store, "till", till=sale["till_id"], no=sale["receipt_no"])]
     if copy:
@@ -160,9 +189,7 @@ def return_document(ret: dict[str, Any], store: Store, currency: str) -> dict[st
     if ret["rounding_minor"]:
         footer.append(f"{word(store, 'rounding')}: {_money(store, -ret['rounding_minor'], currency)}")
     for t in ret["tenders"]:
-        footer.append(
-            f"{word(store, 'refund')} {word(store, t['method'])}: {_money(store, t['amount_minor'], currency)}"
-        )
+        footer.append(f"{word(store, 'refund')} {tender_label(store, t)}: {_money(store, t['amount_minor'], currency)}")
     if ret.get("approved_by_name"):
         footer.append(word(store, "approved", who=ret["approved_by_name"]))
     return {
@@ -192,9 +219,10 @@ def report_document(kind: str, report: dict[str, Any], store: Store, currency: s
         {"name": word(store, "rounding"), "amount_minor": t["rounding_minor"]},
     ]
     lines += [
-        {"name": word(store, m) if m in ("cash", "card", "wechatpay", "alipay") else m, "amount_minor": v}
-        for m, v in sorted(t["tenders"].items())
+        {"name": word(store, m) if m in TENDER_WORDS else m, "amount_minor": v} for m, v in sorted(t["tenders"].items())
     ]
+    if t.get("points_burnt"):
+        lines.append({"name": word(store, "points_burnt"), "qty": t["points_burnt"], "amount_minor": 0})
     footer = [word(store, "date", d=report["business_date"])]
     if report.get("first_receipt_no") is not None:
         footer.append(word(store, "receipts", a=report["first_receipt_no"], b=report["last_receipt_no"]))

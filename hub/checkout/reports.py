@@ -39,6 +39,11 @@ def totals(conn: sqlite3.Connection, till_id: str, date: str) -> dict[str, Any]:
             (till_id, date),
         )
     }
+    points_burnt = conn.execute(
+        "SELECT COALESCE(SUM(CASE direction WHEN 'in' THEN points ELSE -points END), 0) FROM checkout_tenders"
+        " WHERE till_id = ? AND business_date = ? AND state = 'paid' AND sale_id IS NOT NULL AND method = 'points'",
+        (till_id, date),
+    ).fetchone()[0]
     floats = conn.execute(
         "SELECT COALESCE(SUM(float_minor), 0) FROM checkout_shifts WHERE till_id = ? AND business_date = ?",
         (till_id, date),
@@ -68,6 +73,7 @@ def totals(conn: sqlite3.Connection, till_id: str, date: str) -> dict[str, Any]:
         "rounding_minor": s[6],
         "tax": [{"rate": r, "tax_minor": v} for r, v in tax.items()],
         "tenders": tenders,
+        "points_burnt": points_burnt,  # net of points given back on returns
         "floats_minor": floats,
         "paid_in_minor": moves.get("paid_in", 0),
         "paid_out_minor": moves.get("paid_out", 0),

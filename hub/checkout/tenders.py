@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.kernel.errors import Conflict, NotFound, ValidationError
+from hub.members import points as member_points
 from hub.protocol.ids import new_id
-from hub.protocol.timeutil import now_iso
+from hub.protocol.timeutil import now_iso, parse_iso
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "created": frozenset({"requesting", "paid", "failed", "cancelled"}),
@@ -50,6 +51,10 @@ METHODS: dict[str, Method] = {
     # payment codes (付款码): sent to the provider by hub.checkout.payments.flow, never confirmed by hand
     "wechatpay": Method("wechatpay"),
     "alipay": Method("alipay"),
+    # a card on the till's integrated terminal (ECR link): sent and recorded by hub.checkout.payments.terminal
+    "card_terminal": Method("card_terminal"),
+    # the cart's member pays with points (hub.checkout.payments.points): burnt and paid in one transaction
+    "points": Method("points"),
 }
 
 
@@ -109,6 +114,8 @@ def create(
     rounding_minor: int = 0,
     refunds_tender_id: str | None = None,
     sale_id: str | None = None,
+    points: int | None = None,
+    member_id: str | None = None,
 ) -> dict[str, Any]:
     """Persist a new tender in ``created`` (before any terminal or provider is asked)."""
     method(method_name)
@@ -118,7 +125,7 @@ def create(
     conn.execute(
         "INSERT INTO checkout_tenders(id, out_trade_no, cart_id, sale_id, refunds_tender_id, till_id, shift_id,"
         " business_date, method, direction, amount_minor, received_minor, change_minor, rounding_minor, state,"
-        " actor, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'created',?,?,?)",
+        " actor, created_at, updated_at, points, member_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,'created',?,?,?,?,?)",
         (
             tid,
             out_trade_no,
@@ -137,6 +144,8 @@ def create(
             actor,
             now,
             now,
+            points,
+            member_id,
         ),
     )
     conn.execute(
@@ -157,6 +166,8 @@ def transition(
     card_last4: str | None = None,
     provider_ref: str | None = None,
     error: str | None = None,
+    card_scheme: str | None = None,
+    terminal_batch: str | None = None,
 ) -> dict[str, Any]:
     """Move a tender along its state machine (refusing a move the machine does not have)."""
     t = get(conn, tender_id)
@@ -170,14 +181,107 @@ def transition(
     conn.execute(
         "UPDATE checkout_tenders SET state = ?, updated_at = ?, approval_code = COALESCE(?, approval_code),"
         " card_last4 = COALESCE(?, card_last4), provider_ref = COALESCE(?, provider_ref),"
-        " error = COALESCE(?, error) WHERE id = ?",
-        (to_state, now, approval_code, card_last4, provider_ref, error, tender_id),
+        " error = COALESCE(?, error), card_scheme = COALESCE(?, card_scheme),"
+        " terminal_batch = COALESCE(?, terminal_batch) WHERE id = ?",
+        (to_state, now, approval_code, card_last4, provider_ref, error, card_scheme, terminal_batch, tender_id),
     )
     conn.execute(
         "INSERT INTO checkout_tender_events(tender_id, from_state, to_state, actor, at, detail) VALUES (?,?,?,?,?,?)",
         (tender_id, t["state"], to_state, actor, now, detail),
     )
     return get(conn, tender_id)
+
+
+def points_back(conn: sqlite3.Connection, refund: dict[str, Any], *, actor: str) -> dict[str, Any]:
+    """A return's refund tender of method ``points``: its share of the points the original tender burnt goes
+    back to that member (a ``reverse`` entry referencing the refund tender, in the return's transaction)."""
+    orig = get(conn, refund["refunds_tender_id"])
+    pts = (refund["amount_minor"] * int(orig["points"] or 0)) // orig["amount_minor"] if orig["amount_minor"] else 0
+    conn.execute(
+        "UPDATE checkout_tenders SET points = ?, member_id = ? WHERE id = ?", (pts, orig["member_id"], refund["id"])
+    )
+    if pts > 0 and orig["member_id"]:
+        member_points.refund_burn(
+            conn, orig["member_id"], pts, ref=refund["id"], actor=actor, reason=f"refund of sale {orig['sale_id']}"
+        )
+    return get(conn, refund["id"])
+
+
+# --- the tender in progress, for the customer display -----------------------------------------------------------
+PROMPT_TTL_S = 180  # a prompt nobody followed up is not shown for ever
+CODE_METHODS = ("wechatpay", "alipay")
+
+
+def set_prompt(
+    conn: sqlite3.Connection, *, till_id: str, cart_id: str, kind: str | None, amount_minor: int, actor: str
+) -> None:
+    """The till asks the customer for a payment code or a card (``kind`` None: the cashier backed out)."""
+    if kind is None:
+        conn.execute("DELETE FROM checkout_tender_prompts WHERE till_id = ?", (till_id,))
+        return
+    conn.execute(
+        "INSERT INTO checkout_tender_prompts(till_id, cart_id, kind, amount_minor, actor, at) VALUES (?,?,?,?,?,?)"
+        " ON CONFLICT(till_id) DO UPDATE SET cart_id = excluded.cart_id, kind = excluded.kind,"
+        " amount_minor = excluded.amount_minor, actor = excluded.actor, at = excluded.at",
+        (till_id, cart_id, kind, amount_minor, actor, now_iso()),
+    )
+
+
+def _prompt(conn: sqlite3.Connection, v: dict[str, Any]) -> dict[str, Any] | None:
+    r = conn.execute("SELECT * FROM checkout_tender_prompts WHERE till_id = ?", (v["till_id"],)).fetchone()
+    if r is None or r["cart_id"] != v["id"] or v["status"] != "open":
+        return None
+    if (parse_iso(now_iso()) - parse_iso(r["at"])).total_seconds() > PROMPT_TTL_S:
+        return None
+    if any(t["created_at"] >= r["at"] for t in v["tenders"]):  # the tender it asked for exists: that shows now
+        return None
+    return dict(r)
+
+
+def progress(conn: sqlite3.Connection, v: dict[str, Any]) -> dict[str, Any]:
+    """The tender in progress on a cart view, as the customer display shows it: ``phase`` (none, show_code,
+    confirm_on_phone, present_card, checking_card, card_on_terminal, partly_paid, failed, done), the method and
+    amount it is about, what is due, what each tender paid, the change and the error of a failed payment."""
+    ts = v.get("tenders") or []
+    active = next((t for t in reversed(ts) if t["state"] in ("requesting", "unknown")), None)
+    failed = ts[-1] if ts and ts[-1]["state"] == "failed" else None
+    prompt = _prompt(conn, v)
+    due = max(0, v.get("due_minor") or 0)
+    phase, method, amount = "none", None, due
+    if v["status"] == "completed":
+        phase = "done"
+    elif active is not None:
+        method, amount = active["method"], active["amount_minor"]
+        if method in CODE_METHODS:
+            phase = "confirm_on_phone"
+        elif method == "card_terminal":
+            phase = "checking_card" if active["state"] == "unknown" else "present_card"
+        else:
+            phase = "card_on_terminal"
+    elif prompt is not None:
+        phase = "show_code" if prompt["kind"] == "payment_code" else "present_card"
+        method, amount = (None if prompt["kind"] == "payment_code" else "card_terminal"), prompt["amount_minor"]
+    elif failed is not None and v["status"] == "open":
+        phase, method, amount = "failed", failed["method"], failed["amount_minor"]
+    elif v.get("paid_minor"):
+        phase = "partly_paid"
+    return {
+        "phase": phase,
+        "method": method,
+        "amount_minor": amount,
+        "due_minor": due,
+        "paid": [
+            {
+                "method": t["method"],
+                "amount_minor": t["amount_minor"],
+                **({"points": t["points"]} if t.get("points") else {}),
+            }
+            for t in ts
+            if t["state"] == "paid"
+        ],
+        "change_minor": v.get("change_minor") or 0,
+        "error": failed["error"] if failed is not None and v["status"] == "open" else None,  # the last attempt failed
+    }
 
 
 def events(conn: sqlite3.Connection, tender_id: str) -> list[dict[str, Any]]:
@@ -207,6 +311,10 @@ def public(t: dict[str, Any]) -> dict[str, Any]:
             "state",
             "approval_code",
             "card_last4",
+            "card_scheme",
+            "terminal_batch",
+            "provider_ref",
+            "points",
             "error",
             "created_at",
         )

@@ -339,6 +339,7 @@ def complete_sale(
             "rounding_minor": t["rounding_minor"],
             "approval_code": t["approval_code"],
             "card_last4": t["card_last4"],
+            **{k: t[k] for k in ("card_scheme", "terminal_batch", "provider_ref", "points") if t.get(k) is not None},
         }
         for t in tender_rows
     ]
@@ -466,7 +467,14 @@ def complete_sale(
         device=device,
         sale_id=sale_id,
     )
-    loyalty.on_sale_completed(conn, cart_id, sale_id, lines, actor=actor)  # points for the cart's member, if any
+    loyalty.on_sale_completed(  # points for the cart's member, if any (not on what points paid)
+        conn,
+        cart_id,
+        sale_id,
+        lines,
+        actor=actor,
+        points_paid_minor=sum(t["amount_minor"] for t in tender_rows if t["method"] == "points"),
+    )
     cart.touched(conn, cart_id, priced=priced)
     return sale_summary(conn, sale_id)
 
@@ -717,7 +725,8 @@ def return_goods(
             refunds_tender_id=p["tender_id"],
             sale_id=return_id,
         )
-        by_code = p["method"] in ("wechatpay", "alipay")  # refunded through the provider after this commits
+        # refunded through the provider (or on the card terminal) after this commits
+        by_code = p["method"] in ("wechatpay", "alipay", "card_terminal")
         t = tenders.transition(
             conn,
             t["id"],
@@ -726,6 +735,8 @@ def return_goods(
             approval_code=card_approval_code if p["method"] == "card" else None,
             detail="refund sent to the provider" if by_code else "refund",
         )
+        if p["method"] == "points":  # back to the member as points, in this transaction
+            t = tenders.points_back(conn, t, actor=actor)
         tender_body.append(
             {
                 "id": t["id"],
@@ -733,6 +744,7 @@ def return_goods(
                 "amount_minor": p["amount_minor"],
                 "change_minor": 0,
                 "refunds_tender_id": p["tender_id"],
+                **({"points": t["points"]} if t.get("points") else {}),
             }
         )
     body = {

@@ -225,3 +225,17 @@ def apply_central(conn: sqlite3.Connection, member_id: str, payload: dict[str, A
             version,
         ),
     )
+
+
+# --- giving burnt points back -------------------------------------------------------------------------------------
+def refund_burn(
+    conn: sqlite3.Connection, member_id: str, points: int, *, ref: str, actor: str, reason: str | None = None
+) -> dict[str, Any]:
+    """Give back points a burn took (a points tender taken back, or the points part of a return's refund): a
+    ``reverse`` entry of ``+points`` referencing the refund; the same ``ref`` again returns the first entry."""
+    if isinstance(points, bool) or not isinstance(points, int) or points <= 0:
+        raise ValidationError("give back a whole number of points above 0", code="invalid_points")
+    seen = by_ref(conn, member_id, "reverse", ref)
+    if seen is not None:
+        return seen
+    return append(conn, member_id, "reverse", points, ref=ref, reason=reason, actor=actor)

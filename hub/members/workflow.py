@@ -189,13 +189,21 @@ def member_of_cart(conn: sqlite3.Connection, cart_id: str) -> str | None:
 
 
 def on_sale_completed(
-    conn: sqlite3.Connection, cart_id: str, sale_id: str, lines: list[dict[str, Any]], *, actor: str = ACTOR
+    conn: sqlite3.Connection,
+    cart_id: str,
+    sale_id: str,
+    lines: list[dict[str, Any]],
+    *,
+    actor: str = ACTOR,
+    points_paid_minor: int = 0,
 ) -> dict[str, Any] | None:
-    """Earn for the cart's member, if one was attached (called by the checkout in the sale's transaction)."""
+    """Earn for the cart's member, if one was attached (called by the checkout in the sale's transaction); what
+    the member paid with points (``points_paid_minor``) earns nothing."""
     member_id = member_of_cart(conn, cart_id)
     if member_id is None or not settings.get(conn, "members.enabled"):
         return None
-    return earn_for_sale(conn, member_id, {"id": sale_id, "lines": lines}, actor=actor)
+    sale = {"id": sale_id, "lines": lines, "points_paid_minor": points_paid_minor}
+    return earn_for_sale(conn, member_id, sale, actor=actor)
 
 
 def on_goods_returned(

@@ -79,6 +79,8 @@ def pay(
         )
         t = tenders.get(conn, out["tender"]["id"]) if out.get("tender") else None
         subject = _subject(conn, t) if t else ""
+        if t is not None and t["state"] in PENDING and before is None:
+            cart.touched(conn, cart_id)  # the customer display shows "confirm on your phone" meanwhile
     if t is None or t["state"] not in PENDING:
         return {**out, "waiting": False}
     if before is not None:  # sent before: ask, never pay twice
