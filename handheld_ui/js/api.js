@@ -82,17 +82,26 @@ export async function request(method, path, { body, query, timeout = TIMEOUT_MS 
   } finally {
     clearTimeout(timer);
   }
-  // A 502/503/504 comes from something in front of the hub, not the hub: treat it as unreachable.
-  if (resp.status >= 502 && resp.status <= 504) {
+  let data = null;
+  let text = '';
+  try {
+    text = await resp.text();
+  } catch (err) {   // the connection dropped while the body came: the hub went away mid-answer
+    report(false);
+    throw new ApiError({ status: resp.status, code: 'hub_unreachable', message: String(err && err.message || err), offline: true });
+  }
+  if (text) {
+    try { data = JSON.parse(text); } catch { data = null; }
+  }
+  // A 502/503/504 without the hub's JSON error comes from something in front of the hub (proxy, gateway): the
+  // hub is unreachable. The hub's own 503 (a payment provider or card terminal offline, a setting) carries
+  // {"error": {"code": …}}: that is an answer, shown as its error text like any other.
+  const hubError = data && typeof data === 'object' && data.error && typeof data.error.code === 'string';
+  if (resp.status >= 502 && resp.status <= 504 && !hubError) {
     report(false);
     throw new ApiError({ status: resp.status, code: 'hub_unreachable', offline: true });
   }
   report(true);
-  let data = null;
-  const text = await resp.text();
-  if (text) {
-    try { data = JSON.parse(text); } catch { data = null; }
-  }
   if (!resp.ok) {
     const e = (data && data.error) || {};
     if (resp.status === 401 && path !== '/auth/login') unauthorized();

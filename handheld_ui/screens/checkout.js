@@ -5,7 +5,16 @@
 // goes to POST /checkout/carts/<id>/payment-code (never to the cart); while the customer confirms on the phone
 // (waiting) the till polls the tender, and "cancel" has the provider reverse it. The code is kept in memory only
 // until the hub has answered. The customer display on the till's second screen (/display/<till>, same browser)
-// follows the prompt over a BroadcastChannel.
+// follows the prompt over a BroadcastChannel and, with every other payment state, from the hub's cart (the
+// till posts the prompt to /checkout/carts/<id>/prompt; the display reads it over the live channel).
+//
+// A card on the integrated terminal goes to POST /checkout/carts/<id>/card-terminal (the till polls a tender whose
+// result was lost: the hub asks the terminal for its last transaction); points go to POST .../points.
+//
+// A till that loses the hub keeps the open cart on screen with an offline banner; scans made meanwhile are kept
+// in localStorage (each with its idempotency key, sent with the scan) and replayed in order when the hub answers,
+// so a scan whose answer was lost is applied once. Nothing is paid while the hub is away (the tenders say so), and
+// the replay goes to the cart the till already had: a sale never begins in two places.
 
 import { h } from '../js/dom.js';
 import { errorMessage } from '../js/errors.js';
@@ -21,6 +30,8 @@ const QR_METHODS = ['wechatpay', 'alipay'];
 const PENDING = ['requesting', 'unknown'];
 const POLL_MS = 2000;
 const DISPLAY_CHANNEL = 'storehub.display';
+const REPLAY_MS = 1500;
+const queueKey = (till) => `storehub.checkout.offline.${till}`;
 let display = null; // the BroadcastChannel to the customer display
 
 function displayChannel() {
@@ -42,7 +53,7 @@ export default {
   render(ctx) {
     const { t, fmt } = ctx;
     const s = { till: localStorage.getItem(TILL_KEY) || '', state: null, cart: null, selected: null, mode: 'sell',
-                pending: null, sale: null, ret: null, qr: null };
+                pending: null, sale: null, ret: null, qr: null, offline: false, queued: [], card: null };
     const root = h('div', { class: 'till', 'data-testid': 'checkout-till-screen',
                             style: 'display:grid;grid-template-columns:minmax(0,3fr) minmax(0,2fr);gap:12px;align-items:start;'
                               + 'width:min(1240px,96vw);position:relative;left:50%;transform:translateX(-50%)' });
@@ -61,6 +72,7 @@ export default {
         if (err.code === 'approval_required' || err.code === 'approval_refused') {
           s.pending = fn; draw(); ctx.toast(t('checkout.need_badge'), 'warn'); ctx.feedback.warn(); return null;
         }
+        if (err.offline) goOffline();
         say(err); return null;
       }
     }
@@ -71,9 +83,87 @@ export default {
         s.state = await ctx.api.get(`/checkout/tills/${encodeURIComponent(s.till)}`);
         s.cart = s.state.cart;
       } catch (err) {
+        if (err.offline && s.state) { goOffline(); draw(); return; }   // keep the cart on screen
         s.state = null; s.cart = null;
-        if (err.code !== 'till_not_found') say(err);
+        if (err.offline) goOffline();
+        else if (err.code !== 'till_not_found') say(err);
       }
+      qrFollowCart();
+      cardFollowCart();
+      draw();
+    }
+
+    // --- the hub away: queue the scans, replay them in order ----------------------------------------------------
+    s.queued = (() => { try { return JSON.parse(localStorage.getItem(queueKey(s.till)) || '[]'); } catch { return []; } })();
+    const saveQueue = () => {
+      if (s.queued.length) localStorage.setItem(queueKey(s.till), JSON.stringify(s.queued));
+      else localStorage.removeItem(queueKey(s.till));
+    };
+    let replayTimer = null;
+    let replaying = false;
+
+    function goOffline() {
+      if (!s.offline) { s.offline = true; ctx.feedback.warn(); }
+      if (!replayTimer && !replaying) replayTimer = setTimeout(replay, REPLAY_MS);
+    }
+
+    function enqueue(item) {
+      if (!s.queued.some((x) => x.key === item.key)) s.queued.push(item);
+      saveQueue();
+      goOffline();
+      draw();
+    }
+
+    async function sendScan(item) {
+      try {
+        if (!item.cart_id) item.cart_id = (await ensureCart()).id;
+        const body = { code: item.code, idempotency_key: item.key };
+        if (item.qty > 1) body.qty = item.qty;
+        const out = await ctx.api.post(`/checkout/carts/${item.cart_id}/scan`, body);
+        setCart(out);
+        return out;
+      } catch (err) {
+        if (err.offline) { enqueue(item); return null; }
+        if (err.code === 'approval_required' || err.code === 'approval_refused') return null;
+        say(err);
+        return null;
+      }
+    }
+
+    // send the queued scans in order with their keys; stop at the first that cannot reach the hub
+    async function replay() {
+      replayTimer = null;
+      if (replaying || ctx.signal.aborted) return;
+      replaying = true;
+      try {
+        while (s.queued.length) {
+          const item = s.queued[0];
+          try {
+            if (!item.cart_id) {   // the first scan of a sale made offline: the till's open cart (one per till)
+              const c = await ctx.api.post(`/checkout/tills/${encodeURIComponent(s.till)}/carts`, {});
+              for (const x of s.queued) if (!x.cart_id) x.cart_id = c.id;
+              saveQueue();
+            }
+            const body = { code: item.code, idempotency_key: item.key };
+            if (item.qty > 1) body.qty = item.qty;
+            s.cart = await ctx.api.post(`/checkout/carts/${item.cart_id}/scan`, body);
+          } catch (err) {
+            if (err.offline) { replaying = false; goOffline(); draw(); return; }
+            say(err);   // refused by the hub (unknown code, cart closed …): the cashier sees why, the rest goes on
+          }
+          s.queued.shift();
+          saveQueue();
+          draw();
+        }
+        s.state = await ctx.api.get(`/checkout/tills/${encodeURIComponent(s.till)}`);
+        s.cart = s.state.cart;
+      } catch (err) {
+        if (err.offline) { replaying = false; goOffline(); draw(); return; }
+        say(err);
+      } finally {
+        replaying = false;
+      }
+      if (s.offline) { s.offline = false; ctx.toast(t('checkout.back_online'), 'success'); ctx.feedback.success(); }
       qrFollowCart();
       draw();
     }
@@ -124,9 +214,18 @@ export default {
       tellDisplay();
     }
 
+    // the prompt kept on the hub: the customer display follows it with the cart (a display on another machine too)
+    function promptDisplay(kind, amount) {
+      if (!s.cart || s.cart.status !== 'open') return;
+      const body = { kind };
+      if (kind !== 'none' && amount) body.amount_minor = amount;
+      ctx.api.post(`/checkout/carts/${s.cart.id}/prompt`, body).catch(() => {});
+    }
+
     function qrChoose() {
       s.qr = { phase: 'scan', tender: null, amountText: '', error: null, note: null };
       draw(); tellDisplay();
+      promptDisplay('payment_code', qrAmount());
       ctx.feedback.success();
     }
 
@@ -189,6 +288,7 @@ export default {
       // refused, failed, or given up and reversed: the cashier scans again or takes another tender
       Object.assign(q, { phase: 'scan', tender: null, key: null, error: tnd ? qrRefusal(tnd) : t('checkout.qr_reversed'), note: null });
       ctx.feedback.error(); draw(); tellDisplay();
+      promptDisplay('payment_code', qrAmount());
     }
 
     function qrSchedulePoll(q, ms) {
@@ -242,7 +342,7 @@ export default {
           qrScan(code);
         });
         const back = big(t('checkout.qr_other'), { 'data-testid': 'checkout-qr-back' });
-        back.addEventListener('click', () => { s.qr = null; draw(); tellDisplay(); });
+        back.addEventListener('click', () => { s.qr = null; draw(); tellDisplay(); promptDisplay('none'); });
         add(
           h('p', { 'data-testid': 'checkout-qr-prompt', style: 'font-size:1.3em;margin:0' }, t('checkout.qr_scan', { amount })),
           q.error ? h('p', { 'data-testid': 'checkout-qr-error', role: 'alert', style: 'color:var(--bad);font-weight:600;margin:0' }, q.error) : null,
@@ -266,9 +366,74 @@ export default {
     async function scanCode(code, qty) {
       if (RECEIPT.test(code)) return startReturn(code);
       if (HELD.test(code)) return setCart(await call(() => ctx.api.post(`/checkout/tills/${s.till}/resume`, { code })));
-      const c = await call(ensureCart);
-      if (!c) return null;
-      return setCart(await call(() => ctx.api.post(`/checkout/carts/${c.id}/scan`, qty > 1 ? { code, qty } : { code })));
+      const item = { key: ctx.newKey(), code, qty, cart_id: s.cart && s.cart.status === 'open' ? s.cart.id : null };
+      if (s.offline || s.queued.length) { enqueue(item); return null; }   // after the ones still waiting, in order
+      return sendScan(item);
+    }
+
+    // --- a card on the integrated terminal ------------------------------------------------------------------------
+    // s.card = {phase: 'sending' | 'waiting', tender, key, amount}
+    const pendingCard = (c) => (c && c.status === 'open'
+      ? c.tenders.find((x) => x.method === 'card_terminal' && PENDING.includes(x.state)) : null);
+
+    function cardFollowCart() {
+      const pend = pendingCard(s.cart);
+      if (pend && (!s.card || !s.card.tender || s.card.tender.id !== pend.id)) {
+        s.card = { phase: 'waiting', tender: pend, key: null };
+        setTimeout(() => cardPoll(s.card), POLL_MS);
+      } else if (!pend && s.card && s.card.phase === 'waiting') {
+        s.card = null;
+      }
+    }
+
+    async function cardPay(amount) {
+      const c = s.cart;
+      const q = { phase: 'sending', tender: null, key: ctx.newKey(), amount };
+      s.card = q; draw();
+      const body = { idempotency_key: q.key };
+      if (amount) body.amount_minor = amount;
+      let out;
+      try {
+        out = await ctx.api.post(`/checkout/carts/${c.id}/card-terminal`, body);
+      } catch (err) {
+        if (s.card === q) s.card = null;
+        if (err.offline) goOffline();
+        say(err); draw();
+        return;
+      }
+      cardSettle(q, out);
+    }
+
+    function cardSettle(q, out) {
+      if (s.card !== q) return;
+      s.cart = out.cart;
+      const tnd = out.tender;
+      if (out.waiting && tnd) {
+        Object.assign(q, { phase: 'waiting', tender: tnd });
+        draw();
+        setTimeout(() => cardPoll(q), POLL_MS);
+        return;
+      }
+      s.card = null;
+      if (tnd && tnd.state === 'paid') {
+        ctx.toast(t('checkout.card_paid', { amount: fmt.money(tnd.amount_minor), last4: tnd.card_last4 || '' }), 'success');
+        done(out);
+        return;
+      }
+      ctx.feedback.error();
+      ctx.toast(tnd && tnd.error ? errorMessage(tnd.error, null) || tnd.error : t('checkout.s_failed'), 'error');
+      draw();
+    }
+
+    async function cardPoll(q) {
+      if (s.card !== q || q.phase !== 'waiting' || ctx.signal.aborted) return;
+      try {
+        cardSettle(q, await ctx.api.post(`/checkout/tenders/${q.tender.id}/poll`));
+      } catch (err) {
+        if (s.card !== q) return;
+        q.note = errorText(err); draw();
+        setTimeout(() => cardPoll(q), POLL_MS * 2);
+      }
     }
 
     async function startReturn(code) {
@@ -372,9 +537,12 @@ export default {
       });
       left.append(h('div', { class: 'card stack' },
         h('div', { class: 'row' }, h('label', { for: 'checkout-qty', style: 'white-space:nowrap' }, t('checkout.qty_key')), qtyKey, code), results));
+      const queued = s.queued.map((x) => h('li', { 'data-testid': 'checkout-queued', class: 'muted',
+                                                   style: 'padding:10px;border-bottom:1px dashed #bbb' },
+        `${x.qty > 1 ? `${x.qty} × ` : ''}${x.code} · ${t('checkout.queued')}`));
       left.append(h('div', { class: 'card' },
-        lines.length ? h('ul', { class: 'list', 'data-testid': 'checkout-lines', style: 'list-style:none;margin:0;padding:0' },
-          ...lines.map(drawLine))
+        lines.length || queued.length ? h('ul', { class: 'list', 'data-testid': 'checkout-lines', style: 'list-style:none;margin:0;padding:0' },
+          ...lines.map(drawLine), ...queued)
           : h('p', { class: 'empty', 'data-testid': 'checkout-empty' }, t('checkout.scan_to_start'))));
       if (c) { const la = lineActions(c); if (la) left.append(la); }
 
@@ -396,8 +564,19 @@ export default {
           h('strong', { style: 'font-size:1.4em' }, t('checkout.change', { amount: fmt.money(s.sale.change_minor) })),
           h('span', { 'data-testid': 'checkout-receipt' }, s.sale.receipt_code), again));
       }
-      if (c && c.lines.length && c.status === 'open' && s.qr) {
+      if (s.offline || s.queued.length) {
+        right.append(h('div', { class: 'card stack', 'data-testid': 'checkout-offline-no-tender', role: 'status' },
+          h('strong', {}, t('checkout.offline_no_tender'))));
+      } else if (c && c.lines.length && c.status === 'open' && s.qr) {
         right.append(drawQr(c));
+      } else if (c && c.lines.length && c.status === 'open' && s.card) {
+        const amount = fmt.money(s.card.tender ? s.card.tender.amount_minor : s.card.amount || c.due_minor);
+        right.append(h('div', { class: 'card stack', 'data-testid': 'checkout-card-terminal', 'data-phase': s.card.phase,
+                                style: 'border:2px solid var(--primary)' },
+          h('strong', { style: 'font-size:1.2em' }, t('checkout.card_terminal')),
+          h('p', { 'aria-live': 'polite', style: 'font-size:1.3em;margin:0' },
+            s.card.phase === 'waiting' ? t('checkout.card_checking', { amount }) : t('checkout.card_present', { amount })),
+          s.card.note ? h('p', { class: 'muted', style: 'margin:0' }, s.card.note) : null));
       } else if (c && c.lines.length && c.status === 'open') {
         const pending = c.tenders.find((x) => x.method === 'card' && x.state === 'requesting');
         const received = field('cash-received', { type: 'number', min: '0', step: '0.01', inputmode: 'decimal',
@@ -427,10 +606,20 @@ export default {
         });
         const qr = big(t('checkout.pay_qr'), { 'data-testid': 'checkout-pay-qr', class: 'btn big primary' });
         qr.addEventListener('click', qrChoose);
+        const terminal = big(t('checkout.pay_card_terminal'), { 'data-testid': 'checkout-pay-card-terminal', class: 'btn big primary' });
+        terminal.addEventListener('click', () => cardPay(cardAmount.value ? Math.round(Number(cardAmount.value) * 100) : null));
+        const pts = field('points-n', { type: 'number', min: '1', step: '1', inputmode: 'numeric', placeholder: t('checkout.points_n') });
+        const ptsBtn = big(t('checkout.pay_points'), { 'data-testid': 'checkout-pay-points', class: 'btn big' });
+        const ptsKey = key();
+        ptsBtn.addEventListener('click', async () => {
+          const n = Math.round(Number(pts.value || 0));
+          if (n > 0) done(await call(() => ctx.api.post(`/checkout/carts/${c.id}/points`, { points: n, idempotency_key: ptsKey })));
+        });
         right.append(h('div', { class: 'card stack' }, received, cash),
           h('div', { class: 'card stack' }, pending ? h('p', { 'data-testid': 'card-requesting' }, t('checkout.key_in', { amount: fmt.money(pending.amount_minor) })) : cardAmount,
-            h('div', { class: 'row gap' }, approval, last4), card),
-          pending ? null : h('div', { class: 'card stack' }, qr));
+            h('div', { class: 'row gap' }, approval, last4), card, pending ? null : terminal),
+          pending ? null : h('div', { class: 'card stack' }, qr),
+          pending ? null : h('div', { class: 'card stack' }, h('div', { class: 'row gap' }, pts, ptsBtn)));
       }
       const actions = h('div', { class: 'row gap', style: 'flex-wrap:wrap' });
       if (c && c.status === 'open' && c.lines.length && !c.tenders.some((x) => ['paid', 'requesting', 'unknown'].includes(x.state))) {
@@ -528,6 +717,11 @@ export default {
         h('strong', { 'data-testid': 'checkout-till-id' }, s.till ? t('checkout.till_n', { till: s.till }) : t('checkout.title')),
         s.state ? h('span', { class: 'pill' }, s.state.business_date) : null);
       left.append(head);
+      if (s.offline) {
+        left.append(h('div', { class: 'card', role: 'alert', 'data-testid': 'checkout-offline',
+                               style: 'background:#fff3cd;border:2px solid #c99a00;font-weight:600' },
+          t('checkout.offline_banner', { n: s.queued.length })));
+      }
       if (!s.state || !s.state.shift) { drawSetup(); return; }
       if (s.mode === 'return') drawReturn(); else drawSell();
       drawApproval();
