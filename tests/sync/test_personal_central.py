@@ -283,3 +283,25 @@ def _entries(engine, member_id: str) -> int:
             .select_from(central_members.points_entries)
             .where(central_members.points_entries.c.member_id == member_id)
         ).scalar()
+
+
+def test_provisioning_gives_the_hub_the_centrals_public_key(tmp_path):
+    """`storehub central add-store --hub-data-dir` writes the credential and the central's personal-data public key
+    beside it; `storehub central pii-public-key` prints the same key; `storehub pii set-central-key` refuses junk."""
+    central_dir, hub_dir = tmp_path / "central", tmp_path / "hub"
+    hub_dir.mkdir()
+    db = f"sqlite:///{tmp_path / 'central.db'}"
+    r = CliRunner()
+    out = r.invoke(
+        main,
+        ["central", "add-store", "s1", "--dir", str(central_dir), "--db", db]
+        + ["--hub-data-dir", str(hub_dir), "--central-url", "http://127.0.0.1:1"],
+    )
+    assert out.exit_code == 0, out.output
+    printed = r.invoke(main, ["central", "pii-public-key", "--dir", str(central_dir)])
+    assert printed.exit_code == 0 and printed.output.strip() == pii.central_key(hub_dir)
+    assert pii.central_key(hub_dir) == pii.SealKeys.open(central_dir).public_key()
+    assert oct((central_dir / pii.SEAL_KEY_FILE).stat().st_mode & 0o777) == "0o600"
+    bad = r.invoke(main, ["pii", "set-central-key", "not-a-key", "--data-dir", str(hub_dir)])
+    assert bad.exit_code == 2 and "public key" in bad.output
+    assert pii.central_key(hub_dir) == printed.output.strip()  # unchanged
