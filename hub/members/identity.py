@@ -3,7 +3,8 @@
 Personal data: the phone (E.164), name and full birthday are stored only encrypted (``hub.kernel.pii``, AES-GCM with
 the table, column and member id as associated data); the phone is found through its keyed hash. In plain text the
 hub keeps what the till shows: card number, masked phone, tier, birthday month. Nothing personal goes into audit
-entries or facts (docs/members.md).
+entries; facts carry it only sealed to the central (``hub.kernel.pii.seal_for_central``), which the hub itself
+cannot open (docs/members.md).
 
 Identification: by phone (keyed hash), by member card (``SHM-<card>``) or by a dynamic member code
 (``SHD-…``: card, issue time, nonce and a truncated HMAC under this hub's key; valid for ``members.code_ttl_s`` and
