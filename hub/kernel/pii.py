@@ -14,11 +14,12 @@ find a member by phone without a plain phone column. So:
 * **Lookup hashes** (``lookup_hash``): ``<key id>:<hex HMAC-SHA256(mac key, purpose | value)>``. Equality lookups
   go through the hash; ``lookup_hashes`` gives the value's hash under every key in the ring (current first), so a
   lookup made while a rotation is half done still finds rows hashed under the old key.
-* **Rotation** (``add_key`` then, once no stored value uses an old key, ``retire_unused``): the domain that owns the
-  encrypted columns re-encrypts and re-hashes its rows inside one write transaction (``storehub members
-  rotate-key``; docs/security.md). A running server notices the new file (inode and mtime are checked on every
+* **Rotation** (``add_key``, then ``rotate``: every domain holding encrypted columns re-encrypts and re-hashes its
+  rows inside one write transaction, then keys no stored value uses are retired — ``storehub pii rotate-key``;
+  docs/security.md). A running server notices the new file (inode and mtime are checked on every
   use) before it encrypts anything else, and an old key is only dropped once nothing stored uses it.
 * **Signatures** (``sign``/``verify``) with the current HMAC key, for short-lived codes (a member's dynamic code).
+* **Sealing to the central** (``seal``, ``SealKeys``, ``seal_for_central``): see the section below.
 """
 
 from __future__ import annotations
@@ -217,7 +218,7 @@ def hash_key_id(digest: str) -> str:
 
 
 def describe(ring: KeyRing) -> dict[str, Any]:
-    """What ``storehub members keys`` shows: ids and dates, never key material."""
+    """What ``storehub pii keys`` shows: ids and dates, never key material."""
     return {
         "file": str(ring.path),
         "current": ring.current,
@@ -231,7 +232,7 @@ _lock = threading.Lock()
 
 def keyring(data_dir: Path | str) -> KeyRing:
     """The data directory's key ring, created on first use (0600). Re-read whenever the file was replaced, so a
-    server picks up a rotation made by ``storehub members rotate-key`` before its next write."""
+    server picks up a rotation made by ``storehub pii rotate-key`` before its next write."""
     path = (Path(data_dir) / KEY_FILE).resolve()
     with _lock:
         try:
