@@ -22,6 +22,7 @@ import socket
 import socketserver
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from hub.protocol.ecr import GENERIC_ECR, FrameReader, TerminalProtocol
@@ -51,6 +52,7 @@ class TerminalSim:
         self.corrupt_answers = 0
         self.mute = False
         self.received: list[bytes] = []  # every raw chunk read (tests look at the exact bytes)
+        self.on_request: Callable[[str, dict[str, Any]], None] | None = None  # told every decoded request
         self._rrn = 0
 
     def snapshot(self) -> dict[str, Any]:
@@ -112,6 +114,12 @@ class TerminalSim:
 
     # --- the link ------------------------------------------------------------------------------------------------
     def serve(self, sock: socket.socket) -> None:
+        try:
+            self._serve(sock)
+        except OSError:  # the ECR went away mid-exchange (a hub killed while the customer paid): its loss
+            return
+
+    def _serve(self, sock: socket.socket) -> None:
         f = self.p.framing
         reader = FrameReader(f)
         sock.settimeout(0.2)
@@ -157,6 +165,8 @@ class TerminalSim:
                         sock.sendall(bytes([f.nak]))
                         continue
                     sock.sendall(bytes([f.ack]))
+                    if self.on_request is not None:
+                        self.on_request(kind, values)
                     behaviour, res = self.decide(kind, values)
                     if behaviour == "silent" or res is None:
                         continue
@@ -191,7 +201,18 @@ def make_server(sim: TerminalSim, host: str = "127.0.0.1", port: int = 0) -> soc
 
 
 def run(host: str, port: int, delay_s: float) -> None:
+    """Serve until stopped; prints one JSON line with the address, then one per request received (kind, ecr_ref,
+    amount), so a test or an operator sees what the ECR sent."""
     sim = TerminalSim(delay_s=delay_s)
+    out_lock = threading.Lock()
+
+    def tell(kind: str, values: dict[str, Any]) -> None:
+        with out_lock:
+            print(
+                json.dumps({"request": kind, "ecr_ref": values["ecr_ref"], "amount": values.get("amount")}), flush=True
+            )
+
+    sim.on_request = tell
     srv = make_server(sim, host, port)
     log.info("card terminal simulator (generic ECR) on %s:%s", *srv.server_address[:2])
     print(json.dumps({"host": srv.server_address[0], "port": srv.server_address[1]}), flush=True)
