@@ -93,3 +93,46 @@ def test_display_follows_a_split_tender(counter, hub_server, term):
         ("card_terminal", "paid", 2000),
     ]
     assert page.errors == []
+
+
+def test_member_pays_with_points_at_the_till(counter, hub_server):
+    """Issue 15's till journey: the member identified on the cart pays part with points, the rest in cash; the
+    till and the customer display show the points; the ledger has the burn."""
+    from hub.members import identity
+    from hub.members import points as ledger
+    from hub.members import workflow as loyalty
+    from hub.synclink import state as sync_state
+
+    page, db = counter, hub_server.db
+    login(page)
+    page.goto("/#/checkout")
+    page.get_by_test_id("checkout-till").fill("T1")
+    page.get_by_test_id("checkout-float").fill("200")
+    page.get_by_test_id("checkout-open-shift").click()
+    page.get_by_test_id("checkout-empty").wait_for()
+    display = page.context.new_page()
+    display.goto("/display/T1")
+    display.wait_for_selector("html[data-ready='1']")
+    page.bring_to_front()
+    scan(page, MILK)  # ¥12.50
+    page.wait_for_function("document.querySelector('[data-testid=checkout-total]').textContent.endsWith('12.50')")
+    cart_id = db.read().execute("SELECT id FROM checkout_carts WHERE till_id = 'T1' AND status = 'open'").fetchone()[0]
+    with db.write() as conn:
+        m, _ = identity.enrol(conn, phone="13812345678", consent={"purpose": "loyalty", "granted": True}, actor="t")
+        ledger.append(conn, m["id"], "adjust", 1000, reason="opening", actor="t")
+        sync_state.put(conn, "last_ack_at", "2999-01-01T00:00:00Z")  # the central acknowledged just now
+        loyalty.attach_to_cart(conn, cart_id, actor="t", phone="13812345678")
+
+    page.get_by_test_id("points-n").fill("450")  # 1 fen a point: ¥4.50
+    page.get_by_test_id("checkout-pay-points").click()
+    page.wait_for_function("document.querySelector('[data-testid=checkout-due]')?.textContent.endsWith('8.00')")
+    display.wait_for_selector("[data-testid=display-tenders] li[data-method=points]")
+    line = display.locator("[data-testid=display-tenders] li[data-method=points]").inner_text()
+    assert "450" in line and "¥4.50" in line
+    assert ledger.balance(db.read(), m["id"]) == 550
+    page.get_by_test_id("cash-received").fill("10")
+    page.get_by_test_id("checkout-pay-cash").click()
+    page.get_by_test_id("checkout-done").wait_for()
+    rows = db.read().execute("SELECT method, points, amount_minor FROM checkout_tenders ORDER BY created_at").fetchall()
+    assert [tuple(r) for r in rows] == [("points", 450, 450), ("cash", None, 800)]
+    assert page.errors == []
