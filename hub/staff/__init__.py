@@ -8,6 +8,7 @@ from hub.staff.facts import FACTS
 _HOURS = {"type": "number", "minimum": 0, "maximum": 168}
 _HHMM = {"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d$"}
 _MULT = {"type": "number", "minimum": 0, "maximum": 10}
+_PCT = {"type": "number", "minimum": 0, "maximum": 100}
 
 SETTINGS = (
     Setting(
@@ -106,6 +107,76 @@ SETTINGS = (
         "Statutory holidays",
         "Dates paid as statutory holidays. Leave empty to take them from chinese-calendar; list a year's "
         "dates when one falls on a weekend (listing any date of a year replaces that year's).",
+    ),
+    Setting(
+        "staff.demand_targets",
+        {
+            "till_items_per_hour": 120,
+            "min_staff": 1,
+            "open": "08:00",
+            "close": "22:00",
+            "shift_hours": 8,
+            "history_weeks": 4,
+            "skill": "till",
+        },
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": [
+                "till_items_per_hour",
+                "min_staff",
+                "open",
+                "close",
+                "shift_hours",
+                "history_weeks",
+                "skill",
+            ],
+            "properties": {
+                "till_items_per_hour": {"type": "integer", "minimum": 1, "maximum": 10000},
+                "min_staff": {"type": "integer", "minimum": 0, "maximum": 100},
+                "open": _HHMM,
+                "close": {"type": "string", "pattern": r"^(([01]\d|2[0-3]):[0-5]\d|24:00)$"},
+                "shift_hours": {"type": "integer", "minimum": 1, "maximum": 12},
+                "history_weeks": {"type": "integer", "minimum": 1, "maximum": 26},
+                "skill": {"type": ["string", "null"], "maxLength": 40},
+            },
+        },
+        "Roster demand targets",
+        "How the suggested roster is made: items a person scans per hour at the till, the least crew in opening "
+        "hours, opening hours, a suggested shift's length, the weeks of sales history averaged, and the skill a "
+        "suggested shift needs.",
+    ),
+    Setting(
+        "staff.commission_rules",
+        {"default_percent": 0, "categories": {}, "exclude_categories": [], "exclude_skus": [], "tiers": []},
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["default_percent", "categories", "exclude_categories", "exclude_skus", "tiers"],
+            "properties": {
+                "default_percent": _PCT,
+                "categories": {"type": "object", "maxProperties": 500, "additionalProperties": _PCT},
+                "exclude_categories": {"type": "array", "maxItems": 500, "items": {"type": "string"}},
+                "exclude_skus": {"type": "array", "maxItems": 5000, "items": {"type": "string"}},
+                "tiers": {
+                    "type": "array",
+                    "maxItems": 20,
+                    "items": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["from_minor", "bonus_percent"],
+                        "properties": {
+                            "from_minor": {"type": "integer", "minimum": 0},
+                            "bonus_percent": _PCT,
+                        },
+                    },
+                },
+            },
+        },
+        "Commission rules",
+        "Percent of net sales per item category (default_percent for the rest), categories and SKUs that earn "
+        "nothing, and tiers: above from_minor of a pay period's commissionable net sales, bonus_percent more on the "
+        "part above. Returns take back the commission of the sale they refund.",
     ),
 )
 

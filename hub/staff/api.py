@@ -12,7 +12,7 @@ from flask import Blueprint, Response
 
 from hub.http.context import actor, db, device
 from hub.http.framework import endpoint
-from hub.staff import attendance, clock, payroll, roster
+from hub.staff import attendance, clock, demand, payroll, roster
 
 bp = Blueprint("staff", __name__)
 
@@ -83,6 +83,20 @@ def my_record(query):
 )
 def my_shifts(week):
     return roster.my_shifts(db().read(), actor(), _day(week, "week"))
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/staff/me/performance",
+    summary="My sales, items per hour, refunds taken back and commission between two days",
+    role="associate",
+    query={"from": _DAY_Q, "to": _DAY_Q},
+    statuses=[400],
+    response=_OBJ,
+)
+def my_performance(query):
+    return payroll.performance(db().read(), _day(query["from"], "from"), _day(query["to"], "to"), user_id=actor())
 
 
 @endpoint(bp, "GET", "/staff/me/leave", summary="My leave requests", role="associate")
@@ -253,6 +267,44 @@ def copy_week(week):
 def publish_week(week):
     with db().write() as conn:
         return roster.publish(conn, _day(week, "week"), actor=actor(), device=device())
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/staff/roster/<week>/demand",
+    summary="Staff needed per hour from the sales history, coverage, and a suggested roster (not saved)",
+    role="supervisor",
+    path=WEEK_PATH,
+    query={"weeks": {"type": "integer", "minimum": 1, "maximum": 26}},
+    statuses=[400, 422],
+    response=_OBJ,
+)
+def week_demand(week, query):
+    return demand.plan(db().read(), _day(week, "week"), weeks=query.get("weeks"))
+
+
+_SUGGESTED = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["user_id", "day", "start", "end"],
+    "properties": {"user_id": _ID, "day": _DAY, "start": _HHMM, "end": _HHMM, "role": _NAME, "area": _NAME},
+}
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/staff/roster/<week>/suggestion",
+    summary="Add the accepted (or edited) suggested shifts, each checked; refused ones listed with the rule",
+    role="supervisor",
+    path=WEEK_PATH,
+    body=_body({"shifts": {"type": "array", "minItems": 1, "maxItems": 500, "items": _SUGGESTED}}, ["shifts"]),
+    statuses=[201, 400, 422],
+)
+def accept_suggestion(week, body):
+    with db().write() as conn:
+        return demand.accept(conn, _day(week, "week"), body["shifts"], actor=actor(), device=device()), 201
 
 
 _SHIFT = {
@@ -443,6 +495,20 @@ def decide_correction(correction_id, body):
 )
 def payroll_summary(query):
     return payroll.summary(db().read(), _day(query["from"], "from"), _day(query["to"], "to"))
+
+
+@endpoint(
+    bp,
+    "GET",
+    "/staff/performance",
+    summary="Each person's sales, items per hour, refunds taken back and commission between two days",
+    role="supervisor",
+    query={"from": _DAY_Q, "to": _DAY_Q},
+    statuses=[400, 422],
+    response=_OBJ,
+)
+def team_performance(query):
+    return payroll.performance(db().read(), _day(query["from"], "from"), _day(query["to"], "to"))
 
 
 @endpoint(

@@ -26,7 +26,7 @@ from hub.kernel import audit, outbox, settings
 from hub.kernel.csvsafe import guard_cell
 from hub.kernel.errors import Conflict, ValidationError
 from hub.protocol.timeutil import iso, parse_iso, utcnow
-from hub.staff import attendance, calendar, rules
+from hub.staff import attendance, calendar, commission, rules
 
 CATEGORIES = ("regular", "overtime", "rest_day", "holiday", "night")
 COLUMNS = (
@@ -41,7 +41,12 @@ COLUMNS = (
     "worked_hours",
     "weighted_hours",
     "worked_seconds",
+    "net_sales_minor",
+    "refunded_minor",
+    "commission_minor",
 )
+_NO_SALES = {"sales": 0, "items": 0, "net_sales_minor": 0, "returns": 0, "refunded_minor": 0}
+_NO_COMMISSION = {**_NO_SALES, "commissionable_minor": 0, "commission_minor": 0}
 MAX_DAYS = 62
 
 
@@ -95,6 +100,16 @@ def compute(conn: sqlite3.Connection, first_day: date, last_day: date) -> dict[s
         secs["worked"] = secs["regular"] + secs["overtime"] + secs["rest_day"] + secs["holiday"]
         if secs["worked"]:
             people.append({"user_id": uid, "seconds": secs})
+    # sales and commission (refunds taken back) of the period's business dates, also for someone who sold
+    # without a closed session in it (a refund of an earlier sale)
+    sold = commission.figures(conn, first_day, last_day)
+    for p in people:
+        p["sales"] = sold.pop(p["user_id"], dict(_NO_COMMISSION))
+    zero = dict.fromkeys((*CATEGORIES, "worked"), 0)
+    known = users_known(conn)
+    for uid, figs in sorted(sold.items()):
+        if uid in known:
+            people.append({"user_id": uid, "seconds": dict(zero), "sales": figs})
     names = {
         r["id"]: r
         for r in conn.execute(
@@ -111,14 +126,20 @@ def compute(conn: sqlite3.Connection, first_day: date, last_day: date) -> dict[s
         )
     people.sort(key=lambda p: (p["username"], p["user_id"]))
     totals = {k: sum(p["seconds"][k] for p in people) for k in (*CATEGORIES, "worked")}
+    money = {k: sum(p["sales"][k] for p in people) for k in ("net_sales_minor", "refunded_minor", "commission_minor")}
     return {
         "first_day": first_day.isoformat(),
         "last_day": last_day.isoformat(),
         "people": people,
         "totals_s": totals,
+        "totals_minor": money,
         "open_sessions": open_ids,
         "multipliers": settings.get(conn, "staff.pay_multipliers"),
     }
+
+
+def users_known(conn: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT id FROM users")}
 
 
 def _rows(report: dict[str, Any]) -> list[list[Any]]:
@@ -136,6 +157,9 @@ def _rows(report: dict[str, Any]) -> list[list[Any]]:
                 _hours(s["worked"]),
                 _hours(weighted),
                 s["worked"],
+                p["sales"]["net_sales_minor"],
+                p["sales"]["refunded_minor"],
+                p["sales"]["commission_minor"],
             ]
         )
     return rows
@@ -310,3 +334,34 @@ def approve(
         details={**row, "totals_s": report["totals_s"]},
     )
     return row
+
+
+def performance(
+    conn: sqlite3.Connection, first_day: date, last_day: date, *, user_id: str | None = None
+) -> dict[str, Any]:
+    """Per person: sales and items at the till, items per worked hour, net sales, refunds taken back and
+    commission — for the person themselves (``user_id``) or their supervisor. Sorted by name, never ranked."""
+    report = compute(conn, first_day, last_day)
+    people = []
+    for p in report["people"]:
+        if user_id is not None and p["user_id"] != user_id:
+            continue
+        s = p["sales"]
+        people.append(
+            {
+                "user_id": p["user_id"],
+                "username": p["username"],
+                "name": p["name"],
+                "worked_hours": str(_hours(p["seconds"]["worked"])),
+                "sales": s["sales"],
+                "items": s["items"],
+                "items_per_hour": commission.per_hour(s["items"], p["seconds"]["worked"]),
+                "sales_per_hour": commission.per_hour(s["sales"], p["seconds"]["worked"]),
+                "net_sales_minor": s["net_sales_minor"],
+                "returns": s["returns"],
+                "refunded_minor": s["refunded_minor"],
+                "commissionable_minor": s["commissionable_minor"],
+                "commission_minor": s["commission_minor"],
+            }
+        )
+    return {"first_day": report["first_day"], "last_day": report["last_day"], "people": people}
