@@ -30,8 +30,8 @@ free space), and the WAL is checkpointed and truncated afterwards so no old page
 
 from __future__ import annotations
 
-import importlib.util
 import fcntl
+import importlib.util
 import os
 import re
 import sqlite3
@@ -255,6 +255,7 @@ class Database:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
+        self._turn: _WriteTurn | None = None  # looked up on the first write (the path resolved once)
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -285,7 +286,9 @@ class Database:
             finally:
                 self._local.depth = depth
             return
-        turn = _turn(self.path)
+        turn = self._turn
+        if turn is None:
+            turn = self._turn = _turn(self.path)
         turn.acquire(WRITE_WAIT_S)
         try:
             c.execute("BEGIN IMMEDIATE")
