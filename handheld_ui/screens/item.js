@@ -2,7 +2,7 @@
 // offline (queued with their idempotency key).
 
 import { h, icon } from '../js/dom.js';
-import { thumb, uploadPicture } from '../js/picture.js';
+import { pictureUrl, thumb, uploadPicture } from '../js/picture.js';
 import { itemRef, recallItem, rememberItem } from '../js/recent.js';
 import { itemName, pictureSource } from './lookup.js';
 
@@ -177,6 +177,25 @@ export default {
       return h('div', { class: 'picture-actions' }, input, take, remove);
     }
 
+    // the whole picture (1024 px) over the screen, closed by its button, Escape or a tap on it
+    function showPicture() {
+      const name = itemName(item, ctx.lang);
+      const dlg = h('dialog', { class: 'sheet picture-sheet', 'data-testid': 'picture-dialog', 'aria-label': t('item.picture_alt', { name }) },
+        h('img', { src: pictureUrl(item.picture_sha256, 1024), alt: t('item.picture_alt', { name }), onclick: () => dlg.close() }),
+        h('button', { class: 'btn big', type: 'button', 'data-testid': 'picture-close', onclick: () => dlg.close() }, t('common.close')));
+      dlg.addEventListener('close', () => dlg.remove());
+      document.body.append(dlg);
+      dlg.showModal();
+    }
+
+    function picture() {
+      const name = itemName(item, ctx.lang);
+      const box = thumb(pictureSource(item), { size: 320, cls: 'thumb lg', testid: 'item-picture', alt: t('item.picture_alt', { name }) });
+      if (!item.picture_sha256) return box;
+      return h('button', { class: 'picture-btn', type: 'button', 'aria-label': t('item.picture_open', { name }),
+        'data-testid': 'picture-open', onclick: showPicture }, box);
+    }
+
     function paint(flash) {
       const unit = item.unit;
       const totals = item.totals || { on_hand: 0, reserved: 0, available: 0 };
@@ -206,7 +225,7 @@ export default {
       body.replaceChildren(...[
         stale ? h('p', { class: 'stale', role: 'status', 'data-testid': 'item-stale' }, icon('clock'), t('item.stale', { time: ctx.fmt.time(stale) })) : null,
         h('div', { class: 'card item-head' },
-          thumb(pictureSource(item), { size: 320, cls: 'thumb lg', testid: 'item-picture', alt: t('item.picture_alt', { name: itemName(item, ctx.lang) }) }),
+          picture(),
           h('h2', { 'data-testid': 'item-name' }, itemName(item, ctx.lang)),
           h('div', { class: 'item-meta' }, h('span', {}, item.sku), gtins.length ? h('span', {}, '· ' + gtins.join(', ')) : null,
             item.active === false ? h('span', { class: 'state-tag failed' }, t('item.inactive')) : null),

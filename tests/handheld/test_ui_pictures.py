@@ -84,6 +84,14 @@ def test_lookup_shows_thumbs_and_placeholders(phone, hub_server):
     phone.wait_for_selector("[data-screen='item'] [data-testid='item-name']")
     assert _loaded(phone, "item-picture") == 320
     assert phone.evaluate(NATURAL_WIDTH, "[data-testid='item-picture']") == 320  # 900×600 → 320×213
+    # a tap shows the whole picture (the 1024 px variant: 900 px wide, never enlarged)
+    phone.get_by_test_id("picture-open").click()
+    phone.wait_for_function(
+        "() => { const i = document.querySelector(\"[data-testid='picture-dialog'] img\"); return i && i.naturalWidth > 0; }"
+    )
+    assert phone.evaluate("() => document.querySelector(\"[data-testid='picture-dialog'] img\").naturalWidth") == 900
+    phone.get_by_test_id("picture-close").click()
+    phone.wait_for_selector("[data-testid='picture-dialog']", state="detached")
     # an associate gets no picture buttons
     assert phone.get_by_test_id("picture-take").count() == 0
     shot(phone, "pictures-lookup-item")
