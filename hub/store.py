@@ -24,10 +24,11 @@ from hub.kernel.errors import ValidationError
 # carries it in this table of the backup file so a hub restored onto a new box still accepts its badges.
 BACKUP_KEY_TABLE = "storehub_backup_secret"
 # The other files a hub cannot work without that live beside hub.db, never in it: the personal-data key ring
-# (members' phones and names are unreadable without it) and the store CA (enrolled phones and agents trust it).
+# (members' phones and names are unreadable without it) and the store CA (enrolled phones and agents trust it),
+# and the central's personal-data public key (without it a restored hub's facts go without their sealed fields).
 # A backup carries them in this table; a restore puts them back with their modes.
 BACKUP_FILES_TABLE = "storehub_backup_files"
-BACKUP_FILES = ("pii.keys", "pki/store-ca.key", "pki/store-ca.crt")
+BACKUP_FILES = ("pii.keys", "pki/store-ca.key", "pki/store-ca.crt", "central-pii.pub")
 
 
 def database(path: Path | str, *, synchronous: str = "FULL") -> Database:

@@ -177,3 +177,21 @@ def test_one_rotation_command_reencrypts_staff_and_members(hubctx, staff, data_d
     again = json.loads(out.stdout)
     assert again["retired"] == [new] and again["staff_reencrypted"] >= len(NAMES)
     assert [users.get(hubctx.db.read(), u["id"])["display_name"] for u in staff] == NAMES
+
+
+def test_an_encrypted_backup_restores_names_and_the_central_key_and_holds_no_name(hubctx, staff, data_dir, tmp_path):
+    from hub.kernel.config import HubConfig
+    from hub.store import backup, restore
+
+    public = pii.SealKeys.open(tmp_path / "central").public_key()
+    pii.set_central_key(data_dir, public)
+    dest = tmp_path / "backup.db"
+    backup(hubctx.config, hubctx.db, dest, passphrase="a long pass phrase")
+    _assert_absent(dest.read_bytes())
+    fresh = HubConfig(data_dir=tmp_path / "restored")
+    restore(fresh, dest, passphrase="a long pass phrase")
+    assert pii.central_key(fresh.data_dir) == public
+    conn = sqlite3.connect(fresh.db_path)
+    conn.row_factory = sqlite3.Row
+    assert [users.get(conn, u["id"])["display_name"] for u in staff] == NAMES  # pii.keys came back with it
+    conn.close()
