@@ -45,17 +45,18 @@ def line_value(qty: int, unit_cost: int, unit: str) -> int:
     return (1 if qty >= 0 else -1) * ((v + 500) // 1000)
 
 
-def _cost_now(conn: sqlite3.Connection, item_id: str) -> tuple[int | None, str]:
-    """(moving-average unit cost now — the catalog cost until purchasing has one; None when neither is set, unit)."""
+def _cost_now(conn: sqlite3.Connection, item_id: str) -> tuple[int | None, str, str]:
+    """(moving-average unit cost now — the catalog cost until purchasing has one; None when neither is set, the
+    item's unit, its category), in one query."""
     row = conn.execute(
-        "SELECT i.unit, i.cost_minor, p.avg_cost_minor FROM items i"
+        "SELECT i.unit, i.cost_minor, p.avg_cost_minor, i.category FROM items i"
         " LEFT JOIN purchasing_items p ON p.item_id = i.id WHERE i.id = ?",
         (item_id,),
     ).fetchone()
     if row is None:
-        return None, "each"
+        return None, "each", ""
     cost = row[2] if row[2] is not None else (row[1] or None)
-    return cost, row[0]
+    return cost, row[0], row[3]
 
 
 def _cost_left_with(conn: sqlite3.Connection, item_id: str, location_id: str) -> int | None:
@@ -71,7 +72,7 @@ def _record(conn: sqlite3.Connection, movement: dict[str, Any]) -> None:
     kind = movement["kind"]
     if kind not in COGS_KINDS and kind not in SHRINK_KINDS:
         return
-    cost, unit = _cost_now(conn, movement["item_id"])
+    cost, unit, category = _cost_now(conn, movement["item_id"])
     if kind == "return":
         cost = _cost_left_with(conn, movement["item_id"], movement["location_id"]) or cost
     qty = int(movement["qty_delta"])
@@ -94,7 +95,6 @@ def _record(conn: sqlite3.Connection, movement: dict[str, Any]) -> None:
         " :location_id, :qty_delta, :unit_cost_minor, :value_minor, :ref, :ts) ON CONFLICT DO NOTHING",
         row,
     )
-    category = conn.execute("SELECT category FROM items WHERE id = ?", (movement["item_id"],)).fetchone()[0]
     outbox.record(conn, "finance.stock_cost", {**row, "category": category}, ts=movement["ts"])
 
 

@@ -232,3 +232,25 @@ def test_cli_stock_value_and_margin(hubctx, sample, clock, data_dir):
     assert json.loads(out.output)["value_minor"] == 9900
     out = CliRunner().invoke(valuation_group, ["stock-value", "--data-dir", str(data_dir), "--at", "nope"])
     assert out.exit_code == 1 and json.loads(out.output)["error"]["code"] == "invalid_valuation_date"
+
+
+def test_an_approved_stocktake_count_is_shrink_at_the_moving_average(hubctx, sample, clock):
+    from hub.stocktake import approval, scans, sessions
+
+    milk, loc = sample["milk"]["id"], sample["bin1"]["id"]
+    with hubctx.db.write() as conn:
+        _receive(conn, milk, loc, 10, 1000)  # the average (10.00) is not the catalog cost (8.00)
+    with hubctx.db.write() as conn:
+        s, _ = sessions.create(conn, name="Weekly", actor="sup", uncounted="exclude")
+        scans.record_scan(conn, s["id"], counter="u1", client_key="k-shelf", code="SHL-A01-01")
+        scans.record_scan(conn, s["id"], counter="u1", client_key="k-milk", code="5901234123457", qty=7)
+        sessions.close(conn, s["id"], actor="sup")
+        approval.approve(conn, s["id"], actor="sup", role="supervisor", idempotency_key="approve-weekly-1")
+    conn = hubctx.db.read()
+    rows = [dict(r) for r in conn.execute("SELECT * FROM finance_stock_costs WHERE kind = 'count'")]
+    assert [(r["qty_delta"], r["unit_cost_minor"], r["value_minor"], r["line"]) for r in rows] == [
+        (-3, 1000, -3000, "shrink")
+    ]
+    day = T0.date().isoformat()
+    assert valuation.margin(conn, day, day, by="store")["totals"]["shrink_minor"] == 3000
+    assert valuation.stock_value(conn, day)["value_minor"] == 7 * 1000
