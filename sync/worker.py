@@ -36,7 +36,7 @@ from typing import Any
 
 import requests
 
-from hub.kernel import outbox, settings
+from hub.kernel import outbox, pii, settings
 from hub.kernel.db import Database
 from hub.protocol.timeutil import iso, now_iso, utcnow
 from hub.synclink import downlink, state
@@ -234,6 +234,7 @@ class SyncWorker:
         """Fetch and apply one downlink page; returns how many changes it carried."""
         current = downlink.version(self.db.read())
         page = self._request("GET", "/downlink", params={"after": current, "limit": 500})
+        self._learn_pii_key(page.get("pii_public_key"))
         through = int(page["through"])
         if through <= current:
             return 0
@@ -247,6 +248,22 @@ class SyncWorker:
             headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
         )
         return len(page["changes"]) or 1
+
+    def _learn_pii_key(self, key: Any) -> None:
+        """The central's personal-data public key, as its downlink states it: kept beside hub.db, so facts recorded
+        from now on carry their personal fields sealed to it (hub/kernel/pii.py; a new key after a rotation of the
+        central's key pair is picked up the same way)."""
+        if not isinstance(key, str) or not key:
+            return
+        data_dir = Path(self.db.path).parent
+        if pii.central_key(data_dir) == key:
+            return
+        try:
+            pii.set_central_key(data_dir, key)
+        except pii.PiiError as exc:
+            log.warning("central sent an unusable personal-data key: %s", exc)
+            return
+        log.info("personal-data key of the central stored (%s)", pii.seal_key_id(pii.parse_public_key(key)))
 
     # --- loop ---------------------------------------------------------------------------------
     def step(self) -> bool:

@@ -13,7 +13,7 @@ from flask import Blueprint, current_app, request
 
 from hub.http.openapi import serve_document
 from hub.kernel.errors import Conflict, Unauthorized, ValidationError
-from sync.central import downlink, ingest, projections
+from sync.central import downlink, ingest, personal, projections
 from sync.central.access import SYNC_API
 from sync.protocol import MAX_BATCH_EVENTS, MAX_BODY_BYTES, ProtocolError, decode, validate_batch
 
@@ -56,6 +56,10 @@ CHANGES = {
         "changes": {"type": "array", "items": {"type": "object"}},
         "latest": {"type": "integer"},
         "through": {"type": "integer"},
+        "pii_public_key": {
+            "type": "string",
+            "description": "the central's personal-data public key: the hub seals personal fields of its facts to it",
+        },
     },
 }
 
@@ -148,7 +152,9 @@ def push_events(store_id: str, body: dict[str, Any]):
 )
 def pull_downlink(store_id: str, query: dict[str, Any]):
     limit = min(max(query["limit"], 1), 2000)
-    return downlink.changes_for(_engine(), store_id, query["after"], limit)
+    page = downlink.changes_for(_engine(), store_id, query["after"], limit)
+    key_dir = personal.key_dir_of(_engine())
+    return {**page, "pii_public_key": personal.public_key(key_dir)} if key_dir else page
 
 
 @SYNC_API.endpoint(

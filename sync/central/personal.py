@@ -104,6 +104,10 @@ def key_dir(conn: Connection) -> Path | None:
     return _DIRS.get(conn.engine)
 
 
+def key_dir_of(engine: Engine) -> Path | None:
+    return _DIRS.get(engine)
+
+
 def ring(directory: Path) -> pii.KeyRing:
     directory.mkdir(parents=True, exist_ok=True)
     return pii.keyring(directory)

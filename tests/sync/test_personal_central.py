@@ -305,3 +305,41 @@ def test_provisioning_gives_the_hub_the_centrals_public_key(tmp_path):
     bad = r.invoke(main, ["pii", "set-central-key", "not-a-key", "--data-dir", str(hub_dir)])
     assert bad.exit_code == 2 and "public key" in bad.output
     assert pii.central_key(hub_dir) == printed.output.strip()  # unchanged
+
+
+def test_a_hub_configured_without_the_key_learns_it_from_the_downlink(tmp_path):
+    """A hub linked with only URL and secret (`storehub sync configure`) gets the central's personal-data key with
+    its first downlink page; facts from then on carry the personal fields sealed, and the central stores them."""
+    from sync.central.app import create_app
+    from sync.central.config import CentralConfig
+    from tests.support.sync import ThreadedCentral
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'central.db'}")
+    app = create_app(CentralConfig(data_dir=tmp_path / "central", testing=True), engine=engine)
+    server = ThreadedCentral(app)
+    cfg, db, _ctx = make_hub(tmp_path / "hub", "s1")
+    try:
+        worker = SyncWorker(
+            db, WorkerConfig(central_url=server.url, store_id="s1", secret=stores.add_store(engine, "s1"))
+        )
+        with db.write() as conn:  # before the key: the fact goes without the personal fields
+            early, _ = identity.enrol(conn, phone="13900001111", name=NAME, consent=CONSENT, actor="t")
+        assert pii.central_key(cfg.data_dir) is None
+        _sync(worker)
+        assert pii.central_key(cfg.data_dir) == personal.public_key(tmp_path / "central")
+        with db.write() as conn:
+            late, _ = identity.enrol(conn, phone=PHONE, name=NAME, birthday=BIRTHDAY, consent=CONSENT, actor="t")
+        _sync(worker)
+        facts = {
+            json.loads(r[0])["member_id"]: json.loads(r[0])
+            for r in db.read().execute("SELECT payload FROM outbox WHERE kind = 'member.enrolled'")
+        }
+        assert facts[early["id"]]["personal"] is None and pii.is_sealed(facts[late["id"]]["personal"]["phone"])
+        with engine.connect() as conn:
+            rows = {r.member_id: r for r in conn.execute(select(personal.member_personal)).all()}
+        assert set(rows) == {late["id"]} and pii.key_id(rows[late["id"]].name_ct)
+        assert personal.export(engine, late["id"], actor="t")["personal"]["name"] == NAME
+    finally:
+        server.close()
+        db.close()
+        engine.dispose()
