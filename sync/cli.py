@@ -277,14 +277,23 @@ def pii_public_key(central_dir):
 @central.command("rotate-pii-key")
 @_dir_opt
 @_db_opt
-def rotate_pii_key(central_dir, db_url):
+@click.option(
+    "--seal-pair",
+    is_flag=True,
+    help="Also make a new key pair current for the hubs to seal to (they learn it from the downlink; the old pairs "
+    "stay in pii-seal.keys to open what was sealed to them)",
+)
+def rotate_pii_key(central_dir, db_url, seal_pair):
     """Re-encrypt every member's and staff member's personal data under a new key of the central's key ring
     (pii.keys in --dir, 0600), re-hash phones, retire the old key."""
     from sync.central import personal
 
-    _cfg, engine = _engine(central_dir, db_url)
+    cfg, engine = _engine(central_dir, db_url)
     try:
-        click.echo(json.dumps(personal.rotate(engine, actor=_actor())))
+        out = personal.rotate(engine, actor=_actor())
+        if seal_pair:
+            out["new_seal_key"] = personal.seal_keys(cfg.data_dir).add_pair()
+        click.echo(json.dumps(out))
     finally:
         engine.dispose()
 

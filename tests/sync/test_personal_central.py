@@ -339,6 +339,17 @@ def test_a_hub_configured_without_the_key_learns_it_from_the_downlink(tmp_path):
             rows = {r.member_id: r for r in conn.execute(select(personal.member_personal)).all()}
         assert set(rows) == {late["id"]} and pii.key_id(rows[late["id"]].name_ct)
         assert personal.export(engine, late["id"], actor="t")["personal"]["name"] == NAME
+        # a new seal key pair at the central: the hub follows it with its next downlink page
+        out = CliRunner().invoke(
+            main,
+            ["central", "rotate-pii-key", "--seal-pair", "--dir", str(tmp_path / "central")]
+            + ["--db", f"sqlite:///{tmp_path / 'central.db'}"],
+        )
+        assert out.exit_code == 0, out.output
+        new_pair = json.loads(out.output)["new_seal_key"]
+        _sync(worker)
+        assert pii.seal_key_id(pii.parse_public_key(pii.central_key(cfg.data_dir))) == new_pair
+        assert personal.export(engine, late["id"], actor="t")["personal"]["phone"] == E164  # re-encrypted, readable
     finally:
         server.close()
         db.close()
