@@ -8,7 +8,6 @@ that know only the item id: the count's last scan, the current pick) and is reva
 from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, request
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from hub.http.context import actor, db, device
 from hub.http.framework import API_PREFIX, BodyTooLarge, endpoint
@@ -53,8 +52,10 @@ def put_picture(item_id):
     # decoded and resized before the write transaction: the write lock never waits for Pillow
     try:
         data = request.get_data(cache=False)
-    except RequestEntityTooLarge:  # a body without Content-Length, cut off while read
-        raise BodyTooLarge(pictures.MAX_BYTES) from None
+    except Exception as exc:  # werkzeug's RequestEntityTooLarge (domains import no werkzeug): a chunked body cut off
+        if getattr(exc, "code", None) == 413:
+            raise BodyTooLarge(pictures.MAX_BYTES) from None
+        raise
     prepared = pictures.prepare(data)
     with db().write() as conn:
         return pictures.attach(conn, item_id, prepared, actor=actor(), device=device())
