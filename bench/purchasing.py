@@ -3,8 +3,8 @@
 - receive_scan_p99_ms (≤ 50) and receive_scan_p50_ms: one carton scan received against an open receipt through
   the real route as the handheld calls it — ``POST /api/v1/purchasing/receipts/<id>/scans`` through the Flask app
   (authentication, JSON Schema, one ``db.write()`` transaction committed with synchronous=FULL): GS1-128 parse,
-  case-GTIN lookup, lot and expiry checks, tolerance check and the scan row, then the receipt view it answers
-  with. 1,000 scans alternating 200 lines of a 2,000-item catalog, each with its own idempotency key.
+  case-GTIN lookup, lot and expiry checks, tolerance check and the scan row, then what the scan changed that it
+  answers with (the scanned line and the receipt's totals, not the whole receipt). 1,000 scans alternating 200 lines of a 2,000-item catalog, each with its own idempotency key.
 - replenish_50k_items_s (≤ 60): ``replenish.run`` over 50,000 items with 365 days of daily sales (the demand
   window set to 365 days; about 70 % of item-days sold something: ~12.8 M rows), 50 suppliers, case packs,
   stock for every item — computing every item's figures, writing them, and one draft order per supplier.

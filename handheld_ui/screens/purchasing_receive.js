@@ -75,6 +75,20 @@ export default {
     }
     showLines(receipt);
 
+    // A scan answers only what it changed (the scanned item's line or its not-on-order entry, the pallets'
+    // count, the status): merge it into the receipt fetched when the screen opened.
+    function merge(res) {
+      const r = { ...receipt, status: res.status, lines: receipt.lines, not_on_order: receipt.not_on_order };
+      if (res.line) r.lines = receipt.lines.map((x) => (x.item_id === res.line.item_id ? res.line : x));
+      if (res.not_on_order) {
+        const x0 = res.not_on_order;
+        r.not_on_order = receipt.not_on_order.some((x) => x.item_id === x0.item_id)
+          ? receipt.not_on_order.map((x) => (x.item_id === x0.item_id ? x0 : x)) : [...receipt.not_on_order, x0];
+      }
+      if (res.scan.sscc && !receipt.ssccs.includes(res.scan.sscc)) r.ssccs = [...receipt.ssccs, res.scan.sscc];
+      return r;
+    }
+
     let chain = Promise.resolve();
     let waiting = 0;
     const RETRY = (err) => err.offline || err.status === 0 || err.status === 401 || err.status === 429 || err.status >= 500;
@@ -112,13 +126,14 @@ export default {
       if (out.state === 'done') {
         refusal.hidden = true;
         const s = out.result.scan;
-        const ln = [...out.result.receipt.lines, ...out.result.receipt.not_on_order].find((x) => x.item_id === s.item_id);
+        const r = merge(out.result);
+        const ln = [...r.lines, ...r.not_on_order].find((x) => x.item_id === s.item_id);
         const what = s.sscc ? t('purchasing_receive.pallet', { sscc: s.sscc }) : `${ln ? name(ln) : ''} +${ln ? qtyText(ln, s.qty) : s.qty}`;
         last.replaceChildren(h('div', { class: 'label' }, t('purchasing_receive.last')),
           h('strong', { 'data-testid': 'rcv-last-text' }, what),
           s.lot ? h('span', { class: 'sub' }, t('purchasing_receive.lot', { lot: s.lot, expiry: s.expiry || '—' })) : '');
         if (s.on_po === false) { ctx.feedback.warn(); ctx.toast(t('purchasing_receive.not_on_order'), 'warn'); } else ctx.feedback.success();
-        showLines(out.result.receipt);
+        showLines(r);
       } else if (out.state === 'failed') {
         refuse(out.error);
       } else {

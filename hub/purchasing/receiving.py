@@ -124,14 +124,16 @@ def scan(
 ) -> dict[str, Any]:
     """Record one scan of a carton or item (``count``: how many of what the code names, typed before the scan).
 
-    Returns ``{"scan": …, "receipt": view, "duplicate": bool, "refused": None | error}``; ``refused`` is set
+    Returns only what the scan changed (:func:`_changed`: ``scan``, the scanned item's ``line`` or
+    ``not_on_order`` entry, the receipt's ``totals`` and ``status``) with ``duplicate`` and ``refused``, not the
+    whole receipt (:func:`view`, which the handheld fetches once when it opens the screen); ``refused`` is set
     only for a code nobody knows (reported to the unknown-codes list — the caller answers it as an error)."""
     dup = conn.execute("SELECT * FROM receipt_scans WHERE idempotency_key = ?", (idempotency_key,)).fetchone()
     if dup is not None:
         if dup["receipt_id"] != receipt_id:
             raise Conflict("idempotency key already used for another receipt", code="idempotency_conflict")
         s = _scan_row(dup)
-        return {"scan": s, "receipt": view(conn, receipt_id), "duplicate": True, "refused": _refusal(s)}
+        return {**_changed(conn, _receipt(conn, receipt_id), s), "duplicate": True, "refused": _refusal(s)}
     r = _receipt(conn, receipt_id)
     _still_open(r)
     if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= 100_000:
@@ -169,7 +171,7 @@ def scan(
             )
         row["sscc"] = parsed.sscc
         _insert_scan(conn, row)
-        return {"scan": _scan_row_of(row), "receipt": view(conn, receipt_id), "duplicate": False, "refused": None}
+        return {**_changed(conn, r, _scan_row_of(row)), "duplicate": False, "refused": None}
     if not parsed.gtin:
         raise Unprocessable(
             "this code names no trade item or carton (scan the carton's GS1 label or the item)",
@@ -193,7 +195,7 @@ def scan(
             row["outcome"] = "unknown_code"
             _insert_scan(conn, row)
             s = _scan_row_of(row)
-            return {"scan": s, "receipt": view(conn, receipt_id), "duplicate": False, "refused": _refusal(s)}
+            return {**_changed(conn, r, s), "duplicate": False, "refused": _refusal(s)}
         if res.item is None or res.qty is None:
             raise Unprocessable(
                 "this label does not say how much it holds; weigh it or type the quantity", code="qty_unknown"
@@ -234,7 +236,60 @@ def scan(
                 details={"item_id": row["item_id"], "ordered": line["qty"], "would_be": total, "tolerance_pct": tol},
             )
     _insert_scan(conn, row)
-    return {"scan": _scan_row_of(row), "receipt": view(conn, receipt_id), "duplicate": False, "refused": None}
+    return {**_changed(conn, r, _scan_row_of(row)), "duplicate": False, "refused": None}
+
+
+def _changed(conn: sqlite3.Connection, r: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
+    """What one scan changed on the handheld's screen, without rebuilding the receipt: the scanned item's line
+    (the same fields :func:`view` gives it, hidden the same way on a blind receipt) — ``line`` for an order line,
+    ``not_on_order`` for an item the order does not have — and the receipt's totals (accepted scans, units
+    scanned, pallets). The handheld merges it into the receipt it fetched when it opened the screen."""
+    out: dict[str, Any] = {"scan": s, "receipt_id": r["id"], "status": r["status"], "line": None, "not_on_order": None}
+    item_id = s.get("item_id")
+    if item_id:
+        now = conn.execute(
+            "SELECT COALESCE(SUM(qty), 0) FROM receipt_scans WHERE receipt_id = ? AND item_id = ? AND outcome = 'accepted'",
+            (r["id"], item_id),
+        ).fetchone()[0]
+        ln = conn.execute(
+            "SELECT l.item_id, i.sku, i.name_en, i.name_zh, i.unit, l.qty, l.case_units, l.received FROM po_lines l"
+            " JOIN items i ON i.id = l.item_id WHERE l.po_id = ? AND l.item_id = ?",
+            (r["po_id"], item_id),
+        ).fetchone()
+        if ln is not None:
+            out["line"] = _line(conn, r, ln, now)
+        elif now:
+            it = conn.execute("SELECT sku, name_en, name_zh, unit FROM items WHERE id = ?", (item_id,)).fetchone()
+            out["not_on_order"] = {"item_id": item_id, **dict(it), "scanned": now, "discrepancy": "wrong_item"}
+    tot = conn.execute(
+        "SELECT COUNT(*), COALESCE(SUM(qty), 0), COUNT(sscc) FROM receipt_scans WHERE receipt_id = ?"
+        " AND outcome = 'accepted'",
+        (r["id"],),
+    ).fetchone()
+    out["totals"] = {"scans": tot[0], "units": tot[1], "ssccs": tot[2]}
+    return out
+
+
+def _line(conn: sqlite3.Connection, r: dict[str, Any], ln: Any, now: int, *, reveal: bool = False) -> dict[str, Any]:
+    """One order line of the receipt as the handheld shows it (see :func:`view`)."""
+    hide = r["blind"] and r["status"] == "open" and not reveal
+    before = (
+        ln["received"] if r["status"] != "confirmed" else ln["received"] - _confirmed_qty(conn, r["id"], ln["item_id"])
+    )
+    expected = max(ln["qty"] - before, 0)
+    return {
+        "item_id": ln["item_id"],
+        "sku": ln["sku"],
+        "name_en": ln["name_en"],
+        "name_zh": ln["name_zh"],
+        "unit": ln["unit"],
+        "case_units": ln["case_units"],
+        "scanned": now,
+        "ordered": None if hide else ln["qty"],
+        "received_before": None if hide else before,
+        "still_expected": None if hide else max(expected - now, 0),
+        "discrepancy": None if hide else rules.discrepancy_kind(expected, now, on_po=True),
+    }
 
 
 def _insert_scan(conn: sqlite3.Connection, row: dict[str, Any]) -> None:
@@ -303,31 +358,7 @@ def view(conn: sqlite3.Connection, receipt_id: str, *, reveal: bool = False) -> 
     r = _receipt(conn, receipt_id)
     po = orders.get(conn, r["po_id"])
     scanned = _totals(conn, receipt_id)
-    hide = r["blind"] and r["status"] == "open" and not reveal
-    lines = []
-    for ln in po["lines"]:
-        now = scanned.pop(ln["item_id"], 0)
-        before = (
-            ln["received"]
-            if r["status"] != "confirmed"
-            else ln["received"] - _confirmed_qty(conn, receipt_id, ln["item_id"])
-        )
-        expected = max(ln["qty"] - before, 0)
-        lines.append(
-            {
-                "item_id": ln["item_id"],
-                "sku": ln["sku"],
-                "name_en": ln["name_en"],
-                "name_zh": ln["name_zh"],
-                "unit": ln["unit"],
-                "case_units": ln["case_units"],
-                "scanned": now,
-                "ordered": None if hide else ln["qty"],
-                "received_before": None if hide else before,
-                "still_expected": None if hide else max(expected - now, 0),
-                "discrepancy": None if hide else rules.discrepancy_kind(expected, now, on_po=True),
-            }
-        )
+    lines = [_line(conn, r, ln, scanned.pop(ln["item_id"], 0), reveal=reveal) for ln in po["lines"]]
     extra = []
     for item_id, qty in scanned.items():
         it = conn.execute("SELECT sku, name_en, name_zh, unit FROM items WHERE id = ?", (item_id,)).fetchone()

@@ -50,12 +50,12 @@ def test_receive_cases_lots_cost_and_discrepancies(hubctx, supplied):
         out = _scan(conn, r["id"], carton(MILK_CASE, lot="L1", expiry=FUTURE), "s-1")
         assert out["scan"]["qty"] == 12 and out["scan"]["lot"] == "L1" and out["scan"]["expiry"] == FUTURE
         again = _scan(conn, r["id"], carton(MILK_CASE, lot="L1", expiry=FUTURE), "s-1")  # replayed: once
-        assert again["duplicate"] and again["receipt"]["lines"][0]["scanned"] == 12
+        assert again["duplicate"] and again["line"]["scanned"] == 12
         out = _scan(conn, r["id"], carton(RICE_CASE, count=0 or None), "s-2", count=1)  # one rice case = 6
-        assert out["receipt"]["lines"][1]["still_expected"] == 0
+        assert out["line"]["still_expected"] == 0 and out["line"] == receiving.view(conn, r["id"])["lines"][1]
         # AI 02 + 37: a pallet layer of 1 case of milk (contained GTIN) with its lot
         out = _scan(conn, r["id"], carton(MILK_CASE, lot="L2", expiry=SOON, count=1, contained=True), "s-3")
-        assert out["receipt"]["lines"][0]["scanned"] == 24
+        assert out["line"]["scanned"] == 24 and out["totals"]["units"] == 30
         done = receiving.confirm(conn, r["id"], actor="assoc", idempotency_key="c-1")
         assert not done["duplicate"] and done["po_status"] == "received"
         assert sorted((m["lot"], m["qty"]) for m in done["movements"] if m["lot"]) == [("L1", 12), ("L2", 12)]
@@ -131,7 +131,8 @@ def test_wrong_item_is_a_discrepancy_not_stock_and_blind_hides_expected(hubctx, 
         r, _ = receiving.open_receipt(conn, po_id=po["id"], actor="assoc", idempotency_key="r-2", blind=True)
         assert r["lines"][0]["ordered"] is None and r["lines"][0]["still_expected"] is None
         out = _scan(conn, r["id"], carton(RICE_CASE), "s-1")
-        assert out["scan"]["on_po"] is False and out["receipt"]["not_on_order"][0]["scanned"] == 6
+        assert out["scan"]["on_po"] is False and out["not_on_order"]["scanned"] == 6
+        assert out["line"] is None and out["not_on_order"] == receiving.view(conn, r["id"])["not_on_order"][0]
         _scan(conn, r["id"], carton(MILK_CASE, lot="B", expiry=FUTURE), "s-2")
         done = receiving.confirm(conn, r["id"], actor="assoc", idempotency_key="c-1")
         assert done["lines"][0]["ordered"] == 12  # shown once confirmed
