@@ -8,7 +8,12 @@ Demand is read from ``daily_sales`` (one aggregate query: the sum and the sum of
 window, days without a row counting as zero), so the run's cost grows with items, not with sales. Stock
 position = on hand − reserved + still to come on orders in approval, approved, sent or partly received, and on
 drafts people made; the drafts this process made are replaced on every run (and cancelled when no longer
-needed), so a nightly run never piles up orders."""
+needed), so a nightly run never piles up orders.
+
+Demand source per item (``demand_source`` in each suggestion): when the central has sent down a fresh forecast
+for the item (hub/purchasing/forecasts.py; made at most a week ago and reaching over lead time + review period),
+the mean daily demand is the forecast's over those days (``"forecast"``, with its ``forecast_model``); otherwise
+the hub's own velocity over the demand window (``"velocity"``). The spread (sd) is always the hub's history."""
 
 from __future__ import annotations
 
@@ -21,7 +26,7 @@ from hub.kernel import outbox, settings
 from hub.kernel.errors import ValidationError
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso
-from hub.purchasing import orders, rules
+from hub.purchasing import forecasts, orders, rules
 
 # The authority the nightly process drafts orders with: it may draft (a supervisor's right), never approve.
 SYSTEM_ROLE = "supervisor"
@@ -77,11 +82,17 @@ def compute(conn: sqlite3.Connection, *, today: date) -> list[dict[str, Any]]:
             (day, day),
         )
     }
+    fresh = forecasts.all_fresh(conn, today)
     out = []
     for item_id, src in _supply(conn).items():
         total, squares = demand.get(item_id, (0, 0))
-        mean = total / window
-        sd = math.sqrt(max(squares / window - mean * mean, 0.0))
+        velocity = total / window
+        sd = math.sqrt(max(squares / window - velocity * velocity, 0.0))
+        f = fresh.get(item_id)
+        mean = forecasts.lead_time_demand(f, math.ceil(src["lead_time_days"] + review)) if f else None
+        source = "velocity" if mean is None else "forecast"
+        if mean is None:
+            mean = velocity
         lv = rules.reorder_levels(mean, sd, src["lead_time_days"], src["lead_time_sd_days"], review, level)
         position = stock.get(item_id, 0) + on_order.get(item_id, 0)
         suggest = 0
@@ -95,6 +106,9 @@ def compute(conn: sqlite3.Connection, *, today: date) -> list[dict[str, Any]]:
                 "supplier_id": src["supplier_id"],
                 "unit": src["unit"],
                 "avg_daily": mean,
+                "velocity_daily": velocity,
+                "demand_source": source,
+                "forecast_model": f[0] if source == "forecast" and f else None,
                 "sd_daily": sd,
                 "lead_time_days": src["lead_time_days"],
                 "safety_stock": lv.safety_stock,

@@ -28,6 +28,7 @@ from hub.kernel.db import Database
 from hub.kernel.errors import Forbidden, NotFound, StoreHubError, ValidationError
 from hub.members import downlink as member_downlink
 from hub.protocol.timeutil import now_iso
+from hub.purchasing import forecasts as purchasing_forecasts
 from hub.synclink import state
 
 DEFAULT_POLICY = {
@@ -195,6 +196,8 @@ def apply_page(db: Database, changes: list[dict[str, Any]], through: int) -> dic
                     _apply_policy(conn, p)
                 elif kind == "member":
                     member_downlink.apply(conn, p, ch["version"])
+                elif kind == "forecast":
+                    purchasing_forecasts.apply(conn, p, ch["version"])
                 else:
                     raise ValidationError(f"unknown downlink kind {kind!r}")
                 conn.execute("RELEASE dl_change")
