@@ -94,9 +94,14 @@ export default {
       const from = isoDay(mondayOf(new Date()));
       const to = isoDay(addDays(mondayOf(new Date()), 6));
       try {
-        const rec = await ctx.api.get('/staff/me/record', { from, to });
+        const [rec, perf] = await Promise.all([ctx.api.get('/staff/me/record', { from, to }),
+          ctx.api.get('/staff/me/performance', { from, to })]);
+        const mine = perf.people[0];
         hoursBox.replaceChildren(h('h2', {}, t('staff.my_hours')),
           h('p', { class: 'big', 'data-testid': 'staff-worked' }, t('staff.worked_week', { hours: hours(rec.worked_s) })),
+          ...(mine && (mine.sales || mine.returns) ? [h('p', { 'data-testid': 'staff-sales' }, t('staff.my_sales', {
+            sales: mine.sales, items: mine.items, per_hour: mine.items_per_hour === null ? '–' : mine.items_per_hour,
+            net: (mine.net_sales_minor / 100).toFixed(2), commission: (mine.commission_minor / 100).toFixed(2) }))] : []),
           h('ul', { class: 'list' }, rec.sessions.map((s) => h('li', { 'data-testid': 'staff-session' },
             `${time(s.started_at)} – ${s.ended_at ? time(s.ended_at) : t('staff.open')}`,
             s.ended_at ? ` · ${hours(s.worked_s)} h` : ''))),

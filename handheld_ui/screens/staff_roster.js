@@ -1,5 +1,6 @@
 // Staff — the supervisor's roster week: shifts by day with the rule each breaks, add a shift (refused with the
-// rule named), copy last week, publish; leave requests to decide; today's attendance exceptions (docs/staff.md).
+// rule named), copy last week, publish; staff needed per hour from the sales history beside coverage, and a
+// suggested roster to accept; leave requests to decide; today's attendance exceptions (docs/staff.md).
 
 import { h, icon } from '../js/dom.js';
 
@@ -25,6 +26,7 @@ export default {
     const head = h('div', { class: 'card stack' });
     const weekBox = h('div', { class: 'card stack', 'data-testid': 'roster-week', 'aria-live': 'polite' });
     const formBox = h('div', { class: 'card stack' });
+    const demandBox = h('div', { class: 'card stack', 'data-testid': 'roster-demand' });
     const leaveBox = h('div', { class: 'card stack', 'data-testid': 'roster-leave' });
     const exBox = h('div', { class: 'card stack', 'data-testid': 'roster-exceptions' });
 
@@ -39,7 +41,7 @@ export default {
         const res = await ctx.api[method](path, body);
         ctx.feedback.success();
         if (okText) ctx.toast(okText(res), 'ok');
-        await Promise.all([loadWeek(), loadLeave()]);
+        await Promise.all([loadWeek(), loadLeave(), loadDemand()]);
         return res;
       } catch (err) {
         ctx.feedback.error();
@@ -53,10 +55,10 @@ export default {
       head.replaceChildren(h('h1', { id: 'title' }, t('staff_roster.title')),
         h('div', { class: 'row' },
           h('button', { class: 'btn', type: 'button', 'aria-label': t('staff.prev_week'),
-            onclick: () => { week = addDays(week, -7); loadWeek(); } }, icon('back')),
+            onclick: () => { week = addDays(week, -7); loadWeek(); loadDemand(); } }, icon('back')),
           h('strong', { 'data-testid': 'roster-week-start' }, isoDay(week)),
           h('button', { class: 'btn', type: 'button', 'aria-label': t('staff.next_week'),
-            onclick: () => { week = addDays(week, 7); loadWeek(); } }, icon('chevron'))),
+            onclick: () => { week = addDays(week, 7); loadWeek(); loadDemand(); } }, icon('chevron'))),
         h('p', { 'data-testid': 'roster-status' }, t(`staff_roster.status_${res.status}`, { version: res.version })),
         h('div', { class: 'row' },
           h('button', { class: 'btn', type: 'button', 'data-testid': 'roster-copy',
@@ -133,6 +135,44 @@ export default {
       formBox.replaceChildren(form);
     }
 
+    // Need vs coverage for each hour that needs someone or has someone; the suggestion is only shown until accepted.
+    async function loadDemand() {
+      const wk = isoDay(week);
+      try {
+        const res = await ctx.api.get(`/staff/roster/${wk}/demand`);
+        const key = (x) => `${x.weekday}-${x.hour}`;
+        const have = new Map(res.coverage.map((c) => [key(c), c.value]));
+        const need = res.need.filter((n) => n.value > 0 || have.get(key(n)));
+        const days = [0, 1, 2, 3, 4, 5, 6].map((d) => {
+          const hours = need.filter((n) => n.weekday === d);
+          if (!hours.length) return null;
+          return h('li', { 'data-testid': 'demand-day' }, h('strong', {}, isoDay(addDays(week, d))), ' ',
+            hours.map((n) => {
+              const on = have.get(key(n)) || 0;
+              return h('span', { class: `badge ${on < n.value ? 'warn' : 'ok'}`, 'data-testid': 'demand-hour',
+                'data-short': on < n.value ? '1' : '0' },
+              t('staff_roster.demand_hour', { hour: pad(n.hour), need: n.value, have: on }));
+            }));
+        }).filter(Boolean);
+        const sugg = res.suggested;
+        demandBox.replaceChildren(h('h2', {}, t('staff_roster.demand')),
+          h('p', { class: 'muted' }, t('staff_roster.demand_basis', { weeks: res.history_weeks, per_hour: res.targets.till_items_per_hour })),
+          days.length ? h('ul', { class: 'list' }, days) : h('p', { class: 'muted' }, t('staff_roster.demand_none')),
+          ...(sugg.length ? [
+            h('h3', {}, t('staff_roster.suggested', { count: sugg.length })),
+            h('ul', { class: 'list' }, sugg.map((s) => h('li', { 'data-testid': 'demand-suggested' },
+              `${s.day} ${s.start}–${s.end} ${name(s.user_id)}`))),
+            h('button', { class: 'btn primary', type: 'button', 'data-testid': 'demand-accept',
+              onclick: () => act('post', `/staff/roster/${wk}/suggestion`, { shifts: sugg },
+                (r) => t('staff_roster.suggestion_added', { added: r.added.length, refused: r.refused.length })) },
+            icon('check'), t('staff_roster.accept_suggestion'))] : []),
+          ...(res.uncovered.length ? [h('p', { class: 'warn', 'data-testid': 'demand-uncovered' },
+            t('staff_roster.uncovered', { hours: res.uncovered.length }))] : []));
+      } catch (err) {
+        demandBox.replaceChildren(h('p', { class: 'empty error' }, err.message));
+      }
+    }
+
     async function loadLeave() {
       try {
         const items = (await ctx.api.get('/staff/leave', { status: 'pending' })).items;
@@ -164,7 +204,7 @@ export default {
 
     try { people = (await ctx.api.get('/staff/people')).items; } catch (err) { people = []; }
     ctx.onLive('staff.roster.changed', () => loadWeek());
-    ctx.root.append(head, weekBox, formBox, leaveBox, exBox);
-    await Promise.all([loadWeek(), loadLeave(), loadExceptions()]);
+    ctx.root.append(head, weekBox, demandBox, formBox, leaveBox, exBox);
+    await Promise.all([loadWeek(), loadDemand(), loadLeave(), loadExceptions()]);
   },
 };

@@ -53,3 +53,40 @@ def test_roster_and_clock_in_journey(phone, hub_server):
     rows = hub_server.db.read().execute("SELECT action, source FROM staff_punches ORDER BY at, rowid").fetchall()
     assert [tuple(r) for r in rows] == [("in", "pin"), ("out", "pin")]
     assert phone.errors == []
+
+
+def test_roster_demand_card_suggests_and_accepts(phone, hub_server):
+    """Opening hours 09:00-11:00 with a crew of one each hour and no sales yet: every day is short until the
+    suggested shifts are added from the card; then each hour shows its need covered."""
+    from hub.kernel import settings
+    from hub.staff import roster
+
+    with hub_server.db.write() as conn:
+        settings.put(
+            conn,
+            "staff.demand_targets",
+            {
+                "till_items_per_hour": 100,
+                "min_staff": 1,
+                "open": "09:00",
+                "close": "11:00",
+                "shift_hours": 2,
+                "history_weeks": 4,
+                "skill": "till",
+            },
+        )
+        sup = conn.execute("SELECT id FROM users WHERE username = 'supervisor'").fetchone()[0]
+        for (uid,) in conn.execute("SELECT id FROM users WHERE active = 1").fetchall():
+            roster.set_profile(conn, uid, skills=["till"], employee_no=None, actor=sup)
+    login(phone, "supervisor", "2222")
+    phone.goto("/#/staff_roster")
+    phone.wait_for_selector("[data-testid='demand-accept']")
+    assert phone.locator("[data-testid='demand-hour'][data-short='1']").count() == 7 * 2
+    assert phone.get_by_test_id("demand-suggested").count() == 7
+    phone.get_by_test_id("demand-accept").click()
+    phone.wait_for_function("document.querySelectorAll(\"[data-testid='demand-hour'][data-short='1']\").length === 0")
+    assert phone.locator("[data-testid='demand-hour'][data-short='0']").count() == 7 * 2
+    assert phone.get_by_test_id("roster-shift").count() == 7
+    assert phone.get_by_test_id("demand-accept").count() == 0
+    shot(phone, "staff-roster-demand")
+    assert phone.errors == []
