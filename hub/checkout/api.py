@@ -15,6 +15,7 @@ from hub.checkout.payments import prompts as pay_prompts
 from hub.checkout.payments import terminal as pay_terminal
 from hub.http.context import actor, db, device, hub
 from hub.http.framework import endpoint
+from hub.purchasing import expiry
 
 bp = Blueprint("checkout", __name__)
 
@@ -291,15 +292,20 @@ def get_cart(cart_id):
 )
 def scan(cart_id, body):
     with db().write() as conn:
-        return replay.scan(
-            conn,
-            cart_id,
-            body["code"],
-            qty=body.get("qty", 1),
-            actor=actor(),
-            device=device(),
-            idempotency_key=body.get("idempotency_key"),
-        )
+        try:
+            return replay.scan(
+                conn,
+                cart_id,
+                body["code"],
+                qty=body.get("qty", 1),
+                actor=actor(),
+                device=device(),
+                idempotency_key=body.get("idempotency_key"),
+            )
+        except expiry.ExpiredForSale as exc:  # refused before the cart changed: the refusal is kept (committed)
+            expiry.record_refusal(conn, exc, code=body["code"], actor=actor(), device=device(), cart_id=cart_id)
+            refused = exc
+    raise refused
 
 
 @endpoint(
@@ -321,9 +327,14 @@ def scan(cart_id, body):
 )
 def add_line(cart_id, body):
     with db().write() as conn:
-        return cart.add_item(
-            conn, cart_id, item_id=body["item_id"], qty=body.get("qty", 1), grams=body.get("grams"), actor=actor()
-        )
+        try:
+            return cart.add_item(
+                conn, cart_id, item_id=body["item_id"], qty=body.get("qty", 1), grams=body.get("grams"), actor=actor()
+            )
+        except expiry.ExpiredForSale as exc:  # refused before the cart changed: the refusal is kept (committed)
+            expiry.record_refusal(conn, exc, code=body["item_id"], actor=actor(), device=device(), cart_id=cart_id)
+            refused = exc
+    raise refused
 
 
 @endpoint(

@@ -21,6 +21,7 @@ from hub.kernel import audit, outbox, settings
 from hub.kernel.errors import Conflict, NotFound, Unprocessable, ValidationError
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso, parse_iso
+from hub.purchasing import expiry
 
 PLU_RE = re.compile(r"^\d{4,5}$")
 LINE_COLS = (
@@ -266,7 +267,7 @@ def scan(
             "that is a receipt: start a return to take goods back", code="receipt_scanned", details={"code": text}
         )
     opts = resolver.options_for(settings.get_all(conn))
-    label_price = None
+    label_price = label_expiry = None
     try:
         res = resolver.resolve(conn, text, settings=opts, with_stock=False, accept_sku=True)
     except barcode.BarcodeError:
@@ -284,6 +285,9 @@ def scan(
                 details={"kind": res.kind, "code": text, "scanned": text},
             )
         item, grams, label_price = res.item, res.qty, res.price_minor
+        label_expiry = res.parsed.expiry if res.parsed else None
+    if refused := expiry.sale_refusal(conn, item, label_expiry=label_expiry):
+        raise refused
     if item["unit"] == "kg":
         if grams is None:
             grams = scale_grams(conn, cart["till_id"])
@@ -305,6 +309,8 @@ def add_item(
     if r is None:
         raise NotFound(f"no item {item_id}", code="item_not_found")
     item = dict(r)
+    if refused := expiry.sale_refusal(conn, item):
+        raise refused
     if item["unit"] == "kg":
         _add_line(
             conn, cart_id, item, grams or scale_grams(conn, cart["till_id"]), weighed=True, code=None, label_price=None
