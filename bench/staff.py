@@ -10,6 +10,8 @@
   shared machine the tail is the commit's fsync, not the handler (about 1 ms of work per punch).
 * roster_check_ms — checking every rule over a 60-person store week (5 shifts each, skills, leave and
   availability declared), median of 20 runs of ``hub.staff.roster.violations``. Target ≤ 200 ms.
+* roster_suggest_ms — the demand-based suggestion (``hub.staff.demand.plan``) for an empty week of the same 60
+  people: 14 opening hours a day with a crew of 3, every suggested shift checked against the rules; median of 5.
 
 The last line printed is one JSON object.
 """
@@ -34,7 +36,7 @@ from hub.bus.writer import Bus  # noqa: E402
 from hub.kernel import settings  # noqa: E402
 from hub.kernel.config import HubConfig  # noqa: E402
 from hub.protocol import contract  # noqa: E402
-from hub.staff import roster  # noqa: E402
+from hub.staff import demand, roster  # noqa: E402
 from hub.store import initialise, open_db  # noqa: E402
 from tests.support.bus import Device  # noqa: E402
 from tests.support.common import free_port  # noqa: E402
@@ -158,7 +160,30 @@ def bench_roster(db, ids: list[str]) -> dict:
         t0 = time.perf_counter()
         found = roster.violations(db.read(), week)
         runs.append((time.perf_counter() - t0) * 1000)
+    empty = week + timedelta(days=14)
+    with db.write() as c:
+        settings.put(
+            c,
+            "staff.demand_targets",
+            {
+                "till_items_per_hour": 120,
+                "min_staff": 3,
+                "open": "08:00",
+                "close": "22:00",
+                "shift_hours": 7,
+                "history_weeks": 4,
+                "skill": "till",
+            },
+        )
+    sugg = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        plan = demand.plan(db.read(), empty)
+        sugg.append((time.perf_counter() - t0) * 1000)
     return {
+        "roster_suggested_shifts": len(plan["suggested"]),
+        "roster_uncovered_hours": len(plan["uncovered"]),
+        "roster_suggest_ms": round(statistics.median(sugg), 2),
         "roster_shifts": shifts,
         "roster_violations": len(found),
         "roster_check_ms": round(statistics.median(runs), 2),
