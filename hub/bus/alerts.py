@@ -30,6 +30,7 @@ KINDS = (
     "below_safety_stock",
     "near_expiry",
     "expired_stock",
+    "po_late",
 )
 SEVERITIES = ("info", "warning", "critical")
 

@@ -27,6 +27,7 @@ ALERT_KINDS = [
     "below_safety_stock",
     "near_expiry",
     "expired_stock",
+    "po_late",
 ]
 ANTENNA_STATES = ["connected", "disconnected"]  # hub.protocol.rfid_formats.ANTENNA_STATES
 SEVERITIES = ["info", "warning", "critical"]

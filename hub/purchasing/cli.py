@@ -69,6 +69,15 @@ def expiry_cmd(data_dir):
     )
 
 
+@purchasing_group.command("late-check")
+@_DATA_DIR
+def late_cmd(data_dir):
+    """Raise or clear late-delivery alerts for orders past their expected day (for the nightly timer)."""
+    from hub.purchasing import alerts as po_alerts
+
+    _run(data_dir, lambda conn: po_alerts.check_late(conn, today=days.today(conn)))
+
+
 @purchasing_group.command("import")
 @_DATA_DIR
 @click.argument("kind", type=click.Choice(suppliers_csv.KINDS))
