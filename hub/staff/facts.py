@@ -184,10 +184,30 @@ FACTS: tuple[Fact, ...] = (
                         for k in ("regular", "overtime", "rest_day", "holiday", "night", "worked")
                     }
                 ),
-            }
+                "multipliers": {"type": "object"},
+                "rows": {
+                    "type": "array",
+                    "items": object_schema(
+                        {
+                            "user_id": _STR,
+                            "employee_no": _STR,
+                            "seconds": object_schema(
+                                {
+                                    k: {"type": "integer", "minimum": 0}
+                                    for k in ("regular", "overtime", "rest_day", "holiday", "night", "worked")
+                                }
+                            ),
+                            "net_sales_minor": {"type": "integer"},
+                            "refunded_minor": {"type": "integer"},
+                            "commission_minor": {"type": "integer"},
+                        }
+                    ),
+                },
+            },
+            required=["first_day", "last_day", "approved_by", "sha256_csv", "sha256_xlsx", "people", "totals_s"],
         ),
-        description="A pay period's export was approved and locked: the same bytes are served from now on.",
-        projected=False,
-        note=_NOTE,
+        description="A pay period's export was approved and locked: the same bytes are served from now on. Its rows "
+        "(per person: employee number, seconds per category, net sales, refunds taken back, commission) are head "
+        "office's payroll across stores (sync/central/staff.py).",
     ),
 )

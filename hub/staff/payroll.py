@@ -322,8 +322,25 @@ def approve(
             row["sha256_xlsx"],
         ),
     )
+    rows = [
+        {
+            "user_id": p["user_id"],
+            "employee_no": p["employee_no"],
+            "seconds": p["seconds"],
+            **{k: p["sales"][k] for k in ("net_sales_minor", "refunded_minor", "commission_minor")},
+        }
+        for p in report["people"]
+    ]
     outbox.record(
-        conn, "staff.payroll.approved", {**row, "people": len(report["people"]), "totals_s": report["totals_s"]}
+        conn,
+        "staff.payroll.approved",
+        {
+            **row,
+            "people": len(report["people"]),
+            "totals_s": report["totals_s"],
+            "multipliers": report["multipliers"],
+            "rows": rows,
+        },
     )
     audit.log(
         conn,

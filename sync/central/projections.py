@@ -22,7 +22,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Connection
 
 from hub.protocol.timeutil import parse_iso
-from sync.central import finance, members, personal, sales
+from sync.central import finance, members, personal, sales, staff
 from sync.central import schema as t
 
 DEVICE_OFFLINE = {"offline", "disconnected", "lost", "down"}
@@ -44,6 +44,7 @@ class Folded:
     finance: dict[tuple[date, str, str], list[int]] = field(  # sync/central/finance.py
         default_factory=lambda: defaultdict(lambda: [0, 0, 0])
     )
+    staff: list[dict] = field(default_factory=list)  # sync/central/staff.py
     tz: ZoneInfo | None = field(default=None, repr=False, compare=False)
     _days: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -236,6 +237,7 @@ PROJECTORS: dict[str, Projector] = {
     "sale.completed": sales.project_completed,
     "sale.returned": sales.project_returned,
     "finance.stock_cost": finance.project_stock_cost,
+    "staff.payroll.approved": staff.project_approved,
 }
 
 
@@ -410,6 +412,8 @@ def apply(conn: Connection, store_id: str, f: Folded) -> None:
         sales.apply(conn, store_id, f.sales)
     if f.finance:
         finance.apply(conn, store_id, f.finance)
+    if f.staff:
+        staff.apply(conn, store_id, f.staff)
     for aid, a in sorted(f.alerts.items()):
         ins = _insert(conn, t.alerts)
         row = {
