@@ -18,7 +18,7 @@ from typing import Any
 from hub.bus import alerts
 from hub.kernel import audit
 from hub.kernel.errors import NotFound
-from hub.purchasing import rules
+from hub.purchasing import days, rules
 
 NO_LOT = ""
 
@@ -79,13 +79,21 @@ def _apply(conn: sqlite3.Connection, m: dict[str, Any], lot: str, expiry: str | 
     )
 
 
+# The order a sale or a pick takes lots at a location in (FEFO): lots still good first, first expiring first,
+# then lots without a date, then lots already past their expiry (those are off the shelf: not what a customer
+# or a picker took). Other stock leaving without a named lot (a write-off, a return) takes the earliest expiry
+# first, expired lots included — what is thrown away is what expired.
+_FEFO_ORDER = "ORDER BY COALESCE(expiry < ?, 0), expiry IS NULL, expiry, lot"
+_SOLD = ("sale", "pick")
+
+
 def _fefo(conn: sqlite3.Connection, m: dict[str, Any], qty: int) -> None:
     """Take ``qty`` out of the location's lots, first expiring first; what the lots do not hold comes out of the
     ``''`` lot (it goes negative, like the ledger's on-hand may)."""
+    cut = days.today(conn).isoformat() if m["kind"] in _SOLD else ""
     rows = conn.execute(
-        "SELECT lot, expiry, qty FROM stock_lots WHERE item_id = ? AND location_id = ? AND qty > 0 "
-        "ORDER BY expiry IS NULL, expiry, lot",
-        (m["item_id"], m["location_id"]),
+        "SELECT lot, expiry, qty FROM stock_lots WHERE item_id = ? AND location_id = ? AND qty > 0 " + _FEFO_ORDER,
+        (m["item_id"], m["location_id"], cut),
     ).fetchall()
     left = qty
     for r in rows:
@@ -135,6 +143,46 @@ def on_stock(conn: sqlite3.Connection, movement: dict[str, Any]) -> None:
                 _apply(conn, movement, lot, expiry, q)
             return
     _apply(conn, movement, NO_LOT, None, delta)
+
+
+def fefo_locations(
+    conn: sqlite3.Connection, item_id: str, rows: list[Any], *, keep_first: str | None = None, today: date | None = None
+) -> list[Any]:
+    """Order the locations an order's line may be served from (``rows`` with a ``location_id``, already in the
+    store's walk order) first-expiring first: for a lot-controlled item, the location holding the lot that expires
+    soonest (and is still good) comes first; locations whose lots have no date follow, then those holding only
+    expired lots. Ties keep the walk order; ``keep_first`` (a location asked for by name) stays in front. An item
+    without lot control keeps the walk order untouched (one query)."""
+    if not rows or not is_lot_controlled(conn, item_id):
+        return rows
+    day = (today or days.today(conn)).isoformat()
+    soonest = {
+        r[0]: r[1]
+        for r in conn.execute(
+            "SELECT location_id, MIN(CASE WHEN expiry >= ? THEN expiry END) FROM stock_lots WHERE item_id = ?"
+            " AND qty > 0 GROUP BY location_id",
+            (day, item_id),
+        )
+    }
+
+    def key(r: Any) -> tuple[int, int, str]:
+        loc = r["location_id"]
+        exp = soonest.get(loc)
+        return (0 if keep_first and loc == keep_first else 1, 0 if exp else 1, exp or "")
+
+    return sorted(rows, key=key)
+
+
+def next_lot(conn: sqlite3.Connection, item_id: str, location_id: str) -> dict[str, Any] | None:
+    """The lot a pick or a sale at ``location_id`` takes next (FEFO, as the stock hook takes it): lot and expiry,
+    or None when the item is not lot-controlled or nothing is there."""
+    row = conn.execute(
+        "SELECT lot, expiry, qty FROM stock_lots WHERE item_id = ? AND location_id = ? AND qty > 0 "
+        + _FEFO_ORDER
+        + " LIMIT 1",
+        (item_id, location_id, days.today(conn).isoformat()),
+    ).fetchone()
+    return dict(row) if row is not None else None
 
 
 def stock_by_lot(conn: sqlite3.Connection, item_id: str) -> list[dict[str, Any]]:
