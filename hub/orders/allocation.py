@@ -1,4 +1,5 @@
-"""Reserving stock for orders, line by line across locations in walk order.
+"""Reserving stock for orders, line by line across locations in walk order (a lot-controlled item: the
+location of the first-expiring good lot first, :func:`hub.purchasing.lots.fefo_locations`).
 
 Reservations are ``reserve`` movements in the ledger (available = on hand −
 reserved); the ledger refuses to reserve more than is available inside the
@@ -19,6 +20,7 @@ from hub.kernel.errors import Conflict
 from hub.orders import intake, model, policy
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso
+from hub.purchasing import lots
 
 
 def _ref(conn: sqlite3.Connection, order_id: str) -> str:
@@ -53,6 +55,7 @@ def reserve_line(
     rows = conn.execute(
         sql + " ORDER BY (s.location_id = ?) DESC, l.walk_seq, l.code", args + [prefer_location or ""]
     ).fetchall()
+    rows = lots.fefo_locations(conn, item_id, rows, keep_first=prefer_location)  # lot-controlled: FEFO first
     got = 0
     ref = _ref(conn, order_id)
     for r in rows:

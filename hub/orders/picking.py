@@ -23,6 +23,7 @@ from hub.kernel.errors import Conflict, NotFound, Unprocessable, ValidationError
 from hub.orders import allocation, intake, model, policy, scanning
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso
+from hub.purchasing import lots
 
 RESOLUTIONS = ("substitute", "partial", "backorder")
 
@@ -142,17 +143,24 @@ def _task_view(r: sqlite3.Row) -> dict[str, Any]:
     return d
 
 
+def _with_lot(conn: sqlite3.Connection, d: dict[str, Any]) -> dict[str, Any]:
+    """A pending task of a lot-controlled item names the lot the picker takes there (first expiring first)."""
+    nl = lots.next_lot(conn, d["item_id"], d["location_id"]) if d["status"] == "pending" else None
+    d["lot"], d["lot_expiry"] = (nl["lot"] or None, nl["expiry"]) if nl else (None, None)
+    return d
+
+
 def get_task(conn: sqlite3.Connection, task_id: str) -> dict[str, Any]:
     row = conn.execute(_TASK_SQL + " WHERE t.id = ?", (task_id,)).fetchone()
     if row is None:
         raise NotFound(f"no pick task {task_id}", code="pick_task_not_found")
-    return _task_view(row)
+    return _with_lot(conn, _task_view(row))
 
 
 def get_pick_list(conn: sqlite3.Connection, list_id: str) -> dict[str, Any]:
     d = dict(_list_row(conn, list_id))
     tasks = [
-        _task_view(r)
+        _with_lot(conn, _task_view(r))
         for r in conn.execute(_TASK_SQL + " WHERE t.pick_list_id = ? ORDER BY t.walk_seq, t.seq", (list_id,))
     ]
     d["tasks"] = tasks
