@@ -19,8 +19,8 @@ from hub.kernel import settings
 from hub.protocol.timeutil import iso
 from hub.staff import attendance, payroll, roster
 from hub.synclink import state
+from sync.central import office, stores
 from sync.central import staff as central_staff
-from sync.central import stores
 from sync.central.app import create_app
 from sync.central.config import CentralConfig
 from sync.central.db import make_engine
@@ -77,10 +77,19 @@ def two_stores(request, tmp_path, hubctx, crew):
         app = create_app(CentralConfig(data_dir=tmp_path / "central", testing=True), engine=engine)
         server = ThreadedCentral(app)
         secret_a, secret_b = stores.add_store(engine, "store-a"), stores.add_store(engine, "store-b")
+        office.add_user(engine, "olivia", "office-pass-123", "admin")
+        office.add_user(engine, "victor", "office-pass-456", "viewer")
         try:
             _push(db_a, server.url, "store-a", secret_a)
             _push(db_b, server.url, "store-b", secret_b)
-            yield {"engine": engine, "db_a": db_a, "db_b": db_b, "url": server.url, "secrets": (secret_a, secret_b)}
+            yield {
+                "app": app,
+                "engine": engine,
+                "db_a": db_a,
+                "db_b": db_b,
+                "url": server.url,
+                "secrets": (secret_a, secret_b),
+            }
         finally:
             server.close()
             engine.dispose()
@@ -121,3 +130,23 @@ def test_central_payroll_export_holds_every_stores_approved_figures(two_stores):
     _push(two_stores["db_a"], two_stores["url"], "store-a", two_stores["secrets"][0])
     with engine.connect() as conn:
         assert central_staff.export_csv(conn, FIRST, LAST) == data
+
+
+def _token(c, user, password):
+    r = c.post("/api/v1/auth/token", json={"username": user, "password": password})
+    assert r.status_code == 200, r.get_json()
+    return {"Authorization": f"Bearer {r.get_json()['token']}"}
+
+
+def test_central_payroll_csv_route_is_for_admins(two_stores):
+    c = two_stores["app"].test_client()
+    q = {"from": FIRST.isoformat(), "to": LAST.isoformat()}
+    r = c.get("/api/v1/staff/payroll.csv", query_string=q, headers=_token(c, "olivia", "office-pass-123"))
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    with two_stores["engine"].connect() as conn:
+        assert r.data == central_staff.export_csv(conn, FIRST, LAST)
+    assert f"payroll-{FIRST.isoformat()}-{LAST.isoformat()}.csv" in r.headers["Content-Disposition"]
+    viewer = _token(c, "victor", "office-pass-456")
+    assert c.get("/api/v1/staff/payroll.csv", query_string=q, headers=viewer).status_code == 403
+    bad = c.get("/api/v1/staff/payroll.csv", query_string={"from": "2025-13-01", "to": "x"}, headers=viewer)
+    assert bad.status_code in (400, 403)
