@@ -21,7 +21,8 @@ order-phase 满减). Half the scans are of promoted items. Figures, over loopbac
   the part of a scan this domain does not own.
 
 The load generators run on the same 2 cores as the server; their CPU time is taken from it.
-Prints one JSON object as its last line.
+Prints one JSON object as its last line. The store is built in a temporary directory, removed at the end
+(``BENCH_KEEP_DATA=1`` keeps it).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import json
 import multiprocessing as mp
 import os
 import random
+import shutil
 import signal
 import socket
 import statistics
@@ -391,6 +393,14 @@ def in_process(data: Path, codes: list[str]) -> dict:
 
 def main() -> None:
     data = Path(tempfile.mkdtemp(prefix="bench-checkout-"))
+    try:
+        run(data)
+    finally:
+        if not os.environ.get("BENCH_KEEP_DATA"):  # ~570 MB a run
+            shutil.rmtree(data, ignore_errors=True)
+
+
+def run(data: Path) -> None:
     t0 = time.perf_counter()
     build_store(data)
     setup_s = time.perf_counter() - t0
