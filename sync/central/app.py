@@ -54,6 +54,10 @@ def create_app(config: CentralConfig | None = None, *, engine: Engine | None = N
     app.register_blueprint(views.bp)
     app.register_blueprint(finance_views.bp)  # /finance: the P&L and budget pages (issue 18)
     app.register_blueprint(einvoice.bp)  # /invoice/<store>/<receipt>: the customers' e-invoice page (issue 18)
+    from sync.central import scorecard_api, scorecard_views  # purchasing at head office (issue 16)
+
+    app.register_blueprint(scorecard_api.bp)  # /api/v1/purchasing/scorecard, /api/v1/purchasing/forecasts
+    app.register_blueprint(scorecard_views.bp)  # /purchasing: supplier scorecard and forecasts
     app.extensions["einvoice"] = einvoice.from_env()  # None: not offered; tests set their own provider
     # deny by default on the two JSON APIs (the office pages and /healthz are not API routes)
     check_all_declared(app, READ_API, SYNC_API)

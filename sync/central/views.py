@@ -25,6 +25,7 @@ NAV = [
     ("/", "Stores"),
     ("/sales", "Sales 销售"),
     ("/finance", "P&L 损益"),
+    ("/purchasing", "Purchasing 采购"),
     ("/stock", "Stock"),
     ("/movements", "Sales & movements"),
     ("/low-stock", "Low stock"),

@@ -5,12 +5,15 @@ supplier across stores and per store; and the read API route."""
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import date
 
 import pytest
 
+from sync.central import office, scorecard, stores
 from sync.central import schema as t
-from sync.central import scorecard, stores
+from sync.central.app import create_app
+from sync.central.config import CentralConfig
 from sync.central.db import make_engine, migrate
 
 TODAY = date(2026, 3, 31)
@@ -82,8 +85,7 @@ def _receipt(e, store, po_id, sid, lines, ts):
     )
 
 
-def test_scorecard_across_two_stores(engine):
-    e = engine
+def _history(e) -> None:
     # the same supplier DAIRY has its own id in each store (S1: a1, S2: b1), promised 3 days; FRESH only in S2
     _supplier(e, "S1", "a1", "DAIRY", 3)
     _supplier(e, "S2", "b1", "DAIRY", 3)
@@ -118,6 +120,10 @@ def test_scorecard_across_two_stores(engine):
             "2026-03-20T00:00:00Z",
         )
 
+
+def test_scorecard_across_two_stores(engine):
+    e = engine
+    _history(e)
     out = scorecard.compute(e, today=TODAY)
     by = {s["code"]: s for s in out["suppliers"]}
     assert sorted(by) == ["DAIRY", "FRESH"]
@@ -146,3 +152,29 @@ def test_scorecard_across_two_stores(engine):
     # one store only
     only = scorecard.compute(e, today=TODAY, store_id="S1")
     assert [s["code"] for s in only["suppliers"]] == ["DAIRY"] and only["suppliers"][0]["due"] == 2
+
+
+def test_read_api_and_office_page_in_both_languages(engine, tmp_path):
+    _history(engine)
+    app = create_app(CentralConfig(data_dir=tmp_path / "central", testing=True), engine=engine)
+    office.add_user(engine, "victor", "office-pass-456", "viewer")
+    c = app.test_client()
+    r = c.post("/api/v1/auth/token", json={"username": "victor", "password": "office-pass-456"})
+    auth = {"Authorization": f"Bearer {r.get_json()['token']}"}
+    assert c.get("/api/v1/purchasing/scorecard").status_code == 401
+    r = c.get("/api/v1/purchasing/scorecard?today=2026-03-31&store_id=S2", headers=auth)
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json() == scorecard.compute(engine, today=TODAY, store_id="S2")
+    assert c.get("/api/v1/purchasing/scorecard?today=yesterday", headers=auth).status_code == 400
+    r = c.get("/api/v1/purchasing/forecasts?store_id=S1", headers=auth)
+    assert r.status_code == 200 and r.get_json() == {"forecasts": []}
+
+    assert c.get("/purchasing").status_code == 302  # logged out: to the login page
+    page = c.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    assert c.post("/login", data={"username": "victor", "password": "office-pass-456", "csrf": csrf}).status_code == 302
+    zh = c.get("/purchasing?lang=zh-CN").get_data(as_text=True)
+    assert "供应商评分卡" in zh and "DAIRY DAIRY Co" in zh and "准时率" in zh
+    en = c.get("/purchasing?lang=en").get_data(as_text=True)
+    # the page judges as of the real today (after every expected day here): Q2 counts as late too
+    assert "Supplier scorecard" in en and "On time" in en and "1/4" in en and "88.5 %" in en
