@@ -9,6 +9,15 @@ the neediest stores first; quantities are whole units of stock (pieces or grams)
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection, Engine
+
+from hub.kernel.errors import ValidationError
+from hub.protocol.ids import new_id
+from sync.central import downlink
+from sync.central import schema as t
 
 
 @dataclass(frozen=True)
@@ -45,3 +54,179 @@ def suggest(levels: list[Level]) -> list[dict]:
             g[0] -= qty
             wanted -= qty
     return out
+
+
+# ------------------------------------------------------------------------------------------------ transfer documents
+# A transfer between stores lives on two hubs (hub/purchasing/transfers.py). The central sees its steps as
+# ``transfer.step`` facts in the raw events table; it relays the shipped step to the receiving store through the
+# downlink (kind ``transfer``, key ``<id>:shipped``, scope the receiving store), proposes transfers for head office
+# (key ``<id>:proposed``, scope the sending store) and shows the in-transit book across stores.
+
+_STAGES = ("proposed", "shipped")
+
+
+def validate_change(payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A downlink ``transfer`` change: ``{"stage": "proposed"|"shipped", "transfer": {id, from_store, to_store,
+    lines: [{line_no, item_id, sku, qty, ...}]}}``; its key is ``<id>:<stage>``."""
+    stage = payload.get("stage")
+    doc = payload.get("transfer")
+    if stage not in _STAGES or not isinstance(doc, dict):
+        raise ValidationError("a transfer change needs a stage and a transfer", code="invalid_transfer")
+    lines = doc.get("lines")
+    if (
+        not doc.get("id")
+        or not doc.get("from_store")
+        or not doc.get("to_store")
+        or doc["from_store"] == doc["to_store"]
+        or not isinstance(lines, list)
+        or not lines
+        or any(not isinstance(ln, dict) or not ln.get("sku") or int(ln.get("qty") or 0) <= 0 for ln in lines)
+    ):
+        raise ValidationError(
+            "a transfer names its id, two different stores and lines with sku and qty", code="invalid_transfer"
+        )
+    return f"{doc['id']}:{stage}", {"stage": stage, "transfer": doc}
+
+
+def _steps(conn: Connection, *, step: str | None = None) -> list[dict[str, Any]]:
+    q = select(t.events.c.store_id, t.events.c.seq, t.events.c.payload, t.events.c.hub_ts).where(
+        t.events.c.kind == "transfer.step"
+    )
+    if step is not None:
+        q = q.where(t.events.c.payload["step"].as_string() == step)
+    return [dict(r) for r in conn.execute(q.order_by(t.events.c.hub_ts, t.events.c.seq)).mappings()]
+
+
+def relay(engine: Engine, store_id: str) -> int:
+    """Author the downlink change of every shipment to ``store_id`` not relayed yet (idempotent: keyed by the
+    transfer id; called before the store reads its downlink, so a central restarted between storing the
+    shipment and relaying it relays it at the store's next poll). Returns how many it authored."""
+    with engine.connect() as conn:
+        shipped = [
+            s
+            for s in _steps(conn, step="shipped")
+            if s["payload"]["transfer"].get("to_store") == store_id
+            and s["store_id"] == s["payload"]["transfer"].get("from_store")
+        ]
+        if not shipped:
+            return 0
+        done = set(
+            conn.execute(
+                select(t.downlink_changes.c.key).where(
+                    t.downlink_changes.c.kind == "transfer", t.downlink_changes.c.scope == store_id
+                )
+            ).scalars()
+        )
+        known = conn.execute(select(t.stores.c.store_id).where(t.stores.c.store_id == store_id)).first() is not None
+    if not known:
+        return 0
+    n = 0
+    for s in shipped:
+        doc = s["payload"]["transfer"]
+        if f"{doc['id']}:shipped" in done:
+            continue
+        downlink.author(
+            engine,
+            "transfer",
+            {"stage": "shipped", "transfer": doc},
+            scope=store_id,
+            author=f"relay:{s['store_id']}",
+        )
+        done.add(f"{doc['id']}:shipped")
+        n += 1
+    return n
+
+
+def propose(
+    engine: Engine,
+    *,
+    from_store: str,
+    to_store: str,
+    lines: list[dict[str, Any]],
+    author: str,
+    note: str = "",
+) -> dict[str, Any]:
+    """Head office proposes a transfer: it goes down to the sending store (which accepts, picks and ships it)."""
+    out = []
+    with engine.connect() as conn:
+        for i, ln in enumerate(lines, start=1):
+            sku = ln.get("sku")
+            item_id = ln.get("item_id")
+            if not item_id:
+                row = conn.execute(
+                    select(t.store_items.c.item_id).where(
+                        t.store_items.c.store_id == from_store, t.store_items.c.sku == sku
+                    )
+                ).first()
+                item_id = row[0] if row else ""
+            out.append(
+                {
+                    "line_no": i,
+                    "item_id": item_id,
+                    "sku": sku,
+                    "qty": int(ln.get("qty") or 0),
+                    "picked": 0,
+                    "shipped": 0,
+                    "received": 0,
+                    "lots": [],
+                }
+            )
+    doc = {
+        "id": new_id(),
+        "from_store": from_store,
+        "to_store": to_store,
+        "status": "proposed",
+        "origin": "head_office",
+        "proposed_by": author,
+        "note": note,
+        "lines": out,
+    }
+    return downlink.author(engine, "transfer", {"stage": "proposed", "transfer": doc}, scope=from_store, author=author)
+
+
+def documents(engine: Engine) -> list[dict[str, Any]]:
+    """Every transfer's latest state across stores (the last step either store reported), newest first."""
+    with engine.connect() as conn:
+        latest: dict[str, dict[str, Any]] = {}
+        for s in _steps(conn):
+            doc = s["payload"]["transfer"]
+            cur = latest.get(doc["id"])
+            step = s["payload"]["step"]
+            if cur is None or _RANK[step] >= _RANK[cur["status"]]:
+                latest[doc["id"]] = {**doc, "status": step, "reported_by": s["store_id"], "updated_at": s["hub_ts"]}
+    return sorted(latest.values(), key=lambda d: d["updated_at"], reverse=True)
+
+
+_RANK = {s: i for i, s in enumerate(("proposed", "accepted", "picked", "shipped", "received", "closed", "cancelled"))}
+
+
+def in_transit(engine: Engine) -> list[dict[str, Any]]:
+    """The in-transit book across stores: per transfer line shipped and not yet received by the other store."""
+    out = []
+    for d in documents(engine):
+        if d["status"] != "shipped":
+            continue
+        for ln in d["lines"]:
+            if ln.get("shipped"):
+                out.append(
+                    {
+                        "transfer_id": d["id"],
+                        "from_store": d["from_store"],
+                        "to_store": d["to_store"],
+                        "item_id": ln["item_id"],
+                        "sku": ln["sku"],
+                        "qty": ln["shipped"],
+                        "shipped_at": d["updated_at"],
+                    }
+                )
+    return out
+
+
+def discrepancies(engine: Engine) -> list[dict[str, Any]]:
+    """Discrepancies the receiving stores reported, per transfer."""
+    return [
+        {"transfer_id": d["id"], "from_store": d["from_store"], "to_store": d["to_store"], **x}
+        for d in documents(engine)
+        if d["status"] in ("received", "closed")
+        for x in d.get("discrepancies") or []
+    ]
