@@ -17,7 +17,10 @@ _COUNT = {"type": "integer", "minimum": 0}
 _MONEY = {"type": "integer", "minimum": 0}
 _MONEY_OR_NULL = {"type": ["integer", "null"], "minimum": 0}
 _TS = {"type": "string", "format": "date-time"}
+_TRANSFER_STEPS = ("proposed", "accepted", "picked", "shipped", "received", "closed", "cancelled")
 _DAY_OR_NULL = {"type": ["string", "null"], "format": "date"}
+
+_LOT_QTY = object_schema({"lot": _STR, "expiry": _DAY_OR_NULL, "qty": _INT}, required=["lot", "qty"])
 
 _RAW_ONLY = (
     "Not folded into a central table yet (the central's purchasing projections and the supplier "
@@ -238,5 +241,90 @@ FACTS: tuple[Fact, ...] = (
         "orders it wrote per supplier.",
         projected=False,
         note=_RAW_ONLY,
+    ),
+    # ---------------------------------------------------------------- transfers between stores, lots (recall)
+    Fact(
+        kind="transfer.step",
+        schema=object_schema(
+            {
+                "step": {"type": "string", "enum": list(_TRANSFER_STEPS)},
+                "transfer": object_schema(
+                    {
+                        "id": _STR,
+                        "from_store": _STR,
+                        "to_store": _STR,
+                        "status": {"type": "string", "enum": list(_TRANSFER_STEPS)},
+                        "origin": {"enum": ["store", "head_office"]},
+                        "proposed_by": _STR,
+                        "note": _STR,
+                        "lines": {
+                            "type": "array",
+                            "items": object_schema(
+                                {
+                                    "line_no": {"type": "integer", "minimum": 1},
+                                    "item_id": _STR,
+                                    "sku": _STR,
+                                    "qty": {"type": "integer", "minimum": 1},
+                                    "picked": _COUNT,
+                                    "shipped": _COUNT,
+                                    "received": _COUNT,
+                                    "lots": {"type": "array", "items": _LOT_QTY},
+                                },
+                                required=["line_no", "item_id", "sku", "qty", "picked", "shipped", "received"],
+                            ),
+                        },
+                        "discrepancies": {
+                            "type": "array",
+                            "items": object_schema(
+                                {
+                                    "item_id": _STR,
+                                    "sku": _STR,
+                                    "kind": {"enum": ["short", "over", "wrong_item"]},
+                                    "qty": {"type": "integer", "minimum": 1},
+                                    "reason": _STR,
+                                }
+                            ),
+                        },
+                    },
+                    required=["id", "from_store", "to_store", "status", "lines"],
+                ),
+                "actor": _STR,
+                "ts": _TS,
+            },
+            required=["step", "transfer", "actor", "ts"],
+        ),
+        description="A step of a transfer between stores (hub/purchasing/transfers.py), with the whole document: "
+        "proposed, accepted, picked, shipped (the lines with the lots they took: stock in transit), received (what "
+        "arrived and the discrepancies with reasons), closed or cancelled. The stock itself moves as `movement` "
+        "facts with ref `xfer:<id>` (transfer_out at the sender, transfer_in at the receiver).",
+        projected=False,
+        note="Read at the central from the raw events table by sync/central/transfers.py: the shipped step is "
+        "relayed to the receiving store through the downlink (kind `transfer`), and the in-transit book across "
+        "stores is the shipped lines of transfers with no received step yet.",
+    ),
+    Fact(
+        kind="lot.moved",
+        schema=object_schema(
+            {
+                "movement_id": _STR,
+                "kind": _STR,
+                "item_id": _STR,
+                "location_id": _STR,
+                "ref": _STR_OR_NULL,
+                "lots": {
+                    "type": "array",
+                    "items": object_schema(
+                        {"lot": _STR, "expiry": _DAY_OR_NULL, "qty_delta": _INT}, required=["lot", "qty_delta"]
+                    ),
+                },
+                "ts": _TS,
+            },
+            required=["movement_id", "kind", "item_id", "location_id", "lots", "ts"],
+        ),
+        description="The lots a movement of a lot-controlled item brought or took (a sale's, a pick's, a "
+        "transfer's: FEFO when the movement named none), so the central can answer a recall across stores.",
+        projected=False,
+        note="Read at the central from the raw events table by sync/central/recall.py (with the sale.completed "
+        "facts whose receipt code is the sale movement's ref).",
     ),
 )

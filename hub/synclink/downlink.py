@@ -198,6 +198,10 @@ def apply_page(db: Database, changes: list[dict[str, Any]], through: int) -> dic
                     member_downlink.apply(conn, p, ch["version"])
                 elif kind == "forecast":
                     purchasing_forecasts.apply(conn, p, ch["version"])
+                elif kind == "transfer":
+                    from hub.purchasing import transfers  # a transfer between stores relayed by the central
+
+                    transfers.apply_downlink(conn, p)
                 else:
                     raise ValidationError(f"unknown downlink kind {kind!r}")
                 conn.execute("RELEASE dl_change")

@@ -12,7 +12,17 @@ from flask import Flask, jsonify
 from sqlalchemy.engine import Engine
 
 from hub.http.framework import DEFAULT_MAX_BODY, check_all_declared, json_errors
-from sync.central import analytics_api, api_sync, einvoice, finance_api, finance_views, read_api, staff_api, views
+from sync.central import (
+    analytics_api,
+    api_sync,
+    einvoice,
+    finance_api,
+    finance_views,
+    read_api,
+    staff_api,
+    transfers_api,
+    views,
+)
 from sync.central.access import READ_API, SYNC_API
 from sync.central.config import CentralConfig
 from sync.central.db import make_engine, migrate
@@ -50,6 +60,7 @@ def create_app(config: CentralConfig | None = None, *, engine: Engine | None = N
     app.register_blueprint(analytics_api.bp)  # /api/v1/analytics/... (issue 19)
     app.register_blueprint(personal_api.bp)  # /api/v1/members/... personal data (issues 15, 20)
     app.register_blueprint(finance_api.bp)  # /api/v1/finance/...: P&L and budgets (issue 18)
+    app.register_blueprint(transfers_api.bp)  # /api/v1/transfers, /api/v1/recall (issue 16)
     app.register_blueprint(staff_api.bp)  # /api/v1/staff/payroll.csv: payroll across stores (issue 17)
     app.register_blueprint(views.bp)
     app.register_blueprint(finance_views.bp)  # /finance: the P&L and budget pages (issue 18)

@@ -12,6 +12,8 @@ Kinds (``key`` in brackets):
   user [username]      role, display name, language, scrypt hashes of PIN/password, active
   promotion [id]       the head-office format of docs/promotions.md, checked by ``hub.promotions.validation``
   policy [overrides]   what stores may override locally (see docs/sync.md)
+  transfer [id:stage]  a transfer between stores: proposed by head office (to the sender), shipped (to the
+                       receiver), relayed by sync/central/transfers.py
 Scope ``*`` reaches every store, otherwise the one store named."""
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso
 from sync.central import schema as t
 
-KINDS = ("item", "setting", "user", "promotion", "policy")
+KINDS = ("item", "setting", "user", "promotion", "policy", "transfer")
 DEFAULT_POLICY = {
     "item_fields": ["price_minor", "safety_stock", "reorder_point"],
     "settings": ["store_name", "language", "gs_substitute", "rcn_layouts"],
@@ -97,6 +99,10 @@ def validate(kind: str, key: str, payload: dict[str, Any], conn=None) -> tuple[s
         clean = {**payload, "id": pid}
         parse_promotion(clean)
         return pid, clean
+    if kind == "transfer":
+        from sync.central import transfers  # relayed between stores (sync/central/transfers.py)
+
+        return transfers.validate_change(payload)
     # policy
     fields = payload.get("item_fields", [])
     sets = payload.get("settings", [])
@@ -149,6 +155,9 @@ def author(
 
 
 def changes_for(engine: Engine, store_id: str, after: int, limit: int = 500) -> dict[str, Any]:
+    from sync.central import transfers  # shipments to this store not relayed yet (idempotent, crash-safe)
+
+    transfers.relay(engine, store_id)
     with engine.connect() as conn:
         c = t.downlink_changes.c
         # Head first: every version <= head is committed (head moves in the same transaction).
