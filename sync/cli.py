@@ -193,6 +193,30 @@ def publish(central_dir, db_url, kind, payload, key, scope):
     click.echo(f"published {kind} {row['key']} as version {row['version']} to {scope}")
 
 
+@central.command("forecast")
+@_dir_opt
+@_db_opt
+@click.option("--today", default=None, help="YYYY-MM-DD: forecast from this day (default: today, UTC)")
+@click.option("--horizon", default=42, show_default=True, type=click.IntRange(7, 365), help="Days ahead")
+@click.option("--window", default=112, show_default=True, type=click.IntRange(28, 730), help="Days of history")
+@click.option("--no-publish", is_flag=True, help="Evaluate and forecast only; send nothing down")
+def forecast_cmd(central_dir, db_url, today, horizon, window, no_publish):
+    """Forecast demand per store × item from daily sales (statsforecast), report the error against the naive
+    baseline on held-out weeks, and send the forecasts down to the hubs (for a nightly timer)."""
+    from datetime import date
+
+    from sync.central import forecast
+
+    _cfg, engine = _engine(central_dir, db_url)
+    day = date.fromisoformat(today) if today else date.today()
+    out = forecast.run(engine, today=day, horizon=horizon, window_days=window, publish_down=not no_publish)
+    click.echo(
+        json.dumps(
+            {k: out.get(k) for k in ("series", "skipped", "seconds", "published", "evaluation")}, ensure_ascii=False
+        )
+    )
+
+
 @central.command("stores")
 @_dir_opt
 @_db_opt

@@ -5,6 +5,7 @@ suggestion, which says where its demand came from."""
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import date, timedelta
 
@@ -32,8 +33,14 @@ def central(tmp_path):
 
 def _put(engine, store: str, item: str, ys: list[float]) -> None:
     rows = [
-        {"store_id": store, "day": TODAY - timedelta(days=len(ys) - i), "item_id": item, "category": "c",
-         "sku": f"SKU-{item}", "qty": int(q)}
+        {
+            "store_id": store,
+            "day": TODAY - timedelta(days=len(ys) - i),
+            "item_id": item,
+            "category": "c",
+            "sku": f"SKU-{item}",
+            "qty": int(q),
+        }
         for i, q in enumerate(ys)
         if q > 0
     ]
@@ -43,7 +50,10 @@ def _put(engine, store: str, item: str, ys: list[float]) -> None:
 
 def _weekly(n: int, rng: random.Random) -> list[float]:
     # weekends sell three times a weekday, a little noise
-    return [max(0, round((30 if (TODAY - timedelta(days=n - i)).weekday() >= 5 else 10) + rng.gauss(0, 1))) for i in range(n)]
+    return [
+        max(0, round((30 if (TODAY - timedelta(days=n - i)).weekday() >= 5 else 10) + rng.gauss(0, 1)))
+        for i in range(n)
+    ]
 
 
 def test_rule_picks_intermittent_for_slow_movers():
@@ -113,9 +123,34 @@ def test_forecast_reaches_the_hub_and_changes_the_suggestion(central, hubctx, su
 
 
 def test_a_malformed_forecast_is_rejected_not_applied(hubctx, sample):
-    bad = [{"version": 1, "kind": "forecast", "key": "x", "payload": {"item_id": "x", "start": "2026-06-01",
-                                                                       "daily": [1, -2]}}]
+    bad = [
+        {
+            "version": 1,
+            "kind": "forecast",
+            "key": "x",
+            "payload": {"item_id": "x", "start": "2026-06-01", "daily": [1, -2]},
+        }
+    ]
     res = hub_downlink.apply_page(hubctx.db, bad, 1)
     assert res["applied"] == 0 and len(res["rejected"]) == 1
     with hubctx.db.read() as conn:
         assert forecasts.get(conn, "x") is None
+
+
+def test_the_central_forecast_command(tmp_path):
+    from click.testing import CliRunner
+
+    from sync.cli import central as central_cli
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    engine = make_engine(url)
+    migrate(engine)
+    stores.add_store(engine, "S1", "Store 1")
+    _put(engine, "S1", "w", _weekly(70, random.Random(3)))
+    args = ["forecast", "--dir", str(tmp_path / "c"), "--db", url, "--today", TODAY.isoformat()]
+    out = CliRunner().invoke(central_cli, args)
+    assert out.exit_code == 0, out.output
+    res = json.loads(out.output.strip().splitlines()[-1])
+    assert res["series"] == 1 and res["published"] == 1 and res["evaluation"]["series"] == 1
+    assert [f["model"] for f in forecast.latest(engine, store_id="S1")] == [forecast.REGULAR]
+    engine.dispose()
