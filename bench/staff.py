@@ -12,6 +12,9 @@
   availability declared), median of 20 runs of ``hub.staff.roster.violations``. Target ≤ 200 ms.
 * roster_suggest_ms — the demand-based suggestion (``hub.staff.demand.plan``) for an empty week of the same 60
   people: 14 opening hours a day with a crew of 3, every suggested shift checked against the rules; median of 5.
+* payroll_export_s — head office's payroll export at the central (PostgreSQL when reachable, else SQLite): 100
+  stores × 60 people × one monthly period folded from ``staff.payroll.approved`` facts (``sync.central.staff``),
+  then ``export_csv`` of the month timed (median of 3). Target ≤ 5 s. The fold is reported beside it.
 
 The last line printed is one JSON object.
 """
@@ -190,16 +193,83 @@ def bench_roster(db, ids: list[str]) -> dict:
     }
 
 
+def bench_central(tmp: Path) -> dict:
+    from sync.central import projections
+    from sync.central import staff as central_staff
+    from sync.central.db import make_engine, migrate
+    from tests.support.sync import PgSchema, pg_available
+
+    pg = PgSchema("benchstaff") if pg_available() else None
+    engine = make_engine(pg.url if pg else f"sqlite:///{tmp / 'central.db'}")
+    try:
+        migrate(engine)
+        first, last = date(2026, 10, 1), date(2026, 10, 31)
+        mult = {"regular": 1, "overtime": 1.5, "rest_day": 2, "holiday": 3, "night": 0.2}
+        t0 = time.perf_counter()
+        for st in range(100):
+            rows = [
+                {
+                    "user_id": f"u-{st:03d}-{p:02d}",
+                    "employee_no": f"E{st:03d}{p:02d}",
+                    "seconds": {
+                        "regular": 160 * 3600 + p,
+                        "overtime": 6 * 3600,
+                        "rest_day": 8 * 3600,
+                        "holiday": 0,
+                        "night": 3600,
+                        "worked": 174 * 3600 + p,
+                    },
+                    "net_sales_minor": 1_000_000 + p,
+                    "refunded_minor": 1_000,
+                    "commission_minor": 10_000 + p,
+                }
+                for p in range(PEOPLE)
+            ]
+            ev = {
+                "seq": st + 1,
+                "kind": "staff.payroll.approved",
+                "ts": "2026-11-01T02:00:00Z",
+                "payload": {
+                    "first_day": first.isoformat(),
+                    "last_day": last.isoformat(),
+                    "approved_by": "m",
+                    "multipliers": mult,
+                    "rows": rows,
+                },
+            }
+            folded = projections.fold([ev], "Asia/Shanghai")
+            with engine.begin() as conn:
+                projections.apply(conn, f"store-{st:03d}", folded)
+        fold_s = time.perf_counter() - t0
+        runs = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            with engine.connect() as conn:
+                data = central_staff.export_csv(conn, first, last)
+            runs.append(time.perf_counter() - t0)
+        lines = data.count(b"\r\n") - 1
+    finally:
+        engine.dispose()
+        if pg:
+            pg.drop()
+    return {
+        "payroll_central_db": "postgresql" if pg else "sqlite",
+        "payroll_export_rows": lines,
+        "payroll_fold_s": round(fold_s, 3),
+        "payroll_export_s": round(statistics.median(runs), 3),
+    }
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-staff-") as d:
         tmp = Path(d)
         db, ids = setup(tmp / "hub")
         try:
-            out = {"people": PEOPLE, **bench_clock(tmp, db), **bench_roster(db, ids)}
+            out = {"people": PEOPLE, **bench_clock(tmp, db), **bench_roster(db, ids), **bench_central(tmp)}
         finally:
             db.close()
-    out["targets"] = {"clock_event_p99_ms": 50, "roster_check_ms": 200}
-    out["ok"] = out["clock_event_p99_ms"] <= 50 and out["roster_check_ms"] <= 200
+    out["targets"] = {"clock_event_p99_ms": 50, "roster_check_ms": 200, "payroll_export_s": 5}
+    out["ok"] = out["clock_event_p99_ms"] <= 50 and out["roster_check_ms"] <= 200 and out["payroll_export_s"] <= 5
     print(json.dumps(out))
 
 
