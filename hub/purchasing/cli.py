@@ -98,13 +98,20 @@ def import_cmd(data_dir, kind, file, dry_run):
 @_DATA_DIR
 @click.argument("lot")
 @click.option("--item-id", default=None)
-def recall_cmd(data_dir, lot, item_id):
-    """Where a lot is now and which movements, receipts and orders took it."""
+@click.option("--csv", "as_csv", is_flag=True, help="Print the recall as CSV (one row per finding) instead of JSON")
+def recall_cmd(data_dir, lot, item_id, as_csv):
+    """Where a lot is now, what was sold when (receipts), to which members, for which orders, and transfers."""
+    from hub.purchasing import recall
+
     _cfg, db = open_db(data_dir)
     try:
-        click.echo(json.dumps(lots.recall(db.read(), lot, item_id=item_id), ensure_ascii=False))
+        r = recall.recall(db.read(), lot, item_id=item_id)
+    except StoreHubError as exc:
+        click.echo(json.dumps(exc.to_dict(), ensure_ascii=False))
+        sys.exit(2)
     finally:
         db.close()
+    click.echo(recall.to_csv(recall.rows(r)) if as_csv else json.dumps(r, ensure_ascii=False), nl=not as_csv)
 
 
 @purchasing_group.command("rebuild-demand")
