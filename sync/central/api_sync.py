@@ -13,7 +13,7 @@ from flask import Blueprint, current_app, request
 
 from hub.http.openapi import serve_document
 from hub.kernel.errors import Conflict, Unauthorized, ValidationError
-from sync.central import downlink, ingest, personal, projections
+from sync.central import downlink, ingest, personal, projections, transfers
 from sync.central.access import SYNC_API
 from sync.protocol import MAX_BATCH_EVENTS, MAX_BODY_BYTES, ProtocolError, decode, validate_batch
 
@@ -152,6 +152,7 @@ def push_events(store_id: str, body: dict[str, Any]):
 )
 def pull_downlink(store_id: str, query: dict[str, Any]):
     limit = min(max(query["limit"], 1), 2000)
+    transfers.relay(_engine(), store_id)  # shipments to this store not relayed yet (idempotent, crash-safe)
     page = downlink.changes_for(_engine(), store_id, query["after"], limit)
     key_dir = personal.key_dir_of(_engine())
     return {**page, "pii_public_key": personal.public_key(key_dir)} if key_dir else page

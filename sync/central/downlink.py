@@ -100,9 +100,7 @@ def validate(kind: str, key: str, payload: dict[str, Any], conn=None) -> tuple[s
         parse_promotion(clean)
         return pid, clean
     if kind == "transfer":
-        from sync.central import transfers  # relayed between stores (sync/central/transfers.py)
-
-        return transfers.validate_change(payload)
+        return _transfer(payload)
     # policy
     fields = payload.get("item_fields", [])
     sets = payload.get("settings", [])
@@ -117,6 +115,30 @@ def validate(kind: str, key: str, payload: dict[str, Any], conn=None) -> tuple[s
             code="invalid_policy",
         )
     return "overrides", {"item_fields": sorted(set(fields)), "settings": sorted(set(sets))}
+
+
+def _transfer(payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A transfer between stores (sync/central/transfers.py): ``{"stage": "proposed"|"shipped", "transfer": {id,
+    from_store, to_store, lines: [{line_no, item_id, sku, qty, ...}]}}``; its key is ``<id>:<stage>``."""
+    stage = payload.get("stage")
+    doc = payload.get("transfer")
+    if stage not in ("proposed", "shipped") or not isinstance(doc, dict):
+        raise ValidationError("a transfer change needs a stage and a transfer", code="invalid_transfer")
+    lines = doc.get("lines")
+    if (
+        not doc.get("id")
+        or not doc.get("from_store")
+        or not doc.get("to_store")
+        or doc["from_store"] == doc["to_store"]
+        or not isinstance(lines, list)
+        or not lines
+        or any(not isinstance(ln, dict) or not ln.get("sku") or not isinstance(ln.get("qty"), int) for ln in lines)
+        or any(ln["qty"] <= 0 for ln in lines)
+    ):
+        raise ValidationError(
+            "a transfer names its id, two different stores and lines with sku and qty", code="invalid_transfer"
+        )
+    return f"{doc['id']}:{stage}", {"stage": stage, "transfer": doc}
 
 
 def author(
@@ -155,9 +177,6 @@ def author(
 
 
 def changes_for(engine: Engine, store_id: str, after: int, limit: int = 500) -> dict[str, Any]:
-    from sync.central import transfers  # shipments to this store not relayed yet (idempotent, crash-safe)
-
-    transfers.relay(engine, store_id)
     with engine.connect() as conn:
         c = t.downlink_changes.c
         # Head first: every version <= head is committed (head moves in the same transaction).

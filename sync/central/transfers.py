@@ -14,7 +14,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
-from hub.kernel.errors import ValidationError
 from hub.protocol.ids import new_id
 from sync.central import downlink
 from sync.central import schema as t
@@ -61,31 +60,6 @@ def suggest(levels: list[Level]) -> list[dict]:
 # ``transfer.step`` facts in the raw events table; it relays the shipped step to the receiving store through the
 # downlink (kind ``transfer``, key ``<id>:shipped``, scope the receiving store), proposes transfers for head office
 # (key ``<id>:proposed``, scope the sending store) and shows the in-transit book across stores.
-
-_STAGES = ("proposed", "shipped")
-
-
-def validate_change(payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """A downlink ``transfer`` change: ``{"stage": "proposed"|"shipped", "transfer": {id, from_store, to_store,
-    lines: [{line_no, item_id, sku, qty, ...}]}}``; its key is ``<id>:<stage>``."""
-    stage = payload.get("stage")
-    doc = payload.get("transfer")
-    if stage not in _STAGES or not isinstance(doc, dict):
-        raise ValidationError("a transfer change needs a stage and a transfer", code="invalid_transfer")
-    lines = doc.get("lines")
-    if (
-        not doc.get("id")
-        or not doc.get("from_store")
-        or not doc.get("to_store")
-        or doc["from_store"] == doc["to_store"]
-        or not isinstance(lines, list)
-        or not lines
-        or any(not isinstance(ln, dict) or not ln.get("sku") or int(ln.get("qty") or 0) <= 0 for ln in lines)
-    ):
-        raise ValidationError(
-            "a transfer names its id, two different stores and lines with sku and qty", code="invalid_transfer"
-        )
-    return f"{doc['id']}:{stage}", {"stage": stage, "transfer": doc}
 
 
 def _steps(conn: Connection, *, step: str | None = None) -> list[dict[str, Any]]:
