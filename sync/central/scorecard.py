@@ -176,3 +176,49 @@ def compute(engine: Engine, *, today: date, store_id: str | None = None) -> dict
             }
         )
     return {"today": today.isoformat(), "store_id": store_id, "suppliers": out}
+
+
+def suggested_orders(engine: Engine, *, store_id: str | None = None) -> dict[str, Any]:
+    """Head office's view of what replenishment suggests across stores: each store's current draft orders written
+    by its replenishment run (``po.step`` facts of orders with origin ``replenishment`` whose latest state is
+    ``draft``; a later run replaces or cancels them, so only the newest remain), with supplier code and lines."""
+    with engine.connect() as conn:
+        rows = _events(conn, store_id)
+    suppliers: dict[tuple[str, str], dict[str, Any]] = {}
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for store, kind, _seq, p in rows:
+        if kind == "supplier.upsert":
+            suppliers[(store, p["id"])] = p
+        elif kind == "po.step":
+            latest[(store, p["po"]["id"])] = {**p["po"], "updated": p["ts"]}
+    out = []
+    for (store, _po_id), po in sorted(latest.items(), key=lambda kv: (kv[0][0], kv[1]["number"])):
+        if po.get("origin") != "replenishment" or po["status"] != "draft":
+            continue
+        sup = suppliers.get((store, po["supplier_id"]))
+        out.append(
+            {
+                "store_id": store,
+                "po_id": po["id"],
+                "number": po["number"],
+                "supplier_code": sup["code"] if sup else po["supplier_id"],
+                "supplier_name": sup["name"] if sup else "",
+                "currency": po.get("currency"),
+                "total_minor": po.get("total_minor", 0),
+                "updated": po["updated"],
+                "lines": [
+                    {
+                        "item_id": ln["item_id"],
+                        "sku": ln.get("sku", ""),
+                        "qty": ln["qty"],
+                        "unit_cost_minor": ln["unit_cost_minor"],
+                    }
+                    for ln in po["lines"]
+                ],
+            }
+        )
+    return {
+        "orders": out,
+        "stores": sorted({o["store_id"] for o in out}),
+        "total_minor": sum(o["total_minor"] for o in out),
+    }

@@ -1,5 +1,5 @@
 """The read API's purchasing routes (``/api/v1/purchasing/...``, issue 16): the supplier scorecard per supplier
-across stores and per store, and the demand forecasts the central sent down — each a schema plus one call of
+across stores and per store, the orders replenishment suggests in every store, and the demand forecasts the central sent down — each a schema plus one call of
 :mod:`sync.central.scorecard` / :mod:`sync.central.forecast`."""
 
 from __future__ import annotations
@@ -56,3 +56,18 @@ def get_scorecard(query: dict[str, Any]):
 )
 def get_forecasts(query: dict[str, Any]):
     return {"forecasts": forecast.latest(_engine(), store_id=query.get("store_id"))}
+
+
+@READ_API.endpoint(
+    bp,
+    "GET",
+    "/purchasing/suggested-orders",
+    role="viewer",
+    tags=["purchasing"],
+    statuses=[400],
+    query={"store_id": _STORE},
+    response=_OBJ,
+    summary="Suggested orders across stores: each store's current replenishment drafts with their lines",
+)
+def get_suggested_orders(query: dict[str, Any]):
+    return scorecard.suggested_orders(_engine(), store_id=query.get("store_id"))

@@ -1,5 +1,5 @@
 """Head office's purchasing page (issue 16): the supplier scorecard across stores (each supplier's figures with a
-row per store) and the demand forecasts sent down to the stores. zh-CN and en (``?lang=``, remembered); every
+row per store), the orders replenishment suggests in every store and the demand forecasts sent down to the stores. zh-CN and en (``?lang=``, remembered); every
 figure is :mod:`sync.central.scorecard`'s / :mod:`sync.central.forecast`'s, the same the read API returns."""
 
 from __future__ import annotations
@@ -28,6 +28,10 @@ TEXT: dict[str, dict[str, str]] = {
     "promised": {"en": "Promised (days)", "zh-CN": "承诺交货期（天）"},
     "variance": {"en": "Price variance", "zh-CN": "价格差异"},
     "quality": {"en": "Quality returns", "zh-CN": "质量退货率"},
+    "suggested": {"en": "Suggested orders across stores", "zh-CN": "各门店建议订单"},
+    "order": {"en": "Draft order", "zh-CN": "草稿订单"},
+    "lines": {"en": "Lines", "zh-CN": "行数"},
+    "total": {"en": "Total", "zh-CN": "合计"},
     "forecasts": {"en": "Demand forecasts sent to stores", "zh-CN": "下发门店的需求预测"},
     "item": {"en": "Item", "zh-CN": "商品"},
     "model": {"en": "Model", "zh-CN": "模型"},
@@ -93,6 +97,17 @@ def purchasing_page():
         rows.append({"label": f"{s['code']} {s['name']}", "total": True, "cells": _cells(s, cur)})
         if store_id is None:
             rows += [{"label": f"  {x['store_id']}", "total": False, "cells": _cells(x, cur)} for x in s["stores"]]
+    sug = scorecard.suggested_orders(_engine(), store_id=store_id)
+    suggested = [
+        {
+            "store": o["store_id"],
+            "order": o["number"],
+            "supplier": f"{o['supplier_code']} {o['supplier_name']}",
+            "lines": ", ".join(f"{ln['sku'] or ln['item_id']} × {ln['qty']}" for ln in o["lines"]),
+            "total": sr.money(o["total_minor"], cur),
+        }
+        for o in sug["orders"]
+    ]
     fc = forecast.latest(_engine(), store_id=store_id)[:MAX_FORECAST_ROWS]
     forecasts = [
         {
@@ -117,6 +132,8 @@ def purchasing_page():
         columns=[TEXT[k][lang] for k in ("orders", "on_time", "fill", "lead", "promised", "variance", "quality")],
         rows=rows,
         forecasts=forecasts,
+        suggested=suggested,
+        suggested_total=sr.money(sug["total_minor"], cur),
         store=store_id or "",
         links={"en": "?" + urlencode({**here, "lang": "en"}), "zh": "?" + urlencode({**here, "lang": "zh-CN"})},
     )
