@@ -12,6 +12,8 @@ Kinds (``key`` in brackets):
   user [username]      role, display name, language, scrypt hashes of PIN/password, active
   promotion [id]       the head-office format of docs/promotions.md, checked by ``hub.promotions.validation``
   policy [overrides]   what stores may override locally (see docs/sync.md)
+  forecast [item id]   demand per day for one store's item, written by the forecasting job only
+                       (sync/central/forecast.py ``publish``; not authored through ``author``)
   transfer [id:stage]  a transfer between stores: proposed by head office (to the sender), shipped (to the
                        receiver), relayed by sync/central/transfers.py
 Scope ``*`` reaches every store, otherwise the one store named."""
