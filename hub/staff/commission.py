@@ -10,7 +10,8 @@ Commission rules are data (``staff.commission_rules``): a percent of net sales p
 Amounts are integer minor units (fen), rounded half up once per person. A period whose refunds outweigh its sales
 gives a negative commission: the payroll system deducts it.
 
-Figures are shown to the person and their supervisor only (``GET /staff/me/performance``, ``GET
+Beside sales: lines and carts voided and prices overridden at the till, and order picks and shorts (picks per
+worked hour). Figures are shown to the person and their supervisor only (``GET /staff/me/performance``, ``GET
 /staff/performance``); nothing ranks people."""
 
 from __future__ import annotations
@@ -92,6 +93,38 @@ def figures(conn: sqlite3.Connection, first_day: date, last_day: date) -> dict[s
             lines[owner].append(Line(r["category"], r["sku"], -r["net_minor"]))
     for uid, p in out.items():
         p.update(commission(lines[uid], rule))
+    return dict(out)
+
+
+def activity(conn: sqlite3.Connection, lo: str, hi: str) -> dict[str, dict[str, int]]:
+    """Per person between two UTC instants: lines voided and prices overridden at the till (in carts they
+    opened), whole carts voided, and order picks confirmed and shorts reported."""
+    out: dict[str, dict[str, int]] = defaultdict(
+        lambda: {"voided_lines": 0, "voided_carts": 0, "overrides": 0, "picks": 0, "picked_units": 0, "shorts": 0}
+    )
+    for r in conn.execute(
+        "SELECT c.created_by AS uid, SUM(l.voided) AS voided,"
+        " SUM(CASE WHEN l.price_override_minor IS NOT NULL THEN 1 ELSE 0 END) AS overrides"
+        " FROM checkout_cart_lines l JOIN checkout_carts c ON c.id = l.cart_id"
+        " WHERE l.created_at >= ? AND l.created_at < ? GROUP BY c.created_by",
+        (lo, hi),
+    ):
+        out[r["uid"]]["voided_lines"] += r["voided"] or 0
+        out[r["uid"]]["overrides"] += r["overrides"] or 0
+    for r in conn.execute(
+        "SELECT created_by AS uid, COUNT(*) AS n FROM checkout_carts WHERE status = 'voided'"
+        " AND updated_at >= ? AND updated_at < ? GROUP BY created_by",
+        (lo, hi),
+    ):
+        out[r["uid"]]["voided_carts"] += r["n"]
+    for r in conn.execute(
+        "SELECT picker AS uid, SUM(CASE WHEN kind = 'pick' THEN 1 ELSE 0 END) AS picks,"
+        " SUM(CASE WHEN kind = 'pick' THEN qty ELSE 0 END) AS units,"
+        " SUM(CASE WHEN kind = 'short' THEN 1 ELSE 0 END) AS shorts"
+        " FROM picks WHERE ts >= ? AND ts < ? GROUP BY picker",
+        (lo, hi),
+    ):
+        out[r["uid"]].update(picks=r["picks"] or 0, picked_units=r["units"] or 0, shorts=r["shorts"] or 0)
     return dict(out)
 
 

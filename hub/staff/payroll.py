@@ -359,11 +359,29 @@ def performance(
     """Per person: sales and items at the till, items per worked hour, net sales, refunds taken back and
     commission — for the person themselves (``user_id``) or their supervisor. Sorted by name, never ranked."""
     report = compute(conn, first_day, last_day)
+    acts = commission.activity(conn, *attendance._range_utc(conn, first_day, last_day))
+    known = {p["user_id"] for p in report["people"]}
+    zero = dict.fromkeys((*CATEGORIES, "worked"), 0)
+    for uid in sorted(set(acts) - known):  # picked or voided without a closed session or a sale in the period
+        row = conn.execute("SELECT username, display_name FROM users WHERE id = ?", (uid,)).fetchone()
+        if row is not None:
+            report["people"].append(
+                {
+                    "user_id": uid,
+                    "username": row["username"],
+                    "name": users.display_name(conn, uid, row["display_name"]),
+                    "seconds": dict(zero),
+                    "sales": dict(_NO_COMMISSION),
+                }
+            )
     people = []
-    for p in report["people"]:
+    for p in sorted(report["people"], key=lambda p: (p["username"], p["user_id"])):
         if user_id is not None and p["user_id"] != user_id:
             continue
         s = p["sales"]
+        act = acts.get(p["user_id"]) or dict.fromkeys(
+            ("voided_lines", "voided_carts", "overrides", "picks", "picked_units", "shorts"), 0
+        )
         people.append(
             {
                 "user_id": p["user_id"],
@@ -379,6 +397,8 @@ def performance(
                 "refunded_minor": s["refunded_minor"],
                 "commissionable_minor": s["commissionable_minor"],
                 "commission_minor": s["commission_minor"],
+                **act,
+                "picks_per_hour": commission.per_hour(act["picks"], p["seconds"]["worked"]),
             }
         )
     return {"first_day": report["first_day"], "last_day": report["last_day"], "people": people}

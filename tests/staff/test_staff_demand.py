@@ -150,6 +150,11 @@ def test_performance_commission_and_clawback_from_till_sales(till, client, auth,
         },
         status=201,
     )
+    gone = till.cart()  # a line voided, then the whole cart: counted as the cashier's voids, never as sales
+    scanned = till.scan(gone["id"], "5901234123457")
+    till.scan(gone["id"], "96385074")
+    till.call("POST", f"/carts/{gone['id']}/lines/{scanned['lines'][0]['id']}/void")
+    till.call("POST", f"/carts/{gone['id']}/void", {"reason": "customer left"})
     today = hubctx.db.read().execute("SELECT business_date FROM checkout_sales LIMIT 1").fetchone()[0]
     q = {"from": today, "to": today}
     team = client.get("/api/v1/staff/performance", query_string=q, headers=auth("supervisor"))
@@ -160,6 +165,8 @@ def test_performance_commission_and_clawback_from_till_sales(till, client, auth,
     assert me["net_sales_minor"] == 2 * 1250 + 350 + 4990 and me["refunded_minor"] == 1250
     # dairy 2% of (2,500 − 1,250) = 25, drinks 5% of 350 = 17.5, rice 1% of 4,990 = 49.9: 92.4 → 92
     assert me["commission_minor"] == 92 and me["commissionable_minor"] == 1250 + 350 + 4990
+    assert (me["voided_lines"], me["voided_carts"], me["overrides"]) == (1, 1, 0)
+    assert (me["picks"], me["shorts"], me["picks_per_hour"]) == (0, 0, None)
     own = client.get("/api/v1/staff/me/performance", query_string=q, headers=auth("associate")).get_json()
     assert [p["user_id"] for p in own["people"]] == [cashier]
     assert client.get("/api/v1/staff/performance", query_string=q, headers=auth("associate")).status_code == 403
