@@ -95,5 +95,5 @@ DOMAIN = Domain(
     facts=FACTS,
     settings=SETTINGS,
     migrations=True,
-    screens=("purchasing", "purchasing_receive"),
+    screens=("purchasing", "purchasing_receive", "purchasing_transfer", "purchasing_transfer_do"),
 )

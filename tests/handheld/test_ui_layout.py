@@ -209,6 +209,8 @@ def _routes(data) -> dict[str, list[tuple[str, str | None]]]:
         "checkout_linebust": [("checkout_linebust", None)],
         "purchasing": [("purchasing", None)],
         "purchasing_receive": [("purchasing_receive", None)],
+        "purchasing_transfer": [("purchasing_transfer", None)],
+        "purchasing_transfer_do": [("purchasing_transfer_do", None)],
         "members": [("members", None)],
         "staff": [("staff", None)],
         "staff_roster": [("staff_roster", None)],
