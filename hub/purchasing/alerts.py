@@ -5,9 +5,9 @@ not raised again) until the order is received, closed or cancelled, when the che
 The expected day is the order's ``expected_date``, else the day it was sent plus the supplier's promised lead
 time. "Passed" is in the store's calendar (hub/purchasing/days.py): an order expected today is late tomorrow.
 
-Run by the periodic check (``storehub purchasing late-check``, the nightly timer beside the expiry check) and on
-demand (``POST /purchasing/late-check``). ``alerts.raise_alert`` records ``alert.raised`` in the same
-transaction: live to handhelds on the bus, and sent to the central like every fact."""
+Run by the periodic check (``storehub purchasing late-check``, the nightly timer beside the expiry check) and
+on demand (``POST /api/v1/purchasing/late-check``, supervisor). ``alerts.raise_alert`` records ``alert.raised``
+in the same transaction: live to handhelds on the bus, and sent to the central like every fact."""
 
 from __future__ import annotations
 

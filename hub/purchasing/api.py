@@ -586,6 +586,20 @@ def expiry_check():
 @endpoint(
     bp,
     "POST",
+    P + "/late-check",
+    summary="Raise or clear late-delivery alerts (orders past their expected day without full receipt) now",
+    role="supervisor",
+)
+def late_check():
+    from hub.purchasing import alerts as po_alerts
+
+    with db().write() as conn:
+        return po_alerts.check_late(conn, today=days.today(conn))
+
+
+@endpoint(
+    bp,
+    "POST",
     P + "/replenishment",
     summary="Compute reorder figures and suggestions; optionally write draft orders per supplier",
     role="manager",

@@ -109,3 +109,17 @@ def test_no_expected_date_uses_sent_day_plus_lead_time_and_the_cli(hubctx, suppl
     assert json.loads(out.output.strip().splitlines()[-1]) == {"late": 1, "raised": 1, "cleared": 0}
     with hubctx.db.read() as conn:
         assert json.loads(_open_late(conn)[0]["details"])["expected_date"] == "2020-01-04"
+
+
+def test_the_late_check_route(hubctx, supplied, client, auth):
+    with hubctx.db.write() as conn:
+        po = _po(conn, supplied, key="po-route")
+        conn.execute("UPDATE purchase_orders SET expected_date = '2020-01-01' WHERE id = ?", (po["id"],))
+    assert client.post("/api/v1/purchasing/late-check", headers=auth("associate")).status_code == 403
+    r = client.post("/api/v1/purchasing/late-check", headers=auth("supervisor"))
+    assert r.status_code == 200 and r.get_json() == {"late": 1, "raised": 1, "cleared": 0}
+    r = client.post("/api/v1/purchasing/late-check", headers=auth("supervisor"))
+    assert r.get_json() == {"late": 1, "raised": 0, "cleared": 0}
+    r = client.get("/api/v1/alerts?kind=po_late", headers=auth("associate"))
+    assert r.status_code == 200
+    assert [a["subject"] for a in r.get_json()["items"]] == [f"po:{po['id']}"]
