@@ -327,4 +327,50 @@ FACTS: tuple[Fact, ...] = (
         note="Read at the central from the raw events table by sync/central/recall.py (with the sale.completed "
         "facts whose receipt code is the sale movement's ref).",
     ),
+    Fact(
+        kind="markdown.suggested",
+        schema=object_schema(
+            {
+                "id": _STR,
+                "item_id": _STR,
+                "sku": _STR,
+                "lot": _STR,
+                "expiry": {"type": "string", "format": "date"},
+                "days_left": {"type": "integer", "minimum": 0},
+                "qty": _INT,
+                "percent": {"type": "integer", "minimum": 1, "maximum": 90},
+                "ts": _TS,
+            },
+            required=["id", "item_id", "sku", "lot", "expiry", "days_left", "qty", "percent", "ts"],
+        ),
+        description="A lot on hand close to its expiry (within its category's warning days): a markdown of "
+        "`percent` off until the end of the expiry day is suggested for a manager to approve (hub/purchasing/"
+        "markdowns.py). Live: the handhelds show it.",
+        live=True,
+        projected=False,
+        note=_RAW_ONLY,
+    ),
+    Fact(
+        kind="markdown.approved",
+        schema=object_schema(
+            {
+                "id": _STR,
+                "item_id": _STR,
+                "sku": _STR,
+                "lot": _STR,
+                "expiry": {"type": "string", "format": "date"},
+                "percent": {"type": "integer", "minimum": 1, "maximum": 90},
+                "approved_by": _STR,
+                "promotion": {"type": "object"},
+                "ts": _TS,
+            },
+            required=["id", "item_id", "sku", "lot", "expiry", "percent", "approved_by", "promotion", "ts"],
+        ),
+        description="A manager approved a near-expiry markdown: `promotion` is the store-level percent_off "
+        "promotion it became, as authored for the promotions engine (scoped to the SKU, valid to the end of the "
+        "expiry day), for the central to publish to this store. Live.",
+        live=True,
+        projected=False,
+        note=_RAW_ONLY + " Publishing it as a promotion for the store is the central's step (not built yet).",
+    ),
 )
