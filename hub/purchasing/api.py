@@ -8,7 +8,7 @@ from hub.http.context import actor, db, device
 from hub.http.framework import PAGINATION_QUERY, endpoint, page
 from hub.identify.resolve import options_for
 from hub.kernel import settings
-from hub.purchasing import days, lots, orders, receiving, replenish, rules, suppliers, suppliers_csv, views
+from hub.purchasing import days, lots, markdowns, orders, receiving, replenish, rules, suppliers, suppliers_csv, views
 
 bp = Blueprint("purchasing", __name__)
 P = "/purchasing"
@@ -578,9 +578,54 @@ def recall(query):
 )
 def expiry_check():
     with db().write() as conn:
-        return lots.check_expiry(
-            conn, today=days.today(conn), setting=settings.get(conn, "purchasing.near_expiry_days")
+        today, setting = days.today(conn), settings.get(conn, "purchasing.near_expiry_days")
+        out = lots.check_expiry(conn, today=today, setting=setting)
+        return {**out, "markdowns_suggested": len(markdowns.suggest(conn, today=today, setting=setting))}
+
+
+@endpoint(
+    bp,
+    "GET",
+    P + "/markdowns",
+    summary="Near-expiry markdown suggestions (by status; default: waiting for a manager)",
+    role="associate",
+    query={"status": {"type": "string", "enum": ["suggested", "approved", "dismissed"]}},
+)
+def list_markdowns(query):
+    return {"items": markdowns.list_suggestions(db().read(), status=query.get("status") or "suggested")}
+
+
+@endpoint(
+    bp,
+    "POST",
+    P + "/markdowns/<suggestion_id>/approve",
+    summary="Approve a near-expiry markdown: it becomes a store-level promotion (manager)",
+    role="manager",
+    statuses=[400, 403, 404, 409],
+    body={
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"percent": {"type": "integer", "minimum": 1, "maximum": 90}},
+    },
+)
+def approve_markdown(suggestion_id, body):
+    with db().write() as conn:
+        return markdowns.approve(
+            conn, suggestion_id, actor=actor(), role=_role(), percent=body.get("percent"), device=device()
         )
+
+
+@endpoint(
+    bp,
+    "POST",
+    P + "/markdowns/<suggestion_id>/dismiss",
+    summary="Turn a near-expiry markdown suggestion down (manager)",
+    role="manager",
+    statuses=[403, 404, 409],
+)
+def dismiss_markdown(suggestion_id):
+    with db().write() as conn:
+        return markdowns.dismiss(conn, suggestion_id, actor=actor(), role=_role(), device=device())
 
 
 @endpoint(

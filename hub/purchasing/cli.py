@@ -60,13 +60,15 @@ def replenish_cmd(data_dir, drafts):
 @purchasing_group.command("expiry-check")
 @_DATA_DIR
 def expiry_cmd(data_dir):
-    """Raise or clear near-expiry and expired-stock alerts (for the nightly timer)."""
-    _run(
-        data_dir,
-        lambda conn: lots.check_expiry(
-            conn, today=days.today(conn), setting=settings.get(conn, "purchasing.near_expiry_days")
-        ),
-    )
+    """Raise or clear near-expiry and expired-stock alerts and suggest markdowns (for the nightly timer)."""
+    from hub.purchasing import markdowns
+
+    def work(conn):
+        today, setting = days.today(conn), settings.get(conn, "purchasing.near_expiry_days")
+        out = lots.check_expiry(conn, today=today, setting=setting)
+        return {**out, "markdowns_suggested": len(markdowns.suggest(conn, today=today, setting=setting))}
+
+    _run(data_dir, work)
 
 
 @purchasing_group.command("late-check")

@@ -89,3 +89,28 @@ def test_an_expired_lot_is_not_marked_down_and_dismiss_is_final(hubctx, sample):
         assert gone["status"] == "dismissed"
         assert [s["lot"] for s in markdowns.list_suggestions(conn)] == ["A"]
         assert markdowns.suggest(conn, today=TODAY, setting={"default": 7}) == []
+
+
+def test_the_routes_check_list_and_approve_by_role(client, auth, hubctx, sample):
+    from datetime import timedelta
+
+    from hub.purchasing import days
+
+    milk, bin1 = sample["milk"], sample["bin1"]
+    with hubctx.db.write() as conn:
+        lots.set_lot_controlled(conn, milk["id"], True, actor="test")
+        soon = (days.today(conn) + timedelta(days=2)).isoformat()
+        _receive(conn, milk["id"], bin1["id"], 4, "L7", soon, "k1")
+    r = client.post("/api/v1/purchasing/expiry/check", headers=auth("supervisor"))
+    assert r.status_code == 200 and r.get_json()["markdowns_suggested"] == 1, r.get_json()
+    items = client.get("/api/v1/purchasing/markdowns", headers=auth()).get_json()["items"]
+    assert [(s["sku"], s["lot"], s["expiry"], s["percent"]) for s in items] == [("MILK-1L", "L7", soon, 30)]
+    sid = items[0]["id"]
+    r = client.post(f"/api/v1/purchasing/markdowns/{sid}/approve", json={}, headers=auth("supervisor"))
+    assert r.status_code == 403
+    r = client.post(f"/api/v1/purchasing/markdowns/{sid}/approve", json={"percent": 40}, headers=auth("manager"))
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["promotion"]["params"] == {"percent": 40} and r.get_json()["status"] == "approved"
+    r = client.post(f"/api/v1/purchasing/markdowns/{sid}/dismiss", headers=auth("manager"))
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "markdown_decided"
+    assert client.get("/api/v1/purchasing/markdowns", headers=auth()).get_json()["items"] == []
