@@ -79,7 +79,10 @@ export default {
         // the picture of what to take: the picker finds it on the shelf by sight as well as by name
         h('div', { class: 'row' }, thumb(pictureSource(task), { cls: 'thumb md', testid: 'walk-item-thumb' }),
           h('div', { class: 'grow' }, h('strong', { 'data-testid': 'walk-item-name' }, unitName(task)),
-            h('div', { class: 'sub' }, `${task.sku} · ${t('pick_walk.for_order', { ref: task.order_ref })}`))),
+            h('div', { class: 'sub' }, `${task.sku} · ${t('pick_walk.for_order', { ref: task.order_ref })}`),
+            // a lot-controlled item: the lot to take here, first expiring first (FEFO)
+            task.lot ? h('div', { class: 'sub', 'data-testid': 'walk-lot' },
+              t('pick_walk.lot', { lot: task.lot, expiry: task.lot_expiry || '—' })) : null)),
         h('div', { class: 'row' }, h('div', { class: 'loc-qty grow', 'data-testid': 'walk-qty' }, qtyText(task, left)),
           h('span', { class: 'tote', 'data-testid': 'walk-tote' }, t('pick_walk.into_tote', { n: task.tote }))));
       const prompt = h('div', { class: 'scan-prompt', 'data-testid': 'walk-prompt', 'aria-live': 'assertive' },
