@@ -204,3 +204,40 @@ def discrepancies(engine: Engine) -> list[dict[str, Any]]:
         if d["status"] in ("received", "closed")
         for x in d.get("discrepancies") or []
     ]
+
+
+def suggestions(engine: Engine) -> list[dict[str, Any]]:
+    """:func:`suggest` over every item across stores, from the projected stock (summed over each store's
+    locations, less what is already in transit to it) and each store's reorder point: ``[{sku, from, to, qty}]``,
+    ready for head office to propose (``POST /api/v1/transfers``)."""
+    from collections import defaultdict
+
+    from sqlalchemy import func
+
+    with engine.connect() as conn:
+        points = {
+            (r["store_id"], r["sku"]): (r["item_id"], int(r["reorder_point"]))
+            for r in conn.execute(
+                select(
+                    t.store_items.c.store_id,
+                    t.store_items.c.item_id,
+                    t.store_items.c.sku,
+                    t.store_items.c.reorder_point,
+                ).where(t.store_items.c.active.is_(True))
+            ).mappings()
+        }
+        held = {
+            (r["store_id"], r["item_id"]): int(r["on_hand"])
+            for r in conn.execute(
+                select(t.stock.c.store_id, t.stock.c.item_id, func.sum(t.stock.c.on_hand).label("on_hand")).group_by(
+                    t.stock.c.store_id, t.stock.c.item_id
+                )
+            ).mappings()
+        }
+    coming: dict[tuple[str, str], int] = defaultdict(int)
+    for x in in_transit(engine):
+        coming[(x["to_store"], x["sku"])] += int(x["qty"])
+    by_sku: dict[str, list[Level]] = defaultdict(list)
+    for (store, sku), (item_id, rp) in points.items():
+        by_sku[sku].append(Level(store, held.get((store, item_id), 0) + coming[(store, sku)], rp))
+    return [{"sku": sku, **s} for sku in sorted(by_sku) for s in suggest(by_sku[sku])]

@@ -64,6 +64,19 @@ def discrepancies():
 
 @READ_API.endpoint(
     bp,
+    "GET",
+    "/transfers/suggestions",
+    role="viewer",
+    tags=["transfers"],
+    response=_OBJ,
+    summary="Suggested transfers: surplus above twice the reorder point to stores at or below it",
+)
+def suggestions():
+    return {"items": transfers.suggestions(_engine())}
+
+
+@READ_API.endpoint(
+    bp,
     "POST",
     "/transfers",
     role="admin",

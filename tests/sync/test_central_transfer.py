@@ -15,7 +15,7 @@ import requests
 
 from hub.inventory import ledger, locations
 from hub.inventory.ledger import MovementRequest
-from hub.kernel.errors import Conflict, Unprocessable
+from hub.kernel.errors import Conflict, NotFound, Unprocessable
 from hub.purchasing import lots, transfers
 from hub.synclink import state
 from sync.central import office, stores
@@ -221,3 +221,34 @@ def _get_recall(env, token, csv_=False):
     resp = requests.get(url, params={"lot": LOT}, headers={"Authorization": f"Bearer {token}"}, timeout=10)
     assert resp.status_code == 200, resp.text
     return resp.text if csv_ else resp.json()
+
+
+def test_head_office_proposes_from_the_suggestions_and_the_sender_gets_it(env):
+    a, b = env["hubs"][A], env["hubs"][B]
+    with b["db"].write() as conn:  # B runs low on milk: 1500 in its bins, 1495 written off
+        for code, q in (("B1", 1000), ("B2", 495)):
+            loc = locations.get_by_code(conn, code)["id"]
+            ledger.post(conn, MovementRequest("writeoff", b["milk"], loc, q, "spoiled", "test", f"wo-{code}"))
+    sync(a)
+    sync(b)
+    user = office.add_user(env["engine"], "ho-admin", "a-long-password-2", role="admin")
+    hdr = {"Authorization": f"Bearer {office.issue_token(env['engine'], user['id'])['token']}"}
+    url = env["central"].url + "/api/v1/transfers"
+    sugg = requests.get(url + "/suggestions", headers=hdr, timeout=10).json()["items"]
+    assert {"sku": "MILK", "from": A, "to": B, "qty": 35} in sugg
+    s = next(x for x in sugg if x["sku"] == "MILK")
+    r = requests.post(
+        url,
+        json={"from_store": s["from"], "to_store": s["to"], "lines": [{"sku": "MILK", "qty": s["qty"]}]},
+        headers=hdr,
+        timeout=10,
+    )
+    assert r.status_code == 200, r.text
+    tid = r.json()["payload"]["transfer"]["id"]
+    sync(a)
+    ta = transfers.get(a["db"].read(), tid)
+    assert (ta["status"], ta["origin"], ta["side"]) == ("proposed", "head_office", "from")
+    assert [(ln["item_id"], ln["qty"]) for ln in ta["lines"]] == [(a["milk"], 35)]
+    sync(b)  # not B's to see until shipped
+    with pytest.raises(NotFound):
+        transfers.get(b["db"].read(), tid)
