@@ -3,6 +3,8 @@ transaction (hub/purchasing/transfers.py, hub/purchasing/recall.py)."""
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, Response
 
 from hub.http.context import actor, db, device
@@ -16,6 +18,11 @@ _ID = {"type": "string", "minLength": 1, "maxLength": 64}
 _KEY = {"type": "string", "minLength": 8, "maxLength": 200}
 _STORE = {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"}
 _TEXT = {"type": "string", "maxLength": 500}
+
+
+def _safe(lot: str) -> str:
+    """The lot as a file name: letters, digits, '.', '-' and '_' only (a header cannot carry the rest)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", lot)
 
 
 def _keyed(extra: dict | None = None, required: tuple[str, ...] = ()) -> dict:
@@ -261,5 +268,5 @@ def recall_csv(query):
     return Response(
         recall_mod.to_csv(recall_mod.rows(r)),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="recall-{query["lot"]}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="recall-{_safe(query["lot"])}.csv"'},
     )

@@ -3,6 +3,7 @@ across the chain (sync/central/transfers.py) and the recall of a lot across stor
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g
@@ -17,6 +18,11 @@ _LOT_QUERY = {
     "lot": {"type": "string", "minLength": 1, "maxLength": 20, "required": True},
     "item": {"type": "string", "maxLength": 40, "description": "limit to one item id"},
 }
+
+
+def _safe(lot: str) -> str:
+    """The lot as a file name: letters, digits, '.', '-' and '_' only (a header cannot carry the rest)."""
+    return re.sub(r"[^A-Za-z0-9._-]", "_", lot)
 
 
 def _engine():
@@ -151,5 +157,5 @@ def recall_csv(query: dict[str, Any]):
     return Response(
         recall.to_csv(recall.rows(r)),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="recall-{query["lot"]}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="recall-{_safe(query["lot"])}.csv"'},
     )
