@@ -514,6 +514,9 @@ def apply_downlink(conn: sqlite3.Connection, p: dict[str, Any]) -> None:
     doc = p["transfer"]
     here = store_id(conn)
     stage = p["stage"]
+    if stage == "received":
+        _receipt_arrived(conn, doc, here)
+        return
     if stage == "proposed" and doc["from_store"] != here or stage == "shipped" and doc["to_store"] != here:
         return
     row = conn.execute("SELECT status FROM store_transfers WHERE id = ?", (doc["id"],)).fetchone()
@@ -557,3 +560,39 @@ def apply_downlink(conn: sqlite3.Connection, p: dict[str, Any]) -> None:
             ),
         )
     audit.log(conn, actor="system:central", device=None, action=f"transfer.{stage}.arrived", target=doc["id"])
+
+
+def _receipt_arrived(conn: sqlite3.Connection, doc: dict[str, Any], here: str) -> None:
+    """The receiving store's receipt, relayed back to the sending store: its copy leaves transit, with what
+    arrived per line and the discrepancies (no stock moves here: it left when shipped)."""
+    if doc["from_store"] != here:
+        return
+    row = conn.execute("SELECT status FROM store_transfers WHERE id = ?", (doc["id"],)).fetchone()
+    if row is None or _ORDER[row[0]] >= _ORDER["received"] or row[0] == "cancelled":
+        return
+    now = now_iso()
+    conn.execute(
+        "UPDATE store_transfers SET status = 'received', received_at = ?, updated_at = ? WHERE id = ?",
+        (now, now, doc["id"]),
+    )
+    for ln in doc["lines"]:
+        conn.execute(
+            "UPDATE store_transfer_lines SET received = ? WHERE transfer_id = ? AND line_no = ?",
+            (int(ln.get("received") or 0), doc["id"], ln["line_no"]),
+        )
+    skus = [d["sku"] for d in doc.get("discrepancies") or []]
+    mine = (
+        {
+            r[1]: r[0]
+            for r in conn.execute(f"SELECT id, sku FROM items WHERE sku IN ({','.join('?' * len(skus))})", skus)
+        }
+        if skus
+        else {}
+    )
+    for d in doc.get("discrepancies") or []:
+        conn.execute(
+            "INSERT OR IGNORE INTO store_transfer_discrepancies(transfer_id, item_id, sku, kind, qty, reason)"
+            " VALUES (?,?,?,?,?,?)",
+            (doc["id"], mine.get(d["sku"], d["item_id"]), d["sku"], d["kind"], d["qty"], d["reason"]),
+        )
+    audit.log(conn, actor="system:central", device=None, action="transfer.received.arrived", target=doc["id"])

@@ -15,7 +15,7 @@ Kinds (``key`` in brackets):
   forecast [item id]   demand per day for one store's item, written by the forecasting job only
                        (sync/central/forecast.py ``publish``; not authored through ``author``)
   transfer [id:stage]  a transfer between stores: proposed by head office (to the sender), shipped (to the
-                       receiver), relayed by sync/central/transfers.py
+                       receiver), received (back to the sender), relayed by sync/central/transfers.py
 Scope ``*`` reaches every store, otherwise the one store named."""
 
 from __future__ import annotations
@@ -120,11 +120,11 @@ def validate(kind: str, key: str, payload: dict[str, Any], conn=None) -> tuple[s
 
 
 def _transfer(payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """A transfer between stores (sync/central/transfers.py): ``{"stage": "proposed"|"shipped", "transfer": {id,
+    """A transfer between stores (sync/central/transfers.py): ``{"stage": "proposed"|"shipped"|"received", "transfer": {id,
     from_store, to_store, lines: [{line_no, item_id, sku, qty, ...}]}}``; its key is ``<id>:<stage>``."""
     stage = payload.get("stage")
     doc = payload.get("transfer")
-    if stage not in ("proposed", "shipped") or not isinstance(doc, dict):
+    if stage not in ("proposed", "shipped", "received") or not isinstance(doc, dict):
         raise ValidationError("a transfer change needs a stage and a transfer", code="invalid_transfer")
     lines = doc.get("lines")
     if (

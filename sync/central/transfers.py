@@ -72,17 +72,24 @@ def _steps(conn: Connection, *, step: str | None = None) -> list[dict[str, Any]]
 
 
 def relay(engine: Engine, store_id: str) -> int:
-    """Author the downlink change of every shipment to ``store_id`` not relayed yet (idempotent: keyed by the
-    transfer id; called before the store reads its downlink, so a central restarted between storing the
-    shipment and relaying it relays it at the store's next poll). Returns how many it authored."""
+    """Author the downlink changes ``store_id`` has not been sent yet: the shipments to it (from the sending
+    store's own report) and the receipts of what it sent (from the receiving store's report, so the sender's copy
+    leaves transit and shows the discrepancies). Idempotent, keyed ``<id>:<stage>``; called before the store reads
+    its downlink, so a central restarted between storing a step and relaying it relays it at the next poll.
+    Returns how many changes it authored."""
     with engine.connect() as conn:
-        shipped = [
-            s
+        todo = [
+            ("shipped", s)
             for s in _steps(conn, step="shipped")
             if s["payload"]["transfer"].get("to_store") == store_id
             and s["store_id"] == s["payload"]["transfer"].get("from_store")
+        ] + [
+            ("received", s)
+            for s in _steps(conn, step="received")
+            if s["payload"]["transfer"].get("from_store") == store_id
+            and s["store_id"] == s["payload"]["transfer"].get("to_store")
         ]
-        if not shipped:
+        if not todo:
             return 0
         done = set(
             conn.execute(
@@ -95,18 +102,14 @@ def relay(engine: Engine, store_id: str) -> int:
     if not known:
         return 0
     n = 0
-    for s in shipped:
+    for stage, s in todo:
         doc = s["payload"]["transfer"]
-        if f"{doc['id']}:shipped" in done:
+        if f"{doc['id']}:{stage}" in done:
             continue
         downlink.author(
-            engine,
-            "transfer",
-            {"stage": "shipped", "transfer": doc},
-            scope=store_id,
-            author=f"relay:{s['store_id']}",
+            engine, "transfer", {"stage": stage, "transfer": doc}, scope=store_id, author=f"relay:{s['store_id']}"
         )
-        done.add(f"{doc['id']}:shipped")
+        done.add(f"{doc['id']}:{stage}")
         n += 1
     return n
 

@@ -184,6 +184,16 @@ def test_transfer_with_central_killed_mid_way_counted_once(env):
         ).fetchall()
     assert kinds == [(A, "transfer_out", 1), (B, "transfer_in", 2)]
     assert _on_hand(dba, "MILK") == before_a - 10
+    sync(a)  # the receipt comes back to the sender: out of transit there too, with the discrepancies
+    ta = transfers.get(dba.read(), tid)
+    assert ta["status"] == "received" and ta["lines"][0]["received"] == 8
+    assert [d["item_id"] for d in ta["discrepancies"] if d["sku"] == "MILK"] == [a["milk"]]  # A's own item id
+    assert {(d["sku"], d["kind"], d["qty"]) for d in ta["discrepancies"]} == {
+        ("MILK", "short", 2),
+        ("RICE", "wrong_item", 1000),
+    }
+    assert transfers.in_transit(dba.read()) == []
+    assert _on_hand(dba, "MILK") == before_a - 10
 
 
 def test_recall_across_two_stores_through_the_central(env):
