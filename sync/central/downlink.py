@@ -32,6 +32,7 @@ from hub.kernel.errors import ValidationError
 from hub.promotions.validation import parse_promotion
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso
+from sync.central import personal
 from sync.central import schema as t
 
 KINDS = ("item", "setting", "user", "promotion", "policy", "transfer")
@@ -80,6 +81,7 @@ def validate(kind: str, key: str, payload: dict[str, Any], conn=None) -> tuple[s
         }
         prior = _latest(conn, "user", username) if conn is not None else None
         out["id"] = payload.get("id") or (prior["payload"]["id"] if prior else new_id())
+        _encrypt_user_name(conn, username, out)
         for plain, hashed, check in (
             ("pin", "pin_hash", validate_pin),
             ("password", "password_hash", validate_password),
@@ -194,6 +196,7 @@ def changes_for(engine: Engine, store_id: str, after: int, limit: int = 500) -> 
             .all()
         )
     changes = [dict(r) for r in rows]
+    _open_user_names(engine, changes)
     # When nothing more is visible to this store, let it jump to the head so it reports the version it runs.
     upto = changes[-1]["version"] if len(changes) == limit else latest
     return {"changes": changes, "through": upto, "latest": latest}
@@ -217,3 +220,32 @@ def current_policy(engine: Engine) -> dict[str, Any]:
 def head(engine: Engine) -> int:
     with engine.connect() as conn:
         return conn.execute(select(func.max(t.downlink_head.c.version))).scalar() or 0
+
+
+# --- staff names authored at head office: encrypted at rest in downlink_changes (issue 20) ---------------------------
+# A user change is kept with ``display_name_ct`` (the central's key ring, hub.kernel.pii, keys in the central's data
+# directory) instead of the name; a page opens it for the store that reads it (over TLS), and the hub encrypts it
+# under its own key as it applies it. A central without a key directory (a bare test engine) keeps the name as is.
+
+
+def _encrypt_user_name(conn, username: str, out: dict[str, Any]) -> None:
+    d = personal.key_dir(conn) if conn is not None else None
+    if d is None:
+        return
+    name = out.pop("display_name")
+    out["display_name_ct"] = personal.ring(d).encrypt(name, context=f"{personal.USER_NAME_CONTEXT}|{username}")
+
+
+def _open_user_names(engine: Engine, changes: list[dict[str, Any]]) -> None:
+    d = personal.key_dir_of(engine)
+    for ch in changes:
+        p = ch["payload"]
+        if ch["kind"] != "user" or not isinstance(p, dict) or "display_name_ct" not in p:
+            continue
+        if d is None:
+            raise RuntimeError("a user change holds an encrypted name but this central has no key directory")
+        q = {k: v for k, v in p.items() if k != "display_name_ct"}
+        q["display_name"] = personal.ring(d).decrypt(
+            p["display_name_ct"], context=f"{personal.USER_NAME_CONTEXT}|{ch['key']}"
+        )
+        ch["payload"] = q

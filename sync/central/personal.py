@@ -422,6 +422,23 @@ def _scrub_downlink(conn: Connection, member_id: str) -> None:
         conn.execute(update(t.downlink_changes).where(c.version == r.version).values(payload=payload))
 
 
+# Staff names in head office's user changes (sync/central/downlink.py encrypts and opens them).
+USER_NAME_CONTEXT = "downlink_changes.user.display_name"
+
+
+def _reencrypt_user_names(conn: Connection, r: pii.KeyRing) -> int:
+    c = t.downlink_changes.c
+    n = 0
+    for row in conn.execute(select(c.version, c.key, c.payload).where(c.kind == "user")).all():
+        p = dict(row.payload)
+        if "display_name_ct" not in p:
+            continue
+        p["display_name_ct"] = r.reencrypt(p["display_name_ct"], context=f"{USER_NAME_CONTEXT}|{row.key}")
+        conn.execute(update(t.downlink_changes).where(c.version == row.version).values(payload=p))
+        n += 1
+    return n
+
+
 def _publish_erase(conn: Connection, member_id: str, now: str) -> int:
     head = conn.execute(select(t.downlink_head.c.version).where(t.downlink_head.c.id == 1).with_for_update()).scalar()
     version = int(head or 0) + 1
@@ -475,6 +492,7 @@ def rotate(engine: Engine, *, actor: str) -> dict[str, Any]:
                 .values(display_name_ct=new_v)
             )
             staff_changed += 1
+        staff_changed += _reencrypt_user_names(conn, r)  # head office's user changes keep staff names too
         retired = r.retire_unused({r.current})
         _audit(
             conn,

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from hub.inventory import catalog
-from hub.kernel import settings
+from hub.kernel import pii, settings
 from hub.kernel.errors import Forbidden
 from hub.synclink import downlink as hub_downlink
 from hub.synclink import state
@@ -252,3 +252,43 @@ def test_worker_killed_mid_downlink_and_link_cut(env, tmp_path):
         w.wait(10)
     finally:
         central.kill()
+
+
+def test_a_staff_name_authored_at_head_office_is_encrypted_at_rest_at_the_central(env):
+    """Issue 20: the central's user changes keep the name only encrypted (its key ring, keys outside the database);
+    the store reading the page gets the name and keeps it encrypted under its own key; rotation re-encrypts."""
+    from sqlalchemy import select
+
+    from hub.auth import users
+    from sync.central import personal
+    from sync.central import schema as t
+
+    e, db = env["engine"], env["db"]
+    name = "Bartholomew Okonkwo-Lindqvist"
+    downlink.author(e, "user", {"username": "bart", "role": "associate", "pin": "4321", "display_name": name})
+
+    def stored() -> dict:
+        with e.connect() as c:
+            return dict(
+                c.execute(select(t.downlink_changes.c.payload).where(t.downlink_changes.c.kind == "user")).scalar_one()
+            )
+
+    raw = stored()
+    assert "display_name" not in raw and name not in json.dumps(raw, ensure_ascii=False)
+    assert raw["display_name_ct"].startswith("pii1:")
+    page = downlink.changes_for(e, STORE, 0)
+    assert [c["payload"]["display_name"] for c in page["changes"] if c["kind"] == "user"] == [name]
+
+    pull_all(env["worker"])
+    conn = db.read()
+    uid = conn.execute("SELECT id FROM users WHERE username = 'bart'").fetchone()[0]
+    assert users.get(conn, uid)["display_name"] == name
+    assert conn.execute("SELECT display_name FROM users WHERE id = ?", (uid,)).fetchone()[0] != name
+
+    old = pii.key_id(raw["display_name_ct"])
+    out = personal.rotate(e, actor="test")
+    assert old in out["retired"]
+    assert pii.key_id(stored()["display_name_ct"]) == out["new_key"]
+    assert [
+        c["payload"]["display_name"] for c in downlink.changes_for(e, STORE, 0)["changes"] if c["kind"] == "user"
+    ] == [name]
