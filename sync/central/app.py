@@ -69,6 +69,9 @@ def create_app(config: CentralConfig | None = None, *, engine: Engine | None = N
 
     app.register_blueprint(scorecard_api.bp)  # /api/v1/purchasing/scorecard, /api/v1/purchasing/forecasts
     app.register_blueprint(scorecard_views.bp)  # /purchasing: supplier scorecard and forecasts
+    from sync.central import promotions_views  # promotion authoring at head office (issue 14)
+
+    app.register_blueprint(promotions_views.bp)  # /promotions: author, check, preview, publish
     app.extensions["einvoice"] = einvoice.from_env()  # None: not offered; tests set their own provider
     # deny by default on the two JSON APIs (the office pages and /healthz are not API routes)
     check_all_declared(app, READ_API, SYNC_API)

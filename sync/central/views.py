@@ -26,6 +26,7 @@ NAV = [
     ("/sales", "Sales 销售"),
     ("/finance", "P&L 损益"),
     ("/purchasing", "Purchasing 采购"),
+    ("/promotions", "Promotions 促销"),
     ("/stock", "Stock"),
     ("/movements", "Sales & movements"),
     ("/low-stock", "Low stock"),
