@@ -2,10 +2,12 @@
 
 Head office authors promotions; the downlink delivers them into ``central_promotions`` (owned and written by
 ``hub.synclink``); this domain reads them, validates them with the same rules the central used before publishing,
-and prices baskets with the pure engine (``engine.py``). It records no facts and keeps no tables of its own:
-pricing changes nothing, and the sale that uses a price records it (see docs/promotions.md)."""
+and prices baskets with the pure engine (``engine.py``). Pricing changes nothing, and the sale that uses a price
+records it (see docs/promotions.md). Single-use coupons (docs/coupons.md) are the domain's one table,
+``coupon_codes``, and its one fact, ``coupon.redeemed`` (hub/promotions/coupons.py)."""
 
 from hub.domain import Domain
+from hub.promotions.facts import FACTS
 
 DOMAIN = Domain(
     name="promotions",
@@ -14,4 +16,6 @@ DOMAIN = Domain(
     routes=("hub.promotions.api:bp",),
     cli=(("promotions", "hub.promotions.cli:promotions_group"),),
     screens=("promotions",),
+    facts=FACTS,
+    migrations=True,  # coupon_codes (hub/promotions/coupons.py)
 )

@@ -202,6 +202,10 @@ def apply_page(db: Database, changes: list[dict[str, Any]], through: int) -> dic
                     from hub.purchasing import transfers  # a transfer between stores relayed by the central
 
                     transfers.apply_downlink(conn, p)
+                elif kind == "coupon":
+                    from hub.promotions import coupons  # a batch of single-use coupon codes
+
+                    coupons.apply_downlink(conn, p)
                 else:
                     raise ValidationError(f"unknown downlink kind {kind!r}")
                 conn.execute("RELEASE dl_change")

@@ -13,7 +13,7 @@ from flask import Blueprint, current_app, request
 
 from hub.http.openapi import serve_document
 from hub.kernel.errors import Conflict, Unauthorized, ValidationError
-from sync.central import downlink, ingest, personal, projections, transfers
+from sync.central import coupons, downlink, ingest, personal, projections, transfers
 from sync.central.access import SYNC_API
 from sync.protocol import MAX_BATCH_EVENTS, MAX_BODY_BYTES, ProtocolError, decode, validate_batch
 
@@ -181,3 +181,41 @@ def report_downlink(store_id: str, body: dict[str, Any]):
 
 
 serve_document(SYNC_API, bp)
+
+
+@SYNC_API.endpoint(
+    bp,
+    "POST",
+    "/stores/<store_id>/coupons/reserve",
+    role="store",
+    read_body=wire_body,
+    body={
+        "type": "object",
+        "required": ["code", "sale_id", "discount_minor"],
+        "additionalProperties": False,
+        "properties": {
+            "code": {"type": "string", "minLength": 1, "maxLength": 40},
+            "sale_id": {"type": "string", "minLength": 1, "maxLength": 64},
+            "discount_minor": {"type": "integer", "minimum": 0, "maximum": MAX_INT},
+            "member_id": {"type": ["string", "null"], "maxLength": 64},
+        },
+    },
+    response={
+        "type": "object",
+        "required": ["status", "code"],
+        "properties": {"status": {"enum": ["reserved", "refused"]}, "reason": {"type": "string"}},
+    },
+    tags=["coupons"],
+    summary="Reserve a single-use coupon for a sale at tender (exactly once across stores; idempotent by sale)",
+    description="200 with status reserved or refused (reason unknown, used, member, budget_redemptions, "
+    "budget_discount); 400 coupon_malformed for a code whose check character is wrong.",
+)
+def reserve_coupon(store_id: str, body: dict[str, Any]):
+    return coupons.reserve(
+        _engine(),
+        store_id,
+        body["code"],
+        body["sale_id"],
+        discount_minor=body["discount_minor"],
+        member_id=body.get("member_id"),
+    )

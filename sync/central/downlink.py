@@ -29,13 +29,14 @@ from hub import domains as hub_domains
 from hub.auth.users import LANGUAGES, ROLES, hash_secret, validate_password, validate_pin
 from hub.inventory import catalog
 from hub.kernel.errors import ValidationError
+from hub.promotions import coupons as coupon_codes
 from hub.promotions.validation import parse_promotion
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso
 from sync.central import personal
 from sync.central import schema as t
 
-KINDS = ("item", "setting", "user", "promotion", "policy", "transfer")
+KINDS = ("item", "setting", "user", "promotion", "policy", "transfer", "coupon")
 DEFAULT_POLICY = {
     "item_fields": ["price_minor", "safety_stock", "reorder_point"],
     "settings": ["store_name", "language", "gs_substitute", "rcn_layouts"],
@@ -105,6 +106,8 @@ def validate(kind: str, key: str, payload: dict[str, Any], conn=None) -> tuple[s
         return pid, clean
     if kind == "transfer":
         return _transfer(payload)
+    if kind == "coupon":  # a batch of single-use codes (sync/central/coupons.py)
+        return _coupon_batch(payload)
     # policy
     fields = payload.get("item_fields", [])
     sets = payload.get("settings", [])
@@ -119,6 +122,18 @@ def validate(kind: str, key: str, payload: dict[str, Any], conn=None) -> tuple[s
             code="invalid_policy",
         )
     return "overrides", {"item_fields": sorted(set(fields)), "settings": sorted(set(sets))}
+
+
+MAX_COUPON_BATCH = 10_000
+
+
+def _coupon_batch(payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A batch of coupon codes (sync/central/coupons.py issues them): ``{batch_id, promotion_id, member_id,
+    offline, issuer_store, codes}``; its key is the batch id. Every code is checked as the hubs check it."""
+    batch_id, pid, got = payload.get("batch_id"), payload.get("promotion_id"), payload.get("codes")
+    if not batch_id or not pid or not isinstance(got, list) or not got or len(got) > MAX_COUPON_BATCH:
+        raise ValidationError("a coupon batch names its id, promotion and codes", code="invalid_coupon_batch")
+    return str(batch_id), {**payload, "codes": [coupon_codes.well_formed(c) for c in got]}
 
 
 def _transfer(payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:

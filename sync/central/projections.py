@@ -22,7 +22,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Connection
 
 from hub.protocol.timeutil import parse_iso
-from sync.central import finance, members, personal, sales, staff
+from sync.central import coupons, finance, members, personal, sales, staff
 from sync.central import schema as t
 
 DEVICE_OFFLINE = {"offline", "disconnected", "lost", "down"}
@@ -45,6 +45,7 @@ class Folded:
         default_factory=lambda: defaultdict(lambda: [0, 0, 0])
     )
     staff: list[dict] = field(default_factory=list)  # sync/central/staff.py
+    coupons: list[dict] = field(default_factory=list)  # sync/central/coupons.py
     tz: ZoneInfo | None = field(default=None, repr=False, compare=False)
     _days: dict = field(default_factory=dict, repr=False, compare=False)
 
@@ -238,6 +239,7 @@ PROJECTORS: dict[str, Projector] = {
     "sale.returned": sales.project_returned,
     "finance.stock_cost": finance.project_stock_cost,
     "staff.payroll.approved": staff.project_approved,
+    "coupon.redeemed": coupons.project_redeemed,
 }
 
 
@@ -414,6 +416,8 @@ def apply(conn: Connection, store_id: str, f: Folded) -> None:
         finance.apply(conn, store_id, f.finance)
     if f.staff:
         staff.apply(conn, store_id, f.staff)
+    if f.coupons:
+        coupons.apply(conn, store_id, f.coupons)
     for aid, a in sorted(f.alerts.items()):
         ins = _insert(conn, t.alerts)
         row = {

@@ -1,0 +1,170 @@
+"""Single-use coupons at head office (sync/central/coupons.py, docs/coupons.md) on PostgreSQL: issuance of unique
+codes delivered through the downlink, the budget cap, a reservation exactly once when two hubs race for the same
+codes over HTTP (a real ``storehub central serve``), and a double redemption by two stores offline found at sync
+and reported."""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+
+import pytest
+
+from hub.kernel.errors import NotFound, ValidationError
+from hub.promotions import coupon_link
+from hub.promotions import coupons as hub_coupons
+from hub.synclink import state
+from sync.central import coupons, downlink, stores
+from sync.central.db import make_engine, migrate
+from sync.worker import SyncWorker, WorkerConfig
+from tests.support.common import free_port
+from tests.support.promotions import promo
+from tests.support.sync import CentralProcess, PgSchema, make_hub, pg_available
+
+pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not pg_available(), reason="PostgreSQL not reachable")]
+
+A, B = "store-a", "store-b"
+PID = "P-CPN"
+SECRETS: dict[str, str] = {}  # each store's sync secret (shown once, when the store is added)
+
+
+@pytest.fixture
+def engine():
+    schema = PgSchema("cpn")
+    eng = make_engine(schema.url, pool_size=8)
+    migrate(eng)
+    SECRETS.clear()
+    for sid in (A, B):
+        SECRETS[sid] = stores.add_store(eng, sid, sid)
+    downlink.author(eng, "promotion", promo(PID, "percent_off", {"percent": 10}, coupon="SPRING", phase="item"))
+    downlink.author(eng, "promotion", promo("P-OPEN", "percent_off", {"percent": 5}, phase="item"))
+    yield eng
+    eng.dispose()
+    schema.drop()
+
+
+def test_issuance_unique_delivered_and_exported(engine):
+    a = coupons.issue(engine, PID, 2000, actor="hq")
+    b = coupons.issue(engine, PID, 500, member_id="M1", offline=True, store_id=A, actor="hq")
+    assert len(set(a["codes"]) | set(b["codes"])) == 2500
+    assert all(hub_coupons.well_formed(c) == c for c in a["codes"] + b["codes"])
+    # the whole-chain batch reaches both stores, the store's own batch only that store
+    seen = {
+        sid: {ch["key"] for ch in downlink.changes_for(engine, sid, 0, 2000)["changes"] if ch["kind"] == "coupon"}
+        for sid in (A, B)
+    }
+    assert seen == {A: {a["batch_id"], b["batch_id"]}, B: {a["batch_id"]}}
+    change = next(ch for ch in downlink.changes_for(engine, A, 0, 2000)["changes"] if ch["key"] == b["batch_id"])
+    assert change["payload"]["member_id"] == "M1" and change["payload"]["offline"] is True
+    assert change["payload"]["issuer_store"] == A and sorted(change["payload"]["codes"]) == sorted(b["codes"])
+    rows = list(csv.DictReader(io.StringIO(coupons.batch_csv(engine, b["batch_id"]))))
+    assert len(rows) == 500 and {r["member_id"] for r in rows} == {"M1"}
+    assert all(r["printed"].replace("-", "") == r["code"] for r in rows)
+    listed = {x["batch_id"]: x for x in coupons.batches(engine)}
+    assert listed[a["batch_id"]]["n"] == 2000 and listed[a["batch_id"]]["redeemed"] == 0
+
+    with pytest.raises(ValidationError) as exc:
+        coupons.issue(engine, "P-OPEN", 5)
+    assert exc.value.code == "coupon_promotion_not_gated"
+    with pytest.raises(NotFound):
+        coupons.issue(engine, "P-NONE", 5)
+    for n in (0, coupons.MAX_BATCH + 1, True):
+        with pytest.raises(ValidationError):
+            coupons.issue(engine, PID, n)
+
+
+def test_budget_cap_refuses_reservations_over_it(engine):
+    got = coupons.issue(engine, PID, 6)["codes"]
+    coupons.set_budget(engine, PID, max_redemptions=3, max_discount_minor=1000)
+    assert coupons.reserve(engine, A, got[0], "S1", discount_minor=400)["status"] == "reserved"
+    assert coupons.reserve(engine, A, got[1], "S2", discount_minor=500)["status"] == "reserved"
+    over = coupons.reserve(engine, B, got[2], "S3", discount_minor=200)  # 900 + 200 > 1000
+    assert over == {"status": "refused", "reason": "budget_discount", "code": got[2]}
+    assert coupons.reserve(engine, B, got[2], "S3", discount_minor=100)["status"] == "reserved"
+    assert coupons.reserve(engine, B, got[3], "S4", discount_minor=0)["reason"] == "budget_redemptions"
+    b = coupons.budget(engine, PID)
+    assert (b["redemptions"], b["discount_minor"]) == (3, 1000)
+    # the same sale asking again is answered the same; another sale is refused
+    again = coupons.reserve(engine, A, got[0], "S1", discount_minor=400)
+    assert again["status"] == "reserved" and again["again"] is True
+    assert coupons.reserve(engine, B, got[0], "S9", discount_minor=1)["reason"] == "used"
+    assert coupons.budget(engine, PID)["redemptions"] == 3
+    with pytest.raises(ValidationError) as exc:
+        coupons.reserve(engine, A, got[4][:-1] + ("2" if got[4][-1] != "2" else "3"), "S5", discount_minor=1)
+    assert exc.value.code == "coupon_malformed"
+    assert coupons.reserve(engine, A, hub_coupons.new_code(), "S6", discount_minor=1)["reason"] == "unknown"
+
+
+def _hub(tmp_path, engine, central, sid):
+    secret = SECRETS[sid]
+    cfg, db, _ = make_hub(tmp_path / sid, sid)
+    state.write_credentials(tmp_path / sid, central_url=central.url, store_id=sid, secret=secret)
+    worker = SyncWorker(db, WorkerConfig(central_url=central.url, store_id=sid, secret=secret, timeout_s=5))
+    return {"db": db, "worker": worker, "dir": tmp_path / sid}
+
+
+def test_two_hubs_racing_reserve_each_code_once_and_offline_doubles_are_reported(engine, tmp_path):
+    central = CentralProcess(engine.url.render_as_string(hide_password=False), tmp_path / "central", free_port())
+    central.start()
+    try:
+        hubs = {sid: _hub(tmp_path, engine, central, sid) for sid in (A, B)}
+        race = coupons.issue(engine, PID, 20)["codes"]
+        offline = coupons.issue(engine, PID, 1, offline=True)["codes"][0]
+        coupons.set_budget(engine, PID, max_redemptions=15, max_discount_minor=None)
+        for h in hubs.values():
+            while h["worker"].pull_once():
+                pass
+        assert hub_coupons.lookup(hubs[A]["db"].read(), offline)["offline_ok"] == 1
+
+        answers: dict[tuple[str, str], dict] = {}
+        go = threading.Barrier(2)
+
+        def till(sid: str) -> None:
+            go.wait()
+            for i, code in enumerate(race):
+                got = coupon_link.reserve(hubs[sid]["dir"], code, f"{sid}-sale-{i}", 100, timeout_s=10)
+                assert got is not None
+                answers[(sid, code)] = got
+
+        threads = [threading.Thread(target=till, args=(sid,)) for sid in (A, B)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(60)
+        winners = [(sid, c) for (sid, c), ans in answers.items() if ans["status"] == "reserved"]
+        assert len(answers) == 40
+        assert len(winners) == 15 and len({c for _, c in winners}) == 15  # never one code twice; the cap holds
+        refused = {ans["reason"] for ans in answers.values() if ans["status"] == "refused"}
+        assert refused <= {"used", "budget_redemptions"} and "budget_redemptions" in refused
+        assert coupons.budget(engine, PID)["redemptions"] == 15
+        # asked again by the same sale (a retried tender): the same answer, counted once
+        sid, code = winners[0]
+        i = race.index(code)
+        assert coupon_link.reserve(hubs[sid]["dir"], code, f"{sid}-sale-{i}", 100)["status"] == "reserved"
+        assert coupons.budget(engine, PID)["redemptions"] == 15
+
+        # both stores offline: the adapter says so within its timeout, the offline rules accept the offline code
+        central.kill()
+        coupons.set_budget(engine, PID, max_redemptions=None, max_discount_minor=None)
+        for sid, h in hubs.items():
+            assert coupon_link.reserve(h["dir"], offline, f"{sid}-off", 250, timeout_s=1) is None
+            with h["db"].write() as w:
+                row = hub_coupons.lookup(w, offline)
+                hub_coupons.redeem(w, row, sale_id=f"{sid}-off", store_id=sid, discount_minor=250, reservation=None)
+        central.start()
+        for h in hubs.values():
+            while h["worker"].push_once():
+                pass
+        doubles = coupons.double_redemptions(engine)
+        assert [d["code"] for d in doubles] == [offline]
+        assert sorted((r["store_id"], r["sale_id"], r["online"]) for r in doubles[0]["redemptions"]) == [
+            (A, f"{A}-off", False),
+            (B, f"{B}-off", False),
+        ]
+        assert coupons.budget(engine, PID)["redemptions"] == 17  # both discounts were given
+        for h in hubs.values():  # pushed again (a replay): counted once
+            h["worker"].push_once()
+        assert coupons.budget(engine, PID)["redemptions"] == 17
+    finally:
+        central.kill()
