@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 
 from hub.bus.adapters import Adapters
@@ -19,6 +20,7 @@ from hub.protocol.timeutil import now_iso
 from hub.store import open_db
 
 log = logging.getLogger("storehub.bus")
+LABELS_EVERY_S = 60.0  # how often the bus looks for promotions that started (their shelf labels)
 
 
 class BusLockError(RuntimeError):
@@ -84,9 +86,14 @@ def run(
         except Exception:
             log.exception("bus: mDNS advertising on %s failed; continuing without it", advertise)
     started_at = now_iso()
+    labelled: set = set()  # promotion versions whose shelf labels are queued (hub.promotions.labels)
+    labels_at = 0.0
     try:
         while True:
             _beat(db, bus, started_at)
+            if time.monotonic() - labels_at >= LABELS_EVERY_S:
+                labels_at = time.monotonic()
+                _promo_labels(db, labelled)
             if stop.wait(heartbeat.INTERVAL_S):
                 break
     finally:
@@ -101,6 +108,21 @@ def run(
         db.close()
         lock.close()
     return 0
+
+
+def _promo_labels(db, done: set) -> None:
+    """Shelf labels of promotions that have started, once per promotion version (hub.promotions.labels); a write
+    transaction only when a promotion in force has not been seen through yet."""
+    from hub.promotions import labels
+
+    try:
+        if all(v in done for v in labels.due(db.read())):
+            return
+        with db.write() as conn:
+            for sent in labels.queue_due(conn, done=done):
+                log.info("bus: %d shelf label(s) for promotion %s", len(sent["jobs"]), sent["promotion"])
+    except Exception:  # noqa: BLE001 - a label run must never stop the bus; the next beat tries again
+        log.warning("bus: promotion labels not queued", exc_info=True)
 
 
 def _beat(db, bus: Bus, started_at: str) -> None:

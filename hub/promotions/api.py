@@ -6,9 +6,9 @@ import threading
 
 from flask import Blueprint
 
-from hub.http.context import db
+from hub.http.context import actor, db, device
 from hub.http.framework import endpoint
-from hub.promotions import model
+from hub.promotions import labels, model
 from hub.promotions.validation import BASKET_SCHEMA
 
 bp = Blueprint("promotions", __name__)
@@ -102,3 +102,35 @@ def active(query):
 )
 def price(body):
     return model.price_basket(db().read(), body)
+
+
+LABELS = {
+    "type": "object",
+    "required": ["promotion", "device_id", "jobs", "skipped"],
+    "properties": {
+        "promotion": {"type": "string"},
+        "version": {"type": ["integer", "null"]},
+        "device_id": {"type": "string"},
+        "jobs": {"type": "array", "items": {"type": "object", "required": ["request_id", "sku"]}},
+        "skipped": {"type": "array", "items": {"type": "object", "required": ["sku", "reason"]}},
+    },
+}
+
+
+@endpoint(
+    bp,
+    "POST",
+    "/promotions/<promotion_id>/labels",
+    summary="Print the promotion's shelf labels again (one per SKU in its scope) on the store's printer",
+    role="associate",
+    statuses=[200, 404, 422],
+    body={
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {"printer": {"type": "string", "pattern": "^[a-z0-9-]{1,64}$"}},
+    },
+    response=LABELS,
+)
+def print_labels(promotion_id, body):
+    with db().write() as conn:
+        return labels.print_promotion(conn, promotion_id, actor=actor(), device=device(), printer=body.get("printer"))
