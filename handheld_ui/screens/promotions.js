@@ -1,7 +1,10 @@
 // Today's promotions: what head office has running in this store today, in the associate's language, so the
-// floor can answer "is this on offer?" without a till. Read-only; pricing itself is the checkout's.
+// floor can answer "is this on offer?" without a till; pricing itself is the checkout's. A promotion with a shelf
+// (item phase, a scope) has "Print labels": its promo shelf labels again on the store's printer
+// (POST /promotions/<id>/labels; the hub prints them by itself once when a promotion starts).
 
 import { h, icon } from '../js/dom.js';
+import { errorText } from '../js/toast.js';
 
 function describe(ctx, p) {
   const { t, fmt } = ctx;
@@ -41,12 +44,27 @@ export default {
         h('p', {}, t('promotions.none'))));
       return;
     }
+    const labelled = (p) => p.phase === 'item' && ['skus', 'categories', 'brands'].some((k) => (p.scope?.[k] || []).length)
+      || (p.params?.groups || []).length > 0;
+    async function printLabels(p, btn) {
+      btn.disabled = true;
+      try {
+        const out = await ctx.api.post(`/promotions/${encodeURIComponent(p.id)}/labels`, {});
+        ctx.toast(t('promotions.labels_sent', { n: out.jobs.length }), out.jobs.length ? 'success' : 'warn');
+      } catch (err) {
+        ctx.toast(errorText(err), 'error');
+      } finally {
+        btn.disabled = false;
+      }
+    }
     const name = (p) => (ctx.lang === 'zh-CN' ? p.name['zh-CN'] || p.name.en : p.name.en || p.name['zh-CN']) || p.id;
     box.replaceChildren(h('ul', { class: 'list' }, page.items.map((p) => h('li', { 'data-testid': 'promotions-row' },
       h('span', { class: 'grow' }, h('strong', {}, name(p)),
         h('div', { class: 'sub' }, describe(ctx, p)),
         p.hours.length ? h('div', { class: 'sub' }, t('promotions.hours', { hours: p.hours.map((s) => s.join('–')).join(', ') })) : null),
       p.members_only ? h('span', { class: 'pill' }, t('promotions.members')) : null,
-      p.coupon ? h('span', { class: 'pill' }, t('promotions.coupon', { code: p.coupon })) : null))));
+      p.coupon ? h('span', { class: 'pill' }, t('promotions.coupon', { code: p.coupon })) : null,
+      labelled(p) ? h('button', { type: 'button', class: 'btn', 'data-testid': 'promotions-labels',
+        onclick: (ev) => printLabels(p, ev.currentTarget) }, icon('tag'), t('promotions.print_labels')) : null))));
   },
 };
