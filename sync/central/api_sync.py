@@ -194,7 +194,11 @@ serve_document(SYNC_API, bp)
         "required": ["code", "sale_id", "discount_minor"],
         "additionalProperties": False,
         "properties": {
-            "code": {"type": "string", "minLength": 1, "maxLength": 40},
+            "code": {
+                "type": "string",
+                "pattern": "^[2-9A-HJ-NP-TV-Z]{14}$",
+                "description": "13 characters and the ISO 7064 MOD 31-2 check character (docs/coupons.md)",
+            },
             "sale_id": {"type": "string", "minLength": 1, "maxLength": 64},
             "discount_minor": {"type": "integer", "minimum": 0, "maximum": MAX_INT},
             "member_id": {"type": ["string", "null"], "maxLength": 64},

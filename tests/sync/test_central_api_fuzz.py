@@ -102,7 +102,9 @@ def test_sync_api_never_5xx_for_a_store(central):
         valid_accepted=True,
         known_refusals={
             "POST /sync/v1/stores/{store_id}/events": "each event is checked by "
-            "sync.protocol.validate_batch, not by a JSON Schema (it costs more than storing)"
+            "sync.protocol.validate_batch, not by a JSON Schema (it costs more than storing)",
+            "POST /sync/v1/stores/{store_id}/coupons/reserve": "a code's check character (ISO 7064 MOD 31-2) is "
+            "checked by hub.promotions.coupons.well_formed: 400 coupon_malformed",
         },
     )
 
@@ -119,6 +121,7 @@ def test_documents_are_generated_by_the_hub_code_and_cover_each_api(central):
         "/sync/v1/stores/{store_id}/events",
         "/sync/v1/stores/{store_id}/downlink",
         "/sync/v1/stores/{store_id}/downlink/applied",
+        "/sync/v1/stores/{store_id}/coupons/reserve",
     }
     assert all(p.startswith("/api/v1/") for p in read["paths"])
     push = sync["paths"]["/sync/v1/stores/{store_id}/events"]["post"]
