@@ -7,7 +7,8 @@ Pure functions over the central's engine; the pages are :mod:`sync.central.promo
 - ``flags(engine, raw, stores, now)``: what head office should see before publishing. *Can never apply*: a
   scope that matches no item of the central catalog (items authored through the downlink and items the stores
   report), a valid window already over, hours wholly outside the stores' opening hours, weekdays that never fall
-  in the valid window. *Conflicts* with what is already published to an overlapping set of stores, in an
+  in the valid window. *Coupon-only* with no single-use codes issued (sync/central/coupons.py): only the
+  promotion's own code unlocks it. *Conflicts* with what is already published to an overlapping set of stores, in an
   overlapping time and scope: two promotions of the same phase where either is exclusive (only one can be used),
   or of the same phase and the same priority (the engine then decides by id alone).
 - ``preview(engine, raw, basket, store)``: a sample basket priced by the same engine (``hub.promotions.engine.price``)
@@ -24,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from hub.kernel.errors import Forbidden, StoreHubError, ValidationError
@@ -67,6 +68,10 @@ TEXT: dict[str, dict[str, str]] = {
     "weekdays_never": {
         "en": "None of its weekdays falls within its valid window: it can never apply.",
         "zh-CN": "有效期内没有任何一天属于所选星期：永远不会生效。",
+    },
+    "coupon_without_codes": {
+        "en": "Coupon-only with no single-use codes issued: only baskets carrying the code {coupon} can get it.",
+        "zh-CN": "仅限优惠券，但尚未发放任何一次性券码：只有出示券码 {coupon} 的订单才能享受。",
     },
     "exclusive_overlap": {
         "en": "Overlaps {other} (same phase, scope, stores and time) and one of them is exclusive: only one applies.",
@@ -184,6 +189,20 @@ def _stores_overlap(x: list[str], y: list[str]) -> bool:
     return "*" in x or "*" in y or bool(set(x) & set(y))
 
 
+def _issued_codes(engine: Engine, promotion_id: str) -> int:
+    """Single-use codes issued for the promotion (sync/central/coupons.py)."""
+    from sync.central import coupons
+
+    c = coupons.coupon_codes.c
+    with engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.count()).select_from(coupons.coupon_codes).where(c.promotion_id == promotion_id)
+            ).scalar()
+            or 0
+        )
+
+
 def _hhmm(m: int) -> str:
     return f"{m // 60:02d}:{m % 60:02d}"
 
@@ -236,6 +255,9 @@ def flags(
             day += timedelta(days=1)
         if not days & p.weekdays:
             flag("weekdays_never", "never", "valid.weekdays")
+
+    if p.coupon and _issued_codes(engine, p.id) == 0:
+        flag("coupon_without_codes", "coupon_only", "coupon", coupon=p.coupon)
 
     by_id: dict[str, dict[str, Any]] = {}
     for r in published(engine):

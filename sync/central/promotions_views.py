@@ -60,6 +60,7 @@ T: dict[str, dict[str, str]] = {
     "flags": {"en": "Flags", "zh-CN": "提示"},
     "never": {"en": "Can never apply", "zh-CN": "永远不会生效"},
     "conflict": {"en": "Conflict", "zh-CN": "冲突"},
+    "coupon_only": {"en": "Coupon-only", "zh-CN": "仅限优惠券"},
     "no_flags": {"en": "No conflicts; it can apply.", "zh-CN": "无冲突，可以生效。"},
     "published": {"en": "Published as downlink version {versions}.", "zh-CN": "已发布，下发版本 {versions}。"},
     "admin_only": {"en": "Only a head-office admin may publish.", "zh-CN": "只有总部管理员可以发布。"},

@@ -81,6 +81,8 @@ def test_flags_can_never_apply(engine):
     # Tue 1st to Thu 3rd (Shanghai) on Sundays only
     short = {"from": "2026-12-01T00:00:00+08:00", "to": "2026-12-04T00:00:00+08:00", "weekdays": [7]}
     assert _codes(promo.flags(engine, _p("x", valid=short), ["*"], NOW)) == ["weekdays_never"]
+    gated = promo.flags(engine, _p("x", coupon="tea5"), ["*"], NOW)
+    assert _codes(gated) == ["coupon_without_codes"] and "TEA5" in gated[0]["message"]
     zh = promo.flags(engine, _p("x", scope={"skus": ["NOPE"]}), ["*"], NOW, lang="zh-CN")
     assert "永远不会生效" in zh[0]["message"] and zh[0]["field"] == "scope"
 
