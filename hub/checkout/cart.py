@@ -142,6 +142,18 @@ def editable(conn: sqlite3.Connection, cart_id: str) -> dict[str, Any]:
 
 
 def _next_code(conn: sqlite3.Connection) -> str:
+    """The next SHC- code: one above the highest given. Codes are given here only, one write at a time, and carts
+    are never deleted, so the last cart stored (the highest rowid, one index step) holds the highest code; the
+    whole-table MAX (a scan that grows with every cart the store ever had) is the fallback when that code is not
+    one of ours or its successor is taken."""
+    last = conn.execute("SELECT code FROM checkout_carts ORDER BY rowid DESC LIMIT 1").fetchone()
+    if last is None:
+        return "SHC-1"
+    m = rules.CART_CODE_RE.fullmatch(last[0])
+    if m is not None:
+        code = f"SHC-{int(m.group(1)) + 1}"
+        if conn.execute("SELECT 1 FROM checkout_carts WHERE code = ?", (code,)).fetchone() is None:
+            return code
     n = conn.execute("SELECT COALESCE(MAX(CAST(substr(code, 5) AS INTEGER)), 0) + 1 FROM checkout_carts").fetchone()[0]
     return f"SHC-{n}"
 
