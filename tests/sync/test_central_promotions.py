@@ -9,8 +9,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from hub.kernel import settings
 from hub.promotions import engine as pricing
-from hub.promotions import model
+from hub.promotions import labels, model
 from hub.promotions.validation import parse_basket, parse_promotion
 from hub.synclink import downlink as hub_downlink
 from sync.central import downlink, office, stores
@@ -44,8 +45,9 @@ def engine(tmp_path):
     migrate(e)
     stores.add_store(e, "S1", "Store 1")
     stores.add_store(e, "S2", "Store 2")
-    for sku, cat in (("TEA-1", "tea"), ("TEA-2", "tea"), ("RICE-5", "grain")):
-        downlink.author(e, "item", {"sku": sku, "name_en": sku, "name_zh": sku, "price_minor": 1000, "category": cat})
+    for sku, cat, gtin in (("TEA-1", "tea", "4006381333931"), ("TEA-2", "tea", None), ("RICE-5", "grain", None)):
+        item = {"sku": sku, "name_en": sku, "name_zh": sku, "price_minor": 1000, "category": cat}
+        downlink.author(e, "item", item | ({"gtins": [gtin]} if gtin else {}))
     yield e
     e.dispose()
 
@@ -255,6 +257,15 @@ def test_published_promotion_reaches_a_hub(engine, tmp_path):
         assert set(got) == {"hubbed"} and got["hubbed"]["params"] == {"percent": 10}
         active = model.active(conn, "2026-12-05T10:00:00+08:00")
         assert [p["id"] for p in active["items"]] == ["hubbed"]
+        # and once it is in force, the hub queues its shelf label (TEA-1, delivered by the downlink too) for the store's printer (tests/promotions/test_labels*)
+        with db.write() as w:
+            settings.put(w, "checkout.printer_device", "printer-1")
+            [sent] = labels.queue_due(w, datetime(2026, 12, 5, 2, tzinfo=UTC))
+        assert [j["sku"] for j in sent["jobs"]] == ["TEA-1"] and sent["version"] == got_version(conn, "hubbed")
     finally:
         server.close()
         db.close()
+
+
+def got_version(conn, pid):
+    return conn.execute("SELECT downlink_version FROM central_promotions WHERE id = ?", (pid,)).fetchone()[0]
