@@ -31,7 +31,7 @@ function confirmSheet(ctx, action, date, onYes) {
 
 function diffLine(ctx, d) {
   const { t, fmt } = ctx;
-  const what = t(`finance.diff_${d.kind}`, { method: t(`finance.method_${d.method}`) });
+  const what = t(`finance.diff_${d.kind}`, { method: d.method ? t(`finance.method_${d.method}`) : '' });
   const parts = [];
   if (d.till_id) parts.push(d.till_id);
   if (d.cashier) parts.push(d.cashier);
