@@ -12,8 +12,13 @@ order-phase 满减). Half the scans are of promoted items. Figures, over loopbac
   3 items/s each (a 15-item cart, then its cash tender, then the next cart); ``concurrent_tender_p99_ms`` is
   the tenders among them.
 - sales_per_s (``sales_mode`` says how): 5-line sales (open cart, 5 scans, cash tender) one after another,
-  in process through the domain (one ``db.write()`` per sale), what the write path sustains without HTTP.
-  ``sales_per_s_http``: the same sales by 4 tills over HTTP at once, against the server.
+  in process through the domain, what the write path sustains without HTTP. Each sale is the till's seven
+  domain calls (``cart.open_cart``, 5 × ``cart.scan``, ``workflow.tender``) inside one ``db.write()``: one
+  ``BEGIN IMMEDIATE`` … ``COMMIT``, so one WAL fsync per sale (``synchronous=FULL``; ~100 WAL pages, ~400 KB;
+  plus the automatic checkpoint's, about every 10 sales at 1,000 WAL pages), with every fact, journal entry,
+  ledger movement and the receipt number of the sale in it; no sale starts before the previous one is durable.
+  ``sales_per_s_http``: the same sales by 4 tills over HTTP at once, against the server; there every call is
+  its own request and transaction, so a sale is 7 commits (7 fsyncs), as at a real till.
 - z_report_s: the Z report of the till that made the in-process sales (SALES of them, 5,000 by default).
 - journal_verify_s: verifying a journal of 100,000 sale entries (the in-process sales plus entries appended
   with the body of one of them).
