@@ -92,7 +92,8 @@ def build_journal(conn: sqlite3.Connection, business_date: str) -> list[dict[str
         " WHERE business_date = ? AND state = 'paid' AND sale_id IS NOT NULL GROUP BY method ORDER BY method",
         (day,),
     ):
-        account = method if method in accounts else "other_tender"
+        account = rules.TENDER_ACCOUNT.get(method, method)
+        account = account if account in accounts else "other_tender"
         lines.append(rules.dr_cr(account, amount, f"{day} 收款 {method}", debit_when_positive=True))
     over_short = conn.execute(
         "SELECT COALESCE(SUM(over_short_minor), 0) FROM checkout_shifts WHERE business_date = ? AND status = 'closed'",

@@ -41,6 +41,12 @@ DEFAULT_ACCOUNTS: dict[str, dict[str, str]] = {
         "name_en": "Alipay balance",
         "beancount": "Assets:Clearing:Alipay",
     },
+    "points": {
+        "code": "2204.01",
+        "name_zh": "合同负债-会员积分",
+        "name_en": "Loyalty points liability",
+        "beancount": "Liabilities:Loyalty:Points",
+    },
     "other_tender": {
         "code": "1012.99",
         "name_zh": "其他货币资金-其他",
@@ -94,6 +100,8 @@ DEFAULT_ACCOUNTS: dict[str, dict[str, str]] = {
 }
 DEFAULT_FEE_RATES: dict[str, str] = {"wechatpay": "0.006", "alipay": "0.006"}
 CODE_METHODS = ("wechatpay", "alipay")
+# Tender methods posted to another method's account: the integrated card terminal's payments are card receipts.
+TENDER_ACCOUNT = {"card_terminal": "card"}
 
 _CENT = Decimal("0.01")
 

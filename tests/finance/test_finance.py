@@ -511,3 +511,31 @@ def test_statements_fetched_over_the_providers_apis(store, client, auth, hubctx)
     (hubctx.config.data_dir / "payments.json").write_text("{}")
     err = api(client, auth, "POST", f"/days/{today}/statements/fetch", {"provider": "alipay"}, status=422)
     assert err["error"]["code"] == "payment_not_configured"
+
+
+def test_card_terminal_and_points_tenders_post_to_their_own_accounts(hubctx, monkeypatch):
+    """The integrated card terminal's payments are card receipts (1012.03), points paid reduce the points liability
+    (2204.01): neither falls into 'other tenders'. (Tenders alone, without their sales: the balance check is off.)"""
+    from hub.finance import accounting, rules
+
+    monkeypatch.setattr(rules, "check_balanced", lambda lines, business_date: None)
+
+    with hubctx.db.write() as conn:
+        day = model.today(conn)
+        for method, amount in (("card_terminal", 1234), ("points", 500), ("voucher_x", 7)):
+            conn.execute(
+                "INSERT INTO checkout_tenders(id, out_trade_no, sale_id, till_id, business_date, method, amount_minor,"
+                " state, actor, created_at, updated_at) VALUES (?, ?, 'S1', 'T1', ?, ?, ?, 'paid', 'u', ?, ?)",
+                (
+                    uuid.uuid4().hex,
+                    uuid.uuid4().hex,
+                    day,
+                    method,
+                    amount,
+                    "2026-01-01T00:00:00Z",
+                    "2026-01-01T00:00:00Z",
+                ),
+            )
+        lines = accounting.build_journal(conn, day)
+    debits = {(ln["account"], ln["debit_minor"]) for ln in lines if ln["debit_minor"]}
+    assert {("card", 1234), ("points", 500), ("other_tender", 7)} <= debits
