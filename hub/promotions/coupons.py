@@ -212,6 +212,98 @@ def redeem(
         "discount_minor": int(discount_minor),
         "online": online,
         "at": at,
+        "reserved_as": str(row.get("reserved_as") or sale_id),  # the key the central reserved it under
     }
     outbox.record(conn, "coupon.redeemed", fact)
     return fact
+
+
+# ------------------------------------------------------------------------------------------------ in a cart
+class CouponSamePromotion(Unprocessable):
+    code = "coupon_same_promotion"
+
+
+def add_to_cart(
+    conn: sqlite3.Connection, cart_id: str, raw: Any, *, member_id: str | None = None, actor: str
+) -> dict[str, Any]:
+    """A code scanned or typed into a cart (checked by :func:`lookup`; one code per promotion)."""
+    row = lookup(conn, raw, member_id=member_id)
+    have = conn.execute(
+        "SELECT code FROM coupon_carts WHERE cart_id = ? AND promotion_id = ?", (cart_id, row["promotion_id"])
+    ).fetchone()
+    if have is not None and have[0] != row["code"]:
+        raise CouponSamePromotion(
+            "this cart already has a coupon for that promotion", details={"code": row["code"], "other": have[0]}
+        )
+    conn.execute(
+        "INSERT INTO coupon_carts(cart_id, code, promotion_id, added_by, added_at) VALUES (?,?,?,?,?)"
+        " ON CONFLICT(cart_id, code) DO NOTHING",
+        (cart_id, row["code"], row["promotion_id"], actor, now_iso()),
+    )
+    return row
+
+
+def remove_from_cart(conn: sqlite3.Connection, cart_id: str, raw: Any) -> None:
+    conn.execute("DELETE FROM coupon_carts WHERE cart_id = ? AND code = ?", (cart_id, normalise(raw)))
+
+
+def cart_codes(conn: sqlite3.Connection, cart_id: str) -> dict[str, str]:
+    """The cart's codes → the promotion each unlocks (the engine's ``issued_codes``)."""
+    return dict(
+        conn.execute("SELECT code, promotion_id FROM coupon_carts WHERE cart_id = ? ORDER BY added_at", (cart_id,))
+    )
+
+
+def to_reserve(conn: sqlite3.Connection, cart_id: str, applied: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The cart's codes whose promotion takes something off (``applied``: the priced cart's promotions) and that
+    the central has not answered yet: ``[{code, discount_minor}]`` for the adapter to reserve, keyed by the cart."""
+    took = {a["promotion"]: int(a["discount_minor"]) for a in applied}
+    return [
+        {"code": code, "discount_minor": took[pid]}
+        for code, pid, reserved in conn.execute(
+            "SELECT code, promotion_id, reserved FROM coupon_carts WHERE cart_id = ? ORDER BY added_at", (cart_id,)
+        )
+        if took.get(pid, 0) > 0 and reserved is None
+    ]
+
+
+def note_reservation(conn: sqlite3.Connection, cart_id: str, code: str, answer: dict[str, Any] | None) -> None:
+    """Keep the central's answer (None: offline — the offline rules decide at the sale's commit)."""
+    if answer is None:
+        return
+    conn.execute(
+        "UPDATE coupon_carts SET reserved = ?, reason = ? WHERE cart_id = ? AND code = ?",
+        (1 if answer.get("status") == "reserved" else 0, answer.get("reason"), cart_id, code),
+    )
+
+
+def redeem_cart(
+    conn: sqlite3.Connection, cart_id: str, *, sale_id: str, store_id: str, applied: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """In the sale's commit transaction: redeem each code of the cart whose promotion took something off (a code
+    whose promotion did not apply — minimum spend not reached — stays unused). Raises when one is refused, which
+    rolls the whole sale back."""
+    took = {a["promotion"]: int(a["discount_minor"]) for a in applied}
+    out = []
+    rows = conn.execute(
+        "SELECT code, promotion_id, reserved, reason FROM coupon_carts WHERE cart_id = ? ORDER BY added_at",
+        (cart_id,),
+    ).fetchall()
+    for code, pid, reserved, reason in rows:
+        if took.get(pid, 0) <= 0:
+            continue
+        row = get(conn, code)
+        if row is None:
+            raise CouponUnknown("this coupon code was not issued", details={"code": code})
+        answer = None if reserved is None else {"status": "reserved" if reserved else "refused", "reason": reason}
+        out.append(
+            redeem(
+                conn,
+                {**row, "offline_ok": row["offline_ok"], "reserved_as": cart_id},
+                sale_id=sale_id,
+                store_id=store_id,
+                discount_minor=took[pid],
+                reservation=answer,
+            )
+        )
+    return out

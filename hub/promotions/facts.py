@@ -19,7 +19,9 @@ FACTS: tuple[Fact, ...] = (
                 "discount_minor": {"type": "integer", "minimum": 0},
                 "online": {"type": "boolean"},
                 "at": _STR,
-            }
+                "reserved_as": _STR,
+            },
+            ["code", "promotion_id", "sale_id", "discount_minor", "online", "at"],
         ),
         description="A single-use coupon was redeemed in a sale (online: reserved at the central first; offline: "
         "accepted under the offline rules). The central counts it against the promotion's budget and reports a "

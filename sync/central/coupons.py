@@ -291,6 +291,7 @@ def project_redeemed(f: Any, e: dict[str, Any]) -> None:
                 "discount_minor": int(p["discount_minor"]),
                 "online": bool(p.get("online")),
                 "at": str(p.get("at") or e.get("ts") or "")[:40],
+                "reserved_as": str(p.get("reserved_as") or p["sale_id"])[:64],
             }
         )
     except (KeyError, TypeError, ValueError):
@@ -301,7 +302,8 @@ def apply(conn: Connection, store_id: str, rows: list[dict[str, Any]]) -> None:
     """Fold redemptions in the ingest transaction (exactly once: the events are; ``ON CONFLICT DO NOTHING`` too).
     A redemption the central had not reserved (offline) claims the code now and counts against the budget; one on a
     code another sale holds is a double redemption (counted too: the discount was given)."""
-    for r in rows:
+    for folded in rows:
+        r = {k: v for k, v in folded.items() if k != "reserved_as"}
         new = conn.execute(
             _pg_insert(conn, coupon_redemptions)
             .values(store_id=store_id, **r)
@@ -313,7 +315,7 @@ def apply(conn: Connection, store_id: str, rows: list[dict[str, Any]]) -> None:
         held = conn.execute(
             select(coupon_codes.c.reserved_store, coupon_codes.c.reserved_sale).where(coupon_codes.c.code == r["code"])
         ).first()
-        if held is not None and (held[0], held[1]) == (store_id, r["sale_id"]):
+        if held is not None and (held[0], held[1]) == (store_id, folded["reserved_as"]):
             continue  # reserved online: already counted
         if held is not None and held[1] is None:
             conn.execute(
