@@ -15,6 +15,9 @@ from hub.checkout.payments import prompts as pay_prompts
 from hub.checkout.payments import terminal as pay_terminal
 from hub.http.context import actor, db, device, hub
 from hub.http.framework import endpoint
+from hub.members import workflow as loyalty
+from hub.promotions import coupon_link
+from hub.promotions import coupons as promo_coupons
 from hub.purchasing import expiry
 
 bp = Blueprint("checkout", __name__)
@@ -458,6 +461,62 @@ def void_cart(cart_id, body):
 @endpoint(
     bp,
     "POST",
+    "/checkout/carts/<cart_id>/coupons",
+    summary="Add a single-use coupon code scanned or typed at the till (a mistyped code — wrong check character — "
+    "is refused first); the cart is priced again with it",
+    role="associate",
+    path=CART_PATH,
+    statuses=[404, 409, 422],
+    body=_body({"code": {"type": "string", "minLength": 1, "maxLength": 40}}, ["code"]),
+)
+def add_coupon(cart_id, body):
+    promo_coupons.well_formed(body["code"])  # before anything else
+    with db().write() as conn:
+        cart.editable(conn, cart_id)
+        member = loyalty.member_of_cart(conn, cart_id)
+        promo_coupons.add_to_cart(conn, cart_id, body["code"], member_id=member, actor=actor())
+        return cart.touched(conn, cart_id)
+
+
+@endpoint(
+    bp,
+    "DELETE",
+    "/checkout/carts/<cart_id>/coupons/<code>",
+    summary="Take a coupon code out of the cart (it stays unused)",
+    role="associate",
+    path={"cart_id": _ID, "code": {"type": "string", "minLength": 1, "maxLength": 40}},
+    statuses=[404, 409],
+)
+def remove_coupon(cart_id, code):
+    with db().write() as conn:
+        cart.editable(conn, cart_id)
+        promo_coupons.remove_from_cart(conn, cart_id, code)
+        return cart.touched(conn, cart_id)
+
+
+def _reserve_coupons(cart_id: str) -> None:
+    """Before a tender: reserve the cart's coupons at the central (HTTP outside any transaction, short timeout,
+    keyed by the cart); each answer is kept for the sale's commit, where the domain decides (no answer: offline)."""
+    conn = db().read()
+    todo = promo_coupons.to_reserve(conn, cart_id, cart.view(conn, cart_id)["applied"])
+    if not todo:
+        return
+    member = loyalty.member_of_cart(conn, cart_id)
+    answers = [
+        (
+            t["code"],
+            coupon_link.reserve(hub().config.data_dir, t["code"], cart_id, t["discount_minor"], member_id=member),
+        )
+        for t in todo
+    ]
+    with db().write() as w:
+        for code, answer in answers:
+            promo_coupons.note_reservation(w, cart_id, code, answer)
+
+
+@endpoint(
+    bp,
+    "POST",
     "/checkout/carts/<cart_id>/tenders",
     summary="Pay (cash: received → change; card: the standalone terminal's approval code and last 4). "
     "Idempotent by idempotency_key; the sale commits when nothing is left due",
@@ -477,6 +536,7 @@ def void_cart(cart_id, body):
     ),
 )
 def tender(cart_id, body):
+    _reserve_coupons(cart_id)
     with db().write() as conn:
         return workflow.tender(
             conn,
@@ -653,6 +713,7 @@ def poll_tender(tender_id):
     statuses=[409, 422],
 )
 def complete(cart_id):
+    _reserve_coupons(cart_id)
     with db().write() as conn:
         return workflow.complete_sale(conn, cart_id, actor=actor(), device=device())
 

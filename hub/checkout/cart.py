@@ -19,6 +19,7 @@ from hub.identify import barcode
 from hub.identify import resolve as resolver
 from hub.kernel import audit, outbox, settings
 from hub.kernel.errors import Conflict, NotFound, Unprocessable, ValidationError
+from hub.promotions import coupons as promo_coupons
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso, parse_iso
 from hub.purchasing import expiry
@@ -56,8 +57,9 @@ def view(
     ``priced``: the cart's price already taken in this transaction (``pricing.part_of`` an earlier view) while
     its lines have not changed since — a tender looks at the cart several times and prices it once."""
     cart = get_row(conn, cart_id)
+    codes = promo_coupons.cart_codes(conn, cart_id)
     if priced is None:
-        priced = pricing.price_lines(conn, live_lines(conn, cart_id), at)
+        priced = pricing.price_lines(conn, live_lines(conn, cart_id), at, coupons=codes)
     ts = tenders.for_cart(conn, cart_id)
     paid = tenders.settled(ts)
     due = priced["total_minor"] - paid
@@ -78,6 +80,7 @@ def view(
         )
     }
     out.update(priced)
+    out["coupons"] = [{"code": c, "promotion": pid} for c, pid in codes.items()]
     out.update(
         tenders=[tenders.public(t) for t in ts],
         paid_minor=paid,

@@ -125,24 +125,31 @@ def part_of(view: dict[str, Any]) -> dict[str, Any]:
 
 
 def price_lines(
-    conn: sqlite3.Connection, lines: Sequence[dict[str, Any]], at: datetime | str | None = None
+    conn: sqlite3.Connection,
+    lines: Sequence[dict[str, Any]],
+    at: datetime | str | None = None,
+    *,
+    coupons: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Price the cart's live lines (cart line rows joined with their items) now, or at ``at``. Returns the
     priced lines in the same order and the totals; ``promotions_version`` names the promotions the price used.
 
     Now, the same lines under the same settings and promotions get the result already computed, as long as
     no promotion has come into or gone out of force since (see the module docstring); the caller gets its
-    own copy, so nothing it changes reaches the kept one."""
+    own copy, so nothing it changes reaches the kept one. ``coupons``: the cart's single-use codes → the promotion
+    each unlocks (hub/promotions/coupons.py)."""
+    coupons = coupons or {}
     rates = settings.get(conn, "checkout.tax_rates")
     version = downlink.version(conn)
     if at is not None or not lines:
-        return _price(conn, lines, rates, version, at)
+        return _price(conn, lines, rates, version, at, coupons)
     db_file = conn.execute("PRAGMA database_list").fetchone()[2]
     if not db_file:  # an in-memory database has no name to tell it from another
-        return _price(conn, lines, rates, version, at)
+        return _price(conn, lines, rates, version, at, coupons)
     tz = settings.get(conn, "timezone")
     taxes = finance_tax.version(conn)  # VAT categories and rates as data (hub.finance.tax)
-    key = (db_file, version, tz, json.dumps(rates, sort_keys=True), taxes, tuple(tuple(ln.items()) for ln in lines))
+    lines_key = tuple(tuple(ln.items()) for ln in lines)
+    key = (db_file, version, tz, json.dumps(rates, sort_keys=True), taxes, lines_key, tuple(sorted(coupons.items())))
     now = utcnow()
     with _LOCK:
         kept = _PRICED.get(key)
@@ -150,7 +157,7 @@ def price_lines(
             _PRICED.move_to_end(key)
     if kept is not None and kept[0] <= now < kept[1]:
         return _copied(kept[2])
-    result = _price(conn, lines, rates, version, now)
+    result = _price(conn, lines, rates, version, now, coupons)
     until = Calendar.of(conn, version).valid_until(now, ZoneInfo(tz))
     with _LOCK:
         _PRICED[key] = (now, until, result)
@@ -175,11 +182,13 @@ def _price(
     rates: dict[str, Any],
     version: int,
     at: datetime | str | None,
+    coupons: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     line_rates = finance_tax.line_rates(conn, lines, rates, at)  # the rate in force, else the setting's
     result: dict[str, Any] = {"lines": [], "applied": []}
     if lines:
-        priced = promotions.price_basket(conn, {"lines": [basket_line(ln, r) for ln, r in zip(lines, line_rates)]}, at)
+        basket = {"lines": [basket_line(ln, r) for ln, r in zip(lines, line_rates)], "coupons": list(coupons or ())}
+        priced = promotions.price_basket(conn, basket, at, issued_codes=coupons or None)
         names = promotions.delivered(conn)[0].by_id
     else:
         priced = {"lines": [], "applied": []}

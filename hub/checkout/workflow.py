@@ -22,6 +22,7 @@ from hub.kernel import audit, outbox, settings
 from hub.kernel.errors import Conflict, NotFound, Unprocessable, ValidationError
 from hub.members import workflow as loyalty
 from hub.orders.printing import Store
+from hub.promotions import coupons as promo_coupons
 from hub.promotions import engine
 from hub.protocol.ids import new_id
 from hub.protocol.timeutil import now_iso
@@ -284,6 +285,11 @@ def complete_sale(
         )
     rounding = sum(t["rounding_minor"] for t in paid)
     sale_id, now = new_id(), now_iso()
+    # single-use coupons: redeemed in this transaction (the central's reservation taken at tender, else the offline
+    # rules); a refused one rolls the sale back (hub/promotions/coupons.py)
+    promo_coupons.redeem_cart(
+        conn, cart_id, sale_id=sale_id, store_id=str(settings.get(conn, "store_id") or ""), applied=v["applied"]
+    )
     receipt_no = tills.next_receipt_no(conn, c["till_id"], date)
     code = rules.receipt_code(c["till_id"], date, receipt_no)
     loc = _sale_location(conn)

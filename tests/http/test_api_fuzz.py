@@ -17,6 +17,7 @@ KNOWN_REFUSALS = {
     "POST /api/v1/orders/handover": "the code must parse (GTIN check digit, GS1 grammar)",
     "GET /api/v1/scan/resolve": "the code must parse (GTIN check digit, GS1 grammar)",
     "POST /api/v1/checkout/returns": "a receipt code with its check (SHR-...)",
+    "POST /api/v1/checkout/carts/{cart_id}/coupons": "a coupon code with its check character (ISO 7064 MOD 31-2)",
     "GET /api/v1/checkout/sales/{code}": "a receipt code with its check (SHR-...)",
     "POST /api/v1/orders/import": "the CSV inside must have the order columns",
     "PUT /api/v1/items/{item_id}/picture": "the body is the picture itself: a JPEG, PNG or WebP image (its content)",
