@@ -193,6 +193,37 @@ def publish(central_dir, db_url, kind, payload, key, scope):
     click.echo(f"published {kind} {row['key']} as version {row['version']} to {scope}")
 
 
+@central.command("issue-coupons")
+@_dir_opt
+@_db_opt
+@click.argument("promotion_id")
+@click.argument("n", type=click.IntRange(1, 10_000))
+@click.option("--member", default=None, help="Bind every code to this member id")
+@click.option("--offline", is_flag=True, help="Usable offline (a store accepts it without asking head office)")
+@click.option("--store", default=None, help="Issue for (and deliver to) this store only")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None, help="Write the codes here as CSV")
+def issue_coupons(central_dir, db_url, promotion_id, n, member, offline, store, csv_path):
+    """Issue N single-use coupon codes for a coupon-gated promotion (docs/coupons.md); prints the codes, one a
+    line (ABCD-EFGH-JKLM-NP), or writes them as CSV."""
+    from pathlib import Path
+
+    from hub.kernel.errors import StoreHubError
+    from hub.promotions.coupons import printed
+    from sync.central import coupons
+
+    _cfg, engine = _engine(central_dir, db_url)
+    try:
+        got = coupons.issue(engine, promotion_id, n, member_id=member, offline=offline, store_id=store, actor="cli")
+    except StoreHubError as exc:
+        raise click.ClickException(f"{exc.code}: {exc.message}") from None
+    if csv_path:
+        Path(csv_path).write_text(coupons.batch_csv(engine, got["batch_id"]), encoding="utf-8")
+        click.echo(f"batch {got['batch_id']}: {len(got['codes'])} codes written to {csv_path}")
+    else:
+        for code in got["codes"]:
+            click.echo(printed(code))
+
+
 @central.command("forecast")
 @_dir_opt
 @_db_opt

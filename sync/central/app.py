@@ -61,6 +61,10 @@ def create_app(config: CentralConfig | None = None, *, engine: Engine | None = N
     app.register_blueprint(personal_api.bp)  # /api/v1/members/... personal data (issues 15, 20)
     app.register_blueprint(finance_api.bp)  # /api/v1/finance/...: P&L and budgets (issue 18)
     app.register_blueprint(transfers_api.bp)  # /api/v1/transfers, /api/v1/recall (issue 16)
+    from sync.central import coupons_api, coupons_views  # single-use coupons (issue 14, docs/coupons.md)
+
+    app.register_blueprint(coupons_api.bp)  # /api/v1/coupons
+    app.register_blueprint(coupons_views.bp)  # /coupons: issue codes, batches and budgets, double redemptions
     app.register_blueprint(staff_api.bp)  # /api/v1/staff/payroll.csv: payroll across stores (issue 17)
     app.register_blueprint(views.bp)
     app.register_blueprint(finance_views.bp)  # /finance: the P&L and budget pages (issue 18)

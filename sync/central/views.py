@@ -27,6 +27,7 @@ NAV = [
     ("/finance", "P&L 损益"),
     ("/purchasing", "Purchasing 采购"),
     ("/promotions", "Promotions 促销"),
+    ("/coupons", "Coupons 优惠券"),
     ("/stock", "Stock"),
     ("/movements", "Sales & movements"),
     ("/low-stock", "Low stock"),

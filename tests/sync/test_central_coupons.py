@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import threading
 
 import pytest
@@ -168,3 +169,105 @@ def test_two_hubs_racing_reserve_each_code_once_and_offline_doubles_are_reported
         assert coupons.budget(engine, PID)["redemptions"] == 17
     finally:
         central.kill()
+
+
+def _login(c, user: str, pw: str) -> str:
+    page = c.get("/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    assert c.post("/login", data={"username": user, "password": pw, "csrf": csrf, "next": "/"}).status_code == 302
+    return re.search(r'name="csrf" value="([^"]+)"', c.get("/coupons").get_data(as_text=True)).group(1)
+
+
+def test_read_api_and_office_page(engine, tmp_path):
+    from sync.central import office
+    from sync.central.app import create_app
+    from sync.central.config import CentralConfig
+
+    app = create_app(CentralConfig(data_dir=tmp_path / "central", testing=True), engine=engine)
+    office.add_user(engine, "olivia", "office-pass-123", "viewer")
+    office.add_user(engine, "adam", "admin-pass-1234", "admin")
+    c = app.test_client()
+
+    def tok(u, p):
+        return {
+            "Authorization": "Bearer "
+            + c.post("/api/v1/auth/token", json={"username": u, "password": p}).get_json()["token"]
+        }
+
+    admin, viewer = tok("adam", "admin-pass-1234"), tok("olivia", "office-pass-123")
+    body = {"promotion_id": PID, "n": 25, "offline": True}
+    assert c.post("/api/v1/coupons/batches", json=body, headers=viewer).status_code == 403
+    r = c.post("/api/v1/coupons/batches", json=body, headers=admin)
+    assert r.status_code == 200, r.get_json()
+    batch = r.get_json()
+    assert len(set(batch["codes"])) == 25
+    r = c.post("/api/v1/coupons/batches", json={"promotion_id": "P-OPEN", "n": 2}, headers=admin)
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == "coupon_promotion_not_gated"
+    got = c.get(f"/api/v1/coupons/batches/{batch['batch_id']}/codes.csv", headers=admin)
+    assert got.status_code == 200 and got.mimetype == "text/csv"
+    assert sorted(r["code"] for r in csv.DictReader(io.StringIO(got.get_data(as_text=True)))) == sorted(batch["codes"])
+    r = c.put(f"/api/v1/coupons/budgets/{PID}", json={"max_redemptions": 1, "max_discount_minor": None}, headers=admin)
+    assert r.status_code == 200 and r.get_json()["max_redemptions"] == 1
+    assert coupons.reserve(engine, A, batch["codes"][0], "S1", discount_minor=10)["status"] == "reserved"
+    assert coupons.reserve(engine, A, batch["codes"][1], "S2", discount_minor=10)["reason"] == "budget_redemptions"
+    listed = c.get("/api/v1/coupons/batches", headers=viewer).get_json()["items"]
+    assert [(b["batch_id"], b["redeemed"]) for b in listed] == [(batch["batch_id"], 1)]
+    assert c.get("/api/v1/coupons/doubles", headers=viewer).get_json() == {"items": []}
+
+    # a double redemption reported by two stores' facts (exactly as the hubs send them)
+    from sync.central import ingest
+
+    code = batch["codes"][2]
+    for n, sid in enumerate((A, B), start=1):
+        fact = {
+            "code": code,
+            "promotion_id": PID,
+            "sale_id": f"{sid}-s",
+            "discount_minor": 100,
+            "online": False,
+            "at": f"2026-12-01T0{n}:00:00.000Z",
+            "reserved_as": f"{sid}-cart",
+        }
+        ev = {"seq": 1, "id": f"e-{sid}", "kind": "coupon.redeemed", "ts": fact["at"], "payload": fact}
+        ingest.apply_batch(engine, sid, {"store_id": sid, "after": 0, "through": 1, "events": [ev]})
+    assert [d["code"] for d in c.get("/api/v1/coupons/doubles", headers=viewer).get_json()["items"]] == [code]
+
+    # the office page: a viewer sees batches and doubles, in Chinese too, but cannot issue
+    _login(c, "olivia", "office-pass-123")
+    zh = c.get("/coupons?lang=zh-CN").get_data(as_text=True)
+    assert "重复核销" in zh and code in zh and batch["batch_id"] in zh and "仅管理员可发放券码" in zh
+    c2 = app.test_client()
+    csrf = _login(c2, "adam", "admin-pass-1234")
+    page = c2.post("/coupons?lang=en", data={"csrf": csrf, "promotion_id": PID, "n": "3", "store_id": A})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Issued: 3" in html
+    new_batch = re.search(r'href="/coupons/([^"]+)\.csv"', html).group(1)
+    rows = list(csv.DictReader(io.StringIO(c2.get(f"/coupons/{new_batch}.csv").get_data(as_text=True))))
+    assert len(rows) == 3 and {r["issuer_store"] for r in rows} == {A}
+    bad = c2.post("/coupons", data={"csrf": csrf, "promotion_id": "P-OPEN", "n": "3"})
+    assert bad.status_code == 400 and "coupon_promotion_not_gated" in bad.get_data(as_text=True)
+
+
+def test_cli_issues_a_batch_as_csv(engine, tmp_path):
+    import subprocess
+
+    from tests.support.sync import ROOT, storehub
+
+    url = engine.url.render_as_string(hide_password=False)
+    out = tmp_path / "codes.csv"
+    cmd = storehub(
+        "central", "issue-coupons", "--db", url, "--dir", str(tmp_path / "c"), PID, "7", "--offline", "--csv", str(out)
+    )
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert len(rows) == 7 and {r["offline"] for r in rows} == {"1"}
+    assert all(hub_coupons.well_formed(r["printed"]) == r["code"] for r in rows)
+    bad = subprocess.run(
+        storehub("central", "issue-coupons", "--db", url, "--dir", str(tmp_path / "c"), "P-OPEN", "2"),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode != 0 and "coupon_promotion_not_gated" in bad.stderr
