@@ -557,6 +557,19 @@ export default {
           h('span', {}, t('checkout.due')), h('strong', { 'data-testid': 'checkout-due' }, fmt.money(c.due_minor))) : null,
         ...(c ? c.tenders.filter((x) => x.state !== 'cancelled').map((x) => h('div', { class: 'row muted', 'data-testid': 'checkout-tender' },
           `${t(`checkout.m_${x.method}`)} ${fmt.money(x.amount_minor)} · ${t(isQr(x) && x.state === 'requesting' ? 'checkout.s_confirming' : `checkout.s_${x.state}`)}`)) : [])));
+      if (c && c.status === 'open' && c.lines.length && !s.offline) {  // a single-use coupon (docs/coupons.md)
+        const coupon = field('checkout-coupon', { placeholder: t('checkout.coupon_code'), maxlength: '24', autocapitalize: 'characters' });
+        const apply = big(t('checkout.coupon_apply'), { 'data-testid': 'checkout-coupon-apply' });
+        apply.addEventListener('click', async () => {
+          if (!coupon.value.trim()) return;
+          const out = await call(() => ctx.api.post(`/checkout/carts/${c.id}/coupons`, { code: coupon.value.trim() }));
+          if (out) { setCart(out); ctx.toast(t('checkout.coupon_applied'), 'success'); }
+        });
+        right.append(h('div', { class: 'card stack', 'data-testid': 'checkout-coupons' },
+          h('div', { class: 'row' }, coupon, apply),
+          ...(c.coupons || []).map((x) => h('div', { class: 'row muted', 'data-testid': 'checkout-coupon-line' },
+            `${t('checkout.coupon')} ${x.code.replace(/(.{4})(?=.)/g, '$1-')}`))));
+      }
       if (s.sale) {
         const again = big(t('checkout.reprint'), { 'data-testid': 'checkout-reprint' });
         again.addEventListener('click', async () => { if (await call(() => ctx.api.post(`/checkout/sales/${s.sale.id}/reprint`))) ctx.toast(t('checkout.printed'), 'success'); });
