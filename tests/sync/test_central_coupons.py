@@ -271,3 +271,70 @@ def test_cli_issues_a_batch_as_csv(engine, tmp_path):
         timeout=120,
     )
     assert bad.returncode != 0 and "coupon_promotion_not_gated" in bad.stderr
+
+
+def test_till_reserves_online_and_the_central_counts_it_once(engine, tmp_path, hubctx, client, auth):
+    """The hub's own routes against a central on PostgreSQL: the tender reserves the code (online), the sale
+    records it with the fact, the push folds it without counting it again; over the cap the tender is refused and
+    nothing is recorded."""
+    import json
+    import uuid
+
+    from hub.inventory import catalog
+    from hub.kernel import settings
+    from sync.central.app import create_app
+    from sync.central.config import CentralConfig
+    from tests.support.sync import ThreadedCentral
+
+    server = ThreadedCentral(create_app(CentralConfig(data_dir=tmp_path / "central", testing=True), engine=engine))
+    try:
+        sid = settings.get(hubctx.db.read(), "store_id")
+        secret = stores.add_store(engine, sid, sid)
+        state.write_credentials(hubctx.config.data_dir, central_url=server.url, store_id=sid, secret=secret)
+        worker = SyncWorker(hubctx.db, WorkerConfig(central_url=server.url, store_id=sid, secret=secret, timeout_s=5))
+        a, b = coupons.issue(engine, PID, 2)["codes"]  # not usable offline: only head office can confirm them
+        coupons.set_budget(engine, PID, max_redemptions=1, max_discount_minor=None)
+        while worker.pull_once():
+            pass
+        with hubctx.db.write() as conn:
+            catalog.create_item(
+                conn,
+                {"sku": "COLA-330", "name_en": "Cola", "unit": "each", "price_minor": 1000, "gtins": ["6901234567892"]},
+                actor="test",
+            )
+
+        def call(method, path, body=None):
+            r = client.open(f"/api/v1/checkout{path}", method=method, json=body, headers=auth("associate"))
+            return r.status_code, r.get_json()
+
+        assert call("POST", "/tills/T1/shifts", {"float_counted": {"10000": 1}})[0] == 201
+
+        def sell(code):
+            st, c = call("POST", "/tills/T1/carts", {})
+            assert st == 201, c
+            assert call("POST", f"/carts/{c['id']}/scan", {"code": "6901234567892"})[0] == 200
+            st, c = call("POST", f"/carts/{c['id']}/coupons", {"code": code})
+            assert st == 200 and c["total_minor"] == 900, c  # 10% off
+            pay = {"method": "cash", "amount_minor": 900, "received_minor": 900, "idempotency_key": uuid.uuid4().hex}
+            return c["id"], call("POST", f"/carts/{c['id']}/tenders", pay)
+
+        cart_a, (st, done) = sell(a)
+        assert st == 200, done
+        held = coupons.budget(engine, PID)
+        assert held["redemptions"] == 1 and held["discount_minor"] == 100
+        conn = hubctx.db.read()
+        fact = json.loads(conn.execute("SELECT payload FROM outbox WHERE kind = 'coupon.redeemed'").fetchone()[0])
+        assert fact["code"] == a and fact["online"] is True and fact["reserved_as"] == cart_a
+
+        _cart_b, (st, err) = sell(b)  # over the cap: head office refuses, the sale is not recorded
+        assert st == 422 and err["error"]["code"] == "coupon_refused"
+        assert err["error"]["details"]["reason"] == "budget_redemptions"
+        conn = hubctx.db.read()
+        assert conn.execute("SELECT COUNT(*) FROM outbox WHERE kind = 'coupon.redeemed'").fetchone()[0] == 1
+
+        while worker.push_once():
+            pass
+        assert coupons.budget(engine, PID)["redemptions"] == 1  # reserved online: not counted twice
+        assert coupons.double_redemptions(engine) == []
+    finally:
+        server.server.shutdown()
