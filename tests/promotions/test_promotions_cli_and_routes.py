@@ -164,7 +164,7 @@ def test_active_route_lists_today_in_both_languages_and_skips_what_it_cannot_pri
 
 def test_the_domain_is_declared_and_its_screen_served(client):
     d = domains.by_name("promotions")
-    assert d.facts == () and d.settings == () and "promotions" in domains.commands()
+    assert [f.kind for f in d.facts] == ["coupon.redeemed"] and d.settings == () and "promotions" in domains.commands()
     assert "promotions" in client.get("/screens.json").get_json()["screens"]
     for path in ("/screens/promotions.js", "/i18n/promotions.en.json", "/i18n/promotions.zh-CN.json"):
         assert client.get(path).status_code == 200, path
