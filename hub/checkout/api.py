@@ -455,7 +455,11 @@ def hold(cart_id, body):
 )
 def void_cart(cart_id, body):
     with db().write() as conn:
-        return cart.void_cart(conn, cart_id, reason=body["reason"], actor=actor(), device=device())
+        out = cart.void_cart(conn, cart_id, reason=body["reason"], actor=actor(), device=device())
+        held = promo_coupons.reserved_unredeemed(conn, cart_id)
+    for code in held:  # after the commit: give head office its reservations back (best effort, short timeout)
+        coupon_link.release(hub().config.data_dir, code, cart_id)
+    return out
 
 
 @endpoint(
@@ -490,8 +494,11 @@ def add_coupon(cart_id, body):
 def remove_coupon(cart_id, code):
     with db().write() as conn:
         cart.editable(conn, cart_id)
-        promo_coupons.remove_from_cart(conn, cart_id, code)
-        return cart.touched(conn, cart_id)
+        held = promo_coupons.remove_from_cart(conn, cart_id, code)
+        out = cart.touched(conn, cart_id)
+    for c in held:  # after the commit: give head office its reservation back (best effort, short timeout)
+        coupon_link.release(hub().config.data_dir, c, cart_id)
+    return out
 
 
 def _reserve_coupons(cart_id: str) -> None:

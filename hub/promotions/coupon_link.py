@@ -51,3 +51,23 @@ def reserve(
         return None
     body = r.json()
     return body if isinstance(body, dict) and body.get("status") in ("reserved", "refused") else None
+
+
+def release(data_dir: Path | str, code: str, sale_id: str, *, timeout_s: float = TIMEOUT_S) -> dict[str, Any] | None:
+    """Give back the reservation held under ``sale_id`` (the cart); None when the central cannot be reached (the
+    code then stays held at head office until someone releases it there)."""
+    cred = state.read_credentials(Path(data_dir))
+    if not cred:
+        return None
+    try:
+        r = requests.post(
+            f"{cred['central_url']}/sync/v1/stores/{cred['store_id']}/coupons/release",
+            json={"code": code, "sale_id": sale_id},
+            headers={"Authorization": f"Bearer {cred['secret']}", STORE_HEADER: cred["store_id"]},
+            timeout=timeout_s,
+            verify=cred.get("ca_bundle") or True,
+        )
+    except requests.RequestException as exc:
+        log.warning("coupon %s: release not sent (%s)", code, type(exc).__name__)
+        return None
+    return r.json() if r.status_code == 200 else None

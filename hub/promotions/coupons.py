@@ -243,8 +243,26 @@ def add_to_cart(
     return row
 
 
-def remove_from_cart(conn: sqlite3.Connection, cart_id: str, raw: Any) -> None:
-    conn.execute("DELETE FROM coupon_carts WHERE cart_id = ? AND code = ?", (cart_id, normalise(raw)))
+def remove_from_cart(conn: sqlite3.Connection, cart_id: str, raw: Any) -> list[str]:
+    """Take a code out of the cart; returns it when head office had reserved it (for the adapter to release)."""
+    code = normalise(raw)
+    held = conn.execute(
+        "SELECT code FROM coupon_carts WHERE cart_id = ? AND code = ? AND reserved = 1", (cart_id, code)
+    ).fetchall()
+    conn.execute("DELETE FROM coupon_carts WHERE cart_id = ? AND code = ?", (cart_id, code))
+    return [r[0] for r in held]
+
+
+def reserved_unredeemed(conn: sqlite3.Connection, cart_id: str) -> list[str]:
+    """The cart's codes head office reserved and no sale redeemed (a voided cart gives them back)."""
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT cc.code FROM coupon_carts cc JOIN coupon_codes c ON c.code = cc.code"
+            " WHERE cc.cart_id = ? AND cc.reserved = 1 AND c.redeemed_sale_id IS NULL",
+            (cart_id,),
+        )
+    ]
 
 
 def cart_codes(conn: sqlite3.Connection, cart_id: str) -> dict[str, str]:
@@ -256,14 +274,14 @@ def cart_codes(conn: sqlite3.Connection, cart_id: str) -> dict[str, str]:
 
 def to_reserve(conn: sqlite3.Connection, cart_id: str, applied: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The cart's codes whose promotion takes something off (``applied``: the priced cart's promotions) and that
-    the central has not answered yet: ``[{code, discount_minor}]`` for the adapter to reserve, keyed by the cart."""
+    the central has not reserved yet: ``[{code, discount_minor}]`` for the adapter to reserve, keyed by the cart."""
     took = {a["promotion"]: int(a["discount_minor"]) for a in applied}
     return [
         {"code": code, "discount_minor": took[pid]}
         for code, pid, reserved in conn.execute(
             "SELECT code, promotion_id, reserved FROM coupon_carts WHERE cart_id = ? ORDER BY added_at", (cart_id,)
         )
-        if took.get(pid, 0) > 0 and reserved is None
+        if took.get(pid, 0) > 0 and reserved != 1  # a refusal is asked again at the next tender (cap raised)
     ]
 
 

@@ -223,3 +223,26 @@ def reserve_coupon(store_id: str, body: dict[str, Any]):
         discount_minor=body["discount_minor"],
         member_id=body.get("member_id"),
     )
+
+
+@SYNC_API.endpoint(
+    bp,
+    "POST",
+    "/stores/<store_id>/coupons/release",
+    role="store",
+    read_body=wire_body,
+    body={
+        "type": "object",
+        "required": ["code", "sale_id"],
+        "additionalProperties": False,
+        "properties": {
+            "code": {"type": "string", "pattern": "^[2-9A-HJ-NP-TV-Z]{14}$"},
+            "sale_id": {"type": "string", "minLength": 1, "maxLength": 64},
+        },
+    },
+    response={"type": "object", "required": ["released", "code"], "properties": {"released": {"type": "boolean"}}},
+    tags=["coupons"],
+    summary="Give back a reservation this store's cart no longer uses (voided cart, code taken out)",
+)
+def release_coupon(store_id: str, body: dict[str, Any]):
+    return coupons.release(_engine(), store_id, body["code"], body["sale_id"])

@@ -278,6 +278,40 @@ def reserve(
     return {"status": "reserved", "code": code, "promotion_id": pid, "again": False}
 
 
+def release(engine: Engine, store_id: str, code: str, sale_id: str) -> dict[str, Any]:
+    """Give back a reservation the store's cart no longer uses (voided, or the code taken out) — only the store and
+    key that hold it, and only while no sale reported redeeming it. ``{"released": bool}``; asking again is fine
+    (a code that is not held — malformed ones included — is simply not released)."""
+    code = codes.normalise(code)
+    with engine.begin() as conn:
+        row = conn.execute(select(coupon_codes).where(coupon_codes.c.code == code)).mappings().first()
+        if row is None or (row["reserved_store"], row["reserved_sale"]) != (store_id, sale_id):
+            return {"released": False, "code": code}
+        conn.execute(
+            select(coupon_budgets.c.promotion_id)
+            .where(coupon_budgets.c.promotion_id == row["promotion_id"])
+            .with_for_update()
+        )
+        if conn.execute(select(coupon_redemptions.c.code).where(coupon_redemptions.c.code == code)).first():
+            return {"released": False, "code": code}
+        got = conn.execute(
+            update(coupon_codes)
+            .where(coupon_codes.c.code == code, coupon_codes.c.reserved_sale == sale_id)
+            .values(reserved_store=None, reserved_sale=None, reserved_at=None, discount_minor=None)
+        )
+        if got.rowcount != 1:
+            return {"released": False, "code": code}
+        conn.execute(
+            update(coupon_budgets)
+            .where(coupon_budgets.c.promotion_id == row["promotion_id"])
+            .values(
+                redemptions=coupon_budgets.c.redemptions - 1,
+                discount_minor=coupon_budgets.c.discount_minor - (row["discount_minor"] or 0),
+            )
+        )
+    return {"released": True, "code": code}
+
+
 # ------------------------------------------------------------------------------------------------ the facts
 def project_redeemed(f: Any, e: dict[str, Any]) -> None:
     """``coupon.redeemed``: kept for :func:`apply` (a malformed payload stays only in the events table)."""

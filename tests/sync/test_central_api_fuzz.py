@@ -122,6 +122,7 @@ def test_documents_are_generated_by_the_hub_code_and_cover_each_api(central):
         "/sync/v1/stores/{store_id}/downlink",
         "/sync/v1/stores/{store_id}/downlink/applied",
         "/sync/v1/stores/{store_id}/coupons/reserve",
+        "/sync/v1/stores/{store_id}/coupons/release",
     }
     assert all(p.startswith("/api/v1/") for p in read["paths"])
     push = sync["paths"]["/sync/v1/stores/{store_id}/events"]["post"]

@@ -336,5 +336,28 @@ def test_till_reserves_online_and_the_central_counts_it_once(engine, tmp_path, h
             pass
         assert coupons.budget(engine, PID)["redemptions"] == 1  # reserved online: not counted twice
         assert coupons.double_redemptions(engine) == []
+
+        # a reservation the cart does not use is given back: the code taken out, or the cart voided
+        coupons.set_budget(engine, PID, max_redemptions=3, max_discount_minor=None)
+
+        def holder(code):
+            with engine.connect() as c:
+                return c.execute(
+                    coupons.select(coupons.coupon_codes.c.reserved_sale).where(coupons.coupon_codes.c.code == code)
+                ).scalar()
+
+        assert holder(b) is None  # refused over the cap: nothing is held
+        cid = _cart_b  # still open, with the cola and the code; the refusal is asked again now the cap is higher
+        st, err = call("POST", f"/carts/{cid}/complete")  # reserves, then refuses: nothing paid yet
+        assert st == 409 and err["error"]["code"] == "tender_short"
+        assert holder(b) == cid and coupons.budget(engine, PID)["redemptions"] == 2
+        st, c = call("DELETE", f"/carts/{cid}/coupons/{b}")
+        assert st == 200 and c["coupons"] == []
+        assert holder(b) is None and coupons.budget(engine, PID)["redemptions"] == 1
+        assert call("POST", f"/carts/{cid}/coupons", {"code": b})[0] == 200
+        assert call("POST", f"/carts/{cid}/complete")[0] == 409
+        assert holder(b) == cid
+        assert call("POST", f"/carts/{cid}/void", {"reason": "customer left"})[0] == 200
+        assert holder(b) is None and coupons.budget(engine, PID)["redemptions"] == 1
     finally:
         server.server.shutdown()
