@@ -633,6 +633,7 @@ def _payments() -> dict[str, Any]:
     ),
 )
 def payment_code(cart_id, body):
+    _reserve_coupons(cart_id)
     return pay_flow.pay(
         db(),
         _payments(),
@@ -657,6 +658,7 @@ def payment_code(cart_id, body):
     body=_body({"amount_minor": _MINOR, "idempotency_key": _KEY}, ["idempotency_key"]),
 )
 def card_terminal(cart_id, body):
+    _reserve_coupons(cart_id)
     return pay_terminal.pay(
         db(),
         _payments(),
@@ -683,6 +685,7 @@ def card_terminal(cart_id, body):
     ),
 )
 def points_tender(cart_id, body):
+    _reserve_coupons(cart_id)
     with db().write() as conn:
         return pay_points.pay(
             conn,
