@@ -17,7 +17,10 @@ bp = Blueprint("finance", __name__)
 
 P = "/finance"
 DATE = {"business_date": {"type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"}}
-LIST_QUERY = {"limit": {"type": "integer", "minimum": 1, "maximum": 366}, "offset": {"type": "integer", "minimum": 0}}
+LIST_QUERY = {
+    "limit": {"type": "integer", "minimum": 1, "maximum": 366},
+    "offset": {"type": "integer", "minimum": 0, "maximum": 10_000_000},
+}
 
 
 @endpoint(

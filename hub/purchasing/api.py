@@ -28,7 +28,7 @@ _LINES = {
             "item_id": _ID,
             "qty": {"type": "integer", "minimum": 1, "maximum": 100_000_000},
             "cases": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
-            "unit_cost_minor": {"type": "integer", "minimum": 0},
+            "unit_cost_minor": {"type": "integer", "minimum": 0, "maximum": 10**12},
         },
     },
 }
@@ -496,7 +496,7 @@ def cancel_receipt(receipt_id):
             "item_id": _ID,
             "location_id": _ID,
             "po_id": _ID,
-            "qty": {"type": "integer", "minimum": 1},
+            "qty": {"type": "integer", "minimum": 1, "maximum": 1_000_000},
             "lot": {"type": ["string", "null"], "maxLength": 20},
             "reason": {"type": "string", "enum": list(rules.RTV_REASONS)},
             "note": {"type": "string", "maxLength": 500},

@@ -141,7 +141,7 @@ def accept(transfer_id, body):
                     "additionalProperties": False,
                     "required": ["line_no", "qty"],
                     "properties": {
-                        "line_no": {"type": "integer", "minimum": 1},
+                        "line_no": {"type": "integer", "minimum": 1, "maximum": 100_000},
                         "qty": {"type": "integer", "minimum": 0, "maximum": 10_000_000},
                     },
                 },

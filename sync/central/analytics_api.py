@@ -77,6 +77,8 @@ def metric_definitions():
 def sales(query: dict[str, Any]):
     store = query.get("store") or None
     end: date = query.get("end") or metrics.latest_day(_engine(), store) or reports.today(_engine(), store)
+    if end.year < 2000 or (query.get("start") and query["start"].year < 2000):
+        raise ValidationError("dates before 2000 hold no sales", code="bad_query")
     start: date = query.get("start") or end - timedelta(days=29)
     if start > end or (end - start).days > 3700:
         raise ValidationError("start is after end, or the range is over ten years", code="bad_query")

@@ -154,9 +154,17 @@ def month_of(text: str | date) -> date:
         return text.replace(day=1)
     s = str(text).strip()
     try:
-        return date.fromisoformat(s + "-01" if len(s) == 7 else s).replace(day=1)
+        m = date.fromisoformat(s + "-01" if len(s) == 7 else s).replace(day=1)
     except ValueError:
         raise ValidationError(f"{s!r} is not a month (YYYY-MM)", code="invalid_month") from None
+    return _in_range(m, s, "invalid_month")
+
+
+def _in_range(d: date, text: str, code: str) -> date:
+    """A P&L period lies between 1970 and 2999 (the date arithmetic around it stays in range)."""
+    if not 1970 <= d.year <= 2999:
+        raise ValidationError(f"{text!r} is outside the years 1970-2999", code=code)
+    return d
 
 
 def _month_end(m: date) -> date:
@@ -172,7 +180,7 @@ def period(month: str | None = None, day: str | None = None) -> tuple[date, date
             d = date.fromisoformat(str(day))
         except ValueError:
             raise ValidationError(f"{day!r} is not a day (YYYY-MM-DD)", code="invalid_period") from None
-        return d, d
+        return _in_range(d, str(day), "invalid_period"), d
     m = month_of(month or "")
     return m, _month_end(m)
 

@@ -116,7 +116,7 @@ def _date_range() -> tuple[date, date]:
             else reports.today(_engine(), request.args.get("store") or None)
         )
         start = date.fromisoformat(request.args["start"]) if request.args.get("start") else end - timedelta(days=29)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise BadFilter("dates are YYYY-MM-DD") from None
     if start > end:
         raise BadFilter("start is after end")
