@@ -59,7 +59,11 @@ def test_batch_pick_says_the_tote_and_progress_then_packing_lists_the_orders(pho
     phone.get_by_test_id("walk-to-pack").click()
     phone.wait_for_selector("[data-testid='pack-waiting-row']")
     assert phone.get_by_test_id("pack-waiting-count").inner_text() == "2 orders to pack"
-    codes = [r.split()[0] for r in phone.get_by_test_id("pack-waiting-row").all_inner_texts()]
+    # read the rows in one step once both are there (the list may be re-rendered by a live refresh meanwhile)
+    codes = phone.wait_for_function(
+        "() => { const r = [...document.querySelectorAll('[data-testid=pack-waiting-row]')];"
+        " return r.length === 2 ? r.map((e) => e.innerText.trim().split(/\\s+/)[0]) : null; }"
+    ).json_value()
     assert sorted(codes) == sorted([a["code"], b["code"]])
     shot(phone, "orders-totes-02-to-pack")
     phone.get_by_test_id("pack-waiting-row").filter(has_text=a["code"]).click()
