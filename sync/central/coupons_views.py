@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, render_template, request
 
 from hub.kernel.errors import StoreHubError
-from sync.central import coupons, office, views
+from sync.central import coupons, officepage, views
 from sync.central import sales_report as sr
 
 bp = Blueprint("central_coupons_views", __name__)
@@ -39,27 +39,9 @@ TEXT: dict[str, dict[str, str]] = {
 }
 
 
-def _engine():
-    return current_app.extensions["central"].engine
-
-
-def _user():
-    uid = session.get("uid")
-    return office.get_user(_engine(), uid) if uid else None
-
-
-@bp.before_request
-def _require_login():
-    if _user() is None:
-        return redirect(url_for("central_views.login", next=request.full_path.rstrip("?")))
-    return None
-
-
-def _lang() -> str:
-    lang = sr.pick_lang(request.args.get("lang"), session.get("lang"), request.accept_languages)
-    if request.args.get("lang") in sr.LANGS:
-        session["lang"] = lang
-    return lang
+# the engine, the office user, the login gate and the page language: one definition for every office page module
+_engine, _user, _lang = officepage.engine, officepage.user, officepage.lang
+bp.before_request(officepage.require_login)
 
 
 def _budget(b: dict[str, Any] | None) -> str:

@@ -8,10 +8,10 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, render_template, request, url_for
 
 from hub.kernel.errors import StoreHubError
-from sync.central import finance, metrics, office, views
+from sync.central import finance, metrics, officepage, views
 from sync.central import sales_report as sr
 
 bp = Blueprint("central_finance_views", __name__)
@@ -70,31 +70,13 @@ def _t(key: str, lang: str, **kw: Any) -> str:
     return TEXT[key][lang].format(**kw)
 
 
-def _engine():
-    return current_app.extensions["central"].engine
-
-
-def _user():
-    uid = session.get("uid")
-    return office.get_user(_engine(), uid) if uid else None
-
-
-@bp.before_request
-def _require_login():
-    if _user() is None:
-        return redirect(url_for("central_views.login", next=request.full_path.rstrip("?")))
-    return None
+# the engine, the office user, the login gate and the page language: one definition for every office page module
+_engine, _user, _lang = officepage.engine, officepage.user, officepage.lang
+bp.before_request(officepage.require_login)
 
 
 def _csrf() -> str:
     return views._csrf()
-
-
-def _lang() -> str:
-    lang = sr.pick_lang(request.args.get("lang"), session.get("lang"), request.accept_languages)
-    if request.args.get("lang") in sr.LANGS:
-        session["lang"] = lang
-    return lang
 
 
 def _nav():

@@ -8,13 +8,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, render_template, request
 
 from hub.kernel.errors import StoreHubError
 from hub.promotions.engine import TYPES
-from sync.central import office, stores, views
+from sync.central import officepage, stores, views
 from sync.central import promotions as promo
-from sync.central import sales_report as sr
 
 bp = Blueprint("central_promotions_views", __name__)
 
@@ -90,27 +89,9 @@ TYPE_NAMES: dict[str, dict[str, str]] = {
 SAMPLE_BASKET = {"coupons": [], "member": None, "lines": [{"sku": "SKU-A", "qty": 3, "unit_price_minor": 1000}]}
 
 
-def _engine():
-    return current_app.extensions["central"].engine
-
-
-def _user():
-    uid = session.get("uid")
-    return office.get_user(_engine(), uid) if uid else None
-
-
-@bp.before_request
-def _require_login():
-    if _user() is None:
-        return redirect(url_for("central_views.login", next=request.full_path.rstrip("?")))
-    return None
-
-
-def _lang() -> str:
-    lang = sr.pick_lang(request.args.get("lang"), session.get("lang"), request.accept_languages)
-    if request.args.get("lang") in sr.LANGS:
-        session["lang"] = lang
-    return lang
+# the engine, the office user, the login gate and the page language: one definition for every office page module
+_engine, _user, _lang = officepage.engine, officepage.user, officepage.lang
+bp.before_request(officepage.require_login)
 
 
 def _words(s: str) -> list[str]:
